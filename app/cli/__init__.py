@@ -1,0 +1,63 @@
+"""The `depot` command line.
+
+Every module in this package that defines ``register(subparsers)`` adds its sub-commands;
+a later issue adds a module here and touches nothing else. A handler takes the parsed
+``args`` and returns an exit code. A ``DomainError`` (or a bad argument) prints one line
+``depot: error: ...`` on stderr and exits 1 (2 for usage errors).
+
+Conventions: ``--db PATH`` is global (default ``$DEPOT_DB`` or the user data folder);
+reporting commands take ``--json`` and print one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import __version__
+from app.services.errors import DomainError
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("DEPOT_DB")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "depot" / "depot.db"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="depot", description="Depot: back office for wholesale distributors")
+    parser.add_argument("--version", action="version", version=f"depot {__version__}")
+    parser.add_argument("--db", type=Path, default=None, help="branch database file (default: $DEPOT_DB)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if getattr(args, "db", None) else default_db_path()
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if not args.command:
+        args = parser.parse_args([*argv, "gui"])
+    try:
+        return int(args.func(args) or 0)
+    except DomainError as e:
+        print(f"depot: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("depot: interrupted", file=sys.stderr)
+        return 130

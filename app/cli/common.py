@@ -1,0 +1,70 @@
+"""Helpers the sub-command modules share: options, opening the database, printing JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.services.db import open_database, session_scope
+
+
+def add_db_option(p: argparse.ArgumentParser) -> None:
+    """`--db PATH` after the sub-command too (`depot seed --db x.db`)."""
+    p.add_argument("--db", type=__import__("pathlib").Path, default=argparse.SUPPRESS, help="branch database file")
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def engine_for(args: argparse.Namespace) -> Engine:
+    from app.cli import db_path
+
+    return open_database(db_path(args))
+
+
+@contextmanager
+def session_for(args: argparse.Namespace) -> Iterator[Session]:
+    engine = engine_for(args)
+    try:
+        with session_scope(engine) as s:
+            yield s
+    finally:
+        engine.dispose()
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return str(o)
+    if isinstance(o, uuid.UUID):
+        return str(o)
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    if hasattr(o, "__dataclass_fields__"):
+        return {k: getattr(o, k) for k in o.__dataclass_fields__}
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, default=_default, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    if not rows:
+        print("(none)")
+        return
+    cols = columns or list(rows[0])
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    print("  ".join(c.upper().ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))

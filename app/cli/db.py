@@ -1,0 +1,62 @@
+"""`depot db upgrade|check|rebuild-balances`."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.common import add_db_option, add_json_option, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("db", help="database schema and integrity")
+    dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dsub.add_parser("upgrade", help="create the database or bring it to the newest schema")
+    add_db_option(up)
+    up.set_defaults(func=_upgrade)
+    chk = dsub.add_parser("check", help="check the schema version and that balances match the ledger")
+    add_db_option(chk)
+    add_json_option(chk)
+    chk.set_defaults(func=_check)
+    rb = dsub.add_parser("rebuild-balances", help="recompute stock balances from the ledger")
+    add_db_option(rb)
+    rb.set_defaults(func=_rebuild)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from app.cli import db_path
+    from app.services import schema
+    from app.services.db import check_file, make_engine
+
+    path = db_path(args)
+    check_file(path, must_exist=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(path)
+    try:
+        heads = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"{path}: schema at {', '.join(sorted(heads))}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.stock import balance_mismatches
+
+    with session_for(args) as s:
+        bad = balance_mismatches(s)
+    if args.json:
+        print_json({"ok": not bad, "mismatches": [list(map(str, r)) for r in bad]})
+    else:
+        print("ok: balances match the ledger" if not bad else f"{len(bad)} balance rows disagree with the ledger")
+    return 0 if not bad else 1
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.stock import rebuild_balances
+
+    with session_for(args) as s:
+        n = rebuild_balances(s)
+    print(f"rebuilt {n} balance rows from the ledger")
+    return 0

@@ -1,0 +1,101 @@
+"""Declarative base and the four table classes that replication reads.
+
+Every model picks exactly one mixin:
+
+* ``LedgerRow``      insert-only (stock moves, audit, tracking events); corrections are new rows.
+* ``BranchDocument`` owned by one branch (POs, receipts, orders); HLC-resolved between its workstations.
+* ``MasterData``     owned by head office (items, parties, sites); branches edit only
+                     ``__branch_editable__`` fields, HLC last-writer-wins.
+* ``LocalOnly``      never replicated (balances, caches, cursors, UI state).
+
+``app.models.registry`` turns these into the one table registry that outbox triggers,
+push, pull and the server's policies all read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar
+
+from sqlalchemy import BigInteger, MetaData, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.models.ids import uuid7
+from app.models.types import Money, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LEDGER = "ledger"
+DOCUMENT = "document"
+MASTER = "master"
+LOCAL = "local"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        uuid.UUID: Uuid(as_uuid=True),
+        dt.datetime: UTCDateTime(),
+    }
+    #: table class for replication; set by the mixins below
+    __sync__: ClassVar[str] = LOCAL
+    #: master data: fields a branch may change (everything else is head office's)
+    __branch_editable__: ClassVar[frozenset[str]] = frozenset()
+
+
+class _Replicated:
+    """Columns every replicated row carries."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True, default=uuid7)
+    #: branch that owns (and alone may write) this row; head office for master data
+    owner_branch_id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerRow(_Replicated):
+    """Insert-only row: never updated, never deleted; a correction is a reversing row."""
+
+    __sync__: ClassVar[str] = LEDGER
+
+
+class _Versioned(_Replicated):
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: hybrid logical clock of the last write: 48-bit ms << 16 | counter
+    hlc: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: site (workstation database) that made the last write; HLC tie-break
+    hlc_site: Mapped[str] = mapped_column(String(36), default="")
+    #: soft delete: a tombstone replicates like any other change
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class BranchDocument(_Versioned):
+    __sync__: ClassVar[str] = DOCUMENT
+
+
+class MasterData(_Versioned):
+    __sync__: ClassVar[str] = MASTER
+
+
+class LocalOnly:
+    __sync__: ClassVar[str] = LOCAL
+
+
+__all__ = [
+    "Base",
+    "BranchDocument",
+    "LedgerRow",
+    "LocalOnly",
+    "MasterData",
+    "Money",
+    "LEDGER",
+    "DOCUMENT",
+    "MASTER",
+    "LOCAL",
+]

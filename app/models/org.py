@@ -1,0 +1,74 @@
+"""Branches, warehouses, zones and locations (bins and virtual locations)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, MasterData
+
+#: temperature classes, coldest last; a bin accepts items of its own class only
+TEMPERATURE_CLASSES = ("ambient", "chilled", "frozen")
+#: location kinds: storage bins hold stock; virtual ones balance the ledger
+LOCATION_KINDS = ("storage", "dock", "qa", "transit", "supplier", "customer", "adjust", "scrap")
+INTERNAL_KINDS = ("storage", "dock", "qa")
+
+
+class Branch(MasterData, Base):
+    __tablename__ = "branch"
+    __branch_editable__ = frozenset({"name", "timezone"})
+
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_head_office: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(400), default="")
+
+
+class Warehouse(MasterData, Base):
+    __tablename__ = "warehouse"
+    __branch_editable__ = frozenset({"name", "address"})
+
+    branch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(400), default="")
+
+
+class Zone(MasterData, Base):
+    __tablename__ = "zone"
+    __table_args__ = (UniqueConstraint("warehouse_id", "code"),)
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    temperature_class: Mapped[str] = mapped_column(String(16), default="ambient")
+    #: hazmat class this zone is approved for ('' = none)
+    hazmat_class: Mapped[str] = mapped_column(String(8), default="")
+
+
+class Location(MasterData, Base):
+    """A bin, dock door, QA cage, or a virtual location that balances the ledger."""
+
+    __tablename__ = "location"
+    __table_args__ = (UniqueConstraint("warehouse_id", "code"),)
+    __branch_editable__ = frozenset({"walk_seq", "role", "min_qty", "max_qty", "active"})
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("zone.id"), default=None)
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), default="storage")
+    #: 'pick' (forward pick face), 'reserve', or '' for non-storage
+    role: Mapped[str] = mapped_column(String(8), default="")
+    capacity_volume_cm3: Mapped[int] = mapped_column(Integer, default=0)
+    capacity_weight_g: Mapped[int] = mapped_column(Integer, default=0)
+    temperature_class: Mapped[str] = mapped_column(String(16), default="ambient")
+    hazmat_class: Mapped[str] = mapped_column(String(8), default="")
+    walk_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: forward-pick replenishment: the item assigned to a pick face, and its min/max
+    fixed_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("item.id"), default=None)
+    min_qty: Mapped[int] = mapped_column(Integer, default=0)
+    max_qty: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

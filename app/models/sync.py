@@ -1,0 +1,70 @@
+"""Local-only tables of change capture: the outbox, the capture switch, this site's identity.
+
+The replication issue adds cursors, receipts and the conflict log beside these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, LocalOnly
+from app.models.types import UTCDateTime, utcnow
+
+
+class SyncOutbox(LocalOnly, Base):
+    """One row per captured change; written only by triggers, removed after the server commits."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tbl: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(1))  # I, U, D
+    changed_at: Mapped[str] = mapped_column(String(32))
+
+
+class SyncCapture(LocalOnly, Base):
+    """One-row switch: capture off while pulled rows are applied (they are not local changes)."""
+
+    __tablename__ = "sync_capture"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enabled: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class LocalSite(LocalOnly, Base):
+    """Who this database is: its site id (HLC tie-break) and the branch it works for."""
+
+    __tablename__ = "local_site"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column()
+    branch_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def capture_trigger_sql(table: str) -> list[str]:
+    """Triggers that record every insert, update and delete of ``table`` in the outbox.
+
+    They live in the database, so no write path (ORM, bulk update, raw SQL, a migration)
+    can miss them.
+    """
+    when = "WHEN (SELECT enabled FROM sync_capture WHERE id = 1) = 1"
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    out = []
+    for op, event, ref in (("I", "INSERT", "NEW"), ("U", "UPDATE", "NEW"), ("D", "DELETE", "OLD")):
+        out.append(
+            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_cap_{op.lower()} AFTER {event} ON {table} {when} "
+            f"BEGIN INSERT INTO sync_outbox (tbl, row_id, op, changed_at) "
+            f"VALUES ('{table}', {ref}.id, '{op}', {now}); END"
+        )
+    return out
+
+
+def drop_capture_trigger_sql(table: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS trg_{table}_cap_{op}" for op in ("i", "u", "d")]

@@ -1,0 +1,126 @@
+"""Column types that carry Depot's data rules into the database.
+
+Money is an integer count of 1/10,000 of the currency unit; quantities are integers
+in the item's base unit; timestamps are aware UTC. Services see Decimal and aware
+datetimes and never a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, Dialect, String
+from sqlalchemy.types import TypeDecorator
+
+MONEY_SCALE = 10_000
+MONEY_QUANT = Decimal("0.0001")
+#: Largest money value we accept (about 922 trillion units): keeps int64 safe.
+MONEY_MAX = Decimal(2**63 - 1) / MONEY_SCALE
+#: Largest quantity a single line may carry, in base units (a sanity bound, not a limit of SQL).
+QTY_MAX = 10**12
+
+
+class DomainValueError(ValueError):
+    """A value that breaks a data rule (float money, too many decimals, out of range)."""
+
+
+def to_money(value: Any, field: str = "amount") -> Decimal:
+    """Coerce user input to an exact money Decimal with at most 4 decimals.
+
+    Floats are refused: 0.1 + 0.2 is not money.
+    """
+    if isinstance(value, bool | float):
+        raise DomainValueError(f"{field}: money must be given as text or Decimal, not {type(value).__name__}")
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise DomainValueError(f"{field}: {value!r} is not a number") from None
+    if not d.is_finite():
+        raise DomainValueError(f"{field}: {value!r} is not a finite number")
+    if d != d.quantize(MONEY_QUANT):
+        raise DomainValueError(f"{field}: {value} has more than 4 decimal places")
+    if abs(d) > MONEY_MAX:
+        raise DomainValueError(f"{field}: {value} is out of range")
+    return d.quantize(MONEY_QUANT)
+
+
+def to_qty(value: Any, field: str = "quantity", *, allow_zero: bool = False, allow_negative: bool = False) -> int:
+    """Coerce user input to an integer quantity in base units, refusing fractions and absurd sizes."""
+    if isinstance(value, bool):
+        raise DomainValueError(f"{field}: {value!r} is not a quantity")
+    if isinstance(value, int):
+        q = value
+    else:
+        try:
+            d = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise DomainValueError(f"{field}: {value!r} is not a whole number") from None
+        if not d.is_finite() or d != d.to_integral_value():
+            raise DomainValueError(f"{field}: {value!r} is not a whole number of base units")
+        q = int(d)
+    if q < 0 and not allow_negative:
+        raise DomainValueError(f"{field}: {q} is negative")
+    if q == 0 and not allow_zero:
+        raise DomainValueError(f"{field}: must be more than zero")
+    if abs(q) > QTY_MAX:
+        raise DomainValueError(f"{field}: {q} is larger than {QTY_MAX:,}")
+    return q
+
+
+class Money(TypeDecorator[Decimal]):
+    """Decimal money stored as BIGINT of 1/10,000 units."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int(to_money(value) * MONEY_SCALE)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / MONEY_SCALE).quantize(MONEY_QUANT)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetime stored as sortable ISO-8601 text ('2026-11-26T15:21:00.000000+00:00').
+
+    Text (not SQLite's naive DATETIME) keeps the offset visible and sorts correctly because
+    every value is normalised to UTC with a fixed width.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise DomainValueError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise DomainValueError("naive datetime refused: store aware UTC times only")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """The stored text form of an aware datetime (for raw SQL and bulk loaders)."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+#: a fixed-point 4-decimal number that is not money (percentages, day deviations); same storage.
+Fixed4 = Money

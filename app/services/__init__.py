@@ -1,0 +1,1 @@
+"""All business rules, pure Python, no Qt. One module (or package) per capability."""

@@ -1,0 +1,155 @@
+"""Opening a branch database safely, and the one way to get a Session.
+
+A missing, locked, corrupt or newer-schema file gives a ``DatabaseProblem`` with a clear
+message before anything is written. Every Session stamps HLC and site on the versioned
+rows it flushes, so conflict resolution has a clock on every write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models.base import _Versioned
+from app.models.hlc import clock
+from app.models.ids import uuid7
+from app.models.sync import LocalSite
+from app.models.types import utcnow
+from app.services.errors import DatabaseProblem
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def make_engine(path: str | Path) -> Engine:
+    """An engine for ``path`` with Depot's pragmas; does not check the file (see open_database)."""
+    engine = create_engine(f"sqlite:///{Path(path)}", future=True)
+    event.listen(engine, "connect", _on_connect)
+    return engine
+
+
+def check_file(path: str | Path, *, must_exist: bool = True) -> Path:
+    """Refuse a missing file, a directory, or a file that is not SQLite."""
+    p = Path(path)
+    if not p.exists():
+        if must_exist:
+            raise DatabaseProblem(
+                f"database file {p} does not exist (create it with 'depot seed --db {p}' "
+                f"or 'depot db upgrade --db {p}')"
+            )
+        return p
+    if p.is_dir():
+        raise DatabaseProblem(f"database path {p} is a directory, not a file")
+    if p.stat().st_size > 0:
+        with p.open("rb") as f:
+            if f.read(16) != SQLITE_MAGIC:
+                raise DatabaseProblem(f"{p} is not a Depot database (not an SQLite file, or corrupt)")
+    return p
+
+
+def open_database(path: str | Path, *, check_schema: bool = True) -> Engine:
+    """Open an existing branch database, refusing one that is corrupt, locked or of another schema."""
+    p = check_file(path)
+    engine = make_engine(p)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar_one()
+    except exc.DatabaseError as e:
+        engine.dispose()
+        raise translate(e, p) from None
+    if check_schema:
+        from app.services import schema
+
+        try:
+            schema.check_current(engine)
+        except DatabaseProblem:
+            engine.dispose()
+            raise
+    return engine
+
+
+def translate(e: BaseException, path: object = "database") -> DatabaseProblem:
+    """Turn an sqlite3/SQLAlchemy error into a message a user can act on."""
+    msg = str(getattr(e, "orig", e)).lower()
+    if "locked" in msg or "busy" in msg:
+        return DatabaseProblem(f"{path} is locked by another program; try again when it is finished")
+    if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+        return DatabaseProblem(f"{path} is corrupt or not a Depot database ({msg})")
+    if "readonly" in msg or "read-only" in msg:
+        return DatabaseProblem(f"{path} is read-only")
+    if "disk" in msg and "full" in msg:
+        return DatabaseProblem(f"the disk holding {path} is full")
+    return DatabaseProblem(f"{path}: {msg}")
+
+
+def site_id(session: Session) -> str:
+    """This database's site id (created on first use); the HLC tie-break."""
+    cached = session.info.get("site_id")
+    if cached:
+        return str(cached)
+    # Core statements only: this runs inside before_flush, where the ORM may not flush.
+    conn = session.connection()
+    found = conn.execute(select(LocalSite.site_id).where(LocalSite.id == 1)).scalar_one_or_none()
+    if found is None:
+        found = uuid7()
+        conn.execute(insert(LocalSite).values(id=1, site_id=found, created_at=utcnow()))
+    session.info["site_id"] = str(found)
+    return str(found)
+
+
+def local_branch_id(session: Session) -> uuid.UUID | None:
+    row = session.get(LocalSite, 1)
+    return row.branch_id if row else None
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_hlc(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Every new or changed versioned row gets a fresh HLC and this site's id."""
+    targets = [o for o in list(session.new) + list(session.dirty) if isinstance(o, _Versioned)]
+    if not targets:
+        return
+    if session.info.get("apply_remote"):
+        return  # replication apply keeps the remote clock
+    site = site_id(session)
+    for obj in targets:
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        obj.hlc = clock.now()
+        obj.hlc_site = site
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error; SQLite errors become messages."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except exc.OperationalError as e:
+        session.rollback()
+        raise translate(e, engine.url.database) from e
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
