@@ -5,11 +5,13 @@ their modules to the list below.
 """
 
 from app.models import (  # noqa: F401
+    buying,
     catalog,
     docs_common,
     org,
     parties,
     purchasing,
+    receiving,
     sales,
     shipping,
     stock,

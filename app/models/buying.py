@@ -1,0 +1,1 @@
+"""buying models (filled in by the buying issue)."""

@@ -1,0 +1,1 @@
+"""receiving models (filled in by the receiving issue)."""
