@@ -1,0 +1,24 @@
+"""`python -m bench [NAME [ARGS...]]`: run one benchmark, or list them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+
+
+def run(argv: list[str]) -> int:
+    if not argv or argv[0] not in names():
+        print("benchmarks: " + ", ".join(names()))
+        return 0 if not argv else 2
+    module = importlib.import_module(f"bench.{argv[0]}")
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
