@@ -1,13 +1,17 @@
 """SQLAlchemy 2 typed models, one module per domain. No logic beyond invariants.
 
-Importing this package registers every model with ``Base.metadata``; later issues add
-their modules to the list below.
+Importing this package registers every model with ``Base.metadata``.
 """
 
 from app.models import (  # noqa: F401
+    approvals,
     buying,
     catalog,
     docs_common,
+    edi,
+    exceptions,
+    inventory,
+    messaging,
     org,
     parties,
     purchasing,

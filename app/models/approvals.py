@@ -1,0 +1,1 @@
+"""approvals models (filled in by a later issue)."""

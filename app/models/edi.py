@@ -1,0 +1,1 @@
+"""edi models (filled in by a later issue)."""

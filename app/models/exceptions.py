@@ -1,0 +1,1 @@
+"""exceptions models (filled in by a later issue)."""

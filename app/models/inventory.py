@@ -1,0 +1,1 @@
+"""inventory models (filled in by a later issue)."""

@@ -1,0 +1,1 @@
+"""messaging models (filled in by a later issue)."""
