@@ -1,0 +1,183 @@
+"""User settings without Qt: a small JSON file for plain values, the keyring for secrets.
+
+Secrets (carrier client secrets, server passwords) are never written to a file or the
+database: they go to the OS keyring under service "depot". With ``DEPOT_KEYRING=memory``
+an in-process backend is used, so tests never touch a developer's real keyring.
+The JSON file lives in the user config dir (``DEPOT_CONFIG_DIR`` overrides it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from app.services.errors import ValidationError
+
+KEYRING_SERVICE = "depot"
+_SECRET_WORDS = ("secret", "password", "token", "api_key")
+
+
+def user_config_dir() -> Path:
+    env = os.environ.get("DEPOT_CONFIG_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "Depot"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Depot"
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "depot"
+
+
+def user_data_dir() -> Path:
+    """Where the demo database lives (DEPOT_DATA_DIR overrides it)."""
+    env = os.environ.get("DEPOT_DATA_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "Depot"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Depot"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "depot"
+
+
+class _MemoryKeyring:
+    """A process-wide in-memory secret store for tests (DEPOT_KEYRING=memory)."""
+
+    _store: dict[tuple[str, str], str] = {}
+    _lock = threading.Lock()
+
+    def get_password(self, service: str, name: str) -> str | None:
+        with self._lock:
+            return self._store.get((service, name))
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        with self._lock:
+            self._store[(service, name)] = value
+
+    def delete_password(self, service: str, name: str) -> None:
+        with self._lock:
+            self._store.pop((service, name), None)
+
+
+def _keyring() -> Any:
+    if os.environ.get("DEPOT_KEYRING") == "memory":
+        return _MemoryKeyring()
+    import keyring
+
+    return keyring
+
+
+def is_secret_key(key: str) -> bool:
+    return any(w in key.lower() for w in _SECRET_WORDS)
+
+
+@dataclass(frozen=True)
+class CarrierAccount:
+    """One carrier account; the secret itself is only in the keyring."""
+
+    carrier: str
+    account_id: str
+    client_id: str = ""
+
+    @property
+    def secret_name(self) -> str:
+        return f"carrier:{self.carrier}:{self.account_id}:secret"
+
+
+class Settings:
+    """Plain values in ``settings.json``; secrets in the keyring. Thread-safe, small, no Qt.
+
+    Keys are dotted strings ("db.path", "server.dsn"). ``set`` refuses a secret-looking key:
+    use ``set_secret`` for those, so a secret can never land in the file by mistake.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or (user_config_dir() / "settings.json")
+        self._lock = threading.RLock()
+        self._values: dict[str, Any] = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # a damaged settings file must not stop the app; it is rewritten on save
+        return data if isinstance(data, dict) else {}
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings.", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self._values, f, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        if is_secret_key(key):
+            raise ValidationError(key, "is a secret; it is kept in the keyring (use set_secret)")
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise ValidationError(key, "must be text, a number, a list or a mapping") from None
+        with self._lock:
+            self._values[key] = value
+            self._save()
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            if self._values.pop(key, None) is not None:
+                self._save()
+
+    # secrets -----------------------------------------------------------------------------
+    def set_secret(self, name: str, value: str) -> None:
+        if value:
+            _keyring().set_password(KEYRING_SERVICE, name, value)
+        else:
+            self.delete_secret(name)
+
+    def get_secret(self, name: str) -> str | None:
+        value = _keyring().get_password(KEYRING_SERVICE, name)
+        return str(value) if value is not None else None
+
+    def delete_secret(self, name: str) -> None:
+        # keyring raises PasswordDeleteError when the secret is absent: that is fine
+        with contextlib.suppress(Exception):
+            _keyring().delete_password(KEYRING_SERVICE, name)
+
+    # carrier accounts ------------------------------------------------------------------
+    def carrier_accounts(self) -> list[CarrierAccount]:
+        raw = self.get("carrier.accounts", [])
+        return [CarrierAccount(**{k: str(v) for k, v in a.items()}) for a in raw if isinstance(a, dict)]
+
+    def save_carrier_account(self, account: CarrierAccount, secret: str | None = None) -> None:
+        """Add or replace an account; ``secret=None`` keeps the stored one, "" deletes it."""
+        carrier = account.carrier.strip().upper()
+        acct = account.account_id.strip()
+        if not carrier:
+            raise ValidationError("carrier", "is required")
+        if not acct:
+            raise ValidationError("account id", "is required")
+        account = CarrierAccount(carrier, acct, account.client_id.strip())
+        others = [a for a in self.carrier_accounts() if (a.carrier, a.account_id) != (carrier, acct)]
+        if secret is not None:
+            self.set_secret(account.secret_name, secret)
+        self.set("carrier.accounts", [asdict(a) for a in [*others, account]])
+
+    def delete_carrier_account(self, carrier: str, account_id: str) -> None:
+        keep = [a for a in self.carrier_accounts() if (a.carrier, a.account_id) != (carrier, account_id)]
+        self.delete_secret(CarrierAccount(carrier, account_id).secret_name)
+        self.set("carrier.accounts", [asdict(a) for a in keep])
+
+    def carrier_secret(self, carrier: str, account_id: str) -> str | None:
+        return self.get_secret(CarrierAccount(carrier, account_id).secret_name)

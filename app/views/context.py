@@ -1,0 +1,51 @@
+"""What every screen receives: ``Screen(ctx)`` with ``ctx: AppContext``.
+
+No global main window: a screen gets the engine, the actor, the op runner, the app signals
+and the settings through this one object (STYLE.md rule 2).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.services.auth import Actor
+from app.services.settings import Settings
+from app.views.ops import OpRunner
+from app.views.signals import AppSignals
+
+
+@dataclass
+class AppContext:
+    """engine: the branch SQLite engine; actor: who is logged in; runner: the op runner
+    (``runner.submit(fn, on_done, *, on_error, kinds, write, label, progress)``);
+    signals: AppSignals (``data_changed(frozenset[str])``); settings: the non-Qt store."""
+
+    engine: Engine
+    actor: Actor
+    runner: OpRunner
+    signals: AppSignals
+    settings: Settings
+
+    def can(self, action: str) -> bool:
+        """Whether the logged-in actor may do ``action`` (app.services.auth.PERMISSIONS)."""
+        return self.actor.can(action)
+
+
+def make_context(engine: Engine, actor: Actor, settings: Settings | None = None) -> AppContext:
+    signals = AppSignals()
+    runner = OpRunner(engine, signals)
+    return AppContext(engine, actor, runner, signals, settings or Settings())
+
+
+def make_test_context(engine: Engine, actor: Actor, settings: Settings | None = None) -> AppContext:
+    """A real context for tests: ops run on real threads; settings in a temp file.
+
+    Use ``ctx.runner.wait_idle()`` or ``qtbot.waitUntil`` to wait for ops.
+    """
+    if settings is None:
+        settings = Settings(Path(tempfile.mkdtemp(prefix="depot-settings-")) / "settings.json")
+    return make_context(engine, actor, settings)

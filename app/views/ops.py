@@ -1,0 +1,234 @@
+"""The op runner: every service call a screen makes runs here, off the GUI thread.
+
+One op = one Session = one transaction: ``fn(session)`` runs on a worker, the runner commits
+once on success (rolls back on error), then hands the result (or the exception) back to the
+GUI thread through a queued signal, and emits ``data_changed(kinds)`` after the commit.
+
+Write ops run one at a time on a single-worker pool (SQLite has one writer; queuing them
+keeps "database is locked" away from users); read ops share a wider pool. Long jobs ask for
+``progress=True`` and get a ``Progress`` whose reports are throttled and whose ``cancelled``
+flag lets them stop early (Orange's concurrent helpers; Picard's ``util/thread.py``).
+Workers never touch widgets: they only emit signals on a QObject living on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
+from sqlalchemy import Engine, exc
+from sqlalchemy.orm import Session
+
+from app.services.db import translate
+from app.services.errors import DomainError
+from app.views.signals import AppSignals
+
+PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress reports a second reach the GUI
+
+
+class OpCancelled(DomainError):
+    """Raised by ``Progress.check()`` when the user cancelled; the op is rolled back."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled")
+
+
+class Progress:
+    """Handed to ``fn(session, progress)``; thread-safe, throttled, cancellable.
+
+    ``report(done, total, text)`` may be called as often as you like; only the first, the
+    last and one every PROGRESS_INTERVAL_S reach the GUI thread.
+    """
+
+    def __init__(self, handle: OpHandle) -> None:
+        self._handle = handle
+        self._last = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._handle.cancelled
+
+    def check(self) -> None:
+        """Raise OpCancelled if the user asked to stop (the runner rolls back)."""
+        if self._handle.cancelled:
+            raise OpCancelled()
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        now = time.monotonic()
+        if done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            self._handle.progressed.emit(int(done), int(total), str(text))
+
+
+class OpHandle(QObject):
+    """One submitted op, living on the GUI thread.
+
+    Signals:
+        progressed(int, int, str): done, total, text (throttled).
+        finished(object): the result, after commit (on the GUI thread).
+        failed(object): the exception, after rollback (on the GUI thread).
+    """
+
+    progressed = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, op_id: int, label: str) -> None:
+        super().__init__()
+        self.op_id = op_id
+        self.label = label
+        self._cancel = threading.Event()
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def cancel(self) -> None:
+        """Ask the op to stop; it sees ``progress.cancelled`` and may raise via ``check()``."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+
+class _Bridge(QObject):
+    """Lives on the GUI thread; workers emit into it, Qt queues the call to the GUI thread."""
+
+    completed = Signal(object, bool, object)  # handle, ok, result-or-exception
+
+
+class _Task(QRunnable):
+    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[..., Any], progress: bool) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._runner = runner
+        self._handle = handle
+        self._fn = fn
+        self._progress = progress
+
+    def run(self) -> None:  # worker thread: no widgets here
+        handle = self._handle
+        session = Session(self._runner.engine, expire_on_commit=False)
+        try:
+            if handle.cancelled:
+                raise OpCancelled()
+            result = self._fn(session, Progress(handle)) if self._progress else self._fn(session)
+            session.commit()
+        except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
+            session.rollback()
+            err: BaseException = e
+            if isinstance(e, exc.OperationalError):
+                err = translate(e, self._runner.engine.url.database)
+            elif not isinstance(e, DomainError):
+                err.__depot_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+            self._runner._bridge.completed.emit(handle, False, err)
+        else:
+            self._runner._bridge.completed.emit(handle, True, result)
+        finally:
+            session.close()
+
+
+class OpRunner(QObject):
+    """Runs ops on thread pools and reports back on the GUI thread.
+
+    ``submit(fn, on_done=None, *, on_error=None, kinds=(), write=True, label="", progress=False)``
+    returns an OpHandle. Without ``on_error`` the error text goes to ``signals.op_failed``
+    (the main window shows it). ``data_changed`` is emitted after commit, before on_done.
+    """
+
+    def __init__(self, engine: Engine, signals: AppSignals, *, read_threads: int = 3) -> None:
+        super().__init__()
+        self.engine = engine
+        self.signals = signals
+        self._writer = QThreadPool(self)
+        self._writer.setMaxThreadCount(1)
+        self._readers = QThreadPool(self)
+        self._readers.setMaxThreadCount(max(1, read_threads))
+        self._bridge = _Bridge()
+        self._bridge.completed.connect(self._on_completed)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
+                                       Callable[[BaseException], None] | None, frozenset[str]]] = {}
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        on_done: Callable[[Any], None] | None = None,
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+        kinds: Iterable[str] = (),
+        write: bool = True,
+        label: str = "",
+        progress: bool = False,
+    ) -> OpHandle:
+        handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "op"))
+        was_busy = self.busy
+        self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
+        if not was_busy:
+            self.signals.busy_changed.emit(True)
+        (self._writer if write else self._readers).start(_Task(self, handle, fn, progress))
+        return handle
+
+    # alias matching STYLE.md's run_task(fn, on_done)
+    def run_op(self, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None, **kw: Any) -> OpHandle:
+        return self.submit(fn, on_done, **kw)
+
+    @Slot(object, bool, object)
+    def _on_completed(self, handle: OpHandle, ok: bool, payload: Any) -> None:
+        entry = self._pending.pop(handle.op_id, None)
+        if entry is None:
+            return
+        _, on_done, on_error, kinds = entry
+        handle.done = True
+        try:
+            if ok:
+                handle.result = payload
+                if kinds:
+                    self.signals.emit_changed(kinds)
+                handle.finished.emit(payload)
+                if on_done is not None:
+                    on_done(payload)
+            else:
+                handle.error = payload
+                handle.failed.emit(payload)
+                if isinstance(payload, OpCancelled):
+                    self.signals.message.emit(f"{handle.label}: cancelled")
+                elif on_error is not None:
+                    on_error(payload)
+                else:
+                    self.signals.op_failed.emit(handle.label, _error_text(payload))
+        finally:
+            if not self._pending:
+                self.signals.busy_changed.emit(False)
+
+    def wait_idle(self, timeout_ms: int = 5000) -> bool:
+        """For tests and shutdown: wait until every op has finished and been delivered."""
+        deadline = QDeadlineTimer(timeout_ms)
+        while self._pending:
+            if deadline.hasExpired():
+                return False
+            self._writer.waitForDone(10)
+            self._readers.waitForDone(10)
+            QCoreApplication.processEvents()
+        return True
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        for handle, *_ in list(self._pending.values()):
+            handle.cancel()
+        self._writer.waitForDone(timeout_ms)
+        self._readers.waitForDone(timeout_ms)
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, DomainError):
+        return str(e)
+    return f"unexpected error ({type(e).__name__}: {e}); details are in the log"
