@@ -1,1 +1,115 @@
-"""buying models (filled in by the buying issue)."""
+"""Replenishment settings, the buyer's decisions on recommendations, and requisitions.
+
+Recommendations themselves are not stored: they are recomputed from the ledger and the
+open documents every run, so they can never go stale. What is stored is what a person
+decided (snooze, reject) and what they accepted (a requisition). The engine counts open
+requisitions in the stock position, which is why accepting twice is impossible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, BranchDocument, MasterData
+from app.models.types import Fixed4, Money
+
+REQUISITION_KINDS = ("purchase", "transfer")
+REQUISITION_STATES = ("open", "converted", "cancelled")
+DECISION_KINDS = ("snooze", "reject")
+
+
+class ReplenishmentClass(MasterData, Base):
+    """Service-level target and review period for one velocity class (A, B, C).
+
+    Missing rows fall back to the defaults in ``app.services.replenishment.figures``.
+    """
+
+    __tablename__ = "replenishment_class"
+    __table_args__ = (
+        UniqueConstraint("velocity_class"),
+        CheckConstraint("service_level_pct > 0 AND service_level_pct < 1000000", name="service_level_range"),
+    )
+    __branch_editable__ = frozenset()
+
+    velocity_class: Mapped[str] = mapped_column(String(1))
+    #: target probability of not stocking out during a replenishment cycle, in percent
+    service_level_pct: Mapped[Decimal] = mapped_column(Fixed4())
+    #: days between two reviews of the item (the order-up-to level covers them)
+    review_days: Mapped[int] = mapped_column(Integer, default=7)
+
+
+class TransferLane(MasterData, Base):
+    """What moving stock from one warehouse to another costs and how long it takes.
+
+    Missing lanes use the defaults in ``app.services.replenishment.figures``.
+    """
+
+    __tablename__ = "transfer_lane"
+    __table_args__ = (UniqueConstraint("from_warehouse_id", "to_warehouse_id"),)
+
+    from_warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    to_warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    transit_days: Mapped[int] = mapped_column(Integer, default=2)
+    cost_per_unit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.05"))
+    cost_per_shipment: Mapped[Decimal] = mapped_column(Money(), default=Decimal("25"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+
+class RecommendationDecision(BranchDocument, Base):
+    """A snooze or rejection of the recommendation for one item x warehouse until a date.
+
+    Only the newest active decision of a pair counts; lifting it sets ``deleted_at``.
+    """
+
+    __tablename__ = "recommendation_decision"
+    __table_args__ = (Index("ix_recommendation_decision_pair", "item_id", "warehouse_id"),)
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # snooze | reject
+    until_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class Requisition(BranchDocument, Base):
+    """An accepted recommendation: buy ``qty`` of an item for a warehouse, or move it from
+    a sister warehouse. Helper areas turn it into a PO (``po_id``) or a transfer order
+    (``transfer_id``); those are plain UUID columns because their tables belong to other
+    migrations.
+    """
+
+    __tablename__ = "requisition"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("kind IN ('purchase', 'transfer')", name="kind_known"),
+        CheckConstraint("status IN ('open', 'converted', 'cancelled')", name="status_known"),
+        Index("ix_requisition_pair", "item_id", "warehouse_id", "status"),
+    )
+
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    #: the warehouse that needs the stock (the ship-to of a PO line)
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    qty: Mapped[int] = mapped_column(BigInteger)
+    #: what the engine suggested; differs from qty when the buyer edited it
+    recommended_qty: Mapped[int] = mapped_column(BigInteger, default=0)
+    supplier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("supplier.id"), default=None)
+    source_warehouse_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("warehouse.id"), default=None)
+    unit_price: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    need_by: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    #: JSON of the figures behind the recommendation (d, sigma, LT, SS, ROP, OUL, ...)
+    why: Mapped[str] = mapped_column(Text, default="{}")
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    #: plain UUIDs (no FK): purchase_order lives in 0001 but transfer orders in another migration
+    po_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
