@@ -39,10 +39,10 @@ def to_money(value: Any, field: str = "amount") -> Decimal:
         raise DomainValueError(f"{field}: {value!r} is not a number") from None
     if not d.is_finite():
         raise DomainValueError(f"{field}: {value!r} is not a finite number")
-    if d != d.quantize(MONEY_QUANT):
-        raise DomainValueError(f"{field}: {value} has more than 4 decimal places")
     if abs(d) > MONEY_MAX:
         raise DomainValueError(f"{field}: {value} is out of range")
+    if d != d.quantize(MONEY_QUANT):
+        raise DomainValueError(f"{field}: {value} has more than 4 decimal places")
     return d.quantize(MONEY_QUANT)
 
 

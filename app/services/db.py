@@ -29,6 +29,8 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy (not the sqlite3 module) decide when transactions begin: see _on_begin.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode = WAL")
@@ -37,11 +39,25 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
+def _on_begin(conn: Any) -> None:
+    """BEGIN IMMEDIATE for write sessions: a writer takes the lock before it reads, so two
+    writers queue on busy_timeout instead of failing with a stale WAL snapshot; readers use
+    a plain deferred BEGIN and never block."""
+    mode = "IMMEDIATE" if conn.get_execution_options().get("depot_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_engine(path: str | Path) -> Engine:
     """An engine for ``path`` with Depot's pragmas; does not check the file (see open_database)."""
     engine = create_engine(f"sqlite:///{Path(path)}", future=True)
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
     return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions start with BEGIN IMMEDIATE (see _on_begin)."""
+    return engine.execution_options(depot_write=True)
 
 
 def check_file(path: str | Path, *, must_exist: bool = True) -> Path:
@@ -139,9 +155,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error; SQLite errors become messages."""
-    session = Session(engine, expire_on_commit=False)
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error; SQLite errors become messages.
+
+    ``write=True`` (the default) starts with BEGIN IMMEDIATE so concurrent writers queue.
+    """
+    session = Session(writer(engine) if write else engine, expire_on_commit=False)
     try:
         yield session
         session.commit()

@@ -9,11 +9,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models.docs_common import NumberSeries
 from app.models.hlc import clock
+from app.models.ids import uuid7
 from app.models.org import Branch
+from app.models.types import utcnow
 from app.services.db import site_id
 from app.services.errors import NotFound
 
@@ -23,13 +26,17 @@ def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("branch", branch_id)
+    # Create the series row if missing without racing another writer (INSERT OR IGNORE).
+    session.execute(
+        sqlite_insert(NumberSeries)
+        .values(id=uuid7(), branch_id=branch_id, doc_type=doc_type, next_value=1, width=6,
+                owner_branch_id=branch_id, created_at=utcnow(), updated_at=utcnow(),
+                hlc=clock.now(), hlc_site=site_id(session))
+        .on_conflict_do_nothing(index_elements=["branch_id", "doc_type"])
+    )
     series = session.scalars(
         select(NumberSeries).where(NumberSeries.branch_id == branch_id, NumberSeries.doc_type == doc_type)
-    ).one_or_none()
-    if series is None:
-        series = NumberSeries(branch_id=branch_id, doc_type=doc_type, next_value=1, owner_branch_id=branch_id)
-        session.add(series)
-        session.flush([series])
+    ).one()
     # One atomic UPDATE ... RETURNING: two sessions can never take the same value.
     taken = session.execute(
         update(NumberSeries)

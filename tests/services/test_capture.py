@@ -51,6 +51,7 @@ def test_bulk_update_and_raw_sql_are_captured(session: Session, world: World, db
     conn.execute("UPDATE customer SET name = 'BuildCo Ltd'")
     conn.commit()
     conn.close()
+    session.rollback()  # end the read snapshot so the other connection's commit is visible
     assert _outbox(session)[-1] == ("customer", world.customer.id.hex, "U")
 
 
