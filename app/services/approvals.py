@@ -220,7 +220,7 @@ def evaluate(session: Session, po: PurchaseOrder) -> list[Reason]:
         ItemSupplier.item_id.in_([ln.item_id for ln in lines])))}
     from app.models.catalog import Item
 
-    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_([ln.item_id for ln in lines]))).tuples())
+    skus = {r[0]: r[1] for r in session.execute(select(Item.id, Item.sku).where(Item.id.in_([ln.item_id for ln in lines])))}
     total = sum((Decimal(ln.qty_ordered) * ln.unit_price for ln in lines), Decimal(0))
     out: list[Reason] = []
     for rule in rules:
@@ -244,7 +244,7 @@ def evaluate(session: Session, po: PurchaseOrder) -> list[Reason]:
                     if pct > rule.percent:
                         over.append(f"{skus.get(ln.item_id, '?')} {ln.unit_price:.2f} vs {base:.2f} (+{pct:.1f}%)")
             if over:
-                text = f"{rule.name}: price above {rule.basis} price by more than {rule.percent:g}%: {'; '.join(over)}"
+                text = f"{rule.name}: price above {rule.basis} price by more than {rule.percent.normalize():f}%: {'; '.join(over)}"
         if text:
             out.append(Reason(rule.level, rule.approver_role, text))
     out.sort(key=lambda r: (r.level, r.role, r.text))
@@ -363,9 +363,9 @@ def approve(session: Session, actor: Actor, po_id: uuid.UUID, comment: str = "")
     its expected receipts are created."""
     po = _decide(session, actor, po_id, "approve", comment)
     if next_level(session, po) is None:
-        from app.services import purchasing
+        from app.services.purchasing import mark_approved
 
-        purchasing.mark_approved(session, actor, po)
+        mark_approved(session, actor, po)
     return po
 
 
@@ -373,9 +373,9 @@ def reject(session: Session, actor: Actor, po_id: uuid.UUID, comment: str) -> Pu
     if not comment.strip():
         raise ValidationError("comment", "a rejection needs a reason for the buyer")
     po = _decide(session, actor, po_id, "reject", comment)
-    from app.services import purchasing
+    from app.services.purchasing import set_status
 
-    purchasing.set_status(session, actor, po, "rejected")
+    set_status(session, actor, po, "rejected")
     return po
 
 

@@ -1,0 +1,385 @@
+"""Purchase orders: create (by hand or from requisitions), submit, revise, cancel, close.
+
+Why it is built this way:
+
+* Every line is validated before anything is added to the session, so a bad line (unknown
+  SKU, zero/fractional/absurd quantity, negative price) changes nothing.
+* Status changes go through ``app.models.workflow`` so the allowed moves live in one table.
+* Approval is the approvals service's business; this module asks it which rules fire on
+  submit and is called back (``mark_approved``) when the last level approves. Approval
+  creates one ``ExpectedReceipt`` per ship-to warehouse, so Receiving sees what is due.
+* A revision bumps ``revision``, cancels the receipts that were expected for the old one
+  and sends the PO back through approval: an approval never covers changed figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item
+from app.models.org import Warehouse
+from app.models.parties import ItemSupplier, Supplier
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.types import MONEY_MAX, DomainValueError, to_money, to_qty, utcnow
+from app.models.workflow import FINAL_STATES, check_transition
+from app.services import audit, numbering
+from app.services.auth import Actor
+from app.services.errors import Conflict, NotFound, ValidationError
+
+#: states in which a PO may still be revised (goods not yet arriving against it)
+REVISABLE = frozenset({"draft", "pending_approval", "rejected", "approved", "sent", "confirmed"})
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One requested line. ``sku`` or ``item_id``; ``price`` None = the contract (or last) price."""
+
+    sku: str = ""
+    qty: Any = 0
+    price: Any = None
+    item_id: uuid.UUID | None = None
+    ship_to_warehouse_id: uuid.UUID | None = None
+    uom: str = ""
+    expected_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class _Line:
+    item: Item
+    qty: int
+    price: Decimal
+    ship_to: uuid.UUID
+    uom: str
+    expected_date: dt.date | None
+
+
+def _find_supplier(session: Session, supplier: str | uuid.UUID) -> Supplier:
+    if isinstance(supplier, uuid.UUID):
+        found = session.get(Supplier, supplier)
+    else:
+        found = session.scalars(select(Supplier).where(Supplier.code == str(supplier).strip().upper())).one_or_none()
+    if found is None or found.deleted_at is not None:
+        raise NotFound("supplier", supplier)
+    if not found.active:
+        raise ValidationError("supplier", f"{found.code} is inactive")
+    return found
+
+
+def _find_warehouse(session: Session, wh: str | uuid.UUID) -> Warehouse:
+    if isinstance(wh, uuid.UUID):
+        found = session.get(Warehouse, wh)
+    else:
+        found = session.scalars(select(Warehouse).where(Warehouse.code == str(wh).strip().upper())).one_or_none()
+    if found is None or found.deleted_at is not None:
+        raise NotFound("warehouse", wh)
+    return found
+
+
+def _validate_lines(session: Session, supplier: Supplier, warehouse: Warehouse, lines: list[LineInput]) -> list[_Line]:
+    if not lines:
+        raise ValidationError("lines", "a purchase order needs at least one line")
+    if len(lines) > 5000:
+        raise ValidationError("lines", f"{len(lines)} lines is more than the 5,000 a PO may carry")
+    skus = {ln.sku.strip().upper() for ln in lines if ln.sku and ln.item_id is None}
+    by_sku = {i.sku: i for i in session.scalars(select(Item).where(Item.sku.in_(skus)))} if skus else {}
+    ids = {ln.item_id for ln in lines if ln.item_id is not None}
+    by_id = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(ids)))} if ids else {}
+    items: list[Item] = []
+    for n, ln in enumerate(lines, 1):
+        item = by_id.get(ln.item_id) if ln.item_id is not None else by_sku.get(ln.sku.strip().upper())
+        if item is None or item.deleted_at is not None:
+            raise NotFound(f"item on line {n}:", ln.sku or ln.item_id)
+        if not item.active:
+            raise ValidationError(f"line {n} sku", f"{item.sku} is inactive")
+        items.append(item)
+    terms = {t.item_id: t for t in session.scalars(select(ItemSupplier).where(
+        ItemSupplier.supplier_id == supplier.id, ItemSupplier.item_id.in_([i.id for i in items])))}
+    wh_ids = {ln.ship_to_warehouse_id for ln in lines if ln.ship_to_warehouse_id is not None} - {warehouse.id}
+    known_wh = set(session.scalars(select(Warehouse.id).where(Warehouse.id.in_(wh_ids)))) if wh_ids else set()
+    if wh_ids - known_wh:
+        raise NotFound("ship-to warehouse", ", ".join(str(w) for w in wh_ids - known_wh))
+    if wh_ids and not supplier.allows_consolidation:
+        raise ValidationError("ship-to", f"supplier {supplier.code} does not accept one PO for several ship-to addresses")
+    out: list[_Line] = []
+    total = Decimal(0)
+    for n, (ln, item) in enumerate(zip(lines, items, strict=True), 1):
+        try:
+            qty = to_qty(ln.qty, f"line {n} quantity")
+            if ln.price is None or str(ln.price).strip() == "":
+                t = terms.get(item.id)
+                price = (t.contract_price or t.last_price) if t else Decimal(0)
+                if price <= 0:
+                    raise ValidationError(f"line {n} price", f"no contract or last price for {item.sku}: give a price")
+            else:
+                price = to_money(ln.price, f"line {n} price")
+        except DomainValueError as e:
+            raise ValidationError(*str(e).split(": ", 1)) from None
+        if price < 0:
+            raise ValidationError(f"line {n} price", f"{price} is negative")
+        ext = Decimal(qty) * price
+        total += ext
+        if total > MONEY_MAX / 10:
+            raise ValidationError(f"line {n}", "the order value is absurdly large")
+        out.append(_Line(item, qty, price, ln.ship_to_warehouse_id or warehouse.id,
+                         (ln.uom or item.base_uom).strip().upper()[:8], ln.expected_date))
+    return out
+
+
+def _add_lines(session: Session, po: PurchaseOrder, lines: list[_Line]) -> None:
+    for n, ln in enumerate(lines, 1):
+        session.add(PurchaseOrderLine(
+            po_id=po.id, line_no=n, item_id=ln.item.id, ship_to_warehouse_id=ln.ship_to, qty_ordered=ln.qty,
+            uom=ln.uom, unit_price=ln.price, expected_date=ln.expected_date or po.expected_date,
+            owner_branch_id=po.owner_branch_id,
+        ))
+
+
+def create_po(
+    session: Session, actor: Actor, supplier: str | uuid.UUID, warehouse: str | uuid.UUID, lines: list[LineInput], *,
+    rush: bool = False, expected_date: dt.date | None = None, notes: str = "",
+    requested_by_id: uuid.UUID | None = None, order_date: dt.date | None = None,
+) -> PurchaseOrder:
+    """A draft PO (numbered from the ship-to warehouse's branch series, e.g. DAL-PO-000123)."""
+    actor.require("po.create")
+    sup = _find_supplier(session, supplier)
+    wh = _find_warehouse(session, warehouse)
+    valid = _validate_lines(session, sup, wh, lines)
+    po = PurchaseOrder(
+        number=numbering.next_number(session, wh.branch_id, "PO"),
+        supplier_id=sup.id, warehouse_id=wh.id, status="draft", order_date=order_date or dt.date.today(),
+        expected_date=expected_date, currency=sup.currency, payment_terms=sup.payment_terms, rush=rush,
+        requested_by_id=requested_by_id or actor.user_id, notes=notes, owner_branch_id=wh.branch_id, revision=0,
+    )
+    session.add(po)
+    session.flush()
+    _add_lines(session, po, valid)
+    session.flush()
+    audit.record(session, actor, "po.create", "purchase_order", po.id, po.owner_branch_id, number=po.number,
+                 supplier=sup.code, lines=len(valid), total=sum((Decimal(ln.qty) * ln.price for ln in valid), Decimal(0)))
+    return po
+
+
+def get_po(session: Session, ref: str | uuid.UUID) -> PurchaseOrder:
+    if isinstance(ref, uuid.UUID):
+        po = session.get(PurchaseOrder, ref)
+    else:
+        po = session.scalars(select(PurchaseOrder).where(PurchaseOrder.number == ref.strip().upper())).one_or_none()
+    if po is None or po.deleted_at is not None:
+        raise NotFound("purchase order", ref)
+    return po
+
+
+def lines_of(session: Session, po_id: uuid.UUID) -> list[PurchaseOrderLine]:
+    return list(session.scalars(select(PurchaseOrderLine).where(
+        PurchaseOrderLine.po_id == po_id, PurchaseOrderLine.deleted_at.is_(None)).order_by(PurchaseOrderLine.line_no)))
+
+
+def set_status(session: Session, actor: Actor, po: PurchaseOrder, new: str, **detail: Any) -> None:
+    """Move ``po`` to ``new`` if the workflow allows it, with an audit entry."""
+    try:
+        check_transition("purchase_order", po.status, new)
+    except ValueError:
+        raise Conflict(f"purchase order {po.number} is {po.status}; it cannot become {new}") from None
+    old, po.status = po.status, new
+    session.flush()
+    audit.record(session, actor, f"po.{new}", "purchase_order", po.id, po.owner_branch_id,
+                 number=po.number, revision=po.revision, old=old, new=new, **detail)
+
+
+def _refuse_final(po: PurchaseOrder, action: str) -> None:
+    if po.status in FINAL_STATES["purchase_order"]:
+        raise Conflict(f"purchase order {po.number} is {po.status}; it cannot be {action}")
+
+
+def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
+    """Run the approval rules: stamp their reasons; pending approval if any fired, else approved."""
+    from app.services import approvals
+
+    actor.require("po.create")
+    po = get_po(session, po_id)
+    _refuse_final(po, "submitted")
+    if po.status != "draft":
+        raise Conflict(f"purchase order {po.number} is {po.status}; only a draft can be submitted")
+    reasons = approvals.evaluate(session, po)
+    po.approval_reasons = "\n".join(r.stamp() for r in reasons)
+    if reasons:
+        set_status(session, actor, po, "pending_approval", reasons=[r.stamp() for r in reasons])
+    else:
+        mark_approved(session, actor, po, auto=True)
+    return po
+
+
+def mark_approved(session: Session, actor: Actor, po: PurchaseOrder, *, auto: bool = False) -> None:
+    """Approved: create one expected receipt per ship-to warehouse (Receiving's worklist)."""
+    set_status(session, actor, po, "approved", auto=auto)
+    by_wh: dict[uuid.UUID, list[PurchaseOrderLine]] = {}
+    for ln in lines_of(session, po.id):
+        by_wh.setdefault(ln.ship_to_warehouse_id, []).append(ln)
+    for wh_id, lns in by_wh.items():
+        wh = session.get(Warehouse, wh_id)
+        assert wh is not None
+        # The receiving branch owns its expected receipt: it is the one that updates it.
+        er = ExpectedReceipt(
+            number=numbering.next_number(session, wh.branch_id, "ER"), source="po", po_id=po.id,
+            supplier_id=po.supplier_id, warehouse_id=wh_id, status="expected", owner_branch_id=wh.branch_id,
+            expected_at=(dt.datetime.combine(po.expected_date, dt.time(12), dt.UTC) if po.expected_date else None),
+        )
+        session.add(er)
+        session.flush()
+        for ln in lns:
+            session.add(ExpectedReceiptLine(receipt_id=er.id, po_line_id=ln.id, item_id=ln.item_id,
+                                            qty_expected=ln.qty_ordered, owner_branch_id=wh.branch_id))
+        audit.record(session, actor, "expected_receipt.create", "expected_receipt", er.id, er.owner_branch_id,
+                     number=er.number, po=po.number, lines=len(lns))
+    session.flush()
+
+
+def _cancel_receipts(session: Session, actor: Actor, po: PurchaseOrder) -> None:
+    """Receipts still only expected for the old figures are cancelled; any with goods refuse."""
+    for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
+                                                            ExpectedReceipt.source == "po")):
+        if er.status in ("cancelled", "closed"):
+            continue
+        if er.status not in ("expected", "arrived"):
+            raise Conflict(f"purchase order {po.number}: receipt {er.number} is {er.status}; goods are already being received")
+        er.status = "cancelled"
+        audit.record(session, actor, "expected_receipt.cancel", "expected_receipt", er.id, er.owner_branch_id,
+                     number=er.number, po=po.number)
+    session.flush()
+
+
+def revise(
+    session: Session, actor: Actor, po_id: uuid.UUID, *, lines: list[LineInput] | None = None,
+    rush: bool | None = None, expected_date: dt.date | None = None, notes: str | None = None,
+    resubmit: bool = True,
+) -> PurchaseOrder:
+    """New revision: replace lines/header fields, drop expected receipts, back through approval.
+
+    A draft never submitted is edited in place (revision stays 0): nobody has seen it yet.
+    """
+    actor.require("po.create")
+    po = get_po(session, po_id)
+    _refuse_final(po, "revised")
+    if po.status not in REVISABLE:
+        raise Conflict(f"purchase order {po.number} is {po.status}; goods have arrived, it cannot be revised")
+    if lines is not None:
+        sup = _find_supplier(session, po.supplier_id)
+        wh = _find_warehouse(session, po.warehouse_id)
+        valid = _validate_lines(session, sup, wh, lines)
+    was_submitted = po.status != "draft" or po.revision > 0
+    old_total = po_total_of(session, po.id)
+    if po.status != "draft":
+        _cancel_receipts(session, actor, po)
+        set_status(session, actor, po, "draft", reason="revision")
+    if was_submitted:
+        po.revision += 1
+    if lines is not None:
+        # Replaced lines are soft-deleted (replication carries tombstones, never hard deletes).
+        now = utcnow()
+        for old in lines_of(session, po.id):
+            old.deleted_at = now
+            old.line_no = -old.line_no - 1000 * po.revision  # free the (po, line_no) key
+        session.flush()
+        _add_lines(session, po, valid)
+    if rush is not None:
+        po.rush = rush
+    if expected_date is not None:
+        po.expected_date = expected_date
+    if notes is not None:
+        po.notes = notes
+    po.approval_reasons = ""
+    session.flush()
+    audit.record(session, actor, "po.revise", "purchase_order", po.id, po.owner_branch_id, number=po.number,
+                 revision=po.revision, old_total=old_total, new_total=po_total_of(session, po.id))
+    if resubmit and was_submitted:
+        submit(session, actor, po.id)
+    return po
+
+
+def cancel(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") -> PurchaseOrder:
+    actor.require("po.create")
+    po = get_po(session, po_id)
+    _refuse_final(po, "cancelled")
+    _cancel_receipts(session, actor, po)
+    set_status(session, actor, po, "cancelled", reason=reason)
+    return po
+
+
+def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") -> PurchaseOrder:
+    """Close a sent/confirmed/received PO: nothing more is expected against it."""
+    actor.require("po.create")
+    po = get_po(session, po_id)
+    _refuse_final(po, "closed")
+    set_status(session, actor, po, "closed", reason=reason)
+    for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
+                                                            ExpectedReceipt.status.in_(("expected", "arrived")))):
+        er.status = "cancelled"
+    session.flush()
+    return po
+
+
+def po_total_of(session: Session, po_id: uuid.UUID) -> Decimal:
+    from app.services.approvals import po_total
+
+    return po_total(session, po_id)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class PoRow:
+    id: uuid.UUID
+    number: str
+    revision: int
+    status: str
+    supplier_code: str
+    supplier_name: str
+    order_date: dt.date
+    total: Decimal
+    currency: str
+    lines: int
+    rush: bool
+
+
+def _filtered(status: str | None, supplier: str | None, search: str | None) -> Any:
+    q = (select(PurchaseOrder, Supplier.code, Supplier.name).join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+         .where(PurchaseOrder.deleted_at.is_(None)))
+    if status:
+        q = q.where(PurchaseOrder.status == status)
+    if supplier:
+        q = q.where(Supplier.code == supplier.strip().upper())
+    if search:
+        q = q.where(PurchaseOrder.number.contains(search.strip().upper()))
+    return q
+
+
+def count_pos(session: Session, *, status: str | None = None, supplier: str | None = None, search: str | None = None) -> int:
+    q = _filtered(status, supplier, search).subquery()
+    return int(session.scalar(select(func.count()).select_from(q)) or 0)
+
+
+def list_pos(session: Session, *, status: str | None = None, supplier: str | None = None, search: str | None = None,
+             offset: int = 0, limit: int = 200) -> list[PoRow]:
+    """One page of POs, newest first, with totals computed in SQL (fast on big lists)."""
+    rows = session.execute(_filtered(status, supplier, search)
+                           .order_by(PurchaseOrder.order_date.desc(), PurchaseOrder.number.desc())
+                           .offset(offset).limit(limit)).all()
+    ids = [r[0].id for r in rows]
+    agg: dict[uuid.UUID, tuple[Decimal, int]] = {}
+    if ids:
+        for po_id, qty, price in session.execute(select(
+                PurchaseOrderLine.po_id, PurchaseOrderLine.qty_ordered, PurchaseOrderLine.unit_price).where(
+                PurchaseOrderLine.po_id.in_(ids), PurchaseOrderLine.deleted_at.is_(None))):
+            t, n = agg.get(po_id, (Decimal(0), 0))
+            agg[po_id] = (t + Decimal(qty) * price, n + 1)
+    return [PoRow(po.id, po.number, po.revision, po.status, code, name, po.order_date,
+                  agg.get(po.id, (Decimal(0), 0))[0].quantize(Decimal("0.01")), po.currency,
+                  agg.get(po.id, (Decimal(0), 0))[1], po.rush) for po, code, name in rows]
