@@ -23,6 +23,8 @@ from app.models.catalog import Item, ItemUom
 from app.models.org import INTERNAL_KINDS, Location, Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.stock import StockBalance
+from app.services.audit import record
+from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
 from app.services.stock import WarehouseStock, stock_by_warehouse
 
@@ -249,3 +251,26 @@ def item_detail(session: Session, item_id: uuid.UUID) -> ItemDetail:
             for t, code, name in terms
         ],
     )
+
+
+def set_items_active(session: Session, actor: Actor, item_ids: list[uuid.UUID], active: bool) -> int:
+    """Activate or deactivate items (batch); inactive items stay visible but are not bought or sold.
+
+    Returns how many items changed. Needs ``item.edit``; each change is audited.
+    """
+    actor.require("item.edit")
+    if not item_ids:
+        raise ValidationError("items", "select at least one item")
+    found = list(session.scalars(select(Item).where(Item.id.in_(item_ids), Item.deleted_at.is_(None))))
+    missing = set(item_ids) - {i.id for i in found}
+    if missing:
+        raise NotFound("item", sorted(missing)[0])
+    changed = 0
+    for item in found:
+        if item.active != active:
+            item.active = active
+            changed += 1
+            record(session, actor, "item.activate" if active else "item.deactivate", "item", item.id,
+                   item.owner_branch_id, sku=item.sku)
+    session.flush()
+    return changed

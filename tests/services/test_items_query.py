@@ -102,3 +102,21 @@ def test_detail_has_pack_units_stock_and_suppliers(session: Session, world: Worl
     assert milk.tracking == "lot, expiry"
     with pytest.raises(NotFound):
         q.item_detail(session, world.ho.id)
+
+
+def test_deactivate_needs_item_edit_and_is_audited(session: Session, world: World) -> None:
+    from sqlalchemy import select
+
+    from app.models.docs_common import AuditEntry
+    from app.services.errors import PermissionDenied
+
+    bolt = world.items["BOLT"].id
+    with pytest.raises(PermissionDenied, match="alice may not item edit"):
+        q.set_items_active(session, world.actors["alice"], [bolt], False)
+    assert q.set_items_active(session, world.actors["mike"], [bolt], False) == 1
+    assert q.set_items_active(session, world.actors["mike"], [bolt], False) == 0
+    assert {r.sku for r in q.search_items(session, "", active_only=True).rows} == {"WIDGET", "MILK", "DRILL"}
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == bolt)).all()
+    assert [a.action for a in audit] == ["item.deactivate"] and audit[0].username == "mike"
+    with pytest.raises(NotFound):
+        q.set_items_active(session, world.actors["mike"], [world.ho.id], True)
