@@ -315,13 +315,20 @@ def next_level(session: Session, po: PurchaseOrder) -> int | None:
     return None
 
 
+def _requisition_requesters(session: Session, po_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who asked for the requisitions behind the PO: they requested it too."""
+    from app.models.buying import Requisition
+
+    return {u for u in session.scalars(select(Requisition.requested_by_id).where(Requisition.po_id == po_id)) if u}
+
+
 def why_not(session: Session, actor: Actor, po: PurchaseOrder) -> str:
     """'' when ``actor`` may approve ``po`` now, else the reason (the GUI shows it on the button)."""
     if po.status != "pending_approval":
         return f"purchase order {po.number} is {po.status}, not pending approval"
     if not actor.can("po.approve"):
         return f"{actor.username} may not approve purchase orders (roles: {', '.join(sorted(actor.roles)) or 'none'})"
-    if po.requested_by_id == actor.user_id:
+    if po.requested_by_id == actor.user_id or actor.user_id in _requisition_requesters(session, po.id):
         return f"{actor.username} requested {po.number} and may not approve it (segregation of duties)"
     mine = [d for d in decisions_for(session, po.id, po.revision) if d.approver_id == actor.user_id]
     if mine:

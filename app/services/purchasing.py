@@ -383,3 +383,76 @@ def list_pos(session: Session, *, status: str | None = None, supplier: str | Non
     return [PoRow(po.id, po.number, po.revision, po.status, code, name, po.order_date,
                   agg.get(po.id, (Decimal(0), 0))[0].quantize(Decimal("0.01")), po.currency,
                   agg.get(po.id, (Decimal(0), 0))[1], po.rush) for po, code, name in rows]
+
+
+# --------------------------------------------------------------------------- from requisitions
+
+
+def create_from_requisitions(session: Session, actor: Actor, requisition_ids: list[uuid.UUID], *,
+                             rush: bool = False, submit_now: bool = False) -> list[PurchaseOrder]:
+    """Turn open purchase requisitions into POs: one per supplier when the supplier accepts
+    consolidation (a ship-to per line), else one per supplier x warehouse.
+
+    Lines for the same item and ship-to are merged. Every requisition is validated first, so
+    one bad requisition leaves all of them open and creates no PO.
+    """
+    from app.models.buying import Requisition
+
+    actor.require("po.create")
+    if not requisition_ids:
+        raise ValidationError("requisitions", "choose at least one requisition")
+    reqs = list(session.scalars(select(Requisition).where(Requisition.id.in_(set(requisition_ids)))))
+    missing = set(requisition_ids) - {r.id for r in reqs}
+    if missing:
+        raise NotFound("requisition", ", ".join(str(m) for m in sorted(missing)))
+    for r in reqs:
+        if r.status != "open" or r.deleted_at is not None:
+            raise Conflict(f"requisition {r.number} is {r.status}; only open requisitions become purchase orders")
+        if r.kind != "purchase":
+            raise ValidationError(f"requisition {r.number}", "is a transfer, not a purchase")
+        if r.supplier_id is None:
+            raise ValidationError(f"requisition {r.number}", "has no supplier")
+    groups: dict[tuple[uuid.UUID, uuid.UUID | None], list[Requisition]] = {}
+    suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_({r.supplier_id for r in reqs})))}
+    for r in sorted(reqs, key=lambda r: r.number):
+        assert r.supplier_id is not None
+        key = (r.supplier_id, None if suppliers[r.supplier_id].allows_consolidation else r.warehouse_id)
+        groups.setdefault(key, []).append(r)
+    pos: list[PurchaseOrder] = []
+    for (sup_id, _wh), group in groups.items():
+        merged: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
+        for r in group:
+            merged.setdefault((r.item_id, r.warehouse_id), []).append(r)
+        home = _home_warehouse(actor, [r.warehouse_id for r in group], session)
+        lines = [LineInput(item_id=item_id, qty=sum(r.qty for r in rs),
+                           price=next((r.unit_price for r in rs if r.unit_price > 0), None),
+                           ship_to_warehouse_id=wh_id, expected_date=min((r.need_by for r in rs if r.need_by), default=None))
+                 for (item_id, wh_id), rs in merged.items()]
+        requesters = {r.requested_by_id for r in group if r.requested_by_id}
+        po = create_po(session, actor, sup_id, home, lines, rush=rush,
+                       requested_by_id=next(iter(requesters)) if len(requesters) == 1 else actor.user_id,
+                       notes="from requisitions " + ", ".join(r.number for r in group))
+        _mark_converted(session, actor, group, po)
+        if submit_now:
+            submit(session, actor, po.id)
+        pos.append(po)
+    return pos
+
+
+def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session) -> uuid.UUID:
+    """The PO's own warehouse: one of the actor's branch if any line ships there, else the first."""
+    if actor.branch_id is not None:
+        for wid in wh_ids:
+            wh = session.get(Warehouse, wid)
+            if wh is not None and wh.branch_id == actor.branch_id:
+                return wid
+    return wh_ids[0]
+
+
+def _mark_converted(session: Session, actor: Actor, reqs: list[Any], po: PurchaseOrder) -> None:
+    for r in reqs:
+        r.status = "converted"
+        r.po_id = po.id
+        audit.record(session, actor, "requisition.converted", "requisition", r.id, r.owner_branch_id,
+                     number=r.number, po=po.number)
+    session.flush()
