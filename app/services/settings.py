@@ -14,11 +14,20 @@ import os
 import sys
 import tempfile
 import threading
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.errors import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.org import Branch
+from app.models.sync import LocalSite
+from app.services.audit import record
+from app.services.auth import Actor
+from app.services.db import local_branch_id, site_id
+from app.services.errors import NotFound, ValidationError
 
 KEYRING_SERVICE = "depot"
 _SECRET_WORDS = ("secret", "password", "token", "api_key")
@@ -181,3 +190,44 @@ class Settings:
 
     def carrier_secret(self, carrier: str, account_id: str) -> str | None:
         return self.get_secret(CarrierAccount(carrier, account_id).secret_name)
+
+
+# this database's branch (local_site) ------------------------------------------------------
+@dataclass(frozen=True)
+class BranchChoice:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+def branch_choices(session: Session) -> list[BranchChoice]:
+    q = select(Branch.id, Branch.code, Branch.name).where(Branch.deleted_at.is_(None)).order_by(Branch.code)
+    return [BranchChoice(i, c, n) for i, c, n in session.execute(q)]
+
+
+def local_branch(session: Session) -> BranchChoice | None:
+    """The branch this database file belongs to (local_site.branch_id), if set."""
+    bid = local_branch_id(session)
+    if bid is None:
+        return None
+    row = session.execute(select(Branch.id, Branch.code, Branch.name).where(Branch.id == bid)).first()
+    return BranchChoice(row.id, row.code, row.name) if row else None
+
+
+def set_local_branch(session: Session, actor: Actor, branch_id: uuid.UUID) -> BranchChoice:
+    """Make this database file the given branch's (admin only; audited)."""
+    actor.require("settings.edit")
+    row = session.execute(
+        select(Branch.id, Branch.code, Branch.name).where(Branch.id == branch_id, Branch.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound("branch", branch_id)
+    site_id(session)  # make sure the local_site row exists
+    site = session.get(LocalSite, 1)
+    assert site is not None
+    before = site.branch_id
+    site.branch_id = branch_id
+    record(session, actor, "settings.branch", "branch", branch_id, branch_id,
+           before=str(before) if before else None, after=str(branch_id))
+    session.flush()
+    return BranchChoice(row.id, row.code, row.name)

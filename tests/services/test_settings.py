@@ -7,9 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
-from app.services.errors import ValidationError
+from app.services.errors import NotFound, PermissionDenied, ValidationError
 from app.services.settings import CarrierAccount, Settings
+from tests.factories import World
 
 
 def test_memory_keyring_is_used_in_tests() -> None:
@@ -66,3 +68,17 @@ def test_a_damaged_file_does_not_stop_the_app(tmp_path: Path) -> None:
     assert s.get("server.dsn") is None
     s.set("server.dsn", "x")
     assert json.loads(path.read_text()) == {"server.dsn": "x"}
+
+
+def test_only_admin_sets_this_databases_branch(session: Session, world: World) -> None:
+    from app.services import settings as st
+
+    assert st.local_branch(session) is None
+    with pytest.raises(PermissionDenied):
+        st.set_local_branch(session, world.actors["mike"], world.dal.id)
+    chosen = st.set_local_branch(session, world.actors["root"], world.dal.id)
+    assert chosen.code == "DAL" and st.local_branch(session) == chosen
+    assert [b.code for b in st.branch_choices(session)] == ["DAL", "HOU", "HQ"]
+    with pytest.raises(NotFound):
+        st.set_local_branch(session, world.actors["root"], world.wh_dal.id)
+    assert st.local_branch(session) == chosen

@@ -1,0 +1,1 @@
+"""Master data: the item list (item x warehouse rows with on hand) and the item detail pane."""

@@ -1,0 +1,288 @@
+"""The main window: navigation rail, the screen stack, and the status bar.
+
+Screens are imported lazily from app.views.screens.NAV ("module:Class") the first time they
+are opened, so start-up pays only for the first screen. A module that does not exist yet
+gives a plain "not built yet" page; any other failure gives an error page with the
+traceback (never hidden). Entries the actor's roles may not open are disabled.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QProgressBar,
+    QStackedWidget,
+    QWidget,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.org import Branch
+from app.services.db import local_branch_id
+from app.views.context import AppContext
+from app.views.placeholder import ErrorPage, NotBuiltPage
+from app.views.screens import NAV, NavEntry
+from app.views.widgets.qsettings import qsettings
+
+DEFAULT_SCREEN = "master"
+
+
+def load_screen_class(target: str) -> type[QWidget] | None:
+    """Import ``"module:Class"``; None when the module (or its package) does not exist yet.
+
+    Any other error (a missing import *inside* an existing module, a syntax error, a missing
+    class) propagates so the caller shows it.
+    """
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        missing = e.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            return None
+        raise
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        raise ImportError(f"{module_name} has no class {cls_name}")
+    return cls  # type: ignore[no-any-return]
+
+
+def allowed(ctx: AppContext, entry: NavEntry) -> bool:
+    try:
+        return ctx.can(entry.permission)
+    except KeyError:
+        return "admin" in ctx.actor.roles
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+    first_painted(float): time.time() of the first paint (the cold-start benchmark's mark).
+    screen_opened(str): the nav key of the screen now shown.
+    """
+
+    first_painted = Signal(float)
+    screen_opened = Signal(str)
+
+    def __init__(self, ctx: AppContext, *, open_key: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"Depot - {ctx.actor.username}")
+        self._painted = False
+        self.pages: dict[str, QWidget] = {}
+        self.entries = {e.key: e for e in NAV}
+        self.actions_by_key: dict[str, QAction] = {}
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navRail")
+        self.nav.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("screenStack")
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._build_nav()
+        self._build_status_bar()
+        self._build_shortcuts()
+        self.sync_controller: Any = self._start_sync_controller()
+        self._connect_signals()
+        self._restore_layout()
+        self._load_branch_name()
+        start = open_key or str(qsettings().value("window/screen", DEFAULT_SCREEN))
+        if start not in self.entries or not allowed(ctx, self.entries[start]):
+            start = next((e.key for e in NAV if allowed(ctx, e)), NAV[0].key)
+        self.open_screen(start)
+
+    # construction ----------------------------------------------------------------------
+    def _build_nav(self) -> None:
+        for entry in NAV:
+            item = QListWidgetItem(f"{entry.title}")
+            item.setData(Qt.ItemDataRole.UserRole, entry.key)
+            item.setToolTip(f"{entry.title} ({entry.shortcut})")
+            act = QAction(entry.title, self)
+            act.setShortcut(QKeySequence(entry.shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _=False, k=entry.key: self.open_screen(k))
+            ok = allowed(self.ctx, entry)
+            act.setEnabled(ok)
+            if not ok:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip(f"{entry.title}: your roles ({', '.join(sorted(self.ctx.actor.roles))}) may not open this")
+            self.addAction(act)
+            self.actions_by_key[entry.key] = act
+            self.nav.addItem(item)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("messageLabel")
+        self.branch_label = QLabel("branch: ...")
+        roles = ", ".join(sorted(self.ctx.actor.roles))
+        self.user_label = QLabel(f"user: {self.ctx.actor.username} ({roles})")
+        self.sync_label = QLabel("sync: not configured")
+        self.sync_label.setObjectName("syncLabel")
+        self.busy = QProgressBar()
+        self.busy.setObjectName("busyIndicator")
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(80)
+        self.busy.setVisible(False)
+        sb.addWidget(self.message_label, 1)
+        for w in (self.busy, self.branch_label, self.user_label, self.sync_label):
+            sb.addPermanentWidget(w)
+
+    def _build_shortcuts(self) -> None:
+        find = QAction("Find", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.focus_search)
+        refresh = QAction("Refresh", self)
+        refresh.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        refresh.triggered.connect(self.refresh_screen)
+        for a in (find, refresh):
+            self.addAction(a)
+
+    def _start_sync_controller(self) -> Any:
+        """If the replication area is built, its controller feeds the sync label."""
+        try:
+            module = importlib.import_module("app.views.sync_controller")
+        except ModuleNotFoundError as e:
+            if e.name in ("app.views.sync_controller",):
+                return None
+            self.sync_label.setText("sync: error (see log)")
+            traceback.print_exc()
+            return None
+        try:
+            controller = module.SyncController(self.ctx)
+            controller.state_changed.connect(self.sync_label.setText)
+        except Exception as e:  # noqa: BLE001 - a broken sync area must not stop the window
+            self.sync_label.setText(f"sync: error ({e})")
+            traceback.print_exc()
+            return None
+        return controller
+
+    def _connect_signals(self) -> None:
+        self.nav.currentItemChanged.connect(self._on_nav_changed)
+        self.ctx.signals.busy_changed.connect(self.busy.setVisible)
+        self.ctx.signals.op_failed.connect(self.show_error)
+        self.ctx.signals.message.connect(self.show_message)
+
+    # navigation ------------------------------------------------------------------------
+    def _on_nav_changed(self, current: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
+        if current is not None:
+            self.open_screen(str(current.data(Qt.ItemDataRole.UserRole)))
+
+    def open_screen(self, key: str) -> QWidget | None:
+        entry = self.entries.get(key)
+        if entry is None or not allowed(self.ctx, entry):
+            return None
+        page = self.pages.get(key)
+        if page is None:
+            page = self._make_page(entry)
+            self.pages[key] = page
+            self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        row = [e.key for e in NAV].index(key)
+        if self.nav.currentRow() != row:
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(row)
+            self.nav.blockSignals(False)
+        qsettings().setValue("window/screen", key)
+        self.screen_opened.emit(key)
+        return page
+
+    def _make_page(self, entry: NavEntry) -> QWidget:
+        try:
+            cls = load_screen_class(entry.target)
+            if cls is None:
+                return NotBuiltPage(entry.key, entry.title, entry.target)
+            return cls(self.ctx)
+        except Exception:  # noqa: BLE001 - shown on the page, never hidden
+            tb = traceback.format_exc()
+            traceback.print_exc()
+            return ErrorPage(entry.title, entry.target, tb)
+
+    def current_screen(self) -> QWidget | None:
+        return self.stack.currentWidget()
+
+    def focus_search(self) -> None:
+        fn = getattr(self.current_screen(), "focus_search", None)
+        if callable(fn):
+            fn()
+
+    def refresh_screen(self) -> None:
+        fn = getattr(self.current_screen(), "refresh", None)
+        if callable(fn):
+            fn()
+
+    # status -----------------------------------------------------------------------------
+    def show_error(self, label: str, text: str) -> None:
+        self.message_label.setProperty("error", True)
+        self.message_label.setStyleSheet("color: #b00020;")
+        self.message_label.setText(f"{label}: {text}" if label else text)
+        self.message_label.setToolTip(self.message_label.text())
+
+    def show_message(self, text: str) -> None:
+        self.message_label.setStyleSheet("")
+        self.message_label.setText(text)
+        QTimer.singleShot(8000, lambda: self.message_label.text() == text and self.message_label.setText(""))
+
+    def _load_branch_name(self) -> None:
+        branch_id = self.ctx.actor.branch_id
+
+        def query(s: Session) -> str:
+            bid = branch_id or local_branch_id(s)
+            if bid is None:
+                return "branch: not set"
+            row = s.execute(select(Branch.code, Branch.name).where(Branch.id == bid)).first()
+            return f"branch: {row.code} {row.name}" if row else "branch: unknown"
+
+        self.ctx.runner.submit(query, self.branch_label.setText, write=False, label="branch")
+
+    # layout memory ------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = qsettings()
+        geo, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geo, QByteArray | bytes) and geo:
+            self.restoreGeometry(QByteArray(geo))
+        else:
+            self.resize(1280, 800)
+        if isinstance(state, QByteArray | bytes) and state:
+            self.restoreState(QByteArray(state))
+
+    def save_layout(self) -> None:
+        s = qsettings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_layout()
+        for page in self.pages.values():
+            close = getattr(page, "shutdown", None)
+            if callable(close):
+                close()
+        stop = getattr(self.sync_controller, "stop", None)
+        if callable(stop):
+            stop()
+        self.ctx.runner.shutdown(3000)
+        super().closeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit(time.time())

@@ -1,0 +1,31 @@
+"""A line edit for barcode scanners in keyboard-wedge mode.
+
+Scanners type the code fast and finish with Enter; people type slowly and may press Enter
+too. Either way, Enter emits ``scanned(code)`` with the trimmed text and selects it, so the
+next scan replaces it. ``textEdited`` still fires per keystroke for search-as-you-type.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLineEdit, QWidget
+
+
+class ScanLineEdit(QLineEdit):
+    """Signals:
+    scanned(str): the trimmed text when Enter (or keypad Enter) is pressed; not for empty text.
+    """
+
+    scanned = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, placeholder: str = "Scan or type a code") -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(placeholder)
+        self.setClearButtonEnabled(True)
+        self.returnPressed.connect(self._on_return)
+
+    def _on_return(self) -> None:
+        code = self.text().strip()
+        if code:
+            self.scanned.emit(code)
+            self.selectAll()
