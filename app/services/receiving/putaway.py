@@ -1,0 +1,343 @@
+"""Directed putaway: propose a bin for each received line, and confirm tasks by scanning the bin.
+
+Rules, in this order (``BinBook.refusal`` is the one check both proposing and confirming use):
+
+1. hard rules, never broken: a storage bin of the task's warehouse, active; a pick face fixed to
+   another item is refused; the bin's temperature class must equal the item's; a hazmat item
+   needs a bin approved for a compatible hazmat class and must be compatible with every hazmat
+   class already in the bin (``INCOMPATIBLE``, a simplified segregation table); the volume and the
+   weight of what is in the bin, plus open putaway tasks heading there, plus this load, must fit
+   the bin's capacity (a capacity of 0 means "not measured" and does not limit).
+2. preference: a bin that already holds the item and has room; then an empty bin; then any bin
+   with room. Within each, velocity decides: A items go to pick-face bins nearest the start of the
+   walk (low ``walk_seq``), C items to reserve bins furthest away, B items to reserve bins nearest.
+
+Bins and their contents are read once per call (``load_bins``), so 500 proposals are one query
+plus pure Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item, Lot
+from app.models.org import Location
+from app.models.receiving import PutawayTask, Receipt, SerialNumber
+from app.models.stock import StockBalance
+from app.models.types import utcnow
+from app.services import audit
+from app.services.auth import Actor
+from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.stock import MoveSpec, post_moves
+
+#: pairs of hazmat classes that may not share a bin (simplified from the segregation tables)
+INCOMPATIBLE: frozenset[frozenset[str]] = frozenset(
+    frozenset(p) for p in (("3", "5.1"), ("2.1", "5.1"), ("4.1", "5.1"), ("4.2", "5.1"), ("4.3", "8"),
+                           ("2.1", "2.3"), ("3", "5.2"), ("6.1", "3"))
+)
+
+
+def hazmat_compatible(a: str, b: str) -> bool:
+    return not a or not b or frozenset((a, b)) not in INCOMPATIBLE
+
+
+@dataclass
+class BinState:
+    loc: Location
+    used_volume: int = 0
+    used_weight: int = 0
+    items: set[uuid.UUID] = field(default_factory=set)
+    hazmat: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    item_id: uuid.UUID
+    qty: int
+    location_id: uuid.UUID | None
+    location_code: str
+    reason: str
+
+
+class BinBook:
+    """The storage bins of one warehouse with what is in them (stock + open tasks)."""
+
+    def __init__(self, bins: list[BinState], items: dict[uuid.UUID, Item]) -> None:
+        self.bins = {b.loc.id: b for b in bins}
+        self.by_code = {b.loc.code: b for b in bins}
+        self.items = items
+        self.by_item: dict[uuid.UUID, list[BinState]] = defaultdict(list)
+        for b in bins:
+            for iid in b.items:
+                self.by_item[iid].append(b)
+        # candidate order per (temperature class, velocity)
+        self._orders: dict[tuple[str, str], list[BinState]] = {}
+
+    def refusal(self, item: Item, qty: int, b: BinState) -> str | None:
+        """Why ``qty`` of ``item`` may not go into bin ``b`` (None = it may)."""
+        loc = b.loc
+        if loc.kind != "storage" or not loc.active:
+            return f"{loc.code} is not an active storage bin"
+        if loc.fixed_item_id is not None and loc.fixed_item_id != item.id:
+            return f"bin {loc.code} is the pick face of another item"
+        if loc.temperature_class != item.temperature_class:
+            return f"bin {loc.code} is {loc.temperature_class}; {item.sku} needs {item.temperature_class}"
+        if item.hazmat_class:
+            if not loc.hazmat_class:
+                return f"bin {loc.code} is not approved for hazmat class {item.hazmat_class}"
+            if not hazmat_compatible(item.hazmat_class, loc.hazmat_class):
+                return f"bin {loc.code} (hazmat {loc.hazmat_class}) may not hold class {item.hazmat_class}"
+            clash = sorted(h for h in b.hazmat if not hazmat_compatible(item.hazmat_class, h))
+            if clash:
+                return f"bin {loc.code} holds hazmat class {clash[0]}, incompatible with {item.hazmat_class}"
+        vol, wt = item.volume_cm3 * qty, item.weight_g * qty
+        if loc.capacity_volume_cm3 and b.used_volume + vol > loc.capacity_volume_cm3:
+            free = max(loc.capacity_volume_cm3 - b.used_volume, 0)
+            return f"bin {loc.code} is full: {free:,} cm3 free, {vol:,} cm3 needed"
+        if loc.capacity_weight_g and b.used_weight + wt > loc.capacity_weight_g:
+            free = max(loc.capacity_weight_g - b.used_weight, 0)
+            return f"bin {loc.code} is full by weight: {free:,} g free, {wt:,} g needed"
+        return None
+
+    def reserve(self, item: Item, qty: int, b: BinState) -> None:
+        b.used_volume += item.volume_cm3 * qty
+        b.used_weight += item.weight_g * qty
+        if item.id not in b.items:
+            b.items.add(item.id)
+            self.by_item[item.id].append(b)
+        if item.hazmat_class:
+            b.hazmat.add(item.hazmat_class)
+
+    def _order(self, item: Item) -> list[BinState]:
+        key = (item.temperature_class, item.velocity_class)
+        if key not in self._orders:
+            cands = [b for b in self.bins.values() if b.loc.temperature_class == item.temperature_class
+                     and b.loc.kind == "storage" and b.loc.active]
+            if item.velocity_class == "A":
+                cands.sort(key=lambda b: (b.loc.role != "pick", b.loc.walk_seq, b.loc.code))
+            elif item.velocity_class == "B":
+                cands.sort(key=lambda b: (b.loc.role != "reserve", b.loc.walk_seq, b.loc.code))
+            else:
+                cands.sort(key=lambda b: (b.loc.role != "reserve", -b.loc.walk_seq, b.loc.code))
+            self._orders[key] = cands
+        return self._orders[key]
+
+    def _why(self, item: Item, b: BinState, how: str) -> str:
+        loc = b.loc
+        free = f"{loc.capacity_volume_cm3 - b.used_volume:,} cm3 free" if loc.capacity_volume_cm3 else "capacity not measured"
+        vel = {"A": "fast mover near the pick face", "B": "medium mover", "C": "slow mover to far reserve"}
+        parts = [how, free, f"{loc.temperature_class} matches", f"velocity {item.velocity_class}: "
+                 f"{vel.get(item.velocity_class, '')} ({loc.role or 'bin'}, walk {loc.walk_seq})"]
+        if item.hazmat_class:
+            parts.append(f"approved for hazmat {loc.hazmat_class}")
+        return "; ".join(parts)
+
+    def propose(self, item: Item, qty: int) -> Proposal:
+        """Pick a bin by the rules and reserve the room; no bin -> location None with the reason."""
+        same = sorted(self.by_item.get(item.id, []), key=lambda b: (b.loc.walk_seq, b.loc.code))
+        for b in same:
+            if self.refusal(item, qty, b) is None:
+                self.reserve(item, qty, b)
+                return Proposal(item.id, qty, b.loc.id, b.loc.code, self._why(item, b, f"{item.sku} already in this bin"))
+        order = self._order(item)
+        for how, only_empty in (("empty bin", True), ("bin with room", False)):
+            for b in order:
+                if (not only_empty or not b.items) and self.refusal(item, qty, b) is None:
+                    self.reserve(item, qty, b)
+                    return Proposal(item.id, qty, b.loc.id, b.loc.code, self._why(item, b, how))
+        hz = f", hazmat {item.hazmat_class}" if item.hazmat_class else ""
+        return Proposal(item.id, qty, None, "", f"no bin fits {qty} x {item.sku} ({item.temperature_class}{hz}, "
+                                                f"{item.volume_cm3 * qty:,} cm3): choose a bin and scan it")
+
+
+def load_bins(session: Session, warehouse_id: uuid.UUID, extra_item_ids: Iterable[uuid.UUID] = ()) -> BinBook:
+    """Every storage bin of the warehouse with its used volume/weight, items and hazmat classes."""
+    locs = list(session.scalars(select(Location).where(Location.warehouse_id == warehouse_id, Location.kind == "storage")))
+    states = {loc.id: BinState(loc) for loc in locs}
+    rows = session.execute(
+        select(StockBalance.location_id, StockBalance.item_id, func.sum(StockBalance.qty))
+        .join(Location, Location.id == StockBalance.location_id)
+        .where(Location.warehouse_id == warehouse_id, Location.kind == "storage", StockBalance.qty > 0)
+        .group_by(StockBalance.location_id, StockBalance.item_id)
+    ).all()
+    tasks = session.execute(
+        select(PutawayTask.proposed_location_id, PutawayTask.item_id, func.sum(PutawayTask.qty))
+        .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == "open",
+               PutawayTask.proposed_location_id.is_not(None))
+        .group_by(PutawayTask.proposed_location_id, PutawayTask.item_id)
+    ).all()
+    item_ids = {r[1] for r in rows} | {r[1] for r in tasks} | set(extra_item_ids)
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
+    for loc_id, item_id, qty in [*rows, *tasks]:
+        b = states.get(loc_id) if loc_id else None
+        it = items.get(item_id)
+        if b is None or it is None:
+            continue
+        b.used_volume += it.volume_cm3 * int(qty)
+        b.used_weight += it.weight_g * int(qty)
+        b.items.add(item_id)
+        if it.hazmat_class:
+            b.hazmat.add(it.hazmat_class)
+    return BinBook(list(states.values()), items)
+
+
+def propose_bins(session: Session, warehouse_id: uuid.UUID, requests: Sequence[tuple[uuid.UUID, int]]) -> list[Proposal]:
+    """A proposal per (item, qty) request, in order; each proposal reserves its room for the next."""
+    book = load_bins(session, warehouse_id, {iid for iid, _ in requests})
+    out = []
+    for iid, qty in requests:
+        item = book.items.get(iid)
+        if item is None:
+            raise NotFound("item", iid)
+        out.append(book.propose(item, qty))
+    return out
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    item_id: uuid.UUID
+    qty: int
+    from_location_id: uuid.UUID
+    lot_id: uuid.UUID | None = None
+    serials: tuple[str, ...] = ()
+    receipt_id: uuid.UUID | None = None
+    receipt_line_id: uuid.UUID | None = None
+
+
+def create_tasks(session: Session, warehouse_id: uuid.UUID, owner_branch_id: uuid.UUID,
+                 requests: Sequence[TaskRequest]) -> list[PutawayTask]:
+    """Open putaway tasks with a proposed bin each (called by posting and by hold release)."""
+    proposals = propose_bins(session, warehouse_id, [(r.item_id, r.qty) for r in requests])
+    tasks = [
+        PutawayTask(warehouse_id=warehouse_id, receipt_id=r.receipt_id, receipt_line_id=r.receipt_line_id,
+                    item_id=r.item_id, lot_id=r.lot_id, serials="\n".join(r.serials), qty=r.qty,
+                    from_location_id=r.from_location_id, proposed_location_id=p.location_id,
+                    reason=p.reason[:300], status="open", owner_branch_id=owner_branch_id)
+        for r, p in zip(requests, proposals, strict=True)
+    ]
+    session.add_all(tasks)
+    session.flush()
+    return tasks
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: uuid.UUID
+    sku: str
+    description: str
+    lot: str
+    qty: int
+    from_code: str
+    proposed_code: str
+    reason: str
+    status: str
+    receipt_number: str
+
+
+def list_tasks(session: Session, warehouse_id: uuid.UUID, *, status: str = "open",
+               receipt_id: uuid.UUID | None = None) -> list[TaskRow]:
+    frm, prop = Location.__table__.alias("frm"), Location.__table__.alias("prop")
+    q = (select(PutawayTask.id, Item.sku, Item.description, Lot.lot_code, PutawayTask.qty, frm.c.code, prop.c.code,
+                PutawayTask.reason, PutawayTask.status, Receipt.number)
+         .join(Item, Item.id == PutawayTask.item_id)
+         .outerjoin(Lot, Lot.id == PutawayTask.lot_id)
+         .join(frm, frm.c.id == PutawayTask.from_location_id)
+         .outerjoin(prop, prop.c.id == PutawayTask.proposed_location_id)
+         .outerjoin(Receipt, Receipt.id == PutawayTask.receipt_id)
+         .where(PutawayTask.warehouse_id == warehouse_id)
+         .order_by(prop.c.walk_seq, prop.c.code, Item.sku))
+    if status:
+        q = q.where(PutawayTask.status == status)
+    if receipt_id:
+        q = q.where(PutawayTask.receipt_id == receipt_id)
+    return [TaskRow(r[0], r[1], r[2], r[3] or "", int(r[4]), r[5], r[6] or "", r[7], r[8], r[9] or "")
+            for r in session.execute(q)]
+
+
+def confirm_putaway(session: Session, actor: Actor, confirmations: Sequence[tuple[uuid.UUID, str]],
+                    *, at: dt.datetime | None = None) -> list[PutawayTask]:
+    """Confirm tasks by the scanned bin code: stock moves dock/QA -> bin. All or nothing.
+
+    The scanned bin may differ from the proposal, but it must pass the same rules (a full or
+    incompatible bin is refused with the reason).
+    """
+    actor.require("putaway.confirm")
+    at = at or utcnow()
+    if not confirmations:
+        raise ValidationError("putaway", "no task to confirm")
+    tasks = {t.id: t for t in session.scalars(select(PutawayTask).where(PutawayTask.id.in_([c[0] for c in confirmations])))}
+    books: dict[uuid.UUID, BinBook] = {}
+    moves: list[MoveSpec] = []
+    done: list[tuple[PutawayTask, BinState]] = []
+    for task_id, code in confirmations:
+        task = tasks.get(task_id)
+        if task is None:
+            raise NotFound("putaway task", task_id)
+        if task.status != "open":
+            raise Conflict(f"putaway task of {task.qty} was already confirmed")
+        if task.warehouse_id not in books:
+            # tasks being confirmed no longer reserve room in their proposed bin
+            book = load_bins(session, task.warehouse_id, [t.item_id for t in tasks.values()])
+            for t in tasks.values():
+                b = book.bins.get(t.proposed_location_id) if t.proposed_location_id else None
+                it = book.items.get(t.item_id)
+                if b is not None and it is not None and t.status == "open" and t.warehouse_id == task.warehouse_id:
+                    b.used_volume -= it.volume_cm3 * t.qty
+                    b.used_weight -= it.weight_g * t.qty
+            books[task.warehouse_id] = book
+        book = books[task.warehouse_id]
+        b = book.by_code.get(code.strip().upper())
+        if b is None:
+            raise ValidationError("bin", f"{code.strip()!r} is not a storage bin of this warehouse")
+        item = book.items[task.item_id]
+        why = book.refusal(item, task.qty, b)
+        if why:
+            raise ValidationError("bin", why)
+        book.reserve(item, task.qty, b)
+        units: list[str | None] = [s for s in task.serials.split("\n") if s] or [None]
+        for unit in units:
+            moves.append(MoveSpec(item_id=task.item_id, qty=1 if unit else task.qty, from_location_id=task.from_location_id,
+                                  to_location_id=b.loc.id, reason="putaway", lot_id=task.lot_id, serial_no=unit,
+                                  doc_type="putaway", doc_id=task.id, doc_line_id=task.receipt_line_id))
+        done.append((task, b))
+    post_moves(session, actor, moves, owner_branch_id=done[0][0].owner_branch_id, at=at)
+    receipts: set[uuid.UUID] = set()
+    for task, b in done:
+        task.status, task.confirmed_location_id, task.confirmed_at = "done", b.loc.id, at
+        task.confirmed_by_id = actor.user_id
+        serials = [s for s in task.serials.split("\n") if s]
+        if serials:
+            for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id == task.item_id,
+                                                                 SerialNumber.serial.in_(serials))):
+                sn.location_id = b.loc.id
+        if task.receipt_id:
+            receipts.add(task.receipt_id)
+        audit.record(session, actor, "putaway.confirm", "putaway_task", task.id, task.owner_branch_id,
+                     qty=task.qty, bin=b.loc.code, proposed=task.proposed_location_id)
+    session.flush()
+    for rid in receipts:
+        still_open = session.scalar(select(func.count()).where(PutawayTask.receipt_id == rid, PutawayTask.status == "open"))
+        if not still_open:
+            rec = session.get(Receipt, rid)
+            if rec is not None and rec.stocked_at is None:
+                rec.stocked_at = at
+    session.flush()
+    return [t for t, _ in done]
+
+
+def dock_to_stock(session: Session, receipt_id: uuid.UUID) -> dict[str, float | None]:
+    """Minutes from arrival to posting and from arrival to the last putaway (None while open)."""
+    rec = session.get(Receipt, receipt_id)
+    if rec is None:
+        raise NotFound("receipt", receipt_id)
+    post_min = (rec.posted_at - rec.arrived_at).total_seconds() / 60
+    stock_min = (rec.stocked_at - rec.arrived_at).total_seconds() / 60 if rec.stocked_at else None
+    return {"arrival_to_receipt_min": round(post_min, 1),
+            "dock_to_stock_min": round(stock_min, 1) if stock_min is not None else None}
