@@ -1,0 +1,397 @@
+"""The replenishment run: bulk queries over the branch database, then array maths.
+
+One query per figure (on hand, allocated, on order, inbound, requisitioned, demand
+history), each grouped by item and warehouse in SQL, loaded into ``(items x warehouses)``
+numpy arrays; the maths of ``figures`` then runs over all pairs at once and only the pairs
+that need stock become ``Recommendation`` objects. This is what keeps 150,000 pairs and
+2 million ledger moves within a few seconds (see bench/replenish.py).
+
+The SQL is written for the branch SQLite file (ids are 32-hex text, times ISO text).
+Nothing is written: a run is a read; decisions and requisitions are separate calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from app.models.buying import RecommendationDecision, ReplenishmentClass
+from app.models.org import Branch, Warehouse
+from app.services.auth import Actor
+from app.services.errors import NotFound, ValidationError
+from app.services.replenishment import figures as fg
+from app.services.replenishment.transfers import Option, TransferPlanner
+
+#: PO states whose open lines are "on order"
+OPEN_PO_STATES = ("draft", "pending_approval", "rejected", "approved", "sent", "confirmed", "partially_received")
+#: sales order states whose allocations still hold stock
+OPEN_SO_STATES = ("open", "credit_hold", "backordered", "allocated", "picking", "packed")
+
+
+@dataclass(frozen=True)
+class Why:
+    """The figures behind one recommendation, shown in the worklist and stored on the requisition."""
+
+    history_weeks: int
+    d: float
+    sigma_d: float
+    lt_days: float
+    sigma_lt: float
+    velocity_class: str
+    service_level_pct: float
+    z: float
+    review_days: int
+    ss: float
+    rop: float
+    oul: float
+    on_hand: int
+    allocated: int
+    on_order: int
+    inbound: int
+    requisitioned: int
+    position: int
+    raw_qty: int
+    pack_size: int
+    min_order: int
+    rounding: str
+    next_expected: dt.date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            out[k] = round(v, 4) if isinstance(v, float) else (v.isoformat() if isinstance(v, dt.date) else v)
+        return out
+
+
+@dataclass
+class Recommendation:
+    item_id: uuid.UUID
+    sku: str
+    description: str
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    branch_id: uuid.UUID
+    qty: int
+    preferred: str  # 'purchase' | 'transfer'
+    why: Why
+    purchase: Option | None = None
+    transfer: Option | None = None
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID]:
+        return (self.item_id, self.warehouse_id)
+
+    @property
+    def chosen(self) -> Option:
+        opt = self.transfer if self.preferred == "transfer" else self.purchase
+        assert opt is not None
+        return opt
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": str(self.item_id), "sku": self.sku, "description": self.description,
+            "warehouse_id": str(self.warehouse_id), "warehouse": self.warehouse_code, "qty": self.qty,
+            "preferred": self.preferred,
+            "purchase": self.purchase.as_dict() if self.purchase else None,
+            "transfer": self.transfer.as_dict() if self.transfer else None,
+            "why": self.why.as_dict(),
+        }
+
+
+@dataclass
+class RunResult:
+    recommendations: list[Recommendation]
+    pairs: int
+    suppressed: int = 0
+    no_supplier: int = 0
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+@dataclass
+class _Scope:
+    items: list[tuple[str, str, str, str]]  # (hex id, sku, description, velocity)
+    warehouses: list[tuple[str, str, str]]  # (hex id, code, branch hex id)
+    targets: list[int]  # warehouse indexes recommendations are made for
+
+
+def _hex(u: uuid.UUID) -> str:
+    return u.hex
+
+
+def _resolve_scope(session: Session, actor: Actor | None, branch_code: str | None,
+                   warehouse_code: str | None) -> _Scope:
+    items = [(str(a), str(b), str(c), str(d)) for a, b, c, d in session.execute(text(
+        "SELECT id, sku, description, velocity_class FROM item WHERE active = 1 AND deleted_at IS NULL ORDER BY sku"))]
+    whs = [(str(a), str(b), str(c)) for a, b, c in session.execute(text(
+        "SELECT id, code, branch_id FROM warehouse WHERE deleted_at IS NULL ORDER BY code"))]
+    branch_hex: str | None = None
+    if branch_code:
+        b = session.scalars(select(Branch).where(Branch.code == branch_code.strip().upper())).first()
+        if b is None:
+            raise NotFound("branch", branch_code)
+        branch_hex = b.id.hex
+    elif actor is not None and actor.branch_id is not None:
+        b = session.get(Branch, actor.branch_id)
+        if b is not None and not b.is_head_office:
+            branch_hex = b.id.hex
+    targets = [i for i, w in enumerate(whs) if branch_hex is None or w[2] == branch_hex]
+    if warehouse_code:
+        wh = session.scalars(select(Warehouse).where(Warehouse.code == warehouse_code.strip().upper())).first()
+        if wh is None:
+            raise NotFound("warehouse", warehouse_code)
+        targets = [i for i in targets if whs[i][0] == wh.id.hex]
+        if not targets:
+            raise ValidationError("warehouse", f"{wh.code} does not belong to branch {branch_code or 'of the user'}")
+    return _Scope(items, whs, targets)
+
+
+def _fill(session: Session, sql: str, params: dict[str, Any], item_ix: dict[str, int], wh_ix: dict[str, int],
+          shape: tuple[int, int], dtype: Any = np.int64) -> Any:
+    """Run ``SELECT item_hex, warehouse_hex, value`` and scatter it into an (items x warehouses) array."""
+    arr = np.zeros(shape, dtype=dtype)
+    rows = session.execute(text(sql), params).all()
+    if not rows:
+        return arr
+    ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    vv = np.fromiter((r[2] or 0 for r in rows), dtype=dtype, count=len(rows))
+    ok = (ii >= 0) & (ww >= 0)
+    np.add.at(arr, (ii[ok], ww[ok]), vv[ok])
+    return arr
+
+
+def _has_table(session: Session, name: str) -> bool:
+    return bool(inspect(session.connection()).has_table(name))
+
+
+def _class_settings(session: Session) -> dict[str, tuple[Decimal, int]]:
+    out = {k: (v, fg.DEFAULT_REVIEW_DAYS) for k, v in fg.DEFAULT_SERVICE_LEVEL_PCT.items()}
+    for row in session.scalars(select(ReplenishmentClass).where(ReplenishmentClass.deleted_at.is_(None))):
+        out[row.velocity_class] = (row.service_level_pct, int(row.review_days))
+    return out
+
+
+@dataclass(frozen=True)
+class _Source:
+    supplier_id: str
+    supplier_code: str
+    lead_time_days: int
+    lead_time_sd: float
+    pack_size: int
+    min_order: int
+    unit_price: Decimal
+    currency: str
+
+
+def _sources(session: Session) -> dict[str, _Source]:
+    """Best supplier per item: preferred, then contracted, then cheapest, then by code."""
+    rows = session.execute(text(
+        "SELECT s.item_id, s.supplier_id, p.code, s.lead_time_days, s.lead_time_sd_days, s.pack_size,"
+        " s.min_order_qty, s.contract_price, s.last_price, s.currency, s.contracted, s.preferred"
+        " FROM item_supplier s JOIN supplier p ON p.id = s.supplier_id"
+        " WHERE s.deleted_at IS NULL AND p.deleted_at IS NULL AND p.active = 1"
+        " ORDER BY s.item_id, s.preferred DESC, s.contracted DESC, s.contract_price, p.code")).all()
+    out: dict[str, _Source] = {}
+    for r in rows:
+        key = str(r[0])
+        if key in out:
+            continue
+        contract, last = int(r[7] or 0), int(r[8] or 0)
+        price = contract if (r[10] and contract > 0) or last == 0 else last
+        out[key] = _Source(str(r[1]), str(r[2]), int(r[3]), float(r[4] or 0) / 10_000, max(int(r[5]), 1),
+                           max(int(r[6]), 1), Decimal(price) / 10_000, str(r[9]))
+    return out
+
+
+def _suppressed(session: Session, today: dt.date) -> set[tuple[str, str]]:
+    rows = session.execute(
+        select(RecommendationDecision.item_id, RecommendationDecision.warehouse_id).where(
+            RecommendationDecision.deleted_at.is_(None), RecommendationDecision.until_date > today)
+    ).all()
+    return {(i.hex, w.hex) for i, w in rows}
+
+
+def _sql_in(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
+        warehouse_code: str | None = None, today: dt.date | None = None,
+        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS) -> RunResult:
+    """Compute recommendations for every item x warehouse of the branch (read only).
+
+    ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
+    actor needs ``replenish.run``. The branch defaults to the actor's (all for head office).
+    """
+    if actor is not None:
+        actor.require("replenish.run")
+    if not 1 <= int(history_weeks) <= 520:
+        raise ValidationError("history weeks", f"{history_weeks} must be between 1 and 520")
+    today = today or dt.date.today()
+    scope = _resolve_scope(session, actor, branch_code, warehouse_code)
+    item_ix = {h: i for i, (h, *_rest) in enumerate(scope.items)}
+    wh_ix = {h: i for i, (h, *_rest) in enumerate(scope.warehouses)}
+    shape = (len(scope.items), len(scope.warehouses))
+    if not shape[0] or not scope.targets:
+        return RunResult([], 0, today=today)
+
+    demand_sum, demand_sq = _history(session, today, history_weeks, item_ix, wh_ix, shape)
+    on_hand = _fill(session, (
+        "SELECT b.item_id, l.warehouse_id, SUM(b.qty) FROM stock_balance b JOIN location l ON l.id = b.location_id"
+        " WHERE l.kind IN ('storage', 'dock', 'qa') GROUP BY b.item_id, l.warehouse_id"), {}, item_ix, wh_ix, shape)
+    allocated = _fill(session, (
+        "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0)) FROM sales_order_line sl"
+        " JOIN sales_order so ON so.id = sl.order_id"
+        f" WHERE so.status IN ({_sql_in(OPEN_SO_STATES)}) AND so.deleted_at IS NULL AND sl.deleted_at IS NULL"
+        " AND sl.status NOT IN ('cancelled', 'closed') GROUP BY sl.item_id, so.warehouse_id"), {}, item_ix, wh_ix, shape)
+    on_order = _fill(session, (
+        "SELECT pl.item_id, pl.ship_to_warehouse_id, SUM(MAX(pl.qty_ordered - pl.qty_received, 0))"
+        " FROM purchase_order_line pl JOIN purchase_order po ON po.id = pl.po_id"
+        f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
+        " AND pl.status NOT IN ('cancelled', 'closed', 'received') GROUP BY pl.item_id, pl.ship_to_warehouse_id"),
+        {}, item_ix, wh_ix, shape)
+    inbound, outbound = _transfers(session, item_ix, wh_ix, shape)
+    req_in = _fill(session, (
+        "SELECT item_id, warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND deleted_at IS NULL"
+        " GROUP BY item_id, warehouse_id"), {}, item_ix, wh_ix, shape)
+    req_out = _fill(session, (
+        "SELECT item_id, source_warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND kind = 'transfer'"
+        " AND deleted_at IS NULL GROUP BY item_id, source_warehouse_id"), {}, item_ix, wh_ix, shape)
+
+    classes = _class_settings(session)
+    sources = _sources(session)
+    z_of = {k: fg.z_for(v[0]) for k, v in classes.items()}
+    vel = [it[3] if it[3] in classes else "C" for it in scope.items]
+    z = np.array([z_of[v] for v in vel])[:, None]
+    review = np.array([classes[v][1] for v in vel], dtype=np.float64)[:, None]
+    src = [sources.get(it[0]) for it in scope.items]
+    lt = np.array([s.lead_time_days if s else 0 for s in src], dtype=np.float64)[:, None]
+    sigma_lt = np.array([s.lead_time_sd if s else 0.0 for s in src], dtype=np.float64)[:, None]
+
+    d, sigma_d = fg.demand_from_weeks(demand_sum, demand_sq, history_weeks)
+    ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
+    position = on_hand + on_order + inbound + req_in - allocated
+    need = np.ceil(oul - position - 1e-9)
+    target_mask = np.zeros(shape[1], dtype=bool)
+    target_mask[scope.targets] = True
+    candidates = (position <= rop) & (need > 0) & target_mask[None, :]
+
+    # sister surplus: free stock above the sister's own order-up-to level
+    surplus = np.floor(on_hand - allocated - outbound - req_out - np.ceil(oul)).astype(np.int64)
+    planner = TransferPlanner(session, scope.warehouses, surplus, today)
+    suppressed = _suppressed(session, today)
+    n_suppressed = n_nosup = 0
+    recs: list[Recommendation] = []
+    for i, w in zip(*np.nonzero(candidates), strict=True):
+        i, w = int(i), int(w)
+        ihex, sku, desc, _v = scope.items[i]
+        whex, wcode, bhex = scope.warehouses[w]
+        if (ihex, whex) in suppressed:
+            n_suppressed += 1
+            continue
+        s = src[i]
+        raw = int(need[i, w])
+        rounded = fg.round_order(raw, s.pack_size, s.min_order) if s else fg.Rounded(raw, "none (no supplier)")
+        why = Why(
+            history_weeks=history_weeks, d=float(d[i, w]), sigma_d=float(sigma_d[i, w]), lt_days=float(lt[i, 0]),
+            sigma_lt=float(sigma_lt[i, 0]), velocity_class=vel[i], service_level_pct=float(classes[vel[i]][0]),
+            z=float(z[i, 0]), review_days=int(review[i, 0]), ss=float(ss[i, w]), rop=float(rop[i, w]),
+            oul=float(oul[i, w]), on_hand=int(on_hand[i, w]), allocated=int(allocated[i, w]),
+            on_order=int(on_order[i, w]), inbound=int(inbound[i, w]), requisitioned=int(req_in[i, w]),
+            position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
+            min_order=s.min_order if s else 1, rounding=rounded.note,
+        )
+        purchase = None
+        if s is not None:
+            purchase = Option(
+                kind="purchase", qty=rounded.qty, source_id=uuid.UUID(s.supplier_id), source_code=s.supplier_code,
+                unit_cost=s.unit_price, total_cost=fg.money(s.unit_price * rounded.qty), currency=s.currency,
+                days=s.lead_time_days, arrival=today + dt.timedelta(days=s.lead_time_days))
+        transfer = planner.option(i, w, raw)
+        if purchase is None and transfer is None:
+            n_nosup += 1
+            continue
+        preferred = "purchase"
+        if transfer is not None and (purchase is None or transfer.total_cost < purchase.total_cost
+                                     or transfer.arrival < purchase.arrival):
+            preferred = "transfer"
+            planner.take(i, transfer)
+        rec = Recommendation(
+            item_id=uuid.UUID(ihex), sku=sku, description=desc, warehouse_id=uuid.UUID(whex), warehouse_code=wcode,
+            branch_id=uuid.UUID(bhex), qty=(transfer.qty if preferred == "transfer" and transfer else rounded.qty),
+            preferred=preferred, why=why, purchase=purchase, transfer=transfer)
+        recs.append(rec)
+    recs.sort(key=lambda r: (r.warehouse_code, r.sku))
+    return RunResult(recs, pairs=shape[0] * len(scope.targets), suppressed=n_suppressed, no_supplier=n_nosup,
+                     today=today)
+
+
+def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, int], wh_ix: dict[str, int],
+             shape: tuple[int, int]) -> tuple[Any, Any]:
+    """Sum and sum of squares of weekly sales per item x warehouse over ``weeks`` full weeks before today.
+
+    One pass over the partial index of sale moves; the weekly buckets are summed in SQL
+    and only one row per pair comes back. Sales are moves to a warehouse's customer location.
+    """
+    start = today - dt.timedelta(days=7 * weeks)
+    cust = {str(lid): str(wid) for lid, wid in session.execute(text(
+        "SELECT id, warehouse_id FROM location WHERE kind = 'customer'"))}
+    sql = (
+        "SELECT item_id, to_location_id, SUM(w), SUM(w * w) FROM ("
+        " SELECT item_id, to_location_id, CAST((julianday(substr(moved_at, 1, 10)) - julianday(:start)) / 7 AS INTEGER)"
+        " AS wk, SUM(qty) AS w FROM stock_move WHERE reason = 'sale' AND moved_at >= :since AND moved_at < :until"
+        " GROUP BY item_id, to_location_id, wk) GROUP BY item_id, to_location_id"
+    )
+    params = {"start": start.isoformat(), "since": start.isoformat(), "until": today.isoformat()}
+    rows = session.execute(text(sql), params).all()
+    total = np.zeros(shape, dtype=np.float64)
+    total_sq = np.zeros(shape, dtype=np.float64)
+    if rows:
+        ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
+        ww = np.fromiter((wh_ix.get(cust.get(str(r[1]), ""), -1) for r in rows), dtype=np.int64, count=len(rows))
+        s1 = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
+        s2 = np.fromiter((float(r[3]) for r in rows), dtype=np.float64, count=len(rows))
+        ok = (ii >= 0) & (ww >= 0)
+        np.add.at(total, (ii[ok], ww[ok]), s1[ok])
+        np.add.at(total_sq, (ii[ok], ww[ok]), s2[ok])
+    return total, total_sq
+
+
+def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
+               shape: tuple[int, int]) -> tuple[Any, Any]:
+    """(inbound, outbound-not-yet-shipped) quantities of open transfers per item x warehouse.
+
+    Transfer orders (Inventory area) when that table exists; expected receipts with source
+    'transfer' that no transfer order points at count as inbound too.
+    """
+    zeros = np.zeros(shape, dtype=np.int64)
+    inbound = _fill(session, (
+        "SELECT el.item_id, er.warehouse_id, SUM(MAX(el.qty_expected - el.qty_received, 0))"
+        " FROM expected_receipt_line el JOIN expected_receipt er ON er.id = el.receipt_id"
+        " WHERE er.source = 'transfer' AND er.status IN ('expected', 'arrived', 'receiving')"
+        " AND er.deleted_at IS NULL AND el.deleted_at IS NULL"
+        + (" AND er.id NOT IN (SELECT expected_receipt_id FROM transfer_order WHERE expected_receipt_id IS NOT NULL)"
+           if _has_table(session, "transfer_order") else "")
+        + " GROUP BY el.item_id, er.warehouse_id"), {}, item_ix, wh_ix, shape)
+    if not _has_table(session, "transfer_order"):
+        return inbound, zeros
+    inbound = inbound + _fill(session, (
+        "SELECT tl.item_id, t.to_warehouse_id, SUM(MAX(tl.qty - tl.qty_received - tl.qty_short, 0))"
+        " FROM transfer_line tl JOIN transfer_order t ON t.id = tl.transfer_id"
+        " WHERE t.status IN ('draft', 'shipped') AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
+        " GROUP BY tl.item_id, t.to_warehouse_id"), {}, item_ix, wh_ix, shape)
+    outbound = _fill(session, (
+        "SELECT tl.item_id, t.from_warehouse_id, SUM(MAX(tl.qty - tl.qty_shipped, 0))"
+        " FROM transfer_line tl JOIN transfer_order t ON t.id = tl.transfer_id"
+        " WHERE t.status = 'draft' AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
+        " GROUP BY tl.item_id, t.from_warehouse_id"), {}, item_ix, wh_ix, shape)
+    return inbound, outbound
