@@ -1,0 +1,69 @@
+"""Backorder release: when stock arrives, backordered sales orders it now covers go back to 'open'.
+
+Called by Receiving after a receipt posts (and by transfers/RMA restock when useful). An order
+is released only when every one of its open lines is covered by stock not yet allocated, so a
+released order can be allocated in full. Orders are served by customer priority tier
+(platinum, gold, silver, bronze), rush first, then oldest order date; the stock one order is
+released against is not offered to the next. No permission of its own: it is the consequence
+of a stock change the caller was already allowed to make.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.parties import Customer
+from app.models.sales import SalesOrder, SalesOrderLine
+from app.models.workflow import check_transition
+from app.services import audit
+from app.services.auth import Actor
+from app.services.inventory.atp import allocated_by_item, on_hand_by_item
+
+TIER_RANK = {"platinum": 0, "gold": 1, "silver": 2, "bronze": 3}
+
+
+def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence[uuid.UUID],
+                       warehouse_id: uuid.UUID) -> list[str]:
+    """Release backordered orders of ``warehouse_id`` that wait for any of ``item_ids`` and are now
+    covered; returns their numbers in release order."""
+    if not item_ids:
+        return []
+    waiting = select(SalesOrderLine.order_id).where(SalesOrderLine.item_id.in_(list(item_ids)))
+    rows = session.execute(
+        select(SalesOrder, Customer.priority_tier)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .where(SalesOrder.status == "backordered", SalesOrder.warehouse_id == warehouse_id,
+               SalesOrder.deleted_at.is_(None), SalesOrder.id.in_(waiting))
+    ).all()
+    if not rows:
+        return []
+    orders = sorted(rows, key=lambda r: (TIER_RANK.get(r[1], 9), not r[0].rush, r[0].order_date, r[0].number))
+    lines = list(session.scalars(select(SalesOrderLine).where(
+        SalesOrderLine.order_id.in_([o.id for o, _ in orders]), SalesOrderLine.status != "cancelled",
+        SalesOrderLine.deleted_at.is_(None))))
+    all_items = list({ln.item_id for ln in lines})
+    have = on_hand_by_item(session, all_items, warehouse_id)
+    alloc = allocated_by_item(session, all_items, warehouse_id)
+    pool = {i: have.get(i, 0) - alloc.get(i, 0) for i in all_items}
+    released: list[str] = []
+    for order, _tier in orders:
+        need: dict[uuid.UUID, int] = {}
+        for ln in lines:
+            if ln.order_id == order.id:
+                rest = ln.qty_ordered - ln.qty_allocated - ln.qty_shipped
+                if rest > 0:
+                    need[ln.item_id] = need.get(ln.item_id, 0) + rest
+        if all(pool.get(i, 0) >= q for i, q in need.items()):
+            for i, q in need.items():
+                pool[i] -= q
+            check_transition("sales_order", order.status, "open")
+            order.status = "open"
+            released.append(order.number)
+            audit.record(session, actor, "order.release_backorder", "sales_order", order.id, order.owner_branch_id,
+                         number=order.number)
+    session.flush()
+    return released

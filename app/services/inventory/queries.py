@@ -1,0 +1,148 @@
+"""Read-only stock queries: by item, warehouse, bin and lot; ledger history per item, paged.
+
+All figures come from ``stock_balance`` (kept in step with the ledger by a trigger), so the
+stock of one item costs a few index lookups however long the ledger grows. History pages use
+keyset paging on (moved_at, id) over the ``ix_stock_move_item_moved`` index, never OFFSET.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy.orm import Session, aliased
+
+from app.models.catalog import Item, Lot
+from app.models.inventory import TransferLine, TransferOrder
+from app.models.org import INTERNAL_KINDS, Location, Warehouse
+from app.models.stock import StockBalance, StockMove
+from app.services.inventory.atp import allocated_by_item
+
+#: lot.id as stored (32 hex chars on SQLite) compared with stock_balance.lot_key
+_LOT_JOIN = type_coerce(Lot.id, String) == StockBalance.lot_key
+
+
+@dataclass(frozen=True)
+class StockRow:
+    sku: str
+    warehouse: str
+    location: str
+    kind: str
+    lot: str
+    expiry: dt.date | None
+    qty: int
+
+
+def stock_rows(session: Session, *, item_id: uuid.UUID | None = None, warehouse_id: uuid.UUID | None = None,
+               location_id: uuid.UUID | None = None, lot_id: uuid.UUID | None = None,
+               include_transit: bool = True, limit: int = 1000, offset: int = 0) -> list[StockRow]:
+    """Non-zero balances in bins, docks, QA (and transit) by item, warehouse, bin and lot."""
+    kinds = (*INTERNAL_KINDS, "transit") if include_transit else INTERNAL_KINDS
+    q = (select(Item.sku, Warehouse.code, Location.code, Location.kind, Lot.lot_code, Lot.expiry_date, StockBalance.qty)
+         .select_from(StockBalance)
+         .join(Location, Location.id == StockBalance.location_id)
+         .join(Warehouse, Warehouse.id == Location.warehouse_id)
+         .join(Item, Item.id == StockBalance.item_id)
+         .outerjoin(Lot, _LOT_JOIN)
+         .where(StockBalance.qty != 0, Location.kind.in_(kinds)))
+    if item_id is not None:
+        q = q.where(StockBalance.item_id == item_id)
+    if warehouse_id is not None:
+        q = q.where(Location.warehouse_id == warehouse_id)
+    if location_id is not None:
+        q = q.where(StockBalance.location_id == location_id)
+    if lot_id is not None:
+        q = q.where(StockBalance.lot_key == lot_id.hex)
+    q = q.order_by(Item.sku, Warehouse.code, Location.walk_seq, Location.code, Lot.expiry_date).limit(limit).offset(offset)
+    return [StockRow(s, w, c, k, lc or "", e, int(qt)) for s, w, c, k, lc, e, qt in session.execute(q)]
+
+
+@dataclass(frozen=True)
+class WarehouseFigures:
+    """One item in one warehouse. ``in_transit_out`` is in this warehouse's transit location
+    (shipped, not yet received elsewhere); ``in_transit_in`` is on its way here."""
+
+    warehouse_id: uuid.UUID
+    warehouse: str
+    on_hand: int
+    in_qa: int
+    allocated: int
+    available: int
+    in_transit_out: int
+    in_transit_in: int
+
+
+def item_figures(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID | None = None) -> list[WarehouseFigures]:
+    q = (select(Location.warehouse_id, Location.kind, func.sum(StockBalance.qty))
+         .join(Location, Location.id == StockBalance.location_id)
+         .where(StockBalance.item_id == item_id, Location.kind.in_((*INTERNAL_KINDS, "transit")))
+         .group_by(Location.warehouse_id, Location.kind))
+    if warehouse_id is not None:
+        q = q.where(Location.warehouse_id == warehouse_id)
+    by: dict[uuid.UUID, dict[str, int]] = {}
+    for wid, kind, qty in session.execute(q):
+        by.setdefault(wid, {})[kind] = int(qty or 0)
+    inbound_q = (select(TransferOrder.to_warehouse_id, func.sum(TransferLine.qty_shipped))
+                 .join(TransferOrder, TransferOrder.id == TransferLine.transfer_id)
+                 .where(TransferLine.item_id == item_id, TransferOrder.status == "shipped")
+                 .group_by(TransferOrder.to_warehouse_id))
+    inbound = {w: int(q_ or 0) for w, q_ in session.execute(inbound_q)}
+    whq = select(Warehouse.id, Warehouse.code).order_by(Warehouse.code)
+    if warehouse_id is not None:
+        whq = whq.where(Warehouse.id == warehouse_id)
+    out = []
+    for wid, code in session.execute(whq):
+        kinds = by.get(wid, {})
+        on_hand = sum(v for k, v in kinds.items() if k in INTERNAL_KINDS)
+        if not kinds and not inbound.get(wid) and warehouse_id is None:
+            continue
+        alloc = allocated_by_item(session, [item_id], wid).get(item_id, 0)
+        in_qa = kinds.get("qa", 0)
+        out.append(WarehouseFigures(wid, code, on_hand, in_qa, alloc, on_hand - in_qa - alloc,
+                                    kinds.get("transit", 0), inbound.get(wid, 0)))
+    return out
+
+
+@dataclass(frozen=True)
+class LedgerRowView:
+    id: uuid.UUID
+    moved_at: dt.datetime
+    reason: str
+    qty: int
+    from_location: str
+    to_location: str
+    lot: str
+    doc_type: str
+    doc_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    rows: list[LedgerRowView]
+    #: pass back as ``after`` for the next (older) page; None at the end
+    next_cursor: tuple[dt.datetime, uuid.UUID] | None
+
+
+def ledger_page(session: Session, item_id: uuid.UUID, *, after: tuple[dt.datetime, uuid.UUID] | None = None,
+                limit: int = 100, warehouse_id: uuid.UUID | None = None) -> LedgerPage:
+    """Moves of one item, newest first, ``limit`` at a time."""
+    src, dst = aliased(Location), aliased(Location)
+    q = (select(StockMove.id, StockMove.moved_at, StockMove.reason, StockMove.qty, src.code, dst.code, Lot.lot_code,
+                StockMove.doc_type, StockMove.doc_id)
+         .join(src, src.id == StockMove.from_location_id)
+         .join(dst, dst.id == StockMove.to_location_id)
+         .outerjoin(Lot, Lot.id == StockMove.lot_id)
+         .where(StockMove.item_id == item_id))
+    if warehouse_id is not None:
+        q = q.where(or_(src.warehouse_id == warehouse_id, dst.warehouse_id == warehouse_id))
+    if after is not None:
+        at, mid = after
+        q = q.where(or_(StockMove.moved_at < at, and_(StockMove.moved_at == at, StockMove.id < mid)))
+    rows = [LedgerRowView(i, m, r, int(qt), f, t, lc or "", dtp, did)
+            for i, m, r, qt, f, t, lc, dtp, did in
+            session.execute(q.order_by(StockMove.moved_at.desc(), StockMove.id.desc()).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LedgerPage(rows, (rows[-1].moved_at, rows[-1].id) if more and rows else None)

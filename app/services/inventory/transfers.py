@@ -1,0 +1,313 @@
+"""Inter-branch transfers: create, ship (stock into transit), receive (out of transit), cancel.
+
+Why transit: between ship and receipt the stock belongs to neither warehouse's on hand,
+yet it must not vanish. Shipping moves it from the sending bins to the SENDING warehouse's
+``transit`` location (one balance, counted once, visible as "in transit"); receiving moves
+it from there into the destination's dock (or a named bin). Shipping also creates an
+``ExpectedReceipt`` (source 'transfer') at the destination so Receiving lists it.
+
+Replication note: the transfer order is the sending branch's document; the expected receipt
+belongs to the destination branch. A receipt recorded at the destination updates both in
+one local transaction (the stock moves carry the receiver's branch as owner).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item, Lot
+from app.models.inventory import TransferLine, TransferOrder
+from app.models.org import Location, Warehouse
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
+from app.models.stock import StockBalance, StockMove
+from app.models.types import utcnow
+from app.services import audit
+from app.services.auth import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.inventory.common import get_warehouse, qty
+from app.services.numbering import next_number
+from app.services.stock import MoveSpec, post_moves, virtual_location
+
+
+@dataclass(frozen=True)
+class TransferLineSpec:
+    item_id: uuid.UUID
+    qty: int
+    lot_id: uuid.UUID | None = None
+    serial_no: str | None = None
+    from_location_id: uuid.UUID | None = None
+
+
+def _get(session: Session, transfer_id: uuid.UUID) -> TransferOrder:
+    t = session.get(TransferOrder, transfer_id)
+    if t is None or t.deleted_at is not None:
+        raise NotFound("transfer", transfer_id)
+    return t
+
+
+def transfer_by_number(session: Session, number: str) -> TransferOrder:
+    t = session.scalars(select(TransferOrder).where(TransferOrder.number == number.strip().upper())).first()
+    if t is None:
+        raise NotFound("transfer", number)
+    return t
+
+
+def lines_of(session: Session, transfer_id: uuid.UUID) -> list[TransferLine]:
+    return list(session.scalars(select(TransferLine).where(TransferLine.transfer_id == transfer_id)
+                                .order_by(TransferLine.line_no)))
+
+
+def create_transfer(
+    session: Session, actor: Actor, from_warehouse_id: uuid.UUID, to_warehouse_id: uuid.UUID,
+    lines: Sequence[TransferLineSpec], *, requisition_ids: Sequence[uuid.UUID] = (),
+    requested_date: dt.date | None = None, notes: str = "",
+) -> TransferOrder:
+    """A draft transfer. Requisitions it fulfils are marked converted (Buying area) when given."""
+    actor.require("transfer.create")
+    src, dst = get_warehouse(session, from_warehouse_id), get_warehouse(session, to_warehouse_id)
+    if src.id == dst.id:
+        raise ValidationError("to warehouse", "must differ from the sending warehouse")
+    if not lines:
+        raise ValidationError("lines", "a transfer needs at least one line")
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({ln.item_id for ln in lines})))}
+    checked: list[tuple[TransferLineSpec, int]] = []
+    for n, ln in enumerate(lines, 1):
+        item = items.get(ln.item_id)
+        if item is None:
+            raise NotFound("item", ln.item_id)
+        q = qty(ln.qty, f"line {n} ({item.sku}) quantity")
+        if item.track_serial and (not ln.serial_no or q != 1):
+            raise ValidationError(f"line {n} serial", f"item {item.sku} is serial-tracked: one line per serial, quantity 1")
+        if ln.lot_id is not None:
+            lot = session.get(Lot, ln.lot_id)
+            if lot is None or lot.item_id != item.id:
+                raise NotFound(f"lot of {item.sku}", ln.lot_id)
+        if ln.from_location_id is not None:
+            loc = session.get(Location, ln.from_location_id)
+            if loc is None or loc.warehouse_id != src.id or loc.kind != "storage":
+                raise ValidationError(f"line {n} from bin", f"must be a storage bin of {src.code}")
+        checked.append((ln, q))
+    t = TransferOrder(number=next_number(session, src.branch_id, "TR"), from_warehouse_id=src.id,
+                      to_warehouse_id=dst.id, status="draft", requested_date=requested_date, notes=notes,
+                      requisition_ids=",".join(str(r) for r in requisition_ids), owner_branch_id=src.branch_id)
+    session.add(t)
+    session.flush()
+    for n, (ln, q) in enumerate(checked, 1):
+        session.add(TransferLine(transfer_id=t.id, line_no=n, item_id=ln.item_id, lot_id=ln.lot_id,
+                                 serial_no=ln.serial_no, qty=q, from_location_id=ln.from_location_id,
+                                 owner_branch_id=src.branch_id))
+    session.flush()
+    if requisition_ids:
+        _mark_requisitions(session, actor, list(requisition_ids), t.id)
+    audit.record(session, actor, "transfer.create", "transfer_order", t.id, t.owner_branch_id,
+                 number=t.number, lines=len(checked), to=dst.code)
+    return t
+
+
+def _mark_requisitions(session: Session, actor: Actor, ids: list[uuid.UUID], transfer_id: uuid.UUID) -> None:
+    """Tell the Buying area its transfer requisitions are converted (when that area is installed)."""
+    try:
+        mod = importlib.import_module("app.services.requisitions")
+    except ImportError:
+        return
+    fn = getattr(mod, "mark_converted", None)
+    if fn is not None:
+        fn(session, actor, ids, transfer_id=transfer_id)
+
+
+def _sources(session: Session, wh_id: uuid.UUID, item: Item, lot_id: uuid.UUID | None,
+             bin_id: uuid.UUID | None) -> list[tuple[uuid.UUID, uuid.UUID | None, int]]:
+    """(bin, lot, qty) to ship from: FEFO by lot expiry, reserve bins before pick faces."""
+    q = (select(StockBalance.location_id, StockBalance.lot_key, StockBalance.qty, Location.role, Location.walk_seq)
+         .join(Location, Location.id == StockBalance.location_id)
+         .where(StockBalance.item_id == item.id, StockBalance.qty > 0, Location.warehouse_id == wh_id,
+                Location.kind == "storage"))
+    if bin_id is not None:
+        q = q.where(Location.id == bin_id)
+    if lot_id is not None:
+        q = q.where(StockBalance.lot_key == lot_id.hex)
+    rows = session.execute(q).all()
+    lots = {lk for _, lk, _, _, _ in rows if lk}
+    expiry = {a: b for a, b in session.execute(select(Lot.id, Lot.expiry_date).where(
+        Lot.id.in_([uuid.UUID(x) for x in lots])))} if lots else {}
+    far = dt.date.max
+
+    def key(r: tuple[uuid.UUID, str, int, str, int]) -> tuple[dt.date, int, int]:
+        lid = uuid.UUID(r[1]) if r[1] else None
+        return (expiry.get(lid) or far if lid else far, 0 if r[3] == "reserve" else 1, r[4])
+
+    return [(loc, uuid.UUID(lk) if lk else None, int(q_)) for loc, lk, q_, _, _ in sorted(rows, key=key)]
+
+
+def ship_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> TransferOrder:
+    """Move every line from its bins into the sending warehouse's transit location."""
+    actor.require("transfer.create")
+    t = _get(session, transfer_id)
+    if t.status != "draft":
+        raise Conflict(f"transfer {t.number} is {t.status}: only a draft can be shipped")
+    transit = virtual_location(session, t.from_warehouse_id, "transit")
+    lines = lines_of(session, t.id)
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({ln.item_id for ln in lines})))}
+    moves: list[MoveSpec] = []
+    taken: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
+    for ln in lines:
+        item = items[ln.item_id]
+        need = ln.qty
+        for loc, lot, have in _sources(session, t.from_warehouse_id, item, ln.lot_id, ln.from_location_id):
+            free = have - taken.get((loc, lot), 0)
+            if free <= 0 or need == 0:
+                continue
+            take = 1 if item.track_serial else min(need, free)
+            taken[(loc, lot)] = taken.get((loc, lot), 0) + take
+            moves.append(MoveSpec(item_id=item.id, qty=take, from_location_id=loc, to_location_id=transit.id,
+                                  reason="transfer_out", lot_id=lot, serial_no=ln.serial_no,
+                                  doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
+            need -= take
+        if need:
+            raise Conflict(f"line {ln.line_no}: not enough stock of {item.sku} to ship: {ln.qty - need} available, {ln.qty} to ship")
+        ln.qty_shipped = ln.qty
+    post_moves(session, actor, moves, owner_branch_id=t.owner_branch_id)
+    dst = session.get(Warehouse, t.to_warehouse_id)
+    assert dst is not None
+    now = utcnow()
+    er = ExpectedReceipt(number=next_number(session, dst.branch_id, "ER"), source="transfer", source_doc_id=t.id,
+                         warehouse_id=dst.id, status="expected", owner_branch_id=dst.branch_id,
+                         expected_at=dt.datetime.combine(t.requested_date, dt.time(12), dt.UTC) if t.requested_date else now)
+    session.add(er)
+    session.flush()
+    lot_codes = {a: b for a, b in session.execute(select(Lot.id, Lot.lot_code).where(
+        Lot.id.in_({m.lot_id for m in moves if m.lot_id})))}
+    for ln in lines:
+        ln_lots = {m.lot_id for m in moves if m.doc_line_id == ln.id}
+        one = next(iter(ln_lots)) if len(ln_lots) == 1 else None
+        session.add(ExpectedReceiptLine(receipt_id=er.id, item_id=ln.item_id, qty_expected=ln.qty_shipped,
+                                        lot_code=lot_codes.get(one, "") if one else "", owner_branch_id=dst.branch_id))
+    t.status, t.shipped_at, t.expected_receipt_id = "shipped", now, er.id
+    audit.record(session, actor, "transfer.ship", "transfer_order", t.id, t.owner_branch_id,
+                 number=t.number, expected_receipt=er.number, units=sum(m.qty for m in moves))
+    session.flush()
+    return t
+
+
+def receive_transfer(
+    session: Session, actor: Actor, transfer_id: uuid.UUID, received: Mapping[uuid.UUID, int] | None = None,
+    *, to_location_id: uuid.UUID | None = None,
+) -> TransferOrder:
+    """Take a shipped transfer out of transit into the destination (its dock unless a bin is named).
+
+    ``received`` maps line id -> quantity received (default: everything shipped). Less than
+    shipped is a shortage written off from transit; more is refused; a second receipt is refused.
+    """
+    if not (actor.can("receipt.post") or actor.can("transfer.create")):
+        raise PermissionDenied(f"{actor.username} may not receive transfers")
+    t = _get(session, transfer_id)
+    if t.status == "received":
+        raise Conflict(f"transfer {t.number} was already received{' on ' + t.received_at.date().isoformat() if t.received_at else ''}")
+    if t.status != "shipped":
+        raise Conflict(f"transfer {t.number} is {t.status}: only a shipped transfer can be received")
+    dst = session.get(Warehouse, t.to_warehouse_id)
+    assert dst is not None
+    if to_location_id is None:
+        target = virtual_location(session, dst.id, "dock")
+    else:
+        loc = session.get(Location, to_location_id)
+        if loc is None or loc.warehouse_id != dst.id or loc.kind not in ("storage", "dock", "qa"):
+            raise ValidationError("to bin", f"must be a bin, dock or QA location of {dst.code}")
+        target = loc
+    transit = virtual_location(session, t.from_warehouse_id, "transit")
+    adjust = virtual_location(session, t.from_warehouse_id, "adjust")
+    lines = lines_of(session, t.id)
+    by_id = {ln.id: ln for ln in lines}
+    for lid in (received or {}):
+        if lid not in by_id:
+            raise NotFound(f"line of transfer {t.number}", lid)
+    skus = {a: b for a, b in session.execute(select(Item.id, Item.sku).where(Item.id.in_({ln.item_id for ln in lines})))}
+    shipped = list(session.scalars(select(StockMove).where(
+        StockMove.doc_type == "transfer", StockMove.doc_id == t.id, StockMove.reason == "transfer_out")
+        .order_by(StockMove.id)))
+    moves: list[MoveSpec] = []
+    for ln in lines:
+        got = ln.qty_shipped if received is None or ln.id not in received else qty(
+            received[ln.id], f"line {ln.line_no} ({skus[ln.item_id]}) received quantity", allow_zero=True)
+        if got > ln.qty_shipped:
+            raise ValidationError(f"line {ln.line_no} ({skus[ln.item_id]}) received quantity",
+                                  f"{got} is more than the {ln.qty_shipped} shipped")
+        left = got
+        for m in (m for m in shipped if m.doc_line_id == ln.id):
+            take = min(left, m.qty)
+            if take:
+                moves.append(MoveSpec(item_id=m.item_id, qty=take, from_location_id=transit.id,
+                                      to_location_id=target.id, reason="transfer_in", lot_id=m.lot_id,
+                                      serial_no=m.serial_no, doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
+            if m.qty - take:
+                moves.append(MoveSpec(item_id=m.item_id, qty=m.qty - take, from_location_id=transit.id,
+                                      to_location_id=adjust.id, reason="adjust", lot_id=m.lot_id,
+                                      serial_no=m.serial_no, doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
+            left -= take
+        ln.qty_received, ln.qty_short = got, ln.qty_shipped - got
+    post_moves(session, actor, moves, owner_branch_id=dst.branch_id)
+    now = utcnow()
+    if t.expected_receipt_id:
+        er = session.get(ExpectedReceipt, t.expected_receipt_id)
+        if er is not None:
+            er_lines = list(session.scalars(select(ExpectedReceiptLine).where(ExpectedReceiptLine.receipt_id == er.id)
+                                            .order_by(ExpectedReceiptLine.id)))
+            for erl, ln in zip(er_lines, lines, strict=False):
+                erl.qty_received = ln.qty_received
+            er.status, er.received_at = "received", now
+            er.arrived_at = er.arrived_at or now
+    t.status, t.received_at = "received", now
+    audit.record(session, actor, "transfer.receive", "transfer_order", t.id, t.owner_branch_id, number=t.number,
+                 received=sum(ln.qty_received for ln in lines), short=sum(ln.qty_short for ln in lines),
+                 into=target.code)
+    session.flush()
+    return t
+
+
+def cancel_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> TransferOrder:
+    actor.require("transfer.create")
+    t = _get(session, transfer_id)
+    if t.status != "draft":
+        raise Conflict(f"transfer {t.number} is {t.status}: only a draft can be cancelled")
+    t.status = "cancelled"
+    audit.record(session, actor, "transfer.cancel", "transfer_order", t.id, t.owner_branch_id, number=t.number)
+    session.flush()
+    return t
+
+
+@dataclass(frozen=True)
+class TransferSummary:
+    id: uuid.UUID
+    number: str
+    from_code: str
+    to_code: str
+    status: str
+    lines: int
+    units: int
+    shipped_at: dt.datetime | None
+    received_at: dt.datetime | None
+
+
+def list_transfers(session: Session, *, status: str | None = None, warehouse_id: uuid.UUID | None = None,
+                   limit: int = 200) -> list[TransferSummary]:
+    """Newest first; ``warehouse_id`` matches either end."""
+    q = select(TransferOrder).where(TransferOrder.deleted_at.is_(None)).order_by(TransferOrder.created_at.desc()).limit(limit)
+    if status:
+        q = q.where(TransferOrder.status == status)
+    if warehouse_id:
+        q = q.where((TransferOrder.from_warehouse_id == warehouse_id) | (TransferOrder.to_warehouse_id == warehouse_id))
+    orders = list(session.scalars(q))
+    codes = {a: b for a, b in session.execute(select(Warehouse.id, Warehouse.code))}
+    out = []
+    for t in orders:
+        lines = lines_of(session, t.id)
+        out.append(TransferSummary(t.id, t.number, codes.get(t.from_warehouse_id, "?"), codes.get(t.to_warehouse_id, "?"),
+                                   t.status, len(lines), sum(ln.qty for ln in lines), t.shipped_at, t.received_at))
+    return out
