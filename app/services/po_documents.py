@@ -1,0 +1,127 @@
+"""The PO as a document for the supplier: PDF data, and sending (e-mail and/or EDI).
+
+Why here and not in purchasing: rendering and sending need the report and the outbox,
+which the order rules do not. ``send_po`` queues the e-mail (PDF attached) in the same
+transaction that marks the PO sent, so either both happen or neither; the EDI file is
+written last (after every check passed), atomically, into the outbound folder.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item
+from app.models.org import Branch, Warehouse
+from app.models.parties import ItemSupplier, Supplier
+from app.models.purchasing import PurchaseOrder
+from app.models.users import User
+from app.services import audit, mail
+from app.services.auth import Actor
+from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.purchasing import get_po, lines_of, set_status
+from reports.purchase_order import PoDocLine, PoDocument, render_po
+
+#: states in which a PO may go (again) to the supplier
+SENDABLE = frozenset({"approved", "sent", "confirmed"})
+
+
+def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
+    """Plain data for the PDF (the report knows nothing of the database)."""
+    supplier = session.get(Supplier, po.supplier_id)
+    branch = session.get(Branch, po.owner_branch_id)
+    if supplier is None or branch is None:
+        raise NotFound("supplier or branch of purchase order", po.number)
+    lines = lines_of(session, po.id)
+    item_ids = {ln.item_id for ln in lines}
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    parts = {t.item_id: t.supplier_part for t in session.scalars(select(ItemSupplier).where(
+        ItemSupplier.supplier_id == supplier.id, ItemSupplier.item_id.in_(item_ids)))}
+    whs = {w.id: w for w in session.scalars(select(Warehouse).where(
+        Warehouse.id.in_({ln.ship_to_warehouse_id for ln in lines} | {po.warehouse_id})))}
+    ship_ids = list(dict.fromkeys([ln.ship_to_warehouse_id for ln in lines])) or [po.warehouse_id]
+    ship_to = {whs[w].code: f"{whs[w].name}\n{whs[w].address}".strip() for w in ship_ids}
+    doc_lines = [PoDocLine(
+        line_no=ln.line_no, sku=items[ln.item_id].sku, description=items[ln.item_id].description,
+        supplier_part=parts.get(ln.item_id, ""), qty=ln.qty_ordered, uom=ln.uom, unit_price=ln.unit_price,
+        extension=(Decimal(ln.qty_ordered) * ln.unit_price).quantize(Decimal("0.0001")),
+        ship_to=whs[ln.ship_to_warehouse_id].code, expected_date=ln.expected_date) for ln in lines]
+    buyer = session.get(User, po.requested_by_id) if po.requested_by_id else None
+    return PoDocument(
+        company_name=f"Depot · {branch.name}", company_address=branch.address, number=po.number,
+        revision=po.revision, order_date=po.order_date, supplier_code=supplier.code, supplier_name=supplier.name,
+        supplier_address=supplier.address, currency=po.currency, payment_terms=po.payment_terms, ship_to=ship_to,
+        lines=doc_lines, total=sum((ln.extension for ln in doc_lines), Decimal(0)), expected_date=po.expected_date,
+        buyer=(buyer.full_name or buyer.username) if buyer else "", notes=po.notes, rush=po.rush,
+    )
+
+
+def po_pdf(session: Session, ref: str | uuid.UUID) -> tuple[str, bytes]:
+    """(file name, PDF bytes) of a PO by number or id."""
+    po = get_po(session, ref)
+    name = f"{po.number}" + (f"-rev{po.revision}" if po.revision else "") + ".pdf"
+    return name, render_po(document_data(session, po))
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    number: str
+    status: str
+    email_id: uuid.UUID | None
+    email_to: str
+    edi_file: Path | None
+
+
+def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_dir: str | Path | None = None,
+            cc: str = "") -> SendOutcome:
+    """Send an approved PO: e-mail with the PDF (through the outbox) and, when the supplier
+    trades by EDI, an X12 850 / EDIFACT ORDERS file into ``outbound_dir``. Re-sending a sent
+    PO is allowed (the supplier lost it) and is recorded as such."""
+    actor.require("po.send")
+    po = get_po(session, ref)
+    if po.status not in SENDABLE:
+        raise Conflict(f"purchase order {po.number} is {po.status}; only an approved PO can be sent")
+    supplier = session.get(Supplier, po.supplier_id)
+    if supplier is None:
+        raise NotFound("supplier", po.supplier_id)
+    edi = supplier.edi_format.strip().lower()
+    if not supplier.contact_email.strip() and not edi:
+        raise ValidationError("supplier e-mail", f"supplier {supplier.code} has no e-mail address and no EDI")
+    if edi and outbound_dir is None:
+        raise ValidationError("outbound folder", f"supplier {supplier.code} trades by EDI: set the EDI outbound folder")
+    resend = po.status != "approved"
+    email_id = None
+    if supplier.contact_email.strip():
+        name, pdf = po_pdf(session, po.id)
+        rev = f" revision {po.revision}" if po.revision else ""
+        msg = mail.queue_email(
+            session, actor, to=supplier.contact_email, cc=cc, owner_branch_id=po.owner_branch_id,
+            subject=f"Purchase order {po.number}{rev}", attachment_name=name, attachment=pdf,
+            entity="purchase_order", entity_ref=po.number,
+            body=(f"Dear {supplier.name},\n\nplease find attached our purchase order {po.number}{rev}.\n"
+                  "Quote the PO number on every delivery note and invoice.\n\nKind regards,\n"
+                  f"{actor.full_name or actor.username}\n"),
+        )
+        email_id = msg.id
+    edi_payload: tuple[str, bytes] | None = None
+    if edi:
+        from app.services.edi.outbound import export_po
+
+        edi_payload = export_po(session, po.id, edi, actor=actor)
+    if resend:
+        audit.record(session, actor, "po.resend", "purchase_order", po.id, po.owner_branch_id, number=po.number,
+                     email=supplier.contact_email, edi=edi)
+    else:
+        set_status(session, actor, po, "sent", email=supplier.contact_email, edi=edi)
+    session.flush()
+    edi_file = None
+    if edi_payload is not None and outbound_dir is not None:
+        from app.services.edi.outbound import write_outbound
+
+        edi_file = write_outbound(outbound_dir, *edi_payload)
+    return SendOutcome(po.number, po.status, email_id, supplier.contact_email, edi_file)

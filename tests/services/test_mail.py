@@ -1,0 +1,173 @@
+"""The e-mail outbox against a real SMTP server on loopback (aiosmtpd), and sending POs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import socket
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.parties import ItemSupplier
+from app.services import approvals, mail, purchasing
+from app.services.errors import Conflict, ValidationError
+from app.services.po_documents import send_po
+from app.services.purchasing import LineInput
+from tests.factories import World
+
+
+class _Handler:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[_Handler, mail.SmtpConfig]]:
+    handler = _Handler()
+    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    ctl.start()
+    try:
+        yield handler, mail.SmtpConfig(host="127.0.0.1", port=ctl.port, sender="buyer@depot.example", timeout=5)
+    finally:
+        ctl.stop()
+
+
+def _queue(session: Session, w: World, to: str = "orders@acme.example") -> mail.EmailOutbox:
+    return mail.queue_email(session, w.actors["alice"], to=to, subject="Hello", body="Body text",
+                            owner_branch_id=w.dal.id, attachment_name="a.pdf", attachment=b"%PDF-1.4 test")
+
+
+def test_queued_mail_is_delivered_with_its_attachment(session: Session, world: World, smtp: Any) -> None:
+    handler, cfg = smtp
+    row = _queue(session, world)
+    report = mail.send_due(session, cfg)
+    assert (report.sent, report.retry, report.failed) == (1, 0, 0)
+    assert row.status == "sent" and row.attempts == 1
+    (msg,) = handler.messages
+    assert msg["Subject"] == "Hello" and msg["To"] == "orders@acme.example"
+    parts = [p for p in msg.walk() if p.get_filename()]
+    assert parts[0].get_filename() == "a.pdf" and parts[0].get_payload(decode=True) == b"%PDF-1.4 test"
+    assert mail.send_due(session, cfg).sent == 0  # nothing sent twice
+
+
+def test_server_down_backs_off_then_delivers(session: Session, world: World, smtp: Any) -> None:
+    handler, cfg = smtp
+    row = _queue(session, world)
+    down = mail.SmtpConfig(host="127.0.0.1", port=_free_port(), timeout=2)
+    t0 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    r1 = mail.send_due(session, down, now=t0)
+    assert (r1.retry, row.status, row.attempts) == (1, "queued", 1)
+    assert row.next_attempt_at == t0 + dt.timedelta(minutes=1) and "Connection" in row.last_error
+    mail.send_due(session, down, now=t0 + dt.timedelta(minutes=1))
+    assert row.next_attempt_at == t0 + dt.timedelta(minutes=3)  # 1 + 2 minutes: exponential back-off
+    assert mail.send_due(session, cfg, now=t0 + dt.timedelta(minutes=2)).sent == 0  # not due yet
+    assert mail.send_due(session, cfg, now=t0 + dt.timedelta(minutes=3)).sent == 1
+    assert row.status == "sent" and len(handler.messages) == 1
+
+
+def test_gives_up_after_max_attempts_and_can_be_requeued(session: Session, world: World, smtp: Any) -> None:
+    _handler, cfg = smtp
+    row = _queue(session, world)
+    down = mail.SmtpConfig(host="127.0.0.1", port=_free_port(), timeout=2)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    for _ in range(mail.MAX_ATTEMPTS):
+        mail.send_due(session, down, now=now)
+        now += dt.timedelta(hours=2)
+    assert row.status == "failed" and row.attempts == mail.MAX_ATTEMPTS
+    mail.requeue(session, world.actors["alice"], row.id)
+    assert mail.send_due(session, cfg).sent == 1
+    with pytest.raises(Conflict):
+        mail.requeue(session, world.actors["alice"], row.id)
+
+
+def test_refused_recipient_fails_at_once_others_still_go(session: Session, world: World, smtp: Any) -> None:
+    handler, cfg = smtp
+    handler.refuse.add("nobody@acme.example")
+    bad = _queue(session, world, "nobody@acme.example")
+    good = _queue(session, world)
+    report = mail.send_due(session, cfg)
+    assert (report.sent, report.failed) == (1, 1)
+    assert bad.status == "failed" and "no such mailbox" in bad.last_error and good.status == "sent"
+
+
+def test_bad_addresses_are_refused(session: Session, world: World) -> None:
+    with pytest.raises(ValidationError, match="to: not-an-address is not an e-mail address"):
+        _queue(session, world, "not-an-address")
+    with pytest.raises(ValidationError, match="to: needs at least one"):
+        _queue(session, world, " ")
+    assert mail.outbox(session) == []
+
+
+@pytest.fixture
+def approved_po(session: Session, world: World) -> purchasing.PurchaseOrder:
+    for link in session.scalars(select(ItemSupplier)):
+        link.contracted = True
+    approvals.ensure_default_rules(session, world.ho.id)
+    po = purchasing.create_po(session, world.actors["alice"], "ACME", "DAL1",
+                              [LineInput(sku="WIDGET", qty=120), LineInput(sku="BOLT", qty=1000, price="0.09")])
+    purchasing.submit(session, world.actors["alice"], po.id)
+    assert po.status == "approved"
+    return po
+
+
+def test_send_po_emails_the_pdf_and_marks_it_sent(session: Session, world: World, approved_po: Any, smtp: Any) -> None:
+    handler, cfg = smtp
+    with pytest.raises(Exception, match="may not po send|may not"):
+        send_po(session, world.actors["rita"], approved_po.number)
+    out = send_po(session, world.actors["alice"], approved_po.number)
+    assert out.status == "sent" and approved_po.status == "sent" and out.edi_file is None
+    mail.send_due(session, cfg)
+    (msg,) = handler.messages
+    assert msg["Subject"] == f"Purchase order {approved_po.number}"
+    pdf = next(p for p in msg.walk() if p.get_filename())
+    assert pdf.get_filename() == f"{approved_po.number}.pdf"
+    text = PdfReader(io.BytesIO(pdf.get_payload(decode=True))).pages[0].extract_text()
+    assert approved_po.number in text and "WIDGET" in text
+    # a resend is allowed and recorded; a cancelled PO cannot be sent
+    send_po(session, world.actors["alice"], approved_po.number)
+    assert approved_po.status == "sent"
+
+
+def test_send_refuses_unapproved_po(session: Session, world: World) -> None:
+    po = purchasing.create_po(session, world.actors["alice"], "ACME", "DAL1", [LineInput(sku="BOLT", qty=1)])
+    with pytest.raises(Conflict, match="only an approved PO can be sent"):
+        send_po(session, world.actors["alice"], po.number)
+    assert mail.outbox(session) == []
+
+
+def test_send_po_by_edi_writes_the_850(session: Session, world: World, approved_po: Any, tmp_path: Path) -> None:
+    world.supplier.edi_format, world.supplier.edi_qualifier, world.supplier.edi_id = "x12", "ZZ", "ACMEEDI"
+    world.supplier.contact_email = ""
+    with pytest.raises(ValidationError, match="outbound folder"):
+        send_po(session, world.actors["alice"], approved_po.number)
+    out = send_po(session, world.actors["alice"], approved_po.number, outbound_dir=tmp_path / "out")
+    assert out.edi_file is not None and out.edi_file.exists() and out.email_id is None
+    content = out.edi_file.read_text()
+    assert content.startswith("ISA") and "ST*850" in content and approved_po.number in content
+    assert approved_po.status == "sent"
