@@ -1,0 +1,386 @@
+"""Supplier messages in: 855 / ORDRSP confirmations and 856 / DESADV ship notices.
+
+One file = one call = one transaction (the caller's). Everything is checked before the
+first row is written: envelope counts, partner, PO, items, quantities; a bad file raises
+an ``EdiImportError`` naming what is wrong and leaves nothing behind.
+
+* A confirmation is compared line by line with the PO. Each difference (quantity changed,
+  price changed, date moved, line rejected, extra line) is stored on the message line and
+  raised as an exception for the buyer. The PO goes from ``sent`` to ``confirmed`` and its
+  lines take the confirmed dates.
+* A ship notice becomes one ``ExpectedReceipt`` per PO (source 'asn') with a line per item
+  and carton (SSCC, lot, expiry), which Receiving scans.
+* Idempotency: (standard, sender, interchange control, transaction control) is unique;
+  a file imported again is reported as a duplicate and writes nothing.
+
+An item reference that matches no item at all is bad input (the file is refused); a known
+item that is not on the PO is an "extra line" exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item, ItemUom
+from app.models.edi import SupplierMessage, SupplierMessageLine
+from app.models.parties import ItemSupplier, Supplier
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.types import utcnow
+from app.models.workflow import check_transition
+from app.services import audit, exceptions, numbering
+from app.services.auth import Actor
+from app.services.edi import edifact, x12
+from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
+from app.services.errors import DomainError
+
+IMPORTABLE = ("855", "856", "ORDRSP", "DESADV")
+CONFIRMABLE = frozenset({"sent", "confirmed", "partially_received", "received"})
+SHIPPABLE = frozenset({"sent", "confirmed", "partially_received"})
+_SKU_QUALS = ("BP", "SK", "IN", "CB", "BL")
+_PART_QUALS = ("VP", "VN", "SA", "MG", "MF")
+_GTIN_QUALS = ("EN", "SRV", "UP", "UK", "UA", "EU")
+
+
+class EdiImportError(DomainError):
+    """The file was refused; nothing was written."""
+
+
+def detect_type(data: bytes) -> str:
+    """'855', '856', '850', '810', '997', 'ORDRSP', 'DESADV', 'ORDERS', 'INVOIC' ... from the content."""
+    text = data.decode("latin-1").lstrip("\ufeff\r\n\t ")
+    if text.startswith("ISA"):
+        segs, _ = x12.split_segments(text)
+        for s in segs:
+            if s[0].strip() == "ST":
+                return x12.el(s, 1)
+        raise EdiImportError("X12 file holds no transaction set (no ST segment)")
+    if text.startswith("UNA") or text.startswith("UNB"):
+        for es in edifact.raw_segments(text):
+            if es.tag == "UNH":
+                return es.get(1, 0)
+        raise EdiImportError("EDIFACT file holds no message (no UNH segment)")
+    raise EdiImportError("not an EDI file: it starts with neither ISA (X12) nor UNA/UNB (EDIFACT)")
+
+
+@dataclass
+class MessageResult:
+    message_id: uuid.UUID
+    msg_type: str
+    po_number: str
+    status: str
+    differences: list[str]
+    expected_receipt: str = ""
+
+
+@dataclass
+class ImportResult:
+    file_name: str
+    standard: str
+    msg_type: str
+    sender: str
+    duplicate: bool = False
+    messages: list[MessageResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.duplicate:
+            return f"{self.file_name}: {self.msg_type} from {self.sender} was imported before; nothing changed"
+        parts = []
+        for m in self.messages:
+            extra = f" -> expected receipt {m.expected_receipt}" if m.expected_receipt else ""
+            diffs = f", {len(m.differences)} difference(s)" if m.differences else ""
+            parts.append(f"{m.msg_type} for PO {m.po_number}: {m.status}{diffs}{extra}")
+        return f"{self.file_name}: " + "; ".join(parts)
+
+
+@dataclass
+class _Envelope:
+    standard: str
+    sender_qualifier: str
+    sender: str
+    control: str
+    docs: list[ParsedDoc]
+    warnings: list[str]
+
+
+def _read(data: bytes) -> _Envelope:
+    msg_type = detect_type(data)
+    if msg_type not in IMPORTABLE:
+        raise EdiImportError(f"{msg_type} is not a message Depot imports (it imports {', '.join(IMPORTABLE)})")
+    try:
+        if data.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"ISA"):
+            ic = x12.parse(data)
+            ic.check()
+            return _Envelope("x12", ic.sender_qualifier, ic.sender_id, ic.control,
+                             [read_x12(t) for t in ic.transactions], ic.warnings)
+        ie = edifact.parse(data)
+        ie.check()
+        return _Envelope("edifact", ie.sender_qualifier, ie.sender, ie.control,
+                         [read_edifact(m) for m in ie.messages], ie.warnings)
+    except (x12.X12Error, edifact.EdifactError, EdiContentError) as e:
+        raise EdiImportError(str(e)) from None
+
+
+def import_file(session: Session, actor: Actor | None, path: str | Path) -> ImportResult:
+    """Import one supplier file (its type is detected from the content)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise EdiImportError(f"cannot read {p}: {e.strerror}") from None
+    return import_bytes(session, actor, data, p.name)
+
+
+def import_bytes(session: Session, actor: Actor | None, data: bytes, file_name: str) -> ImportResult:
+    env = _read(data)
+    supplier = session.scalars(select(Supplier).where(Supplier.edi_id == env.sender)).first()
+    if supplier is None:
+        raise EdiImportError(f"sender {env.sender!r} is not the EDI id of any supplier (unknown partner)")
+    result = ImportResult(file_name, env.standard, env.docs[0].msg_type if env.docs else "", env.sender,
+                          warnings=list(env.warnings))
+    keys = [f"in:{env.standard}:{env.sender}:{env.control}:{d.control}" for d in env.docs]
+    seen = set(session.scalars(select(SupplierMessage.dedupe_key).where(SupplierMessage.dedupe_key.in_(keys))))
+    todo = [(d, k) for d, k in zip(env.docs, keys, strict=True) if k not in seen]
+    if not todo:
+        result.duplicate = True
+        return result
+    # Check everything first (so an error leaves nothing behind), then write.
+    plans = [_plan(session, supplier, doc) for doc, _ in todo]
+    for (doc, key), plan in zip(todo, plans, strict=True):
+        result.messages += _apply(session, actor, supplier, env, doc, key, plan, file_name)
+    session.flush()
+    return result
+
+
+@dataclass
+class _Match:
+    line: ParsedLine
+    item: Item | None
+    po_line: PurchaseOrderLine | None
+
+
+def _find_item(session: Session, supplier: Supplier, refs: list[tuple[str, str]]) -> Item | None:
+    for quals, how in ((_SKU_QUALS, "sku"), (_GTIN_QUALS, "gtin"), (_PART_QUALS, "part")):
+        for q, v in refs:
+            if q not in quals:
+                continue
+            if how == "sku":
+                item = session.scalars(select(Item).where(Item.sku == v)).first()
+            elif how == "gtin":
+                item = session.scalars(select(Item).where(Item.gtin.in_({v, v.zfill(14)}))).first()
+                if item is None:
+                    item = session.scalars(select(Item).join(ItemUom, ItemUom.item_id == Item.id).where(ItemUom.gtin.in_({v, v.zfill(14)}))).first()
+            else:
+                item = session.scalars(select(Item).join(ItemSupplier, ItemSupplier.item_id == Item.id).where(
+                    ItemSupplier.supplier_id == supplier.id, ItemSupplier.supplier_part == v)).first()
+            if item is not None:
+                return item
+    return None
+
+
+def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tuple[PurchaseOrder, list[_Match]]]:
+    """Resolve POs, items and PO lines for every line; raise on anything unknown."""
+    by_po: dict[str, list[ParsedLine]] = {}
+    for ln in doc.lines:
+        by_po.setdefault(ln.po_number or doc.po_number, []).append(ln)
+    if not doc.lines:
+        by_po[doc.po_number] = []
+    plan: dict[str, tuple[PurchaseOrder, list[_Match]]] = {}
+    for number, lines in by_po.items():
+        if not number:
+            raise EdiImportError(f"{doc.msg_type} {doc.control}: no purchase order number")
+        po = session.scalars(select(PurchaseOrder).where(PurchaseOrder.number == number)).first()
+        if po is None:
+            raise EdiImportError(f"{doc.msg_type} {doc.control}: unknown purchase order {number}")
+        if po.supplier_id != supplier.id:
+            raise EdiImportError(
+                f"{doc.msg_type} {doc.control}: purchase order {number} is not for supplier {supplier.code} "
+                f"(the sender of this file); wrong partner")
+        allowed = CONFIRMABLE if doc.kind == "confirmation" else SHIPPABLE
+        if po.status not in allowed:
+            raise EdiImportError(f"{doc.msg_type} {doc.control}: purchase order {number} is {po.status}; "
+                                 f"a {doc.kind.replace('_', ' ')} needs it to be {' or '.join(sorted(allowed))}")
+        po_lines = list(session.scalars(select(PurchaseOrderLine).where(
+            PurchaseOrderLine.po_id == po.id, PurchaseOrderLine.deleted_at.is_(None)).order_by(PurchaseOrderLine.line_no)))
+        used: set[uuid.UUID] = set()
+        matches: list[_Match] = []
+        for ln in lines:
+            item = _find_item(session, supplier, ln.refs) if ln.refs else None
+            if ln.refs and item is None:
+                raise EdiImportError(f"{doc.msg_type} {doc.control} line {ln.line_no or ln.seq}: unknown item "
+                                     f"{ln.ref_text()} (no item has that SKU, GTIN or supplier part)")
+            pl = next((p for p in po_lines if p.line_no == ln.line_no and (item is None or p.item_id == item.id)
+                       and (p.id not in used or doc.kind == "ship_notice")), None)
+            if pl is None and item is not None:
+                pl = next((p for p in po_lines if p.item_id == item.id and p.id not in used), None)
+                pl = pl or next((p for p in po_lines if p.item_id == item.id), None) if doc.kind == "ship_notice" else pl
+            if pl is not None:
+                used.add(pl.id)
+                item = item or session.get(Item, pl.item_id)
+            if item is None:
+                raise EdiImportError(f"{doc.msg_type} {doc.control} line {ln.line_no or ln.seq}: no item reference "
+                                     f"and no line {ln.line_no} on purchase order {number}")
+            if doc.kind == "ship_notice" and not ln.qty:
+                raise EdiImportError(f"{doc.msg_type} {doc.control} line {ln.line_no or ln.seq}: quantity must be more than zero")
+            matches.append(_Match(ln, item, pl))
+        plan[number] = (po, matches)
+    return plan
+
+
+def _apply(
+    session: Session, actor: Actor | None, supplier: Supplier, env: _Envelope, doc: ParsedDoc, key: str,
+    plan: dict[str, tuple[PurchaseOrder, list[_Match]]], file_name: str,
+) -> list[MessageResult]:
+    out: list[MessageResult] = []
+    for n, (number, (po, matches)) in enumerate(plan.items()):
+        msg = SupplierMessage(
+            direction="in", standard=env.standard, msg_type=doc.msg_type, supplier_id=supplier.id,
+            partner_ref=env.sender, interchange_control=env.control, control_number=doc.control,
+            dedupe_key=key if n == 0 else f"{key}:{number}", file_name=file_name[:255], po_id=po.id,
+            po_number=number, doc_ref=doc.doc_ref[:40], owner_branch_id=po.owner_branch_id, received_at=utcnow(),
+        )
+        session.add(msg)
+        session.flush()
+        if doc.kind == "confirmation":
+            diffs = _confirm(session, actor, doc, msg, po, matches)
+        else:
+            diffs = _ship_notice(session, actor, doc, msg, po, supplier, matches)
+        msg.differences = len(diffs)
+        msg.status = "differences" if diffs else "processed"
+        result = MessageResult(msg.id, doc.msg_type, number, msg.status, diffs)
+        if msg.expected_receipt_id:
+            er = session.get(ExpectedReceipt, msg.expected_receipt_id)
+            result.expected_receipt = er.number if er else ""
+        msg.summary = _summary(doc, len(matches), diffs, result.expected_receipt)
+        audit.record(session, actor, "edi.import", "supplier_message", msg.id, po.owner_branch_id,
+                     type=doc.msg_type, po=number, file=file_name, differences=len(diffs))
+        out.append(result)
+    return out
+
+
+def _summary(doc: ParsedDoc, n: int, diffs: list[str], er: str) -> str:
+    head = {"confirmation": f"{doc.header_status} confirmation", "ship_notice": f"ship notice {doc.doc_ref}"}[doc.kind]
+    text = f"{head}, {n} line(s)"
+    if doc.kind == "ship_notice":
+        text += f", shipped {doc.ship_date or '?'}, due {doc.delivery_date or '?'}"
+        if doc.carrier or doc.pro_number:
+            text += f", carrier {doc.carrier or '?'} PRO {doc.pro_number or '?'}"
+    if er:
+        text += f", expected receipt {er}"
+    if diffs:
+        text += "\n" + "\n".join(diffs)
+    return text
+
+
+def _raise(session: Session, actor: Actor | None, po: PurchaseOrder, msg: SupplierMessage, kind: str, title: str,
+           detail: str, severity: str = "warning", tag: str = "") -> None:
+    exceptions.raise_exception(
+        session, actor, kind=kind, title=title, detail=detail, severity=severity, role="buyer",
+        entity="purchase_order", entity_id=po.id, entity_ref=po.number, owner_branch_id=po.owner_branch_id,
+        key=f"{msg.dedupe_key}:{tag or kind}",
+    )
+
+
+def _confirm(session: Session, actor: Actor | None, doc: ParsedDoc, msg: SupplierMessage, po: PurchaseOrder,
+             matches: list[_Match]) -> list[str]:
+    diffs: list[str] = []
+    if doc.header_status == "rejected" and not matches:
+        text = f"supplier rejected purchase order {po.number} ({doc.msg_type} {doc.doc_ref})"
+        diffs.append(text)
+        _raise(session, actor, po, msg, "edi.po_rejected", f"PO {po.number} rejected by supplier", text, "error")
+    for m in matches:
+        ln, pl = m.line, m.po_line
+        row = SupplierMessageLine(
+            message_id=msg.id, line_no=ln.line_no or ln.seq, po_line_id=pl.id if pl else None,
+            item_id=m.item.id if m.item else None, item_ref=ln.ref_text(), qty_confirmed=ln.qty,
+            price_confirmed=ln.price, date_confirmed=ln.date, owner_branch_id=po.owner_branch_id,
+        )
+        found: list[tuple[str, str]] = []
+        sku = m.item.sku if m.item else ln.ref_text()
+        if pl is None:
+            found.append(("edi.extra_line", f"extra line: {sku} x {ln.qty} is not on the PO"))
+            row.line_status = "extra"
+        else:
+            row.qty_ordered, row.price_ordered = pl.qty_ordered, pl.unit_price
+            row.date_ordered = pl.expected_date or po.expected_date
+            if ln.status == "rejected":
+                found.append(("edi.line_rejected", f"line {pl.line_no} {sku}: rejected by the supplier"))
+            else:
+                if ln.qty is not None and ln.qty != pl.qty_ordered:
+                    found.append(("edi.qty_changed", f"line {pl.line_no} {sku}: quantity changed {pl.qty_ordered} -> {ln.qty}"))
+                if ln.price is not None and ln.price != pl.unit_price:
+                    found.append(("edi.price_changed", f"line {pl.line_no} {sku}: price changed {pl.unit_price} -> {ln.price}"))
+                if ln.date is not None and row.date_ordered is not None and ln.date != row.date_ordered:
+                    found.append(("edi.date_moved", f"line {pl.line_no} {sku}: date moved {row.date_ordered} -> {ln.date}"))
+                if ln.date is not None:
+                    pl.expected_date = ln.date
+            row.line_status = ("rejected" if ln.status == "rejected" else
+                               "backordered" if ln.status == "backordered" else "changed" if found else "accepted")
+        row.difference = "\n".join(t for _, t in found)
+        session.add(row)
+        for kind, text in found:
+            _raise(session, actor, po, msg, kind, f"PO {po.number}: {text}", f"{doc.msg_type} {doc.doc_ref}: {text}",
+                   tag=f"{row.line_no}:{kind}")
+        diffs += [t for _, t in found]
+    if po.status == "sent" and doc.header_status != "rejected":
+        check_transition("purchase_order", po.status, "confirmed")
+        po.status = "confirmed"
+        audit.record(session, actor, "po.confirmed", "purchase_order", po.id, po.owner_branch_id, by=doc.msg_type)
+    dates = [m.line.date for m in matches if m.line.date and m.po_line and m.line.status != "rejected"]
+    if dates and po.expected_date is not None:
+        po.expected_date = max(dates)
+    return diffs
+
+
+def _ship_notice(session: Session, actor: Actor | None, doc: ParsedDoc, msg: SupplierMessage, po: PurchaseOrder,
+                 supplier: Supplier, matches: list[_Match]) -> list[str]:
+    when = doc.delivery_date or doc.ship_date
+    er = ExpectedReceipt(
+        number=numbering.next_number(session, po.owner_branch_id, "ASN"), source="asn", po_id=po.id,
+        supplier_id=supplier.id, warehouse_id=po.warehouse_id, owner_branch_id=po.owner_branch_id,
+        expected_at=dt.datetime.combine(when, dt.time(0), dt.UTC) if when else None,
+        asn_ref=doc.doc_ref[:40], carrier=doc.carrier[:40], pro_number=doc.pro_number[:40],
+    )
+    session.add(er)
+    session.flush()
+    msg.expected_receipt_id = er.id
+    diffs: list[str] = []
+    shipped: dict[uuid.UUID, int] = {}
+    for m in matches:
+        ln, pl = m.line, m.po_line
+        assert m.item is not None and ln.qty
+        session.add(ExpectedReceiptLine(
+            receipt_id=er.id, po_line_id=pl.id if pl else None, item_id=m.item.id, qty_expected=ln.qty,
+            sscc=ln.sscc[:20], lot_code=ln.lot[:40], expiry_date=ln.expiry, owner_branch_id=po.owner_branch_id,
+        ))
+        row = SupplierMessageLine(
+            message_id=msg.id, line_no=ln.line_no or ln.seq, po_line_id=pl.id if pl else None, item_id=m.item.id,
+            item_ref=ln.ref_text(), qty_confirmed=ln.qty, sscc=ln.sscc[:20], lot_code=ln.lot[:40],
+            date_confirmed=doc.delivery_date, line_status="shipped", owner_branch_id=po.owner_branch_id,
+        )
+        text = ""
+        if pl is None:
+            text, kind = f"extra line: {m.item.sku} x {ln.qty} shipped but not on the PO", "edi.extra_line"
+            row.line_status = "extra"
+        else:
+            row.qty_ordered, row.price_ordered, row.date_ordered = pl.qty_ordered, pl.unit_price, pl.expected_date
+            shipped[pl.id] = shipped.get(pl.id, 0) + ln.qty
+            open_qty = pl.qty_ordered - pl.qty_received
+            if shipped[pl.id] > open_qty:
+                text, kind = (f"line {pl.line_no} {m.item.sku}: {shipped[pl.id]} shipped but only {open_qty} open "
+                              f"on the PO", "edi.qty_over")
+        if text:
+            row.difference = text
+            diffs.append(text)
+            _raise(session, actor, po, msg, kind, f"PO {po.number}: {text}", f"{doc.msg_type} {doc.doc_ref}: {text}",
+                   tag=f"{row.line_no}:{kind}")
+        session.add(row)
+    audit.record(session, actor, "receipt.expected", "expected_receipt", er.id, po.owner_branch_id,
+                 source="asn", asn=doc.doc_ref, lines=len(matches))
+    return diffs

@@ -1,0 +1,140 @@
+"""The generic exception inbox: raise, acknowledge, resolve, list.
+
+Any area that finds something a person must decide (an EDI difference, a rejected file,
+a late shipment) calls ``raise_exception``; the Exceptions screen lists them by role.
+A ``key`` keeps one open exception per problem, so a poller that sees the same problem
+again does not flood the inbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.exceptions import SEVERITIES, ExceptionItem
+from app.models.types import utcnow
+from app.services import audit
+from app.services.auth import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+#: roles that may handle any exception, whatever its role
+SUPERVISOR_ROLES = frozenset({"manager", "admin"})
+
+
+def raise_exception(
+    session: Session, actor: Actor | None, *, kind: str, title: str, owner_branch_id: uuid.UUID,
+    detail: str = "", severity: str = "warning", role: str = "manager", entity: str = "",
+    entity_id: uuid.UUID | None = None, entity_ref: str = "", key: str = "",
+) -> ExceptionItem:
+    """Open an exception (or return the open one with the same ``key``)."""
+    if severity not in SEVERITIES:
+        raise ValidationError("severity", f"must be one of {', '.join(SEVERITIES)}")
+    if not kind.strip():
+        raise ValidationError("kind", "must not be empty")
+    if not title.strip():
+        raise ValidationError("title", "must not be empty")
+    if key:
+        found = session.scalars(
+            select(ExceptionItem).where(ExceptionItem.key == key, ExceptionItem.status != "resolved",
+                                        ExceptionItem.owner_branch_id == owner_branch_id)
+        ).first()
+        if found is not None:
+            return found
+    item = ExceptionItem(
+        kind=kind, title=title[:200], detail=detail, severity=severity, role=role, entity=entity,
+        entity_id=entity_id, entity_ref=entity_ref[:255], key=key[:160], owner_branch_id=owner_branch_id,
+    )
+    session.add(item)
+    session.flush()
+    audit.record(session, actor, "exception.raise", "exception_item", item.id, owner_branch_id,
+                 kind=kind, title=title, role=role)
+    return item
+
+
+def _may_handle(actor: Actor, item: ExceptionItem) -> bool:
+    return item.role in actor.roles or bool(SUPERVISOR_ROLES & actor.roles)
+
+
+def _load(session: Session, actor: Actor, ids: Sequence[uuid.UUID]) -> list[ExceptionItem]:
+    if not ids:
+        raise ValidationError("exceptions", "choose at least one exception")
+    items = list(session.scalars(select(ExceptionItem).where(ExceptionItem.id.in_(list(ids)))))
+    missing = set(ids) - {i.id for i in items}
+    if missing:
+        raise NotFound("exception", ", ".join(sorted(str(m) for m in missing)))
+    for it in items:
+        if not _may_handle(actor, it):
+            raise PermissionDenied(f"{actor.username} may not handle exception '{it.title}' (it is for role {it.role})")
+        if it.status == "resolved":
+            raise Conflict(f"exception '{it.title}' is already resolved")
+    return items
+
+
+def acknowledge(session: Session, actor: Actor, ids: Sequence[uuid.UUID]) -> list[ExceptionItem]:
+    """Mark exceptions as seen (someone is on it); they stay in the inbox until resolved."""
+    items = _load(session, actor, ids)
+    now = utcnow()
+    for it in items:
+        if it.status == "open":
+            it.status = "acknowledged"
+            it.acknowledged_by_id = actor.user_id
+            it.acknowledged_at = now
+            audit.record(session, actor, "exception.acknowledge", "exception_item", it.id, it.owner_branch_id)
+    session.flush()
+    return items
+
+
+def resolve(session: Session, actor: Actor, ids: Sequence[uuid.UUID], note: str = "") -> list[ExceptionItem]:
+    """Close exceptions with an optional note saying what was done."""
+    items = _load(session, actor, ids)
+    now = utcnow()
+    for it in items:
+        it.status = "resolved"
+        it.resolved_by_id = actor.user_id
+        it.resolved_at = now
+        it.resolution = note.strip()
+        audit.record(session, actor, "exception.resolve", "exception_item", it.id, it.owner_branch_id, note=note.strip())
+    session.flush()
+    return items
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    id: uuid.UUID
+    kind: str
+    severity: str
+    status: str
+    role: str
+    title: str
+    detail: str
+    entity: str
+    entity_id: uuid.UUID | None
+    entity_ref: str
+    created_at: str
+
+
+def list_open(
+    session: Session, *, role: str | None = None, branch_id: uuid.UUID | None = None, kind_prefix: str = "",
+    entity_id: uuid.UUID | None = None, include_acknowledged: bool = True, limit: int = 500, offset: int = 0,
+) -> list[ExceptionRow]:
+    """Open (and by default acknowledged) exceptions, newest first."""
+    statuses = ["open", "acknowledged"] if include_acknowledged else ["open"]
+    q = select(ExceptionItem).where(ExceptionItem.status.in_(statuses), ExceptionItem.deleted_at.is_(None))
+    if role:
+        q = q.where(ExceptionItem.role == role)
+    if branch_id:
+        q = q.where(ExceptionItem.owner_branch_id == branch_id)
+    if kind_prefix:
+        q = q.where(ExceptionItem.kind.startswith(kind_prefix))
+    if entity_id:
+        q = q.where(ExceptionItem.entity_id == entity_id)
+    q = q.order_by(ExceptionItem.created_at.desc(), ExceptionItem.id.desc()).limit(limit).offset(offset)
+    return [
+        ExceptionRow(i.id, i.kind, i.severity, i.status, i.role, i.title, i.detail, i.entity, i.entity_id,
+                     i.entity_ref, i.created_at.isoformat(timespec="seconds"))
+        for i in session.scalars(q)
+    ]
