@@ -160,7 +160,7 @@ def accept(session: Session, actor: Actor, lines: Sequence[AcceptLine]) -> list[
             unit_price=price, currency=currency, need_by=ln.need_by, why=json.dumps(dict(ln.why), default=str),
             requested_by_id=actor.user_id, owner_branch_id=owner)
         session.add(req)
-        session.flush([req])
+        session.flush()
         audit.record(session, actor, "requisition.create", "requisition", req.id, owner, number=req.number,
                      kind=req.kind, qty=qty, recommended_qty=req.recommended_qty,
                      edited=bool(req.recommended_qty and qty != req.recommended_qty))
@@ -192,7 +192,7 @@ def _decide(session: Session, actor: Actor, pairs: Sequence[Pair], kind: str, un
         d = RecommendationDecision(item_id=item_id, warehouse_id=wh_id, kind=kind, until_date=until, reason=reason,
                                    decided_by_id=actor.user_id, owner_branch_id=owner)
         session.add(d)
-        session.flush([d])
+        session.flush()
         audit.record(session, actor, f"recommendation.{kind}", "recommendation_decision", d.id, owner,
                      item_id=item_id, warehouse_id=wh_id, until=until, reason=reason)
         out.append(d)
