@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from tests.factories import World
 _seq = itertools.count(1)
 
 
-def make_expected(session: Session, w: World, lines: list[tuple[str, int] | tuple[str, int, str, str, dt.date | None]],
+def make_expected(session: Session, w: World, lines: Sequence[tuple[str, int] | tuple[str, int, str, str, dt.date | None]],
                   *, po_status: str = "sent", dock: str = "D1", source: str = "po",
                   expected_at: dt.datetime | None = None) -> ExpectedReceipt:
     n = next(_seq)
@@ -31,9 +32,8 @@ def make_expected(session: Session, w: World, lines: list[tuple[str, int] | tupl
     session.flush()
     for i, spec in enumerate(lines, 1):
         sku, qty = spec[0], spec[1]
-        sscc, lot, exp = (spec[2], spec[3], spec[4]) if len(spec) == 5 else ("", "", None)  # type: ignore[misc]
-        item = w.items[sku] if sku in w.items else None
-        assert item is not None, sku
+        sscc, lot, exp = (spec[2], spec[3], spec[4]) if len(spec) == 5 else ("", "", None)
+        item = w.items[sku]
         pol = PurchaseOrderLine(po_id=po.id, line_no=i, item_id=item.id, ship_to_warehouse_id=w.wh_dal.id,
                                 qty_ordered=qty, unit_price=Decimal("1.0000"), owner_branch_id=owner)
         session.add(pol)

@@ -22,7 +22,7 @@ from app.models.catalog import Item, ItemUom
 from app.models.parties import Supplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.receiving import SerialNumber
-from app.services.errors import DomainError, NotFound
+from app.services.errors import DomainError, NotFound, ValidationError
 from app.services.receiving.post import ACTIVE_SERIAL, ReceiveLine, max_receivable
 from app.services.receiving.scan import Scan, parse_date, parse_scan
 
@@ -314,6 +314,9 @@ class ReceivingSession:
     def _feed_pending(self, s: Scan) -> str:
         p = self.pending[0]
         need = p.needs()
+        if s.kind == "text" and (s.text.upper() in self.ctx.codes or self.ctx.other_item(s.text)):
+            self._refuse(f"{p.item.sku} waits for its {need}: {s.text} is an item code "
+                         f"(scan the {need}, or {'LOT:' if need == 'lot' else 'SN:'}value if it really is one)")
         if need == "lot":
             if s.kind not in ("lot", "text"):
                 self._refuse(f"{p.item.sku} waits for its lot: scan the lot (or LOT:code)")
@@ -391,7 +394,7 @@ class ReceivingSession:
         """The lines to post; refuses while units still wait for a lot or serial."""
         if self.pending:
             p = self.pending[0]
-            raise _Refused(f"{p.item.sku}: {p.qty} unit(s) still wait for their {p.needs()}")
+            raise ValidationError(p.item.sku, f"{p.qty} unit(s) still wait for their {p.needs()}: scan it or drop them")
         return [ReceiveLine(item_id=c.item_id, qty=c.qty, lot_code=c.lot, expiry_date=c.expiry,
                             serials=tuple(c.serials), reason=c.reason, sscc=c.sscc)
                 for c in self.counted.values() if c.qty > 0]
