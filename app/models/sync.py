@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LocalOnly
@@ -68,3 +68,51 @@ def capture_trigger_sql(table: str) -> list[str]:
 
 def drop_capture_trigger_sql(table: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS trg_{table}_cap_{op}" for op in ("i", "u", "d")]
+
+
+# --- replication bookkeeping (issue 3): all local-only -------------------------------------------
+
+
+class SyncState(LocalOnly, Base):
+    """Small key/value facts of this site's replication: pull cursor, server, last error.
+
+    Kept in SQLite so the cursor is saved in the same transaction as the rows it covers.
+    """
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000), default="")
+
+
+class SyncConflict(LocalOnly, Base):
+    """A version that lost (LWW on the server) or that the server refused, kept in full."""
+
+    __tablename__ = "sync_conflict"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    tbl: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    #: lost (newer version elsewhere won), rejected (server refused the change), skew
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    #: JSON of the local row as it was pushed (nothing is lost)
+    local_row: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class SyncHistory(LocalOnly, Base):
+    """One row per sync run: what moved, how long it took, and the error if any."""
+
+    __tablename__ = "sync_history"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    pushed: Mapped[int] = mapped_column(Integer, default=0)
+    pulled: Mapped[int] = mapped_column(Integer, default=0)
+    conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    ok: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(String(1000), default="")

@@ -1,0 +1,97 @@
+"""`depot server init|add-branch|purge`: set up and look after the shared PostgreSQL server.
+
+Run with an owner (or superuser) DSN. ``init --from-db FILE`` also publishes every
+replicated row of a seeded head-office database (the seed writes with capture off, so
+its rows are not in the outbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from app.cli.common import add_json_option, print_json
+
+
+def _dsn(args: argparse.Namespace) -> str:
+    from app.services.errors import ValidationError
+
+    dsn = args.dsn or os.environ.get("DEPOT_SERVER_DSN", "")
+    if not dsn:
+        raise ValidationError("--dsn", "give the server address (or set DEPOT_SERVER_DSN)")
+    return str(dsn)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("server", help="shared PostgreSQL server: schema, branch logins, tombstone purge")
+    ssub = p.add_subparsers(dest="server_command", required=True, metavar="ACTION")
+    init = ssub.add_parser("init", help="create or upgrade the server schema (idempotent)")
+    init.add_argument("--dsn", help="owner/superuser DSN (default $DEPOT_SERVER_DSN)")
+    init.add_argument("--role-prefix", default="depot_", help="prefix of the branch roles (first init only)")
+    init.add_argument("--min-client", default=None,
+                      help="comma-separated schema revisions every client must have (the schema gate)")
+    init.add_argument("--from-db", default=None, help="publish every row of this (seeded head-office) database")
+    add_json_option(init)
+    init.set_defaults(func=_init)
+    ab = ssub.add_parser("add-branch", help="create the login role of a branch (password into the keyring, or printed once)")
+    ab.add_argument("code")
+    ab.add_argument("--dsn")
+    ab.add_argument("--print", action="store_true", help="print the password instead of storing it in the keyring")
+    ab.set_defaults(func=_add_branch)
+    pu = ssub.add_parser("purge", help="delete tombstones every site has already pulled")
+    pu.add_argument("--dsn")
+    add_json_option(pu)
+    pu.set_defaults(func=_purge)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from app.services.replication.server import init_server
+
+    mins = {r.strip() for r in args.min_client.split(",") if r.strip()} if args.min_client else None
+    info = init_server(_dsn(args), role_prefix=args.role_prefix, min_client_revisions=mins)
+    published = 0
+    if args.from_db:
+        from app.services.db import open_database
+        from app.services.replication.engine import publish_all
+
+        engine = open_database(args.from_db)
+        try:
+            published = publish_all(engine, _dsn(args), progress=None if args.json else _progress)
+        finally:
+            engine.dispose()
+    if args.json:
+        print_json({"tables": info.tables, "revisions": info.revisions, "role_prefix": info.role_prefix,
+                    "min_client_revisions": info.min_client_revisions, "published_rows": published})
+    else:
+        print(f"server schema ready: {len(info.tables)} replicated tables, role prefix {info.role_prefix}")
+        if args.from_db:
+            print(f"published {published:,} rows from {args.from_db}")
+    return 0
+
+
+def _progress(table: str, done: int, total: int, rows: int) -> None:
+    print(f"  [{done}/{total}] {table}: {rows:,} rows so far", flush=True)
+
+
+def _add_branch(args: argparse.Namespace) -> int:
+    from app.services.replication.conn import store_password
+    from app.services.replication.server import add_branch
+
+    login = add_branch(_dsn(args), args.code)
+    if args.print:
+        print(f"role {login.role} password {login.password}  (shown once: give it to the branch)")
+    else:
+        store_password(login.role, login.password)
+        print(f"role {login.role} created; password stored in this machine's keyring")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from app.services.replication.server import purge_tombstones
+
+    out = purge_tombstones(_dsn(args))
+    if args.json:
+        print_json(out)
+    else:
+        print(f"purged {sum(out.values())} tombstones" + (f" ({', '.join(f'{k} {v}' for k, v in out.items())})" if out else ""))
+    return 0

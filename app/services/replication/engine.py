@@ -1,0 +1,240 @@
+"""One sync run (push, then pull), its history and status, and the back-off timer policy.
+
+``sync_once`` never raises for the faults a branch meets every day (server down, wrong
+password, schema gate): it records them in ``sync_history`` and ``sync_state`` and returns
+a result whose ``state`` is "offline"; the outbox stays as it was and the branch keeps
+working. The GUI controller and ``depot sync`` both call it; ``Backoff`` decides when the
+next attempt runs, so retries happen on a timer, not only on the next local write.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, text
+
+from app.models.types import iso_utc, utcnow
+from app.services.db import session_scope, site_id
+from app.services.replication.conn import (
+    SyncError,
+    check_gate,
+    client_revisions,
+    explain,
+    get_state,
+    open_server,
+    set_state,
+    set_state_sql,
+)
+from app.services.replication.pull import PullProgress, pull
+from app.services.replication.push import push, read_local_rows, upsert_rows
+from app.services.replication.tables import sync_tables
+
+
+@dataclass
+class SyncResult:
+    ok: bool
+    state: str  # online | offline
+    pushed: int = 0
+    pulled: int = 0
+    lost: int = 0
+    rejected: int = 0
+    pending: int = 0
+    duration_ms: int = 0
+    error: str = ""
+    error_kind: str = ""
+    tables: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def configure(engine: Engine, dsn: str) -> None:
+    """Remember the server address (without password: that lives in the keyring)."""
+    from app.services.replication.conn import redact
+
+    set_state(engine, dsn=redact(dsn))
+
+
+def _site(engine: Engine) -> tuple[str, str | None]:
+    with session_scope(engine) as s:
+        sid = site_id(s)
+        b = s.execute(text("SELECT branch_id FROM local_site WHERE id = 1")).scalar_one_or_none()
+    return sid, (str(b) if b else None)
+
+
+def pending_count(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM sync_outbox")).scalar_one())
+
+
+def _is_ho(pg: psycopg.Connection[Any]) -> bool:
+    with pg.cursor() as cur:
+        cur.execute("SELECT depot_is_ho() OR depot_is_admin()")
+        row = cur.fetchone()
+    pg.rollback()
+    return bool(row and row[0])
+
+
+def _adopt_branch(engine: Engine, pg: psycopg.Connection[Any]) -> str | None:
+    """A new site learns its branch from its server login (the role's branch)."""
+    with pg.cursor() as cur:
+        cur.execute("SELECT replace(depot_branch()::text, '-', '')")
+        row = cur.fetchone()
+    pg.rollback()
+    if not row or not row[0]:
+        return None
+    with engine.begin() as c:
+        c.execute(text("UPDATE local_site SET branch_id = :b WHERE id = 1"), {"b": str(row[0])})
+    return str(row[0])
+
+
+def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
+              progress: PullProgress | None = None, do_push: bool = True, do_pull: bool = True) -> SyncResult:
+    """Push the outbox, then pull; record the run. Faults give state 'offline', never an exception."""
+    t0 = time.monotonic()
+    started = utcnow()
+    dsn = dsn or get_state(engine, "dsn")
+    res = SyncResult(ok=True, state="online")
+    changed: set[str] = set()
+    try:
+        if not dsn:
+            raise SyncError("no server configured: run 'depot sync --dsn ...' once")
+        sid, branch = _site(engine)
+        revs = client_revisions(engine)
+        pg = open_server(dsn)
+        try:
+            check_gate(pg, revs)
+            if branch is None:
+                branch = _adopt_branch(engine, pg)
+            if do_push:
+                ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
+                res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
+                changed |= ps.tables
+            if do_pull:
+                pl = pull(engine, pg, sid, branch, progress)
+                res.pulled = pl.rows
+                changed |= pl.tables
+        finally:
+            pg.close()
+    except SyncError as e:
+        res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), e.kind
+    except psycopg.OperationalError as e:  # connection lost mid-run
+        err = explain(e, dsn or "")
+        res.ok, res.state, res.error, res.error_kind = False, "offline", str(err), err.kind
+    except psycopg.Error as e:
+        res.ok, res.state, res.error, res.error_kind = False, "offline", f"server error: {str(e).strip()}", "error"
+    res.tables = sorted(changed)
+    res.pending = pending_count(engine)
+    res.duration_ms = int((time.monotonic() - t0) * 1000)
+    _record(engine, started, res)
+    return res
+
+
+def _record(engine: Engine, started: Any, res: SyncResult) -> None:
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO sync_history (started_at, duration_ms, pushed, pulled, conflicts, ok, error) "
+                       "VALUES (:s, :d, :pu, :pl, :c, :ok, :e)"),
+                  {"s": iso_utc(started), "d": res.duration_ms, "pu": res.pushed, "pl": res.pulled,
+                   "c": res.lost + res.rejected, "ok": int(res.ok), "e": res.error[:1000]})
+        vals = {"last_attempt_at": iso_utc(started), "last_error": res.error}
+        if res.ok:
+            vals["last_sync_at"] = iso_utc(started)
+        set_state_sql(c, vals)
+
+
+def publish_all(engine: Engine, dsn: str, *, chunk: int = 10_000,
+                progress: PullProgress | None = None) -> int:
+    """Send every replicated row of this database to the server (seeded head office, new server).
+
+    The seed loads data with capture off, so the outbox does not list those rows; this reads
+    the tables themselves. Idempotent (the same upserts as push), one transaction per chunk.
+    """
+    pg = open_server(dsn)
+    total = 0
+    try:
+        check_gate(pg, client_revisions(engine))
+        ho = _is_ho(pg)
+        tables = sync_tables()
+        with engine.connect() as c:
+            for n, t in enumerate(tables.values(), 1):
+                ids = [str(r[0]) for r in c.exec_driver_sql(f'SELECT id FROM "{t.name}" ORDER BY id')]
+                for i in range(0, len(ids), chunk):
+                    rows = read_local_rows(c, t, ids[i:i + chunk])
+                    with pg.cursor() as cur:
+                        upsert_rows(cur, t, rows, ho)
+                    pg.commit()
+                    total += len(rows)
+                if progress:
+                    progress(t.name, n, len(tables), total)
+        with engine.begin() as c:  # everything is on the server now; captured changes are redundant
+            c.execute(text("DELETE FROM sync_outbox"))
+    except psycopg.OperationalError as e:
+        raise explain(e, dsn) from None
+    finally:
+        pg.close()
+    return total
+
+
+@dataclass
+class SyncStatus:
+    state: str
+    pending: int
+    last_sync_at: str
+    last_error: str
+    conflicts: int
+    server: str
+
+    def line(self) -> str:
+        """The status-bar sentence, e.g. 'online · 0 pending · last sync 12:03'."""
+        last = self.last_sync_at[11:16] if self.last_sync_at else "never"
+        if self.state == "online":
+            return f"online · {self.pending} pending · last sync {last}"
+        if not self.server:
+            return f"not connected · {self.pending} pending"
+        return f"offline: {self.last_error or 'not synced yet'} · {self.pending} pending"
+
+
+def status(engine: Engine) -> SyncStatus:
+    with engine.connect() as c:
+        st: dict[str, str] = {str(k): str(v) for k, v in c.execute(text("SELECT key, value FROM sync_state")).all()}
+        conflicts = int(c.execute(text("SELECT count(*) FROM sync_conflict")).scalar_one())
+        pending = int(c.execute(text("SELECT count(*) FROM sync_outbox")).scalar_one())
+    err = st.get("last_error", "")
+    ok = bool(st.get("last_sync_at")) and not err
+    return SyncStatus("online" if ok else "offline", pending, st.get("last_sync_at", ""), err, conflicts, st.get("dsn", ""))
+
+
+class Backoff:
+    """When to try next: the normal interval after success, doubling delays after failures."""
+
+    def __init__(self, interval_s: float = 30.0, first_retry_s: float = 5.0, max_s: float = 300.0) -> None:
+        self.interval_s = interval_s
+        self.first_retry_s = first_retry_s
+        self.max_s = max_s
+        self.failures = 0
+
+    def next_delay(self, ok: bool) -> float:
+        if ok:
+            self.failures = 0
+            return self.interval_s
+        self.failures += 1
+        return float(min(self.max_s, self.first_retry_s * 2.0 ** (self.failures - 1)))
+
+
+def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:
+    """Delete local soft-deleted rows older than the retention, unless they still wait to be pushed."""
+    cutoff = iso_utc(utcnow().replace(microsecond=0) - __import__("datetime").timedelta(days=older_than_days))
+    n = 0
+    with engine.begin() as c:
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
+        for t in sync_tables().values():
+            if t.versioned:
+                r = c.exec_driver_sql(
+                    f'DELETE FROM "{t.name}" WHERE deleted_at IS NOT NULL AND deleted_at < ? '
+                    f"AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (cutoff, t.name))
+                n += r.rowcount or 0
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
+    return n

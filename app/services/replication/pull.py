@@ -1,0 +1,114 @@
+"""Pull: server rows changed since the cursor, applied with the cursor in one SQLite transaction.
+
+The window is ``cursor <= txid < xmin`` where ``xmin = pg_snapshot_xmin(pg_current_snapshot())``
+of a REPEATABLE READ snapshot: every transaction below xmin has finished, so a transaction
+that commits late (it started before an earlier pull but committed after it) still has a
+txid at or above the old cursor and is read by a later pull; nothing is skipped. The new
+cursor (that xmin) is stored in the same SQLite transaction as the rows. A first sync is
+the same pull from cursor 0: COPY per table inside one snapshot, with progress per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, text
+
+from app.models.hlc import ClockSkewError, clock
+from app.services.replication.apply import Row, apply_rows
+from app.services.replication.conn import set_state_sql
+from app.services.replication.faults import fault
+from app.services.replication.tables import sync_tables
+
+#: progress(table, tables_done, tables_total, rows_so_far)
+PullProgress = Callable[[str, int, int, int], None]
+
+
+@dataclass
+class PullStats:
+    rows: int = 0
+    cursor: int = 0
+    tables: set[str] = field(default_factory=set)
+    skew_warning: str = ""
+
+
+def read_window(pg: psycopg.Connection[Any], cursor: int,
+                progress: PullProgress | None = None) -> tuple[int, dict[str, list[Row]]]:
+    """All server rows in [cursor, xmin) per table, read in one snapshot; returns (xmin, rows)."""
+    tables = sync_tables()
+    pg.rollback()
+    old = pg.isolation_level
+    pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    out: dict[str, list[Row]] = {}
+    try:
+        with pg.cursor() as cur:
+            cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            row = cur.fetchone()
+            assert row is not None
+            xmin = int(row[0])
+            if xmin <= cursor:
+                pg.rollback()
+                return cursor, out
+            total = 0
+            for n, t in enumerate(tables.values(), 1):
+                exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
+                q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 AND txid < {}::xid8 ORDER BY id) TO STDOUT").format(
+                    exprs, sql.Identifier(t.name), sql.Literal(str(cursor)), sql.Literal(str(xmin)))
+                rows: list[Row] = []
+                with cur.copy(q) as cp:
+                    rows.extend(cp.rows())
+                if rows:
+                    out[t.name] = rows
+                total += len(rows)
+                if progress:
+                    progress(t.name, n, len(tables), total)
+        pg.rollback()
+    finally:
+        pg.isolation_level = old
+    return xmin, out
+
+
+def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: str | None,
+         progress: PullProgress | None = None) -> PullStats:
+    with engine.connect() as c:
+        v = c.execute(text("SELECT value FROM sync_state WHERE key = 'cursor'")).scalar_one_or_none()
+    cursor = int(v) if v else 0
+    xmin, rows = read_window(pg, cursor, progress)
+    stats = PullStats(cursor=xmin)
+    if xmin == cursor:
+        return stats
+    stats.rows = sum(len(r) for r in rows.values())
+    stats.skew_warning = _merge_clock(rows)
+    with engine.begin() as c:
+        stats.tables = apply_rows(c, rows)
+        fault("during-apply")
+        set_state_sql(c, {"cursor": str(xmin)})
+    # tell the server how far this site has read (tombstone purge waits for the slowest site)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, last_seen) VALUES (%s, %s, %s::text::xid8, now()) "
+                    "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, last_seen = now(), "
+                    "branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin)))
+    pg.commit()
+    return stats
+
+
+def _merge_clock(rows: dict[str, list[Row]]) -> str:
+    """Advance our HLC past every pulled clock (so our next write orders after them)."""
+    tables = sync_tables()
+    top = 0
+    for name, rs in rows.items():
+        t = tables[name]
+        if t.versioned and rs:
+            i = t.names.index("hlc")
+            top = max(top, max(int(r[i]) for r in rs))
+    if not top:
+        return ""
+    try:
+        clock.observe(top)
+    except ClockSkewError as e:
+        return f"ignored a server clock: {e}"
+    return ""

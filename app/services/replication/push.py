@@ -1,0 +1,221 @@
+"""Push: the outbox to the server in batches, one server transaction per batch.
+
+A batch is keyed (site, first outbox seq); its receipt is written in the same server
+transaction as its rows, so a batch resent after a crash (server committed, outbox not yet
+cleared) is recognised and skipped. Outbox rows are deleted only after the server commit.
+Rows travel as their *current* local state, so pushing twice, or in another order, gives
+the same server rows: ledgers insert ``ON CONFLICT DO NOTHING``; versioned rows overwrite
+only an older HLC. A versioned row that loses (a newer version is on the server) and a row
+the server refuses (RLS, a posted document, a skewed clock) go to the conflict log in full
+and the server's version is applied locally, so every site converges and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection, Engine, text
+
+from app.models.base import LEDGER, MASTER
+from app.services.replication.conn import dumps
+from app.services.replication.faults import fault
+from app.services.replication.tables import BOOKKEEPING, SyncTable, sync_tables
+
+Row = tuple[Any, ...]
+CHUNK = 5000  # ids per SQLite IN (...) query
+
+
+@dataclass
+class PushStats:
+    rows: int = 0
+    batches: int = 0
+    skipped_batches: int = 0  # already received (resent after a crash)
+    lost: int = 0
+    rejected: int = 0
+    tables: set[str] = field(default_factory=set)  # tables whose local rows changed (server version applied)
+
+
+def read_local_rows(conn: Connection, t: SyncTable, ids: Sequence[str]) -> list[Row]:
+    cols = ", ".join(f'"{c}"' for c in t.names)
+    out: list[Row] = []
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        marks = ", ".join("?" * len(part))
+        out.extend(tuple(r) for r in conn.exec_driver_sql(f'SELECT {cols} FROM "{t.name}" WHERE id IN ({marks})', tuple(part)))
+    return out
+
+
+def _upsert_sql(t: SyncTable, source: sql.Composable, head_office: bool) -> sql.Composed:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in t.names)
+    ins = sql.SQL("INSERT INTO {} AS t ({}) SELECT {} FROM {} ").format(sql.Identifier(t.name), cols, cols, source)
+    if t.sync == LEDGER:
+        return ins + sql.SQL("ON CONFLICT (id) DO NOTHING RETURNING id")
+    if t.sync == MASTER and not head_office:
+        # RLS checks an upsert's INSERT policy even when the row exists, and only head office
+        # may insert master rows: a branch sends its editable fields as a plain UPDATE.
+        upd = [c for c in t.names if c in t.branch_editable or c in BOOKKEEPING]
+        sets = sql.SQL(", ").join(sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in upd)
+        return sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.id = s.id "
+                       "AND (t.hlc, t.hlc_site) < (s.hlc, s.hlc_site) RETURNING t.id").format(
+            sql.Identifier(t.name), sets, source)
+    upd = [c for c in t.names if c != "id"]
+    sets = sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in upd)
+    return ins + sql.SQL("ON CONFLICT (id) DO UPDATE SET {} "
+                         "WHERE (t.hlc, t.hlc_site) < (EXCLUDED.hlc, EXCLUDED.hlc_site) RETURNING id").format(sets)
+
+
+def upsert_rows(cur: psycopg.Cursor[Any], t: SyncTable, rows: Sequence[Row], head_office: bool) -> set[str]:
+    """COPY rows into a temp table and upsert them in one statement; returns ids written."""
+    if not rows:
+        return set()
+    tmp = sql.Identifier(f"_in_{t.name}")
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in t.names)
+    cur.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA")
+                .format(tmp, cols, sql.Identifier(t.name)))
+    cur.execute(sql.SQL("TRUNCATE {}").format(tmp))
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(tmp, cols)) as cp:
+        for r in rows:
+            cp.write_row(r)
+    cur.execute(_upsert_sql(t, tmp, head_office))
+    return {r[0].hex for r in cur.fetchall()}
+
+
+def fetch_server_rows(cur: psycopg.Cursor[Any], t: SyncTable, ids: Iterable[str]) -> list[Row]:
+    idl = list(ids)
+    if not idl:
+        return []
+    exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
+    cur.execute(sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::uuid[])").format(exprs, sql.Identifier(t.name)), (idl,))
+    return [tuple(r) for r in cur.fetchall()]
+
+
+@dataclass
+class _Batch:
+    first: int
+    last: int
+    by_table: dict[str, list[Row]]
+
+
+def _read_batch(engine: Engine, size: int) -> tuple[_Batch | None, list[tuple[str, str]]]:
+    tables = sync_tables()
+    with engine.connect() as c:
+        ob = c.execute(text("SELECT seq, tbl, row_id FROM sync_outbox ORDER BY seq LIMIT :n"), {"n": size}).all()
+        if not ob:
+            return None, []
+        ids: dict[str, list[str]] = defaultdict(list)
+        seen: set[tuple[str, str]] = set()
+        unknown: list[tuple[str, str]] = []
+        for _seq, tbl, rid in ob:
+            if (tbl, rid) in seen:
+                continue
+            seen.add((tbl, rid))
+            if tbl in tables:
+                ids[tbl].append(rid)
+            else:
+                unknown.append((tbl, rid))
+        by_table = {name: read_local_rows(c, tables[name], ids[name]) for name in tables if ids.get(name)}
+    return _Batch(int(ob[0][0]), int(ob[-1][0]), by_table), unknown
+
+
+def _conflict(c: Connection, tbl: str, rid: str, kind: str, reason: str, row: dict[str, Any]) -> None:
+    c.execute(text("INSERT INTO sync_conflict (at, tbl, row_id, kind, reason, local_row) VALUES "
+                   "(strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), :t, :r, :k, :why, :row)"),
+              {"t": tbl, "r": rid, "k": kind, "why": reason[:1000], "row": dumps(row)})
+
+
+def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_office: bool,
+         batch_size: int = 1000, max_batches: int | None = None) -> PushStats:
+    """Push the outbox until it is empty (or ``max_batches``)."""
+    from app.services.replication.apply import apply_rows
+
+    stats = PushStats()
+    tables = sync_tables()
+    while max_batches is None or stats.batches + stats.skipped_batches < max_batches:
+        batch, unknown = _read_batch(engine, batch_size)
+        if batch is None:
+            break
+        lost: dict[str, list[Row]] = defaultdict(list)  # server rows to apply locally
+        notes: list[tuple[str, str, str, str, dict[str, Any]]] = []
+        with pg.cursor() as cur:
+            cur.execute("SELECT last_seq FROM depot_receipt WHERE site_id = %s AND first_seq = %s", (site_id, batch.first))
+            got = cur.fetchone()
+            pg.rollback()
+            if got is not None:  # this batch (or its prefix) is already on the server
+                with engine.begin() as c:
+                    c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": int(got[0])})
+                stats.skipped_batches += 1
+                continue
+            try:
+                _apply_batch(cur, batch, tables, head_office, lost, notes)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error:
+                pg.rollback()  # something refused: go row by row so the good rows still land
+                lost.clear()
+                notes.clear()
+                _apply_rows_one_by_one(cur, batch, tables, head_office, lost, notes)
+            n = sum(len(v) for v in batch.by_table.values())
+            cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s)",
+                        (site_id, batch.first, batch.last, n))
+            pg.commit()
+        fault("after-push-commit")
+        # the server has committed: clear the outbox, log conflicts, take the server's versions
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": batch.last})
+            for tbl, rid, kind, why, row in notes:
+                _conflict(c, tbl, rid, kind, why, row)
+            for tbl, rid in unknown:
+                _conflict(c, tbl, rid, "rejected", f"{tbl} is not a replicated table of this version", {})
+            changed = apply_rows(c, {k: v for k, v in lost.items() if v}, force=True)
+        stats.tables |= changed
+        stats.rows += n
+        stats.batches += 1
+        stats.lost += sum(1 for x in notes if x[2] == "lost")
+        stats.rejected += sum(1 for x in notes if x[2] == "rejected")
+    return stats
+
+
+def _apply_batch(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, SyncTable], head_office: bool,
+                 lost: dict[str, list[Row]], notes: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+    for name, rows in batch.by_table.items():
+        t = tables[name]
+        written = upsert_rows(cur, t, rows, head_office)
+        if not t.versioned:
+            continue
+        missed = {r[0]: r for r in rows if r[0] not in written}
+        if not missed:
+            continue
+        hlc_i, site_i = t.names.index("hlc"), t.names.index("hlc_site")
+        found = fetch_server_rows(cur, t, missed)
+        for rid in set(missed) - {r[0] for r in found}:  # only head office may create master data
+            notes.append((name, rid, "rejected", f"server refused: {name} is head-office master data; a branch cannot create it",
+                          dict(zip(t.names, missed[rid], strict=True))))
+        for srow in found:
+            local = missed[srow[0]]
+            if (int(srow[hlc_i]), srow[site_i]) == (int(local[hlc_i]), local[site_i]):
+                continue  # our own version, sent before
+            lost[name].append(srow)
+            notes.append((name, str(srow[0]), "lost", "a newer version from another workstation won",
+                          dict(zip(t.names, local, strict=True))))
+
+
+def _apply_rows_one_by_one(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, SyncTable], head_office: bool,
+                           lost: dict[str, list[Row]], notes: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+    cur.execute("SELECT 1")  # open the transaction, so each row below gets a savepoint in it
+    for name, rows in batch.by_table.items():
+        t = tables[name]
+        for row in rows:
+            try:
+                with cur.connection.transaction():
+                    _apply_batch(cur, _Batch(batch.first, batch.last, {name: [row]}), tables, head_office, lost, notes)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as e:
+                reason = (e.diag.message_primary or str(e)).removeprefix("depot: ")
+                notes.append((name, str(row[0]), "rejected", f"server refused: {reason}", dict(zip(t.names, row, strict=True))))
+                lost[name].extend(fetch_server_rows(cur, t, [row[0]]))

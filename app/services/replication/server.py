@@ -1,0 +1,308 @@
+"""The shared PostgreSQL server: schema, roles, row-level security, the schema-version gate.
+
+``init_server`` is idempotent and only ever expands (CREATE ... IF NOT EXISTS, ADD COLUMN
+IF NOT EXISTS), so running it from a newer Depot upgrades a live server without locking
+older clients out; the table list and column types come from the model registry at run
+time, so tables added by later migrations replicate without touching this module.
+(This is our "generated-DDL revision": the server's revision list is recorded in
+``depot_meta`` instead of an Alembic version table, because the server schema is a pure
+function of the client's metadata.)
+
+Security model: one LOGIN role per branch, member of the group role ``<prefix>branch``.
+Every replicated table has RLS *forced*; policies read ``depot_branch()`` (the branch of
+``current_user``). A branch inserts ledger rows and documents it owns, updates only its own
+documents, and updates master rows only in their branch-editable fields (a trigger checks
+that); head office inserts and updates master data. No role gets DELETE. Posted or
+cancelled documents refuse edits, and clocks far in the future are refused, by trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from app.models.base import DOCUMENT, LEDGER, MASTER
+from app.models.hlc import MAX_SKEW_MS
+from app.services.errors import ValidationError
+from app.services.replication.tables import SyncTable, sync_tables
+
+SERVER_SCHEMA_VERSION = 1
+META_DDL = """
+CREATE TABLE IF NOT EXISTS depot_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_role (
+    role name PRIMARY KEY, branch_id uuid NOT NULL, is_head_office boolean NOT NULL DEFAULT false);
+CREATE TABLE IF NOT EXISTS depot_receipt (
+    site_id text NOT NULL, first_seq bigint NOT NULL, last_seq bigint NOT NULL, n_rows integer NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (site_id, first_seq));
+CREATE TABLE IF NOT EXISTS depot_site (
+    site_id text PRIMARY KEY, branch_id uuid, cursor xid8, last_seen timestamptz NOT NULL DEFAULT now());
+"""
+
+FUNCS_DDL = f"""
+CREATE OR REPLACE FUNCTION depot_branch() RETURNS uuid LANGUAGE sql STABLE
+  SET search_path = public AS $$ SELECT branch_id FROM depot_role WHERE role = current_user $$;
+CREATE OR REPLACE FUNCTION depot_is_ho() RETURNS boolean LANGUAGE sql STABLE
+  SET search_path = public AS $$
+  SELECT COALESCE((SELECT is_head_office FROM depot_role WHERE role = current_user), false) $$;
+CREATE OR REPLACE FUNCTION depot_is_admin() RETURNS boolean LANGUAGE sql STABLE
+  SET search_path = public AS $$
+  SELECT NOT EXISTS (SELECT 1 FROM depot_role WHERE role = current_user)
+         AND (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) $$;
+
+CREATE OR REPLACE FUNCTION depot_stamp_txid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.txid := pg_current_xact_id(); RETURN NEW; END $$;
+
+-- versioned rows: clock skew limit, final documents, branch-editable master fields.
+-- TG_ARGV[0] = table class, TG_ARGV[1] = JSON list of final states, TG_ARGV[2] = JSON list of
+-- fields a branch may change.
+CREATE OR REPLACE FUNCTION depot_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  old_j jsonb; new_j jsonb; keep text[];
+BEGIN
+  IF (NEW.hlc >> 16) > now_ms + {MAX_SKEW_MS} THEN
+    RAISE EXCEPTION 'depot: %.% hlc is % s ahead of the server clock (site clock wrong?)',
+      TG_TABLE_NAME, NEW.id, ((NEW.hlc >> 16) - now_ms) / 1000 USING ERRCODE = 'check_violation';
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    old_j := to_jsonb(OLD) - 'txid'; new_j := to_jsonb(NEW) - 'txid';
+    IF TG_ARGV[0] = 'document' AND old_j ? 'status'
+       AND (TG_ARGV[1]::jsonb ? (old_j->>'status')) AND old_j IS DISTINCT FROM new_j THEN
+      RAISE EXCEPTION 'depot: %.% is % and refuses edits', TG_TABLE_NAME, NEW.id, old_j->>'status'
+        USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_ARGV[0] = 'document' AND NEW.owner_branch_id IS DISTINCT FROM OLD.owner_branch_id THEN
+      RAISE EXCEPTION 'depot: %.% owner_branch_id may not change', TG_TABLE_NAME, NEW.id
+        USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_ARGV[0] = 'master' AND NOT depot_is_ho() AND NOT depot_is_admin() THEN
+      SELECT array_agg(x) INTO keep FROM jsonb_array_elements_text(TG_ARGV[2]::jsonb) x;
+      keep := COALESCE(keep, '{{}}') || ARRAY['updated_at', 'hlc', 'hlc_site'];
+      IF (old_j - keep) IS DISTINCT FROM (new_j - keep) THEN
+        RAISE EXCEPTION 'depot: %.% is head-office master data; a branch may change only %',
+          TG_TABLE_NAME, NEW.id, TG_ARGV[2] USING ERRCODE = 'insufficient_privilege';
+      END IF;
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$;
+"""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: int
+    role_prefix: str
+    revisions: list[str]
+    min_client_revisions: list[str]
+    tables: list[str]
+
+
+def connect(dsn: str, **kw: Any) -> psycopg.Connection[Any]:
+    return psycopg.connect(dsn, connect_timeout=5, **kw)
+
+
+def _ident(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+def _col_ddl(t: SyncTable) -> sql.Composed:
+    parts: list[sql.Composable] = []
+    for c in t.columns:
+        null = sql.SQL("") if c.nullable else sql.SQL(" NOT NULL")
+        parts.append(sql.SQL("{} {}{}").format(_ident(c.name), sql.SQL(c.pg_type), null))
+    parts.append(sql.SQL("txid xid8 NOT NULL DEFAULT pg_current_xact_id()"))
+    parts.append(sql.SQL("PRIMARY KEY (id)"))
+    return sql.SQL(", ").join(parts)
+
+
+def _table_ddl(cur: psycopg.Cursor[Any], t: SyncTable, group: str) -> None:
+    """Create or expand one replicated table with its txid trigger, guard, grants and policies.
+
+    Only the primary key is kept as a constraint: the server is a replica store, and
+    uniqueness and references are the sites' rules (enforcing them here would make push
+    order matter and reject batches for reasons no user can fix).
+    """
+    tn = _ident(t.name)
+    cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(tn, _col_ddl(t)))
+    for c in t.columns:  # expand: columns added by later client migrations (nullable on the server)
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(tn, _ident(c.name), sql.SQL(c.pg_type)))
+    cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (txid)").format(_ident(f"ix_{t.name}_txid"), tn))
+    cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (owner_branch_id)").format(_ident(f"ix_{t.name}_owner"), tn))
+    cur.execute(sql.SQL("CREATE OR REPLACE TRIGGER {} BEFORE INSERT OR UPDATE ON {} "
+                        "FOR EACH ROW EXECUTE FUNCTION depot_stamp_txid()").format(_ident(f"trg_{t.name}_txid"), tn))
+    if t.versioned:
+        args = [t.sync, json.dumps(sorted(t.final_states)), json.dumps(sorted(t.branch_editable))]
+        cur.execute(sql.SQL("CREATE OR REPLACE TRIGGER {} BEFORE INSERT OR UPDATE ON {} "
+                            "FOR EACH ROW EXECUTE FUNCTION depot_guard({})").format(
+            _ident(f"trg_{t.name}_guard"), tn, sql.SQL(", ").join(sql.Literal(a) for a in args)))
+    cur.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(tn))
+    cur.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(tn))
+    g = _ident(group)
+    cur.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(tn))
+    privs = "SELECT, INSERT" if t.sync == LEDGER else "SELECT, INSERT, UPDATE"
+    cur.execute(sql.SQL("GRANT " + privs + " ON {} TO {}").format(tn, g))
+    mine = "owner_branch_id = depot_branch()"
+    policies: dict[str, tuple[str, str, str | None]] = {
+        "read": ("SELECT", "true", None),
+        "ins": ("INSERT", "", "depot_is_ho()" if t.sync == MASTER else mine),
+    }
+    if t.sync == DOCUMENT:
+        policies["upd"] = ("UPDATE", mine, mine)
+    elif t.sync == MASTER:  # which fields a branch may change is the guard trigger's job
+        policies["upd"] = ("UPDATE", "true", "true")
+    for suffix, (cmd, using, check) in policies.items():
+        pname = _ident(f"p_{t.name}_{suffix}")
+        cur.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(pname, tn))
+        q = sql.SQL("CREATE POLICY {} ON {} FOR " + cmd + " TO {}").format(pname, tn, g)
+        if using:
+            q = q + sql.SQL(" USING (" + using + ")")
+        if check:
+            q = q + sql.SQL(" WITH CHECK (" + check + ")")
+        cur.execute(q)
+
+
+def _role_exists(cur: psycopg.Cursor[Any], role: str) -> bool:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    return cur.fetchone() is not None
+
+
+def check_prefix(prefix: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", prefix):
+        raise ValidationError("role prefix", "must be lower-case letters, digits and _ (at most 31), starting with a letter")
+    return prefix
+
+
+def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[str] | None = None,
+                min_client_revisions: set[str] | None = None) -> ServerInfo:
+    """Create or expand the server schema (run with an owner/superuser DSN). Idempotent."""
+    from app.services.schema import known_revisions
+
+    check_prefix(role_prefix)
+    revs = client_revisions if client_revisions is not None else known_revisions()
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(7301)")  # two inits at once would race on DDL
+        cur.execute(META_DDL)
+        cur.execute("SELECT value FROM depot_meta WHERE key = 'role_prefix'")
+        row = cur.fetchone()
+        prefix = str(row[0]) if row else role_prefix
+        group = f"{prefix}branch"
+        if not _role_exists(cur, group):
+            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(_ident(group)))
+        cur.execute(FUNCS_DDL)
+        cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role TO {}").format(_ident(group)))
+        cur.execute(sql.SQL("GRANT SELECT, INSERT ON depot_receipt TO {}").format(_ident(group)))
+        cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON depot_site TO {}").format(_ident(group)))
+        names = []
+        for t in sync_tables().values():
+            _table_ddl(cur, t, group)
+            names.append(t.name)
+        cur.execute("SELECT value FROM depot_meta WHERE key = 'revisions'")
+        row = cur.fetchone()
+        all_revs = sorted(set(json.loads(row[0]) if row else []) | revs)
+        minimum = sorted(min_client_revisions) if min_client_revisions is not None else None
+        meta = {"role_prefix": prefix, "version": str(SERVER_SCHEMA_VERSION), "revisions": json.dumps(all_revs),
+                "tables": json.dumps(sorted(names))}
+        if minimum is not None:
+            meta["min_client_revisions"] = json.dumps(minimum)
+        for k, v in meta.items():
+            cur.execute("INSERT INTO depot_meta (key, value) VALUES (%s, %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (k, v))
+        cur.execute("INSERT INTO depot_meta (key, value) VALUES ('min_client_revisions', '[]') ON CONFLICT DO NOTHING")
+        conn.commit()
+        return server_info(conn)
+
+
+def server_info(conn: psycopg.Connection[Any]) -> ServerInfo:
+    with conn.cursor() as cur:
+        cur.execute("SELECT key, value FROM depot_meta")
+        meta = dict(cur.fetchall())
+    return ServerInfo(
+        version=int(meta.get("version", "0")),
+        role_prefix=meta.get("role_prefix", ""),
+        revisions=json.loads(meta.get("revisions", "[]")),
+        min_client_revisions=json.loads(meta.get("min_client_revisions", "[]")),
+        tables=json.loads(meta.get("tables", "[]")),
+    )
+
+
+@dataclass(frozen=True)
+class BranchLogin:
+    code: str
+    role: str
+    password: str
+    branch_id: uuid.UUID
+    head_office: bool
+
+
+def add_branch(dsn: str, code: str, *, password: str | None = None) -> BranchLogin:
+    """Create (or reset the password of) the login role of branch ``code``.
+
+    The branch must already be on the server (head office publishes master data first).
+    """
+    code = code.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{1,8}", code):
+        raise ValidationError("branch code", f"{code!r} must be 1-8 letters or digits")
+    pw = password or secrets.token_urlsafe(18)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        info = server_info(conn)
+        if not info.role_prefix:
+            raise ValidationError("server", "has no Depot schema: run 'depot server init' first")
+        cur.execute("SELECT replace(id::text, '-', ''), is_head_office FROM branch WHERE code = %s", (code,))
+        row = cur.fetchone()
+        if row is None:
+            raise ValidationError("branch code", f"{code} is not on the server: publish master data from head office first")
+        role = f"{info.role_prefix}{code.lower()}"
+        q = "ALTER ROLE {} LOGIN PASSWORD {}" if _role_exists(cur, role) else "CREATE ROLE {} LOGIN PASSWORD {}"
+        cur.execute(sql.SQL(q).format(_ident(role), sql.Literal(pw)))
+        cur.execute(sql.SQL("GRANT {} TO {}").format(_ident(f"{info.role_prefix}branch"), _ident(role)))
+        cur.execute("INSERT INTO depot_role (role, branch_id, is_head_office) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (role) DO UPDATE SET branch_id = EXCLUDED.branch_id, is_head_office = EXCLUDED.is_head_office",
+                    (role, row[0], bool(row[1])))
+        conn.commit()
+    return BranchLogin(code, role, pw, uuid.UUID(str(row[0])), bool(row[1]))
+
+
+def drop_roles(dsn: str) -> list[str]:
+    """Remove every login role and the group role of this server (tests, decommissioning)."""
+    dropped = []
+    with connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        info = server_info(conn)
+        cur.execute("SELECT role FROM depot_role")
+        roles = [str(r[0]) for r in cur.fetchall()] + [f"{info.role_prefix}branch"]
+        for r in roles:
+            if _role_exists(cur, r):
+                cur.execute(sql.SQL("DROP OWNED BY {}").format(_ident(r)))
+                cur.execute(sql.SQL("DROP ROLE {}").format(_ident(r)))
+                dropped.append(r)
+    return dropped
+
+
+def purge_tombstones(dsn: str) -> dict[str, int]:
+    """Delete soft-deleted rows every known site has already pulled (txid below every cursor).
+
+    Run by an owner/superuser (branches have no DELETE grant).
+    """
+    out: dict[str, int] = {}
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT min(cursor) FROM depot_site")
+        row = cur.fetchone()
+        horizon = row[0] if row else None
+        if horizon is None:
+            return out
+        for t in sync_tables().values():
+            if not t.versioned:
+                continue
+            cur.execute(sql.SQL("DELETE FROM {} WHERE deleted_at IS NOT NULL AND txid < %s").format(_ident(t.name)),
+                        (horizon,))
+            if cur.rowcount:
+                out[t.name] = cur.rowcount
+        conn.commit()
+    return out

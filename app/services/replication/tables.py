@@ -1,0 +1,101 @@
+"""What replication needs to know about each replicated table, derived from the registry.
+
+Columns are moved in their SQLite storage form (UUID as 32 hex chars, booleans as 0/1,
+dates and UTC times as ISO text), so push and pull never build ORM objects: a row is a
+tuple, and the same tuple shape is used by COPY into PostgreSQL and executemany into SQLite.
+The server column type and the SELECT expression that turns it back into storage form are
+decided here, once, from the SQLAlchemy column type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Boolean, Date, Integer, Uuid
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.types import TypeDecorator
+
+from app.models.base import DOCUMENT, LEDGER, MASTER, Base
+from app.models.registry import tables as registry_tables
+from app.models.workflow import FINAL_STATES
+
+#: columns every versioned row carries; never "branch editable", always written by sync
+BOOKKEEPING = ("updated_at", "hlc", "hlc_site")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    pg_type: str  # uuid | bigint | boolean | date | text
+    nullable: bool
+
+    @property
+    def select_expr(self) -> str:
+        """A PostgreSQL expression giving the SQLite storage form of the column."""
+        q = f'"{self.name}"'
+        if self.pg_type == "uuid":
+            return f"replace({q}::text, '-', '')"
+        if self.pg_type == "boolean":
+            return f"{q}::int"
+        if self.pg_type == "date":
+            return f"to_char({q}, 'YYYY-MM-DD')"
+        return q
+
+
+@dataclass(frozen=True)
+class SyncTable:
+    name: str
+    sync: str  # ledger | document | master
+    columns: tuple[Column, ...]
+    branch_editable: frozenset[str]
+    #: document states after which the server refuses edits ('' = no status column)
+    final_states: frozenset[str]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def versioned(self) -> bool:
+        return self.sync in (DOCUMENT, MASTER)
+
+    @property
+    def has_status(self) -> bool:
+        return any(c.name == "status" for c in self.columns)
+
+
+def _pg_type(t: TypeEngine[object]) -> str:
+    while isinstance(t, TypeDecorator):
+        t = t.impl_instance
+    if isinstance(t, Uuid):
+        return "uuid"
+    if isinstance(t, Boolean):
+        return "boolean"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Integer):
+        return "bigint"
+    return "text"
+
+
+@cache
+def sync_tables() -> dict[str, SyncTable]:
+    """Every replicated table, parents first (the registry's dependency order)."""
+    out: dict[str, SyncTable] = {}
+    for name, spec in registry_tables().items():
+        if not spec.replicated or spec.sync not in (LEDGER, DOCUMENT, MASTER):
+            continue
+        table = Base.metadata.tables[name]
+        # id first: push, pull and apply address rows by r[0]
+        ordered = sorted(table.columns, key=lambda c: c.name != "id")
+        cols = tuple(Column(c.name, _pg_type(c.type), bool(c.nullable) and not c.primary_key) for c in ordered)
+        out[name] = SyncTable(
+            name=name,
+            sync=spec.sync,
+            columns=cols,
+            branch_editable=spec.branch_editable,
+            final_states=FINAL_STATES.get(name, frozenset()) if spec.sync == DOCUMENT else frozenset(),
+        )
+    return out
+

@@ -1,0 +1,185 @@
+"""Fixtures for replication tests: a private PostgreSQL database per test, branch sites.
+
+Every test gets its own database ``depot_t_<random>`` and role prefix ``dt_<random>_`` on the
+shared server at 127.0.0.1:5432 (other people use it at the same time), dropped at the end.
+Sites are real SQLite files copied from one migrated template.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from app.services import schema
+from app.services.db import make_engine, open_database, session_scope
+from app.services.replication.engine import SyncResult, sync_once
+from app.services.replication.server import add_branch, drop_roles, init_server
+from app.services.replication.tables import sync_tables
+from tests.factories import World, build_world
+
+PG_HOST = os.environ.get("DEPOT_TEST_PGHOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("DEPOT_TEST_PGPORT", "5432"))
+ADMIN_DSN = f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres"
+
+
+def _pg_available() -> bool:
+    try:
+        psycopg.connect(ADMIN_DSN, connect_timeout=3).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@dataclass
+class Server:
+    dsn: str  # owner (superuser) DSN of this test's database
+    dbname: str
+    prefix: str
+    roles: dict[str, str] = field(default_factory=dict)  # branch code -> role
+
+    def role_dsn(self, code: str) -> str:
+        return f"host={PG_HOST} port={PG_PORT} user={self.roles[code]} password=x dbname={self.dbname}"
+
+    def add(self, code: str) -> str:
+        login = add_branch(self.dsn, code, password="x")
+        self.roles[code] = login.role
+        return self.role_dsn(code)
+
+    def query(self, q: str, *args: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn) as c:
+            return [tuple(r) for r in c.execute(q, args).fetchall()]
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    eng = make_engine(path)
+    schema.upgrade(eng)
+    eng.dispose()
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    if not _pg_available():
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not running (.ci/run starts it)")
+    tag = secrets.token_hex(4)
+    dbname = f"depot_t_{tag}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    dsn = f"host={PG_HOST} port={PG_PORT} user=postgres dbname={dbname}"
+    init_server(dsn, role_prefix=f"dt_{tag}_")
+    srv = Server(dsn, dbname, f"dt_{tag}_")
+    try:
+        yield srv
+    finally:
+        try:
+            drop_roles(dsn)
+        finally:
+            with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+class Site:
+    """One workstation database (a real SQLite file) and its server login."""
+
+    def __init__(self, path: Path, dsn: str) -> None:
+        self.path = path
+        self.dsn = dsn
+        self.engine: Engine = open_database(path)
+
+    def sync(self, **kw: Any) -> SyncResult:
+        res = sync_once(self.engine, self.dsn, **kw)
+        assert res.ok, res.error
+        return res
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def scalar(self, q: str, **params: Any) -> Any:
+        with self.engine.connect() as c:
+            return c.execute(text(q), params).scalar()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture
+def make_site(tmp_path: Path, template_db: Path) -> Iterator[Any]:
+    sites: list[Site] = []
+
+    def make(name: str, dsn: str) -> Site:
+        path = tmp_path / f"{name}.db"
+        shutil.copy(template_db, path)
+        s = Site(path, dsn)
+        sites.append(s)
+        return s
+
+    yield make
+    for s in sites:
+        s.close()
+
+
+@dataclass
+class Net:
+    server: Server
+    hq: Site
+    dal: Site
+    hou: Site
+    world: World
+
+
+@pytest.fixture
+def net(server: Server, make_site: Any) -> Net:
+    """Head office seeds master data and publishes it; two branches first-sync it."""
+    hq = make_site("hq", server.dsn)
+    with session_scope(hq.engine) as s:
+        world = build_world(s)
+    hq.sync()  # as the owner: the first publish of head office's master data
+    hq.dsn = server.add("HQ")
+    dal = make_site("dal", server.add("DAL"))
+    hou = make_site("hou", server.add("HOU"))
+    dal.sync()
+    hou.sync()
+    return Net(server, hq, dal, hou, world)
+
+
+def site_hashes(site: Site) -> dict[str, tuple[int, str]]:
+    import hashlib
+
+    out = {}
+    with site.engine.connect() as c:
+        for t in sync_tables().values():
+            cols = ", ".join(f'"{n}"' for n in t.names)
+            rows = sorted(tuple("" if v is None else str(v) for v in r) for r in c.exec_driver_sql(f'SELECT {cols} FROM "{t.name}"'))
+            out[t.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
+    return out
+
+
+def server_hashes(server: Server) -> dict[str, tuple[int, str]]:
+    import hashlib
+
+    out = {}
+    with psycopg.connect(server.dsn) as c:
+        for t in sync_tables().values():
+            exprs = ", ".join(col.select_expr for col in t.columns)
+            rows = sorted(tuple("" if v is None else str(v) for v in r) for r in c.execute(f'SELECT {exprs} FROM "{t.name}"'))
+            out[t.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
+    return out
+
+
+def quiesce(*sites: Site) -> None:
+    """Push everything everywhere, then pull everywhere (twice: lost pushes restore server rows)."""
+    for _ in range(2):
+        for s in sites:
+            s.sync()
