@@ -38,6 +38,8 @@ class SupplierMessage(BranchDocument, Base):
     control_number: Mapped[str] = mapped_column(String(20), default="")
     #: unique: standard|partner|interchange|transaction; the idempotency key
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    #: sha256 of the message's segments: the same control number with other content is refused
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
     file_name: Mapped[str] = mapped_column(String(255), default="")
     #: 'processed', 'differences' (processed, with exceptions raised), 'exported'
     status: Mapped[str] = mapped_column(String(12), default="processed", index=True)

@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("interchange_control", sa.String(length=20), nullable=False),
         sa.Column("control_number", sa.String(length=20), nullable=False),
         sa.Column("dedupe_key", sa.String(length=120), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("file_name", sa.String(length=255), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("po_id", sa.Uuid(), nullable=True),

@@ -20,6 +20,7 @@ item that is not on the PO is an "extra line" exception.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,11 @@ class _Envelope:
     control: str
     docs: list[ParsedDoc]
     warnings: list[str]
+    digests: list[str]
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _read(data: bytes) -> _Envelope:
@@ -118,11 +124,13 @@ def _read(data: bytes) -> _Envelope:
             ic = x12.parse(data)
             ic.check()
             return _Envelope("x12", ic.sender_qualifier, ic.sender_id, ic.control,
-                             [read_x12(t) for t in ic.transactions], ic.warnings)
+                             [read_x12(t) for t in ic.transactions], ic.warnings,
+                             [_digest(["*".join(x.strip() for x in s) for s in t.segments]) for t in ic.transactions])
         ie = edifact.parse(data)
         ie.check()
         return _Envelope("edifact", ie.sender_qualifier, ie.sender, ie.control,
-                         [read_edifact(m) for m in ie.messages], ie.warnings)
+                         [read_edifact(m) for m in ie.messages], ie.warnings,
+                         [_digest([f"{s.tag}{s.elements!r}" for s in m.segments]) for m in ie.messages])
     except (x12.X12Error, edifact.EdifactError, EdiContentError) as e:
         raise EdiImportError(str(e)) from None
 
@@ -145,15 +153,23 @@ def import_bytes(session: Session, actor: Actor | None, data: bytes, file_name: 
     result = ImportResult(file_name, env.standard, env.docs[0].msg_type if env.docs else "", env.sender,
                           warnings=list(env.warnings))
     keys = [f"in:{env.standard}:{env.sender}:{env.control}:{d.control}" for d in env.docs]
-    seen = set(session.scalars(select(SupplierMessage.dedupe_key).where(SupplierMessage.dedupe_key.in_(keys))))
-    todo = [(d, k) for d, k in zip(env.docs, keys, strict=True) if k not in seen]
+    seen = dict(session.execute(select(SupplierMessage.dedupe_key, SupplierMessage.content_hash)
+                                .where(SupplierMessage.dedupe_key.in_(keys))).all())
+    todo = []
+    for doc, key, digest in zip(env.docs, keys, env.digests, strict=True):
+        if key not in seen:
+            todo.append((doc, key, digest))
+        elif seen[key] != digest:
+            raise EdiImportError(
+                f"{doc.msg_type} control number {env.control}/{doc.control} from {env.sender} was already used by a "
+                f"different message; the partner must send new control numbers")
     if not todo:
         result.duplicate = True
         return result
     # Check everything first (so an error leaves nothing behind), then write.
-    plans = [_plan(session, supplier, doc) for doc, _ in todo]
-    for (doc, key), plan in zip(todo, plans, strict=True):
-        result.messages += _apply(session, actor, supplier, env, doc, key, plan, file_name)
+    plans = [_plan(session, supplier, doc) for doc, _, _ in todo]
+    for (doc, key, digest), plan in zip(todo, plans, strict=True):
+        result.messages += _apply(session, actor, supplier, env, doc, key, digest, plan, file_name)
     session.flush()
     return result
 
@@ -234,7 +250,7 @@ def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tup
 
 
 def _apply(
-    session: Session, actor: Actor | None, supplier: Supplier, env: _Envelope, doc: ParsedDoc, key: str,
+    session: Session, actor: Actor | None, supplier: Supplier, env: _Envelope, doc: ParsedDoc, key: str, digest: str,
     plan: dict[str, tuple[PurchaseOrder, list[_Match]]], file_name: str,
 ) -> list[MessageResult]:
     out: list[MessageResult] = []
@@ -242,7 +258,7 @@ def _apply(
         msg = SupplierMessage(
             direction="in", standard=env.standard, msg_type=doc.msg_type, supplier_id=supplier.id,
             partner_ref=env.sender, interchange_control=env.control, control_number=doc.control,
-            dedupe_key=key if n == 0 else f"{key}:{number}", file_name=file_name[:255], po_id=po.id,
+            dedupe_key=key if n == 0 else f"{key}:{number}", content_hash=digest, file_name=file_name[:255], po_id=po.id,
             po_number=number, doc_ref=doc.doc_ref[:40], owner_branch_id=po.owner_branch_id, received_at=utcnow(),
         )
         session.add(msg)

@@ -53,7 +53,7 @@ def _lines(session: Session, po: PurchaseOrder) -> list[tuple[PurchaseOrderLine,
     ).all()
     parts = dict(session.execute(
         select(ItemSupplier.item_id, ItemSupplier.supplier_part).where(ItemSupplier.supplier_id == po.supplier_id)
-    ).tuples().all())
+    ).all())
     return [(line, item, parts.get(item.id, "") or "") for line, item in rows]
 
 
