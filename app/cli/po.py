@@ -1,0 +1,305 @@
+"""`depot po list|show|create|submit|approve|reject|revise|send|cancel|close|inbox` and `depot mail send-due`.
+
+Every command is one transaction: it either does all of its work or prints one error line
+and changes nothing. Commands that act need `--user NAME` (or $DEPOT_USER): approvals and
+segregation of duties are checked against that user's roles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.cli.common import add_db_option, add_json_option, print_json, print_table, session_for
+from app.services.auth import Actor
+from app.services.errors import ValidationError
+
+
+def _user_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", default=os.environ.get("DEPOT_USER"), help="act as this user (default $DEPOT_USER)")
+
+
+def _actor(session: Session, args: argparse.Namespace) -> Actor:
+    from app.services.auth import actor_by_name
+
+    if not args.user:
+        raise ValidationError("--user", "is required for this command (or set DEPOT_USER)")
+    return actor_by_name(session, args.user)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("po", help="purchase orders: list, show, create, approve, send, cancel, close")
+    ps = p.add_subparsers(dest="po_command", required=True, metavar="ACTION")
+
+    def cmd(name: str, help_: str, func: Any, *, number: bool = True, user: bool = True,
+            json_opt: bool = False) -> argparse.ArgumentParser:
+        c: argparse.ArgumentParser = ps.add_parser(name, help=help_)
+        add_db_option(c)
+        if number:
+            c.add_argument("number", help="PO number, e.g. DAL-PO-000123")
+        if user:
+            _user_opt(c)
+        if json_opt:
+            add_json_option(c)
+        c.set_defaults(func=func)
+        return c
+
+    c = cmd("list", "purchase orders, newest first", _list, number=False, user=False, json_opt=True)
+    c.add_argument("--status", help="only this status (draft, pending_approval, approved, sent, ...)")
+    c.add_argument("--supplier", help="only this supplier code")
+    c.add_argument("--limit", type=int, default=100)
+    cmd("show", "one purchase order with lines, reasons and decisions", _show, user=False, json_opt=True)
+    c = cmd("create", "a PO by hand", _create, number=False, json_opt=True)
+    c.add_argument("--supplier", required=True)
+    c.add_argument("--warehouse", required=True, help="ship-to warehouse code")
+    c.add_argument("--line", action="append", default=[], metavar="SKU:QTY[:PRICE]", required=True,
+                   help="a line; QTY in base units; PRICE defaults to the contract price")
+    c.add_argument("--rush", action="store_true")
+    c.add_argument("--expected", help="deliver-by date YYYY-MM-DD")
+    c.add_argument("--notes", default="")
+    c.add_argument("--submit", action="store_true", help="submit for approval right away")
+    cmd("submit", "run the approval rules (pending approval, or approved when none fires)", _submit)
+    c = cmd("approve", "approve the next level of a PO", _approve)
+    c.add_argument("--comment", default="")
+    c = cmd("reject", "reject a PO back to the buyer", _reject)
+    c.add_argument("--comment", required=True)
+    c = cmd("revise", "new revision with new lines; goes back through approval", _revise)
+    c.add_argument("--line", action="append", default=[], metavar="SKU:QTY[:PRICE]", required=True)
+    c = cmd("send", "e-mail the PDF (outbox) and/or write the EDI file", _send)
+    c.add_argument("--outbound", type=Path, help="EDI outbound folder (default: setting edi.outbound_dir)")
+    c.add_argument("--cc", default="")
+    c = cmd("cancel", "cancel a PO", _cancel)
+    c.add_argument("--reason", default="")
+    c = cmd("close", "close a PO: nothing more is expected", _close)
+    c.add_argument("--reason", default="")
+    cmd("inbox", "what this user may approve now", _inbox, number=False, json_opt=True)
+
+    m = sub.add_parser("mail", help="the e-mail outbox")
+    ms = m.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    d = ms.add_parser("send-due", help="deliver queued e-mail that is due (SMTP from settings)")
+    add_db_option(d)
+    d.add_argument("--host", help="SMTP host (default: setting smtp.host)")
+    d.add_argument("--port", type=int, help="SMTP port (default: setting smtp.port)")
+    d.set_defaults(func=_mail_send)
+    o = ms.add_parser("list", help="outbox messages")
+    add_db_option(o)
+    add_json_option(o)
+    o.set_defaults(func=_mail_list)
+
+
+def _parse_lines(specs: list[str]) -> list[Any]:
+    from app.services.purchasing import LineInput
+
+    out = []
+    for n, spec in enumerate(specs, 1):
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[0].strip():
+            raise ValidationError(f"--line {n}", f"{spec!r} is not SKU:QTY or SKU:QTY:PRICE")
+        out.append(LineInput(sku=parts[0], qty=parts[1], price=parts[2] if len(parts) == 3 else None))
+    return out
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {"number": r.number, "rev": r.revision, "status": r.status, "supplier": r.supplier_code,
+            "date": r.order_date.isoformat(), "lines": r.lines, "total": f"{r.total:,.2f}", "currency": r.currency,
+            "rush": r.rush}
+
+
+def _list(args: argparse.Namespace) -> int:
+    from app.services.purchasing import list_pos
+
+    with session_for(args) as s:
+        rows = list_pos(s, status=args.status, supplier=args.supplier, limit=args.limit)
+    if args.json:
+        print_json([{**_row(r), "total": str(r.total), "id": str(r.id)} for r in rows])
+    else:
+        print_table([_row(r) for r in rows])
+    return 0
+
+
+def po_detail(session: Session, number: str) -> dict[str, Any]:
+    """Everything `po show` prints (also used by tests)."""
+    from app.services import approvals
+    from app.services.po_documents import document_data
+    from app.services.purchasing import get_po
+
+    po = get_po(session, number)
+    doc = document_data(session, po)
+    return {
+        "number": po.number, "revision": po.revision, "status": po.status, "supplier": doc.supplier_code,
+        "supplier_name": doc.supplier_name, "order_date": po.order_date, "expected_date": po.expected_date,
+        "currency": po.currency, "payment_terms": po.payment_terms, "rush": po.rush, "total": doc.total,
+        "lines": [{"line": ln.line_no, "sku": ln.sku, "description": ln.description, "supplier_part": ln.supplier_part,
+                   "qty": ln.qty, "uom": ln.uom, "price": ln.unit_price, "extension": ln.extension,
+                   "ship_to": ln.ship_to} for ln in doc.lines],
+        "approval": [{"level": st.level, "roles": sorted(st.roles), "reasons": st.reasons,
+                      "approved_by": st.approved_by, "rejected_by": st.rejected_by}
+                     for st in approvals.approval_state(session, po)],
+        "decisions": [{"revision": d.revision, "level": d.level, "by": d.approver_name, "decision": d.decision,
+                       "comment": d.comment, "at": d.created_at} for d in approvals.decisions_for(session, po.id)],
+    }
+
+
+def _show(args: argparse.Namespace) -> int:
+    with session_for(args) as s:
+        d = po_detail(s, args.number)
+    if args.json:
+        print_json(d)
+        return 0
+    print(f"{d['number']} rev {d['revision']}  {d['status']}  supplier {d['supplier']} ({d['supplier_name']})"
+          f"  {d['order_date']}{'  RUSH' if d['rush'] else ''}")
+    print_table([{**ln, "price": f"{ln['price']:,.4f}", "extension": f"{ln['extension']:,.2f}"} for ln in d["lines"]],
+                ["line", "sku", "description", "qty", "uom", "price", "extension", "ship_to"])
+    print(f"total {d['total']:,.2f} {d['currency']}  terms {d['payment_terms']}")
+    for st in d["approval"]:
+        who = f"approved by {st['approved_by']}" if st["approved_by"] else (
+            f"rejected by {st['rejected_by']}" if st["rejected_by"] else "waiting")
+        print(f"level {st['level']} ({'/'.join(st['roles'])}): {who}")
+        for r in st["reasons"]:
+            print(f"  - {r}")
+    return 0
+
+
+def _create(args: argparse.Namespace) -> int:
+    from app.services.purchasing import create_po, submit
+
+    expected = None
+    if args.expected:
+        try:
+            expected = dt.date.fromisoformat(args.expected)
+        except ValueError:
+            raise ValidationError("--expected", f"{args.expected!r} is not a date YYYY-MM-DD") from None
+    with session_for(args) as s:
+        actor = _actor(s, args)
+        po = create_po(s, actor, args.supplier, args.warehouse, _parse_lines(args.line), rush=args.rush,
+                       expected_date=expected, notes=args.notes)
+        if args.submit:
+            submit(s, actor, po.id)
+        number, status = po.number, po.status
+    if args.json:
+        print_json({"number": number, "status": status})
+    else:
+        print(f"{number} created ({status})")
+    return 0
+
+
+def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
+    from app.services.purchasing import get_po
+
+    with session_for(args) as s:
+        actor = _actor(s, args)
+        po = get_po(s, args.number)
+        fn(s, actor, po.id, **kw)
+        number, status, rev = po.number, po.status, po.revision
+    print(f"{number} rev {rev} {verb}: now {status}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from app.services.purchasing import submit
+
+    return _act(args, submit, "submitted")
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from app.services.approvals import approve
+
+    return _act(args, approve, "approved by " + str(args.user), comment=args.comment)
+
+
+def _reject(args: argparse.Namespace) -> int:
+    from app.services.approvals import reject
+
+    return _act(args, reject, "rejected", comment=args.comment)
+
+
+def _revise(args: argparse.Namespace) -> int:
+    from app.services.purchasing import revise
+
+    return _act(args, revise, "revised", lines=_parse_lines(args.line))
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from app.services.purchasing import cancel
+
+    return _act(args, cancel, "cancelled", reason=args.reason)
+
+
+def _close(args: argparse.Namespace) -> int:
+    from app.services.purchasing import close
+
+    return _act(args, close, "closed", reason=args.reason)
+
+
+def _settings() -> Any:
+    from app.services.settings import Settings
+
+    return Settings()
+
+
+def _send(args: argparse.Namespace) -> int:
+    from app.services.po_documents import send_po
+
+    outbound = args.outbound or _settings().get("edi.outbound_dir") or None
+    with session_for(args) as s:
+        out = send_po(s, _actor(s, args), args.number, outbound_dir=outbound, cc=args.cc)
+    parts = []
+    if out.email_id:
+        parts.append(f"e-mail to {out.email_to} queued (deliver with 'depot mail send-due')")
+    if out.edi_file:
+        parts.append(f"EDI file {out.edi_file}")
+    print(f"{out.number} {out.status}: " + "; ".join(parts))
+    return 0
+
+
+def _mail_send(args: argparse.Namespace) -> int:
+    from app.services import mail
+
+    st = _settings()
+    if args.host:
+        st_cfg = mail.SmtpConfig(host=args.host, port=args.port or 25,
+                                 sender=str(st.get("smtp.sender", "depot@localhost")))
+    else:
+        st_cfg = mail.config_from_settings(st)
+        if args.port:
+            st_cfg = mail.SmtpConfig(**{**st_cfg.__dict__, "port": args.port})
+    with session_for(args) as s:
+        rep = mail.send_due(s, st_cfg)
+    print(f"sent {rep.sent}, will retry {rep.retry}, failed {rep.failed}")
+    for e in rep.errors or []:
+        print(f"  {e}")
+    return 0 if not rep.failed else 1
+
+
+def _mail_list(args: argparse.Namespace) -> int:
+    from app.services.mail import outbox
+
+    with session_for(args) as s:
+        rows = [{"to": m.to_addr, "subject": m.subject, "status": m.status, "attempts": m.attempts,
+                 "next_attempt": m.next_attempt_at.isoformat(timespec="seconds") if m.next_attempt_at else "",
+                 "last_error": m.last_error[:60]} for m in outbox(s)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows)
+    return 0
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    from app.services.approvals import inbox
+    from app.services.purchasing import list_pos
+
+    with session_for(args) as s:
+        actor = _actor(s, args)
+        numbers = {po.number for po in inbox(s, actor)}
+        rows = [r for r in list_pos(s, status="pending_approval", limit=10_000) if r.number in numbers]
+    if args.json:
+        print_json([{**_row(r), "total": str(r.total)} for r in rows])
+    else:
+        print_table([_row(r) for r in rows])
+    return 0

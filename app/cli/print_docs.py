@@ -1,0 +1,59 @@
+"""`depot print KIND REF --out FILE.pdf`: print a document to a PDF file.
+
+A small registry of printable kinds: a later issue adds its own with ``register_kind``
+(pick lists, packing slips, invoices) and the command line picks it up. Each renderer takes
+a Session and a reference (the document number) and returns (file name, PDF bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.cli.common import add_db_option, session_for
+
+Renderer = Callable[[Session, str], tuple[str, bytes]]
+_KINDS: dict[str, tuple[str, Renderer]] = {}
+
+
+def register_kind(kind: str, help_: str, renderer: Renderer) -> None:
+    _KINDS[kind] = (help_, renderer)
+
+
+def _po(session: Session, ref: str) -> tuple[str, bytes]:
+    from app.services.po_documents import po_pdf
+
+    return po_pdf(session, ref)
+
+
+register_kind("po", "purchase order by number (DAL-PO-000123)", _po)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("print", help="print a document to PDF: " + ", ".join(sorted(_KINDS)))
+    p.add_argument("kind", choices=sorted(_KINDS), help="; ".join(f"{k}: {h}" for k, (h, _r) in sorted(_KINDS.items())))
+    p.add_argument("ref", help="document number")
+    p.add_argument("--out", type=Path, help="PDF file to write (default: <number>.pdf here)")
+    add_db_option(p)
+    p.set_defaults(func=_print)
+
+
+def _print(args: argparse.Namespace) -> int:
+    _help, renderer = _KINDS[args.kind]
+    with session_for(args) as s:
+        name, pdf = renderer(s, args.ref)
+    out: Path = args.out or Path(name)
+    if out.is_dir():
+        out = out / name
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(pdf)
+    except OSError as e:
+        print(f"depot: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"{out} ({len(pdf):,} bytes)")
+    return 0
