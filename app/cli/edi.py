@@ -1,0 +1,152 @@
+"""`depot edi import FILE | export po NUMBER --format x12|edifact | poll --inbound DIR | check FILE`.
+
+Each command is one transaction (``session_for``); a refused file prints one line naming
+the problem and exits 1. ``poll`` is what a scheduled job runs against the partner's
+drop folder: one transaction per file, bad files moved to ``error/`` with their reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli.common import add_db_option, add_json_option, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("edi", help="supplier EDI: import confirmations and ship notices, export POs")
+    esub = p.add_subparsers(dest="edi_command", required=True, metavar="ACTION")
+
+    imp = esub.add_parser("import", help="import an 855, 856, ORDRSP or DESADV file (type detected)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--user", default="", help="who imports (for the audit log)")
+    add_db_option(imp)
+    add_json_option(imp)
+    imp.set_defaults(func=_import)
+
+    exp = esub.add_parser("export", help="write a document as an EDI file")
+    xsub = exp.add_subparsers(dest="export_what", required=True, metavar="DOC")
+    po = xsub.add_parser("po", help="a purchase order as X12 850 or EDIFACT ORDERS")
+    po.add_argument("number")
+    po.add_argument("--format", choices=("x12", "edifact"), required=True)
+    po.add_argument("--out", type=Path, default=Path("."), help="folder to write into (default: current)")
+    po.add_argument("--user", default="")
+    add_db_option(po)
+    po.set_defaults(func=_export_po)
+
+    poll = esub.add_parser("poll", help="import every file in an inbound folder; write 997s")
+    poll.add_argument("--inbound", type=Path, required=True)
+    poll.add_argument("--outbound", type=Path, default=None, help="where 997s go (default: INBOUND/../outbound)")
+    poll.add_argument("--user", default="")
+    add_db_option(poll)
+    add_json_option(poll)
+    poll.set_defaults(func=_poll)
+
+    chk = esub.add_parser("check", help="read a file and report its envelope, counts and content (writes nothing)")
+    chk.add_argument("file", type=Path)
+    add_json_option(chk)
+    chk.set_defaults(func=_check)
+
+
+def _actor(session: Any, name: str) -> Any:
+    from app.services.auth import actor_by_name
+
+    return actor_by_name(session, name) if name else None
+
+
+def _import(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.edi.inbound import import_file
+
+    with session_for(args) as s:
+        result = import_file(s, _actor(s, args.user), args.file)
+    if args.json:
+        print_json({"file": result.file_name, "standard": result.standard, "type": result.msg_type,
+                    "sender": result.sender, "duplicate": result.duplicate, "warnings": result.warnings,
+                    "messages": [m.__dict__ for m in result.messages]})
+    else:
+        print(result.summary())
+        for m in result.messages:
+            for d in m.differences:
+                print(f"  difference: {d}")
+    return 0
+
+
+def _export_po(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.cli.common import session_for
+    from app.models.purchasing import PurchaseOrder
+    from app.services.edi.outbound import export_po, write_outbound
+    from app.services.errors import NotFound
+
+    with session_for(args) as s:
+        po_id = s.scalars(select(PurchaseOrder.id).where(PurchaseOrder.number == args.number)).first()
+        if po_id is None:
+            raise NotFound("purchase order", args.number)
+        name, data = export_po(s, po_id, args.format, actor=_actor(s, args.user))
+        path = write_outbound(args.out, name, data)
+    print(path)
+    return 0
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from app.cli import db_path
+    from app.services.db import open_database, session_factory, session_scope
+    from app.services.edi.folder import process_inbound
+
+    engine = open_database(db_path(args))
+    try:
+        with session_scope(engine) as s:
+            actor = _actor(s, args.user)
+        report = process_inbound(session_factory(engine), args.inbound, actor=actor, outbound_dir=args.outbound)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json({"processed": report.processed, "failed": report.failed,
+                    "files": [{"file": o.file_name, "ok": o.ok, "moved_to": o.moved_to, "message": o.message,
+                               "ack": o.ack_file} for o in report.outcomes]})
+    else:
+        for o in report.outcomes:
+            print(("ok    " if o.ok else "ERROR ") + o.message, file=sys.stdout if o.ok else sys.stderr)
+        print(f"{report.processed} file(s) imported, {report.failed} refused")
+    return 0 if report.failed == 0 else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.services.edi import edifact, x12
+    from app.services.edi.inbound import detect_type
+    from app.services.errors import DomainError
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as e:
+        raise DomainError(f"cannot read {args.file}: {e.strerror}") from None
+    kind = detect_type(data)
+    info: dict[str, Any]
+    if data.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"ISA"):
+        ic = x12.parse(data)
+        info = {"standard": "x12", "type": kind, "sender": ic.sender_id, "receiver": ic.receiver_id,
+                "control": ic.control, "delimiters": ic.delimiters.__dict__,
+                "transactions": [{"set": t.set_id, "control": t.control, "segments": len(t.segments)}
+                                 for t in ic.transactions],
+                "problems": ic.all_problems(), "warnings": ic.warnings}
+    else:
+        ie = edifact.parse(data)
+        info = {"standard": "edifact", "type": kind, "sender": ie.sender, "receiver": ie.recipient,
+                "control": ie.control,
+                "messages": [{"type": m.type, "ref": m.ref, "segments": len(m.segments)} for m in ie.messages],
+                "problems": ie.all_problems(), "warnings": ie.warnings}
+    if args.json:
+        print_json(info)
+    else:
+        print(f"{args.file}: {info['standard']} {kind} from {info['sender']} to {info['receiver']}, control {info['control']}")
+        for w in info["warnings"]:
+            print(f"  warning: {w}")
+        for p in info["problems"]:
+            print(f"  PROBLEM: {p}")
+    if info["problems"]:
+        raise DomainError(f"{args.file}: " + "; ".join(info["problems"]))
+    return 0
