@@ -1,0 +1,333 @@
+"""RecommendationsWorklist: the buyer's replenishment worklist (a tab of the Buying screen).
+
+Run computes recommendations off the GUI thread (one read op); the table shows each with
+its figures, the detail pane explains why. The buyer edits the quantity in place, switches
+between the purchase and the transfer option, and accepts (requisitions), snoozes or
+rejects the selected lines; each action is one write op through ``ctx.runner``, after
+which the list recomputes. No rule lives here: the services decide and explain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.services import requisitions as rq
+from app.services.errors import DomainError
+from app.services.replenishment import Recommendation, RunResult, run
+from app.views.context import AppContext
+
+Index = QModelIndex | QPersistentModelIndex
+#: data kinds after which recommendations may differ
+REFRESH_KINDS = frozenset({"item", "stock", "po", "requisition", "receipt", "transfer", "allocation", "order",
+                           "recommendation", "sync"})
+COLUMNS = ("SKU", "Description", "Warehouse", "Via", "Qty", "Arrives", "Cost", "Position", "ROP", "OUL",
+           "Safety", "Demand/day")
+QTY_COL = 4
+
+
+class RecommendationsModel(QAbstractTableModel):
+    """The recommendations of one run plus the buyer's unsaved edits (quantity, option)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.recs: list[Recommendation] = []
+        self.qty: dict[tuple[Any, Any], int] = {}
+        self.choice: dict[tuple[Any, Any], str] = {}
+
+    def set_recommendations(self, recs: list[Recommendation]) -> None:
+        self.beginResetModel()
+        self.recs = list(recs)
+        keys = {r.key for r in recs}
+        self.qty = {k: v for k, v in self.qty.items() if k in keys}
+        self.choice = {k: v for k, v in self.choice.items() if k in keys}
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.recs)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def kind_of(self, rec: Recommendation) -> str:
+        return self.choice.get(rec.key, rec.preferred)
+
+    def qty_of(self, rec: Recommendation) -> int:
+        opt = rec.transfer if self.kind_of(rec) == "transfer" else rec.purchase
+        return self.qty.get(rec.key, opt.qty if opt else rec.qty)
+
+    def _cells(self, r: Recommendation) -> tuple[Any, ...]:
+        kind = self.kind_of(r)
+        opt = r.transfer if kind == "transfer" else r.purchase
+        via = (f"transfer from {opt.source_code}" if kind == "transfer" else f"buy from {opt.source_code}") if opt else ""
+        w = r.why
+        return (r.sku, r.description, r.warehouse_code, via, self.qty_of(r),
+                opt.arrival.isoformat() if opt else "", f"{opt.total_cost:,.2f}" if opt else "", w.position,
+                f"{w.rop:.1f}", f"{w.oul:.1f}", f"{w.ss:.1f}", f"{w.d:.2f}")
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.recs):
+            return None
+        r = self.recs[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            value = self._cells(r)[index.column()]
+            return value if role == Qt.ItemDataRole.EditRole else str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= QTY_COL:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return r.why.rounding
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return f | Qt.ItemFlag.ItemIsEditable if index.column() == QTY_COL else f
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """Keep the buyer's quantity as typed if it is a whole number; the service checks the rest."""
+        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != QTY_COL:
+            return False
+        try:
+            qty = int(str(value).strip())
+        except ValueError:
+            return False
+        self.qty[self.recs[index.row()].key] = qty
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
+        return True
+
+    def toggle_option(self, row: int) -> bool:
+        """Switch a line between its purchase and transfer options (when both exist)."""
+        r = self.recs[row]
+        if r.purchase is None or r.transfer is None:
+            return False
+        self.choice[r.key] = "purchase" if self.kind_of(r) == "transfer" else "transfer"
+        self.qty.pop(r.key, None)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        return True
+
+
+def why_html(r: Recommendation) -> str:
+    """The figures behind a recommendation, for the detail pane."""
+    w = r.why
+    rows = [
+        ("Demand", f"d = {w.d:.2f}/day, σd = {w.sigma_d:.2f} (from {w.history_weeks} weeks of sales)"),
+        ("Lead time", f"LT = {w.lt_days:g} days, σLT = {w.sigma_lt:g} days"),
+        ("Service level", f"class {w.velocity_class}: {w.service_level_pct:g}% → z = {w.z:.3f}"),
+        ("Safety stock", f"SS = z·√(LT·σd² + d²·σLT²) = {w.ss:.1f}"),
+        ("Reorder point", f"ROP = d·LT + SS = {w.rop:.1f}"),
+        ("Order-up-to", f"OUL = ROP + d·{w.review_days} review days = {w.oul:.1f}"),
+        ("Position", f"{w.on_hand} on hand + {w.on_order} on order + {w.inbound} inbound + "
+                     f"{w.requisitioned} requisitioned − {w.allocated} allocated = {w.position}"),
+        ("Quantity", f"raw {w.raw_qty}; rounding: {w.rounding}"),
+    ]
+    for opt in (r.purchase, r.transfer):
+        if opt is not None:
+            mark = " (recommended)" if opt.kind == r.preferred else ""
+            rows.append((opt.kind.capitalize() + mark, f"{opt.qty} from {opt.source_code}: {opt.total_cost:,.2f} "
+                         f"{opt.currency}, arrives {opt.arrival.isoformat()} ({opt.days} days)"))
+    body = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+    return f"<h3>{r.sku} at {r.warehouse_code}</h3><table cellspacing=4>{body}</table>"
+
+
+class RecommendationsWorklist(QWidget):
+    """Signals:
+    loaded(int): a run finished; the number of recommendations shown.
+    acted(str): an accept/snooze/reject op committed ("accepted 2", ...).
+    failed(str): an op failed; the message is also shown in the message label.
+    """
+
+    loaded = Signal(int)
+    acted = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("recommendationsWorklist")
+        #: run date and history (tests pin them; None = today)
+        self.today: dt.date | None = None
+        self.history_weeks = 26
+        self._gen = 0
+        self.last_result: RunResult | None = None
+
+        self.run_button = QPushButton("Run (F5)")
+        self.accept_button = QPushButton("Accept (Ctrl+Enter)")
+        self.option_button = QPushButton("Buy / transfer (Ctrl+T)")
+        self.snooze_until = QDateEdit(QDate.currentDate().addDays(7))
+        self.snooze_until.setCalendarPopup(True)
+        self.snooze_button = QPushButton("Snooze until")
+        self.reject_reason = QComboBox()
+        self.reject_reason.addItems(list(rq.REJECT_REASONS))
+        self.reject_button = QPushButton("Reject")
+        self.message = QLabel("")
+        self.message.setObjectName("worklistMessage")
+        self.message.setWordWrap(True)
+        for b in (self.accept_button, self.snooze_button, self.reject_button):
+            b.setEnabled(ctx.can("requisition.create") if b is self.accept_button else ctx.can("replenish.run"))
+        self.run_button.setEnabled(ctx.can("replenish.run"))
+
+        self.model = RecommendationsModel(self)
+        self.view = QTableView()
+        self.view.setObjectName("worklistTable")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.why = QTextBrowser()
+        self.why.setObjectName("worklistWhy")
+
+        bar = QHBoxLayout()
+        for w in (self.run_button, self.accept_button, self.option_button, self.snooze_button, self.snooze_until,
+                  self.reject_button, self.reject_reason):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.view)
+        split.addWidget(self.why)
+        split.setStretchFactor(0, 3)
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addWidget(self.message)
+        lay.addWidget(split, 1)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self.run_button.clicked.connect(self.refresh)
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.option_button.clicked.connect(self.toggle_selected_option)
+        self.snooze_button.clicked.connect(self._snooze_clicked)
+        self.reject_button.clicked.connect(lambda: self.reject_selected(self.reject_reason.currentText()))
+        self.view.selectionModel().currentRowChanged.connect(self._show_why)
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.accept_selected)
+        QShortcut(QKeySequence("Ctrl+T"), self, self.toggle_selected_option)
+
+    def _snooze_clicked(self) -> None:
+        d = self.snooze_until.date()
+        self.snooze_selected(dt.date(d.year(), d.month(), d.day()))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Recompute recommendations in the background; a newer run wins over an older one."""
+        self._gen += 1
+        gen, actor, today, weeks = self._gen, self.ctx.actor, self.today, self.history_weeks
+
+        def op(session: Session) -> RunResult:
+            return run(session, actor, today=today, history_weeks=weeks)
+
+        self.message.setText("Computing recommendations…")
+        self.ctx.runner.submit(op, lambda res: self._loaded(gen, res), on_error=self._error, write=False,
+                               label="replenishment run")
+
+    def _loaded(self, gen: int, res: RunResult) -> None:
+        if gen != self._gen:
+            return
+        self.last_result = res
+        self.model.set_recommendations(res.recommendations)
+        self.message.setText(f"{len(res.recommendations)} recommendations over {res.pairs:,} item × warehouse pairs"
+                             f" ({res.suppressed} snoozed or rejected)")
+        if res.recommendations:
+            self.view.selectRow(0)
+        else:
+            self.why.clear()
+        self.loaded.emit(len(res.recommendations))
+
+    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+        if kinds & REFRESH_KINDS and self.last_result is not None:
+            self.refresh()
+
+    def _show_why(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if current.isValid() and current.row() < len(self.model.recs):
+            self.why.setHtml(why_html(self.model.recs[current.row()]))
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def selected(self) -> list[Recommendation]:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [self.model.recs[r] for r in rows if r < len(self.model.recs)]
+
+    def select_rows(self, rows: list[int]) -> None:
+        self.view.clearSelection()
+        mode = self.view.selectionMode()
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for r in rows:
+            self.view.selectRow(r)
+        self.view.setSelectionMode(mode)
+
+    def toggle_selected_option(self) -> None:
+        for r in sorted({i.row() for i in self.view.selectionModel().selectedRows()}):
+            self.model.toggle_option(r)
+
+    def accept_selected(self) -> None:
+        recs = self.selected()
+        if not recs:
+            self.message.setText("Select the lines to accept")
+            return
+        actor = self.ctx.actor
+        try:
+            lines = rq.lines_from_recommendations(recs, {r.key: self.model.qty_of(r) for r in recs},
+                                                  {r.key: self.model.kind_of(r) for r in recs})
+        except DomainError as e:  # a line without the chosen option
+            self._error(e)
+            return
+
+        def op(session: Session) -> list[str]:
+            return [r.number for r in rq.accept(session, actor, lines)]
+
+        self.ctx.runner.submit(op, lambda nums: self._acted(f"accepted {len(nums)}: {', '.join(nums)}"),
+                               on_error=self._error, kinds={"requisition"}, label="accept recommendations")
+
+    def snooze_selected(self, until: dt.date) -> None:
+        pairs = [r.key for r in self.selected()]
+        actor, today = self.ctx.actor, self.today
+
+        def op(session: Session) -> int:
+            return len(rq.snooze(session, actor, pairs, until, today=today))
+
+        self.ctx.runner.submit(op, lambda n: self._acted(f"snoozed {n} until {until.isoformat()}"),
+                               on_error=self._error, kinds={"recommendation"}, label="snooze recommendations")
+
+    def reject_selected(self, reason: str) -> None:
+        pairs = [r.key for r in self.selected()]
+        actor, today = self.ctx.actor, self.today
+
+        def op(session: Session) -> int:
+            return len(rq.reject(session, actor, pairs, reason, today=today))
+
+        self.ctx.runner.submit(op, lambda n: self._acted(f"rejected {n} ({reason})"), on_error=self._error,
+                               kinds={"recommendation"}, label="reject recommendations")
+
+    def _acted(self, text: str) -> None:
+        self.message.setText(text)
+        self.acted.emit(text)
+
+    def _error(self, exc: BaseException) -> None:
+        self.message.setText(str(exc))
+        self.failed.emit(str(exc))
