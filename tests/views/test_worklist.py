@@ -75,9 +75,9 @@ def test_accept_with_an_edited_quantity_and_option_through_the_runner(qtbot: QtB
     w.toggle_selected_option()  # buy the widgets instead of transferring them
     assert m.index(rows["WIDGET"], 3).data() == "buy from ACME" and m.index(rows["WIDGET"], QTY_COL).data() == "168"
     w.select_rows([rows["BOLT"], rows["WIDGET"]])
-    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded:  # the run after the accept finds nothing
-        with qtbot.waitSignal(w.acted, timeout=10000) as sig:
-            qtbot.mouseClick(w.accept_button, Qt.MouseButton.LeftButton)
+    # the run after the accept finds nothing
+    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
+        qtbot.mouseClick(w.accept_button, Qt.MouseButton.LeftButton)
     assert sig.args[0].startswith("accepted 2: DAL-RQ-000001")
     assert reloaded.args == [0] and w.model.rowCount() == 0
     reqs = {r.qty: r for r in session.scalars(select(Requisition))}
@@ -104,14 +104,12 @@ def test_snooze_and_reject_from_the_widget(qtbot: QtBot, ctx: AppContext, sessio
     w = _worklist(qtbot, ctx)
     w.select_rows([0])
     first = w.model.recs[0].sku
-    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded:
-        with qtbot.waitSignal(w.acted, timeout=10000):
-            w.snooze_selected(TODAY + dt.timedelta(days=5))
+    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000):
+        w.snooze_selected(TODAY + dt.timedelta(days=5))
     assert reloaded.args == [1] and w.model.recs[0].sku != first
     w.select_rows([0])
-    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded:
-        with qtbot.waitSignal(w.acted, timeout=10000) as sig:
-            w.reject_selected("discontinued")
+    with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
+        w.reject_selected("discontinued")
     assert sig.args == ["rejected 1 (discontinued)"] and reloaded.args == [0]
     assert "2 snoozed or rejected" in w.message.text()
     kinds = sorted(d.kind for d in session.scalars(select(RecommendationDecision)))
@@ -133,15 +131,13 @@ def test_requisitions_view_edits_and_cancels(qtbot: QtBot, ctx: AppContext, sess
     with qtbot.waitSignal(v.failed, timeout=10000) as bad:
         m.setData(m.index(rows["WIDGET"], 5), "30")
     assert bad.args == ["quantity: 30 is not whole packs of 12"]
-    with qtbot.waitSignal(v.loaded, timeout=10000):
-        with qtbot.waitSignal(v.acted, timeout=10000) as ok:
-            m.setData(m.index(rows["WIDGET"], 5), "36")
+    with qtbot.waitSignal(v.loaded, timeout=10000), qtbot.waitSignal(v.acted, timeout=10000) as ok:
+        m.setData(m.index(rows["WIDGET"], 5), "36")
     assert ok.args[0].endswith("quantity 36")
     rows = {m.index(r, 3).data(): r for r in range(m.rowCount())}
     v.view.selectRow(rows["BOLT"])
-    with qtbot.waitSignal(v.loaded, timeout=10000) as reloaded:
-        with qtbot.waitSignal(v.acted, timeout=10000):
-            v.cancel_selected("bought locally")
+    with qtbot.waitSignal(v.loaded, timeout=10000) as reloaded, qtbot.waitSignal(v.acted, timeout=10000):
+        v.cancel_selected("bought locally")
     assert reloaded.args == [1] and m.index(0, 3).data() == "WIDGET"
     v.status.setCurrentIndex(v.status.findData("cancelled"))
     qtbot.waitUntil(lambda: m.rowCount() == 1 and m.index(0, 3).data() == "BOLT", timeout=10000)
