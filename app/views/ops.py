@@ -206,6 +206,10 @@ class OpRunner(QObject):
                     on_error(payload)
                 else:
                     self.signals.op_failed.emit(handle.label, _error_text(payload))
+        except RuntimeError as e:
+            # the screen that asked was closed meanwhile: its widgets are gone, nothing to show
+            if "already deleted" not in str(e):
+                raise
         finally:
             if not self._pending:
                 self.signals.busy_changed.emit(False)
@@ -232,3 +236,70 @@ def _error_text(e: BaseException) -> str:
     if isinstance(e, DomainError):
         return str(e)
     return f"unexpected error ({type(e).__name__}: {e}); details are in the log"
+
+
+class _TaskBridge(QObject):
+    """Lives on the GUI thread; its own slots make the calls queued (never run on the worker)."""
+
+    completed = Signal(object, bool, object)  # callbacks, ok, payload
+    progressed = Signal(object, int, int, str)  # callback, done, total, text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.completed.connect(self._deliver)
+        self.progressed.connect(self._progress)
+
+    @Slot(object, bool, object)
+    def _deliver(self, callbacks: Any, ok: bool, payload: Any) -> None:
+        callbacks[0 if ok else 1](payload)
+
+    @Slot(object, int, int, str)
+    def _progress(self, callback: Any, done: int, total: int, text: str) -> None:
+        callback(done, total, text)
+
+
+_task_bridge: _TaskBridge | None = None
+_task_pool: QThreadPool | None = None
+
+
+class _PlainTask(QRunnable):
+    def __init__(self, fn: Callable[[Callable[[int, int, str], None]], Any], callbacks: Any,
+                 on_progress: Callable[[int, int, str], None] | None) -> None:
+        super().__init__()
+        self._fn = fn
+        self._callbacks = callbacks
+        self._on_progress = on_progress
+        self._last = 0.0
+
+    def _report(self, done: int, total: int, text: str = "") -> None:
+        now = time.monotonic()
+        if self._on_progress is not None and (done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S):
+            self._last = now
+            assert _task_bridge is not None
+            _task_bridge.progressed.emit(self._on_progress, int(done), int(total), str(text))
+
+    def run(self) -> None:  # worker thread
+        assert _task_bridge is not None
+        try:
+            result = self._fn(self._report)
+        except BaseException as e:  # noqa: BLE001 - handed to the GUI thread
+            _task_bridge.completed.emit(self._callbacks, False, e)
+        else:
+            _task_bridge.completed.emit(self._callbacks, True, result)
+
+
+def run_task(
+    fn: Callable[[Callable[[int, int, str], None]], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None],
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> None:
+    """Run ``fn(report)`` off the GUI thread when there is no database yet (creating the demo
+    file); ``report(done, total, text)`` is throttled. Callbacks run on the GUI thread."""
+    global _task_bridge, _task_pool
+    if _task_bridge is None:
+        _task_bridge = _TaskBridge()
+        _task_pool = QThreadPool()
+        _task_pool.setMaxThreadCount(1)
+    assert _task_pool is not None
+    _task_pool.start(_PlainTask(fn, (on_done, on_error), on_progress))

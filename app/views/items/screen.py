@@ -142,7 +142,7 @@ class ItemsScreen(QWidget):
 
     def current_query(self) -> ItemQuery:
         wh = self.warehouse.currentData()
-        return ItemQuery(self.search.text().strip(), wh if isinstance(wh, uuid.UUID) else None,
+        return ItemQuery(self.search.text().strip(), uuid.UUID(wh) if isinstance(wh, str) and wh else None,
                          self.active_only.isChecked())
 
     def apply_filter(self) -> None:
@@ -174,7 +174,7 @@ class ItemsScreen(QWidget):
             self.warehouse.clear()
             self.warehouse.addItem("All warehouses", None)
             for w in whs:
-                self.warehouse.addItem(f"{w.code}  {w.name}", w.id)
+                self.warehouse.addItem(f"{w.code}  {w.name}", str(w.id))  # str: QVariant cannot compare UUIDs
             idx = self.warehouse.findData(current)
             self.warehouse.setCurrentIndex(max(0, idx))
             self.warehouse.blockSignals(False)

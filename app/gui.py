@@ -1,0 +1,165 @@
+"""`depot gui`: database -> login -> main window.
+
+Order matters for a fast, honest start: the database is opened (and refused with a clear
+message if missing, locked, corrupt or of another schema) before any window; the demo file
+is created on a worker with a progress dialog; screens load lazily after the first paint.
+
+Environment (benchmarks and kiosk use):
+    DEPOT_AUTOLOGIN=1 with --user NAME signs in without a password, trusting the shell user
+        exactly like the CLI's --user does.
+    DEPOT_EXIT_AFTER_PAINT=1 prints "first-paint <unix time>" at the main window's first
+        paint and quits (bench/gui_cold_start.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from app.services.auth import Actor, actor_by_name
+from app.services.db import open_database, session_scope
+from app.services.errors import DatabaseProblem, DomainError
+from app.services.settings import Settings, user_data_dir
+from app.views.context import AppContext, make_context
+from app.views.login import LoginDialog
+from app.views.main_window import MainWindow
+from app.views.ops import run_task
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEMO_USER = "manager"
+
+
+def demo_db_path() -> Path:
+    return user_data_dir() / "demo.db"
+
+
+def resolve_db_path(args: argparse.Namespace, settings: Settings) -> Path:
+    """--db wins; then --demo's file; then the settings' "db.path"; then $DEPOT_DB / the default."""
+    if getattr(args, "db", None):
+        return Path(args.db)
+    if getattr(args, "demo", False):
+        return demo_db_path()
+    configured = settings.get("db.path")
+    if configured:
+        return Path(str(configured))
+    from app.cli import default_db_path
+
+    return default_db_path()
+
+
+def show_problem(title: str, text: str) -> None:
+    """A message box and the same line on stderr (tests patch this)."""
+    print(f"depot: error: {text}", file=sys.stderr)
+    QMessageBox.critical(None, f"Depot - {title}", text)
+
+
+def apply_style(app: QApplication) -> None:
+    qss = RESOURCES / "style.qss"
+    if qss.exists():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+
+
+def create_demo_database(path: Path) -> bool:
+    """Seed the demo file on a worker while a progress dialog runs; True when it worked."""
+    from app.services.seed import seed_database
+
+    dialog = QProgressDialog("Creating the demo database...", "", 0, 0)
+    dialog.setWindowTitle("Depot - first start")
+    dialog.setCancelButton(None)  # type: ignore[arg-type]
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    loop = QEventLoop()
+    outcome: dict[str, Any] = {}
+
+    def work(report: Callable[[int, int, str], None]) -> object:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return seed_database(path, size="demo", progress=report)
+
+    def progress(done: int, total: int, text: str) -> None:
+        dialog.setRange(0, max(total, 0))
+        dialog.setValue(min(done, total))
+        if text:
+            dialog.setLabelText(f"Creating the demo database...\n{text}")
+
+    def finish(key: str, value: object) -> None:
+        outcome[key] = value
+        loop.quit()
+
+    run_task(work, lambda r: finish("ok", r), lambda e: finish("error", e), progress)
+    loop.exec()
+    dialog.close()
+    if "error" in outcome:
+        err = outcome["error"]
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)  # never leave a half-made demo file behind
+        show_problem("demo database", f"could not create the demo database {path}: {err}")
+        return False
+    return True
+
+
+def start_background_services(ctx: AppContext, window: MainWindow) -> list[Any]:
+    """The one hook for long-running helpers started with the window (the carrier sandbox
+    of a later issue goes here). Each returned object may have ``stop()``; called at exit."""
+    return []
+
+
+def _autologin(engine: Any, username: str) -> Actor:
+    with session_scope(engine) as s:
+        return actor_by_name(s, username)
+
+
+def launch(args: argparse.Namespace) -> int:
+    started = time.time()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName("Depot")
+    app.setApplicationName("Depot")
+    apply_style(app)
+    settings = Settings()
+    path = resolve_db_path(args, settings)
+    if getattr(args, "demo", False) and not path.exists() and not create_demo_database(path):
+        return 2
+    try:
+        engine = open_database(path)
+    except DatabaseProblem as e:
+        show_problem("database", str(e))
+        return 2
+    user = getattr(args, "user", None) or (DEMO_USER if getattr(args, "demo", False) else "")
+    try:
+        actor = _autologin(engine, user) if user and os.environ.get("DEPOT_AUTOLOGIN") == "1" \
+            else LoginDialog.ask(engine, user)
+    except DomainError as e:
+        show_problem("sign in", str(e))
+        engine.dispose()
+        return 1
+    if actor is None:
+        engine.dispose()
+        return 1
+    ctx = make_context(engine, actor, settings)
+    window = MainWindow(ctx)
+    if os.environ.get("DEPOT_EXIT_AFTER_PAINT") == "1":
+        def painted(t: float) -> None:
+            print(f"first-paint {t:.6f} in-process {t - started:.3f}", flush=True)
+            QTimer.singleShot(0, window.close)
+
+        window.first_painted.connect(painted)
+    window.show()
+    services = start_background_services(ctx, window)
+    try:
+        return int(app.exec())
+    finally:
+        for svc in services:
+            stop = getattr(svc, "stop", None)
+            if callable(stop):
+                stop()
+        engine.dispose()

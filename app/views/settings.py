@@ -1,0 +1,276 @@
+"""SettingsScreen: this database's branch, database file, server, carrier accounts, and
+panels other areas provide (listed in SECTIONS, loaded lazily; a missing module = no section).
+
+Plain values go to app.services.settings.Settings (JSON file); secrets only to the keyring.
+Changing the branch is a database write (admin only) run as an op.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.services import settings as st
+from app.services.errors import DomainError
+from app.services.settings import BranchChoice, CarrierAccount
+from app.views.context import AppContext
+from app.views.main_window import load_screen_class
+from app.views.placeholder import ErrorPage
+
+#: (title, "module:Class") panels hosted as extra tabs; each is constructed as Panel(ctx)
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Approval rules", "app.views.approval_rules:ApprovalRulesPanel"),
+    ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
+    ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
+    ("Supplier messaging", "app.views.supplier_settings:SupplierSettingsPanel"),
+)
+
+
+class GeneralPanel(QWidget):
+    """Branch, database file and server DSN."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.is_admin = ctx.can("settings.edit")
+        self.branch_label = QLabel("...")
+        self.branch_label.setObjectName("branchValue")
+        self.branch_combo = QComboBox()
+        self.branch_combo.setObjectName("branchCombo")
+        self.branch_save = QPushButton("Set branch")
+        self.branch_save.setObjectName("branchSave")
+        for w in (self.branch_combo, self.branch_save):
+            w.setEnabled(self.is_admin)
+            w.setToolTip("" if self.is_admin else "Only an admin may change this database's branch")
+        self.db_label = QLabel(str(ctx.engine.url.database))
+        self.db_next = QLineEdit(str(ctx.settings.get("db.path", "") or ""))
+        self.db_next.setObjectName("dbPath")
+        self.db_next.setPlaceholderText("database file opened at next start (empty: --db or the default)")
+        self.db_browse = QPushButton("Browse...")
+        self.dsn = QLineEdit(str(ctx.settings.get("server.dsn", "") or ""))
+        self.dsn.setObjectName("serverDsn")
+        self.dsn.setPlaceholderText("postgresql://user@host:5432/depot  (no password here)")
+        self.server_password = QLineEdit()
+        self.server_password.setObjectName("serverPassword")
+        self.server_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.server_password.setPlaceholderText("stored in the system keyring" if ctx.settings.get_secret("server.password") is None
+                                                else "(stored in keyring; type to replace)")
+        self.save = QPushButton("Save")
+        self.save.setObjectName("generalSave")
+        self.status = QLabel("")
+        self.status.setObjectName("generalStatus")
+
+        branch_row = QHBoxLayout()
+        branch_row.addWidget(self.branch_combo, 1)
+        branch_row.addWidget(self.branch_save)
+        db_row = QHBoxLayout()
+        db_row.addWidget(self.db_next, 1)
+        db_row.addWidget(self.db_browse)
+        form = QFormLayout(self)
+        form.addRow("This database's branch", self.branch_label)
+        form.addRow("Change branch", branch_row)
+        form.addRow("Database file (open now)", self.db_label)
+        form.addRow("Database file (next start)", db_row)
+        form.addRow("Server DSN", self.dsn)
+        form.addRow("Server password", self.server_password)
+        form.addRow(self.save, self.status)
+        self._connect_signals()
+        self.load()
+
+    def _connect_signals(self) -> None:
+        self.branch_save.clicked.connect(self.save_branch)
+        self.save.clicked.connect(self.save_values)
+        self.db_browse.clicked.connect(self._browse)
+
+    def load(self) -> None:
+        def query(s: Session) -> tuple[BranchChoice | None, list[BranchChoice]]:
+            return st.local_branch(s), st.branch_choices(s)
+
+        def done(result: tuple[BranchChoice | None, list[BranchChoice]]) -> None:
+            current, choices = result
+            self.branch_label.setText(f"{current.code}  {current.name}" if current else "not set")
+            self.branch_combo.clear()
+            for b in choices:
+                self.branch_combo.addItem(f"{b.code}  {b.name}", str(b.id))  # str: QVariant cannot compare UUIDs
+            if current:
+                self.branch_combo.setCurrentIndex(max(0, self.branch_combo.findData(str(current.id))))
+
+        self.ctx.runner.submit(query, done, write=False, label="settings")
+
+    def save_branch(self) -> None:
+        data = self.branch_combo.currentData()
+        if not data:
+            return
+        bid = uuid.UUID(str(data))
+        actor = self.ctx.actor
+        self.ctx.runner.submit(lambda s: st.set_local_branch(s, actor, bid),
+                               lambda b: (self.branch_label.setText(f"{b.code}  {b.name}"),
+                                          self.status.setText(f"branch set to {b.code}")),
+                               kinds={"settings"}, label="set branch")
+
+    def save_values(self) -> None:
+        try:
+            s = self.ctx.settings
+            s.set("db.path", self.db_next.text().strip())
+            s.set("server.dsn", self.dsn.text().strip())
+            if self.server_password.text():
+                s.set_secret("server.password", self.server_password.text())
+                self.server_password.clear()
+                self.server_password.setPlaceholderText("(stored in keyring; type to replace)")
+        except DomainError as e:
+            self.status.setText(str(e))
+            return
+        self.status.setText("saved")
+        self.ctx.signals.data_changed.emit(frozenset({"settings"}))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Depot database", self.db_next.text(), "Depot database (*.db);;All files (*)")
+        if path:
+            self.db_next.setText(path)
+
+
+class CarrierPanel(QWidget):
+    """Carrier accounts: code, account id, client id in the settings file; the secret in the keyring."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.table = QTableWidget(0, 4)
+        self.table.setObjectName("carrierTable")
+        self.table.setHorizontalHeaderLabels(["Carrier", "Account", "Client id", "Secret"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.carrier = QLineEdit()
+        self.carrier.setObjectName("carrierCode")
+        self.account = QLineEdit()
+        self.account.setObjectName("carrierAccount")
+        self.client_id = QLineEdit()
+        self.client_id.setObjectName("carrierClientId")
+        self.secret = QLineEdit()
+        self.secret.setObjectName("carrierSecret")
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setPlaceholderText("empty = keep the stored secret")
+        self.save = QPushButton("Save account")
+        self.save.setObjectName("carrierSave")
+        self.delete = QPushButton("Delete account")
+        self.status = QLabel("")
+        self.status.setObjectName("carrierStatus")
+        form = QFormLayout()
+        form.addRow("Carrier code", self.carrier)
+        form.addRow("Account id", self.account)
+        form.addRow("Client id", self.client_id)
+        form.addRow("Client secret", self.secret)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save)
+        buttons.addWidget(self.delete)
+        buttons.addWidget(self.status, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        self._connect_signals()
+        self.reload()
+
+    def _connect_signals(self) -> None:
+        self.save.clicked.connect(self.save_account)
+        self.delete.clicked.connect(self.delete_account)
+        self.table.itemSelectionChanged.connect(self._on_select)
+
+    def reload(self) -> None:
+        accounts = self.ctx.settings.carrier_accounts()
+        self.table.setRowCount(len(accounts))
+        for r, a in enumerate(accounts):
+            has = self.ctx.settings.carrier_secret(a.carrier, a.account_id) is not None
+            for c, v in enumerate((a.carrier, a.account_id, a.client_id, "in keyring" if has else "missing")):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+
+    def _on_select(self) -> None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if rows:
+            r = min(rows)
+            for c, edit in enumerate((self.carrier, self.account, self.client_id)):
+                item = self.table.item(r, c)
+                edit.setText(item.text() if item else "")
+            self.secret.clear()
+
+    def save_account(self) -> None:
+        secret = self.secret.text()
+        try:
+            self.ctx.settings.save_carrier_account(
+                CarrierAccount(self.carrier.text(), self.account.text(), self.client_id.text()),
+                secret=secret if secret else None,
+            )
+        except DomainError as e:
+            self.status.setText(str(e))
+            return
+        self.secret.clear()
+        self.status.setText("saved")
+        self.reload()
+        self.ctx.signals.data_changed.emit(frozenset({"settings"}))
+
+    def delete_account(self) -> None:
+        carrier, account = self.carrier.text().strip().upper(), self.account.text().strip()
+        if carrier and account:
+            self.ctx.settings.delete_carrier_account(carrier, account)
+            self.status.setText(f"deleted {carrier} {account}")
+            self.reload()
+
+
+class SettingsScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("settingsScreen")
+        self.tabs = QTabWidget()
+        self.general = GeneralPanel(ctx)
+        self.carriers = CarrierPanel(ctx)
+        self.tabs.addTab(self.general, "General")
+        self.tabs.addTab(self.carriers, "Carrier accounts")
+        self.sections: dict[str, QWidget] = {}
+        for title, target in SECTIONS:
+            panel = self._load_section(title, target)
+            if panel is not None:
+                self.sections[title] = panel
+                scroll = QScrollArea()
+                scroll.setWidgetResizable(True)
+                scroll.setWidget(panel)
+                self.tabs.addTab(scroll, title)
+        box = QGroupBox("Settings")
+        QVBoxLayout(box).addWidget(self.tabs)
+        QVBoxLayout(self).addWidget(box)
+
+    def _load_section(self, title: str, target: str) -> QWidget | None:
+        try:
+            cls = load_screen_class(target)
+            return None if cls is None else cls(self.ctx)
+        except Exception:  # noqa: BLE001 - shown, never hidden
+            return ErrorPage(title, target, traceback.format_exc())
+
+    def refresh(self) -> None:
+        self.general.load()
+        self.carriers.reload()
+
+    def section_titles(self) -> list[str]:
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+
