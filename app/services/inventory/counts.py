@@ -247,6 +247,7 @@ class SheetLine:
     lot_code: str
     counted_qty: int | None
     to_count: bool
+    lot_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def count_sheet(session: Session, actor: Actor, task_id: uuid.UUID) -> CountShee
         shown = ln.recount_qty if t.status == "recount" else ln.counted_qty
         out.append(SheetLine(ln.id, items[ln.item_id].sku, items[ln.item_id].description,
                              lots.get(ln.lot_id, "") if ln.lot_id else "", shown,
-                             t.status == "counting" or flagged))
+                             t.status == "counting" or flagged, ln.lot_id))
     loc = session.get(Location, t.location_id)
     return CountSheet(t.id, t.number, loc.code if loc else "", t.status, t.round, out)
 
@@ -429,3 +430,27 @@ def _post(session: Session, actor: Actor, t: CountTask, lines: list[CountLine]) 
     t.status, t.posted_at = "posted", utcnow()
     audit.record(session, actor, "count.post", "count_task", t.id, t.owner_branch_id, number=t.number,
                  adjustments={str(m.item_id): (m.qty if m.to_location_id == t.location_id else -m.qty) for m in moves})
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    id: uuid.UUID
+    number: str
+    warehouse_id: uuid.UUID
+    bin_code: str
+    status: str
+    abc_class: str
+    round: int
+    scheduled_for: dt.date
+
+
+def list_count_tasks(session: Session, *, warehouse_id: uuid.UUID | None = None,
+                     statuses: Sequence[str] = OPEN_STATES, limit: int = 500) -> list[TaskSummary]:
+    """Count tasks (open ones by default), oldest schedule first."""
+    q = (select(CountTask, Location.code).join(Location, Location.id == CountTask.location_id)
+         .where(CountTask.status.in_(list(statuses)), CountTask.deleted_at.is_(None))
+         .order_by(CountTask.scheduled_for, CountTask.number).limit(limit))
+    if warehouse_id is not None:
+        q = q.where(CountTask.warehouse_id == warehouse_id)
+    return [TaskSummary(t.id, t.number, t.warehouse_id, code, t.status, t.abc_class, t.round, t.scheduled_for)
+            for t, code in session.execute(q)]

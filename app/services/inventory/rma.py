@@ -288,3 +288,32 @@ def cancel_rma(session: Session, actor: Actor, rma_id: uuid.UUID) -> Rma:
     audit.record(session, actor, "rma.cancel", "rma", r.id, r.owner_branch_id, number=r.number)
     session.flush()
     return r
+
+
+@dataclass(frozen=True)
+class RmaSummary:
+    id: uuid.UUID
+    number: str
+    customer: str
+    status: str
+    lines: int
+    units: int
+    credit: Decimal | None
+
+
+def list_rmas(session: Session, *, warehouse_id: uuid.UUID | None = None, status: str | None = None,
+              limit: int = 200) -> list[RmaSummary]:
+    """Newest first, with the credit requested (when closed)."""
+    q = (select(Rma, Customer.code).join(Customer, Customer.id == Rma.customer_id)
+         .where(Rma.deleted_at.is_(None)).order_by(Rma.created_at.desc()).limit(limit))
+    if warehouse_id is not None:
+        q = q.where(Rma.warehouse_id == warehouse_id)
+    if status:
+        q = q.where(Rma.status == status)
+    out = []
+    for r, code in session.execute(q):
+        lines = rma_lines(session, r.id)
+        cr = credit_for(session, r.id)
+        out.append(RmaSummary(r.id, r.number, code, r.status, len(lines), sum(ln.qty_authorised for ln in lines),
+                              cr.amount if cr else None))
+    return out

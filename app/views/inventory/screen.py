@@ -1,0 +1,42 @@
+"""InventoryScreen (nav "Inventory"): stock, counts, transfers and returns in tabs."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from app.views.context import AppContext
+from app.views.inventory.counts_tab import CountsTab
+from app.views.inventory.docs_tab import ReturnsTab, TransfersTab
+from app.views.inventory.stock_tab import StockTab
+
+
+class InventoryScreen(QWidget):
+    """Tabs: Stock (by item/warehouse/bin/lot, ATP, ledger history), Counts, Transfers, Returns.
+    Alt+1..4 switch tabs; Ctrl+F focuses the SKU field."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("inventoryScreen")
+        self.tabs = QTabWidget()
+        self.stock = StockTab(ctx)
+        self.counts = CountsTab(ctx)
+        self.transfers = TransfersTab(ctx)
+        self.returns = ReturnsTab(ctx)
+        for w, title in ((self.stock, "&Stock"), (self.counts, "&Counts"), (self.transfers, "&Transfers"),
+                         (self.returns, "&Returns")):
+            self.tabs.addTab(w, title)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        for n in range(4):
+            QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(
+                lambda n=n: self.tabs.setCurrentIndex(n))
+        QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self._focus_sku)
+
+    def _focus_sku(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.stock.sku.setFocus()
