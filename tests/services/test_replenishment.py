@@ -134,7 +134,8 @@ def test_on_order_and_allocations_count_in_the_position(session: Session, world:
     session.flush()
     session.add(PurchaseOrderLine(po_id=po.id, line_no=1, item_id=world.items["BOLT"].id,
                                   ship_to_warehouse_id=world.wh_dal.id, qty_ordered=100, qty_received=10,
-                                  unit_price=Decimal("0.1"), owner_branch_id=world.dal.id))
+                                  expected_date=TODAY + dt.timedelta(days=4), unit_price=Decimal("0.1"),
+                                  owner_branch_id=world.dal.id))
     session.commit()
     assert ("BOLT", "DAL1") not in recs_by_key(session, world)  # 20 + 90 = 110 > ROP 101.27
     so = SalesOrder(number="DAL-SO-000001", customer_id=world.customer.id, warehouse_id=world.wh_dal.id,
@@ -147,6 +148,7 @@ def test_on_order_and_allocations_count_in_the_position(session: Session, world:
     w = recs_by_key(session, world)[("BOLT", "DAL1")].why  # type: ignore[attr-defined]
     assert (w.on_hand, w.on_order, w.allocated, w.position) == (20, 90, 15, 95)
     assert w.raw_qty == 77  # ceil(171.27 - 95)
+    assert w.next_expected == TODAY + dt.timedelta(days=4)
 
 
 def test_scope_by_branch_and_warehouse_and_bad_codes(session: Session, world: World) -> None:

@@ -259,6 +259,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') GROUP BY pl.item_id, pl.ship_to_warehouse_id"),
         {}, item_ix, wh_ix, shape)
+    next_due = _next_expected(session)
     inbound, outbound = _transfers(session, item_ix, wh_ix, shape)
     req_in = _fill(session, (
         "SELECT item_id, warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND deleted_at IS NULL"
@@ -308,7 +309,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             oul=float(oul[i, w]), on_hand=int(on_hand[i, w]), allocated=int(allocated[i, w]),
             on_order=int(on_order[i, w]), inbound=int(inbound[i, w]), requisitioned=int(req_in[i, w]),
             position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
-            min_order=s.min_order if s else 1, rounding=rounded.note,
+            min_order=s.min_order if s else 1, rounding=rounded.note, next_expected=next_due.get((ihex, whex)),
         )
         purchase = None
         if s is not None:
@@ -333,6 +334,17 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     recs.sort(key=lambda r: (r.warehouse_code, r.sku))
     return RunResult(recs, pairs=shape[0] * len(scope.targets), suppressed=n_suppressed, no_supplier=n_nosup,
                      today=today)
+
+
+def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
+    """Earliest expected date of the open PO lines per item x ship-to (shown beside on order)."""
+    rows = session.execute(text(
+        "SELECT pl.item_id, pl.ship_to_warehouse_id, MIN(COALESCE(pl.expected_date, po.expected_date))"
+        " FROM purchase_order_line pl JOIN purchase_order po ON po.id = pl.po_id"
+        f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
+        " AND pl.status NOT IN ('cancelled', 'closed', 'received') AND pl.qty_ordered > pl.qty_received"
+        " GROUP BY pl.item_id, pl.ship_to_warehouse_id")).all()
+    return {(str(i), str(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
 
 
 def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, int], wh_ix: dict[str, int],

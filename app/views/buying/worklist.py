@@ -145,6 +145,8 @@ def why_html(r: Recommendation) -> str:
                      f"{w.requisitioned} requisitioned − {w.allocated} allocated = {w.position}"),
         ("Quantity", f"raw {w.raw_qty}; rounding: {w.rounding}"),
     ]
+    if w.next_expected:
+        rows.insert(7, ("Next due", f"open PO lines expected from {w.next_expected.isoformat()}"))
     for opt in (r.purchase, r.transfer):
         if opt is not None:
             mark = " (recommended)" if opt.kind == r.preferred else ""
