@@ -9,7 +9,7 @@ again does not flood the inbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -118,14 +118,16 @@ class ExceptionRow:
 
 
 def list_open(
-    session: Session, *, role: str | None = None, branch_id: uuid.UUID | None = None, kind_prefix: str = "",
+    session: Session, *, role: str | None = None, roles: Collection[str] | None = None, branch_id: uuid.UUID | None = None, kind_prefix: str = "",
     entity_id: uuid.UUID | None = None, include_acknowledged: bool = True, limit: int = 500, offset: int = 0,
 ) -> list[ExceptionRow]:
-    """Open (and by default acknowledged) exceptions, newest first."""
+    """Open (and by default acknowledged) exceptions, newest first (``roles``: any of these roles)."""
     statuses = ["open", "acknowledged"] if include_acknowledged else ["open"]
     q = select(ExceptionItem).where(ExceptionItem.status.in_(statuses), ExceptionItem.deleted_at.is_(None))
     if role:
         q = q.where(ExceptionItem.role == role)
+    if roles is not None:
+        q = q.where(ExceptionItem.role.in_(list(roles)))
     if branch_id:
         q = q.where(ExceptionItem.owner_branch_id == branch_id)
     if kind_prefix:

@@ -1,0 +1,235 @@
+"""ConfirmationsView: supplier confirmations (855 / ORDRSP) and ship notices (856 / DESADV)
+with their differences against the PO (a Buying tab).
+
+Top: the inbound messages (paged, newest first), filtered by kind, "only with differences"
+and a search on PO / document / file. Bottom: the selected message's lines, ordered vs
+confirmed side by side, differences highlighted. "Import file..." (Ctrl+I) imports a
+supplier file through the same service as ``depot edi import``; a refused file's reason
+is shown in the message line and nothing is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.edi import queries
+from app.services.edi.inbound import ImportResult, import_file
+from app.services.edi.queries import MessageLineRow, MessageQuery
+from app.views.context import AppContext
+from app.views.widgets.paged import Column, PagedTableModel
+
+Index = QModelIndex | QPersistentModelIndex
+REFRESH_KINDS = frozenset({"edi", "po", "receipt", "sync"})
+CHANGED_KINDS = frozenset({"edi", "po", "receipt", "exception"})
+MESSAGE_COLUMNS = (
+    Column("Received", "received_at", fmt=lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""),
+    Column("Type", "msg_type"),
+    Column("Supplier", "supplier"),
+    Column("PO", "po_number"),
+    Column("Document", "doc_ref"),
+    Column("Status", "status"),
+    Column("Differences", "differences", align_right=True),
+    Column("Expected receipt", "expected_receipt"),
+    Column("File", "file_name"),
+)
+LINE_COLUMNS = ("Line", "SKU", "Partner item", "Ordered", "Confirmed", "Price ordered", "Price confirmed",
+                "Date ordered", "Date confirmed", "Status", "Difference", "SSCC", "Lot")
+_RIGHT = {0, 3, 4, 5, 6}
+
+
+def _text(v: object) -> str:
+    if v is None:
+        return ""
+    if hasattr(v, "isoformat"):
+        return str(v.isoformat())
+    return str(v)
+
+
+class MessageLinesModel(QAbstractTableModel):
+    """The lines of one message; rows with a difference are tinted."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[MessageLineRow] = []
+
+    def set_rows(self, rows: list[MessageLineRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(LINE_COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows) or not 0 <= index.column() < len(LINE_COLUMNS):
+            return None
+        r = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            cells = (r.line_no, r.sku, r.item_ref, r.qty_ordered, r.qty_confirmed, r.price_ordered, r.price_confirmed,
+                     r.date_ordered, r.date_confirmed, r.line_status, r.difference.replace("\n", "; "), r.sscc, r.lot_code)
+            return _text(cells[index.column()])
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _RIGHT:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and r.difference:
+            return QBrush(QColor(255, 235, 205) if r.line_status != "rejected" else QColor(255, 215, 215))
+        if role == Qt.ItemDataRole.ToolTipRole and r.difference:
+            return r.difference
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(LINE_COLUMNS):
+            return LINE_COLUMNS[section]
+        return None
+
+
+class ConfirmationsView(QWidget):
+    """Signals:
+    imported(object): the ImportResult of a file imported from this screen.
+    lines_loaded(int): the lines of the selected message arrived (tests wait on it).
+    """
+
+    imported = Signal(object)
+    lines_loaded = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("ConfirmationsView")
+        self._selected: uuid.UUID | None = None
+        self.kind = QComboBox()
+        for title, key in (("All messages", "all"), ("Confirmations", "confirmations"), ("Ship notices", "ship_notices")):
+            self.kind.addItem(title, key)
+        self.only_diff = QCheckBox("Only with differences")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("PO, document or file")
+        self.import_button = QPushButton("Import file...")
+        self.import_button.setToolTip("Ctrl+I")
+        self.import_button.setEnabled(ctx.can("po.create"))
+        self.count_label = QLabel("")
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.messages_model = PagedTableModel(ctx.runner, queries.list_messages, MESSAGE_COLUMNS, parent=self)
+        self.messages = QTableView()
+        self.messages.setModel(self.messages_model)
+        self.messages.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.messages.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.lines_model = MessageLinesModel(self)
+        self.lines = QTableView()
+        self.lines.setModel(self.lines_model)
+        self.lines.horizontalHeader().setStretchLastSection(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.kind)
+        top.addWidget(self.only_diff)
+        top.addWidget(self.search, 1)
+        top.addWidget(self.count_label)
+        top.addWidget(self.import_button)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.summary)
+        lower_layout.addWidget(self.lines, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.messages)
+        split.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.message)
+        self._connect_signals()
+        self.reload()
+
+    def _connect_signals(self) -> None:
+        self.kind.currentIndexChanged.connect(lambda _i: self.reload())
+        self.only_diff.toggled.connect(lambda _on: self.reload())
+        self.search.returnPressed.connect(self.reload)
+        self.import_button.clicked.connect(self._choose_file)
+        self.messages.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.messages_model.page_loaded.connect(
+            lambda n: self.count_label.setText(f"{n}{'+' if self.messages_model.has_more else ''} messages"))
+        self.messages_model.load_failed.connect(self.message.setText)
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        QShortcut(QKeySequence("Ctrl+I"), self, self._choose_file)
+        QShortcut(QKeySequence("F5"), self, self.reload)
+
+    def query(self) -> MessageQuery:
+        return MessageQuery(kind=str(self.kind.currentData()), only_differences=self.only_diff.isChecked(),
+                            text=self.search.text())
+
+    def reload(self) -> None:
+        self.messages_model.set_query(self.query())
+
+    def _on_data_changed(self, kinds: object) -> None:
+        if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:
+            self.messages_model.reload()
+
+    def select_row(self, row: int) -> None:
+        self.messages.selectRow(row)
+
+    def _on_selection(self) -> None:
+        rows = self.messages.selectionModel().selectedRows()
+        if not rows:
+            self._selected = None
+            self.summary.setText("")
+            self.lines_model.set_rows([])
+            return
+        msg = self.messages_model.row(rows[0].row())
+        self._selected = msg.id
+        self.summary.setText(f"{msg.msg_type} {msg.doc_ref} for PO {msg.po_number}: {msg.summary}")
+        mid = msg.id
+        self.ctx.runner.submit(lambda s: queries.message_lines(s, mid), lambda r: self._on_lines(mid, r),
+                               write=False, label="load message lines",
+                               on_error=lambda e: self.message.setText(str(e)))
+
+    def _on_lines(self, mid: uuid.UUID, rows: list[MessageLineRow]) -> None:
+        if mid != self._selected:
+            return  # the user moved on meanwhile
+        self.lines_model.set_rows(rows)
+        self.lines_loaded.emit(len(rows))
+
+    def _choose_file(self) -> None:
+        if not self.import_button.isEnabled():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import supplier EDI file", "",
+                                              "EDI files (*.edi *.x12 *.txt *.855 *.856);;All files (*)")
+        if path:
+            self.import_path(Path(path))
+
+    def import_path(self, path: Path) -> None:
+        """Import one file (855, 856, ORDRSP, DESADV) as a write op."""
+        actor = self.ctx.actor
+        self.message.setText(f"importing {path.name}...")
+        self.ctx.runner.submit(lambda s: import_file(s, actor, path), self._on_imported,
+                               on_error=lambda e: self.message.setText(f"{path.name} refused: {e}"),
+                               kinds=CHANGED_KINDS, label=f"import {path.name}")
+
+    def _on_imported(self, result: ImportResult) -> None:
+        self.message.setText(result.summary())
+        self.imported.emit(result)

@@ -1,0 +1,1 @@
+"""The Exceptions nav entry: the generic exception inbox."""

@@ -1,0 +1,184 @@
+"""ExceptionsScreen: everything someone must look at, by role; acknowledge or resolve.
+
+The list is a paged model over ``services.exceptions.list_open`` (fetched on the op
+runner). "For me" shows the exceptions of the logged-in user's roles (a manager sees all).
+Acknowledge (Ctrl+K) says someone is on it; Resolve (Ctrl+Return) closes it with the note
+typed beside it. Both are write ops; the list reloads on the "exception" kind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.services import exceptions as exc
+from app.services.exceptions import SUPERVISOR_ROLES, ExceptionRow
+from app.views.context import AppContext
+from app.views.widgets.paged import Column, PagedTableModel
+
+REFRESH_KINDS = frozenset({"exception", "edi", "po", "receipt", "sync"})
+COLUMNS = (
+    Column("Raised", "created_at", fmt=lambda v: str(v).replace("T", " ")[:16]),
+    Column("Severity", "severity"),
+    Column("Kind", "kind"),
+    Column("Title", "title"),
+    Column("About", "entity_ref"),
+    Column("Role", "role"),
+    Column("Status", "status"),
+)
+
+
+@dataclass(frozen=True)
+class ExceptionQuery:
+    roles: frozenset[str] | None  # None = all roles
+
+
+def fetch_exceptions(session: Session, query: ExceptionQuery | None, after: Any, limit: int) -> tuple[list[ExceptionRow], Any]:
+    offset = int(after or 0)
+    rows = exc.list_open(session, roles=query.roles if query else None, limit=limit + 1, offset=offset)
+    return rows[:limit], (offset + limit if len(rows) > limit else None)
+
+
+class ExceptionsScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("ExceptionsScreen")
+        self.scope = QComboBox()
+        self.scope.addItem("For me", "mine")
+        self.scope.addItem("All", "all")
+        self.count_label = QLabel("")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.model = PagedTableModel(ctx.runner, fetch_exceptions, COLUMNS, parent=self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("What was done (kept with the resolution)")
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.setToolTip("Ctrl+K")
+        self.resolve_button = QPushButton("Resolve")
+        self.resolve_button.setToolTip("Ctrl+Return")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("F5")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show:"))
+        top.addWidget(self.scope)
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        top.addWidget(self.refresh_button)
+        actions = QHBoxLayout()
+        actions.addWidget(self.note, 1)
+        actions.addWidget(self.ack_button)
+        actions.addWidget(self.resolve_button)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.detail)
+        lower_layout.addLayout(actions)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.message)
+        self._connect_signals()
+        self._update_buttons()
+        self.reload()
+
+    def _connect_signals(self) -> None:
+        self.scope.currentIndexChanged.connect(lambda _i: self.reload())
+        self.refresh_button.clicked.connect(self.reload)
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.resolve_button.clicked.connect(self.resolve_selected)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.model.page_loaded.connect(lambda n: self.count_label.setText(f"{n}{'+' if self.model.has_more else ''} open"))
+        self.model.page_loaded.connect(lambda _n: self._on_selection())
+        self.model.load_failed.connect(self.message.setText)
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        QShortcut(QKeySequence("Ctrl+K"), self, self.acknowledge_selected)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.resolve_selected)
+        QShortcut(QKeySequence("F5"), self, self.reload)
+
+    # -- data --------------------------------------------------------------------------
+    def query(self) -> ExceptionQuery:
+        roles = self.ctx.actor.roles
+        if self.scope.currentData() == "all" or SUPERVISOR_ROLES & roles:
+            return ExceptionQuery(None)
+        return ExceptionQuery(frozenset(roles))
+
+    def reload(self) -> None:
+        self.model.set_query(self.query())
+
+    def _on_data_changed(self, kinds: object) -> None:
+        if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:
+            self.model.reload()
+
+    def selected_rows(self) -> list[ExceptionRow]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.row(r) for r in rows if r < self.model.rowCount()]
+
+    def _on_selection(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1:
+            r = rows[0]
+            self.detail.setPlainText(f"{r.title}\n\n{r.detail}".strip())
+        else:
+            self.detail.setPlainText(f"{len(rows)} exceptions selected" if rows else "")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        any_selected = bool(self.selected_rows())
+        self.ack_button.setEnabled(any_selected)
+        self.resolve_button.setEnabled(any_selected)
+
+    # -- actions -----------------------------------------------------------------------
+    def _ids(self) -> list[uuid.UUID]:
+        return [r.id for r in self.selected_rows()]
+
+    def acknowledge_selected(self) -> None:
+        ids, actor = self._ids(), self.ctx.actor
+        if not ids:
+            return
+        self.ctx.runner.submit(lambda s: len(exc.acknowledge(s, actor, ids)),
+                               lambda n: self.message.setText(f"{n} exception(s) acknowledged"),
+                               on_error=lambda e: self.message.setText(str(e)), kinds={"exception"},
+                               label="acknowledge exceptions")
+
+    def resolve_selected(self) -> None:
+        ids, actor, note = self._ids(), self.ctx.actor, self.note.text()
+        if not ids:
+            return
+        self.ctx.runner.submit(lambda s: len(exc.resolve(s, actor, ids, note)), self._on_resolved,
+                               on_error=lambda e: self.message.setText(str(e)), kinds={"exception"},
+                               label="resolve exceptions")
+
+    def _on_resolved(self, n: int) -> None:
+        self.note.clear()
+        self.message.setText(f"{n} exception(s) resolved")
