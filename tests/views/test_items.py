@@ -1,0 +1,169 @@
+"""The Master data screen: paged item x warehouse list, search as you type, detail from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.services import masterdata as md
+from app.services.auth import Actor
+from app.services.settings import Settings
+from app.services.stock import MoveSpec, post_moves, stock_by_warehouse, virtual_location
+from app.views.context import AppContext, make_test_context
+from app.views.items.model import ItemQuery, ItemTableModel
+from app.views.items.screen import ItemsScreen
+from tests.factories import World
+
+MakeCtx = Callable[[Actor], AppContext]
+
+
+@pytest.fixture
+def make_ctx(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeCtx]:
+    monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
+    made: list[AppContext] = []
+
+    def make(actor: Actor) -> AppContext:
+        ctx = make_test_context(engine, actor, Settings(tmp_path / "settings.json"))
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        assert ctx.runner.wait_idle(10000)
+        ctx.runner.shutdown()
+
+
+@pytest.fixture
+def many(session: Session, world: World) -> World:
+    """The small world plus 120 'Pump' items, so paging has something to page."""
+    for n in range(120):
+        md.create_item(session, f"PUMP-{n:03d}", f"Centrifugal pump size {n}")
+    session.commit()
+    return world
+
+
+def _receive(session: Session, w: World, sku: str, qty: int, bin_key: str) -> None:
+    wh = w.wh_dal if bin_key.startswith("DAL") else w.wh_hou
+    post_moves(session, w.actors["rita"], [
+        MoveSpec(w.items[sku].id, qty, virtual_location(session, wh.id, "supplier").id, w.bins[bin_key].id, "receipt")
+    ], owner_branch_id=w.dal.id)
+    session.commit()
+
+
+def _screen(qtbot: Any, ctx: AppContext) -> ItemsScreen:
+    screen = ItemsScreen(ctx)
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: screen.model.rowCount() > 0 and not screen.model.loading)
+    return screen
+
+
+def test_model_passes_qtmodeltester_and_pages(qtbot: Any, qtmodeltester: Any, many: World, make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(many.actors["alice"])
+    model = ItemTableModel(ctx.runner, page_size=50)
+    with qtbot.waitSignal(model.page_loaded, timeout=5000):
+        model.set_query(ItemQuery())
+    assert model.rowCount() == 100  # 50 items x 2 warehouses: a page, not everything
+    assert model.canFetchMore()
+    qtmodeltester.check(model)
+    qtbot.waitUntil(lambda: not model.loading)
+    while model.canFetchMore():
+        with qtbot.waitSignal(model.page_loaded, timeout=5000):
+            model.fetchMore()
+    assert model.rowCount() == 124 * 2 and not model.canFetchMore()
+    skus = [model.row(r).sku for r in range(0, model.rowCount(), 2)]
+    assert skus == sorted(skus) and len(set(skus)) == 124
+    qtmodeltester.check(model)
+
+
+def test_search_filters_as_you_type_and_drops_stale_results(qtbot: Any, many: World, make_ctx: MakeCtx) -> None:
+    screen = _screen(qtbot, make_ctx(many.actors["alice"]))
+    screen.model.page_size = 200
+    # two quick queries: only the last one may land
+    screen.model.set_query(ItemQuery("pump"))
+    screen.model.set_query(ItemQuery("bolt"))
+    qtbot.waitUntil(lambda: not screen.model.loading)
+    assert {r.sku for r in screen.model.rows()} == {"BOLT"}
+    # typing goes through the debounce timer
+    with qtbot.waitSignal(screen.count_shown, timeout=5000) as counted:
+        qtbot.keyClicks(screen.search, "pump 11")
+    qtbot.waitUntil(lambda: not screen.model.loading and screen.model.query == ItemQuery("pump 11"))
+    assert {r.sku for r in screen.model.rows()} == {"PUMP-011", "PUMP-110", "PUMP-111", "PUMP-112", "PUMP-113",
+                                                     "PUMP-114", "PUMP-115", "PUMP-116", "PUMP-117", "PUMP-118", "PUMP-119"}
+    assert counted.args == [11]
+    qtbot.waitUntil(lambda: screen.count_label.text() == "11 items, 22 item x warehouse rows")
+
+
+def test_warehouse_filter_and_active_only(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    screen = _screen(qtbot, make_ctx(world.actors["alice"]))
+    qtbot.waitUntil(lambda: screen.warehouse.count() == 3)
+    screen.warehouse.setCurrentIndex(screen.warehouse.findData(str(world.wh_hou.id)))
+    qtbot.waitUntil(lambda: not screen.model.loading and screen.model.query.warehouse_id == world.wh_hou.id)
+    assert {r.warehouse_code for r in screen.model.rows()} == {"HOU1"} and screen.model.rowCount() == 4
+
+
+def test_detail_shows_stock_by_warehouse_matching_the_ledger(
+    qtbot: Any, world: World, make_ctx: MakeCtx, session: Session,
+) -> None:
+    _receive(session, world, "WIDGET", 36, "DAL1-A-01")
+    _receive(session, world, "WIDGET", 12, "HOU1-A-02")
+    screen = _screen(qtbot, make_ctx(world.actors["alice"]))
+    row = screen.model.first_row_of(world.items["WIDGET"].id)
+    assert row is not None
+    assert screen.model.row(row).on_hand == 36 and screen.model.row(row + 1).on_hand == 12
+    with qtbot.waitSignal(screen.detail_shown, timeout=5000):
+        screen.view.selectRow(row)
+    t = screen.detail.stock_table
+    shown = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
+    ledger = {s.warehouse_code: f"{s.on_hand:,}" for s in stock_by_warehouse(session, world.items["WIDGET"].id)}
+    assert shown == ledger == {"DAL1": "36", "HOU1": "12"}
+    u = screen.detail.uom_table
+    assert [(u.item(r, 0).text(), u.item(r, 1).text()) for r in range(u.rowCount())] == [("EA", "1"), ("CS", "12")]
+    assert screen.detail.fields["Total on hand"].text() == "48 EA"
+
+
+def test_stock_change_refreshes_list_and_detail(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(world.actors["rita"])
+    screen = _screen(qtbot, ctx)
+    wid = world.items["WIDGET"].id
+    with qtbot.waitSignal(screen.detail_shown, timeout=5000):
+        screen.load_detail(wid)
+    bin_id, wh_id, owner = world.bins["DAL1-A-01"].id, world.wh_dal.id, world.dal.id
+
+    def receive(s: Session) -> None:
+        sup = virtual_location(s, wh_id, "supplier")
+        post_moves(s, ctx.actor, [MoveSpec(wid, 5, sup.id, bin_id, "receipt")], owner_branch_id=owner)
+
+    with qtbot.waitSignal(screen.detail_shown, timeout=5000):
+        ctx.runner.submit(receive, kinds={"stock"})
+    assert screen.detail.fields["Total on hand"].text() == "5 EA"
+    qtbot.waitUntil(lambda: not screen.model.loading)
+    row = screen.model.first_row_of(wid)
+    assert row is not None and screen.model.row(row).on_hand == 5
+
+
+def test_scan_jumps_to_the_item(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    screen = _screen(qtbot, make_ctx(world.actors["alice"]))
+    with qtbot.waitSignal(screen.detail_shown, timeout=5000) as shown:
+        screen.search.setText("00012345678905")
+        screen.search.returnPressed.emit()
+    assert shown.args[0].sku == "WIDGET"
+
+
+def test_deactivate_is_enabled_by_role(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    buyer = _screen(qtbot, make_ctx(world.actors["alice"]))
+    with qtbot.waitSignal(buyer.detail_shown, timeout=5000):
+        buyer.load_detail(world.items["BOLT"].id)
+    assert not buyer.toggle_active.isEnabled()
+    ctx = make_ctx(world.actors["mike"])
+    manager = _screen(qtbot, ctx)
+    with qtbot.waitSignal(manager.detail_shown, timeout=5000):
+        manager.load_detail(world.items["BOLT"].id)
+    assert manager.toggle_active.isEnabled() and manager.toggle_active.text() == "Deactivate"
+    with qtbot.waitSignal(manager.detail_shown, timeout=5000) as shown:
+        manager.toggle_active.click()
+    assert shown.args[0].active is False and manager.toggle_active.text() == "Activate"
