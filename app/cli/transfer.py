@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--to", dest="to_wh", required=True, metavar="CODE")
     c.add_argument("--date", help="requested arrival (YYYY-MM-DD)")
     c.add_argument("lines", nargs="+", metavar="SKU[@LOT]=QTY")
+    c = cmd("from-requisitions", "draft transfers from open transfer requisitions", _from_reqs)
+    c.add_argument("numbers", nargs="+", metavar="REQUISITION")
     c = cmd("ship", "ship a draft: stock goes into transit", _ship)
     c.add_argument("number", metavar="NUMBER")
     c = cmd("receive", "receive a shipped transfer (all of it unless lines are given)", _receive)
@@ -54,6 +56,27 @@ def _create(args: argparse.Namespace) -> int:
             lines.append(TransferLineSpec(item.id, value, lot_for(s, item, lot)))  # type: ignore[arg-type]
         t = create_transfer(s, actor, src.id, dst.id, lines, requested_date=parse_date(args.date))
         print(f"{t.number}: draft, {len(lines)} lines, {src.code} -> {dst.code}")
+    return 0
+
+
+def _from_reqs(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.cli.common import session_for
+    from app.models.buying import Requisition
+    from app.services.errors import NotFound
+    from app.services.inventory.transfers import transfers_from_requisitions
+
+    with session_for(args) as s:
+        actor = actor_of(s, args)
+        ids = []
+        for n in args.numbers:
+            rid = s.scalar(select(Requisition.id).where(Requisition.number == n.strip().upper()))
+            if rid is None:
+                raise NotFound("requisition", n)
+            ids.append(rid)
+        for t in transfers_from_requisitions(s, actor, ids):
+            print(f"{t.number}: draft")
     return 0
 
 

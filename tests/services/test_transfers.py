@@ -127,3 +127,23 @@ def test_bad_transfers_are_refused_with_a_clear_message(session: Session, world:
     cancel_transfer(session, wes, t.id)
     with pytest.raises(Conflict, match="only a draft can be shipped"):
         ship_transfer(session, wes, t.id)
+
+
+def test_transfer_requisitions_become_one_transfer_per_warehouse_pair(session: Session, world: World) -> None:
+    from app.services.inventory.transfers import transfers_from_requisitions
+    from app.services.requisitions import AcceptLine, accept
+
+    alice = world.actors["alice"]
+    reqs = accept(session, alice, [
+        AcceptLine(world.items["WIDGET"].id, world.wh_dal.id, "transfer", 20, source_warehouse_id=world.wh_hou.id,
+                   need_by=dt.date(2026, 12, 5)),
+        AcceptLine(world.items["BOLT"].id, world.wh_dal.id, "transfer", 7, source_warehouse_id=world.wh_hou.id,
+                   need_by=dt.date(2026, 12, 3)),
+    ])
+    (t,) = transfers_from_requisitions(session, alice, [r.id for r in reqs])
+    assert (t.from_warehouse_id, t.to_warehouse_id, t.requested_date) == (world.wh_hou.id, world.wh_dal.id, dt.date(2026, 12, 3))
+    assert sorted((ln.item_id, ln.qty) for ln in lines_of(session, t.id)) == sorted(
+        [(world.items["WIDGET"].id, 20), (world.items["BOLT"].id, 7)])
+    assert {(r.status, r.transfer_id) for r in reqs} == {("converted", t.id)}
+    with pytest.raises(Conflict, match="is converted"):
+        transfers_from_requisitions(session, alice, [reqs[0].id])

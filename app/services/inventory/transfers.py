@@ -311,3 +311,32 @@ def list_transfers(session: Session, *, status: str | None = None, warehouse_id:
         out.append(TransferSummary(t.id, t.number, codes.get(t.from_warehouse_id, "?"), codes.get(t.to_warehouse_id, "?"),
                                    t.status, len(lines), sum(ln.qty for ln in lines), t.shipped_at, t.received_at))
     return out
+
+
+def transfers_from_requisitions(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID]) -> list[TransferOrder]:
+    """One draft transfer per (source, destination) warehouse pair from open transfer requisitions
+    (the replenishment engine's "transfer before buying"); the requisitions become converted."""
+    from app.models.buying import Requisition
+
+    actor.require("transfer.create")
+    reqs = list(session.scalars(select(Requisition).where(Requisition.id.in_(list(requisition_ids)))))
+    found = {r.id for r in reqs}
+    for rid in requisition_ids:
+        if rid not in found:
+            raise NotFound("requisition", rid)
+    groups: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
+    for r in sorted(reqs, key=lambda r: r.number):
+        if r.kind != "transfer":
+            raise ValidationError(f"requisition {r.number}", "is a purchase requisition, not a transfer")
+        if r.status != "open":
+            raise Conflict(f"requisition {r.number} is {r.status}: it cannot be converted")
+        if r.source_warehouse_id is None:
+            raise ValidationError(f"requisition {r.number}", "names no source warehouse")
+        groups.setdefault((r.source_warehouse_id, r.warehouse_id), []).append(r)
+    out = []
+    for (src, dst), rs in groups.items():
+        dates = [r.need_by for r in rs if r.need_by]
+        out.append(create_transfer(session, actor, src, dst, [TransferLineSpec(r.item_id, r.qty) for r in rs],
+                                   requisition_ids=[r.id for r in rs], requested_date=min(dates) if dates else None,
+                                   notes="from requisitions " + ", ".join(r.number for r in rs)))
+    return out
