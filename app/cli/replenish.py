@@ -25,6 +25,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--weeks", type=int, default=26, help="weeks of sales history (default 26)")
     p.set_defaults(func=_replenish)
 
+    c = sub.add_parser("replenish-config", help="service levels per velocity class and transfer lanes")
+    csub = c.add_subparsers(dest="cfg_command", required=True, metavar="ACTION")
+    show = csub.add_parser("show", help="print the settings in force (defaults filled in)")
+    add_db_option(show)
+    add_json_option(show)
+    show.set_defaults(func=_cfg_show)
+    cl = csub.add_parser("class", help="set the service level / review days of a velocity class")
+    add_db_option(cl)
+    cl.add_argument("velocity_class", metavar="CLASS")
+    cl.add_argument("--service-level", default=None, help="percent, e.g. 97.5")
+    cl.add_argument("--review-days", default=None)
+    cl.add_argument("--user", required=True)
+    cl.set_defaults(func=_cfg_class)
+    ln = csub.add_parser("lane", help="set the transit days and cost of a transfer lane")
+    add_db_option(ln)
+    ln.add_argument("from_code", metavar="FROM")
+    ln.add_argument("to_code", metavar="TO")
+    ln.add_argument("--days", required=True)
+    ln.add_argument("--per-unit", required=True)
+    ln.add_argument("--per-shipment", required=True)
+    ln.add_argument("--user", required=True)
+    ln.set_defaults(func=_cfg_lane)
+
     r = sub.add_parser("requisition", help="requisitions made from accepted recommendations")
     rsub = r.add_subparsers(dest="req_command", required=True, metavar="ACTION")
     ls = rsub.add_parser("list", help="list requisitions")
@@ -111,4 +134,53 @@ def _cancel(args: argparse.Namespace) -> int:
             ids.append(rid)
         done = cancel(s, actor, ids, args.reason)
     print(f"cancelled {', '.join(r.number for r in done)}")
+    return 0
+
+
+def _cfg_show(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.cli.common import session_for
+    from app.models.buying import TransferLane
+    from app.models.org import Warehouse
+    from app.services.replenishment.config import class_settings
+
+    with session_for(args) as s:
+        classes = class_settings(s)
+        codes = {w.id: w.code for w in s.scalars(select(Warehouse))}
+        lanes = [{"from": codes.get(x.from_warehouse_id, "?"), "to": codes.get(x.to_warehouse_id, "?"),
+                  "transit_days": x.transit_days, "cost_per_unit": x.cost_per_unit,
+                  "cost_per_shipment": x.cost_per_shipment}
+                 for x in s.scalars(select(TransferLane).where(TransferLane.deleted_at.is_(None)))]
+    cls = [{"class": k, "service_level_pct": v[0], "review_days": v[1]} for k, v in sorted(classes.items())]
+    if args.json:
+        print_json({"classes": cls, "lanes": lanes})
+    else:
+        print_table(cls)
+        print_table(lanes)
+    return 0
+
+
+def _cfg_class(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.auth import actor_by_name
+    from app.services.replenishment.config import set_class
+
+    with session_for(args) as s:
+        row = set_class(s, actor_by_name(s, args.user), args.velocity_class, service_level_pct=args.service_level,
+                        review_days=args.review_days)
+        print(f"class {row.velocity_class}: service level {row.service_level_pct}%, review {row.review_days} days")
+    return 0
+
+
+def _cfg_lane(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.auth import actor_by_name
+    from app.services.replenishment.config import set_lane
+
+    with session_for(args) as s:
+        row = set_lane(s, actor_by_name(s, args.user), args.from_code, args.to_code, transit_days=args.days,
+                       cost_per_unit=args.per_unit, cost_per_shipment=args.per_shipment)
+        print(f"lane {args.from_code.upper()} -> {args.to_code.upper()}: {row.transit_days} days,"
+              f" {row.cost_per_shipment} + {row.cost_per_unit}/unit")
     return 0

@@ -185,3 +185,34 @@ def test_sales_outside_the_window_and_other_reasons_do_not_count(session: Sessio
     session.commit()
     w = recs_by_key(session, world)[("BOLT", "DAL1")].why  # type: ignore[attr-defined]
     assert w.d == pytest.approx(10.0) and w.on_hand == 12
+
+
+def test_settings_service_validates_and_the_engine_uses_them(session: Session, world: World) -> None:
+    from app.services.replenishment import config
+
+    root = world.actors["root"]
+    with pytest.raises(PermissionDenied):
+        config.set_class(session, world.actors["alice"], "A", service_level_pct="99")
+    for kwargs, msg in [({"service_level_pct": "100"}, "below 100"), ({"service_level_pct": "0.5"}, "at least 50"),
+                        ({"service_level_pct": 99.5}, "not float"), ({"review_days": "0"}, "between 1 and 90"),
+                        ({"review_days": "2.5"}, "whole number")]:
+        with pytest.raises(ValidationError, match=msg):
+            config.set_class(session, root, "B", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="velocity class"):
+        config.set_class(session, root, "Z", service_level_pct="90")
+    config.set_class(session, root, "b", service_level_pct="99")
+    assert config.class_settings(session)["B"] == (Decimal("99"), 7)
+    with pytest.raises(NotFound, match="unknown from warehouse NOPE"):
+        config.set_lane(session, root, "NOPE", "DAL1", transit_days=1, cost_per_unit="0", cost_per_shipment="0")
+    with pytest.raises(ValidationError, match="must not be negative"):
+        config.set_lane(session, root, "HOU1", "DAL1", transit_days=1, cost_per_unit="-1", cost_per_shipment="0")
+    with pytest.raises(ValidationError, match="must differ"):
+        config.set_lane(session, root, "DAL1", "DAL1", transit_days=1, cost_per_unit="0", cost_per_shipment="0")
+    config.set_lane(session, root, "HOU1", "DAL1", transit_days=1, cost_per_unit="0.01", cost_per_shipment="2")
+    stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)
+    stock_and_sales(session, world, "BOLT", world.wh_hou, on_hand_after=1000, weekly=(0, 0, 0, 0))
+    session.commit()
+    rec = recs_by_key(session, world)[("BOLT", "DAL1")]
+    assert rec.why.z == pytest.approx(2.326348, abs=1e-6)  # type: ignore[attr-defined]
+    assert rec.transfer.days == 1  # type: ignore[attr-defined]
+    assert rec.transfer.total_cost == Decimal(2) + Decimal("0.01") * rec.transfer.qty  # type: ignore[attr-defined]

@@ -224,3 +224,19 @@ def test_cli_replenish_json_and_requisition_commands(db_path: Path, needs: World
     assert cli_run(["--db", str(db_path), "requisition", "cancel", "DAL-RQ-000404", "--reason", "x",
                     "--user", "alice"]) == 1
     assert "unknown requisition DAL-RQ-000404" in capsys.readouterr().err
+
+
+def test_cli_replenish_config(db_path: Path, world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", str(db_path)]
+    assert cli_run([*db, "replenish-config", "class", "A", "--service-level", "97.5", "--user", "root"]) == 0
+    assert "class A: service level 97.5000%" in capsys.readouterr().out
+    assert cli_run([*db, "replenish-config", "class", "A", "--service-level", "97.5", "--user", "alice"]) == 1
+    assert "alice may not settings edit" in capsys.readouterr().err
+    assert cli_run([*db, "replenish-config", "lane", "HOU1", "DAL1", "--days", "3", "--per-unit", "0.02",
+                    "--per-shipment", "10", "--user", "root"]) == 0
+    capsys.readouterr()
+    assert cli_run([*db, "replenish-config", "show", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classes"][0] == {"class": "A", "service_level_pct": "97.5000", "review_days": 7}
+    assert out["lanes"] == [{"from": "HOU1", "to": "DAL1", "transit_days": 3, "cost_per_unit": "0.0200",
+                             "cost_per_shipment": "10.0000"}]

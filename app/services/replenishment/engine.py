@@ -23,11 +23,12 @@ import numpy as np
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from app.models.buying import RecommendationDecision, ReplenishmentClass
+from app.models.buying import RecommendationDecision
 from app.models.org import Branch, Warehouse
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
 from app.services.replenishment import figures as fg
+from app.services.replenishment.config import class_settings
 from app.services.replenishment.transfers import Option, TransferPlanner
 
 #: PO states whose open lines are "on order"
@@ -173,13 +174,6 @@ def _has_table(session: Session, name: str) -> bool:
     return bool(inspect(session.connection()).has_table(name))
 
 
-def _class_settings(session: Session) -> dict[str, tuple[Decimal, int]]:
-    out = {k: (v, fg.DEFAULT_REVIEW_DAYS) for k, v in fg.DEFAULT_SERVICE_LEVEL_PCT.items()}
-    for row in session.scalars(select(ReplenishmentClass).where(ReplenishmentClass.deleted_at.is_(None))):
-        out[row.velocity_class] = (row.service_level_pct, int(row.review_days))
-    return out
-
-
 @dataclass(frozen=True)
 class _Source:
     supplier_id: str
@@ -268,7 +262,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         "SELECT item_id, source_warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND kind = 'transfer'"
         " AND deleted_at IS NULL GROUP BY item_id, source_warehouse_id"), {}, item_ix, wh_ix, shape)
 
-    classes = _class_settings(session)
+    classes = class_settings(session)
     sources = _sources(session)
     z_of = {k: fg.z_for(v[0]) for k, v in classes.items()}
     vel = [it[3] if it[3] in classes else "C" for it in scope.items]
