@@ -152,3 +152,15 @@ def test_abc_schedule_counts_a_bins_by_class_interval(session: Session, world: W
     assert schedule_counts(session, world.actors["wes"], world.wh_dal.id, on=day0 + dt.timedelta(days=29)) == []
     again = schedule_counts(session, world.actors["wes"], world.wh_dal.id, on=day0 + dt.timedelta(days=30))
     assert [t.abc_class for t in again] == ["A"]
+
+
+def test_a_bin_with_an_open_putaway_task_cannot_be_counted(session: Session, world: World) -> None:
+    from app.models.receiving import PutawayTask
+
+    dock = virtual_location(session, world.wh_dal.id, "dock")
+    session.add(PutawayTask(warehouse_id=world.wh_dal.id, item_id=world.items["BOLT"].id, qty=5,
+                            from_location_id=dock.id, proposed_location_id=world.bins["DAL1-A-03"].id,
+                            status="open", owner_branch_id=world.dal.id))
+    (task,) = create_count_tasks(session, world.actors["wes"], [world.bins["DAL1-A-03"].id])
+    with pytest.raises(Conflict, match="bin A-03 is being worked .*putaway"):
+        start_counts(session, world.actors["wes"], [task.id])
