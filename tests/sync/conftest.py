@@ -139,19 +139,74 @@ class Net:
     world: World
 
 
+@dataclass
+class NetTemplate:
+    dbname: str
+    prefix: str
+    roles: dict[str, str]
+    files: dict[str, Path]
+    world: World
+
+
+@pytest.fixture(scope="session")
+def net_template(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[NetTemplate]:
+    """Built once: head office seeds master data and publishes it; two branches first-sync it.
+
+    Each test gets a copy (CREATE DATABASE ... TEMPLATE, and copies of the SQLite files),
+    so tests stay independent without paying for the set-up every time.
+    """
+    if not _pg_available():
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not running (.ci/run starts it)")
+    tag = secrets.token_hex(4)
+    dbname = f"depot_t_{tag}_tpl"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    dsn = f"host={PG_HOST} port={PG_PORT} user=postgres dbname={dbname}"
+    srv = Server(dsn, dbname, f"dt_{tag}_")
+    try:
+        init_server(dsn, role_prefix=srv.prefix)
+        root = tmp_path_factory.mktemp("net")
+        files = {n: root / f"{n}.db" for n in ("hq", "dal", "hou")}
+        for f in files.values():
+            shutil.copy(template_db, f)
+        hq = Site(files["hq"], dsn)
+        with session_scope(hq.engine) as s:
+            world = build_world(s)
+        hq.sync()  # as the owner: the first publish of head office's master data
+        for code in ("HQ", "DAL", "HOU"):
+            srv.add(code)
+        hq.close()
+        for code in ("DAL", "HOU"):
+            site = Site(files[code.lower()], srv.role_dsn(code))
+            site.sync()
+            site.close()
+        yield NetTemplate(dbname, srv.prefix, dict(srv.roles), files, world)
+    finally:
+        try:
+            drop_roles(dsn)
+        finally:
+            with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
 @pytest.fixture
-def net(server: Server, make_site: Any) -> Net:
-    """Head office seeds master data and publishes it; two branches first-sync it."""
-    hq = make_site("hq", server.dsn)
-    with session_scope(hq.engine) as s:
-        world = build_world(s)
-    hq.sync()  # as the owner: the first publish of head office's master data
-    hq.dsn = server.add("HQ")
-    dal = make_site("dal", server.add("DAL"))
-    hou = make_site("hou", server.add("HOU"))
-    dal.sync()
-    hou.sync()
-    return Net(server, hq, dal, hou, world)
+def net(net_template: NetTemplate, tmp_path: Path) -> Iterator[Net]:
+    tpl = net_template
+    dbname = tpl.dbname.removesuffix("_tpl") + "_" + secrets.token_hex(3)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{tpl.dbname}"')
+    srv = Server(f"host={PG_HOST} port={PG_PORT} user=postgres dbname={dbname}", dbname, tpl.prefix, dict(tpl.roles))
+    sites = {}
+    for name, f in tpl.files.items():
+        shutil.copy(f, tmp_path / f.name)
+        sites[name] = Site(tmp_path / f.name, srv.role_dsn(name.upper()))
+    try:
+        yield Net(srv, sites["hq"], sites["dal"], sites["hou"], tpl.world)
+    finally:
+        for site in sites.values():
+            site.close()
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def site_hashes(site: Site) -> dict[str, tuple[int, str]]:

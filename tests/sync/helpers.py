@@ -1,0 +1,46 @@
+"""Small builders shared by the replication tests (documents, moves, direct server access)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from app.models.sales import SalesOrder
+from app.services.stock import MoveSpec, post_moves, virtual_location
+from tests.factories import World
+from tests.sync.conftest import Site
+
+
+def new_order(site: Site, w: World, branch: str, number: str, status: str = "open") -> uuid.UUID:
+    b = w.dal if branch == "DAL" else w.hou
+    wh = w.wh_dal if branch == "DAL" else w.wh_hou
+    with site.session() as s:
+        so = SalesOrder(number=number, customer_id=w.customer.id, warehouse_id=wh.id, status=status,
+                        order_date=dt.date(2026, 11, 26), owner_branch_id=b.id)
+        s.add(so)
+        s.commit()
+        return so.id
+
+
+def edit_order(site: Site, order_id: uuid.UUID, **values: Any) -> None:
+    with site.session() as s:
+        so = s.get(SalesOrder, order_id)
+        assert so is not None
+        for k, v in values.items():
+            setattr(so, k, v)
+        s.commit()
+
+
+def order_field(site: Site, order_id: uuid.UUID, field: str) -> Any:
+    return site.scalar(f"SELECT {field} FROM sales_order WHERE id = :i", i=order_id.hex)
+
+
+def receive(site: Site, w: World, branch: str, sku: str, qty: int) -> None:
+    b = w.dal if branch == "DAL" else w.hou
+    wh = w.wh_dal if branch == "DAL" else w.wh_hou
+    bin_ = w.bins[f"{wh.code}-A-01"]
+    with site.session() as s:
+        sup = virtual_location(s, wh.id, "supplier")
+        post_moves(s, None, [MoveSpec(w.items[sku].id, qty, sup.id, bin_.id, "receipt")], owner_branch_id=b.id)
+        s.commit()
