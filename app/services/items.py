@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -136,14 +137,11 @@ def warehouses(session: Session) -> list[WarehouseRef]:
     return [WarehouseRef(i, c, n) for i, c, n in session.execute(q.order_by(Warehouse.code))]
 
 
-def search_item_ids(
-    session: Session, text: str = "", *, after_sku: str | None = None, limit: int = PAGE_SIZE,
-    active_only: bool = False,
-) -> list[tuple[uuid.UUID, str]]:
-    """The (id, sku) of the next ``limit`` matching items after ``after_sku``, by SKU."""
+def _item_page_query(text: str, after_sku: str | None, limit: int, active_only: bool) -> Any:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}")
-    q = select(Item.id, Item.sku).where(Item.deleted_at.is_(None))
+    q = select(Item.id, Item.sku, Item.description, Item.base_uom, Item.velocity_class, Item.active) \
+        .where(Item.deleted_at.is_(None))
     clause = _match(text)
     if clause is not None:
         q = q.where(clause)
@@ -151,7 +149,15 @@ def search_item_ids(
         q = q.where(Item.active.is_(True))
     if after_sku is not None:
         q = q.where(Item.sku > after_sku)
-    return [(i, s) for i, s in session.execute(q.order_by(Item.sku).limit(limit))]
+    return q.order_by(Item.sku).limit(limit)
+
+
+def search_item_ids(
+    session: Session, text: str = "", *, after_sku: str | None = None, limit: int = PAGE_SIZE,
+    active_only: bool = False,
+) -> list[tuple[uuid.UUID, str]]:
+    """The (id, sku) of the next ``limit`` matching items after ``after_sku``, by SKU."""
+    return [(r.id, r.sku) for r in session.execute(_item_page_query(text, after_sku, limit, active_only))]
 
 
 def on_hand_by_item_warehouse(session: Session, item_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
@@ -172,25 +178,18 @@ def search_items(
     warehouse_id: uuid.UUID | None = None, active_only: bool = False,
 ) -> ItemPage:
     """One page of item x warehouse rows (``limit`` items, each in every warehouse or in one)."""
-    found = search_item_ids(session, text, after_sku=after_sku, limit=limit, active_only=active_only)
+    found = list(session.execute(_item_page_query(text, after_sku, limit, active_only)))
     whs = [w for w in warehouses(session) if warehouse_id is None or w.id == warehouse_id]
     if warehouse_id is not None and not whs:
         raise NotFound("warehouse", warehouse_id)
-    ids = [i for i, _ in found]
-    items = {
-        r.id: r for r in session.execute(
-            select(Item.id, Item.sku, Item.description, Item.base_uom, Item.velocity_class, Item.active)
-            .where(Item.id.in_(ids))
-        )
-    } if ids else {}
-    stock = on_hand_by_item_warehouse(session, ids)
+    stock = on_hand_by_item_warehouse(session, [it.id for it in found])
     rows = [
-        ItemRow(i, w.id, it.sku, it.description, w.code, stock.get((i, w.id), 0), it.base_uom,
+        ItemRow(it.id, w.id, it.sku, it.description, w.code, stock.get((it.id, w.id), 0), it.base_uom,
                 it.velocity_class, bool(it.active))
-        for i in ids if (it := items.get(i)) is not None
+        for it in found
         for w in whs
     ]
-    next_after = found[-1][1] if len(found) == limit else None
+    next_after = found[-1].sku if len(found) == limit else None
     return ItemPage(rows, next_after)
 
 

@@ -43,8 +43,12 @@ def fetch_items(session: Session, query: ItemQuery | None, after: Any, limit: in
     return page.rows, page.next_after
 
 
+#: items per page: 100 items x 3 warehouses = 300 rows, ten screens of rows per fetch
+SCREEN_PAGE = 100
+
+
 class ItemTableModel(PagedTableModel):
-    def __init__(self, runner: OpRunner, *, page_size: int = items_q.PAGE_SIZE, parent: Any = None) -> None:
+    def __init__(self, runner: OpRunner, *, page_size: int = SCREEN_PAGE, parent: Any = None) -> None:
         super().__init__(runner, fetch_items, COLUMNS, page_size=page_size, parent=parent)
 
     def item_id_at(self, row: int) -> uuid.UUID:

@@ -55,6 +55,7 @@ class ItemsScreen(QWidget):
         self._detail_gen = 0
         self._count_gen = 0
         self._selected_item: uuid.UUID | None = None
+        self._count_pending = False
 
         self.search = ScanLineEdit(placeholder="Search SKU or description, or scan a barcode  (Ctrl+F)")
         self.search.setObjectName("itemSearch")
@@ -124,6 +125,7 @@ class ItemsScreen(QWidget):
         self.active_only.toggled.connect(lambda _on: self.apply_filter())
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.modelReset.connect(self._reselect)
+        self.model.page_loaded.connect(self._after_page)
         self.model.load_failed.connect(lambda text: self.ctx.signals.op_failed.emit("item list", text))
         self.toggle_active.clicked.connect(self._toggle_active)
         self.splitter.splitterMoved.connect(lambda *_: qsettings().setValue("items/splitter", self.splitter.saveState()))
@@ -152,7 +154,12 @@ class ItemsScreen(QWidget):
         if query == self.model.query and self.model.rowCount() and not self.model.loading:
             return
         self.model.set_query(query)
-        self._count()
+        self._count_pending = True  # counted after the page lands, so the count never delays the rows
+
+    def _after_page(self, _rows: int) -> None:
+        if self._count_pending:
+            self._count_pending = False
+            self._count()
 
     def _count(self) -> None:
         self._count_gen += 1
