@@ -122,30 +122,9 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def po_detail(session: Session, number: str) -> dict[str, Any]:
-    """Everything `po show` prints (also used by tests)."""
-    from app.services import approvals
-    from app.services.po_documents import document_data
-    from app.services.purchasing import get_po
-
-    po = get_po(session, number)
-    doc = document_data(session, po)
-    return {
-        "number": po.number, "revision": po.revision, "status": po.status, "supplier": doc.supplier_code,
-        "supplier_name": doc.supplier_name, "order_date": po.order_date, "expected_date": po.expected_date,
-        "currency": po.currency, "payment_terms": po.payment_terms, "rush": po.rush, "total": doc.total,
-        "lines": [{"line": ln.line_no, "sku": ln.sku, "description": ln.description, "supplier_part": ln.supplier_part,
-                   "qty": ln.qty, "uom": ln.uom, "price": ln.unit_price, "extension": ln.extension,
-                   "ship_to": ln.ship_to} for ln in doc.lines],
-        "approval": [{"level": st.level, "roles": sorted(st.roles), "reasons": st.reasons,
-                      "approved_by": st.approved_by, "rejected_by": st.rejected_by}
-                     for st in approvals.approval_state(session, po)],
-        "decisions": [{"revision": d.revision, "level": d.level, "by": d.approver_name, "decision": d.decision,
-                       "comment": d.comment, "at": d.created_at} for d in approvals.decisions_for(session, po.id)],
-    }
-
-
 def _show(args: argparse.Namespace) -> int:
+    from app.services.po_documents import po_detail
+
     with session_for(args) as s:
         d = po_detail(s, args.number)
     if args.json:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from app.models.users import User
 from app.services import audit, mail
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, ValidationError
-from app.services.purchasing import get_po, lines_of, set_status
+from app.services.purchasing import REVISABLE, get_po, lines_of, set_status
 from reports.purchase_order import PoDocLine, PoDocument, render_po
 
 #: states in which a PO may go (again) to the supplier
@@ -125,3 +126,37 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
 
         edi_file = write_outbound(outbound_dir, *edi_payload)
     return SendOutcome(po.number, po.status, email_id, supplier.contact_email, edi_file)
+
+
+def po_detail(session: Session, ref: str | uuid.UUID, actor: Actor | None = None) -> dict[str, Any]:
+    """Everything `po show` prints and the detail screen shows; with ``actor``, also what
+    that user may do now (the screen enables its buttons from it; services still enforce)."""
+    from app.services import approvals
+
+    po = get_po(session, ref)
+    doc = document_data(session, po)
+    out: dict[str, Any] = {
+        "id": po.id, "number": po.number, "revision": po.revision, "status": po.status, "supplier": doc.supplier_code,
+        "supplier_name": doc.supplier_name, "order_date": po.order_date, "expected_date": po.expected_date,
+        "currency": po.currency, "payment_terms": po.payment_terms, "rush": po.rush, "total": doc.total,
+        "lines": [{"line": ln.line_no, "sku": ln.sku, "description": ln.description, "supplier_part": ln.supplier_part,
+                   "qty": ln.qty, "uom": ln.uom, "price": ln.unit_price, "extension": ln.extension,
+                   "ship_to": ln.ship_to} for ln in doc.lines],
+        "approval": [{"level": st.level, "roles": sorted(st.roles), "reasons": st.reasons,
+                      "approved_by": st.approved_by, "rejected_by": st.rejected_by}
+                     for st in approvals.approval_state(session, po)],
+        "decisions": [{"revision": d.revision, "level": d.level, "by": d.approver_name, "decision": d.decision,
+                       "comment": d.comment, "at": d.created_at} for d in approvals.decisions_for(session, po.id)],
+    }
+    if actor is not None:
+        final = po.status in ("closed", "cancelled")
+        out["can"] = {
+            "submit": actor.can("po.create") and po.status == "draft",
+            "approve": not approvals.why_not(session, actor, po),
+            "why_not_approve": approvals.why_not(session, actor, po),
+            "send": actor.can("po.send") and po.status in SENDABLE,
+            "cancel": actor.can("po.create") and not final and po.status not in ("partially_received", "received"),
+            "close": actor.can("po.create") and po.status in ("sent", "confirmed", "partially_received", "received"),
+            "revise": actor.can("po.create") and po.status in REVISABLE,
+        }
+    return out

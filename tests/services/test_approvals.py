@@ -88,7 +88,7 @@ def test_one_person_cannot_approve_two_levels(session: Session, bw: World) -> No
 def test_level_role_is_enforced(session: Session, bw: World) -> None:
     po = _po(session, bw, 1000)
     approvals.approve(session, bw.actors["bob"], po.id)
-    from app.services.auth import create_user, actor_for
+    from app.services.auth import actor_for, create_user
 
     u = create_user(session, "bea", "secret-bea", ["approver"], owner_branch_id=bw.ho.id, branch_id=bw.dal.id)
     with pytest.raises(PermissionDenied, match="level 2 .* needs the role manager"):

@@ -1,0 +1,253 @@
+"""ApprovalRulesPanel: edit the PO approval rules (a panel of the Settings screen).
+
+The table lists the rules; the form below edits the selected one or a new one. Saving,
+deleting and "add the defaults" are write ops through the approvals service, which checks
+the fields and the settings.edit right; the panel only shows what it says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.models.approvals import RULE_KINDS, VARIANCE_BASES
+from app.services import approvals
+from app.services.masterdata import head_office_id
+from app.views.context import AppContext
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    id: uuid.UUID
+    name: str
+    kind: str
+    level: int
+    amount: Decimal
+    percent: Decimal
+    basis: str
+    approver_role: str
+    active: bool
+
+
+def load_rules(session: Session) -> list[RuleRow]:
+    return [RuleRow(r.id, r.name, r.kind, r.level, r.amount, r.percent, r.basis, r.approver_role, r.active)
+            for r in approvals.list_rules(session)]
+
+
+COLUMNS = ("Level", "Name", "Kind", "Amount", "Percent", "Basis", "Approver role", "Active")
+
+
+class RulesModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RuleRow] = []
+
+    def set_rows(self, rows: list[RuleRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, r: int) -> RuleRow:
+        return self._rows[r]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(COLUMNS):
+            return None
+        r = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            amount = f"{r.amount:,.2f}" if r.kind == "value_threshold" else ""
+            pct = f"{r.percent.normalize():f}%" if r.kind == "price_variance" else ""
+            basis = r.basis if r.kind == "price_variance" else ""
+            return (str(r.level), r.name, r.kind.replace("_", " "), amount, pct, basis, r.approver_role,
+                    "yes" if r.active else "no")[index.column()]
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+
+class ApprovalRulesPanel(QWidget):
+    """Signals: changed(str) after a rule was saved/deleted/seeded; failed(str) with the error text."""
+
+    changed = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.editing: uuid.UUID | None = None
+        self.model = RulesModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.name = QLineEdit()
+        self.kind = QComboBox()
+        for k in RULE_KINDS:
+            self.kind.addItem(k.replace("_", " "), k)
+        self.level = QSpinBox()
+        self.level.setRange(1, 9)
+        self.amount = QLineEdit("0")
+        self.percent = QLineEdit("0")
+        self.basis = QComboBox()
+        for b in VARIANCE_BASES:
+            self.basis.addItem(f"{b} price", b)
+        self.role = QComboBox()
+        for r in approvals.ROLE_COVERS:
+            self.role.addItem(r, r)
+        self.active = QCheckBox("Active")
+        self.active.setChecked(True)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.new_button = QPushButton("&New rule")
+        self.save_button = QPushButton("&Save rule")
+        self.delete_button = QPushButton("&Delete rule")
+        self.defaults_button = QPushButton("Add &default rules")
+        editable = ctx.can("settings.edit")
+        for w in (self.new_button, self.save_button, self.delete_button, self.defaults_button):
+            w.setEnabled(editable)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Kind", self.kind)
+        form.addRow("Level", self.level)
+        form.addRow("Amount (value threshold)", self.amount)
+        form.addRow("Percent (price variance)", self.percent)
+        form.addRow("Compared with", self.basis)
+        form.addRow("Approver role", self.role)
+        form.addRow("", self.active)
+        bar = QHBoxLayout()
+        for b in (self.new_button, self.save_button, self.delete_button, self.defaults_button):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        lay = QVBoxLayout(self)
+        title = QLabel("Purchase order approval rules")
+        title.setObjectName("pageTitle")
+        lay.addWidget(title)
+        lay.addWidget(QLabel("Every level that fires must be approved, lowest first, each by a different person; "
+                             "the requester never approves their own order."))
+        lay.addWidget(self.table, 1)
+        lay.addLayout(form)
+        lay.addLayout(bar)
+        lay.addWidget(self.message)
+        if not editable:
+            self.message.setText(f"{ctx.actor.username} may view the rules; only an administrator may change them.")
+        self._connect_signals()
+        self.refresh()
+
+    def _connect_signals(self) -> None:
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        self.kind.currentIndexChanged.connect(lambda _i: self._enable_fields())
+        self.new_button.clicked.connect(self.new_rule)
+        self.save_button.clicked.connect(self.save)
+        self.delete_button.clicked.connect(self.delete)
+        self.defaults_button.clicked.connect(self.seed_defaults)
+        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if "settings" in kinds else None)
+
+    def refresh(self) -> None:
+        self.ctx.runner.submit(load_rules, self.model.set_rows, write=False, label="approval rules")
+
+    def _enable_fields(self) -> None:
+        kind = self.kind.currentData()
+        self.amount.setEnabled(kind == "value_threshold")
+        self.percent.setEnabled(kind == "price_variance")
+        self.basis.setEnabled(kind == "price_variance")
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or current.row() >= self.model.rowCount():
+            return
+        r = self.model.row(current.row())
+        self.editing = r.id
+        self.name.setText(r.name)
+        self.kind.setCurrentIndex(self.kind.findData(r.kind))
+        self.level.setValue(r.level)
+        self.amount.setText(f"{r.amount.normalize():f}")
+        self.percent.setText(f"{r.percent.normalize():f}")
+        self.basis.setCurrentIndex(self.basis.findData(r.basis))
+        self.role.setCurrentIndex(self.role.findData(r.approver_role))
+        self.active.setChecked(r.active)
+        self._enable_fields()
+
+    def new_rule(self) -> None:
+        self.editing = None
+        self.table.clearSelection()
+        self.name.clear()
+        self.amount.setText("0")
+        self.percent.setText("0")
+        self.level.setValue(1)
+        self.active.setChecked(True)
+        self.name.setFocus()
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.name.text(), "kind": self.kind.currentData(), "level": self.level.value(),
+                "amount": self.amount.text().strip() or "0", "percent": self.percent.text().strip() or "0",
+                "basis": self.basis.currentData(), "approver_role": self.role.currentData(),
+                "active": self.active.isChecked()}
+
+    def _run(self, fn: Any, done_text: str) -> None:
+        self.ctx.runner.submit(fn, lambda _r: self._ok(done_text), on_error=self._err, kinds=("settings", "approval"),
+                               label="approval rules")
+
+    def _ok(self, text: str) -> None:
+        self.message.setText(text)
+        self.changed.emit(text)
+
+    def _err(self, e: BaseException) -> None:
+        self.message.setText(f"Not saved: {e}")
+        self.failed.emit(str(e))
+
+    def save(self) -> None:
+        spec, actor, rule_id = self.spec(), self.ctx.actor, self.editing
+        if rule_id is None:
+            self._run(lambda s: approvals.create_rule(s, actor, head_office_id(s), **spec), f"Rule {spec['name']!r} added")
+        else:
+            self._run(lambda s: approvals.update_rule(s, actor, rule_id, **spec), f"Rule {spec['name']!r} saved")
+
+    def delete(self) -> None:
+        rule_id, actor = self.editing, self.ctx.actor
+        if rule_id is None:
+            return
+        self.editing = None
+        self._run(lambda s: approvals.delete_rule(s, actor, rule_id), "Rule deleted")
+
+    def seed_defaults(self) -> None:
+        actor = self.ctx.actor
+
+        def work(s: Session) -> int:
+            actor.require("settings.edit")
+            return approvals.ensure_default_rules(s, head_office_id(s), actor)
+
+        self.ctx.runner.submit(work, lambda n: self._ok(f"{n} default rules added" if n else
+                                                        "Rules already exist: defaults not added"),
+                               on_error=self._err, kinds=("settings", "approval"), label="default approval rules")

@@ -1,0 +1,195 @@
+"""ApprovalsInbox: the purchase orders this user may approve now, with the detail beside.
+
+"May approve now" is the approvals service's answer (``approvals.inbox``): pending, the next
+level needs one of my roles, I did not request it, and I did not decide another level of
+this revision. Approve / reject act on the selected PO; the list refreshes after each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.models.parties import Supplier
+from app.services import approvals, purchasing
+from app.views.buying.po_detail import PoDetailView
+from app.views.context import AppContext
+
+Index = QModelIndex | QPersistentModelIndex
+REFRESH_KINDS = frozenset({"po", "approval", "sync", "settings"})
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: Any
+    number: str
+    revision: int
+    supplier: str
+    total: Decimal
+    currency: str
+    level: int
+    reasons: str
+
+
+def load_inbox(session: Session, actor: Any) -> list[InboxRow]:
+    out = []
+    for po in approvals.inbox(session, actor):
+        lv = approvals.next_level(session, po) or 0
+        reasons = "; ".join(r.text for r in approvals.stamped_reasons(po) if r.level == lv)
+        sup = session.get(Supplier, po.supplier_id)
+        out.append(InboxRow(po.id, po.number, po.revision, sup.code if sup else "?", purchasing.po_total_of(session, po.id),
+                            po.currency, lv, reasons))
+    return out
+
+
+COLUMNS = ("Number", "Rev", "Supplier", "Total", "Level", "Why")
+
+
+class InboxModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[InboxRow] = []
+
+    def set_rows(self, rows: list[InboxRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, r: int) -> InboxRow:
+        return self._rows[r]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(COLUMNS):
+            return None
+        r = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.number, str(r.revision), r.supplier, f"{r.total:,.2f} {r.currency}", str(r.level),
+                    r.reasons)[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (1, 3, 4):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+
+class ApprovalsInbox(QWidget):
+    """Signals: refreshed(int) with the number of POs waiting for this user."""
+
+    refreshed = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.model = InboxModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.count = QLabel("")
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("Comment (required to reject)")
+        self.approve_button = QPushButton("&Approve")
+        self.reject_button = QPushButton("Re&ject")
+        for b in (self.approve_button, self.reject_button):
+            b.setEnabled(False)
+        self.detail = PoDetailView(ctx)
+        bar = QHBoxLayout()
+        bar.addWidget(self.count)
+        bar.addWidget(self.comment, 1)
+        bar.addWidget(self.approve_button)
+        bar.addWidget(self.reject_button)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(bar)
+        ll.addWidget(self.table, 1)
+        if not ctx.can("po.approve"):
+            ll.addWidget(QLabel(f"{ctx.actor.username} may not approve purchase orders."))
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.detail)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        self._connect_signals()
+        self.refresh()
+
+    def _connect_signals(self) -> None:
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & REFRESH_KINDS else None)
+        self.approve_button.clicked.connect(self.approve_selected)
+        self.reject_button.clicked.connect(self.reject_selected)
+        QShortcut(QKeySequence("Ctrl+Shift+A"), self, activated=self.approve_selected)
+
+    def refresh(self) -> None:
+        actor = self.ctx.actor
+        self.ctx.runner.submit(lambda s: load_inbox(s, actor), self._on_rows, write=False, label="approvals inbox")
+
+    def _on_rows(self, rows: list[InboxRow]) -> None:
+        self.model.set_rows(rows)
+        self.count.setText(f"{len(rows)} waiting for you")
+        has = bool(rows)
+        self.approve_button.setEnabled(has)
+        self.reject_button.setEnabled(has)
+        if has:
+            self.table.selectRow(0)
+        else:
+            self.detail.load(None)
+        self.refreshed.emit(len(rows))
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and current.row() < self.model.rowCount():
+            self.detail.load(self.model.row(current.row()).id)
+
+    def _selected(self) -> InboxRow | None:
+        idx = self.table.currentIndex()
+        return self.model.row(idx.row()) if idx.isValid() and idx.row() < self.model.rowCount() else None
+
+    def approve_selected(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        actor, comment = self.ctx.actor, self.comment.text()
+        self.ctx.runner.submit(lambda s: approvals.approve(s, actor, row.id, comment).status,
+                               lambda st: self._done(f"{row.number}: level {row.level} approved ({st.replace('_', ' ')})"),
+                               kinds=("po", "approval", "receipt"), label=f"approve {row.number}")
+
+    def reject_selected(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        actor, comment = self.ctx.actor, self.comment.text()
+        self.ctx.runner.submit(lambda s: approvals.reject(s, actor, row.id, comment).status,
+                               lambda _st: self._done(f"{row.number} rejected"),
+                               kinds=("po", "approval"), label=f"reject {row.number}")
+
+    def _done(self, text: str) -> None:
+        self.comment.clear()
+        self.ctx.signals.message.emit(text)

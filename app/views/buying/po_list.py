@@ -1,0 +1,210 @@
+"""PurchaseOrdersView: the paged PO list (filter by status, supplier, number) beside the detail.
+
+Pages come from ``purchasing.list_pos`` through the shared PagedTableModel (a page at a
+time, off the GUI thread). Choosing a row loads it in the PoDetailView on the right. A
+small "New PO" dialog creates one by hand (supplier, warehouse, SKU:QTY[:PRICE] lines);
+the service validates every line and says which one is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.models.workflow import WORKFLOWS
+from app.services import purchasing
+from app.services.errors import ValidationError
+from app.views.buying.po_detail import PoDetailView
+from app.views.context import AppContext
+from app.views.widgets.paged import Column, PagedTableModel
+
+COLUMNS = (
+    Column("Number", "number"),
+    Column("Rev", "revision", align_right=True),
+    Column("Status", "status", fmt=lambda v: str(v).replace("_", " ")),
+    Column("Supplier", "supplier_code"),
+    Column("Date", "order_date", fmt=lambda v: v.isoformat()),
+    Column("Lines", "lines", align_right=True),
+    Column("Total", "total", align_right=True, fmt=lambda v: f"{v:,.2f}"),
+    Column("Cur", "currency"),
+    Column("Rush", "rush", fmt=lambda v: "rush" if v else ""),
+)
+REFRESH_KINDS = frozenset({"po", "approval", "receipt", "sync"})
+
+
+def fetch_pos(session: Session, query: dict[str, str] | None, after: Any, limit: int) -> tuple[list[Any], Any]:
+    q = query or {}
+    offset = int(after or 0)
+    rows = purchasing.list_pos(session, status=q.get("status") or None, supplier=q.get("supplier") or None,
+                               search=q.get("search") or None, offset=offset, limit=limit)
+    return rows, (offset + len(rows) if len(rows) == limit else None)
+
+
+class PoTableModel(PagedTableModel):
+    def __init__(self, runner: Any, *, page_size: int = 200, parent: Any = None) -> None:
+        super().__init__(runner, fetch_pos, COLUMNS, page_size=page_size, parent=parent)
+
+
+class NewPoDialog(QDialog):
+    """Supplier, warehouse and lines as text: quick to type, and the service checks it all."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New purchase order")
+        self.supplier = QLineEdit()
+        self.warehouse = QLineEdit()
+        self.lines = QPlainTextEdit()
+        self.lines.setPlaceholderText("one line each: SKU:QTY or SKU:QTY:PRICE")
+        self.rush = QCheckBox("Rush order")
+        self.submit_now = QCheckBox("Submit for approval now")
+        self.submit_now.setChecked(True)
+        form = QFormLayout(self)
+        form.addRow("Supplier code", self.supplier)
+        form.addRow("Ship-to warehouse", self.warehouse)
+        form.addRow("Lines", self.lines)
+        form.addRow("", self.rush)
+        form.addRow("", self.submit_now)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        form.addRow(box)
+
+    def line_inputs(self) -> list[purchasing.LineInput]:
+        out = []
+        for n, raw in enumerate((x.strip() for x in self.lines.toPlainText().splitlines()), 1):
+            if not raw:
+                continue
+            parts = raw.split(":")
+            if len(parts) not in (2, 3):
+                raise ValidationError(f"line {n}", f"{raw!r} is not SKU:QTY or SKU:QTY:PRICE")
+            out.append(purchasing.LineInput(sku=parts[0], qty=parts[1], price=parts[2] if len(parts) == 3 else None))
+        return out
+
+
+class PurchaseOrdersView(QWidget):
+    """Signals: created(str) with the new PO's number."""
+
+    created = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.model = PoTableModel(ctx.runner, parent=self)
+        self.status = QComboBox()
+        self.status.addItem("All statuses", "")
+        for st in WORKFLOWS["purchase_order"]:
+            self.status.addItem(st.replace("_", " "), st)
+        self.supplier = QLineEdit()
+        self.supplier.setPlaceholderText("Supplier code")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("PO number contains…")
+        self.new_button = QPushButton("&New PO…")
+        self.new_button.setEnabled(ctx.can("po.create"))
+        self.count = QLabel("")
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.detail = PoDetailView(ctx)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        top = QHBoxLayout()
+        for w in (self.status, self.supplier, self.search, self.count):
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.new_button)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(top)
+        ll.addWidget(self.table, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.detail)
+        split.setSizes([500, 600])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        self._connect_signals()
+        self.apply_filter()
+
+    def _connect_signals(self) -> None:
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.supplier.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self._debounce.timeout.connect(self.apply_filter)
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        self.model.page_loaded.connect(lambda n: self.count.setText(f"{n} shown" + ("+" if self.model.has_more else "")))
+        self.model.load_failed.connect(lambda t: self.count.setText(f"Could not load: {t}"))
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        self.new_button.clicked.connect(self._new_po)
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
+
+    def apply_filter(self) -> None:
+        self.model.set_query({"status": self.status.currentData() or "", "supplier": self.supplier.text().strip(),
+                              "search": self.search.text().strip()})
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and current.row() < self.model.rowCount():
+            self.detail.load(self.model.row(current.row()).id)
+
+    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+        if kinds & REFRESH_KINDS:
+            self.model.reload()
+
+    def select_number(self, number: str) -> bool:
+        for i, r in enumerate(self.model.rows()):
+            if r.number == number:
+                self.table.selectRow(i)
+                self.detail.load(r.id)
+                return True
+        return False
+
+    def create_po(self, supplier: str, warehouse: str, lines: list[purchasing.LineInput], *,
+                  rush: bool = False, submit: bool = True) -> None:
+        actor = self.ctx.actor
+
+        def work(s: Session) -> str:
+            po = purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush)
+            if submit:
+                purchasing.submit(s, actor, po.id)
+            return po.number
+
+        self.ctx.runner.submit(work, self._on_created, kinds=("po",), label="create purchase order")
+
+    def _on_created(self, number: str) -> None:
+        self.ctx.signals.message.emit(f"{number} created")
+        self.created.emit(number)
+
+    def _new_po(self) -> None:
+        dlg = NewPoDialog(self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            lines = dlg.line_inputs()
+        except ValidationError as e:
+            self.ctx.signals.op_failed.emit("new purchase order", str(e))
+            return
+        self.create_po(dlg.supplier.text(), dlg.warehouse.text(), lines, rush=dlg.rush.isChecked(),
+                       submit=dlg.submit_now.isChecked())

@@ -1,0 +1,95 @@
+"""BuyingScreen: the buyer's tabs, each loaded the first time it is shown.
+
+Tabs are ``"module:Class"`` entries so an unbuilt area shows "not built yet" instead of
+breaking the screen, and a slow tab costs nothing until it is opened. A tab that exists but
+fails to import shows the error (never hidden), like the navigation rail does.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QStackedLayout, QTabWidget, QVBoxLayout, QWidget
+
+from app.views.context import AppContext
+from app.views.main_window import load_screen_class
+
+TABS: tuple[tuple[str, str], ...] = (
+    ("Worklist", "app.views.buying.worklist:RecommendationsWorklist"),
+    ("Requisitions", "app.views.buying.requisitions:RequisitionsView"),
+    ("Purchase orders", "app.views.buying.po_list:PurchaseOrdersView"),
+    ("Approvals inbox", "app.views.buying.approvals:ApprovalsInbox"),
+    ("Supplier confirmations", "app.views.buying.confirmations:ConfirmationsView"),
+)
+
+
+class _LazyTab(QWidget):
+    """Placeholder that builds the real widget on first show."""
+
+    def __init__(self, title: str, target: str) -> None:
+        super().__init__()
+        self.title = title
+        self.target = target
+        self.widget: QWidget | None = None
+        self.message = ""
+        self._stack = QStackedLayout(self)
+
+
+class BuyingScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tabs = QTabWidget()
+        self._lazy: list[_LazyTab] = []
+        for title, target in TABS:
+            tab = _LazyTab(title, target)
+            self._lazy.append(tab)
+            self.tabs.addTab(tab, title)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.tabs)
+        self._connect_signals()
+        self._ensure(self.tabs.currentIndex())
+
+    def _connect_signals(self) -> None:
+        self.tabs.currentChanged.connect(self._ensure)
+        for n in range(len(TABS)):
+            QShortcut(QKeySequence(f"Alt+{n + 1}"), self, activated=lambda n=n: self.tabs.setCurrentIndex(n))
+
+    def tab_widget(self, title: str) -> QWidget | None:
+        """The built widget of a tab (building it), or None when its module is not there yet."""
+        for i, tab in enumerate(self._lazy):
+            if tab.title == title:
+                self._ensure(i)
+                return tab.widget
+        raise KeyError(title)
+
+    def tab_message(self, title: str) -> str:
+        return next(t.message for t in self._lazy if t.title == title)
+
+    def _ensure(self, index: int) -> None:
+        if not 0 <= index < len(self._lazy):
+            return
+        tab = self._lazy[index]
+        if tab.widget is not None or tab.message:
+            return
+        try:
+            cls = load_screen_class(tab.target)
+        except Exception as e:  # noqa: BLE001 - show the error on the tab, keep the screen usable
+            traceback.print_exc()
+            tab.message = f"{tab.title} could not be opened: {e}"
+            label = QLabel(tab.message)
+            label.setObjectName("pageError")
+            label.setWordWrap(True)
+            tab._stack.addWidget(label)
+            return
+        if cls is None:
+            tab.message = f"{tab.title} is not built yet"
+            label = QLabel(tab.message)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tab._stack.addWidget(label)
+            return
+        tab.widget = cls(self.ctx)  # type: ignore[call-arg]
+        tab._stack.addWidget(tab.widget)
