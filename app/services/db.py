@@ -143,8 +143,9 @@ def _stamp_hlc(session: Session, _ctx: Any, _instances: Any) -> None:
     if session.info.get("apply_remote"):
         return  # replication apply keeps the remote clock
     site = site_id(session)
+    new = set(map(id, session.new))  # once: session.new/.dirty are rebuilt on every access (O(n^2) on big flushes)
     for obj in targets:
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+        if id(obj) not in new and not session.is_modified(obj, include_collections=False):
             continue
         obj.hlc = clock.now()
         obj.hlc_site = site
