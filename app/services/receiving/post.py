@@ -220,6 +220,8 @@ def post_receipt(
     session.flush()
 
     # distribute each item's total over its expected lines (in order; any over-receipt on the last)
+    pol_ids = {el.po_line_id for el in er_lines if el.po_line_id}
+    pols = {p.id: p for p in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(pol_ids)))} if pol_ids else {}
     remaining = dict(totals)
     first_line: dict[uuid.UUID, ExpectedReceiptLine] = {}
     for iid, els in by_item.items():
@@ -231,7 +233,7 @@ def post_receipt(
                 el.qty_received += take
                 remaining[iid] -= take
                 if el.po_line_id:
-                    pol = session.get(PurchaseOrderLine, el.po_line_id)
+                    pol = pols.get(el.po_line_id)
                     if pol is not None:
                         pol.qty_received += take
                         pol.status = "received" if pol.qty_received >= pol.qty_ordered else "partially_received"
@@ -287,8 +289,8 @@ def post_receipt(
     if er.arrived_at is None:
         er.arrived_at = rec.arrived_at
     if po is not None:
-        pols = list(session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id)))
-        full = all(p.qty_received >= p.qty_ordered for p in pols)
+        po_lines = list(session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id)))
+        full = all(pl.qty_received >= pl.qty_ordered for pl in po_lines)
         new = "received" if full else "partially_received"
         if po.status != new and allowed("purchase_order", po.status, new):
             po.status = new

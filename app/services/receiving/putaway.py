@@ -48,9 +48,26 @@ def hazmat_compatible(a: str, b: str) -> bool:
     return not a or not b or frozenset((a, b)) not in INCOMPATIBLE
 
 
+@dataclass(frozen=True)
+class BinInfo:
+    """The columns of a storage bin the rules read (plain tuples load ~10x faster than ORM rows)."""
+
+    id: uuid.UUID
+    code: str
+    kind: str
+    active: bool
+    role: str
+    fixed_item_id: uuid.UUID | None
+    temperature_class: str
+    hazmat_class: str
+    capacity_volume_cm3: int
+    capacity_weight_g: int
+    walk_seq: int
+
+
 @dataclass
 class BinState:
-    loc: Location
+    loc: BinInfo
     used_volume: int = 0
     used_weight: int = 0
     items: set[uuid.UUID] = field(default_factory=set)
@@ -159,7 +176,9 @@ class BinBook:
 
 def load_bins(session: Session, warehouse_id: uuid.UUID, extra_item_ids: Iterable[uuid.UUID] = ()) -> BinBook:
     """Every storage bin of the warehouse with its used volume/weight, items and hazmat classes."""
-    locs = list(session.scalars(select(Location).where(Location.warehouse_id == warehouse_id, Location.kind == "storage")))
+    cols = [getattr(Location, f) for f in BinInfo.__dataclass_fields__]
+    locs = [BinInfo(*r) for r in session.execute(
+        select(*cols).where(Location.warehouse_id == warehouse_id, Location.kind == "storage"))]
     states = {loc.id: BinState(loc) for loc in locs}
     rows = session.execute(
         select(StockBalance.location_id, StockBalance.item_id, func.sum(StockBalance.qty))
