@@ -192,7 +192,7 @@ class SyncStatus:
         last = self.last_sync_at[11:16] if self.last_sync_at else "never"
         if self.state == "online":
             return f"online · {self.pending} pending · last sync {last}"
-        if not self.server:
+        if not self.server and not self.last_error:
             return f"not connected · {self.pending} pending"
         return f"offline: {self.last_error or 'not synced yet'} · {self.pending} pending"
 
