@@ -38,7 +38,7 @@ def test_truncated_sqlite_file_is_reported_corrupt(db_path: Path, tmp_path: Path
 
 def test_newer_schema_is_refused(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    conn.execute("UPDATE alembic_version SET version_num = '9999_future' WHERE rowid = (SELECT min(rowid) FROM alembic_version)")
     conn.commit()
     conn.close()
     with pytest.raises(DatabaseProblem, match="newer Depot"):
