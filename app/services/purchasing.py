@@ -207,6 +207,7 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
     _refuse_final(po, "submitted")
     if po.status != "draft":
         raise Conflict(f"purchase order {po.number} is {po.status}; only a draft can be submitted")
+    _seed_rules_once(session, actor)
     reasons = approvals.evaluate(session, po)
     po.approval_reasons = "\n".join(r.stamp() for r in reasons)
     if reasons:
@@ -214,6 +215,18 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
     else:
         mark_approved(session, actor, po, auto=True)
     return po
+
+
+def _seed_rules_once(session: Session, actor: Actor) -> None:
+    """A company that never configured rules gets the sensible defaults on its first submit
+    (approval must never be silently off because nobody opened Settings)."""
+    from app.services import approvals
+    from app.services.masterdata import head_office_id
+
+    try:
+        approvals.ensure_default_rules(session, head_office_id(session), actor)
+    except NotFound:
+        pass  # no head office yet (a bare test database): nothing owns the rules
 
 
 def mark_approved(session: Session, actor: Actor, po: PurchaseOrder, *, auto: bool = False) -> None:
@@ -450,9 +463,7 @@ def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session) -> 
 
 
 def _mark_converted(session: Session, actor: Actor, reqs: list[Any], po: PurchaseOrder) -> None:
-    for r in reqs:
-        r.status = "converted"
-        r.po_id = po.id
-        audit.record(session, actor, "requisition.converted", "requisition", r.id, r.owner_branch_id,
-                     number=r.number, po=po.number)
-    session.flush()
+    """The requisitions service owns requisition state: it records the conversion and audits it."""
+    from app.services.requisitions import mark_converted
+
+    mark_converted(session, actor, [r.id for r in reqs], po_id=po.id)

@@ -163,3 +163,12 @@ def test_unknown_po(session: Session, bw: World) -> None:
 
     with pytest.raises(NotFound):
         approvals.approve(session, bw.actors["bob"], uuid.uuid4())
+
+
+def test_first_submit_seeds_the_default_rules(session: Session, world: World) -> None:
+    assert approvals.list_rules(session) == []
+    po = purchasing.create_po(session, world.actors["alice"], "ACME", "DAL1", [LineInput(sku="BOLT", qty=10)])
+    purchasing.submit(session, world.actors["alice"], po.id)
+    assert len(approvals.list_rules(session)) == len(approvals.DEFAULT_RULES)
+    # the factory's supplier links are not contracted: the default non-contracted rule fires
+    assert po.status == "pending_approval" and "no supplier contract for BOLT" in po.approval_reasons
