@@ -68,7 +68,10 @@ class ReceivingContext:
     other_item: Callable[[str], str | None] = lambda code: None
 
 
-def load_context(session: Session, expected_receipt_id: uuid.UUID) -> ReceivingContext:
+def load_context(session: Session, expected_receipt_id: uuid.UUID, *, detached: bool = False) -> ReceivingContext:
+    """Read what a session needs. ``detached=True`` (the screen: scanning happens on the GUI thread
+    after this op's Session is closed) preloads every SKU and GTIN of the catalogue for the
+    "item X is not on this receipt" message instead of asking the database per unknown scan."""
     er = session.get(ExpectedReceipt, expected_receipt_id)
     if er is None:
         raise NotFound("expected receipt", expected_receipt_id)
@@ -97,6 +100,19 @@ def load_context(session: Session, expected_receipt_id: uuid.UUID) -> ReceivingC
             uom = session.scalars(select(ItemUom.item_id).where(ItemUom.gtin == code)).first()
             found = session.scalar(select(Item.sku).where(Item.id == uom)) if uom else None
         return found
+
+    if detached:
+        catalogue: dict[str, str] = {}
+        for sku, gtin in session.execute(select(Item.sku, Item.gtin)):
+            catalogue[sku.upper()] = sku
+            if gtin:
+                catalogue[gtin] = sku
+        for gtin, sku in session.execute(select(ItemUom.gtin, Item.sku).join(Item, Item.id == ItemUom.item_id)
+                                         .where(ItemUom.gtin.is_not(None))):
+            catalogue[str(gtin)] = sku
+
+        def other_item(code: str) -> str | None:  # noqa: F811 - replaces the database lookup
+            return catalogue.get(code.upper()) or catalogue.get(code.zfill(14))
 
     return ReceivingContext(
         receipt_id=er.id, number=er.number, status=er.status, supplier_code=sup.code if sup else "",

@@ -1,0 +1,1 @@
+"""The Receiving screen: scan-to-receive, putaway by bin scan, quality hold decisions."""
