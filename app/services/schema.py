@@ -67,35 +67,3 @@ def upgrade(engine: Engine, target: str = "heads") -> set[str]:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
     return db_heads(engine)
-
-
-def quick_check_current(engine: Engine) -> bool:
-    """Start-up fast path (added for the GUI cold start): True when the file's heads equal the
-    heads declared in the version scripts, read as text without importing Alembic's runtime.
-    False means "not sure": call ``check_current`` for the real check and its message."""
-    import ast
-    import re
-
-    from sqlalchemy import text as sql_text
-    from sqlalchemy.exc import DBAPIError
-
-    revs: set[str] = set()
-    downs: set[str] = set()
-    for f in (MIGRATIONS / "versions").glob("*.py"):
-        src = f.read_text(encoding="utf-8")
-        rev = re.search(r"^revision\s*=\s*(.+)$", src, re.M)
-        down = re.search(r"^down_revision\s*=\s*(.+)$", src, re.M)
-        if rev is None:
-            continue
-        try:
-            revs.add(str(ast.literal_eval(rev.group(1).split("#")[0].strip())))
-            d = ast.literal_eval(down.group(1).split("#")[0].strip()) if down else None
-        except (ValueError, SyntaxError):
-            return False
-        downs.update([d] if isinstance(d, str) else list(d or ()))
-    try:
-        with engine.connect() as conn:
-            heads = {str(r[0]) for r in conn.execute(sql_text("SELECT version_num FROM alembic_version"))}
-    except DBAPIError:
-        return False
-    return bool(heads) and heads == revs - downs
