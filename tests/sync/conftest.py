@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,17 +190,18 @@ def net_template(tmp_path_factory: pytest.TempPathFactory, template_db: Path) ->
                 c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
-@pytest.fixture
-def net(net_template: NetTemplate, tmp_path: Path) -> Iterator[Net]:
-    tpl = net_template
+@contextmanager
+def cloned_net(tpl: NetTemplate, directory: Path) -> Iterator[Net]:
+    """A private copy of the template network: its own server database and site files."""
     dbname = tpl.dbname.removesuffix("_tpl") + "_" + secrets.token_hex(3)
     with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{tpl.dbname}"')
     srv = Server(f"host={PG_HOST} port={PG_PORT} user=postgres dbname={dbname}", dbname, tpl.prefix, dict(tpl.roles))
     sites = {}
+    directory.mkdir(parents=True, exist_ok=True)
     for name, f in tpl.files.items():
-        shutil.copy(f, tmp_path / f.name)
-        sites[name] = Site(tmp_path / f.name, srv.role_dsn(name.upper()))
+        shutil.copy(f, directory / f.name)
+        sites[name] = Site(directory / f.name, srv.role_dsn(name.upper()))
     try:
         yield Net(srv, sites["hq"], sites["dal"], sites["hou"], tpl.world)
     finally:
@@ -207,6 +209,12 @@ def net(net_template: NetTemplate, tmp_path: Path) -> Iterator[Net]:
             site.close()
         with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def net(net_template: NetTemplate, tmp_path: Path) -> Iterator[Net]:
+    with cloned_net(net_template, tmp_path) as n:
+        yield n
 
 
 def site_hashes(site: Site) -> dict[str, tuple[int, str]]:
