@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
     first_painted = Signal(float)
     screen_opened = Signal(str)
 
-    def __init__(self, ctx: AppContext, *, open_key: str | None = None) -> None:
+    def __init__(self, ctx: AppContext, *, open_key: str | None = None, defer_first_screen: bool = False) -> None:
         super().__init__()
         self.ctx = ctx
         self.setObjectName("mainWindow")
@@ -106,7 +106,11 @@ class MainWindow(QMainWindow):
         start = open_key or str(qsettings().value("window/screen", DEFAULT_SCREEN))
         if start not in self.entries or not allowed(ctx, self.entries[start]):
             start = next((e.key for e in NAV if allowed(ctx, e)), NAV[0].key)
-        self.open_screen(start)
+        if defer_first_screen:
+            # paint the frame first; build the first screen in the event-loop turn after that
+            self.first_painted.connect(lambda _t: QTimer.singleShot(0, lambda: self.open_screen(start)))
+        else:
+            self.open_screen(start)
 
     # construction ----------------------------------------------------------------------
     def _build_nav(self) -> None:
