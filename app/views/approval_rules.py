@@ -122,8 +122,8 @@ class ApprovalRulesPanel(QWidget):
         self.amount = QLineEdit("0")
         self.percent = QLineEdit("0")
         self.basis = QComboBox()
-        for b in VARIANCE_BASES:
-            self.basis.addItem(f"{b} price", b)
+        for basis in VARIANCE_BASES:
+            self.basis.addItem(f"{basis} price", basis)
         self.role = QComboBox()
         for r in approvals.ROLE_COVERS:
             self.role.addItem(r, r)

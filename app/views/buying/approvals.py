@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -113,6 +112,7 @@ class ApprovalsInbox(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.count = QLabel("")
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment (required to reject)")
@@ -146,7 +146,6 @@ class ApprovalsInbox(QWidget):
         self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & REFRESH_KINDS else None)
         self.approve_button.clicked.connect(self.approve_selected)
         self.reject_button.clicked.connect(self.reject_selected)
-        QShortcut(QKeySequence("Ctrl+Shift+A"), self, activated=self.approve_selected)
 
     def refresh(self) -> None:
         actor = self.ctx.actor
@@ -154,6 +153,7 @@ class ApprovalsInbox(QWidget):
 
     def _on_rows(self, rows: list[InboxRow]) -> None:
         self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
         self.count.setText(f"{len(rows)} waiting for you")
         has = bool(rows)
         self.approve_button.setEnabled(has)

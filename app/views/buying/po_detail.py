@@ -112,7 +112,7 @@ class PoDetailView(QWidget):
         for key, text, shortcut in (("submit", "&Submit", "Ctrl+Return"), ("approve", "&Approve", "Ctrl+Shift+A"),
                                     ("reject", "Re&ject", "Ctrl+Shift+J"), ("send", "Se&nd", "Ctrl+Shift+N"),
                                     ("cancel", "&Cancel PO", ""), ("close", "C&lose PO", ""),
-                                    ("preview", "&Preview PDF", "Ctrl+P"), ("save_pdf", "Save PD&F…", "Ctrl+Shift+S")):
+                                    ("preview", "&Preview PDF", "Ctrl+P"), ("save_pdf", "Save PD&F…", "Ctrl+Shift+P")):
             b = QPushButton(text)
             b.setObjectName(f"po_{key}")
             if shortcut:

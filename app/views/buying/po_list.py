@@ -126,6 +126,7 @@ class PurchaseOrdersView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.detail = PoDetailView(ctx)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -155,11 +156,12 @@ class PurchaseOrdersView(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self._debounce.timeout.connect(self.apply_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        self.model.page_loaded.connect(lambda _n: self.table.resizeColumnsToContents())
         self.model.page_loaded.connect(lambda n: self.count.setText(f"{n} shown" + ("+" if self.model.has_more else "")))
         self.model.load_failed.connect(lambda t: self.count.setText(f"Could not load: {t}"))
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         self.new_button.clicked.connect(self._new_po)
-        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
 
     def apply_filter(self) -> None:
         self.model.set_query({"status": self.status.currentData() or "", "supplier": self.supplier.text().strip(),

@@ -8,6 +8,7 @@ fails to import shows the error (never hidden), like the navigation rail does.
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -56,7 +57,7 @@ class BuyingScreen(QWidget):
     def _connect_signals(self) -> None:
         self.tabs.currentChanged.connect(self._ensure)
         for n in range(len(TABS)):
-            QShortcut(QKeySequence(f"Alt+{n + 1}"), self, activated=lambda n=n: self.tabs.setCurrentIndex(n))
+            QShortcut(QKeySequence(f"Alt+{n + 1}"), self, lambda n=n: self.tabs.setCurrentIndex(n))
 
     def tab_widget(self, title: str) -> QWidget | None:
         """The built widget of a tab (building it), or None when its module is not there yet."""
@@ -91,5 +92,6 @@ class BuyingScreen(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             tab._stack.addWidget(label)
             return
-        tab.widget = cls(self.ctx)  # type: ignore[call-arg]
+        factory: Any = cls  # a screen class takes the context (the NAV contract)
+        tab.widget = factory(self.ctx)
         tab._stack.addWidget(tab.widget)
