@@ -280,3 +280,31 @@ def test_expected_list_by_date_and_dock(session: Session, world: World) -> None:
     assert [(r.dock, r.lines, r.units) for r in rows] == [("D2", 2, 17)]
     assert [r.dock for r in list_expected(session, dock="D1")] == ["D1"]
     assert session.scalar(select(func.count()).select_from(PutawayTask)) == 0
+
+
+def test_inbound_transfer_is_received_out_of_transit_with_putaway_tasks(session: Session, world: World) -> None:
+    from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
+    from app.services.stock import MoveSpec, post_moves
+
+    sup = virtual_location(session, world.wh_hou.id, "supplier")
+    post_moves(session, None, [MoveSpec(world.items["BOLT"].id, 30, sup.id, world.bins["HOU1-A-02"].id, "opening")],
+               owner_branch_id=world.hou.id)
+    t = create_transfer(session, world.actors["mike"], world.wh_hou.id, world.wh_dal.id,
+                        [TransferLineSpec(world.items["BOLT"].id, 20)])
+    ship_transfer(session, world.actors["mike"], t.id)
+    session.commit()
+    er = session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.source == "transfer")).one()
+    rs = ReceivingSession(load_context(session, er.id))
+    rs.scan("*18")
+    rs.scan("BOLT")
+    rs.scan("*3")
+    r = rs.scan("BOLT")
+    assert not r.ok and "21 would be above the expected 20" in r.message
+    posted = post_receipt(session, world.actors["rita"], er.id, rs.post_lines())
+    session.commit()
+    assert posted.number == t.number and posted.units == 18 and len(posted.putaway_task_ids) == 1
+    assert on_hand(session, world.items["BOLT"].id, world.wh_dal.id) == 18
+    assert session.get(ExpectedReceipt, er.id).status == "received"  # type: ignore[union-attr]
+    with pytest.raises(Conflict, match="already received"):
+        post_receipt(session, world.actors["rita"], er.id, [ReceiveLine(world.items["BOLT"].id, 1)])
+    assert balance_mismatches(session) == []

@@ -121,6 +121,8 @@ def post_receipt(
         raise Conflict(f"{er.number} is already received" + (f" ({prior})" if prior else "") + ": nothing posted")
     if er.status == "cancelled":
         raise Conflict(f"{er.number} is cancelled: nothing can be received")
+    if er.source == "transfer":
+        return _post_transfer(session, actor, er, lines, at)
     po = session.get(PurchaseOrder, er.po_id) if er.po_id else None
     if po is not None:
         _check_receiver(session, actor, po)
@@ -304,6 +306,50 @@ def post_receipt(
     notes_out = [f"{held} unit(s) to quality hold"] if held else []
     return PostedReceipt(rec.id, number, len(rlines), units, held, [t.id for t in tasks], [h.id for h in holds],
                          released, notes_out)
+
+
+def _post_transfer(session: Session, actor: Actor, er: ExpectedReceipt, lines: Sequence[ReceiveLine],
+                   at: dt.datetime) -> PostedReceipt:
+    """An inbound transfer is taken out of transit by inventory's ``receive_transfer`` (the sender's
+    lots and serials travel with the stock); here the scanned totals are mapped onto its lines and
+    the units that reached the dock get putaway tasks."""
+    try:
+        tr = importlib.import_module("app.services.inventory.transfers")
+    except ModuleNotFoundError:
+        raise Conflict(f"{er.number} is a transfer and this build cannot receive transfers") from None
+    if er.source_doc_id is None:
+        raise NotFound("transfer of expected receipt", er.number)
+    totals: dict[uuid.UUID, int] = defaultdict(int)
+    for n, ln in enumerate(lines, 1):
+        try:
+            totals[ln.item_id] += to_qty(ln.qty, f"line {n} quantity")
+        except DomainValueError as e:
+            raise ValidationError(f"line {n} quantity", str(e).split(": ", 1)[-1]) from None
+    received: dict[uuid.UUID, int] = {}
+    for tl in tr.lines_of(session, er.source_doc_id):
+        take = min(totals.get(tl.item_id, 0), tl.qty_shipped)
+        received[tl.id] = take
+        totals[tl.item_id] = totals.get(tl.item_id, 0) - take
+    over = {iid: q for iid, q in totals.items() if q > 0}
+    if over:
+        skus = {i.id: i.sku for i in session.scalars(select(Item).where(Item.id.in_(over)))}
+        iid, q = next(iter(over.items()))
+        raise ValidationError(f"{skus.get(iid, iid)} quantity", f"{q} more than the transfer shipped (or not on it)")
+    t = tr.receive_transfer(session, actor, er.source_doc_id, received)
+    dock = _fixed_location(session, er.warehouse_id, "dock")
+    from app.models.stock import StockMove
+
+    moved = list(session.scalars(select(StockMove).where(
+        StockMove.doc_type == "transfer", StockMove.doc_id == t.id, StockMove.reason == "transfer_in",
+        StockMove.to_location_id == dock.id)))
+    wh = session.get(Warehouse, er.warehouse_id)
+    assert wh is not None
+    tasks = create_tasks(session, wh.id, wh.branch_id, [
+        TaskRequest(item_id=m.item_id, qty=m.qty, from_location_id=dock.id, lot_id=m.lot_id,
+                    serials=(m.serial_no,) if m.serial_no else ()) for m in moved])
+    released = _release_backorders(session, actor, sorted({m.item_id for m in moved}), wh.id)
+    return PostedReceipt(t.id, t.number, len(moved), sum(m.qty for m in moved), 0, [x.id for x in tasks], [], released,
+                         [f"transfer {t.number} received"])
 
 
 # ---- quality hold decisions -------------------------------------------------------------------
