@@ -12,10 +12,20 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument, MasterData
+from app.models.base import Base, BranchDocument, LocalOnly, MasterData
 from app.models.types import Fixed4, Money
 
 REQUISITION_KINDS = ("purchase", "transfer")
@@ -113,3 +123,62 @@ class Requisition(BranchDocument, Base):
     po_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     transfer_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class SalesWeek(LocalOnly, Base):
+    """Units sold per item, warehouse and week: a derived, local-only digest of sale moves.
+
+    Kept in step by triggers on ``stock_move`` (``SALES_WEEK_TRIGGERS_SQL``), so moves from
+    any writer, replication included, count; rebuildable from the ledger. Clustered by
+    (item, warehouse, week), so the replenishment run reads it in one ordered pass with no
+    sort. Weeks are Monday-based: ``week = (julian day number) // 7``.
+    """
+
+    __tablename__ = "sales_week"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+#: week number of a stored ISO timestamp: Julian day number // 7 (weeks start on Monday)
+SQL_WEEK = "(CAST(julianday(substr({col}, 1, 10)) + 0.5 AS INTEGER) / 7)"
+
+#: sale moves into a customer location add to the week; reversals of sales take it back
+SALES_WEEK_TRIGGERS_SQL = [
+    f"""CREATE TRIGGER IF NOT EXISTS trg_stock_move_sales_week AFTER INSERT ON stock_move
+    WHEN NEW.reason = 'sale'
+    BEGIN
+      INSERT INTO sales_week (item_id, warehouse_id, week, qty)
+      SELECT NEW.item_id, l.warehouse_id, {SQL_WEEK.format(col="NEW.moved_at")}, NEW.qty
+      FROM location l WHERE l.id = NEW.to_location_id AND l.kind = 'customer'
+      ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS trg_stock_move_sales_week_rev AFTER INSERT ON stock_move
+    WHEN NEW.reason = 'reversal' AND NEW.reverses_move_id IS NOT NULL
+    BEGIN
+      INSERT INTO sales_week (item_id, warehouse_id, week, qty)
+      SELECT o.item_id, l.warehouse_id, {SQL_WEEK.format(col="o.moved_at")}, -NEW.qty
+      FROM stock_move o JOIN location l ON l.id = o.to_location_id
+      WHERE o.id = NEW.reverses_move_id AND o.reason = 'sale' AND l.kind = 'customer'
+      ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
+    END""",
+]
+
+#: weekly sales per item x warehouse x week straight from the ledger
+SALES_WEEK_SELECT_SQL = f"""
+SELECT item_id, warehouse_id, week, SUM(q) AS qty FROM (
+  SELECT m.item_id, l.warehouse_id, {SQL_WEEK.format(col="m.moved_at")} AS week, m.qty AS q
+  FROM stock_move m JOIN location l ON l.id = m.to_location_id
+  WHERE m.reason = 'sale' AND l.kind = 'customer'
+  UNION ALL
+  SELECT o.item_id, l.warehouse_id, {SQL_WEEK.format(col="o.moved_at")}, -r.qty
+  FROM stock_move r JOIN stock_move o ON o.id = r.reverses_move_id JOIN location l ON l.id = o.to_location_id
+  WHERE r.reason = 'reversal' AND o.reason = 'sale' AND l.kind = 'customer'
+) GROUP BY item_id, warehouse_id, week
+"""
+
+#: recompute sales_week from the ledger (rebuild; the migration keeps its own copy)
+SALES_WEEK_REBUILD_SQL = "INSERT INTO sales_week (item_id, warehouse_id, week, qty)" + SALES_WEEK_SELECT_SQL

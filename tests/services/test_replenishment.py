@@ -1,6 +1,7 @@
 """The replenishment maths and engine against hand-computed figures.
 
-Worked example used throughout (today = 2026-11-26, 4 weeks of history):
+Worked example used throughout (today = Thursday 2026-11-26; history = the 4 full
+Monday-based weeks before the current one, 2026-10-26 .. 2026-11-22):
 weekly sales 56, 84, 56, 84 -> mean 70/week, d = 10/day; sample variance of the weeks
 784/3 = 261.33 -> sigma_d^2 = 261.33 / 7 = 37.333; LT = 7 days, sigma_LT = 1 day.
 sqrt(LT*sigma_d^2 + d^2*sigma_LT^2) = sqrt(261.333 + 100) = 19.00877.
@@ -216,3 +217,34 @@ def test_settings_service_validates_and_the_engine_uses_them(session: Session, w
     assert rec.why.z == pytest.approx(2.326348, abs=1e-6)  # type: ignore[attr-defined]
     assert rec.transfer.days == 1  # type: ignore[attr-defined]
     assert rec.transfer.total_cost == Decimal(2) + Decimal("0.01") * rec.transfer.qty  # type: ignore[attr-defined]
+
+
+def test_weekly_sales_digest_follows_sales_and_reversals_and_rebuilds(session: Session, world: World) -> None:
+    from sqlalchemy import text
+
+    from app.services.replenishment.engine import rebuild_sales_weeks, week_of
+    from app.services.stock import reverse_move
+
+    stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)
+    bin_ = world.bins["DAL1-A-01"]
+    cust = virtual_location(session, world.wh_dal.id, "customer")
+    (extra,) = post_moves(session, None, [MoveSpec(world.items["BOLT"].id, 14, bin_.id, cust.id, "sale")],
+                          owner_branch_id=world.dal.id, at=at(START + dt.timedelta(days=3)))
+    session.commit()
+    sql = text("SELECT week, qty FROM sales_week ORDER BY week")
+    first = week_of(START + dt.timedelta(days=2))
+    assert session.execute(sql).all() == [(first, 70), (first + 1, 84), (first + 2, 56), (first + 3, 84)]
+    reverse_move(session, None, extra.id, owner_branch_id=world.dal.id)
+    session.commit()
+    kept = session.execute(sql).all()
+    assert kept[0] == (first, 56)
+    session.execute(text("UPDATE sales_week SET qty = 999"))
+    assert rebuild_sales_weeks(session) == 4
+    assert session.execute(sql).all() == kept
+    figures = recs_by_key(session, world)[("BOLT", "DAL1")].why  # type: ignore[attr-defined]
+    # a database without the digest falls back to reading the ledger: same figures
+    session.execute(text("DROP TABLE sales_week"))
+    fallback = recs_by_key(session, world)[("BOLT", "DAL1")].why  # type: ignore[attr-defined]
+    assert (fallback.d, fallback.sigma_d, fallback.raw_qty) == (figures.d, figures.sigma_d, figures.raw_qty)
+    assert (figures.d, figures.on_hand, figures.raw_qty) == (10.0, 20, 152)  # the reversed sale is undone
+    session.rollback()

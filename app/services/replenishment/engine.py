@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from app.models.buying import RecommendationDecision
+from app.models.buying import SALES_WEEK_REBUILD_SQL, SALES_WEEK_SELECT_SQL, RecommendationDecision
 from app.models.org import Branch, Warehouse
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
@@ -341,35 +341,47 @@ def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
     return {(str(i), str(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
 
 
+def week_of(day: dt.date) -> int:
+    """Monday-based week number, the same as ``buying.SQL_WEEK`` (Julian day number // 7)."""
+    return (day.toordinal() + 1_721_425) // 7
+
+
 def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, int], wh_ix: dict[str, int],
              shape: tuple[int, int]) -> tuple[Any, Any]:
-    """Sum and sum of squares of weekly sales per item x warehouse over ``weeks`` full weeks before today.
+    """Sum and sum of squares of weekly sales per item x warehouse over the ``weeks`` full
+    weeks before the current one.
 
-    One pass over the partial index of sale moves; the weekly buckets are summed in SQL
-    and only one row per pair comes back. Sales are moves to a warehouse's customer location.
+    Read from ``sales_week`` (one ordered pass, one row back per pair); the weekly buckets
+    themselves are kept by triggers as sales are posted. Sales are moves to a warehouse's
+    customer location; reversed sales are taken back.
     """
-    start = today - dt.timedelta(days=7 * weeks)
-    cust = {str(lid): str(wid) for lid, wid in session.execute(text(
-        "SELECT id, warehouse_id FROM location WHERE kind = 'customer'"))}
-    sql = (
-        "SELECT item_id, to_location_id, SUM(w), SUM(w * w) FROM ("
-        " SELECT item_id, to_location_id, CAST((julianday(substr(moved_at, 1, 10)) - julianday(:start)) / 7 AS INTEGER)"
-        " AS wk, SUM(qty) AS w FROM stock_move WHERE reason = 'sale' AND moved_at >= :since AND moved_at < :until"
-        " GROUP BY item_id, to_location_id, wk) GROUP BY item_id, to_location_id"
-    )
-    params = {"start": start.isoformat(), "since": start.isoformat(), "until": today.isoformat()}
-    rows = session.execute(text(sql), params).all()
+    cur = week_of(today)
+    if _has_table(session, "sales_week"):
+        sql = ("SELECT item_id, warehouse_id, SUM(qty), SUM(qty * qty) FROM sales_week"
+               " WHERE week >= :w0 AND week < :w1 GROUP BY item_id, warehouse_id")
+    else:  # a database from before sales_week: the same buckets straight from the ledger (slower)
+        sql = (f"SELECT item_id, warehouse_id, SUM(qty), SUM(qty * qty) FROM ({SALES_WEEK_SELECT_SQL})"
+               " WHERE week >= :w0 AND week < :w1 GROUP BY item_id, warehouse_id")
+    rows = session.execute(text(sql), {"w0": cur - weeks, "w1": cur}).all()
     total = np.zeros(shape, dtype=np.float64)
     total_sq = np.zeros(shape, dtype=np.float64)
     if rows:
-        ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
-        ww = np.fromiter((wh_ix.get(cust.get(str(r[1]), ""), -1) for r in rows), dtype=np.int64, count=len(rows))
-        s1 = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
-        s2 = np.fromiter((float(r[3]) for r in rows), dtype=np.float64, count=len(rows))
+        n = len(rows)
+        ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=n)
+        ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=n)
+        s1 = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=n)
+        s2 = np.fromiter((float(r[3]) for r in rows), dtype=np.float64, count=n)
         ok = (ii >= 0) & (ww >= 0)
         np.add.at(total, (ii[ok], ww[ok]), s1[ok])
         np.add.at(total_sq, (ii[ok], ww[ok]), s2[ok])
     return total, total_sq
+
+
+def rebuild_sales_weeks(session: Session) -> int:
+    """Recompute the weekly sales digest from the ledger; returns its row count."""
+    session.execute(text("DELETE FROM sales_week"))
+    session.execute(text(SALES_WEEK_REBUILD_SQL))
+    return int(session.scalar(text("SELECT count(*) FROM sales_week")) or 0)
 
 
 def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
