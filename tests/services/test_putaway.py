@@ -122,3 +122,25 @@ def test_serial_units_move_one_by_one_and_the_registry_follows(session: Session,
     a02 = world.bins["DAL1-A-02"].id
     assert {(s.serial, s.location_id) for s in session.scalars(select(SerialNumber))} == {("D1", a02), ("D2", a02)}
     assert session.scalar(text("SELECT count(*) FROM stock_move WHERE reason='putaway'")) == 2
+
+
+def test_hazmat_clash_with_bin_contents_and_pick_face_of_another_item_are_refused(session: Session, world: World) -> None:
+    hz = md.create_zone(session, world.wh_dal, "HX", hazmat_class="8")  # a corrosives store
+    h = md.create_bin(session, world.wh_dal, "HX-01", zone=hz)
+    oxid = md.create_item(session, "OXID", "Oxidiser", hazmat_class="5.1")
+    solv = md.create_item(session, "SOLV", "Solvent", hazmat_class="3")
+    react = md.create_item(session, "REACT", "Water-reactive", hazmat_class="4.3")
+    world.bins["DAL1-A-02"].fixed_item_id = world.items["BOLT"].id
+    session.flush()
+    sup = virtual_location(session, world.wh_dal.id, "supplier")
+    post_moves(session, None, [MoveSpec(oxid.id, 5, sup.id, h.id, "opening")], owner_branch_id=world.dal.id)
+    from app.services.receiving.putaway import load_bins
+
+    book = load_bins(session, world.wh_dal.id, [solv.id, react.id, world.items["WIDGET"].id])
+    hx = book.by_code["HX-01"]
+    assert book.refusal(book.items[solv.id], 1, hx) == "bin HX-01 holds hazmat class 5.1, incompatible with 3"
+    assert book.refusal(book.items[react.id], 1, hx) == "bin HX-01 (hazmat 8) may not hold class 4.3"
+    assert book.refusal(book.items[oxid.id], 1, hx) is None
+    assert book.refusal(book.items[world.items["WIDGET"].id], 1, book.by_code["A-02"]) == "bin A-02 is the pick face of another item"
+    (p,) = propose_bins(session, world.wh_dal.id, [(world.items["BOLT"].id, 4)])
+    assert p.location_code == "A-02"  # its own pick face is fine
