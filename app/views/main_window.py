@@ -107,7 +107,11 @@ class MainWindow(QMainWindow):
         if start not in self.entries or not allowed(ctx, self.entries[start]):
             start = next((e.key for e in NAV if allowed(ctx, e)), NAV[0].key)
         if defer_first_screen:
-            # paint the frame first; build the first screen in the event-loop turn after that
+            # paint the frame first; build the first screen in the event-loop turn after that.
+            # Mark its rail entry now, or the rail would pick its first row on focus-in.
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow([e.key for e in NAV].index(start))
+            self.nav.blockSignals(False)
             self.first_painted.connect(lambda _t: QTimer.singleShot(0, lambda: self.open_screen(start)))
         else:
             self.open_screen(start)

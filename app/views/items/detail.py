@@ -18,15 +18,29 @@ from app.services.items import ItemDetail
 from app.views.widgets.delegates import format_money, format_qty
 
 
-def _table(headers: list[str], name: str) -> QTableWidget:
+def _table(headers: list[str], name: str, *, all_stretch: bool = False) -> QTableWidget:
     t = QTableWidget(0, len(headers))
     t.setObjectName(name)
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
+    t.verticalHeader().setDefaultSectionSize(22)
     t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    t.setMaximumHeight(150)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch if all_stretch
+                                else QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    _fit(t)
     return t
+
+
+def _fit(t: QTableWidget, max_rows: int = 8) -> None:
+    """As tall as its rows (up to max_rows), so short lists need no scrolling."""
+    rows = min(max(t.rowCount(), 1), max_rows)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if t.rowCount() > max_rows
+                                 else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows * 22 + 2 * t.frameWidth())
 
 
 def _fill(t: QTableWidget, rows: list[list[str]], right: set[int]) -> None:
@@ -37,6 +51,7 @@ def _fill(t: QTableWidget, rows: list[list[str]], right: set[int]) -> None:
             if c in right:
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             t.setItem(r, c, cell)
+    _fit(t)
 
 
 class ItemDetailPane(QWidget):
@@ -59,7 +74,7 @@ class ItemDetailPane(QWidget):
             form.addRow(key, lab)
         self.stock_table = _table(["Warehouse", "On hand"], "stockTable")
         self.uom_table = _table(["Unit", "Base units", "GTIN"], "uomTable")
-        self.supplier_table = _table(["Supplier", "Lead days", "Pack", "MOQ", "Price", "Pref."], "supplierTable")
+        self.supplier_table = _table(["Supplier", "Lead d", "Pack", "MOQ", "Price", "Pref"], "supplierTable")
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addLayout(form)
@@ -77,6 +92,7 @@ class ItemDetailPane(QWidget):
             lab.setText("")
         for t in (self.stock_table, self.uom_table, self.supplier_table):
             t.setRowCount(0)
+            _fit(t)
 
     def show_detail(self, d: ItemDetail) -> None:
         self.detail = d
@@ -96,7 +112,11 @@ class ItemDetailPane(QWidget):
         _fill(self.stock_table, [[s.warehouse_code, format_qty(s.on_hand)] for s in d.stock], {1})
         _fill(self.uom_table, [[p.uom, format_qty(p.factor), p.gtin or ""] for p in d.pack_units], {1})
         _fill(self.supplier_table, [
-            [f"{s.supplier_code} {s.supplier_name}", str(s.lead_time_days), format_qty(s.pack_size),
-             format_qty(s.min_order_qty), f"{format_money(s.contract_price, 4)} {s.currency}", "yes" if s.preferred else ""]
+            [s.supplier_code, str(s.lead_time_days), format_qty(s.pack_size),
+             format_qty(s.min_order_qty), format_money(s.contract_price, 4), "yes" if s.preferred else ""]
             for s in d.suppliers
         ], {1, 2, 3, 4})
+        for r, s in enumerate(d.suppliers):
+            cell = self.supplier_table.item(r, 0)
+            if cell is not None:
+                cell.setToolTip(f"{s.supplier_name}; price in {s.currency}")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -82,8 +83,9 @@ class ItemsScreen(QWidget):
         self.view.setWordWrap(False)
         self.view.setAlternatingRowColors(True)
         self.view.horizontalHeader().setStretchLastSection(False)
-        for col, width in enumerate((130, 340, 90, 90, 50, 50, 60)):
+        for col, width in enumerate((120, 300, 95, 80, 50, 50, 55)):
             self.view.setColumnWidth(col, width)
+        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         persist_header(self.view, "items")
 
         self.detail = ItemDetailPane()
@@ -106,6 +108,8 @@ class ItemsScreen(QWidget):
         state = qsettings().value("items/splitter")
         if isinstance(state, QByteArray | bytes) and state:
             self.splitter.restoreState(QByteArray(state))
+        else:
+            self.splitter.setSizes([660, 440])
         lay = QVBoxLayout(self)
         lay.addWidget(self.splitter)
 
