@@ -159,3 +159,39 @@ def test_create_ship_and_receive_a_transfer_from_the_tab(qtbot: QtBot, ctx: AppC
     tr.view.selectRow(0)
     tr.receive_btn.click()
     qtbot.waitUntil(lambda: "already received" in tr.message.text(), timeout=10000)
+
+
+def test_return_received_inspected_and_restocked_from_the_tab(
+        qtbot: QtBot, engine: Engine, session: Session, stocked: World, tmp_path: Path) -> None:
+    from app.services.inventory.rma import RmaLineSpec, authorise_rma, credit_for
+
+    rma = authorise_rma(session, stocked.actors["rita"], stocked.customer.id, stocked.wh_dal.id,
+                        [RmaLineSpec(stocked.items["WIDGET"].id, 2, unit_credit="3.0000")])
+    session.commit()
+    ctx = _ctx(engine, stocked, "rita", tmp_path)
+    try:
+        tab = InventoryScreen(ctx).returns
+        qtbot.addWidget(tab)
+        qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10000)
+        with qtbot.waitSignal(tab.lines_loaded, timeout=10000):
+            tab.view.selectRow(0)
+        with qtbot.waitSignals([tab.done, tab.lines_loaded], timeout=10000):
+            tab.receive_btn.click()  # the list refreshes, the RMA stays selected and its lines reload
+        qtbot.waitUntil(lambda: tab.line_model.rowCount() == 1 and tab.line_model.row(0).qty_received == 2, timeout=10000)
+        tab.line_view.selectRow(0)
+        tab.disposition.setCurrentIndex(tab.disposition.findData("restock"))
+        tab.bin.setText("A-03")
+        tab.dispose_btn.click()
+        qtbot.waitUntil(lambda: "must be inspected" in tab.message.text(), timeout=10000)
+        tab.result.setCurrentIndex(tab.result.findData("ok"))
+        with qtbot.waitSignal(tab.done, timeout=10000):
+            tab.inspect_btn.click()
+        with qtbot.waitSignal(tab.done, timeout=10000):
+            tab.dispose_btn.click()
+        qtbot.waitUntil(lambda: tab.model.rowCount() == 1 and tab.model.row(0).status == "closed", timeout=10000)
+        assert tab.model.row(0).credit is not None and str(tab.model.row(0).credit) == "6.0000"
+    finally:
+        assert ctx.runner.wait_idle(10000)
+        ctx.runner.shutdown()
+    session.expire_all()
+    assert credit_for(session, rma.id) is not None

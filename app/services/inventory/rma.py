@@ -317,3 +317,22 @@ def list_rmas(session: Session, *, warehouse_id: uuid.UUID | None = None, status
         out.append(RmaSummary(r.id, r.number, code, r.status, len(lines), sum(ln.qty_authorised for ln in lines),
                               cr.amount if cr else None))
     return out
+
+
+@dataclass(frozen=True)
+class RmaLineView:
+    id: uuid.UUID
+    line_no: int
+    sku: str
+    qty_authorised: int
+    qty_received: int
+    inspection_result: str
+    disposition: str
+    unit_credit: Decimal
+
+
+def rma_line_views(session: Session, rma_id: uuid.UUID) -> list[RmaLineView]:
+    lines = rma_lines(session, rma_id)
+    skus = {a: b for a, b in session.execute(select(Item.id, Item.sku).where(Item.id.in_({ln.item_id for ln in lines})))}
+    return [RmaLineView(ln.id, ln.line_no, skus.get(ln.item_id, "?"), ln.qty_authorised, ln.qty_received,
+                        ln.inspection_result, ln.disposition, ln.unit_credit) for ln in lines]

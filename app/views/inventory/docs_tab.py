@@ -1,7 +1,8 @@
-"""Transfers and returns tabs: lists with the everyday actions (create, ship, receive).
+"""Transfers and returns tabs: lists with the everyday actions.
 
-Inspection and disposal of returns are line-by-line decisions; the tab shows each RMA's
-status and credit, and `depot rma inspect|dispose` covers the line-level steps for now.
+Transfers: create (lines typed or scanned as SKU + qty), ship, receive, cancel. Returns:
+receive into QA, inspect a line, dispose a line (restock to a bin, scrap, return to vendor);
+authorising an RMA is `depot rma authorise` (it needs the customer and order picked).
 """
 
 from __future__ import annotations
@@ -22,9 +23,21 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.services.inventory.common import item_by_sku
+from app.models.inventory import DISPOSITIONS, INSPECTION_RESULTS
+from app.services.inventory.common import item_by_sku, location_by_code
 from app.services.inventory.queries import warehouses
-from app.services.inventory.rma import RmaSummary, list_rmas, receive_rma
+from app.services.inventory.rma import (
+    Disposition,
+    Inspection,
+    RmaLineView,
+    RmaSummary,
+    dispose_rma,
+    inspect_rma,
+    list_rmas,
+    receive_rma,
+    rma_by_number,
+    rma_line_views,
+)
 from app.services.inventory.transfers import (
     TransferLineSpec,
     TransferSummary,
@@ -172,11 +185,17 @@ class TransfersTab(QWidget):
 
 
 class ReturnsTab(QWidget):
-    """Signals:
+    """RMAs, their lines, and the line actions: receive, inspect, dispose.
+
+    Signals:
     loaded(int): RMAs listed.
+    lines_loaded(int): lines of the selected RMA shown.
+    done(str): message after an action succeeded.
     """
 
     loaded = Signal(int)
+    lines_loaded = Signal(int)
+    done = Signal(str)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -185,34 +204,120 @@ class ReturnsTab(QWidget):
                                 Column("Lines", "lines", True), Column("Units", "units", True),
                                 Column("Credit", "credit", True, fmt=lambda c: "" if c is None else str(c))], self)
         self.view = _table(self.model, "rmaTable")
+        self.line_model = RowsModel([Column("#", "line_no", True), Column("SKU", "sku"),
+                                     Column("Authorised", "qty_authorised", True), Column("Received", "qty_received", True),
+                                     Column("Inspection", "inspection_result"), Column("Disposition", "disposition"),
+                                     Column("Unit credit", "unit_credit", True)], self)
+        self.line_view = _table(self.line_model, "rmaLines")
         self.receive_btn = QPushButton("Receive all into QA")
-        self.receive_btn.setEnabled(ctx.can("rma.manage"))
-        self.message = QLabel("Inspect and dispose lines with `depot rma inspect|dispose`.")
+        self.result = QComboBox()
+        self.result.setObjectName("inspectionResult")
+        for r in INSPECTION_RESULTS:
+            self.result.addItem(r.replace("_", " "), r)
+        self.inspect_btn = QPushButton("Inspect line")
+        self.disposition = QComboBox()
+        self.disposition.setObjectName("disposition")
+        for d in DISPOSITIONS:
+            self.disposition.addItem(d, d)
+        self.bin = QLineEdit()
+        self.bin.setPlaceholderText("bin (restock)")
+        self.dispose_btn = QPushButton("Dispose line")
+        can = ctx.can("rma.manage")
+        for b in (self.receive_btn, self.inspect_btn, self.dispose_btn):
+            b.setEnabled(can)
+        self.message = QLabel("")
         self.message.setObjectName("rmaMessage")
+        actions = QHBoxLayout()
+        action_widgets: list[QWidget] = [self.receive_btn, self.result, self.inspect_btn, self.disposition, self.bin,
+                                         self.dispose_btn]
+        for w in action_widgets:
+            actions.addWidget(w)
+        actions.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.receive_btn)
         layout.addWidget(self.view, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self.line_view, 1)
         layout.addWidget(self.message)
         self._connect_signals()
         self.refresh()
 
     def _connect_signals(self) -> None:
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self.load_lines())
         self.receive_btn.clicked.connect(self.receive)
+        self.inspect_btn.clicked.connect(self.inspect)
+        self.dispose_btn.clicked.connect(self.dispose)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"rma", "sync"} else None)
 
+    def _error(self, e: BaseException) -> None:
+        self.message.setText(str(e))
+
+    def selected(self) -> RmaSummary | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.row(rows[0].row()) if rows else None
+
+    def selected_line(self) -> RmaLineView | None:
+        rows = self.line_view.selectionModel().selectedRows()
+        return self.line_model.row(rows[0].row()) if rows else None
+
     def refresh(self) -> None:
-        self.ctx.runner.submit(lambda s: list_rmas(s), self._on_list, on_error=lambda e: self.message.setText(str(e)),
-                               write=False, label="returns")
+        self.ctx.runner.submit(lambda s: list_rmas(s), self._on_list, on_error=self._error, write=False, label="returns")
 
     def _on_list(self, rows: list[RmaSummary]) -> None:
+        keep = self.selected()
         self.model.set_rows(rows)
+        for r, row in enumerate(rows):
+            if keep is not None and row.id == keep.id:
+                self.view.selectRow(r)
         self.loaded.emit(len(rows))
 
-    def receive(self) -> None:
-        rows = self.view.selectionModel().selectedRows()
-        if not rows:
+    def load_lines(self) -> None:
+        r = self.selected()
+        if r is not None:
+            self.ctx.runner.submit(lambda s: rma_line_views(s, r.id), self._on_lines, on_error=self._error,
+                                   write=False, label="RMA lines")
+
+    def _on_lines(self, rows: list[RmaLineView]) -> None:
+        keep = self.selected_line()
+        self.line_model.set_rows(rows)
+        for n, row in enumerate(rows):
+            if keep is not None and row.id == keep.id:
+                self.line_view.selectRow(n)
+        self.lines_loaded.emit(len(rows))
+
+    def _run(self, fn: Any, word: str) -> None:
+        r = self.selected()
+        if r is None:
+            self.message.setText("select an RMA first")
             return
-        r, actor = self.model.row(rows[0].row()), self.ctx.actor
-        self.ctx.runner.submit(lambda s: receive_rma(s, actor, r.id).number,
-                               lambda n: self.message.setText(f"{n} received into QA"),
-                               on_error=lambda e: self.message.setText(str(e)), kinds={"rma", "stock"}, label="receive RMA")
+
+        def ok(number: str) -> None:
+            self.message.setText(f"{number} {word}")
+            self.done.emit(f"{number} {word}")
+
+        self.ctx.runner.submit(lambda s: fn(s, r).number, ok, on_error=self._error, kinds={"rma", "stock"},
+                               label=f"RMA {word}")
+
+    def receive(self) -> None:
+        actor = self.ctx.actor
+        self._run(lambda s, r: receive_rma(s, actor, r.id), "received into QA")
+
+    def inspect(self) -> None:
+        ln, actor, result = self.selected_line(), self.ctx.actor, self.result.currentData()
+        if ln is None:
+            self.message.setText("select a line first")
+            return
+        self._run(lambda s, r: inspect_rma(s, actor, r.id, {ln.id: Inspection(result)}), "inspected")
+
+    def dispose(self) -> None:
+        ln, actor = self.selected_line(), self.ctx.actor
+        kind, bin_code = self.disposition.currentData(), self.bin.text().strip()
+        if ln is None:
+            self.message.setText("select a line first")
+            return
+
+        def op(s: Session, r: RmaSummary) -> Any:
+            rma = rma_by_number(s, r.number)
+            to = location_by_code(s, rma.warehouse_id, bin_code).id if bin_code else None
+            return dispose_rma(s, actor, r.id, {ln.id: Disposition(kind, to)})
+
+        self._run(op, "disposed")
