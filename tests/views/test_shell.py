@@ -410,3 +410,41 @@ def test_launch_signs_in_and_paints_the_main_window(
     assert rc == 0 and asked == ["mike"]
 
 
+
+
+@SHOWN
+def test_demo_database_is_created_on_a_worker_with_progress(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import app.gui as gui
+    import app.services.seed as seed_mod
+    from app.services import schema
+    from app.services.db import make_engine
+
+    gui_thread = threading.get_ident()
+    seen: list[Any] = []
+
+    def fake_seed(path: Path, size: str = "demo", progress: Any = None, **_: Any) -> str:
+        seen.append((size, threading.get_ident() != gui_thread))
+        progress(1, 2, "items")
+        engine = make_engine(path)
+        schema.upgrade(engine)
+        engine.dispose()
+        progress(2, 2, "done")
+        return "report"
+
+    monkeypatch.setattr(seed_mod, "seed_database", fake_seed)
+    path = tmp_path / "data" / "demo.db"
+    assert gui.create_demo_database(path) is True
+    assert seen == [("demo", True)] and path.exists()
+
+    def failing_seed(path: Path, size: str = "demo", progress: Any = None, **_: Any) -> None:
+        path.write_bytes(b"half")
+        raise ValidationError("size", "disk full while seeding")
+
+    shown: list[str] = []
+    monkeypatch.setattr(seed_mod, "seed_database", failing_seed)
+    monkeypatch.setattr(gui, "show_problem", lambda title, text: shown.append(text))
+    bad = tmp_path / "other" / "demo.db"
+    assert gui.create_demo_database(bad) is False
+    assert not bad.exists() and "could not create the demo database" in shown[0] and "disk full" in shown[0]
