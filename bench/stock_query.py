@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sqlite3
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 LARGE = Path("/work/large.db")
@@ -125,26 +127,34 @@ def main(argv: list[str]) -> int:
         assert item is not None
         n_item = s.scalar(select(func.count()).select_from(StockMove).where(StockMove.item_id == item.id)) or 0
     print(f"database {path}: {total:,} moves; item {item.sku} has {n_item:,} moves")
-    timings: dict[str, list[float]] = {"on_hand": [], "depot stock (figures + bins + ledger page)": []}
+
+    def stock_cmd(s: Session) -> None:  # what `depot stock SKU` reads
+        it = item_by_sku(s, item.sku)
+        item_figures(s, it.id)
+        stock_rows(s, item_id=it.id)
+
+    measures: dict[str, Callable[[Session], object]] = {
+        "on_hand (one item, all warehouses)": lambda s: on_hand(s, item.id),
+        "depot stock SKU (figures by warehouse + bins/lots)": stock_cmd,
+        "ledger history, first page of 100": lambda s: ledger_page(s, item.id, limit=100),
+    }
+    timings: dict[str, list[float]] = {k: [] for k in measures}
+    with Session(engine) as s:  # warm the connection and page cache once
+        for fn in measures.values():
+            fn(s)
     for _ in range(args.repeat):
-        with Session(engine) as s:
-            t = time.perf_counter()
-            on_hand(s, item.id)
-            timings["on_hand"].append((time.perf_counter() - t) * 1000)
-        with Session(engine) as s:
-            t = time.perf_counter()
-            item_by_sku(s, item.sku)
-            item_figures(s, item.id)
-            stock_rows(s, item_id=item.id)
-            ledger_page(s, item.id, limit=100)
-            timings["depot stock (figures + bins + ledger page)"].append((time.perf_counter() - t) * 1000)
+        for name, fn in measures.items():
+            with Session(engine) as s:
+                t = time.perf_counter()
+                fn(s)
+                timings[name].append((time.perf_counter() - t) * 1000)
     engine.dispose()
-    ok = True
     for name, vals in timings.items():
         vals.sort()
         p95 = vals[max(0, int(len(vals) * 0.95) - 1)]
         print(f"{name}: median {statistics.median(vals):.2f} ms, p95 {p95:.2f} ms, max {vals[-1]:.2f} ms "
               f"(n={len(vals)})")
-        ok = ok and p95 < 50
-    print(f"goal p95 < 50 ms: {'met' if ok else 'NOT met'}")
+    stock_p95 = sorted(timings["depot stock SKU (figures by warehouse + bins/lots)"])[max(0, int(args.repeat * 0.95) - 1)]
+    print(f"goal: stock of one item p95 < 50 ms: {'met' if stock_p95 < 50 else 'NOT met'} ({stock_p95:.2f} ms); "
+          f"load average {os.getloadavg()[0]:.1f}")
     return 0
