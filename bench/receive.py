@@ -68,17 +68,55 @@ def _build(path: Path, n_lines: int, n_bins: int) -> dict[str, Any]:
     return info
 
 
+def _existing(src: Path, dst: Path, n_lines: int) -> dict[str, Any]:
+    """A copy of an existing branch file (e.g. the large seed): its biggest warehouse, ``n_lines``
+    active ambient items, its first supplier, and a receiver user made for the bench."""
+    import shutil
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from app.models.catalog import Item
+    from app.models.org import Location, Warehouse
+    from app.models.parties import Supplier
+    from app.services import masterdata as md
+    from app.services.auth import actor_for, create_user
+    from app.services.db import open_database
+
+    shutil.copyfile(src, dst)
+    engine = open_database(dst)
+    with Session(engine) as s:
+        wid = s.execute(select(Location.warehouse_id, func.count()).where(Location.kind == "storage")
+                        .group_by(Location.warehouse_id).order_by(func.count().desc())).first()
+        assert wid is not None, "no storage bins in that database"
+        wh = s.get(Warehouse, wid[0])
+        assert wh is not None
+        items = list(s.scalars(select(Item).where(Item.active.is_(True), Item.temperature_class == "ambient",
+                                                  Item.hazmat_class == "", Item.track_lot.is_(False),
+                                                  Item.track_serial.is_(False), Item.needs_inspection.is_(False))
+                               .limit(n_lines)))
+        sup = s.scalars(select(Supplier).limit(1)).one()
+        sup.over_receipt_pct = Decimal("10")
+        user = create_user(s, "bench_rcv", "secret-bench", ["receiver"], owner_branch_id=md.head_office_id(s),
+                           branch_id=wh.branch_id)
+        actor = actor_for(s, user)
+        s.commit()
+        n_bins = wid[1]
+        return {"engine": engine, "actor": actor, "wh": wh.id, "dal": wh.branch_id, "sup": sup.id, "bins": n_bins,
+                "items": [(it.id, it.gtin or it.sku) for it in items]}
+
+
 def _expected(info: dict[str, Any], n: int) -> tuple[Any, str]:
     from sqlalchemy.orm import Session
 
     from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
 
     with Session(info["engine"]) as s:
-        po = PurchaseOrder(number=f"DAL-PO-{n:06d}", supplier_id=info["sup"], warehouse_id=info["wh"], status="sent",
+        po = PurchaseOrder(number=f"BENCH-PO-{n:06d}", supplier_id=info["sup"], warehouse_id=info["wh"], status="sent",
                            order_date=dt.date.today(), owner_branch_id=info["dal"])
         s.add(po)
         s.flush()
-        er = ExpectedReceipt(number=f"DAL-ER-{n:06d}", source="po", po_id=po.id, supplier_id=info["sup"],
+        er = ExpectedReceipt(number=f"BENCH-ER-{n:06d}", source="po", po_id=po.id, supplier_id=info["sup"],
                              warehouse_id=info["wh"], owner_branch_id=info["dal"])
         s.add(er)
         s.flush()
@@ -98,6 +136,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--lines", type=int, default=500)
     ap.add_argument("--bins", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--db", type=Path, default=None,
+                    help="run on a copy of this branch file (e.g. /work/large.db) instead of a fresh one")
     args = ap.parse_args(argv)
 
     from sqlalchemy import text
@@ -109,8 +149,14 @@ def main(argv: list[str]) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        info = _build(Path(tmp) / "bench.db", args.lines, args.bins)
-        print(f"built {args.lines} items, {args.bins} bins in {time.perf_counter() - t0:.1f} s")
+        if args.db:
+            info = _existing(args.db, Path(tmp) / "bench.db", args.lines)
+            args.bins, args.lines = info["bins"], len(info["items"])
+            print(f"copied {args.db}: {args.lines} items, {args.bins} bins in the warehouse "
+                  f"({time.perf_counter() - t0:.1f} s)")
+        else:
+            info = _build(Path(tmp) / "bench.db", args.lines, args.bins)
+            print(f"built {args.lines} items, {args.bins} bins in {time.perf_counter() - t0:.1f} s")
         scan_t, prop_t, post_t, post_cpu = [], [], [], []
         for r in range(args.repeat):
             er_id, number = _expected(info, r + 1)
@@ -125,7 +171,7 @@ def main(argv: list[str]) -> int:
                 t = time.perf_counter()
                 props = propose_bins(s, info["wh"], [(ln.item_id, ln.qty) for ln in lines])
                 prop_t.append(time.perf_counter() - t)
-                assert all(p.location_id for p in props)
+                unplaced = sum(1 for p in props if p.location_id is None)
                 s.rollback()
             with Session(info["engine"]) as s:
                 t, c = time.perf_counter(), time.process_time()
@@ -135,7 +181,7 @@ def main(argv: list[str]) -> int:
                 post_cpu.append(time.process_time() - c)
                 assert posted.lines == args.lines and len(posted.putaway_task_ids) == args.lines
             print(f"run {r + 1}: {number}: scan {len(scans)} {scan_t[-1]:.3f} s, propose {prop_t[-1]:.3f} s, "
-                  f"post {post_t[-1]:.3f} s (cpu {post_cpu[-1]:.3f} s) ({posted.number})")
+                  f"post {post_t[-1]:.3f} s (cpu {post_cpu[-1]:.3f} s) ({posted.number}; {unplaced} line(s) without a bin)")
         with Session(info["engine"]) as s:
             moves = s.scalar(text("SELECT count(*) FROM stock_move"))
         info["engine"].dispose()
