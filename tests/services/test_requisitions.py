@@ -240,3 +240,25 @@ def test_cli_replenish_config(db_path: Path, world: World, capsys: pytest.Captur
     assert out["classes"][0] == {"class": "A", "service_level_pct": "97.5000", "review_days": 7}
     assert out["lanes"] == [{"from": "HOU1", "to": "DAL1", "transit_days": 3, "cost_per_unit": "0.0200",
                              "cost_per_shipment": "10.0000"}]
+
+
+def test_end_to_end_with_purchasing_and_transfers_no_duplicates(session: Session, needs: World) -> None:
+    """Accepted needs converted by the purchasing and transfer services stay covered."""
+    from app.services import purchasing
+    from app.services.inventory import transfers
+
+    stock_and_sales(session, needs, "WIDGET", needs.wh_hou, on_hand_after=1000, weekly=(0, 0, 0, 0))
+    session.commit()
+    recs = run(session, needs.actors["alice"], today=TODAY, history_weeks=4).recommendations
+    assert {(r.sku, r.preferred) for r in recs} == {("BOLT", "purchase"), ("WIDGET", "transfer")}
+    reqs = rq.accept(session, needs.actors["alice"], rq.lines_from_recommendations(recs))
+    session.commit()
+    buy = [r.id for r in reqs if r.kind == "purchase"]
+    move = [r.id for r in reqs if r.kind == "transfer"]
+    (po,) = purchasing.create_from_requisitions(session, needs.actors["alice"], buy)
+    transfers.transfers_from_requisitions(session, needs.actors["root"], move)
+    session.commit()
+    assert {r.status for r in rq.open_requisitions(session)} == set()
+    assert _run(session) == {}  # the PO line and the draft transfer cover both needs
+    req = session.get(Requisition, buy[0])
+    assert req is not None and req.po_id == po.id
