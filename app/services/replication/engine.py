@@ -238,3 +238,29 @@ def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:
                 n += r.rowcount or 0
         c.exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return n
+
+
+# --- read-outs for the sync panel (Session-based, so they run as ordinary read ops) ----------
+
+
+def _rows(session: Any, q: str, limit: int) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in session.execute(text(q), {"n": limit})]
+
+
+def history(session: Any, limit: int = 200) -> list[dict[str, Any]]:
+    return _rows(session, "SELECT started_at, duration_ms, pushed, pulled, conflicts, ok, error "
+                          "FROM sync_history ORDER BY seq DESC LIMIT :n", limit)
+
+
+def pending_changes(session: Any, limit: int = 500) -> list[dict[str, Any]]:
+    return _rows(session, "SELECT seq, tbl, row_id, op, changed_at FROM sync_outbox ORDER BY seq LIMIT :n", limit)
+
+
+def conflicts(session: Any, limit: int = 200) -> list[dict[str, Any]]:
+    return _rows(session, "SELECT seq, at, tbl, row_id, kind, reason, local_row "
+                          "FROM sync_conflict ORDER BY seq DESC LIMIT :n", limit)
+
+
+def status_for(session: Any) -> SyncStatus:
+    """``status`` for a Session's engine (so the GUI can ask through the op runner)."""
+    return status(session.get_bind())

@@ -1,10 +1,13 @@
 """Pull: server rows changed since the cursor, applied with the cursor in one SQLite transaction.
 
-The window is ``cursor <= txid < xmin`` where ``xmin = pg_snapshot_xmin(pg_current_snapshot())``
-of a REPEATABLE READ snapshot: every transaction below xmin has finished, so a transaction
-that commits late (it started before an earlier pull but committed after it) still has a
-txid at or above the old cursor and is read by a later pull; nothing is skipped. The new
-cursor (that xmin) is stored in the same SQLite transaction as the rows. A first sync is
+A pull reads every visible row with ``txid >= cursor`` in one REPEATABLE READ snapshot and
+then sets the cursor to that snapshot's ``xmin = pg_snapshot_xmin(pg_current_snapshot())``:
+every transaction below xmin had finished, so a transaction that commits late (it started
+before a pull but committed after it) has a txid at or above the stored cursor and is read
+by a later pull; nothing is skipped. Rows at or above xmin that were already visible are
+applied now and read again next time (applying is idempotent), so one long transaction
+elsewhere on the cluster (xids are cluster-wide) delays nothing. The new cursor is stored
+in the same SQLite transaction as the rows. A first sync is
 the same pull from cursor 0: COPY per table inside one snapshot, with progress per table.
 """
 
@@ -38,7 +41,7 @@ class PullStats:
 
 def read_window(pg: psycopg.Connection[Any], cursor: int,
                 progress: PullProgress | None = None) -> tuple[int, dict[str, list[Row]]]:
-    """All server rows in [cursor, xmin) per table, read in one snapshot; returns (xmin, rows)."""
+    """All visible server rows with txid >= cursor, per table, in one snapshot; returns (xmin, rows)."""
     tables = sync_tables()
     pg.rollback()
     old = pg.isolation_level
@@ -50,14 +53,14 @@ def read_window(pg: psycopg.Connection[Any], cursor: int,
             row = cur.fetchone()
             assert row is not None
             xmin = int(row[0])
-            if xmin <= cursor:
-                pg.rollback()
-                return cursor, out
             total = 0
             for n, t in enumerate(tables.values(), 1):
                 exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
-                q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 AND txid < {}::xid8 ORDER BY id) TO STDOUT").format(
-                    exprs, sql.Identifier(t.name), sql.Literal(str(cursor)), sql.Literal(str(xmin)))
+                # no upper bound: rows of transactions that already committed above xmin are
+                # visible in this snapshot, so take them now (low latency even while some
+                # unrelated long transaction holds xmin back) and again next time (idempotent)
+                q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 ORDER BY id) TO STDOUT").format(
+                    exprs, sql.Identifier(t.name), sql.Literal(str(cursor)))
                 rows: list[Row] = []
                 with cur.copy(q) as cp:
                     rows.extend(cp.rows())
@@ -79,7 +82,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     cursor = int(v) if v else 0
     xmin, rows = read_window(pg, cursor, progress)
     stats = PullStats(cursor=xmin)
-    if xmin == cursor:
+    if not rows and xmin == cursor:
         return stats
     stats.rows = sum(len(r) for r in rows.values())
     stats.skew_warning = _merge_clock(rows)

@@ -1,0 +1,161 @@
+"""The Sync screen: state, "Sync now", and three lists — history, pending changes, conflict log.
+
+The lists are small (bounded by LIMIT) and read through the op runner; the conflict log
+shows the reason and, for the selected entry, the full local version that lost or was
+refused, so a user can re-enter it by hand (nothing is lost).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.replication import engine as rep
+from app.views.context import AppContext
+from app.views.sync_controller import SyncController
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class RowsModel(QAbstractTableModel):
+    """A read-only table of dict rows with fixed (key, title) columns."""
+
+    def __init__(self, columns: list[tuple[str, str]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self._rows: list[dict[str, Any]] = []
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, r: int) -> dict[str, Any]:
+        return self._rows[r]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(self.columns):
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            value = self._rows[index.row()].get(self.columns[index.column()][0])
+            if self.columns[index.column()][0] == "ok":
+                return "ok" if value else "failed"
+            return "" if value is None else str(value)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(self.columns):
+            return self.columns[section][1]
+        return None
+
+
+HISTORY_COLUMNS = [("started_at", "Started (UTC)"), ("ok", "Result"), ("pushed", "Pushed"), ("pulled", "Pulled"),
+                   ("conflicts", "Conflicts"), ("duration_ms", "ms"), ("error", "Error")]
+PENDING_COLUMNS = [("seq", "#"), ("tbl", "Table"), ("row_id", "Row"), ("op", "Change"), ("changed_at", "At (UTC)")]
+CONFLICT_COLUMNS = [("at", "At (UTC)"), ("kind", "Kind"), ("tbl", "Table"), ("row_id", "Row"), ("reason", "Reason")]
+
+
+class SyncPanel(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.controller = SyncController.of(ctx)
+        self.state_label = QLabel("sync: …")
+        self.state_label.setObjectName("syncState")
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setShortcut(QKeySequence("Ctrl+Shift+Y"))
+        self.sync_button.setToolTip("Push local changes and pull the server's now (Ctrl+Shift+Y)")
+        self.history = RowsModel(HISTORY_COLUMNS, self)
+        self.pending = RowsModel(PENDING_COLUMNS, self)
+        self.conflicts = RowsModel(CONFLICT_COLUMNS, self)
+        self.tabs = QTabWidget()
+        self.views: dict[str, QTableView] = {}
+        for key, title, model in (("history", "History", self.history), ("pending", "Pending changes", self.pending)):
+            view = self._table(model)
+            self.views[key] = view
+            self.tabs.addTab(view, title)
+        self.conflict_detail = QPlainTextEdit()
+        self.conflict_detail.setReadOnly(True)
+        self.conflict_detail.setPlaceholderText("Select a conflict to see the local version that lost or was refused")
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.views["conflicts"] = self._table(self.conflicts)
+        split.addWidget(self.views["conflicts"])
+        split.addWidget(self.conflict_detail)
+        self.tabs.addTab(split, "Conflict log")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.state_label)
+        lay.addWidget(self.sync_button)
+        lay.addWidget(self.tabs, 1)
+        self._connect_signals()
+        self.refresh()
+
+    @staticmethod
+    def _table(model: RowsModel) -> QTableView:
+        v = QTableView()
+        v.setModel(model)
+        v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        v.horizontalHeader().setStretchLastSection(True)
+        return v
+
+    def _connect_signals(self) -> None:
+        self.sync_button.clicked.connect(self.sync_now)
+        self.controller.state_changed.connect(self.state_label.setText)
+        self.controller.running_changed.connect(lambda running: self.sync_button.setEnabled(not running))
+        self.controller.finished.connect(lambda _res: self.refresh())
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        sel = self.views["conflicts"].selectionModel()
+        sel.currentRowChanged.connect(self._on_conflict_row)
+
+    def sync_now(self) -> None:
+        self.controller.sync_now()
+
+    def _on_data_changed(self, kinds: Any) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        def load(session: Any) -> tuple[Any, ...]:
+            return (rep.status_for(session), rep.history(session), rep.pending_changes(session), rep.conflicts(session))
+
+        self.ctx.runner.submit(load, self._show, write=False, label="load sync panel")
+
+    def _show(self, data: tuple[Any, ...]) -> None:
+        st, hist, pend, conf = data
+        if not self.controller.running:
+            self.state_label.setText(st.line())
+        self.history.set_rows(hist)
+        self.pending.set_rows(pend)
+        self.conflicts.set_rows(conf)
+        self.tabs.setTabText(1, f"Pending changes ({st.pending})")
+        self.tabs.setTabText(2, f"Conflict log ({len(conf)})")
+
+    def _on_conflict_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.conflict_detail.clear()
+            return
+        row = self.conflicts.row(current.row())
+        try:
+            local = json.dumps(json.loads(row.get("local_row") or "{}"), indent=2, sort_keys=True)
+        except ValueError:
+            local = str(row.get("local_row"))
+        self.conflict_detail.setPlainText(f"{row['kind']}: {row['reason']}\n\nlocal version:\n{local}")
