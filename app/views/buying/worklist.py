@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -233,6 +233,12 @@ class RecommendationsWorklist(QWidget):
     def _snooze_clicked(self) -> None:
         d = self.snooze_until.date()
         self.snooze_selected(dt.date(d.year(), d.month(), d.day()))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first time the tab is shown, compute the worklist (in the background)."""
+        super().showEvent(event)
+        if self.last_result is None and self._gen == 0 and self.ctx.can("replenish.run"):
+            self.refresh()
 
     # -- reading ---------------------------------------------------------------------------
 
