@@ -181,23 +181,40 @@ class _Match:
     po_line: PurchaseOrderLine | None
 
 
-def _find_item(session: Session, supplier: Supplier, refs: list[tuple[str, str]]) -> Item | None:
-    for quals, how in ((_SKU_QUALS, "sku"), (_GTIN_QUALS, "gtin"), (_PART_QUALS, "part")):
+class _ItemIndex:
+    """Every item reference of a message resolved with three IN queries (not one per line)."""
+
+    def __init__(self, session: Session, supplier: Supplier, refs: list[tuple[str, str]]) -> None:
+        skus = {v for q, v in refs if q in _SKU_QUALS}
+        gtins = {g for q, v in refs if q in _GTIN_QUALS for g in (v, v.zfill(14))}
+        parts = {v for q, v in refs if q in _PART_QUALS}
+        self.by_sku = {i.sku: i for i in session.scalars(select(Item).where(Item.sku.in_(skus)))} if skus else {}
+        self.by_gtin: dict[str, Item] = {}
+        self.by_part: dict[str, Item] = {}
+        if gtins:
+            for uom_gtin, item in session.execute(select(ItemUom.gtin, Item).join(Item, Item.id == ItemUom.item_id)
+                                                  .where(ItemUom.gtin.in_(gtins))).all():
+                self.by_gtin[uom_gtin or ""] = item
+            for item in session.scalars(select(Item).where(Item.gtin.in_(gtins))):
+                self.by_gtin[item.gtin or ""] = item
+        if parts:
+            for part, item in session.execute(
+                    select(ItemSupplier.supplier_part, Item).join(Item, Item.id == ItemSupplier.item_id)
+                    .where(ItemSupplier.supplier_id == supplier.id, ItemSupplier.supplier_part.in_(parts))).all():
+                self.by_part[part] = item
+
+    def find(self, refs: list[tuple[str, str]]) -> Item | None:
+        """Buyer part / SKU first, then GTIN, then the supplier's part number."""
         for q, v in refs:
-            if q not in quals:
-                continue
-            if how == "sku":
-                item = session.scalars(select(Item).where(Item.sku == v)).first()
-            elif how == "gtin":
-                item = session.scalars(select(Item).where(Item.gtin.in_({v, v.zfill(14)}))).first()
-                if item is None:
-                    item = session.scalars(select(Item).join(ItemUom, ItemUom.item_id == Item.id).where(ItemUom.gtin.in_({v, v.zfill(14)}))).first()
-            else:
-                item = session.scalars(select(Item).join(ItemSupplier, ItemSupplier.item_id == Item.id).where(
-                    ItemSupplier.supplier_id == supplier.id, ItemSupplier.supplier_part == v)).first()
-            if item is not None:
-                return item
-    return None
+            if q in _SKU_QUALS and v in self.by_sku:
+                return self.by_sku[v]
+        for q, v in refs:
+            if q in _GTIN_QUALS and (v in self.by_gtin or v.zfill(14) in self.by_gtin):
+                return self.by_gtin.get(v) or self.by_gtin[v.zfill(14)]
+        for q, v in refs:
+            if q in _PART_QUALS and v in self.by_part:
+                return self.by_part[v]
+        return None
 
 
 def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tuple[PurchaseOrder, list[_Match]]]:
@@ -226,16 +243,25 @@ def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tup
             PurchaseOrderLine.po_id == po.id, PurchaseOrderLine.deleted_at.is_(None)).order_by(PurchaseOrderLine.line_no)))
         used: set[uuid.UUID] = set()
         matches: list[_Match] = []
+        index = _ItemIndex(session, supplier, [r for ln in lines for r in ln.refs])
+        by_no = {p.line_no: p for p in po_lines}
+        by_item: dict[uuid.UUID, list[PurchaseOrderLine]] = {}
+        for p in po_lines:
+            by_item.setdefault(p.item_id, []).append(p)
         for ln in lines:
-            item = _find_item(session, supplier, ln.refs) if ln.refs else None
+            item = index.find(ln.refs) if ln.refs else None
             if ln.refs and item is None:
                 raise EdiImportError(f"{doc.msg_type} {doc.control} line {ln.line_no or ln.seq}: unknown item "
                                      f"{ln.ref_text()} (no item has that SKU, GTIN or supplier part)")
-            pl = next((p for p in po_lines if p.line_no == ln.line_no and (item is None or p.item_id == item.id)
-                       and (p.id not in used or doc.kind == "ship_notice")), None)
+            pl = by_no.get(ln.line_no) if ln.line_no is not None else None
+            if pl is not None and ((item is not None and pl.item_id != item.id)
+                                   or (pl.id in used and doc.kind != "ship_notice")):
+                pl = None
             if pl is None and item is not None:
-                pl = next((p for p in po_lines if p.item_id == item.id and p.id not in used), None)
-                pl = pl or next((p for p in po_lines if p.item_id == item.id), None) if doc.kind == "ship_notice" else pl
+                same = by_item.get(item.id, [])
+                pl = next((p for p in same if p.id not in used), None)
+                if pl is None and doc.kind == "ship_notice" and same:
+                    pl = same[0]  # several cartons of one PO line
             if pl is not None:
                 used.add(pl.id)
                 item = item or session.get(Item, pl.item_id)
