@@ -51,3 +51,15 @@ def test_nothing_is_released_when_stock_does_not_cover_the_whole_order(session: 
     # stock in another warehouse does not count
     stock(session, world, "WIDGET", 100, "HOU1-A-02")
     assert release_backorders(session, world.actors["rita"], [world.items["WIDGET"].id], world.wh_dal.id) == []
+
+
+def test_released_orders_keep_their_claim_so_a_second_call_releases_nothing_more(session: Session, world: World) -> None:
+    first = _order(session, world, "SO-A", world.customer, {"BOLT": 10}, day=1)
+    second = _order(session, world, "SO-B", world.customer, {"BOLT": 10}, day=2)
+    stock(session, world, "BOLT", 15, "DAL1-A-02")
+    bolt = world.items["BOLT"].id
+    assert release_backorders(session, world.actors["rita"], [bolt], world.wh_dal.id) == ["SO-A"]
+    assert release_backorders(session, world.actors["rita"], [bolt], world.wh_dal.id) == []
+    stock(session, world, "BOLT", 5, "DAL1-A-02")
+    assert release_backorders(session, world.actors["rita"], [bolt], world.wh_dal.id) == ["SO-B"]
+    assert (first.status, second.status) == ("open", "open")

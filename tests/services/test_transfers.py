@@ -147,3 +147,23 @@ def test_transfer_requisitions_become_one_transfer_per_warehouse_pair(session: S
     assert {(r.status, r.transfer_id) for r in reqs} == {("converted", t.id)}
     with pytest.raises(Conflict, match="is converted"):
         transfers_from_requisitions(session, alice, [reqs[0].id])
+
+
+def test_receiving_a_transfer_releases_backorders_it_covers(session: Session, world: World) -> None:
+    from decimal import Decimal
+
+    from app.models.sales import SalesOrder, SalesOrderLine
+
+    so = SalesOrder(number="HOU-SO-1", customer_id=world.customer.id, warehouse_id=world.wh_hou.id,
+                    status="backordered", order_date=dt.date(2026, 11, 20), owner_branch_id=world.hou.id)
+    session.add(so)
+    session.flush()
+    session.add(SalesOrderLine(order_id=so.id, line_no=1, item_id=world.items["BOLT"].id, qty_ordered=6,
+                               unit_price=Decimal("1"), owner_branch_id=world.hou.id))
+    stock(session, world, "BOLT", 6, "DAL1-A-02")
+    t = create_transfer(session, world.actors["wes"], world.wh_dal.id, world.wh_hou.id,
+                        [TransferLineSpec(world.items["BOLT"].id, 6)])
+    ship_transfer(session, world.actors["wes"], t.id)
+    assert so.status == "backordered"  # in transit does not count
+    receive_transfer(session, world.actors["rita"], t.id)
+    assert so.status == "open"

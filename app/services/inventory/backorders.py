@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.parties import Customer
@@ -48,7 +48,17 @@ def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence
     all_items = list({ln.item_id for ln in lines})
     have = on_hand_by_item(session, all_items, warehouse_id)
     alloc = allocated_by_item(session, all_items, warehouse_id)
-    pool = {i: have.get(i, 0) - alloc.get(i, 0) for i in all_items}
+    # open orders not yet allocated are ahead in the queue: their stock is not offered again
+    # (so two receipts in a row, or two callers for one receipt, never release the same units twice)
+    ahead = {i: int(q or 0) for i, q in session.execute(
+        select(SalesOrderLine.item_id,
+               func.sum(SalesOrderLine.qty_ordered - SalesOrderLine.qty_allocated - SalesOrderLine.qty_shipped))
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .where(SalesOrder.status == "open", SalesOrder.warehouse_id == warehouse_id, SalesOrder.deleted_at.is_(None),
+               SalesOrderLine.item_id.in_(all_items), SalesOrderLine.status != "cancelled",
+               SalesOrderLine.qty_ordered > SalesOrderLine.qty_allocated + SalesOrderLine.qty_shipped)
+        .group_by(SalesOrderLine.item_id))}
+    pool = {i: have.get(i, 0) - alloc.get(i, 0) - ahead.get(i, 0) for i in all_items}
     released: list[str] = []
     for order, _tier in orders:
         need: dict[uuid.UUID, int] = {}

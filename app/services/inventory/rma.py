@@ -251,6 +251,11 @@ def dispose_rma(session: Session, actor: Actor, rma_id: uuid.UUID, dispositions:
     post_moves(session, actor, moves, owner_branch_id=r.owner_branch_id)
     audit.record(session, actor, "rma.dispose", "rma", r.id, r.owner_branch_id, number=r.number,
                  dispositions={str(k): v.disposition for k, v in dispositions.items()})
+    restocked = sorted({m.item_id for m in moves if m.reason == "putaway"}, key=str)
+    if restocked:
+        from app.services.inventory.backorders import release_backorders
+
+        release_backorders(session, actor, restocked, r.warehouse_id)
     if all(ln.disposition for ln in lines if ln.qty_received):
         _close(session, actor, r, lines)
     session.flush()

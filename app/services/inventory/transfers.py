@@ -264,6 +264,11 @@ def receive_transfer(
             er.status, er.received_at = "received", now
             er.arrived_at = er.arrived_at or now
     t.status, t.received_at = "received", now
+    got_items = sorted({m.item_id for m in moves if m.to_location_id == target.id}, key=str)
+    if got_items:
+        from app.services.inventory.backorders import release_backorders
+
+        release_backorders(session, actor, got_items, dst.id)
     audit.record(session, actor, "transfer.receive", "transfer_order", t.id, t.owner_branch_id, number=t.number,
                  received=sum(ln.qty_received for ln in lines), short=sum(ln.qty_short for ln in lines),
                  into=target.code)
