@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("number", metavar="NUMBER")
     c = cmd("approve", "approve a count over tolerance and post the adjustment", _approve)
     c.add_argument("number", metavar="NUMBER")
+    c = cmd("cancel", "cancel an open count (managers)", _cancel)
+    c.add_argument("number", metavar="NUMBER")
     c = cmd("list", "count tasks", _list, json=True, user=False)
     c.add_argument("--warehouse", metavar="CODE")
     c.add_argument("--status")
@@ -154,6 +156,16 @@ def _approve(args: argparse.Namespace) -> int:
     with session_for(args) as s:
         t = approve_count(s, actor_of(s, args), _task_id(s, args.number))
         print(f"{t.number}: approved and posted")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.inventory.counts import cancel_count
+
+    with session_for(args) as s:
+        t = cancel_count(s, actor_of(s, args), _task_id(s, args.number))
+        print(f"{t.number}: cancelled")
     return 0
 
 
