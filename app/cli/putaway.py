@@ -60,7 +60,7 @@ def _propose(args: argparse.Namespace) -> int:
     from app.models.catalog import Item
     from app.services.errors import NotFound
     from app.services.receiving.documents import warehouse_by_code
-    from app.services.receiving.putaway import propose_bins
+    from app.services.receiving.putaway import plan_putaway
 
     with session_for(args) as s:
         wh = warehouse_by_code(s, args.warehouse)
@@ -73,9 +73,10 @@ def _propose(args: argparse.Namespace) -> int:
             if iid is None:
                 raise NotFound("item", sku)
             reqs.append((iid, int(qty)))
-        props = propose_bins(s, wh.id, reqs)
+        plans = plan_putaway(s, wh.id, reqs)
         s.rollback()
-    rows = [{"line": spec, "bin": p.location_code or "(none)", "reason": p.reason} for spec, p in zip(args.lines, props, strict=True)]
+    rows = [{"line": spec, "qty": p.qty, "bin": p.location_code or "(none)", "reason": p.reason}
+            for spec, parts in zip(args.lines, plans, strict=True) for p in parts]
     print_json(rows) if args.json else print_table(rows)
     return 0
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.models.org import Location
 from app.models.receiving import PutawayTask, Receipt, SerialNumber
 from app.services import masterdata as md
 from app.services.errors import Conflict, ValidationError
@@ -144,3 +145,16 @@ def test_hazmat_clash_with_bin_contents_and_pick_face_of_another_item_are_refuse
     assert book.refusal(book.items[world.items["WIDGET"].id], 1, book.by_code["A-02"]) == "bin A-02 is the pick face of another item"
     (p,) = propose_bins(session, world.wh_dal.id, [(world.items["BOLT"].id, 4)])
     assert p.location_code == "A-02"  # its own pick face is fine
+
+
+def test_a_line_no_bin_can_take_is_split_over_bins_and_tasks(session: Session, world: World) -> None:
+    for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
+        world.bins[key].capacity_volume_cm3 = 3200  # 100 WIDGETs of 32 cm3 each
+    session.flush()
+    tasks = _receive(session, world, [("WIDGET", 250)])
+    assert [(session.get(Location, t.proposed_location_id).code, t.qty) for t in tasks] == [  # type: ignore[union-attr]
+        ("A-01", 100), ("A-02", 100), ("A-03", 50)]
+    assert tasks[0].reason.startswith("split 250: 100 fit here")
+    tasks = _receive(session, world, [("WIDGET", 60)])
+    assert [(t.proposed_location_id, t.qty) for t in tasks] == [(world.bins["DAL1-A-03"].id, 50), (None, 10)]
+    assert tasks[1].reason.startswith("no bin fits 10 x WIDGET")

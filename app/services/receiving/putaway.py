@@ -9,7 +9,7 @@ Rules, in this order (``BinBook.refusal`` is the one check both proposing and co
    weight of what is in the bin, plus open putaway tasks heading there, plus this load, must fit
    the bin's capacity (a capacity of 0 means "not measured" and does not limit).
 2. preference: a bin that already holds the item and has room; then an empty bin; then any bin
-   with room. Within each, velocity decides: A items go to pick-face bins nearest the start of the
+   with room. Ordinary goods go to a hazmat-approved bin only when no other bin fits. Within each, velocity decides: A items go to pick-face bins nearest the start of the
    walk (low ``walk_seq``), C items to reserve bins furthest away, B items to reserve bins nearest.
 
 Bins and their contents are read once per call (``load_bins``), so 500 proposals are one query
@@ -95,7 +95,7 @@ class BinBook:
             for iid in b.items:
                 self.by_item[iid].append(b)
         # candidate order per (temperature class, velocity)
-        self._orders: dict[tuple[str, str], list[BinState]] = {}
+        self._orders: dict[tuple[str, str, bool], list[BinState]] = {}
 
     def refusal(self, item: Item, qty: int, b: BinState) -> str | None:
         """Why ``qty`` of ``item`` may not go into bin ``b`` (None = it may)."""
@@ -133,16 +133,17 @@ class BinBook:
             b.hazmat.add(item.hazmat_class)
 
     def _order(self, item: Item) -> list[BinState]:
-        key = (item.temperature_class, item.velocity_class)
+        key = (item.temperature_class, item.velocity_class, bool(item.hazmat_class))
         if key not in self._orders:
             cands = [b for b in self.bins.values() if b.loc.temperature_class == item.temperature_class
                      and b.loc.kind == "storage" and b.loc.active]
+            # ordinary goods use a hazmat-approved store only when nothing else fits
             if item.velocity_class == "A":
-                cands.sort(key=lambda b: (b.loc.role != "pick", b.loc.walk_seq, b.loc.code))
+                cands.sort(key=lambda b: (bool(b.loc.hazmat_class) != key[2], b.loc.role != "pick", b.loc.walk_seq, b.loc.code))
             elif item.velocity_class == "B":
-                cands.sort(key=lambda b: (b.loc.role != "reserve", b.loc.walk_seq, b.loc.code))
+                cands.sort(key=lambda b: (bool(b.loc.hazmat_class) != key[2], b.loc.role != "reserve", b.loc.walk_seq, b.loc.code))
             else:
-                cands.sort(key=lambda b: (b.loc.role != "reserve", -b.loc.walk_seq, b.loc.code))
+                cands.sort(key=lambda b: (bool(b.loc.hazmat_class) != key[2], b.loc.role != "reserve", -b.loc.walk_seq, b.loc.code))
             self._orders[key] = cands
         return self._orders[key]
 
@@ -172,6 +173,39 @@ class BinBook:
         hz = f", hazmat {item.hazmat_class}" if item.hazmat_class else ""
         return Proposal(item.id, qty, None, "", f"no bin fits {qty} x {item.sku} ({item.temperature_class}{hz}, "
                                                 f"{item.volume_cm3 * qty:,} cm3): choose a bin and scan it")
+
+    def room_for(self, item: Item, b: BinState, limit: int) -> int:
+        """How many units of ``item`` (at most ``limit``) bin ``b`` can still take."""
+        if self.refusal(item, 1, b) is not None:
+            return 0
+        n = limit
+        if b.loc.capacity_volume_cm3 and item.volume_cm3:
+            n = min(n, (b.loc.capacity_volume_cm3 - b.used_volume) // item.volume_cm3)
+        if b.loc.capacity_weight_g and item.weight_g:
+            n = min(n, (b.loc.capacity_weight_g - b.used_weight) // item.weight_g)
+        return max(n, 0)
+
+    def plan(self, item: Item, qty: int, max_parts: int = 20) -> list[Proposal]:
+        """One proposal when a bin takes it all; otherwise split over the bins in preference order
+        (same item first), each part reserving its room; what is left has no bin."""
+        whole = self.propose(item, qty)
+        if whole.location_id is not None:
+            return [whole]
+        parts: list[Proposal] = []
+        left = qty
+        same = sorted(self.by_item.get(item.id, []), key=lambda b: (b.loc.walk_seq, b.loc.code))
+        for b in [*same, *self._order(item)]:
+            if left == 0 or len(parts) == max_parts:
+                break
+            take = self.room_for(item, b, left)
+            if take:
+                self.reserve(item, take, b)
+                how = f"split {qty:,}: {take:,} fit here" + (f" ({item.sku} already here)" if b in same else "")
+                parts.append(Proposal(item.id, take, b.loc.id, b.loc.code, self._why(item, b, how)))
+                left -= take
+        if left:
+            parts.append(Proposal(item.id, left, None, "", whole.reason.replace(f"{qty} x", f"{left} x", 1)))
+        return parts
 
 
 def load_bins(session: Session, warehouse_id: uuid.UUID, extra_item_ids: Iterable[uuid.UUID] = ()) -> BinBook:
@@ -219,6 +253,19 @@ def propose_bins(session: Session, warehouse_id: uuid.UUID, requests: Sequence[t
     return out
 
 
+def plan_putaway(session: Session, warehouse_id: uuid.UUID,
+                 requests: Sequence[tuple[uuid.UUID, int]]) -> list[list[Proposal]]:
+    """Like ``propose_bins``, but a line no single bin can take is split over several bins."""
+    book = load_bins(session, warehouse_id, {iid for iid, _ in requests})
+    out = []
+    for iid, qty in requests:
+        item = book.items.get(iid)
+        if item is None:
+            raise NotFound("item", iid)
+        out.append(book.plan(item, qty))
+    return out
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     item_id: uuid.UUID
@@ -233,14 +280,17 @@ class TaskRequest:
 def create_tasks(session: Session, warehouse_id: uuid.UUID, owner_branch_id: uuid.UUID,
                  requests: Sequence[TaskRequest]) -> list[PutawayTask]:
     """Open putaway tasks with a proposed bin each (called by posting and by hold release)."""
-    proposals = propose_bins(session, warehouse_id, [(r.item_id, r.qty) for r in requests])
-    tasks = [
-        PutawayTask(warehouse_id=warehouse_id, receipt_id=r.receipt_id, receipt_line_id=r.receipt_line_id,
-                    item_id=r.item_id, lot_id=r.lot_id, serials="\n".join(r.serials), qty=r.qty,
-                    from_location_id=r.from_location_id, proposed_location_id=p.location_id,
-                    reason=p.reason[:300], status="open", owner_branch_id=owner_branch_id)
-        for r, p in zip(requests, proposals, strict=True)
-    ]
+    plans = plan_putaway(session, warehouse_id, [(r.item_id, r.qty) for r in requests])
+    tasks = []
+    for r, parts in zip(requests, plans, strict=True):
+        serials = list(r.serials)
+        for p in parts:
+            mine, serials = serials[:p.qty], serials[p.qty:]
+            tasks.append(PutawayTask(
+                warehouse_id=warehouse_id, receipt_id=r.receipt_id, receipt_line_id=r.receipt_line_id,
+                item_id=r.item_id, lot_id=r.lot_id, serials="\n".join(mine), qty=p.qty,
+                from_location_id=r.from_location_id, proposed_location_id=p.location_id,
+                reason=p.reason[:300], status="open", owner_branch_id=owner_branch_id))
     session.add_all(tasks)
     session.flush()
     return tasks
