@@ -49,6 +49,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.setObjectName(name)
     v.setModel(model)
     v.verticalHeader().setVisible(False)
+    v.horizontalHeader().setStretchLastSection(True)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     return v
@@ -93,6 +94,9 @@ class CountsTab(QWidget):
         self.found_sku.setPlaceholderText("found item SKU")
         self.found_qty = QLineEdit()
         self.found_qty.setPlaceholderText("qty")
+        self.found_qty.setMaximumWidth(90)
+        self.enter_btn.setShortcut("Ctrl+Return")
+        self.enter_btn.setToolTip("Submit the count of the whole bin (Ctrl+Enter); lines left blank count as zero")
         self.message = QLabel("")
         self.message.setObjectName("countMessage")
         self.tasks = RowsModel([Column("Count", "number"), Column("Bin", "bin_code"), Column("Status", "status"),

@@ -61,6 +61,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.setObjectName(name)
     v.setModel(model)
     v.verticalHeader().setVisible(False)
+    v.horizontalHeader().setStretchLastSection(True)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     return v
@@ -85,6 +86,7 @@ class TransfersTab(QWidget):
         self.sku, self.qty = QLineEdit(), QLineEdit()
         self.sku.setPlaceholderText("SKU")
         self.qty.setPlaceholderText("qty")
+        self.qty.setMaximumWidth(90)
         self.add_btn = QPushButton("Add line")
         self.create_btn = QPushButton("Create transfer")
         self.lines_label = QLabel("no lines")

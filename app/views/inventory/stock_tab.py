@@ -86,6 +86,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.setObjectName(name)
     v.setModel(model)
     v.verticalHeader().setVisible(False)
+    v.horizontalHeader().setStretchLastSection(True)
     v.verticalHeader().setDefaultSectionSize(22)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     return v
