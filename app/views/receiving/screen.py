@@ -57,6 +57,8 @@ def _table(model: RowsModel, name: str) -> QTableView:
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     v.horizontalHeader().setStretchLastSection(True)
+    v.setWordWrap(False)
+    model.modelReset.connect(v.resizeColumnsToContents)
     return v
 
 
