@@ -79,7 +79,7 @@ def create_demo_database(path: Path) -> bool:
 
     dialog = QProgressDialog("Creating the demo database...", "", 0, 0)
     dialog.setWindowTitle("Depot - first start")
-    dialog.setCancelButton(None)  # type: ignore[arg-type]
+    dialog.setCancelButton(None)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
     dialog.setMinimumDuration(0)
     dialog.show()

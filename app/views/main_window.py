@@ -38,7 +38,7 @@ from app.views.widgets.qsettings import qsettings
 DEFAULT_SCREEN = "master"
 
 
-def load_screen_class(target: str) -> type[QWidget] | None:
+def load_screen_class(target: str) -> type[Any] | None:
     """Import ``"module:Class"``; None when the module (or its package) does not exist yet.
 
     Any other error (a missing import *inside* an existing module, a syntax error, a missing
@@ -217,7 +217,10 @@ class MainWindow(QMainWindow):
             cls = load_screen_class(entry.target)
             if cls is None:
                 return NotBuiltPage(entry.key, entry.title, entry.target)
-            return cls(self.ctx)
+            page = cls(self.ctx)
+            if not isinstance(page, QWidget):
+                raise TypeError(f"{entry.target} is not a QWidget")
+            return page
         except Exception:  # noqa: BLE001 - shown on the page, never hidden
             tb = traceback.format_exc()
             traceback.print_exc()
@@ -246,7 +249,11 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.message_label.setStyleSheet("")
         self.message_label.setText(text)
-        QTimer.singleShot(8000, lambda: self.message_label.text() == text and self.message_label.setText(""))
+        def clear() -> None:
+            if self.message_label.text() == text:
+                self.message_label.setText("")
+
+        QTimer.singleShot(8000, clear)
 
     def _load_branch_name(self) -> None:
         branch_id = self.ctx.actor.branch_id

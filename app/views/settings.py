@@ -122,9 +122,11 @@ class GeneralPanel(QWidget):
             return
         bid = uuid.UUID(str(data))
         actor = self.ctx.actor
-        self.ctx.runner.submit(lambda s: st.set_local_branch(s, actor, bid),
-                               lambda b: (self.branch_label.setText(f"{b.code}  {b.name}"),
-                                          self.status.setText(f"branch set to {b.code}")),
+        def done(b: BranchChoice) -> None:
+            self.branch_label.setText(f"{b.code}  {b.name}")
+            self.status.setText(f"branch set to {b.code}")
+
+        self.ctx.runner.submit(lambda s: st.set_local_branch(s, actor, bid), done,
                                kinds={"settings"}, label="set branch")
 
     def save_values(self) -> None:

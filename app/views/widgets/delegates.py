@@ -33,7 +33,7 @@ class MoneyDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.places = places
 
-    def displayText(self, value: Any, locale: QLocale) -> str:  # noqa: N802 - Qt override
+    def displayText(self, value: Any, locale: QLocale | Any) -> str:  # noqa: N802 - Qt override
         try:
             return format_money(value, self.places)
         except (ArithmeticError, ValueError, TypeError):
@@ -41,13 +41,13 @@ class MoneyDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
         super().initStyleOption(option, index)
-        option.displayAlignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter  # type: ignore[attr-defined]
+        option.displayAlignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class QtyDelegate(MoneyDelegate):
     """Right-aligned whole quantities with grouping."""
 
-    def displayText(self, value: Any, locale: QLocale) -> str:  # noqa: N802
+    def displayText(self, value: Any, locale: QLocale | Any) -> str:  # noqa: N802
         try:
             return format_qty(value)
         except (ValueError, TypeError):

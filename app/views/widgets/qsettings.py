@@ -49,7 +49,11 @@ def persist_header(view: QTableView, key: str) -> None:
             act = m.addAction(title)
             act.setCheckable(True)
             act.setChecked(not header.isSectionHidden(col))
-            act.toggled.connect(lambda on, c=col: (header.setSectionHidden(c, not on), save()))
+            def toggle(on: bool, c: int = col) -> None:
+                header.setSectionHidden(c, not on)
+                save()
+
+            act.toggled.connect(toggle)
         m.exec(header.mapToGlobal(pos))
 
     header.customContextMenuRequested.connect(menu)
