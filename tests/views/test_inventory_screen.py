@@ -195,3 +195,25 @@ def test_return_received_inspected_and_restocked_from_the_tab(
         ctx.runner.shutdown()
     session.expire_all()
     assert credit_for(session, rma.id) is not None
+
+
+def test_pick_faces_checked_and_replenished_from_the_tab(qtbot: QtBot, ctx: AppContext, session: Session,
+                                                         stocked: World, qtmodeltester: ModelTester) -> None:
+    face = stocked.bins["DAL1-A-01"]
+    face.fixed_item_id, face.min_qty, face.max_qty = stocked.items["WIDGET"].id, 5, 25
+    session.commit()
+    tab = InventoryScreen(ctx).replenish
+    qtbot.addWidget(tab)
+    qtbot.waitUntil(lambda: tab.warehouse.count() == 2, timeout=10000)
+    tab.warehouse.setCurrentIndex(tab.warehouse.findText("DAL1"))
+    with qtbot.waitSignals([tab.done, tab.loaded], timeout=10000):
+        tab.check_btn.click()
+    assert tab.message.text() == "1 tasks created"
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10000)
+    qtmodeltester.check(tab.model)
+    row = tab.model.row(0)
+    assert (row.sku, row.from_bin, row.pick_bin, row.qty) == ("WIDGET", "A-02", "A-01", 25)
+    tab.view.selectRow(0)
+    with qtbot.waitSignal(tab.done, timeout=10000):
+        tab.confirm_btn.click()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 0, timeout=10000)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.models.catalog import Item, Lot
 from app.models.inventory import ReplenishTask
@@ -172,3 +172,26 @@ def cancel_replenish(session: Session, actor: Actor, task_id: uuid.UUID) -> Repl
 def open_tasks(session: Session, warehouse_id: uuid.UUID) -> list[ReplenishTask]:
     return list(session.scalars(select(ReplenishTask).where(
         ReplenishTask.warehouse_id == warehouse_id, ReplenishTask.status == "open").order_by(ReplenishTask.id)))
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: uuid.UUID
+    sku: str
+    lot: str
+    from_bin: str
+    pick_bin: str
+    qty: int
+
+
+def open_task_views(session: Session, warehouse_id: uuid.UUID) -> list[TaskView]:
+    """Open tasks with codes, in walk order of the pick faces (the order a replenisher works)."""
+    src, dst = aliased(Location), aliased(Location)
+    q = (select(ReplenishTask.id, Item.sku, Lot.lot_code, src.code, dst.code, ReplenishTask.qty)
+         .join(Item, Item.id == ReplenishTask.item_id)
+         .join(src, src.id == ReplenishTask.from_location_id)
+         .join(dst, dst.id == ReplenishTask.pick_location_id)
+         .outerjoin(Lot, Lot.id == ReplenishTask.lot_id)
+         .where(ReplenishTask.warehouse_id == warehouse_id, ReplenishTask.status == "open")
+         .order_by(dst.walk_seq, dst.code, ReplenishTask.id))
+    return [TaskView(i, sku, lc or "", f, t, int(qt)) for i, sku, lc, f, t, qt in session.execute(q)]

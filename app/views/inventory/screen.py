@@ -1,4 +1,4 @@
-"""InventoryScreen (nav "Inventory"): stock, counts, transfers and returns in tabs."""
+"""InventoryScreen (nav "Inventory"): stock, counts, transfers, returns and pick-face replenishment in tabs."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from app.views.context import AppContext
 from app.views.inventory.counts_tab import CountsTab
 from app.views.inventory.docs_tab import ReturnsTab, TransfersTab
+from app.views.inventory.replenish_tab import ReplenishTab
 from app.views.inventory.stock_tab import StockTab
 
 
 class InventoryScreen(QWidget):
-    """Tabs: Stock (by item/warehouse/bin/lot, ATP, ledger history), Counts, Transfers, Returns.
-    Alt+1..4 switch tabs; Ctrl+F focuses the SKU field."""
+    """Tabs: Stock (by item/warehouse/bin/lot, ATP, ledger history), Counts, Transfers, Returns,
+    Replenish (forward-pick faces). Alt+1..5 switch tabs; Ctrl+F focuses the SKU field."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,15 +25,16 @@ class InventoryScreen(QWidget):
         self.counts = CountsTab(ctx)
         self.transfers = TransfersTab(ctx)
         self.returns = ReturnsTab(ctx)
+        self.replenish = ReplenishTab(ctx)
         for w, title in ((self.stock, "&Stock"), (self.counts, "&Counts"), (self.transfers, "&Transfers"),
-                         (self.returns, "&Returns")):
+                         (self.returns, "&Returns"), (self.replenish, "Re&plenish")):
             self.tabs.addTab(w, title)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
-        for n in range(4):
+        for n in range(self.tabs.count()):
             QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(
                 lambda n=n: self.tabs.setCurrentIndex(n))
         QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self._focus_sku)
