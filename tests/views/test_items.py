@@ -167,3 +167,38 @@ def test_deactivate_is_enabled_by_role(qtbot: Any, world: World, make_ctx: MakeC
     with qtbot.waitSignal(manager.detail_shown, timeout=5000) as shown:
         manager.toggle_active.click()
     assert shown.args[0].active is False and manager.toggle_active.text() == "Activate"
+
+
+def test_scan_line_edit_emits_trimmed_codes_only(qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.views.widgets.scan import ScanLineEdit
+
+    edit = ScanLineEdit()
+    qtbot.addWidget(edit)
+    got: list[str] = []
+    edit.scanned.connect(got.append)
+    qtbot.keyClicks(edit, "  0614141000012 ")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    edit.clear()
+    qtbot.keyClick(edit, Qt.Key.Key_Return)  # nothing typed: nothing scanned
+    assert got == ["0614141000012"]
+
+
+def test_money_and_quantity_formatting_is_exact() -> None:
+    from decimal import Decimal
+
+    from app.views.widgets.delegates import format_money, format_qty
+
+    assert format_money(Decimal("1234.565")) == "1,234.57"  # half up, never via float
+    assert format_money(Decimal("0.9494"), 4) == "0.9494"
+    assert format_money(Decimal("10000000000.005")) == "10,000,000,000.01"
+    assert format_qty(1234567) == "1,234,567" and format_money(None) == ""
+
+
+def test_column_widths_persist(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(world.actors["alice"])
+    first = _screen(qtbot, ctx)
+    first.view.horizontalHeader().resizeSection(0, 222)
+    second = _screen(qtbot, ctx)
+    assert second.view.horizontalHeader().sectionSize(0) == 222

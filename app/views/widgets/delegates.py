@@ -5,7 +5,7 @@ Models hand over exact values (Decimal, int); formatting happens only here, at p
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from PySide6.QtCore import QLocale, QModelIndex, QPersistentModelIndex, Qt
@@ -16,7 +16,7 @@ def format_money(value: Any, places: int = 2) -> str:
     if value is None or value == "":
         return ""
     d = value if isinstance(value, Decimal) else Decimal(str(value))
-    q = d.quantize(Decimal(1).scaleb(-places))
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{q:,.{places}f}"
 
 
