@@ -67,8 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ar.add_argument("document")
     add_user_option(ar)
     ar.set_defaults(func=_arrived)
-    dts = rsub.add_parser("dock-to-stock", help="arrival -> receipt -> putaway minutes of a receipt")
-    dts.add_argument("number", help="receipt number (DAL-GR-000001)")
+    dts = rsub.add_parser("dock-to-stock", help="arrival -> receipt -> putaway minutes (one receipt, or a period)")
+    dts.add_argument("number", nargs="?", help="receipt number (DAL-GR-000001); omit for the summary of a period")
+    dts.add_argument("--warehouse", help="warehouse code (summary)")
+    dts.add_argument("--since", help="YYYY-MM-DD, receipts posted from that day (UTC) on (summary)")
     dts.set_defaults(func=_dock_to_stock)
     for c in (ex, ho, dts, ar, *[rsub.choices[n] for n in ("release", "reject")]):
         add_db_option(c)
@@ -194,8 +196,16 @@ def _arrived(args: argparse.Namespace) -> int:
 def _dock_to_stock(args: argparse.Namespace) -> int:
     from app.services.receiving.documents import receipt_by_number
     from app.services.receiving.putaway import dock_to_stock
+    from app.services.receiving.queries import dock_to_stock_summary
 
     with session_for(args) as s:
-        result = dock_to_stock(s, receipt_by_number(s, args.number).id)
+        if args.number:
+            result: dict[str, Any] = dict(dock_to_stock(s, receipt_by_number(s, args.number).id))
+        else:
+            try:
+                since = dt.datetime.combine(dt.date.fromisoformat(args.since), dt.time(), dt.UTC) if args.since else None
+            except ValueError:
+                raise ValidationError("--since", f"{args.since!r} is not YYYY-MM-DD") from None
+            result = dock_to_stock_summary(s, warehouse_id=_wh_id(s, args.warehouse), since=since).__dict__
     print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
     return 0

@@ -14,6 +14,7 @@ from app.services import masterdata as md
 from app.services.errors import Conflict, ValidationError
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.receiving.putaway import confirm_putaway, dock_to_stock, list_tasks, propose_bins
+from app.services.receiving.queries import dock_to_stock_summary
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, virtual_location
 from tests.factories import World
 from tests.services._receiving_world import make_expected
@@ -94,6 +95,9 @@ def test_confirm_by_scanning_moves_stock_and_measures_dock_to_stock(session: Ses
     confirm_putaway(session, world.actors["wes"], [(b_task.id, "A-03")], at=T0 + dt.timedelta(minutes=45))  # not the proposal, but allowed
     session.commit()
     assert dock_to_stock(session, rec.id) == {"arrival_to_receipt_min": 10.0, "dock_to_stock_min": 45.0}
+    summary = dock_to_stock_summary(session, warehouse_id=world.wh_dal.id, since=T0)
+    assert (summary.receipts, summary.stocked, summary.median_dock_to_stock_min) == (1, 1, 45.0)
+    assert dock_to_stock_summary(session, since=T0 + dt.timedelta(days=1)).receipts == 0
     q = "SELECT l.code, b.qty FROM stock_balance b JOIN location l ON l.id=b.location_id WHERE b.item_id=:i AND b.qty<>0 AND l.kind='storage'"
     assert session.execute(text(q), {"i": world.items["BOLT"].id.hex}).all() == [("A-03", 10)]
     assert list_tasks(session, world.wh_dal.id) == []

@@ -161,3 +161,36 @@ def receive_scans(session: Session, actor: Actor, document: str, scans: Sequence
     out.posted = post_receipt(session, actor, er.id, lines, shortages=rs.shortages,
                               arrived_at=er.arrived_at or rs.started_at, at=at)
     return out
+
+
+@dataclass(frozen=True)
+class DockToStock:
+    """Receipts posted in a period: how long from arrival to posting and to the last putaway."""
+
+    receipts: int
+    stocked: int
+    median_arrival_to_receipt_min: float | None
+    median_dock_to_stock_min: float | None
+    max_dock_to_stock_min: float | None
+
+
+def dock_to_stock_summary(session: Session, *, warehouse_id: uuid.UUID | None = None,
+                          since: dt.datetime | None = None, until: dt.datetime | None = None) -> DockToStock:
+    """Median minutes arrival -> receipt and arrival -> stocked for receipts posted in [since, until)."""
+    import statistics
+
+    q = select(Receipt.arrived_at, Receipt.posted_at, Receipt.stocked_at)
+    if warehouse_id:
+        q = q.where(Receipt.warehouse_id == warehouse_id)
+    if since:
+        q = q.where(Receipt.posted_at >= since)
+    if until:
+        q = q.where(Receipt.posted_at < until)
+    rows = session.execute(q).all()
+    to_rec = [(p - a).total_seconds() / 60 for a, p, _s in rows]
+    to_stock = [(s - a).total_seconds() / 60 for a, _p, s in rows if s is not None]
+
+    def med(xs: list[float]) -> float | None:
+        return round(statistics.median(xs), 1) if xs else None
+
+    return DockToStock(len(rows), len(to_stock), med(to_rec), med(to_stock), round(max(to_stock), 1) if to_stock else None)
