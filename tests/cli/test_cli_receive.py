@@ -57,6 +57,7 @@ def test_receive_file_posts_with_the_screens_messages(db_path: Path, engine: Eng
     assert _run(db_path, "putaway", "confirm", widget["task_id"], "C-01", "--user", "wes") == 1
     assert "bin C-01 is chilled; WIDGET needs ambient" in capsys.readouterr().err
     assert _run(db_path, "putaway", "confirm", widget["task_id"], widget["proposed_code"], "--user", "wes") == 0
+    assert "put away 24 into A-01" in capsys.readouterr().out
     assert _run(db_path, "receipts", "dock-to-stock", "--warehouse", "DAL1", "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["receipts"], summary["stocked"]) == (1, 0)  # BOLT and DRILL still on the dock
