@@ -111,3 +111,26 @@ def test_post_refused_keeps_the_scans_and_says_why(qtbot: QtBot, ctx: AppContext
     qtbot.waitUntil(lambda: "give a shortage reason" in screen.message.text(), timeout=10000)
     assert screen.rs is not None and screen.post_btn.isEnabled()
     assert [r.scanned for r in screen.lines.rows()] == [0, 1]
+
+
+def test_lot_item_waits_for_its_lot_and_esc_drops_the_waiting_units(qtbot: QtBot, ctx: AppContext,
+                                                                   session: Session, world: World) -> None:
+    milk = make_expected(session, world, [("MILK", 12)], dock="D9")
+    session.commit()
+    screen = ReceivingScreen(ctx)
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: screen.expected.rowCount() == 2, timeout=10000)
+    row = next(r for r in screen.expected.rows() if r.number == milk.number)
+    with qtbot.waitSignal(screen.receipt_opened, timeout=10000):
+        screen.open_receipt(row)
+    _scan(qtbot, screen, "*12")
+    assert _scan(qtbot, screen, "MILK") == "MILK +12: scan the lot (12 unit(s) waiting)"
+    assert "waits for its lot: WIDGET is an item code" in _scan(qtbot, screen, "WIDGET")
+    screen.scan.setFocus()
+    qtbot.keyClick(screen.scan, Qt.Key.Key_Escape)
+    assert screen.message.text() == "dropped 12 unit(s) waiting for lot/serial"
+    _scan(qtbot, screen, "*12")
+    _scan(qtbot, screen, "MILK")
+    assert _scan(qtbot, screen, "L-1") == "MILK lot L-1: scan the expiry"
+    assert _scan(qtbot, screen, "EXP:2027-02-01").endswith("MILK = 12 of 12")
+    assert [r.detail for r in screen.lines.rows()] == ["12 lot L-1 exp 2027-02-01"]

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -215,10 +215,15 @@ class ReceivingScreen(QWidget):
         self.release_btn.clicked.connect(self.release_selected)
         self.reject_btn.clicked.connect(self.reject_selected)
         QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.post)
-        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.scan)
-        esc.setContext(Qt.ShortcutContext.WidgetShortcut)
-        esc.activated.connect(self.drop_pending)
+        self.scan.installEventFilter(self)  # Esc in the scan field drops units waiting for a lot/serial
         self.ctx.signals.data_changed.connect(self._on_data_changed)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if obj is self.scan and event.type() == QEvent.Type.KeyPress and \
+                isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            self.drop_pending()
+            return True
+        return super().eventFilter(obj, event)
 
     # ---- lists ---------------------------------------------------------------------------
     def warehouse_id(self) -> uuid.UUID | None:
