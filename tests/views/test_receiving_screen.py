@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -46,7 +47,7 @@ def _scan(qtbot: QtBot, screen: ReceivingScreen, code: str) -> str:
 
 
 def test_receive_by_scan_post_and_put_away(qtbot: QtBot, ctx: AppContext, doc: str, engine: Engine,
-                                          qtmodeltester: ModelTester) -> None:
+                                          qtmodeltester: ModelTester, tmp_path: Path) -> None:
     screen = ReceivingScreen(ctx)
     qtbot.addWidget(screen)
     qtbot.waitUntil(lambda: screen.expected.rowCount() == 1, timeout=10000)
@@ -73,6 +74,11 @@ def test_receive_by_scan_post_and_put_away(qtbot: QtBot, ctx: AppContext, doc: s
     assert posted.args[0].number == "DAL-GR-000001"
     assert screen.message.text().startswith("posted DAL-GR-000001: 26 unit(s) on 2 line(s), 1 putaway task(s), 2 to quality hold")
     qtbot.waitUntil(lambda: screen.tasks.rowCount() == 1 and screen.holds.rowCount() == 1, timeout=10000)
+    assert screen.labels_btn.isEnabled()
+    pdf = tmp_path / "labels.pdf"
+    screen.export_receipt_labels(screen.last_posted, pdf)
+    qtbot.waitUntil(lambda: screen.message.text().startswith("wrote 2 label(s)"), timeout=10000)
+    assert "DAL-GR-000001" in PdfReader(str(pdf)).pages[0].extract_text()
     qtbot.waitUntil(lambda: screen.expected.rowCount() == 0, timeout=10000)
 
     # putaway: a refused bin, then the proposed one

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.org import Warehouse
-from app.services.receiving.documents import putaway_list_pdf
+from app.services.receiving.documents import labels_pdf, putaway_list_pdf, receipt_labels
 from app.services.receiving.post import PostedReceipt, post_receipt, reject_holds, release_holds
 from app.services.receiving.putaway import TaskRow, confirm_putaway, list_tasks
 from app.services.receiving.queries import ExpectedRow, HoldRow, list_expected, list_holds, mark_arrived
@@ -142,10 +142,13 @@ class ReceivingScreen(QWidget):
         self.lines_view = _table(self.lines, "receiptLines")
         self.arrived_btn = QPushButton("Mark &arrived")
         self.drop_btn = QPushButton("&Drop waiting (Esc)")
+        self.labels_btn = QPushButton("Receiving &labels PDF")
+        self.labels_btn.setEnabled(False)
+        self.last_posted: str = ""
         self.post_btn = QPushButton("&Post receipt (Ctrl+Enter)")
         self.post_btn.setEnabled(False)
         btns = QHBoxLayout()
-        for b in (self.arrived_btn, self.drop_btn):
+        for b in (self.arrived_btn, self.drop_btn, self.labels_btn):
             btns.addWidget(b)
         btns.addStretch(1)
         btns.addWidget(self.post_btn)
@@ -212,6 +215,7 @@ class ReceivingScreen(QWidget):
         self.arrived_btn.clicked.connect(self.mark_arrived)
         self.bin_scan.scanned.connect(self.confirm_bin)
         self.pdf_btn.clicked.connect(self._ask_pdf)
+        self.labels_btn.clicked.connect(self._ask_labels)
         self.release_btn.clicked.connect(self.release_selected)
         self.reject_btn.clicked.connect(self.reject_selected)
         QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.post)
@@ -346,6 +350,8 @@ class ReceivingScreen(QWidget):
         self._show(True, f"posted {p.number}: {p.units} unit(s) on {p.lines} line(s), "
                          f"{len(p.putaway_task_ids)} putaway task(s){extra}")
         self.rs = None
+        self.last_posted = p.number
+        self.labels_btn.setEnabled(True)
         self.scan.setEnabled(False)
         self.lines.set_rows([])
         self.posted.emit(p)
@@ -393,6 +399,24 @@ class ReceivingScreen(QWidget):
         name, _ = QFileDialog.getSaveFileName(self, "Putaway list", f"putaway-{dt.date.today()}.pdf", "PDF (*.pdf)")
         if name:
             self.export_putaway_pdf(Path(name))
+
+    def export_receipt_labels(self, number: str, path: Path) -> None:
+        def op(s: Session) -> int:
+            labels = receipt_labels(s, number)
+            path.write_bytes(labels_pdf(labels, f"Receiving labels {number}"))
+            return len(labels)
+
+        self.ctx.runner.submit(op, lambda n: self._show(True, f"wrote {n} label(s) to {path}"),
+                               on_error=lambda e: self._show(False, str(e)), write=False, label="receiving labels")
+
+    def _ask_labels(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if not self.last_posted:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Receiving labels", f"{self.last_posted}-labels.pdf", "PDF (*.pdf)")
+        if name:
+            self.export_receipt_labels(self.last_posted, Path(name))
 
     # ---- holds ---------------------------------------------------------------------------
     def _selected_holds(self) -> list[uuid.UUID]:
