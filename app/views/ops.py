@@ -45,8 +45,9 @@ class Progress:
     last and one every PROGRESS_INTERVAL_S reach the GUI thread.
     """
 
-    def __init__(self, handle: OpHandle) -> None:
+    def __init__(self, handle: OpHandle, bridge: _Bridge) -> None:
         self._handle = handle
+        self._bridge = bridge
         self._last = 0.0
 
     @property
@@ -62,7 +63,9 @@ class Progress:
         now = time.monotonic()
         if done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S:
             self._last = now
-            self._handle.progressed.emit(int(done), int(total), str(text))
+            # via the bridge: handle.progressed is emitted on the GUI thread, so a slot connected
+            # right after submit() never misses the first report
+            self._bridge.progressed.emit(self._handle, int(done), int(total), str(text))
 
 
 class OpHandle(QObject):
@@ -100,6 +103,7 @@ class _Bridge(QObject):
     """Lives on the GUI thread; workers emit into it, Qt queues the call to the GUI thread."""
 
     completed = Signal(object, bool, object)  # handle, ok, result-or-exception
+    progressed = Signal(object, int, int, str)  # handle, done, total, text
 
 
 class _Task(QRunnable):
@@ -117,7 +121,8 @@ class _Task(QRunnable):
         try:
             if handle.cancelled:
                 raise OpCancelled()
-            result = self._fn(session, Progress(handle)) if self._progress else self._fn(session)
+            result = self._fn(session, Progress(handle, self._runner._bridge)) if self._progress \
+                else self._fn(session)
             session.commit()
         except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
             session.rollback()
@@ -151,6 +156,7 @@ class OpRunner(QObject):
         self._readers.setMaxThreadCount(max(1, read_threads))
         self._bridge = _Bridge()
         self._bridge.completed.connect(self._on_completed)
+        self._bridge.progressed.connect(self._on_progress)
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
                                        Callable[[BaseException], None] | None, frozenset[str]]] = {}
@@ -181,6 +187,11 @@ class OpRunner(QObject):
     # alias matching STYLE.md's run_task(fn, on_done)
     def run_op(self, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None, **kw: Any) -> OpHandle:
         return self.submit(fn, on_done, **kw)
+
+    @Slot(object, int, int, str)
+    def _on_progress(self, handle: OpHandle, done: int, total: int, text: str) -> None:
+        if not handle.done:
+            handle.progressed.emit(done, total, text)
 
     @Slot(object, bool, object)
     def _on_completed(self, handle: OpHandle, ok: bool, payload: Any) -> None:

@@ -167,6 +167,7 @@ def test_progress_is_reported_and_cancel_stops_and_rolls_back(qtbot: Any, world:
     with qtbot.waitSignal(finished.finished, timeout=5000) as blocker:
         pass
     assert blocker.args == ["ok"]
+    assert got[0] == (0, 3, "") and got[-1] == (3, 3, "")  # first and last always reach the GUI
 
 
 # login --------------------------------------------------------------------------------------
