@@ -122,7 +122,7 @@ def test_putaway_into_full_or_wrong_temperature_bin_is_refused_and_nothing_moves
 
 
 def test_serial_units_move_one_by_one_and_the_registry_follows(session: Session, world: World) -> None:
-    (task,) = _receive(session, world, [("DRILL", 2)], serials=("D1", "D2"))
+    (task,) = _receive(session, world, [("DRILL", 2)], serials=("D1", "d2"))  # serials are kept upper-case
     confirm_putaway(session, world.actors["wes"], [(task.id, "A-02")])
     a02 = world.bins["DAL1-A-02"].id
     assert {(s.serial, s.location_id) for s in session.scalars(select(SerialNumber))} == {("D1", a02), ("D2", a02)}

@@ -249,7 +249,7 @@ def post_receipt(
         el = next((e for e in by_item[item.id] if ln.sscc and e.sscc == ln.sscc), first_line[item.id])
         rl = ReceiptLine(receipt_id=rec.id, line_no=n, expected_line_id=el.id, po_line_id=el.po_line_id,
                          item_id=item.id, qty=int(ln.qty), lot_id=lot_ids.get((item.id, code)), lot_code=code,
-                         expiry_date=ln.expiry_date, serials="\n".join(s.strip() for s in ln.serials),
+                         expiry_date=ln.expiry_date, serials="\n".join(s.strip().upper() for s in ln.serials),
                          reason=ln.reason, reason_note=ln.note[:200], hold=hold, sscc=ln.sscc,
                          to_location_id=(qa if hold else dock).id, owner_branch_id=branch_id)
         rlines.append(rl)
@@ -259,7 +259,7 @@ def post_receipt(
         for unit in (ln.serials or (None,)):
             moves.append(MoveSpec(item_id=rl.item_id, qty=1 if unit else rl.qty, from_location_id=supplier_loc.id,
                                   to_location_id=rl.to_location_id, reason="receipt", lot_id=rl.lot_id,
-                                  serial_no=unit.strip() if unit else None, doc_type="receipt", doc_id=rec.id,
+                                  serial_no=unit.strip().upper() if unit else None, doc_type="receipt", doc_id=rec.id,
                                   doc_line_id=rl.id))
     post_moves(session, actor, moves, owner_branch_id=branch_id, at=at)
 
