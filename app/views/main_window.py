@@ -99,7 +99,9 @@ class MainWindow(QMainWindow):
         self._build_nav()
         self._build_status_bar()
         self._build_shortcuts()
-        self.sync_controller: Any = self._start_sync_controller()
+        self.sync_controller: Any = None
+        if not defer_first_screen:
+            self.sync_controller = self._start_sync_controller()
         self._connect_signals()
         self._restore_layout()
         self._load_branch_name()
@@ -112,7 +114,13 @@ class MainWindow(QMainWindow):
             self.nav.blockSignals(True)
             self.nav.setCurrentRow([e.key for e in NAV].index(start))
             self.nav.blockSignals(False)
-            self.first_painted.connect(lambda _t: QTimer.singleShot(0, lambda: self.open_screen(start)))
+            self.sync_label.setText("sync: starting...")
+
+            def after_paint() -> None:
+                self.open_screen(start)
+                self.sync_controller = self._start_sync_controller()
+
+            self.first_painted.connect(lambda _t: QTimer.singleShot(0, after_paint))
         else:
             self.open_screen(start)
 
@@ -169,6 +177,7 @@ class MainWindow(QMainWindow):
             module = importlib.import_module("app.views.sync_controller")
         except ModuleNotFoundError as e:
             if e.name in ("app.views.sync_controller",):
+                self.sync_label.setText("sync: not configured")
                 return None
             self.sync_label.setText("sync: error (see log)")
             traceback.print_exc()
