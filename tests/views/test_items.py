@@ -155,6 +155,16 @@ def test_scan_jumps_to_the_item(qtbot: Any, world: World, make_ctx: MakeCtx) -> 
     assert shown.args[0].sku == "WIDGET"
 
 
+def test_down_arrow_leaves_the_search_for_the_list(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    from PySide6.QtCore import Qt
+
+    screen = _screen(qtbot, make_ctx(world.actors["alice"]))
+    with qtbot.waitSignal(screen.detail_shown, timeout=5000) as shown:
+        qtbot.keyClick(screen.search, Qt.Key.Key_Down)
+    assert shown.args[0].sku == "BOLT"  # the first row is selected and its detail shown
+    assert screen.view.selectionModel().selectedRows()[0].row() == 0
+
+
 def test_deactivate_is_enabled_by_role(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     buyer = _screen(qtbot, make_ctx(world.actors["alice"]))
     with qtbot.waitSignal(buyer.detail_shown, timeout=5000):

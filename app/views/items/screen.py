@@ -124,6 +124,7 @@ class ItemsScreen(QWidget):
         self.search.textEdited.connect(lambda _t: self._debounce.start())
         self.search.textChanged.connect(lambda t: t == "" and self._debounce.start())  # the clear button
         self.search.scanned.connect(self.jump_to_code)
+        self.search.down_pressed.connect(self._focus_list)
         self._debounce.timeout.connect(self.apply_filter)
         self.warehouse.currentIndexChanged.connect(lambda _i: self.apply_filter())
         self.active_only.toggled.connect(lambda _on: self.apply_filter())
@@ -139,6 +140,11 @@ class ItemsScreen(QWidget):
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
+
+    def _focus_list(self) -> None:
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.model.rowCount() and not self.view.selectionModel().hasSelection():
+            self.view.selectRow(0)
 
     def refresh(self) -> None:
         self.model.reload()
