@@ -1,0 +1,81 @@
+"""`depot import KIND FILE.csv [--skip-bad] [--json]` and `depot export TABLE [--out FILE]`.
+
+A rejected import prints every bad row as ``FILE:LINE: reason`` on stderr, then the one
+``depot: error:`` line, and exits 1 with nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.cli.common import add_db_option, add_json_option, print_json
+
+IMPORT_KINDS = ("items", "suppliers", "customers", "item-suppliers", "stock", "orders")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("import", help="import master data, opening stock or open orders from a legacy CSV file")
+    p.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds")
+    p.add_argument("file", type=Path, help="CSV file with a header row (see docs/data.md for the columns)")
+    p.add_argument("--skip-bad", action="store_true", help="import the good rows and list the bad ones")
+    p.add_argument("--user", default="admin", help="user the import is recorded under (needs import rights)")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=_import)
+    e = sub.add_parser("export", help="write a table to CSV")
+    e.add_argument("table", nargs="?", help="table name (see --list)")
+    e.add_argument("--out", type=Path, default=None, help="output file (default: standard output)")
+    e.add_argument("--list", action="store_true", help="list the tables that can be exported")
+    add_db_option(e)
+    e.set_defaults(func=_export)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.auth import actor_by_name
+    from app.services.importer import ImportRejected, import_csv
+
+    try:
+        with session_for(args) as s:
+            actor = actor_by_name(s, args.user)
+            result = import_csv(s, actor, args.kind, args.file, skip_bad=args.skip_bad)
+    except ImportRejected as e:
+        if not e.header:
+            for p in e.problems:
+                print(f"{e.source}:{p.line}: {p.reason}", file=sys.stderr)
+        raise
+    if args.json:
+        print_json(result.as_dict())
+        return 0
+    for p in result.skipped:
+        print(f"{result.source}:{p.line}: skipped: {p.reason}", file=sys.stderr)
+    print(f"imported {result.imported} {args.kind} from {result.source}"
+          + (f"; skipped {len(result.skipped)} bad rows" if result.skipped else ""))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.errors import ValidationError
+    from app.services.exporter import check_table, export_table, table_names
+
+    if args.list:
+        print("\n".join(table_names()))
+        return 0
+    if not args.table:
+        raise ValidationError("table", "name the table to export (or --list)")
+    check_table(args.table)
+    with session_for(args) as s:
+        if args.out is None:
+            n = export_table(s, args.table, sys.stdout)
+        else:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.out.with_name(args.out.name + ".part")
+            with tmp.open("w", newline="", encoding="utf-8") as f:
+                n = export_table(s, args.table, f)
+            tmp.replace(args.out)
+    if args.out is not None:
+        print(f"exported {n} rows of {args.table} to {args.out}", file=sys.stderr)
+    return 0

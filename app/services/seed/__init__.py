@@ -1,0 +1,195 @@
+"""Demo and scale data: ``seed_database`` makes a complete, believable branch database.
+
+The seed is a bulk load, not a series of local edits: it writes with ``sqlite3.executemany``
+in one transaction with change capture switched off (``sync_capture.enabled = 0``), so
+nothing lands in the replication outbox, and it drops the balance trigger and the loaded tables'
+secondary indexes while loading, then recreates them and writes ``stock_balance`` from the
+ledger (the simulation sums every move it writes; the tests prove the result equals
+``services.stock.rebuild_balances``). The content is a function of (size, seed, today): same inputs,
+same rows and ids. See docs/data.md for what is in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.models.ids import uuid7
+from app.services import schema
+from app.services.db import check_file, make_engine
+from app.services.errors import Conflict, DatabaseProblem, ValidationError
+from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
+from app.services.seed.documents import seed_documents
+from app.services.seed.history import seed_history
+from app.services.seed.master import DEMO_PASSWORD, seed_master
+from app.services.seed.spec import SIZES, Ctx, Progress
+
+__all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
+
+#: every table the seed writes: their secondary indexes are dropped during the load and rebuilt after
+LOADED_TABLES = (
+    "branch", "warehouse", "zone", "location", "supplier", "customer", "item", "item_uom", "item_supplier",
+    "carrier", "carrier_service", "app_user", "user_role", "stock_move", "lot", "stock_balance", "purchase_order",
+    "purchase_order_line", "expected_receipt", "expected_receipt_line", "sales_order", "sales_order_line",
+    "shipment", "number_series", "audit_entry",
+)
+
+
+@dataclass
+class SeedReport:
+    path: Path
+    size: str
+    seed: int
+    branch: str
+    seconds: float
+    file_bytes: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": str(self.path), "size": self.size, "seed": self.seed, "branch": self.branch,
+                "seconds": round(self.seconds, 2), "file_bytes": self.file_bytes, "counts": dict(self.counts)}
+
+
+def derived_digests() -> dict[str, tuple[str, str]]:
+    """Triggers by which other areas keep digests of the ledger, with the SQL that rebuilds each.
+
+    Firing them once per row costs more than the insert itself; the seed drops them for the
+    load and rebuilds their tables from the ledger in the same transaction. A trigger not
+    listed here is left in place and simply fires (correct, only slower).
+    """
+    out: dict[str, tuple[str, str]] = {}
+    try:
+        from app.models import buying
+    except ImportError:  # pragma: no cover - the buying area is not installed
+        return out
+    rebuild = getattr(buying, "SALES_WEEK_REBUILD_SQL", None)
+    if isinstance(rebuild, str):
+        for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+            out[name] = ("sales_week", rebuild)
+    return out
+
+
+def _quiet(_done: int, _total: int, _text: str) -> None:
+    return None
+
+
+def _refuse_non_empty(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    conn = sqlite3.connect(path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for t in ("branch", "item", "stock_move"):
+            if t in tables and conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]:
+                raise Conflict(f"{path} already holds data (table {t} is not empty): seed only a new or empty "
+                               "database")
+    except sqlite3.DatabaseError as e:
+        raise DatabaseProblem(f"{path} is corrupt or not a Depot database ({e})") from None
+    finally:
+        conn.close()
+
+
+def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | None = None,
+                  progress: Progress | None = None, *, today: dt.date | None = None) -> SeedReport:
+    """Create (and migrate) ``path`` and fill it with the ``size`` data set made from ``seed``.
+
+    ``branch`` is the branch this file works for (local_site.branch_id; default DAL).
+    Refuses a file that already holds data. ``today`` pins the end of history (tests).
+    """
+    if size not in SIZES:
+        raise ValidationError("size", f"must be one of {', '.join(SIZES)}, not {size!r}")
+    path = Path(path)
+    report = progress or _quiet
+    started = time.perf_counter()
+    check_file(path, must_exist=False)
+    _refuse_non_empty(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    engine = make_engine(path)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    report(1, 100, "schema")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        counts = _load(conn, size, seed, branch, report, today or dt.date.today())
+    except BaseException:
+        conn.close()
+        if not existed:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
+    conn.close()
+    return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
+                      path.stat().st_size, counts)
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, report: Progress,
+          today: dt.date) -> dict[str, int]:
+    conn.execute("PRAGMA journal_mode = MEMORY")  # one big transaction; no WAL copy of every page
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA foreign_keys = OFF")  # rows go in parent-first anyway; checked by the tests
+    conn.execute("PRAGMA cache_size = -800000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
+        # Bulk-load shape: indexes are built once at the end (a sort, not 2 million b-tree
+        # inserts) and balances are written from the simulation instead of by the trigger.
+        derived = derived_digests()
+        triggers = ("trg_stock_move_balance", *derived)
+        saved = conn.execute(
+            f"SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND ((type = 'index' AND tbl_name IN "
+            f"({_marks(LOADED_TABLES)})) OR (type = 'trigger' AND name IN ({_marks(triggers)})))",
+            (*LOADED_TABLES, *triggers)).fetchall()
+        for kind, name, _sql in saved:
+            conn.execute(f"DROP {kind.upper()} {name}")
+        rng = random.Random(seed)
+        ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(conn),
+                  today=today, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
+        local_branch = seed_master(ctx, branch)
+        report(5, 100, "master data")
+        hist = seed_history(ctx, seed)
+        seed_documents(ctx, hist)
+        report(85, 100, "documents")
+        for _kind, _name, sql in saved:
+            if _kind == "index":
+                conn.execute(sql)
+        report(92, 100, "indexes")
+        for _kind, _name, sql in saved:
+            if _kind == "trigger":
+                conn.execute(sql)
+        for table, rebuild in {derived[n] for _k, n, _s in saved if n in derived}:
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(rebuild)
+        now = dt.datetime.now(dt.UTC)
+        conn.execute(
+            "INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET branch_id = excluded.branch_id",
+            (uuid7().hex, local_branch, iso(now)))
+        counts = dict(ctx.bulk.counts)
+        counts["stock_balance"] = conn.execute("SELECT count(*) FROM stock_balance").fetchone()[0]
+        ms = int(dt.datetime.combine(today, dt.time(0), dt.UTC).timestamp() * 1000)
+        ctx.bulk.insert("audit_entry", (*LEDGER, "username", "action", "entity", "detail"), [
+            (ctx.ids.at_ms(ms), ctx.ho, iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC)), "system", "seed",
+             "database", json.dumps({"size": size, "seed": seed, "counts": counts}, sort_keys=True))])
+        conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA analysis_limit = 1000")
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA journal_mode = WAL")
+    report(100, 100, "done")
+    return counts

@@ -1,0 +1,153 @@
+"""Raw bulk writing for the seed: deterministic ids, stored value forms, fast inserts.
+
+The seed writes hundreds of thousands of rows; the ORM would spend minutes building
+objects. Rows here are plain tuples already in their stored form (ids as 32 hex chars,
+money as integer 1/10,000, times as the fixed-width ISO text ``UTCDateTime`` stores),
+written with ``sqlite3.executemany``. Columns the seed does not set get the model's
+Python-side default, so a column another area adds later (with a default) is still filled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.sql.schema import ColumnDefault
+
+import app.models  # noqa: F401  (registers every table with Base.metadata)
+from app.models.base import Base
+from app.models.types import MONEY_SCALE, Money, UTCDateTime
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class IdGen:
+    """uuid7-shaped ids from the seed's rng and the row's own (historical) time.
+
+    Same seed, same timestamps -> same ids, so two runs give byte-identical content, and
+    ids still sort by the time the row was born, as real uuid7 keys do.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self._bits = rng.getrandbits
+
+    def at_ms(self, ms: int) -> str:
+        r = self._bits(74)
+        value = (ms << 80) | 0x7 << 76 | (r >> 62) << 64 | 0b10 << 62 | (r & 0x3FFFFFFFFFFFFFFF)
+        return f"{value:032x}"
+
+    def at(self, when: dt.datetime) -> str:
+        return self.at_ms(ms_of(when))
+
+
+def ms_of(when: dt.datetime) -> int:
+    return int((when - EPOCH).total_seconds() * 1000)
+
+
+def iso(when: dt.datetime) -> str:
+    """The stored text of an aware UTC datetime (same as ``UTCDateTime``)."""
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+_DAY_PREFIX: dict[int, str] = {}
+
+
+def iso_ms(ms: int) -> str:
+    """``iso()`` of a unix millisecond, without building a datetime (the seed makes millions)."""
+    day, rem = divmod(ms, 86_400_000)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIX[day] = (EPOCH + dt.timedelta(days=day)).strftime("%Y-%m-%dT")
+    sec, milli = divmod(rem, 1000)
+    h, sec = divmod(sec, 3600)
+    m, sec = divmod(sec, 60)
+    return f"{prefix}{h:02d}:{m:02d}:{sec:02d}.{milli:03d}000+00:00"
+
+
+def money(value: Decimal | str | int) -> int:
+    """Stored form of a money amount (integer 1/10,000)."""
+    return int(Decimal(value) * MONEY_SCALE)
+
+
+def hexid(u: uuid.UUID) -> str:
+    return u.hex
+
+
+def _stored(col_type: Any, value: Any) -> Any:
+    """A Python default value in the form SQLite stores it."""
+    if value is None:
+        return None
+    if isinstance(col_type, Money):
+        return money(value)
+    if isinstance(col_type, UTCDateTime):
+        return iso(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class Bulk:
+    """Inserts rows into tables of one sqlite3 connection and counts them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.counts: Counter[str] = Counter()
+        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+
+    def _statement(self, table: str, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
+        key = (table, columns)
+        found = self._sql.get(key)
+        if found is not None:
+            return found
+        live = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in live]
+        if missing:
+            raise RuntimeError(f"seed: table {table} has no column {', '.join(missing)}")
+        extra_cols: list[str] = []
+        extra_vals: list[Any] = []
+        meta: Table | None = Base.metadata.tables.get(table)
+        if meta is not None:
+            for col in meta.columns:
+                if col.name in columns or col.name not in live:
+                    continue
+                default = col.default
+                if isinstance(default, ColumnDefault):
+                    arg = default.arg
+                    value = arg(None) if callable(arg) else arg
+                    extra_cols.append(col.name)
+                    extra_vals.append(_stored(col.type, value))
+        cols = list(columns) + extra_cols
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        found = (sql, tuple(extra_vals))
+        self._sql[key] = found
+        return found
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        sql, extra = self._statement(table, tuple(columns))
+        data = rows if not extra else (tuple(r) + extra for r in rows)
+        n = max(self.conn.executemany(sql, data).rowcount, 0)
+        self.counts[table] += n
+        return n
+
+
+#: columns every replicated, versioned row carries (in this order in the seed's tuples)
+VERSIONED = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site")
+LEDGER = ("id", "owner_branch_id", "created_at")
+
+
+def hlc_of(ms: int) -> int:
+    """The HLC a row written at ``ms`` would carry (counter 0)."""
+    return ms << 16

@@ -1,0 +1,364 @@
+"""A year of stock history: receipts and sales as ledger moves, with the POs and SOs behind them.
+
+Each (warehouse, item) is simulated on its own: sale events drawn from a demand curve
+(velocity class x category season x trend x weekday x noise), and a reorder-point policy
+that places an order with the preferred supplier on the supplier's order weekday; the
+order arrives after the supplier's lead time (with its deviation) as a receipt to the dock
+and a putaway to the item's pick face. A sale never takes more than is on hand, so stock
+never goes negative in an internal location. Orders still on their way today become
+the open POs.
+
+Items are simulated in blocks, each with its own random stream, so the result does not
+depend on how many processes run the blocks (the large seed forks two workers). POs and
+SOs that several blocks add lines to get ids derived from their key, so every block
+names the same document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import multiprocessing
+import random
+import sys
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+from app.models.catalog import lot_id_for
+from app.services.seed.bulk import LEDGER, IdGen, ms_of
+from app.services.seed.spec import Ctx
+
+DAYS = 365
+BLOCK = 2500
+#: category -> (season amplitude, peak day of year)
+SEASON = {"Beverages": (0.5, 200), "HVAC": (0.45, 190), "Frozen food": (0.3, 210), "Grocery": (0.25, 340),
+          "Janitorial": (0.15, 20), "Safety": (0.1, 100), "Plumbing": (0.15, 30), "Chemicals": (0.2, 120)}
+TRENDS = (-0.2, -0.1, 0.0, 0.1, 0.2, 0.3)
+WEEKDAY = (1.0, 1.05, 1.0, 1.0, 1.1, 0.35, 0.0)  # Monday .. Sunday
+BRANCH_FACTOR = {"DAL": 1.2, "HOU": 1.0, "PHX": 0.8}
+SHELF_LIFE = {"Dairy": (30, 75), "Frozen food": (180, 365), "Grocery": (180, 720), "Beverages": (180, 365),
+              "Chemicals": (540, 1095)}
+
+MOVE_COLUMNS = (*LEDGER, "item_id", "lot_id", "serial_no", "from_location_id", "to_location_id", "qty", "reason",
+                "doc_type", "doc_id", "doc_line_id", "user_id", "moved_at")
+LOT_COLUMNS = (*LEDGER, "item_id", "lot_code", "expiry_date")
+BALANCE_COLUMNS = ("location_id", "item_id", "lot_key", "qty")
+
+
+@dataclass
+class PoLine:
+    id: str
+    item: int
+    qty: int
+    price: int
+    expected_day: int
+    arrival_day: int  # >= DAYS: not yet arrived (open)
+    ms: int
+
+
+@dataclass
+class Po:
+    id: str
+    warehouse_id: str
+    supplier: int
+    order_day: int
+    ms: int
+    lines: list[PoLine] = field(default_factory=list)
+
+
+@dataclass
+class So:
+    id: str
+    warehouse_id: str
+    customer: int
+    day: int
+    ms: int
+    #: (line id, item index, qty, unit price)
+    lines: list[tuple[str, int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    """What one block of items produced (moves sorted by id)."""
+
+    moves: list[tuple[object, ...]]
+    lots: list[tuple[object, ...]]
+    balances: dict[tuple[str, str, str], int]
+    pos: dict[tuple[str, int, int], Po]
+    sos: dict[tuple[str, int, int], So]
+    on_hand: dict[tuple[str, int], int]
+
+
+@dataclass
+class History:
+    pos: dict[tuple[str, int, int], Po] = field(default_factory=dict)
+    sos: dict[tuple[str, int, int], So] = field(default_factory=dict)
+    moves: int = 0
+
+
+class _Days:
+    """Per-day timestamps of the history year (and the lead times after it), computed once."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        start = ctx.start()
+        span = range(DAYS + 160)
+        self.ms = [ms_of(start + dt.timedelta(days=d)) for d in span]
+        self.prefix = [(start + dt.timedelta(days=d)).strftime("%Y-%m-%dT") for d in span]
+        self.date = [(start + dt.timedelta(days=d)).date() for d in span]
+        self.weekday = [dd.weekday() for dd in self.date]
+
+    def stamp(self, day: int, sec: int) -> tuple[int, str]:
+        h, rem = divmod(sec, 3600)
+        m, s = divmod(rem, 60)
+        return self.ms[day] + sec * 1000, f"{self.prefix[day]}{h:02d}:{m:02d}:{s:02d}.000000+00:00"
+
+
+def _curves(days: _Days) -> dict[tuple[str, float], list[float]]:
+    """Cumulative demand weights per (category, trend): the shape sale days are drawn from."""
+    from app.services.seed.master import CATEGORIES
+
+    out = {}
+    for cat in CATEGORIES:
+        amp, peak = SEASON.get(cat[0], (0.08, 150))
+        for g in TRENDS:
+            w = []
+            for d in range(DAYS):
+                doy = days.date[d].timetuple().tm_yday
+                w.append(max(0.0, (1 + amp * math.cos(2 * math.pi * (doy - peak) / 365.0)) * WEEKDAY[days.weekday[d]]
+                             * (1 + g * d / DAYS)))
+            out[(cat[0], g)] = list(accumulate(w))
+    return out
+
+
+def keyed_id(ms: int, *key: object) -> str:
+    """A uuid7-shaped id whose random part comes from ``key``: every block names the same document."""
+    h = int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=10).digest(), "big")
+    value = ((ms & 0xFFFFFFFFFFFF) << 80) | (0x7 << 76) | ((h >> 62) & 0xFFF) << 64 | (0b10 << 62) | (h & ((1 << 62) - 1))
+    return f"{value:032x}"
+
+
+# The context a forked worker reads (set just before the pool starts; never pickled).
+_SHARED: tuple[Ctx, _Days, dict[tuple[str, float], list[float]], int] | None = None
+
+
+def _run_block(task: tuple[int, int]) -> Block:
+    assert _SHARED is not None
+    ctx, days, curves, seed = _SHARED
+    return _simulate(ctx, days, curves, seed, *task)
+
+
+def _tasks(ctx: Ctx) -> list[tuple[int, int]]:
+    return [(w, b) for w in range(len(ctx.warehouses)) for b in range(0, len(ctx.items), BLOCK)]
+
+
+def _blocks(ctx: Ctx, seed: int) -> Iterator[Block]:
+    """Run every block, in order; forked workers for big seeds where the platform can fork."""
+    global _SHARED
+    days = _Days(ctx)
+    curves = _curves(days)
+    tasks = _tasks(ctx)
+    _SHARED = (ctx, days, curves, seed)
+    try:
+        if len(tasks) <= 4 or sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
+            for t in tasks:
+                yield _simulate(ctx, days, curves, seed, *t)
+            return
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            yield from pool.imap(_run_block, tasks)
+    finally:
+        _SHARED = None
+
+
+def seed_history(ctx: Ctx, seed: int) -> History:
+    hist = History()
+    tasks = len(_tasks(ctx))
+    balances: list[tuple[str, str, str, int]] = []
+    for n, block in enumerate(_blocks(ctx, seed), 1):
+        hist.moves += ctx.bulk.insert("stock_move", MOVE_COLUMNS, block.moves)
+        ctx.bulk.insert("lot", LOT_COLUMNS, block.lots)
+        balances.extend((loc, item, lot, q) for (loc, item, lot), q in block.balances.items())
+        for key, po in block.pos.items():
+            mine = hist.pos.setdefault(key, po)
+            if mine is not po:
+                mine.lines.extend(po.lines)
+        for skey, so in block.sos.items():
+            have = hist.sos.setdefault(skey, so)
+            if have is not so:
+                have.lines.extend(so.lines)
+        ctx.on_hand.update(block.on_hand)
+        ctx.progress(n, tasks, "history")
+    for po in hist.pos.values():
+        po.lines.sort(key=lambda ln: (ln.item, ln.id))
+    for so in hist.sos.values():
+        so.lines.sort(key=lambda ln: (ln[1], ln[0]))
+    balances.sort()
+    ctx.bulk.insert("stock_balance", BALANCE_COLUMNS, balances)
+    return hist
+
+
+@dataclass
+class _Env:
+    """What every item of one block shares while it is simulated."""
+
+    ctx: Ctx
+    days: _Days
+    curves: dict[tuple[str, float], list[float]]
+    rng: random.Random
+    ids: IdGen
+    w: int
+    moves: list[tuple[object, ...]] = field(default_factory=list)
+    lots: list[tuple[object, ...]] = field(default_factory=list)
+    pos: dict[tuple[str, int, int], Po] = field(default_factory=dict)
+    sos: dict[tuple[str, int, int], So] = field(default_factory=dict)
+    on_hand: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+def _simulate(ctx: Ctx, days: _Days, curves: dict[tuple[str, float], list[float]], seed: int, w: int,
+              first: int) -> Block:
+    """Simulate items [first, first + BLOCK) in warehouse number ``w``."""
+    env = _Env(ctx, days, curves, random.Random(f"{seed}:history:{w}:{first}"),
+               IdGen(random.Random(f"{seed}:ids:{w}:{first}")), w)
+    for idx in range(first, min(first + BLOCK, len(ctx.items))):
+        _simulate_item(env, idx)
+    moves = env.moves
+    moves.sort()
+    balances: dict[tuple[str, str, str], int] = {}
+    get = balances.get
+    m: Any
+    for m in moves:
+        item_id, lot, q = m[3], m[4] or "", m[8]
+        k_to, k_from = (m[7], item_id, lot), (m[6], item_id, lot)
+        balances[k_to] = get(k_to, 0) + q
+        balances[k_from] = get(k_from, 0) - q
+    return Block(moves, env.lots, balances, env.pos, env.sos, env.on_hand)
+
+
+def _simulate_item(env: _Env, idx: int) -> None:
+    """One item in one warehouse for a year: sales, reorders, receipts and putaways."""
+    ctx, days, rng, spec = env.ctx, env.days, env.rng, env.ctx.spec
+    at_ms = env.ids.at_ms
+    wid, wcode, bcode = ctx.warehouses[env.w]
+    owner = ctx.branch_ids[bcode]
+    v = ctx.virtual[wid]
+    sup_loc, cust_loc, dock = v["supplier"], v["customer"], v["dock"]
+    customers = ctx.customers[bcode]
+    u_recv, u_wh, u_disp = ctx.users["receiver"], ctx.users["warehouse"], ctx.users["dispatcher"]
+    doc_from = DAYS - spec.sales_doc_days
+    random_, gauss = rng.random, rng.gauss
+    stamp = days.stamp
+    add = env.moves.append
+    pos, sos = env.pos, env.sos
+
+    def rint(a: int, b: int) -> int:
+        return a + int(random_() * (b - a + 1))
+
+    item = ctx.items[idx]
+    face = ctx.pick_face[(wid, idx)]
+    iid = item.id
+    lo, hi = spec.sales_per_year[item.velocity]
+    n = max(1, int(rint(lo, hi) * BRANCH_FACTOR.get(bcode, 1.0)))
+    cw = env.curves[(item.category, TRENDS[rint(0, len(TRENDS) - 1)])]
+    sale_days = sorted(rng.choices(range(DAYS), cum_weights=cw, k=n))
+    mean_line = 1.0 if item.track_serial else max(1.0, item.case * (0.3 + 1.2 * random_()))
+    s_idx, lead, sd, pack, moq, price = item.supplier
+    mu = n * mean_line / DAYS
+    rop = int(mu * (lead + 2 * sd + 3)) + 1
+    order_qty = max(moq, -(-int(mu * rint(*spec.cover_days) + 1) // pack) * pack)
+    weekday = ctx.suppliers[s_idx][2]
+    stock: deque[list[object]] = deque()  # [lot id or None, serial or None, qty]
+    on_hand = 0
+    pending: list[tuple[int, int, str, str]] = []  # (arrival day, qty, po id, line id)
+    serial_seq = 0
+
+    def order(day: int, qty: int) -> None:
+        # the buyer orders on the supplier's order weekday, not on the day stock dips
+        od = day + (weekday - days.weekday[day]) % 7
+        if od >= DAYS:
+            return
+        arrival = od + max(1, int(round(gauss(lead, sd))))
+        key = (wid, s_idx, od)
+        po = pos.get(key)
+        if po is None:
+            ms = days.ms[od] + 7 * 3600_000 + int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=3)
+                                                             .digest(), "big") % (3 * 3600_000)
+            po = Po(keyed_id(ms, "po", *key), wid, s_idx, od, ms)
+            pos[key] = po
+        line_ms = po.ms + 1 + rint(0, 999)
+        lid = at_ms(line_ms)
+        po.lines.append(PoLine(lid, idx, qty, price, od + lead, arrival, line_ms))
+        pending.append((arrival, qty, po.id, lid))
+
+    def receive(arrival: int, qty: int, po_id: str, line_id: str) -> None:
+        nonlocal on_hand, serial_seq
+        ms, ts = stamp(arrival, rint(6 * 3600, 11 * 3600))
+        ms2, ts2 = stamp(arrival, rint(11 * 3600 + 60, 13 * 3600))
+        lot_id = None
+        if item.track_lot:
+            code = f"{wcode}{days.date[arrival]:%y%m%d}"
+            lot_id = lot_id_for(uuid.UUID(iid), code).hex
+            expiry = None
+            if item.track_expiry or item.category in SHELF_LIFE:
+                a, b = SHELF_LIFE.get(item.category, (365, 730))
+                expiry = (days.date[arrival] + dt.timedelta(days=rint(a, b))).isoformat()
+            env.lots.append((lot_id, owner, ts, iid, code, expiry))
+        if item.track_serial:
+            for _ in range(qty):
+                serial_seq += 1
+                serial = f"{item.sku}-{wcode}-{serial_seq:05d}"
+                add((at_ms(ms), owner, ts, iid, None, serial, sup_loc, dock, 1, "receipt", "PO", po_id, line_id,
+                     u_recv, ts))
+                add((at_ms(ms2), owner, ts2, iid, None, serial, dock, face, 1, "putaway", "PO", po_id, line_id,
+                     u_wh, ts2))
+                stock.append([None, serial, 1])
+        else:
+            add((at_ms(ms), owner, ts, iid, lot_id, None, sup_loc, dock, qty, "receipt", "PO", po_id, line_id,
+                 u_recv, ts))
+            add((at_ms(ms2), owner, ts2, iid, lot_id, None, dock, face, qty, "putaway", "PO", po_id, line_id,
+                 u_wh, ts2))
+            stock.append([lot_id, None, qty])
+        on_hand += qty
+
+    order(0, order_qty + rop)
+    lognorm = rng.lognormvariate
+    for day in sale_days:
+        while pending and pending[0][0] <= day:
+            receive(*pending.pop(0))
+        take = min(max(1, int(mean_line * lognorm(0, 0.45))), on_hand)
+        if take:
+            ms, ts = stamp(day, rint(8 * 3600, 17 * 3600))
+            doc_id = line_id = None
+            if day >= doc_from:
+                c = int(random_() * len(customers))
+                skey = (wid, day, c)
+                so = sos.get(skey)
+                if so is None:
+                    so_ms = days.ms[day] + 3600_000 + int.from_bytes(
+                        hashlib.blake2b(repr(skey).encode(), digest_size=3).digest(), "big") % (6 * 3600_000)
+                    so = So(keyed_id(so_ms, "so", *skey), wid, c, day, so_ms)
+                    sos[skey] = so
+                line_id = at_ms(so.ms + 1 + rint(0, 999))
+                so.lines.append((line_id, idx, take, item.price * customers[c][2] // 1000))
+                doc_id = so.id
+            left = take
+            while left:
+                lot_id, serial, q = stock[0]
+                step = min(left, int(q))  # type: ignore[call-overload]
+                add((at_ms(ms), owner, ts, iid, lot_id, serial, face, cust_loc, step, "sale",
+                     "SO" if doc_id else "", doc_id, line_id, u_disp, ts))
+                left -= step
+                if step == q:
+                    stock.popleft()
+                else:
+                    stock[0][2] = int(q) - step  # type: ignore[call-overload]
+            on_hand -= take
+        if not pending and on_hand <= rop:
+            order(min(day + 1, DAYS - 1), order_qty)
+    for p in sorted(pending):
+        if p[0] < DAYS:
+            receive(*p)
+    env.on_hand[(wid, idx)] = on_hand

@@ -1,0 +1,115 @@
+"""What a seed size means, and the state the seed's stages share.
+
+Sizes are data, not code paths: demo and large run the same generator with different
+figures, so what the tests prove on demo holds for large.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.services.seed.bulk import Bulk, IdGen
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    name: str
+    items: int
+    suppliers: int
+    customers: int
+    reserve_bins_per_zone: int
+    #: sale events per item and warehouse in a year, by velocity class
+    sales_per_year: dict[str, tuple[int, int]]
+    #: days of stock one replenishment order covers (min, max)
+    cover_days: tuple[int, int]
+    #: sale moves of the last N days get closed sales orders behind them (all: 366)
+    sales_doc_days: int
+    open_order_lines: int
+    shipments_in_transit: int
+    extra_open_pos: int
+
+
+SIZES: dict[str, SizeSpec] = {
+    "demo": SizeSpec(
+        name="demo", items=500, suppliers=40, customers=150, reserve_bins_per_zone=12,
+        sales_per_year={"A": (150, 260), "B": (40, 80), "C": (8, 20)},
+        cover_days=(21, 45), sales_doc_days=366, open_order_lines=300, shipments_in_transit=40,
+        extra_open_pos=12,
+    ),
+    "large": SizeSpec(
+        name="large", items=50_000, suppliers=400, customers=3_000, reserve_bins_per_zone=200,
+        sales_per_year={"A": (16, 26), "B": (6, 10), "C": (2, 4)},
+        cover_days=(90, 150), sales_doc_days=14, open_order_lines=20_000, shipments_in_transit=5_000,
+        extra_open_pos=150,
+    ),
+}
+
+#: the branches every seed makes: (code, name, timezone, address)
+BRANCHES = (
+    ("HQ", "Head office", "America/Chicago", "100 Commerce St, Dallas TX 75202"),
+    ("DAL", "Dallas", "America/Chicago", "2400 Irving Blvd, Dallas TX 75207"),
+    ("HOU", "Houston", "America/Chicago", "8800 Market St, Houston TX 77029"),
+    ("PHX", "Phoenix", "America/Phoenix", "4300 W Buckeye Rd, Phoenix AZ 85043"),
+)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ItemRow:
+    """What later stages need to know about an item (kept small: large has 50,000)."""
+
+    id: str
+    sku: str
+    category: str
+    velocity: str
+    cost: int  # stored money
+    price: int
+    case: int
+    track_lot: bool
+    track_serial: bool
+    track_expiry: bool
+    temperature: str
+    hazmat: str
+    #: (supplier index, lead days, lead sd days, pack, moq, price) of the preferred supplier
+    supplier: tuple[int, int, float, int, int, int] = (0, 7, 1.0, 1, 1, 0)
+
+
+@dataclass
+class Ctx:
+    spec: SizeSpec
+    rng: random.Random
+    ids: IdGen
+    bulk: Bulk
+    today: dt.date
+    progress: Progress
+    branch_ids: dict[str, str] = field(default_factory=dict)
+    warehouses: list[tuple[str, str, str]] = field(default_factory=list)  # (id, code, branch code)
+    #: warehouse id -> kind -> location id (dock, qa, supplier, customer, adjust, transit, scrap)
+    virtual: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (warehouse id, item index) -> pick-face location id
+    pick_face: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: warehouse id -> zone code -> zone id
+    zones: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: warehouse id -> zone code -> list of reserve bin ids
+    reserve: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    items: list[ItemRow] = field(default_factory=list)
+    suppliers: list[tuple[str, str, int]] = field(default_factory=list)  # (id, code, order weekday)
+    #: branch code -> customer (id, tier, price factor per mille)
+    customers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    carriers: dict[str, tuple[str, list[tuple[str, str, int]]]] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+    #: final on hand per (warehouse id, item index), for open orders and backorders
+    on_hand: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    @property
+    def ho(self) -> str:
+        return self.branch_ids["HQ"]
+
+    def start(self) -> dt.datetime:
+        """Midnight UTC of the first day of history (a year before today)."""
+        d = self.today - dt.timedelta(days=365)
+        return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)

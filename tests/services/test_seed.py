@@ -1,0 +1,237 @@
+"""The demo seed: what it holds, the ledger rules it keeps, and that it is reproducible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from app.models.users import ROLES
+from app.services.auth import login
+from app.services.db import open_database
+from app.services.errors import AuthError, Conflict, ValidationError
+from app.services.numbering import next_number
+from app.services.seed import DEMO_PASSWORD, LOADED_TABLES, SeedReport, seed_database
+from app.services.seed.documents import sscc18
+from app.services.seed.master import gtin14
+from app.services.stock import balance_mismatches, rebuild_balances
+
+TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> SeedReport:
+    path = tmp_path_factory.mktemp("seed") / "demo.db"
+    seen: list[tuple[int, int, str]] = []
+    report = seed_database(path, "demo", seed=7, progress=lambda d, t, s: seen.append((d, t, s)), today=TODAY)
+    assert seen[-1] == (100, 100, "done")
+    assert [d for d, _t, _s in seen] == sorted(d for d, _t, _s in seen), "progress only goes forward"
+    return report
+
+
+@pytest.fixture
+def demo_engine(demo: SeedReport) -> Iterator[Engine]:
+    engine = open_database(demo.path)  # the schema check passes: the file is at head
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def s(demo_engine: Engine) -> Iterator[Session]:
+    with Session(demo_engine) as session:
+        yield session
+        session.rollback()
+
+
+def q(session: Session, sql: str, **params: object) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in session.execute(text(sql), params)]
+
+
+def one(session: Session, sql: str, **params: object) -> object:
+    return session.execute(text(sql), params).scalar_one()
+
+
+def content_digest(path: Path) -> str:
+    """A digest of every row the seed writes (other areas' migrations may add rows of their own)."""
+    conn = sqlite3.connect(path)
+    h = hashlib.sha256()
+    for t in LOADED_TABLES:
+        rows = conn.execute(f"SELECT * FROM {t}").fetchall()
+        h.update(t.encode())
+        for row in sorted(rows, key=repr):
+            h.update(repr(row).encode())
+    conn.close()
+    return h.hexdigest()
+
+
+def test_balances_equal_the_ledger_and_no_internal_location_is_negative(s: Session) -> None:
+    assert balance_mismatches(s) == []
+    negative = q(s, """SELECT l.code, b.qty FROM stock_balance b JOIN location l ON l.id = b.location_id
+                       WHERE l.kind IN ('storage', 'dock', 'qa') AND b.qty < 0""")
+    assert negative == []
+    before = sorted(q(s, "SELECT location_id, item_id, lot_key, qty FROM stock_balance"))
+    rebuild_balances(s)
+    assert sorted(q(s, "SELECT location_id, item_id, lot_key, qty FROM stock_balance")) == before
+    assert one(s, "SELECT count(*) FROM stock_balance b JOIN location l ON l.id = b.location_id "
+                  "WHERE l.kind = 'storage' AND b.qty > 0") > 500
+    assert q(s, "PRAGMA foreign_key_check") == []
+
+
+def test_digests_other_areas_keep_of_the_ledger_are_rebuilt(s: Session) -> None:
+    from app.services.seed import derived_digests
+
+    for table, rebuild in set(derived_digests().values()):
+        kept = sorted(q(s, f"SELECT * FROM {table}"))
+        assert kept, f"{table} is filled"
+        s.execute(text(f"DELETE FROM {table}"))
+        s.execute(text(rebuild))
+        assert sorted(q(s, f"SELECT * FROM {table}")) == kept
+    names = {r[0] for r in q(s, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert set(derived_digests()) <= names, "the triggers are back after the load"
+
+
+def test_every_role_has_a_user_who_logs_in_with_the_demo_password(s: Session) -> None:
+    for role in ROLES:
+        actor = login(s, role, DEMO_PASSWORD)
+        assert role in actor.roles
+        assert actor.branch_id is not None
+    with pytest.raises(AuthError):
+        login(s, "buyer", "wrong")
+
+
+def test_open_purchase_orders_have_expected_receipts_for_their_open_lines(s: Session) -> None:
+    open_pos = q(s, "SELECT id, status FROM purchase_order WHERE status IN ('sent', 'confirmed', 'partially_received')")
+    assert len(open_pos) >= 20
+    assert {st for _i, st in open_pos} == {"sent", "confirmed", "partially_received"}
+    for po_id, _st in open_pos:
+        open_lines = dict(q(s, "SELECT id, qty_ordered FROM purchase_order_line WHERE po_id = :p AND qty_received = 0",
+                            p=po_id))
+        expected = dict(q(s, """SELECT l.po_line_id, l.qty_expected FROM expected_receipt r
+                                JOIN expected_receipt_line l ON l.receipt_id = r.id WHERE r.po_id = :p""", p=po_id))
+        assert open_lines and expected == open_lines
+    unsent = q(s, "SELECT DISTINCT status FROM purchase_order WHERE status IN ('draft', 'pending_approval', 'approved')")
+    assert len(unsent) == 3
+    asn = q(s, """SELECT l.sscc FROM expected_receipt r JOIN expected_receipt_line l ON l.receipt_id = r.id
+                  WHERE r.source = 'asn'""")
+    assert asn, "some receipts are announced by ASN"
+    for (code,) in asn:
+        assert len(str(code)) == 18 and sscc18(int(str(code)[8:17])) == code
+    # closed POs are what the receipts in the ledger point at
+    assert one(s, """SELECT count(*) FROM stock_move m LEFT JOIN purchase_order_line l ON l.id = m.doc_line_id
+                     WHERE m.reason = 'receipt' AND l.id IS NULL""") == 0
+
+
+def test_sales_history_is_a_year_of_seasonal_sales_behind_closed_orders(s: Session) -> None:
+    first, last = q(s, "SELECT min(moved_at), max(moved_at) FROM stock_move WHERE reason = 'sale'")[0]
+    assert str(first) < (TODAY - dt.timedelta(days=360)).isoformat()
+    assert str(last) >= (TODAY - dt.timedelta(days=2)).isoformat()
+    assert str(last) < TODAY.isoformat(), "history ends before today: nothing in the future"
+    assert one(s, """SELECT count(*) FROM stock_move m JOIN location l ON l.id = m.to_location_id
+                     WHERE m.reason = 'sale' AND l.kind <> 'customer'""") == 0
+    orphans = one(s, """SELECT count(*) FROM stock_move m LEFT JOIN sales_order_line l ON l.id = m.doc_line_id
+                        WHERE m.reason = 'sale' AND l.id IS NULL""")
+    assert orphans == 0
+    by_month = dict(q(s, """SELECT substr(m.moved_at, 6, 2), sum(m.qty) FROM stock_move m
+                            JOIN item i ON i.id = m.item_id WHERE m.reason = 'sale' AND i.category = 'Beverages'
+                            GROUP BY 1"""))
+    summer = sum(int(by_month[k]) for k in ("06", "07", "08"))  # type: ignore[call-overload]
+    winter = sum(int(by_month[k]) for k in ("12", "01", "02"))  # type: ignore[call-overload]
+    assert summer > 1.5 * winter, by_month
+    assert one(s, "SELECT count(DISTINCT status) FROM sales_order WHERE status IN ('closed', 'delivered', 'shipped')") == 3
+
+
+def test_open_work_for_the_screens(s: Session, demo: SeedReport) -> None:
+    assert one(s, "SELECT count(*) FROM branch WHERE is_head_office = 1") == 1
+    assert sorted(r[0] for r in q(s, "SELECT code FROM warehouse")) == ["DAL1", "HOU1", "PHX1"]
+    zones = q(s, "SELECT DISTINCT temperature_class, hazmat_class FROM zone")
+    assert {"chilled", "frozen"} <= {z for z, _h in zones} and any(h for _z, h in zones)
+    assert one(s, "SELECT count(*) FROM location WHERE role = 'pick' AND fixed_item_id IS NOT NULL "
+                  "AND max_qty > min_qty") == 1500
+    assert one(s, "SELECT count(*) FROM item") == 500
+    for flag in ("track_lot", "track_serial", "track_expiry"):
+        assert one(s, f"SELECT count(*) FROM item WHERE {flag} = 1") > 10
+    assert one(s, "SELECT count(*) FROM item WHERE hazmat_class <> ''") > 10
+    assert one(s, "SELECT count(*) FROM item WHERE temperature_class = 'chilled'") > 10
+    for row in q(s, "SELECT gtin FROM item LIMIT 50") + q(s, "SELECT gtin FROM item_uom LIMIT 50"):
+        g = str(row[0])
+        assert gtin14(int(g[0]), int(g[1:13]) - 614141000000) == g
+    assert one(s, "SELECT count(*) FROM supplier") == 40
+    assert one(s, "SELECT count(*) FROM supplier WHERE edi_format <> ''") > 5
+    assert one(s, "SELECT count(*) FROM item_supplier WHERE contracted = 1") > 50
+    assert one(s, "SELECT count(*) FROM customer") == 150
+    assert one(s, "SELECT count(DISTINCT priority_tier) FROM customer") == 4
+    assert q(s, "SELECT api FROM carrier WHERE code = 'SANDBOX'") == [("sandbox",)]
+    assert {r[0] for r in q(s, "SELECT code FROM carrier")} == {"SANDBOX", "UPS", "FEDEX", "DHL", "USPS"}
+    assert one(s, "SELECT count(*) FROM sales_order WHERE status = 'backordered'") > 0
+    assert one(s, "SELECT count(*) FROM sales_order_line WHERE status IN ('open', 'backordered')") == 300
+    ships = q(s, "SELECT tracking_number, status, eta, next_poll_at FROM shipment")
+    assert len(ships) == 40 and all(t and st == "in_transit" and eta and poll for t, st, eta, poll in ships)
+    assert len({t for t, *_ in ships}) == 40
+    assert demo.counts["stock_move"] == one(s, "SELECT count(*) FROM stock_move")
+
+
+def test_seed_is_a_bulk_load_not_local_edits(s: Session, demo: SeedReport) -> None:
+    assert one(s, "SELECT count(*) FROM sync_outbox") == 0
+    assert one(s, "SELECT enabled FROM sync_capture WHERE id = 1") == 1
+    branch = one(s, "SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id")
+    assert branch == "DAL"
+    assert one(s, "SELECT count(*) FROM audit_entry WHERE action = 'seed'") == 1
+    # the balance trigger is back: a new move still updates the balance
+    assert one(s, "SELECT count(*) FROM sqlite_master WHERE name = 'trg_stock_move_balance'") == 1
+    # document numbers continue after the seeded ones
+    dal = one(s, "SELECT id FROM branch WHERE code = 'DAL'")
+    highest = one(s, "SELECT max(number) FROM purchase_order WHERE number LIKE 'DAL-PO-%'")
+    import uuid
+
+    nxt = next_number(s, uuid.UUID(str(dal)), "PO")
+    assert nxt > str(highest) and int(nxt[-6:]) == int(str(highest)[-6:]) + 1
+
+
+def test_same_seed_same_content_other_seed_other_content(demo: SeedReport, tmp_path: Path) -> None:
+    again = seed_database(tmp_path / "again.db", "demo", seed=7, today=TODAY)
+    assert content_digest(again.path) == content_digest(demo.path)
+    ids = sqlite3.connect(again.path).execute("SELECT id FROM item ORDER BY sku LIMIT 3").fetchall()
+    assert ids == sqlite3.connect(demo.path).execute("SELECT id FROM item ORDER BY sku LIMIT 3").fetchall()
+    assert all(str(i[0])[12] == "7" for i in ids), "ids are uuid7-shaped"
+
+
+def test_refuses_a_database_that_holds_data_and_bad_arguments(demo: SeedReport, tmp_path: Path) -> None:
+    digest = content_digest(demo.path)
+    with pytest.raises(Conflict, match="already holds data"):
+        seed_database(demo.path, "demo", today=TODAY)
+    assert content_digest(demo.path) == digest
+    with pytest.raises(ValidationError, match="size: must be one of demo, large"):
+        seed_database(tmp_path / "x.db", "huge")
+    with pytest.raises(ValidationError, match="branch: unknown branch 'NYC'"):
+        seed_database(tmp_path / "y.db", "demo", branch="nyc")
+    assert not (tmp_path / "y.db").exists(), "a failed seed leaves no half-made file behind"
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite")
+    with pytest.raises(Exception, match="not a Depot database"):
+        seed_database(tmp_path / "junk.db")
+
+
+def test_branch_option_names_the_local_branch(tmp_path: Path, demo: SeedReport) -> None:
+    r = seed_database(tmp_path / "phx.db", "demo", seed=7, branch="phx", today=TODAY)
+    conn = sqlite3.connect(r.path)
+    assert conn.execute("SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id").fetchone() == ("PHX",)
+    assert conn.execute("SELECT count(*) FROM app_user u JOIN branch b ON b.id = u.branch_id "
+                        "WHERE b.code = 'PHX'").fetchone() == (8,)
+
+
+@pytest.mark.slow
+def test_large_seed_keeps_the_rules(tmp_path: Path) -> None:
+    r = seed_database(tmp_path / "large.db", "large", today=TODAY)
+    assert r.counts["item"] == 50_000 and r.counts["stock_move"] > 1_500_000
+    assert r.counts["shipment"] == 5_000
+    engine = open_database(r.path)
+    with Session(engine) as session:
+        assert balance_mismatches(session) == []
+        assert session.scalar(select(text("count(*)")).select_from(text("sales_order_line"))
+                              .where(text("status IN ('open', 'backordered')"))) == 20_000
+    engine.dispose()
