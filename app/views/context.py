@@ -35,17 +35,21 @@ class AppContext:
         return self.actor.can(action)
 
 
-def make_context(engine: Engine, actor: Actor, settings: Settings | None = None) -> AppContext:
+def make_context(engine: Engine, actor: Actor, settings: Settings | None = None, *,
+                 inline: bool = False) -> AppContext:
     signals = AppSignals()
-    runner = OpRunner(engine, signals)
+    runner = OpRunner(engine, signals, inline=inline)
     return AppContext(engine, actor, runner, signals, settings or Settings())
 
 
-def make_test_context(engine: Engine, actor: Actor, settings: Settings | None = None) -> AppContext:
+def make_test_context(engine: Engine, actor: Actor, settings: Settings | None = None, *,
+                      inline: bool = False) -> AppContext:
     """A real context for tests: ops run on real threads; settings in a temp file.
 
-    Use ``ctx.runner.wait_idle()`` or ``qtbot.waitUntil`` to wait for ops.
+    Use ``ctx.runner.wait_idle()`` or ``qtbot.waitUntil`` to wait for ops. ``inline=True`` runs
+    every op in the calling thread and delivers its result before ``submit`` returns: fully
+    deterministic unit tests (keep some tests on real threads too).
     """
     if settings is None:
         settings = Settings(Path(tempfile.mkdtemp(prefix="depot-settings-")) / "settings.json")
-    return make_context(engine, actor, settings)
+    return make_context(engine, actor, settings, inline=inline)

@@ -146,9 +146,11 @@ class OpRunner(QObject):
     (the main window shows it). ``data_changed`` is emitted after commit, before on_done.
     """
 
-    def __init__(self, engine: Engine, signals: AppSignals, *, read_threads: int = 3) -> None:
+    def __init__(self, engine: Engine, signals: AppSignals, *, read_threads: int = 3, inline: bool = False) -> None:
         super().__init__()
         self.engine = engine
+        #: run each op in the caller's thread, delivering before submit() returns (unit tests)
+        self.inline = inline
         self.signals = signals
         self._writer = QThreadPool(self)
         self._writer.setMaxThreadCount(1)
@@ -181,7 +183,12 @@ class OpRunner(QObject):
         self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
         if not was_busy:
             self.signals.busy_changed.emit(True)
-        (self._writer if write else self._readers).start(_Task(self, handle, fn, progress))
+        task = _Task(self, handle, fn, progress)
+        if self.inline:
+            task.setAutoDelete(False)
+            task.run()  # same thread: the bridge's signals are delivered directly
+        else:
+            (self._writer if write else self._readers).start(task)
         return handle
 
     # alias matching STYLE.md's run_task(fn, on_done)

@@ -449,3 +449,22 @@ def test_demo_database_is_created_on_a_worker_with_progress(
     bad = tmp_path / "other" / "demo.db"
     assert gui.create_demo_database(bad) is False
     assert not bad.exists() and "could not create the demo database" in shown[0] and "disk full" in shown[0]
+
+
+def test_inline_runner_delivers_before_submit_returns(qtbot: Any, world: World, engine: Engine, tmp_path: Path) -> None:
+    _make_table(engine)
+    ctx = make_test_context(engine, world.actors["mike"], Settings(tmp_path / "s.json"), inline=True)
+    got: list[Any] = []
+    changed: list[Any] = []
+    ctx.signals.data_changed.connect(changed.append)
+    handle = ctx.runner.submit(lambda s: s.execute(text("INSERT INTO scratch VALUES (1)")) and "ok", got.append,
+                               kinds={"stock"})
+    assert got == ["ok"] and handle.done and changed == [frozenset({"stock"})] and _count(engine) == 1
+    errors: list[BaseException] = []
+
+    def bad(s: Session) -> None:
+        s.execute(text("INSERT INTO scratch VALUES (2)"))
+        raise ValidationError("qty", "too big")
+
+    ctx.runner.submit(bad, on_error=errors.append)
+    assert [str(e) for e in errors] == ["qty: too big"] and _count(engine) == 1 and not ctx.runner.busy
