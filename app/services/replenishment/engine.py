@@ -124,15 +124,24 @@ class _Scope:
     targets: list[int]  # warehouse indexes recommendations are made for
 
 
-def _hex(u: uuid.UUID) -> str:
-    return u.hex
+def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Rows as plain tuples from the DB-API cursor of the session's own connection (same
+    transaction): a bulk read of 10^5 rows without building 10^5 SQLAlchemy Row objects."""
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.execute(sql, params or {})
+        return list(cur.fetchall())
+    finally:
+        cur.close()
 
 
 def _resolve_scope(session: Session, actor: Actor | None, branch_code: str | None,
                    warehouse_code: str | None) -> _Scope:
-    items = [(str(a), str(b), str(c), str(d)) for a, b, c, d in session.execute(text(
+    items = [(str(a), str(b), str(c), str(d)) for a, b, c, d in _raw(session, (
         "SELECT id, sku, description, velocity_class FROM item WHERE active = 1 AND deleted_at IS NULL ORDER BY sku"))]
-    whs = [(str(a), str(b), str(c)) for a, b, c in session.execute(text(
+    whs = [(str(a), str(b), str(c)) for a, b, c in _raw(session, (
         "SELECT id, code, branch_id FROM warehouse WHERE deleted_at IS NULL ORDER BY code"))]
     branch_hex: str | None = None
     if branch_code:
@@ -159,7 +168,7 @@ def _fill(session: Session, sql: str, params: dict[str, Any], item_ix: dict[str,
           shape: tuple[int, int], dtype: Any = np.int64) -> Any:
     """Run ``SELECT item_hex, warehouse_hex, value`` and scatter it into an (items x warehouses) array."""
     arr = np.zeros(shape, dtype=dtype)
-    rows = session.execute(text(sql), params).all()
+    rows = _raw(session, sql, params)
     if not rows:
         return arr
     ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
@@ -188,12 +197,12 @@ class _Source:
 
 def _sources(session: Session) -> dict[str, _Source]:
     """Best supplier per item: preferred, then contracted, then cheapest, then by code."""
-    rows = session.execute(text(
+    rows = _raw(session, (
         "SELECT s.item_id, s.supplier_id, p.code, s.lead_time_days, s.lead_time_sd_days, s.pack_size,"
         " s.min_order_qty, s.contract_price, s.last_price, s.currency, s.contracted, s.preferred"
         " FROM item_supplier s JOIN supplier p ON p.id = s.supplier_id"
         " WHERE s.deleted_at IS NULL AND p.deleted_at IS NULL AND p.active = 1"
-        " ORDER BY s.item_id, s.preferred DESC, s.contracted DESC, s.contract_price, p.code")).all()
+        " ORDER BY s.item_id, s.preferred DESC, s.contracted DESC, s.contract_price, p.code"))
     out: dict[str, _Source] = {}
     for r in rows:
         key = str(r[0])
@@ -332,12 +341,12 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
 
 def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
     """Earliest expected date of the open PO lines per item x ship-to (shown beside on order)."""
-    rows = session.execute(text(
+    rows = _raw(session, (
         "SELECT pl.item_id, pl.ship_to_warehouse_id, MIN(COALESCE(pl.expected_date, po.expected_date))"
         " FROM purchase_order_line pl JOIN purchase_order po ON po.id = pl.po_id"
         f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') AND pl.qty_ordered > pl.qty_received"
-        " GROUP BY pl.item_id, pl.ship_to_warehouse_id")).all()
+        " GROUP BY pl.item_id, pl.ship_to_warehouse_id"))
     return {(str(i), str(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
 
 
@@ -362,7 +371,7 @@ def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, in
     else:  # a database from before sales_week: the same buckets straight from the ledger (slower)
         sql = (f"SELECT item_id, warehouse_id, SUM(qty), SUM(qty * qty) FROM ({SALES_WEEK_SELECT_SQL})"
                " WHERE week >= :w0 AND week < :w1 GROUP BY item_id, warehouse_id")
-    rows = session.execute(text(sql), {"w0": cur - weeks, "w1": cur}).all()
+    rows = _raw(session, sql, {"w0": cur - weeks, "w1": cur})
     total = np.zeros(shape, dtype=np.float64)
     total_sq = np.zeros(shape, dtype=np.float64)
     if rows:
