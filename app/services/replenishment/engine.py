@@ -195,23 +195,27 @@ class _Source:
     currency: str
 
 
-def _sources(session: Session) -> dict[str, _Source]:
-    """Best supplier per item: preferred, then contracted, then cheapest, then by code."""
+def _source_of(r: tuple[Any, ...]) -> _Source:
+    contract, last = int(r[7] or 0), int(r[8] or 0)
+    price = contract if (r[10] and contract > 0) or last == 0 else last
+    return _Source(str(r[1]), str(r[2]), int(r[3]), float(r[4] or 0) / 10_000, max(int(r[5]), 1),
+                   max(int(r[6]), 1), Decimal(price) / 10_000, str(r[9]))
+
+
+def _sources(session: Session) -> dict[str, tuple[Any, ...]]:
+    """Best supplier row per item: preferred, then contracted, then cheapest, then by code.
+
+    Raw rows (``_source_of`` makes the object only for items that get a recommendation).
+    """
     rows = _raw(session, (
         "SELECT s.item_id, s.supplier_id, p.code, s.lead_time_days, s.lead_time_sd_days, s.pack_size,"
         " s.min_order_qty, s.contract_price, s.last_price, s.currency, s.contracted, s.preferred"
         " FROM item_supplier s JOIN supplier p ON p.id = s.supplier_id"
         " WHERE s.deleted_at IS NULL AND p.deleted_at IS NULL AND p.active = 1"
         " ORDER BY s.item_id, s.preferred DESC, s.contracted DESC, s.contract_price, p.code"))
-    out: dict[str, _Source] = {}
+    out: dict[str, tuple[Any, ...]] = {}
     for r in rows:
-        key = str(r[0])
-        if key in out:
-            continue
-        contract, last = int(r[7] or 0), int(r[8] or 0)
-        price = contract if (r[10] and contract > 0) or last == 0 else last
-        out[key] = _Source(str(r[1]), str(r[2]), int(r[3]), float(r[4] or 0) / 10_000, max(int(r[5]), 1),
-                           max(int(r[6]), 1), Decimal(price) / 10_000, str(r[9]))
+        out.setdefault(r[0], r)
     return out
 
 
@@ -277,9 +281,9 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     vel = [it[3] if it[3] in classes else "C" for it in scope.items]
     z = np.array([z_of[v] for v in vel])[:, None]
     review = np.array([classes[v][1] for v in vel], dtype=np.float64)[:, None]
-    src = [sources.get(it[0]) for it in scope.items]
-    lt = np.array([s.lead_time_days if s else 0 for s in src], dtype=np.float64)[:, None]
-    sigma_lt = np.array([s.lead_time_sd if s else 0.0 for s in src], dtype=np.float64)[:, None]
+    src_rows = [sources.get(it[0]) for it in scope.items]
+    lt = np.array([r[3] if r else 0 for r in src_rows], dtype=np.float64)[:, None]
+    sigma_lt = np.array([(r[4] or 0) / 10_000 if r else 0.0 for r in src_rows], dtype=np.float64)[:, None]
 
     d, sigma_d = fg.demand_from_weeks(demand_sum, demand_sq, history_weeks)
     ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
@@ -302,7 +306,8 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         if (ihex, whex) in suppressed:
             n_suppressed += 1
             continue
-        s = src[i]
+        row = src_rows[i]
+        s = _source_of(row) if row is not None else None
         raw = int(need[i, w])
         rounded = fg.round_order(raw, s.pack_size, s.min_order) if s else fg.Rounded(raw, "none (no supplier)")
         why = Why(
