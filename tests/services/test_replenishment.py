@@ -14,6 +14,7 @@ OUL = 179.0393 -> raw 160 -> 168 (14 packs).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 import pytest
@@ -248,3 +249,25 @@ def test_weekly_sales_digest_follows_sales_and_reversals_and_rebuilds(session: S
     assert (fallback.d, fallback.sigma_d, fallback.raw_qty) == (figures.d, figures.sigma_d, figures.raw_qty)
     assert (figures.d, figures.on_hand, figures.raw_qty) == (10.0, 20, 152)  # the reversed sale is undone
     session.rollback()
+
+
+def test_a_forecast_replaces_history_through_the_hook(session: Session, world: World) -> None:
+    import numpy as np
+
+    stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)
+    session.commit()
+    calls = []
+
+    def forecast(s: Session, items: list, whs: list, today: dt.date):  # type: ignore[no-untyped-def]
+        calls.append((len(items), len(whs), today))
+        d = np.zeros((len(items), len(whs)))
+        d[[i.hex for i in items].index(world.items["BOLT"].id.hex), [w.hex for w in whs].index(world.wh_dal.id.hex)] = 20
+        return d, np.zeros_like(d)
+
+    res = run(session, None, today=TODAY, history_weeks=4, forecast=forecast)
+    (rec,) = res.recommendations
+    assert calls == [(4, 2, TODAY)]
+    # d = 20/day, no deviation: SS = z * sqrt(0 + 400 * 1) = 1.6449 * 20; ROP = 140 + SS; OUL = ROP + 140
+    assert rec.why.ss == pytest.approx(32.897, abs=1e-3) and rec.why.raw_qty == math.ceil(280 + 32.897 - 20)
+    with pytest.raises(ValidationError, match="forecast: must give arrays of shape"):
+        run(session, None, today=TODAY, forecast=lambda *a: (np.zeros(3), np.zeros(3)))

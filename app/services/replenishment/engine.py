@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,10 @@ from app.services.replenishment.transfers import Option, TransferPlanner
 OPEN_PO_STATES = ("draft", "pending_approval", "rejected", "approved", "sent", "confirmed", "partially_received")
 #: sales order states whose allocations still hold stock
 OPEN_SO_STATES = ("open", "credit_hold", "backordered", "allocated", "picking", "packed")
+
+
+#: forecast hook: (session, item ids, warehouse ids, today) -> (daily mean, daily sd), each items x warehouses
+Forecast = Callable[[Session, list[uuid.UUID], list[uuid.UUID], dt.date], tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -233,11 +237,13 @@ def _sql_in(values: Iterable[str]) -> str:
 
 def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
         warehouse_code: str | None = None, today: dt.date | None = None,
-        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS) -> RunResult:
+        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None) -> RunResult:
     """Compute recommendations for every item x warehouse of the branch (read only).
 
     ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
     actor needs ``replenish.run``. The branch defaults to the actor's (all for head office).
+    ``forecast`` (the hook for a forecast service) replaces the history-based daily demand
+    and its deviation; it gets the item and warehouse ids in array order.
     """
     if actor is not None:
         actor.require("replenish.run")
@@ -286,6 +292,12 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     sigma_lt = np.array([(r[4] or 0) / 10_000 if r else 0.0 for r in src_rows], dtype=np.float64)[:, None]
 
     d, sigma_d = fg.demand_from_weeks(demand_sum, demand_sq, history_weeks)
+    if forecast is not None:
+        fd, fs = forecast(session, [uuid.UUID(it[0]) for it in scope.items],
+                          [uuid.UUID(w[0]) for w in scope.warehouses], today)
+        if np.shape(fd) != shape or np.shape(fs) != shape:
+            raise ValidationError("forecast", f"must give arrays of shape {shape} (items x warehouses)")
+        d, sigma_d = np.asarray(fd, dtype=np.float64), np.asarray(fs, dtype=np.float64)
     ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
     position = on_hand + on_order + inbound + req_in - allocated
     need = np.ceil(oul - position - 1e-9)
