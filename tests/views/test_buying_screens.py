@@ -227,3 +227,34 @@ def test_buying_screen_loads_tabs_lazily(qtbot: QtBot, bw: World, contexts: dict
     for title in ("Worklist", "Requisitions", "Supplier confirmations"):
         w = screen.tab_widget(title)
         assert w is not None or screen.tab_message(title).endswith("not built yet")
+
+
+def test_buying_screen_delivers_queued_mail(qtbot: QtBot, engine: Engine, session: Session, bw: World,
+                                            tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    from app.services.po_documents import send_po
+    from tests.services.test_mail import _free_port, _Handler
+
+    handler = _Handler()
+    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    ctl.start()
+    try:
+        (po,) = _make_pos(session, bw, 1)
+        send_po(session, bw.actors["alice"], po.number)
+        session.commit()
+        settings = Settings(tmp_path / "mail.json")
+        settings.set("smtp.host", "127.0.0.1")
+        settings.set("smtp.port", ctl.port)
+        ctx = make_test_context(engine, bw.actors["alice"], settings)
+        screen = BuyingScreen(ctx)
+        qtbot.addWidget(screen)
+        assert screen.mail_timer.isActive()
+        with qtbot.waitSignal(screen.mail_delivered, timeout=10000) as sig:
+            screen.deliver_mail()
+        assert sig.args[0].sent == 1
+        assert handler.messages[0]["Subject"] == f"Purchase order {po.number}"
+        assert ctx.runner.wait_idle(10000)
+        ctx.runner.shutdown()
+    finally:
+        ctl.stop()
