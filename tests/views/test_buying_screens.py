@@ -258,3 +258,28 @@ def test_buying_screen_delivers_queued_mail(qtbot: QtBot, engine: Engine, sessio
         ctx.runner.shutdown()
     finally:
         ctl.stop()
+
+
+def test_revise_from_the_detail_goes_back_through_approval(qtbot: QtBot, session: Session, bw: World,
+                                                           contexts: dict[str, AppContext]) -> None:
+    (po,) = _make_pos(session, bw, 1, qty=200)  # 9,000: level 1
+    approvals.approve(session, bw.actors["bob"], po.id)
+    session.commit()
+    view = PurchaseOrdersView(contexts["alice"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=10000)
+    with qtbot.waitSignal(view.detail.loaded, timeout=10000):
+        view.select_number(po.number)
+    d = view.detail
+    assert d.buttons["revise"].isEnabled() and d.lines_text() == "DRILL:200:45"
+    with qtbot.waitSignal(d.acted, timeout=10000):
+        d.revise("DRILL:220:45\nBOLT:100")
+    qtbot.waitUntil(lambda: d.detail is not None and d.detail["revision"] == 1, timeout=10000)
+    assert d.detail is not None and d.detail["status"] == "pending_approval"
+    assert [(ln["sku"], ln["qty"]) for ln in d.detail["lines"]] == [("DRILL", 220), ("BOLT", 100)]
+    # a bad revision changes nothing
+    with qtbot.waitSignal(contexts["alice"].signals.op_failed, timeout=10000) as sig:
+        d.revise("DRILL:0")
+    assert "quantity: must be more than zero" in sig.args[1]
+    _fresh(session)
+    assert [ln.qty_ordered for ln in purchasing.lines_of(session, po.id)] == [220, 100]

@@ -111,7 +111,7 @@ class PoDetailView(QWidget):
         bar = QHBoxLayout()
         for key, text, shortcut in (("submit", "&Submit", "Ctrl+Return"), ("approve", "&Approve", "Ctrl+Shift+A"),
                                     ("reject", "Re&ject", "Ctrl+Shift+J"), ("send", "Se&nd", "Ctrl+Shift+N"),
-                                    ("cancel", "&Cancel PO", ""), ("close", "C&lose PO", ""),
+                                    ("revise", "Re&vise…", "Ctrl+Shift+V"), ("cancel", "&Cancel PO", ""), ("close", "C&lose PO", ""),
                                     ("preview", "&Preview PDF", "Ctrl+P"), ("save_pdf", "Save PD&F…", "Ctrl+Shift+P")):
             b = QPushButton(text)
             b.setObjectName(f"po_{key}")
@@ -145,6 +145,7 @@ class PoDetailView(QWidget):
         b["reject"].clicked.connect(self._ask_reject)
         b["send"].clicked.connect(lambda: self._act("sent", lambda s, i: po_documents.send_po(
             s, self.ctx.actor, i, outbound_dir=self.ctx.settings.get("edi.outbound_dir") or None)))
+        b["revise"].clicked.connect(self._ask_revise)
         b["cancel"].clicked.connect(lambda: self._act("cancelled", lambda s, i: purchasing.cancel(s, self.ctx.actor, i)))
         b["close"].clicked.connect(lambda: self._act("closed", lambda s, i: purchasing.close(s, self.ctx.actor, i)))
         b["preview"].clicked.connect(lambda: self.render_pdf(None))
@@ -194,7 +195,7 @@ class PoDetailView(QWidget):
         self.totals.setText(f"{len(d['lines'])} lines  ·  total {d['total']:,.2f} {d['currency']}")
         self.approval.setHtml(_approval_html(d))
         can = d.get("can", {})
-        for key in ("submit", "approve", "send", "cancel", "close"):
+        for key in ("submit", "approve", "send", "cancel", "close", "revise"):
             self.buttons[key].setEnabled(bool(can.get(key)))
         self.buttons["reject"].setEnabled(bool(can.get("approve")))
         self.buttons["approve"].setToolTip(can.get("why_not_approve", ""))
@@ -229,6 +230,28 @@ class PoDetailView(QWidget):
         text, ok = QInputDialog.getText(self, "Reject purchase order", "Reason for the buyer:")
         if ok:
             self.reject(text)
+
+    def lines_text(self) -> str:
+        """The current lines as editable text, one ``SKU:QTY:PRICE`` per line."""
+        if self.detail is None:
+            return ""
+        return "\n".join(f"{ln['sku']}:{ln['qty']}:{ln['price'].normalize():f}" for ln in self.detail["lines"])
+
+    def revise(self, text: str) -> None:
+        """New revision with these lines (SKU:QTY[:PRICE] per line); back through approval."""
+        specs = []
+        for raw in (x.strip() for x in text.splitlines()):
+            if raw:
+                parts = raw.split(":")
+                specs.append(purchasing.LineInput(sku=parts[0], qty=parts[1] if len(parts) > 1 else "",
+                                                  price=parts[2] if len(parts) > 2 else None))
+        self._act("revised", lambda s, i: purchasing.revise(s, self.ctx.actor, i, lines=specs))
+
+    def _ask_revise(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "Revise purchase order",
+                                                 "Lines (SKU:QTY:PRICE, one per line):", self.lines_text())
+        if ok:
+            self.revise(text)
 
     def render_pdf(self, target: Path | None) -> None:
         """Render the PDF off the GUI thread; open it in the system viewer (preview) or save it."""
