@@ -17,7 +17,7 @@ from reportlab.platypus import Flowable, SimpleDocTemplate
 from reports.styles import ACCENT, MARGIN, RULE
 
 
-class NumberedCanvas(rl_canvas.Canvas):
+class NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]  # reportlab ships no type hints
     def __init__(self, *args: Any, footer_left: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._saved: list[dict[str, Any]] = []
