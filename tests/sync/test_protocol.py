@@ -147,3 +147,23 @@ def test_soft_deletes_replicate_and_tombstones_are_purged_after_every_site_passe
         assert purge_local_tombstones(site.engine, older_than_days=0) == 1
         assert site.scalar("SELECT count(*) FROM sync_outbox") == 0
     assert site_hashes(net.dal) == server_hashes(net.server)
+
+
+def test_a_big_pull_recomputes_balances_once_and_keeps_the_trigger(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.services.replication import apply as apply_mod
+    from app.services.stock import balance_mismatches
+
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)
+    receive(net.dal, net.world, "DAL", "WIDGET", 5)  # a local balance the rebuild must keep
+    for q in (1, 2, 3):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    net.hou.sync()
+    net.dal.sync()
+    with net.dal.session() as s:
+        assert balance_mismatches(s) == []
+        assert on_hand(s, net.world.items["BOLT"].id) == 6
+        assert on_hand(s, net.world.items["WIDGET"].id) == 5
+    assert net.dal.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'trg_stock_move_balance'") == 1
+    receive(net.dal, net.world, "DAL", "BOLT", 4)  # the trigger works again afterwards
+    with net.dal.session() as s:
+        assert on_hand(s, net.world.items["BOLT"].id) == 10

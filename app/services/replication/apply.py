@@ -36,6 +36,23 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
     return sql
 
 
+#: from this many pulled moves on (a first sync, a long offline spell) the balance trigger is
+#: set aside and balances are recomputed once from the ledger: one aggregate instead of two
+#: upserts per row. Same transaction, and SQLite DDL is transactional, so a crash undoes all.
+BULK_MOVES = 20_000
+
+
+def _bulk_moves(conn: Connection, insert: str, rows: list[Row]) -> None:
+    from app.models.stock import BALANCE_TRIGGER_SQL
+    from app.services.stock import _REBUILD_SQL
+
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS trg_stock_move_balance")
+    conn.exec_driver_sql(insert, rows)
+    conn.exec_driver_sql("DELETE FROM stock_balance")
+    conn.exec_driver_sql(_REBUILD_SQL)
+    conn.exec_driver_sql(BALANCE_TRIGGER_SQL)
+
+
 def pending_ids(conn: Connection, table: str) -> set[str]:
     return {str(r[0]) for r in conn.exec_driver_sql("SELECT row_id FROM sync_outbox WHERE tbl = ?", (table,))}
 
@@ -60,7 +77,10 @@ def apply_rows(conn: Connection, rows: Mapping[str, Sequence[Row]], *, force: bo
             t = tables[name]
             pend = pending_ids(conn, name)
             todo = [r for r in batch if r[0] not in pend] if pend else list(batch)
-            if todo:
+            if todo and name == "stock_move" and len(todo) >= BULK_MOVES:
+                _bulk_moves(conn, _insert_sql(t, force), todo)
+                touched.add(name)
+            elif todo:
                 conn.exec_driver_sql(_insert_sql(t, force), todo)
                 touched.add(name)
     finally:

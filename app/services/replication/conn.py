@@ -75,7 +75,10 @@ def resolve_dsn(dsn: str) -> str:
     if parts.get("user") and not parts.get("password"):
         from app.services.settings import Settings
 
-        pw = Settings().get_secret(secret_name(str(parts["user"])))
+        try:
+            pw = Settings().get_secret(secret_name(str(parts["user"])))
+        except Exception:  # noqa: BLE001 - no usable keyring here: connect without (trust/peer/.pgpass)
+            pw = None
         if pw:
             parts["password"] = pw
     return make_conninfo("", **{k: str(v) for k, v in parts.items() if v is not None})

@@ -41,20 +41,22 @@ class PushStats:
 
 
 def read_local_rows(conn: Connection, t: SyncTable, ids: Sequence[str]) -> list[Row]:
+    """Current local rows of ``ids`` as storage tuples (raw sqlite3 cursor: no result objects)."""
     cols = ", ".join(f'"{c}"' for c in t.names)
+    raw: Any = conn.connection.driver_connection
     out: list[Row] = []
     for i in range(0, len(ids), CHUNK):
         part = ids[i:i + CHUNK]
         marks = ", ".join("?" * len(part))
-        out.extend(tuple(r) for r in conn.exec_driver_sql(f'SELECT {cols} FROM "{t.name}" WHERE id IN ({marks})', tuple(part)))
+        out.extend(raw.execute(f'SELECT {cols} FROM "{t.name}" WHERE id IN ({marks})', tuple(part)).fetchall())
     return out
 
 
 def _upsert_sql(t: SyncTable, source: sql.Composable, head_office: bool) -> sql.Composed:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in t.names)
     ins = sql.SQL("INSERT INTO {} AS t ({}) SELECT {} FROM {} ").format(sql.Identifier(t.name), cols, cols, source)
-    if t.sync == LEDGER:
-        return ins + sql.SQL("ON CONFLICT (id) DO NOTHING RETURNING id")
+    if t.sync == LEDGER:  # nothing to learn from the ids: a ledger row never loses
+        return ins + sql.SQL("ON CONFLICT (id) DO NOTHING")
     if t.sync == MASTER and not head_office:
         # RLS checks an upsert's INSERT policy even when the row exists, and only head office
         # may insert master rows: a branch sends its editable fields as a plain UPDATE.
@@ -82,6 +84,8 @@ def upsert_rows(cur: psycopg.Cursor[Any], t: SyncTable, rows: Sequence[Row], hea
         for r in rows:
             cp.write_row(r)
     cur.execute(_upsert_sql(t, tmp, head_office))
+    if t.sync == LEDGER:
+        return set()
     return {r[0].hex for r in cur.fetchall()}
 
 
@@ -104,7 +108,8 @@ class _Batch:
 def _read_batch(engine: Engine, size: int) -> tuple[_Batch | None, list[tuple[str, str]]]:
     tables = sync_tables()
     with engine.connect() as c:
-        ob = c.execute(text("SELECT seq, tbl, row_id FROM sync_outbox ORDER BY seq LIMIT :n"), {"n": size}).all()
+        raw: Any = c.connection.driver_connection
+        ob = raw.execute("SELECT seq, tbl, row_id FROM sync_outbox ORDER BY seq LIMIT ?", (size,)).fetchall()
         if not ob:
             return None, []
         ids: dict[str, list[str]] = defaultdict(list)

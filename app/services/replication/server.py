@@ -136,7 +136,8 @@ def _table_ddl(cur: psycopg.Cursor[Any], t: SyncTable, group: str) -> None:
         cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(tn, _ident(c.name), sql.SQL(c.pg_type)))
     cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (txid)").format(_ident(f"ix_{t.name}_txid"), tn))
     cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (owner_branch_id)").format(_ident(f"ix_{t.name}_owner"), tn))
-    cur.execute(sql.SQL("CREATE OR REPLACE TRIGGER {} BEFORE INSERT OR UPDATE ON {} "
+    # inserts take txid from the column default; updates need the trigger (a default only fires on insert)
+    cur.execute(sql.SQL("CREATE OR REPLACE TRIGGER {} BEFORE UPDATE ON {} "
                         "FOR EACH ROW EXECUTE FUNCTION depot_stamp_txid()").format(_ident(f"trg_{t.name}_txid"), tn))
     if t.versioned:
         args = [t.sync, json.dumps(sorted(t.final_states)), json.dumps(sorted(t.branch_editable))]

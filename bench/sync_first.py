@@ -1,0 +1,128 @@
+"""First sync of a new branch by COPY (goal >= 30,000 rows/s), and publishing a seeded head office.
+
+Source data: ``--db PATH``, else the large data set at /work/large.db when /work/large.db.READY
+exists, else a generated head office (the small test world plus ``--moves`` ledger rows
+written with capture off, like the seed does). Steps, each timed:
+
+1. ``server init`` on a private database, then ``publish_all`` of the source as the owner
+   (what ``depot server init --from-db FILE`` does for a seeded head office);
+2. a new, empty branch workstation's first sync: COPY per table in one snapshot, applied
+   in one SQLite transaction, with per-table progress.
+
+    depot bench sync_first [--db PATH] [--moves 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.sync_push import ADMIN
+
+LARGE = Path("/work/large.db")
+
+
+def _generate(path: Path, moves: int) -> Path:
+    from app.models.ids import uuid7
+    from app.models.types import iso_utc, utcnow
+    from app.services import schema
+    from app.services.db import make_engine, session_scope
+    from app.services.stock import virtual_location
+    from tests.factories import build_world
+
+    eng = make_engine(path)
+    schema.upgrade(eng)
+    with session_scope(eng) as s:
+        w = build_world(s)
+        src = virtual_location(s, w.wh_dal.id, "supplier").id
+    raw = eng.raw_connection()
+    cur = raw.cursor()
+    cur.execute("UPDATE sync_capture SET enabled = 0")
+    now = iso_utc(utcnow())
+    item, dest, owner = w.items["BOLT"].id.hex, w.bins["DAL1-A-02"].id.hex, w.dal.id.hex
+    rows = [(uuid7().hex, owner, now, item, src.hex, dest, 1, "receipt", "", now) for _ in range(moves)]
+    cur.executemany("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, "
+                    "to_location_id, qty, reason, doc_type, moved_at) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    cur.execute("UPDATE sync_capture SET enabled = 1")
+    raw.commit()
+    raw.close()
+    eng.dispose()
+    return path
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="depot bench sync_first")
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--moves", type=int, default=200_000)
+    ap.add_argument("--dsn", default=ADMIN)
+    args = ap.parse_args(argv)
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from app.services import schema
+    from app.services.db import make_engine, open_database
+    from app.services.replication.engine import publish_all, sync_once
+    from app.services.replication.server import add_branch, drop_roles, init_server
+
+    tmp = Path(tempfile.mkdtemp(prefix="depot-bench-first-"))
+    source = args.db
+    if source is None and LARGE.exists() and Path(str(LARGE) + ".READY").exists():
+        source = LARGE
+    if source is None:
+        t0 = time.perf_counter()
+        source = _generate(tmp / "hq.db", args.moves)
+        print(f"sync_first: generated head office with {args.moves:,} moves in {time.perf_counter() - t0:.1f} s "
+              "(large data set not ready)")
+    else:
+        print(f"sync_first: source {source}")
+    tag = secrets.token_hex(4)
+    dbname = f"depot_b_{tag}"
+    parts = conninfo_to_dict(args.dsn)
+    with psycopg.connect(args.dsn, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    dsn = make_conninfo("", **{k: str(v) for k, v in dict(parts, dbname=dbname).items() if v is not None})
+    try:
+        init_server(dsn, role_prefix=f"db_{tag}_")
+        src = open_database(source)
+        t0 = time.perf_counter()
+        n = publish_all(src, dsn)
+        pub_s = time.perf_counter() - t0
+        src.dispose()
+        print(f"  publish (server init --from-db): {n:,} rows in {pub_s:.1f} s = {n / pub_s:,.0f} rows/s")
+        with psycopg.connect(dsn) as c:
+            row = c.execute("SELECT code FROM branch WHERE NOT is_head_office ORDER BY code LIMIT 1").fetchone()
+        assert row is not None, "the source has no branch"
+        login = add_branch(dsn, str(row[0]), password="bench")
+        role_dsn = make_conninfo("", **{k: str(v) for k, v in dict(parts, dbname=dbname, user=login.role,
+                                                                       password="bench").items() if v is not None})
+        site = tmp / f"new-{uuid.uuid4().hex[:6]}.db"
+        eng = make_engine(site)
+        schema.upgrade(eng)
+        eng.dispose()
+        eng = open_database(site)
+        last = [time.perf_counter()]
+
+        def progress(table: str, done: int, total: int, rows: int) -> None:
+            if os.environ.get("DEPOT_BENCH_VERBOSE"):
+                print(f"    [{done}/{total}] {table}: {rows:,} rows, {time.perf_counter() - last[0]:.2f} s")
+
+        t0 = time.perf_counter()
+        res = sync_once(eng, role_dsn, progress=progress)
+        first_s = time.perf_counter() - t0
+        eng.dispose()
+        assert res.ok, res.error
+        print(f"  first sync of branch {row[0]}: {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s")
+    finally:
+        try:
+            drop_roles(dsn)
+        finally:
+            with psycopg.connect(args.dsn, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
