@@ -14,6 +14,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -223,10 +224,8 @@ def _seed_rules_once(session: Session, actor: Actor) -> None:
     from app.services import approvals
     from app.services.masterdata import head_office_id
 
-    try:
+    with contextlib.suppress(NotFound):  # no head office yet (a bare database): nothing owns rules
         approvals.ensure_default_rules(session, head_office_id(session), actor)
-    except NotFound:
-        pass  # no head office yet (a bare test database): nothing owns the rules
 
 
 def mark_approved(session: Session, actor: Actor, po: PurchaseOrder, *, auto: bool = False) -> None:
