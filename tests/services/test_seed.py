@@ -224,6 +224,30 @@ def test_branch_option_names_the_local_branch(tmp_path: Path, demo: SeedReport) 
                         "WHERE b.code = 'PHX'").fetchone() == (8,)
 
 
+def test_blocks_give_the_same_data_on_worker_processes_as_in_one(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The large seed forks workers for the history; a small seed cut in many blocks proves the
+    merge of their POs, SOs and balances gives exactly what one process gives."""
+    import dataclasses
+
+    from app.services.seed import history, spec
+
+    small = dataclasses.replace(spec.SIZES["demo"], items=120, customers=30, open_order_lines=40,
+                                shipments_in_transit=10, extra_open_pos=3)
+    monkeypatch.setitem(spec.SIZES, "demo", small)
+    monkeypatch.setattr(history, "BLOCK", 25)
+    digests = []
+    for workers in (1, 2):
+        monkeypatch.setattr(history, "WORKERS", workers)
+        r = seed_database(tmp_path / f"w{workers}.db", "demo", seed=5, today=TODAY)
+        digests.append(content_digest(r.path))
+        engine = open_database(r.path)
+        with Session(engine) as session:
+            assert balance_mismatches(session) == []
+        engine.dispose()
+    assert digests[0] == digests[1]
+
+
 @pytest.mark.slow
 def test_large_seed_keeps_the_rules(tmp_path: Path) -> None:
     r = seed_database(tmp_path / "large.db", "large", today=TODAY)

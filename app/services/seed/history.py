@@ -35,6 +35,8 @@ from app.services.seed.spec import Ctx
 
 DAYS = 365
 BLOCK = 2500
+#: worker processes for the history of big seeds (1 = in this process)
+WORKERS = 2
 #: category -> (season amplitude, peak day of year)
 SEASON = {"Beverages": (0.5, 200), "HVAC": (0.45, 190), "Frozen food": (0.3, 210), "Grocery": (0.25, 340),
           "Janitorial": (0.15, 20), "Safety": (0.1, 100), "Plumbing": (0.15, 30), "Chemicals": (0.2, 120)}
@@ -164,11 +166,12 @@ def _blocks(ctx: Ctx, seed: int) -> Iterator[Block]:
     tasks = _tasks(ctx)
     _SHARED = (ctx, days, curves, seed)
     try:
-        if len(tasks) <= 4 or sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
+        if (len(tasks) <= 4 or WORKERS <= 1 or sys.platform == "win32"
+                or "fork" not in multiprocessing.get_all_start_methods()):
             for t in tasks:
                 yield _simulate(ctx, days, curves, seed, *t)
             return
-        with multiprocessing.get_context("fork").Pool(2) as pool:
+        with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
             yield from pool.imap(_run_block, tasks)
     finally:
         _SHARED = None
