@@ -11,6 +11,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DEPOT_KEYRING", "memory")  # never touch the developer's real keyring
 
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.services import schema  # noqa: E402
 from app.services.db import make_engine, open_database  # noqa: E402
-from tests.factories import World, build_world  # noqa: E402
+from tests.factories import World, build_world, load_world  # noqa: E402
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -32,13 +34,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A new, empty, fully migrated branch database file."""
-    path = tmp_path / "branch.db"
+def _freeze(path: Path) -> None:
+    """Fold the WAL into the main file so a plain file copy is a complete database."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once per run; every test gets a copy (migrating per test cost ~1 s each)."""
+    path = tmp_path_factory.mktemp("template") / "empty.db"
     engine = make_engine(path)
     schema.upgrade(engine)
     engine.dispose()
+    _freeze(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _template_world_db(_template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "world.db"
+    shutil.copyfile(_template_db, path)
+    engine = make_engine(path)
+    with Session(engine) as s:
+        build_world(s)
+        s.commit()
+    engine.dispose()
+    _freeze(path)
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, request: pytest.FixtureRequest, _template_db: Path) -> Path:
+    """A new, fully migrated branch database file (holding the small world when the test asks for it).
+
+    Each copy forgets the template's site id, so every test database is a site of its own.
+    """
+    path = tmp_path / "branch.db"
+    source = request.getfixturevalue("_template_world_db") if "world" in request.fixturenames else _template_db
+    shutil.copyfile(source, path)
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM local_site")
+    conn.commit()
+    conn.close()
     return path
 
 
@@ -59,7 +99,8 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def world(session: Session) -> World:
-    """Head office + two branches, a warehouse each with bins, items, a supplier, a customer, users."""
-    w = build_world(session)
+    """Head office + two branches, a warehouse each with bins, items, a supplier, a customer, users
+    (copied from a template built once by ``build_world``)."""
+    w = load_world(session)
     session.commit()
     return w

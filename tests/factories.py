@@ -68,3 +68,27 @@ def build_world(session: Session) -> World:
         w.actors[name] = actor_for(session, u)
     session.flush()
     return w
+
+
+def load_world(session: Session) -> World:
+    """The world ``build_world`` made, read back from a copied database file."""
+    from sqlalchemy import select
+
+    from app.models.org import Branch as B
+    from app.models.org import Location as L
+    from app.models.org import Warehouse as W
+    from app.models.users import User
+
+    branches = {b.code: b for b in session.scalars(select(B))}
+    whs = {w.code: w for w in session.scalars(select(W))}
+    bins = {f"{whs_code}-{loc.code}": loc
+            for whs_code, wh in whs.items()
+            for loc in session.scalars(select(L).where(L.warehouse_id == wh.id, L.kind == "storage"))}
+    items = {i.sku: i for i in session.scalars(select(Item))}
+    w = World(
+        branches["HQ"], branches["DAL"], branches["HOU"], whs["DAL1"], whs["HOU1"], bins, items,
+        session.scalars(select(Supplier)).one(), session.scalars(select(Customer)).one(),
+    )
+    for u in session.scalars(select(User).order_by(User.created_at)):
+        w.actors[u.username] = actor_for(session, u)
+    return w
