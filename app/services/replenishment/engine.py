@@ -183,6 +183,29 @@ def _fill(session: Session, sql: str, params: dict[str, Any], item_ix: dict[str,
     return arr
 
 
+def _on_hand(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int], shape: tuple[int, int]) -> Any:
+    """On hand per item x warehouse over internal locations.
+
+    One sequential scan of stock_balance (NOT INDEXED: walking its primary-key index would
+    cost a table lookup per row) with the internal locations as an IN list; the per-location
+    rows are summed into warehouses here, which also avoids a sort.
+    """
+    loc_wh = {str(lid): wh_ix.get(str(wid), -1) for lid, wid in _raw(session, (
+        "SELECT id, warehouse_id FROM location WHERE kind IN ('storage', 'dock', 'qa')"))}
+    rows = _raw(session, (
+        "SELECT location_id, item_id, qty FROM stock_balance NOT INDEXED WHERE qty <> 0 AND location_id IN"
+        " (SELECT id FROM location WHERE kind IN ('storage', 'dock', 'qa'))"))
+    arr = np.zeros(shape, dtype=np.int64)
+    if rows:
+        n = len(rows)
+        ww = np.fromiter((loc_wh.get(r[0], -1) for r in rows), dtype=np.int64, count=n)
+        ii = np.fromiter((item_ix.get(r[1], -1) for r in rows), dtype=np.int64, count=n)
+        vv = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
+        ok = (ii >= 0) & (ww >= 0)
+        np.add.at(arr, (ii[ok], ww[ok]), vv[ok])
+    return arr
+
+
 def _has_table(session: Session, name: str) -> bool:
     return bool(inspect(session.connection()).has_table(name))
 
@@ -258,9 +281,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         return RunResult([], 0, today=today)
 
     demand_sum, demand_sq = _history(session, today, history_weeks, item_ix, wh_ix, shape)
-    on_hand = _fill(session, (
-        "SELECT b.item_id, l.warehouse_id, SUM(b.qty) FROM stock_balance b JOIN location l ON l.id = b.location_id"
-        " WHERE l.kind IN ('storage', 'dock', 'qa') GROUP BY b.item_id, l.warehouse_id"), {}, item_ix, wh_ix, shape)
+    on_hand = _on_hand(session, item_ix, wh_ix, shape)
     allocated = _fill(session, (
         "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0)) FROM sales_order_line sl"
         " JOIN sales_order so ON so.id = sl.order_id"
