@@ -35,6 +35,10 @@ def kinds_for(tables: list[str]) -> set[str]:
     return out
 
 
+#: after a local write, sync this soon (debounce: a burst of writes gives one run)
+PUSH_SOON_MS = 500
+
+
 class _Bridge(QObject):
     done = Signal(object)
 
@@ -113,6 +117,9 @@ class SyncController(QObject):
     def _on_data_changed(self, kinds: Any) -> None:
         if "sync" in kinds or self.running:
             return
+        # a local write: push it soon (debounced), so other branches see it within their interval
+        if self.backoff.failures == 0 and (not self._timer.isActive() or self._timer.remainingTime() > PUSH_SOON_MS):
+            self._timer.start(PUSH_SOON_MS)
         # a local write added to the outbox: refresh the pending count in the status bar
         self.ctx.runner.submit(lambda s: status(s.get_bind()), lambda st: self.state_changed.emit(st.line()),
                                write=False, label="sync status")

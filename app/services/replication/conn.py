@@ -7,6 +7,7 @@ engine turns it into the "offline: ..." status and keeps the outbox.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -147,11 +148,18 @@ def check_gate(conn: psycopg.Connection[Any], client_revisions: set[str]) -> Ser
 
 def client_revisions(engine: Engine) -> set[str]:
     """Every revision applied to this database (its heads and all their ancestors)."""
+    from app.services import schema
+
+    return set(_ancestry(frozenset(schema.db_heads(engine))))
+
+
+@functools.cache
+def _ancestry(heads: frozenset[str]) -> frozenset[str]:
+    """Walking the migration scripts costs ~100 ms; heads change only with an upgrade."""
     from alembic.script import ScriptDirectory
 
     from app.services import schema
 
-    heads = schema.db_heads(engine)
     script = ScriptDirectory.from_config(schema._config())
     out: set[str] = set()
     for h in heads:
@@ -160,7 +168,7 @@ def client_revisions(engine: Engine) -> set[str]:
                 out.add(rev.revision)
         except Exception:  # an unknown (newer) revision: keep it, the gate will name it
             out.add(h)
-    return out
+    return frozenset(out)
 
 
 def dumps(row: dict[str, Any]) -> str:

@@ -53,8 +53,19 @@ def read_window(pg: psycopg.Connection[Any], cursor: int,
             row = cur.fetchone()
             assert row is not None
             xmin = int(row[0])
+            # one round trip to learn which tables changed (txid index), then COPY only those
+            probe = sql.SQL(" UNION ALL ").join(
+                sql.SQL("SELECT {} WHERE EXISTS (SELECT 1 FROM {} WHERE txid >= {}::xid8)").format(
+                    sql.Literal(t.name), sql.Identifier(t.name), sql.Literal(str(cursor)))
+                for t in tables.values())
+            cur.execute(probe)
+            changed = {str(r[0]) for r in cur.fetchall()}
             total = 0
             for n, t in enumerate(tables.values(), 1):
+                if t.name not in changed:
+                    if progress:
+                        progress(t.name, n, len(tables), total)
+                    continue
                 exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
                 # no upper bound: rows of transactions that already committed above xmin are
                 # visible in this snapshot, so take them now (low latency even while some
