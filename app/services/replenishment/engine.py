@@ -13,6 +13,7 @@ Nothing is written: a run is a read; decisions and requisitions are separate cal
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -126,6 +127,12 @@ class _Scope:
     items: list[tuple[str, str, str, str]]  # (hex id, sku, description, velocity)
     warehouses: list[tuple[str, str, str]]  # (hex id, code, branch hex id)
     targets: list[int]  # warehouse indexes recommendations are made for
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid(hex_id: str) -> uuid.UUID:
+    """Warehouse, branch and supplier ids repeat across thousands of recommendations."""
+    return uuid.UUID(hex_id)
 
 
 def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -355,7 +362,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         purchase = None
         if s is not None:
             purchase = Option(
-                kind="purchase", qty=rounded.qty, source_id=uuid.UUID(s.supplier_id), source_code=s.supplier_code,
+                kind="purchase", qty=rounded.qty, source_id=_uuid(s.supplier_id), source_code=s.supplier_code,
                 unit_cost=s.unit_price, total_cost=fg.money(s.unit_price * rounded.qty), currency=s.currency,
                 days=s.lead_time_days, arrival=today + dt.timedelta(days=s.lead_time_days))
         transfer = planner.option(i, w, raw)
@@ -368,8 +375,8 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             preferred = "transfer"
             planner.take(i, transfer)
         rec = Recommendation(
-            item_id=uuid.UUID(ihex), sku=sku, description=desc, warehouse_id=uuid.UUID(whex), warehouse_code=wcode,
-            branch_id=uuid.UUID(bhex), qty=(transfer.qty if preferred == "transfer" and transfer else rounded.qty),
+            item_id=uuid.UUID(ihex), sku=sku, description=desc, warehouse_id=_uuid(whex), warehouse_code=wcode,
+            branch_id=_uuid(bhex), qty=(transfer.qty if preferred == "transfer" and transfer else rounded.qty),
             preferred=preferred, why=why, purchase=purchase, transfer=transfer)
         recs.append(rec)
     recs.sort(key=lambda r: (r.warehouse_code, r.sku))

@@ -77,6 +77,7 @@ class TransferPlanner:
             self._lanes[(lane.from_warehouse_id.hex, lane.to_warehouse_id.hex)] = Lane(
                 int(lane.transit_days), lane.cost_per_unit, lane.cost_per_shipment, lane.currency)
         self._ix = {h: i for i, (h, _c, _b) in enumerate(warehouses)}
+        self._ids = [uuid.UUID(h) for h, _c, _b in warehouses]
 
     def lane(self, from_hex: str, to_hex: str) -> Lane:
         return self._lanes.get((from_hex, to_hex), DEFAULT_LANE)
@@ -96,7 +97,7 @@ class TransferPlanner:
         if best is None:
             return None
         cost, days, code, v = best
-        return Option(kind="transfer", qty=need, source_id=uuid.UUID(self._whs[v][0]), source_code=code,
+        return Option(kind="transfer", qty=need, source_id=self._ids[v], source_code=code,
                       unit_cost=fg.money(cost / need), total_cost=cost, currency="USD", days=days,
                       arrival=self._today + dt.timedelta(days=days))
 
