@@ -96,16 +96,28 @@ def prepare_stock(session: Session, rows: list[Row], problems: list[Problem]) ->
             continue
         loc = locs[(wh.id, v["bin"])]
         lot_id = lot_id_for(item.id, lot) if lot else None
-        have = session.scalar(select(StockBalance.qty).where(
-            StockBalance.location_id == loc.id, StockBalance.item_id == item.id,
-            StockBalance.lot_key == (lot_id.hex if lot_id else ""))) or 0
-        if have and not serial:
-            problems.append(Problem(row.line, f"bin {wh.code}/{loc.code} already holds {have} of {item.sku}"
-                                              + (f" lot {lot}" if lot else "")
-                                              + " in the database (opening stock imported before?)"))
-            continue
         out.append({"item": item, "loc": loc, "adjust": adjust[wh.id], "branch": wh.branch_id, "qty": v["qty"],
-                    "lot": lot, "lot_id": lot_id, "expiry": v.get("expiry_date"), "serial": serial})
+                    "lot": lot, "lot_id": lot_id, "expiry": v.get("expiry_date"), "serial": serial,
+                    "line": row.line})
+    return _not_stocked_yet(session, out, problems)
+
+
+def _not_stocked_yet(session: Session, rows: list[dict[str, Any]], problems: list[Problem]) -> list[dict[str, Any]]:
+    """Opening stock is imported once: refuse a bin that already holds the item (and lot)."""
+    loc_ids = sorted({r["loc"].id for r in rows})
+    held = {(b.location_id, b.item_id, b.lot_key): b.qty for (b,) in _in_chunks(
+        session, lambda ks: select(StockBalance).where(StockBalance.location_id.in_(ks), StockBalance.qty != 0),
+        loc_ids)}
+    out = []
+    for r in rows:
+        item, loc, lot_id = r["item"], r["loc"], r["lot_id"]
+        have = held.get((loc.id, item.id, lot_id.hex if lot_id else ""), 0)
+        if have and not r["serial"]:
+            problems.append(Problem(r["line"], f"bin {loc.code} already holds {have} of {item.sku}"
+                                               + (f" lot {r['lot']}" if r["lot"] else "")
+                                               + " in the database (opening stock imported before?)"))
+            continue
+        out.append(r)
     return out
 
 
