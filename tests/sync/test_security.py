@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
@@ -11,7 +12,7 @@ from tests.sync.conftest import Net, quiesce, server_hashes, site_hashes
 from tests.sync.helpers import edit_order, new_order, order_field
 
 
-def _as(net: Net, code: str) -> psycopg.Connection:  # type: ignore[type-arg]
+def _as(net: Net, code: str) -> psycopg.Connection[Any]:
     return psycopg.connect(net.server.role_dsn(code))
 
 

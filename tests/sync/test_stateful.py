@@ -86,7 +86,7 @@ def test_random_writes_and_interleavings_converge(net_template: NetTemplate, tmp
                     admin.execute("SELECT pg_terminate_backend(%s)", (cur.connection.info.backend_pid,))
                 return real(cur, t, rows, head_office)
 
-            push_mod.upsert_rows = drop  # type: ignore[assignment]
+            push_mod.upsert_rows = drop
             try:
                 pending = self.site(s).scalar("SELECT count(*) FROM sync_outbox")
                 res = sync_once(self.site(s).engine, self.site(s).dsn)

@@ -65,7 +65,7 @@ def test_panel_lists_history_pending_and_conflicts_and_syncs_now(net: Net, qtbot
     qtbot.waitUntil(lambda: panel.pending.rowCount() == 1, timeout=10_000)
     assert panel.pending.row(0)["tbl"] == "sales_order"
     assert "1 pending" in panel.state_label.text()
-    qtbot.mouseClick(panel.sync_button, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    panel.sync_button.click()
     qtbot.waitUntil(lambda: panel.conflicts.rowCount() == 1 and panel.pending.rowCount() == 0, timeout=20_000)
     assert panel.history.rowCount() >= 2
     assert "refuses edits" in panel.conflicts.row(0)["reason"]
