@@ -14,10 +14,14 @@ import time
 from pathlib import Path
 
 
-def _cpu() -> float:
+def _cpu_split() -> tuple[float, float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _cpu() -> float:
+    return sum(_cpu_split())
 
 
 def main(argv: list[str]) -> int:
@@ -31,6 +35,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="depot-bench-") as tmp:
         path = args.keep or Path(tmp) / f"{args.size}.db"
         t0, c0 = time.perf_counter(), _cpu()
+        m0, k0 = _cpu_split()
         phases: list[tuple[str, float, float]] = []
 
         def progress(done: int, total: int, text: str) -> None:
@@ -39,10 +44,12 @@ def main(argv: list[str]) -> int:
 
         report = seed_database(path, args.size, args.seed, progress=progress)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        m1, k1 = _cpu_split()
         with open("/proc/loadavg") as f:
             load = f.read().split()[0]
         print(f"seed {args.size} (seed {args.seed}): {wall:.1f} s wall, {cpu:.1f} s CPU (all processes), "
               f"{report.file_bytes / 1e6:.0f} MB, load average {load} at the end")
+        print(f"CPU: main process (SQLite writer) {m1 - m0:.1f} s, history workers {k1 - k0:.1f} s")
         print("phase ends (wall s / CPU s): " + ", ".join(f"{t} {w:.1f}/{c:.1f}" for t, w, c in phases))
         for table, n in sorted(report.counts.items(), key=lambda kv: -kv[1]):
             print(f"  {table:24s} {n:>10,}")

@@ -216,15 +216,7 @@ def test_refuses_a_database_that_holds_data_and_bad_arguments(demo: SeedReport, 
         seed_database(tmp_path / "junk.db")
 
 
-def test_branch_option_names_the_local_branch(tmp_path: Path, demo: SeedReport) -> None:
-    r = seed_database(tmp_path / "phx.db", "demo", seed=7, branch="phx", today=TODAY)
-    conn = sqlite3.connect(r.path)
-    assert conn.execute("SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id").fetchone() == ("PHX",)
-    assert conn.execute("SELECT count(*) FROM app_user u JOIN branch b ON b.id = u.branch_id "
-                        "WHERE b.code = 'PHX'").fetchone() == (8,)
-
-
-def test_blocks_give_the_same_data_on_worker_processes_as_in_one(tmp_path: Path,
+def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_option(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The large seed forks workers for the history; a small seed cut in many blocks proves the
     merge of their POs, SOs and balances gives exactly what one process gives."""
@@ -239,8 +231,13 @@ def test_blocks_give_the_same_data_on_worker_processes_as_in_one(tmp_path: Path,
     digests = []
     for workers in (1, 2):
         monkeypatch.setattr(history, "WORKERS", workers)
-        r = seed_database(tmp_path / f"w{workers}.db", "demo", seed=5, today=TODAY)
+        r = seed_database(tmp_path / f"w{workers}.db", "demo", seed=5, branch="phx", today=TODAY)
         digests.append(content_digest(r.path))
+        conn = sqlite3.connect(r.path)
+        assert conn.execute("SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id").fetchone() == ("PHX",)
+        assert conn.execute("SELECT count(*) FROM app_user u JOIN branch b ON b.id = u.branch_id "
+                            "WHERE b.code = 'PHX'").fetchone() == (8,), "--branch: the users work there"
+        conn.close()
         engine = open_database(r.path)
         with Session(engine) as session:
             assert balance_mismatches(session) == []
