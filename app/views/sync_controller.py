@@ -106,7 +106,8 @@ class SyncController(QObject):
         self.running = False
         self.last = res
         self.running_changed.emit(False)
-        self._timer.start(int(self.backoff.next_delay(res.ok) * 1000))
+        not_configured = res.error_kind == "config"  # check again at the normal interval, no back-off
+        self._timer.start(int((self.backoff.interval_s if not_configured else self.backoff.next_delay(res.ok)) * 1000))
         self.ctx.runner.submit(lambda s: status(s.get_bind()), lambda st: self.state_changed.emit(st.line()),
                                write=False, label="sync status")
         if res.ok and (res.pulled or res.lost or res.rejected) and res.tables:

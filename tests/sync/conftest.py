@@ -181,6 +181,11 @@ def net_template(tmp_path_factory: pytest.TempPathFactory, template_db: Path) ->
             site = Site(files[code.lower()], srv.role_dsn(code))
             site.sync()
             site.close()
+        for f in files.values():  # clones must not remember the template's address
+            eng = open_database(f)
+            with eng.begin() as c:
+                c.execute(text("DELETE FROM sync_state WHERE key = 'dsn'"))
+            eng.dispose()
         yield NetTemplate(dbname, srv.prefix, dict(srv.roles), files, world)
     finally:
         try:

@@ -87,3 +87,19 @@ def test_rows_model_is_a_well_behaved_qt_model(qtmodeltester: Any) -> None:
 
 def test_kinds_follow_the_tables_that_changed() -> None:
     assert kinds_for(["stock_move", "sales_order_line", "item_uom"]) == {"sync", "stock", "order", "item"}
+
+
+def test_unconfigured_site_says_not_connected_without_filling_history(net: Net, make_site: Any,
+                                                                      qtbot: QtBot) -> None:
+    fresh = make_site("fresh", "")
+    ctx = make_test_context(fresh.engine, net.world.actors["alice"])
+    ctrl = SyncController(ctx, interval_s=60, autostart=False)
+    states: list[str] = []
+    ctrl.state_changed.connect(states.append)
+    with qtbot.waitSignal(ctrl.finished, timeout=20_000):
+        ctrl.sync_now()
+    qtbot.waitUntil(lambda: any(s.startswith("not connected") for s in states), timeout=10_000)
+    assert ctrl._timer.interval() == 60_000
+    assert fresh.scalar("SELECT count(*) FROM sync_history") == 0
+    ctrl.stop()
+    ctx.runner.wait_idle(5000)

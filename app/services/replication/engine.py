@@ -96,12 +96,18 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
     """Push the outbox, then pull; record the run. Faults give state 'offline', never an exception."""
     t0 = time.monotonic()
     started = utcnow()
-    dsn = dsn or get_state(engine, "dsn")
+    stored = get_state(engine, "dsn")
+    if dsn and not stored:
+        configure(engine, dsn)  # the first address used is remembered (without its password)
+    dsn = dsn or stored
     res = SyncResult(ok=True, state="online")
     changed: set[str] = set()
+    if not dsn:  # not a fault: this site was never connected (no history row, no back-off)
+        res.ok, res.state, res.error_kind = False, "offline", "config"
+        res.error = "no server configured: run 'depot sync --dsn ...' once"
+        res.pending = pending_count(engine)
+        return res
     try:
-        if not dsn:
-            raise SyncError("no server configured: run 'depot sync --dsn ...' once")
         sid, branch = _site(engine)
         revs = client_revisions(engine)
         pg = open_server(dsn)
@@ -192,7 +198,7 @@ class SyncStatus:
         last = self.last_sync_at[11:16] if self.last_sync_at else "never"
         if self.state == "online":
             return f"online · {self.pending} pending · last sync {last}"
-        if not self.server and not self.last_error:
+        if not self.server:
             return f"not connected · {self.pending} pending"
         return f"offline: {self.last_error or 'not synced yet'} · {self.pending} pending"
 
@@ -203,7 +209,7 @@ def status(engine: Engine) -> SyncStatus:
         conflicts = int(c.execute(text("SELECT count(*) FROM sync_conflict")).scalar_one())
         pending = int(c.execute(text("SELECT count(*) FROM sync_outbox")).scalar_one())
     err = st.get("last_error", "")
-    ok = bool(st.get("last_sync_at")) and not err
+    ok = bool(st.get("last_sync_at")) and not err and bool(st.get("dsn"))
     return SyncStatus("online" if ok else "offline", pending, st.get("last_sync_at", ""), err, conflicts, st.get("dsn", ""))
 
 
