@@ -86,3 +86,24 @@ def test_documents_are_written_only_by_their_owner(net: Net) -> None:
     owners = dict(net.server.query(
         "SELECT number, replace(owner_branch_id::text, '-', '') FROM sales_order"))
     assert owners == {"DAL-SO-000002": net.world.dal.id.hex, "HOU-SO-000002": net.world.hou.id.hex}
+
+
+def test_a_branch_cannot_forge_another_sites_receipt_or_cursor(net: Net) -> None:
+    receive_site = net.hou.scalar("SELECT hex(site_id) FROM local_site")
+    from tests.sync.helpers import receive
+
+    receive(net.hou, net.world, "HOU", "BOLT", 2)
+    first = net.hou.scalar("SELECT min(seq) FROM sync_outbox")
+    sid = net.server.query("SELECT site_id FROM depot_site WHERE branch_id = %s::uuid", net.world.hou.id)[0][0]
+    with _as(net, "DAL") as c:  # Dallas pretends Houston's next batch is already on the server
+        c.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, 1000000, 1)",
+                  (sid, first))
+        c.commit()
+        cur = c.execute("UPDATE depot_site SET cursor = '999999999'::xid8 WHERE site_id = %s", (sid,))
+        assert cur.rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO depot_site (site_id, login) VALUES ('x', 'postgres')")
+    res = net.hou.sync()
+    assert res.pushed == 1 and res.pending == 0  # Houston's batch was not skipped
+    assert net.server.query("SELECT count(*) FROM stock_move")[0][0] == 1
+    assert receive_site

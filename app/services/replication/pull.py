@@ -103,7 +103,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
         set_state_sql(c, {"cursor": str(xmin)})
     # tell the server how far this site has read (tombstone purge waits for the slowest site)
     with pg.cursor() as cur:
-        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, last_seen) VALUES (%s, %s, %s::text::xid8, now()) "
+        # only branch logins report (an owner login bootstrapping a site is not a site of its own)
+        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, last_seen) "
+                    "SELECT %s, %s, %s::text::xid8, now() WHERE depot_branch() IS NOT NULL "
                     "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, last_seen = now(), "
                     "branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin)))
     pg.commit()

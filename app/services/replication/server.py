@@ -39,10 +39,29 @@ CREATE TABLE IF NOT EXISTS depot_meta (key text PRIMARY KEY, value text NOT NULL
 CREATE TABLE IF NOT EXISTS depot_role (
     role name PRIMARY KEY, branch_id uuid NOT NULL, is_head_office boolean NOT NULL DEFAULT false);
 CREATE TABLE IF NOT EXISTS depot_receipt (
+    login name NOT NULL DEFAULT current_user,
     site_id text NOT NULL, first_seq bigint NOT NULL, last_seq bigint NOT NULL, n_rows integer NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (site_id, first_seq));
+    received_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (login, site_id, first_seq));
 CREATE TABLE IF NOT EXISTS depot_site (
-    site_id text PRIMARY KEY, branch_id uuid, cursor xid8, last_seen timestamptz NOT NULL DEFAULT now());
+    site_id text PRIMARY KEY, branch_id uuid, cursor xid8, last_seen timestamptz NOT NULL DEFAULT now(),
+    login name NOT NULL DEFAULT current_user);
+"""
+
+#: receipts and cursors belong to the login that wrote them: a branch can neither forge another
+#: site's receipt (which would make that site drop its outbox) nor move its purge cursor
+BOOK_POLICIES = """
+ALTER TABLE depot_receipt ENABLE ROW LEVEL SECURITY;
+ALTER TABLE depot_receipt FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS p_receipt_own ON depot_receipt;
+CREATE POLICY p_receipt_own ON depot_receipt TO {group} USING (login = current_user) WITH CHECK (login = current_user);
+ALTER TABLE depot_site ENABLE ROW LEVEL SECURITY;
+ALTER TABLE depot_site FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS p_site_read ON depot_site;
+CREATE POLICY p_site_read ON depot_site FOR SELECT TO {group} USING (true);
+DROP POLICY IF EXISTS p_site_ins ON depot_site;
+CREATE POLICY p_site_ins ON depot_site FOR INSERT TO {group} WITH CHECK (login = current_user);
+DROP POLICY IF EXISTS p_site_upd ON depot_site;
+CREATE POLICY p_site_upd ON depot_site FOR UPDATE TO {group} USING (login = current_user) WITH CHECK (login = current_user);
 """
 
 FUNCS_DDL = f"""
@@ -201,6 +220,7 @@ def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[
         cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT ON depot_receipt TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON depot_site TO {}").format(_ident(group)))
+        cur.execute(sql.SQL(BOOK_POLICIES.replace("{group}", "{g}")).format(g=_ident(group)))
         names = []
         for t in sync_tables().values():
             _table_ddl(cur, t, group)
