@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 import uuid
+from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import settings as st
-from app.services.errors import DomainError
+from app.services.errors import DomainError, ValidationError
 from app.services.settings import BranchChoice, CarrierAccount
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
@@ -43,6 +44,15 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
     ("Supplier messaging", "app.views.supplier_settings:SupplierSettingsPanel"),
 )
+
+
+def _replication() -> Any | None:
+    """The replication area's connection helpers, when that area is built (issue 3)."""
+    try:
+        from app.services.replication import conn
+    except ImportError:
+        return None
+    return conn
 
 
 class GeneralPanel(QWidget):
@@ -102,11 +112,17 @@ class GeneralPanel(QWidget):
         self.db_browse.clicked.connect(self._browse)
 
     def load(self) -> None:
-        def query(s: Session) -> tuple[BranchChoice | None, list[BranchChoice]]:
-            return st.local_branch(s), st.branch_choices(s)
+        engine = self.ctx.engine
 
-        def done(result: tuple[BranchChoice | None, list[BranchChoice]]) -> None:
-            current, choices = result
+        def query(s: Session) -> tuple[BranchChoice | None, list[BranchChoice], str]:
+            rep = _replication()
+            dsn = rep.get_state(engine, "dsn") if rep is not None else ""
+            return st.local_branch(s), st.branch_choices(s), dsn
+
+        def done(result: tuple[BranchChoice | None, list[BranchChoice], str]) -> None:
+            current, choices, dsn = result
+            if dsn and not self.dsn.text():
+                self.dsn.setText(dsn)
             self.branch_label.setText(f"{current.code}  {current.name}" if current else "not set")
             self.branch_combo.clear()
             for b in choices:
@@ -130,19 +146,43 @@ class GeneralPanel(QWidget):
                                kinds={"settings"}, label="set branch")
 
     def save_values(self) -> None:
+        """Plain values to the settings file; the server address (without password) also to the
+        replication state in the database; the password to the keyring under the name the
+        replication area reads (``sync:<user>``)."""
+        s = self.ctx.settings
+        dsn, password = self.dsn.text().strip(), self.server_password.text()
+        rep = _replication()
+        secret = "server.password"
         try:
-            s = self.ctx.settings
+            if dsn and rep is not None:
+                from psycopg.conninfo import conninfo_to_dict
+
+                try:
+                    parts = conninfo_to_dict(dsn)
+                except Exception as e:  # noqa: BLE001 - psycopg's parse error: show it, save nothing
+                    raise ValidationError("server DSN", str(e)) from None
+                user = parts.get("user")
+                # a password typed into the address goes to the keyring, never to a file
+                password = password or str(parts.get("password") or "")
+                if user:
+                    secret = rep.secret_name(str(user))
             s.set("db.path", self.db_next.text().strip())
-            s.set("server.dsn", self.dsn.text().strip())
-            if self.server_password.text():
-                s.set_secret("server.password", self.server_password.text())
+            s.set("server.dsn", rep.redact(dsn) if (rep is not None and dsn) else dsn)
+            if password:
+                s.set_secret(secret, password)
                 self.server_password.clear()
                 self.server_password.setPlaceholderText("(stored in keyring; type to replace)")
         except DomainError as e:
             self.status.setText(str(e))
             return
-        self.status.setText("saved")
-        self.ctx.signals.data_changed.emit(frozenset({"settings"}))
+        if rep is not None and dsn:
+            safe = rep.redact(dsn)
+            self.ctx.runner.submit(lambda sess: rep.set_state_sql(sess.connection(), {"dsn": safe}),
+                                   lambda _r: self.status.setText("saved"), kinds={"settings", "sync"},
+                                   label="save server")
+        else:
+            self.status.setText("saved")
+            self.ctx.signals.data_changed.emit(frozenset({"settings"}))
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Depot database", self.db_next.text(), "Depot database (*.db);;All files (*)")

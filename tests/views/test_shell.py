@@ -338,10 +338,20 @@ def test_settings_screen_keeps_secrets_in_keyring(qtbot: Any, world: World, make
     g.dsn.setText("postgresql://depot@hq/depot")
     g.server_password.setText("PW-SECRET-2")
     g.save.click()
+    qtbot.waitUntil(lambda: g.status.text() == "saved")
     raw = (tmp_path / "settings.json").read_text()
     assert "TOP-SECRET-1" not in raw and "PW-SECRET-2" not in raw
-    assert json.loads(raw)["server.dsn"] == "postgresql://depot@hq/depot"
-    assert ctx.settings.get_secret("server.password") == "PW-SECRET-2"
+    assert "hq" in json.loads(raw)["server.dsn"]
+    rep = pytest.importorskip("app.services.replication.conn")
+    # the password goes where the replication area looks for it; the address (no password) to its state
+    assert ctx.settings.get_secret(rep.secret_name("depot")) == "PW-SECRET-2"
+    assert "hq" in rep.get_state(ctx.engine, "dsn")
+    g.dsn.setText("postgresql://clerk:INLINE-PW-3@hq/depot")
+    g.save.click()
+    qtbot.waitUntil(lambda: "clerk" in rep.get_state(ctx.engine, "dsn"))
+    assert ctx.settings.get_secret(rep.secret_name("clerk")) == "INLINE-PW-3"
+    assert "INLINE-PW-3" not in (tmp_path / "settings.json").read_text()
+    assert "INLINE-PW-3" not in rep.get_state(ctx.engine, "dsn")
     with sqlite3.connect(str(ctx.engine.url.database)) as con:
         dump = "\n".join(con.iterdump())
     assert "TOP-SECRET-1" not in dump and "PW-SECRET-2" not in dump
