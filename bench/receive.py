@@ -83,7 +83,20 @@ def _existing(src: Path, dst: Path, n_lines: int) -> dict[str, Any]:
     from app.services.auth import actor_for, create_user
     from app.services.db import open_database
 
-    shutil.copyfile(src, dst)
+    wal = Path(str(src) + "-wal")
+    if wal.exists() and wal.stat().st_size:  # committed pages still in the WAL: copy through SQLite
+        import sqlite3
+
+        with sqlite3.connect(f"file:{src}?mode=ro", uri=True) as a, sqlite3.connect(dst) as b:
+            a.backup(b)
+    else:
+        shutil.copyfile(src, dst)
+    from app.services import schema
+    from app.services.db import make_engine
+
+    upgrader = make_engine(dst)
+    schema.upgrade(upgrader)  # the copy, never the original: it may predate later migrations
+    upgrader.dispose()
     engine = open_database(dst)
     with Session(engine) as s:
         wid = s.execute(select(Location.warehouse_id, func.count()).where(Location.kind == "storage")

@@ -141,7 +141,7 @@ def test_hazmat_clash_with_bin_contents_and_pick_face_of_another_item_are_refuse
     post_moves(session, None, [MoveSpec(oxid.id, 5, sup.id, h.id, "opening")], owner_branch_id=world.dal.id)
     from app.services.receiving.putaway import load_bins
 
-    book = load_bins(session, world.wh_dal.id, [solv.id, react.id, world.items["WIDGET"].id])
+    book = load_bins(session, world.wh_dal.id, [solv.id, react.id, world.items["WIDGET"].id], ["a-02"])
     hx = book.by_code["HX-01"]
     assert book.refusal(book.items[solv.id], 1, hx) == "bin HX-01 holds hazmat class 5.1, incompatible with 3"
     assert book.refusal(book.items[react.id], 1, hx) == "bin HX-01 (hazmat 8) may not hold class 4.3"

@@ -23,8 +23,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot
@@ -86,7 +87,7 @@ class Proposal:
 class BinBook:
     """The storage bins of one warehouse with what is in them (stock + open tasks)."""
 
-    def __init__(self, bins: list[BinState], items: dict[uuid.UUID, Item]) -> None:
+    def __init__(self, bins: list[BinState], items: dict[uuid.UUID, PutItem]) -> None:
         self.bins = {b.loc.id: b for b in bins}
         self.by_code = {b.loc.code: b for b in bins}
         self.items = items
@@ -97,7 +98,7 @@ class BinBook:
         # candidate order per (temperature class, velocity)
         self._orders: dict[tuple[str, str, bool], list[BinState]] = {}
 
-    def refusal(self, item: Item, qty: int, b: BinState) -> str | None:
+    def refusal(self, item: PutItem, qty: int, b: BinState) -> str | None:
         """Why ``qty`` of ``item`` may not go into bin ``b`` (None = it may)."""
         loc = b.loc
         if loc.kind != "storage" or not loc.active:
@@ -123,7 +124,7 @@ class BinBook:
             return f"bin {loc.code} is full by weight: {free:,} g free, {wt:,} g needed"
         return None
 
-    def reserve(self, item: Item, qty: int, b: BinState) -> None:
+    def reserve(self, item: PutItem, qty: int, b: BinState) -> None:
         b.used_volume += item.volume_cm3 * qty
         b.used_weight += item.weight_g * qty
         if item.id not in b.items:
@@ -132,7 +133,7 @@ class BinBook:
         if item.hazmat_class:
             b.hazmat.add(item.hazmat_class)
 
-    def _order(self, item: Item) -> list[BinState]:
+    def _order(self, item: PutItem) -> list[BinState]:
         key = (item.temperature_class, item.velocity_class, bool(item.hazmat_class))
         if key not in self._orders:
             cands = [b for b in self.bins.values() if b.loc.temperature_class == item.temperature_class
@@ -147,7 +148,7 @@ class BinBook:
             self._orders[key] = cands
         return self._orders[key]
 
-    def _why(self, item: Item, b: BinState, how: str) -> str:
+    def _why(self, item: PutItem, b: BinState, how: str) -> str:
         loc = b.loc
         free = f"{loc.capacity_volume_cm3 - b.used_volume:,} cm3 free after" if loc.capacity_volume_cm3 else "capacity not measured"
         vel = {"A": "fast mover near the pick face", "B": "medium mover", "C": "slow mover to far reserve"}
@@ -157,7 +158,7 @@ class BinBook:
             parts.append(f"approved for hazmat {loc.hazmat_class}")
         return "; ".join(parts)
 
-    def propose(self, item: Item, qty: int) -> Proposal:
+    def propose(self, item: PutItem, qty: int) -> Proposal:
         """Pick a bin by the rules and reserve the room; no bin -> location None with the reason."""
         same = sorted(self.by_item.get(item.id, []), key=lambda b: (b.loc.walk_seq, b.loc.code))
         for b in same:
@@ -174,7 +175,7 @@ class BinBook:
         return Proposal(item.id, qty, None, "", f"no bin fits {qty} x {item.sku} ({item.temperature_class}{hz}, "
                                                 f"{item.volume_cm3 * qty:,} cm3): choose a bin and scan it")
 
-    def room_for(self, item: Item, b: BinState, limit: int) -> int:
+    def room_for(self, item: PutItem, b: BinState, limit: int) -> int:
         """How many units of ``item`` (at most ``limit``) bin ``b`` can still take."""
         if self.refusal(item, 1, b) is not None:
             return 0
@@ -185,7 +186,7 @@ class BinBook:
             n = min(n, (b.loc.capacity_weight_g - b.used_weight) // item.weight_g)
         return max(n, 0)
 
-    def plan(self, item: Item, qty: int, max_parts: int = 20) -> list[Proposal]:
+    def plan(self, item: PutItem, qty: int, max_parts: int = 20) -> list[Proposal]:
         """One proposal when a bin takes it all; otherwise split over the bins in preference order
         (same item first), each part reserving its room; what is left has no bin."""
         whole = self.propose(item, qty)
@@ -208,26 +209,40 @@ class BinBook:
         return parts
 
 
-def load_bins(session: Session, warehouse_id: uuid.UUID, extra_item_ids: Iterable[uuid.UUID] = ()) -> BinBook:
-    """Every storage bin of the warehouse with its used volume/weight, items and hazmat classes."""
+def load_bins(session: Session, warehouse_id: uuid.UUID, item_ids: Iterable[uuid.UUID] = (),
+              bin_codes: Iterable[str] = ()) -> BinBook:
+    """The storage bins that can matter for ``item_ids``, with their used volume/weight, items and
+    hazmat classes (stock + open tasks). A pick face fixed to another item can never take these
+    items, so only free bins, the items' own faces and any bin named in ``bin_codes`` (a scanned
+    bin, to say why it is refused) are read: a warehouse of 50,000 pick faces stays cheap."""
+    wanted = set(item_ids)
+    codes = [c.strip().upper() for c in bin_codes if c.strip()]
+    alts: list[ColumnElement[bool]] = [Location.fixed_item_id.is_(None)]
+    if wanted:
+        alts.append(Location.fixed_item_id.in_(wanted))
+    if codes:
+        alts.append(Location.code.in_(codes))
+    scope = and_(Location.warehouse_id == warehouse_id, Location.kind == "storage", or_(*alts))
     cols = [getattr(Location, f) for f in BinInfo.__dataclass_fields__]
-    locs = [BinInfo(*r) for r in session.execute(
-        select(*cols).where(Location.warehouse_id == warehouse_id, Location.kind == "storage"))]
-    states = {loc.id: BinState(loc) for loc in locs}
-    rows = session.execute(
-        select(StockBalance.location_id, StockBalance.item_id, func.sum(StockBalance.qty))
-        .join(Location, Location.id == StockBalance.location_id)
-        .where(Location.warehouse_id == warehouse_id, Location.kind == "storage", StockBalance.qty > 0)
-        .group_by(StockBalance.location_id, StockBalance.item_id)
-    ).all()
+    states = {loc.id: BinState(loc) for loc in (BinInfo(*r) for r in session.execute(select(*cols).where(scope)))}
+    # balances by the candidates' ids (the stock_balance key starts with location_id): a plain join
+    # lets SQLite walk the whole balance table of every warehouse instead
+    loc_ids = list(states)
+    rows: list[Any] = []
+    for n in range(0, len(loc_ids), 900):
+        rows += session.execute(
+            select(StockBalance.location_id, StockBalance.item_id, func.sum(StockBalance.qty))
+            .where(StockBalance.location_id.in_(loc_ids[n:n + 900]), StockBalance.qty > 0)
+            .group_by(StockBalance.location_id, StockBalance.item_id)
+        ).all()
     tasks = session.execute(
         select(PutawayTask.proposed_location_id, PutawayTask.item_id, func.sum(PutawayTask.qty))
-        .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == "open",
-               PutawayTask.proposed_location_id.is_not(None))
+        .join(Location, Location.id == PutawayTask.proposed_location_id)
+        .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == "open", scope)
         .group_by(PutawayTask.proposed_location_id, PutawayTask.item_id)
     ).all()
-    item_ids = {r[1] for r in rows} | {r[1] for r in tasks} | set(extra_item_ids)
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
+    all_ids = {r[1] for r in rows} | {r[1] for r in tasks} | wanted
+    items = load_items(session, all_ids)
     for loc_id, item_id, qty in [*rows, *tasks]:
         b = states.get(loc_id) if loc_id else None
         it = items.get(item_id)
@@ -239,6 +254,30 @@ def load_bins(session: Session, warehouse_id: uuid.UUID, extra_item_ids: Iterabl
         if it.hazmat_class:
             b.hazmat.add(it.hazmat_class)
     return BinBook(list(states.values()), items)
+
+
+@dataclass(frozen=True)
+class PutItem:
+    """What the putaway rules read of an item (plain rows: thousands load in milliseconds)."""
+
+    id: uuid.UUID
+    sku: str
+    temperature_class: str
+    hazmat_class: str
+    velocity_class: str
+    volume_cm3: int
+    weight_g: int
+
+
+def load_items(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PutItem]:
+    ids = list(ids)
+    out: dict[uuid.UUID, PutItem] = {}
+    for n in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        for r in session.execute(select(Item.id, Item.sku, Item.temperature_class, Item.hazmat_class, Item.velocity_class,
+                                        Item.length_mm, Item.width_mm, Item.height_mm, Item.weight_g)
+                                 .where(Item.id.in_(ids[n:n + 900]))):
+            out[r[0]] = PutItem(r[0], r[1], r[2], r[3], r[4], (r[5] * r[6] * r[7]) // 1000, r[8])
+    return out
 
 
 def propose_bins(session: Session, warehouse_id: uuid.UUID, requests: Sequence[tuple[uuid.UUID, int]]) -> list[Proposal]:
@@ -353,7 +392,8 @@ def confirm_putaway(session: Session, actor: Actor, confirmations: Sequence[tupl
             raise Conflict(f"putaway task of {task.qty} was already confirmed")
         if task.warehouse_id not in books:
             # tasks being confirmed no longer reserve room in their proposed bin
-            book = load_bins(session, task.warehouse_id, [t.item_id for t in tasks.values()])
+            book = load_bins(session, task.warehouse_id, [t.item_id for t in tasks.values()],
+                             [c for _tid, c in confirmations])
             for t in tasks.values():
                 b = book.bins.get(t.proposed_location_id) if t.proposed_location_id else None
                 it = book.items.get(t.item_id)
