@@ -50,7 +50,7 @@ def test_receive_by_scan_post_and_put_away(qtbot: QtBot, ctx: AppContext, doc: s
                                           qtmodeltester: ModelTester, tmp_path: Path) -> None:
     screen = ReceivingScreen(ctx)
     qtbot.addWidget(screen)
-    qtbot.waitUntil(lambda: screen.expected.rowCount() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: screen.expected.rowCount() == 1 and screen.catalogue is not None, timeout=10000)
     qtmodeltester.check(screen.expected)
     assert screen.expected.row(0).number == doc and screen.expected.row(0).dock == "D3"
     with qtbot.waitSignal(screen.receipt_opened, timeout=10000):

@@ -68,10 +68,25 @@ class ReceivingContext:
     other_item: Callable[[str], str | None] = lambda code: None
 
 
-def load_context(session: Session, expected_receipt_id: uuid.UUID, *, detached: bool = False) -> ReceivingContext:
-    """Read what a session needs. ``detached=True`` (the screen: scanning happens on the GUI thread
-    after this op's Session is closed) preloads every SKU and GTIN of the catalogue for the
-    "item X is not on this receipt" message instead of asking the database per unknown scan."""
+def catalogue_codes(session: Session) -> dict[str, str]:
+    """Every SKU and GTIN (items and pack units) -> SKU: the screen reads it once, in the background,
+    so a scan of an item that is not on the receipt can name it without SQL on the GUI thread."""
+    out: dict[str, str] = {}
+    for sku, gtin in session.execute(select(Item.sku, Item.gtin)):
+        out[sku.upper()] = sku
+        if gtin:
+            out[gtin.zfill(14)] = sku
+    for gtin, sku in session.execute(select(ItemUom.gtin, Item.sku).join(Item, Item.id == ItemUom.item_id)
+                                     .where(ItemUom.gtin.is_not(None))):
+        out[str(gtin).zfill(14)] = sku
+    return out
+
+
+def load_context(session: Session, expected_receipt_id: uuid.UUID, *,
+                 catalogue: dict[str, str] | None = None) -> ReceivingContext:
+    """Read what a session needs. With ``catalogue`` (from ``catalogue_codes``; the screen, where
+    scanning happens after this op's Session is closed) unknown codes are named from it instead of
+    asking the database per unknown scan."""
     er = session.get(ExpectedReceipt, expected_receipt_id)
     if er is None:
         raise NotFound("expected receipt", expected_receipt_id)
@@ -101,17 +116,8 @@ def load_context(session: Session, expected_receipt_id: uuid.UUID, *, detached: 
             found = session.scalar(select(Item.sku).where(Item.id == uom)) if uom else None
         return found
 
-    if detached:
-        catalogue: dict[str, str] = {}
-        for sku, gtin in session.execute(select(Item.sku, Item.gtin)):
-            catalogue[sku.upper()] = sku
-            if gtin:
-                catalogue[gtin] = sku
-        for gtin, sku in session.execute(select(ItemUom.gtin, Item.sku).join(Item, Item.id == ItemUom.item_id)
-                                         .where(ItemUom.gtin.is_not(None))):
-            catalogue[str(gtin)] = sku
-
-        def other_item(code: str) -> str | None:  # noqa: F811 - replaces the database lookup
+    if catalogue is not None:
+        def other_item(code: str) -> str | None:  # noqa: F811 - no database once this op has ended
             return catalogue.get(code.upper()) or catalogue.get(code.zfill(14))
 
     return ReceivingContext(

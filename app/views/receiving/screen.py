@@ -39,7 +39,13 @@ from app.services.receiving.documents import labels_pdf, putaway_list_pdf, recei
 from app.services.receiving.post import PostedReceipt, post_receipt, reject_holds, release_holds
 from app.services.receiving.putaway import TaskRow, confirm_putaway, list_tasks
 from app.services.receiving.queries import ExpectedRow, HoldRow, list_expected, list_holds, mark_arrived
-from app.services.receiving.session import LineView, ReceivingContext, ReceivingSession, load_context
+from app.services.receiving.session import (
+    LineView,
+    ReceivingContext,
+    ReceivingSession,
+    catalogue_codes,
+    load_context,
+)
 from app.views.context import AppContext
 from app.views.receiving.models import Col, RowsModel
 from app.views.widgets.scan import ScanLineEdit
@@ -100,6 +106,8 @@ class ReceivingScreen(QWidget):
         self._connect_signals()
         self.ctx.runner.submit(lambda s: _warehouses(s, ctx.actor.branch_id), self._on_warehouses, write=False,
                                label="warehouses")
+        self.catalogue: dict[str, str] | None = None
+        self.load_catalogue()
 
     # ---- building ------------------------------------------------------------------------
     def _build_receive(self) -> QWidget:
@@ -241,9 +249,18 @@ class ReceivingScreen(QWidget):
         self.warehouse.blockSignals(False)
         self.refresh()
 
+    def load_catalogue(self) -> None:
+        """Every SKU/GTIN -> SKU, read in the background (names items that are not on the receipt)."""
+        def done(codes: dict[str, str]) -> None:
+            self.catalogue = codes
+
+        self.ctx.runner.submit(catalogue_codes, done, write=False, label="item codes")
+
     def _on_data_changed(self, kinds: frozenset[str]) -> None:
         if kinds & KINDS:
             self.refresh()
+        if "item" in kinds:
+            self.load_catalogue()
 
     def refresh(self) -> None:
         self.refresh_expected()
@@ -284,7 +301,8 @@ class ReceivingScreen(QWidget):
 
     # ---- receiving -----------------------------------------------------------------------
     def open_receipt(self, row: ExpectedRow) -> None:
-        self.ctx.runner.submit(lambda s: load_context(s, row.id, detached=True), self._on_context, write=False,
+        catalogue = self.catalogue or {}
+        self.ctx.runner.submit(lambda s: load_context(s, row.id, catalogue=catalogue), self._on_context, write=False,
                                label=f"open {row.number}")
 
     def _on_context(self, rc: ReceivingContext) -> None:
