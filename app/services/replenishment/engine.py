@@ -194,23 +194,16 @@ def _on_hand(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int], s
     """On hand per item x warehouse over internal locations.
 
     One sequential scan of stock_balance (NOT INDEXED: walking its primary-key index would
-    cost a table lookup per row) with the internal locations as an IN list; the per-location
-    rows are summed into warehouses here, which also avoids a sort.
+    cost a table lookup per row) that leaves out the few virtual locations by id; the rows
+    are summed into warehouses in numpy, which avoids a sort.
     """
-    loc_wh = {str(lid): wh_ix.get(str(wid), -1) for lid, wid in _raw(session, (
-        "SELECT id, warehouse_id FROM location WHERE kind IN ('storage', 'dock', 'qa')"))}
-    rows = _raw(session, (
-        "SELECT location_id, item_id, qty FROM stock_balance NOT INDEXED WHERE qty <> 0 AND location_id IN"
-        " (SELECT id FROM location WHERE kind IN ('storage', 'dock', 'qa'))"))
-    arr = np.zeros(shape, dtype=np.int64)
-    if rows:
-        n = len(rows)
-        ww = np.fromiter((loc_wh.get(r[0], -1) for r in rows), dtype=np.int64, count=n)
-        ii = np.fromiter((item_ix.get(r[1], -1) for r in rows), dtype=np.int64, count=n)
-        vv = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
-        ok = (ii >= 0) & (ww >= 0)
-        np.add.at(arr, (ii[ok], ww[ok]), vv[ok])
-    return arr
+    virtual = [str(r[0]) for r in _raw(session, (
+        "SELECT id FROM location WHERE kind NOT IN ('storage', 'dock', 'qa')"))]
+    return _fill(session, (
+        "SELECT b.item_id, l.warehouse_id, b.qty FROM stock_balance b NOT INDEXED"
+        " JOIN location l ON l.id = b.location_id WHERE b.qty <> 0"
+        + (f" AND b.location_id NOT IN ({_sql_in(virtual)})" if virtual else "")
+        + " AND l.kind IN ('storage', 'dock', 'qa')"), {}, item_ix, wh_ix, shape)
 
 
 def _has_table(session: Session, name: str) -> bool:
@@ -290,13 +283,13 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     demand_sum, demand_sq = _history(session, today, history_weeks, item_ix, wh_ix, shape)
     on_hand = _on_hand(session, item_ix, wh_ix, shape)
     allocated = _fill(session, (
-        "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0)) FROM sales_order_line sl"
-        " JOIN sales_order so ON so.id = sl.order_id"
+        "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0))"
+        " FROM sales_order so CROSS JOIN sales_order_line sl ON sl.order_id = so.id"
         f" WHERE so.status IN ({_sql_in(OPEN_SO_STATES)}) AND so.deleted_at IS NULL AND sl.deleted_at IS NULL"
         " AND sl.status NOT IN ('cancelled', 'closed') GROUP BY sl.item_id, so.warehouse_id"), {}, item_ix, wh_ix, shape)
     on_order = _fill(session, (
         "SELECT pl.item_id, pl.ship_to_warehouse_id, SUM(MAX(pl.qty_ordered - pl.qty_received, 0))"
-        " FROM purchase_order_line pl JOIN purchase_order po ON po.id = pl.po_id"
+        " FROM purchase_order po CROSS JOIN purchase_order_line pl ON pl.po_id = po.id"
         f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') GROUP BY pl.item_id, pl.ship_to_warehouse_id"),
         {}, item_ix, wh_ix, shape)
@@ -388,7 +381,7 @@ def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
     """Earliest expected date of the open PO lines per item x ship-to (shown beside on order)."""
     rows = _raw(session, (
         "SELECT pl.item_id, pl.ship_to_warehouse_id, MIN(COALESCE(pl.expected_date, po.expected_date))"
-        " FROM purchase_order_line pl JOIN purchase_order po ON po.id = pl.po_id"
+        " FROM purchase_order po CROSS JOIN purchase_order_line pl ON pl.po_id = po.id"
         f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') AND pl.qty_ordered > pl.qty_received"
         " GROUP BY pl.item_id, pl.ship_to_warehouse_id"))
@@ -448,7 +441,7 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
     zeros = np.zeros(shape, dtype=np.int64)
     inbound = _fill(session, (
         "SELECT el.item_id, er.warehouse_id, SUM(MAX(el.qty_expected - el.qty_received, 0))"
-        " FROM expected_receipt_line el JOIN expected_receipt er ON er.id = el.receipt_id"
+        " FROM expected_receipt er CROSS JOIN expected_receipt_line el ON el.receipt_id = er.id"
         " WHERE er.source = 'transfer' AND er.status IN ('expected', 'arrived', 'receiving')"
         " AND er.deleted_at IS NULL AND el.deleted_at IS NULL"
         + (" AND er.id NOT IN (SELECT expected_receipt_id FROM transfer_order WHERE expected_receipt_id IS NOT NULL)"
@@ -458,12 +451,12 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
         return inbound, zeros
     inbound = inbound + _fill(session, (
         "SELECT tl.item_id, t.to_warehouse_id, SUM(MAX(tl.qty - tl.qty_received - tl.qty_short, 0))"
-        " FROM transfer_line tl JOIN transfer_order t ON t.id = tl.transfer_id"
+        " FROM transfer_order t CROSS JOIN transfer_line tl ON tl.transfer_id = t.id"
         " WHERE t.status IN ('draft', 'shipped') AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
         " GROUP BY tl.item_id, t.to_warehouse_id"), {}, item_ix, wh_ix, shape)
     outbound = _fill(session, (
         "SELECT tl.item_id, t.from_warehouse_id, SUM(MAX(tl.qty - tl.qty_shipped, 0))"
-        " FROM transfer_line tl JOIN transfer_order t ON t.id = tl.transfer_id"
+        " FROM transfer_order t CROSS JOIN transfer_line tl ON tl.transfer_id = t.id"
         " WHERE t.status = 'draft' AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
         " GROUP BY tl.item_id, t.from_warehouse_id"), {}, item_ix, wh_ix, shape)
     return inbound, outbound
