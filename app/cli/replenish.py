@@ -94,7 +94,8 @@ def _replenish(args: argparse.Namespace) -> int:
         rows.append({"sku": r.sku, "warehouse": r.warehouse_code, "qty": r.qty, "via": via,
                      "arrives": r.chosen.arrival.isoformat(), "cost": str(r.chosen.total_cost),
                      "position": w.position, "rop": f"{w.rop:.1f}", "oul": f"{w.oul:.1f}", "ss": f"{w.ss:.1f}",
-                     "d/day": f"{w.d:.2f}", "rounding": w.rounding})
+                     "d/day": f"{w.d:.2f}",
+                     "rounding": w.rounding if r.preferred == "purchase" else "none (transfer of the raw need)"})
     print_table(rows)
     print(f"{len(res.recommendations)} recommendations over {res.pairs} item x warehouse pairs"
           f" ({res.suppressed} snoozed/rejected)")
