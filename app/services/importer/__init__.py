@@ -52,7 +52,7 @@ KINDS: dict[str, Kind] = {
     "item-suppliers": Kind(master.LINK_FIELDS, lambda v: (v["sku"], v["supplier"]),
                            lambda k: f"item-supplier {k[0]} / {k[1]}", master.prepare_links, master.write_links),
     "stock": Kind(stock_orders.STOCK_FIELDS,
-                  lambda v: (v["warehouse"], v["bin"], v["sku"], v.get("lot", ""), v.get("serial", "")),
+                  lambda v: (v["warehouse"], v["bin"], v["sku"], v.get("lot", "").upper(), v.get("serial", "")),
                   lambda k: f"stock {k[2]} in {k[0]}/{k[1]}" + (f" lot {k[3]}" if k[3] else "")
                   + (f" serial {k[4]}" if k[4] else ""),
                   stock_orders.prepare_stock, stock_orders.write_stock),
