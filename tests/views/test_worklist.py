@@ -116,7 +116,8 @@ def test_snooze_and_reject_from_the_widget(qtbot: QtBot, ctx: AppContext, sessio
     assert kinds == ["reject", "snooze"]
 
 
-def test_requisitions_view_edits_and_cancels(qtbot: QtBot, ctx: AppContext, session: Session, world: World) -> None:
+def test_requisitions_view_edits_and_cancels(qtbot: QtBot, qtmodeltester: object, ctx: AppContext, session: Session,
+                                             world: World) -> None:
     from app.services import requisitions as rq
 
     rq.accept(session, world.actors["alice"], [
@@ -127,6 +128,7 @@ def test_requisitions_view_edits_and_cancels(qtbot: QtBot, ctx: AppContext, sess
     qtbot.addWidget(v)
     qtbot.waitUntil(lambda: v.model.rowCount() == 2, timeout=10000)
     m = v.model
+    qtmodeltester.check(m)  # type: ignore[attr-defined]
     rows = {m.index(r, 3).data(): r for r in range(m.rowCount())}
     with qtbot.waitSignal(v.failed, timeout=10000) as bad:
         m.setData(m.index(rows["WIDGET"], 5), "30")
