@@ -31,12 +31,15 @@ def default_db_path() -> Path:
     return base / "depot" / "depot.db"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; ``only`` limits it to those command modules (the GUI's fast start)."""
     parser = argparse.ArgumentParser(prog="depot", description="Depot: back office for wholesale distributors")
     parser.add_argument("--version", action="version", version=f"depot {__version__}")
     parser.add_argument("--db", type=Path, default=None, help="branch database file (default: $DEPOT_DB)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if only is not None and mod.name not in only:
+            continue
         module = importlib.import_module(f"{__name__}.{mod.name}")
         register = getattr(module, "register", None)
         if register is not None:
@@ -48,8 +51,18 @@ def db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if getattr(args, "db", None) else default_db_path()
 
 
+def _wants_gui(argv: Sequence[str]) -> bool:
+    """No sub-command, or `gui`: skip importing every command module (cold start matters)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if "--db" in argv:  # the value of --db is not a command
+        i = list(argv).index("--db")
+        if i + 1 < len(argv) and argv[i + 1] in words:
+            words.remove(argv[i + 1])
+    return (not words or words[0] == "gui") and not {"-h", "--help", "--version"} & set(argv)
+
+
 def run(argv: Sequence[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(only=("gui",) if _wants_gui(argv) else None)
     args = parser.parse_args(list(argv))
     if not args.command:
         args = parser.parse_args([*argv, "gui"])
