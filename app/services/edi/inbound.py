@@ -9,7 +9,9 @@ an ``EdiImportError`` naming what is wrong and leaves nothing behind.
   raised as an exception for the buyer. The PO goes from ``sent`` to ``confirmed`` and its
   lines take the confirmed dates.
 * A ship notice becomes one ``ExpectedReceipt`` per PO (source 'asn') with a line per item
-  and carton (SSCC, lot, expiry), which Receiving scans.
+  and carton (SSCC, lot, expiry), which Receiving scans. The quantities it announces are taken
+  off the PO's own open expected receipts (``app.services.edi.reconcile``), so Receiving does
+  not list the same goods twice.
 * Idempotency: (standard, sender, interchange control, transaction control) is unique;
   a file imported again is reported as a duplicate and writes nothing.
 
@@ -36,7 +38,7 @@ from app.models.types import utcnow
 from app.models.workflow import check_transition
 from app.services import audit, exceptions, numbering
 from app.services.auth import Actor
-from app.services.edi import edifact, x12
+from app.services.edi import edifact, reconcile, x12
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
 from app.services.errors import DomainError
 
@@ -425,4 +427,6 @@ def _ship_notice(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Sup
         session.add(row)
     audit.record(session, actor, "receipt.expected", "expected_receipt", er.id, po.owner_branch_id,
                  source="asn", asn=doc.doc_ref, lines=len(matches))
+    # What the ASN announces is no longer expected on the PO's own receipts (no double listing).
+    reconcile.take_off_po_receipts(session, actor, po, er, shipped)
     return diffs
