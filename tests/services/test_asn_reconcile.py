@@ -239,9 +239,6 @@ def test_nothing_is_written_when_the_asn_is_refused(session: Session, bw: World)
     assert po_er.status == "expected" and open_lines(session, po_er) == {"BOLT": (100, 0)}
 
 
-@pytest.mark.xfail(strict=True, reason="app/services/receiving/queries.py list_expected counts soft-deleted "
-                   "expected-receipt rows (its outer join lacks ExpectedReceiptLine.deleted_at IS NULL); "
-                   "remove this marker when that is fixed")
 def test_the_list_counts_only_rows_still_on_the_receipt(session: Session, bw: World) -> None:
     po = approved_sent_po(session, bw, [LineInput(sku="BOLT", qty=100), LineInput(sku="WIDGET", qty=24)])
     do_import(session, bw, desadv(po.number, [(2, "WIDGET", 24, sscc(1))]))

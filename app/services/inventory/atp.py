@@ -66,6 +66,7 @@ def incoming(session: Session, item_ids: Sequence[uuid.UUID], warehouse_id: uuid
         .join(ExpectedReceipt, ExpectedReceipt.id == ExpectedReceiptLine.receipt_id)
         .where(ExpectedReceiptLine.item_id.in_(list(item_ids)), ExpectedReceipt.warehouse_id == warehouse_id,
                ExpectedReceipt.status.in_(OPEN_RECEIPT_STATES), ExpectedReceipt.deleted_at.is_(None),
+               ExpectedReceiptLine.deleted_at.is_(None),
                ExpectedReceiptLine.qty_expected > ExpectedReceiptLine.qty_received))
     return sorted((Incoming(i, at.date() if at else None, int(q), s, n) for i, at, q, s, n in rows),
                   key=lambda x: (x.due or dt.date.max, x.number))
