@@ -80,7 +80,12 @@ def main(argv: list[str]) -> int:
         print(f"sync_first: generated head office with {args.moves:,} moves in {time.perf_counter() - t0:.1f} s "
               "(large data set not ready)")
     else:
-        print(f"sync_first: source {source}")
+        # publishing clears the source's outbox: work on a copy, never on the shared data set
+        t0 = time.perf_counter()
+        copy = tmp / "source.db"
+        shutil.copy(source, copy)
+        print(f"sync_first: source {source} (copied in {time.perf_counter() - t0:.1f} s)")
+        source = copy
     tag = secrets.token_hex(4)
     dbname = f"depot_b_{tag}"
     parts = conninfo_to_dict(args.dsn)

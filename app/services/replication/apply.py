@@ -40,6 +40,8 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
 #: set aside and balances are recomputed once from the ledger: one aggregate instead of two
 #: upserts per row. Same transaction, and SQLite DDL is transactional, so a crash undoes all.
 BULK_MOVES = 20_000
+#: page cache (KiB, as a negative PRAGMA value) while applying a big pull
+BIG_CACHE_KIB = -512 * 1024
 
 
 def _bulk_moves(conn: Connection, insert: str, rows: list[Row]) -> None:
@@ -67,6 +69,10 @@ def apply_rows(conn: Connection, rows: Mapping[str, Sequence[Row]], *, force: bo
         return set()
     tables = sync_tables()
     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    big = sum(len(v) for v in rows.values()) >= BULK_MOVES
+    if big:  # a first sync: index pages of big tables must stay in memory, not thrash a 2 MB cache
+        old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = {BIG_CACHE_KIB}")
     capture(conn, False)
     touched: set[str] = set()
     try:
@@ -85,4 +91,6 @@ def apply_rows(conn: Connection, rows: Mapping[str, Sequence[Row]], *, force: bo
                 touched.add(name)
     finally:
         capture(conn, True)
+        if big:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(old_cache or -2000)}")
     return touched
