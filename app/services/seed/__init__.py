@@ -1,21 +1,28 @@
 """Demo and scale data: ``seed_database`` makes a complete, believable branch database.
 
-The seed is a bulk load, not a series of local edits: it writes with ``sqlite3.executemany``
-in one transaction with change capture switched off (``sync_capture.enabled = 0``), so
-nothing lands in the replication outbox, and it drops the balance trigger and the loaded tables'
-secondary indexes while loading, then recreates them and writes ``stock_balance`` from the
-ledger (the simulation sums every move it writes; the tests prove the result equals
-``services.stock.rebuild_balances``). The content is a function of (size, seed, today): same inputs,
-same rows and ids. See docs/data.md for what is in it.
+The seed is a bulk load, not a series of local edits: it writes in one transaction with change
+capture switched off (``sync_capture.enabled = 0``, and the loaded tables' insert capture
+triggers dropped for the load), so nothing lands in the replication outbox, and it drops the
+balance trigger and the loaded tables' secondary indexes while loading, then recreates them and
+writes ``stock_balance`` from the ledger (the simulation sums every move it writes; the tests
+prove the result equals ``services.stock.rebuild_balances``). Master and document rows go in
+with ``sqlite3.executemany``; for big seeds the history workers write their moves, lots and
+balances to scratch SQLite files that this process attaches and copies with ``INSERT ... SELECT``.
+The content is a function of (size, seed, today): same inputs, same rows and ids, in the same
+order. See docs/data.md for what is in it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
+import shutil
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +32,18 @@ from app.services.db import check_file, make_engine
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.documents import seed_documents
-from app.services.seed.history import seed_history
+from app.services.seed.history import copy_balances, seed_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.spec import SIZES, Ctx, Progress
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
+
+#: the tables ``seed_documents`` writes (their indexes are built after its rows go in)
+DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", "expected_receipt_line",
+                   "sales_order", "sales_order_line", "shipment", "number_series")
+
+#: the tables ``seed_history`` writes
+HISTORY_TABLES = ("stock_move", "lot", "stock_balance")
 
 #: every table the seed writes: their secondary indexes are dropped during the load and rebuilt after
 LOADED_TABLES = (
@@ -116,7 +130,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     finally:
         engine.dispose()
     report(1, 100, "schema")
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see _load
     try:
         counts = _load(conn, size, seed, branch, report, today or dt.date.today())
     except BaseException:
@@ -134,6 +148,24 @@ def _marks(values: tuple[str, ...]) -> str:
     return ",".join("?" * len(values))
 
 
+def _catching(fn: Callable[[], None], failed: list[BaseException]) -> None:
+    try:
+        fn()
+    except BaseException as e:  # handed to the main thread, which re-raises it
+        failed.append(e)
+
+
+def _drop_scratch(conn: sqlite3.Connection, scratch: tuple[str, list[str]] | None) -> None:
+    """Detach and delete the history workers' chunk files (after the transaction that read them)."""
+    if scratch is None:
+        return
+    folder, attached = scratch
+    for name in attached:
+        with contextlib.suppress(sqlite3.Error):  # the connection is closed next anyway
+            conn.execute(f"DETACH DATABASE {name}")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, report: Progress,
           today: dt.date) -> dict[str, int]:
     conn.execute("PRAGMA journal_mode = MEMORY")  # one big transaction; no WAL copy of every page
@@ -142,36 +174,75 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
     conn.execute("PRAGMA cache_size = -800000")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("BEGIN IMMEDIATE")
+    ctx: Ctx | None = None
     try:
         conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
         # Bulk-load shape: indexes are built once at the end (a sort, not 2 million b-tree
         # inserts) and balances are written from the simulation instead of by the trigger.
         derived = derived_digests()
-        triggers = ("trg_stock_move_balance", *derived)
+        # the capture triggers would only look up sync_capture.enabled (0) for every row
+        capture = tuple(f"trg_{t}_cap_i" for t in LOADED_TABLES)
+        triggers = ("trg_stock_move_balance", *derived, *capture)
         saved = conn.execute(
-            f"SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND ((type = 'index' AND tbl_name IN "
+            f"SELECT type, name, sql, tbl_name FROM sqlite_master WHERE sql IS NOT NULL AND ((type = 'index' AND tbl_name IN "
             f"({_marks(LOADED_TABLES)})) OR (type = 'trigger' AND name IN ({_marks(triggers)})))",
             (*LOADED_TABLES, *triggers)).fetchall()
-        for kind, name, _sql in saved:
+        for kind, name, _sql, _table in saved:
             conn.execute(f"DROP {kind.upper()} {name}")
         rng = random.Random(seed)
         ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(conn),
                   today=today, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
+        # master rows are held and written once the history workers run (they need only ctx)
+        ctx.bulk.defer()
         local_branch = seed_master(ctx, branch)
         report(5, 100, "master data")
-        hist = seed_history(ctx, seed)
-        seed_documents(ctx, hist)
+        master_tables = {t for t in ctx.bulk.held_tables() if t not in HISTORY_TABLES}
+
+        def write_master() -> None:
+            ctx.bulk.flush()
+            for kind, _n, sql, table in saved:  # no more rows come to these: index them now
+                if kind == "index" and table in master_tables:
+                    conn.execute(sql)
+            report(6, 100, "master data written")
+
+        hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master)
+        report(80, 100, "history written")
+        # The ledger's side of the load is SQL only (balances, the indexes of every table the
+        # documents do not write, the digests): a thread runs it, releasing the GIL inside
+        # SQLite, while this thread builds the documents in Python and holds their rows.
+        doc_tables = set(DOCUMENT_TABLES)
+        derived_tables = {derived[n] for _k, n, _s, _t in saved if n in derived}
+        early = [sql for kind, _n, sql, table in saved
+                 if kind == "index" and table not in doc_tables and table not in master_tables]
+
+        def ledger_side() -> None:
+            copy_balances(ctx)
+            for sql in early:
+                conn.execute(sql)
+            for table, rebuild in derived_tables:
+                conn.execute(f"DELETE FROM {table}")
+                conn.execute(rebuild)
+
+        failed: list[BaseException] = []
+        worker = threading.Thread(target=_catching, args=(ledger_side, failed), name="seed-ledger-indexes")
+        ctx.bulk.defer()
+        worker.start()
+        try:
+            seed_documents(ctx, hist)
+        finally:
+            worker.join()
+        if failed:
+            raise failed[0]
+        ctx.bulk.flush()
         report(85, 100, "documents")
-        for _kind, _name, sql in saved:
-            if _kind == "index":
+        for kind, _name, sql, table in saved:
+            if kind == "index" and table in doc_tables:
                 conn.execute(sql)
         report(92, 100, "indexes")
-        for _kind, _name, sql in saved:
-            if _kind == "trigger":
+        for kind, _name, sql, _table in saved:
+            if kind == "trigger":
                 conn.execute(sql)
-        for table, rebuild in {derived[n] for _k, n, _s in saved if n in derived}:
-            conn.execute(f"DELETE FROM {table}")
-            conn.execute(rebuild)
+        report(94, 100, "triggers")
         now = dt.datetime.now(dt.UTC)
         conn.execute(
             "INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, ?, ?, ?) "
@@ -188,8 +259,12 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        _drop_scratch(conn, ctx.scratch if ctx is not None else None)
     conn.execute("PRAGMA analysis_limit = 1000")
+    report(96, 100, "commit")
     conn.execute("ANALYZE")
+    report(98, 100, "analyze")
     conn.execute("PRAGMA journal_mode = WAL")
     report(100, 100, "done")
     return counts

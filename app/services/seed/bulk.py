@@ -106,6 +106,25 @@ class Bulk:
         self.conn = conn
         self.counts: Counter[str] = Counter()
         self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+        #: inserts held back by ``defer()`` (while another thread uses the connection), in order
+        self._held: list[tuple[str, tuple[str, ...], list[Sequence[Any]]]] | None = None
+
+    def defer(self) -> None:
+        """Hold ``insert`` calls in memory (counted, not written) until ``flush()``.
+
+        The seed builds the documents in Python while a thread builds the ledger's indexes on
+        the connection; the held rows go in afterwards, in the order they were made.
+        """
+        self._held = []
+
+    def held_tables(self) -> set[str]:
+        return {table for table, _c, _r in self._held or ()}
+
+    def flush(self) -> None:
+        held, self._held = self._held or [], None
+        for table, columns, rows in held:
+            sql, extra = self._statement(table, columns)
+            self.conn.executemany(sql, rows if not extra else (tuple(r) + extra for r in rows))
 
     def _statement(self, table: str, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
         key = (table, columns)
@@ -136,9 +155,27 @@ class Bulk:
         return found
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        if self._held is not None:
+            kept = list(rows)
+            self._held.append((table, tuple(columns), kept))
+            self.counts[table] += len(kept)
+            return len(kept)
         sql, extra = self._statement(table, tuple(columns))
         data = rows if not extra else (tuple(r) + extra for r in rows)
         n = max(self.conn.executemany(sql, data).rowcount, 0)
+        self.counts[table] += n
+        return n
+
+    def copy(self, table: str, columns: Sequence[str], source: str, order_by: str = "") -> int:
+        """``INSERT INTO table SELECT * FROM source``: rows another process wrote, copied at C speed.
+
+        ``source`` (an attached database's table, or a sub-select) holds ``columns`` in that
+        order, in their stored form, exactly as ``insert`` would take them.
+        """
+        sql, extra = self._statement(table, tuple(columns))
+        head = sql[:sql.index(" VALUES ")]
+        picks = ", ".join(["*", *("?" * len(extra))])
+        n = max(self.conn.execute(f"{head} SELECT {picks} FROM {source}{order_by}", extra).rowcount, 0)
         self.counts[table] += n
         return n
 

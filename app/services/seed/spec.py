@@ -104,6 +104,8 @@ class Ctx:
     users: dict[str, str] = field(default_factory=dict)
     #: final on hand per (warehouse id, item index), for open orders and backorders
     on_hand: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: scratch directory of the history workers' chunk files and the names they are attached as
+    scratch: tuple[str, list[str]] | None = None
 
     @property
     def ho(self) -> str:
