@@ -115,7 +115,11 @@ def create_demo_database(path: Path) -> bool:
 def start_background_services(ctx: AppContext, window: MainWindow) -> list[Any]:
     """The one hook for long-running helpers started with the window (the carrier sandbox
     of a later issue goes here). Each returned object may have ``stop()``; called at exit."""
-    return []
+    from app.views.mail_delivery import MailDelivery
+
+    mail = MailDelivery(ctx, window)
+    mail.start()
+    return [mail]
 
 
 def _script_heads_from_text() -> set[str] | None:
