@@ -6,8 +6,9 @@ written with capture off, like the seed does). Steps, each timed:
 
 1. ``server init`` on a private database, then ``publish_all`` of the source as the owner
    (what ``depot server init --from-db FILE`` does for a seeded head office);
-2. a new, empty branch workstation's first sync: COPY per table in one snapshot, applied
-   in one SQLite transaction, with per-table progress.
+2. a new, empty branch workstation's first sync: COPY per table in one snapshot, each table
+   applied while it streams in, all in one SQLite transaction, with per-table progress
+   (``DEPOT_BENCH_VERBOSE=1``), the peak RSS of the sync alone and the load average.
 
     depot bench sync_first [--db PATH] [--moves 200000]
 """
@@ -15,6 +16,7 @@ written with capture off, like the seed does). Steps, each timed:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -22,6 +24,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from bench.sync_push import ADMIN
 
@@ -54,6 +58,47 @@ def _generate(path: Path, moves: int) -> Path:
     raw.close()
     eng.dispose()
     return path
+
+
+def _reset_peak_rss() -> None:
+    """Start the process's peak-RSS counter (VmHWM) afresh, so it measures the first sync only."""
+    with contextlib.suppress(OSError):  # not Linux, or not allowed: the peak then covers the whole run
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _rss_mib(field: str) -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) // 1024
+
+
+def _check(eng: Engine, tmp: Path) -> None:
+    """Not timed: the synced site has a fresh site's indexes and triggers, and balances equal the ledger."""
+    from sqlalchemy.orm import Session
+
+    from app.services import schema
+    from app.services.db import make_engine
+    from app.services.stock import balance_mismatches
+
+    q = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name"
+    fresh = make_engine(tmp / "fresh.db")
+    schema.upgrade(fresh)
+    with fresh.connect() as c:
+        want = [tuple(r) for r in c.exec_driver_sql(q)]
+    fresh.dispose()
+    with eng.connect() as c:
+        got = [tuple(r) for r in c.exec_driver_sql(q)]
+    assert got == want, "the first sync changed the schema"
+    with Session(eng) as s:
+        bad = balance_mismatches(s)
+    assert not bad, f"balances disagree with the ledger: {bad[:3]}"
+    print("  checked: schema (indexes, triggers) as a fresh site's, balances equal the ledger")
 
 
 def main(argv: list[str]) -> int:
@@ -117,12 +162,18 @@ def main(argv: list[str]) -> int:
             if os.environ.get("DEPOT_BENCH_VERBOSE"):
                 print(f"    [{done}/{total}] {table}: {rows:,} rows, {time.perf_counter() - last[0]:.2f} s")
 
+        _reset_peak_rss()
+        base_rss = _rss_mib("VmRSS")
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         res = sync_once(eng, role_dsn, progress=progress)
         first_s = time.perf_counter() - t0
-        eng.dispose()
+        peak_rss = _rss_mib("VmHWM")
         assert res.ok, res.error
-        print(f"  first sync of branch {row[0]}: {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s")
+        print(f"  first sync of branch {row[0]}: {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
+              f"(peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; load {load:.2f} -> {os.getloadavg()[0]:.2f})")
+        _check(eng, tmp)
+        eng.dispose()
     finally:
         try:
             drop_roles(dsn)

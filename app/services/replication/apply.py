@@ -7,11 +7,23 @@ hold children before parents of another table), ledgers insert ``ON CONFLICT DO 
 local one only if its HLC is not older — unless ``force`` (the server refused our version,
 so its version is the truth). Rows whose key still has pending outbox entries are never
 overwritten: the local change is pushed first and the server decides.
+
+``Applier`` takes the rows table by table (parents first) and chunk by chunk as they arrive,
+so a pull never holds more than one chunk. Bulk shape, all inside the caller's transaction
+(SQLite DDL is transactional: a crash or an error undoes every step with the rows):
+
+* a big batch into a table that is **empty** here (a first sync): the table's non-unique
+  secondary indexes and its insert-capture trigger are dropped before the first row and
+  recreated from their saved ``sqlite_master`` SQL after the last one (one sort instead of a
+  b-tree insert per row); unique indexes stay, so conflicts behave exactly as before;
+* a big batch of ledger moves (a first sync, a long offline spell): the triggers that keep
+  ``stock_balance`` and ``sales_week`` in step are set aside and both tables are recomputed
+  once from the ledger, then the triggers are recreated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -36,23 +48,34 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
     return sql
 
 
-#: from this many pulled moves on (a first sync, a long offline spell) the balance trigger is
-#: set aside and balances are recomputed once from the ledger: one aggregate instead of two
-#: upserts per row. Same transaction, and SQLite DDL is transactional, so a crash undoes all.
+#: from this many pulled moves on (a first sync, a long offline spell) the balance and
+#: sales-week triggers are set aside and their tables recomputed once from the ledger: one
+#: aggregate instead of trigger work per row. Also the size from which a batch into an empty
+#: table is loaded without its secondary indexes.
 BULK_MOVES = 20_000
 #: page cache (KiB, as a negative PRAGMA value) while applying a big pull
 BIG_CACHE_KIB = -512 * 1024
 
+BALANCE_TRIGGER = "trg_stock_move_balance"
 
-def _bulk_moves(conn: Connection, insert: str, rows: list[Row]) -> None:
-    from app.models.stock import BALANCE_TRIGGER_SQL
+
+def derived_digests() -> dict[str, tuple[str, str]]:
+    """Triggers on ``stock_move`` that keep a digest of the ledger: name -> (digest table, rebuild SQL).
+
+    A trigger not listed here is left in place and simply fires (correct, only slower).
+    """
     from app.services.stock import _REBUILD_SQL
 
-    conn.exec_driver_sql("DROP TRIGGER IF EXISTS trg_stock_move_balance")
-    conn.exec_driver_sql(insert, rows)
-    conn.exec_driver_sql("DELETE FROM stock_balance")
-    conn.exec_driver_sql(_REBUILD_SQL)
-    conn.exec_driver_sql(BALANCE_TRIGGER_SQL)
+    out = {BALANCE_TRIGGER: ("stock_balance", _REBUILD_SQL)}
+    try:
+        from app.models import buying
+    except ImportError:  # pragma: no cover - the buying area is not installed
+        return out
+    rebuild = getattr(buying, "SALES_WEEK_REBUILD_SQL", None)
+    if isinstance(rebuild, str):
+        for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+            out[name] = ("sales_week", rebuild)
+    return out
 
 
 def pending_ids(conn: Connection, table: str) -> set[str]:
@@ -63,34 +86,153 @@ def capture(conn: Connection, on: bool) -> None:
     conn.exec_driver_sql("UPDATE sync_capture SET enabled = ? WHERE id = 1", (1 if on else 0,))
 
 
+class Applier:
+    """Writes server rows inside the caller's SQLite transaction, table by table, chunk by chunk.
+
+    Use as a context manager: entering switches capture off and defers foreign keys; ``table``
+    applies one table's chunks (tables must come parents first); ``finish`` recomputes the
+    digests and recreates what was set aside; leaving switches capture back on (also on error:
+    the caller's transaction then rolls everything back anyway).
+    """
+
+    def __init__(self, conn: Connection, *, force: bool = False, big: bool = False) -> None:
+        self.conn = conn
+        self.force = force
+        self.tables = sync_tables()
+        self.touched: set[str] = set()
+        self.rows = 0
+        #: highest HLC among the versioned rows applied (merged into the clock by the caller)
+        self.top_hlc = 0
+        self._big = False
+        self._old_cache: Any = None
+        #: dropped triggers (name -> CREATE sql), recreated by finish()
+        self._triggers: dict[str, str] = {}
+        #: digest tables to recompute from the ledger in finish(): table -> rebuild SQL
+        self._rebuild: dict[str, str] = {}
+        #: tables applied so far (their rows are in: parents of the tables still to come)
+        self._seen: set[str] = set()
+        if big:
+            self._go_big()
+
+    def __enter__(self) -> Applier:
+        self.conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        capture(self.conn, False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        capture(self.conn, True)
+        if self._big:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self._old_cache or -2000)}")
+
+    def _go_big(self) -> None:
+        """Index pages of big tables must stay in memory, not thrash a 2 MB cache."""
+        if not self._big:
+            self._big = True
+            self._old_cache = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {BIG_CACHE_KIB}")
+
+    def _drop_trigger(self, name: str) -> None:
+        if name in self._triggers:
+            return
+        sql = self.conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar()
+        if sql:
+            self._triggers[name] = str(sql)
+            self.conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+
+    def _set_digests_aside(self) -> None:
+        for name, (table, rebuild) in derived_digests().items():
+            if name in self._triggers:
+                continue
+            before = len(self._triggers)
+            self._drop_trigger(name)
+            if len(self._triggers) > before:
+                self._rebuild[table] = rebuild
+
+    def _drop_indexes(self, table: str) -> list[str]:
+        """Drop ``table``'s non-unique secondary indexes; returns their CREATE statements.
+
+        Kept: unique indexes (conflicts must behave as in a normal apply) and indexes led by a
+        foreign-key column whose parent is this table or a table still to come: while a
+        deferred violation is outstanding, SQLite looks up children on every parent insert,
+        and without the index that lookup would be a scan of the whole table.
+        """
+        conn = self.conn
+        risky = {str(fk[3]) for fk in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")')
+                 if str(fk[2]) == table or (str(fk[2]) in self.tables and str(fk[2]) not in self._seen)}
+        out: list[str] = []
+        for name, sql in [(str(n), str(s)) for n, s in conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
+                "ORDER BY name", (table,))]:
+            if sql.lstrip().upper().startswith("CREATE UNIQUE"):
+                continue
+            first = conn.exec_driver_sql(f'PRAGMA index_info("{name}")').first()
+            if first is not None and str(first[2]) in risky:
+                continue
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            out.append(sql)
+        return out
+
+    def _empty(self, table: str) -> bool:
+        return self.conn.exec_driver_sql(f'SELECT NOT EXISTS (SELECT 1 FROM "{table}")').scalar() == 1
+
+    def table(self, name: str, chunks: Iterable[Sequence[Row]]) -> int:
+        """Apply one table's rows, chunk by chunk; returns how many rows were offered."""
+        t = self.tables[name]
+        conn = self.conn
+        self._seen.add(name)
+        insert = _insert_sql(t, self.force)
+        hlc = t.names.index("hlc") if t.versioned else -1
+        pend: set[str] | None = None
+        indexes: list[str] = []
+        n = 0
+        for i, chunk in enumerate(chunks):
+            if not chunk:
+                continue
+            if pend is None:
+                pend = pending_ids(conn, name)
+            if i == 0 and len(chunk) >= BULK_MOVES:
+                self._go_big()
+                if name == "stock_move":
+                    self._set_digests_aside()
+                if self._empty(name):  # nothing here to conflict with: load first, index once after
+                    indexes = self._drop_indexes(name)
+                    self._drop_trigger(f"trg_{name}_cap_i")  # capture is off: it would only test that
+            n += len(chunk)
+            if hlc >= 0:
+                self.top_hlc = max(self.top_hlc, max(int(r[hlc]) for r in chunk))
+            todo = [r for r in chunk if r[0] not in pend] if pend else chunk
+            if todo:
+                conn.exec_driver_sql(insert, todo if isinstance(todo, list) else list(todo))
+                self.touched.add(name)
+        for sql in indexes:
+            conn.exec_driver_sql(sql)
+        self.rows += n
+        return n
+
+    def finish(self) -> None:
+        """Recompute the digests set aside from the ledger, then recreate the dropped triggers."""
+        for table, rebuild in self._rebuild.items():
+            self.conn.exec_driver_sql(f'DELETE FROM "{table}"')
+            indexes = self._drop_indexes(table)  # written in one pass, indexed once after
+            self.conn.exec_driver_sql(rebuild)
+            for sql in indexes:
+                self.conn.exec_driver_sql(sql)
+        self._rebuild.clear()
+        for sql in self._triggers.values():
+            self.conn.exec_driver_sql(sql)
+        self._triggers.clear()
+
+
 def apply_rows(conn: Connection, rows: Mapping[str, Sequence[Row]], *, force: bool = False) -> set[str]:
     """Write server rows inside the caller's SQLite transaction; returns the tables touched."""
     if not any(rows.values()):
         return set()
-    tables = sync_tables()
-    conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     big = sum(len(v) for v in rows.values()) >= BULK_MOVES
-    if big:  # a first sync: index pages of big tables must stay in memory, not thrash a 2 MB cache
-        old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql(f"PRAGMA cache_size = {BIG_CACHE_KIB}")
-    capture(conn, False)
-    touched: set[str] = set()
-    try:
-        for name in tables:  # parents first
+    with Applier(conn, force=force, big=big) as ap:
+        for name in ap.tables:  # parents first
             batch = rows.get(name)
-            if not batch:
-                continue
-            t = tables[name]
-            pend = pending_ids(conn, name)
-            todo = [r for r in batch if r[0] not in pend] if pend else list(batch)
-            if todo and name == "stock_move" and len(todo) >= BULK_MOVES:
-                _bulk_moves(conn, _insert_sql(t, force), todo)
-                touched.add(name)
-            elif todo:
-                conn.exec_driver_sql(_insert_sql(t, force), todo)
-                touched.add(name)
-    finally:
-        capture(conn, True)
-        if big:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(old_cache or -2000)}")
-    return touched
+            if batch:
+                ap.table(name, [batch])
+        ap.finish()
+    return ap.touched

@@ -9,12 +9,16 @@ applied now and read again next time (applying is idempotent), so one long trans
 elsewhere on the cluster (xids are cluster-wide) delays nothing. The new cursor is stored
 in the same SQLite transaction as the rows. A first sync is
 the same pull from cursor 0: COPY per table inside one snapshot, with progress per table.
+Each table is applied while its COPY streams in (chunks of ``CHUNK_ROWS``), so memory stays
+bounded however big the window is; see ``apply.Applier`` for the bulk shape of a first sync.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import psycopg
@@ -22,7 +26,7 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 
 from app.models.hlc import ClockSkewError, clock
-from app.services.replication.apply import Row, apply_rows
+from app.services.replication.apply import Applier, Row
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.tables import sync_tables
@@ -39,20 +43,37 @@ class PullStats:
     skew_warning: str = ""
 
 
-def read_window(pg: psycopg.Connection[Any], cursor: int,
-                progress: PullProgress | None = None) -> tuple[int, dict[str, list[Row]]]:
-    """All visible server rows with txid >= cursor, per table, in one snapshot; returns (xmin, rows)."""
+#: rows read from one COPY before they are applied (bounds a pull's memory)
+CHUNK_ROWS = 50_000
+
+
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: str | None,
+         progress: PullProgress | None = None) -> PullStats:
+    """Read the window table by table in one server snapshot, applying each table as it arrives.
+
+    The SQLite transaction that applies the rows also stores the new cursor, so a crash (or a
+    lost connection mid-COPY) leaves neither; only one chunk of rows is in memory at a time.
+    """
+    with engine.connect() as c:
+        v = c.execute(text("SELECT value FROM sync_state WHERE key = 'cursor'")).scalar_one_or_none()
+    cursor = int(v) if v else 0
     tables = sync_tables()
     pg.rollback()
     old = pg.isolation_level
     pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    out: dict[str, list[Row]] = {}
+    stats = PullStats(cursor=cursor)
     try:
         with pg.cursor() as cur:
             cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
             row = cur.fetchone()
             assert row is not None
             xmin = int(row[0])
+            stats.cursor = xmin
             # one round trip to learn which tables changed (txid index), then COPY only those
             probe = sql.SQL(" UNION ALL ").join(
                 sql.SQL("SELECT {} WHERE EXISTS (SELECT 1 FROM {} WHERE txid >= {}::xid8)").format(
@@ -60,47 +81,36 @@ def read_window(pg: psycopg.Connection[Any], cursor: int,
                 for t in tables.values())
             cur.execute(probe)
             changed = {str(r[0]) for r in cur.fetchall()}
-            total = 0
-            for n, t in enumerate(tables.values(), 1):
-                if t.name not in changed:
+            if not changed and xmin == cursor:
+                pg.rollback()
+                return stats
+            with engine.begin() as c, Applier(c) as ap:
+                for n, t in enumerate(tables.values(), 1):  # parents first
+                    if t.name in changed:
+                        exprs = sql.SQL(", ").join(sql.SQL(col.select_expr) for col in t.columns)
+                        # no upper bound: rows of transactions that already committed above xmin are
+                        # visible in this snapshot, so take them now (low latency even while some
+                        # unrelated long transaction holds xmin back) and again next time (idempotent)
+                        q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 ORDER BY id) TO STDOUT").format(
+                            exprs, sql.Identifier(t.name), sql.Literal(str(cursor)))
+                        with cur.copy(q) as cp:
+                            ap.table(t.name, _chunks(cp.rows(), CHUNK_ROWS))
                     if progress:
-                        progress(t.name, n, len(tables), total)
-                    continue
-                exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
-                # no upper bound: rows of transactions that already committed above xmin are
-                # visible in this snapshot, so take them now (low latency even while some
-                # unrelated long transaction holds xmin back) and again next time (idempotent)
-                q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 ORDER BY id) TO STDOUT").format(
-                    exprs, sql.Identifier(t.name), sql.Literal(str(cursor)))
-                rows: list[Row] = []
-                with cur.copy(q) as cp:
-                    rows.extend(cp.rows())
-                if rows:
-                    out[t.name] = rows
-                total += len(rows)
-                if progress:
-                    progress(t.name, n, len(tables), total)
+                        progress(t.name, n, len(tables), ap.rows)
+                ap.finish()
+                stats.rows = ap.rows
+                stats.tables = ap.touched
+                # advance our HLC past every pulled clock (so our next write orders after them)
+                stats.skew_warning = _merge_clock(ap.top_hlc)
+                fault("during-apply")
+                set_state_sql(c, {"cursor": str(xmin)})
         pg.rollback()
     finally:
-        pg.isolation_level = old
-    return xmin, out
-
-
-def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: str | None,
-         progress: PullProgress | None = None) -> PullStats:
-    with engine.connect() as c:
-        v = c.execute(text("SELECT value FROM sync_state WHERE key = 'cursor'")).scalar_one_or_none()
-    cursor = int(v) if v else 0
-    xmin, rows = read_window(pg, cursor, progress)
-    stats = PullStats(cursor=xmin)
-    if not rows and xmin == cursor:
-        return stats
-    stats.rows = sum(len(r) for r in rows.values())
-    stats.skew_warning = _merge_clock(rows)
-    with engine.begin() as c:
-        stats.tables = apply_rows(c, rows)
-        fault("during-apply")
-        set_state_sql(c, {"cursor": str(xmin)})
+        if not pg.closed and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                pg.rollback()
+        with contextlib.suppress(psycopg.Error):
+            pg.isolation_level = old
     # tell the server how far this site has read (tombstone purge waits for the slowest site)
     with pg.cursor() as cur:
         # only branch logins report (an owner login bootstrapping a site is not a site of its own)
@@ -112,15 +122,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     return stats
 
 
-def _merge_clock(rows: dict[str, list[Row]]) -> str:
-    """Advance our HLC past every pulled clock (so our next write orders after them)."""
-    tables = sync_tables()
-    top = 0
-    for name, rs in rows.items():
-        t = tables[name]
-        if t.versioned and rs:
-            i = t.names.index("hlc")
-            top = max(top, max(int(r[i]) for r in rs))
+def _merge_clock(top: int) -> str:
+    """Advance our HLC past the highest pulled clock (so our next write orders after them)."""
     if not top:
         return ""
     try:
