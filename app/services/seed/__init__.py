@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import random
 import shutil
@@ -131,6 +132,11 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         engine.dispose()
     report(1, 100, "schema")
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see _load
+    # The load makes millions of tuples and no reference cycles worth collecting: the cyclic
+    # collector would only walk the ever-growing heap again and again (about 12 s of CPU on
+    # large, workers included: they are forked with it off). Back on when the load ends.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         counts = _load(conn, size, seed, branch, report, today or dt.date.today())
     except BaseException:
@@ -139,6 +145,9 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     conn.close()
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
                       path.stat().st_size, counts)
