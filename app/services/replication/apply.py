@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from app.services.replication.faults import fault
 from app.services.replication.tables import SyncTable, sync_tables
 
 Row = tuple[Any, ...]
@@ -205,6 +206,8 @@ class Applier:
             if todo:
                 conn.exec_driver_sql(insert, todo if isinstance(todo, list) else list(todo))
                 self.touched.add(name)
+            if indexes or self._triggers:
+                fault("during-bulk-load")  # rows in, indexes and triggers still set aside
         for sql in indexes:
             conn.exec_driver_sql(sql)
         self.rows += n

@@ -2,7 +2,8 @@
 
 The points are the two places where a crash matters most: right after the server committed
 a batch but before the outbox was cleared ("after-push-commit"), and in the middle of
-applying pulled rows ("during-apply"). Unset in normal use, so it costs one dict lookup.
+applying pulled rows ("during-apply"), and in the middle of a bulk load, while indexes and
+triggers are set aside ("during-bulk-load"). Unset in normal use, so it costs one dict lookup.
 """
 
 from __future__ import annotations
