@@ -67,10 +67,16 @@ def run(argv: Sequence[str]) -> int:
     if not args.command:
         args = parser.parse_args([*argv, "gui"])
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
+        return code
     except DomainError as e:
         print(f"depot: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("depot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `depot ... | head`: the reader left; not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
