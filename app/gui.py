@@ -14,10 +14,8 @@ Environment (benchmarks and kiosk use):
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,8 +24,6 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
@@ -39,7 +35,6 @@ from app.views.main_window import MainWindow
 from app.views.ops import run_task
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEMO_USER = "manager"
 
 
@@ -122,47 +117,6 @@ def start_background_services(ctx: AppContext, window: MainWindow) -> list[Any]:
     return [mail]
 
 
-def _script_heads_from_text() -> set[str] | None:
-    """The migration heads, read from the version scripts as text: importing Alembic costs
-    ~150 ms of a 1 s start budget. None when a script is not in the simple form."""
-    revs: set[str] = set()
-    downs: set[str] = set()
-    for f in (MIGRATIONS / "versions").glob("*.py"):
-        src = f.read_text(encoding="utf-8")
-        rev = re.search(r"^revision\s*=\s*(.+)$", src, re.M)
-        if rev is None:
-            continue
-        down = re.search(r"^down_revision\s*=\s*(.+)$", src, re.M)
-        try:
-            revs.add(str(ast.literal_eval(rev.group(1).split("#")[0].strip())))
-            d = ast.literal_eval(down.group(1).split("#")[0].strip()) if down else None
-        except (ValueError, SyntaxError):
-            return None
-        downs.update([d] if isinstance(d, str) else list(d or ()))
-    return revs - downs
-
-
-def open_checked(path: Path) -> Engine:
-    """open_database with a fast schema gate: when the file's heads equal the scripts' heads
-    (read as text) all is well; otherwise app.services.schema.check_current gives the message."""
-    engine = open_database(path, check_schema=False)
-    try:
-        with engine.connect() as conn:
-            heads = {str(r[0]) for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
-    except DBAPIError:
-        heads = set()
-    if heads and heads == _script_heads_from_text():
-        return engine
-    from app.services import schema
-
-    try:
-        schema.check_current(engine)  # raises the precise message
-    except DatabaseProblem:
-        engine.dispose()
-        raise
-    return engine
-
-
 def _autologin(engine: Any, username: str) -> Actor:
     with session_scope(engine) as s:
         return actor_by_name(s, username)
@@ -180,7 +134,7 @@ def launch(args: argparse.Namespace) -> int:
     if getattr(args, "demo", False) and not path.exists() and not create_demo_database(path):
         return 2
     try:
-        engine = open_checked(path)
+        engine = open_database(path)
     except DatabaseProblem as e:
         show_problem("database", str(e))
         return 2
