@@ -394,3 +394,36 @@ def inbox(session: Session, actor: Actor) -> list[PurchaseOrder]:
         PurchaseOrder.status == "pending_approval", PurchaseOrder.deleted_at.is_(None)).order_by(PurchaseOrder.order_date,
                                                                                                 PurchaseOrder.number))
     return [po for po in pos if not why_not(session, actor, po)]
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One line of the approvals inbox: what the approver needs to decide, and why."""
+
+    id: uuid.UUID
+    number: str
+    revision: int
+    supplier: str
+    total: Decimal
+    currency: str
+    level: int
+    reasons: str
+
+
+def inbox_rows(session: Session, actor: Actor) -> list[InboxRow]:
+    """``inbox`` with supplier, total, the level to decide and the reasons that fired for it."""
+    from app.models.parties import Supplier
+    from app.services.purchasing import po_total_of
+
+    pos = inbox(session, actor)
+    codes: dict[uuid.UUID, str] = {}
+    if pos:
+        rows = session.execute(select(Supplier.id, Supplier.code).where(Supplier.id.in_({po.supplier_id for po in pos})))
+        codes = {sid: code for sid, code in rows}
+    out = []
+    for po in pos:
+        level = next_level(session, po) or 0
+        reasons = "; ".join(r.text for r in stamped_reasons(po) if r.level == level)
+        out.append(InboxRow(po.id, po.number, po.revision, codes.get(po.supplier_id, "?"),
+                            po_total_of(session, po.id), po.currency, level, reasons))
+    return out

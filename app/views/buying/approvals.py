@@ -7,8 +7,6 @@ this revision. Approve / reject act on the selected PO; the list refreshes after
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -23,38 +21,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
-from app.models.parties import Supplier
-from app.services import approvals, purchasing
+from app.services import approvals
+from app.services.approvals import InboxRow
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({"po", "approval", "sync", "settings"})
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    id: Any
-    number: str
-    revision: int
-    supplier: str
-    total: Decimal
-    currency: str
-    level: int
-    reasons: str
-
-
-def load_inbox(session: Session, actor: Any) -> list[InboxRow]:
-    out = []
-    for po in approvals.inbox(session, actor):
-        lv = approvals.next_level(session, po) or 0
-        reasons = "; ".join(r.text for r in approvals.stamped_reasons(po) if r.level == lv)
-        sup = session.get(Supplier, po.supplier_id)
-        out.append(InboxRow(po.id, po.number, po.revision, sup.code if sup else "?", purchasing.po_total_of(session, po.id),
-                            po.currency, lv, reasons))
-    return out
 
 
 COLUMNS = ("Number", "Rev", "Supplier", "Total", "Level", "Why")
@@ -149,7 +123,7 @@ class ApprovalsInbox(QWidget):
 
     def refresh(self) -> None:
         actor = self.ctx.actor
-        self.ctx.runner.submit(lambda s: load_inbox(s, actor), self._on_rows, write=False, label="approvals inbox")
+        self.ctx.runner.submit(lambda s: approvals.inbox_rows(s, actor), self._on_rows, write=False, label="approvals inbox")
 
     def _on_rows(self, rows: list[InboxRow]) -> None:
         self.model.set_rows(rows)
