@@ -21,24 +21,18 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, ItemUom
-from app.models.org import INTERNAL_KINDS, Location, Warehouse
+from app.models.org import INTERNAL_KINDS, Location
 from app.models.parties import ItemSupplier, Supplier
 from app.models.stock import StockBalance
 from app.services.audit import record
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
+from app.services.masterdata import warehouses
 from app.services.stock import WarehouseStock, stock_by_warehouse
 
 PAGE_SIZE = 200
 MAX_PAGE = 2000
 MAX_TEXT = 200
-
-
-@dataclass(frozen=True)
-class WarehouseRef:
-    id: uuid.UUID
-    code: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -129,12 +123,6 @@ def _match(text: str) -> ColumnElement[bool] | None:
         by_pack = select(ItemUom.item_id).where(ItemUom.gtin == gtin, ItemUom.deleted_at.is_(None))
         clause = or_(clause, Item.gtin == gtin, Item.id.in_(by_pack))
     return clause
-
-
-def warehouses(session: Session) -> list[WarehouseRef]:
-    """Every live warehouse, by code (the list's warehouse filter and its row order)."""
-    q = select(Warehouse.id, Warehouse.code, Warehouse.name).where(Warehouse.deleted_at.is_(None))
-    return [WarehouseRef(i, c, n) for i, c, n in session.execute(q.order_by(Warehouse.code))]
 
 
 def _item_page_query(text: str, after_sku: str | None, limit: int, active_only: bool) -> Any:

@@ -5,6 +5,7 @@ virtual locations; codes are upper-case and unique; head office owns master rows
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -173,3 +174,29 @@ def link_item_supplier(session: Session, item: Item, supplier: Supplier, *, cont
     session.add(link)
     session.flush()
     return link
+
+
+@dataclass(frozen=True)
+class WarehouseRef:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+def warehouses(session: Session, branch_id: uuid.UUID | None = None) -> list[WarehouseRef]:
+    """Live warehouses by code, for pickers: the branch's own when it has any, else all."""
+    q = select(Warehouse.id, Warehouse.code, Warehouse.name).where(Warehouse.deleted_at.is_(None)) \
+        .order_by(Warehouse.code)
+    if branch_id is not None:
+        own = [WarehouseRef(i, c, n) for i, c, n in session.execute(q.where(Warehouse.branch_id == branch_id))]
+        if own:
+            return own
+    return [WarehouseRef(i, c, n) for i, c, n in session.execute(q)]
+
+
+def branch_label(session: Session, branch_id: uuid.UUID | None) -> str:
+    """'DAL Dallas' for the status bar; says so when the branch is not set or not known here."""
+    if branch_id is None:
+        return "not set"
+    row = session.execute(select(Branch.code, Branch.name).where(Branch.id == branch_id)).first()
+    return f"{row.code} {row.name}" if row else "unknown"

@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QWidget,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models.org import Branch
+from app.services import masterdata
 from app.services.db import local_branch_id
 from app.views.context import AppContext
 from app.views.placeholder import ErrorPage, NotBuiltPage
@@ -268,11 +267,7 @@ class MainWindow(QMainWindow):
         branch_id = self.ctx.actor.branch_id
 
         def query(s: Session) -> str:
-            bid = branch_id or local_branch_id(s)
-            if bid is None:
-                return "branch: not set"
-            row = s.execute(select(Branch.code, Branch.name).where(Branch.id == bid)).first()
-            return f"branch: {row.code} {row.name}" if row else "branch: unknown"
+            return "branch: " + masterdata.branch_label(s, branch_id or local_branch_id(s))
 
         self.ctx.runner.submit(query, self.branch_label.setText, write=False, label="branch")
 

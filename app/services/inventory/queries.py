@@ -146,9 +146,3 @@ def ledger_page(session: Session, item_id: uuid.UUID, *, after: tuple[dt.datetim
     more = len(rows) > limit
     rows = rows[:limit]
     return LedgerPage(rows, (rows[-1].moved_at, rows[-1].id) if more and rows else None)
-
-
-def warehouses(session: Session) -> list[tuple[uuid.UUID, str]]:
-    """(id, code) of every warehouse, for pickers."""
-    return [(i, c) for i, c in session.execute(
-        select(Warehouse.id, Warehouse.code).where(Warehouse.deleted_at.is_(None)).order_by(Warehouse.code))]

@@ -38,7 +38,7 @@ from app.services.inventory.counts import (
     schedule_counts,
     start_counts,
 )
-from app.services.inventory.queries import warehouses
+from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import CountSheetModel, RowsModel
 from app.views.widgets.paged import Column
@@ -140,10 +140,10 @@ class CountsTab(QWidget):
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh())
         self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & {"count", "sync"} else None)
 
-    def _on_warehouses(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+    def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
         self.warehouse.blockSignals(True)
-        for wid, code in rows:
-            self.warehouse.addItem(code, wid)
+        for wh in rows:
+            self.warehouse.addItem(wh.code, wh.id)
         self.warehouse.blockSignals(False)
         self.refresh()
 

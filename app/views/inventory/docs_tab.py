@@ -7,7 +7,6 @@ authorising an RMA is `depot rma authorise` (it needs the customer and order pic
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from app.models.inventory import DISPOSITIONS, INSPECTION_RESULTS
 from app.services.inventory.common import item_by_sku, location_by_code
-from app.services.inventory.queries import warehouses
 from app.services.inventory.rma import (
     Disposition,
     Inspection,
@@ -47,6 +45,7 @@ from app.services.inventory.transfers import (
     receive_transfer,
     ship_transfer,
 )
+from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
 from app.views.widgets.paged import Column
@@ -128,10 +127,10 @@ class TransfersTab(QWidget):
         self.cancel_btn.clicked.connect(lambda: self._act(cancel_transfer, "cancelled"))
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"transfer", "sync"} else None)
 
-    def _on_warehouses(self, rows: list[tuple[uuid.UUID, str]]) -> None:
-        for wid, code in rows:
-            self.from_wh.addItem(code, wid)
-            self.to_wh.addItem(code, wid)
+    def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
+        for wh in rows:
+            self.from_wh.addItem(wh.code, wh.id)
+            self.to_wh.addItem(wh.code, wh.id)
         if len(rows) > 1:
             self.to_wh.setCurrentIndex(1)
 

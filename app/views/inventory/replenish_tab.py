@@ -6,7 +6,6 @@ reserve stock); confirming a task moves the stock reserve -> pick face as one op
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -20,7 +19,7 @@ from app.services.inventory.pick_replenish import (
     confirm_replenish,
     open_task_views,
 )
-from app.services.inventory.queries import warehouses
+from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
 from app.views.widgets.paged import Column
@@ -73,10 +72,10 @@ class ReplenishTab(QWidget):
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh())
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"replenish", "sync"} else None)
 
-    def _on_warehouses(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+    def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
         self.warehouse.blockSignals(True)
-        for wid, code in rows:
-            self.warehouse.addItem(code, wid)
+        for wh in rows:
+            self.warehouse.addItem(wh.code, wh.id)
         self.warehouse.blockSignals(False)
         self.refresh()
 

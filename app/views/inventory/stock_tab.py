@@ -32,8 +32,8 @@ from app.services.inventory.queries import (
     item_figures,
     ledger_page,
     stock_rows,
-    warehouses,
 )
+from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
 from app.views.widgets.paged import Column, PagedTableModel
@@ -157,9 +157,9 @@ class StockTab(QWidget):
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh() if self.sku.text().strip() else None)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
-    def _on_warehouses(self, rows: list[tuple[uuid.UUID, str]]) -> None:
-        for wid, code in rows:
-            self.warehouse.addItem(code, wid)
+    def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
+        for wh in rows:
+            self.warehouse.addItem(wh.code, wh.id)
 
     def _on_data_changed(self, kinds: frozenset[str]) -> None:
         if self.current is not None and kinds & REFRESH_KINDS:

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import items as items_q
-from app.services.items import ItemDetail, WarehouseRef
+from app.services.items import ItemDetail
+from app.services.masterdata import WarehouseRef
 from app.views.context import AppContext
 from app.views.items.detail import ItemDetailPane
 from app.views.items.model import ItemQuery, ItemTableModel

@@ -31,10 +31,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models.org import Warehouse
+from app.services import masterdata
 from app.services.receiving.documents import labels_pdf, putaway_list_pdf, receipt_labels
 from app.services.receiving.post import PostedReceipt, post_receipt, reject_holds, release_holds
 from app.services.receiving.putaway import TaskRow, confirm_putaway, list_tasks
@@ -68,14 +67,6 @@ def _table(model: RowsModel, name: str) -> QTableView:
     return v
 
 
-def _warehouses(session: Session, branch_id: uuid.UUID | None) -> list[tuple[uuid.UUID, str]]:
-    q = select(Warehouse.id, Warehouse.code).order_by(Warehouse.code)
-    if branch_id:
-        q = q.where(Warehouse.branch_id == branch_id)
-    rows = [(r[0], r[1]) for r in session.execute(q)]
-    return rows or [(r[0], r[1]) for r in session.execute(select(Warehouse.id, Warehouse.code).order_by(Warehouse.code))]
-
-
 class ReceivingScreen(QWidget):
     """Signals:
     expected_loaded(int): rows in the expected-receipts list.
@@ -104,7 +95,7 @@ class ReceivingScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self._connect_signals()
-        self.ctx.runner.submit(lambda s: _warehouses(s, ctx.actor.branch_id), self._on_warehouses, write=False,
+        self.ctx.runner.submit(lambda s: masterdata.warehouses(s, ctx.actor.branch_id), self._on_warehouses, write=False,
                                label="warehouses")
         self.catalogue: dict[str, str] | None = None
         self.load_catalogue()
@@ -242,10 +233,10 @@ class ReceivingScreen(QWidget):
         data = self.warehouse.currentData()
         return data if isinstance(data, uuid.UUID) else None
 
-    def _on_warehouses(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+    def _on_warehouses(self, rows: list[masterdata.WarehouseRef]) -> None:
         self.warehouse.blockSignals(True)
-        for wid, code in rows:
-            self.warehouse.addItem(code, wid)
+        for wh in rows:
+            self.warehouse.addItem(wh.code, wh.id)
         self.warehouse.blockSignals(False)
         self.refresh()
 
