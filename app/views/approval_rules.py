@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,6 +33,8 @@ from app.models.approvals import RULE_KINDS, VARIANCE_BASES
 from app.services import approvals
 from app.services.masterdata import head_office_id
 from app.views.context import AppContext
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -55,46 +57,16 @@ def load_rules(session: Session) -> list[RuleRow]:
             for r in approvals.list_rules(session)]
 
 
-COLUMNS = ("Level", "Name", "Kind", "Amount", "Percent", "Basis", "Approver role", "Active")
-
-
-class RulesModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RuleRow] = []
-
-    def set_rows(self, rows: list[RuleRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, r: int) -> RuleRow:
-        return self._rows[r]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(COLUMNS):
-            return None
-        r = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            amount = f"{r.amount:,.2f}" if r.kind == "value_threshold" else ""
-            pct = f"{r.percent.normalize():f}%" if r.kind == "price_variance" else ""
-            basis = r.basis if r.kind == "price_variance" else ""
-            return (str(r.level), r.name, r.kind.replace("_", " "), amount, pct, basis, r.approver_role,
-                    "yes" if r.active else "no")[index.column()]
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
+COLUMNS = (
+    Column("Level", "level"),
+    Column("Name", "name"),
+    Column("Kind", "kind", fmt=lambda k: k.replace("_", " ")),
+    Column("Amount", get=lambda r: f"{r.amount:,.2f}" if r.kind == "value_threshold" else ""),
+    Column("Percent", get=lambda r: f"{r.percent.normalize():f}%" if r.kind == "price_variance" else ""),
+    Column("Basis", get=lambda r: r.basis if r.kind == "price_variance" else ""),
+    Column("Approver role", "approver_role"),
+    Column("Active", "active", fmt=lambda v: "yes" if v else "no"),
+)
 
 
 class ApprovalRulesPanel(QWidget):
@@ -107,7 +79,7 @@ class ApprovalRulesPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.editing: uuid.UUID | None = None
-        self.model = RulesModel(self)
+        self.model = RowsModel(COLUMNS, self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -26,54 +26,19 @@ from PySide6.QtWidgets import (
 from app.services.replication import engine as rep
 from app.views.context import AppContext
 from app.views.sync_controller import SyncController
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class RowsModel(QAbstractTableModel):
-    """A read-only table of dict rows with fixed (key, title) columns."""
-
-    def __init__(self, columns: list[tuple[str, str]], parent: Any = None) -> None:
-        super().__init__(parent)
-        self.columns = columns
-        self._rows: list[dict[str, Any]] = []
-
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, r: int) -> dict[str, Any]:
-        return self._rows[r]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(self.columns):
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            value = self._rows[index.row()].get(self.columns[index.column()][0])
-            if self.columns[index.column()][0] == "ok":
-                return "ok" if value else "failed"
-            return "" if value is None else str(value)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self.columns):
-            return self.columns[section][1]
-        return None
-
-
-HISTORY_COLUMNS = [("started_at", "Started (UTC)"), ("ok", "Result"), ("pushed", "Pushed"), ("pulled", "Pulled"),
-                   ("conflicts", "Conflicts"), ("duration_ms", "ms"), ("error", "Error")]
-PENDING_COLUMNS = [("seq", "#"), ("tbl", "Table"), ("row_id", "Row"), ("op", "Change"), ("changed_at", "At (UTC)")]
-CONFLICT_COLUMNS = [("at", "At (UTC)"), ("kind", "Kind"), ("tbl", "Table"), ("row_id", "Row"), ("reason", "Reason")]
+HISTORY_COLUMNS = [Column("Started (UTC)", "started_at"), Column("Result", "ok", fmt=lambda v: "ok" if v else "failed"),
+                   Column("Pushed", "pushed", True), Column("Pulled", "pulled", True),
+                   Column("Conflicts", "conflicts", True), Column("ms", "duration_ms", True), Column("Error", "error")]
+PENDING_COLUMNS = [Column("#", "seq", True), Column("Table", "tbl"), Column("Row", "row_id"), Column("Change", "op"),
+                   Column("At (UTC)", "changed_at")]
+CONFLICT_COLUMNS = [Column("At (UTC)", "at"), Column("Kind", "kind"), Column("Table", "tbl"), Column("Row", "row_id"),
+                    Column("Reason", "reason")]
 
 
 class SyncPanel(QWidget):

@@ -9,7 +9,8 @@ from pytestqt.qtbot import QtBot
 from app.services.replication.engine import configure
 from app.views.context import make_test_context
 from app.views.sync_controller import SyncController, kinds_for
-from app.views.sync_panel import RowsModel, SyncPanel
+from app.views.sync_panel import HISTORY_COLUMNS, RowsModel, SyncPanel
+from app.views.widgets.paged import Column
 from tests.sync.conftest import Net
 from tests.sync.helpers import new_order, receive
 
@@ -72,14 +73,14 @@ def test_panel_lists_history_pending_and_conflicts_and_syncs_now(net: Net, qtbot
     panel.views["conflicts"].selectRow(0)
     assert "after cancel" in panel.conflict_detail.toPlainText()
     assert panel.tabs.tabText(2) == "Conflict log (1)"
-    assert [c[1] for c in CONFLICT_COLUMNS][0] == panel.conflicts.headerData(0, __import__(
+    assert [c.title for c in CONFLICT_COLUMNS][0] == panel.conflicts.headerData(0, __import__(
         "PySide6.QtCore", fromlist=["Qt"]).Qt.Orientation.Horizontal)
     panel.controller.stop()
     ctx.runner.wait_idle(5000)
 
 
 def test_rows_model_is_a_well_behaved_qt_model(qtmodeltester: Any) -> None:
-    m = RowsModel([("a", "A"), ("ok", "Result")])
+    m = RowsModel([Column("A", "a"), HISTORY_COLUMNS[1]])
     m.set_rows([{"a": 1, "ok": 1}, {"a": None, "ok": 0}])
     qtmodeltester.check(m)
     assert m.data(m.index(1, 1)) == "failed" and m.data(m.index(1, 0)) == ""

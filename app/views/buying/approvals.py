@@ -7,9 +7,7 @@ this revision. Approve / reject act on the selected PO; the list refreshes after
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -26,50 +24,21 @@ from app.services import approvals
 from app.services.approvals import InboxRow
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({"po", "approval", "sync", "settings"})
 
 
-COLUMNS = ("Number", "Rev", "Supplier", "Total", "Level", "Why")
-
-
-class InboxModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[InboxRow] = []
-
-    def set_rows(self, rows: list[InboxRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, r: int) -> InboxRow:
-        return self._rows[r]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(COLUMNS):
-            return None
-        r = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (r.number, str(r.revision), r.supplier, f"{r.total:,.2f} {r.currency}", str(r.level),
-                    r.reasons)[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (1, 3, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
+COLUMNS = (
+    Column("Number", "number"),
+    Column("Rev", "revision", True),
+    Column("Supplier", "supplier"),
+    Column("Total", align_right=True, get=lambda r: f"{r.total:,.2f} {r.currency}"),
+    Column("Level", "level", True),
+    Column("Why", "reasons"),
+)
 
 
 class ApprovalsInbox(QWidget):
@@ -80,7 +49,7 @@ class ApprovalsInbox(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.model = InboxModel(self)
+        self.model = RowsModel(COLUMNS, self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -12,53 +12,11 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.services.inventory.counts import SheetLine
-from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
+
+__all__ = ["CountSheetModel", "RowsModel"]
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-class RowsModel(QAbstractTableModel):
-    """Read-only rows (any objects with the columns' attributes)."""
-
-    def __init__(self, columns: Sequence[Column], parent: Any = None) -> None:
-        super().__init__(parent)
-        self.columns = tuple(columns)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, r: int) -> Any:
-        return self._rows[r]
-
-    def rows(self) -> list[Any]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(self.columns):
-            return None
-        col = self.columns[index.column()]
-        value = getattr(self._rows[index.row()], col.attr)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.fmt(value) if col.fmt else ("" if value is None else str(value))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self.columns):
-            return self.columns[section].title
-        return None
 
 
 class CountSheetModel(QAbstractTableModel):

@@ -31,10 +31,22 @@ Fetch = Callable[[Session, Any, Any, int], tuple[list[Any], Any]]
 
 @dataclass(frozen=True)
 class Column:
+    """How to show one column: the attribute (or dict key) to read, or ``get`` to compute it."""
+
     title: str
-    attr: str
+    attr: str = ""
     align_right: bool = False
     fmt: Callable[[Any], str] | None = None
+    get: Callable[[Any], Any] | None = None
+
+    def value(self, row: Any) -> Any:
+        if self.get is not None:
+            return self.get(row)
+        return row.get(self.attr) if isinstance(row, dict) else getattr(row, self.attr)
+
+    def text(self, row: Any) -> str:
+        v = self.value(row)
+        return self.fmt(v) if self.fmt else ("" if v is None else str(v))
 
 
 class PagedTableModel(QAbstractTableModel):
@@ -76,10 +88,9 @@ class PagedTableModel(QAbstractTableModel):
             return None
         col = self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            value = getattr(self._rows[index.row()], col.attr)
-            return col.fmt(value) if col.fmt else ("" if value is None else str(value))
+            return col.text(self._rows[index.row()])
         if role == Qt.ItemDataRole.EditRole:
-            return getattr(self._rows[index.row()], col.attr)
+            return col.value(self._rows[index.row()])
         if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
