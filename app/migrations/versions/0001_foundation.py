@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import app.models.types
-from app.migrations.helpers import drop_capture, install_capture, install_ledger_guard
+from app.migrations.helpers import install_capture, install_ledger_guard
 from app.models.stock import BALANCE_TRIGGER_SQL
 
 
@@ -67,9 +67,8 @@ def upgrade() -> None:
         sa.Column("created_at", app.models.types.UTCDateTime(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entry")),
     )
-    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_entry_entity", ["entity", "entity_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_entry_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index("ix_audit_entry_entity", "audit_entry", ["entity", "entity_id"], unique=False)
+    op.create_index(op.f("ix_audit_entry_owner_branch_id"), "audit_entry", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "branch",
@@ -88,8 +87,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_branch")),
         sa.UniqueConstraint("code", name=op.f("uq_branch_code")),
     )
-    with op.batch_alter_table("branch", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_branch_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_branch_owner_branch_id"), "branch", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "carrier",
@@ -107,8 +105,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carrier")),
         sa.UniqueConstraint("code", name=op.f("uq_carrier_code")),
     )
-    with op.batch_alter_table("carrier", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_carrier_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_carrier_owner_branch_id"), "carrier", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "item",
@@ -143,8 +140,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("gtin", name=op.f("uq_item_gtin")),
         sa.UniqueConstraint("sku", name=op.f("uq_item_sku")),
     )
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_item_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_item_owner_branch_id"), "item", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "local_site",
@@ -162,8 +158,7 @@ def upgrade() -> None:
         sa.Column("qty", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("location_id", "item_id", "lot_key", name=op.f("pk_stock_balance")),
     )
-    with op.batch_alter_table("stock_balance", schema=None) as batch_op:
-        batch_op.create_index("ix_stock_balance_item", ["item_id", "location_id"], unique=False)
+    op.create_index("ix_stock_balance_item", "stock_balance", ["item_id", "location_id"], unique=False)
 
     op.create_table(
         "supplier",
@@ -190,8 +185,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_supplier")),
         sa.UniqueConstraint("code", name=op.f("uq_supplier_code")),
     )
-    with op.batch_alter_table("supplier", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_supplier_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_supplier_owner_branch_id"), "supplier", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "sync_capture",
@@ -228,8 +222,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
         sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
     )
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_app_user_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_app_user_owner_branch_id"), "app_user", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "carrier_service",
@@ -251,11 +244,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carrier_service")),
         sa.UniqueConstraint("carrier_id", "code", name=op.f("uq_carrier_service_carrier_id_code")),
     )
-    with op.batch_alter_table("carrier_service", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_carrier_service_carrier_id"), ["carrier_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_carrier_service_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
+    op.create_index(op.f("ix_carrier_service_carrier_id"), "carrier_service", ["carrier_id"], unique=False)
+    op.create_index(
+        op.f("ix_carrier_service_owner_branch_id"), "carrier_service", ["owner_branch_id"], unique=False
+    )
 
     op.create_table(
         "customer",
@@ -283,8 +275,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer")),
         sa.UniqueConstraint("code", name=op.f("uq_customer_code")),
     )
-    with op.batch_alter_table("customer", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_customer_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_customer_owner_branch_id"), "customer", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "item_supplier",
@@ -314,12 +305,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item_supplier")),
         sa.UniqueConstraint("item_id", "supplier_id", name=op.f("uq_item_supplier_item_id_supplier_id")),
     )
-    with op.batch_alter_table("item_supplier", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_item_supplier_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_item_supplier_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_item_supplier_supplier_id"), ["supplier_id"], unique=False)
+    op.create_index(op.f("ix_item_supplier_item_id"), "item_supplier", ["item_id"], unique=False)
+    op.create_index(
+        op.f("ix_item_supplier_owner_branch_id"), "item_supplier", ["owner_branch_id"], unique=False
+    )
+    op.create_index(op.f("ix_item_supplier_supplier_id"), "item_supplier", ["supplier_id"], unique=False)
 
     op.create_table(
         "item_uom",
@@ -339,9 +329,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("gtin", name=op.f("uq_item_uom_gtin")),
         sa.UniqueConstraint("item_id", "uom", name=op.f("uq_item_uom_item_id_uom")),
     )
-    with op.batch_alter_table("item_uom", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_item_uom_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_item_uom_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_item_uom_item_id"), "item_uom", ["item_id"], unique=False)
+    op.create_index(op.f("ix_item_uom_owner_branch_id"), "item_uom", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "lot",
@@ -355,9 +344,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lot")),
         sa.UniqueConstraint("item_id", "lot_code", name=op.f("uq_lot_item_id_lot_code")),
     )
-    with op.batch_alter_table("lot", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_lot_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_lot_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_lot_item_id"), "lot", ["item_id"], unique=False)
+    op.create_index(op.f("ix_lot_owner_branch_id"), "lot", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "number_series",
@@ -376,10 +364,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_number_series")),
         sa.UniqueConstraint("branch_id", "doc_type", name=op.f("uq_number_series_branch_id_doc_type")),
     )
-    with op.batch_alter_table("number_series", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_number_series_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
+    op.create_index(
+        op.f("ix_number_series_owner_branch_id"), "number_series", ["owner_branch_id"], unique=False
+    )
 
     op.create_table(
         "warehouse",
@@ -398,9 +385,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_warehouse")),
         sa.UniqueConstraint("code", name=op.f("uq_warehouse_code")),
     )
-    with op.batch_alter_table("warehouse", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_warehouse_branch_id"), ["branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_warehouse_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_warehouse_branch_id"), "warehouse", ["branch_id"], unique=False)
+    op.create_index(op.f("ix_warehouse_owner_branch_id"), "warehouse", ["owner_branch_id"], unique=False)
 
     op.create_table(
         "purchase_order",
@@ -436,12 +422,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_order")),
         sa.UniqueConstraint("number", name=op.f("uq_purchase_order_number")),
     )
-    with op.batch_alter_table("purchase_order", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_purchase_order_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_purchase_order_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_purchase_order_supplier_id"), ["supplier_id"], unique=False)
+    op.create_index(
+        op.f("ix_purchase_order_owner_branch_id"), "purchase_order", ["owner_branch_id"], unique=False
+    )
+    op.create_index(op.f("ix_purchase_order_status"), "purchase_order", ["status"], unique=False)
+    op.create_index(op.f("ix_purchase_order_supplier_id"), "purchase_order", ["supplier_id"], unique=False)
 
     op.create_table(
         "sales_order",
@@ -471,10 +456,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_order")),
         sa.UniqueConstraint("number", name=op.f("uq_sales_order_number")),
     )
-    with op.batch_alter_table("sales_order", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_sales_order_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sales_order_owner_branch_id"), ["owner_branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sales_order_status"), ["status"], unique=False)
+    op.create_index(op.f("ix_sales_order_customer_id"), "sales_order", ["customer_id"], unique=False)
+    op.create_index(op.f("ix_sales_order_owner_branch_id"), "sales_order", ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_sales_order_status"), "sales_order", ["status"], unique=False)
 
     op.create_table(
         "user_role",
@@ -491,9 +475,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_role")),
         sa.UniqueConstraint("user_id", "role", name=op.f("uq_user_role_user_id_role")),
     )
-    with op.batch_alter_table("user_role", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_user_role_owner_branch_id"), ["owner_branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_user_role_user_id"), ["user_id"], unique=False)
+    op.create_index(op.f("ix_user_role_owner_branch_id"), "user_role", ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_user_role_user_id"), "user_role", ["user_id"], unique=False)
 
     op.create_table(
         "zone",
@@ -515,9 +498,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zone")),
         sa.UniqueConstraint("warehouse_id", "code", name=op.f("uq_zone_warehouse_id_code")),
     )
-    with op.batch_alter_table("zone", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_zone_owner_branch_id"), ["owner_branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_zone_warehouse_id"), ["warehouse_id"], unique=False)
+    op.create_index(op.f("ix_zone_owner_branch_id"), "zone", ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_zone_warehouse_id"), "zone", ["warehouse_id"], unique=False)
 
     op.create_table(
         "expected_receipt",
@@ -554,13 +536,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_expected_receipt")),
         sa.UniqueConstraint("number", name=op.f("uq_expected_receipt_number")),
     )
-    with op.batch_alter_table("expected_receipt", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_expected_receipt_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_expected_receipt_po_id"), ["po_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_expected_receipt_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_expected_receipt_warehouse_id"), ["warehouse_id"], unique=False)
+    op.create_index(
+        op.f("ix_expected_receipt_owner_branch_id"), "expected_receipt", ["owner_branch_id"], unique=False
+    )
+    op.create_index(op.f("ix_expected_receipt_po_id"), "expected_receipt", ["po_id"], unique=False)
+    op.create_index(op.f("ix_expected_receipt_status"), "expected_receipt", ["status"], unique=False)
+    op.create_index(
+        op.f("ix_expected_receipt_warehouse_id"), "expected_receipt", ["warehouse_id"], unique=False
+    )
 
     op.create_table(
         "location",
@@ -593,9 +576,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_location")),
         sa.UniqueConstraint("warehouse_id", "code", name=op.f("uq_location_warehouse_id_code")),
     )
-    with op.batch_alter_table("location", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_location_owner_branch_id"), ["owner_branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_location_warehouse_id"), ["warehouse_id"], unique=False)
+    op.create_index(op.f("ix_location_owner_branch_id"), "location", ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_location_warehouse_id"), "location", ["warehouse_id"], unique=False)
 
     op.create_table(
         "purchase_order_line",
@@ -630,12 +612,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_order_line")),
         sa.UniqueConstraint("po_id", "line_no", name=op.f("uq_purchase_order_line_po_id_line_no")),
     )
-    with op.batch_alter_table("purchase_order_line", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_purchase_order_line_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_purchase_order_line_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_purchase_order_line_po_id"), ["po_id"], unique=False)
+    op.create_index(op.f("ix_purchase_order_line_item_id"), "purchase_order_line", ["item_id"], unique=False)
+    op.create_index(
+        op.f("ix_purchase_order_line_owner_branch_id"),
+        "purchase_order_line",
+        ["owner_branch_id"],
+        unique=False,
+    )
+    op.create_index(op.f("ix_purchase_order_line_po_id"), "purchase_order_line", ["po_id"], unique=False)
 
     op.create_table(
         "sales_order_line",
@@ -662,12 +646,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_order_line")),
         sa.UniqueConstraint("order_id", "line_no", name=op.f("uq_sales_order_line_order_id_line_no")),
     )
-    with op.batch_alter_table("sales_order_line", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_sales_order_line_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sales_order_line_order_id"), ["order_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_sales_order_line_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
+    op.create_index(op.f("ix_sales_order_line_item_id"), "sales_order_line", ["item_id"], unique=False)
+    op.create_index(op.f("ix_sales_order_line_order_id"), "sales_order_line", ["order_id"], unique=False)
+    op.create_index(
+        op.f("ix_sales_order_line_owner_branch_id"), "sales_order_line", ["owner_branch_id"], unique=False
+    )
 
     op.create_table(
         "shipment",
@@ -702,12 +685,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shipment")),
         sa.UniqueConstraint("number", name=op.f("uq_shipment_number")),
     )
-    with op.batch_alter_table("shipment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_shipment_next_poll_at"), ["next_poll_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_shipment_owner_branch_id"), ["owner_branch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_shipment_sales_order_id"), ["sales_order_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_shipment_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_shipment_tracking_number"), ["tracking_number"], unique=False)
+    op.create_index(op.f("ix_shipment_next_poll_at"), "shipment", ["next_poll_at"], unique=False)
+    op.create_index(op.f("ix_shipment_owner_branch_id"), "shipment", ["owner_branch_id"], unique=False)
+    op.create_index(op.f("ix_shipment_sales_order_id"), "shipment", ["sales_order_id"], unique=False)
+    op.create_index(op.f("ix_shipment_status"), "shipment", ["status"], unique=False)
+    op.create_index(op.f("ix_shipment_tracking_number"), "shipment", ["tracking_number"], unique=False)
 
     op.create_table(
         "expected_receipt_line",
@@ -740,12 +722,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_expected_receipt_line")),
     )
-    with op.batch_alter_table("expected_receipt_line", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_expected_receipt_line_owner_branch_id"), ["owner_branch_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_expected_receipt_line_receipt_id"), ["receipt_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_expected_receipt_line_sscc"), ["sscc"], unique=False)
+    op.create_index(
+        op.f("ix_expected_receipt_line_owner_branch_id"),
+        "expected_receipt_line",
+        ["owner_branch_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_expected_receipt_line_receipt_id"), "expected_receipt_line", ["receipt_id"], unique=False
+    )
+    op.create_index(op.f("ix_expected_receipt_line_sscc"), "expected_receipt_line", ["sscc"], unique=False)
 
     op.create_table(
         "stock_move",
@@ -780,10 +766,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_move")),
     )
-    with op.batch_alter_table("stock_move", schema=None) as batch_op:
-        batch_op.create_index("ix_stock_move_doc", ["doc_type", "doc_id"], unique=False)
-        batch_op.create_index("ix_stock_move_item_moved", ["item_id", "moved_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_stock_move_owner_branch_id"), ["owner_branch_id"], unique=False)
+    op.create_index("ix_stock_move_doc", "stock_move", ["doc_type", "doc_id"], unique=False)
+    op.create_index("ix_stock_move_item_moved", "stock_move", ["item_id", "moved_at"], unique=False)
+    op.create_index(op.f("ix_stock_move_owner_branch_id"), "stock_move", ["owner_branch_id"], unique=False)
 
     # ### end Alembic commands ###
 
@@ -793,139 +778,41 @@ def upgrade() -> None:
     install_ledger_guard(["stock_move", "audit_entry", "lot"])
 
 
+#: children before parents
+DROP_ORDER = [
+    "stock_move",
+    "expected_receipt_line",
+    "shipment",
+    "sales_order_line",
+    "purchase_order_line",
+    "location",
+    "expected_receipt",
+    "zone",
+    "user_role",
+    "sales_order",
+    "purchase_order",
+    "warehouse",
+    "number_series",
+    "lot",
+    "item_uom",
+    "item_supplier",
+    "customer",
+    "carrier_service",
+    "app_user",
+    "sync_outbox",
+    "sync_capture",
+    "supplier",
+    "stock_balance",
+    "local_site",
+    "item",
+    "carrier",
+    "branch",
+    "audit_entry",
+]
+
+
 def downgrade() -> None:
-    drop_capture(REPLICATED)
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("stock_move", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_stock_move_owner_branch_id"))
-        batch_op.drop_index("ix_stock_move_item_moved")
-        batch_op.drop_index("ix_stock_move_doc")
-
-    op.drop_table("stock_move")
-    with op.batch_alter_table("expected_receipt_line", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_line_sscc"))
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_line_receipt_id"))
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_line_owner_branch_id"))
-
-    op.drop_table("expected_receipt_line")
-    with op.batch_alter_table("shipment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_shipment_tracking_number"))
-        batch_op.drop_index(batch_op.f("ix_shipment_status"))
-        batch_op.drop_index(batch_op.f("ix_shipment_sales_order_id"))
-        batch_op.drop_index(batch_op.f("ix_shipment_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_shipment_next_poll_at"))
-
-    op.drop_table("shipment")
-    with op.batch_alter_table("sales_order_line", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_sales_order_line_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_sales_order_line_order_id"))
-        batch_op.drop_index(batch_op.f("ix_sales_order_line_item_id"))
-
-    op.drop_table("sales_order_line")
-    with op.batch_alter_table("purchase_order_line", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_purchase_order_line_po_id"))
-        batch_op.drop_index(batch_op.f("ix_purchase_order_line_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_purchase_order_line_item_id"))
-
-    op.drop_table("purchase_order_line")
-    with op.batch_alter_table("location", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_location_warehouse_id"))
-        batch_op.drop_index(batch_op.f("ix_location_owner_branch_id"))
-
-    op.drop_table("location")
-    with op.batch_alter_table("expected_receipt", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_warehouse_id"))
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_status"))
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_po_id"))
-        batch_op.drop_index(batch_op.f("ix_expected_receipt_owner_branch_id"))
-
-    op.drop_table("expected_receipt")
-    with op.batch_alter_table("zone", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_zone_warehouse_id"))
-        batch_op.drop_index(batch_op.f("ix_zone_owner_branch_id"))
-
-    op.drop_table("zone")
-    with op.batch_alter_table("user_role", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_role_user_id"))
-        batch_op.drop_index(batch_op.f("ix_user_role_owner_branch_id"))
-
-    op.drop_table("user_role")
-    with op.batch_alter_table("sales_order", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_sales_order_status"))
-        batch_op.drop_index(batch_op.f("ix_sales_order_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_sales_order_customer_id"))
-
-    op.drop_table("sales_order")
-    with op.batch_alter_table("purchase_order", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_purchase_order_supplier_id"))
-        batch_op.drop_index(batch_op.f("ix_purchase_order_status"))
-        batch_op.drop_index(batch_op.f("ix_purchase_order_owner_branch_id"))
-
-    op.drop_table("purchase_order")
-    with op.batch_alter_table("warehouse", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_warehouse_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_warehouse_branch_id"))
-
-    op.drop_table("warehouse")
-    with op.batch_alter_table("number_series", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_number_series_owner_branch_id"))
-
-    op.drop_table("number_series")
-    with op.batch_alter_table("lot", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_lot_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_lot_item_id"))
-
-    op.drop_table("lot")
-    with op.batch_alter_table("item_uom", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_item_uom_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_item_uom_item_id"))
-
-    op.drop_table("item_uom")
-    with op.batch_alter_table("item_supplier", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_item_supplier_supplier_id"))
-        batch_op.drop_index(batch_op.f("ix_item_supplier_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_item_supplier_item_id"))
-
-    op.drop_table("item_supplier")
-    with op.batch_alter_table("customer", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_customer_owner_branch_id"))
-
-    op.drop_table("customer")
-    with op.batch_alter_table("carrier_service", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_carrier_service_owner_branch_id"))
-        batch_op.drop_index(batch_op.f("ix_carrier_service_carrier_id"))
-
-    op.drop_table("carrier_service")
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_app_user_owner_branch_id"))
-
-    op.drop_table("app_user")
-    op.drop_table("sync_outbox")
-    op.drop_table("sync_capture")
-    with op.batch_alter_table("supplier", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_supplier_owner_branch_id"))
-
-    op.drop_table("supplier")
-    with op.batch_alter_table("stock_balance", schema=None) as batch_op:
-        batch_op.drop_index("ix_stock_balance_item")
-
-    op.drop_table("stock_balance")
-    op.drop_table("local_site")
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_item_owner_branch_id"))
-
-    op.drop_table("item")
-    with op.batch_alter_table("carrier", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_carrier_owner_branch_id"))
-
-    op.drop_table("carrier")
-    with op.batch_alter_table("branch", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_branch_owner_branch_id"))
-
-    op.drop_table("branch")
-    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_entry_owner_branch_id"))
-        batch_op.drop_index("ix_audit_entry_entity")
-
-    op.drop_table("audit_entry")
-    # ### end Alembic commands ###
+    # Dropping a table drops its indexes and triggers (capture, guards) too.
+    op.execute("DROP TRIGGER IF EXISTS trg_stock_move_balance")
+    for table in DROP_ORDER:
+        op.drop_table(table)
