@@ -33,7 +33,8 @@ from app.models.types import DomainValueError, to_money
 from app.models.users import ROLES
 from app.services import audit
 from app.services.auth import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.db import get_live
+from app.services.errors import Conflict, PermissionDenied, ValidationError
 
 #: roles that may stand in for a level's role (a manager may approve an approver level)
 ROLE_COVERS: dict[str, frozenset[str]] = {
@@ -149,9 +150,7 @@ def create_rule(session: Session, actor: Actor, owner_branch_id: uuid.UUID, **sp
 
 def update_rule(session: Session, actor: Actor, rule_id: uuid.UUID, **spec: Any) -> ApprovalRule:
     actor.require("settings.edit")
-    rule = session.get(ApprovalRule, rule_id)
-    if rule is None or rule.deleted_at is not None:
-        raise NotFound("approval rule", rule_id)
+    rule = get_live(session, ApprovalRule, rule_id, "approval rule")
     before = _rule_detail(rule)
     # validate on a scratch copy so a bad field leaves the row untouched
     scratch = ApprovalRule(**{k: getattr(rule, k) for k in ("name", "kind", "level", "amount", "percent",
@@ -167,9 +166,7 @@ def update_rule(session: Session, actor: Actor, rule_id: uuid.UUID, **spec: Any)
 
 def delete_rule(session: Session, actor: Actor, rule_id: uuid.UUID) -> None:
     actor.require("settings.edit")
-    rule = session.get(ApprovalRule, rule_id)
-    if rule is None or rule.deleted_at is not None:
-        raise NotFound("approval rule", rule_id)
+    rule = get_live(session, ApprovalRule, rule_id, "approval rule")
     from app.models.types import utcnow
 
     rule.deleted_at = utcnow()
@@ -345,9 +342,7 @@ def why_not(session: Session, actor: Actor, po: PurchaseOrder) -> str:
 def _decide(session: Session, actor: Actor, po_id: uuid.UUID, decision: str, comment: str) -> PurchaseOrder:
     if decision not in DECISIONS:
         raise ValidationError("decision", f"must be one of {', '.join(DECISIONS)}")
-    po = session.get(PurchaseOrder, po_id)
-    if po is None or po.deleted_at is not None:
-        raise NotFound("purchase order", po_id)
+    po = get_live(session, PurchaseOrder, po_id, "purchase order")
     reason = why_not(session, actor, po)
     if reason:
         if po.status != "pending_approval":

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +22,9 @@ from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.sync import LocalSite
 from app.models.types import utcnow
-from app.services.errors import DatabaseProblem
+from app.services.errors import DatabaseProblem, NotFound
+
+T = TypeVar("T")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
@@ -149,6 +151,14 @@ def _stamp_hlc(session: Session, _ctx: Any, _instances: Any) -> None:
             continue
         obj.hlc = clock.now()
         obj.hlc_site = site
+
+
+def get_live(session: Session, model: type[T], row_id: object, what: str) -> T:
+    """The row with this id, unless it does not exist or is a tombstone (NotFound names ``what``)."""
+    row = session.get(model, row_id)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        raise NotFound(what, row_id)
+    return row
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -26,6 +26,7 @@ from app.models.parties import ItemSupplier, Supplier
 from app.models.stock import StockBalance
 from app.services.audit import record
 from app.services.auth import Actor
+from app.services.db import get_live
 from app.services.errors import NotFound, ValidationError
 from app.services.masterdata import warehouses
 from app.services.stock import WarehouseStock, stock_by_warehouse
@@ -210,9 +211,7 @@ def find_by_code(session: Session, code: str) -> uuid.UUID | None:
 
 def item_detail(session: Session, item_id: uuid.UUID) -> ItemDetail:
     """Everything the detail pane shows: fields, pack units, stock per warehouse, suppliers."""
-    item = session.get(Item, item_id)
-    if item is None or item.deleted_at is not None:
-        raise NotFound("item", item_id)
+    item = get_live(session, Item, item_id, "item")
     uoms = session.scalars(
         select(ItemUom).where(ItemUom.item_id == item_id, ItemUom.deleted_at.is_(None)).order_by(ItemUom.factor)
     )

@@ -30,6 +30,7 @@ from app.models.stock import StockBalance
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
+from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.inventory.common import get_warehouse, qty
 from app.services.numbering import next_number
@@ -104,10 +105,7 @@ def _require_any(actor: Actor, *actions: str) -> None:
 
 
 def _task(session: Session, task_id: uuid.UUID) -> CountTask:
-    task = session.get(CountTask, task_id)
-    if task is None or task.deleted_at is not None:
-        raise NotFound("count task", task_id)
-    return task
+    return get_live(session, CountTask, task_id, "count task")
 
 
 def create_count_tasks(

@@ -26,6 +26,7 @@ from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.types import DomainValueError, to_money, utcnow
 from app.services import audit
 from app.services.auth import Actor
+from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.inventory.common import get_warehouse, qty
 from app.services.numbering import next_number
@@ -56,10 +57,7 @@ class Disposition:
 
 
 def _get(session: Session, rma_id: uuid.UUID) -> Rma:
-    r = session.get(Rma, rma_id)
-    if r is None or r.deleted_at is not None:
-        raise NotFound("RMA", rma_id)
-    return r
+    return get_live(session, Rma, rma_id, "RMA")
 
 
 def rma_by_number(session: Session, number: str) -> Rma:

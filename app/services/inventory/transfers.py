@@ -30,6 +30,7 @@ from app.models.stock import StockBalance, StockMove
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
+from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.inventory.common import get_warehouse, qty
 from app.services.numbering import next_number
@@ -46,10 +47,7 @@ class TransferLineSpec:
 
 
 def _get(session: Session, transfer_id: uuid.UUID) -> TransferOrder:
-    t = session.get(TransferOrder, transfer_id)
-    if t is None or t.deleted_at is not None:
-        raise NotFound("transfer", transfer_id)
-    return t
+    return get_live(session, TransferOrder, transfer_id, "transfer")
 
 
 def transfer_by_number(session: Session, number: str) -> TransferOrder:
