@@ -229,11 +229,12 @@ def test_buying_screen_loads_tabs_lazily(qtbot: QtBot, bw: World, contexts: dict
         assert w is not None or screen.tab_message(title).endswith("not built yet")
 
 
-def test_buying_screen_delivers_queued_mail(qtbot: QtBot, engine: Engine, session: Session, bw: World,
+def test_a_sent_po_is_mailed_by_the_window_wide_delivery(qtbot: QtBot, engine: Engine, session: Session, bw: World,
                                             tmp_path: Path) -> None:
     from aiosmtpd.controller import Controller
 
     from app.services.po_documents import send_po
+    from app.views.mail_delivery import MailDelivery
     from tests.services.test_mail import _free_port, _Handler
 
     handler = _Handler()
@@ -247,11 +248,11 @@ def test_buying_screen_delivers_queued_mail(qtbot: QtBot, engine: Engine, sessio
         settings.set("smtp.host", "127.0.0.1")
         settings.set("smtp.port", ctl.port)
         ctx = make_test_context(engine, bw.actors["alice"], settings)
-        screen = BuyingScreen(ctx)
-        qtbot.addWidget(screen)
-        assert screen.mail_timer.isActive()
-        with qtbot.waitSignal(screen.mail_delivered, timeout=10000) as sig:
-            screen.deliver_mail()
+        delivery = MailDelivery(ctx)
+        with qtbot.waitSignal(delivery.delivered, timeout=10000) as sig:
+            delivery.start()
+        assert delivery.timer.isActive()
+        delivery.stop()
         assert sig.args[0].sent == 1
         assert handler.messages[0]["Subject"] == f"Purchase order {po.number}"
         assert ctx.runner.wait_idle(10000)

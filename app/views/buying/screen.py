@@ -10,11 +10,10 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QStackedLayout, QTabWidget, QVBoxLayout, QWidget
 
-from app.services.errors import DomainError
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
 
@@ -40,20 +39,12 @@ class _LazyTab(QWidget):
 
 
 class BuyingScreen(QWidget):
-    """Signals: mail_delivered(object) with the outbox ``SendReport`` after a delivery run.
-
-    While the screen is open, a timer delivers due e-mail (POs sent to suppliers) once a
-    minute when an SMTP host is configured; the outbox's own back-off decides what is due.
-    """
-
-    mail_delivered = Signal(object)
-    MAIL_INTERVAL_MS = 60_000
+    """The buyer's tabs, each built on first view. (E-mail to suppliers is delivered
+    window-wide by ``app.views.mail_delivery``, whatever screen is open.)"""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.mail_timer = QTimer(self)
-        self.mail_timer.setInterval(self.MAIL_INTERVAL_MS)
         self.tabs = QTabWidget()
         self._lazy: list[_LazyTab] = []
         for title, target in TABS:
@@ -65,26 +56,11 @@ class BuyingScreen(QWidget):
         lay.addWidget(self.tabs)
         self._connect_signals()
         self._ensure(self.tabs.currentIndex())
-        if self.ctx.settings.get("smtp.host"):
-            self.mail_timer.start()
 
     def _connect_signals(self) -> None:
         self.tabs.currentChanged.connect(self._ensure)
-        self.mail_timer.timeout.connect(self.deliver_mail)
         for n in range(len(TABS)):
             QShortcut(QKeySequence(f"Alt+{n + 1}"), self, lambda n=n: self.tabs.setCurrentIndex(n))
-
-    def deliver_mail(self) -> None:
-        """One outbox run off the GUI thread (a failure is recorded on each message, not raised)."""
-        from app.services import mail
-
-        try:
-            cfg = mail.config_from_settings(self.ctx.settings)
-        except DomainError:  # not configured: nothing to deliver
-            self.mail_timer.stop()
-            return
-        self.ctx.runner.submit(lambda s: mail.send_due(s, cfg), self.mail_delivered.emit, kinds=("mail",),
-                               label="deliver e-mail")
 
     def tab_widget(self, title: str) -> QWidget | None:
         """The built widget of a tab (building it), or None when its module is not there yet."""
