@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from app.services import schema  # noqa: E402
 from app.services.db import make_engine, open_database  # noqa: E402
 from tests.factories import World, build_world, load_world  # noqa: E402
+from tests.smtp_server import smtp  # noqa: E402, F401  (fixture: a real SMTP server on loopback)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
 import io
-import socket
-from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,39 +18,7 @@ from app.services.errors import Conflict, ValidationError
 from app.services.po_documents import send_po
 from app.services.purchasing import LineInput
 from tests.factories import World
-
-
-class _Handler:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Handler, mail.SmtpConfig]]:
-    handler = _Handler()
-    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    try:
-        yield handler, mail.SmtpConfig(host="127.0.0.1", port=ctl.port, sender="buyer@depot.example", timeout=5)
-    finally:
-        ctl.stop()
+from tests.smtp_server import free_port
 
 
 def _queue(session: Session, w: World, to: str = "orders@acme.example") -> mail.EmailOutbox:
@@ -79,7 +42,7 @@ def test_queued_mail_is_delivered_with_its_attachment(session: Session, world: W
 def test_server_down_backs_off_then_delivers(session: Session, world: World, smtp: Any) -> None:
     handler, cfg = smtp
     row = _queue(session, world)
-    down = mail.SmtpConfig(host="127.0.0.1", port=_free_port(), timeout=2)
+    down = mail.SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2)
     t0 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     r1 = mail.send_due(session, down, now=t0)
     assert (r1.retry, row.status, row.attempts) == (1, "queued", 1)
@@ -94,7 +57,7 @@ def test_server_down_backs_off_then_delivers(session: Session, world: World, smt
 def test_gives_up_after_max_attempts_and_can_be_requeued(session: Session, world: World, smtp: Any) -> None:
     _handler, cfg = smtp
     row = _queue(session, world)
-    down = mail.SmtpConfig(host="127.0.0.1", port=_free_port(), timeout=2)
+    down = mail.SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2)
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     for _ in range(mail.MAX_ATTEMPTS):
         mail.send_due(session, down, now=now)

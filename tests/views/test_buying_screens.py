@@ -235,10 +235,10 @@ def test_a_sent_po_is_mailed_by_the_window_wide_delivery(qtbot: QtBot, engine: E
 
     from app.services.po_documents import send_po
     from app.views.mail_delivery import MailDelivery
-    from tests.services.test_mail import _free_port, _Handler
+    from tests.smtp_server import Handler, free_port
 
-    handler = _Handler()
-    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    handler = Handler()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
     ctl.start()
     try:
         (po,) = _make_pos(session, bw, 1)

@@ -13,10 +13,10 @@ from app.services import mail
 from app.views.context import make_test_context
 from app.views.mail_delivery import MailDelivery
 from tests.factories import World
-from tests.services.test_mail import _queue, smtp  # noqa: F401  (the loopback SMTP fixture)
+from tests.services.test_mail import _queue
 
 
-def test_due_mail_is_delivered_off_the_gui_thread(qtbot: QtBot, session: Session, world: World, smtp: Any) -> None:  # noqa: F811
+def test_due_mail_is_delivered_off_the_gui_thread(qtbot: QtBot, session: Session, world: World, smtp: Any) -> None:
     handler, cfg = smtp
     _queue(session, world)
     session.commit()
