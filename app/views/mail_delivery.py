@@ -29,9 +29,12 @@ class MailDelivery(QObject):
     def _connect_signals(self) -> None:
         self.timer.timeout.connect(self.run_once)
 
-    def start(self) -> None:
+    #: first run shortly after start, not during it (importing SMTP code costs cold-start time)
+    FIRST_RUN_MS = 3_000
+
+    def start(self, first_run_ms: int | None = None) -> None:
         self.timer.start()
-        self.run_once()
+        QTimer.singleShot(self.FIRST_RUN_MS if first_run_ms is None else first_run_ms, self, self.run_once)
 
     def stop(self) -> None:
         self.timer.stop()

@@ -250,7 +250,7 @@ def test_a_sent_po_is_mailed_by_the_window_wide_delivery(qtbot: QtBot, engine: E
         ctx = make_test_context(engine, bw.actors["alice"], settings)
         delivery = MailDelivery(ctx)
         with qtbot.waitSignal(delivery.delivered, timeout=10000) as sig:
-            delivery.start()
+            delivery.start(first_run_ms=0)
         assert delivery.timer.isActive()
         delivery.stop()
         assert sig.args[0].sent == 1

@@ -25,7 +25,7 @@ def test_due_mail_is_delivered_off_the_gui_thread(qtbot: QtBot, session: Session
     ctx.settings.set("smtp.port", cfg.port)
     service = MailDelivery(ctx, interval_ms=50)
     with qtbot.waitSignal(service.delivered, timeout=10_000) as blocker:
-        service.start()
+        service.start(first_run_ms=0)
     service.stop()
     assert isinstance(blocker.args[0], mail.SendReport)
     assert len(handler.messages) == 1
