@@ -292,9 +292,14 @@ class ReceivingScreen(QWidget):
 
     # ---- receiving -----------------------------------------------------------------------
     def open_receipt(self, row: ExpectedRow) -> None:
-        catalogue = self.catalogue or {}
-        self.ctx.runner.submit(lambda s: load_context(s, row.id, catalogue=catalogue), self._on_context, write=False,
-                               label=f"open {row.number}")
+        # The background catalogue read may not have finished yet (a receipt opened straight after
+        # the screen): then this op reads it itself, so "that is an item code" never depends on timing.
+        known = self.catalogue
+
+        def fetch(s: Session) -> ReceivingContext:
+            return load_context(s, row.id, catalogue=known if known is not None else catalogue_codes(s))
+
+        self.ctx.runner.submit(fetch, self._on_context, write=False, label=f"open {row.number}")
 
     def _on_context(self, rc: ReceivingContext) -> None:
         self.rs = ReceivingSession(rc)
