@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item
@@ -92,3 +93,19 @@ def load_world(session: Session) -> World:
     for u in session.scalars(select(User).order_by(User.created_at)):
         w.actors[u.username] = actor_for(session, u)
     return w
+
+
+def become_branch_site(engine: Engine, branch: Branch) -> None:
+    """Make this database file a replicating site of ``branch`` (as after its first sync): the
+    ownership rule then applies, exactly as on a workstation connected to the server."""
+    from sqlalchemy import text
+
+    from app.models.ids import uuid7
+    from app.models.types import iso_utc, utcnow
+
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, :s, :b, :t) "
+                       "ON CONFLICT (id) DO UPDATE SET branch_id = excluded.branch_id"),
+                  {"s": uuid7().hex, "b": branch.id.hex, "t": iso_utc(utcnow())})
+        c.execute(text("INSERT INTO sync_state (key, value) VALUES ('cursor', '0') "
+                       "ON CONFLICT (key) DO NOTHING"))

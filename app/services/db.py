@@ -183,3 +183,8 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The ownership guard is a Session-wide before_flush hook: importing it here means every
+# Session that can write (GUI, CLI, tests) is guarded. Imported last: it needs nothing from here.
+import app.services.ownership  # noqa: E402,F401

@@ -23,8 +23,11 @@ def new_order(site: Site, w: World, branch: str, number: str, status: str = "ope
         return so.id
 
 
-def edit_order(site: Site, order_id: uuid.UUID, **values: Any) -> None:
+def edit_order(site: Site, order_id: uuid.UUID, *, guard: bool = True, **values: Any) -> None:
+    """``guard=False`` switches the site's ownership guard off, as a raw write path would."""
     with site.session() as s:
+        if not guard:
+            s.info["ownership_off"] = True
         so = s.get(SalesOrder, order_id)
         assert so is not None
         for k, v in values.items():

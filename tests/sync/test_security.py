@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from app.services.ownership import ForeignWrite
 from tests.sync.conftest import Net, quiesce, server_hashes, site_hashes
 from tests.sync.helpers import edit_order, new_order, order_field
 
@@ -42,9 +43,14 @@ def test_a_branch_login_cannot_write_another_branchs_document(net: Net) -> None:
         cur = c.execute("UPDATE sales_order SET customer_po = 'hijack' WHERE number = 'HOU-SO-000001'")
         assert cur.rowcount == 0  # not visible for update: the row is Houston's
     assert net.server.query("SELECT customer_po FROM sales_order")[0][0] == ""
-    # the same through Dallas's sync: refused, logged with the local version, local copy restored
+    # Dallas's own services are stopped at the write, before anything reaches the outbox
     net.dal.sync()
-    edit_order(net.dal, oid, customer_po="hijack")
+    with pytest.raises(ForeignWrite, match="belongs to another branch"):
+        edit_order(net.dal, oid, customer_po="hijack")
+    assert order_field(net.dal, oid, "customer_po") == "" and net.dal.sync().pending == 0
+    # a write past the guard (raw SQL, an old client) through Dallas's sync: refused by the server,
+    # logged with the local version, local copy restored
+    edit_order(net.dal, oid, guard=False, customer_po="hijack")
     res = net.dal.sync()
     assert res.rejected == 1 and res.pending == 0
     assert order_field(net.dal, oid, "customer_po") == ""

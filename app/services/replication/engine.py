@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 
 from app.models.types import iso_utc, utcnow
 from app.services.db import session_scope, site_id
+from app.services.ownership import settle_all
 from app.services.replication.conn import (
     SyncError,
     check_gate,
@@ -46,6 +47,8 @@ class SyncResult:
     error: str = ""
     error_kind: str = ""
     tables: list[str] = field(default_factory=list)
+    #: what this site's settlers changed after the pull (see services.ownership), by settler
+    settled: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +128,8 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 changed |= pl.tables
         finally:
             pg.close()
+        if do_pull:
+            res.settled = settle(engine)
     except SyncError as e:
         res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), e.kind
     except psycopg.OperationalError as e:  # connection lost mid-run
@@ -137,6 +142,13 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
     res.duration_ms = int((time.monotonic() - t0) * 1000)
     _record(engine, started, res)
     return res
+
+
+def settle(engine: Engine) -> dict[str, int]:
+    """After a pull: bring this branch's documents in line with what other branches recorded
+    about them (approval decisions, receipts of its transfers...). Their changes are pushed next run."""
+    with session_scope(engine) as s:
+        return settle_all(s)
 
 
 def _record(engine: Engine, started: Any, res: SyncResult) -> None:

@@ -1,0 +1,160 @@
+"""Who may write which row on this site, and how an owner settles what others did to its documents.
+
+Why this exists: the server's row-level security lets a branch write only the documents it owns
+(DESIGN.md, "an action on another branch's document is a new row owned by the actor"). A service
+that simply updated another branch's purchase order would work on the workstation and then be
+refused at the next push, landing in the conflict log far from the user who did it. So:
+
+* ``ForeignWriteGuard`` (a ``before_flush`` hook) refuses, at the moment of the write, any row the
+  server would refuse: a document or ledger row owned by another branch, master data inserted by a
+  branch, or a branch edit of a master field that is not branch-editable. Services therefore find
+  out in tests, not in the field.
+* A service acting on another branch's document writes a row of its own (an approval decision,
+  a transfer receipt, a ship-to branch's expected receipt) and, when this site owns the document,
+  settles it at once. The owner's site settles the rest after every pull: ``settle_all`` runs the
+  registered settlers, each idempotent ("bring my documents in line with what others recorded").
+
+A site that has never replicated (no server configured, no cursor: a standalone install or the demo
+file holding every branch) owns everything; the guard is off and settlement is immediate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.orm import Session
+
+from app.models.base import DOCUMENT, LEDGER, MASTER
+from app.models.org import Branch
+from app.models.sync import LocalSite
+from app.services.errors import PermissionDenied
+
+#: bookkeeping columns a branch may change on master data besides its branch-editable fields
+_MASTER_BOOKKEEPING = frozenset({"hlc", "hlc_site", "updated_at"})
+
+
+class ForeignWrite(PermissionDenied):
+    """A write the server would refuse because this site's branch does not own the row."""
+
+
+class Ownership:
+    """This site's branch and whether the ownership rule applies (read once per Session)."""
+
+    __slots__ = ("branch_id", "head_office", "replicating")
+
+    def __init__(self, branch_id: uuid.UUID | None, head_office: bool, replicating: bool) -> None:
+        self.branch_id = branch_id
+        self.head_office = head_office
+        self.replicating = replicating
+
+    @property
+    def enforced(self) -> bool:
+        return self.replicating and self.branch_id is not None
+
+    def owns(self, owner_branch_id: uuid.UUID | None) -> bool:
+        """May this site write a document owned by ``owner_branch_id``?"""
+        return not self.enforced or owner_branch_id == self.branch_id
+
+
+def ownership(session: Session) -> Ownership:
+    cached = session.info.get("ownership")
+    if isinstance(cached, Ownership):
+        return cached
+    conn = session.connection()
+    branch_id = conn.execute(select(LocalSite.branch_id).where(LocalSite.id == 1)).scalar_one_or_none()
+    replicating = conn.execute(text("SELECT 1 FROM sync_state WHERE key IN ('dsn', 'cursor') LIMIT 1")).first() is not None
+    head_office = bool(branch_id and conn.execute(select(Branch.is_head_office).where(Branch.id == branch_id)).scalar())
+    own = Ownership(branch_id, head_office, replicating)
+    session.info["ownership"] = own
+    return own
+
+
+def owns(session: Session, owner_branch_id: uuid.UUID | None) -> bool:
+    return ownership(session).owns(owner_branch_id)
+
+
+def acting_branch(session: Session, default: uuid.UUID) -> uuid.UUID:
+    """The branch a new row of the actor's belongs to: this site's branch when the ownership rule
+    applies, else ``default`` (usually the document's branch, as a standalone site owns all)."""
+    own = ownership(session)
+    return own.branch_id if own.enforced and own.branch_id is not None else default
+
+
+# --------------------------------------------------------------------------- the guard
+
+
+def _refusal(own: Ownership, obj: Any, is_new: bool) -> str | None:
+    sync = getattr(type(obj), "__sync__", None)
+    what = f"{type(obj).__tablename__} {getattr(obj, 'id', '')}"
+    state = inspect(obj)
+    if sync in (LEDGER, DOCUMENT):
+        owner = obj.owner_branch_id
+        if not is_new:
+            hist = state.attrs.owner_branch_id.history
+            if hist.deleted and hist.deleted[0] != own.branch_id:
+                return f"{what} belongs to another branch"
+        if owner != own.branch_id:
+            return f"{what} belongs to another branch; this workstation writes only its own branch's documents"
+        return None
+    if sync == MASTER and not own.head_office:
+        if is_new:
+            return f"{what} is master data: only head office adds it"
+        editable = type(obj).__branch_editable__ | _MASTER_BOOKKEEPING
+        changed = {a.key for a in state.attrs if a.history.has_changes()}
+        bad = sorted(changed - editable)
+        if bad:
+            return f"{what}: only head office changes {', '.join(bad)}"
+    return None
+
+
+@event.listens_for(Session, "before_flush")
+def _guard(session: Session, _ctx: Any, _instances: Any) -> None:
+    if session.info.get("apply_remote") or session.info.get("ownership_off"):
+        return
+    if not session.new and not session.dirty:
+        return
+    own = ownership(session)
+    if not own.enforced:
+        return
+    new = set(map(id, session.new))
+    for obj in list(session.new) + list(session.dirty):
+        if getattr(type(obj), "__sync__", None) not in (LEDGER, DOCUMENT, MASTER):
+            continue
+        is_new = id(obj) in new
+        if not is_new and not session.is_modified(obj, include_collections=False):
+            continue
+        why = _refusal(own, obj, is_new)
+        if why:
+            raise ForeignWrite(why)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, *_args: Any) -> None:
+    """Read again next transaction: a site may have been connected to a server meanwhile."""
+    session.info.pop("ownership", None)
+
+
+# --------------------------------------------------------------------------- settlement
+
+
+Settler = Callable[[Session], int]
+_SETTLERS: dict[str, Settler] = {}
+
+
+def settler(name: str) -> Callable[[Settler], Settler]:
+    """Register ``fn(session) -> rows settled``: run on the owner's site after every pull."""
+    def register(fn: Settler) -> Settler:
+        _SETTLERS[name] = fn
+        return fn
+    return register
+
+
+def settle_all(session: Session) -> dict[str, int]:
+    """Run every settler; returns what each changed. Idempotent: a second run changes nothing."""
+    import app.services.settlers  # noqa: F401  (registers the domain settlers)
+
+    return {name: n for name, fn in sorted(_SETTLERS.items()) if (n := fn(session))}
