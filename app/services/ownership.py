@@ -153,8 +153,20 @@ def settler(name: str) -> Callable[[Settler], Settler]:
     return register
 
 
-def settle_all(session: Session) -> dict[str, int]:
-    """Run every settler; returns what each changed. Idempotent: a second run changes nothing."""
+def settle_all(session: Session) -> tuple[dict[str, int], list[str]]:
+    """Run every settler, each in its own savepoint; returns what each changed and the errors of
+    those that failed (rolled back alone, retried after the next pull). Idempotent."""
     import app.services.settlers  # noqa: F401  (registers the domain settlers)
 
-    return {name: n for name, fn in sorted(_SETTLERS.items()) if (n := fn(session))}
+    done: dict[str, int] = {}
+    errors: list[str] = []
+    for name, fn in sorted(_SETTLERS.items()):
+        try:
+            with session.begin_nested():
+                n = fn(session)
+        except Exception as e:  # noqa: BLE001 - one broken settler must not stop the others or the sync
+            errors.append(f"settling {name}: {e}")
+            continue
+        if n:
+            done[name] = n
+    return done, errors

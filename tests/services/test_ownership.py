@@ -70,3 +70,28 @@ def test_head_office_site_adds_master_data(engine: Engine, world: World) -> None
         md.create_item(s, "NEWSKU", "New item")
         s.commit()
         assert s.scalar(select(Item.sku).where(Item.sku == "NEWSKU")) == "NEWSKU"
+
+
+def test_a_failing_settler_is_rolled_back_alone_and_named(engine: Engine, world: World,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.services import ownership
+    from app.services.db import session_scope
+
+    def broken(s: Session) -> int:
+        s.add(_order(world, "DAL"))
+        s.flush()
+        raise RuntimeError("cannot read the decision")
+
+    def fine(s: Session) -> int:
+        order = _order(world, "DAL")
+        order.number = "DAL-SO-OK"
+        s.add(order)
+        return 1
+
+    monkeypatch.setattr(ownership, "_SETTLERS", {"a_broken": broken, "b_fine": fine})
+    become_branch_site(engine, world.dal)
+    with session_scope(engine) as s:
+        done, errors = ownership.settle_all(s)
+    assert done == {"b_fine": 1} and errors == ["settling a_broken: cannot read the decision"]
+    with Session(engine) as s:
+        assert list(s.scalars(select(SalesOrder.number))) == ["DAL-SO-OK"]

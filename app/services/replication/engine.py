@@ -49,6 +49,7 @@ class SyncResult:
     tables: list[str] = field(default_factory=list)
     #: what this site's settlers changed after the pull (see services.ownership), by settler
     settled: dict[str, int] = field(default_factory=dict)
+    settle_errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,10 +127,13 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 pl = pull(engine, pg, sid, branch, progress)
                 res.pulled = pl.rows
                 changed |= pl.tables
+                res.settled, res.settle_errors = settle(engine)
+                if res.settled and do_push:  # send what settling changed now, not one interval later
+                    ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
+                    res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
+                    changed |= ps.tables
         finally:
             pg.close()
-        if do_pull:
-            res.settled = settle(engine)
     except SyncError as e:
         res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), e.kind
     except psycopg.OperationalError as e:  # connection lost mid-run
@@ -144,9 +148,10 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
     return res
 
 
-def settle(engine: Engine) -> dict[str, int]:
+def settle(engine: Engine) -> tuple[dict[str, int], list[str]]:
     """After a pull: bring this branch's documents in line with what other branches recorded
-    about them (approval decisions, receipts of its transfers...). Their changes are pushed next run."""
+    about them (approval decisions, receipts of its transfers...). A settler that fails is rolled
+    back alone and named in the result; the sync itself still counts as done."""
     with session_scope(engine) as s:
         return settle_all(s)
 
@@ -156,7 +161,8 @@ def _record(engine: Engine, started: Any, res: SyncResult) -> None:
         c.execute(text("INSERT INTO sync_history (started_at, duration_ms, pushed, pulled, conflicts, ok, error) "
                        "VALUES (:s, :d, :pu, :pl, :c, :ok, :e)"),
                   {"s": iso_utc(started), "d": res.duration_ms, "pu": res.pushed, "pl": res.pulled,
-                   "c": res.lost + res.rejected, "ok": int(res.ok), "e": res.error[:1000]})
+                   "c": res.lost + res.rejected, "ok": int(res.ok),
+                   "e": (res.error or "; ".join(res.settle_errors))[:1000]})
         vals = {"last_attempt_at": iso_utc(started), "last_error": res.error}
         if res.ok:
             vals["last_sync_at"] = iso_utc(started)
