@@ -7,7 +7,9 @@ before a pull but committed after it) has a txid at or above the stored cursor a
 by a later pull; nothing is skipped. Rows at or above xmin that were already visible are
 applied now and read again next time (applying is idempotent), so one long transaction
 elsewhere on the cluster (xids are cluster-wide) delays nothing. The new cursor is stored
-in the same SQLite transaction as the rows. A first sync is
+in the same SQLite transaction as the rows. Up to ``READ_AHEAD_ROWS`` rows are read before that
+transaction (and so SQLite's write lock) is opened: workstation writers never wait on the server
+for a routine pull. A first sync is
 the same pull from cursor 0: COPY per table inside one snapshot, with progress per table.
 Each table is applied while its COPY streams in (chunks of ``CHUNK_ROWS``), so memory stays
 bounded however big the window is; see ``apply.Applier`` for the bulk shape of a first sync.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import psycopg
@@ -45,6 +47,9 @@ class PullStats:
 
 #: rows read from one COPY before they are applied (bounds a pull's memory)
 CHUNK_ROWS = 50_000
+#: a pull of at most this many rows is read whole before the local write lock is taken, so local
+#: writers never wait on the network for a routine pull
+READ_AHEAD_ROWS = 50_000
 
 
 def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
@@ -84,7 +89,22 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             if not changed and xmin == cursor:
                 pg.rollback()
                 return stats
-            with engine.begin() as c, Applier(c) as ap:
+            with contextlib.ExitStack() as stack:
+                held: list[tuple[str, list[Row]]] = []  # read before the local write lock is taken
+                state: dict[str, Any] = {}
+
+                def locked() -> Applier:
+                    """Open the SQLite write transaction (once) and apply what was read ahead."""
+                    if "ap" not in state:
+                        state["c"] = stack.enter_context(engine.begin())
+                        state["ap"] = stack.enter_context(Applier(state["c"]))
+                        for name, rows in held:
+                            state["ap"].table(name, [rows])
+                        held.clear()
+                    ap: Applier = state["ap"]
+                    return ap
+
+                room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
                     if t.name in changed:
                         exprs = sql.SQL(", ").join(sql.SQL(col.select_expr) for col in t.columns)
@@ -94,16 +114,29 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 ORDER BY id) TO STDOUT").format(
                             exprs, sql.Identifier(t.name), sql.Literal(str(cursor)))
                         with cur.copy(q) as cp:
-                            ap.table(t.name, _chunks(cp.rows(), CHUNK_ROWS))
+                            rows_in = cp.rows()
+                            if "ap" in state:
+                                state["ap"].table(t.name, _chunks(rows_in, CHUNK_ROWS))
+                            else:
+                                # A routine pull is read whole before local writers are blocked; a big
+                                # one (first sync, long offline) streams under the lock, chunk by chunk.
+                                first = list(islice(rows_in, room + 1))
+                                if len(first) <= room:
+                                    if first:
+                                        held.append((t.name, first))
+                                    room -= len(first)
+                                else:
+                                    locked().table(t.name, _chunks(chain(first, rows_in), CHUNK_ROWS))
                     if progress:
-                        progress(t.name, n, len(tables), ap.rows)
+                        progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
+                ap = locked()
                 ap.finish()
                 stats.rows = ap.rows
                 stats.tables = ap.touched
                 # advance our HLC past every pulled clock (so our next write orders after them)
                 stats.skew_warning = _merge_clock(ap.top_hlc)
                 fault("during-apply")
-                set_state_sql(c, {"cursor": str(xmin)})
+                set_state_sql(state["c"], {"cursor": str(xmin)})
         pg.rollback()
     finally:
         if not pg.closed and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
