@@ -27,6 +27,7 @@ from app.services.replication.engine import SyncResult, sync_once
 from app.services.replication.server import add_branch, drop_roles, init_server
 from app.services.replication.tables import sync_tables
 from tests.factories import World, build_world
+from tests.sync.tls_cluster import tls_cluster  # noqa: F401  (fixture: a private TLS + password cluster)
 
 PG_HOST = os.environ.get("DEPOT_TEST_PGHOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("DEPOT_TEST_PGPORT", "5432"))

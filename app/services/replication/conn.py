@@ -39,6 +39,12 @@ class SchemaMismatch(SyncError):
     kind = "schema"
 
 
+class ServerNotTrusted(SyncError):
+    """TLS: the server's certificate is not signed by the CA we trust, or names another host."""
+
+    kind = "tls"
+
+
 def get_state(engine: Engine, key: str, default: str = "") -> str:
     with engine.connect() as c:
         v = c.execute(text("SELECT value FROM sync_state WHERE key = :k"), {"k": key}).scalar_one_or_none()
@@ -102,8 +108,14 @@ def explain(e: BaseException, dsn: str = "") -> SyncError:
     if "password authentication failed" in low or "no password supplied" in low:
         return ServerAuthFailed(f"server login refused: wrong password or unknown role ({where}); "
                                 "ask head office for the branch login ('depot server add-branch')")
-    if "ssl" in low and ("required" in low or "no pg_hba.conf entry" in low or "not support" in low
-                         or "sslmode" in low):
+    if "certificate verify failed" in low or "unable to get local issuer" in low:
+        return ServerNotTrusted(f"server certificate is not trusted: set sslrootcert to head office's CA file "
+                                f"({where}; {msg})")
+    if "does not match host name" in low:
+        return ServerNotTrusted(f"server certificate names another host: connect by the name on the certificate "
+                                f"({where}; {msg})")
+    if "no encryption" in low or ("ssl" in low and ("required" in low or "no pg_hba.conf entry" in low
+                                                    or "not support" in low or "sslmode" in low)):
         return SyncError(f"server requires TLS: set sslmode=require or verify-full in the server address ({msg})")
     if "pg_hba.conf" in low:
         return ServerAuthFailed(f"server refused this login from here ({msg})")
