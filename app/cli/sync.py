@@ -8,6 +8,7 @@ ran offline (the reason is printed; the outbox is kept).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from app.cli.common import add_db_option, add_json_option, print_json, print_table
@@ -65,6 +66,10 @@ def _sync(args: argparse.Namespace) -> int:
                 if res.ok:
                     print(f"online: pushed {res.pushed}, pulled {res.pulled}, lost {res.lost}, "
                           f"rejected {res.rejected}, {res.pending} pending ({res.duration_ms} ms)")
+                    if res.settled:  # what this branch updated on its own documents after others acted
+                        print("settled: " + ", ".join(f"{k} {v}" for k, v in res.settled.items()))
+                    for err in res.settle_errors:
+                        print(err, file=sys.stderr)
                 else:
                     print(f"offline: {res.error} · {res.pending} pending")
             if args.once:
