@@ -13,6 +13,11 @@ Why this shape:
   The requester never approves their own PO; ``approvers_of`` lets Receiving refuse to let
   an approver receive it.
 * A revision starts a new set of decisions (decisions are per revision, an insert-only ledger).
+* Across branches a decision is a row of the *acting* branch (an approver at head office approves
+  Dallas's PO with a head-office row); the PO's status follows from the decisions of its current
+  revision (``apply_decisions``), at once when this site owns the PO, else in the owner's settler
+  after its next pull. The inbox and ``why_not`` read the ledger, so the next level is actionable
+  everywhere as soon as the decision has replicated.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, PermissionDenied, ValidationError
+from app.services.ownership import acting_branch, ownership, owns, settler
 
 #: roles that may stand in for a level's role (a manager may approve an approver level)
 ROLE_COVERS: dict[str, frozenset[str]] = {
@@ -313,10 +319,11 @@ def next_level(session: Session, po: PurchaseOrder) -> int | None:
 
 
 def _requisition_requesters(session: Session, po_id: uuid.UUID) -> set[uuid.UUID]:
-    """Who asked for the requisitions behind the PO: they requested it too."""
-    from app.models.buying import Requisition
+    """Who asked for the requisitions behind the PO (also another branch's, not yet marked
+    converted by its owner): they requested it too."""
+    from app.services.requisitions import requisitions_on_po
 
-    return {u for u in session.scalars(select(Requisition.requested_by_id).where(Requisition.po_id == po_id)) if u}
+    return {r.requested_by_id for r in requisitions_on_po(session, po_id) if r.requested_by_id}
 
 
 def why_not(session: Session, actor: Actor, po: PurchaseOrder) -> str:
@@ -327,16 +334,33 @@ def why_not(session: Session, actor: Actor, po: PurchaseOrder) -> str:
         return f"{actor.username} may not approve purchase orders (roles: {', '.join(sorted(actor.roles)) or 'none'})"
     if po.requested_by_id == actor.user_id or actor.user_id in _requisition_requesters(session, po.id):
         return f"{actor.username} requested {po.number} and may not approve it (segregation of duties)"
-    mine = [d for d in decisions_for(session, po.id, po.revision) if d.approver_id == actor.user_id]
+    decisions = decisions_for(session, po.id, po.revision)
+    mine = [d for d in decisions if d.approver_id == actor.user_id]
     if mine:
         return f"{actor.username} already decided level {mine[0].level} of {po.number}; another person must approve the next level"
+    rejected = next((d for d in decisions if d.decision == "reject"), None)
+    if rejected is not None:  # recorded on another site; the owner has not settled it yet
+        return f"{po.number} was rejected by {rejected.approver_name}; {follows_note(session, po)}"
     lv = next_level(session, po)
     if lv is None:
-        return f"{po.number} needs no further approval"
+        if owns(session, po.owner_branch_id):
+            return f"{po.number} needs no further approval"
+        return f"every level of {po.number} is approved; {follows_note(session, po)}"
     roles = required_levels(po)[lv]
     if not _covers(actor, roles):
         return f"level {lv} of {po.number} needs the role {' or '.join(sorted(roles))}; {actor.username} does not have it"
     return ""
+
+
+def follows_note(session: Session, po: PurchaseOrder) -> str:
+    """'' when this site owns ``po`` (its status is already up to date), else what the user should
+    expect: "DAL's PO follows when DAL syncs" (shown after an approval by another branch)."""
+    if owns(session, po.owner_branch_id):
+        return ""
+    from app.models.org import Branch
+
+    code = session.scalar(select(Branch.code).where(Branch.id == po.owner_branch_id)) or "its branch"
+    return f"{code}'s PO follows when {code} syncs"
 
 
 def _decide(session: Session, actor: Actor, po_id: uuid.UUID, decision: str, comment: str) -> PurchaseOrder:
@@ -350,35 +374,76 @@ def _decide(session: Session, actor: Actor, po_id: uuid.UUID, decision: str, com
         raise PermissionDenied(reason)
     lv = next_level(session, po)
     assert lv is not None
+    # the decision is the acting branch's row (the server lets a branch insert only its own rows)
     session.add(ApprovalDecision(
         po_id=po.id, revision=po.revision, level=lv, approver_id=actor.user_id, approver_name=actor.username,
-        decision=decision, comment=comment.strip(), owner_branch_id=po.owner_branch_id,
+        decision=decision, comment=comment.strip(), owner_branch_id=acting_branch(session, po.owner_branch_id),
     ))
     session.flush()
     audit.record(session, actor, f"po.{decision}", "purchase_order", po.id, po.owner_branch_id,
                  number=po.number, revision=po.revision, level=lv, comment=comment.strip())
+    if owns(session, po.owner_branch_id):
+        apply_decisions(session, po, actor)
     return po
+
+
+def _distinct_approvers(levels: list[int], approvers: dict[int, set[uuid.UUID]]) -> bool:
+    """Can every level be given its own approver, no person twice? (Decisions made on two sites
+    before either saw the other's may approve one level twice; a person still counts once.)"""
+    def fill(i: int, used: frozenset[uuid.UUID]) -> bool:
+        if i == len(levels):
+            return True
+        return any(fill(i + 1, used | {u}) for u in approvers.get(levels[i], set()) - used)
+
+    return fill(0, frozenset())
+
+
+def apply_decisions(session: Session, po: PurchaseOrder, actor: Actor | None = None) -> bool:
+    """The owner brings a pending PO in line with the decisions of its current revision: a reject
+    makes it rejected, every level approved (by distinct people) makes it approved. Idempotent;
+    True when the status changed."""
+    if po.status != "pending_approval":
+        return False
+    from app.services.purchasing import mark_approved, set_status
+
+    decisions = decisions_for(session, po.id, po.revision)
+    rejected = next((d for d in decisions if d.decision == "reject"), None)
+    if rejected is not None:
+        set_status(session, actor, po, "rejected", by=rejected.approver_name, comment=rejected.comment)
+        return True
+    levels = list(required_levels(po))
+    approvers: dict[int, set[uuid.UUID]] = {}
+    for d in decisions:
+        approvers.setdefault(d.level, set()).add(d.approver_id)
+    if not levels or not _distinct_approvers(levels, approvers):
+        return False
+    mark_approved(session, actor, po)
+    return True
+
+
+@settler("approvals")
+def settle_approvals(session: Session) -> int:
+    """After a pull: this branch's pending POs follow the decisions other sites recorded."""
+    own = ownership(session)
+    q = select(PurchaseOrder).where(
+        PurchaseOrder.status == "pending_approval", PurchaseOrder.deleted_at.is_(None),
+        select(ApprovalDecision.id).where(ApprovalDecision.po_id == PurchaseOrder.id,
+                                          ApprovalDecision.revision == PurchaseOrder.revision).exists())
+    if own.enforced:
+        q = q.where(PurchaseOrder.owner_branch_id == own.branch_id)
+    return sum(apply_decisions(session, po) for po in session.scalars(q.order_by(PurchaseOrder.number)))
 
 
 def approve(session: Session, actor: Actor, po_id: uuid.UUID, comment: str = "") -> PurchaseOrder:
     """Approve the next pending level; when it was the last one the PO becomes approved and
-    its expected receipts are created."""
-    po = _decide(session, actor, po_id, "approve", comment)
-    if next_level(session, po) is None:
-        from app.services.purchasing import mark_approved
-
-        mark_approved(session, actor, po)
-    return po
+    its expected receipts are created (on another branch's PO: when its owner next syncs)."""
+    return _decide(session, actor, po_id, "approve", comment)
 
 
 def reject(session: Session, actor: Actor, po_id: uuid.UUID, comment: str) -> PurchaseOrder:
     if not comment.strip():
         raise ValidationError("comment", "a rejection needs a reason for the buyer")
-    po = _decide(session, actor, po_id, "reject", comment)
-    from app.services.purchasing import set_status
-
-    set_status(session, actor, po, "rejected")
-    return po
+    return _decide(session, actor, po_id, "reject", comment)
 
 
 def inbox(session: Session, actor: Actor) -> list[PurchaseOrder]:

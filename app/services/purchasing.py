@@ -10,6 +10,12 @@ Why it is built this way:
   creates one ``ExpectedReceipt`` per ship-to warehouse, so Receiving sees what is due.
 * A revision bumps ``revision``, cancels the receipts that were expected for the old one
   and sends the PO back through approval: an approval never covers changed figures.
+* Across branches (docs/purchasing.md): an expected receipt belongs to its warehouse's branch and
+  is numbered from that branch's series, so a site creates and cancels only its own branch's;
+  every other ship-to branch's settler (``settle_expected_receipts``) creates the missing ones
+  for approved POs and cancels those a revision, cancel or close left behind. The receipt's id is
+  derived from (PO, revision, warehouse), so "is it there yet" is one lookup and a second run,
+  or a second workstation of the branch, never makes a second one.
 """
 
 from __future__ import annotations
@@ -32,10 +38,16 @@ from app.models.types import MONEY_MAX, DomainValueError, to_money, to_qty, utcn
 from app.models.workflow import FINAL_STATES, check_transition
 from app.services import audit, numbering
 from app.services.auth import Actor
-from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.ownership import ownership, owns, settler
 
 #: states in which a PO may still be revised (goods not yet arriving against it)
 REVISABLE = frozenset({"draft", "pending_approval", "rejected", "approved", "sent", "confirmed"})
+#: states in which goods are due against the PO (its expected receipts should exist)
+RECEIVABLE = ("approved", "sent", "confirmed", "partially_received")
+#: states in which nothing is due (receipts still only expected are cancelled)
+NOT_DUE = ("draft", "pending_approval", "rejected", "cancelled", "closed")
+_ER_NAMESPACE = uuid.UUID("6f1c1f4e-2b52-4a55-9a43-0d1f3c7e6a01")
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,7 @@ def create_po(
     actor.require("po.create")
     sup = _find_supplier(session, supplier)
     wh = _find_warehouse(session, warehouse)
+    _own_warehouse(session, wh)
     valid = _validate_lines(session, sup, wh, lines)
     po = PurchaseOrder(
         number=numbering.next_number(session, wh.branch_id, "PO"),
@@ -165,6 +178,15 @@ def create_po(
     audit.record(session, actor, "po.create", "purchase_order", po.id, po.owner_branch_id, number=po.number,
                  supplier=sup.code, lines=len(valid), total=sum((Decimal(ln.qty) * ln.price for ln in valid), Decimal(0)))
     return po
+
+
+def _own_warehouse(session: Session, wh: Warehouse) -> None:
+    """A PO belongs to (and is numbered by) its header warehouse's branch: a replicating site
+    raises POs only for its own branch's warehouses (lines may still ship elsewhere)."""
+    if not owns(session, wh.branch_id):
+        raise PermissionDenied(
+            f"warehouse {wh.code} belongs to another branch: this workstation raises purchase orders only for "
+            f"its own branch's warehouses (a line of one may ship to {wh.code}); raise it at that branch")
 
 
 def get_po(session: Session, ref: str | uuid.UUID) -> PurchaseOrder:
@@ -182,7 +204,7 @@ def lines_of(session: Session, po_id: uuid.UUID) -> list[PurchaseOrderLine]:
         PurchaseOrderLine.po_id == po_id, PurchaseOrderLine.deleted_at.is_(None)).order_by(PurchaseOrderLine.line_no)))
 
 
-def set_status(session: Session, actor: Actor, po: PurchaseOrder, new: str, **detail: Any) -> None:
+def set_status(session: Session, actor: Actor | None, po: PurchaseOrder, new: str, **detail: Any) -> None:
     """Move ``po`` to ``new`` if the workflow allows it, with an audit entry."""
     try:
         check_transition("purchase_order", po.status, new)
@@ -228,18 +250,35 @@ def _seed_rules_once(session: Session, actor: Actor) -> None:
         approvals.ensure_default_rules(session, head_office_id(session), actor)
 
 
-def mark_approved(session: Session, actor: Actor, po: PurchaseOrder, *, auto: bool = False) -> None:
-    """Approved: create one expected receipt per ship-to warehouse (Receiving's worklist)."""
+def mark_approved(session: Session, actor: Actor | None, po: PurchaseOrder, *, auto: bool = False) -> None:
+    """Approved: create the expected receipts (Receiving's worklist) this site's branch owns;
+    other ship-to branches create theirs in their settler."""
     set_status(session, actor, po, "approved", auto=auto)
+    create_expected_receipts(session, actor, po)
+
+
+def expected_receipt_id(po_id: uuid.UUID, revision: int, warehouse_id: uuid.UUID) -> uuid.UUID:
+    """The id of the PO-sourced expected receipt of one revision at one warehouse (the same on
+    every site, so creating it is idempotent)."""
+    return uuid.uuid5(_ER_NAMESPACE, f"{po_id.hex}:{revision}:{warehouse_id.hex}")
+
+
+def create_expected_receipts(session: Session, actor: Actor | None, po: PurchaseOrder) -> int:
+    """One expected receipt per ship-to warehouse of this site's branch, owned by that branch and
+    numbered from its series; those already there are skipped. Returns how many were made."""
     by_wh: dict[uuid.UUID, list[PurchaseOrderLine]] = {}
     for ln in lines_of(session, po.id):
         by_wh.setdefault(ln.ship_to_warehouse_id, []).append(ln)
+    made = 0
     for wh_id, lns in by_wh.items():
         wh = session.get(Warehouse, wh_id)
         assert wh is not None
+        er_id = expected_receipt_id(po.id, po.revision, wh_id)
+        if not owns(session, wh.branch_id) or session.get(ExpectedReceipt, er_id) is not None:
+            continue
         # The receiving branch owns its expected receipt: it is the one that updates it.
         er = ExpectedReceipt(
-            number=numbering.next_number(session, wh.branch_id, "ER"), source="po", po_id=po.id,
+            id=er_id, number=numbering.next_number(session, wh.branch_id, "ER"), source="po", po_id=po.id,
             supplier_id=po.supplier_id, warehouse_id=wh_id, status="expected", owner_branch_id=wh.branch_id,
             expected_at=(dt.datetime.combine(po.expected_date, dt.time(12), dt.UTC) if po.expected_date else None),
         )
@@ -249,21 +288,37 @@ def mark_approved(session: Session, actor: Actor, po: PurchaseOrder, *, auto: bo
             session.add(ExpectedReceiptLine(receipt_id=er.id, po_line_id=ln.id, item_id=ln.item_id,
                                             qty_expected=ln.qty_ordered, owner_branch_id=wh.branch_id))
         audit.record(session, actor, "expected_receipt.create", "expected_receipt", er.id, er.owner_branch_id,
-                     number=er.number, po=po.number, lines=len(lns))
+                     number=er.number, po=po.number, revision=po.revision, lines=len(lns))
+        made += 1
     session.flush()
+    return made
 
 
-def _cancel_receipts(session: Session, actor: Actor, po: PurchaseOrder) -> None:
-    """Receipts still only expected for the old figures are cancelled; any with goods refuse."""
+def _open_receipts(session: Session, po: PurchaseOrder) -> list[ExpectedReceipt]:
+    """The PO's receipts not yet cancelled or closed; refuses when any already has goods."""
+    out = []
     for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
                                                             ExpectedReceipt.source == "po")):
         if er.status in ("cancelled", "closed"):
             continue
         if er.status not in ("expected", "arrived"):
             raise Conflict(f"purchase order {po.number}: receipt {er.number} is {er.status}; goods are already being received")
-        er.status = "cancelled"
-        audit.record(session, actor, "expected_receipt.cancel", "expected_receipt", er.id, er.owner_branch_id,
-                     number=er.number, po=po.number)
+        out.append(er)
+    return out
+
+
+def _cancel_receipt(session: Session, actor: Actor | None, er: ExpectedReceipt, po: PurchaseOrder) -> None:
+    er.status = "cancelled"
+    audit.record(session, actor, "expected_receipt.cancel", "expected_receipt", er.id, er.owner_branch_id,
+                 number=er.number, po=po.number, revision=po.revision, po_status=po.status)
+
+
+def _cancel_receipts(session: Session, actor: Actor, po: PurchaseOrder) -> None:
+    """Receipts still only expected for the old figures are cancelled; any with goods refuse.
+    Another branch's receipt is cancelled by that branch's settler when it next syncs."""
+    for er in _open_receipts(session, po):
+        if owns(session, er.owner_branch_id):
+            _cancel_receipt(session, actor, er, po)
     session.flush()
 
 
@@ -325,16 +380,120 @@ def cancel(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") -
 
 
 def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") -> PurchaseOrder:
-    """Close a sent/confirmed/received PO: nothing more is expected against it."""
+    """Close a sent/confirmed/received PO: nothing more is expected (other branches' receipts
+    still only expected are cancelled by their settler)."""
     actor.require("po.create")
     po = get_po(session, po_id)
     _refuse_final(po, "closed")
     set_status(session, actor, po, "closed", reason=reason)
     for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
                                                             ExpectedReceipt.status.in_(("expected", "arrived")))):
-        er.status = "cancelled"
+        if owns(session, er.owner_branch_id):
+            er.status = "cancelled"
     session.flush()
     return po
+
+
+# --------------------------------------------------------------------------- across branches
+
+
+def _branch_codes(session: Session) -> dict[uuid.UUID, str]:
+    from app.models.org import Branch
+
+    return dict(session.execute(select(Branch.id, Branch.code)).all())
+
+
+@settler("purchasing.expected_receipts")
+def settle_expected_receipts(session: Session) -> int:
+    """After a pull: this branch's expected receipts follow the POs of any branch shipping to its
+    warehouses (create the missing ones, cancel those no longer due). Returns receipts changed."""
+    own = ownership(session)
+    q = select(Warehouse.id).where(Warehouse.deleted_at.is_(None))
+    if own.enforced:
+        q = q.where(Warehouse.branch_id == own.branch_id)
+    mine = set(session.scalars(q))
+    if not mine:
+        return 0
+    n = _cancel_stale_receipts(session, own.branch_id if own.enforced else None)
+    missing = (select(PurchaseOrder).join(PurchaseOrderLine, PurchaseOrderLine.po_id == PurchaseOrder.id)
+               .where(PurchaseOrder.status.in_(RECEIVABLE), PurchaseOrder.deleted_at.is_(None),
+                      PurchaseOrderLine.deleted_at.is_(None), PurchaseOrderLine.ship_to_warehouse_id.in_(mine),
+                      ~select(ExpectedReceipt.id).where(
+                          ExpectedReceipt.po_id == PurchaseOrder.id, ExpectedReceipt.source == "po",
+                          ExpectedReceipt.warehouse_id == PurchaseOrderLine.ship_to_warehouse_id,
+                          ExpectedReceipt.status != "cancelled").exists())
+               .distinct().order_by(PurchaseOrder.number))
+    for po in session.scalars(missing).all():
+        n += create_expected_receipts(session, None, po)
+    return n
+
+
+def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int:
+    """Cancel this branch's receipts still only expected whose PO no longer wants them (revised,
+    cancelled, closed, or approved again as a newer revision); one with goods cannot be cancelled:
+    an exception tells the buyer (once)."""
+    q = (select(ExpectedReceipt, PurchaseOrder).join(PurchaseOrder, PurchaseOrder.id == ExpectedReceipt.po_id)
+         .where(ExpectedReceipt.status.in_(("expected", "arrived", "receiving")), ExpectedReceipt.deleted_at.is_(None)))
+    if branch_id is not None:
+        q = q.where(ExpectedReceipt.owner_branch_id == branch_id)
+    n = 0
+    for er, po in session.execute(q).all():
+        stale = po.status == "closed" or (er.source == "po" and (
+            po.status in NOT_DUE
+            or (er.id.version == 5 and er.id != expected_receipt_id(po.id, po.revision, er.warehouse_id))))
+        if not stale:
+            continue
+        if er.status == "receiving":
+            _report_goods(session, er, po)
+            continue
+        _cancel_receipt(session, None, er, po)
+        n += 1
+    session.flush()
+    return n
+
+
+def _report_goods(session: Session, er: ExpectedReceipt, po: PurchaseOrder) -> None:
+    """The PO's owner revised/cancelled it before it knew this branch had started receiving."""
+    from app.models.exceptions import ExceptionItem
+    from app.services.exceptions import raise_exception
+
+    key = f"po.receipt_has_goods:{er.id}:{po.revision}:{po.status}"
+    if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key,
+                                                     ExceptionItem.owner_branch_id == er.owner_branch_id)):
+        return
+    what = po.status if po.status in ("cancelled", "closed") else "revised"
+    raise_exception(
+        session, None, kind="po.receipt_has_goods", role="buyer", owner_branch_id=er.owner_branch_id,
+        entity="purchase_order", entity_id=po.id, entity_ref=po.number, key=key,
+        title=f"{po.number} was {what} but receipt {er.number} is already receiving goods",
+        detail=(f"Purchase order {po.number} (rev {po.revision}) is now {po.status}; receipt {er.number} was not "
+                "cancelled because goods are being received against it. Agree with the receiving branch what "
+                "happens to them (receive and keep, or return), then resolve this."))
+
+
+def branch_followups(session: Session, po: PurchaseOrder) -> list[str]:
+    """What other branches still have to do about ``po`` after their next sync, for the user
+    ("HOU creates its expected receipt when it syncs"); empty when this site did everything."""
+    codes = _branch_codes(session)
+    out = []
+    if not owns(session, po.owner_branch_id):
+        code = codes.get(po.owner_branch_id, "its branch")
+        out.append(f"{code}'s PO follows when {code} syncs")
+        return out
+    if po.status in RECEIVABLE:
+        whs = {ln.ship_to_warehouse_id for ln in lines_of(session, po.id)}
+        for wh in session.scalars(select(Warehouse).where(Warehouse.id.in_(whs)).order_by(Warehouse.code)):
+            if not owns(session, wh.branch_id) and session.get(ExpectedReceipt, expected_receipt_id(
+                    po.id, po.revision, wh.id)) is None:
+                out.append(f"{codes.get(wh.branch_id, '?')} creates its expected receipt for {wh.code} when it syncs")
+    if po.status in NOT_DUE:
+        for er in session.scalars(select(ExpectedReceipt).where(
+                ExpectedReceipt.po_id == po.id, ExpectedReceipt.status.in_(("expected", "arrived")))
+                .order_by(ExpectedReceipt.number)):
+            if not owns(session, er.owner_branch_id):
+                code = codes.get(er.owner_branch_id, "?")
+                out.append(f"{code} cancels receipt {er.number} when it syncs")
+    return out
 
 
 def po_total_of(session: Session, po_id: uuid.UUID) -> Decimal:
@@ -417,9 +576,15 @@ def create_from_requisitions(session: Session, actor: Actor, requisition_ids: li
     missing = set(requisition_ids) - {r.id for r in reqs}
     if missing:
         raise NotFound("requisition", ", ".join(str(m) for m in sorted(missing)))
+    from app.services.requisitions import conversions_of
+
+    covered = conversions_of(session, [r.id for r in reqs])
     for r in reqs:
         if r.status != "open" or r.deleted_at is not None:
             raise Conflict(f"requisition {r.number} is {r.status}; only open requisitions become purchase orders")
+        if r.id in covered:
+            raise Conflict(f"requisition {r.number} is already on {covered[r.id].label(session)}; "
+                           "its branch marks it converted when it next syncs")
         if r.kind != "purchase":
             raise ValidationError(f"requisition {r.number}", "is a transfer, not a purchase")
         if r.supplier_id is None:
@@ -452,17 +617,20 @@ def create_from_requisitions(session: Session, actor: Actor, requisition_ids: li
 
 
 def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session) -> uuid.UUID:
-    """The PO's own warehouse: one of the actor's branch if any line ships there, else the first."""
-    if actor.branch_id is not None:
-        for wid in wh_ids:
-            wh = session.get(Warehouse, wid)
-            if wh is not None and wh.branch_id == actor.branch_id:
-                return wid
+    """The PO's own warehouse: one of this site's (else the actor's) branch if any line ships
+    there, else the first. On a replicating site it must be one of its own branch's."""
+    own = ownership(session)
+    mine = own.branch_id if own.enforced else actor.branch_id
+    for wid in wh_ids:
+        wh = session.get(Warehouse, wid)
+        if wh is not None and wh.branch_id == mine:
+            return wid
     return wh_ids[0]
 
 
 def _mark_converted(session: Session, actor: Actor, reqs: list[Any], po: PurchaseOrder) -> None:
-    """The requisitions service owns requisition state: it records the conversion and audits it."""
+    """The requisitions service owns requisition state: it records the conversion and audits it
+    (another branch's requisition is marked converted by its owner's settler)."""
     from app.services.requisitions import mark_converted
 
     mark_converted(session, actor, [r.id for r in reqs], po_id=po.id)

@@ -7,6 +7,13 @@ Snoozes and rejections suppress a pair's recommendation until a date.
 
 Every function validates the whole batch first and writes nothing on the first bad line;
 each write appends an audit entry. The caller owns the transaction.
+
+Across branches: converting is recorded by the converter as its own insert-only row, the audit
+entry ``requisition.convert`` (entity = the requisition, detail = po_id / transfer_id), which every
+site pulls. The requisition itself is changed only by its owner: at once when the converter owns
+it, else by ``settle_conversions`` after the owner's next pull. Until then a requisition with a
+conversion record counts as covered (``conversions_of``): it cannot be converted again, and the
+replenishment run counts its PO line (on order), not the requisition.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.models.buying import REQUISITION_KINDS, RecommendationDecision, Requisition
 from app.models.catalog import Item
+from app.models.docs_common import AuditEntry
 from app.models.org import Branch, Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.types import DomainValueError, to_money, to_qty
@@ -31,6 +39,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.numbering import next_number
+from app.services.ownership import ownership, owns, settler
 from app.services.replenishment.engine import Recommendation
 
 #: rejection reasons and how many days each keeps the recommendation away
@@ -38,6 +47,8 @@ REJECT_REASONS: dict[str, int] = {
     "overstock": 30, "discontinued": 365, "seasonal": 90, "supplier_problem": 14, "forecast_wrong": 30, "other": 30,
 }
 MAX_SNOOZE_DAYS = 366
+#: the audit action that records a conversion (the converter's row; the owner settles from it)
+CONVERT_ACTION = "requisition.convert"
 
 Pair = tuple[uuid.UUID, uuid.UUID]
 
@@ -305,6 +316,7 @@ def update_qty(session: Session, actor: Actor, requisition_id: uuid.UUID, qty: A
     (r,) = _load(session, [requisition_id])
     if r.status != "open":
         raise Conflict(f"requisition {r.number} is {r.status}: only an open requisition can be edited")
+    _refuse_covered(session, [r])
     new = _qty(qty, "quantity")
     if r.kind == "purchase" and r.supplier_id:
         link = session.scalars(select(ItemSupplier).where(ItemSupplier.item_id == r.item_id,
@@ -327,6 +339,7 @@ def cancel(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID],
     for r in rows:
         if r.status != "open":
             raise Conflict(f"requisition {r.number} is {r.status}: only an open requisition can be cancelled")
+    _refuse_covered(session, rows)
     for r in rows:
         r.status, r.cancel_reason = "cancelled", reason.strip()
         audit.record(session, actor, "requisition.cancel", "requisition", r.id, r.owner_branch_id, reason=reason)
@@ -334,12 +347,72 @@ def cancel(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID],
     return rows
 
 
+def _refuse_covered(session: Session, rows: Sequence[Requisition]) -> None:
+    """An open requisition another branch already put on a document is no longer the buyer's to change."""
+    recorded = conversions_of(session, [r.id for r in rows])
+    for r in rows:
+        if r.id in recorded:
+            raise Conflict(f"requisition {r.number} is already on {recorded[r.id].label(session)}; "
+                           "it becomes converted when this branch next syncs")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What a requisition was converted into, as recorded by whoever converted it."""
+
+    po_id: uuid.UUID | None
+    transfer_id: uuid.UUID | None
+
+    def label(self, session: Session) -> str:
+        from app.models.purchasing import PurchaseOrder
+
+        if self.po_id is not None:
+            number = session.scalar(select(PurchaseOrder.number).where(PurchaseOrder.id == self.po_id))
+            return f"purchase order {number or self.po_id}"
+        return f"transfer {self.transfer_id}"
+
+
+def conversions_of(session: Session, requisition_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Conversion]:
+    """Conversion records (any branch's) of these requisitions; the first one recorded counts."""
+    out: dict[uuid.UUID, Conversion] = {}
+    ids = list(dict.fromkeys(requisition_ids))
+    for i in range(0, len(ids), 500):
+        rows = session.execute(select(AuditEntry.entity_id, AuditEntry.detail).where(
+            AuditEntry.entity == "requisition", AuditEntry.entity_id.in_(ids[i:i + 500]),
+            AuditEntry.action == CONVERT_ACTION).order_by(AuditEntry.created_at, AuditEntry.id))
+        for rid, detail in rows:
+            if rid is None or rid in out:
+                continue
+            d = json.loads(detail or "{}")
+            po, tr = d.get("po_id"), d.get("transfer_id")
+            out[rid] = Conversion(uuid.UUID(po) if po else None, uuid.UUID(tr) if tr else None)
+    return out
+
+
+def requisitions_on_po(session: Session, po_id: uuid.UUID) -> list[Requisition]:
+    """The requisitions behind a PO: converted into it, or recorded as converted by the PO's
+    branch and not yet settled by the requisition's owner."""
+    from app.models.purchasing import PurchaseOrder
+
+    rows = {r.id: r for r in session.scalars(select(Requisition).where(Requisition.po_id == po_id))}
+    owner = session.scalar(select(PurchaseOrder.owner_branch_id).where(PurchaseOrder.id == po_id))
+    detail = session.scalar(select(AuditEntry.detail).where(
+        AuditEntry.entity == "purchase_order", AuditEntry.entity_id == po_id,
+        AuditEntry.action == "po.from_requisitions", AuditEntry.owner_branch_id == owner))
+    listed = [uuid.UUID(x) for x in json.loads(detail or "{}").get("requisition_ids", [])]
+    if listed:
+        rows.update({r.id: r for r in session.scalars(select(Requisition).where(Requisition.id.in_(listed)))})
+    return list(rows.values())
+
+
 def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID],
                    po_id: uuid.UUID | None = None, transfer_id: uuid.UUID | None = None) -> list[Requisition]:
     """Record that requisitions became a PO (purchase) or a transfer order (transfer).
 
     Called by the purchasing and transfer services inside their own transaction. Calling it
-    again with the same document is a no-op; a different document is a conflict.
+    again with the same document is a no-op; a different document is a conflict. A requisition
+    of another branch is not edited here: the conversion record (this site's audit entry) is
+    what its owner's settler marks it converted from.
     """
     if not any(actor.can(a) for a in ("requisition.create", "po.create", "transfer.create")):
         raise PermissionDenied(f"{actor.username} may not convert requisitions")
@@ -347,6 +420,7 @@ def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uui
         raise ValidationError("converted to", "give exactly one of po_id or transfer_id")
     want = "purchase" if po_id else "transfer"
     rows = _load(session, requisition_ids)
+    recorded = conversions_of(session, [r.id for r in rows if r.status == "open"])
     todo = []
     for r in rows:
         if r.kind != want:
@@ -355,10 +429,62 @@ def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uui
             continue
         if r.status != "open":
             raise Conflict(f"requisition {r.number} is {r.status}: it cannot be converted")
+        rec = recorded.get(r.id)
+        if rec is not None and (rec.po_id, rec.transfer_id) == (po_id, transfer_id):
+            continue
+        if rec is not None:
+            raise Conflict(f"requisition {r.number} is already on {rec.label(session)}; "
+                           "its branch marks it converted when it next syncs")
         todo.append(r)
     for r in todo:
-        r.status, r.po_id, r.transfer_id = "converted", po_id, transfer_id
-        audit.record(session, actor, "requisition.convert", "requisition", r.id, r.owner_branch_id,
-                     po_id=po_id, transfer_id=transfer_id)
+        if owns(session, r.owner_branch_id):
+            r.status, r.po_id, r.transfer_id = "converted", po_id, transfer_id
+        audit.record(session, actor, CONVERT_ACTION, "requisition", r.id, r.owner_branch_id,
+                     po_id=po_id, transfer_id=transfer_id, number=r.number)
+    if po_id is not None and todo:
+        from app.models.purchasing import PurchaseOrder
+
+        po_owner = session.scalar(select(PurchaseOrder.owner_branch_id).where(PurchaseOrder.id == po_id))
+        if po_owner is not None:
+            audit.record(session, actor, "po.from_requisitions", "purchase_order", po_id, po_owner,
+                         requisition_ids=[str(r.id) for r in todo])
     session.flush()
     return rows
+
+
+def _document_here(session: Session, conv: Conversion) -> bool:
+    """Has the document the requisition was converted into replicated to this site yet?"""
+    if conv.po_id is not None:
+        from app.models.purchasing import PurchaseOrder
+
+        return session.get(PurchaseOrder, conv.po_id) is not None
+    from app.models.inventory import TransferOrder
+
+    return conv.transfer_id is not None and session.get(TransferOrder, conv.transfer_id) is not None
+
+
+@settler("requisitions")
+def settle_conversions(session: Session) -> int:
+    """After a pull: this branch's open requisitions that another branch put on a PO or transfer
+    become converted (once the document itself has arrived). Returns how many."""
+    own = ownership(session)
+    q = select(Requisition).where(Requisition.status == "open", Requisition.deleted_at.is_(None))
+    if own.enforced:
+        q = q.where(Requisition.owner_branch_id == own.branch_id)
+    reqs = list(session.scalars(q))
+    if not reqs:
+        return 0
+    recorded = conversions_of(session, [r.id for r in reqs])
+    n = 0
+    for r in reqs:
+        conv = recorded.get(r.id)
+        if conv is None or not _document_here(session, conv):
+            continue
+        if (conv.po_id is not None) != (r.kind == "purchase"):
+            continue  # a record that does not fit the requisition: leave it open for a person
+        r.status, r.po_id, r.transfer_id = "converted", conv.po_id, conv.transfer_id
+        audit.record(session, None, "requisition.converted", "requisition", r.id, r.owner_branch_id,
+                     po_id=conv.po_id, transfer_id=conv.transfer_id, number=r.number)
+        n += 1
+    session.flush()
+    return n

@@ -5,3 +5,7 @@ A settler brings this site's own documents in line with rows other branches wrot
 """
 
 from __future__ import annotations
+
+import app.services.approvals  # noqa: F401  (PO status from other branches' decisions)
+import app.services.purchasing  # noqa: F401  (expected receipts of other branches' POs)
+import app.services.requisitions  # noqa: F401  (requisitions another branch put on a PO)
