@@ -174,9 +174,15 @@ def test_received_part_is_untouched(session: Session, bw: World) -> None:
     assert (po_er.status, po.status) == ("received", "partially_received")
     before = open_lines(session, po_er)
     assert before == {"BOLT": (100, 40), "WIDGET": (24, 0)}
+    # the short receipt left the rest expected on a follow-up receipt; the ASN now announces exactly that
+    (_po_er, follow) = receipts(session, po, "po")
+    assert open_lines(session, follow) == {"BOLT": (60, 0), "WIDGET": (24, 0)}
     do_import(session, bw, desadv(po.number, [(1, "BOLT", 60, sscc(1)), (2, "WIDGET", 24, sscc(2))]))
     assert po_er.status == "received" and open_lines(session, po_er) == before
-    assert audits(session, "expected_receipt.reduce") == [] and audits(session, "expected_receipt.cancel") == []
+    # the received receipt is never touched; the follow-up is cancelled (the ASN covers all of it)
+    assert audits(session, "expected_receipt.reduce") == []
+    assert [a["number"] for a in audits(session, "expected_receipt.cancel")] == [follow.number]
+    assert follow.status == "cancelled"
     assert listed(session, bw) == [("asn", "expected", 2, 84)]
 
 

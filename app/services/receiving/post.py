@@ -5,8 +5,14 @@ reasons, over/under tolerance of the supplier, the PO's approver may not receive
 received document cannot be received again), then writes the receipt and its lines, the
 stock moves supplier -> DOCK (or -> QA for items that need inspection and for damaged units),
 the serial registry, quality holds, putaway tasks with a proposed bin, the received
-quantities of the expected receipt and the PO, and one audit entry. After that it asks
-inventory to release backorders the receipt covers.
+quantities of the expected receipt, and one audit entry. After that it asks inventory to release
+backorders the receipt covers.
+
+Across branches: the receiving branch writes only rows it owns (receipt, lines, moves, holds,
+tasks, its expected receipt). The PO's received quantities and status are derived from the
+expected-receipt lines (``rollup.roll_up``): at once when this site owns the PO, else by the PO
+owner's settler after its next pull. A receipt posted short leaves a follow-up expected receipt
+for what is still owed (``followup``).
 
 Quality holds are decided by ``release_holds`` (QA -> DOCK, then a putaway task) and
 ``reject_holds`` (QA -> supplier, reason 'rtv').
@@ -22,21 +28,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot, lot_id_for
-from app.models.org import Location, Warehouse
+from app.models.org import Branch, Location, Warehouse
 from app.models.parties import Supplier
-from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder
 from app.models.receiving import LINE_REASONS, QualityHold, Receipt, ReceiptLine, SerialNumber
 from app.models.types import DomainValueError, to_qty, utcnow
-from app.models.workflow import allowed
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.numbering import next_number
+from app.services.ownership import owns
+from app.services.receiving.followup import follow_up
 from app.services.receiving.putaway import TaskRequest, create_tasks
+from app.services.receiving.rollup import roll_up
 from app.services.stock import MoveSpec, post_moves, virtual_location
 
 #: serial statuses that mean "this unit is with us": receiving it again is refused
@@ -133,6 +141,9 @@ def post_receipt(
     wh = session.get(Warehouse, er.warehouse_id)
     assert wh is not None
     branch_id = wh.branch_id
+    if not (owns(session, er.owner_branch_id) and owns(session, branch_id)):
+        code = session.scalar(select(Branch.code).where(Branch.id == er.owner_branch_id)) or "its branch"
+        raise PermissionDenied(f"{er.number} is {code}'s ({wh.code}): it is received on a {code} workstation")
     sup = session.get(Supplier, er.supplier_id) if er.supplier_id else None
     over_pct = sup.over_receipt_pct if sup else Decimal(0)
     under_pct = sup.under_receipt_pct if sup else Decimal(100)
@@ -187,6 +198,15 @@ def post_receipt(
             SerialNumber.serial.in_({k[1] for k in seen_serials}), SerialNumber.status.in_(ACTIVE_SERIAL))).first()
         if taken:
             raise ValidationError("serial", f"serial {taken[0]} of {taken[1]} is already in stock")
+        # a unit coming back reuses its registry row, which only the branch that registered it may change
+        for item_id, serial, owner_id in session.execute(
+                select(SerialNumber.item_id, SerialNumber.serial, SerialNumber.owner_branch_id).where(
+                    SerialNumber.item_id.in_({k[0] for k in seen_serials}),
+                    SerialNumber.serial.in_({k[1] for k in seen_serials}))):
+            if (item_id, serial.upper()) in seen_serials and not owns(session, owner_id):
+                code = session.scalar(select(Branch.code).where(Branch.id == owner_id)) or "another branch"
+                raise ValidationError("serial", f"serial {serial} of {items[item_id].sku} is registered by {code}: "
+                                                f"it can be received back only on a {code} workstation")
     for iid, els in by_item.items():
         expected = sum(el.qty_expected for el in els)
         already = sum(el.qty_received for el in els)
@@ -221,9 +241,8 @@ def post_receipt(
             lot_ids[(iid, code)] = lid
     session.flush()
 
-    # distribute each item's total over its expected lines (in order; any over-receipt on the last)
-    pol_ids = {el.po_line_id for el in er_lines if el.po_line_id}
-    pols = {p.id: p for p in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(pol_ids)))} if pol_ids else {}
+    # distribute each item's total over its expected lines (in order; any over-receipt on the last);
+    # the PO lines follow from these (rollup), whichever branch owns the PO
     remaining = dict(totals)
     first_line: dict[uuid.UUID, ExpectedReceiptLine] = {}
     for iid, els in by_item.items():
@@ -234,11 +253,6 @@ def post_receipt(
             if take:
                 el.qty_received += take
                 remaining[iid] -= take
-                if el.po_line_id:
-                    pol = pols.get(el.po_line_id)
-                    if pol is not None:
-                        pol.qty_received += take
-                        pol.status = "received" if pol.qty_received >= pol.qty_ordered else "partially_received"
 
     rlines: list[ReceiptLine] = []
     moves: list[MoveSpec] = []
@@ -286,24 +300,33 @@ def post_receipt(
                     serials=tuple(s for s in rl.serials.split("\n") if s), receipt_id=rec.id, receipt_line_id=rl.id)
         for rl in rlines if not rl.hold])
 
-    # documents: expected receipt and PO status
+    # documents: the expected receipt; the PO (here if this site owns it, else by its owner's settler)
     er.status, er.received_at = "received", at
     if er.arrived_at is None:
         er.arrived_at = rec.arrived_at
+    session.flush()
+    notes_out: list[str] = []
     if po is not None:
-        po_lines = list(session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id)))
-        full = all(pl.qty_received >= pl.qty_ordered for pl in po_lines)
-        new = "received" if full else "partially_received"
-        if po.status != new and allowed("purchase_order", po.status, new):
-            po.status = new
+        if owns(session, po.owner_branch_id):
+            roll_up(session, actor, po)
+        else:
+            owner = session.scalar(select(Branch.code).where(Branch.id == po.owner_branch_id)) or "its branch"
+            notes_out.append(f"{po.number} is {owner}'s: its received quantities are updated when {owner} next syncs")
+    remainder = follow_up(session, actor, er, po)
+    if remainder is not None:
+        left = session.scalar(select(func.sum(ExpectedReceiptLine.qty_expected)).where(
+            ExpectedReceiptLine.receipt_id == remainder.id))
+        notes_out.append(f"{left} unit(s) still owed: expected on {remainder.number}")
     units = sum(rl.qty for rl in rlines)
     held = sum(rl.qty for rl in rlines if rl.hold)
     audit.record(session, actor, "receipt.post", "receipt", rec.id, branch_id, number=number,
                  expected_receipt=er.number, lines=len(rlines), units=units, held=held,
-                 shortages=sorted(items[i].sku for i in short if i in items))
+                 shortages=sorted(items[i].sku for i in short if i in items),
+                 **({"remainder": remainder.number} if remainder is not None else {}))
     session.flush()
     released = _release_backorders(session, actor, sorted(totals), wh.id)
-    notes_out = [f"{held} unit(s) to quality hold"] if held else []
+    if held:
+        notes_out.insert(0, f"{held} unit(s) to quality hold")
     return PostedReceipt(rec.id, number, len(rlines), units, held, [t.id for t in tasks], [h.id for h in holds],
                          released, notes_out)
 
@@ -348,8 +371,10 @@ def _post_transfer(session: Session, actor: Actor, er: ExpectedReceipt, lines: S
         TaskRequest(item_id=m.item_id, qty=m.qty, from_location_id=dock.id, lot_id=m.lot_id,
                     serials=(m.serial_no,) if m.serial_no else ()) for m in moved])
     released = _release_backorders(session, actor, sorted({m.item_id for m in moved}), wh.id)
+    # the receiver's rows only (its ER, moves out of transit, tasks); the note says when the sender's
+    # transfer shows it received (at once on a site that owns it, else after the sender's next sync)
     return PostedReceipt(t.id, t.number, len(moved), sum(m.qty for m in moved), 0, [x.id for x in tasks], [], released,
-                         [f"transfer {t.number} received"])
+                         [tr.receive_note(session, t)])
 
 
 # ---- quality hold decisions -------------------------------------------------------------------
@@ -388,7 +413,8 @@ def _set_serials(session: Session, holds: Sequence[QualityHold], status: str, lo
         if serials:
             for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id == h.item_id,
                                                                  SerialNumber.serial.in_(serials))):
-                sn.status, sn.location_id = status, loc[h.warehouse_id]
+                if owns(session, sn.owner_branch_id):  # another branch's registry row is its own to update
+                    sn.status, sn.location_id = status, loc[h.warehouse_id]
 
 
 def release_holds(session: Session, actor: Actor, hold_ids: Sequence[uuid.UUID], *, note: str = "",

@@ -36,6 +36,7 @@ from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves
 
 #: pairs of hazmat classes that may not share a bin (simplified from the segregation tables)
@@ -425,7 +426,8 @@ def confirm_putaway(session: Session, actor: Actor, confirmations: Sequence[tupl
         if serials:
             for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id == task.item_id,
                                                                  SerialNumber.serial.in_(serials))):
-                sn.location_id = b.loc.id
+                if owns(session, sn.owner_branch_id):  # a transferred unit's row may be the sender's
+                    sn.location_id = b.loc.id
         if task.receipt_id:
             receipts.add(task.receipt_id)
         audit.record(session, actor, "putaway.confirm", "putaway_task", task.id, task.owner_branch_id,
