@@ -6,6 +6,10 @@ released order can be allocated in full. Orders are served by customer priority 
 (platinum, gold, silver, bronze), rush first, then oldest order date; the stock one order is
 released against is not offered to the next. No permission of its own: it is the consequence
 of a stock change the caller was already allowed to make.
+
+Across branches: a site releases only the orders its branch owns. An order another branch owns
+that waits on this warehouse is released by its owner's settler (``backorders.elsewhere``) once
+the stock moves have reached it.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.models.org import Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.workflow import check_transition
 from app.services import audit
 from app.services.auth import Actor
 from app.services.inventory.atp import allocated_by_item, on_hand_by_item
+from app.services.ownership import ownership, settler
 
 TIER_RANK = {"platinum": 0, "gold": 1, "silver": 2, "bronze": 3}
 
@@ -33,12 +39,14 @@ def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence
     if not item_ids:
         return []
     waiting = select(SalesOrderLine.order_id).where(SalesOrderLine.item_id.in_(list(item_ids)))
-    rows = session.execute(
-        select(SalesOrder, Customer.priority_tier)
-        .join(Customer, Customer.id == SalesOrder.customer_id)
-        .where(SalesOrder.status == "backordered", SalesOrder.warehouse_id == warehouse_id,
-               SalesOrder.deleted_at.is_(None), SalesOrder.id.in_(waiting))
-    ).all()
+    query = (select(SalesOrder, Customer.priority_tier)
+             .join(Customer, Customer.id == SalesOrder.customer_id)
+             .where(SalesOrder.status == "backordered", SalesOrder.warehouse_id == warehouse_id,
+                    SalesOrder.deleted_at.is_(None), SalesOrder.id.in_(waiting)))
+    own = ownership(session)
+    if own.enforced:  # other branches' orders are theirs to release (see the module docstring)
+        query = query.where(SalesOrder.owner_branch_id == own.branch_id)
+    rows = session.execute(query).all()
     if not rows:
         return []
     orders = sorted(rows, key=lambda r: (TIER_RANK.get(r[1], 9), not r[0].rush, r[0].order_date, r[0].number))
@@ -77,3 +85,22 @@ def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence
                          number=order.number)
     session.flush()
     return released
+
+
+@settler("backorders.elsewhere")
+def release_orders_on_other_warehouses(session: Session) -> int:
+    """This branch's backordered orders served from another branch's warehouse: released here when
+    that warehouse's receipts (replicated moves) now cover them. Cheap: such orders are rare."""
+    own = ownership(session)
+    if not own.enforced:
+        return 0
+    rows = session.execute(
+        select(SalesOrder.warehouse_id, SalesOrderLine.item_id)
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .join(Warehouse, Warehouse.id == SalesOrder.warehouse_id)
+        .where(SalesOrder.status == "backordered", SalesOrder.owner_branch_id == own.branch_id,
+               Warehouse.branch_id != own.branch_id, SalesOrder.deleted_at.is_(None))).all()
+    by_wh: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for wh, item in rows:
+        by_wh.setdefault(wh, set()).add(item)
+    return sum(len(release_backorders(session, None, sorted(items, key=str), wh)) for wh, items in by_wh.items())

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot, lot_id_for
-from app.models.org import Location, Warehouse
+from app.models.org import Branch, Location, Warehouse
 from app.models.types import DomainValueError, to_qty
 from app.services.errors import NotFound, ValidationError
+from app.services.ownership import ForeignWrite, ownership
 
 
 def qty(value: Any, field: str, *, allow_zero: bool = False) -> int:
@@ -64,3 +65,18 @@ def lot_for(session: Session, item: Item, lot_code: str | None) -> uuid.UUID | N
     if session.get(Lot, lid) is None:
         raise NotFound(f"lot of {item.sku}", lot_code)
     return lid
+
+
+def branch_code(session: Session, branch_id: uuid.UUID | None) -> str:
+    code = session.scalar(select(Branch.code).where(Branch.id == branch_id)) if branch_id else None
+    return code or "another branch"
+
+
+def require_owner(session: Session, owner_branch_id: uuid.UUID, what: str) -> None:
+    """Refuse, with a sentence the user can act on, a step only the owning branch's site may take
+    (``what`` e.g. "transfer DAL-TR-000001 is shipped"): better than the guard's refusal at flush."""
+    own = ownership(session)
+    if own.owns(owner_branch_id):
+        return
+    raise ForeignWrite(f"{what} by {branch_code(session, owner_branch_id)}; this workstation belongs to "
+                       f"{branch_code(session, own.branch_id)}")

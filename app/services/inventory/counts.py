@@ -32,7 +32,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.inventory.common import get_warehouse, qty
+from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.numbering import next_number
 from app.services.stock import MoveSpec, post_moves, virtual_location
 
@@ -121,6 +121,7 @@ def create_count_tasks(
             raise NotFound("bin", lid)
         if loc.kind != "storage":
             raise ValidationError("bin", f"{loc.code} is a {loc.kind} location, not a storage bin")
+        require_owner(session, get_warehouse(session, loc.warehouse_id).branch_id, f"bin {loc.code} is counted")
     open_ = set(session.scalars(select(CountTask.location_id).where(
         CountTask.location_id.in_(list(locs)), CountTask.status.in_(OPEN_STATES))))
     if open_:
@@ -153,7 +154,8 @@ def schedule_counts(
     """Create tasks for every bin due by ABC class: a bin takes the best class of the items in it
     (or of its fixed pick item), and is due when its last posted count is older than the interval."""
     _require_any(actor, "count.enter", "count.approve")
-    get_warehouse(session, warehouse_id)
+    wh = get_warehouse(session, warehouse_id)
+    require_owner(session, wh.branch_id, f"bins of {wh.code} are counted")
     on = on or dt.date.today()
     days = intervals or DEFAULT_INTERVAL_DAYS
     bins = session.execute(
@@ -204,6 +206,7 @@ def start_counts(session: Session, actor: Actor, task_ids: Sequence[uuid.UUID]) 
     actor.require("count.enter")
     tasks = [_task(session, t) for t in task_ids]
     for t in tasks:
+        require_owner(session, t.owner_branch_id, f"count {t.number} is counted")
         if t.status != "scheduled":
             raise Conflict(f"count {t.number} is {t.status}, not scheduled")
     busy = busy_bins(session, {t.location_id for t in tasks})
@@ -295,6 +298,7 @@ def enter_counts(session: Session, actor: Actor, task_id: uuid.UUID, entries: Se
     expected get a line. Posts at once when every line is within tolerance."""
     actor.require("count.enter")
     t = _task(session, task_id)
+    require_owner(session, t.owner_branch_id, f"count {t.number} is counted")
     if t.status not in ("counting", "recount"):
         raise Conflict(f"count {t.number} is {t.status}: counts can be entered only while counting or recounting")
     counted: dict[tuple[uuid.UUID, str], int] = {}
@@ -382,6 +386,7 @@ def approve_count(session: Session, actor: Actor, task_id: uuid.UUID) -> CountTa
     """A manager who counted neither round approves; the adjustment posts as ledger moves."""
     actor.require("count.approve")
     t = _task(session, task_id)
+    require_owner(session, t.owner_branch_id, f"count {t.number} is counted")
     if t.status != "pending_approval":
         raise Conflict(f"count {t.number} is {t.status}, not waiting for approval")
     if actor.user_id in (t.counted_by_id, t.recounted_by_id):
@@ -395,6 +400,7 @@ def approve_count(session: Session, actor: Actor, task_id: uuid.UUID) -> CountTa
 def cancel_count(session: Session, actor: Actor, task_id: uuid.UUID) -> CountTask:
     _require_any(actor, "count.approve")
     t = _task(session, task_id)
+    require_owner(session, t.owner_branch_id, f"count {t.number} is counted")
     if t.status not in OPEN_STATES:
         raise Conflict(f"count {t.number} is {t.status} and cannot be cancelled")
     t.status = "cancelled"

@@ -24,7 +24,7 @@ from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.inventory.common import get_warehouse, qty
+from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.stock import MoveSpec, post_moves
 
 
@@ -53,6 +53,7 @@ def check_pick_faces(session: Session, actor: Actor, warehouse_id: uuid.UUID,
     """Create replenishment tasks for every pick face (of ``item_ids``, if given) below its minimum."""
     _require(actor)
     wh = get_warehouse(session, warehouse_id)
+    require_owner(session, wh.branch_id, f"pick faces of {wh.code} are replenished")
     q = select(Location).where(Location.warehouse_id == wh.id, Location.kind == "storage", Location.role == "pick",
                                Location.fixed_item_id.is_not(None), Location.max_qty > 0, Location.active.is_(True))
     if item_ids is not None:
@@ -133,6 +134,7 @@ def confirm_replenish(session: Session, actor: Actor, task_ids: Sequence[uuid.UU
         t = session.get(ReplenishTask, tid)
         if t is None:
             raise NotFound("replenishment task", tid)
+        require_owner(session, t.owner_branch_id, "a replenishment task is confirmed")
         if t.status != "open":
             raise Conflict(f"replenishment task {tid} is {t.status}")
         tasks.append(t)
@@ -161,6 +163,7 @@ def cancel_replenish(session: Session, actor: Actor, task_id: uuid.UUID) -> Repl
     t = session.get(ReplenishTask, task_id)
     if t is None:
         raise NotFound("replenishment task", task_id)
+    require_owner(session, t.owner_branch_id, "a replenishment task is cancelled")
     if t.status != "open":
         raise Conflict(f"replenishment task {task_id} is {t.status}")
     t.status = "cancelled"

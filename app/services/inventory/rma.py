@@ -6,6 +6,11 @@ puts it in the warehouse's QA cage (not in a bin). Inspection says ``ok``, ``def
 (not credited). Disposal moves the stock: restock (QA -> a bin; only ``ok`` units), scrap
 (QA -> scrap), rtv (QA -> supplier). When every line is disposed the RMA closes and a
 ``CreditRequest`` is written for the invoicing area to turn into a credit note.
+
+Across branches: the RMA, its lines, its moves and its credit request belong to the branch whose
+warehouse takes the goods back, and every step runs on that branch's workstations. The sales order
+(possibly another branch's) is only read; the credit request is a new row of the returning branch
+that names the order, never an edit of it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, ValidationError
-from app.services.inventory.common import get_warehouse, qty
+from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.numbering import next_number
 from app.services.stock import MoveSpec, post_moves, virtual_location
 
@@ -83,6 +88,7 @@ def authorise_rma(
     if cust is None:
         raise NotFound("customer", customer_id)
     wh = get_warehouse(session, warehouse_id)
+    require_owner(session, wh.branch_id, f"a return into {wh.code} is authorised")
     if not lines:
         raise ValidationError("lines", "an RMA needs at least one line")
     order_lines: dict[uuid.UUID, tuple[int, Decimal]] = {}
@@ -153,6 +159,7 @@ def receive_rma(session: Session, actor: Actor, rma_id: uuid.UUID,
     """Returned goods arrive: customer -> QA. Default quantity: as authorised; more is refused."""
     actor.require("rma.manage")
     r = _get(session, rma_id)
+    require_owner(session, r.owner_branch_id, f"RMA {r.number} is received")
     if r.status != "authorised":
         raise Conflict(f"RMA {r.number} is {r.status}: only an authorised RMA can be received")
     lines = rma_lines(session, r.id)
@@ -186,6 +193,7 @@ def inspect_rma(session: Session, actor: Actor, rma_id: uuid.UUID, results: Mapp
     """Record inspection results; the RMA is ``inspected`` once every received line has one."""
     actor.require("rma.manage")
     r = _get(session, rma_id)
+    require_owner(session, r.owner_branch_id, f"RMA {r.number} is inspected")
     if r.status not in ("received", "inspected"):
         raise Conflict(f"RMA {r.number} is {r.status}: inspect after receipt and before disposal")
     by_id = {ln.id: ln for ln in rma_lines(session, r.id)}
@@ -210,6 +218,7 @@ def dispose_rma(session: Session, actor: Actor, rma_id: uuid.UUID, dispositions:
     """Move inspected stock out of QA; when every line is disposed, close and request the credit."""
     actor.require("rma.manage")
     r = _get(session, rma_id)
+    require_owner(session, r.owner_branch_id, f"RMA {r.number} is disposed of")
     if r.status != "inspected":
         raise Conflict(f"RMA {r.number} is {r.status}: every received line must be inspected before disposal")
     lines = rma_lines(session, r.id)
@@ -285,6 +294,7 @@ def credit_for(session: Session, rma_id: uuid.UUID) -> CreditRequest | None:
 def cancel_rma(session: Session, actor: Actor, rma_id: uuid.UUID) -> Rma:
     actor.require("rma.manage")
     r = _get(session, rma_id)
+    require_owner(session, r.owner_branch_id, f"RMA {r.number} is cancelled")
     if r.status != "authorised":
         raise Conflict(f"RMA {r.number} is {r.status}: only an RMA not yet received can be cancelled")
     r.status = "cancelled"

@@ -3,12 +3,13 @@
 Why transit: between ship and receipt the stock belongs to neither warehouse's on hand,
 yet it must not vanish. Shipping moves it from the sending bins to the SENDING warehouse's
 ``transit`` location (one balance, counted once, visible as "in transit"); receiving moves
-it from there into the destination's dock (or a named bin). Shipping also creates an
-``ExpectedReceipt`` (source 'transfer') at the destination so Receiving lists it.
+it from there into the destination's dock (or a named bin).
 
-Replication note: the transfer order is the sending branch's document; the expected receipt
-belongs to the destination branch. A receipt recorded at the destination updates both in
-one local transaction (the stock moves carry the receiver's branch as owner).
+Across branches each step runs at the site of the branch that performs it (see
+``transfer_settle``): the sending branch owns the transfer order and creates, ships and cancels
+it; the receiving branch's site creates its own expected receipt when it sees the shipment and
+records the receipt with rows it owns (ER, ledger moves out of transit); the sender's settler then
+marks the transfer received. A site that owns both ends does all of it at once.
 """
 
 from __future__ import annotations
@@ -25,15 +26,24 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item, Lot
 from app.models.inventory import TransferLine, TransferOrder
 from app.models.org import Location, Warehouse
-from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
+from app.models.purchasing import ExpectedReceiptLine
 from app.models.stock import StockBalance, StockMove
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.inventory.common import get_warehouse, qty
+from app.services.inventory.common import branch_code, get_warehouse, qty, require_owner
+from app.services.inventory.transfer_settle import (
+    er_line_id_for,
+    expect_transfer,
+    follow_serials,
+    inbound_receipt,
+    left_transit,
+    settle_received,
+)
 from app.services.numbering import next_number
+from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves, virtual_location
 
 
@@ -74,6 +84,7 @@ def create_transfer(
         raise ValidationError("to warehouse", "must differ from the sending warehouse")
     if not lines:
         raise ValidationError("lines", "a transfer needs at least one line")
+    require_owner(session, src.branch_id, f"a transfer from {src.code} is created (from a transfer requisition or directly)")
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({ln.item_id for ln in lines})))}
     checked: list[tuple[TransferLineSpec, int]] = []
     for n, ln in enumerate(lines, 1):
@@ -110,7 +121,9 @@ def create_transfer(
 
 
 def _mark_requisitions(session: Session, actor: Actor, ids: list[uuid.UUID], transfer_id: uuid.UUID) -> None:
-    """Tell the Buying area its transfer requisitions are converted (when that area is installed)."""
+    """Tell the Buying area its transfer requisitions are converted (when that area is installed).
+    A requisition another branch owns is not edited here: ``requisitions.mark_converted`` records
+    the conversion and the requisition's owner settles it after its next pull."""
     try:
         mod = importlib.import_module("app.services.requisitions")
     except ImportError:
@@ -148,6 +161,7 @@ def ship_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> Tra
     """Move every line from its bins into the sending warehouse's transit location."""
     actor.require("transfer.create")
     t = _get(session, transfer_id)
+    require_owner(session, t.owner_branch_id, f"transfer {t.number} is shipped")
     if t.status != "draft":
         raise Conflict(f"transfer {t.number} is {t.status}: only a draft can be shipped")
     transit = virtual_location(session, t.from_warehouse_id, "transit")
@@ -171,27 +185,37 @@ def ship_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> Tra
         if need:
             raise Conflict(f"line {ln.line_no}: not enough stock of {item.sku} to ship: {ln.qty - need} available, {ln.qty} to ship")
         ln.qty_shipped = ln.qty
-    post_moves(session, actor, moves, owner_branch_id=t.owner_branch_id)
+    posted = post_moves(session, actor, moves, owner_branch_id=t.owner_branch_id)
+    follow_serials(session, [m for m in posted if m.serial_no])
+    t.status, t.shipped_at = "shipped", utcnow()
+    session.flush()
     dst = session.get(Warehouse, t.to_warehouse_id)
     assert dst is not None
-    now = utcnow()
-    er = ExpectedReceipt(number=next_number(session, dst.branch_id, "ER"), source="transfer", source_doc_id=t.id,
-                         warehouse_id=dst.id, status="expected", owner_branch_id=dst.branch_id,
-                         expected_at=dt.datetime.combine(t.requested_date, dt.time(12), dt.UTC) if t.requested_date else now)
-    session.add(er)
-    session.flush()
-    lot_codes = {a: b for a, b in session.execute(select(Lot.id, Lot.lot_code).where(
-        Lot.id.in_({m.lot_id for m in moves if m.lot_id})))}
-    for ln in lines:
-        ln_lots = {m.lot_id for m in moves if m.doc_line_id == ln.id}
-        one = next(iter(ln_lots)) if len(ln_lots) == 1 else None
-        session.add(ExpectedReceiptLine(receipt_id=er.id, item_id=ln.item_id, qty_expected=ln.qty_shipped,
-                                        lot_code=lot_codes.get(one, "") if one else "", owner_branch_id=dst.branch_id))
-    t.status, t.shipped_at, t.expected_receipt_id = "shipped", now, er.id
+    er = expect_transfer(session, t) if owns(session, dst.branch_id) else None
+    if er is not None:
+        t.expected_receipt_id = er.id
     audit.record(session, actor, "transfer.ship", "transfer_order", t.id, t.owner_branch_id,
-                 number=t.number, expected_receipt=er.number, units=sum(m.qty for m in moves))
+                 number=t.number, expected_receipt=er.number if er else "", units=sum(m.qty for m in moves))
     session.flush()
     return t
+
+
+def ship_note(session: Session, t: TransferOrder) -> str:
+    """What the user is told after shipping: where the expected receipt comes from."""
+    er = inbound_receipt(session, t)
+    if er is not None:
+        return f"{t.number} shipped, in transit; expected at the dock as {er.number}"
+    dst = session.get(Warehouse, t.to_warehouse_id)
+    code = branch_code(session, dst.branch_id if dst else None)
+    return f"{t.number} shipped, in transit; {code} sees it at its dock when {code} next syncs"
+
+
+def receive_note(session: Session, t: TransferOrder) -> str:
+    """What the user is told after receiving: whether the sender's transfer is updated yet."""
+    if t.status == "received":
+        return f"{t.number} received"
+    return (f"{t.number} received; {branch_code(session, t.owner_branch_id)}'s transfer shows it received when "
+            f"{branch_code(session, t.owner_branch_id)} next syncs")
 
 
 def receive_transfer(
@@ -201,17 +225,29 @@ def receive_transfer(
     """Take a shipped transfer out of transit into the destination (its dock unless a bin is named).
 
     ``received`` maps line id -> quantity received (default: everything shipped). Less than
-    shipped is a shortage written off from transit; more is refused; a second receipt is refused.
+    shipped is a shortage written off from transit; more is refused; a second receipt is refused
+    (also one made on another workstation of the receiving branch, once synced: its expected
+    receipt says received and the transit moves are there).
+
+    Only the destination's rows are written here (its expected receipt, ledger moves it owns);
+    the sender's transfer is settled at once when this site owns it, else by the sender's settler.
     """
     if not (actor.can("receipt.post") or actor.can("transfer.create")):
         raise PermissionDenied(f"{actor.username} may not receive transfers")
     t = _get(session, transfer_id)
-    if t.status == "received":
-        raise Conflict(f"transfer {t.number} was already received{' on ' + t.received_at.date().isoformat() if t.received_at else ''}")
-    if t.status != "shipped":
-        raise Conflict(f"transfer {t.number} is {t.status}: only a shipped transfer can be received")
     dst = session.get(Warehouse, t.to_warehouse_id)
     assert dst is not None
+    er = inbound_receipt(session, t)
+    done = t.received_at or (er.received_at if er is not None else None)
+    if t.status == "received" or (er is not None and er.status in ("received", "closed")) or left_transit(session, t):
+        raise Conflict(f"transfer {t.number} was already received{' on ' + done.date().isoformat() if done else ''}")
+    if t.status != "shipped":
+        raise Conflict(f"transfer {t.number} is {t.status}: only a shipped transfer can be received")
+    require_owner(session, dst.branch_id, f"transfer {t.number} is received at {dst.code}")
+    if er is None:  # the destination's settler has not run since the shipment arrived: do it now
+        er = expect_transfer(session, t)
+    if er is None:
+        raise Conflict(f"transfer {t.number}: the shipment has not fully reached this workstation yet; sync and try again")
     if to_location_id is None:
         target = virtual_location(session, dst.id, "dock")
     else:
@@ -231,12 +267,14 @@ def receive_transfer(
         StockMove.doc_type == "transfer", StockMove.doc_id == t.id, StockMove.reason == "transfer_out")
         .order_by(StockMove.id)))
     moves: list[MoveSpec] = []
+    got_by_line: dict[uuid.UUID, int] = {}
     for ln in lines:
         got = ln.qty_shipped if received is None or ln.id not in received else qty(
             received[ln.id], f"line {ln.line_no} ({skus[ln.item_id]}) received quantity", allow_zero=True)
         if got > ln.qty_shipped:
             raise ValidationError(f"line {ln.line_no} ({skus[ln.item_id]}) received quantity",
                                   f"{got} is more than the {ln.qty_shipped} shipped")
+        got_by_line[ln.id] = got
         left = got
         for m in (m for m in shipped if m.doc_line_id == ln.id):
             take = min(left, m.qty)
@@ -249,27 +287,29 @@ def receive_transfer(
                                       to_location_id=adjust.id, reason="adjust", lot_id=m.lot_id,
                                       serial_no=m.serial_no, doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
             left -= take
-        ln.qty_received, ln.qty_short = got, ln.qty_shipped - got
-    post_moves(session, actor, moves, owner_branch_id=dst.branch_id)
+    posted = post_moves(session, actor, moves, owner_branch_id=dst.branch_id)
     now = utcnow()
-    if t.expected_receipt_id:
-        er = session.get(ExpectedReceipt, t.expected_receipt_id)
-        if er is not None:
-            er_lines = list(session.scalars(select(ExpectedReceiptLine).where(ExpectedReceiptLine.receipt_id == er.id)
-                                            .order_by(ExpectedReceiptLine.id)))
-            for erl, ln in zip(er_lines, lines, strict=False):
-                erl.qty_received = ln.qty_received
-            er.status, er.received_at = "received", now
-            er.arrived_at = er.arrived_at or now
-    t.status, t.received_at = "received", now
+    er_lines = list(session.scalars(select(ExpectedReceiptLine).where(ExpectedReceiptLine.receipt_id == er.id)
+                                    .order_by(ExpectedReceiptLine.created_at, ExpectedReceiptLine.id)))
+    derived = {erl.id: erl for erl in er_lines}
+    for n, ln in enumerate(lines):
+        erl = derived.get(er_line_id_for(ln.id)) or (er_lines[n] if n < len(er_lines) else None)
+        if erl is not None:
+            erl.qty_received = got_by_line[ln.id]
+    er.status, er.received_at = "received", now
+    er.arrived_at = er.arrived_at or now
+    follow_serials(session, [m for m in posted if m.serial_no and m.to_location_id == target.id])
+    session.flush()
+    if owns(session, t.owner_branch_id):
+        settle_received(session, t)
     got_items = sorted({m.item_id for m in moves if m.to_location_id == target.id}, key=str)
     if got_items:
         from app.services.inventory.backorders import release_backorders
 
         release_backorders(session, actor, got_items, dst.id)
     audit.record(session, actor, "transfer.receive", "transfer_order", t.id, t.owner_branch_id, number=t.number,
-                 received=sum(ln.qty_received for ln in lines), short=sum(ln.qty_short for ln in lines),
-                 into=target.code)
+                 received=sum(got_by_line.values()), short=sum(ln.qty_shipped for ln in lines) - sum(got_by_line.values()),
+                 into=target.code, expected_receipt=er.number if er else "")
     session.flush()
     return t
 
@@ -277,6 +317,7 @@ def receive_transfer(
 def cancel_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> TransferOrder:
     actor.require("transfer.create")
     t = _get(session, transfer_id)
+    require_owner(session, t.owner_branch_id, f"transfer {t.number} is cancelled")
     if t.status != "draft":
         raise Conflict(f"transfer {t.number} is {t.status}: only a draft can be cancelled")
     t.status = "cancelled"
@@ -318,7 +359,11 @@ def list_transfers(session: Session, *, status: str | None = None, warehouse_id:
 
 def transfers_from_requisitions(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID]) -> list[TransferOrder]:
     """One draft transfer per (source, destination) warehouse pair from open transfer requisitions
-    (the replenishment engine's "transfer before buying"); the requisitions become converted."""
+    (the replenishment engine's "transfer before buying"); the requisitions become converted.
+
+    Run by the sending branch (it owns the transfer): a transfer requisition is the requesting
+    branch's request row. Requisitions the sender does not own become converted by their owner's
+    settler after its next pull."""
     from app.models.buying import Requisition
 
     actor.require("transfer.create")
@@ -336,6 +381,10 @@ def transfers_from_requisitions(session: Session, actor: Actor, requisition_ids:
         if r.source_warehouse_id is None:
             raise ValidationError(f"requisition {r.number}", "names no source warehouse")
         groups.setdefault((r.source_warehouse_id, r.warehouse_id), []).append(r)
+    for (src, _dst), rs in groups.items():
+        wh = get_warehouse(session, src)
+        require_owner(session, wh.branch_id, f"requisition {rs[0].number} asks {wh.code} for stock: it is converted "
+                      "into a transfer")
     out = []
     for (src, dst), rs in groups.items():
         dates = [r.need_by for r in rs if r.need_by]
