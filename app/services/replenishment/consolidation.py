@@ -88,9 +88,17 @@ def consolidation_groups(session: Session, requisition_ids: Sequence[uuid.UUID] 
             if r.status != "open":
                 raise Conflict(f"requisition {r.number} is {r.status}, not open")
         reqs = [rows[i] for i in ids]
+        from app.services.requisitions import conversions_of
+
+        for rid, conv in conversions_of(session, ids).items():
+            raise Conflict(f"requisition {rows[rid].number} is already on {conv.label(session)}, not open")
     else:
         reqs = list(session.scalars(q.where(Requisition.status == "open", Requisition.kind == "purchase")
                                     .order_by(Requisition.number)))
+        from app.services.requisitions import conversions_of
+
+        covered = conversions_of(session, [r.id for r in reqs])  # on another branch's PO already
+        reqs = [r for r in reqs if r.id not in covered]
     sup_ids = {r.supplier_id for r in reqs if r.supplier_id}
     allows = {s.id: s.allows_consolidation for s in session.scalars(select(Supplier).where(Supplier.id.in_(sup_ids)))}
     wh_codes = {w.id: w.code for w in session.scalars(select(Warehouse))}

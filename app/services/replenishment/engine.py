@@ -297,10 +297,11 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     inbound, outbound = _transfers(session, item_ix, wh_ix, shape)
     req_in = _fill(session, (
         "SELECT item_id, warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND deleted_at IS NULL"
-        " GROUP BY item_id, warehouse_id"), {}, item_ix, wh_ix, shape)
+        f" AND {_NOT_ON_A_DOCUMENT} GROUP BY item_id, warehouse_id"), {}, item_ix, wh_ix, shape)
     req_out = _fill(session, (
         "SELECT item_id, source_warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND kind = 'transfer'"
-        " AND deleted_at IS NULL GROUP BY item_id, source_warehouse_id"), {}, item_ix, wh_ix, shape)
+        f" AND deleted_at IS NULL AND {_NOT_ON_A_DOCUMENT} GROUP BY item_id, source_warehouse_id"),
+        {}, item_ix, wh_ix, shape)
 
     classes = class_settings(session)
     sources = _sources(session)
@@ -375,6 +376,12 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     recs.sort(key=lambda r: (r.warehouse_code, r.sku))
     return RunResult(recs, pairs=shape[0] * len(scope.targets), suppressed=n_suppressed, no_supplier=n_nosup,
                      today=today)
+
+
+#: an open requisition another branch already put on a PO (its owner has not settled it yet) is
+#: counted by that PO line (on order), not twice (requisitions.conversions_of)
+_NOT_ON_A_DOCUMENT = ("NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.entity = 'requisition'"
+                      " AND a.entity_id = requisition.id AND a.action = 'requisition.convert')")
 
 
 def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:

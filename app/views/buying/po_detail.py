@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.models.purchasing import PurchaseOrder
 from app.services import approvals, po_documents, purchasing
 from app.views.context import AppContext
 
@@ -208,7 +209,12 @@ class PoDetailView(QWidget):
             return
         po_id = self.detail["id"]
         number = self.detail["number"]
-        self.ctx.runner.submit(lambda s: fn(s, po_id), lambda _r: self._done(f"{number} {verb}"),
+
+        def work(s: Session) -> str:
+            done = fn(s, po_id)  # what other branches still do about it: "DAL's PO follows when DAL syncs"
+            return "".join(f"; {f}" for f in purchasing.branch_followups(s, done)) if isinstance(done, PurchaseOrder) else ""
+
+        self.ctx.runner.submit(work, lambda note: self._done(f"{number} {verb}{note}"),
                                on_error=self._on_action_error, kinds=("po", "approval", "receipt"),
                                label=f"{verb} {number}")
 
