@@ -8,10 +8,12 @@ an ``EdiImportError`` naming what is wrong and leaves nothing behind.
   price changed, date moved, line rejected, extra line) is stored on the message line and
   raised as an exception for the buyer. The PO goes from ``sent`` to ``confirmed`` and its
   lines take the confirmed dates.
-* A ship notice becomes one ``ExpectedReceipt`` per PO (source 'asn') with a line per item
-  and carton (SSCC, lot, expiry), which Receiving scans. The quantities it announces are taken
-  off the PO's own open expected receipts (``app.services.edi.reconcile``), so Receiving does
-  not list the same goods twice.
+* A ship notice becomes one ``ExpectedReceipt`` per PO and ship-to warehouse (source 'asn') with
+  a line per item and carton (SSCC, lot, expiry), which Receiving scans; each belongs to its
+  warehouse's branch (``app.services.edi.asn_receipts``: this site makes its own branch's now,
+  another branch's settler makes its own after its next pull). The quantities it announces are
+  taken off the PO's own open expected receipts (``app.services.edi.reconcile``), so Receiving
+  does not list the same goods twice.
 * Idempotency: (standard, sender, interchange control, transaction control) is unique;
   a file imported again is reported as a duplicate and writes nothing.
 
@@ -32,15 +34,17 @@ from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, ItemUom
 from app.models.edi import SupplierMessage, SupplierMessageLine
+from app.models.org import Branch, Warehouse
 from app.models.parties import ItemSupplier, Supplier
-from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.purchasing import PurchaseOrder, PurchaseOrderLine
 from app.models.types import utcnow
 from app.models.workflow import check_transition
-from app.services import audit, exceptions, numbering
+from app.services import audit, exceptions
 from app.services.auth import Actor
-from app.services.edi import edifact, reconcile, x12
+from app.services.edi import asn_receipts, edifact, x12
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
 from app.services.errors import DomainError
+from app.services.ownership import owns
 
 IMPORTABLE = ("855", "856", "ORDRSP", "DESADV")
 CONFIRMABLE = frozenset({"sent", "confirmed", "partially_received", "received"})
@@ -233,6 +237,9 @@ def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tup
         po = session.scalars(select(PurchaseOrder).where(PurchaseOrder.number == number)).first()
         if po is None:
             raise EdiImportError(f"{doc.msg_type} {doc.control}: unknown purchase order {number}")
+        if not owns(session, po.owner_branch_id):
+            raise EdiImportError(f"{doc.msg_type} {doc.control}: purchase order {number} belongs to another branch; "
+                                 f"its supplier messages are imported at that branch (its EDI folder)")
         if po.supplier_id != supplier.id:
             raise EdiImportError(
                 f"{doc.msg_type} {doc.control}: purchase order {number} is not for supplier {supplier.code} "
@@ -291,16 +298,14 @@ def _apply(
         )
         session.add(msg)
         session.flush()
+        receipts = ""
         if doc.kind == "confirmation":
             diffs = _confirm(session, actor, doc, msg, po, matches)
         else:
-            diffs = _ship_notice(session, actor, doc, msg, po, supplier, matches)
+            diffs, receipts = _ship_notice(session, actor, doc, msg, po, supplier, matches)
         msg.differences = len(diffs)
         msg.status = "differences" if diffs else "processed"
-        result = MessageResult(msg.id, doc.msg_type, number, msg.status, diffs)
-        if msg.expected_receipt_id:
-            er = session.get(ExpectedReceipt, msg.expected_receipt_id)
-            result.expected_receipt = er.number if er else ""
+        result = MessageResult(msg.id, doc.msg_type, number, msg.status, diffs, receipts)
         msg.summary = _summary(doc, len(matches), diffs, result.expected_receipt)
         audit.record(session, actor, "edi.import", "supplier_message", msg.id, po.owner_branch_id,
                      type=doc.msg_type, po=number, file=file_name, differences=len(diffs))
@@ -383,31 +388,27 @@ def _confirm(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Supplie
 
 
 def _ship_notice(session: Session, actor: Actor | None, doc: ParsedDoc, msg: SupplierMessage, po: PurchaseOrder,
-                 supplier: Supplier, matches: list[_Match]) -> list[str]:
+                 supplier: Supplier, matches: list[_Match]) -> tuple[list[str], str]:
+    """Message lines and exceptions here (the PO owner's); one ASN receipt per ship-to warehouse:
+    made now for this site's branch, by the other branch's settler for its own (``asn_receipts``).
+    Returns the differences and what became of the goods ("DAL-ASN-000001; HOU1: when HOU syncs")."""
     when = doc.delivery_date or doc.ship_date
-    er = ExpectedReceipt(
-        number=numbering.next_number(session, po.owner_branch_id, "ASN"), source="asn", po_id=po.id,
-        supplier_id=supplier.id, warehouse_id=po.warehouse_id, owner_branch_id=po.owner_branch_id,
-        expected_at=dt.datetime.combine(when, dt.time(0), dt.UTC) if when else None,
-        asn_ref=doc.doc_ref[:40], carrier=doc.carrier[:40], pro_number=doc.pro_number[:40],
-    )
-    session.add(er)
-    session.flush()
-    msg.expected_receipt_id = er.id
+    head = asn_receipts.AsnHeader(doc.doc_ref, dt.datetime.combine(when, dt.time(0), dt.UTC) if when else None,
+                                  doc.carrier, doc.pro_number)
     diffs: list[str] = []
     shipped: dict[uuid.UUID, int] = {}
+    by_wh: dict[uuid.UUID, list[tuple[asn_receipts.AsnLine, SupplierMessageLine]]] = {}
     for m in matches:
         ln, pl = m.line, m.po_line
         assert m.item is not None and ln.qty
-        session.add(ExpectedReceiptLine(
-            receipt_id=er.id, po_line_id=pl.id if pl else None, item_id=m.item.id, qty_expected=ln.qty,
-            sscc=ln.sscc[:20], lot_code=ln.lot[:40], expiry_date=ln.expiry, owner_branch_id=po.owner_branch_id,
-        ))
         row = SupplierMessageLine(
             message_id=msg.id, line_no=ln.line_no or ln.seq, po_line_id=pl.id if pl else None, item_id=m.item.id,
             item_ref=ln.ref_text(), qty_confirmed=ln.qty, sscc=ln.sscc[:20], lot_code=ln.lot[:40],
             date_confirmed=doc.delivery_date, line_status="shipped", owner_branch_id=po.owner_branch_id,
         )
+        # a line goes where its PO line ships; a line not on the PO to the PO's own warehouse
+        by_wh.setdefault(pl.ship_to_warehouse_id if pl else po.warehouse_id, []).append((asn_receipts.AsnLine(
+            pl.id if pl else None, m.item.id, ln.qty, ln.sscc, ln.lot, ln.expiry), row))
         text = ""
         if pl is None:
             text, kind = f"extra line: {m.item.sku} x {ln.qty} shipped but not on the PO", "edi.extra_line"
@@ -425,8 +426,22 @@ def _ship_notice(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Sup
             _raise(session, actor, po, msg, kind, f"PO {po.number}: {text}", f"{doc.msg_type} {doc.doc_ref}: {text}",
                    tag=f"{row.line_no}:{kind}")
         session.add(row)
-    audit.record(session, actor, "receipt.expected", "expected_receipt", er.id, po.owner_branch_id,
-                 source="asn", asn=doc.doc_ref, lines=len(matches))
-    # What the ASN announces is no longer expected on the PO's own receipts (no double listing).
-    reconcile.take_off_po_receipts(session, actor, po, er, shipped)
-    return diffs
+    session.flush()
+    made: list[str] = []
+    later: list[str] = []
+    # the PO's own warehouse first, so the message points at its receipt when there is one
+    for wh_id in sorted(by_wh, key=lambda w: (w != po.warehouse_id, str(w))):
+        wh = session.get(Warehouse, wh_id)
+        assert wh is not None
+        pairs = by_wh[wh_id]
+        if owns(session, wh.branch_id):
+            er = asn_receipts.make_asn_receipt(session, actor, msg, po, wh, head, [a for a, _ in pairs])
+            if msg.expected_receipt_id is None:
+                msg.expected_receipt_id = er.id
+            made.append(er.number)
+        else:
+            asn_receipts.record_handoff(session, actor, msg, wh, head,
+                                        {row.id: a.expiry_date for a, row in pairs if a.expiry_date})
+            code = session.scalar(select(Branch.code).where(Branch.id == wh.branch_id)) or "its branch"
+            later.append(f"{wh.code}: expected when {code} next syncs")
+    return diffs, "; ".join(made + later)

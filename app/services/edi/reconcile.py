@@ -6,7 +6,9 @@ the same goods twice. So, in the ASN import's transaction, for every PO line the
 
 * the announced quantity is taken off the **open** part (``qty_expected - qty_received``) of
   the PO line's rows on open PO-sourced expected receipts (``expected``/``arrived``/``receiving``)
-  of the ASN's warehouse, oldest receipt first; more than is open there is not taken (the import
+  of the ASN's warehouse (owned by the ASN receipt's branch, the one site that may change them;
+  see ``asn_receipts``: for another branch's warehouse it is that branch's settler), oldest
+  receipt first; more than is open there is not taken (the import
   already raises ``edi.qty_over`` for it);
 * what was received is never touched: a row never drops below its ``qty_received``;
 * a PO-sourced receipt with nothing left open and nothing received is cancelled (through the
@@ -62,7 +64,8 @@ def take_off_po_receipts(session: Session, actor: Actor | None, po: PurchaseOrde
         select(ExpectedReceiptLine, ExpectedReceipt)
         .join(ExpectedReceipt, ExpectedReceipt.id == ExpectedReceiptLine.receipt_id)
         .where(ExpectedReceipt.po_id == po.id, ExpectedReceipt.source == "po",
-               ExpectedReceipt.warehouse_id == asn.warehouse_id, ExpectedReceipt.status.in_(OPEN_STATES),
+               ExpectedReceipt.warehouse_id == asn.warehouse_id, ExpectedReceipt.owner_branch_id == asn.owner_branch_id,
+               ExpectedReceipt.status.in_(OPEN_STATES),
                ExpectedReceipt.deleted_at.is_(None), ExpectedReceiptLine.deleted_at.is_(None))
         .order_by(ExpectedReceipt.created_at, ExpectedReceipt.number, ExpectedReceiptLine.created_at,
                   ExpectedReceiptLine.id)).all()
