@@ -167,3 +167,14 @@ def test_receiving_a_transfer_releases_backorders_it_covers(session: Session, wo
     assert so.status == "backordered"  # in transit does not count
     receive_transfer(session, world.actors["rita"], t.id)
     assert so.status == "open"
+
+
+def test_two_items_in_one_bin_ship_on_one_transfer(session: Session, world: World) -> None:
+    stock(session, world, "WIDGET", 5, "DAL1-A-02")
+    stock(session, world, "BOLT", 3, "DAL1-A-02")
+    widget, bolt = world.items["WIDGET"].id, world.items["BOLT"].id
+    t = create_transfer(session, world.actors["wes"], world.wh_dal.id, world.wh_hou.id,
+                        [TransferLineSpec(widget, 5), TransferLineSpec(bolt, 3)])
+    ship_transfer(session, world.actors["wes"], t.id)  # the widgets taken do not use up the bolts' bin
+    transit = virtual_location(session, world.wh_dal.id, "transit")
+    assert (bal(session, transit, widget), bal(session, transit, bolt)) == (5, 3)

@@ -168,16 +168,16 @@ def ship_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> Tra
     lines = lines_of(session, t.id)
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({ln.item_id for ln in lines})))}
     moves: list[MoveSpec] = []
-    taken: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
+    taken: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None], int] = {}  # (bin, item, lot): lines share bins
     for ln in lines:
         item = items[ln.item_id]
         need = ln.qty
         for loc, lot, have in _sources(session, t.from_warehouse_id, item, ln.lot_id, ln.from_location_id):
-            free = have - taken.get((loc, lot), 0)
+            free = have - taken.get((loc, item.id, lot), 0)
             if free <= 0 or need == 0:
                 continue
             take = 1 if item.track_serial else min(need, free)
-            taken[(loc, lot)] = taken.get((loc, lot), 0) + take
+            taken[(loc, item.id, lot)] = taken.get((loc, item.id, lot), 0) + take
             moves.append(MoveSpec(item_id=item.id, qty=take, from_location_id=loc, to_location_id=transit.id,
                                   reason="transfer_out", lot_id=lot, serial_no=ln.serial_no,
                                   doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
