@@ -82,11 +82,11 @@ def _from_reqs(args: argparse.Namespace) -> int:
 
 def _ship(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.inventory.transfers import ship_transfer, transfer_by_number
+    from app.services.inventory.transfers import ship_note, ship_transfer, transfer_by_number
 
     with session_for(args) as s:
         t = ship_transfer(s, actor_of(s, args), transfer_by_number(s, args.number).id)
-        print(f"{t.number}: shipped, in transit")
+        print(ship_note(s, t))
     return 0
 
 
@@ -94,7 +94,7 @@ def _receive(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
     from app.services.errors import ValidationError
     from app.services.inventory.common import location_by_code
-    from app.services.inventory.transfers import lines_of, receive_transfer, transfer_by_number
+    from app.services.inventory.transfers import lines_of, receive_note, receive_transfer, transfer_by_number
 
     with session_for(args) as s:
         actor = actor_of(s, args)
@@ -115,7 +115,7 @@ def _receive(args: argparse.Namespace) -> int:
                 received[found[0].id] = value
         to = location_by_code(s, t.to_warehouse_id, args.bin).id if args.bin else None
         receive_transfer(s, actor, t.id, received, to_location_id=to)  # type: ignore[arg-type]
-        print(f"{t.number}: received")
+        print(receive_note(s, t))
     return 0
 
 

@@ -42,7 +42,9 @@ from app.services.inventory.transfers import (
     cancel_transfer,
     create_transfer,
     list_transfers,
+    receive_note,
     receive_transfer,
+    ship_note,
     ship_transfer,
 )
 from app.services.masterdata import WarehouseRef, warehouses
@@ -122,8 +124,8 @@ class TransfersTab(QWidget):
         self.add_btn.clicked.connect(self.add_line)
         self.qty.returnPressed.connect(self.add_line)
         self.create_btn.clicked.connect(self.create_transfer)
-        self.ship_btn.clicked.connect(lambda: self._act(ship_transfer, "shipped"))
-        self.receive_btn.clicked.connect(lambda: self._act(receive_transfer, "received"))
+        self.ship_btn.clicked.connect(lambda: self._act(ship_transfer, "shipped", ship_note))
+        self.receive_btn.clicked.connect(lambda: self._act(receive_transfer, "received", receive_note))
         self.cancel_btn.clicked.connect(lambda: self._act(cancel_transfer, "cancelled"))
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"transfer", "sync"} else None)
 
@@ -176,12 +178,19 @@ class TransfersTab(QWidget):
         rows = self.view.selectionModel().selectedRows()
         return self.model.row(rows[0].row()) if rows else None
 
-    def _act(self, fn: Any, word: str) -> None:
+    def _act(self, fn: Any, word: str, note: Any = None) -> None:
+        """``note(session, transfer)`` says what happened across branches (e.g. "received; DAL's
+        transfer shows it received when DAL next syncs"); by default "<number> <word>"."""
         t, actor = self.selected(), self.ctx.actor
         if t is None:
             self.message.setText("select a transfer first")
             return
-        self.ctx.runner.submit(lambda s: fn(s, actor, t.id).number, lambda n: self._ok(f"{n} {word}"),
+
+        def op(s: Session) -> str:
+            done = fn(s, actor, t.id)
+            return str(note(s, done)) if note else f"{done.number} {word}"
+
+        self.ctx.runner.submit(op, self._ok,
                                on_error=self._error, kinds={"transfer", "stock", "receipt"}, label=f"transfer {word}")
 
 
