@@ -600,7 +600,8 @@ def create_from_requisitions(session: Session, actor: Actor, requisition_ids: li
         merged: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
         for r in group:
             merged.setdefault((r.item_id, r.warehouse_id), []).append(r)
-        home = _home_warehouse(actor, [r.warehouse_id for r in group], session)
+        home = _home_warehouse(actor, [r.warehouse_id for r in group], session,
+                               consolidates=suppliers[sup_id].allows_consolidation)
         lines = [LineInput(item_id=item_id, qty=sum(r.qty for r in rs),
                            price=next((r.unit_price for r in rs if r.unit_price > 0), None),
                            ship_to_warehouse_id=wh_id, expected_date=min((r.need_by for r in rs if r.need_by), default=None))
@@ -616,15 +617,21 @@ def create_from_requisitions(session: Session, actor: Actor, requisition_ids: li
     return pos
 
 
-def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session) -> uuid.UUID:
+def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, consolidates: bool = False) -> uuid.UUID:
     """The PO's own warehouse: one of this site's (else the actor's) branch if any line ships
-    there, else the first. On a replicating site it must be one of its own branch's."""
+    there, else the first. On a replicating site the PO must be its own branch's: a supplier that
+    takes one PO for several ship-tos gets one of the site's warehouses as the header."""
     own = ownership(session)
     mine = own.branch_id if own.enforced else actor.branch_id
     for wid in wh_ids:
         wh = session.get(Warehouse, wid)
         if wh is not None and wh.branch_id == mine:
             return wid
+    if own.enforced and consolidates:
+        home = session.scalar(select(Warehouse.id).where(Warehouse.branch_id == mine, Warehouse.deleted_at.is_(None))
+                              .order_by(Warehouse.code).limit(1))
+        if home is not None:
+            return home
     return wh_ids[0]
 
 
