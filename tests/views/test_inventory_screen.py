@@ -217,3 +217,33 @@ def test_pick_faces_checked_and_replenished_from_the_tab(qtbot: QtBot, ctx: AppC
     with qtbot.waitSignal(tab.done, timeout=10000):
         tab.confirm_btn.click()
     qtbot.waitUntil(lambda: tab.model.rowCount() == 0, timeout=10000)
+
+
+def test_receiving_another_branchs_transfer_says_when_the_sender_sees_it(
+        qtbot: QtBot, engine: Engine, stocked: World, tmp_path: Path) -> None:
+    from app.services.db import session_scope
+    from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
+    from app.services.ownership import settle_all
+    from tests.factories import become_branch_site
+
+    become_branch_site(engine, stocked.dal)
+    with session_scope(engine) as s:
+        t = create_transfer(s, stocked.actors["wes"], stocked.wh_dal.id, stocked.wh_hou.id,
+                            [TransferLineSpec(stocked.items["WIDGET"].id, 4)])
+        ship_transfer(s, stocked.actors["wes"], t.id)
+    become_branch_site(engine, stocked.hou)  # Houston's workstation, after pulling the shipment
+    with session_scope(engine) as s:
+        settle_all(s)
+    c = _ctx(engine, stocked, "root", tmp_path)
+    try:
+        tr = _screen(qtbot, c).transfers
+        qtbot.waitUntil(lambda: tr.model.rowCount() == 1, timeout=10000)
+        tr.view.selectRow(0)
+        with qtbot.waitSignal(tr.done, timeout=10000):
+            tr.receive_btn.click()
+        assert tr.message.text() == "DAL-TR-000001 received; DAL's transfer shows it received when DAL next syncs"
+        tr.ship_btn.click()  # shipping is Dallas's step: refused with a sentence, not a crash
+        qtbot.waitUntil(lambda: "is shipped by DAL; this workstation belongs to HOU" in tr.message.text(), timeout=10000)
+    finally:
+        assert c.runner.wait_idle(10000)
+        c.runner.shutdown()
