@@ -24,6 +24,7 @@ from app.services.auth import Actor, actor_for, create_user
 from app.services.db import session_scope
 from app.services.errors import Conflict
 from app.services.inventory import counts, pick_replenish, rma
+from app.services.inventory.queries import item_figures
 from app.services.inventory.transfer_settle import er_id_for
 from app.services.inventory.transfers import (
     TransferLineSpec,
@@ -85,6 +86,8 @@ def test_dallas_ships_houston_expects_and_receives_dallas_settles(engine: Engine
         # Dallas wrote only its rows: no expected receipt for Houston (Houston numbers its own)
         assert s.get(ExpectedReceipt, er_id_for(tid)) is None
         assert bal(s, virtual_location(s, world.wh_dal.id, "transit"), widget) == 45
+        assert {f.warehouse: (f.on_hand, f.in_transit_out, f.in_transit_in) for f in item_figures(s, widget)} == {
+            "DAL1": (15, 45, 0), "HOU1": (0, 0, 45)}
     assert _settle(engine) == {}  # nothing for Dallas to settle yet
 
     _as(engine, world.hou)  # Houston pulls the shipment; its settler expects it, from its own series
@@ -113,6 +116,9 @@ def test_dallas_ships_houston_expects_and_receives_dallas_settles(engine: Engine
         assert bal(s, virtual_location(s, world.wh_dal.id, "transit"), widget) == 0
         assert bal(s, virtual_location(s, world.wh_hou.id, "dock"), widget) == 40
         assert bal(s, virtual_location(s, world.wh_dal.id, "adjust"), widget) == 5
+        # and no longer "in transit" anywhere, though Dallas has not settled its transfer yet
+        assert {f.warehouse: (f.on_hand, f.in_transit_out, f.in_transit_in) for f in item_figures(s, widget)} == {
+            "DAL1": (15, 0, 0), "HOU1": (40, 0, 0)}
     # a second receipt (another Houston workstation after sync: same rows) is refused
     with Session(engine) as s, pytest.raises(Conflict, match="transfer DAL-TR-000001 was already received on"):
         receive_transfer(s, hou["hugo"], tid)

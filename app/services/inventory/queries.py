@@ -84,9 +84,13 @@ def item_figures(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID |
     by: dict[uuid.UUID, dict[str, int]] = {}
     for wid, kind, qty in session.execute(q):
         by.setdefault(wid, {})[kind] = int(qty or 0)
+    # shipped and not yet received: the receiver's receipt (moves out of transit, replicated before
+    # the sender's settler marks the transfer received) ends "in transit" at once, on every site
+    landed = select(StockMove.id).where(StockMove.doc_type == "transfer", StockMove.doc_id == TransferOrder.id,
+                                        StockMove.reason != "transfer_out").exists()
     inbound_q = (select(TransferOrder.to_warehouse_id, func.sum(TransferLine.qty_shipped))
                  .join(TransferOrder, TransferOrder.id == TransferLine.transfer_id)
-                 .where(TransferLine.item_id == item_id, TransferOrder.status == "shipped")
+                 .where(TransferLine.item_id == item_id, TransferOrder.status == "shipped", ~landed)
                  .group_by(TransferOrder.to_warehouse_id))
     inbound = {w: int(q_ or 0) for w, q_ in session.execute(inbound_q)}
     whq = select(Warehouse.id, Warehouse.code).order_by(Warehouse.code)
