@@ -246,6 +246,9 @@ def _seed_rules_once(session: Session, actor: Actor) -> None:
     from app.services import approvals
     from app.services.masterdata import head_office_id
 
+    own = ownership(session)
+    if own.enforced and not own.head_office:  # rules are master data: a branch site has head office's
+        return
     with contextlib.suppress(NotFound):  # no head office yet (a bare database): nothing owns rules
         approvals.ensure_default_rules(session, head_office_id(session), actor)
 
