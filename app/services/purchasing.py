@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item
@@ -436,7 +436,8 @@ def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int
     cancelled, closed, or approved again as a newer revision); one with goods cannot be cancelled:
     an exception tells the buyer (once)."""
     q = (select(ExpectedReceipt, PurchaseOrder).join(PurchaseOrder, PurchaseOrder.id == ExpectedReceipt.po_id)
-         .where(ExpectedReceipt.status.in_(("expected", "arrived", "receiving")), ExpectedReceipt.deleted_at.is_(None)))
+         .where(ExpectedReceipt.status.in_(("expected", "arrived", "receiving")), ExpectedReceipt.deleted_at.is_(None),
+                or_(PurchaseOrder.status.in_(NOT_DUE), PurchaseOrder.revision > 0)))  # else nothing can be stale
     if branch_id is not None:
         q = q.where(ExpectedReceipt.owner_branch_id == branch_id)
     n = 0

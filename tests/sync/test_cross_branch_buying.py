@@ -106,3 +106,44 @@ def test_consolidated_po_approved_across_branches_with_receipts_and_requisitions
     expected = server_hashes(net.server)
     for site in (net.hq, net.dal, net.hou):
         assert site_hashes(site) == expected, site.path.name
+
+
+def _receipts(site: Site, po_id: uuid.UUID) -> list[tuple[str, str]]:
+    with site.session() as s:
+        return sorted((e.number, e.status) for e in s.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po_id)))
+
+
+def test_revise_and_cancel_reach_the_other_ship_to_branchs_receipt(net: Net) -> None:
+    with net.hq.session() as s:
+        s.scalars(select(Supplier)).one().allows_consolidation = True
+        s.commit()
+    quiesce(net.hq, net.dal, net.hou)
+    with net.dal.session() as s:
+        w = _world(s)
+        po = purchasing.create_po(s, w.actors["alice"], "ACME", "DAL1", [
+            purchasing.LineInput(sku="WIDGET", qty=12), purchasing.LineInput(sku="BOLT", qty=10, ship_to_warehouse_id=w.wh_hou.id)])
+        purchasing.submit(s, w.actors["alice"], po.id)  # small: approved without anyone
+        s.commit()
+        po_id = po.id
+    quiesce(net.dal, net.hou, net.hq)
+    assert _receipts(net.dal, po_id) == [("DAL-ER-000001", "expected"), ("HOU-ER-000001", "expected")]
+
+    with net.dal.session() as s:  # a new revision: DAL cancels its receipt, HOU cancels its own
+        w = _world(s)
+        purchasing.revise(s, w.actors["alice"], po_id, lines=[
+            purchasing.LineInput(sku="WIDGET", qty=24), purchasing.LineInput(sku="BOLT", qty=20, ship_to_warehouse_id=w.wh_hou.id)])
+        s.commit()
+    quiesce(net.dal, net.hou, net.hq)
+    want = [("DAL-ER-000001", "cancelled"), ("DAL-ER-000002", "expected"),
+            ("HOU-ER-000001", "cancelled"), ("HOU-ER-000002", "expected")]
+    assert all(_receipts(site, po_id) == want for site in (net.hq, net.dal, net.hou))
+
+    with net.dal.session() as s:
+        purchasing.cancel(s, _world(s).actors["alice"], po_id, "not needed")
+        s.commit()
+    quiesce(net.dal, net.hou, net.hq)
+    want = [(n, "cancelled") for n, _ in want]
+    for site in (net.hq, net.dal, net.hou):
+        assert _receipts(site, po_id) == want, site.path.name
+        assert site.scalar("SELECT count(*) FROM sync_conflict") == 0, site.path.name
+        assert site_hashes(site) == server_hashes(net.server), site.path.name
