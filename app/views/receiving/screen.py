@@ -361,6 +361,8 @@ class ReceivingScreen(QWidget):
     def _on_posted(self, p: PostedReceipt) -> None:
         extra = f", {p.held_units} to quality hold" if p.held_units else ""
         extra += f"; released orders {', '.join(p.released_orders)}" if p.released_orders else ""
+        # what happens elsewhere or later: the PO owner's update, the remainder still owed
+        extra += "".join(f"; {n}" for n in p.notes if "quality hold" not in n)
         self._show(True, f"posted {p.number}: {p.units} unit(s) on {p.lines} line(s), "
                          f"{len(p.putaway_task_ids)} putaway task(s){extra}")
         self.rs = None
