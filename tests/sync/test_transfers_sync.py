@@ -4,6 +4,8 @@ site agrees: received, stock where it belongs, nothing in transit, no conflicts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import func, select
 
@@ -33,7 +35,7 @@ def _transit(site: Site) -> int:
             Location, Location.id == StockBalance.location_id).where(Location.kind == "transit")) or 0)
 
 
-def test_dallas_ships_houston_receives_every_site_agrees(net: Net) -> None:
+def test_dallas_ships_houston_receives_every_site_agrees(net: Net, make_site: Callable[[str, str], Site]) -> None:
     w = net.world
     widget, bolt = w.items["WIDGET"].id, w.items["BOLT"].id
     with session_scope(net.hq.engine) as s:  # head office adds a Houston receiver (master data)
@@ -60,12 +62,22 @@ def test_dallas_ships_houston_receives_every_site_agrees(net: Net) -> None:
     assert posted.notes == [f"{number} received; DAL's transfer shows it received when DAL next syncs"]
     assert _transit(net.hou) == 0  # 2 bolts short: written off from transit by the same receipt
     net.hou.sync()
+    # a second Houston workstation (first sync now), before Dallas has settled: Dallas's transfer
+    # still says shipped there, yet receiving it again is refused from Houston's own rows
+    hou2 = make_site("hou2", net.server.role_dsn("HOU"))
+    hou2.sync()
+    with hou2.session() as s:
+        t = s.get(TransferOrder, tid)
+        assert t is not None and t.status == "shipped"
+        with pytest.raises(Conflict, match=f"transfer {number} was already received on"):
+            receive_transfer(s, actor, tid)
+    assert _transit(hou2) == 0
 
     res = net.dal.sync()  # Dallas pulls Houston's receipt and settles its transfer
     assert res.settled == {"transfers.receipts": 1} and res.settle_errors == []
-    quiesce(net.dal, net.hou, net.hq)
+    quiesce(net.dal, net.hou, net.hq, hou2)
 
-    for site in (net.hq, net.dal, net.hou):
+    for site in (net.hq, net.dal, net.hou, hou2):
         with site.session() as s:
             t = s.get(TransferOrder, tid)
             assert t is not None and t.status == "received" and t.expected_receipt_id == er_id_for(tid), site.path
@@ -83,4 +95,4 @@ def test_dallas_ships_houston_receives_every_site_agrees(net: Net) -> None:
             post_receipt(s, actor, er_id_for(tid), [ReceiveLine(widget, 45)])
     assert net.hou.sync().pending == 0
     hashes = server_hashes(net.server)
-    assert site_hashes(net.dal) == site_hashes(net.hou) == site_hashes(net.hq) == hashes
+    assert site_hashes(net.dal) == site_hashes(net.hou) == site_hashes(net.hq) == site_hashes(hou2) == hashes
