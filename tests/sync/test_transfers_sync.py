@@ -96,3 +96,31 @@ def test_dallas_ships_houston_receives_every_site_agrees(net: Net, make_site: Ca
     assert net.hou.sync().pending == 0
     hashes = server_hashes(net.server)
     assert site_hashes(net.dal) == site_hashes(net.hou) == site_hashes(net.hq) == site_hashes(hou2) == hashes
+
+
+def test_houston_turns_dallas_transfer_requisitions_into_its_transfer(net: Net) -> None:
+    import datetime as dt
+
+    from app.models.buying import Requisition
+    from app.services.inventory.transfers import transfers_from_requisitions
+    from app.services.requisitions import AcceptLine, accept
+
+    w = net.world
+    with session_scope(net.hq.engine) as s:
+        hank = create_user(s, "hank", "secret-hank", ["warehouse"], owner_branch_id=w.ho.id, branch_id=w.hou.id)
+    with session_scope(net.dal.engine) as s:  # Dallas asks Houston for bolts: its own request row
+        (req,) = accept(s, w.actors["alice"], [AcceptLine(w.items["BOLT"].id, w.wh_dal.id, "transfer", 7,
+                                                          source_warehouse_id=w.wh_hou.id, need_by=dt.date(2026, 12, 3))])
+        rid = req.id
+    quiesce(net.hq, net.dal, net.hou)
+    with session_scope(net.hou.engine) as s:
+        (t,) = transfers_from_requisitions(s, actor_for(s, s.merge(hank)), [rid])
+        tid = t.id
+        assert t.number.startswith("HOU-TR-") and t.requested_date == dt.date(2026, 12, 3)
+    quiesce(net.hou, net.dal, net.hq)
+    for site in (net.hq, net.dal, net.hou):
+        with site.session() as s:
+            r = s.get(Requisition, rid)
+            assert r is not None and (r.status, r.transfer_id) == ("converted", tid), site.path
+        assert site.scalar("SELECT count(*) FROM sync_conflict") == 0, site.path
+    assert site_hashes(net.dal) == site_hashes(net.hou) == site_hashes(net.hq) == server_hashes(net.server)
