@@ -280,3 +280,27 @@ def test_backorders_are_released_only_by_the_branch_that_owns_the_order(
     assert _settle(engine) == {}
     with Session(engine) as s:
         assert s.scalar(select(SalesOrder.status).where(SalesOrder.id == so_id)) == "open"
+
+
+def test_replenishment_at_the_receiver_counts_a_transfer_inbound_once(
+        engine: Engine, session: Session, world: World) -> None:
+    from app.services.replenishment import run
+    from tests.services.test_replenishment import stock_and_sales
+
+    hou = _houston_staff(session, world)
+    stock_and_sales(session, world, "WIDGET", world.wh_hou, on_hand_after=0)  # Houston sells ~70 a week
+    tid = _shipped(engine, session, world)
+    _as(engine, world.hou)
+    _settle(engine)  # Houston's ER exists; Dallas has not linked it to its transfer yet
+
+    def inbound() -> tuple[int, int]:
+        with Session(engine) as s:
+            res = run(s, None, today=dt.date(2026, 11, 26), history_weeks=4)
+            s.rollback()
+        (rec,) = [r for r in res.recommendations if r.sku == "WIDGET" and r.warehouse_code == "HOU1"]
+        return rec.why.inbound, rec.why.on_hand
+
+    assert inbound() == (45, 0)
+    with session_scope(engine) as s:
+        receive_transfer(s, hou["hugo"], tid)
+    assert inbound() == (0, 45)  # received here, not yet settled by Dallas: on hand, not inbound too

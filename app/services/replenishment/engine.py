@@ -452,6 +452,8 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
         " WHERE er.source = 'transfer' AND er.status IN ('expected', 'arrived', 'receiving')"
         " AND er.deleted_at IS NULL AND el.deleted_at IS NULL"
         + (" AND er.id NOT IN (SELECT expected_receipt_id FROM transfer_order WHERE expected_receipt_id IS NOT NULL)"
+           # the receiver's own ER of a transfer (before the sender links it) is that transfer's inbound
+           " AND (er.source_doc_id IS NULL OR er.source_doc_id NOT IN (SELECT id FROM transfer_order))"
            if _has_table(session, "transfer_order") else "")
         + " GROUP BY el.item_id, er.warehouse_id"), {}, item_ix, wh_ix, shape)
     if not _has_table(session, "transfer_order"):
@@ -460,6 +462,9 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
         "SELECT tl.item_id, t.to_warehouse_id, SUM(MAX(tl.qty - tl.qty_received - tl.qty_short, 0))"
         " FROM transfer_order t CROSS JOIN transfer_line tl ON tl.transfer_id = t.id"
         " WHERE t.status IN ('draft', 'shipped') AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
+        # received at the destination (its moves out of transit are here), not yet settled by the sender
+        " AND NOT EXISTS (SELECT 1 FROM stock_move m WHERE m.doc_type = 'transfer' AND m.doc_id = t.id"
+        " AND m.reason <> 'transfer_out')"
         " GROUP BY tl.item_id, t.to_warehouse_id"), {}, item_ix, wh_ix, shape)
     outbound = _fill(session, (
         "SELECT tl.item_id, t.from_warehouse_id, SUM(MAX(tl.qty - tl.qty_shipped, 0))"
