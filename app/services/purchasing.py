@@ -216,6 +216,14 @@ def set_status(session: Session, actor: Actor | None, po: PurchaseOrder, new: st
                  number=po.number, revision=po.revision, old=old, new=new, **detail)
 
 
+def _require_owner(session: Session, po: PurchaseOrder, action: str) -> None:
+    """Only the PO's own branch changes it; say so before the write guard would."""
+    if not owns(session, po.owner_branch_id):
+        code = _branch_codes(session).get(po.owner_branch_id, "its branch")
+        raise PermissionDenied(f"purchase order {po.number} belongs to {code}: it can be {action} only at {code} "
+                               "(this workstation changes only its own branch's purchase orders)")
+
+
 def _refuse_final(po: PurchaseOrder, action: str) -> None:
     if po.status in FINAL_STATES["purchase_order"]:
         raise Conflict(f"purchase order {po.number} is {po.status}; it cannot be {action}")
@@ -227,6 +235,7 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
 
     actor.require("po.create")
     po = get_po(session, po_id)
+    _require_owner(session, po, "submitted")
     _refuse_final(po, "submitted")
     if po.status != "draft":
         raise Conflict(f"purchase order {po.number} is {po.status}; only a draft can be submitted")
@@ -336,6 +345,7 @@ def revise(
     """
     actor.require("po.create")
     po = get_po(session, po_id)
+    _require_owner(session, po, "revised")
     _refuse_final(po, "revised")
     if po.status not in REVISABLE:
         raise Conflict(f"purchase order {po.number} is {po.status}; goods have arrived, it cannot be revised")
@@ -376,6 +386,7 @@ def revise(
 def cancel(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") -> PurchaseOrder:
     actor.require("po.create")
     po = get_po(session, po_id)
+    _require_owner(session, po, "cancelled")
     _refuse_final(po, "cancelled")
     _cancel_receipts(session, actor, po)
     set_status(session, actor, po, "cancelled", reason=reason)
@@ -387,6 +398,7 @@ def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") ->
     still only expected are cancelled by their settler)."""
     actor.require("po.create")
     po = get_po(session, po_id)
+    _require_owner(session, po, "closed")
     _refuse_final(po, "closed")
     set_status(session, actor, po, "closed", reason=reason)
     for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,

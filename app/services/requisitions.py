@@ -472,9 +472,7 @@ def settle_conversions(session: Session) -> int:
     if own.enforced:
         q = q.where(Requisition.owner_branch_id == own.branch_id)
     reqs = list(session.scalars(q))
-    if not reqs:
-        return 0
-    recorded = conversions_of(session, [r.id for r in reqs])
+    recorded = conversions_of(session, [r.id for r in reqs]) if reqs else {}
     n = 0
     for r in reqs:
         conv = recorded.get(r.id)
@@ -487,4 +485,41 @@ def settle_conversions(session: Session) -> int:
                      po_id=conv.po_id, transfer_id=conv.transfer_id, number=r.number)
         n += 1
     session.flush()
+    return n + _report_cancelled_on_po(session, own.branch_id if own.enforced else None)
+
+
+#: how far back a cancelled requisition is checked against conversions that arrived later
+_CANCEL_RACE_DAYS = 30
+
+
+def _report_cancelled_on_po(session: Session, branch_id: uuid.UUID | None) -> int:
+    """A requisition this branch cancelled before it pulled another branch's PO for it: the PO
+    still orders the goods. One exception item (owned here, for the buyer) says so."""
+    from app.models.exceptions import ExceptionItem
+    from app.models.purchasing import PurchaseOrder
+    from app.models.types import utcnow
+    from app.services.exceptions import raise_exception
+
+    q = select(Requisition).where(Requisition.status == "cancelled", Requisition.kind == "purchase",
+                                  Requisition.updated_at >= utcnow() - dt.timedelta(days=_CANCEL_RACE_DAYS))
+    if branch_id is not None:
+        q = q.where(Requisition.owner_branch_id == branch_id)
+    reqs = list(session.scalars(q))
+    if not reqs:
+        return 0
+    n = 0
+    for rid, conv in conversions_of(session, [r.id for r in reqs]).items():
+        r = next(x for x in reqs if x.id == rid)
+        key = f"requisition.cancelled_on_po:{rid}"
+        po = session.get(PurchaseOrder, conv.po_id) if conv.po_id else None
+        if po is None or session.scalar(select(ExceptionItem.id).where(
+                ExceptionItem.key == key, ExceptionItem.owner_branch_id == r.owner_branch_id)):
+            continue
+        raise_exception(
+            session, None, kind="requisition.cancelled_on_po", role="buyer", owner_branch_id=r.owner_branch_id,
+            entity="purchase_order", entity_id=po.id, entity_ref=po.number, key=key,
+            title=f"{r.number} was cancelled, but purchase order {po.number} orders it",
+            detail=(f"Requisition {r.number} ({r.qty} units) was cancelled by its branch before it learnt that "
+                    f"{po.number} had been raised for it. Revise the PO or keep the goods, then resolve this."))
+        n += 1
     return n

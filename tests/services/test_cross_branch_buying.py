@@ -320,3 +320,38 @@ def test_replenishment_counts_a_covered_requisition_once(engine: Engine, bw: Wor
 def test_settlers_do_nothing_on_a_quiet_site(engine: Engine, bw: World) -> None:
     s, _ = _site(engine, bw.hou)
     assert _settle(s) == {}
+
+
+def test_another_branchs_po_is_changed_only_at_its_branch(engine: Engine, bw: World) -> None:
+    s, w = _site(engine, bw.dal)
+    po = _po(s, w, [LineInput(sku="BOLT", qty=10)])
+    s.close()
+    s, w = _site(engine, bw.ho)
+    for action, call in (("revised", lambda: purchasing.revise(s, w.actors["root"], po.id, notes="x")),
+                         ("cancelled", lambda: purchasing.cancel(s, w.actors["root"], po.id)),
+                         ("closed", lambda: purchasing.close(s, w.actors["root"], po.id))):
+        with pytest.raises(PermissionDenied, match=f"belongs to DAL: it can be {action} only at DAL"):
+            call()
+        s.rollback()
+
+
+def test_a_requisition_cancelled_before_its_branch_learnt_of_the_po_is_reported_once(engine: Engine, bw: World) -> None:
+    s, w = _site(engine, bw.hou)
+    hou_req = _req(s, w, bw.hou, bw.wh_hou.id, "BOLT", 40, "HOU-RQ-000001", "holly")
+    s.close()
+    s, w = _site(engine, bw.dal)
+    (po,) = purchasing.create_from_requisitions(s, w.actors["alice"], [hou_req.id])
+    s.commit()
+    number = po.number
+    s.close()
+    s, w = _site(engine, bw.hou)  # HOU had cancelled it before its pull brought DAL's PO
+    req = s.get(Requisition, hou_req.id)
+    assert req is not None
+    req.status, req.cancel_reason = "cancelled", "not needed after all"
+    s.commit()
+    assert _settle(s) == {"requisitions": 1}
+    assert _settle(s) == {}
+    (exc,) = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "requisition.cancelled_on_po")).all()
+    assert exc.owner_branch_id == bw.hou.id and exc.role == "buyer" and exc.entity_ref == number
+    assert exc.title == f"HOU-RQ-000001 was cancelled, but purchase order {number} orders it"
+    assert s.get(Requisition, hou_req.id).status == "cancelled"  # type: ignore[union-attr]
