@@ -340,7 +340,8 @@ def why_not(session: Session, actor: Actor, po: PurchaseOrder) -> str:
         return f"{actor.username} already decided level {mine[0].level} of {po.number}; another person must approve the next level"
     rejected = next((d for d in decisions if d.decision == "reject"), None)
     if rejected is not None:  # recorded on another site; the owner has not settled it yet
-        return f"{po.number} was rejected by {rejected.approver_name}; {follows_note(session, po)}"
+        note = follows_note(session, po)
+        return f"{po.number} was rejected by {rejected.approver_name}" + (f"; {note}" if note else "")
     lv = next_level(session, po)
     if lv is None:
         if owns(session, po.owner_branch_id):
