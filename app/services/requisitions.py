@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -267,6 +267,8 @@ class RequisitionRow:
     po_id: uuid.UUID | None
     transfer_id: uuid.UUID | None
     created_at: dt.datetime
+    #: an open requisition another branch already put on a document ("purchase order DAL-PO-000001")
+    covered_by: str = ""
 
 
 def list_requisitions(session: Session, *, status: str | None = None, kind: str | None = None,
@@ -287,6 +289,10 @@ def list_requisitions(session: Session, *, status: str | None = None, kind: str 
         src = (sups.get(src_id) or whs.get(src_id) or "") if src_id else ""
         out.append(RequisitionRow(r.id, r.number, r.kind, r.status, sku, code, r.qty, r.recommended_qty, src,
                                   r.unit_price, r.need_by, r.po_id, r.transfer_id, r.created_at))
+    covered = conversions_of(session, [r.id for r in out if r.status == "open"])
+    if covered:
+        out = [replace(r, po_id=covered[r.id].po_id, transfer_id=covered[r.id].transfer_id,
+                       covered_by=covered[r.id].label(session)) if r.id in covered else r for r in out]
     return out
 
 

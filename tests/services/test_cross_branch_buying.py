@@ -280,6 +280,8 @@ def test_dallas_converts_houston_requisitions_and_houston_settles_them(engine: E
     assert s.get(Requisition, dal_req.id).status == "converted"  # type: ignore[union-attr]
     assert s.get(Requisition, hou_req.id).status == "open"  # type: ignore[union-attr]
     assert consolidation_groups(s) == []  # covered: not offered again
+    (row,) = rq.list_requisitions(s, status="open")
+    assert (row.number, row.po_id, row.covered_by) == ("HOU-RQ-000001", po_id, f"purchase order {number}")
     with pytest.raises(Conflict, match=f"HOU-RQ-000001 is already on purchase order {number}"):
         purchasing.create_from_requisitions(s, w.actors["alice"], [hou_req.id])
     s.rollback()

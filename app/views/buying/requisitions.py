@@ -61,7 +61,8 @@ class RequisitionsModel(QAbstractTableModel):
             return None
         r = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            cells = (r.number, r.kind, r.status, r.sku, r.warehouse, r.qty, r.recommended_qty, r.source,
+            status = f"{r.status} (on {r.covered_by}; its branch converts it when it syncs)" if r.covered_by else r.status
+            cells = (r.number, r.kind, status, r.sku, r.warehouse, r.qty, r.recommended_qty, r.source,
                      f"{r.unit_price:,.4f}", r.need_by.isoformat() if r.need_by else "")
             v = cells[index.column()]
             return v if role == Qt.ItemDataRole.EditRole else str(v)
