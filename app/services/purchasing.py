@@ -460,7 +460,8 @@ def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int
         if not stale:
             continue
         if er.status == "receiving":
-            _report_goods(session, er, po)
+            if po.status != "closed":  # closing leaves a receipt in progress alone, as at the owner
+                _report_goods(session, er, po)
             continue
         _cancel_receipt(session, None, er, po)
         n += 1
