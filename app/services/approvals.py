@@ -214,6 +214,10 @@ def po_total(session: Session, po_id: uuid.UUID) -> Decimal:
 def evaluate(session: Session, po: PurchaseOrder) -> list[Reason]:
     """The reasons every active rule that fires gives for ``po`` (no writes)."""
     rules = list_rules(session, include_inactive=False)
+    if not rules and session.scalars(select(ApprovalRule.id).limit(1)).first() is None:
+        # a branch site whose head office never seeded rules (only head office writes them):
+        # the defaults still apply, unsaved, so approval is never silently off
+        rules = [_build_rule(ApprovalRule(), spec) for spec in DEFAULT_RULES]
     if not rules:
         return []
     lines = list(session.scalars(select(PurchaseOrderLine).where(

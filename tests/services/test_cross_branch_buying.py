@@ -357,3 +357,17 @@ def test_a_requisition_cancelled_before_its_branch_learnt_of_the_po_is_reported_
     assert exc.owner_branch_id == bw.hou.id and exc.role == "buyer" and exc.entity_ref == number
     assert exc.title == f"HOU-RQ-000001 was cancelled, but purchase order {number} orders it"
     assert s.get(Requisition, hou_req.id).status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_a_branch_site_without_rules_applies_the_defaults_without_writing_them(engine: Engine, world: World,
+                                                                               session: Session) -> None:
+    from app.models.approvals import ApprovalRule
+
+    for link in session.scalars(select(ItemSupplier)):
+        link.contracted = True
+    session.commit()
+    s, w = _site(engine, world.dal)
+    po = _po(s, w, [LineInput(sku="DRILL", qty=700)])  # no ForeignWrite: rules are head office's to write
+    assert po.status == "pending_approval"
+    assert approvals.required_levels(po) == {1: frozenset({"approver"}), 2: frozenset({"manager"})}
+    assert s.scalars(select(ApprovalRule)).all() == []
