@@ -375,7 +375,10 @@ class Conversion:
         if self.po_id is not None:
             number = session.scalar(select(PurchaseOrder.number).where(PurchaseOrder.id == self.po_id))
             return f"purchase order {number or self.po_id}"
-        return f"transfer {self.transfer_id}"
+        from app.models.inventory import TransferOrder
+
+        number = session.scalar(select(TransferOrder.number).where(TransferOrder.id == self.transfer_id))
+        return f"transfer {number or self.transfer_id}"
 
 
 def conversions_of(session: Session, requisition_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Conversion]:
