@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
 
     first_painted = Signal(float)
     screen_opened = Signal(str)
+    #: how long a note (not an error) stays in the message area
+    MESSAGE_MS = 8000
 
     def __init__(self, ctx: AppContext, *, open_key: str | None = None, defer_first_screen: bool = False) -> None:
         super().__init__()
@@ -119,7 +121,7 @@ class MainWindow(QMainWindow):
                 self.open_screen(start)
                 self.sync_controller = self._start_sync_controller()
 
-            self.first_painted.connect(lambda _t: QTimer.singleShot(0, after_paint))
+            self.first_painted.connect(lambda _t: QTimer.singleShot(0, self, after_paint))
         else:
             self.open_screen(start)
 
@@ -257,11 +259,15 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.message_label.setStyleSheet("")
         self.message_label.setText(text)
-        def clear() -> None:
-            if self.message_label.text() == text:
-                self.message_label.setText("")
+        label = self.message_label
 
-        QTimer.singleShot(8000, clear)
+        def clear() -> None:
+            if label.text() == text:
+                label.setText("")
+
+        # the label is the timer's context: a window closed within MESSAGE_MS drops the timer
+        # instead of clearing a deleted label
+        QTimer.singleShot(self.MESSAGE_MS, label, clear)
 
     def _load_branch_name(self) -> None:
         branch_id = self.ctx.actor.branch_id

@@ -225,8 +225,10 @@ class OpRunner(QObject):
                 else:
                     self.signals.op_failed.emit(handle.label, _error_text(payload))
         except RuntimeError as e:
-            # the screen that asked was closed meanwhile: its widgets are gone, nothing to show
-            if "already deleted" not in str(e):
+            # the screen (or background service) that asked was closed meanwhile: its widgets or
+            # its signals are gone, nothing to show. PySide says "Internal C++ object ... already
+            # deleted" for a method and "Signal source has been deleted" for a signal's emit.
+            if not _receiver_gone(e):
                 raise
         finally:
             if not self._pending:
@@ -248,6 +250,11 @@ class OpRunner(QObject):
             handle.cancel()
         self._writer.waitForDone(timeout_ms)
         self._readers.waitForDone(timeout_ms)
+
+
+def _receiver_gone(e: RuntimeError) -> bool:
+    text = str(e)
+    return "already deleted" in text or "Signal source has been deleted" in text
 
 
 def _error_text(e: BaseException) -> str:

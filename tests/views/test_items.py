@@ -99,6 +99,23 @@ def test_search_filters_as_you_type_and_drops_stale_results(qtbot: Any, many: Wo
     assert counts[-1] == 11
 
 
+def test_count_is_right_whichever_of_count_and_warehouses_lands_first(qtbot: Any, world: World,
+                                                                      make_ctx: MakeCtx) -> None:
+    screen = _screen(qtbot, make_ctx(world.actors["alice"]))
+    qtbot.waitUntil(lambda: screen.warehouse.count() == 3 and screen.count_label.text() != "")
+    assert screen.count_label.text() == "4 items, 8 item x warehouse rows"
+    # the count lands before the warehouse list (both are background reads; CI's busy machine did this)
+    screen.warehouse.blockSignals(True)
+    screen.warehouse.clear()
+    screen.warehouse.addItem("All warehouses", None)
+    screen.warehouse.blockSignals(False)
+    with qtbot.waitSignal(screen.count_shown, timeout=5000):
+        screen.refresh()
+    screen._load_warehouses()
+    qtbot.waitUntil(lambda: screen.warehouse.count() == 3)
+    assert screen.count_label.text() == "4 items, 8 item x warehouse rows"
+
+
 def test_warehouse_filter_and_active_only(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     screen = _screen(qtbot, make_ctx(world.actors["alice"]))
     qtbot.waitUntil(lambda: screen.warehouse.count() == 3)

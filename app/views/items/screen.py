@@ -58,6 +58,7 @@ class ItemsScreen(QWidget):
         self._count_gen = 0
         self._selected_item: uuid.UUID | None = None
         self._count_pending = False
+        self._matches: tuple[int, bool] | None = None  # latest count; whether it spans all warehouses
 
         self.search = ScanLineEdit(placeholder="Search SKU or description, or scan a barcode  (Ctrl+F)")
         self.search.setObjectName("itemSearch")
@@ -178,12 +179,21 @@ class ItemsScreen(QWidget):
 
         def done(n: int) -> None:
             if gen == self._count_gen:
-                whs = max(1, self.warehouse.count() - 1) if q.warehouse_id is None else 1
-                self.count_label.setText(f"{n:,} items, {n * whs:,} item x warehouse rows")
+                self._matches = (n, q.warehouse_id is None)
+                self._show_count()
                 self.count_shown.emit(n)
 
         self.ctx.runner.submit(lambda s: items_q.count_matches(s, q.text, active_only=q.active_only),
                                done, write=False, label="count items")
+
+    def _show_count(self) -> None:
+        """The count label from the latest count and the warehouses known now: either may land first
+        (both are background reads), so each one's arrival redraws it."""
+        if self._matches is None:
+            return
+        n, all_warehouses = self._matches
+        whs = max(1, self.warehouse.count() - 1) if all_warehouses else 1
+        self.count_label.setText(f"{n:,} items, {n * whs:,} item x warehouse rows")
 
     def _load_warehouses(self) -> None:
         def done(whs: list[WarehouseRef]) -> None:
@@ -196,6 +206,7 @@ class ItemsScreen(QWidget):
             idx = self.warehouse.findData(current)
             self.warehouse.setCurrentIndex(max(0, idx))
             self.warehouse.blockSignals(False)
+            self._show_count()
 
         self.ctx.runner.submit(items_q.warehouses, done, write=False, label="warehouses")
 
