@@ -31,6 +31,7 @@ from app.services.errors import PermissionDenied, ValidationError
 from app.services.ownership import settle_all
 from app.services.purchasing import LineInput
 from app.services.receiving.post import ReceiveLine, post_receipt
+from app.services.receiving.queries import mark_arrived
 from app.services.receiving.rollup import settle_received
 from app.services.receiving.scan import gs1_check_digit
 from tests.factories import World, become_branch_site
@@ -152,6 +153,9 @@ def test_tolerance_and_separation_of_duties_hold_at_the_receiving_branch(session
     dal_er = receipt_at(session, po, cw.wh_dal.id)
     with pytest.raises(PermissionDenied, match=f"{dal_er.number} is DAL's .DAL1.: it is received on a DAL workstation"):
         post_receipt(session, wes, dal_er.id, [ReceiveLine(cw.items["BOLT"].id, 100)])
+    session.rollback()
+    with pytest.raises(PermissionDenied, match=f"{dal_er.number} is DAL's: its arrival is recorded on a DAL workstation"):
+        mark_arrived(session, wes, dal_er.id)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Receipt)) == 0
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot
-from app.models.org import Warehouse
+from app.models.org import Branch, Warehouse
 from app.models.parties import Supplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.receiving import QualityHold, Receipt
@@ -19,7 +19,8 @@ from app.models.types import utcnow
 from app.models.workflow import allowed
 from app.services import audit
 from app.services.auth import Actor
-from app.services.errors import Conflict, DomainError, NotFound
+from app.services.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.services.ownership import owns
 from app.services.receiving.post import PostedReceipt, post_receipt
 from app.services.receiving.session import ReceivingSession, load_context
 
@@ -93,6 +94,9 @@ def mark_arrived(session: Session, actor: Actor, expected_receipt_id: uuid.UUID,
     er = session.get(ExpectedReceipt, expected_receipt_id)
     if er is None:
         raise NotFound("expected receipt", expected_receipt_id)
+    if not owns(session, er.owner_branch_id):
+        code = session.scalar(select(Branch.code).where(Branch.id == er.owner_branch_id)) or "another branch"
+        raise PermissionDenied(f"{er.number} is {code}'s: its arrival is recorded on a {code} workstation")
     if not allowed("expected_receipt", er.status, "arrived"):
         raise Conflict(f"{er.number} is {er.status}: cannot mark it arrived")
     er.status, er.arrived_at = "arrived", at or utcnow()
