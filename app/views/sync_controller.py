@@ -70,6 +70,7 @@ class SyncController(QObject):
         self.backoff = Backoff(interval_s=interval)
         self.running = False
         self.last: SyncResult | None = None
+        self._status_gen = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._bridge = _Bridge()
@@ -108,8 +109,7 @@ class SyncController(QObject):
         self.running_changed.emit(False)
         not_configured = res.error_kind == "config"  # check again at the normal interval, no back-off
         self._timer.start(int((self.backoff.interval_s if not_configured else self.backoff.next_delay(res.ok)) * 1000))
-        self.ctx.runner.submit(lambda s: status(s.get_bind()), lambda st: self.state_changed.emit(st.line()),
-                               write=False, label="sync status")
+        self._read_status()
         if res.ok and (res.pulled or res.lost or res.rejected) and res.tables:
             self.ctx.signals.emit_changed(kinds_for(res.tables))
         self.finished.emit(res)
@@ -122,8 +122,20 @@ class SyncController(QObject):
         if self.backoff.failures == 0 and (not self._timer.isActive() or self._timer.remainingTime() > PUSH_SOON_MS):
             self._timer.start(PUSH_SOON_MS)
         # a local write added to the outbox: refresh the pending count in the status bar
-        self.ctx.runner.submit(lambda s: status(s.get_bind()), lambda st: self.state_changed.emit(st.line()),
-                               write=False, label="sync status")
+        self._read_status()
+
+    def _read_status(self) -> None:
+        """Status-bar text from the database, read on the op runner's read pool. Two reads may land
+        in either order (one after a local write, one after the sync that pushed it): only the
+        newest is shown, and none while a run is going (the bar says "syncing…" then)."""
+        self._status_gen += 1
+        gen = self._status_gen
+
+        def show(st: Any) -> None:
+            if gen == self._status_gen and not self.running:
+                self.state_changed.emit(st.line())
+
+        self.ctx.runner.submit(lambda s: status(s.get_bind()), show, write=False, label="sync status")
 
     def stop(self) -> None:
         self._timer.stop()

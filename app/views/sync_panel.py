@@ -45,6 +45,7 @@ class SyncPanel(QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self._generation = 0
         self.controller = SyncController.of(ctx)
         self.state_label = QLabel("sync: …")
         self.state_label.setObjectName("syncState")
@@ -102,7 +103,11 @@ class SyncPanel(QWidget):
         def load(session: Any) -> tuple[Any, ...]:
             return (rep.status_for(session), rep.history(session), rep.pending_changes(session), rep.conflicts(session))
 
-        self.ctx.runner.submit(load, self._show, write=False, label="load sync panel")
+        # reads run on a pool: an older refresh (before a sync finished) may land after a newer one
+        self._generation += 1
+        gen = self._generation
+        self.ctx.runner.submit(load, lambda data: self._show(data) if gen == self._generation else None,
+                               write=False, label="load sync panel")
 
     def _show(self, data: tuple[Any, ...]) -> None:
         st, hist, pend, conf = data
