@@ -115,7 +115,10 @@ def _receipts(site: Site, po_id: uuid.UUID) -> list[tuple[str, str]]:
 
 def test_revise_and_cancel_reach_the_other_ship_to_branchs_receipt(net: Net) -> None:
     with net.hq.session() as s:
+        for link in s.scalars(select(ItemSupplier)):
+            link.contracted = True
         s.scalars(select(Supplier)).one().allows_consolidation = True
+        approvals.ensure_default_rules(s, _world(s).ho.id)
         s.commit()
     quiesce(net.hq, net.dal, net.hou)
     with net.dal.session() as s:
