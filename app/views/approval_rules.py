@@ -148,7 +148,8 @@ class ApprovalRulesPanel(QWidget):
         self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if "settings" in kinds else None)
 
     def refresh(self) -> None:
-        self.ctx.runner.submit(load_rules, self.model.set_rows, write=False, label="approval rules")
+        self.ctx.runner.submit(load_rules, self.model.set_rows, write=False, label="approval rules",
+                               latest=(id(self), "rules"))  # a refresh after a save may finish first
 
     def _enable_fields(self) -> None:
         kind = self.kind.currentData()

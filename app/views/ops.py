@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
@@ -89,6 +89,8 @@ class OpHandle(QObject):
         self.done = False
         self.result: Any = None
         self.error: BaseException | None = None
+        self.latest: Hashable | None = None
+        self.superseded = False
 
     def cancel(self) -> None:
         """Ask the op to stop; it sees ``progress.cancelled`` and may raise via ``check()``."""
@@ -141,9 +143,15 @@ class _Task(QRunnable):
 class OpRunner(QObject):
     """Runs ops on thread pools and reports back on the GUI thread.
 
-    ``submit(fn, on_done=None, *, on_error=None, kinds=(), write=True, label="", progress=False)``
-    returns an OpHandle. Without ``on_error`` the error text goes to ``signals.op_failed``
-    (the main window shows it). ``data_changed`` is emitted after commit, before on_done.
+    ``submit(fn, on_done=None, *, on_error=None, kinds=(), write=True, label="", progress=False,
+    latest=None)`` returns an OpHandle. Without ``on_error`` the error text goes to
+    ``signals.op_failed`` (the main window shows it). ``data_changed`` is emitted after commit,
+    before on_done.
+
+    Read ops run three at a time, so they may finish in any order: a list refreshed twice (a
+    filter change, then data_changed after a write) must not show the older answer last.
+    ``latest=key`` (e.g. ``(id(self), "expected")``) says so: when an op with the same key was
+    submitted after this one, this one's on_done/on_error are skipped (``handle.superseded``).
     """
 
     def __init__(self, engine: Engine, signals: AppSignals, *, read_threads: int = 3, inline: bool = False) -> None:
@@ -162,6 +170,7 @@ class OpRunner(QObject):
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
                                        Callable[[BaseException], None] | None, frozenset[str]]] = {}
+        self._latest: dict[Hashable, int] = {}  # key -> newest op id (submit(latest=...))
 
     @property
     def busy(self) -> bool:
@@ -177,8 +186,12 @@ class OpRunner(QObject):
         write: bool = True,
         label: str = "",
         progress: bool = False,
+        latest: Hashable | None = None,
     ) -> OpHandle:
         handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "op"))
+        if latest is not None:
+            self._latest[latest] = handle.op_id
+            handle.latest = latest
         was_busy = self.busy
         self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
         if not was_busy:
@@ -207,6 +220,12 @@ class OpRunner(QObject):
             return
         _, on_done, on_error, kinds = entry
         handle.done = True
+        if handle.latest is not None:
+            if self._latest.get(handle.latest) != handle.op_id:
+                on_done = None  # superseded: a newer op with the same key answers instead
+                handle.superseded = True
+            else:
+                del self._latest[handle.latest]
         try:
             if ok:
                 handle.result = payload
@@ -218,7 +237,9 @@ class OpRunner(QObject):
             else:
                 handle.error = payload
                 handle.failed.emit(payload)
-                if isinstance(payload, OpCancelled):
+                if handle.superseded:
+                    pass  # the newer op's answer (or error) is the one to show
+                elif isinstance(payload, OpCancelled):
                     self.signals.message.emit(f"{handle.label}: cancelled")
                 elif on_error is not None:
                     on_error(payload)

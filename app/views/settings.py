@@ -130,7 +130,7 @@ class GeneralPanel(QWidget):
             if current:
                 self.branch_combo.setCurrentIndex(max(0, self.branch_combo.findData(str(current.id))))
 
-        self.ctx.runner.submit(query, done, write=False, label="settings")
+        self.ctx.runner.submit(query, done, write=False, label="settings", latest=(id(self), "load"))
 
     def save_branch(self) -> None:
         data = self.branch_combo.currentData()

@@ -157,6 +157,54 @@ def test_result_for_a_closed_service_is_dropped_quietly(qtbot: Any, world: World
     assert ctx.runner.wait_idle(5000) and handle.result == "report"
 
 
+def test_an_older_read_landing_last_is_dropped_when_asked(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    """Reads run three at a time: a list refreshed twice must show the newer answer even when
+    the older read finishes last (``latest=``); without a key both answers are delivered."""
+    ctx = make_ctx(world.actors["mike"])
+    entered, release = threading.Event(), threading.Event()
+    shown: list[str] = []
+
+    def slow(_s: Session) -> str:
+        entered.set()
+        release.wait(5)
+        return "before the write"
+
+    def failing(_s: Session) -> str:
+        entered.set()
+        release.wait(5)
+        raise ValidationError("list", "old query failed")
+
+    key = ("expected receipts", 1)
+    old = ctx.runner.submit(slow, shown.append, write=False, latest=key)
+    assert entered.wait(5)
+    new = ctx.runner.submit(lambda _s: "after the write", shown.append, write=False, latest=key)
+    with qtbot.waitSignal(new.finished, timeout=5000):
+        pass
+    release.set()
+    assert ctx.runner.wait_idle(5000)
+    assert shown == ["after the write"] and old.superseded and not new.superseded
+    # a superseded read's error is not shown either
+    entered.clear()
+    release.clear()
+    errors: list[str] = []
+    ctx.signals.op_failed.connect(lambda _label, text: errors.append(text))
+    ctx.runner.submit(failing, shown.append, write=False, latest=key)
+    assert entered.wait(5)
+    ctx.runner.submit(lambda _s: "newest", shown.append, write=False, latest=key)
+    qtbot.waitUntil(lambda: shown[-1] == "newest")
+    release.set()
+    assert ctx.runner.wait_idle(5000) and errors == []
+    # no key: both land, in whatever order they finish
+    entered.clear()
+    release.clear()
+    ctx.runner.submit(slow, shown.append, write=False)
+    assert entered.wait(5)
+    ctx.runner.submit(lambda _s: "unkeyed", shown.append, write=False)
+    qtbot.waitUntil(lambda: shown[-1] == "unkeyed")
+    release.set()
+    assert ctx.runner.wait_idle(5000) and shown[-2:] == ["unkeyed", "before the write"]
+
+
 def test_write_ops_run_one_at_a_time(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     ctx = make_ctx(world.actors["mike"])
     active, peak, lock = [0], [0], threading.Lock()
