@@ -197,6 +197,17 @@ def test_deactivate_is_enabled_by_role(qtbot: Any, world: World, make_ctx: MakeC
     assert shown.args[0].active is False and manager.toggle_active.text() == "Activate"
 
 
+def test_a_branch_workstation_cannot_deactivate_head_office_items(qtbot: Any, world: World, make_ctx: MakeCtx,
+                                                                   engine: Engine) -> None:
+    from tests.factories import become_branch_site
+
+    become_branch_site(engine, world.dal)  # replicating as DAL: items belong to head office
+    manager = _screen(qtbot, make_ctx(world.actors["mike"]))
+    with qtbot.waitSignal(manager.detail_shown, timeout=5000):
+        manager.load_detail(world.items["BOLT"].id)
+    assert not manager.toggle_active.isEnabled() and "ask head office" in manager.toggle_active.toolTip()
+
+
 def test_scan_line_edit_emits_trimmed_codes_only(qtbot: Any) -> None:
     from PySide6.QtCore import Qt
 

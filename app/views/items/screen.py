@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.services import items as items_q
 from app.services.items import ItemDetail
 from app.services.masterdata import WarehouseRef
+from app.services.ownership import ownership
 from app.views.context import AppContext
 from app.views.items.detail import ItemDetailPane
 from app.views.items.model import ItemQuery, ItemTableModel
@@ -73,6 +74,9 @@ class ItemsScreen(QWidget):
         self.toggle_active.setEnabled(False)
         self.toggle_active.setToolTip("Needs the item.edit permission (manager, admin)")
         self.can_edit = ctx.can("item.edit")
+        #: items are head-office master data: a workstation replicating as a branch may not change
+        #: them (the server would refuse it); read with each item's detail
+        self.site_edits_master = False
 
         self.model = ItemTableModel(ctx.runner, parent=self)
         self.view = QTableView()
@@ -230,15 +234,20 @@ class ItemsScreen(QWidget):
         self._detail_gen += 1
         gen = self._detail_gen
 
-        def done(d: ItemDetail) -> None:
+        def fetch(s: Session) -> tuple[ItemDetail, bool]:
+            own = ownership(s)  # read with the detail: the button never waits on a second read
+            return items_q.item_detail(s, item_id), not own.enforced or own.head_office
+
+        def done(result: tuple[ItemDetail, bool]) -> None:
             if gen != self._detail_gen:
                 return  # the user already selected another item
+            d, self.site_edits_master = result
             self.detail.show_detail(d)
             self.toggle_active.setText("Deactivate" if d.active else "Activate")
-            self.toggle_active.setEnabled(self.can_edit)
+            self._update_toggle()
             self.detail_shown.emit(d)
 
-        self.ctx.runner.submit(lambda s: items_q.item_detail(s, item_id), done, write=False, label="item detail")
+        self.ctx.runner.submit(fetch, done, write=False, label="item detail")
 
     def jump_to_code(self, code: str) -> None:
         """Enter / scan: show the item with exactly this SKU or barcode (else keep the filter)."""
@@ -254,6 +263,18 @@ class ItemsScreen(QWidget):
                 self.view.selectRow(row)
 
         self.ctx.runner.submit(lambda s: items_q.find_by_code(s, code), done, write=False, label="find item")
+
+    def _update_toggle(self) -> None:
+        """Enabled for a user with item.edit on a site that may change master data."""
+        if not self.can_edit:
+            return
+        if not self.site_edits_master:
+            self.toggle_active.setEnabled(False)
+            self.toggle_active.setToolTip("Items are head-office master data: ask head office to change them "
+                                          "(this workstation replicates as a branch)")
+            return
+        self.toggle_active.setToolTip("")
+        self.toggle_active.setEnabled(True)
 
     def _toggle_active(self) -> None:
         d = self.detail.detail
