@@ -322,3 +322,27 @@ def test_a_standalone_file_makes_every_asn_receipt_at_import_and_another_branch_
     session.rollback()
     detail = [json.loads(d) for d in session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "edi.import"))]
     assert len(detail) == 1
+
+
+def test_a_unit_registered_by_another_branch_is_received_back_only_there(session: Session, engine: Engine,
+                                                                         cw: World) -> None:
+    """The serial registry row of a unit Dallas once had (now shipped) is Dallas's: Houston is told so."""
+    from app.models.receiving import SerialNumber
+
+    po = purchasing.create_po(session, cw.actors["alice"], "ACME", "DAL1", [
+        LineInput(sku="DRILL", qty=2, ship_to_warehouse_id=cw.wh_hou.id)])
+    purchasing.submit(session, cw.actors["alice"], po.id)
+    purchasing.set_status(session, cw.actors["alice"], po, "sent")
+    session.add(SerialNumber(item_id=cw.items["DRILL"].id, serial="SN-OLD", status="shipped", owner_branch_id=cw.dal.id))
+    hou_er = receipt_at(session, po, cw.wh_hou.id)
+    as_site(session, engine, cw.hou)
+    drill = cw.items["DRILL"].id
+    with pytest.raises(ValidationError, match="serial SN-OLD of DRILL is registered by DAL: it can be received back "
+                                              "only on a DAL workstation"):
+        post_receipt(session, cw.actors["hugo"], hou_er.id, [ReceiveLine(drill, 2, serials=("SN-OLD", "SN-NEW"))])
+    session.rollback()
+    posted = post_receipt(session, cw.actors["hugo"], hou_er.id, [ReceiveLine(drill, 2, serials=("SN-A", "SN-B"))])
+    session.commit()
+    assert posted.units == 2
+    assert {(s.serial, s.owner_branch_id == cw.hou.id) for s in session.scalars(
+        select(SerialNumber).where(SerialNumber.receipt_id == posted.receipt_id))} == {("SN-A", True), ("SN-B", True)}
