@@ -25,7 +25,7 @@ from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, Purchase
 from app.models.receiving import Receipt
 from app.services import approvals, purchasing
 from app.services.auth import actor_for, create_user
-from app.services.edi.asn_receipts import settle_ship_notices
+from app.services.edi.asn_receipts import asn_receipt_id, settle_ship_notices
 from app.services.edi.inbound import EdiImportError, import_bytes
 from app.services.errors import PermissionDenied, ValidationError
 from app.services.ownership import settle_all
@@ -267,6 +267,8 @@ def test_an_asn_for_both_warehouses_is_expected_where_each_line_ships(session: S
     assert settle_ship_notices(session) == 0
     hou_asn = receipt_at(session, po, cw.wh_hou.id, "asn")
     assert hou_asn.owner_branch_id == cw.hou.id and hou_asn.number.startswith("HOU-ASN-")
+    # the same id on any Houston workstation that settles this message: never two receipts
+    assert (hou_asn.id, dal_asn.id) == (asn_receipt_id(m.message_id, cw.wh_hou.id), asn_receipt_id(m.message_id, cw.wh_dal.id))
     assert lines_of(session, hou_asn) == {"WIDGET": (24, 0), "MILK": (30, 0)}
     assert (hou_asn.carrier, hou_asn.pro_number, hou_asn.asn_ref) == ("ODFL", "PRO4711", "ASN-7")
     assert hou_asn.expected_at == dt.datetime(2026, 11, 28, tzinfo=dt.UTC)

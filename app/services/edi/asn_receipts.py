@@ -15,7 +15,9 @@ where they will arrive, and an expected receipt belongs to its warehouse's branc
   the supplier message lines it pulled (only lines whose PO line ships to that warehouse), plus the
   hand-off, and takes the quantities off its own PO receipt. It waits until that PO receipt exists
   (made by the purchasing settler), so the take-off happens exactly once. The receipt's
-  ``source_doc_id`` is the supplier message: "is it there yet" is one lookup.
+  ``source_doc_id`` is the supplier message: "is it there yet" is one lookup. Its id and its lines'
+  ids are derived from (message, warehouse), so two workstations of the branch that settle the
+  same message before seeing each other's make the same rows, not two receipts.
 
 A line that is not on the PO (an extra line) is expected in the PO's own warehouse.
 """
@@ -44,6 +46,12 @@ SHIP_NOTICES = ("856", "DESADV")
 #: PO states in which a ship notice still means goods are coming
 SHIPPABLE = ("sent", "confirmed", "partially_received")
 HANDOFF = "asn.handoff"
+_NAMESPACE = uuid.UUID("0b6f3e2a-5c1d-4f7e-9a8b-2d4c6e8f1a3b")
+
+
+def asn_receipt_id(message_id: uuid.UUID, warehouse_id: uuid.UUID) -> uuid.UUID:
+    """The id of the ASN receipt of one ship notice at one warehouse (the same on every site)."""
+    return uuid.uuid5(_NAMESPACE, f"asn:{message_id.hex}:{warehouse_id.hex}")
 
 
 @dataclass(frozen=True)
@@ -70,16 +78,16 @@ def make_asn_receipt(session: Session, actor: Actor | None, msg: SupplierMessage
     its quantities from that warehouse's PO receipts."""
     branch_id = wh.branch_id
     er = ExpectedReceipt(
-        number=numbering.next_number(session, branch_id, "ASN"), source="asn", po_id=po.id, supplier_id=msg.supplier_id,
+        id=asn_receipt_id(msg.id, wh.id), number=numbering.next_number(session, branch_id, "ASN"), source="asn", po_id=po.id, supplier_id=msg.supplier_id,
         source_doc_id=msg.id, warehouse_id=wh.id, owner_branch_id=branch_id, expected_at=head.expected_at,
         asn_ref=head.asn_ref[:40], carrier=head.carrier[:40], pro_number=head.pro_number[:40],
     )
     session.add(er)
     session.flush()
     shipped: dict[uuid.UUID, int] = {}
-    for ln in lines:
+    for n, ln in enumerate(lines, 1):
         session.add(ExpectedReceiptLine(
-            receipt_id=er.id, po_line_id=ln.po_line_id, item_id=ln.item_id, qty_expected=ln.qty,
+            id=uuid.uuid5(er.id, str(n)), receipt_id=er.id, po_line_id=ln.po_line_id, item_id=ln.item_id, qty_expected=ln.qty,
             sscc=ln.sscc[:20], lot_code=ln.lot_code[:40], expiry_date=ln.expiry_date, owner_branch_id=branch_id))
         if ln.po_line_id is not None:
             shipped[ln.po_line_id] = shipped.get(ln.po_line_id, 0) + ln.qty
