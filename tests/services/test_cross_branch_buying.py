@@ -371,3 +371,26 @@ def test_a_branch_site_without_rules_applies_the_defaults_without_writing_them(e
     assert po.status == "pending_approval"
     assert approvals.required_levels(po) == {1: frozenset({"approver"}), 2: frozenset({"manager"})}
     assert s.scalars(select(ApprovalRule)).all() == []
+
+
+def test_levels_decided_on_two_sites_at_once_still_need_distinct_people(engine: Engine, bw: World) -> None:
+    """Two sites that had not seen each other's decisions: one person's two approvals count once."""
+    s, w = _site(engine, bw.dal)
+    po = _po(s, w, [LineInput(sku="DRILL", qty=700)])
+    s.close()
+    s, w = _site(engine, bw.ho)
+    hank = w.actors["hank"]
+    for level in (1, 2):  # as if hank had approved level 1 on one site and level 2 on another
+        s.add(ApprovalDecision(po_id=po.id, revision=0, level=level, approver_id=hank.user_id, approver_name="hank",
+                               decision="approve", owner_branch_id=bw.ho.id))
+    s.commit()
+    s.close()
+    s, w = _site(engine, bw.dal)
+    assert _settle(s) == {}
+    dal_po = s.get(PurchaseOrder, po.id)
+    assert dal_po is not None and dal_po.status == "pending_approval"
+    # bob's level-1 approval made elsewhere at the same time: now each level has its own person
+    s.add(ApprovalDecision(po_id=po.id, revision=0, level=1, approver_id=w.actors["bob"].user_id, approver_name="bob",
+                           decision="approve", owner_branch_id=bw.dal.id))
+    s.commit()
+    assert _settle(s) == {"approvals": 1} and dal_po.status == "approved"
