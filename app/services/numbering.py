@@ -1,24 +1,42 @@
-"""Human document numbers: branch prefix + per-branch counter, e.g. DAL-PO-000123.
+"""Human document numbers: branch prefix + counter, e.g. DAL-PO-000123 (or DAL-PO-2-000017).
 
-Unique across branches without asking the server because the prefix is the branch code.
-The counter row is a branch document, so it replicates to the branch's other workstations.
+Unique across branches without asking the server because the prefix is the branch code. Within
+a branch, every workstation (a site with its own SQLite file) works offline, so two of them must
+never count on the same series: each has its own, keyed by its workstation number, which the
+server hands out once at the site's first sync as a branch (``sync_state.workstation``). The
+branch's first workstation (and a standalone file) keeps the short form ``DAL-PO-000123``; the
+second numbers ``DAL-PO-2-000001`` and so on. A series row has a deterministic id (branch, key),
+so even two sites that did create the same series converge on one row instead of clashing on
+the (branch, doc_type) unique key.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models.docs_common import NumberSeries
 from app.models.hlc import clock
-from app.models.ids import uuid7
 from app.models.org import Branch
 from app.models.types import utcnow
 from app.services.db import site_id
 from app.services.errors import NotFound
+
+#: namespace of the deterministic series ids
+_SERIES_NS = uuid.UUID("6f1b8c1e-5d0a-4b8e-9a51-2f7c0e3d9a10")
+
+
+def workstation(session: Session) -> int:
+    """This site's workstation number within its branch (1 until the server gives another)."""
+    v = session.execute(text("SELECT value FROM sync_state WHERE key = 'workstation'")).scalar_one_or_none()
+    return int(v) if v else 1
+
+
+def series_id(branch_id: uuid.UUID, key: str) -> uuid.UUID:
+    return uuid.uuid5(_SERIES_NS, f"{branch_id.hex}:{key}")
 
 
 def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
@@ -26,16 +44,18 @@ def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("branch", branch_id)
+    ws = workstation(session)
+    key = doc_type if ws == 1 else f"{doc_type}.{ws}"
     # Create the series row if missing without racing another writer (INSERT OR IGNORE).
     session.execute(
         sqlite_insert(NumberSeries)
-        .values(id=uuid7(), branch_id=branch_id, doc_type=doc_type, next_value=1, width=6,
+        .values(id=series_id(branch_id, key), branch_id=branch_id, doc_type=key, next_value=1, width=6,
                 owner_branch_id=branch_id, created_at=utcnow(), updated_at=utcnow(),
                 hlc=clock.now(), hlc_site=site_id(session))
-        .on_conflict_do_nothing(index_elements=["branch_id", "doc_type"])
+        .on_conflict_do_nothing()
     )
     series = session.scalars(
-        select(NumberSeries).where(NumberSeries.branch_id == branch_id, NumberSeries.doc_type == doc_type)
+        select(NumberSeries).where(NumberSeries.branch_id == branch_id, NumberSeries.doc_type == key)
     ).one()
     # One atomic UPDATE ... RETURNING: two sessions can never take the same value.
     taken = session.execute(
@@ -46,4 +66,5 @@ def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     ).one()
     value, width = taken[0] - 1, taken[1]
     session.expire(series)
-    return f"{branch.code}-{doc_type}-{value:0{width}d}"
+    tag = "" if ws == 1 else f"{ws}-"
+    return f"{branch.code}-{doc_type}-{tag}{value:0{width}d}"

@@ -18,7 +18,7 @@ from app.services.replication.push import read_local_rows, upsert_rows
 from app.services.replication.server import purge_tombstones
 from app.services.replication.tables import sync_tables
 from app.services.stock import on_hand
-from tests.sync.conftest import Net, quiesce, server_hashes, site_hashes
+from tests.sync.conftest import ADMIN_DSN, Net, quiesce, server_hashes, site_hashes
 from tests.sync.helpers import edit_order, new_order, order_field, receive
 
 
@@ -122,7 +122,22 @@ def test_a_clock_an_hour_ahead_is_refused_and_one_an_hour_behind_loses_visibly_b
     assert site_hashes(net.dal) == site_hashes(net.hou) == site_hashes(net.hq) == server_hashes(net.server)
 
 
-def test_soft_deletes_replicate_and_tombstones_are_purged_after_every_site_passed(net: Net) -> None:
+@pytest.mark.parametrize("long_transaction", [False, True], ids=["quiet", "long-transaction-elsewhere"])
+def test_soft_deletes_replicate_and_tombstones_are_purged_after_every_site_passed(net: Net,
+                                                                                  long_transaction: bool) -> None:
+    """With ``long_transaction`` an unrelated transaction holds the cluster's xmin back the whole
+    time (as other users of a shared server do): purge still follows what each site has seen."""
+    other = psycopg.connect(ADMIN_DSN) if long_transaction else None
+    try:
+        if other is not None:
+            other.execute("SELECT pg_current_xact_id()")  # holds an xid until the test ends
+        _tombstone_walk(net)
+    finally:
+        if other is not None:
+            other.close()
+
+
+def _tombstone_walk(net: Net) -> None:
     from app.services import masterdata as md
 
     with net.hq.session() as s:

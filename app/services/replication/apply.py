@@ -23,10 +23,11 @@ so a pull never holds more than one chunk. Bulk shape, all inside the caller's t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, exc
 
 from app.services.replication.faults import fault
 from app.services.replication.tables import SyncTable, sync_tables
@@ -38,9 +39,15 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
     cols = ", ".join(f'"{c}"' for c in t.names)
     marks = ", ".join("?" * len(t.names))
     base = f'INSERT INTO "{t.name}" ({cols}) VALUES ({marks}) '
-    if not t.versioned:
-        return base + "ON CONFLICT DO NOTHING"
     sets = ", ".join(f'"{c}" = excluded."{c}"' for c in t.names if c != "id")
+    if not t.versioned:
+        # Insert-only rows never change, so a row already here is normally the same row. Rows whose
+        # id is derived from a natural key (a lot: item + lot code) can be born at two branches
+        # before either pulls; the server keeps the first, and so does every site: the local copy
+        # (owned by this branch) gives way to the server's. No other difference ever updates a
+        # ledger row (stock moves refuse updates outright).
+        return (base + f'ON CONFLICT (id) DO UPDATE SET {sets} '
+                f'WHERE "{t.name}".owner_branch_id IS NOT excluded.owner_branch_id')
     sql = base + f"ON CONFLICT (id) DO UPDATE SET {sets}"
     if not force:
         newer = (f'CAST(excluded.hlc AS INTEGER) > "{t.name}".hlc OR (CAST(excluded.hlc AS INTEGER) = "{t.name}".hlc '
@@ -102,6 +109,8 @@ class Applier:
         self.tables = sync_tables()
         self.touched: set[str] = set()
         self.rows = 0
+        #: server rows kept out because they clash with a local unique key (see ``_insert``)
+        self.unapplied = 0
         #: highest HLC among the versioned rows applied (merged into the clock by the caller)
         self.top_hlc = 0
         self._big = False
@@ -204,7 +213,7 @@ class Applier:
                 self.top_hlc = max(self.top_hlc, max(int(r[hlc]) for r in chunk))
             todo = [r for r in chunk if r[0] not in pend] if pend else chunk
             if todo:
-                conn.exec_driver_sql(insert, todo if isinstance(todo, list) else list(todo))
+                self._insert(t, insert, todo if isinstance(todo, list) else list(todo))
                 self.touched.add(name)
             if indexes or self._triggers:
                 fault("during-bulk-load")  # rows in, indexes and triggers still set aside
@@ -212,6 +221,39 @@ class Applier:
             conn.exec_driver_sql(sql)
         self.rows += n
         return n
+
+    def _insert(self, t: SyncTable, insert: str, rows: list[Row]) -> None:
+        """Apply a chunk; a row that breaks a local unique key (another site created the same
+        natural key: an item SKU typed at two head-office desks, one supplier lot at two branches)
+        is kept out, in full, in the conflict log as 'unapplied' instead of stopping every pull."""
+        conn = self.conn
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(insert, rows)
+            return
+        except exc.IntegrityError:
+            pass
+        for r in rows:
+            try:
+                try:
+                    with conn.begin_nested():
+                        conn.exec_driver_sql(insert, [r])
+                except exc.IntegrityError as e:
+                    if t.versioned or "insert-only ledger" not in str(e.orig):
+                        raise
+                    # the server's copy of a natural-key ledger row replaces ours (see _insert_sql):
+                    # the insert-only guard steps aside for this apply; finish() puts it back
+                    self._drop_trigger(f"trg_{t.name}_no_update")
+                    with conn.begin_nested():
+                        conn.exec_driver_sql(insert, [r])
+            except exc.IntegrityError as e:
+                self.unapplied += 1
+                why = str(e.orig).strip() if e.orig is not None else str(e)
+                conn.exec_driver_sql(
+                    "INSERT INTO sync_conflict (at, tbl, row_id, kind, reason, local_row) VALUES "
+                    "(strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), ?, ?, 'unapplied', ?, ?)",
+                    (t.name, str(r[0]), f"server row not applied here: {why}"[:1000],
+                     json.dumps(dict(zip(t.names, r, strict=False)), default=str)))
 
     def finish(self) -> None:
         """Recompute the digests set aside from the ledger, then recreate the dropped triggers."""

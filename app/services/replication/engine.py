@@ -15,9 +15,11 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.models.types import iso_utc, utcnow
 from app.services.db import session_scope, site_id
+from app.services.errors import DomainError
 from app.services.ownership import settle_all
 from app.services.replication.conn import (
     SyncError,
@@ -42,6 +44,8 @@ class SyncResult:
     pulled: int = 0
     lost: int = 0
     rejected: int = 0
+    #: server rows not applied here (unique-key clash with a local row; in the conflict log)
+    unapplied: int = 0
     pending: int = 0
     duration_ms: int = 0
     error: str = ""
@@ -82,6 +86,16 @@ def _is_ho(pg: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
+def _claim_workstation(engine: Engine, pg: psycopg.Connection[Any], sid: str) -> None:
+    """Learn this site's workstation number in its branch (its own document number series)."""
+    with pg.cursor() as cur:
+        cur.execute("SELECT depot_claim_workstation(%s)", (sid,))
+        row = cur.fetchone()
+    pg.commit()
+    if row and row[0]:
+        set_state(engine, workstation=str(row[0]))
+
+
 def _adopt_branch(engine: Engine, pg: psycopg.Connection[Any]) -> str | None:
     """A new site learns its branch from its server login (the role's branch)."""
     with pg.cursor() as cur:
@@ -119,13 +133,15 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
             check_gate(pg, revs)
             if branch is None:
                 branch = _adopt_branch(engine, pg)
+            if branch is not None and not get_state(engine, "workstation"):
+                _claim_workstation(engine, pg, sid)
             if do_push:
                 ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
                 res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
                 changed |= ps.tables
             if do_pull:
                 pl = pull(engine, pg, sid, branch, progress)
-                res.pulled = pl.rows
+                res.pulled, res.unapplied = pl.rows, pl.unapplied
                 changed |= pl.tables
                 res.settled, res.settle_errors = settle(engine)
                 if res.settled and do_push:  # send what settling changed now, not one interval later
@@ -141,6 +157,9 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
         res.ok, res.state, res.error, res.error_kind = False, "offline", str(err), err.kind
     except psycopg.Error as e:
         res.ok, res.state, res.error, res.error_kind = False, "offline", f"server error: {str(e).strip()}", "error"
+    except (SQLAlchemyError, DomainError) as e:  # this site's database refused (locked, full, a constraint)
+        why = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        res.ok, res.state, res.error, res.error_kind = False, "offline", f"local database: {why}", "local"
     res.tables = sorted(changed)
     res.pending = pending_count(engine)
     res.duration_ms = int((time.monotonic() - t0) * 1000)
@@ -161,7 +180,7 @@ def _record(engine: Engine, started: Any, res: SyncResult) -> None:
         c.execute(text("INSERT INTO sync_history (started_at, duration_ms, pushed, pulled, conflicts, ok, error) "
                        "VALUES (:s, :d, :pu, :pl, :c, :ok, :e)"),
                   {"s": iso_utc(started), "d": res.duration_ms, "pu": res.pushed, "pl": res.pulled,
-                   "c": res.lost + res.rejected, "ok": int(res.ok),
+                   "c": res.lost + res.rejected + res.unapplied, "ok": int(res.ok),
                    "e": (res.error or "; ".join(res.settle_errors))[:1000]})
         vals = {"last_attempt_at": iso_utc(started), "last_error": res.error}
         if res.ok:

@@ -43,6 +43,8 @@ class PullStats:
     cursor: int = 0
     tables: set[str] = field(default_factory=set)
     skew_warning: str = ""
+    #: server rows kept out of this site (a local unique key clash; in the conflict log)
+    unapplied: int = 0
 
 
 #: rows read from one COPY before they are applied (bounds a pull's memory)
@@ -74,10 +76,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     stats = PullStats(cursor=cursor)
     try:
         with pg.cursor() as cur:
-            cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text FROM pg_current_snapshot() AS s")
             row = cur.fetchone()
             assert row is not None
-            xmin = int(row[0])
+            xmin, snapshot = int(row[0]), str(row[1])
             stats.cursor = xmin
             # one round trip to learn which tables changed (txid index), then COPY only those
             probe = sql.SQL(" UNION ALL ").join(
@@ -133,6 +135,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 ap.finish()
                 stats.rows = ap.rows
                 stats.tables = ap.touched
+                stats.unapplied = ap.unapplied
                 # advance our HLC past every pulled clock (so our next write orders after them)
                 stats.skew_warning = _merge_clock(ap.top_hlc)
                 fault("during-apply")
@@ -147,10 +150,11 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     # tell the server how far this site has read (tombstone purge waits for the slowest site)
     with pg.cursor() as cur:
         # only branch logins report (an owner login bootstrapping a site is not a site of its own)
-        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, last_seen) "
-                    "SELECT %s, %s, %s::text::xid8, now() WHERE depot_branch() IS NOT NULL "
-                    "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, last_seen = now(), "
-                    "branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin)))
+        # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
+        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, snapshot, last_seen) "
+                    "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
+                    "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
+                    "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
     pg.commit()
     return stats
 

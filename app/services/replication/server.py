@@ -45,6 +45,28 @@ CREATE TABLE IF NOT EXISTS depot_receipt (
 CREATE TABLE IF NOT EXISTS depot_site (
     site_id text PRIMARY KEY, branch_id uuid, cursor xid8, last_seen timestamptz NOT NULL DEFAULT now(),
     login name NOT NULL DEFAULT current_user);
+ALTER TABLE depot_site ADD COLUMN IF NOT EXISTS workstation integer;
+ALTER TABLE depot_site ADD COLUMN IF NOT EXISTS snapshot pg_snapshot;
+CREATE UNIQUE INDEX IF NOT EXISTS depot_site_workstation ON depot_site (branch_id, workstation);
+"""
+
+#: A branch's workstations each number documents on a series of their own (services.numbering):
+#: the server hands out the workstation number once per site, 1, 2, ... per branch, serialised
+#: per branch by an advisory lock. Asking again returns the same number.
+WORKSTATION_DDL = """
+CREATE OR REPLACE FUNCTION depot_claim_workstation(p_site text) RETURNS integer LANGUAGE plpgsql
+  SET search_path = public AS $$
+DECLARE b uuid := depot_branch(); n integer;
+BEGIN
+  IF b IS NULL THEN RETURN NULL; END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended('depot_workstation:' || b::text, 0));
+  SELECT workstation INTO n FROM depot_site WHERE site_id = p_site AND branch_id = b AND workstation IS NOT NULL;
+  IF n IS NOT NULL THEN RETURN n; END IF;
+  SELECT COALESCE(max(workstation), 0) + 1 INTO n FROM depot_site WHERE branch_id = b;
+  INSERT INTO depot_site (site_id, branch_id, workstation) VALUES (p_site, b, n)
+    ON CONFLICT (site_id) DO UPDATE SET workstation = EXCLUDED.workstation, branch_id = EXCLUDED.branch_id;
+  RETURN n;
+END $$;
 """
 
 #: receipts and cursors belong to the login that wrote them: a branch can neither forge another
@@ -217,6 +239,7 @@ def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[
         if not _role_exists(cur, group):
             cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(_ident(group)))
         cur.execute(FUNCS_DDL)
+        cur.execute(WORKSTATION_DDL)
         cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT ON depot_receipt TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON depot_site TO {}").format(_ident(group)))
@@ -307,22 +330,28 @@ def drop_roles(dsn: str) -> list[str]:
 
 
 def purge_tombstones(dsn: str) -> dict[str, int]:
-    """Delete soft-deleted rows every known site has already pulled (txid below every cursor).
+    """Delete soft-deleted rows every known site has already pulled.
 
-    Run by an owner/superuser (branches have no DELETE grant).
+    A site has pulled a tombstone when it was visible in the snapshot of that site's last
+    completed pull (``depot_site.snapshot``). Its cursor (the snapshot's xmin) alone would be
+    too cautious: one unrelated long transaction anywhere on the cluster holds every xmin back.
+    A site that reported only a cursor (an older client) is judged by it. Run by an
+    owner/superuser (branches have no DELETE grant).
     """
     out: dict[str, int] = {}
     with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT min(cursor) FROM depot_site")
+        cur.execute("SELECT count(*) FROM depot_site WHERE cursor IS NOT NULL")
         row = cur.fetchone()
-        horizon = row[0] if row else None
-        if horizon is None:
+        if not row or not row[0]:
             return out
         for t in sync_tables().values():
             if not t.versioned:
                 continue
-            cur.execute(sql.SQL("DELETE FROM {} WHERE deleted_at IS NOT NULL AND txid < %s").format(_ident(t.name)),
-                        (horizon,))
+            cur.execute(sql.SQL(
+                "DELETE FROM {t} AS r WHERE r.deleted_at IS NOT NULL AND NOT EXISTS ("
+                " SELECT 1 FROM depot_site s WHERE s.cursor IS NOT NULL AND CASE WHEN s.snapshot IS NULL"
+                " THEN r.txid >= s.cursor ELSE NOT pg_visible_in_snapshot(r.txid, s.snapshot) END)").format(
+                t=_ident(t.name)))
             if cur.rowcount:
                 out[t.name] = cur.rowcount
         conn.commit()
