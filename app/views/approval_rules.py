@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from app.models.approvals import RULE_KINDS, VARIANCE_BASES
 from app.services import approvals
 from app.services.masterdata import head_office_id
+from app.services.ownership import ownership
 from app.views.context import AppContext
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -148,8 +149,22 @@ class ApprovalRulesPanel(QWidget):
         self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if "settings" in kinds else None)
 
     def refresh(self) -> None:
-        self.ctx.runner.submit(load_rules, self.model.set_rows, write=False, label="approval rules",
+        def load(s: Session) -> tuple[list[RuleRow], bool]:
+            own = ownership(s)  # with the rows: the buttons never wait on a second read
+            return load_rules(s), not own.enforced or own.head_office
+
+        self.ctx.runner.submit(load, self._on_loaded, write=False, label="approval rules",
                                latest=(id(self), "rules"))  # a refresh after a save may finish first
+
+    def _on_loaded(self, result: tuple[list[RuleRow], bool]) -> None:
+        rows, site_edits_master = result
+        self.model.set_rows(rows)
+        if self.ctx.can("settings.edit") and not site_edits_master:
+            # rules are head-office master data: the server refuses a branch's change
+            for w in (self.new_button, self.save_button, self.delete_button, self.defaults_button):
+                w.setEnabled(False)
+            self.message.setText("The rules are head-office master data: change them at head office "
+                                 "(this workstation replicates as a branch).")
 
     def _enable_fields(self) -> None:
         kind = self.kind.currentData()

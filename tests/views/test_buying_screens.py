@@ -219,6 +219,18 @@ def test_rules_panel_edits_and_refuses_bad_values(qtbot: QtBot, session: Session
     assert not viewer.save_button.isEnabled() and "only an administrator" in viewer.message.text()
 
 
+def test_rules_are_read_only_on_a_branch_workstation(qtbot: QtBot, engine: Engine, bw: World,
+                                                     contexts: dict[str, AppContext]) -> None:
+    from tests.factories import become_branch_site
+
+    become_branch_site(engine, bw.dal)  # replicating as DAL: the rules belong to head office
+    panel = ApprovalRulesPanel(contexts["root"])
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5, timeout=10000)
+    assert not panel.save_button.isEnabled() and not panel.new_button.isEnabled()
+    assert "change them at head office" in panel.message.text()
+
+
 def test_buying_screen_loads_tabs_lazily(qtbot: QtBot, bw: World, contexts: dict[str, AppContext]) -> None:
     screen = BuyingScreen(contexts["alice"])
     qtbot.addWidget(screen)
