@@ -104,3 +104,26 @@ def test_a_natural_key_clash_is_logged_and_sync_goes_on(net: Net, second: dict[s
     assert net.dal.sync().ok  # a branch pulling both: one applied, one logged, the pull completes
     assert net.dal.scalar("SELECT count(*) FROM sync_conflict WHERE kind = 'unapplied'") == 1
     assert net.dal.scalar("SELECT count(*) FROM item WHERE sku = 'FINE'") == 1
+
+
+def test_the_same_change_at_two_workstations_is_not_a_conflict(net: Net, second: dict[str, Site]) -> None:
+    """Both Dallas desks settle one document the same way before either pushes: nothing was lost,
+    so nothing lands in the conflict log; a different value still does."""
+    from tests.sync.helpers import edit_order, order_field
+
+    dal2 = second["dal"]
+    oid = new_order(net.dal, net.world, "DAL", "DAL-SO-000001")
+    quiesce(net.dal, dal2)
+    edit_order(dal2, oid, status="allocated")  # older: its push finds desk 1's newer, equal version
+    edit_order(net.dal, oid, status="allocated")
+    net.dal.sync()
+    dal2.sync()
+    assert dal2.scalar("SELECT count(*) FROM sync_conflict") == 0
+    assert order_field(dal2, oid, "status") == "allocated"
+    edit_order(dal2, oid, customer_po="PO-B")  # older: loses to desk 1's later edit
+    edit_order(net.dal, oid, customer_po="PO-A")
+    net.dal.sync()
+    dal2.sync()
+    assert dal2.scalar("SELECT kind FROM sync_conflict") == "lost"
+    quiesce(net.dal, dal2)
+    assert order_field(net.dal, oid, "customer_po") == order_field(dal2, oid, "customer_po") == "PO-A"

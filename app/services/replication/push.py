@@ -204,9 +204,22 @@ def _apply_batch(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, Sync
             local = missed[srow[0]]
             if (int(srow[hlc_i]), srow[site_i]) == (int(local[hlc_i]), local[site_i]):
                 continue  # our own version, sent before
-            lost[name].append(srow)
+            lost[name].append(srow)  # the server's version comes back here either way
+            if _same_content(t, srow, local):
+                # Two workstations made the same change (e.g. both settled one document after a
+                # pull): nothing was lost, so nothing for a person to read in the conflict log.
+                continue
             notes.append((name, str(srow[0]), "lost", "a newer version from another workstation won",
                           dict(zip(t.names, local, strict=True))))
+
+
+#: columns that differ between two workstations' copies of the same change
+_VERSION_COLUMNS = frozenset({"hlc", "hlc_site", "updated_at"})
+
+
+def _same_content(t: SyncTable, server_row: Row, local_row: Row) -> bool:
+    return all(str(a) == str(b) for c, a, b in zip(t.names, server_row, local_row, strict=True)
+               if c not in _VERSION_COLUMNS)
 
 
 def _apply_rows_one_by_one(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, SyncTable], head_office: bool,
