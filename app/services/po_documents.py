@@ -24,7 +24,8 @@ from app.models.purchasing import PurchaseOrder
 from app.models.users import User
 from app.services import audit, mail
 from app.services.auth import Actor
-from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.ownership import owns
 from app.services.purchasing import REVISABLE, get_po, lines_of, set_status
 from reports.purchase_order import PoDocLine, PoDocument, render_po
 
@@ -69,6 +70,11 @@ def po_pdf(session: Session, ref: str | uuid.UUID) -> tuple[str, bytes]:
     return name, render_po(document_data(session, po))
 
 
+def _owner_code(session: Session, po: PurchaseOrder) -> str:
+    branch = session.get(Branch, po.owner_branch_id)
+    return branch.code if branch else "another branch"
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     number: str
@@ -85,6 +91,9 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
     PO is allowed (the supplier lost it) and is recorded as such."""
     actor.require("po.send")
     po = get_po(session, ref)
+    if not owns(session, po.owner_branch_id):
+        code = _owner_code(session, po)
+        raise PermissionDenied(f"purchase order {po.number} is {code}'s: send it at a {code} workstation")
     if po.status not in SENDABLE:
         raise Conflict(f"purchase order {po.number} is {po.status}; only an approved PO can be sent")
     supplier = session.get(Supplier, po.supplier_id)
@@ -150,13 +159,18 @@ def po_detail(session: Session, ref: str | uuid.UUID, actor: Actor | None = None
     }
     if actor is not None:
         final = po.status in ("closed", "cancelled")
+        # only the PO's own branch edits it (server RLS); here the buttons say so before a click does
+        mine = owns(session, po.owner_branch_id)
+        why_not = approvals.why_not(session, actor, po)
         out["can"] = {
-            "submit": actor.can("po.create") and po.status == "draft",
-            "approve": not approvals.why_not(session, actor, po),
-            "why_not_approve": approvals.why_not(session, actor, po),
-            "send": actor.can("po.send") and po.status in SENDABLE,
-            "cancel": actor.can("po.create") and not final and po.status not in ("partially_received", "received"),
-            "close": actor.can("po.create") and po.status in ("sent", "confirmed", "partially_received", "received"),
-            "revise": actor.can("po.create") and po.status in REVISABLE,
+            "submit": mine and actor.can("po.create") and po.status == "draft",
+            "approve": not why_not,
+            "why_not_approve": why_not,
+            "send": mine and actor.can("po.send") and po.status in SENDABLE,
+            "cancel": mine and actor.can("po.create") and not final and po.status not in ("partially_received", "received"),
+            "close": mine and actor.can("po.create") and po.status in ("sent", "confirmed", "partially_received", "received"),
+            "revise": mine and actor.can("po.create") and po.status in REVISABLE,
+            "owned_elsewhere": "" if mine else
+            f"{_owner_code(session, po)} owns {po.number}: submit, send, revise, cancel and close it there",
         }
     return out

@@ -19,7 +19,7 @@ from app.models.exceptions import ExceptionItem
 from app.models.org import Branch
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
-from app.services import approvals, purchasing
+from app.services import approvals, po_documents, purchasing
 from app.services import requisitions as rq
 from app.services.auth import create_user
 from app.services.errors import Conflict, PermissionDenied
@@ -335,6 +335,12 @@ def test_another_branchs_po_is_changed_only_at_its_branch(engine: Engine, bw: Wo
         with pytest.raises(PermissionDenied, match=f"belongs to DAL: it can be {action} only at DAL"):
             call()
         s.rollback()
+    with pytest.raises(PermissionDenied, match="is DAL's: send it at a DAL workstation"):
+        po_documents.send_po(s, w.actors["root"], po.id)
+    s.rollback()
+    can = po_documents.po_detail(s, po.id, w.actors["root"])["can"]  # the screen's buttons say so first
+    assert not any(can[k] for k in ("submit", "send", "cancel", "close", "revise"))
+    assert can["owned_elsewhere"] == f"DAL owns {po.number}: submit, send, revise, cancel and close it there"
 
 
 def test_a_requisition_cancelled_before_its_branch_learnt_of_the_po_is_reported_once(engine: Engine, bw: World) -> None:

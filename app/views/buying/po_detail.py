@@ -200,6 +200,8 @@ class PoDetailView(QWidget):
             self.buttons[key].setEnabled(bool(can.get(key)))
         self.buttons["reject"].setEnabled(bool(can.get("approve")))
         self.buttons["approve"].setToolTip(can.get("why_not_approve", ""))
+        for key in ("submit", "send", "cancel", "close", "revise"):  # why they are off on another branch's PO
+            self.buttons[key].setToolTip(can.get("owned_elsewhere", ""))
         self.buttons["preview"].setEnabled(True)
         self.buttons["save_pdf"].setEnabled(True)
 
