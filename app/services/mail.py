@@ -7,6 +7,12 @@ next attempt with exponential back-off (1, 2, 4 ... minutes, capped at an hour).
 permanent refusal (5xx, bad address) or too many attempts marks the message failed, which
 a user can re-queue. The SMTP host, port and user come from settings and the password from
 the keyring; this module takes them as a parameter (``SmtpConfig``) and imports neither.
+
+Who delivers (outbox rows replicate to every site): on a site where the ownership rule applies,
+only this branch's mail, and of that only the messages this workstation last wrote (queued,
+retried or re-queued here: the row's ``hlc_site`` is this site's id). So each message has exactly
+one sender however many workstations and branches hold a copy, and the sender may write the
+outcome (its own branch's row). A standalone file delivers everything.
 """
 
 from __future__ import annotations
@@ -26,10 +32,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models.messaging import EmailOutbox
+from app.models.org import Branch
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
+from app.services.db import site_id
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.ownership import ForeignWrite, ownership
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = dt.timedelta(minutes=1)
@@ -148,11 +157,20 @@ def _permanent(e: BaseException) -> bool:
 
 
 def due(session: Session, now: dt.datetime | None = None, limit: int = 50) -> list[EmailOutbox]:
+    """Queued messages due now that this site delivers (see the module docstring: one sender each)."""
     now = now or utcnow()
-    return list(session.scalars(select(EmailOutbox).where(
+    q = select(EmailOutbox).where(
         EmailOutbox.status == "queued", EmailOutbox.deleted_at.is_(None),
         or_(EmailOutbox.next_attempt_at.is_(None), EmailOutbox.next_attempt_at <= now),
-    ).order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(limit)))
+    )
+    own = ownership(session)
+    if own.enforced:  # owner_branch_id and status are indexed; hlc_site narrows the few queued rows left
+        q = q.where(EmailOutbox.owner_branch_id == own.branch_id, EmailOutbox.hlc_site == site_id(session))
+    return list(session.scalars(q.order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(limit)))
+
+
+def _branch_code(session: Session, branch_id: object) -> str:
+    return session.scalar(select(Branch.code).where(Branch.id == branch_id)) or "its branch"
 
 
 def send_due(session: Session, cfg: SmtpConfig, *, now: dt.datetime | None = None, limit: int = 50,
@@ -219,11 +237,15 @@ def _fail(session: Session, row: EmailOutbox, e: BaseException, now: dt.datetime
 
 
 def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox:
-    """Try a failed message again from now (after fixing the address or the server)."""
+    """Try a failed message again from now (after fixing the address or the server); this
+    workstation then delivers it. Only the branch that queued it may."""
     actor.require("po.send")
     row = session.get(EmailOutbox, outbox_id)
     if row is None:
         raise NotFound("e-mail", outbox_id)
+    if not ownership(session).owns(row.owner_branch_id):
+        code = _branch_code(session, row.owner_branch_id)
+        raise ForeignWrite(f"e-mail to {row.to_addr} was queued by {code}; it is re-queued at a {code} workstation")
     if row.status != "failed":
         raise Conflict(f"e-mail to {row.to_addr} is {row.status}; only a failed one can be re-queued")
     row.status, row.next_attempt_at, row.attempts = "queued", utcnow(), 0
