@@ -24,6 +24,7 @@ from app.models.org import Branch
 from app.models.types import utcnow
 from app.services.db import site_id
 from app.services.errors import NotFound
+from app.services.ownership import ForeignWrite, owns
 
 #: namespace of the deterministic series ids
 _SERIES_NS = uuid.UUID("6f1b8c1e-5d0a-4b8e-9a51-2f7c0e3d9a10")
@@ -44,6 +45,8 @@ def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("branch", branch_id)
+    if not owns(session, branch_id):  # raw statements below: the flush guard would not see them
+        raise ForeignWrite(f"{branch.code}'s document numbers are taken only at a {branch.code} workstation")
     ws = workstation(session)
     key = doc_type if ws == 1 else f"{doc_type}.{ws}"
     # Create the series row if missing without racing another writer (INSERT OR IGNORE).

@@ -95,3 +95,13 @@ def test_a_failing_settler_is_rolled_back_alone_and_named(engine: Engine, world:
     assert done == {"b_fine": 1} and errors == ["settling a_broken: cannot read the decision"]
     with Session(engine) as s:
         assert list(s.scalars(select(SalesOrder.number))) == ["DAL-SO-OK"]
+
+
+def test_a_branch_site_takes_only_its_own_branchs_numbers(engine: Engine, world: World) -> None:
+    from app.services import numbering
+
+    become_branch_site(engine, world.dal)
+    with Session(engine) as s:
+        assert numbering.next_number(s, world.dal.id, "PO") == "DAL-PO-000001"
+        with pytest.raises(ForeignWrite, match="HOU's document numbers are taken only at a HOU workstation"):
+            numbering.next_number(s, world.hou.id, "PO")
