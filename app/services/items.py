@@ -29,6 +29,7 @@ from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import NotFound, ValidationError
 from app.services.masterdata import warehouses
+from app.services.site_rights import require_head_office
 from app.services.stock import WarehouseStock, stock_by_warehouse
 
 PAGE_SIZE = 200
@@ -242,9 +243,11 @@ def item_detail(session: Session, item_id: uuid.UUID) -> ItemDetail:
 def set_items_active(session: Session, actor: Actor, item_ids: list[uuid.UUID], active: bool) -> int:
     """Activate or deactivate items (batch); inactive items stay visible but are not bought or sold.
 
-    Returns how many items changed. Needs ``item.edit``; each change is audited.
+    Returns how many items changed. Needs ``item.edit`` and a site that writes master data (a
+    branch workstation is refused up front); each change is audited.
     """
     actor.require("item.edit")
+    require_head_office(session, "items")
     if not item_ids:
         raise ValidationError("items", "select at least one item")
     found = list(session.scalars(select(Item).where(Item.id.in_(item_ids), Item.deleted_at.is_(None))))

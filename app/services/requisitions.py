@@ -3,7 +3,9 @@
 Accepting turns worklist lines into requisitions (purchase or transfer). An open
 requisition counts in the stock position of the next replenishment run, and a converted
 one is represented by its PO line or transfer order, so a need is never recommended twice.
-Snoozes and rejections suppress a pair's recommendation until a date.
+Snoozes and rejections suppress a pair's recommendation until a date. Each decision (and a lift,
+which withdraws one) is a new row owned by the deciding site's branch; the newest decision of a
+pair counts, so head office can snooze a branch's recommendation without editing its rows.
 
 Every function validates the whole batch first and writes nothing on the first bad line;
 each write appends an audit entry. The caller owns the transaction.
@@ -39,7 +41,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.numbering import next_number
-from app.services.ownership import ownership, owns, settler
+from app.services.ownership import acting_branch, ownership, owns, settler
 from app.services.replenishment.engine import Recommendation
 
 #: rejection reasons and how many days each keeps the recommendation away
@@ -93,12 +95,14 @@ def _qty(value: Any, field_name: str) -> int:
 
 
 def _owner(session: Session, actor: Actor, wh: Warehouse) -> uuid.UUID:
-    """The branch that owns a requisition for ``wh``; a branch user may act only for their branch."""
+    """The branch a requisition or decision for ``wh`` belongs to: the acting site's branch
+    (the server lets it write only its own rows), which on a standalone file is ``wh``'s branch.
+    A branch user may act only for their own branch's warehouses."""
     if actor.branch_id is not None and actor.branch_id != wh.branch_id and "admin" not in actor.roles:
         own = session.get(Branch, actor.branch_id)
         if own is None or not own.is_head_office:
             raise PermissionDenied(f"{actor.username} may not requisition for warehouse {wh.code} of another branch")
-    return wh.branch_id
+    return acting_branch(session, wh.branch_id)
 
 
 def accept(session: Session, actor: Actor, lines: Sequence[AcceptLine]) -> list[Requisition]:
@@ -195,11 +199,15 @@ def _pairs_checked(session: Session, actor: Actor, pairs: Sequence[Pair]) -> lis
 
 
 def _decide(session: Session, actor: Actor, pairs: Sequence[Pair], kind: str, until: dt.date,
-            reason: str) -> list[RecommendationDecision]:
+            reason: str, today: dt.date | None) -> list[RecommendationDecision]:
+    """One new decision row per pair, owned by the acting branch; the newest decision of a pair
+    is the one that counts (``engine._suppressed``), so an earlier one needs no edit."""
     checked = _pairs_checked(session, actor, pairs)
-    lift(session, actor, [p for p, _ in checked], _checked=True)
     out = []
     for (item_id, wh_id), owner in checked:
+        for old in _active_decisions(session, [(item_id, wh_id)], today).get((item_id, wh_id), []):
+            audit.record(session, actor, "recommendation.lift", "recommendation_decision", old.id,
+                         old.owner_branch_id, replaced_by=kind)
         d = RecommendationDecision(item_id=item_id, warehouse_id=wh_id, kind=kind, until_date=until, reason=reason,
                                    decided_by_id=actor.user_id, owner_branch_id=owner)
         session.add(d)
@@ -219,7 +227,7 @@ def snooze(session: Session, actor: Actor, pairs: Sequence[Pair], until: dt.date
         raise ValidationError("snooze until", f"{until} must be a date after today ({today})")
     if (until - today).days > MAX_SNOOZE_DAYS:
         raise ValidationError("snooze until", f"{until} is more than {MAX_SNOOZE_DAYS} days away")
-    return _decide(session, actor, pairs, "snooze", until, reason.strip())
+    return _decide(session, actor, pairs, "snooze", until, reason.strip(), today)
 
 
 def reject(session: Session, actor: Actor, pairs: Sequence[Pair], reason: str, note: str = "",
@@ -231,21 +239,48 @@ def reject(session: Session, actor: Actor, pairs: Sequence[Pair], reason: str, n
         raise ValidationError("reject reason", f"{reason!r} is not one of {', '.join(REJECT_REASONS)}")
     until = (today or dt.date.today()) + dt.timedelta(days=REJECT_REASONS[code])
     text = code + (f": {note.strip()}" if note.strip() else "")
-    return _decide(session, actor, pairs, "reject", until, text)
+    return _decide(session, actor, pairs, "reject", until, text, today)
 
 
-def lift(session: Session, actor: Actor, pairs: Sequence[Pair], *, _checked: bool = False) -> int:
-    """Withdraw active snoozes/rejections of ``pairs``; returns how many were lifted."""
+#: the decision kind that withdraws the snooze/rejection before it (a row of the lifter's own)
+LIFT = "lift"
+
+
+def _active_decisions(session: Session, pairs: Sequence[Pair],
+                      today: dt.date | None = None) -> dict[Pair, list[RecommendationDecision]]:
+    """The snooze/rejection currently in force per pair (its newest decision, unless a lift or
+    expired), as a one-element list; pairs with none are absent."""
+    today = today or dt.date.today()
+    out: dict[Pair, list[RecommendationDecision]] = {}
+    for item_id, wh_id in dict.fromkeys(pairs):
+        newest = session.scalars(select(RecommendationDecision).where(
+            RecommendationDecision.item_id == item_id, RecommendationDecision.warehouse_id == wh_id,
+            RecommendationDecision.deleted_at.is_(None)).order_by(
+            RecommendationDecision.hlc.desc(), RecommendationDecision.hlc_site.desc(),
+            RecommendationDecision.id.desc()).limit(1)).first()
+        if newest is not None and newest.kind != LIFT and newest.until_date > today:
+            out[(item_id, wh_id)] = [newest]
+    return out
+
+
+def lift(session: Session, actor: Actor, pairs: Sequence[Pair], *, today: dt.date | None = None) -> int:
+    """Withdraw active snoozes/rejections of ``pairs``; returns how many were lifted.
+
+    Lifting writes a "lift" decision owned by the acting branch (the newest decision counts),
+    never an edit of the decision it withdraws, which may be another branch's row."""
     actor.require("replenish.run")
-    if not _checked:
-        _pairs_checked(session, actor, pairs)
+    checked = _pairs_checked(session, actor, pairs)
+    today = today or dt.date.today()
+    active = _active_decisions(session, [p for p, _ in checked], today)
     n = 0
-    for item_id, wh_id in pairs:
-        for d in session.scalars(select(RecommendationDecision).where(
-                RecommendationDecision.item_id == item_id, RecommendationDecision.warehouse_id == wh_id,
-                RecommendationDecision.deleted_at.is_(None))):
-            d.deleted_at = dt.datetime.now(dt.UTC)
-            audit.record(session, actor, "recommendation.lift", "recommendation_decision", d.id, d.owner_branch_id)
+    for pair, owner in checked:
+        for old in active.pop(pair, []):
+            d = RecommendationDecision(item_id=pair[0], warehouse_id=pair[1], kind=LIFT, until_date=today,
+                                       reason=f"lifts {old.kind}", decided_by_id=actor.user_id, owner_branch_id=owner)
+            session.add(d)
+            session.flush()
+            audit.record(session, actor, "recommendation.lift", "recommendation_decision", old.id,
+                         old.owner_branch_id, lift_id=d.id)
             n += 1
     session.flush()
     return n

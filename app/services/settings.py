@@ -27,7 +27,8 @@ from app.models.sync import LocalSite
 from app.services.audit import record
 from app.services.auth import Actor
 from app.services.db import local_branch_id, site_id
-from app.services.errors import NotFound, ValidationError
+from app.services.errors import NotFound, PermissionDenied, ValidationError
+from app.services.ownership import ownership
 
 KEYRING_SERVICE = "depot"
 _SECRET_WORDS = ("secret", "password", "token", "api_key")
@@ -214,9 +215,24 @@ def local_branch(session: Session) -> BranchChoice | None:
     return BranchChoice(row.id, row.code, row.name) if row else None
 
 
+BRANCH_FROM_LOGIN = ("this workstation replicates with a server, so its branch is its server login's branch; "
+                     "to work as another branch, use a database file synced with that branch's login")
+
+
+def branch_fixed_reason(session: Session) -> str:
+    """Why this file's branch cannot be changed here ('' when it can)."""
+    return BRANCH_FROM_LOGIN if ownership(session).replicating else ""
+
+
 def set_local_branch(session: Session, actor: Actor, branch_id: uuid.UUID) -> BranchChoice:
-    """Make this database file the given branch's (admin only; audited)."""
+    """Make this database file the given branch's (admin only; audited).
+
+    Refused on a replicating site: its branch is its server login's (adopted at the first sync),
+    and a different one here would make every later write belong to a branch the login is not."""
     actor.require("settings.edit")
+    reason = branch_fixed_reason(session)
+    if reason:
+        raise PermissionDenied(reason)
     row = session.execute(
         select(Branch.id, Branch.code, Branch.name).where(Branch.id == branch_id, Branch.deleted_at.is_(None))
     ).first()

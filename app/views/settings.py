@@ -114,13 +114,15 @@ class GeneralPanel(QWidget):
     def load(self) -> None:
         engine = self.ctx.engine
 
-        def query(s: Session) -> tuple[BranchChoice | None, list[BranchChoice], str]:
+        def query(s: Session) -> tuple[BranchChoice | None, list[BranchChoice], str, str]:
             rep = _replication()
             dsn = rep.get_state(engine, "dsn") if rep is not None else ""
-            return st.local_branch(s), st.branch_choices(s), dsn
+            # read with the branch: the controls never wait on a second read
+            return st.local_branch(s), st.branch_choices(s), dsn, st.branch_fixed_reason(s)
 
-        def done(result: tuple[BranchChoice | None, list[BranchChoice], str]) -> None:
-            current, choices, dsn = result
+        def done(result: tuple[BranchChoice | None, list[BranchChoice], str, str]) -> None:
+            current, choices, dsn, fixed = result
+            self._enable_branch(fixed)
             if dsn and not self.dsn.text():
                 self.dsn.setText(dsn)
             self.branch_label.setText(f"{current.code}  {current.name}" if current else "not set")
@@ -131,6 +133,14 @@ class GeneralPanel(QWidget):
                 self.branch_combo.setCurrentIndex(max(0, self.branch_combo.findData(str(current.id))))
 
         self.ctx.runner.submit(query, done, write=False, label="settings", latest=(id(self), "load"))
+
+    def _enable_branch(self, fixed: str) -> None:
+        """Off for a non-admin, and on a replicating site (its branch is its server login's)."""
+        if not self.is_admin:
+            return
+        for w in (self.branch_combo, self.branch_save):
+            w.setEnabled(not fixed)
+            w.setToolTip(fixed[:1].upper() + fixed[1:] if fixed else "")
 
     def save_branch(self) -> None:
         data = self.branch_combo.currentData()

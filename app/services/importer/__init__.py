@@ -10,6 +10,11 @@ Master rows go in with bulk INSERTs (the per-row service calls of ``masterdata``
 minutes for 50,000 items) but follow the same rules; change capture stays on, because
 an import is a local change the server must receive. Stock goes in only through
 ``services.stock.post_moves`` as 'opening' moves from the warehouse's adjust location.
+
+Across branches: master kinds are head-office data, so a branch workstation refuses them
+up front (one error, nothing read or written). Stock and order rows for a warehouse of another
+branch are bad rows ("warehouse HOU1 belongs to HOU: import it at a HOU workstation"): the
+server would refuse them at push, so they are reported (or skipped with ``skip_bad``) here.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from app.services.errors import ValidationError
 from app.services.importer import master, stock_orders
 from app.services.importer.fields import Field, ImportRejected, Problem, Row, open_source, read_rows
 from app.services.masterdata import head_office_id
+from app.services.site_rights import require_head_office
 
 __all__ = ["KINDS", "ImportRejected", "ImportResult", "Problem", "import_csv"]
 
@@ -40,17 +46,19 @@ class Kind:
     #: check references and database duplicates; returns the good rows, prepared for writing
     prepare: Callable[[Session, list[Row], list[Problem]], list[Any]]
     write: Callable[[Session, Actor, list[Any]], int]
+    #: head-office master data (imported only on a head-office site or a standalone file)
+    master: bool = False
 
 
 KINDS: dict[str, Kind] = {
     "items": Kind(master.ITEM_FIELDS, lambda v: (v["sku"],), lambda k: f"sku {k[0]}", master.prepare_items,
-                  master.write_items),
+                  master.write_items, master=True),
     "suppliers": Kind(master.SUPPLIER_FIELDS, lambda v: (v["code"],), lambda k: f"supplier code {k[0]}",
-                      master.prepare_suppliers, master.write_suppliers),
+                      master.prepare_suppliers, master.write_suppliers, master=True),
     "customers": Kind(master.CUSTOMER_FIELDS, lambda v: (v["code"],), lambda k: f"customer code {k[0]}",
-                      master.prepare_customers, master.write_customers),
+                      master.prepare_customers, master.write_customers, master=True),
     "item-suppliers": Kind(master.LINK_FIELDS, lambda v: (v["sku"], v["supplier"]),
-                           lambda k: f"item-supplier {k[0]} / {k[1]}", master.prepare_links, master.write_links),
+                           lambda k: f"item-supplier {k[0]} / {k[1]}", master.prepare_links, master.write_links, master=True),
     "stock": Kind(stock_orders.STOCK_FIELDS,
                   lambda v: (v["warehouse"], v["bin"], v["sku"], v.get("lot", "").upper(), v.get("serial", "")),
                   lambda k: f"stock {k[2]} in {k[0]}/{k[1]}" + (f" lot {k[3]}" if k[3] else "")
@@ -81,6 +89,9 @@ def import_csv(session: Session, actor: Actor, kind: str, source: Path | str | T
     if spec is None:
         raise ValidationError("import kind", f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
     actor.require("import.run")
+    if spec.master:
+        require_head_office(session, kind.replace("-", " "),
+                            "import them at a head-office workstation or into a standalone file")
     name, stream = open_source(source)
     problems: list[Problem] = []
     rows = list(read_rows(name, stream, spec.fields, problems))

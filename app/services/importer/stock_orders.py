@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -19,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot, lot_id_for
 from app.models.ids import uuid7
-from app.models.org import INTERNAL_KINDS, Location, Warehouse
+from app.models.org import INTERNAL_KINDS, Branch, Location, Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.stock import StockBalance
 from app.models.types import utcnow
 from app.services.auth import Actor
 from app.services.importer.fields import Field, Problem, Row, code, date, money, qty, text
+from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves
 
 CHUNK = 2000
@@ -50,8 +52,21 @@ def _in_chunks(session: Session, stmt_for: Any, keys: list[Any]) -> list[Any]:
     return out
 
 
+def _foreign(session: Session) -> Callable[[Warehouse], str | None]:
+    """Why this site may not import documents for a warehouse (another branch's), or None."""
+    names = {b.id: b.code for b in session.scalars(select(Branch))}
+
+    def why(wh: Warehouse) -> str | None:
+        if owns(session, wh.branch_id):
+            return None
+        code = names.get(wh.branch_id, "another branch")
+        return f"warehouse {wh.code} belongs to {code}: import it at a {code} workstation"
+    return why
+
+
 def prepare_stock(session: Session, rows: list[Row], problems: list[Problem]) -> list[dict[str, Any]]:
     whs = {w.code: w for w in session.scalars(select(Warehouse))}
+    foreign = _foreign(session)
     skus = sorted({r.values["sku"] for r in rows})
     items = {i.sku: i for (i,) in _in_chunks(session, lambda ks: select(Item).where(Item.sku.in_(ks)), skus)}
     locs = {(loc.warehouse_id, loc.code): loc for loc in session.scalars(
@@ -66,6 +81,8 @@ def prepare_stock(session: Session, rows: list[Row], problems: list[Problem]) ->
         item = items.get(v["sku"])
         if wh is None:
             errors.append(f"warehouse: unknown warehouse {v['warehouse']}")
+        elif foreign(wh):
+            errors.append(str(foreign(wh)))
         elif (wh.id, v["bin"]) not in locs:
             errors.append(f"bin: unknown bin {v['bin']} in warehouse {wh.code}")
         if item is None:
@@ -149,6 +166,7 @@ def write_stock(session: Session, actor: Actor, rows: list[dict[str, Any]]) -> i
 def prepare_orders(session: Session, rows: list[Row], problems: list[Problem]) -> list[dict[str, Any]]:
     whs = {w.code: w for w in session.scalars(select(Warehouse))}
     custs = {c.code: c.id for c in session.scalars(select(Customer))}
+    foreign = _foreign(session)
     skus = sorted({r.values["sku"] for r in rows})
     items = {s: (i, t) for s, i, t in _in_chunks(
         session, lambda ks: select(Item.sku, Item.id, Item.track_serial).where(Item.sku.in_(ks)), skus)}
@@ -177,6 +195,8 @@ def prepare_orders(session: Session, rows: list[Row], problems: list[Problem]) -
                 errors.append(f"warehouse: unknown warehouse {v['warehouse']}")
             elif v["warehouse"] != first["warehouse"]:
                 errors.append(f"warehouse: {v['warehouse']} differs from line {lines[0].line} of order {number}")
+            elif foreign(whs[v["warehouse"]]):
+                errors.append(str(foreign(whs[v["warehouse"]])))
             if v["sku"] not in items:
                 errors.append(f"sku: unknown item {v['sku']}")
             if errors:

@@ -1,7 +1,8 @@
 """Replenishment settings: service level and review period per velocity class, transfer lanes.
 
 Master data owned by head office (``settings.edit``); the engine falls back to the
-defaults in ``figures`` for anything not configured.
+defaults in ``figures`` for anything not configured. A branch workstation is refused up front
+with a sentence (the server would refuse its write at push).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
 from app.services.masterdata import head_office_id
 from app.services.replenishment import figures as fg
+from app.services.site_rights import require_head_office
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -54,6 +56,7 @@ def class_settings(session: Session) -> dict[str, tuple[Decimal, int]]:
 def set_class(session: Session, actor: Actor, velocity_class: str, *, service_level_pct: Any = None,
               review_days: Any = None) -> ReplenishmentClass:
     actor.require("settings.edit")
+    require_head_office(session, "replenishment classes")
     vc = (velocity_class or "").strip().upper()
     if vc not in VELOCITY_CLASSES:
         raise ValidationError("velocity class", f"{velocity_class!r} must be one of {', '.join(VELOCITY_CLASSES)}")
@@ -76,6 +79,7 @@ def set_class(session: Session, actor: Actor, velocity_class: str, *, service_le
 def set_lane(session: Session, actor: Actor, from_code: str, to_code: str, *, transit_days: Any,
              cost_per_unit: Any, cost_per_shipment: Any) -> TransferLane:
     actor.require("settings.edit")
+    require_head_office(session, "transfer lanes")
     whs: dict[str, uuid.UUID] = {}
     for label, code in (("from warehouse", from_code), ("to warehouse", to_code)):
         wh = session.scalars(select(Warehouse).where(Warehouse.code == (code or "").strip().upper())).first()

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from app.models.buying import SALES_WEEK_REBUILD_SQL, SALES_WEEK_SELECT_SQL, RecommendationDecision
+from app.models.buying import SALES_WEEK_REBUILD_SQL, SALES_WEEK_SELECT_SQL
 from app.models.org import Branch, Warehouse
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
@@ -247,11 +247,19 @@ def _sources(session: Session) -> dict[str, tuple[Any, ...]]:
 
 
 def _suppressed(session: Session, today: dt.date) -> set[tuple[str, str]]:
-    rows = session.execute(
-        select(RecommendationDecision.item_id, RecommendationDecision.warehouse_id).where(
-            RecommendationDecision.deleted_at.is_(None), RecommendationDecision.until_date > today)
-    ).all()
-    return {(i.hex, w.hex) for i, w in rows}
+    """Pairs whose newest decision (by HLC, any branch's) is a snooze/rejection still in force.
+
+    Decisions are insert-only rows of whoever decided (a lift is a decision too), so the newest
+    one per item x warehouse counts; the NOT EXISTS probe runs on ix_recommendation_decision_pair
+    only for the few decisions still in force."""
+    rows = _raw(session, (
+        "SELECT d.item_id, d.warehouse_id FROM recommendation_decision d"
+        " WHERE d.deleted_at IS NULL AND d.kind <> 'lift' AND d.until_date > :today"
+        " AND NOT EXISTS (SELECT 1 FROM recommendation_decision n"
+        "  WHERE n.item_id = d.item_id AND n.warehouse_id = d.warehouse_id AND n.deleted_at IS NULL"
+        "  AND (n.hlc > d.hlc OR (n.hlc = d.hlc AND (n.hlc_site > d.hlc_site"
+        "   OR (n.hlc_site = d.hlc_site AND n.id > d.id)))))"), {"today": today.isoformat()})
+    return {(str(i), str(w)) for i, w in rows}
 
 
 def _sql_in(values: Iterable[str]) -> str:

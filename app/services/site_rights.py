@@ -1,0 +1,35 @@
+"""What this site may change, asked before a write instead of learnt from the guard's refusal.
+
+Head-office data (items, suppliers, replenishment classes and lanes, ...) may be written only on
+a head-office site or a standalone file; a branch workstation's write would be refused by the
+ownership guard after the user has filled the form. Services call ``require_head_office`` first
+so the user reads one plain sentence; screens call ``edits_master`` with their data to disable
+the controls.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.org import Branch
+from app.services.ownership import ForeignWrite, ownership
+
+
+def edits_master(session: Session) -> bool:
+    """May this site write head-office master data? (standalone file or head-office site)"""
+    own = ownership(session)
+    return not own.enforced or own.head_office
+
+
+def site_branch_code(session: Session) -> str:
+    """This site's branch code ('' when not set)."""
+    bid = ownership(session).branch_id
+    return (session.scalar(select(Branch.code).where(Branch.id == bid)) or "") if bid else ""
+
+
+def require_head_office(session: Session, what: str, do: str = "change them at head office") -> None:
+    """Raise ``ForeignWrite`` "<what> are head-office data: <do>" on a branch workstation."""
+    if not edits_master(session):
+        raise ForeignWrite(f"{what} are head-office data: {do} "
+                           f"(this workstation replicates as branch {site_branch_code(session)})")
