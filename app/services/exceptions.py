@@ -4,6 +4,10 @@ Any area that finds something a person must decide (an EDI difference, a rejecte
 a late shipment) calls ``raise_exception``; the Exceptions screen lists them by role.
 A ``key`` keeps one open exception per problem, so a poller that sees the same problem
 again does not flood the inbox.
+
+An exception belongs to the branch it was raised for and replicates everywhere. On a branch
+workstation (ownership enforced) it is handled only by that branch: other branches may list it
+(read-only) but acknowledging or resolving it is refused with a sentence naming the owner.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import SEVERITIES, ExceptionItem
+from app.models.org import Branch
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.ownership import ForeignWrite, ownership
 
 #: roles that may handle any exception, whatever its role
 SUPERVISOR_ROLES = frozenset({"manager", "admin"})
@@ -66,7 +72,11 @@ def _load(session: Session, actor: Actor, ids: Sequence[uuid.UUID]) -> list[Exce
     missing = set(ids) - {i.id for i in items}
     if missing:
         raise NotFound("exception", ", ".join(sorted(str(m) for m in missing)))
+    own = ownership(session)
     for it in items:
+        if not own.owns(it.owner_branch_id):
+            code = _codes(session).get(it.owner_branch_id, "another branch")
+            raise ForeignWrite(f"exception '{it.title}' belongs to {code}; {code} handles it")
         if not _may_handle(actor, it):
             raise PermissionDenied(f"{actor.username} may not handle exception '{it.title}' (it is for role {it.role})")
         if it.status == "resolved":
@@ -102,6 +112,11 @@ def resolve(session: Session, actor: Actor, ids: Sequence[uuid.UUID], note: str 
     return items
 
 
+def _codes(session: Session) -> dict[uuid.UUID, str]:
+    """Branch id -> code (a handful of rows)."""
+    return {i: c for i, c in session.execute(select(Branch.id, Branch.code))}
+
+
 @dataclass(frozen=True)
 class ExceptionRow:
     id: uuid.UUID
@@ -115,13 +130,17 @@ class ExceptionRow:
     entity_id: uuid.UUID | None
     entity_ref: str
     created_at: str
+    #: the owning branch's code, and whether this site may acknowledge/resolve it
+    branch: str = ""
+    handled_here: bool = True
 
 
 def list_open(
     session: Session, *, role: str | None = None, roles: Collection[str] | None = None, branch_id: uuid.UUID | None = None, kind_prefix: str = "",
     entity_id: uuid.UUID | None = None, include_acknowledged: bool = True, limit: int = 500, offset: int = 0,
 ) -> list[ExceptionRow]:
-    """Open (and by default acknowledged) exceptions, newest first (``roles``: any of these roles)."""
+    """Open (and by default acknowledged) exceptions, newest first (``roles``: any of these roles;
+    ``branch_id``: only that branch's, see ``own_branch_filter``)."""
     statuses = ["open", "acknowledged"] if include_acknowledged else ["open"]
     q = select(ExceptionItem).where(ExceptionItem.status.in_(statuses), ExceptionItem.deleted_at.is_(None))
     if role:
@@ -135,8 +154,16 @@ def list_open(
     if entity_id:
         q = q.where(ExceptionItem.entity_id == entity_id)
     q = q.order_by(ExceptionItem.created_at.desc(), ExceptionItem.id.desc()).limit(limit).offset(offset)
+    own, codes = ownership(session), _codes(session)
     return [
         ExceptionRow(i.id, i.kind, i.severity, i.status, i.role, i.title, i.detail, i.entity, i.entity_id,
-                     i.entity_ref, i.created_at.isoformat(timespec="seconds"))
+                     i.entity_ref, i.created_at.isoformat(timespec="seconds"),
+                     branch=codes.get(i.owner_branch_id, ""), handled_here=own.owns(i.owner_branch_id))
         for i in session.scalars(q)
     ]
+
+
+def own_branch_filter(session: Session) -> uuid.UUID | None:
+    """The branch a default listing shows: this site's on a branch workstation, else None (all)."""
+    own = ownership(session)
+    return own.branch_id if own.enforced else None

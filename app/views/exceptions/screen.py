@@ -4,6 +4,9 @@ The list is a paged model over ``services.exceptions.list_open`` (fetched on the
 runner). "For me" shows the exceptions of the logged-in user's roles (a manager sees all).
 Acknowledge (Ctrl+K) says someone is on it; Resolve (Ctrl+Return) closes it with the note
 typed beside it. Both are write ops; the list reloads on the "exception" kind.
+
+On a branch workstation the list shows this branch's exceptions; "All branches" shows the
+others' too, read-only: the owning branch handles its own (the buttons say so).
 """
 
 from __future__ import annotations
@@ -43,17 +46,20 @@ COLUMNS = (
     Column("About", "entity_ref"),
     Column("Role", "role"),
     Column("Status", "status"),
+    Column("Branch", "branch"),
 )
 
 
 @dataclass(frozen=True)
 class ExceptionQuery:
     roles: frozenset[str] | None  # None = all roles
+    all_branches: bool = False  # False: this branch's only (on a branch workstation)
 
 
 def fetch_exceptions(session: Session, query: ExceptionQuery | None, after: Any, limit: int) -> tuple[list[ExceptionRow], Any]:
     offset = int(after or 0)
-    rows = exc.list_open(session, roles=query.roles if query else None, limit=limit + 1, offset=offset)
+    branch = None if query is None or query.all_branches else exc.own_branch_filter(session)
+    rows = exc.list_open(session, roles=query.roles if query else None, branch_id=branch, limit=limit + 1, offset=offset)
     return rows[:limit], (offset + limit if len(rows) > limit else None)
 
 
@@ -65,6 +71,10 @@ class ExceptionsScreen(QWidget):
         self.scope = QComboBox()
         self.scope.addItem("For me", "mine")
         self.scope.addItem("All", "all")
+        self.branches = QComboBox()
+        self.branches.addItem("This branch", "mine")
+        self.branches.addItem("All branches", "all")
+        self.branches.setToolTip("Other branches' exceptions are shown read-only: their branch handles them")
         self.count_label = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -88,6 +98,7 @@ class ExceptionsScreen(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Show:"))
         top.addWidget(self.scope)
+        top.addWidget(self.branches)
         top.addStretch(1)
         top.addWidget(self.count_label)
         top.addWidget(self.refresh_button)
@@ -114,6 +125,7 @@ class ExceptionsScreen(QWidget):
 
     def _connect_signals(self) -> None:
         self.scope.currentIndexChanged.connect(lambda _i: self.reload())
+        self.branches.currentIndexChanged.connect(lambda _i: self.reload())
         self.refresh_button.clicked.connect(self.reload)
         self.ack_button.clicked.connect(self.acknowledge_selected)
         self.resolve_button.clicked.connect(self.resolve_selected)
@@ -129,9 +141,10 @@ class ExceptionsScreen(QWidget):
     # -- data --------------------------------------------------------------------------
     def query(self) -> ExceptionQuery:
         roles = self.ctx.actor.roles
+        all_branches = self.branches.currentData() == "all"
         if self.scope.currentData() == "all" or SUPERVISOR_ROLES & roles:
-            return ExceptionQuery(None)
-        return ExceptionQuery(frozenset(roles))
+            return ExceptionQuery(None, all_branches)
+        return ExceptionQuery(frozenset(roles), all_branches)
 
     def reload(self) -> None:
         self.model.set_query(self.query())
@@ -154,13 +167,23 @@ class ExceptionsScreen(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        any_selected = bool(self.selected_rows())
-        self.ack_button.setEnabled(any_selected)
-        self.resolve_button.setEnabled(any_selected)
+        rows = self.selected_rows()
+        foreign = sorted({r.branch or "another branch" for r in rows if not r.handled_here})
+        why = f"{', '.join(foreign)} handles its own exceptions (read-only here)" if foreign else ""
+        for button, keys in ((self.ack_button, "Ctrl+K"), (self.resolve_button, "Ctrl+Return")):
+            button.setEnabled(bool(rows) and not foreign)
+            button.setToolTip(why or keys)
 
     # -- actions -----------------------------------------------------------------------
     def _ids(self) -> list[uuid.UUID]:
-        return [r.id for r in self.selected_rows()]
+        """The selected exceptions, or none (with the reason shown) if another branch owns one."""
+        rows = self.selected_rows()
+        foreign = [r for r in rows if not r.handled_here]
+        if foreign:
+            r = foreign[0]
+            self.message.setText(f"exception '{r.title}' belongs to {r.branch}; {r.branch} handles it")
+            return []
+        return [r.id for r in rows]
 
     def acknowledge_selected(self) -> None:
         ids, actor = self._ids(), self.ctx.actor
