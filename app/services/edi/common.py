@@ -12,6 +12,7 @@ from app.models.hlc import clock
 from app.models.org import Branch
 from app.services.db import site_id
 from app.services.errors import NotFound
+from app.services.ownership import ForeignWrite, owns
 
 #: X12 qualifier 'ZZ' (mutually defined); EDIFACT partner id qualifier likewise
 OUR_QUALIFIER = "ZZ"
@@ -30,7 +31,12 @@ def next_control(session: Session, owner_branch_id: uuid.UUID, partner_key: str)
     """Take the next control number for one partner and standard (1 .. 999,999,999, then 1 again).
 
     One atomic UPDATE ... RETURNING, like document numbers, so two sessions never take the same value.
+    The UPDATE is raw SQL the ownership guard does not see, so a branch workstation is refused
+    another branch's counter here (the server would refuse the push).
     """
+    if not owns(session, owner_branch_id):
+        code = session.scalar(select(Branch.code).where(Branch.id == owner_branch_id)) or "another branch"
+        raise ForeignWrite(f"{code}'s EDI control numbers are taken only at a {code} workstation")
     row = session.scalars(
         select(EdiCounter).where(EdiCounter.owner_branch_id == owner_branch_id, EdiCounter.partner_key == partner_key)
     ).one_or_none()

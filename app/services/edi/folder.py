@@ -26,6 +26,7 @@ from app.services.edi.common import next_control, our_id
 from app.services.edi.inbound import ImportResult, import_bytes
 from app.services.edi.outbound import write_outbound
 from app.services.errors import DomainError
+from app.services.ownership import acting_branch
 
 SKIP_SUFFIXES = (".error.txt", ".part", ".tmp")
 
@@ -64,7 +65,10 @@ def _move(src: Path, folder: Path) -> Path:
 
 
 def _branch_for_ack(session: Session, actor: Actor | None) -> uuid.UUID | None:
-    return (actor.branch_id if actor else None) or local_branch_id(session)
+    """Whose 997 counter and refused-file exception: this workstation's branch when the ownership
+    rule applies (an HQ user polling at a DAL workstation acts for DAL), else the actor's."""
+    default = (actor.branch_id if actor else None) or local_branch_id(session)
+    return acting_branch(session, default) if default is not None else None
 
 
 def write_997(session: Session, actor: Actor | None, data: bytes, outbound_dir: Path) -> str:

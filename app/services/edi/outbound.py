@@ -28,6 +28,7 @@ from app.services.auth import Actor
 from app.services.edi import edifact, x12
 from app.services.edi.common import next_control, our_id
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.ownership import ForeignWrite, owns
 
 FORMATS = ("x12", "edifact")
 #: a PO may go to the supplier in these states (sending moves approved -> sent)
@@ -123,8 +124,8 @@ def export_po(
 ) -> tuple[str, bytes]:
     """The PO as an X12 850 or EDIFACT ORDERS file: (file name, content).
 
-    Refuses a PO that is not approved yet (or is cancelled/closed), a PO without lines and a
-    supplier without an EDI id. Takes the next control number for the supplier and records
+    Refuses another branch's PO (on a branch workstation), a PO that is not approved yet (or is
+    cancelled/closed), a PO without lines and a supplier without an EDI id. Takes the next control number for the supplier and records
     the outbound message.
     """
     if fmt not in FORMATS:
@@ -132,6 +133,9 @@ def export_po(
     po = session.get(PurchaseOrder, po_id)
     if po is None:
         raise NotFound("purchase order", po_id)
+    if not owns(session, po.owner_branch_id):  # its control number and outbound message are that branch's
+        code = session.scalar(select(Branch.code).where(Branch.id == po.owner_branch_id)) or "another branch"
+        raise ForeignWrite(f"purchase order {po.number} belongs to {code}; it goes to the supplier from a {code} workstation")
     if po.status not in EXPORTABLE:
         raise Conflict(f"purchase order {po.number} is {po.status}: only an approved PO can go to the supplier")
     supplier = session.get(Supplier, po.supplier_id)
