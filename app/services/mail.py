@@ -12,7 +12,8 @@ Who delivers (outbox rows replicate to every site): on a site where the ownershi
 only this branch's mail, and of that only the messages this workstation last wrote (queued,
 retried or re-queued here: the row's ``hlc_site`` is this site's id). So each message has exactly
 one sender however many workstations and branches hold a copy, and the sender may write the
-outcome (its own branch's row). A standalone file delivers everything.
+outcome (its own branch's row). ``requeue`` moves the sender to the workstation that calls it
+(also for mail stuck at a workstation out of service). A standalone file delivers everything.
 """
 
 from __future__ import annotations
@@ -238,19 +239,26 @@ def _fail(session: Session, row: EmailOutbox, e: BaseException, now: dt.datetime
 
 def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox:
     """Try a failed message again from now (after fixing the address or the server); this
-    workstation then delivers it. Only the branch that queued it may."""
+    workstation then delivers it. Only the branch that queued it may.
+
+    On a branch workstation this also takes over a message still queued at another workstation
+    of the branch (one that is out of service): from then on this workstation sends it.
+    """
     actor.require("po.send")
     row = session.get(EmailOutbox, outbox_id)
     if row is None:
         raise NotFound("e-mail", outbox_id)
-    if not ownership(session).owns(row.owner_branch_id):
+    own = ownership(session)
+    if not own.owns(row.owner_branch_id):
         code = _branch_code(session, row.owner_branch_id)
         raise ForeignWrite(f"e-mail to {row.to_addr} was queued by {code}; it is re-queued at a {code} workstation")
-    if row.status != "failed":
+    take_over = own.enforced and row.status == "queued" and row.hlc_site != site_id(session)
+    if row.status != "failed" and not take_over:
         raise Conflict(f"e-mail to {row.to_addr} is {row.status}; only a failed one can be re-queued")
     row.status, row.next_attempt_at, row.attempts = "queued", utcnow(), 0
     session.flush()
-    audit.record(session, actor, "email.requeue", "email_outbox", row.id, row.owner_branch_id, to=row.to_addr)
+    audit.record(session, actor, "email.takeover" if take_over else "email.requeue", "email_outbox", row.id,
+                 row.owner_branch_id, to=row.to_addr)
     return row
 
 

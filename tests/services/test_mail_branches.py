@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.models.messaging import EmailOutbox
 from app.services import mail
 from app.services.db import open_database
+from app.services.errors import Conflict
 from app.services.ownership import ForeignWrite
 from tests.factories import World, become_branch_site
 
@@ -96,5 +97,29 @@ def test_two_workstations_of_one_branch_never_both_send_a_message(engine: Engine
         assert _status(session, queued_here.id) == "sent" and _status(session, bounced.id) == "failed"
         with Session(eng2) as s2:  # workstation 2 wrote nothing about them (so no conflicting versions)
             assert s2.scalars(select(EmailOutbox.status).order_by(EmailOutbox.to_addr)).all() == ["queued", "queued"]
+    finally:
+        eng2.dispose()
+
+
+def test_a_workstation_takes_over_mail_stuck_at_one_out_of_service(engine: Engine, session: Session, world: World,
+                                                                   smtp: Any, tmp_path: Path) -> None:
+    handler, cfg = smtp
+    become_branch_site(engine, world.dal)
+    stuck = _queue(session, world, "DAL", "stuck@acme.example")
+    session.commit()
+    eng2 = _second_workstation(engine, tmp_path / "dal2.db")  # workstation 1 is gone after its last sync
+    try:
+        become_branch_site(eng2, world.dal)
+        with Session(eng2, expire_on_commit=False) as s2:
+            assert mail.send_due(s2, cfg).sent == 0
+            mail.requeue(s2, world.actors["alice"], stuck.id)  # take it over
+            s2.commit()
+            with pytest.raises(Conflict, match="is queued; only a failed one can be re-queued"):
+                mail.requeue(s2, world.actors["alice"], stuck.id)  # already this workstation's
+            s2.rollback()
+            assert mail.send_due(s2, cfg).sent == 1
+            s2.commit()
+            assert mail.send_due(s2, cfg).sent == 0
+        assert [m["To"] for m in handler.messages] == ["stuck@acme.example"]
     finally:
         eng2.dispose()
