@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models.org import Branch
@@ -28,7 +28,6 @@ from app.services.audit import record
 from app.services.auth import Actor
 from app.services.db import local_branch_id, site_id
 from app.services.errors import NotFound, PermissionDenied, ValidationError
-from app.services.ownership import ownership
 
 KEYRING_SERVICE = "depot"
 _SECRET_WORDS = ("secret", "password", "token", "api_key")
@@ -220,15 +219,18 @@ BRANCH_FROM_LOGIN = ("this workstation replicates with a server, so its branch i
 
 
 def branch_fixed_reason(session: Session) -> str:
-    """Why this file's branch cannot be changed here ('' when it can)."""
-    return BRANCH_FROM_LOGIN if ownership(session).replicating else ""
+    """Why this file's branch cannot be changed here ('' when it can): once the file has synced
+    (it has a pull cursor), its branch and its rows are its server login's. Before the first sync
+    an admin may still choose it (a site with no branch adopts the login's at that sync)."""
+    synced = session.scalar(text("SELECT 1 FROM sync_state WHERE key = 'cursor' LIMIT 1")) is not None
+    return BRANCH_FROM_LOGIN if synced else ""
 
 
 def set_local_branch(session: Session, actor: Actor, branch_id: uuid.UUID) -> BranchChoice:
     """Make this database file the given branch's (admin only; audited).
 
-    Refused on a replicating site: its branch is its server login's (adopted at the first sync),
-    and a different one here would make every later write belong to a branch the login is not."""
+    Refused on a site that has synced: its branch is its server login's, and a different one here
+    would make every later write belong to a branch the login is not (refused at push)."""
     actor.require("settings.edit")
     reason = branch_fixed_reason(session)
     if reason:
