@@ -105,7 +105,8 @@ class ApprovalsInbox(QWidget):
 
     def refresh(self) -> None:
         actor = self.ctx.actor
-        self.ctx.runner.submit(lambda s: approvals.inbox_rows(s, actor), self._on_rows, write=False, label="approvals inbox")
+        self.ctx.runner.submit(lambda s: approvals.inbox_rows(s, actor), self._on_rows, write=False, label="approvals inbox",
+                               latest=(id(self), "inbox"))  # a refresh from before a decision must not land last
 
     def _on_rows(self, rows: list[InboxRow]) -> None:
         self.model.set_rows(rows)

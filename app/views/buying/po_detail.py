@@ -160,7 +160,8 @@ class PoDetailView(QWidget):
             return
         actor = self.ctx.actor
         self.ctx.runner.submit(lambda s: po_documents.po_detail(s, ref, actor), self._on_loaded,
-                               on_error=self._on_load_error, write=False, label="load purchase order")
+                               on_error=self._on_load_error, write=False, label="load purchase order",
+                               latest=(id(self), "load"))  # the same PO loaded twice: the older read may land last
 
     def _on_loaded(self, detail: dict[str, Any]) -> None:
         if self._ref is None or (detail["id"] != self._ref and detail["number"] != self._ref):

@@ -157,7 +157,8 @@ class CountsTab(QWidget):
     def refresh(self) -> None:
         wid = self.warehouse.currentData()
         self.ctx.runner.submit(lambda s: list_count_tasks(s, warehouse_id=wid), self._on_tasks,
-                               on_error=self._error, write=False, label="count tasks")
+                               on_error=self._error, write=False, label="count tasks",
+                               latest=(id(self), "tasks"))  # the previous warehouse's list must not land last
 
     def _on_tasks(self, tasks: list[TaskSummary]) -> None:
         keep = self.selected()
@@ -184,7 +185,8 @@ class CountsTab(QWidget):
         def load(s: Session) -> tuple[CountSheet, list[ReviewLine] | None]:
             return count_sheet(s, actor, t.id), count_review(s, actor, t.id) if want_review else None
 
-        self.ctx.runner.submit(load, self._on_sheet, on_error=self._error, write=False, label="count sheet")
+        self.ctx.runner.submit(load, self._on_sheet, on_error=self._error, write=False, label="count sheet",
+                               latest=(id(self), "sheet"))
 
     def _on_sheet(self, result: tuple[CountSheet, list[ReviewLine] | None]) -> None:
         sheet, review = result

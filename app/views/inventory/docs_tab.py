@@ -7,6 +7,7 @@ authorising an RMA is `depot rma authorise` (it needs the customer and order pic
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -138,7 +139,7 @@ class TransfersTab(QWidget):
 
     def refresh(self) -> None:
         self.ctx.runner.submit(lambda s: list_transfers(s), self._on_list, on_error=self._error, write=False,
-                               label="transfers")
+                               label="transfers", latest=(id(self), "transfers"))
 
     def _on_list(self, rows: list[TransferSummary]) -> None:
         self.model.set_rows(rows)
@@ -270,7 +271,8 @@ class ReturnsTab(QWidget):
         return self.line_model.row(rows[0].row()) if rows else None
 
     def refresh(self) -> None:
-        self.ctx.runner.submit(lambda s: list_rmas(s), self._on_list, on_error=self._error, write=False, label="returns")
+        self.ctx.runner.submit(lambda s: list_rmas(s), self._on_list, on_error=self._error, write=False, label="returns",
+                               latest=(id(self), "rmas"))
 
     def _on_list(self, rows: list[RmaSummary]) -> None:
         keep = self.selected()
@@ -283,10 +285,14 @@ class ReturnsTab(QWidget):
     def load_lines(self) -> None:
         r = self.selected()
         if r is not None:
-            self.ctx.runner.submit(lambda s: rma_line_views(s, r.id), self._on_lines, on_error=self._error,
-                                   write=False, label="RMA lines")
+            rid = r.id
+            self.ctx.runner.submit(lambda s: rma_line_views(s, rid), lambda rows: self._on_lines(rid, rows),
+                                   on_error=self._error, write=False, label="RMA lines", latest=(id(self), "lines"))
 
-    def _on_lines(self, rows: list[RmaLineView]) -> None:
+    def _on_lines(self, rid: uuid.UUID, rows: list[RmaLineView]) -> None:
+        sel = self.selected()
+        if sel is None or sel.id != rid:
+            return  # the user moved on meanwhile: these are another RMA's lines
         keep = self.selected_line()
         self.line_model.set_rows(rows)
         for n, row in enumerate(rows):

@@ -90,7 +90,7 @@ class ReplenishTab(QWidget):
         wid = self.warehouse.currentData()
         if wid is not None:
             self.ctx.runner.submit(lambda s: open_task_views(s, wid), self._on_tasks, on_error=self._error,
-                                   write=False, label="replenishment tasks")
+                                   write=False, label="replenishment tasks", latest=(id(self), "tasks"))
 
     def _on_tasks(self, rows: list[TaskView]) -> None:
         self.model.set_rows(rows)

@@ -245,7 +245,7 @@ class ReceivingScreen(QWidget):
         def done(codes: dict[str, str]) -> None:
             self.catalogue = codes
 
-        self.ctx.runner.submit(catalogue_codes, done, write=False, label="item codes")
+        self.ctx.runner.submit(catalogue_codes, done, write=False, label="item codes", latest=(id(self), "codes"))
 
     def _on_data_changed(self, kinds: frozenset[str]) -> None:
         if kinds & KINDS:
@@ -266,7 +266,8 @@ class ReceivingScreen(QWidget):
         def fetch(s: Session) -> list[ExpectedRow]:
             return list_expected(s, warehouse_id=wid, day=day, dock=dock)  # type: ignore[arg-type]
 
-        self.ctx.runner.submit(fetch, self._on_expected, write=False, label="expected receipts")
+        self.ctx.runner.submit(fetch, self._on_expected, write=False, label="expected receipts",
+                               latest=(id(self), "expected"))
 
     def _on_expected(self, rows: list[ExpectedRow]) -> None:
         self.expected.set_rows(rows)
@@ -276,7 +277,8 @@ class ReceivingScreen(QWidget):
         wid = self.warehouse_id()
         if wid is None:
             return
-        self.ctx.runner.submit(lambda s: list_tasks(s, wid), self._on_tasks, write=False, label="putaway tasks")
+        self.ctx.runner.submit(lambda s: list_tasks(s, wid), self._on_tasks, write=False, label="putaway tasks",
+                               latest=(id(self), "tasks"))
 
     def _on_tasks(self, rows: list[TaskRow]) -> None:
         self.tasks.set_rows(rows)
@@ -284,7 +286,8 @@ class ReceivingScreen(QWidget):
 
     def refresh_holds(self) -> None:
         wid = self.warehouse_id()
-        self.ctx.runner.submit(lambda s: list_holds(s, wid), self._on_holds, write=False, label="quality holds")
+        self.ctx.runner.submit(lambda s: list_holds(s, wid), self._on_holds, write=False, label="quality holds",
+                               latest=(id(self), "holds"))
 
     def _on_holds(self, rows: list[HoldRow]) -> None:
         self.holds.set_rows(rows)
@@ -299,7 +302,8 @@ class ReceivingScreen(QWidget):
         def fetch(s: Session) -> ReceivingContext:
             return load_context(s, row.id, catalogue=known if known is not None else catalogue_codes(s))
 
-        self.ctx.runner.submit(fetch, self._on_context, write=False, label=f"open {row.number}")
+        self.ctx.runner.submit(fetch, self._on_context, write=False, label=f"open {row.number}",
+                               latest=(id(self), "open"))  # opening B after A: A must not land last
 
     def _on_context(self, rc: ReceivingContext) -> None:
         self.rs = ReceivingSession(rc)
