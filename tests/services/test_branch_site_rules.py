@@ -266,3 +266,19 @@ def test_a_standalone_file_changes_head_office_configuration(session: Session, b
     session.commit()
     assert class_settings(session)["B"][1] == 14
     assert _count(session, Requisition) == 0
+
+
+def test_depot_import_at_a_branch_workstation_says_what_to_do(engine: Engine, db_path: Path, bw: World,
+                                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import run as cli_run
+
+    become_branch_site(engine, bw.dal)
+    items = _csv(tmp_path, "items.csv", "sku,description\nNUT-10,Hex nut\n")
+    assert cli_run(["--db", str(db_path), "import", "items", str(items), "--user", "dora"]) == 1
+    err = capsys.readouterr().err
+    assert "depot: error: items are head-office data: import them at a head-office workstation" in err
+    stock = _csv(tmp_path, "stock.csv", "warehouse,bin,sku,qty\nDAL1,A-02,BOLT,5\nHOU1,A-02,BOLT,7\n")
+    assert cli_run(["--db", str(db_path), "import", "stock", str(stock), "--user", "dora", "--skip-bad"]) == 0
+    out = capsys.readouterr()
+    assert f"{stock}:3: skipped: warehouse HOU1 belongs to HOU: import it at a HOU workstation" in out.err
+    assert "imported 1 stock" in out.out
