@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app.models.edi import EdiCounter, SupplierMessage
@@ -19,6 +19,7 @@ from app.services.edi.outbound import export_po
 from app.services.ownership import ForeignWrite
 from tests.factories import World, become_branch_site
 from tests.services.test_edi_import import FIXTURES, fixture, make_po, set_edi
+from tests.services.test_mail_branches import second_workstation
 
 
 def test_a_branch_takes_only_its_own_control_numbers(engine: Engine, session: Session, world: World) -> None:
@@ -31,6 +32,28 @@ def test_a_branch_takes_only_its_own_control_numbers(engine: Engine, session: Se
     session.commit()
     owners = session.scalars(select(EdiCounter.owner_branch_id)).all()
     assert owners == [world.dal.id]
+
+
+def test_two_workstations_of_a_branch_never_send_a_partner_the_same_control_number(
+        engine: Engine, session: Session, world: World, tmp_path: Path) -> None:
+    set_edi(world, "ACMEEDI")
+    po = make_po(session, world, "DAL-PO-000001", [(1, world.items["WIDGET"], 5, "1.25")], status="approved")
+    session.commit()
+    become_branch_site(engine, world.dal)
+    eng2 = second_workstation(engine, tmp_path / "dal2.db")  # holds the same PO after a sync
+    try:
+        become_branch_site(eng2, world.dal)
+        with eng2.begin() as c:
+            c.execute(text("INSERT INTO sync_state (key, value) VALUES ('workstation', '2')"))
+        with Session(eng2) as s2:  # both offline: each exports the PO twice
+            names2 = [export_po(s2, po.id, "x12", actor=world.actors["alice"])[0] for _ in range(2)]
+            s2.commit()
+        names1 = [export_po(session, po.id, "x12", actor=world.actors["alice"])[0] for _ in range(2)]
+        session.commit()
+    finally:
+        eng2.dispose()
+    assert names1 == ["DAL-PO-000001-850-000000001.x12", "DAL-PO-000001-850-000000002.x12"]
+    assert names2 == ["DAL-PO-000001-850-010000001.x12", "DAL-PO-000001-850-010000002.x12"]
 
 
 def test_exporting_another_branch_po_is_refused_before_anything_is_taken(engine: Engine, session: Session,

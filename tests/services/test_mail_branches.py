@@ -59,7 +59,7 @@ def test_requeue_of_another_branch_mail_is_refused_with_the_owner_named(engine: 
         mail.requeue(session, world.actors["alice"], hou.id)
 
 
-def _second_workstation(engine: Engine, path: Path) -> Engine:
+def second_workstation(engine: Engine, path: Path) -> Engine:
     """A copy of this file as a second workstation of the same branch (its own site id): what
     workstation 2 holds after a sync brings it workstation 1's rows."""
     path.unlink(missing_ok=True)
@@ -82,7 +82,7 @@ def test_two_workstations_of_one_branch_never_both_send_a_message(engine: Engine
     session.commit()
     handler.refuse.add("second@acme.example")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    eng2 = _second_workstation(engine, tmp_path / "dal2.db")
+    eng2 = second_workstation(engine, tmp_path / "dal2.db")
     try:
         become_branch_site(eng2, world.dal)  # the copy holds the same branches and users
         with Session(eng2, expire_on_commit=False) as s2:
@@ -107,7 +107,7 @@ def test_a_workstation_takes_over_mail_stuck_at_one_out_of_service(engine: Engin
     become_branch_site(engine, world.dal)
     stuck = _queue(session, world, "DAL", "stuck@acme.example")
     session.commit()
-    eng2 = _second_workstation(engine, tmp_path / "dal2.db")  # workstation 1 is gone after its last sync
+    eng2 = second_workstation(engine, tmp_path / "dal2.db")  # workstation 1 is gone after its last sync
     try:
         become_branch_site(eng2, world.dal)
         with Session(eng2, expire_on_commit=False) as s2:
