@@ -35,15 +35,35 @@ class Handler:
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on right now, for "the server is down" cases only: to run a
+    server use ``LoopbackController`` (a port chosen here may be taken before a server binds it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+class LoopbackController(Controller):
+    """An aiosmtpd Controller on 127.0.0.1 that binds port 0 and reads the port the OS gave back
+    into ``port``: no window between choosing a free port and binding it (parallel test runs)."""
+
+    def __init__(self, handler: Any, **kw: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=0, **kw)
+
+    def _create_server(self) -> Any:
+        creating = super()._create_server()
+
+        async def bound() -> Any:
+            server: Any = await creating  # an asyncio.Server: it has .sockets
+            self.port = int(server.sockets[0].getsockname()[1])  # before start() connects to it
+            return server
+
+        return bound()
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[Handler, mail.SmtpConfig]]:
     handler = Handler()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
+    ctl = LoopbackController(handler)
     ctl.start()
     try:
         yield handler, mail.SmtpConfig(host="127.0.0.1", port=ctl.port, sender="buyer@depot.example", timeout=5)

@@ -29,6 +29,17 @@ def _offline(net: Net, dsn: str, match: str) -> None:
     assert net.dal.scalar("SELECT error FROM sync_history ORDER BY seq DESC LIMIT 1") == res.error
 
 
+def _read_exactly(conn: socket.socket, n: int) -> bytes:
+    """TCP is a stream: one recv() may return fewer bytes than a message has; read until n."""
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"client closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
 @pytest.fixture
 def refusing_server() -> Iterator[int]:
     """A real loopback server that speaks just enough of the PostgreSQL protocol to refuse a password."""
@@ -45,13 +56,17 @@ def refusing_server() -> Iterator[int]:
             except TimeoutError:
                 continue
             with conn:
-                length, code = struct.unpack("!ii", conn.recv(8))
-                if code == 80877103:  # SSLRequest: no TLS here
-                    conn.sendall(b"N")
-                    length, code = struct.unpack("!ii", conn.recv(8))
-                conn.recv(length - 8)
-                fields = b"SFATAL\0C28P01\0Mpassword authentication failed for user \"dt_dal\"\0\0"
-                conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+                conn.settimeout(5)
+                try:
+                    length, code = struct.unpack("!ii", _read_exactly(conn, 8))
+                    if code == 80877103:  # SSLRequest: no TLS here
+                        conn.sendall(b"N")
+                        length, code = struct.unpack("!ii", _read_exactly(conn, 8))
+                    _read_exactly(conn, length - 8)
+                    fields = b"SFATAL\0C28P01\0Mpassword authentication failed for user \"dt_dal\"\0\0"
+                    conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+                except OSError:
+                    continue  # that client went away (or stalled): serve the next one
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()

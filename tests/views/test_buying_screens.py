@@ -243,14 +243,12 @@ def test_buying_screen_loads_tabs_lazily(qtbot: QtBot, bw: World, contexts: dict
 
 def test_a_sent_po_is_mailed_by_the_window_wide_delivery(qtbot: QtBot, engine: Engine, session: Session, bw: World,
                                             tmp_path: Path) -> None:
-    from aiosmtpd.controller import Controller
-
     from app.services.po_documents import send_po
     from app.views.mail_delivery import MailDelivery
-    from tests.smtp_server import Handler, free_port
+    from tests.smtp_server import Handler, LoopbackController
 
     handler = Handler()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
+    ctl = LoopbackController(handler)
     ctl.start()
     try:
         (po,) = _make_pos(session, bw, 1)
