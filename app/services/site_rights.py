@@ -9,6 +9,9 @@ the controls.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,3 +36,20 @@ def require_head_office(session: Session, what: str, do: str = "change them at h
     if not edits_master(session):
         raise ForeignWrite(f"{what} are head-office data: {do} "
                            f"(this workstation replicates as branch {site_branch_code(session)})")
+
+
+def other_branches(session: Session, branch_ids: Iterable[uuid.UUID]) -> list[str]:
+    """Codes of the branches among ``branch_ids`` that are not this site's (none on a standalone
+    file): whose sites learn of this site's rows only after their next sync."""
+    own = ownership(session)
+    ids = {b for b in branch_ids if b != own.branch_id} if own.enforced else set()
+    return sorted(session.scalars(select(Branch.code).where(Branch.id.in_(ids)))) if ids else []
+
+
+def after_their_sync(codes: list[str]) -> str:
+    """"; DAL sees it after its next sync" (or '' when no other branch is concerned)."""
+    if not codes:
+        return ""
+    if len(codes) == 1:
+        return f"; {codes[0]} sees it after its next sync"
+    return f"; {', '.join(codes)} see it after their next sync"

@@ -144,3 +144,29 @@ def test_requisitions_view_edits_and_cancels(qtbot: QtBot, qtmodeltester: object
     v.status.setCurrentIndex(v.status.findData("cancelled"))
     qtbot.waitUntil(lambda: m.rowCount() == 1 and m.index(0, 3).data() == "BOLT", timeout=10000)
     assert not (m.flags(m.index(0, 5)) & Qt.ItemFlag.ItemIsEditable)  # cancelled: not editable
+
+
+def test_head_office_snoozes_a_dallas_line_and_is_told_when_dallas_sees_it(qtbot: QtBot, engine: Engine,
+                                                                           session: Session, world: World,
+                                                                           tmp_path: Path) -> None:
+    from app.services.auth import create_user
+    from tests.factories import become_branch_site, load_world
+
+    stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)
+    stock_and_sales(session, world, "WIDGET", world.wh_dal, on_hand_after=20)
+    create_user(session, "hank", "secret-hank", ["buyer"], owner_branch_id=world.ho.id, branch_id=world.ho.id)
+    session.commit()
+    become_branch_site(engine, world.ho)  # a head-office workstation: Dallas's rows are not its own
+    c = make_test_context(engine, load_world(session).actors["hank"], Settings(tmp_path / "settings.json"))
+    try:
+        w = _worklist(qtbot, c)
+        w.select_rows([0])
+        with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
+            w.snooze_selected(TODAY + dt.timedelta(days=5))
+        assert sig.args == ["snoozed 1 until 2026-12-01; DAL sees it after its next sync"] and reloaded.args == [1]
+        session.rollback()  # a fresh read of what the op committed
+        d = session.scalars(select(RecommendationDecision)).one()
+        assert d.owner_branch_id == world.ho.id
+    finally:
+        assert c.runner.wait_idle(10000)
+        c.runner.shutdown()

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from app.services import requisitions as rq
 from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
+from app.services.site_rights import after_their_sync, other_branches
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -306,30 +307,37 @@ class RecommendationsWorklist(QWidget):
             self._error(e)
             return
 
-        def op(session: Session) -> list[str]:
-            return [r.number for r in rq.accept(session, actor, lines)]
+        branches = {r.branch_id for r in recs}
 
-        self.ctx.runner.submit(op, lambda nums: self._acted(f"accepted {len(nums)}: {', '.join(nums)}"),
+        def op(session: Session) -> tuple[list[str], str]:
+            nums = [r.number for r in rq.accept(session, actor, lines)]
+            return nums, after_their_sync(other_branches(session, branches))
+
+        self.ctx.runner.submit(op, lambda r: self._acted(f"accepted {len(r[0])}: {', '.join(r[0])}{r[1]}"),
                                on_error=self._error, kinds={"requisition"}, label="accept recommendations")
 
     def snooze_selected(self, until: dt.date) -> None:
-        pairs = [r.key for r in self.selected()]
+        recs = self.selected()
+        pairs, branches = [r.key for r in recs], {r.branch_id for r in recs}
         actor, today = self.ctx.actor, self.today
 
-        def op(session: Session) -> int:
-            return len(rq.snooze(session, actor, pairs, until, today=today))
+        def op(session: Session) -> tuple[int, str]:
+            n = len(rq.snooze(session, actor, pairs, until, today=today))
+            return n, after_their_sync(other_branches(session, branches))
 
-        self.ctx.runner.submit(op, lambda n: self._acted(f"snoozed {n} until {until.isoformat()}"),
+        self.ctx.runner.submit(op, lambda r: self._acted(f"snoozed {r[0]} until {until.isoformat()}{r[1]}"),
                                on_error=self._error, kinds={"recommendation"}, label="snooze recommendations")
 
     def reject_selected(self, reason: str) -> None:
-        pairs = [r.key for r in self.selected()]
+        recs = self.selected()
+        pairs, branches = [r.key for r in recs], {r.branch_id for r in recs}
         actor, today = self.ctx.actor, self.today
 
-        def op(session: Session) -> int:
-            return len(rq.reject(session, actor, pairs, reason, today=today))
+        def op(session: Session) -> tuple[int, str]:
+            n = len(rq.reject(session, actor, pairs, reason, today=today))
+            return n, after_their_sync(other_branches(session, branches))
 
-        self.ctx.runner.submit(op, lambda n: self._acted(f"rejected {n} ({reason})"), on_error=self._error,
+        self.ctx.runner.submit(op, lambda r: self._acted(f"rejected {r[0]} ({reason}){r[1]}"), on_error=self._error,
                                kinds={"recommendation"}, label="reject recommendations")
 
     def _acted(self, text: str) -> None:
