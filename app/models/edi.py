@@ -79,8 +79,9 @@ class SupplierMessageLine(BranchDocument, Base):
 class EdiCounter(BranchDocument, Base):
     """Next control number per partner and standard (ISA13/GS06, UNB interchange reference).
 
-    A branch document: the branch's workstations share it, so two of them do not reuse a
-    control number the partner has already seen.
+    A branch document. Each workstation of the branch counts in its own block of 10,000,000
+    (``services.edi.common.next_control``; workstation 1 and standalone files 1-9,999,999), so two
+    workstations working offline never send a partner the same control number.
     """
 
     __tablename__ = "edi_counter"
