@@ -155,10 +155,12 @@ def test_master_kinds_are_refused_on_a_branch_workstation_with_nothing_written(e
     assert _count(dal, AuditEntry) == audits
     dal.close()
 
-    hq, w = _site(engine, bw.ho)  # head office imports them, owned by head office
+    hq, w = _site(engine, bw.ho)  # head office imports them, owned by head office (but not Dallas's stock)
     assert import_csv(hq, w.actors["root"], "items", _csv(tmp_path, "items.csv", files["items"])).imported == 1
     hq.commit()
     assert hq.scalars(select(Item).where(Item.sku == "NUT-10")).one().owner_branch_id == w.ho.id
+    with pytest.raises(ImportRejected, match="line 2: warehouse DAL1 belongs to DAL: import it at a DAL workstation"):
+        import_csv(hq, w.actors["root"], "stock", _csv(tmp_path, "s.csv", "warehouse,bin,sku,qty\nDAL1,A-02,BOLT,5\n"))
     hq.close()
 
 
