@@ -71,9 +71,11 @@ class TransferLane(MasterData, Base):
 
 
 class RecommendationDecision(BranchDocument, Base):
-    """A snooze or rejection of the recommendation for one item x warehouse until a date.
+    """A snooze, rejection or lift of the recommendation for one item x warehouse.
 
-    Only the newest active decision of a pair counts; lifting it sets ``deleted_at``.
+    Owned by the branch that decided (head office may decide for a branch's warehouse), so no
+    branch edits another's row: the newest decision of a pair (by HLC) counts, and a lift is a
+    decision of its own (kind ``lift``).
     """
 
     __tablename__ = "recommendation_decision"
@@ -81,7 +83,7 @@ class RecommendationDecision(BranchDocument, Base):
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
     warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
-    kind: Mapped[str] = mapped_column(String(8))  # snooze | reject
+    kind: Mapped[str] = mapped_column(String(8))  # snooze | reject | lift
     until_date: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -133,3 +133,8 @@ def test_unconfigured_site_says_how_to_connect(net: Net) -> None:
 
 
 _ = (PG_HOST, PG_PORT)
+
+
+def test_a_file_of_one_branch_refuses_another_branchs_login(net: Net) -> None:
+    receive(net.dal, net.world, "DAL", "BOLT", 5)
+    _offline(net, net.server.role_dsn("HOU"), "this file works for branch DAL but the server login is HOU's")

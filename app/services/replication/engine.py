@@ -96,6 +96,20 @@ def _claim_workstation(engine: Engine, pg: psycopg.Connection[Any], sid: str) ->
         set_state(engine, workstation=str(row[0]))
 
 
+def _check_branch(pg: psycopg.Connection[Any], branch: str) -> None:
+    """A file set to work for one branch must not sync with another branch's login: every push
+    would be refused. (An owner login, which has no branch, may publish anything.)"""
+    with pg.cursor() as cur:
+        cur.execute("SELECT replace(depot_branch()::text, '-', ''), "
+                    "(SELECT code FROM branch WHERE id = depot_branch()), "
+                    "(SELECT code FROM branch WHERE id = %s::uuid)", (branch,))
+        row = cur.fetchone()
+    pg.rollback()
+    if row and row[0] and row[0] != branch.replace("-", ""):
+        raise SyncError(f"this file works for branch {row[2] or branch} but the server login is {row[1] or row[0]}'s: "
+                        "use that branch's login (or a new file for this branch)")
+
+
 def _adopt_branch(engine: Engine, pg: psycopg.Connection[Any]) -> str | None:
     """A new site learns its branch from its server login (the role's branch)."""
     with pg.cursor() as cur:
@@ -133,6 +147,8 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
             check_gate(pg, revs)
             if branch is None:
                 branch = _adopt_branch(engine, pg)
+            else:
+                _check_branch(pg, branch)
             if branch is not None and not get_state(engine, "workstation"):
                 _claim_workstation(engine, pg, sid)
             if do_push:
