@@ -86,17 +86,23 @@ def tls_cluster() -> Iterator[TlsCluster]:
         data = base / "data"
         subprocess.run([*as_pg, initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
                         "--auth-host=scram-sha-256", f"--pwfile={base / 'pw'}"], check=True, capture_output=True)
-        port = _free_port()
-        with open(data / "postgresql.conf", "a") as conf:
-            conf.write(f"\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\n"
-                       f"ssl = on\nssl_cert_file = '{base / 'server.crt'}'\nssl_key_file = '{base / 'server.key'}'\n"
-                       "fsync = off\nshared_buffers = 32MB\n")
         (data / "pg_hba.conf").write_text(
             "local all all trust\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
             "hostnossl all all 127.0.0.1/32 reject\n")
-        subprocess.run([*as_pg, pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60", "start"],
-                       check=True, capture_output=True)
+        base_conf = (data / "postgresql.conf").read_text()
+        for attempt in range(3):  # a free port can be taken by someone else before the server binds it
+            port = _free_port()
+            (data / "postgresql.conf").write_text(
+                base_conf + f"\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\n"
+                f"ssl = on\nssl_cert_file = '{base / 'server.crt'}'\nssl_key_file = '{base / 'server.key'}'\n"
+                "fsync = off\nshared_buffers = 32MB\n")
+            started = subprocess.run([*as_pg, pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60", "start"],
+                                     capture_output=True)
+            if started.returncode == 0:
+                break
+            if attempt == 2:
+                raise RuntimeError(f"TLS test cluster did not start: {(base / 'log').read_text()[-2000:]}")
         try:
             yield TlsCluster(port, base / "ca.crt", base / "other.crt")
         finally:
