@@ -48,6 +48,9 @@ class Base(DeclarativeBase):
     __sync__: ClassVar[str] = LOCAL
     #: master data: fields a branch may change (everything else is head office's)
     __branch_editable__: ClassVar[frozenset[str]] = frozenset()
+    #: ids derived from a natural key (two sites can create the "same" row): replication makes
+    #: every site keep the server's copy of such a ledger row
+    __derived_ids__: ClassVar[bool] = False
 
 
 class _Replicated:

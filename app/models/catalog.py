@@ -66,6 +66,7 @@ class Lot(LedgerRow, Base):
     """
 
     __tablename__ = "lot"
+    __derived_ids__ = True
     __table_args__ = (UniqueConstraint("item_id", "lot_code"),)
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)

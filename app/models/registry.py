@@ -17,6 +17,7 @@ class TableSpec:
     sync: str  # ledger | document | master | local
     branch_editable: frozenset[str]
     columns: tuple[str, ...]
+    derived_ids: bool = False
 
     @property
     def replicated(self) -> bool:
@@ -36,6 +37,7 @@ def _specs() -> dict[str, TableSpec]:
             sync=getattr(cls, "__sync__", LOCAL),
             branch_editable=frozenset(getattr(cls, "__branch_editable__", frozenset())),
             columns=tuple(c.name for c in table.columns),
+            derived_ids=bool(getattr(cls, "__derived_ids__", False)),
         )
     return out
 

@@ -40,12 +40,15 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
     marks = ", ".join("?" * len(t.names))
     base = f'INSERT INTO "{t.name}" ({cols}) VALUES ({marks}) '
     sets = ", ".join(f'"{c}" = excluded."{c}"' for c in t.names if c != "id")
+    if not t.versioned and not t.derived_ids:
+        # insert-only rows never change: a row already here is the same row. (DO NOTHING is
+        # SQLite's fast path; an upsert with a conflict target costs an extra index probe per row,
+        # which made a first sync of 2M moves 30% slower.)
+        return base + "ON CONFLICT DO NOTHING"
     if not t.versioned:
-        # Insert-only rows never change, so a row already here is normally the same row. Rows whose
-        # id is derived from a natural key (a lot: item + lot code) can be born at two branches
-        # before either pulls; the server keeps the first, and so does every site: the local copy
-        # (owned by this branch) gives way to the server's. No other difference ever updates a
-        # ledger row (stock moves refuse updates outright).
+        # Rows whose id is derived from a natural key (a lot: item + lot code) can be born at two
+        # branches before either pulls; the server keeps the first, and so does every site: the
+        # local copy (owned by this branch) gives way to the server's.
         return (base + f'ON CONFLICT (id) DO UPDATE SET {sets} '
                 f'WHERE "{t.name}".owner_branch_id IS NOT excluded.owner_branch_id')
     sql = base + f"ON CONFLICT (id) DO UPDATE SET {sets}"
@@ -225,27 +228,30 @@ class Applier:
     def _insert(self, t: SyncTable, insert: str, rows: list[Row]) -> None:
         """Apply a chunk; a row that breaks a local unique key (another site created the same
         natural key: an item SKU typed at two head-office desks, one supplier lot at two branches)
-        is kept out, in full, in the conflict log as 'unapplied' instead of stopping every pull."""
+        is kept out, in full, in the conflict log as 'unapplied' instead of stopping every pull.
+
+        No savepoint on the fast path (one per chunk made SQLite copy every index page it touched
+        into a statement journal: a first sync ran 30% slower). SQLite aborts only the failing
+        row's statement, and every statement here is idempotent, so on an error the chunk is
+        simply applied again row by row.
+        """
         conn = self.conn
         try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(insert, rows)
+            conn.exec_driver_sql(insert, rows)
             return
         except exc.IntegrityError:
             pass
         for r in rows:
             try:
                 try:
-                    with conn.begin_nested():
-                        conn.exec_driver_sql(insert, [r])
+                    conn.exec_driver_sql(insert, [r])
                 except exc.IntegrityError as e:
                     if t.versioned or "insert-only ledger" not in str(e.orig):
                         raise
                     # the server's copy of a natural-key ledger row replaces ours (see _insert_sql):
                     # the insert-only guard steps aside for this apply; finish() puts it back
                     self._drop_trigger(f"trg_{t.name}_no_update")
-                    with conn.begin_nested():
-                        conn.exec_driver_sql(insert, [r])
+                    conn.exec_driver_sql(insert, [r])
             except exc.IntegrityError as e:
                 self.unapplied += 1
                 why = str(e.orig).strip() if e.orig is not None else str(e)

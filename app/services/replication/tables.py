@@ -51,6 +51,8 @@ class SyncTable:
     branch_editable: frozenset[str]
     #: document states after which the server refuses edits ('' = no status column)
     final_states: frozenset[str]
+    #: ids derived from a natural key (``Base.__derived_ids__``)
+    derived_ids: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -96,6 +98,7 @@ def sync_tables() -> dict[str, SyncTable]:
             columns=cols,
             branch_editable=spec.branch_editable,
             final_states=FINAL_STATES.get(name, frozenset()) if spec.sync == DOCUMENT else frozenset(),
+            derived_ids=spec.derived_ids,
         )
     return out
 
