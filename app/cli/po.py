@@ -253,19 +253,22 @@ def _mail_send(args: argparse.Namespace) -> int:
             st_cfg = mail.SmtpConfig(**{**st_cfg.__dict__, "port": args.port})
     with session_for(args) as s:
         rep = mail.send_due(s, st_cfg)
+        elsewhere = mail.waiting_elsewhere(s)
     print(f"sent {rep.sent}, will retry {rep.retry}, failed {rep.failed}")
+    if elsewhere:
+        print(f"  {elsewhere} due message(s) of this branch are sent by the workstation that queued them")
     for e in rep.errors or []:
         print(f"  {e}")
     return 0 if not rep.failed else 1
 
 
 def _mail_list(args: argparse.Namespace) -> int:
-    from app.services.mail import outbox
+    from app.services.mail import outbox, sender
 
     with session_for(args) as s:
         rows = [{"to": m.to_addr, "subject": m.subject, "status": m.status, "attempts": m.attempts,
                  "next_attempt": m.next_attempt_at.isoformat(timespec="seconds") if m.next_attempt_at else "",
-                 "last_error": m.last_error[:60]} for m in outbox(s)]
+                 "sender": sender(s, m), "last_error": m.last_error[:60]} for m in outbox(s)]
     if args.json:
         print_json(rows)
     else:

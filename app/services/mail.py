@@ -262,6 +262,30 @@ def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox
     return row
 
 
+def waiting_elsewhere(session: Session, now: dt.datetime | None = None) -> int:
+    """Due messages of this branch that another of its workstations delivers (it queued them)."""
+    own = ownership(session)
+    if not own.enforced:
+        return 0
+    now = now or utcnow()
+    return len(session.scalars(select(EmailOutbox.id).where(
+        EmailOutbox.status == "queued", EmailOutbox.deleted_at.is_(None),
+        EmailOutbox.owner_branch_id == own.branch_id, EmailOutbox.hlc_site != site_id(session),
+        or_(EmailOutbox.next_attempt_at.is_(None), EmailOutbox.next_attempt_at <= now))).all())
+
+
+def sender(session: Session, row: EmailOutbox) -> str:
+    """Who delivers a message, as the mail list shows it: 'here', 'another workstation', or the
+    branch that queued it."""
+    own = ownership(session)
+    if not own.enforced:
+        return "here"
+    if row.owner_branch_id != own.branch_id:
+        b = session.get(Branch, row.owner_branch_id)
+        return b.code if b else "another branch"
+    return "here" if row.hlc_site == site_id(session) else "another workstation"
+
+
 def outbox(session: Session, *, entity_ref: str | None = None, limit: int = 200) -> list[EmailOutbox]:
     q = select(EmailOutbox).where(EmailOutbox.deleted_at.is_(None))
     if entity_ref:

@@ -86,10 +86,15 @@ def test_two_workstations_of_one_branch_never_both_send_a_message(engine: Engine
     try:
         become_branch_site(eng2, world.dal)  # the copy holds the same branches and users
         with Session(eng2, expire_on_commit=False) as s2:
-            # workstation 2 holds both rows (as after a sync) but queued neither: it sends nothing
+            # workstation 2 holds both rows (as after a sync) but queued neither: it sends nothing,
+            # and says whose they are (`depot mail send-due`, `depot mail list`)
             assert mail.send_due(s2, cfg, now=later).sent == 0
+            assert mail.waiting_elsewhere(s2, now=later) == 2
+            assert {mail.sender(s2, r) for r in mail.outbox(s2)} == {"another workstation"}
             s2.commit()
             assert handler.messages == []
+        assert mail.waiting_elsewhere(session, now=later) == 0
+        assert {mail.sender(session, r) for r in mail.outbox(session)} == {"here"}
         report = mail.send_due(session, cfg, now=later)  # workstation 1 queued them: it delivers
         session.commit()
         assert (report.sent, report.failed) == (1, 1)
