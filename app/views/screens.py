@@ -27,7 +27,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("allocation", "Allocation", "app.views.allocation.screen:AllocationScreen", "Ctrl+3", "item.view"),
     NavEntry("dispatch", "Dispatch", "app.views.dispatch.screen:DispatchScreen", "Ctrl+4", "item.view"),
     NavEntry("tracking", "Tracking", "app.views.tracking.screen:TrackingScreen", "Ctrl+5", "item.view"),
-    NavEntry("dashboard", "Dashboard", "app.views.dashboard.screen:DashboardScreen", "Ctrl+6", "item.view"),
+    NavEntry("dashboard", "Dashboard", "app.views.dashboard.screen:DashboardScreen", "Ctrl+6", "dashboard.view"),
     NavEntry("inventory", "Inventory", "app.views.inventory.screen:InventoryScreen", "Ctrl+7", "stock.view"),
     NavEntry("master", "Master data", "app.views.items.screen:ItemsScreen", "Ctrl+8", "item.view"),
     NavEntry("exceptions", "Exceptions", "app.views.exceptions.screen:ExceptionsScreen", "Ctrl+9", "item.view"),
