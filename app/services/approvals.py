@@ -439,6 +439,43 @@ def settle_approvals(session: Session) -> int:
     return sum(apply_decisions(session, po) for po in session.scalars(q.order_by(PurchaseOrder.number)))
 
 
+#: PO states a late rejection can no longer stop by itself
+_PAST_APPROVAL = ("approved", "sent", "confirmed", "partially_received", "received", "closed")
+
+
+@settler("approvals.late_rejects")
+def settle_late_rejects(session: Session) -> int:
+    """A rejection recorded on another site before it saw the PO approved here (both offline):
+    the PO has gone on, so its buyer is told once, with who rejected and why, to decide whether to
+    cancel or revise it. Never raised twice for one revision, even after it was resolved."""
+    from app.models.exceptions import ExceptionItem
+    from app.services.exceptions import raise_exception
+
+    own = ownership(session)
+    q = (select(PurchaseOrder, ApprovalDecision)
+         .join(ApprovalDecision, (ApprovalDecision.po_id == PurchaseOrder.id)
+               & (ApprovalDecision.revision == PurchaseOrder.revision))
+         .where(ApprovalDecision.decision == "reject", PurchaseOrder.status.in_(_PAST_APPROVAL),
+                PurchaseOrder.deleted_at.is_(None)))
+    if own.enforced:
+        q = q.where(PurchaseOrder.owner_branch_id == own.branch_id)
+    raised = 0
+    for po, d in session.execute(q.order_by(PurchaseOrder.number)):
+        key = f"po.late_reject:{po.id.hex}:{po.revision}"
+        if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key).limit(1)) is not None:
+            continue
+        raise_exception(
+            session, None, kind="po.rejected_after_approval", severity="warning", role="buyer",
+            owner_branch_id=po.owner_branch_id, entity="purchase_order", entity_id=po.id,
+            entity_ref=po.number, key=key,
+            title=f"{po.number} was rejected at level {d.level} by {d.approver_name} after it was approved",
+            detail=(f"{d.approver_name} rejected revision {po.revision} ({d.comment or 'no comment'}) on a "
+                    f"workstation that had not yet seen the approval. The PO is {po.status}: cancel or "
+                    "revise it if the rejection stands."))
+        raised += 1
+    return raised
+
+
 def approve(session: Session, actor: Actor, po_id: uuid.UUID, comment: str = "") -> PurchaseOrder:
     """Approve the next pending level; when it was the last one the PO becomes approved and
     its expected receipts are created (on another branch's PO: when its owner next syncs)."""

@@ -30,7 +30,7 @@ from app.services.replenishment.consolidation import consolidation_groups
 from tests.factories import World, become_branch_site, load_world
 from tests.services.test_replenishment import TODAY, stock_and_sales
 
-MINE = ("approvals", "purchasing.expected_receipts", "requisitions")
+MINE = ("approvals", "approvals.late_rejects", "purchasing.expected_receipts", "requisitions")
 
 
 @pytest.fixture
@@ -163,6 +163,35 @@ def test_a_reject_on_another_site_stops_everyone_and_the_owner_settles_it(engine
     assert "rejected by hank" in approvals.why_not(s, w.actors["mike"], dal_po)
     assert _settle(s) == {"approvals": 1}
     assert dal_po.status == "rejected"
+
+
+def test_a_rejection_arriving_after_the_approval_is_put_to_the_buyer_once(engine: Engine, bw: World) -> None:
+    """Bob approves at Dallas while Houston's approver, offline and not yet aware, rejects: when the
+    rejection arrives the PO has gone on, so Dallas's buyer gets one exception saying who and why."""
+    from app.services import exceptions
+
+    s, w = _site(engine, bw.dal)
+    po = _po(s, w, [LineInput(sku="DRILL", qty=200)])  # 9,000: one level, an approver
+    approvals.approve(s, w.actors["bob"], po.id, "ok")
+    s.commit()
+    assert po.status == "approved"
+    hugo = w.actors["hugo"]
+    # Houston's decision, as its pull brings it (Houston's own row, written before it saw bob's)
+    s.info["ownership_off"] = True  # the way replication apply writes a pulled row
+    s.add(ApprovalDecision(po_id=po.id, revision=po.revision, level=1, approver_id=hugo.user_id,
+                           approver_name="hugo", decision="reject", comment="wrong supplier",
+                           owner_branch_id=bw.hou.id))
+    s.commit()
+    s.info.pop("ownership_off")
+    assert _settle(s) == {"approvals.late_rejects": 1}
+    item = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "po.rejected_after_approval")).one()
+    assert item.owner_branch_id == bw.dal.id and item.role == "buyer" and item.entity_ref == po.number
+    assert "rejected at level 1 by hugo after it was approved" in item.title
+    assert "wrong supplier" in item.detail and po.status == "approved"
+    assert _settle(s) == {}  # once
+    exceptions.resolve(s, w.actors["mike"], [item.id], "called hugo: keep it")
+    s.commit()
+    assert _settle(s) == {}  # and not again once resolved
 
 
 # --------------------------------------------------------------------------- expected receipts
