@@ -34,9 +34,10 @@ SUPERVISOR_ROLES = frozenset({"manager", "admin"})
 def raise_exception(
     session: Session, actor: Actor | None, *, kind: str, title: str, owner_branch_id: uuid.UUID,
     detail: str = "", severity: str = "warning", role: str = "manager", entity: str = "",
-    entity_id: uuid.UUID | None = None, entity_ref: str = "", key: str = "",
+    entity_id: uuid.UUID | None = None, entity_ref: str = "", key: str = "", item_id: uuid.UUID | None = None,
 ) -> ExceptionItem:
-    """Open an exception (or return the open one with the same ``key``)."""
+    """Open an exception (or return the open one with the same ``key``). ``item_id`` lets settlers
+    that run on every workstation of a branch raise the same row everywhere (it converges)."""
     if severity not in SEVERITIES:
         raise ValidationError("severity", f"must be one of {', '.join(SEVERITIES)}")
     if not kind.strip():
@@ -51,6 +52,7 @@ def raise_exception(
         if found is not None:
             return found
     item = ExceptionItem(
+        **({"id": item_id} if item_id is not None else {}),
         kind=kind, title=title[:200], detail=detail, severity=severity, role=role, entity=entity,
         entity_id=entity_id, entity_ref=entity_ref[:255], key=key[:160], owner_branch_id=owner_branch_id,
     )

@@ -11,6 +11,7 @@ import pytest
 from app.models.catalog import Lot, lot_id_for
 from app.services import masterdata as md
 from app.services import numbering
+from tests.factories import load_world
 from tests.sync.conftest import Net, Site, quiesce, server_hashes, site_hashes
 from tests.sync.helpers import new_order
 
@@ -127,3 +128,34 @@ def test_the_same_change_at_two_workstations_is_not_a_conflict(net: Net, second:
     assert dal2.scalar("SELECT kind FROM sync_conflict") == "lost"
     quiesce(net.dal, dal2)
     assert order_field(net.dal, oid, "customer_po") == order_field(dal2, oid, "customer_po") == "PO-A"
+
+
+def test_one_delivery_received_on_two_offline_workstations_is_flagged_once(net: Net, second: dict[str, Site]) -> None:
+    """Nothing can stop two offline desks posting the same delivery; the moment both receipts are on
+    one site the branch gets one exception (the same row at every workstation) naming both."""
+    from sqlalchemy import select
+
+    from app.models.exceptions import ExceptionItem
+    from app.models.purchasing import ExpectedReceipt
+    from app.services.receiving.post import ReceiveLine, post_receipt
+    from tests.sync.test_receiving_branches import _dallas_po, _setup
+
+    dal2 = second["dal"]
+    _setup(net)
+    po_id = _dallas_po(net)
+    quiesce(net.dal, dal2)
+    numbers = []
+    for site in (net.dal, dal2):  # both offline: each sees the delivery still expected
+        with site.session() as s:
+            w = load_world(s)
+            er = s.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po_id,
+                                                         ExpectedReceipt.warehouse_id == w.wh_dal.id)).one()
+            numbers.append(post_receipt(s, w.actors["rita"], er.id, [ReceiveLine(w.items["BOLT"].id, 100)]).number)
+            s.commit()
+    quiesce(net.hq, net.dal, dal2, net.hou)
+    for site in (net.dal, dal2):
+        with site.session() as s:
+            items = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "receipt.posted_twice")).all()
+            assert len(items) == 1  # one row, raised by both desks under one id
+            assert all(n in items[0].title for n in numbers) and items[0].role == "manager"
+    assert site_hashes(net.dal) == site_hashes(dal2) == server_hashes(net.server)

@@ -213,8 +213,9 @@ def _apply_batch(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, Sync
                           dict(zip(t.names, local, strict=True))))
 
 
-#: columns that differ between two workstations' copies of the same change
-_VERSION_COLUMNS = frozenset({"hlc", "hlc_site", "updated_at"})
+#: columns that differ between two workstations' copies of the same change (a row both created
+#: under one derived id, such as a settler's exception, also differs in created_at)
+_VERSION_COLUMNS = frozenset({"hlc", "hlc_site", "updated_at", "created_at"})
 
 
 def _same_content(t: SyncTable, server_row: Row, local_row: Row) -> bool:
