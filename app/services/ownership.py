@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.models.base import DOCUMENT, LEDGER, MASTER
 from app.models.org import Branch
@@ -129,6 +129,70 @@ def _guard(session: Session, _ctx: Any, _instances: Any) -> None:
         why = _refusal(own, obj, is_new)
         if why:
             raise ForeignWrite(why)
+
+
+def _raw_owners(state: ORMExecuteState) -> set[Any]:
+    """owner_branch_id values an INSERT statement carries (``values(...)`` or executemany rows)."""
+    found: set[Any] = set()
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params] if isinstance(params, dict) else []
+    for row in rows:
+        if isinstance(row, dict) and "owner_branch_id" in row:
+            found.add(row["owner_branch_id"])
+    values = getattr(state.statement, "_values", None) or {}
+    for col, bind in values.items():
+        if getattr(col, "key", col) == "owner_branch_id":
+            found.add(getattr(bind, "value", bind))
+    multi = getattr(state.statement, "_multi_values", None) or ()
+    for group in multi:
+        for row in group:
+            for col, val in (row.items() if isinstance(row, dict) else ()):
+                if getattr(col, "key", col) == "owner_branch_id":
+                    found.add(getattr(val, "value", val))
+    return found
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _guard_raw(state: ORMExecuteState) -> None:
+    """The same rule for INSERT/UPDATE statements run through ``session.execute`` (bulk imports,
+    counters), which never pass through a flush."""
+    if not (state.is_insert or state.is_update):
+        return
+    session = state.session
+    if session.info.get("apply_remote") or session.info.get("ownership_off"):
+        return
+    mapper = state.bind_mapper
+    cls = getattr(mapper, "class_", None)
+    sync = getattr(cls, "__sync__", None)
+    if cls is None or sync not in (LEDGER, DOCUMENT, MASTER):
+        return
+    own = ownership(session)
+    if not own.enforced:
+        return
+    table = cls.__table__
+    name = table.name
+    if state.is_insert:
+        if sync == MASTER and not own.head_office:
+            raise ForeignWrite(f"{name} is master data: only head office adds it")
+        foreign = {o for o in _raw_owners(state) if o is not None and o != own.branch_id}
+        if sync != MASTER and foreign:
+            raise ForeignWrite(f"{name}: rows of another branch; this workstation writes only its own branch's")
+        return
+    stmt = state.statement
+    if sync == MASTER:
+        if own.head_office:
+            return
+        keys = {getattr(c, "key", c) for c in (getattr(stmt, "_values", None) or {})}
+        if isinstance(state.parameters, dict):
+            keys |= set(state.parameters)
+        bad = sorted(str(k) for k in keys - (cls.__branch_editable__ | _MASTER_BOOKKEEPING))
+        if bad:
+            raise ForeignWrite(f"{name}: only head office changes {', '.join(bad)}")
+        return
+    where = list(getattr(stmt, "_where_criteria", ()) or ())
+    probe = select(func.count()).select_from(table).where(*where, table.c.owner_branch_id != own.branch_id)
+    if session.connection().execute(probe).scalar():
+        raise ForeignWrite(f"{name}: that update reaches another branch's rows; this workstation writes only its own")
 
 
 @event.listens_for(Session, "after_commit")

@@ -105,3 +105,33 @@ def test_a_branch_site_takes_only_its_own_branchs_numbers(engine: Engine, world:
         assert numbering.next_number(s, world.dal.id, "PO") == "DAL-PO-000001"
         with pytest.raises(ForeignWrite, match="HOU's document numbers are taken only at a HOU workstation"):
             numbering.next_number(s, world.hou.id, "PO")
+
+
+def test_raw_statements_are_held_to_the_same_rule(engine: Engine, world: World) -> None:
+    """Bulk INSERT/UPDATE through session.execute never flushes; the guard checks them too."""
+    from sqlalchemy import insert, update
+
+    from app.models.ids import uuid7
+
+    def row(branch: str, number: str) -> dict[str, object]:
+        o = _order(world, branch)
+        return {"id": uuid7(), "number": number, "customer_id": o.customer_id, "warehouse_id": o.warehouse_id,
+                "status": "open", "order_date": o.order_date, "owner_branch_id": o.owner_branch_id}
+
+    with Session(engine) as s:  # standalone: anything goes
+        s.execute(insert(SalesOrder), [row("HOU", "HOU-SO-1")])
+        s.commit()
+    become_branch_site(engine, world.dal)
+    with Session(engine) as s:
+        s.execute(insert(SalesOrder), [row("DAL", "DAL-SO-1")])
+        with pytest.raises(ForeignWrite, match="rows of another branch"):
+            s.execute(insert(SalesOrder), [row("DAL", "DAL-SO-2"), row("HOU", "HOU-SO-2")])
+        with pytest.raises(ForeignWrite, match="reaches another branch's rows"):
+            s.execute(update(SalesOrder).values(customer_po="bulk"))  # every order, Houston's too
+        s.execute(update(SalesOrder).where(SalesOrder.owner_branch_id == world.dal.id).values(customer_po="mine"))
+        with pytest.raises(ForeignWrite, match="only head office adds it"):
+            s.execute(insert(Item).values(id=uuid7(), sku="RAW", description="raw", owner_branch_id=world.ho.id))
+        with pytest.raises(ForeignWrite, match="only head office changes description"):
+            s.execute(update(Item).where(Item.sku == "BOLT").values(description="cheap"))
+        s.commit()
+        assert s.scalars(select(SalesOrder.customer_po).order_by(SalesOrder.number)).all() == ["mine", ""]
