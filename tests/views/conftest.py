@@ -11,11 +11,36 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from app.services.auth import Actor
+from app.services.settings import Settings
 from app.views import ops
+from app.views.context import AppContext, make_test_context
+
+MakeCtx = Callable[[Actor], AppContext]
+
+
+@pytest.fixture
+def make_ctx(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeCtx]:
+    """Contexts for screens under test (their own QSettings file); every runner is drained and
+    shut down after the test, so no op outlives it."""
+    monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
+    made: list[AppContext] = []
+
+    def make(actor: Actor) -> AppContext:
+        ctx = make_test_context(engine, actor, Settings(tmp_path / "settings.json"))
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        assert ctx.runner.wait_idle(10000)
+        ctx.runner.shutdown()
 
 
 @pytest.fixture(autouse=True)

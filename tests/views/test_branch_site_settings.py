@@ -3,35 +3,16 @@ so the branch controls are off with the reason as tooltip (a standalone file's a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
 from app.services.auth import Actor
-from app.services.settings import Settings
-from app.views.context import AppContext, make_test_context
+from app.views.context import AppContext
 from tests.factories import World, become_branch_site
 
 MakeCtx = Callable[[Actor], AppContext]
-
-
-@pytest.fixture
-def make_ctx(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeCtx]:
-    monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
-    made: list[AppContext] = []
-
-    def make(actor: Actor) -> AppContext:
-        ctx = make_test_context(engine, actor, Settings(tmp_path / "settings.json"))
-        made.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in made:
-        assert ctx.runner.wait_idle(10000)
-        ctx.runner.shutdown()
 
 
 def _screen(qtbot: Any, ctx: AppContext) -> Any:

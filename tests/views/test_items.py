@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,30 +11,13 @@ from sqlalchemy.orm import Session
 
 from app.services import masterdata as md
 from app.services.auth import Actor
-from app.services.settings import Settings
 from app.services.stock import MoveSpec, post_moves, stock_by_warehouse, virtual_location
-from app.views.context import AppContext, make_test_context
+from app.views.context import AppContext
 from app.views.items.model import ItemQuery, ItemTableModel
 from app.views.items.screen import ItemsScreen
 from tests.factories import World
 
 MakeCtx = Callable[[Actor], AppContext]
-
-
-@pytest.fixture
-def make_ctx(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeCtx]:
-    monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
-    made: list[AppContext] = []
-
-    def make(actor: Actor) -> AppContext:
-        ctx = make_test_context(engine, actor, Settings(tmp_path / "settings.json"))
-        made.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in made:
-        assert ctx.runner.wait_idle(10000)
-        ctx.runner.shutdown()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +32,6 @@ from tests.factories import World
 MakeCtx = Callable[[Actor], AppContext]
 #: the offscreen platform says this whenever a window is shown; it is not our warning
 SHOWN = pytest.mark.qt_log_ignore("propagateSizeHints")
-
-
-@pytest.fixture
-def make_ctx(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeCtx]:
-    monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
-    made: list[AppContext] = []
-
-    def make(actor: Actor) -> AppContext:
-        ctx = make_test_context(engine, actor, Settings(tmp_path / "settings.json"))
-        made.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in made:
-        assert ctx.runner.wait_idle(10000)
-        ctx.runner.shutdown()
 
 
 # op runner ----------------------------------------------------------------------------------
