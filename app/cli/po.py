@@ -169,7 +169,8 @@ def _create(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
     from app.services.ownership import owns
-    from app.services.purchasing import branch_followups, get_po
+    from app.services.po_receipts import followup_note
+    from app.services.purchasing import get_po
 
     with session_for(args) as s:
         actor = _actor(s, args)
@@ -177,9 +178,9 @@ def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
         fn(s, actor, po.id, **kw)
         number, status, rev = po.number, po.status, po.revision
         mine = owns(s, po.owner_branch_id)
-        follow = branch_followups(s, po)
+        follow = followup_note(s, po)
     # another branch's PO keeps its status here until its owner syncs: say so instead
-    print(f"{number} rev {rev} {verb}" + (f": now {status}" if mine else "") + "".join(f"; {f}" for f in follow))
+    print(f"{number} rev {rev} {verb}" + (f": now {status}" if mine else "") + follow)
     return 0
 
 

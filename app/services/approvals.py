@@ -448,8 +448,7 @@ def settle_late_rejects(session: Session) -> int:
     """A rejection recorded on another site before it saw the PO approved here (both offline):
     the PO has gone on, so its buyer is told once, with who rejected and why, to decide whether to
     cancel or revise it. Never raised twice for one revision, even after it was resolved."""
-    from app.models.exceptions import ExceptionItem
-    from app.services.exceptions import raise_exception
+    from app.services.exceptions import raise_once
 
     own = ownership(session)
     q = (select(PurchaseOrder, ApprovalDecision)
@@ -461,19 +460,26 @@ def settle_late_rejects(session: Session) -> int:
         q = q.where(PurchaseOrder.owner_branch_id == own.branch_id)
     raised = 0
     for po, d in session.execute(q.order_by(PurchaseOrder.number)):
-        key = f"po.late_reject:{po.id.hex}:{po.revision}"
-        if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key).limit(1)) is not None:
-            continue
-        raise_exception(
+        item = raise_once(
             session, None, kind="po.rejected_after_approval", severity="warning", role="buyer",
             owner_branch_id=po.owner_branch_id, entity="purchase_order", entity_id=po.id,
-            entity_ref=po.number, key=key,
+            entity_ref=po.number, key=f"po.late_reject:{po.id.hex}:{po.revision}",
             title=f"{po.number} was rejected at level {d.level} by {d.approver_name} after it was approved",
             detail=(f"{d.approver_name} rejected revision {po.revision} ({d.comment or 'no comment'}) on a "
                     f"workstation that had not yet seen the approval. The PO is {po.status}: cancel or "
                     "revise it if the rejection stands."))
-        raised += 1
+        raised += item is not None
     return raised
+
+
+def decision_note(session: Session, po: PurchaseOrder) -> str:
+    """What a decision led to, for the approver: ' (approved)' on this branch's PO; on another
+    branch's, what follows there ('; DAL's PO follows when DAL syncs'), since its status here
+    changes only when its owner has settled and this site pulls again."""
+    from app.services.po_receipts import followup_note
+
+    follow = followup_note(session, po)
+    return f" ({po.status.replace('_', ' ')}){follow}" if owns(session, po.owner_branch_id) else follow
 
 
 def approve(session: Session, actor: Actor, po_id: uuid.UUID, comment: str = "") -> PurchaseOrder:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +62,16 @@ def raise_exception(
     audit.record(session, actor, "exception.raise", "exception_item", item.id, owner_branch_id,
                  kind=kind, title=title, role=role)
     return item
+
+
+def raise_once(session: Session, actor: Actor | None, *, key: str, owner_branch_id: uuid.UUID,
+               **fields: Any) -> ExceptionItem | None:
+    """Raise an exception unless one with ``key`` was ever raised for the branch (even if resolved):
+    for settlers, which find the same condition after every pull. None when it already was."""
+    if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key,
+                                                     ExceptionItem.owner_branch_id == owner_branch_id).limit(1)):
+        return None
+    return raise_exception(session, actor, key=key, owner_branch_id=owner_branch_id, **fields)
 
 
 def _may_handle(actor: Actor, item: ExceptionItem) -> bool:

@@ -33,12 +33,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models.messaging import EmailOutbox
-from app.models.org import Branch
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.db import site_id
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.masterdata import branch_code
 from app.services.ownership import ForeignWrite, ownership
 
 MAX_ATTEMPTS = 8
@@ -170,10 +170,6 @@ def due(session: Session, now: dt.datetime | None = None, limit: int = 50) -> li
     return list(session.scalars(q.order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(limit)))
 
 
-def _branch_code(session: Session, branch_id: object) -> str:
-    return session.scalar(select(Branch.code).where(Branch.id == branch_id)) or "its branch"
-
-
 def send_due(session: Session, cfg: SmtpConfig, *, now: dt.datetime | None = None, limit: int = 50,
              connect: SmtpFactory = _connect) -> SendReport:
     """Deliver the messages that are due over one connection; record each outcome."""
@@ -250,7 +246,7 @@ def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox
         raise NotFound("e-mail", outbox_id)
     own = ownership(session)
     if not own.owns(row.owner_branch_id):
-        code = _branch_code(session, row.owner_branch_id)
+        code = branch_code(session, row.owner_branch_id, "its branch")
         raise ForeignWrite(f"e-mail to {row.to_addr} was queued by {code}; it is re-queued at a {code} workstation")
     take_over = own.enforced and row.status == "queued" and row.hlc_site != site_id(session)
     if row.status != "failed" and not take_over:
@@ -281,8 +277,7 @@ def sender(session: Session, row: EmailOutbox) -> str:
     if not own.enforced:
         return "here"
     if row.owner_branch_id != own.branch_id:
-        b = session.get(Branch, row.owner_branch_id)
-        return b.code if b else "another branch"
+        return branch_code(session, row.owner_branch_id)
     return "here" if row.hlc_site == site_id(session) else "another workstation"
 
 

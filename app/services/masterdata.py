@@ -194,6 +194,11 @@ def warehouses(session: Session, branch_id: uuid.UUID | None = None) -> list[War
     return [WarehouseRef(i, c, n) for i, c, n in session.execute(q)]
 
 
+def branch_code(session: Session, branch_id: object, default: str = "another branch") -> str:
+    """The branch's code for a message ('DAL'), or ``default`` when it is not known here."""
+    return session.scalar(select(Branch.code).where(Branch.id == branch_id)) or default
+
+
 def branch_label(session: Session, branch_id: uuid.UUID | None) -> str:
     """'DAL Dallas' for the status bar; says so when the branch is not set or not known here."""
     if branch_id is None:

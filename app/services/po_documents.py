@@ -25,6 +25,7 @@ from app.models.users import User
 from app.services import audit, mail
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.masterdata import branch_code
 from app.services.ownership import owns
 from app.services.purchasing import REVISABLE, get_po, lines_of, set_status
 from reports.purchase_order import PoDocLine, PoDocument, render_po
@@ -70,11 +71,6 @@ def po_pdf(session: Session, ref: str | uuid.UUID) -> tuple[str, bytes]:
     return name, render_po(document_data(session, po))
 
 
-def _owner_code(session: Session, po: PurchaseOrder) -> str:
-    branch = session.get(Branch, po.owner_branch_id)
-    return branch.code if branch else "another branch"
-
-
 @dataclass(frozen=True)
 class SendOutcome:
     number: str
@@ -92,7 +88,7 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
     actor.require("po.send")
     po = get_po(session, ref)
     if not owns(session, po.owner_branch_id):
-        code = _owner_code(session, po)
+        code = branch_code(session, po.owner_branch_id)
         raise PermissionDenied(f"purchase order {po.number} is {code}'s: send it at a {code} workstation")
     if po.status not in SENDABLE:
         raise Conflict(f"purchase order {po.number} is {po.status}; only an approved PO can be sent")
@@ -171,6 +167,6 @@ def po_detail(session: Session, ref: str | uuid.UUID, actor: Actor | None = None
             "close": mine and actor.can("po.create") and po.status in ("sent", "confirmed", "partially_received", "received"),
             "revise": mine and actor.can("po.create") and po.status in REVISABLE,
             "owned_elsewhere": "" if mine else
-            f"{_owner_code(session, po)} owns {po.number}: submit, send, revise, cancel and close it there",
+            f"{branch_code(session, po.owner_branch_id)} owns {po.number}: submit, send, revise, cancel and close it there",
         }
     return out

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.org import Branch
+from app.services.masterdata import branch_code
 from app.services.ownership import ForeignWrite, ownership
 
 
@@ -28,7 +29,7 @@ def edits_master(session: Session) -> bool:
 def site_branch_code(session: Session) -> str:
     """This site's branch code ('' when not set)."""
     bid = ownership(session).branch_id
-    return (session.scalar(select(Branch.code).where(Branch.id == bid)) or "") if bid else ""
+    return branch_code(session, bid, "") if bid else ""
 
 
 def require_head_office(session: Session, what: str, do: str = "change them at head office") -> None:
@@ -44,6 +45,11 @@ def other_branches(session: Session, branch_ids: Iterable[uuid.UUID]) -> list[st
     own = ownership(session)
     ids = {b for b in branch_ids if b != own.branch_id} if own.enforced else set()
     return sorted(session.scalars(select(Branch.code).where(Branch.id.in_(ids)))) if ids else []
+
+
+def followup_for(session: Session, branch_ids: Iterable[uuid.UUID]) -> str:
+    """The tail of a message about rows concerning ``branch_ids``: '; DAL sees it after its next sync'."""
+    return after_their_sync(other_branches(session, branch_ids))
 
 
 def after_their_sync(codes: list[str]) -> str:

@@ -19,12 +19,13 @@ from app.models.exceptions import ExceptionItem
 from app.models.org import Branch
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
-from app.services import approvals, po_documents, purchasing
+from app.services import approvals, po_documents, po_receipts, purchasing
 from app.services import requisitions as rq
 from app.services.auth import create_user
 from app.services.errors import Conflict, PermissionDenied
 from app.services.ownership import settle_all
-from app.services.purchasing import LineInput, expected_receipt_id
+from app.services.po_receipts import expected_receipt_id
+from app.services.purchasing import LineInput
 from app.services.replenishment import run
 from app.services.replenishment.consolidation import consolidation_groups
 from tests.factories import World, become_branch_site, load_world
@@ -89,7 +90,7 @@ def test_head_office_manager_approves_dallas_po_and_dallas_settles_it(engine: En
     s.commit()  # no ForeignWrite: the decision is head office's own row, the PO is untouched
     decision = s.scalars(select(ApprovalDecision).where(ApprovalDecision.level == 2)).one()
     assert decision.owner_branch_id == bw.ho.id and hq_po.status == "pending_approval"
-    assert purchasing.branch_followups(s, hq_po) == ["DAL's PO follows when DAL syncs"]
+    assert po_receipts.branch_followups(s, hq_po) == ["DAL's PO follows when DAL syncs"]
     assert approvals.inbox(s, w.actors["hank"]) == []
     assert "every level of" in approvals.why_not(s, w.actors["mike"], hq_po)  # never approved twice
     assert "DAL's PO follows when DAL syncs" in approvals.why_not(s, w.actors["mike"], hq_po)
@@ -206,7 +207,7 @@ def test_each_ship_to_branch_creates_and_cancels_its_own_receipts(engine: Engine
     assert po.status == "approved"  # small: no rule fires
     (dal_er,) = s.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id)).all()
     assert dal_er.warehouse_id == bw.wh_dal.id
-    assert purchasing.branch_followups(s, po) == ["HOU creates its expected receipt for HOU1 when it syncs"]
+    assert po_receipts.branch_followups(s, po) == ["HOU creates its expected receipt for HOU1 when it syncs"]
     s.close()
 
     s, w = _site(engine, bw.hou)
@@ -224,7 +225,7 @@ def test_each_ship_to_branch_creates_and_cancels_its_own_receipts(engine: Engine
     assert po.status == "approved" and po.revision == 1
     assert s.get(ExpectedReceipt, dal_er.id).status == "cancelled"  # type: ignore[union-attr]
     assert s.get(ExpectedReceipt, hou_er.id).status == "expected"  # type: ignore[union-attr]
-    assert purchasing.branch_followups(s, po) == ["HOU creates its expected receipt for HOU1 when it syncs"]
+    assert po_receipts.branch_followups(s, po) == ["HOU creates its expected receipt for HOU1 when it syncs"]
     s.close()
 
     s, w = _site(engine, bw.hou)
@@ -238,7 +239,7 @@ def test_each_ship_to_branch_creates_and_cancels_its_own_receipts(engine: Engine
     s, w = _site(engine, bw.dal)
     purchasing.cancel(s, w.actors["alice"], po.id, "not needed")
     s.commit()
-    assert purchasing.branch_followups(s, s.get(PurchaseOrder, po.id)) == [  # type: ignore[arg-type]
+    assert po_receipts.branch_followups(s, s.get(PurchaseOrder, po.id)) == [  # type: ignore[arg-type]
         f"HOU cancels receipt {live[0].number} when it syncs"]
     s.close()
     s, w = _site(engine, bw.hou)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from app.models.buying import Requisition
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
-from app.services import approvals, purchasing
+from app.services import approvals, po_receipts, purchasing
 from app.services import requisitions as rq
 from app.services.auth import create_user
-from app.services.purchasing import expected_receipt_id
+from app.services.po_receipts import expected_receipt_id
 from tests.factories import World, load_world
 from tests.sync.conftest import Net, Site, quiesce, server_hashes, site_hashes
 
@@ -82,7 +82,7 @@ def test_consolidated_po_approved_across_branches_with_receipts_and_requisitions
         s.commit()
         hq_po = s.get(PurchaseOrder, po_id)
         assert hq_po is not None and hq_po.status == "pending_approval"
-        assert purchasing.branch_followups(s, hq_po) == ["DAL's PO follows when DAL syncs"]
+        assert po_receipts.branch_followups(s, hq_po) == ["DAL's PO follows when DAL syncs"]
         assert approvals.inbox(s, w.actors["mike"]) == []  # no second approval of a level
     _sync(net.hq)
 

@@ -14,11 +14,10 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models.exceptions import ExceptionItem
 from app.models.purchasing import ExpectedReceipt
 from app.models.receiving import Receipt
 from app.models.types import utcnow
-from app.services.exceptions import raise_exception
+from app.services.exceptions import raise_once
 from app.services.ownership import ownership, settler
 
 _NS = uuid.UUID("2b1e6a52-93f4-4c7e-8d0f-5a6b7c8d9e01")
@@ -36,16 +35,13 @@ def flag_double_receipts(session: Session) -> int:
         q = q.where(Receipt.owner_branch_id == own.branch_id)
     raised = 0
     for er_id in session.scalars(q):
-        key = f"receipt.posted_twice:{er_id.hex}"
-        if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key).limit(1)) is not None:
-            continue
         er = session.get(ExpectedReceipt, er_id)
-        receipts = session.scalars(select(Receipt).where(Receipt.expected_receipt_id == er_id,
-                                                         Receipt.status == "posted").order_by(Receipt.number)).all()
-        if er is None or len(receipts) < 2:
+        numbers = ", ".join(session.scalars(select(Receipt.number).where(
+            Receipt.expected_receipt_id == er_id, Receipt.status == "posted").order_by(Receipt.number)))
+        if er is None:
             continue
-        numbers = ", ".join(r.number for r in receipts)
-        raise_exception(
+        key = f"receipt.posted_twice:{er_id.hex}"
+        item = raise_once(
             session, None, kind="receipt.posted_twice", severity="error", role="manager",
             owner_branch_id=er.owner_branch_id, entity="expected_receipt", entity_id=er.id, entity_ref=er.number,
             key=key, item_id=uuid.uuid5(_NS, key),  # every workstation of the branch raises the same row
@@ -53,5 +49,5 @@ def flag_double_receipts(session: Session) -> int:
             detail=("Two workstations posted this delivery while they were offline, so its goods were added "
                     "to stock twice. Count the items at the dock and putaway bins and post the difference "
                     f"as an adjustment; the receipts are {numbers}."))
-        raised += 1
+        raised += item is not None
     return raised

@@ -19,13 +19,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
-from app.models.purchasing import PurchaseOrder
 from app.services import approvals
 from app.services.approvals import InboxRow
-from app.services.ownership import owns
-from app.services.purchasing import branch_followups
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 from app.views.widgets.paged import Column
@@ -33,15 +29,6 @@ from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({"po", "approval", "sync", "settings"})
-
-
-def outcome(session: Session, po: PurchaseOrder) -> str:
-    """' (approved)' on this branch's PO; on another branch's: '; DAL's PO follows when DAL syncs'
-    (its status here changes only when its owner has settled and this site pulls again)."""
-    follow = "".join(f"; {f}" for f in branch_followups(session, po))
-    if owns(session, po.owner_branch_id):
-        return f" ({po.status.replace('_', ' ')}){follow}"
-    return follow
 
 
 COLUMNS = (
@@ -134,7 +121,7 @@ class ApprovalsInbox(QWidget):
         if row is None:
             return
         actor, comment = self.ctx.actor, self.comment.text()
-        self.ctx.runner.submit(lambda s: outcome(s, approvals.approve(s, actor, row.id, comment)),
+        self.ctx.runner.submit(lambda s: approvals.decision_note(s, approvals.approve(s, actor, row.id, comment)),
                                lambda o: self._done(f"{row.number}: level {row.level} approved{o}"),
                                kinds=("po", "approval", "receipt"), label=f"approve {row.number}")
 
@@ -143,7 +130,7 @@ class ApprovalsInbox(QWidget):
         if row is None:
             return
         actor, comment = self.ctx.actor, self.comment.text()
-        self.ctx.runner.submit(lambda s: outcome(s, approvals.reject(s, actor, row.id, comment)),
+        self.ctx.runner.submit(lambda s: approvals.decision_note(s, approvals.reject(s, actor, row.id, comment)),
                                lambda o: self._done(f"{row.number} rejected{o}"),
                                kinds=("po", "approval"), label=f"reject {row.number}")
 

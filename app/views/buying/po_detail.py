@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.models.purchasing import PurchaseOrder
-from app.services import approvals, po_documents, purchasing
+from app.services import approvals, po_documents, po_receipts, purchasing
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -215,7 +215,7 @@ class PoDetailView(QWidget):
 
         def work(s: Session) -> str:
             done = fn(s, po_id)  # what other branches still do about it: "DAL's PO follows when DAL syncs"
-            return "".join(f"; {f}" for f in purchasing.branch_followups(s, done)) if isinstance(done, PurchaseOrder) else ""
+            return po_receipts.followup_note(s, done) if isinstance(done, PurchaseOrder) else ""
 
         self.ctx.runner.submit(work, lambda note: self._done(f"{number} {verb}{note}"),
                                on_error=self._on_action_error, kinds=("po", "approval", "receipt"),

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from app.services import requisitions as rq
 from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
-from app.services.site_rights import after_their_sync, other_branches
+from app.services.site_rights import followup_for
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -311,7 +311,7 @@ class RecommendationsWorklist(QWidget):
 
         def op(session: Session) -> tuple[list[str], str]:
             nums = [r.number for r in rq.accept(session, actor, lines)]
-            return nums, after_their_sync(other_branches(session, branches))
+            return nums, followup_for(session, branches)
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"accepted {len(r[0])}: {', '.join(r[0])}{r[1]}"),
                                on_error=self._error, kinds={"requisition"}, label="accept recommendations")
@@ -323,7 +323,7 @@ class RecommendationsWorklist(QWidget):
 
         def op(session: Session) -> tuple[int, str]:
             n = len(rq.snooze(session, actor, pairs, until, today=today))
-            return n, after_their_sync(other_branches(session, branches))
+            return n, followup_for(session, branches)
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"snoozed {r[0]} until {until.isoformat()}{r[1]}"),
                                on_error=self._error, kinds={"recommendation"}, label="snooze recommendations")
@@ -335,7 +335,7 @@ class RecommendationsWorklist(QWidget):
 
         def op(session: Session) -> tuple[int, str]:
             n = len(rq.reject(session, actor, pairs, reason, today=today))
-            return n, after_their_sync(other_branches(session, branches))
+            return n, followup_for(session, branches)
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"rejected {r[0]} ({reason}){r[1]}"), on_error=self._error,
                                kinds={"recommendation"}, label="reject recommendations")
