@@ -145,7 +145,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from app.services.purchasing import create_po, submit
+    from app.services.purchasing import create_po
 
     expected = None
     if args.expected:
@@ -156,9 +156,7 @@ def _create(args: argparse.Namespace) -> int:
     with session_for(args) as s:
         actor = _actor(s, args)
         po = create_po(s, actor, args.supplier, args.warehouse, _parse_lines(args.line), rush=args.rush,
-                       expected_date=expected, notes=args.notes)
-        if args.submit:
-            submit(s, actor, po.id)
+                       expected_date=expected, notes=args.notes, submit_now=args.submit)
         number, status = po.number, po.status
     if args.json:
         print_json({"number": number, "status": status})

@@ -150,9 +150,10 @@ def _add_lines(session: Session, po: PurchaseOrder, lines: list[_Line]) -> None:
 def create_po(
     session: Session, actor: Actor, supplier: str | uuid.UUID, warehouse: str | uuid.UUID, lines: list[LineInput], *,
     rush: bool = False, expected_date: dt.date | None = None, notes: str = "",
-    requested_by_id: uuid.UUID | None = None, order_date: dt.date | None = None,
+    requested_by_id: uuid.UUID | None = None, order_date: dt.date | None = None, submit_now: bool = False,
 ) -> PurchaseOrder:
-    """A draft PO (numbered from the ship-to warehouse's branch series, e.g. DAL-PO-000123)."""
+    """A draft PO (numbered from the ship-to warehouse's branch series, e.g. DAL-PO-000123);
+    with ``submit_now`` it goes on to approval (or straight to approved) in the same transaction."""
     actor.require("po.create")
     sup = _find_supplier(session, supplier)
     wh = _find_warehouse(session, warehouse)
@@ -170,7 +171,7 @@ def create_po(
     session.flush()
     audit.record(session, actor, "po.create", "purchase_order", po.id, po.owner_branch_id, number=po.number,
                  supplier=sup.code, lines=len(valid), total=sum((Decimal(ln.qty) * ln.price for ln in valid), Decimal(0)))
-    return po
+    return submit(session, actor, po.id) if submit_now else po
 
 
 def _own_warehouse(session: Session, wh: Warehouse) -> None:
@@ -376,6 +377,15 @@ def _filtered(status: str | None, supplier: str | None, search: str | None) -> A
 def count_pos(session: Session, *, status: str | None = None, supplier: str | None = None, search: str | None = None) -> int:
     q = _filtered(status, supplier, search).subquery()
     return int(session.scalar(select(func.count()).select_from(q)) or 0)
+
+
+def page_pos(session: Session, query: dict[str, str] | None, after: Any, limit: int) -> tuple[list[PoRow], Any]:
+    """One page for the paged PO list: ``query`` holds the filter fields, ``after`` the offset."""
+    q = query or {}
+    offset = int(after or 0)
+    rows = list_pos(session, status=q.get("status") or None, supplier=q.get("supplier") or None,
+                    search=q.get("search") or None, offset=offset, limit=limit)
+    return rows, (offset + len(rows) if len(rows) == limit else None)
 
 
 def list_pos(session: Session, *, status: str | None = None, supplier: str | None = None, search: str | None = None,

@@ -52,17 +52,9 @@ COLUMNS = (
 REFRESH_KINDS = frozenset({"po", "approval", "receipt", "sync"})
 
 
-def fetch_pos(session: Session, query: dict[str, str] | None, after: Any, limit: int) -> tuple[list[Any], Any]:
-    q = query or {}
-    offset = int(after or 0)
-    rows = purchasing.list_pos(session, status=q.get("status") or None, supplier=q.get("supplier") or None,
-                               search=q.get("search") or None, offset=offset, limit=limit)
-    return rows, (offset + len(rows) if len(rows) == limit else None)
-
-
 class PoTableModel(PagedTableModel):
     def __init__(self, runner: Any, *, page_size: int = 200, parent: Any = None) -> None:
-        super().__init__(runner, fetch_pos, COLUMNS, page_size=page_size, parent=parent)
+        super().__init__(runner, purchasing.page_pos, COLUMNS, page_size=page_size, parent=parent)
 
 
 class NewPoDialog(QDialog):
@@ -188,10 +180,7 @@ class PurchaseOrdersView(QWidget):
         actor = self.ctx.actor
 
         def work(s: Session) -> str:
-            po = purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush)
-            if submit:
-                purchasing.submit(s, actor, po.id)
-            return po.number
+            return purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush, submit_now=submit).number
 
         self.ctx.runner.submit(work, self._on_created, kinds=("po",), label="create purchase order")
 
