@@ -159,7 +159,8 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 pl = pull(engine, pg, sid, branch, progress)
                 res.pulled, res.unapplied = pl.rows, pl.unapplied
                 changed |= pl.tables
-                res.settled, res.settle_errors = settle(engine)
+                if pl.rows:  # settlers act on rows others wrote: an empty pull leaves nothing to settle
+                    res.settled, res.settle_errors = settle(engine)
                 if res.settled and do_push:  # send what settling changed now, not one interval later
                     ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
                     res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
