@@ -118,6 +118,7 @@ def _poll(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from app.services.edi import edifact, x12
     from app.services.edi.inbound import detect_type
+    from app.services.edi.text import decode
     from app.services.errors import DomainError
 
     try:
@@ -126,7 +127,7 @@ def _check(args: argparse.Namespace) -> int:
         raise DomainError(f"cannot read {args.file}: {e.strerror}") from None
     kind = detect_type(data)
     info: dict[str, Any]
-    if data.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"ISA"):
+    if decode(data).lstrip("\r\n\t ").startswith("ISA"):
         ic = x12.parse(data)
         info = {"standard": "x12", "type": kind, "sender": ic.sender_id, "receiver": ic.receiver_id,
                 "control": ic.control, "delimiters": ic.delimiters.__dict__,

@@ -157,3 +157,25 @@ def test_edifact_detection_does_not_need_counts_right() -> None:
     assert detect_type(b"UNB+UNOA:2+A+B+260101:0000+1'UNH+1+ORDRSP:D:96A:UN'") == "ORDRSP"
     with pytest.raises(edifact.EdifactError):
         edifact.parse(b"UNB+UNOA:2+A+B+260101:0000+1'UNH+1+ORDRSP:D:96A:UN'BGM+231+X+29'")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_byte_order_mark_or_utf16_save_reads_like_the_plain_file(name: str) -> None:
+    """Real partner files start with EF BB BF; Notepad's "Unicode" save gives UTF-16."""
+    raw = _read(name)
+    plain = raw.removeprefix(b"\xef\xbb\xbf")
+    assert raw.startswith(b"\xef\xbb\xbf"), "the shared fixtures keep their originals' BOM"
+    expected = x12.parse(plain)
+    for variant in (raw, b"\xef\xbb\xbf" + plain, plain.decode("latin-1").encode("utf-16")):
+        ic = x12.parse(variant)
+        assert (ic.control, [t.control for t in ic.transactions]) == (
+            expected.control, [t.control for t in expected.transactions])
+        assert detect_type(variant) == EXPECTED[name][2]
+
+
+def test_empty_and_blank_files_say_why() -> None:
+    from app.services.edi.text import EdiTextError
+    with pytest.raises(EdiTextError, match="empty"):
+        detect_type(b"")
+    with pytest.raises(EdiTextError, match="only white space"):
+        detect_type(b" \r\n\t")

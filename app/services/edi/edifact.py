@@ -20,6 +20,7 @@ from pydifact.parser import Parser
 from pydifact.segments import Segment as PSegment
 from pydifact.serializer import Serializer
 
+from app.services.edi.text import decode
 from app.services.errors import DomainError
 
 
@@ -76,17 +77,8 @@ class EdifactInterchange:
             raise EdifactError("; ".join(probs))
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def raw_segments(data: bytes | str) -> list[Seg]:
-    text = _decode(data).lstrip("\ufeff \r\n\t")
+    text = decode(data).lstrip(" \r\n\t")
     if not (text.startswith("UNA") or text.startswith("UNB")):
         raise EdifactError("not an EDIFACT interchange: the file does not start with UNA or UNB")
     # pydifact keeps line breaks that follow a terminator as part of the next tag; strip them.

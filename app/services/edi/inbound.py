@@ -43,6 +43,7 @@ from app.services import audit, exceptions
 from app.services.auth import Actor
 from app.services.edi import asn_receipts, edifact, x12
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
+from app.services.edi.text import decode
 from app.services.errors import DomainError
 from app.services.ownership import owns
 
@@ -60,7 +61,7 @@ class EdiImportError(DomainError):
 
 def detect_type(data: bytes) -> str:
     """'855', '856', '850', '810', '997', 'ORDRSP', 'DESADV', 'ORDERS', 'INVOIC' ... from the content."""
-    text = data.decode("latin-1").lstrip("\ufeff\r\n\t ")
+    text = decode(data).lstrip("\r\n\t ")
     if text.startswith("ISA"):
         segs, _ = x12.split_segments(text)
         for s in segs:

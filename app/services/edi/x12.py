@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from app.services.edi.text import decode
 from app.services.errors import DomainError
 
 
@@ -103,15 +104,6 @@ class Interchange:
             raise X12Error("; ".join(probs))
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def read_delimiters(text: str) -> tuple[Delimiters, int]:
     """Delimiters from the ISA and the index where the first segment after the ISA starts."""
     start = text.find("ISA")
@@ -154,7 +146,7 @@ def split_segments(text: str) -> tuple[list[Segment], Delimiters]:
 
 def parse(data: bytes | str) -> Interchange:
     """Read one interchange; count problems are collected (see ``Interchange.check``)."""
-    text = _decode(data)
+    text = decode(data)
     segs, delims = split_segments(text)
     isa = segs[0]
     if len(isa) < 17:
