@@ -36,9 +36,9 @@ def _full_path(n: int, repeat: int) -> tuple[list[float], int, int]:
     from app.services import masterdata as md
     from app.services import schema
     from app.services.auth import actor_for, create_user
+    from app.services.buying.po_documents import po_pdf
+    from app.services.buying.purchasing import LineInput, create_po
     from app.services.db import make_engine
-    from app.services.po_documents import po_pdf
-    from app.services.purchasing import LineInput, create_po
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(Path(tmp) / "bench.db")

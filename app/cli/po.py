@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _parse_lines(specs: list[str]) -> list[Any]:
-    from app.services.purchasing import LineInput
+    from app.services.buying.purchasing import LineInput
 
     out = []
     for n, spec in enumerate(specs, 1):
@@ -111,7 +111,7 @@ def _row(r: Any) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from app.services.purchasing import list_pos
+    from app.services.buying.purchasing import list_pos
 
     with session_for(args) as s:
         rows = list_pos(s, status=args.status, supplier=args.supplier, limit=args.limit)
@@ -123,7 +123,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from app.services.po_documents import po_detail
+    from app.services.buying.po_documents import po_detail
 
     with session_for(args) as s:
         d = po_detail(s, args.number)
@@ -145,7 +145,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from app.services.purchasing import create_po
+    from app.services.buying.purchasing import create_po
 
     expected = None
     if args.expected:
@@ -166,9 +166,9 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
+    from app.services.buying.po_receipts import followup_note
+    from app.services.buying.purchasing import get_po
     from app.services.ownership import owns
-    from app.services.po_receipts import followup_note
-    from app.services.purchasing import get_po
 
     with session_for(args) as s:
         actor = _actor(s, args)
@@ -183,37 +183,37 @@ def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from app.services.purchasing import submit
+    from app.services.buying.purchasing import submit
 
     return _act(args, submit, "submitted")
 
 
 def _approve(args: argparse.Namespace) -> int:
-    from app.services.approvals import approve
+    from app.services.buying.approvals import approve
 
     return _act(args, approve, "approved by " + str(args.user), comment=args.comment)
 
 
 def _reject(args: argparse.Namespace) -> int:
-    from app.services.approvals import reject
+    from app.services.buying.approvals import reject
 
     return _act(args, reject, "rejected", comment=args.comment)
 
 
 def _revise(args: argparse.Namespace) -> int:
-    from app.services.purchasing import revise
+    from app.services.buying.purchasing import revise
 
     return _act(args, revise, "revised", lines=_parse_lines(args.line))
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    from app.services.purchasing import cancel
+    from app.services.buying.purchasing import cancel
 
     return _act(args, cancel, "cancelled", reason=args.reason)
 
 
 def _close(args: argparse.Namespace) -> int:
-    from app.services.purchasing import close
+    from app.services.buying.purchasing import close
 
     return _act(args, close, "closed", reason=args.reason)
 
@@ -225,7 +225,7 @@ def _settings() -> Any:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from app.services.po_documents import send_po
+    from app.services.buying.po_documents import send_po
 
     outbound = args.outbound or _settings().get("edi.outbound_dir") or None
     with session_for(args) as s:
@@ -276,8 +276,8 @@ def _mail_list(args: argparse.Namespace) -> int:
 
 
 def _inbox(args: argparse.Namespace) -> int:
-    from app.services.approvals import inbox
-    from app.services.purchasing import list_pos
+    from app.services.buying.approvals import inbox
+    from app.services.buying.purchasing import list_pos
 
     with session_for(args) as s:
         actor = _actor(s, args)

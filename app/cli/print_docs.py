@@ -25,7 +25,7 @@ def register_kind(kind: str, help_: str, renderer: Renderer) -> None:
 
 
 def _po(session: Session, ref: str) -> tuple[str, bytes]:
-    from app.services.po_documents import po_pdf
+    from app.services.buying.po_documents import po_pdf
 
     return po_pdf(session, ref)
 

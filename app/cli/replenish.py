@@ -104,7 +104,7 @@ def _replenish(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.requisitions import list_requisitions
+    from app.services.buying.requisitions import list_requisitions
 
     with session_for(args) as s:
         rows = list_requisitions(s, status=args.status, kind=args.kind)
@@ -122,8 +122,8 @@ def _cancel(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
     from app.models.buying import Requisition
     from app.services.auth import actor_by_name
+    from app.services.buying.requisitions import cancel
     from app.services.errors import NotFound
-    from app.services.requisitions import cancel
 
     with session_for(args) as s:
         actor = actor_by_name(s, args.user)

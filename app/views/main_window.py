@@ -175,9 +175,9 @@ class MainWindow(QMainWindow):
     def _start_sync_controller(self) -> Any:
         """If the replication area is built, its controller feeds the sync label."""
         try:
-            module = importlib.import_module("app.views.sync_controller")
+            module = importlib.import_module("app.views.sync.controller")
         except ModuleNotFoundError as e:
-            if e.name in ("app.views.sync_controller",):
+            if e.name in ("app.views.sync.controller",):
                 self.sync_label.setText("sync: not configured")
                 return None
             self.sync_label.setText("sync: error (see log)")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.cli import run
 from app.models.parties import ItemSupplier
-from app.services import approvals
+from app.services.buying import approvals
 from tests.factories import World
 
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.cli import run
 from app.models.parties import ItemSupplier
-from app.services import approvals, purchasing
 from app.services.auth import create_user
-from app.services.purchasing import LineInput
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from tests.factories import World, become_branch_site
 
 

@@ -9,8 +9,8 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from app.services import masterdata as md
-from app.services.po_documents import po_pdf
-from app.services.purchasing import LineInput, create_po
+from app.services.buying.po_documents import po_pdf
+from app.services.buying.purchasing import LineInput, create_po
 from tests.factories import World
 
 

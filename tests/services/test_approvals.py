@@ -13,9 +13,9 @@ from app.models.approvals import ApprovalDecision
 from app.models.docs_common import AuditEntry
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt
-from app.services import approvals, purchasing
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.purchasing import LineInput
 from tests.factories import World
 
 

@@ -16,10 +16,10 @@ from app.models.docs_common import AuditEntry
 from app.models.exceptions import ExceptionItem
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder
-from app.services import approvals, purchasing
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.edi.inbound import ImportResult, import_bytes
 from app.services.errors import ValidationError
-from app.services.purchasing import LineInput
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.receiving.queries import find_expected, list_expected
 from app.services.receiving.scan import gs1_check_digit

@@ -23,9 +23,9 @@ from app.models.parties import Supplier
 from app.models.sales import SalesOrder
 from app.models.stock import StockMove
 from app.services import items as items_q
-from app.services import requisitions as rq
 from app.services import settings as st
 from app.services.auth import create_user
+from app.services.buying import requisitions as rq
 from app.services.errors import PermissionDenied
 from app.services.importer import ImportRejected, import_csv
 from app.services.replenishment import run

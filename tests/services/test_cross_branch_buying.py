@@ -19,13 +19,13 @@ from app.models.exceptions import ExceptionItem
 from app.models.org import Branch
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
-from app.services import approvals, po_documents, po_receipts, purchasing
-from app.services import requisitions as rq
 from app.services.auth import create_user
+from app.services.buying import approvals, po_documents, po_receipts, purchasing
+from app.services.buying import requisitions as rq
+from app.services.buying.po_receipts import expected_receipt_id
+from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, PermissionDenied
 from app.services.ownership import settle_all
-from app.services.po_receipts import expected_receipt_id
-from app.services.purchasing import LineInput
 from app.services.replenishment import run
 from app.services.replenishment.consolidation import consolidation_groups
 from tests.factories import World, become_branch_site, load_world

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.parties import ItemSupplier
-from app.services import approvals, mail, purchasing
+from app.services import mail
+from app.services.buying import approvals, purchasing
+from app.services.buying.po_documents import send_po
+from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, ValidationError
-from app.services.po_documents import send_po
-from app.services.purchasing import LineInput
 from tests.factories import World
 from tests.smtp_server import free_port
 

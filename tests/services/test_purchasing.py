@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from app.models.buying import Requisition
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
-from app.services import approvals, purchasing
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
-from app.services.purchasing import LineInput
 from tests.factories import World
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models.buying import TransferLane
 from app.services import masterdata as md
-from app.services import requisitions as rq
+from app.services.buying import requisitions as rq
 from app.services.replenishment import run
 from app.services.replenishment.consolidation import NeedLine, consolidation_groups, group_lines
 from tests.factories import World

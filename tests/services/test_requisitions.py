@@ -16,7 +16,7 @@ from app.cli import run as cli_run
 from app.models.buying import RecommendationDecision, Requisition
 from app.models.docs_common import AuditEntry
 from app.models.purchasing import PurchaseOrder, PurchaseOrderLine
-from app.services import requisitions as rq
+from app.services.buying import requisitions as rq
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.replenishment import run
 from tests.factories import World
@@ -244,7 +244,7 @@ def test_cli_replenish_config(db_path: Path, world: World, capsys: pytest.Captur
 
 def test_end_to_end_with_purchasing_and_transfers_no_duplicates(session: Session, needs: World) -> None:
     """Accepted needs converted by the purchasing and transfer services stay covered."""
-    from app.services import purchasing
+    from app.services.buying import purchasing
     from app.services.inventory import transfers
 
     stock_and_sales(session, needs, "WIDGET", needs.wh_hou, on_hand_after=1000, weekly=(0, 0, 0, 0))

@@ -185,7 +185,7 @@ def test_serials_follow_the_transfer_in_the_registry_of_the_branch_that_owns_the
 
 def test_the_sender_converts_the_requesters_transfer_requisitions(engine: Engine, session: Session, world: World) -> None:
     from app.models.buying import Requisition
-    from app.services.requisitions import AcceptLine, accept
+    from app.services.buying.requisitions import AcceptLine, accept
 
     hou = _houston_staff(session, world)
     _as(engine, world.dal)

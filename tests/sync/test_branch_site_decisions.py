@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.services import requisitions as rq
+from app.services.buying import requisitions as rq
 from app.services.importer import import_csv
 from app.services.replenishment import run
 from tests.factories import load_world

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from app.models.buying import Requisition
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
-from app.services import approvals, po_receipts, purchasing
-from app.services import requisitions as rq
 from app.services.auth import create_user
-from app.services.po_receipts import expected_receipt_id
+from app.services.buying import approvals, po_receipts, purchasing
+from app.services.buying import requisitions as rq
+from app.services.buying.po_receipts import expected_receipt_id
 from tests.factories import World, load_world
 from tests.sync.conftest import Net, Site, quiesce, server_hashes, site_hashes
 

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
-from app.services import approvals, purchasing
 from app.services.auth import create_user
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.edi.inbound import import_bytes
-from app.services.purchasing import LineInput
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.receiving.scan import gs1_check_digit
 from tests.factories import World, load_world

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from app.services.auth import Actor
 from app.services.replication.engine import configure
 from app.views.context import AppContext, make_test_context
-from app.views.sync_controller import SyncController, kinds_for
-from app.views.sync_panel import HISTORY_COLUMNS, RowsModel, SyncPanel
+from app.views.sync.controller import SyncController, kinds_for
+from app.views.sync.panel import HISTORY_COLUMNS, RowsModel, SyncPanel
 from app.views.widgets.paged import Column
 from tests.sync.conftest import Net
 from tests.sync.helpers import new_order, receive
@@ -74,7 +74,7 @@ def test_controller_offline_shows_reason_and_backs_off(net: Net, qtbot: QtBot, m
 
 
 def test_panel_lists_history_pending_and_conflicts_and_syncs_now(net: Net, qtbot: QtBot, make_ctx: MakeCtx) -> None:
-    from app.views.sync_panel import CONFLICT_COLUMNS
+    from app.views.sync.panel import CONFLICT_COLUMNS
 
     configure(net.dal.engine, net.dal.dsn)
     oid = new_order(net.dal, net.world, "DAL", "DAL-SO-000300", status="cancelled")

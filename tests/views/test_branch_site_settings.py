@@ -16,7 +16,7 @@ MakeCtx = Callable[[Actor], AppContext]
 
 
 def _screen(qtbot: Any, ctx: AppContext) -> Any:
-    from app.views.settings import SettingsScreen
+    from app.views.settings.screen import SettingsScreen
 
     screen = SettingsScreen(ctx)
     qtbot.addWidget(screen)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.models.parties import ItemSupplier
 from app.models.purchasing import PurchaseOrder
-from app.services import approvals, purchasing
 from app.services.auth import actor_for, create_user
-from app.services.purchasing import LineInput
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.settings import Settings
 from app.views.buying.approvals import ApprovalsInbox
 from app.views.context import make_test_context

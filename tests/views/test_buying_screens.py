@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 from app.models.approvals import ApprovalRule
 from app.models.parties import ItemSupplier
 from app.models.purchasing import PurchaseOrder
-from app.services import approvals, purchasing
 from app.services.auth import Actor
-from app.services.purchasing import LineInput
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.settings import Settings
-from app.views.approval_rules import ApprovalRulesPanel
 from app.views.buying.approvals import ApprovalsInbox
 from app.views.buying.po_list import PoTableModel, PurchaseOrdersView
 from app.views.buying.screen import BuyingScreen
 from app.views.context import AppContext, make_test_context
+from app.views.settings.approval_rules import ApprovalRulesPanel
 from tests.factories import World
 
 
@@ -243,7 +243,7 @@ def test_buying_screen_loads_tabs_lazily(qtbot: QtBot, bw: World, contexts: dict
 
 def test_a_sent_po_is_mailed_by_the_window_wide_delivery(qtbot: QtBot, engine: Engine, session: Session, bw: World,
                                             tmp_path: Path) -> None:
-    from app.services.po_documents import send_po
+    from app.services.buying.po_documents import send_po
     from app.views.mail_delivery import MailDelivery
     from tests.smtp_server import Handler, LoopbackController
 

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models.parties import ItemSupplier
-from app.services import approvals, purchasing
 from app.services.auth import actor_for, create_user
-from app.services.purchasing import LineInput
+from app.services.buying import approvals, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.settings import Settings
 from app.views.context import AppContext, make_test_context
 from app.views.receiving.screen import ReceivingScreen

@@ -288,7 +288,7 @@ def test_status_bar_and_nav(qtbot: Any, world: World, make_ctx: MakeCtx) -> None
     assert win.user_label.text() == "user: alice (buyer)"
     qtbot.waitUntil(lambda: win.branch_label.text() == "branch: DAL Dallas")
     try:
-        import app.views.sync_controller  # noqa: F401
+        import app.views.sync.controller  # noqa: F401
     except ModuleNotFoundError:
         assert win.sync_label.text() == "sync: not configured"
     assert win.nav.count() == len(mw.NAV)
@@ -300,7 +300,7 @@ def test_status_bar_and_nav(qtbot: Any, world: World, make_ctx: MakeCtx) -> None
 def test_roles_decide_enabled_entries(qtbot: Any, world: World, make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch) -> None:
     nav = (
         NavEntry("master", "Master data", "app.views.items.screen:ItemsScreen", "Ctrl+8", "item.view"),
-        NavEntry("settings", "Settings", "app.views.settings:SettingsScreen", "Ctrl+0", "settings.edit"),
+        NavEntry("settings", "Settings", "app.views.settings.screen:SettingsScreen", "Ctrl+0", "settings.edit"),
         NavEntry("dashboard", "Dashboard", "app.views.no_such_area.screen:X", "Ctrl+6", "dashboard.view"),
     )
     monkeypatch.setattr(mw, "NAV", nav)
@@ -432,7 +432,7 @@ def test_f5_and_ctrl_f_reach_the_current_screen(qtbot: Any, world: World, make_c
 
 # settings -----------------------------------------------------------------------------------
 def test_settings_screen_keeps_secrets_in_keyring(qtbot: Any, world: World, make_ctx: MakeCtx, tmp_path: Path) -> None:
-    from app.views.settings import SettingsScreen
+    from app.views.settings.screen import SettingsScreen
 
     ctx = make_ctx(world.actors["root"])
     screen = SettingsScreen(ctx)
@@ -477,7 +477,7 @@ def test_settings_screen_keeps_secrets_in_keyring(qtbot: Any, world: World, make
 
 
 def test_settings_branch_is_read_only_for_non_admin(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
-    from app.views.settings import SettingsScreen
+    from app.views.settings.screen import SettingsScreen
 
     screen = SettingsScreen(make_ctx(world.actors["mike"]))
     qtbot.addWidget(screen)

@@ -18,11 +18,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models.parties import ItemSupplier
-from app.services import approvals, po_documents, purchasing
+from app.services.buying import approvals, po_documents, purchasing
+from app.services.buying.purchasing import LineInput
 from app.services.inventory.counts import create_count_tasks
 from app.services.inventory.pick_replenish import check_pick_faces
 from app.services.inventory.rma import RmaLineSpec, authorise_rma
-from app.services.purchasing import LineInput
 from app.services.receiving.queries import receive_scans
 from app.services.settings import Settings
 from app.views.buying.approvals import ApprovalsInbox

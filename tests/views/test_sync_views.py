@@ -16,9 +16,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
 from app.services.settings import Settings
-from app.views import sync_controller as sc
-from app.views import sync_panel as sp
 from app.views.context import AppContext, make_test_context
+from app.views.sync import controller as sc
+from app.views.sync import panel as sp
 from tests.factories import World
 
 

@@ -118,7 +118,7 @@ def test_snooze_and_reject_from_the_widget(qtbot: QtBot, ctx: AppContext, sessio
 
 def test_requisitions_view_edits_and_cancels(qtbot: QtBot, qtmodeltester: object, ctx: AppContext, session: Session,
                                              world: World) -> None:
-    from app.services import requisitions as rq
+    from app.services.buying import requisitions as rq
 
     rq.accept(session, world.actors["alice"], [
         rq.AcceptLine(world.items["WIDGET"].id, world.wh_dal.id, "purchase", 24, supplier_id=world.supplier.id),

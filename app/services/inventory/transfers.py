@@ -125,7 +125,7 @@ def _mark_requisitions(session: Session, actor: Actor, ids: list[uuid.UUID], tra
     A requisition another branch owns is not edited here: ``requisitions.mark_converted`` records
     the conversion and the requisition's owner settles it after its next pull."""
     try:
-        mod = importlib.import_module("app.services.requisitions")
+        mod = importlib.import_module("app.services.buying.requisitions")
     except ImportError:
         return
     fn = getattr(mod, "mark_converted", None)

@@ -90,7 +90,7 @@ def min_without_reason(expected: int, under_pct: Decimal) -> int:
 
 def _check_receiver(session: Session, actor: Actor, po: PurchaseOrder) -> None:
     try:
-        approvals = importlib.import_module("app.services.approvals")
+        approvals = importlib.import_module("app.services.buying.approvals")
     except ModuleNotFoundError:
         return
     approvers: set[uuid.UUID] = approvals.approvers_of(session, po.id)

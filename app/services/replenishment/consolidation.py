@@ -88,14 +88,14 @@ def consolidation_groups(session: Session, requisition_ids: Sequence[uuid.UUID] 
             if r.status != "open":
                 raise Conflict(f"requisition {r.number} is {r.status}, not open")
         reqs = [rows[i] for i in ids]
-        from app.services.requisitions import conversions_of
+        from app.services.buying.requisitions import conversions_of
 
         for rid, conv in conversions_of(session, ids).items():
             raise Conflict(f"requisition {rows[rid].number} is already on {conv.label(session)}, not open")
     else:
         reqs = list(session.scalars(q.where(Requisition.status == "open", Requisition.kind == "purchase")
                                     .order_by(Requisition.number)))
-        from app.services.requisitions import conversions_of
+        from app.services.buying.requisitions import conversions_of
 
         covered = conversions_of(session, [r.id for r in reqs])  # on another branch's PO already
         reqs = [r for r in reqs if r.id not in covered]

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import approvals
-from app.services.approvals import InboxRow
+from app.services.buying import approvals
+from app.services.buying.approvals import InboxRow
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 from app.views.widgets.paged import Column

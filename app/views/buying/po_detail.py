@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.models.purchasing import PurchaseOrder
-from app.services import approvals, po_documents, po_receipts, purchasing
+from app.services.buying import approvals, po_documents, po_receipts, purchasing
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex

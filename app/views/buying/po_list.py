@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.models.workflow import WORKFLOWS
-from app.services import purchasing
+from app.services.buying import purchasing
 from app.services.errors import ValidationError
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext

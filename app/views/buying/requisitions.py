@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.services import requisitions as rq
-from app.services.requisitions import RequisitionRow
+from app.services.buying import requisitions as rq
+from app.services.buying.requisitions import RequisitionRow
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.services import requisitions as rq
+from app.services.buying import requisitions as rq
 from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
 from app.services.site_rights import followup_for

@@ -325,7 +325,7 @@ def next_level(session: Session, po: PurchaseOrder) -> int | None:
 def _requisition_requesters(session: Session, po_id: uuid.UUID) -> set[uuid.UUID]:
     """Who asked for the requisitions behind the PO (also another branch's, not yet marked
     converted by its owner): they requested it too."""
-    from app.services.requisitions import requisitions_on_po
+    from app.services.buying.requisitions import requisitions_on_po
 
     return {r.requested_by_id for r in requisitions_on_po(session, po_id) if r.requested_by_id}
 
@@ -409,7 +409,7 @@ def apply_decisions(session: Session, po: PurchaseOrder, actor: Actor | None = N
     True when the status changed."""
     if po.status != "pending_approval":
         return False
-    from app.services.purchasing import mark_approved, set_status
+    from app.services.buying.purchasing import mark_approved, set_status
 
     decisions = decisions_for(session, po.id, po.revision)
     rejected = next((d for d in decisions if d.decision == "reject"), None)
@@ -476,7 +476,7 @@ def decision_note(session: Session, po: PurchaseOrder) -> str:
     """What a decision led to, for the approver: ' (approved)' on this branch's PO; on another
     branch's, what follows there ('; DAL's PO follows when DAL syncs'), since its status here
     changes only when its owner has settled and this site pulls again."""
-    from app.services.po_receipts import followup_note
+    from app.services.buying.po_receipts import followup_note
 
     follow = followup_note(session, po)
     return f" ({po.status.replace('_', ' ')}){follow}" if owns(session, po.owner_branch_id) else follow
@@ -521,7 +521,7 @@ class InboxRow:
 def inbox_rows(session: Session, actor: Actor) -> list[InboxRow]:
     """``inbox`` with supplier, total, the level to decide and the reasons that fired for it."""
     from app.models.parties import Supplier
-    from app.services.purchasing import po_total_of
+    from app.services.buying.purchasing import po_total_of
 
     pos = inbox(session, actor)
     codes: dict[uuid.UUID, str] = {}

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.services.replication import engine as rep
 from app.views.context import AppContext
-from app.views.sync_controller import SyncController
+from app.views.sync.controller import SyncController
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 

@@ -34,10 +34,10 @@ from app.models.types import MONEY_MAX, DomainValueError, to_money, to_qty, utcn
 from app.models.workflow import FINAL_STATES, check_transition
 from app.services import audit, numbering
 from app.services.auth import Actor
+from app.services.buying.po_receipts import cancel_receipt, cancel_receipts, create_expected_receipts
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.masterdata import branch_code
 from app.services.ownership import ownership, owns
-from app.services.po_receipts import cancel_receipt, cancel_receipts, create_expected_receipts
 
 #: states in which a PO may still be revised (goods not yet arriving against it)
 REVISABLE = frozenset({"draft", "pending_approval", "rejected", "approved", "sent", "confirmed"})
@@ -225,7 +225,7 @@ def _refuse_final(po: PurchaseOrder, action: str) -> None:
 
 def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
     """Run the approval rules: stamp their reasons; pending approval if any fired, else approved."""
-    from app.services import approvals
+    from app.services.buying import approvals
 
     actor.require("po.create")
     po = get_po(session, po_id)
@@ -246,7 +246,7 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
 def _seed_rules_once(session: Session, actor: Actor) -> None:
     """A company that never configured rules gets the sensible defaults on its first submit
     (approval must never be silently off because nobody opened Settings)."""
-    from app.services import approvals
+    from app.services.buying import approvals
     from app.services.masterdata import head_office_id
 
     own = ownership(session)
@@ -339,7 +339,7 @@ def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") ->
 
 
 def po_total_of(session: Session, po_id: uuid.UUID) -> Decimal:
-    from app.services.approvals import po_total
+    from app.services.buying.approvals import po_total
 
     return po_total(session, po_id)
 
@@ -427,7 +427,7 @@ def create_from_requisitions(session: Session, actor: Actor, requisition_ids: li
     missing = set(requisition_ids) - {r.id for r in reqs}
     if missing:
         raise NotFound("requisition", ", ".join(str(m) for m in sorted(missing)))
-    from app.services.requisitions import conversions_of
+    from app.services.buying.requisitions import conversions_of
 
     covered = conversions_of(session, [r.id for r in reqs])
     for r in reqs:
@@ -489,6 +489,6 @@ def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, con
 def _mark_converted(session: Session, actor: Actor, reqs: list[Any], po: PurchaseOrder) -> None:
     """The requisitions service owns requisition state: it records the conversion and audits it
     (another branch's requisition is marked converted by its owner's settler)."""
-    from app.services.requisitions import mark_converted
+    from app.services.buying.requisitions import mark_converted
 
     mark_converted(session, actor, [r.id for r in reqs], po_id=po.id)

@@ -33,7 +33,7 @@ _ER_NAMESPACE = uuid.UUID("6f1c1f4e-2b52-4a55-9a43-0d1f3c7e6a01")
 
 
 def _lines(session: Session, po_id: uuid.UUID) -> list[PurchaseOrderLine]:
-    from app.services.purchasing import lines_of  # purchasing imports this module
+    from app.services.buying.purchasing import lines_of  # purchasing imports this module
 
     return lines_of(session, po_id)
 

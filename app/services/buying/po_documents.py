@@ -24,10 +24,10 @@ from app.models.purchasing import PurchaseOrder
 from app.models.users import User
 from app.services import audit, mail
 from app.services.auth import Actor
+from app.services.buying.purchasing import REVISABLE, get_po, lines_of, set_status
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.masterdata import branch_code
 from app.services.ownership import owns
-from app.services.purchasing import REVISABLE, get_po, lines_of, set_status
 from reports.purchase_order import PoDocLine, PoDocument, render_po
 
 #: states in which a PO may go (again) to the supplier
@@ -136,7 +136,7 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
 def po_detail(session: Session, ref: str | uuid.UUID, actor: Actor | None = None) -> dict[str, Any]:
     """Everything `po show` prints and the detail screen shows; with ``actor``, also what
     that user may do now (the screen enables its buttons from it; services still enforce)."""
-    from app.services import approvals
+    from app.services.buying import approvals
 
     po = get_po(session, ref)
     doc = document_data(session, po)

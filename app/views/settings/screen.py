@@ -39,7 +39,7 @@ from app.views.placeholder import ErrorPage
 
 #: (title, "module:Class") panels hosted as extra tabs; each is constructed as Panel(ctx)
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("Approval rules", "app.views.approval_rules:ApprovalRulesPanel"),
+    ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
     ("Supplier messaging", "app.views.supplier_settings:SupplierSettingsPanel"),

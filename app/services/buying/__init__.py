@@ -1,0 +1,1 @@
+"""Buying: requisitions, approvals, purchase orders, their expected receipts and documents."""

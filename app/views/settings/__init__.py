@@ -1,0 +1,1 @@
+"""Settings screen and its pages (head-office configuration, approval rules)."""

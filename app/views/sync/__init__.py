@@ -1,0 +1,1 @@
+"""The Sync screen and the controller that runs replication in the background."""
