@@ -20,6 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds")
     p.add_argument("file", type=Path, help="CSV file with a header row (see docs/data.md for the columns)")
     p.add_argument("--skip-bad", action="store_true", help="import the good rows and list the bad ones")
+    p.add_argument("--encoding", default=None,
+                   help="the file's encoding when detection guesses wrong (default: byte-order mark, UTF-8, "
+                        "else Windows-1252)")
+    p.add_argument("--delimiter", default=None,
+                   help="the column separator: , ; tab or | (default: detected from the header)")
     p.add_argument("--user", default="admin", help="user the import is recorded under (needs import rights)")
     add_db_option(p)
     add_json_option(p)
@@ -40,8 +45,11 @@ def _import(args: argparse.Namespace) -> int:
     try:
         with session_for(args) as s:
             actor = actor_by_name(s, args.user)
-            result = import_csv(s, actor, args.kind, args.file, skip_bad=args.skip_bad)
+            result = import_csv(s, actor, args.kind, args.file, skip_bad=args.skip_bad, encoding=args.encoding,
+                                delimiter=args.delimiter)
     except ImportRejected as e:
+        for note in e.notes:
+            print(f"{e.source}: {note}", file=sys.stderr)
         if not e.header:
             for p in e.problems:
                 print(f"{e.source}:{p.line}: {p.reason}", file=sys.stderr)
@@ -49,6 +57,8 @@ def _import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_dict())
         return 0
+    for note in result.notes:
+        print(f"{result.source}: {note}")
     for p in result.skipped:
         print(f"{result.source}:{p.line}: skipped: {p.reason}", file=sys.stderr)
     print(f"imported {result.imported} {args.kind} from {result.source}"

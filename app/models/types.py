@@ -8,7 +8,7 @@ datetimes and never a float.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from sqlalchemy import BigInteger, Dialect, String
@@ -26,6 +26,26 @@ class DomainValueError(ValueError):
     """A value that breaks a data rule (float money, too many decimals, out of range)."""
 
 
+def _show(value: Any) -> str:
+    """A value as a message quotes it: a 10,000-digit cell is not worth printing whole."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _decimal(value: Any, field: str, what: str) -> Decimal:
+    """Text to a finite Decimal of a sane size, checked before any arithmetic on it
+    ('1e999999999' is a valid Decimal that overflows the moment it is rounded)."""
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (DecimalException, ValueError):
+        raise DomainValueError(f"{field}: {_show(value)} is not {what}") from None
+    if not d.is_finite():
+        raise DomainValueError(f"{field}: {_show(value)} is not a finite number")
+    if d and d.adjusted() > 20:
+        raise DomainValueError(f"{field}: {_show(value)} is out of range")
+    return d
+
+
 def to_money(value: Any, field: str = "amount") -> Decimal:
     """Coerce user input to an exact money Decimal with at most 4 decimals.
 
@@ -33,16 +53,11 @@ def to_money(value: Any, field: str = "amount") -> Decimal:
     """
     if isinstance(value, bool | float):
         raise DomainValueError(f"{field}: money must be given as text or Decimal, not {type(value).__name__}")
-    try:
-        d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainValueError(f"{field}: {value!r} is not a number") from None
-    if not d.is_finite():
-        raise DomainValueError(f"{field}: {value!r} is not a finite number")
+    d = _decimal(value, field, "a number")
     if abs(d) > MONEY_MAX:
-        raise DomainValueError(f"{field}: {value} is out of range")
-    if d != d.quantize(MONEY_QUANT):
-        raise DomainValueError(f"{field}: {value} has more than 4 decimal places")
+        raise DomainValueError(f"{field}: {_show(value)} is out of range")
+    if (d and d.adjusted() < -4) or d != d.quantize(MONEY_QUANT):
+        raise DomainValueError(f"{field}: {_show(value)} has more than 4 decimal places")
     return d.quantize(MONEY_QUANT)
 
 
@@ -53,12 +68,11 @@ def to_qty(value: Any, field: str = "quantity", *, allow_zero: bool = False, all
     if isinstance(value, int):
         q = value
     else:
-        try:
-            d = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            raise DomainValueError(f"{field}: {value!r} is not a whole number") from None
-        if not d.is_finite() or d != d.to_integral_value():
-            raise DomainValueError(f"{field}: {value!r} is not a whole number of base units")
+        d = _decimal(value, field, "a whole number")
+        if abs(d) > QTY_MAX:
+            raise DomainValueError(f"{field}: {_show(value)} is larger than {QTY_MAX:,}")
+        if d != d.to_integral_value():
+            raise DomainValueError(f"{field}: {_show(value)} is not a whole number of base units")
         q = int(d)
     if q < 0 and not allow_negative:
         raise DomainValueError(f"{field}: {q} is negative")

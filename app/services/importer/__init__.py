@@ -30,7 +30,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import ValidationError
 from app.services.importer import master, stock_orders
-from app.services.importer.fields import Field, ImportRejected, Problem, Row, open_source, read_rows
+from app.services.importer.fields import Field, ImportRejected, Problem, Row, read_csv
 from app.services.masterdata import head_office_id
 from app.services.site_rights import require_head_office
 
@@ -76,15 +76,22 @@ class ImportResult:
     rows: int
     imported: int
     skipped: list[Problem] = field(default_factory=list)
+    #: how the file was read ('utf-8', 'windows-1252' ...; ',' ';' tab) and what is worth saying about it
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "source": self.source, "rows": self.rows, "imported": self.imported,
+                "encoding": self.encoding, "delimiter": self.delimiter, "notes": self.notes,
                 "skipped": [{"line": p.line, "reason": p.reason} for p in self.skipped]}
 
 
-def import_csv(session: Session, actor: Actor, kind: str, source: Path | str | TextIO, *,
-               skip_bad: bool = False) -> ImportResult:
-    """Check every row of ``source`` and import them (all, or with ``skip_bad`` the good ones)."""
+def import_csv(session: Session, actor: Actor, kind: str, source: Path | str | TextIO | bytes, *,
+               skip_bad: bool = False, encoding: str | None = None, delimiter: str | None = None) -> ImportResult:
+    """Check every row of ``source`` and import them (all, or with ``skip_bad`` the good ones).
+
+    The file's encoding and separator are detected unless named (``fields.read_csv``)."""
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationError("import kind", f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
@@ -92,9 +99,9 @@ def import_csv(session: Session, actor: Actor, kind: str, source: Path | str | T
     if spec.master:
         require_head_office(session, kind.replace("-", " "),
                             "import them at a head-office workstation or into a standalone file")
-    name, stream = open_source(source)
     problems: list[Problem] = []
-    rows = list(read_rows(name, stream, spec.fields, problems))
+    read = read_csv(source, spec.fields, problems, encoding=encoding, delimiter=delimiter)
+    name, rows = read.name, read.rows
     total = len(rows) + len(problems)
     seen: dict[tuple[Any, ...], int] = {}
     unique: list[Row] = []
@@ -109,9 +116,9 @@ def import_csv(session: Session, actor: Actor, kind: str, source: Path | str | T
     prepared = spec.prepare(session, unique, problems)
     problems.sort(key=lambda p: p.line)
     if problems and not skip_bad:
-        raise ImportRejected(name, problems)
+        raise ImportRejected(name, problems, notes=read.notes)
     written = spec.write(session, actor, prepared) if prepared else 0
     audit.record(session, actor, "import", kind, None, head_office_id(session), source=name, rows=total,
                  imported=written, skipped=len(problems))
     session.flush()
-    return ImportResult(kind, name, total, written, problems)
+    return ImportResult(kind, name, total, written, problems, read.encoding, read.delimiter, read.notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 
 from app.models.types import DomainValueError, to_money, to_qty
 from app.services.errors import DomainError
+from app.services.importer import csvfile
 
 Parser = Callable[[str], Any]
 
@@ -38,10 +40,13 @@ class Problem:
 class ImportRejected(DomainError):
     """The file has bad rows (or a bad header); nothing was imported."""
 
-    def __init__(self, source: str, problems: list[Problem], *, header: bool = False) -> None:
+    def __init__(self, source: str, problems: list[Problem], *, header: bool = False,
+                 notes: list[str] | None = None) -> None:
         self.source = source
         self.problems = problems
         self.header = header
+        #: how the file was read ("read as Windows-1252 ..."), worth saying beside the bad rows
+        self.notes = notes or []
         first = problems[0] if problems else Problem(1, "no rows")
         more = f" (and {len(problems) - 1} more bad rows)" if len(problems) > 1 else ""
         hint = "" if header else "; nothing imported (use --skip-bad to import the good rows)"
@@ -55,10 +60,17 @@ class Field:
     required: bool = False
 
 
+def _control(v: str, allowed: str = "") -> None:
+    bad = next((c for c in v if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in allowed), None)
+    if bad is not None:
+        raise ValueError(f"holds a control character (U+{ord(bad):04X}): is the file damaged?")
+
+
 def text(max_len: int) -> Parser:
     def p(v: str) -> str:
         if len(v) > max_len:
             raise ValueError(f"is longer than {max_len} characters")
+        _control(v, "\n\t")  # a cell Excel wrapped with Alt+Enter keeps its line break
         return v
     return p
 
@@ -67,7 +79,9 @@ def code(max_len: int) -> Parser:
     def p(v: str) -> str:
         v = v.upper()
         if len(v) > max_len:
-            raise ValueError(f"{v!r} is longer than {max_len} characters")
+            shown = v if len(v) <= 60 else v[:57] + "..."
+            raise ValueError(f"{shown!r} is longer than {max_len} characters")
+        _control(v)
         return v
     return p
 
@@ -132,8 +146,11 @@ def choice(*options: str) -> Parser:
 
 
 def gtin(v: str) -> str:
-    if not v.isdigit() or len(v) not in (8, 12, 13, 14):
-        raise ValueError(f"{v!r} is not a GTIN (8, 12, 13 or 14 digits)")
+    if re.fullmatch(r"\d+([.,]\d+)?[eE]\+\d+", v):
+        raise ValueError(f"{v!r} is a number in scientific notation, as Excel shows long numbers: format the "
+                         f"column as Text in Excel and save again")
+    if not v.isascii() or not v.isdigit() or len(v) not in (8, 12, 13, 14):
+        raise ValueError(f"{v[:40]!r} is not a GTIN (8, 12, 13 or 14 digits)")
     digits = v.zfill(14)
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))
     if (10 - total % 10) % 10 != int(digits[13]):
@@ -147,25 +164,67 @@ class Row:
     values: dict[str, Any]
 
 
-def open_source(source: Path | str | TextIO) -> tuple[str, TextIO]:
-    if isinstance(source, Path | str):
-        p = Path(source)
-        if not p.is_file():
-            raise DomainError(f"{p}: no such file")
-        return str(p), io.StringIO(p.read_text(encoding="utf-8-sig"))
-    return getattr(source, "name", "<input>"), source
+def open_source(source: Path | str | TextIO, encoding: str | None = None) -> tuple[str, TextIO]:
+    """(name, text stream) of a CSV source, its encoding detected (``csvfile.decode``)."""
+    src = csvfile.load(source, encoding)
+    return src.name, io.StringIO(src.text, newline="")
 
 
-def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Problem]) -> Iterator[Row]:
-    """Check the header, then parse each non-empty row; bad rows go to ``problems``."""
-    reader = csv.reader(stream)
+@dataclass
+class CsvRead:
+    """What ``read_csv`` found: the good rows, and how the file was read (said in the report)."""
+
+    name: str
+    rows: list[Row]
+    encoding: str
+    delimiter: str
+    notes: list[str]
+
+
+def read_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems: list[Problem], *,
+             encoding: str | None = None, delimiter: str | None = None) -> CsvRead:
+    """The one way an importer reads its file: encoding and separator detected (or as named),
+    header checked, every row parsed; bad rows go to ``problems``. Whatever the bytes, this
+    returns or raises a ``DomainError``: a file that cannot be read at all imports nothing."""
+    src = csvfile.load(source, encoding)
+    sep = csvfile.delimiter_option(delimiter)
+    notes = list(src.notes)
+    skip = False
+    if sep is None:
+        sep, skip = csvfile.detect_delimiter(src.text, [f.name for f in fields] + list(SYSTEM_COLUMNS))
+        if sep != "," or skip:
+            notes.append(f"columns separated by {csvfile.delimiter_name(sep)}"
+                         + (" (the file's sep= line)" if skip else ""))
+    stream = csvfile.rows_text(src.text, skip)
+    rows = list(read_rows(src.name, stream, fields, problems, delimiter=sep))
+    return CsvRead(src.name, rows, src.encoding, sep, notes)
+
+
+def _decimal_comma(cell: str) -> str:
+    """``12,50`` -> ``12.50``: Excel writes a decimal comma where it separates columns with ``;``."""
+    return cell.replace(",", ".") if re.fullmatch(r"[+-]?\d*,\d+", cell) else cell
+
+
+def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Problem], *,
+              delimiter: str = ",") -> Iterator[Row]:
+    """Check the header, then parse each non-empty row; bad rows go to ``problems``.
+
+    A stream that stops being CSV (an unclosed quote running into a huge field, a NUL byte)
+    refuses the whole file: the rows after it cannot be read, so none are imported."""
+    # Excel-saved files hold long notes; the stdlib limit (128 KB) stays, a longer cell is refused
+    reader = csv.reader(stream, delimiter=delimiter)
     try:
-        header = next(reader)
+        header: list[str] = []
+        while not any(h.strip() for h in header):
+            header = next(reader)
     except StopIteration:
         raise ImportRejected(name, [Problem(1, "the file is empty (a header row is required)")], header=True) from None
     except csv.Error as e:
-        raise ImportRejected(name, [Problem(1, f"not a CSV file ({e})")], header=True) from None
+        raise ImportRejected(name, [Problem(reader.line_num or 1, f"not a CSV file ({e})")], header=True) from None
+    header_line = reader.line_num
     cols = [h.strip().lower().lstrip("\ufeff") for h in header]
+    while cols and not cols[-1]:  # Excel keeps separators of columns that once held something
+        cols.pop()
     by_name = {f.name: f for f in fields}
     missing = [f.name for f in fields if f.required and f.name not in cols]
     unknown = [c for c in cols if c not in by_name and c not in SYSTEM_COLUMNS]
@@ -174,16 +233,24 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
     if missing:
         bad.append(f"missing column(s) {', '.join(missing)}")
     if unknown:
-        bad.append(f"unknown column(s) {', '.join(unknown)} (known: {', '.join(by_name)})")
+        shown = [c if len(c) <= 40 else c[:37] + "..." for c in unknown[:8]]
+        bad.append(f"unknown column(s) {', '.join(shown)}{' ...' if len(unknown) > 8 else ''} "
+                   f"(known: {', '.join(by_name)})")
     if dupes:
         bad.append(f"column(s) {', '.join(dupes)} appear more than once")
     if bad:
-        raise ImportRejected(name, [Problem(1, "header: " + "; ".join(bad))], header=True)
+        if len(cols) == 1 and len(fields) > 1:
+            bad.append(f"the header has one column when split at {csvfile.delimiter_name(delimiter)}s: "
+                       f"if the file uses another separator, name it with --delimiter")
+        raise ImportRejected(name, [Problem(header_line, "header: " + "; ".join(bad))], header=True)
+    numeric = {f.name for f in fields if f.parse in (money, decimal4)} if delimiter == ";" else set()
     try:
         for raw in reader:
             line = reader.line_num
             if not any(c.strip() for c in raw):
                 continue
+            if len(raw) > len(cols) and not any(c.strip() for c in raw[len(cols):]):
+                raw = raw[:len(cols)]
             if len(raw) != len(cols):
                 problems.append(Problem(line, f"has {len(raw)} fields, the header has {len(cols)}"))
                 continue
@@ -198,6 +265,8 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
                     if f.required:
                         errors.append(f"{col}: is required")
                     continue
+                if col in numeric:
+                    cell = _decimal_comma(cell)
                 try:
                     values[col] = f.parse(cell)
                 except ValueError as e:
@@ -207,4 +276,5 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
                 continue
             yield Row(line, values)
     except csv.Error as e:
-        problems.append(Problem(reader.line_num, f"not valid CSV ({e})"))
+        raise ImportRejected(name, [Problem(reader.line_num, f"not valid CSV from here on ({e}); nothing imported")],
+                             header=True) from None
