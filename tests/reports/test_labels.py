@@ -84,3 +84,70 @@ def test_receipt_labels_and_putaway_list(session: Session, world: World) -> None
     text = _text(pdf)
     assert "Putaway list" in text and posted.number in text and "WIDGET" in text and "A-01" in text
     assert "page 1 of 1" in text
+
+
+def _labels_read_from_pdf(pdf: bytes) -> list[str]:
+    """Render every sheet as a printer would (200 dpi), cut it into its 2 x 7 label slots and decode
+    the barcode of each slot, in print order (blank slots are skipped)."""
+    import pypdfium2
+
+    dpi = 200
+    out: list[str] = []
+    doc = pypdfium2.PdfDocument(pdf)
+    for n in range(len(doc)):
+        img = doc[n].render(scale=dpi / 72, grayscale=True).to_numpy().squeeze()
+        h, w = img.shape
+        lw, lh = round(99.1 / 25.4 * dpi), round(38.1 / 25.4 * dpi)
+        x0, y0 = (w - 2 * lw) // 2, (h - 7 * lh) // 2
+        for slot in range(14):
+            r, c = divmod(slot, 2)
+            cell = img[y0 + r * lh:y0 + (r + 1) * lh, x0 + c * lw:x0 + (c + 1) * lw]
+            found = zxingcpp.read_barcodes(cell)
+            if found:
+                out.append(found[0].text)
+    return out
+
+
+def test_each_receiving_label_carries_its_own_putaway_tasks_quantity(session: Session, world: World) -> None:
+    """168 units (7 cases of 24) put away as several tasks: every label says, and encodes in GS1 (37),
+    the quantity of its own task, and together they add up to what was received."""
+    from sqlalchemy import text
+
+    from app.models.receiving import PutawayTask
+
+    widget = world.items["WIDGET"]
+    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id.hex})
+    for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
+        world.bins[key].capacity_volume_cm3 = 67 * 32
+    session.flush()
+    er = make_expected(session, world, [("WIDGET", 168)])
+    posted = post_receipt(session, world.actors["rita"], er.id, [ReceiveLine(widget.id, 168)])
+    tasks = [session.get(PutawayTask, t) for t in posted.putaway_task_ids]
+    assert len(tasks) > 1
+    labels = receipt_labels(session, posted.number)
+    assert [lab.human for lab in labels] == [f"(01)00012345678905(37){t.qty}" for t in tasks]  # type: ignore[union-attr]
+    pdf = labels_pdf(labels, "labels")
+    decoded = _labels_read_from_pdf(pdf)
+    qtys = [int(t.split("(37)")[1]) for t in decoded]
+    assert qtys == [t.qty for t in tasks] and sum(qtys) == 168  # type: ignore[union-attr]
+    assert all(q % 24 == 0 for q in qtys)
+    text_ = _text(pdf)
+    for t in tasks:
+        assert f"{posted.number}  qty {t.qty}" in text_  # type: ignore[union-attr]
+
+
+def test_a_label_for_a_task_already_put_away_is_refused(session: Session, world: World) -> None:
+    from app.models.receiving import PutawayTask
+    from app.services.errors import Conflict
+    from app.services.receiving.documents import task_labels
+    from app.services.receiving.putaway import confirm_putaway
+
+    er = make_expected(session, world, [("BOLT", 5)])
+    posted = post_receipt(session, world.actors["rita"], er.id, [ReceiveLine(world.items["BOLT"].id, 5)])
+    (tid,) = posted.putaway_task_ids
+    (lab,) = task_labels(session, [tid])
+    assert "qty 5" in lab.lines[0]
+    confirm_putaway(session, world.actors["rita"], [(tid, "A-02")])
+    with pytest.raises(Conflict, match=r"task of 5 x BOLT is done \(put away in A-02\): there is nothing on the dock"):
+        task_labels(session, [tid])
+    assert session.get(PutawayTask, tid).status == "done"  # type: ignore[union-attr]

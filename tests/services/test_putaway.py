@@ -151,14 +151,37 @@ def test_hazmat_clash_with_bin_contents_and_pick_face_of_another_item_are_refuse
     assert p.location_code == "A-02"  # its own pick face is fine
 
 
-def test_a_line_no_bin_can_take_is_split_over_bins_and_tasks(session: Session, world: World) -> None:
+def test_a_line_no_bin_can_take_is_split_over_bins_by_whole_cases(session: Session, world: World) -> None:
     for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
-        world.bins[key].capacity_volume_cm3 = 3200  # 100 WIDGETs of 32 cm3 each
+        world.bins[key].capacity_volume_cm3 = 3200  # 100 WIDGETs of 32 cm3 each; a case is 12
     session.flush()
-    tasks = _receive(session, world, [("WIDGET", 250)])
+    tasks = _receive(session, world, [("WIDGET", 250)])  # 20 cases + 10 loose
+    # 100 would break a case: 96 (8 cases) go to each bin; the last bin takes what is left, loose units too
     assert [(session.get(Location, t.proposed_location_id).code, t.qty) for t in tasks] == [  # type: ignore[union-attr]
-        ("A-01", 100), ("A-02", 100), ("A-03", 50)]
-    assert tasks[0].reason.startswith("split 250: 100 fit here")
-    tasks = _receive(session, world, [("WIDGET", 60)])
-    assert [(t.proposed_location_id, t.qty) for t in tasks] == [(world.bins["DAL1-A-03"].id, 50), (None, 10)]
-    assert tasks[1].reason.startswith("no bin fits 10 x WIDGET")
+        ("A-01", 96), ("A-02", 96), ("A-03", 58)]
+    assert tasks[0].reason.startswith("split 250 (20 cases of 12 + 10): 96 (8 cases of 12) fit here")
+    tasks = _receive(session, world, [("WIDGET", 60)])  # A-03 has room for 42 = 3 cases + 6
+    assert [(t.proposed_location_id, t.qty) for t in tasks] == [(world.bins["DAL1-A-03"].id, 36), (None, 24)]
+    assert tasks[1].reason.startswith("no bin fits 24 x WIDGET")
+
+
+def test_seven_cases_become_tasks_of_whole_cases(session: Session, world: World) -> None:
+    """The issue's case: 168 units (7 cases of 24) into bins that take 67 each."""
+    widget = world.items["WIDGET"]
+    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id.hex})
+    for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
+        world.bins[key].capacity_volume_cm3 = 67 * 32
+    session.flush()
+    tasks = _receive(session, world, [("WIDGET", 168)])
+    assert [t.qty for t in tasks] == [48, 48, 48, 24]  # never 67, 67, 34
+    assert all(t.qty % 24 == 0 for t in tasks)
+    assert "(2 cases of 24) fit here" in tasks[0].reason
+
+
+def test_a_case_is_broken_only_when_no_bin_has_room_for_a_whole_one(session: Session, world: World) -> None:
+    for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
+        world.bins[key].capacity_volume_cm3 = 5 * 32  # 5 units: less than a case of 12
+    session.flush()
+    tasks = _receive(session, world, [("WIDGET", 12)])
+    assert [t.qty for t in tasks if t.proposed_location_id] == [5, 5, 2]
+    assert "no bin has room for a whole case of 12" in tasks[0].reason

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models.catalog import Item, Lot
+from app.models.catalog import Item, ItemUom, Lot
 from app.models.org import Location
 from app.models.receiving import PutawayTask, Receipt, SerialNumber
 from app.models.stock import StockBalance
@@ -196,15 +196,27 @@ class BinBook:
         parts: list[Proposal] = []
         left = qty
         same = sorted(self.by_item.get(item.id, []), key=lambda b: (b.loc.walk_seq, b.loc.code))
-        for b in [*same, *self._order(item)]:
-            if left == 0 or len(parts) == max_parts:
+        bins = [*same, *self._order(item)]
+        # whole cases (a bin that takes all that is left takes the loose units too); only when no bin
+        # has room for even one whole case are cases broken, and the reason says so
+        for whole_cases in (True, False):
+            for b in bins:
+                if left == 0 or len(parts) == max_parts:
+                    break
+                take = self.room_for(item, b, left)
+                if whole_cases and take < left and item.case > 1:
+                    take = take // item.case * item.case
+                if take:
+                    self.reserve(item, take, b)
+                    how = f"split {qty:,}{item.packs(qty)}: {take:,}{item.packs(take)} fit here"
+                    if not whole_cases:
+                        how += f" (no bin has room for a whole case of {item.case})"
+                    if b in same:
+                        how += f" ({item.sku} already here)"
+                    parts.append(Proposal(item.id, take, b.loc.id, b.loc.code, self._why(item, b, how)))
+                    left -= take
+            if item.case <= 1 or parts:  # cases are broken only when not one whole case found a bin
                 break
-            take = self.room_for(item, b, left)
-            if take:
-                self.reserve(item, take, b)
-                how = f"split {qty:,}: {take:,} fit here" + (f" ({item.sku} already here)" if b in same else "")
-                parts.append(Proposal(item.id, take, b.loc.id, b.loc.code, self._why(item, b, how)))
-                left -= take
         if left:
             parts.append(Proposal(item.id, left, None, "", whole.reason.replace(f"{qty} x", f"{left} x", 1)))
         return parts
@@ -268,16 +280,39 @@ class PutItem:
     velocity_class: str
     volume_cm3: int
     weight_g: int
+    #: base units in a case and in a pallet (the item's pack units; 1 / 0 when it has none)
+    case: int = 1
+    pallet: int = 0
+
+    def packs(self, qty: int) -> str:
+        """' (7 cases of 24)', ' (1 pallet + 3 cases of 24)', ' (2 cases of 12 + 5)'; '' for loose goods."""
+        if self.case <= 1 or qty < self.case:
+            return ""
+        pallets = qty // self.pallet if self.pallet > self.case else 0
+        rest = qty - pallets * self.pallet
+        cases, loose = divmod(rest, self.case)
+        bits = [f"{pallets} pallet{'s' if pallets != 1 else ''}"] if pallets else []
+        if cases:
+            bits.append(f"{cases} case{'s' if cases != 1 else ''} of {self.case}")
+        text = " + ".join(bits)
+        return f" ({text}{f' + {loose}' if loose else ''})"
 
 
 def load_items(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PutItem]:
     ids = list(ids)
     out: dict[uuid.UUID, PutItem] = {}
+    packs: dict[uuid.UUID, list[int]] = defaultdict(list)
     for n in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[n:n + 900]
+        for iid, factor in session.execute(select(ItemUom.item_id, ItemUom.factor).where(
+                ItemUom.item_id.in_(chunk), ItemUom.factor > 1, ItemUom.deleted_at.is_(None))):
+            packs[iid].append(int(factor))
         for r in session.execute(select(Item.id, Item.sku, Item.temperature_class, Item.hazmat_class, Item.velocity_class,
                                         Item.length_mm, Item.width_mm, Item.height_mm, Item.weight_g)
-                                 .where(Item.id.in_(ids[n:n + 900]))):
-            out[r[0]] = PutItem(r[0], r[1], r[2], r[3], r[4], (r[5] * r[6] * r[7]) // 1000, r[8])
+                                 .where(Item.id.in_(chunk))):
+            f = sorted(packs.get(r[0], []))
+            out[r[0]] = PutItem(r[0], r[1], r[2], r[3], r[4], (r[5] * r[6] * r[7]) // 1000, r[8],
+                                case=f[0] if f else 1, pallet=f[-1] if len(f) > 1 else 0)
     return out
 
 
