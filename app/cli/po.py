@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--expected", help="deliver-by date YYYY-MM-DD")
     c.add_argument("--notes", default="")
     c.add_argument("--submit", action="store_true", help="submit for approval right away")
+    c.add_argument("--close-requisitions", action="store_true",
+                   help="mark the open requisitions this PO covers (same item and ship-to) converted into it")
     cmd("submit", "run the approval rules (pending approval, or approved when none fires)", _submit)
     c = cmd("approve", "approve the next level of a PO", _approve)
     c.add_argument("--comment", default="")
@@ -158,10 +160,22 @@ def _create(args: argparse.Namespace) -> int:
         po = create_po(s, actor, args.supplier, args.warehouse, _parse_lines(args.line), rush=args.rush,
                        expected_date=expected, notes=args.notes, submit_now=args.submit)
         number, status = po.number, po.status
+        from app.services.buying import conversion
+
+        covered = conversion.covered_by(s, po.id)
+        closed = [r.number for r in conversion.close_with_po(s, actor, po.id, [c.id for c in covered])] \
+            if covered and args.close_requisitions else []
     if args.json:
-        print_json({"number": number, "status": status})
-    else:
-        print(f"{number} created ({status})")
+        print_json({"number": number, "status": status, "requisitions_closed": closed,
+                    "requisitions_covered": [c.number for c in covered]})
+        return 0
+    print(f"{number} created ({status.replace('_', ' ')})")
+    if closed:
+        print(f"  {', '.join(closed)} converted into {number}")
+    elif covered:
+        what = ", ".join(f"{c.number} ({c.sku} at {c.warehouse}, {c.qty:,})" for c in covered)
+        print(f"  {number} covers open requisition(s) {what}: close them with `depot requisition close-with-po "
+              f"{number} {' '.join(c.number for c in covered)} --user {args.user}` or the next run counts the need twice")
     return 0
 
 

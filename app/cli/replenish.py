@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--user", default=None, help="act as this user (permission and branch)")
     p.add_argument("--date", default=None, help="run as of this date (YYYY-MM-DD, default today)")
     p.add_argument("--weeks", type=int, default=26, help="weeks of sales history (default 26)")
+    p.add_argument("--accept", action="store_true",
+                   help="accept recommendations as requisitions (with --all or --sku; needs --user)")
+    p.add_argument("--all", action="store_true", help="with --accept: every recommendation listed")
+    p.add_argument("--sku", action="append", default=[], metavar="SKU", help="with --accept: this SKU (repeatable)")
     p.set_defaults(func=_replenish)
 
     c = sub.add_parser("replenish-config", help="service levels per velocity class and transfer lanes")
@@ -62,6 +66,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cx.add_argument("--reason", required=True)
     cx.add_argument("--user", required=True)
     cx.set_defaults(func=_cancel)
+    cv = rsub.add_parser("convert", help="turn open purchase requisitions into purchase orders (one per supplier "
+                         "when it consolidates, else per supplier and ship-to)")
+    add_db_option(cv)
+    add_json_option(cv)
+    cv.add_argument("numbers", nargs="*", metavar="NUMBER", help="requisition numbers (or --all / --supplier)")
+    cv.add_argument("--all", action="store_true", help="every open purchase requisition")
+    cv.add_argument("--supplier", help="every open purchase requisition of this supplier code")
+    cv.add_argument("--preview", action="store_true", help="show the POs it would make; create nothing")
+    cv.add_argument("--submit", action="store_true", help="submit the new POs for approval")
+    cv.add_argument("--rush", action="store_true")
+    cv.add_argument("--user", required=True)
+    cv.set_defaults(func=_convert)
+    cw = rsub.add_parser("close-with-po", help="mark open requisitions converted into a PO made by hand")
+    add_db_option(cw)
+    cw.add_argument("po", metavar="PO", help="the purchase order number that covers them")
+    cw.add_argument("numbers", nargs="+", metavar="NUMBER")
+    cw.add_argument("--user", required=True)
+    cw.set_defaults(func=_close_with_po)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -78,10 +100,20 @@ def _replenish(args: argparse.Namespace) -> int:
     from app.services.auth import actor_by_name
     from app.services.replenishment import run
 
+    if (args.all or args.sku) and not args.accept:
+        raise ValidationError("--all/--sku", "go with --accept")
+    if args.accept:
+        if not args.user:
+            raise ValidationError("--user", "is required with --accept (who accepts)")
+        if args.all == bool(args.sku):
+            raise ValidationError("--accept", "give either --all or one or more --sku")
     with session_for(args) as s:
         actor = actor_by_name(s, args.user) if args.user else None
         res = run(s, actor, branch_code=args.branch, warehouse_code=args.warehouse, today=_date(args.date),
                   history_weeks=args.weeks)
+        if args.accept:
+            assert actor is not None
+            return _accept(s, actor, res.recommendations, [k.strip().upper() for k in args.sku], args.json)
     if args.json:
         print_json({"date": res.today.isoformat(), "pairs": res.pairs, "suppressed": res.suppressed,
                     "no_source": res.no_supplier, "recommendations": [r.as_dict() for r in res.recommendations]})
@@ -99,6 +131,91 @@ def _replenish(args: argparse.Namespace) -> int:
     print_table(rows)
     print(f"{len(res.recommendations)} recommendations over {res.pairs} item x warehouse pairs"
           f" ({res.suppressed} snoozed/rejected)")
+    return 0
+
+
+def _accept(s: Any, actor: Any, recs: list[Any], skus: list[str], as_json: bool) -> int:
+    from app.services.buying import requisitions as rq
+
+    chosen = [r for r in recs if not skus or r.sku in skus]
+    missing = sorted(set(skus) - {r.sku for r in chosen})
+    if missing:
+        raise ValidationError("--sku", f"{', '.join(missing)} has no recommendation now (nothing accepted)")
+    if not chosen:
+        raise ValidationError("--accept", "there is nothing to accept: no recommendation")
+    made = rq.accept(s, actor, rq.lines_from_recommendations(chosen))
+    rows = [{"number": r.number, "kind": r.kind, "sku": rec.sku, "warehouse": rec.warehouse_code, "qty": r.qty,
+             "from": (rec.purchase.source_code if r.kind == "purchase" and rec.purchase else
+                      rec.transfer.source_code if rec.transfer else "")}
+            for r, rec in zip(made, chosen, strict=True)]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows)
+        print(f"accepted {len(made)} recommendation(s) as requisitions; "
+              "turn them into POs with `depot requisition convert --all --user NAME`")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.auth import actor_by_name
+    from app.services.buying import conversion as cv
+    from app.services.money import fmt_money, fmt_price, price_places
+
+    if sum(bool(x) for x in (args.numbers, args.all, args.supplier)) != 1:
+        raise ValidationError("requisitions", "give requisition numbers, --all or --supplier CODE (one of them)")
+    with session_for(args) as s:
+        actor = actor_by_name(s, args.user)
+        ids = cv.ids_by_number(s, args.numbers) if args.numbers else cv.open_purchase_ids(s, args.supplier)
+        if not ids:
+            raise ValidationError("requisitions", "no open purchase requisition" +
+                                  (f" of {args.supplier.upper()}" if args.supplier else "") + " to convert")
+        if args.preview:
+            plans = cv.plan(s, actor, ids)
+            s.rollback()
+        else:
+            made = cv.summary(s, cv.convert(s, actor, ids, rush=args.rush, submit_now=args.submit))
+    if args.preview:
+        if args.json:
+            print_json([{**{k: getattr(p, k) for k in ("supplier_code", "warehouse_code", "consolidated", "currency",
+                                                       "requisition_numbers", "problem")},
+                         "ship_tos": p.ship_tos, "total": p.total, "lines": list(p.lines)} for p in plans])
+            return 0
+        for p in plans:
+            head = f"PO for {p.supplier_code} ({p.supplier_name}), header {p.warehouse_code}"
+            head += f", ship-to per line {'/'.join(p.ship_tos)}" if p.consolidated else ""
+            print(f"{head}: {len(p.lines)} line(s), total {fmt_money(p.total, p.currency, code=True)}")
+            places = price_places([ln.unit_price for ln in p.lines], p.currency)
+            print_table([{"sku": ln.sku, "ship_to": ln.ship_to, "qty": f"{ln.qty:,}",
+                          "unit_price": fmt_price(ln.unit_price, places) if ln.price_source else "-",
+                          "price_from": ln.price_source or "NO PRICE", "extension": fmt_money(ln.extension, p.currency),
+                          "requisitions": ", ".join(ln.requisitions)} for ln in p.lines])
+            if p.problem:
+                print(f"  cannot be made: {p.problem}")
+        bad = sum(1 for p in plans if p.problem)
+        print(f"{len(plans)} purchase order(s) would be made" + (f"; {bad} cannot be made as they stand" if bad else ""))
+        return 1 if bad else 0
+    if args.json:
+        print_json(made)
+        return 0
+    for c in made:
+        print(f"{c.number} created ({c.status.replace('_', ' ')}): {c.supplier_code}, {c.lines} line(s), "
+              f"{fmt_money(c.total, c.currency, code=True)}, from {', '.join(c.requisitions)}")
+    return 0
+
+
+def _close_with_po(args: argparse.Namespace) -> int:
+    from app.cli.common import session_for
+    from app.services.auth import actor_by_name
+    from app.services.buying import conversion as cv
+    from app.services.buying.purchasing import get_po
+
+    with session_for(args) as s:
+        actor = actor_by_name(s, args.user)
+        po = get_po(s, args.po)
+        done = cv.close_with_po(s, actor, po.id, cv.ids_by_number(s, args.numbers))
+        print(f"{', '.join(r.number for r in done)} converted into {po.number}")
     return 0
 
 

@@ -158,7 +158,10 @@ def create_po(
     sup = _find_supplier(session, supplier)
     wh = _find_warehouse(session, warehouse)
     _own_warehouse(session, wh)
+    _check_expected(expected_date, order_date or dt.date.today())
     valid = _validate_lines(session, sup, wh, lines)
+    for n, ln in enumerate(valid, 1):
+        _check_expected(ln.expected_date, order_date or dt.date.today(), f"line {n} expected date")
     po = PurchaseOrder(
         number=numbering.next_number(session, wh.branch_id, "PO"),
         supplier_id=sup.id, warehouse_id=wh.id, status="draft", order_date=order_date or dt.date.today(),
@@ -172,6 +175,13 @@ def create_po(
     audit.record(session, actor, "po.create", "purchase_order", po.id, po.owner_branch_id, number=po.number,
                  supplier=sup.code, lines=len(valid), total=sum((Decimal(ln.qty) * ln.price for ln in valid), Decimal(0)))
     return submit(session, actor, po.id) if submit_now else po
+
+
+def _check_expected(when: dt.date | None, order_date: dt.date, field: str = "expected date") -> None:
+    """A delivery date before the order date cannot be met: refuse it rather than print it."""
+    if when is not None and when < order_date:
+        raise ValidationError(field, f"{when.isoformat()} is before the order date {order_date.isoformat()}: "
+                              "a delivery cannot be expected in the past")
 
 
 def _own_warehouse(session: Session, wh: Warehouse) -> None:
@@ -300,6 +310,7 @@ def revise(
     if rush is not None:
         po.rush = rush
     if expected_date is not None:
+        _check_expected(expected_date, dt.date.today())
         po.expected_date = expected_date
     if notes is not None:
         po.notes = notes
@@ -412,63 +423,14 @@ def list_pos(session: Session, *, status: str | None = None, supplier: str | Non
 
 def create_from_requisitions(session: Session, actor: Actor, requisition_ids: list[uuid.UUID], *,
                              rush: bool = False, submit_now: bool = False) -> list[PurchaseOrder]:
-    """Turn open purchase requisitions into POs: one per supplier when the supplier accepts
-    consolidation (a ship-to per line), else one per supplier x warehouse.
+    """Turn open purchase requisitions into POs (``conversion.convert``: one per supplier when the
+    supplier consolidates, else per supplier x warehouse; one bad requisition creates nothing)."""
+    from app.services.buying.conversion import convert
 
-    Lines for the same item and ship-to are merged. Every requisition is validated first, so
-    one bad requisition leaves all of them open and creates no PO.
-    """
-    from app.models.buying import Requisition
-
-    actor.require("po.create")
-    if not requisition_ids:
-        raise ValidationError("requisitions", "choose at least one requisition")
-    reqs = list(session.scalars(select(Requisition).where(Requisition.id.in_(set(requisition_ids)))))
-    missing = set(requisition_ids) - {r.id for r in reqs}
-    if missing:
-        raise NotFound("requisition", ", ".join(str(m) for m in sorted(missing)))
-    from app.services.buying.requisitions import conversions_of
-
-    covered = conversions_of(session, [r.id for r in reqs])
-    for r in reqs:
-        if r.status != "open" or r.deleted_at is not None:
-            raise Conflict(f"requisition {r.number} is {r.status}; only open requisitions become purchase orders")
-        if r.id in covered:
-            raise Conflict(f"requisition {r.number} is already on {covered[r.id].label(session)}; "
-                           "its branch marks it converted when it next syncs")
-        if r.kind != "purchase":
-            raise ValidationError(f"requisition {r.number}", "is a transfer, not a purchase")
-        if r.supplier_id is None:
-            raise ValidationError(f"requisition {r.number}", "has no supplier")
-    groups: dict[tuple[uuid.UUID, uuid.UUID | None], list[Requisition]] = {}
-    suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_({r.supplier_id for r in reqs})))}
-    for r in sorted(reqs, key=lambda r: r.number):
-        assert r.supplier_id is not None
-        key = (r.supplier_id, None if suppliers[r.supplier_id].allows_consolidation else r.warehouse_id)
-        groups.setdefault(key, []).append(r)
-    pos: list[PurchaseOrder] = []
-    for (sup_id, _wh), group in groups.items():
-        merged: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
-        for r in group:
-            merged.setdefault((r.item_id, r.warehouse_id), []).append(r)
-        home = _home_warehouse(actor, [r.warehouse_id for r in group], session,
-                               consolidates=suppliers[sup_id].allows_consolidation)
-        lines = [LineInput(item_id=item_id, qty=sum(r.qty for r in rs),
-                           price=next((r.unit_price for r in rs if r.unit_price > 0), None),
-                           ship_to_warehouse_id=wh_id, expected_date=min((r.need_by for r in rs if r.need_by), default=None))
-                 for (item_id, wh_id), rs in merged.items()]
-        requesters = {r.requested_by_id for r in group if r.requested_by_id}
-        po = create_po(session, actor, sup_id, home, lines, rush=rush,
-                       requested_by_id=next(iter(requesters)) if len(requesters) == 1 else actor.user_id,
-                       notes="from requisitions " + ", ".join(r.number for r in group))
-        _mark_converted(session, actor, group, po)
-        if submit_now:
-            submit(session, actor, po.id)
-        pos.append(po)
-    return pos
+    return convert(session, actor, requisition_ids, rush=rush, submit_now=submit_now)
 
 
-def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, consolidates: bool = False) -> uuid.UUID:
+def home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, consolidates: bool = False) -> uuid.UUID:
     """The PO's own warehouse: one of this site's (else the actor's) branch if any line ships
     there, else the first. On a replicating site the PO must be its own branch's: a supplier that
     takes one PO for several ship-tos gets one of the site's warehouses as the header."""
@@ -484,11 +446,3 @@ def _home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, con
         if home is not None:
             return home
     return wh_ids[0]
-
-
-def _mark_converted(session: Session, actor: Actor, reqs: list[Any], po: PurchaseOrder) -> None:
-    """The requisitions service owns requisition state: it records the conversion and audits it
-    (another branch's requisition is marked converted by its owner's settler)."""
-    from app.services.buying.requisitions import mark_converted
-
-    mark_converted(session, actor, [r.id for r in reqs], po_id=po.id)
