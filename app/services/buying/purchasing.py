@@ -37,6 +37,7 @@ from app.services.auth import Actor
 from app.services.buying.po_receipts import cancel_receipt, cancel_receipts, create_expected_receipts
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.masterdata import branch_code
+from app.services.money import line_total
 from app.services.ownership import ownership, owns
 
 #: states in which a PO may still be revised (goods not yet arriving against it)
@@ -406,15 +407,16 @@ def list_pos(session: Session, *, status: str | None = None, supplier: str | Non
                            .order_by(PurchaseOrder.order_date.desc(), PurchaseOrder.number.desc())
                            .offset(offset).limit(limit)).all()
     ids = [r[0].id for r in rows]
+    currency = {r[0].id: r[0].currency for r in rows}
     agg: dict[uuid.UUID, tuple[Decimal, int]] = {}
     if ids:
         for po_id, qty, price in session.execute(select(
                 PurchaseOrderLine.po_id, PurchaseOrderLine.qty_ordered, PurchaseOrderLine.unit_price).where(
                 PurchaseOrderLine.po_id.in_(ids), PurchaseOrderLine.deleted_at.is_(None))):
             t, n = agg.get(po_id, (Decimal(0), 0))
-            agg[po_id] = (t + Decimal(qty) * price, n + 1)
+            agg[po_id] = (t + line_total(qty, price, currency[po_id]), n + 1)  # the total as the PDF prints it
     return [PoRow(po.id, po.number, po.revision, po.status, code, name, po.order_date,
-                  agg.get(po.id, (Decimal(0), 0))[0].quantize(Decimal("0.01")), po.currency,
+                  agg.get(po.id, (Decimal(0), 0))[0], po.currency,
                   agg.get(po.id, (Decimal(0), 0))[1], po.rush) for po, code, name in rows]
 
 

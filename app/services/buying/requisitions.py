@@ -372,6 +372,28 @@ def update_qty(session: Session, actor: Actor, requisition_id: uuid.UUID, qty: A
     return r
 
 
+def update_price(session: Session, actor: Actor, requisition_id: uuid.UUID, price: Any) -> Requisition:
+    """Set the unit price of an open purchase requisition (a supplier without a contract or last
+    price: the buyer types the quoted price before it becomes a PO)."""
+    actor.require("requisition.create")
+    (r,) = _load(session, [requisition_id])
+    if r.status != "open":
+        raise Conflict(f"requisition {r.number} is {r.status}: only an open requisition can be edited")
+    if r.kind != "purchase":
+        raise ValidationError("unit price", f"{r.number} is a transfer: it has no price")
+    _refuse_covered(session, [r])
+    try:
+        new = to_money(price, "unit price")
+    except DomainValueError as e:
+        raise ValidationError(*str(e).split(": ", 1)) from None
+    if new <= 0:
+        raise ValidationError("unit price", f"{new} must be more than zero")
+    old, r.unit_price = r.unit_price, new
+    session.flush()
+    audit.record(session, actor, "requisition.edit", "requisition", r.id, r.owner_branch_id, old_price=old, price=new)
+    return r
+
+
 def cancel(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID], reason: str) -> list[Requisition]:
     actor.require("requisition.create")
     if not (reason or "").strip():

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -32,10 +33,11 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.models.workflow import WORKFLOWS
-from app.services.buying import purchasing
+from app.services.buying import conversion, purchasing
 from app.services.errors import ValidationError
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 
 COLUMNS = (
@@ -45,7 +47,7 @@ COLUMNS = (
     Column("Supplier", "supplier_code"),
     Column("Date", "order_date", fmt=lambda v: v.isoformat()),
     Column("Lines", "lines", align_right=True),
-    Column("Total", "total", align_right=True, fmt=lambda v: f"{v:,.2f}"),
+    Column("Total", "total", align_right=True, fmt=lambda v: f"{v:,.2f}"),  # list_pos: sum of printed extensions
     Column("Cur", "currency"),
     Column("Rush", "rush", fmt=lambda v: "rush" if v else ""),
 )
@@ -93,6 +95,20 @@ class NewPoDialog(QDialog):
         return out
 
 
+class CloseRequisitionsQuestion:
+    """"This PO covers open requisitions: mark them converted?" (tests replace ``ask``)."""
+
+    @staticmethod
+    def ask(parent: QWidget | None, number: str, covered: list[conversion.CoveredRequisition]) -> bool:
+        what = "\n".join(f"  {c.number}: {c.qty:,} x {c.sku} for {c.warehouse}" + (f" (from {c.supplier_code})"
+                          if c.supplier_code else "") for c in covered)
+        answer = QMessageBox.question(
+            parent, "Close requisitions",
+            f"{number} orders what these open requisitions ask for:\n{what}\n\nMark them converted into {number}? "
+            "Left open, the next replenishment run counts the need twice.")
+        return answer == QMessageBox.StandardButton.Yes
+
+
 class PurchaseOrdersView(QWidget):
     """Signals: created(str) with the new PO's number."""
 
@@ -120,6 +136,8 @@ class PurchaseOrdersView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         self.detail = PoDetailView(ctx)
+        self._pending_select = ""
+        fit_columns(self.table, "purchase_orders")
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(250)
@@ -148,7 +166,7 @@ class PurchaseOrdersView(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self._debounce.timeout.connect(self.apply_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
-        self.model.page_loaded.connect(lambda _n: self.table.resizeColumnsToContents())
+        self.model.page_loaded.connect(lambda _n: self._select_pending())
         self.model.page_loaded.connect(lambda n: self.count.setText(f"{n} shown" + ("+" if self.model.has_more else "")))
         self.model.load_failed.connect(lambda t: self.count.setText(f"Could not load: {t}"))
         self.ctx.signals.data_changed.connect(self._on_data_changed)
@@ -167,6 +185,25 @@ class PurchaseOrdersView(QWidget):
         if kinds & REFRESH_KINDS:
             self.model.reload()
 
+    def show_number(self, number: str) -> None:
+        """Select ``number`` (a PO just made) as soon as the list has it, clearing filters that would hide it."""
+        self._pending_select = number
+        if not self.select_number(number):
+            for w in (self.supplier, self.search):
+                w.blockSignals(True)
+                w.clear()
+                w.blockSignals(False)
+            self.status.blockSignals(True)
+            self.status.setCurrentIndex(0)
+            self.status.blockSignals(False)
+            self.apply_filter()
+        else:
+            self._pending_select = ""
+
+    def _select_pending(self) -> None:
+        if self._pending_select and self.select_number(self._pending_select):
+            self._pending_select = ""
+
     def select_number(self, number: str) -> bool:
         for i, r in enumerate(self.model.rows()):
             if r.number == number:
@@ -179,14 +216,26 @@ class PurchaseOrdersView(QWidget):
                   rush: bool = False, submit: bool = True) -> None:
         actor = self.ctx.actor
 
-        def work(s: Session) -> str:
-            return purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush, submit_now=submit).number
+        def work(s: Session) -> tuple[str, Any, str, list[conversion.CoveredRequisition]]:
+            po = purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush, submit_now=submit)
+            return po.number, po.id, po.status, conversion.covered_by(s, po.id)
 
         self.ctx.runner.submit(work, self._on_created, kinds=("po",), label="create purchase order")
 
-    def _on_created(self, number: str) -> None:
-        self.ctx.signals.message.emit(f"{number} created")
+    def _on_created(self, result: tuple[str, Any, str, list[conversion.CoveredRequisition]]) -> None:
+        number, po_id, status, covered = result
+        self.ctx.signals.message.emit(f"{number} created ({status.replace('_', ' ')})")
+        self.show_number(number)
         self.created.emit(number)
+        if covered and CloseRequisitionsQuestion.ask(self, number, covered):
+            actor, ids = self.ctx.actor, [c.id for c in covered]
+
+            def close(s: Session) -> str:
+                done = conversion.close_with_po(s, actor, po_id, ids)
+                return f"{', '.join(r.number for r in done)} converted into {number}"
+
+            self.ctx.runner.submit(close, self.ctx.signals.message.emit, kinds=("requisition", "po"),
+                                   label="close requisitions")
 
     def _new_po(self) -> None:
         dlg = NewPoDialog(self)

@@ -1,8 +1,10 @@
 """RequisitionsView: accepted needs waiting to become POs or transfers (a Buying tab).
 
-Lists requisitions by status; the buyer edits the quantity of an open one in place or
-cancels the selected ones with a reason. Every change is one write op through the
-runner; the list reloads on "requisition", "po" and "transfer" changes.
+Lists requisitions by status; the buyer edits the quantity (or unit price) of an open one in
+place, cancels the selected ones with a reason, or turns them into purchase orders: "Create
+POs…" shows the POs the conversion will make (``conversion.plan``) and makes them on confirm.
+Every change is one write op through the runner; the list reloads on "requisition", "po" and
+"transfer" changes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,14 +35,20 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.services.buying import conversion
 from app.services.buying import requisitions as rq
+from app.services.buying.conversion import PlannedPo
 from app.services.buying.requisitions import RequisitionRow
+from app.services.money import fmt_money, fmt_price, price_places
+from app.views.buying.convert_dialog import ConvertDialog
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({"requisition", "po", "transfer", "sync"})
 COLUMNS = ("Number", "Kind", "Status", "SKU", "Warehouse", "Qty", "Suggested", "From", "Unit price", "Need by")
 QTY_COL = 5
+PRICE_COL = 8
 
 
 class RequisitionsModel(QAbstractTableModel):
@@ -40,14 +57,17 @@ class RequisitionsModel(QAbstractTableModel):
     """
 
     qty_edited = Signal(object, int)
+    price_edited = Signal(object, str)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[RequisitionRow] = []
+        self.places = 2
 
     def set_rows(self, rows: list[RequisitionRow]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self.places = price_places([r.unit_price for r in self.rows])
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -62,8 +82,9 @@ class RequisitionsModel(QAbstractTableModel):
         r = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             status = f"{r.status} (on {r.covered_by}; its branch converts it when it syncs)" if r.covered_by else r.status
-            cells = (r.number, r.kind, status, r.sku, r.warehouse, r.qty, r.recommended_qty, r.source,
-                     f"{r.unit_price:,.4f}", r.need_by.isoformat() if r.need_by else "")
+            price = "" if r.kind != "purchase" else fmt_price(r.unit_price, self.places) if r.unit_price else "none"
+            cells = (r.number, r.kind, status, r.sku, r.warehouse, f"{r.qty:,}", f"{r.recommended_qty:,}", r.source,
+                     price, r.need_by.isoformat() if r.need_by else "")
             v = cells[index.column()]
             return v if role == Qt.ItemDataRole.EditRole else str(v)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (QTY_COL, QTY_COL + 1, QTY_COL + 3):
@@ -81,16 +102,20 @@ class RequisitionsModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == QTY_COL and self.rows[index.row()].status == "open":
+        r = self.rows[index.row()]
+        if r.status == "open" and (index.column() == QTY_COL or (index.column() == PRICE_COL and r.kind == "purchase")):
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         """Hand the typed quantity to the view (which saves it through the service)."""
-        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != QTY_COL:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() not in (QTY_COL, PRICE_COL):
             return False
+        if index.column() == PRICE_COL:
+            self.price_edited.emit(self.rows[index.row()].id, str(value).strip())
+            return True
         try:
-            qty = int(str(value).strip())
+            qty = int(str(value).strip().replace(",", ""))
         except ValueError:
             return False
         self.qty_edited.emit(self.rows[index.row()].id, qty)
@@ -107,6 +132,8 @@ class RequisitionsView(QWidget):
     loaded = Signal(int)
     acted = Signal(str)
     failed = Signal(str)
+    #: the numbers of the purchase orders just made from requisitions (the Buying screen shows the first)
+    converted = Signal(list)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +145,13 @@ class RequisitionsView(QWidget):
             self.status.addItem(label, value)
         self.cancel_button = QPushButton("Cancel…")
         self.cancel_button.setEnabled(ctx.can("requisition.create"))
+        self.convert_button = QPushButton("Create &POs…")
+        self.convert_button.setObjectName("createPos")
+        self.convert_button.setEnabled(ctx.can("po.create"))
+        self.convert_button.setToolTip("Turn the selected open purchase requisitions into purchase orders (Ctrl+P); "
+                                       "shows the POs first" if ctx.can("po.create") else
+                                       f"Your roles ({', '.join(sorted(ctx.actor.roles))}) may not create purchase orders")
+        self.select_all_button = QPushButton("Select all open")
         self.reload_button = QPushButton("Reload")
         self.message = QLabel("")
         self.message.setObjectName("requisitionsMessage")
@@ -128,9 +162,10 @@ class RequisitionsView(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.verticalHeader().setVisible(False)
+        fit_columns(self.view, "requisitions")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Status"))
-        for w in (self.status, self.reload_button, self.cancel_button):
+        for w in (self.status, self.reload_button, self.select_all_button, self.convert_button, self.cancel_button):
             bar.addWidget(w)
         bar.addStretch(1)
         lay = QVBoxLayout(self)
@@ -144,7 +179,11 @@ class RequisitionsView(QWidget):
         self.status.currentIndexChanged.connect(lambda _i: self.reload())
         self.reload_button.clicked.connect(self.reload)
         self.cancel_button.clicked.connect(self._ask_cancel)
+        self.convert_button.clicked.connect(self.create_pos)
+        self.select_all_button.clicked.connect(self.select_open)
+        QShortcut(QKeySequence("Ctrl+P"), self, self.create_pos)
         self.model.qty_edited.connect(self.edit_qty)
+        self.model.price_edited.connect(self.edit_price)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
     def reload(self) -> None:
@@ -196,6 +235,60 @@ class RequisitionsView(QWidget):
             return f"{r.number}: quantity {r.qty}"
 
         self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={"requisition"}, label="edit requisition")
+
+    def edit_price(self, requisition_id: uuid.UUID, price: str) -> None:
+        actor = self.ctx.actor
+
+        def op(session: Session) -> str:
+            r = rq.update_price(session, actor, requisition_id, price)
+            return f"{r.number}: unit price {r.unit_price:,.4f}".rstrip("0").rstrip(".")
+
+        self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={"requisition"}, label="edit requisition")
+
+    def select_open(self) -> None:
+        """Select every open purchase requisition not already on a PO (the usual "convert them all")."""
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for n, r in enumerate(self.model.rows):
+            if r.status == "open" and r.kind == "purchase" and not r.covered_by:
+                selection.select(self.model.index(n, 0), self.model.index(n, last))
+        self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def create_pos(self) -> None:
+        """Preview the POs the selected requisitions make; on confirm, make them (one write op)."""
+        if not self.ctx.can("po.create"):
+            self._error(PermissionError(f"{self.ctx.actor.username} may not create purchase orders"))
+            return
+        rows = [r for r in self.model.rows if r.id in set(self.selected_ids())]
+        if not rows:
+            self.message.setText("Select the open purchase requisitions to turn into purchase orders "
+                                 "(or press Select all open)")
+            return
+        ids, actor = [r.id for r in rows], self.ctx.actor
+        self.message.setText(f"Working out the purchase orders for {len(ids)} requisition(s)…")
+        self.ctx.runner.submit(lambda s: conversion.plan(s, actor, ids), lambda plans: self._confirm(ids, plans),
+                               on_error=self._error, write=False, label="plan purchase orders")
+
+    def _confirm(self, ids: list[uuid.UUID], plans: list[PlannedPo]) -> None:
+        choice = ConvertDialog.ask(self, plans)
+        if choice is None:
+            self.message.setText("No purchase order created")
+            return
+        actor, submit = self.ctx.actor, choice == "submit"
+
+        def op(session: Session) -> list[conversion.Converted]:
+            return conversion.summary(session, conversion.convert(session, actor, ids, submit_now=submit))
+
+        self.ctx.runner.submit(op, self._converted, on_error=self._error, kinds={"requisition", "po"},
+                               label="create purchase orders")
+
+    def _converted(self, made: list[conversion.Converted]) -> None:
+        text = "Created " + "; ".join(
+            f"{c.number} ({c.status.replace('_', ' ')}, {c.supplier_code}, {c.lines} line{'s' if c.lines != 1 else ''}, "
+            f"{fmt_money(c.total, c.currency, code=True)})" for c in made)
+        self._acted(text)
+        self.ctx.signals.message.emit(text)
+        self.converted.emit([c.number for c in made])
 
     def _acted(self, text: str) -> None:
         self.message.setText(text)

@@ -98,3 +98,16 @@ class BuyingScreen(QWidget):
         factory: Any = cls  # a screen class takes the context (the NAV contract)
         tab.widget = factory(self.ctx)
         tab._stack.addWidget(tab.widget)
+        converted = getattr(tab.widget, "converted", None)
+        if converted is not None:
+            converted.connect(self.show_new_pos)
+
+    def show_new_pos(self, numbers: list[str]) -> None:
+        """After requisitions became POs: the Purchase orders tab, with the first new PO selected."""
+        view = self.tab_widget("Purchase orders")
+        if view is None or not numbers:
+            return
+        self.tabs.setCurrentIndex([t for t, _ in TABS].index("Purchase orders"))
+        show = getattr(view, "show_number", None)
+        if callable(show):
+            show(numbers[0])

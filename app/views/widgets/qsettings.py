@@ -8,6 +8,7 @@ tests and benchmarks use so they never touch the user's stored layout.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtWidgets import QHeaderView, QMenu, QTableView
@@ -23,8 +24,9 @@ def qsettings() -> QSettings:
     return QSettings(ORG, APP)
 
 
-def persist_header(view: QTableView, key: str) -> None:
-    """Restore the header's column order, widths and hidden columns; save them on change.
+def persist_header(view: QTableView, key: str, should_save: Callable[[], bool] | None = None) -> None:
+    """Restore the header's column order, widths and hidden columns; save them on change
+    (``should_save`` lets a caller skip saving its own programmatic resizes).
 
     A right-click on the header offers a checkable list of columns to show or hide.
     """
@@ -34,6 +36,8 @@ def persist_header(view: QTableView, key: str) -> None:
         header.restoreState(QByteArray(state))
 
     def save() -> None:
+        if should_save is not None and not should_save():
+            return
         s = qsettings()
         s.setValue(f"tables/{key}/header", header.saveState())
 
