@@ -117,37 +117,46 @@ def _poll(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from app.services.edi import edifact, x12
-    from app.services.edi.inbound import detect_type
-    from app.services.edi.text import decode
+    from app.services.edi.inbound import detect_type, standard_of
+    from app.services.edi.text import decode, was_utf16
     from app.services.errors import DomainError
 
     try:
         data = Path(args.file).read_bytes()
     except OSError as e:
         raise DomainError(f"cannot read {args.file}: {e.strerror}") from None
-    kind = detect_type(data)
-    info: dict[str, Any]
-    if decode(data).lstrip("\r\n\t ").startswith("ISA"):
-        ic = x12.parse(data)
-        info = {"standard": "x12", "type": kind, "sender": ic.sender_id, "receiver": ic.receiver_id,
-                "control": ic.control, "delimiters": ic.delimiters.__dict__,
-                "transactions": [{"set": t.set_id, "control": t.control, "segments": len(t.segments)}
-                                 for t in ic.transactions],
-                "problems": ic.all_problems(), "warnings": ic.warnings}
+    text = decode(data)
+    kind = detect_type(text)
+    parts: list[dict[str, Any]] = []
+    if standard_of(text) == "x12":
+        for ic in x12.parse_all(text):
+            parts.append({"standard": "x12", "type": kind, "sender": ic.sender_id, "receiver": ic.receiver_id,
+                          "control": ic.control, "delimiters": ic.delimiters.__dict__,
+                          "transactions": [{"set": t.set_id, "control": t.control, "segments": len(t.segments)}
+                                           for t in ic.transactions],
+                          "problems": ic.all_problems(), "warnings": ic.warnings})
     else:
-        ie = edifact.parse(data)
-        info = {"standard": "edifact", "type": kind, "sender": ie.sender, "receiver": ie.recipient,
-                "control": ie.control,
-                "messages": [{"type": m.type, "ref": m.ref, "segments": len(m.segments)} for m in ie.messages],
-                "problems": ie.all_problems(), "warnings": ie.warnings}
+        for ie in edifact.parse_all(text):
+            parts.append({"standard": "edifact", "type": kind, "sender": ie.sender, "receiver": ie.recipient,
+                          "control": ie.control,
+                          "messages": [{"type": m.type, "ref": m.ref, "segments": len(m.segments)} for m in ie.messages],
+                          "problems": ie.all_problems(), "warnings": ie.warnings})
+    if was_utf16(data):
+        parts[0]["warnings"].insert(0, "the file came as UTF-16; X12 and EDIFACT files are 8-bit text")
+    problems = [p for info in parts for p in info["problems"]]
     if args.json:
-        print_json(info)
+        print_json(parts[0] if len(parts) == 1 else {"interchanges": parts})
     else:
-        print(f"{args.file}: {info['standard']} {kind} from {info['sender']} to {info['receiver']}, control {info['control']}")
-        for w in info["warnings"]:
-            print(f"  warning: {w}")
-        for p in info["problems"]:
-            print(f"  PROBLEM: {p}")
-    if info["problems"]:
-        raise DomainError(f"{args.file}: " + "; ".join(info["problems"]))
+        for n, info in enumerate(parts, 1):
+            head = f"{args.file}: " + (f"interchange {n} of {len(parts)}: " if len(parts) > 1 else "")
+            sets = info.get("transactions") or info.get("messages") or []
+            types = ", ".join(dict.fromkeys(str(t.get("set") or t.get("type")) for t in sets)) or kind
+            print(f"{head}{info['standard']} {types} from {info['sender']} to {info['receiver']}, "
+                  f"control {info['control']}, {len(sets)} message(s)")
+            for w in info["warnings"]:
+                print(f"  warning: {w}")
+            for p in info["problems"]:
+                print(f"  PROBLEM: {p}")
+    if problems:
+        raise DomainError(f"{args.file}: " + "; ".join(problems))
     return 0

@@ -10,6 +10,7 @@ UNZ02 = UNB05, and a missing UNZ (a truncated file).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -77,22 +78,123 @@ class EdifactInterchange:
             raise EdifactError("; ".join(probs))
 
 
-def raw_segments(data: bytes | str) -> list[Seg]:
-    text = decode(data).lstrip(" \r\n\t")
-    if not (text.startswith("UNA") or text.startswith("UNB")):
-        raise EdifactError("not an EDIFACT interchange: the file does not start with UNA or UNB")
-    # pydifact keeps line breaks that follow a terminator as part of the next tag; strip them.
+_TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+def _service_chars(text: str) -> tuple[str, str, str]:
+    """(element separator, release character, segment terminator) from the UNA, else the defaults."""
+    if text.startswith("UNA") and len(text) >= 9:
+        return text[4], text[6], text[8]
+    return "+", "?", "'"
+
+
+def _normalise(text: str) -> tuple[str, bool]:
+    """Line breaks out of the interchange: partners put one after each terminator, and some wrap
+    the whole file at a fixed width (80 columns), breaking segments anywhere. EDIFACT data never
+    holds a line break, so they all go (unless the UNA makes the line break the terminator).
+    Returns the text and whether a segment was broken by a line."""
+    _, release, term = _service_chars(text)
+    if term in "\r\n":
+        return text.replace("\r\n", "\n").replace("\r", "\n") if term == "\n" else text, False
+    broken = re.search(rf"[^{re.escape(term)}\s][ \t]*[\r\n]+\s*\S", text) is not None
+    return text.replace("\r", "").replace("\n", ""), broken
+
+
+def _split(text: str, release: str, term: str) -> list[str]:
+    """Segment texts, honouring the release character (``?'`` is a quote inside data)."""
+    out: list[str] = []
+    begin, i, n = 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == release and i + 1 < n:
+            i += 2
+            continue
+        if c == term:
+            out.append(text[begin:i])
+            begin = i + 1
+        i += 1
+    if text[begin:].strip():
+        out.append(text[begin:])  # a missing final terminator
+    return out
+
+
+def _interchange_texts(text: str) -> tuple[list[str], bool]:
+    """The file cut into interchanges (UNA?/UNB .. UNZ), each checked for damaged tags and
+    control characters before pydifact sees it. Returns the texts and whether lines were wrapped."""
+    text, wrapped = _normalise(text)
+    sep, release, term = _service_chars(text)
+    chunks: list[str] = []
+    una = ""
+    cur: list[str] = []
+    for n, raw in enumerate(_split(text, release, term), 1):
+        seg = raw.strip(" \t\r\n")
+        if not seg:
+            continue
+        tag = seg[:3]
+        if tag == "UNA" and not cur:
+            una = raw.lstrip(" \t\r\n")[:8] + term  # its 8th character (reserved) is often a space
+            sep, release, term = _service_chars(una)
+            continue
+        if not _TAG.fullmatch(tag) or (len(seg) > 3 and seg[3] not in (sep, term)):
+            shown = seg[:12]
+            raise EdifactError(f"segment {n}: {shown!r} does not start with a segment tag (damaged file?)")
+        bad = next((c for c in seg if ord(c) < 32 and c != "\t" or ord(c) == 0x7F), None)
+        if bad is not None:
+            raise EdifactError(f"segment {n} ({tag}) holds the control character 0x{ord(bad):02X} (damaged file?)")
+        cur.append(seg)
+        if tag == "UNZ":
+            chunks.append(una + "".join(x + term for x in cur))
+            una, cur = "", []
+    if cur:
+        chunks.append(una + "".join(x + term for x in cur))
+    return chunks, wrapped
+
+
+def _tokenise(chunk: str) -> list[Seg]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            segs = [Seg(s.tag.strip(), list(s.elements)) for s in Parser().parse(text)]
+            segs = [Seg(s.tag.strip(), list(s.elements)) for s in Parser().parse(chunk)]
         except Exception as e:  # pydifact raises bare exceptions on malformed input
-            raise EdifactError(f"malformed EDIFACT: {e}") from None
+            raise EdifactError(f"malformed EDIFACT: {str(e)[:200]}") from None
     return [s for s in segs if s.tag != "UNA"]
 
 
+def raw_segments(data: bytes | str) -> list[Seg]:
+    """Every segment of every interchange in the file (UNA left out)."""
+    text = _start(data)
+    chunks, _ = _interchange_texts(text)
+    return [s for c in chunks for s in _tokenise(c)]
+
+
+def _start(data: bytes | str) -> str:
+    text = decode(data).lstrip(" \r\n\t").rstrip("\x00\x1a \t\r\n")
+    if not (text.startswith("UNA") or text.startswith("UNB")):
+        raise EdifactError("not an EDIFACT interchange: the file does not start with UNA or UNB")
+    return text
+
+
 def parse(data: bytes | str) -> EdifactInterchange:
-    segs = raw_segments(data)
+    """Read a file that holds one interchange (see ``parse_all`` for files that hold several)."""
+    ics = parse_all(data)
+    if len(ics) > 1:
+        raise EdifactError(f"the file holds {len(ics)} interchanges where one was expected")
+    return ics[0]
+
+
+def parse_all(data: bytes | str) -> list[EdifactInterchange]:
+    """Every interchange of a file, each with its count problems collected."""
+    chunks, wrapped = _interchange_texts(_start(data))
+    out = []
+    for chunk in chunks:
+        ic = _parse_one(_tokenise(chunk))
+        if wrapped:
+            ic.warnings.append("the file is wrapped at a fixed width; line breaks inside segments were ignored")
+        out.append(ic)
+    return out
+
+
+def _parse_one(segs: list[Seg]) -> EdifactInterchange:
     if not segs or segs[0].tag != "UNB":
         raise EdifactError("EDIFACT interchange has no UNB header")
     unb = segs[0]

@@ -25,6 +25,7 @@ from app.services.edi import x12
 from app.services.edi.common import next_control, our_id
 from app.services.edi.inbound import ImportResult, import_bytes
 from app.services.edi.outbound import write_outbound
+from app.services.edi.text import decode
 from app.services.errors import DomainError
 from app.services.ownership import acting_branch
 
@@ -72,19 +73,26 @@ def _branch_for_ack(session: Session, actor: Actor | None) -> uuid.UUID | None:
 
 
 def write_997(session: Session, actor: Actor | None, data: bytes, outbound_dir: Path) -> str:
-    """Write a 997 for an X12 file if its envelope can be read; returns the file name or ''."""
+    """A 997 for each interchange of an X12 file whose envelope can be read (a file may hold
+    several); none for an interchange that only acknowledges (997, TA1). Returns the file names
+    written, comma-separated, or ''."""
     try:
-        ic = x12.parse(data)
-    except x12.X12Error:
+        interchanges = x12.parse_all(data)
+    except DomainError:
         return ""
     branch = _branch_for_ack(session, actor)
     if branch is None:
         return ""
-    control = next_control(session, branch, f"997:{ic.sender_qualifier}:{ic.sender_id}")
-    text = x12.build_997(ic, our_id=our_id(session, branch), control=control, when=utcnow())
-    name = f"997-{ic.sender_id}-{ic.control}-{control:09d}.x12"
-    write_outbound(outbound_dir, name, text.encode())
-    return name
+    names = []
+    for ic in interchanges:
+        if x12.is_acknowledgement(ic) or not ic.groups:
+            continue
+        control = next_control(session, branch, f"997:{ic.sender_qualifier}:{ic.sender_id}")
+        text = x12.build_997(ic, our_id=our_id(session, branch), control=control, when=utcnow())
+        name = f"997-{ic.sender_id}-{ic.control}-{control:09d}.x12"
+        write_outbound(outbound_dir, name, text.encode())
+        names.append(name)
+    return ", ".join(names)
 
 
 def process_inbound(
@@ -100,7 +108,11 @@ def process_inbound(
     files = sorted((p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")
                     and not p.name.endswith(SKIP_SUFFIXES)), key=lambda p: (p.stat().st_mtime, p.name))
     for path in files:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as e:  # taken away, or not readable by us: the next poll tries again
+            report.outcomes.append(FileOutcome(path.name, False, str(path), f"{path.name}: cannot read it ({e.strerror})"))
+            continue
         outcome = FileOutcome(path.name, False, "", "")
         session = session_factory()
         try:
@@ -126,11 +138,18 @@ def process_inbound(
     return report
 
 
+def _is_x12(data: bytes) -> bool:
+    try:
+        return decode(data).lstrip("\r\n\t ").startswith("ISA")
+    except DomainError:
+        return False
+
+
 def _after(factory: Callable[[], Session], actor: Actor | None, data: bytes, outbound: Path, outcome: FileOutcome) -> None:
     """997 back to the sender, and an exception for a refused file (own transaction: the import's rolled back)."""
     session = factory()
     try:
-        if data.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"ISA"):
+        if _is_x12(data):
             outcome.ack_file = write_997(session, actor, data, outbound)
         if not outcome.ok:
             branch = _branch_for_ack(session, actor)
@@ -141,7 +160,9 @@ def _after(factory: Callable[[], Session], actor: Actor | None, data: bytes, out
                     entity_ref=outcome.moved_to, owner_branch_id=branch, key=f"edi-file:{outcome.moved_to}",
                 )
         session.commit()
-    except DomainError:
+    except (DomainError, OSError) as e:  # the import's outcome stands; say what did not follow it
         session.rollback()
+        outcome.ack_file = ""
+        outcome.message += f" (no 997 or exception written: {e})"
     finally:
         session.close()

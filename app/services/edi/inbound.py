@@ -41,13 +41,15 @@ from app.models.types import utcnow
 from app.models.workflow import check_transition
 from app.services import audit, exceptions
 from app.services.auth import Actor
-from app.services.edi import asn_receipts, edifact, x12
+from app.services.edi import acks, asn_receipts, edifact, x12
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
-from app.services.edi.text import decode
+from app.services.edi.text import decode, was_utf16
 from app.services.errors import DomainError
 from app.services.ownership import owns
 
 IMPORTABLE = ("855", "856", "ORDRSP", "DESADV")
+#: a partner's answers to files Depot sent: read, never imported as documents, never acknowledged back
+ACKNOWLEDGEMENTS = ("997", "999", "TA1", "CONTRL")
 CONFIRMABLE = frozenset({"sent", "confirmed", "partially_received", "received"})
 SHIPPABLE = frozenset({"sent", "confirmed", "partially_received"})
 _SKU_QUALS = ("BP", "SK", "IN", "CB", "BL")
@@ -59,21 +61,32 @@ class EdiImportError(DomainError):
     """The file was refused; nothing was written."""
 
 
-def detect_type(data: bytes) -> str:
-    """'855', '856', '850', '810', '997', 'ORDRSP', 'DESADV', 'ORDERS', 'INVOIC' ... from the content."""
-    text = decode(data).lstrip("\r\n\t ")
-    if text.startswith("ISA"):
+def standard_of(text: str) -> str:
+    """'x12' or 'edifact' from decoded text, else a refusal that says what the file starts with."""
+    head = text.lstrip("\r\n\t ")
+    if head.startswith("ISA"):
+        return "x12"
+    if head.startswith(("UNA", "UNB")):
+        return "edifact"
+    shown = head[:12]
+    raise EdiImportError(f"not an EDI file: it starts with neither ISA (X12) nor UNA/UNB (EDIFACT) but with {shown!r}")
+
+
+def detect_type(data: bytes | str) -> str:
+    """'855', '856', '850', '810', '997', 'TA1', 'ORDRSP', 'DESADV', 'ORDERS', 'INVOIC' ... from the content."""
+    text = decode(data)
+    if standard_of(text) == "x12":
         segs, _ = x12.split_segments(text)
         for s in segs:
             if s[0].strip() == "ST":
                 return x12.el(s, 1)
+        if any(s[0].strip() == "TA1" for s in segs):
+            return "TA1"
         raise EdiImportError("X12 file holds no transaction set (no ST segment)")
-    if text.startswith("UNA") or text.startswith("UNB"):
-        for es in edifact.raw_segments(text):
-            if es.tag == "UNH":
-                return es.get(1, 0)
-        raise EdiImportError("EDIFACT file holds no message (no UNH segment)")
-    raise EdiImportError("not an EDI file: it starts with neither ISA (X12) nor UNA/UNB (EDIFACT)")
+    for es in edifact.raw_segments(text):
+        if es.tag == "UNH":
+            return es.get(1, 0)
+    raise EdiImportError("EDIFACT file holds no message (no UNH segment)")
 
 
 @dataclass
@@ -95,8 +108,15 @@ class ImportResult:
     duplicate: bool = False
     messages: list[MessageResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: how many interchanges the file held, and how many of its messages were imported before
+    interchanges: int = 1
+    duplicates: int = 0
+    #: for a partner's acknowledgement: what it said about each of our files
+    acknowledgements: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        if self.acknowledgements:
+            return f"{self.file_name}: " + "; ".join(self.acknowledgements)
         if self.duplicate:
             return f"{self.file_name}: {self.msg_type} from {self.sender} was imported before; nothing changed"
         parts = []
@@ -104,11 +124,16 @@ class ImportResult:
             extra = f" -> expected receipt {m.expected_receipt}" if m.expected_receipt else ""
             diffs = f", {len(m.differences)} difference(s)" if m.differences else ""
             parts.append(f"{m.msg_type} for PO {m.po_number}: {m.status}{diffs}{extra}")
-        return f"{self.file_name}: " + "; ".join(parts)
+        extra = f" ({self.interchanges} interchanges)" if self.interchanges > 1 else ""
+        if self.duplicates:
+            extra += f" ({self.duplicates} message(s) imported before, skipped)"
+        return f"{self.file_name}{extra}: " + "; ".join(parts)
 
 
 @dataclass
-class _Envelope:
+class Envelope:
+    """One interchange of a file, read: its sender and control, and its messages as ``ParsedDoc``."""
+
     standard: str
     sender_qualifier: str
     sender: str
@@ -122,24 +147,38 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _read(data: bytes) -> _Envelope:
-    msg_type = detect_type(data)
+def read_messages(data: bytes | str) -> list[Envelope]:
+    """Every interchange of the file, checked (counts) and read; a file may hold several."""
+    text = decode(data)
+    msg_type = detect_type(text)
+    if msg_type in ACKNOWLEDGEMENTS:
+        raise EdiImportError(f"{msg_type} is an acknowledgement of a file Depot sent, not a message it imports "
+                             f"(it is not acknowledged back)")
     if msg_type not in IMPORTABLE:
         raise EdiImportError(f"{msg_type} is not a message Depot imports (it imports {', '.join(IMPORTABLE)})")
+    envs: list[Envelope] = []
     try:
-        if data.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"ISA"):
-            ic = x12.parse(data)
-            ic.check()
-            return _Envelope("x12", ic.sender_qualifier, ic.sender_id, ic.control,
-                             [read_x12(t) for t in ic.transactions], ic.warnings,
-                             [_digest(["*".join(x.strip() for x in s) for s in t.segments]) for t in ic.transactions])
-        ie = edifact.parse(data)
-        ie.check()
-        return _Envelope("edifact", ie.sender_qualifier, ie.sender, ie.control,
-                         [read_edifact(m) for m in ie.messages], ie.warnings,
-                         [_digest([f"{s.tag}{s.elements!r}" for s in m.segments]) for m in ie.messages])
+        if standard_of(text) == "x12":
+            for ic in x12.parse_all(text):
+                ic.check()
+                envs.append(Envelope("x12", ic.sender_qualifier, ic.sender_id, ic.control,
+                                      [read_x12(t) for t in ic.transactions], ic.warnings,
+                                      [_digest(["*".join(x.strip() for x in s) for s in t.segments])
+                                       for t in ic.transactions]))
+        else:
+            for ie in edifact.parse_all(text):
+                ie.check()
+                envs.append(Envelope("edifact", ie.sender_qualifier, ie.sender, ie.control,
+                                      [read_edifact(m) for m in ie.messages], ie.warnings,
+                                      [_digest([f"{s.tag}{s.elements!r}" for s in m.segments]) for m in ie.messages]))
     except (x12.X12Error, edifact.EdifactError, EdiContentError) as e:
-        raise EdiImportError(str(e)) from None
+        where = f"interchange {len(envs) + 1}: " if len(envs) else ""
+        raise EdiImportError(f"{where}{e}") from None
+    if not any(env.docs for env in envs):
+        raise EdiImportError("the file holds no message (an empty interchange)")
+    if isinstance(data, bytes) and was_utf16(data):
+        envs[0].warnings.append("the file came as UTF-16; X12 and EDIFACT files are 8-bit text")
+    return envs
 
 
 def import_file(session: Session, actor: Actor | None, path: str | Path) -> ImportResult:
@@ -153,29 +192,53 @@ def import_file(session: Session, actor: Actor | None, path: str | Path) -> Impo
 
 
 def import_bytes(session: Session, actor: Actor | None, data: bytes, file_name: str) -> ImportResult:
-    env = _read(data)
-    supplier = session.scalars(select(Supplier).where(Supplier.edi_id == env.sender)).first()
-    if supplier is None:
-        raise EdiImportError(f"sender {env.sender!r} is not the EDI id of any supplier (unknown partner)")
-    result = ImportResult(file_name, env.standard, env.docs[0].msg_type if env.docs else "", env.sender,
-                          warnings=list(env.warnings))
-    keys = [f"in:{env.standard}:{env.sender}:{env.control}:{d.control}" for d in env.docs]
-    seen = dict(session.execute(select(SupplierMessage.dedupe_key, SupplierMessage.content_hash)
-                                .where(SupplierMessage.dedupe_key.in_(keys))).all())
-    todo = []
-    for doc, key, digest in zip(env.docs, keys, env.digests, strict=True):
-        if key not in seen:
-            todo.append((doc, key, digest))
-        elif seen[key] != digest:
-            raise EdiImportError(
-                f"{doc.msg_type} control number {env.control}/{doc.control} from {env.sender} was already used by a "
-                f"different message; the partner must send new control numbers")
+    """Import every message of every interchange in ``data``: all of them, or (on any error) none.
+
+    A partner's acknowledgement (997, TA1, CONTRL) is recorded against the file it answers
+    (``acks``), never imported as a document."""
+    text = decode(data)
+    kind = detect_type(text)
+    if kind in ACKNOWLEDGEMENTS:
+        standard = standard_of(text)
+        try:
+            lines = acks.record(session, actor, text, standard, file_name)
+        except (x12.X12Error, edifact.EdifactError) as e:
+            raise EdiImportError(str(e)) from None
+        return ImportResult(file_name, standard, kind, "", acknowledgements=lines)
+    envs = read_messages(data)
+    todo: list[tuple[Envelope, Supplier, ParsedDoc, str, str]] = []
+    duplicates = 0
+    for env in envs:
+        supplier = session.scalars(select(Supplier).where(Supplier.edi_id == env.sender)).first()
+        if supplier is None:
+            raise EdiImportError(f"sender {env.sender!r} is not the EDI id of any supplier (unknown partner)")
+        keys = [f"in:{env.standard}:{env.sender}:{env.control}:{d.control}" for d in env.docs]
+        seen = dict(session.execute(select(SupplierMessage.dedupe_key, SupplierMessage.content_hash)
+                                    .where(SupplierMessage.dedupe_key.in_(keys))).all())
+        for doc, key, digest in zip(env.docs, keys, env.digests, strict=True):
+            if key in {t[3] for t in todo}:
+                raise EdiImportError(f"{doc.msg_type} control number {env.control}/{doc.control} from {env.sender} "
+                                     f"appears twice in the file")
+            if key not in seen:
+                todo.append((env, supplier, doc, key, digest))
+            elif seen[key] != digest:
+                raise EdiImportError(
+                    f"{doc.msg_type} control number {env.control}/{doc.control} from {env.sender} was already used by "
+                    f"a different message; the partner must send new control numbers")
+            else:
+                duplicates += 1
+    first = envs[0]
+    senders = ", ".join(dict.fromkeys(env.sender for env in envs))
+    types = ", ".join(dict.fromkeys(d.msg_type for env in envs for d in env.docs))
+    result = ImportResult(file_name, first.standard, types, senders,
+                          warnings=[w for env in envs for w in env.warnings], interchanges=len(envs),
+                          duplicates=duplicates)
     if not todo:
         result.duplicate = True
         return result
     # Check everything first (so an error leaves nothing behind), then write.
-    plans = [_plan(session, supplier, doc) for doc, _, _ in todo]
-    for (doc, key, digest), plan in zip(todo, plans, strict=True):
+    plans = [_plan(session, supplier, doc) for _, supplier, doc, _, _ in todo]
+    for (env, supplier, doc, key, digest), plan in zip(todo, plans, strict=True):
         result.messages += _apply(session, actor, supplier, env, doc, key, digest, plan, file_name)
     session.flush()
     return result
@@ -286,7 +349,7 @@ def _plan(session: Session, supplier: Supplier, doc: ParsedDoc) -> dict[str, tup
 
 
 def _apply(
-    session: Session, actor: Actor | None, supplier: Supplier, env: _Envelope, doc: ParsedDoc, key: str, digest: str,
+    session: Session, actor: Actor | None, supplier: Supplier, env: Envelope, doc: ParsedDoc, key: str, digest: str,
     plan: dict[str, tuple[PurchaseOrder, list[_Match]]], file_name: str,
 ) -> list[MessageResult]:
     out: list[MessageResult] = []
@@ -362,8 +425,14 @@ def _confirm(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Supplie
             if ln.status == "rejected":
                 found.append(("edi.line_rejected", f"line {pl.line_no} {sku}: rejected by the supplier"))
             else:
-                if ln.qty is not None and ln.qty != pl.qty_ordered:
-                    found.append(("edi.qty_changed", f"line {pl.line_no} {sku}: quantity changed {pl.qty_ordered} -> {ln.qty}"))
+                # what the supplier commits to: now plus later (a backorder is not a cut)
+                total = None if ln.qty is None and ln.backorder is None else (ln.qty or 0) + (ln.backorder or 0)
+                if total is not None and total != pl.qty_ordered:
+                    found.append(("edi.qty_changed", f"line {pl.line_no} {sku}: quantity changed {pl.qty_ordered} -> {total}"))
+                if ln.status == "backordered":
+                    what = (f"{ln.backorder} backordered" if ln.backorder is not None else "backordered")
+                    now = f", {ln.qty} confirmed now" if ln.qty is not None else ""
+                    found.append(("edi.backordered", f"line {pl.line_no} {sku}: {what}{now}"))
                 if ln.price is not None and ln.price != pl.unit_price:
                     found.append(("edi.price_changed", f"line {pl.line_no} {sku}: price changed {pl.unit_price} -> {ln.price}"))
                 if ln.date is not None and row.date_ordered is not None and ln.date != row.date_ordered:

@@ -26,6 +26,8 @@ class ParsedLine:
     line_no: int | None  # the partner's line id (PO1-01 / LIN01), usually our PO line number
     refs: list[tuple[str, str]] = field(default_factory=list)  # (qualifier, value): ('BP', 'T05249')
     qty: int | None = None
+    #: what the supplier will deliver later (855 ACK IB/BP/DR/SP, ORDRSP QTY+83); ``qty`` is what comes now
+    backorder: int | None = None
     price: Decimal | None = None
     date: dt.date | None = None
     status: str = "accepted"  # accepted, changed, rejected, backordered, added, shipped
@@ -144,13 +146,17 @@ def _x12_855(tx: x12.Transaction) -> ParsedDoc:
             statuses = [a[0] for a in acks]
             live = [a for a in acks if a[0] != "rejected"]
             if not live:
-                cur.status = "rejected"
+                cur.status, cur.qty = "rejected", 0
             elif "backordered" in statuses:
                 cur.status = "backordered"
             elif "changed" in statuses:
                 cur.status = "changed"
+            now = [a for a in live if a[0] != "backordered"]
+            later = [a for a in live if a[0] == "backordered"]
             if live and any(a[1] is not None for a in live):
-                cur.qty = sum(a[1] or 0 for a in live)
+                cur.qty = sum(a[1] or 0 for a in now)
+            if later and any(a[1] is not None for a in later):
+                cur.backorder = sum(a[1] or 0 for a in later)
             dates = [a[2] for a in live if a[2]]
             if dates:
                 cur.date = max(dates)
@@ -196,36 +202,66 @@ def _x12_855(tx: x12.Transaction) -> ParsedDoc:
 
 
 def _x12_856(tx: x12.Transaction) -> ParsedDoc:
+    """A ship notice's HL tree, in whatever shape the partner built it: S/O/I, S/O/P/I, S/T/P/I,
+    S/I with the PO (PRF, or REF*PO) inside each item HL after its LIN and SN1, S/O with LIN/SN1
+    straight under the order. Each item takes the PO of its own HL, else of the nearest parent
+    HL that names one; an item that reaches no PO in a notice for several POs is refused rather
+    than guessed."""
     doc = ParsedDoc("ship_notice", "x12", "856", tx.control)
     contexts: dict[str, dict[str, str]] = {}
     ctx: dict[str, str] = {}
     last_parent: dict[str, str] = {}
     cur: ParsedLine | None = None
+    has_lin = False
+    pos: list[str] = []
+
+    def set_po(number: str) -> None:
+        if not number:
+            return
+        ctx["po"] = number
+        if number not in pos:
+            pos.append(number)
+        if cur is not None:
+            cur.po_number = number
+
+    def new_line() -> ParsedLine:
+        ln = ParsedLine(len(doc.lines) + 1, None, po_number=ctx.get("po", ""), sscc=ctx.get("sscc", ""),
+                        status="shipped")
+        doc.lines.append(ln)
+        return ln
+
     for seg in tx.body:
         tag = seg[0].strip()
         if tag == "BSN":
             doc.doc_ref, doc.doc_date = x12.el(seg, 2), _date(x12.el(seg, 3))
         elif tag == "HL":
             hl_id, parent, level = x12.el(seg, 1), x12.el(seg, 2), x12.el(seg, 3)
+            if hl_id in contexts:
+                raise EdiContentError(f"856: HL {hl_id} appears twice")
+            if parent and parent not in contexts:
+                raise EdiContentError(f"856: HL {hl_id} names parent {parent}, which comes nowhere before it")
             base = contexts.get(parent) if parent else last_parent
             ctx = dict(base or {})
             contexts[hl_id] = ctx
+            has_lin = False
             if level == "I":
-                cur = ParsedLine(len(doc.lines) + 1, None, po_number=ctx.get("po", ""), sscc=ctx.get("sscc", ""),
-                                 status="shipped")
-                doc.lines.append(cur)
+                cur = new_line()
             else:
                 cur = None
                 last_parent = ctx
         elif tag == "PRF":
-            ctx["po"] = x12.el(seg, 1)
-            if not doc.po_number:
-                doc.po_number = x12.el(seg, 1)
+            set_po(x12.el(seg, 1))
+        elif tag == "REF" and x12.el(seg, 1) == "PO" and "po" not in ctx:
+            set_po(x12.el(seg, 2))
         elif tag == "MAN" and x12.el(seg, 1) in ("GM", "SM", "CP"):
             ctx["sscc"] = x12.el(seg, 2)[-18:] if x12.el(seg, 1) == "GM" else x12.el(seg, 2)
             if cur is not None:
                 cur.sscc = ctx["sscc"]
-        elif tag == "LIN" and cur is not None:
+        elif tag == "LIN":
+            # an item HL holds one LIN; a second one, or a LIN straight under an order HL, is an item too
+            if cur is None or has_lin:
+                cur = new_line()
+            has_lin = True
             cur.line_no = _int(x12.el(seg, 1))
             for q, v in _pairs(seg, 2):
                 if q == "LT":
@@ -251,16 +287,28 @@ def _x12_856(tx: x12.Transaction) -> ParsedDoc:
                 doc.ship_date = d
             elif q in ("017", "067", "002"):
                 doc.delivery_date = d
-    for ln in doc.lines:
+    doc.lines = [ln for ln in doc.lines if ln.refs or ln.qty is not None or ln.line_no is not None]
+    if not doc.lines:
+        raise EdiContentError(f"856 {doc.doc_ref or tx.control}: no item (no HL of level I, or no LIN/SN1)")
+    for n, ln in enumerate(doc.lines, 1):
+        ln.seq = n
         if ln.qty is None:
             raise EdiContentError(f"856: item {ln.seq} ({ln.ref_text()}) has no SN1 quantity")
+        if not ln.po_number:
+            if len(pos) > 1:
+                raise EdiContentError(f"856: item {ln.seq} ({ln.ref_text()}) names no purchase order (PRF) and the "
+                                      f"notice covers several ({', '.join(pos)})")
+            ln.po_number = pos[0] if pos else ""
+    doc.po_number = pos[0] if pos else ""
     return doc
 
 
 # ---------------------------------------------------------------- EDIFACT
 
+#: UN/EDIFACT 1229 as suppliers use it in ORDRSP lines (24 = accepted with amendment, no confirmation
+#: required; 4 = no action, i.e. as ordered)
 _LIN_ACTION = {"1": "added", "2": "rejected", "3": "changed", "4": "accepted", "5": "accepted", "6": "changed",
-               "7": "rejected", "10": "rejected"}
+               "7": "rejected", "10": "rejected", "24": "changed"}
 
 
 def _edi_date(s: edifact.Seg) -> tuple[str, dt.date | None]:
@@ -288,15 +336,50 @@ def _pia(s: edifact.Seg, ln: ParsedLine) -> None:
             ln.refs.append((s.get(i, 1) or "SA", s.get(i, 0)))
 
 
+def _line_rff(s: edifact.Seg, doc: ParsedDoc, cur: ParsedLine) -> None:
+    """RFF+ON / RFF+LI inside a line: the order (and, in C506's third component, the order's line).
+
+    Suppliers that answer several POs in one message, or never fill the header's RFF+ON, put the
+    order here; RFF+LI names it only when the header does not (else it is a line reference)."""
+    q, ref, line = s.get(0, 0), s.get(0, 1), _int(s.get(0, 2))
+    if q == "ON" or (q == "LI" and (not doc.po_number or ref == doc.po_number)):
+        cur.po_number = ref or cur.po_number
+        if line is not None:
+            cur.line_no = line
+
+
 def _ordrsp(msg: edifact.Message) -> ParsedDoc:
     doc = ParsedDoc("confirmation", "edifact", "ORDRSP", msg.ref)
     cur: ParsedLine | None = None
+    qtys: dict[str, int] = {}
+
+    def close() -> None:
+        """QTY+113 (to be delivered) or QTY+12 (despatched) is what comes; QTY+83 what is backordered;
+        QTY+21 echoes the order. Without 113/12 the confirmed quantity is ordered minus backorder."""
+        if cur is None:
+            return
+        where = f"ORDRSP line {cur.line_no or cur.seq}"
+        back = qtys.get("83")
+        now = qtys.get("113", qtys.get("12"))
+        if now is None and "21" in qtys:
+            if back is not None and back > qtys["21"]:
+                raise EdiContentError(f"{where}: backorder quantity {back} (QTY+83) is more than the ordered "
+                                      f"quantity {qtys['21']} (QTY+21)")
+            now = qtys["21"] - (back or 0)
+        cur.qty, cur.backorder = now, back
+        if back and cur.status != "rejected":
+            cur.status = "backordered"
+
     for s in msg.body:
         if s.tag == "BGM":
             doc.doc_ref = s.get(1)
             doc.header_status = {"27": "rejected", "4": "changed", "29": "accepted"}.get(s.get(2), "accepted")
+        elif s.tag == "RFF" and cur is not None and s.get(0, 0) in ("ON", "LI"):
+            _line_rff(s, doc, cur)
         elif s.tag == "RFF" and s.get(0, 0) == "ON":
             doc.po_number = doc.po_number or s.get(0, 1)
+        elif s.tag == "RFF" and s.get(0, 0) == "LI" and not doc.po_number:
+            doc.po_number = s.get(0, 1)  # the only place some suppliers name the order
         elif s.tag == "DTM":
             q, d = _edi_date(s)
             if q == "137" and cur is None:
@@ -307,6 +390,8 @@ def _ordrsp(msg: edifact.Message) -> ParsedDoc:
                 else:
                     doc.delivery_date = d
         elif s.tag == "LIN":
+            close()
+            qtys = {}
             cur = _lin(s, len(doc.lines) + 1)
             cur.status = _LIN_ACTION.get(s.get(1), "rejected" if doc.header_status == "rejected" else "accepted")
             doc.lines.append(cur)
@@ -314,17 +399,21 @@ def _ordrsp(msg: edifact.Message) -> ParsedDoc:
             _pia(s, cur)
         elif s.tag == "QTY" and cur is not None:
             q = s.get(0, 0)
-            if q in ("113", "21", "12") and (q == "113" or cur.qty is None):
-                cur.qty = _qty(s.get(0, 1), f"ORDRSP line {cur.line_no} QTY")
+            if q in ("113", "21", "12", "83"):
+                qtys[q] = qtys.get(q, 0) + _qty(s.get(0, 1), f"ORDRSP line {cur.line_no or cur.seq} QTY+{q}")
         elif s.tag == "PRI" and cur is not None and s.get(0, 0) in ("AAA", "AAB", "INV", "CAL"):
             cur.price = _price(s.get(0, 1), f"ORDRSP line {cur.line_no} PRI")
         elif s.tag == "UNS":
-            cur = None
-    if not doc.po_number:
-        raise EdiContentError("ORDRSP: RFF+ON (purchase order number) is missing")
+            close()
+            cur, qtys = None, {}
+    close()
     for ln in doc.lines:
-        ln.po_number = doc.po_number
+        ln.po_number = ln.po_number or doc.po_number
         ln.date = ln.date or doc.delivery_date
+    if not doc.po_number:
+        doc.po_number = next((ln.po_number for ln in doc.lines if ln.po_number), "")
+    if not doc.po_number or any(not ln.po_number for ln in doc.lines):
+        raise EdiContentError("ORDRSP: no purchase order number (RFF+ON, or RFF+LI, in the header or each line)")
     return doc
 
 
@@ -335,11 +424,10 @@ def _desadv(msg: edifact.Message) -> ParsedDoc:
     for s in msg.body:
         if s.tag == "BGM":
             doc.doc_ref = s.get(1)
-        elif s.tag == "RFF" and s.get(0, 0) == "ON":
-            if cur is not None:
-                cur.po_number = s.get(0, 1)
-            else:
-                doc.po_number = doc.po_number or s.get(0, 1)
+        elif s.tag == "RFF" and cur is not None and s.get(0, 0) in ("ON", "LI"):
+            _line_rff(s, doc, cur)
+        elif s.tag == "RFF" and s.get(0, 0) in ("ON", "LI"):
+            doc.po_number = doc.po_number or s.get(0, 1)
         elif s.tag == "RFF" and s.get(0, 0) in ("CN", "BM") and cur is None:
             doc.pro_number = doc.pro_number or s.get(0, 1)
         elif s.tag == "TDT":
@@ -373,6 +461,8 @@ def _desadv(msg: edifact.Message) -> ParsedDoc:
             cur.qty = _qty(s.get(0, 1), f"DESADV line {cur.line_no} QTY")
         elif s.tag == "CNT":
             cur = None
+    if not doc.lines:
+        raise EdiContentError(f"DESADV {doc.doc_ref or msg.ref}: no line (LIN)")
     for ln in doc.lines:
         ln.po_number = ln.po_number or doc.po_number
         if ln.qty is None:

@@ -8,9 +8,14 @@ So the reader takes every delimiter from the ISA itself:
 * element separator = the 4th character of the file (right after ``ISA``);
 * component separator = ISA16 (the character after the 16th element separator);
 * segment terminator = the character right after ISA16. When that is whitespace
-  (space, CR or LF) segments are split by line breaks instead.
+  (space, CR or LF) segments are split by line breaks instead. Binary delimiters (0x1C,
+  0x1D, 0x07 ...) are read like any other.
 
-CR/LF and indentation around segments are ignored. The envelope's control counts are
+CR/LF and indentation around segments are ignored. A file hard-wrapped at a fixed width
+(line breaks inside segments, even inside the ISA) is unwrapped first (``unwrap``). A file
+may hold several interchanges (``parse_all``), and an interchange may carry ISB/ISE and
+TA1 segments before its first group. A damaged segment (a NUL byte or another control
+character, a tag that is not a tag) is refused, never read around. The envelope's control counts are
 checked (ISA13 = IEA02, IEA01 groups, GS06 = GE02, GE01 transactions, ST02 = SE02,
 SE01 segment count); each disagreement is reported as a ``problem`` naming both values.
 Structural breakage (no ISA, a transaction with no SE, no IEA) raises ``X12Error``.
@@ -84,6 +89,8 @@ class Interchange:
     groups: list[Group] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: TA1 interchange acknowledgements the interchange carries (a partner's answer to ours)
+    ta1: list[Segment] = field(default_factory=list)
 
     @property
     def transactions(self) -> list[Transaction]:
@@ -104,6 +111,15 @@ class Interchange:
             raise X12Error("; ".join(probs))
 
 
+_TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+#: a terminator among these means "segments end at line breaks" (str.isspace would also take 0x1C-0x1F,
+#: which real partners use as binary delimiters)
+_BLANKS = " \t\r\n"
+#: optional envelope segments between ISA and the first GS: grade of service, deferred delivery,
+#: and TA1 (an interchange acknowledgement, which may also come alone)
+_ENVELOPE_EXTRAS = ("ISB", "ISE", "TA1")
+
+
 def read_delimiters(text: str) -> tuple[Delimiters, int]:
     """Delimiters from the ISA and the index where the first segment after the ISA starts."""
     start = text.find("ISA")
@@ -112,7 +128,7 @@ def read_delimiters(text: str) -> tuple[Delimiters, int]:
     if len(text) < start + 4:
         raise X12Error("truncated X12 file: the ISA segment is incomplete")
     sep = text[start + 3]
-    if sep.isalnum() or sep.isspace():
+    if sep.isalnum() or sep in _BLANKS:  # binary separators (0x1D, 0x07 ...) are fine
         raise X12Error(f"ISA: {sep!r} cannot be an element separator")
     pos = start + 3
     for n in range(16):
@@ -123,17 +139,51 @@ def read_delimiters(text: str) -> tuple[Delimiters, int]:
         raise X12Error("truncated X12 file: the ISA segment ends before ISA16")
     component = text[pos + 1]
     term = text[pos + 2] if pos + 2 < len(text) else "\n"
+    if component.isalnum() or component == sep:
+        raise X12Error(f"ISA16: {component!r} cannot be a component separator")
+    if term.isalnum() or term == sep:
+        raise X12Error(f"ISA: {term!r} after ISA16 cannot be a segment terminator")
     return Delimiters(sep, component, term), pos + 2
 
 
+def unwrap(text: str) -> tuple[str, int]:
+    """A file hard-wrapped at a fixed width (80 columns, as some mailboxes and mainframes send
+    them) has line breaks inside segments, even inside the ISA. X12 data never holds a line
+    break, so when the segment terminator is a visible character and the lines are cut at one
+    width (or the ISA itself is cut), the breaks are removed. Returns (text, width or 0)."""
+    start = text.find("ISA")
+    if start < 0 or "\n" not in text[start:] and "\r" not in text[start:]:
+        return text, 0
+    body = text[start:]
+    flat = body.replace("\r", "").replace("\n", "")
+    try:
+        delims, _ = read_delimiters(flat)
+    except X12Error:
+        return text, 0
+    if delims.segment in _BLANKS:
+        return text, 0
+    lines = [ln.rstrip("\r") for ln in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    if len(lines) < 2:
+        return text, 0
+    isa_cut = lines[0].count(delims.element) < 16
+    widths = {len(ln) for ln in lines[:-1]}
+    fixed = len(lines) > 2 and len(widths) == 1 and min(widths) >= 40 and len(lines[-1]) <= min(widths)
+    if not (isa_cut or fixed) or all(ln.rstrip().endswith(delims.segment) for ln in lines[:-1]):
+        return text, 0
+    return text[:start] + flat, len(lines[0])
+
+
 def split_segments(text: str) -> tuple[list[Segment], Delimiters]:
-    """All segments of a file, delimiters taken from its ISA."""
+    """All segments of a file, delimiters taken from its (first) ISA."""
+    text, _ = unwrap(text)
     delims, _ = read_delimiters(text)
     body = text[text.find("ISA"):]
     # Line breaks never belong to element data, so they end a segment too: this tolerates
     # files whose terminator is a line break, or that drop the terminator on some lines.
-    if delims.segment.isspace():
-        raw = body.splitlines()
+    if delims.segment in _BLANKS:
+        raw = re.split(r"\r\n|\r|\n", body)
     else:
         raw = re.split(f"{re.escape(delims.segment)}|[\r\n]+", body)
     segs: list[Segment] = []
@@ -144,13 +194,56 @@ def split_segments(text: str) -> tuple[list[Segment], Delimiters]:
     return segs, delims
 
 
+def _check_segment(n: int, seg: Segment, delims: Delimiters) -> str:
+    """The segment's tag; a damaged one (a NUL byte, a control character, a cut tag) is refused."""
+    tag = seg[0].strip().upper()
+    if not _TAG.fullmatch(tag):
+        shown = seg[0][:12]
+        raise X12Error(f"segment {n}: {shown!r} is not a segment tag (damaged file?)")
+    for i, value in enumerate(seg[1:], 1):
+        bad = next((c for c in value if (ord(c) < 32 or ord(c) == 0x7F) and c not in ("\t", delims.component)), None)
+        if bad is not None:
+            raise X12Error(f"segment {n} ({tag}) element {i} holds the control character 0x{ord(bad):02X} "
+                           f"(damaged file?)")
+    return tag
+
+
 def parse(data: bytes | str) -> Interchange:
-    """Read one interchange; count problems are collected (see ``Interchange.check``)."""
-    text = decode(data)
+    """Read a file that holds one interchange (see ``parse_all`` for files that hold several)."""
+    ics = parse_all(data)
+    if len(ics) > 1:
+        raise X12Error(f"the file holds {len(ics)} interchanges where one was expected")
+    return ics[0]
+
+
+def parse_all(data: bytes | str) -> list[Interchange]:
+    """Every interchange of a file (partners batch several ISA..IEA in one file); count
+    problems are collected per interchange (see ``Interchange.check``)."""
+    # mainframes pad the last block with NULs or spaces; DOS tools end a file with Ctrl-Z
+    text = decode(data).rstrip("\x00\x1a \t\r\n")
+    text, width = unwrap(text)
     segs, delims = split_segments(text)
-    isa = segs[0]
-    if len(isa) < 17:
-        raise X12Error(f"ISA has {len(isa) - 1} elements, expected 16")
+    tags = [_check_segment(n, seg, delims) for n, seg in enumerate(segs, 1)]
+    out: list[Interchange] = []
+    i = 0
+    while i < len(segs):
+        if tags[i] != "ISA":
+            raise X12Error(f"segment {tags[i]} after IEA (expected the ISA of another interchange or the end)")
+        ic, i = _interchange(segs, tags, i, delims)
+        if width:
+            ic.warnings.append(f"the file is wrapped at {width} columns; line breaks inside segments were ignored")
+        out.append(ic)
+    return out
+
+
+def _interchange(segs: list[Segment], tags: list[str], i: int, first: Delimiters) -> tuple[Interchange, int]:
+    """One ISA..IEA starting at ``segs[i]``; returns it and the index after its IEA."""
+    isa = segs[i]
+    where = f"interchange {len(isa) > 13 and el(isa, 13) or '?'}"
+    if len(isa) != 17:
+        raise X12Error(f"ISA has {len(isa) - 1} elements, expected 16"
+                       + (" (a later interchange with other delimiters? split the file)" if i else ""))
+    delims = Delimiters(first.element, isa[16][:1] or first.component, first.segment)
     ic = Interchange(
         sender_qualifier=el(isa, 5), sender_id=el(isa, 6), receiver_qualifier=el(isa, 7), receiver_id=el(isa, 8),
         date=el(isa, 9), time=el(isa, 10), version=el(isa, 12), control=el(isa, 13), usage=el(isa, 15),
@@ -162,12 +255,10 @@ def parse(data: bytes | str) -> Interchange:
         ic.warnings.append("ISA is not fixed-width (ISA06/ISA08 are not 15 characters)")
     group: Group | None = None
     tx: Transaction | None = None
-    ended = False
-    for seg in segs[1:]:
-        tag = seg[0].strip().upper()
-        if ended:
-            ic.problems.append(f"segment {tag} after IEA")
-            break
+    i += 1
+    while i < len(segs):
+        seg, tag = segs[i], tags[i]
+        i += 1
         if tx is not None:
             tx.segments.append(seg)
             if tag == "SE":
@@ -175,7 +266,7 @@ def parse(data: bytes | str) -> Interchange:
                 assert group is not None
                 group.transactions.append(tx)
                 tx = None
-            elif tag in ("ST", "GE", "IEA"):
+            elif tag in ("ST", "GE", "IEA", "ISA", "GS"):
                 raise X12Error(f"transaction {tx.set_id} {tx.control} has no SE before {tag} (truncated or malformed)")
             continue
         if tag == "GS":
@@ -197,6 +288,9 @@ def parse(data: bytes | str) -> Interchange:
                     f"GE01 says {el(seg, 1)} transaction sets but group {group.control} holds {len(group.transactions)}")
             ic.groups.append(group)
             group = None
+        elif tag in _ENVELOPE_EXTRAS and group is None:
+            if tag == "TA1":
+                ic.ta1.append(seg)
         elif tag == "IEA":
             if group is not None:
                 raise X12Error(f"group {group.control} has no GE before IEA (truncated or malformed)")
@@ -204,16 +298,16 @@ def parse(data: bytes | str) -> Interchange:
                 ic.problems.append(f"IEA02 control number {el(seg, 2)!r} does not match ISA13 {ic.control!r}")
             if el(seg, 1) != str(len(ic.groups)):
                 ic.problems.append(f"IEA01 says {el(seg, 1)} functional groups but the interchange holds {len(ic.groups)}")
-            ended = True
+            return ic, i
+        elif tag == "ISA":
+            raise X12Error(f"{where} has no IEA before the next ISA (truncated or malformed)")
         else:
             raise X12Error(f"unexpected segment {tag} outside a transaction set")
     if tx is not None:
         raise X12Error(f"truncated X12 file: transaction {tx.set_id} {tx.control} has no SE")
     if group is not None:
         raise X12Error(f"truncated X12 file: group {group.control} has no GE")
-    if not ended:
-        raise X12Error("truncated X12 file: no IEA segment")
-    return ic
+    raise X12Error("truncated X12 file: no IEA segment")
 
 
 def _close_transaction(tx: Transaction) -> None:
@@ -279,36 +373,42 @@ def _clean(value: object, d: Delimiters) -> str:
 
 # ---------------------------------------------------------------- 997
 
-def ack_997_body(ic: Interchange) -> list[Segment]:
-    """The AK1..AK9 segments acknowledging every group of ``ic`` (accepted or rejected per set)."""
-    body: list[Segment] = []
-    for g in ic.groups:
-        body.append(["AK1", g.functional_id, g.control])
-        accepted = 0
-        for tx in g.transactions:
-            body.append(["AK2", tx.set_id, tx.control])
-            if tx.problems:
-                # AK5 codes: 3 = SE missing, 4 = segment count wrong, 5 = control number mismatch
-                code = "4" if any(p.startswith("SE01") for p in tx.problems) else "5"
-                body.append(["AK5", "R", code])
-            else:
-                accepted += 1
-                body.append(["AK5", "A"])
-        n = len(g.transactions)
-        if g.problems or ic.problems:
-            status = "R"
+def ack_997_body(ic: Interchange, g: Group) -> list[Segment]:
+    """The AK1..AK9 segments acknowledging one group of ``ic`` (accepted or rejected per set)."""
+    body: list[Segment] = [["AK1", g.functional_id, g.control]]
+    accepted = 0
+    for tx in g.transactions:
+        body.append(["AK2", tx.set_id, tx.control])
+        if tx.problems:
+            # AK5 codes: 3 = SE missing, 4 = segment count wrong, 5 = control number mismatch
+            code = "4" if any(p.startswith("SE01") for p in tx.problems) else "5"
+            body.append(["AK5", "R", code])
         else:
-            status = "A" if accepted == n else ("P" if accepted else "R")
-        ak9 = ["AK9", status, str(n), str(n), str(accepted)]
-        if status != "A":
-            ak9.append("5" if any("GE01" in p for p in g.problems) else "2")
-        body.append(ak9)
+            accepted += 1
+            body.append(["AK5", "A"])
+    n = len(g.transactions)
+    if g.problems or ic.problems:
+        status = "R"
+    else:
+        status = "A" if accepted == n else ("P" if accepted else "R")
+    ak9 = ["AK9", status, str(n), str(n), str(accepted)]
+    if status != "A":
+        ak9.append("5" if any("GE01" in p for p in g.problems) else "2")
+    body.append(ak9)
     return body
 
 
 def build_997(ic: Interchange, *, our_id: tuple[str, str], control: int, when: dt.datetime) -> str:
-    """A complete 997 interchange back to the sender of ``ic``."""
+    """A complete 997 interchange back to the sender of ``ic``: one 997 set per functional group
+    (X12 acknowledges groups; a 997 carries one AK1)."""
     return write_interchange(
         sender=our_id, receiver=(ic.sender_qualifier, ic.sender_id), control=control, functional_id="FA",
-        transactions=[("997", ack_997_body(ic))], when=when,
+        transactions=[("997", ack_997_body(ic, g)) for g in ic.groups], when=when,
     )
+
+
+def is_acknowledgement(ic: Interchange) -> bool:
+    """An interchange that only acknowledges (997s, 999s, TA1): never acknowledged back, or two
+    systems would answer each other forever."""
+    sets = {t.set_id for t in ic.transactions}
+    return (bool(sets) and sets <= {"997", "999"}) or (not sets and bool(ic.ta1))
