@@ -74,15 +74,29 @@ def _progress(table: str, done: int, total: int, rows: int) -> None:
 
 
 def _add_branch(args: argparse.Namespace) -> int:
+    """Never loses the generated password: without --print, where it will be stored is checked
+    before the role is made, and should storing still fail, the password is printed instead."""
+    from app.services import secrets
     from app.services.replication.conn import store_password
     from app.services.replication.server import add_branch
 
+    if not args.print and secrets.current().kind == "none":
+        raise secrets.SecretStoreError(
+            f"{secrets.NO_KEYRING}, so the new password of {args.code.upper()} could not be kept: nothing was "
+            f"created. Run again with --print (the password is shown once), or set {secrets.PASSPHRASE_ENV} to keep "
+            "it in Depot's encrypted secrets file")
     login = add_branch(_dsn(args), args.code)
     if args.print:
         print(f"role {login.role} password {login.password}  (shown once: give it to the branch)")
-    else:
+        return 0
+    try:
         store_password(login.role, login.password)
-        print(f"role {login.role} created; password stored in this machine's keyring")
+    except secrets.SecretStoreError as e:
+        print(f"role {login.role} created, but its password could not be stored ({e}).")
+        print(f"role {login.role} password {login.password}  (shown once: give it to the branch)")
+        return 0
+    where = "this machine's keyring" if secrets.current().kind == "os" else f"Depot's secrets ({secrets.status().text})"
+    print(f"role {login.role} created; password stored in {where}")
     return 0
 
 

@@ -1,14 +1,14 @@
 """User settings without Qt: a small JSON file for plain values, the keyring for secrets.
 
-Secrets (carrier client secrets, server passwords) are never written to a file or the
-database: they go to the OS keyring under service "depot". With ``DEPOT_KEYRING=memory``
-an in-process backend is used, so tests never touch a developer's real keyring.
+Secrets (carrier client secrets, server and SMTP passwords) are never written to this file or
+the database: they go to the OS keyring under service "depot", or, on a machine without one, to
+the fallback the user chose (``app.services.secrets``). With ``DEPOT_KEYRING=memory`` an
+in-process store is used, so tests never touch a developer's real keyring.
 The JSON file lives in the user config dir (``DEPOT_CONFIG_DIR`` overrides it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from app.models.org import Branch
 from app.models.sync import LocalSite
+from app.services import secrets
 from app.services.audit import record
 from app.services.auth import Actor
 from app.services.db import local_branch_id, site_id
 from app.services.errors import NotFound, PermissionDenied, ValidationError
 
-KEYRING_SERVICE = "depot"
+KEYRING_SERVICE = secrets.SERVICE
 _SECRET_WORDS = ("secret", "password", "token", "api_key")
 
 
@@ -54,33 +55,6 @@ def user_data_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "Depot"
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "depot"
-
-
-class _MemoryKeyring:
-    """A process-wide in-memory secret store for tests (DEPOT_KEYRING=memory)."""
-
-    _store: dict[tuple[str, str], str] = {}
-    _lock = threading.Lock()
-
-    def get_password(self, service: str, name: str) -> str | None:
-        with self._lock:
-            return self._store.get((service, name))
-
-    def set_password(self, service: str, name: str, value: str) -> None:
-        with self._lock:
-            self._store[(service, name)] = value
-
-    def delete_password(self, service: str, name: str) -> None:
-        with self._lock:
-            self._store.pop((service, name), None)
-
-
-def _keyring() -> Any:
-    if os.environ.get("DEPOT_KEYRING") == "memory":
-        return _MemoryKeyring()
-    import keyring
-
-    return keyring
 
 
 def is_secret_key(key: str) -> bool:
@@ -149,20 +123,24 @@ class Settings:
                 self._save()
 
     # secrets -----------------------------------------------------------------------------
+    # They go to ``app.services.secrets.current()``: the OS keyring, or on a machine without one
+    # the encrypted file or session store the user chose; with neither, storing is refused with a
+    # sentence (SecretStoreError) and reading finds nothing.
     def set_secret(self, name: str, value: str) -> None:
         if value:
-            _keyring().set_password(KEYRING_SERVICE, name, value)
+            secrets.current().set(name, value)
         else:
             self.delete_secret(name)
 
     def get_secret(self, name: str) -> str | None:
-        value = _keyring().get_password(KEYRING_SERVICE, name)
-        return str(value) if value is not None else None
+        return secrets.current().get(name)
 
     def delete_secret(self, name: str) -> None:
-        # keyring raises PasswordDeleteError when the secret is absent: that is fine
-        with contextlib.suppress(Exception):
-            _keyring().delete_password(KEYRING_SERVICE, name)
+        secrets.current().delete(name)
+
+    def secret_store(self) -> secrets.StoreStatus:
+        """Where secrets are kept now, as one sentence (shown on Settings > General)."""
+        return secrets.status()
 
     # carrier accounts ------------------------------------------------------------------
     def carrier_accounts(self) -> list[CarrierAccount]:

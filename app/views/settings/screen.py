@@ -36,6 +36,7 @@ from app.services.settings import BranchChoice, CarrierAccount
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
 from app.views.placeholder import ErrorPage
+from app.views.settings.secrets_row import SecretsRow
 
 #: (title, "module:Class") panels hosted as extra tabs; each is constructed as Panel(ctx)
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -82,8 +83,8 @@ class GeneralPanel(QWidget):
         self.server_password = QLineEdit()
         self.server_password.setObjectName("serverPassword")
         self.server_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.server_password.setPlaceholderText("stored in the system keyring" if ctx.settings.get_secret("server.password") is None
-                                                else "(stored in keyring; type to replace)")
+        self.secrets_row = SecretsRow()
+        self._password_hint()
         self.save = QPushButton("Save")
         self.save.setObjectName("generalSave")
         self.status = QLabel("")
@@ -102,11 +103,21 @@ class GeneralPanel(QWidget):
         form.addRow("Database file (next start)", db_row)
         form.addRow("Server DSN", self.dsn)
         form.addRow("Server password", self.server_password)
+        form.addRow("Secrets", self.secrets_row)
         form.addRow(self.save, self.status)
         self._connect_signals()
         self.load()
 
+    def _password_hint(self) -> None:
+        try:
+            stored = self.ctx.settings.get_secret("server.password") is not None
+        except DomainError:
+            stored = False
+        self.server_password.setPlaceholderText("(stored; type to replace)" if stored else "kept with Depot's secrets "
+                                                "(see Secrets below), never in a file")
+
     def _connect_signals(self) -> None:
+        self.secrets_row.changed.connect(lambda _t: self._password_hint())
         self.branch_save.clicked.connect(self.save_branch)
         self.save.clicked.connect(self.save_values)
         self.db_browse.clicked.connect(self._browse)
@@ -176,12 +187,12 @@ class GeneralPanel(QWidget):
                 password = password or str(parts.get("password") or "")
                 if user:
                     secret = rep.secret_name(str(user))
-            s.set("db.path", self.db_next.text().strip())
-            s.set("server.dsn", rep.redact(dsn) if (rep is not None and dsn) else dsn)
-            if password:
+            if password:  # first: a secret that cannot be kept leaves every other value as it was
                 s.set_secret(secret, password)
                 self.server_password.clear()
-                self.server_password.setPlaceholderText("(stored in keyring; type to replace)")
+                self.server_password.setPlaceholderText("(stored; type to replace)")
+            s.set("db.path", self.db_next.text().strip())
+            s.set("server.dsn", rep.redact(dsn) if (rep is not None and dsn) else dsn)
         except DomainError as e:
             self.status.setText(str(e))
             return
@@ -252,7 +263,10 @@ class CarrierPanel(QWidget):
         accounts = self.ctx.settings.carrier_accounts()
         self.table.setRowCount(len(accounts))
         for r, a in enumerate(accounts):
-            has = self.ctx.settings.carrier_secret(a.carrier, a.account_id) is not None
+            try:
+                has = self.ctx.settings.carrier_secret(a.carrier, a.account_id) is not None
+            except DomainError:
+                has = False
             for c, v in enumerate((a.carrier, a.account_id, a.client_id, "in keyring" if has else "missing")):
                 self.table.setItem(r, c, QTableWidgetItem(v))
 
