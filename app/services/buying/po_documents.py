@@ -99,7 +99,8 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
     if not supplier.contact_email.strip() and not edi:
         raise ValidationError("supplier e-mail", f"supplier {supplier.code} has no e-mail address and no EDI")
     if edi and outbound_dir is None:
-        raise ValidationError("outbound folder", f"supplier {supplier.code} trades by EDI: set the EDI outbound folder")
+        raise ValidationError("EDI outbound folder", f"supplier {supplier.code} trades by EDI: choose the folder its "
+                              "orders are written to in Settings > EDI (or depot po send --outbound DIR)")
     resend = po.status != "approved"
     email_id = None
     if supplier.contact_email.strip():

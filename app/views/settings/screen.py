@@ -43,7 +43,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
-    ("Supplier messaging", "app.views.supplier_settings:SupplierSettingsPanel"),
+    ("EDI", "app.views.settings.edi_page:EdiSettingsPage"),
+    ("E-mail", "app.views.settings.email_page:EmailSettingsPage"),
 )
 
 
