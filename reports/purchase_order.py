@@ -33,6 +33,8 @@ class PoDocLine:
     extension: Decimal
     ship_to: str = ""  # warehouse code when the PO ships to several addresses
     expected_date: dt.date | None = None
+    #: the unit price as printed (one number of decimals for the whole PO); '' = format it here
+    price_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class PoDocument:
     buyer: str = ""
     notes: str = ""
     rush: bool = False
+    #: the currency's decimals (extensions and total are printed with these)
+    money_places: int = 2
+    #: "Approved by ..." or "NOT APPROVED ..." (printed above the signature)
+    approved_by: str = ""
+    supplier_email: str = ""
     terms: list[str] = field(default_factory=lambda: [
         "Quote our PO number on every delivery note, carton label and invoice.",
         "Deliveries above the ordered quantity may be refused.",
@@ -62,8 +69,9 @@ class PoDocument:
     ])
 
 
-def _money(d: Decimal) -> str:
-    return f"{d:,.2f}" if d == d.quantize(Decimal("0.01")) else f"{d:,.4f}"
+def _money(d: Decimal, places: int = 2) -> str:
+    """An amount as printed: the currency's decimals, thousands separated (the data keeps 1/10,000)."""
+    return f"{d.quantize(Decimal(1).scaleb(-places)):,.{places}f}"
 
 
 def _p(text: str, style: object = BODY) -> Paragraph:
@@ -85,7 +93,9 @@ def _header(doc: PoDocument) -> Flowable:
 
 
 def _parties(doc: PoDocument) -> Flowable:
-    sup = [_p("Supplier", BOLD), _p(f"{doc.supplier_name} ({doc.supplier_code})"), _p(doc.supplier_address, SMALL)]
+    sup = [_p("Supplier", BOLD), _p(f"{doc.supplier_name} ({doc.supplier_code})"), _p(doc.supplier_address)]
+    if doc.supplier_email:
+        sup.append(_p(doc.supplier_email, SMALL))
     if len(doc.ship_to) == 1:
         (code, addr), = doc.ship_to.items()
         ship = [_p("Ship to", BOLD), _p(f"{code}\n{addr}")]
@@ -99,20 +109,22 @@ def _parties(doc: PoDocument) -> Flowable:
 
 def _lines(doc: PoDocument) -> Table:
     per_line = len(doc.ship_to) > 1
-    head = ["#", "SKU", "Description", "Supplier part", "Qty", "Unit", "Price", "Extension"]
-    widths = [8 * mm, 24 * mm, None, 26 * mm, 16 * mm, 11 * mm, 20 * mm, 24 * mm]
+    head = ["#", "SKU", "Description", "Supplier part", "Quantity", f"Price ({doc.currency})", "Per",
+            f"Extension ({doc.currency})"]
+    widths = [8 * mm, 24 * mm, None, 24 * mm, 22 * mm, 22 * mm, 10 * mm, 27 * mm]
     if per_line:
         head.insert(4, "Ship to")
         widths.insert(4, 14 * mm)
     rows: list[list[str]] = [head]
     for ln in doc.lines:
-        desc = ln.description if len(ln.description) <= 38 else ln.description[:37] + "…"
-        row = [str(ln.line_no), ln.sku, desc, ln.supplier_part, f"{ln.qty:,}", ln.uom,
-               _money(ln.unit_price), _money(ln.extension)]
+        desc = ln.description if len(ln.description) <= 34 else ln.description[:33] + "…"
+        price = ln.price_text or _money(ln.unit_price, doc.money_places)
+        row = [str(ln.line_no), ln.sku, desc, ln.supplier_part, f"{ln.qty:,} {ln.uom}".strip(), price, ln.uom or "EA",
+               _money(ln.extension, doc.money_places)]
         if per_line:
             row.insert(4, ln.ship_to)
         rows.append(row)
-    numeric = (5, 7, 8) if per_line else (4, 6, 7)
+    numeric = (5, 6, 8) if per_line else (4, 5, 7)
     t = Table(rows, colWidths=widths, repeatRows=1)
     t.setStyle(lines_table_style(len(rows), numeric))
     return t
@@ -121,7 +133,8 @@ def _lines(doc: PoDocument) -> Table:
 def _totals(doc: PoDocument) -> Table:
     qty = sum(ln.qty for ln in doc.lines)
     t = Table([["Lines", str(len(doc.lines))], ["Total quantity", f"{qty:,}"],
-               [f"Total ({doc.currency})", _money(doc.total)]], colWidths=[40 * mm, 35 * mm], hAlign="RIGHT")
+               [f"Total ({doc.currency})", _money(doc.total, doc.money_places)]], colWidths=[40 * mm, 35 * mm],
+              hAlign="RIGHT")
     t.setStyle(TableStyle([("ALIGN", (1, 0), (1, -1), "RIGHT"), ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
                            ("FONT", (0, 2), (-1, 2), "Helvetica-Bold", 10), ("LINEABOVE", (0, 2), (-1, 2), 0.5, "black")]))
     return t
@@ -135,7 +148,11 @@ def render_po(doc: PoDocument) -> bytes:
     story += [_p(f"• {t}", SMALL) for t in doc.terms]
     if doc.notes:
         story += [_p("Notes", HEADING), _p(doc.notes)]
+    story += [Spacer(1, 3 * mm), _p("Prices are per the unit shown under Per; extensions are quantity x price "
+                                    f"rounded to {doc.money_places} decimals, and the total is their sum.", SMALL)]
     if doc.buyer:
-        story += [Spacer(1, 3 * mm), _p(f"Buyer: {doc.buyer}", SMALL)]
+        story += [Spacer(1, 3 * mm), _p(f"Buyer: {doc.buyer}")]
+    if doc.approved_by:
+        story += [_p(doc.approved_by, BOLD if doc.approved_by.startswith(("NOT", "CANCELLED")) else BODY)]
     return render(story, title=f"Purchase order {doc.number}", footer_left=f"{doc.company_name} · PO {doc.number}"
                   + (f" rev {doc.revision}" if doc.revision else ""))

@@ -134,9 +134,13 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     print(f"{d['number']} rev {d['revision']}  {d['status']}  supplier {d['supplier']} ({d['supplier_name']})"
           f"  {d['order_date']}{'  RUSH' if d['rush'] else ''}")
-    print_table([{**ln, "price": f"{ln['price']:,.4f}", "extension": f"{ln['extension']:,.2f}"} for ln in d["lines"]],
-                ["line", "sku", "description", "qty", "uom", "price", "extension", "ship_to"])
-    print(f"total {d['total']:,.2f} {d['currency']}  terms {d['payment_terms']}")
+    from app.services.money import fmt_money, fmt_price, price_places
+
+    places = price_places([ln["price"] for ln in d["lines"]], d["currency"])
+    print_table([{**ln, "price": fmt_price(ln["price"], places), "per": ln["uom"],
+                  "extension": fmt_money(ln["extension"], d["currency"])} for ln in d["lines"]],
+                ["line", "sku", "description", "qty", "uom", "price", "per", "extension", "ship_to"])
+    print(f"total {fmt_money(d['total'], d['currency'], code=True)}  terms {d['payment_terms']}")
     for st in d["approval"]:
         who = f"approved by {st['approved_by']}" if st["approved_by"] else (
             f"rejected by {st['rejected_by']}" if st["rejected_by"] else "waiting")

@@ -42,7 +42,8 @@ def test_multi_page_po_has_every_line_totals_and_page_numbers(session: Session, 
     assert re.search(r"Total \(USD\)\s*8,100\.00", everything)
     assert re.search(r"Total quantity\s*3,240", everything)
     assert "NET30" in everything and "Dock 3 only" in everything
-    assert re.search(r"P080\s+Part number 80\s+AC-080\s+80\s+EA\s+2\.50\s+200\.00", everything)  # extension of line 80 = 80 x 2.50
+    # extension of line 80 = 80 x 2.50, the price per EA
+    assert re.search(r"P080\s+Part number 80\s+AC-080\s+80 EA\s+2\.50\s+EA\s+200\.00", everything)
 
 
 def test_consolidated_po_shows_ship_to_per_line(session: Session, world: World) -> None:
@@ -55,3 +56,49 @@ def test_consolidated_po_shows_ship_to_per_line(session: Session, world: World) 
     assert "DAL1: Dallas DC" in page and "HOU1: Houston DC" in page
     assert re.search(r"BOLT.*\n?.*HOU1", page)
     assert re.search(r"Total \(USD\)\s*40\.00", page)  # 24 x 1.25 + 100 x 0.10
+
+
+def test_money_reads_as_the_supplier_adds_it_up(session: Session, world: World) -> None:
+    """The issue's PO: 36.5760 beside 10.48, an extension of 1,755.6480 and a total with four decimals.
+    Prices now share one number of decimals, extensions and the total have the currency's two, and the
+    printed extensions add up to the printed total; the supplier's city, state and ZIP, the buyer's
+    contact and who approved it are on the page."""
+    from decimal import Decimal
+
+    from app.models.parties import Supplier
+    from app.models.users import User
+    from app.services.buying import approvals
+    from app.services.buying.purchasing import mark_approved, submit
+
+    sup = session.get(Supplier, world.supplier.id)
+    assert sup is not None
+    sup.address = "7172 Industrial Way\nDenver, CO 80216"
+    alice = session.get(User, world.actors["alice"].user_id)
+    assert alice is not None
+    alice.full_name, alice.email = "Alice Buyer", "alice@depot.example"
+    po = create_po(session, world.actors["alice"], "ACME", "DAL1",
+                   [LineInput(sku="DRILL", qty=48, price="36.576"), LineInput(sku="BOLT", qty=7, price="10.48"),
+                    LineInput(sku="WIDGET", qty=3, price="0.3333")])
+    (page,) = _text(po_pdf(session, po.number)[1])
+    assert "NOT APPROVED (draft): not an order; do not ship against it" in page
+    approvals.ensure_default_rules(session, world.ho.id)
+    submit(session, world.actors["alice"], po.id)
+    if po.status == "pending_approval":
+        approvals.approve(session, world.actors["bob"], po.id)
+    if po.status == "pending_approval":
+        approvals.approve(session, world.actors["mike"], po.id)
+    if po.status != "approved":
+        mark_approved(session, world.actors["alice"], po)
+    (page,) = _text(po_pdf(session, po.number)[1])
+    pattern = r"\b(DRILL|BOLT|WIDGET)\b.*?([\d,]+) EA\s+([\d,.]+)\s+EA\s+([\d,.]+)"
+    rows = {m[0]: m for m in re.findall(pattern, page, re.S)}
+    assert rows["DRILL"][2:] == ("36.5760", "1,755.65")  # 48 x 36.576 = 1,755.648
+    assert rows["BOLT"][2:] == ("10.4800", "73.36")
+    assert rows["WIDGET"][2:] == ("0.3333", "1.00")  # 0.9999
+    printed = sum(Decimal(r[3].replace(",", "")) for r in rows.values())
+    total = re.search(r"Total \(USD\)\s*([\d,]+\.\d+)", page)
+    assert total and total.group(1) == "1,830.01" and Decimal(total.group(1).replace(",", "")) == printed
+    assert "Price (USD)" in page and "Per" in page
+    assert "7172 Industrial Way" in page and "Denver, CO 80216" in page
+    assert "Buyer: Alice Buyer · alice@depot.example" in page
+    assert re.search(r"Approved by \w+ \(level 1, approver\)", page) or "Approved: within the buyer's authority" in page

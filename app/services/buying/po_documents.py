@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from app.services.auth import Actor
 from app.services.buying.purchasing import REVISABLE, get_po, lines_of, set_status
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.masterdata import branch_code
+from app.services.money import decimals, document_total, fmt_price, line_total, price_places
 from app.services.ownership import owns
 from reports.purchase_order import PoDocLine, PoDocument, render_po
 
@@ -35,7 +35,13 @@ SENDABLE = frozenset({"approved", "sent", "confirmed"})
 
 
 def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
-    """Plain data for the PDF (the report knows nothing of the database)."""
+    """Plain data for the PDF (the report knows nothing of the database).
+
+    Money as the supplier reads it: unit prices with one number of decimals for the whole PO (the
+    currency's, more only where the price list has them), extensions rounded to the currency's
+    decimals, and the total the sum of the printed extensions (``app.services.money``)."""
+    from app.services.buying.approvals import approval_state
+
     supplier = session.get(Supplier, po.supplier_id)
     branch = session.get(Branch, po.owner_branch_id)
     if supplier is None or branch is None:
@@ -49,19 +55,38 @@ def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
         Warehouse.id.in_({ln.ship_to_warehouse_id for ln in lines} | {po.warehouse_id})))}
     ship_ids = list(dict.fromkeys([ln.ship_to_warehouse_id for ln in lines])) or [po.warehouse_id]
     ship_to = {whs[w].code: f"{whs[w].name}\n{whs[w].address}".strip() for w in ship_ids}
+    places = price_places([ln.unit_price for ln in lines], po.currency)
     doc_lines = [PoDocLine(
         line_no=ln.line_no, sku=items[ln.item_id].sku, description=items[ln.item_id].description,
         supplier_part=parts.get(ln.item_id, ""), qty=ln.qty_ordered, uom=ln.uom, unit_price=ln.unit_price,
-        extension=(Decimal(ln.qty_ordered) * ln.unit_price).quantize(Decimal("0.0001")),
-        ship_to=whs[ln.ship_to_warehouse_id].code, expected_date=ln.expected_date) for ln in lines]
+        extension=line_total(ln.qty_ordered, ln.unit_price, po.currency),
+        ship_to=whs[ln.ship_to_warehouse_id].code, expected_date=ln.expected_date,
+        price_text=fmt_price(ln.unit_price, places)) for ln in lines]
     buyer = session.get(User, po.requested_by_id) if po.requested_by_id else None
+    contact = ""
+    if buyer is not None:
+        contact = " · ".join(x for x in (buyer.full_name or buyer.username, buyer.email) if x)
     return PoDocument(
         company_name=f"Depot · {branch.name}", company_address=branch.address, number=po.number,
         revision=po.revision, order_date=po.order_date, supplier_code=supplier.code, supplier_name=supplier.name,
         supplier_address=supplier.address, currency=po.currency, payment_terms=po.payment_terms, ship_to=ship_to,
-        lines=doc_lines, total=sum((ln.extension for ln in doc_lines), Decimal(0)), expected_date=po.expected_date,
-        buyer=(buyer.full_name or buyer.username) if buyer else "", notes=po.notes, rush=po.rush,
+        lines=doc_lines, total=document_total((ln.extension for ln in doc_lines), po.currency),
+        expected_date=po.expected_date, buyer=contact, notes=po.notes, rush=po.rush,
+        money_places=decimals(po.currency), approved_by=_approved_line(po, approval_state(session, po)),
+        supplier_email=supplier.contact_email,
     )
+
+
+def _approved_line(po: PurchaseOrder, levels: list[Any]) -> str:
+    """Who approved this revision, for the supplier ('' would hide that a draft is not an order)."""
+    if po.status in ("draft", "pending_approval", "rejected"):
+        return f"NOT APPROVED ({po.status.replace('_', ' ')}): not an order; do not ship against it"
+    if po.status == "cancelled":
+        return "CANCELLED: do not ship against this purchase order"
+    if not levels:
+        return "Approved: within the buyer's authority (no approval level required)"
+    names = [f"{st.approved_by} (level {st.level}, {'/'.join(sorted(st.roles))})" for st in levels if st.approved_by]
+    return "Approved by " + "; ".join(names) if names else "Approved"
 
 
 def po_pdf(session: Session, ref: str | uuid.UUID) -> tuple[str, bytes]:

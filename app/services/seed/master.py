@@ -167,6 +167,12 @@ LOCATION_COLUMNS = (*VERSIONED, "warehouse_id", "zone_id", "code", "kind", "role
                     "min_qty", "max_qty", "active")
 
 
+#: supplier address lines after the street: city, state and ZIP, as a supplier's own letterhead has them
+SUPPLIER_CITIES = ("Dallas, TX 75247", "Houston, TX 77029", "Phoenix, AZ 85043", "Fort Worth, TX 76106",
+                   "Oklahoma City, OK 73108", "Tulsa, OK 74107", "Albuquerque, NM 87107", "San Antonio, TX 78219",
+                   "Memphis, TN 38118", "Denver, CO 80216", "Little Rock, AR 72206", "Austin, TX 78744")
+
+
 def _parties(ctx: Ctx, clock: _Clock) -> None:
     rng, ho = ctx.rng, ctx.ho
     rows = []
@@ -180,7 +186,8 @@ def _parties(ctx: Ctx, clock: _Clock) -> None:
             qual, edi_id, fmt = "ZZ", f"{code}EDI", "x12"
         elif edi < 0.4:
             qual, edi_id, fmt = "14", f"{5060000000000 + n}", "edifact"
-        rows.append((*v, code, name, f"orders@{code.lower()}.example", f"{rng.randint(100, 9999)} Industrial Way",
+        city = SUPPLIER_CITIES[n % len(SUPPLIER_CITIES)]  # not from rng: the rest of the seed stays as it was
+        rows.append((*v, code, name, f"orders@{code.lower()}.example", f"{rng.randint(100, 9999)} Industrial Way\n{city}",
                      "USD", rng.choice(("NET30", "NET30", "NET45", "NET60", "2/10NET30")), qual, edi_id, fmt,
                      int(rng.random() < 0.25), money(rng.choice(("0", "2", "5", "10"))), money("100"), 1))
         ctx.suppliers.append((str(v[0]), code, rng.randint(0, 4)))

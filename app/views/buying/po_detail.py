@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.models.purchasing import PurchaseOrder
 from app.services.buying import approvals, po_documents, po_receipts, purchasing
+from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -38,7 +39,7 @@ KINDS = frozenset({"po", "approval", "receipt", "sync"})
 
 LINE_COLUMNS = (("#", "line", False), ("SKU", "sku", False), ("Description", "description", False),
                 ("Supplier part", "supplier_part", False), ("Ship to", "ship_to", False), ("Qty", "qty", True),
-                ("Unit", "uom", False), ("Price", "price", True), ("Extension", "extension", True))
+                ("Unit", "uom", False), ("Price per unit", "price", True), ("Extension", "extension", True))
 
 
 class PoLinesModel(QAbstractTableModel):
@@ -47,10 +48,12 @@ class PoLinesModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
+        self._places = 2
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._places = price_places([r["price"] for r in self._rows])  # one column, one number of decimals
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
@@ -68,7 +71,7 @@ class PoLinesModel(QAbstractTableModel):
             if key == "qty":
                 return f"{value:,}"
             if key in ("price", "extension"):
-                return f"{value:,.2f}" if key == "extension" else f"{value:,.4f}"
+                return fmt_money(value) if key == "extension" else fmt_price(value, self._places)
             return str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -194,7 +197,7 @@ class PoDetailView(QWidget):
                             f"  ·  ordered {d['order_date']}{extra}  ·  terms {d['payment_terms']}")
         self.lines.set_rows(d["lines"])
         self.table.resizeColumnsToContents()
-        self.totals.setText(f"{len(d['lines'])} lines  ·  total {d['total']:,.2f} {d['currency']}")
+        self.totals.setText(f"{len(d['lines'])} lines  ·  total {fmt_money(d['total'], d['currency'], code=True)}")
         self.approval.setHtml(_approval_html(d))
         can = d.get("can", {})
         for key in ("submit", "approve", "send", "cancel", "close", "revise"):
