@@ -27,6 +27,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.ownership import ForeignWrite, ownership
+from app.services.workflow import transition
 
 #: roles that may handle any exception, whatever its role
 SUPERVISOR_ROLES = frozenset({"manager", "admin"})
@@ -103,10 +104,7 @@ def acknowledge(session: Session, actor: Actor, ids: Sequence[uuid.UUID]) -> lis
     now = utcnow()
     for it in items:
         if it.status == "open":
-            it.status = "acknowledged"
-            it.acknowledged_by_id = actor.user_id
-            it.acknowledged_at = now
-            audit.record(session, actor, "exception.acknowledge", "exception_item", it.id, it.owner_branch_id)
+            transition(it, "acknowledged", actor, at=now)
     session.flush()
     return items
 
@@ -116,11 +114,8 @@ def resolve(session: Session, actor: Actor, ids: Sequence[uuid.UUID], note: str 
     items = _load(session, actor, ids)
     now = utcnow()
     for it in items:
-        it.status = "resolved"
-        it.resolved_by_id = actor.user_id
-        it.resolved_at = now
         it.resolution = note.strip()
-        audit.record(session, actor, "exception.resolve", "exception_item", it.id, it.owner_branch_id, note=note.strip())
+        transition(it, "resolved", actor, at=now, note=note.strip())
     session.flush()
     return items
 

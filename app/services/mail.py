@@ -40,6 +40,7 @@ from app.services.db import site_id
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.masterdata import branch_code
 from app.services.ownership import ForeignWrite, ownership
+from app.services.workflow import transition
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = dt.timedelta(minutes=1)
@@ -202,11 +203,10 @@ def send_due(session: Session, cfg: SmtpConfig, *, now: dt.datetime | None = Non
                             _fail(session, rest, e, now, report, permanent=False)
                         break
                 continue
-            row.status, row.sent_at, row.last_error = "sent", now, ""
+            row.last_error = ""
             row.attempts += 1
             report.sent += 1
-            audit.record(session, None, "email.sent", "email_outbox", row.id, row.owner_branch_id,
-                         to=row.to_addr, about=row.entity_ref, attempts=row.attempts)
+            transition(row, "sent", None, at=now, about=row.entity_ref, attempts=row.attempts)
     finally:
         if smtp is not None:
             try:
@@ -222,10 +222,9 @@ def _fail(session: Session, row: EmailOutbox, e: BaseException, now: dt.datetime
     row.attempts += 1
     row.last_error = f"{type(e).__name__}: {e}"[:2000]
     if permanent or row.attempts >= MAX_ATTEMPTS:
-        row.status, row.next_attempt_at = "failed", None
+        row.next_attempt_at = None
         report.failed += 1
-        audit.record(session, None, "email.failed", "email_outbox", row.id, row.owner_branch_id,
-                     to=row.to_addr, about=row.entity_ref, error=row.last_error, attempts=row.attempts)
+        transition(row, "failed", None, about=row.entity_ref, error=row.last_error, attempts=row.attempts)
     else:
         row.next_attempt_at = now + backoff(row.attempts)
         report.retry += 1
@@ -251,10 +250,12 @@ def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox
     take_over = own.enforced and row.status == "queued" and row.hlc_site != site_id(session)
     if row.status != "failed" and not take_over:
         raise Conflict(f"e-mail to {row.to_addr} is {row.status}; only a failed one can be re-queued")
-    row.status, row.next_attempt_at, row.attempts = "queued", utcnow(), 0
+    row.next_attempt_at, row.attempts = utcnow(), 0
+    if take_over:  # still queued: only the sender changes (this workstation writes the row now)
+        audit.record(session, actor, "email.takeover", "email_outbox", row.id, row.owner_branch_id, to=row.to_addr)
+    else:
+        transition(row, "queued", actor)
     session.flush()
-    audit.record(session, actor, "email.takeover" if take_over else "email.requeue", "email_outbox", row.id,
-                 row.owner_branch_id, to=row.to_addr)
     return row
 
 

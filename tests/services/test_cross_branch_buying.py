@@ -255,17 +255,17 @@ def test_a_receipt_with_goods_refuses_and_the_buyer_hears_of_it(engine: Engine, 
     _settle(s)
     hou_er = s.get(ExpectedReceipt, expected_receipt_id(po.id, 0, bw.wh_hou.id))
     assert hou_er is not None
-    hou_er.status = "receiving"
+    hou_er.status = "received"  # HOU posted a receipt on it (stands for post_receipt)
     s.commit()
     s.close()
 
-    s, w = _site(engine, bw.dal)  # DAL knows HOU is receiving: it refuses, as for its own receipts
-    with pytest.raises(Conflict, match=f"receipt {hou_er.number} is receiving"):
+    s, w = _site(engine, bw.dal)  # DAL knows HOU received goods: it refuses, as for its own receipts
+    with pytest.raises(Conflict, match=f"receipt {hou_er.number} is received; goods have already been received"):
         purchasing.cancel(s, w.actors["alice"], po.id)
     s.rollback()
     s.close()
 
-    # DAL cancelled before it knew (simulated: HOU starts receiving after DAL's cancel, before its pull)
+    # DAL cancelled before it knew (simulated: HOU receives after DAL's cancel, before its pull)
     s, w = _site(engine, bw.hou)
     s.get(ExpectedReceipt, hou_er.id).status = "expected"  # type: ignore[union-attr]
     s.commit()
@@ -275,14 +275,14 @@ def test_a_receipt_with_goods_refuses_and_the_buyer_hears_of_it(engine: Engine, 
     s.commit()
     s.close()
     s, w = _site(engine, bw.hou)
-    s.get(ExpectedReceipt, hou_er.id).status = "receiving"  # type: ignore[union-attr]
+    s.get(ExpectedReceipt, hou_er.id).status = "received"  # type: ignore[union-attr]
     s.commit()
     _settle(s)
     _settle(s)
     (exc,) = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "po.receipt_has_goods")).all()
     assert exc.owner_branch_id == bw.hou.id and exc.role == "buyer" and exc.entity_id == po.id
-    assert po.number in exc.title and "already receiving goods" in exc.title
-    assert s.get(ExpectedReceipt, hou_er.id).status == "receiving"  # type: ignore[union-attr]
+    assert po.number in exc.title and f"goods were already received on {hou_er.number}" in exc.title
+    assert s.get(ExpectedReceipt, hou_er.id).status == "received"  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------- requisitions

@@ -71,7 +71,7 @@ def receipt_at(session: Session, po: PurchaseOrder, wh_id: object, source: str =
     """The one open expected receipt of ``po`` at a warehouse (what Receiving lists)."""
     return session.scalars(select(ExpectedReceipt).where(
         ExpectedReceipt.po_id == po.id, ExpectedReceipt.warehouse_id == wh_id, ExpectedReceipt.source == source,
-        ExpectedReceipt.status.in_(("expected", "arrived", "receiving")))).one()
+        ExpectedReceipt.status.in_(("expected", "arrived")))).one()
 
 
 def po_lines(session: Session, po: PurchaseOrder) -> dict[str, tuple[int, str]]:

@@ -26,7 +26,7 @@ from app.services.receiving.scan import gs1_check_digit
 from tests.factories import World, load_world
 from tests.sync.conftest import Net, Site, quiesce, server_hashes, site_hashes
 
-OPEN = ("expected", "arrived", "receiving")
+OPEN = ("expected", "arrived")
 
 
 def _sync(site: Site) -> None:

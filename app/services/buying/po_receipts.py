@@ -14,21 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.org import Branch, Warehouse
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.workflow import open_states
 from app.services import audit, numbering
 from app.services.auth import Actor
 from app.services.errors import Conflict
 from app.services.exceptions import raise_once
 from app.services.ownership import ownership, owns, settler
+from app.services.workflow import transition
 
 #: states in which goods are due against the PO (its expected receipts should exist)
 RECEIVABLE = ("approved", "sent", "confirmed", "partially_received")
 #: states in which nothing is due (receipts still only expected are cancelled)
 NOT_DUE = ("draft", "pending_approval", "rejected", "cancelled", "closed")
+_REVISED_OR_CANCELLED = ("draft", "pending_approval", "rejected", "cancelled")
+#: an expected receipt still waiting for goods (expected, arrived)
+WAITING = open_states("expected_receipt")
 _ER_NAMESPACE = uuid.UUID("6f1c1f4e-2b52-4a55-9a43-0d1f3c7e6a01")
 
 
@@ -76,22 +81,20 @@ def create_expected_receipts(session: Session, actor: Actor | None, po: Purchase
 
 
 def open_receipts(session: Session, po: PurchaseOrder) -> list[ExpectedReceipt]:
-    """The PO's receipts not yet cancelled or closed; refuses when any already has goods."""
+    """The PO's receipts still waiting for goods; refuses when any already has goods (received)."""
     out = []
     for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
                                                             ExpectedReceipt.source == "po")):
-        if er.status in ("cancelled", "closed"):
+        if er.status == "cancelled":
             continue
-        if er.status not in ("expected", "arrived"):
-            raise Conflict(f"purchase order {po.number}: receipt {er.number} is {er.status}; goods are already being received")
+        if er.status not in WAITING:
+            raise Conflict(f"purchase order {po.number}: receipt {er.number} is {er.status}; goods have already been received")
         out.append(er)
     return out
 
 
 def cancel_receipt(session: Session, actor: Actor | None, er: ExpectedReceipt, po: PurchaseOrder) -> None:
-    er.status = "cancelled"
-    audit.record(session, actor, "expected_receipt.cancel", "expected_receipt", er.id, er.owner_branch_id,
-                 number=er.number, po=po.number, revision=po.revision, po_status=po.status)
+    transition(er, "cancelled", actor, po=po.number, revision=po.revision, po_status=po.status)
 
 
 def cancel_receipts(session: Session, actor: Actor, po: PurchaseOrder) -> None:
@@ -133,11 +136,16 @@ def settle_expected_receipts(session: Session) -> int:
 
 
 def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int:
-    """Cancel this branch's receipts still only expected whose PO no longer wants them (revised,
-    cancelled, closed, or approved again as a newer revision); one with goods cannot be cancelled:
-    an exception tells the buyer (once)."""
+    """Cancel this branch's receipts still waiting for goods whose PO no longer wants them
+    (revised, cancelled, closed, or approved again as a newer revision). A receipt whose goods were
+    already received when the owner revised or cancelled the PO (it did not know yet) cannot be
+    cancelled: an exception tells the buyer (once)."""
+    received_stale = and_(ExpectedReceipt.status == "received", or_(
+        PurchaseOrder.status.in_(_REVISED_OR_CANCELLED),
+        and_(PurchaseOrder.revision > 0, PurchaseOrder.status.in_(RECEIVABLE))))
     q = (select(ExpectedReceipt, PurchaseOrder).join(PurchaseOrder, PurchaseOrder.id == ExpectedReceipt.po_id)
-         .where(ExpectedReceipt.status.in_(("expected", "arrived", "receiving")), ExpectedReceipt.deleted_at.is_(None),
+         .where(ExpectedReceipt.deleted_at.is_(None),
+                or_(ExpectedReceipt.status.in_(WAITING), received_stale),
                 or_(PurchaseOrder.status.in_(NOT_DUE), PurchaseOrder.revision > 0)))  # else nothing can be stale
     if branch_id is not None:
         q = q.where(ExpectedReceipt.owner_branch_id == branch_id)
@@ -148,8 +156,8 @@ def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int
             or (er.id.version == 5 and er.id != expected_receipt_id(po.id, po.revision, er.warehouse_id))))
         if not stale:
             continue
-        if er.status == "receiving":
-            if po.status != "closed":  # closing leaves a receipt in progress alone, as at the owner
+        if er.status == "received":
+            if po.status != "closed":  # closing leaves received goods alone, as at the owner
                 _report_goods(session, er, po)
             continue
         cancel_receipt(session, None, er, po)
@@ -159,16 +167,16 @@ def _cancel_stale_receipts(session: Session, branch_id: uuid.UUID | None) -> int
 
 
 def _report_goods(session: Session, er: ExpectedReceipt, po: PurchaseOrder) -> None:
-    """The PO's owner revised/cancelled it before it knew this branch had started receiving."""
+    """The PO's owner revised/cancelled it before it knew this branch had received goods on it."""
     what = po.status if po.status in ("cancelled", "closed") else "revised"
     raise_once(
         session, None, kind="po.receipt_has_goods", role="buyer", owner_branch_id=er.owner_branch_id,
         entity="purchase_order", entity_id=po.id, entity_ref=po.number,
         key=f"po.receipt_has_goods:{er.id}:{po.revision}:{po.status}",
-        title=f"{po.number} was {what} but receipt {er.number} is already receiving goods",
+        title=f"{po.number} was {what} but goods were already received on {er.number}",
         detail=(f"Purchase order {po.number} (rev {po.revision}) is now {po.status}; receipt {er.number} was not "
-                "cancelled because goods are being received against it. Agree with the receiving branch what "
-                "happens to them (receive and keep, or return), then resolve this."))
+                "cancelled because goods were received against it. Agree with the receiving branch what "
+                "happens to them (keep, or return), then resolve this."))
 
 
 def branch_followups(session: Session, po: PurchaseOrder) -> list[str]:
@@ -188,7 +196,7 @@ def branch_followups(session: Session, po: PurchaseOrder) -> list[str]:
                 out.append(f"{codes.get(wh.branch_id, '?')} creates its expected receipt for {wh.code} when it syncs")
     if po.status in NOT_DUE:
         for er in session.scalars(select(ExpectedReceipt).where(
-                ExpectedReceipt.po_id == po.id, ExpectedReceipt.status.in_(("expected", "arrived")))
+                ExpectedReceipt.po_id == po.id, ExpectedReceipt.status.in_(WAITING))
                 .order_by(ExpectedReceipt.number)):
             if not owns(session, er.owner_branch_id):
                 code = codes.get(er.owner_branch_id, "?")

@@ -31,14 +31,15 @@ from app.models.org import Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder, PurchaseOrderLine
 from app.models.types import MONEY_MAX, DomainValueError, to_money, to_qty, utcnow
-from app.models.workflow import FINAL_STATES, check_transition
+from app.models.workflow import CLOSED_STATES
 from app.services import audit, numbering
 from app.services.auth import Actor
-from app.services.buying.po_receipts import cancel_receipt, cancel_receipts, create_expected_receipts
+from app.services.buying.po_receipts import WAITING, cancel_receipt, cancel_receipts, create_expected_receipts
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.masterdata import branch_code
 from app.services.money import line_total
 from app.services.ownership import ownership, owns
+from app.services.workflow import transition
 
 #: states in which a PO may still be revised (goods not yet arriving against it)
 REVISABLE = frozenset({"draft", "pending_approval", "rejected", "approved", "sent", "confirmed"})
@@ -210,15 +211,10 @@ def lines_of(session: Session, po_id: uuid.UUID) -> list[PurchaseOrderLine]:
 
 
 def set_status(session: Session, actor: Actor | None, po: PurchaseOrder, new: str, **detail: Any) -> None:
-    """Move ``po`` to ``new`` if the workflow allows it, with an audit entry."""
-    try:
-        check_transition("purchase_order", po.status, new)
-    except ValueError:
-        raise Conflict(f"purchase order {po.number} is {po.status}; it cannot become {new}") from None
-    old, po.status = po.status, new
-    session.flush()
-    audit.record(session, actor, f"po.{new}", "purchase_order", po.id, po.owner_branch_id,
-                 number=po.number, revision=po.revision, old=old, new=new, **detail)
+    """The one writer of a PO's status: moves ``po`` to ``new`` if the workflow allows it, with an
+    audit entry (``transition``). Approval, sending, confirmations (EDI), receipts (the roll-up),
+    revision, cancel and close all come through here."""
+    transition(po, new, actor, **detail)
 
 
 def _require_owner(session: Session, po: PurchaseOrder, action: str) -> None:
@@ -230,7 +226,7 @@ def _require_owner(session: Session, po: PurchaseOrder, action: str) -> None:
 
 
 def _refuse_final(po: PurchaseOrder, action: str) -> None:
-    if po.status in FINAL_STATES["purchase_order"]:
+    if po.status in CLOSED_STATES["purchase_order"]:
         raise Conflict(f"purchase order {po.number} is {po.status}; it cannot be {action}")
 
 
@@ -343,7 +339,7 @@ def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") ->
     _refuse_final(po, "closed")
     set_status(session, actor, po, "closed", reason=reason)
     for er in session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.po_id == po.id,
-                                                            ExpectedReceipt.status.in_(("expected", "arrived")))):
+                                                            ExpectedReceipt.status.in_(WAITING))):
         if owns(session, er.owner_branch_id):
             cancel_receipt(session, actor, er, po)
     session.flush()

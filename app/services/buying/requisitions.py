@@ -43,6 +43,7 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, Validation
 from app.services.numbering import next_number
 from app.services.ownership import acting_branch, ownership, owns, settler
 from app.services.replenishment.engine import Recommendation
+from app.services.workflow import transition
 
 #: rejection reasons and how many days each keeps the recommendation away
 REJECT_REASONS: dict[str, int] = {
@@ -404,8 +405,8 @@ def cancel(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID],
             raise Conflict(f"requisition {r.number} is {r.status}: only an open requisition can be cancelled")
     _refuse_covered(session, rows)
     for r in rows:
-        r.status, r.cancel_reason = "cancelled", reason.strip()
-        audit.record(session, actor, "requisition.cancel", "requisition", r.id, r.owner_branch_id, reason=reason)
+        r.cancel_reason = reason.strip()
+        transition(r, "cancelled", actor, reason)
     session.flush()
     return rows
 
@@ -504,9 +505,11 @@ def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uui
         todo.append(r)
     for r in todo:
         if owns(session, r.owner_branch_id):
-            r.status, r.po_id, r.transfer_id = "converted", po_id, transfer_id
-        audit.record(session, actor, CONVERT_ACTION, "requisition", r.id, r.owner_branch_id,
-                     po_id=po_id, transfer_id=transfer_id, number=r.number)
+            r.po_id, r.transfer_id = po_id, transfer_id
+            transition(r, "converted", actor, action=CONVERT_ACTION, po_id=po_id, transfer_id=transfer_id)
+        else:  # the conversion record alone: the owner's settler marks it converted from this entry
+            audit.record(session, actor, CONVERT_ACTION, "requisition", r.id, r.owner_branch_id,
+                         po_id=po_id, transfer_id=transfer_id, number=r.number)
     if po_id is not None and todo:
         from app.models.purchasing import PurchaseOrder
 
@@ -546,9 +549,9 @@ def settle_conversions(session: Session) -> int:
             continue
         if (conv.po_id is not None) != (r.kind == "purchase"):
             continue  # a record that does not fit the requisition: leave it open for a person
-        r.status, r.po_id, r.transfer_id = "converted", conv.po_id, conv.transfer_id
-        audit.record(session, None, "requisition.converted", "requisition", r.id, r.owner_branch_id,
-                     po_id=conv.po_id, transfer_id=conv.transfer_id, number=r.number)
+        r.po_id, r.transfer_id = conv.po_id, conv.transfer_id
+        transition(r, "converted", None, action="requisition.converted", po_id=conv.po_id,
+                   transfer_id=conv.transfer_id)
         n += 1
     session.flush()
     return n + _report_cancelled_on_po(session, own.branch_id if own.enforced else None)

@@ -38,14 +38,15 @@ from app.models.org import Branch, Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import PurchaseOrder, PurchaseOrderLine
 from app.models.types import utcnow
-from app.models.workflow import check_transition
 from app.services import audit, exceptions
 from app.services.auth import Actor
+from app.services.buying.purchasing import set_status
 from app.services.edi import acks, asn_receipts, edifact, x12
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
 from app.services.edi.text import decode, was_utf16
 from app.services.errors import DomainError
 from app.services.ownership import owns
+from app.services.workflow import transition
 
 IMPORTABLE = ("855", "856", "ORDRSP", "DESADV")
 #: a partner's answers to files Depot sent: read, never imported as documents, never acknowledged back
@@ -368,7 +369,8 @@ def _apply(
         else:
             diffs, receipts = _ship_notice(session, actor, doc, msg, po, supplier, matches)
         msg.differences = len(diffs)
-        msg.status = "differences" if diffs else "processed"
+        if diffs:
+            transition(msg, "differences", actor)
         result = MessageResult(msg.id, doc.msg_type, number, msg.status, diffs, receipts)
         msg.summary = _summary(doc, len(matches), diffs, result.expected_receipt)
         audit.record(session, actor, "edi.import", "supplier_message", msg.id, po.owner_branch_id,
@@ -448,9 +450,7 @@ def _confirm(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Supplie
                    tag=f"{row.line_no}:{kind}")
         diffs += [t for _, t in found]
     if po.status == "sent" and doc.header_status != "rejected":
-        check_transition("purchase_order", po.status, "confirmed")
-        po.status = "confirmed"
-        audit.record(session, actor, "po.confirmed", "purchase_order", po.id, po.owner_branch_id, by=doc.msg_type)
+        set_status(session, actor, po, "confirmed", by=doc.msg_type)
     dates = [m.line.date for m in matches if m.line.date and m.po_line and m.line.status != "rejected"]
     if dates and po.expected_date is not None:
         po.expected_date = max(dates)

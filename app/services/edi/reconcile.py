@@ -26,18 +26,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder
 from app.models.types import utcnow
-from app.models.workflow import allowed, check_transition
+from app.models.workflow import allowed, open_states
 from app.services import audit
 from app.services.auth import Actor
+from app.services.workflow import transition
 
-#: PO-sourced expected receipts that may still be reduced
-OPEN_STATES = ("expected", "arrived", "receiving")
+#: PO-sourced expected receipts that may still be reduced (those still waiting for goods)
+OPEN_STATES = open_states("expected_receipt")
 
 
 @dataclass
@@ -96,9 +98,10 @@ def take_off_po_receipts(session: Session, actor: Actor | None, po: PurchaseOrde
                                   if ln.po_line_id is not None])
         nothing_open = all(new_qty.get(ln.id, ln.qty_expected) <= ln.qty_received for ln in er_lines)
         nothing_received = all(ln.qty_received == 0 for ln in er_lines)
+        detail: dict[str, Any] = {"po": po.number, "asn": asn.asn_ref, "asn_receipt": asn.number, "taken": res.taken,
+                  "lines": [{"po_line_id": str(pl), "from": before, "to": after} for pl, before, after in res.changes]}
         if nothing_open and nothing_received and allowed("expected_receipt", er.status, "cancelled"):
-            check_transition("expected_receipt", er.status, "cancelled")
-            er.status = "cancelled"  # a cancelled document keeps its rows as they were
+            transition(er, "cancelled", actor, "asn", **detail)  # a cancelled document keeps its rows as they were
             res.cancelled = True
         else:
             for ln in touched:
@@ -106,12 +109,8 @@ def take_off_po_receipts(session: Session, actor: Actor | None, po: PurchaseOrde
                     ln.deleted_at = now  # fully covered, nothing received: the row drops out
                 else:
                     ln.qty_expected = new_qty[ln.id]
-        audit.record(
-            session, actor, "expected_receipt.cancel" if res.cancelled else "expected_receipt.reduce",
-            "expected_receipt", er.id, er.owner_branch_id, number=er.number, po=po.number, reason="asn",
-            asn=asn.asn_ref, asn_receipt=asn.number, taken=res.taken,
-            lines=[{"po_line_id": str(pl), "from": before, "to": after} for pl, before, after in res.changes],
-        )
+            audit.record(session, actor, "expected_receipt.reduce", "expected_receipt", er.id, er.owner_branch_id,
+                         number=er.number, reason="asn", **detail)
         out.append(res)
     session.flush()
     return out

@@ -20,10 +20,11 @@ from app.models.org import INTERNAL_KINDS, Location
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.stock import StockBalance
+from app.models.workflow import open_states
 
 #: sales order states whose allocations still hold stock in the warehouse
 HOLDING_STATES = ("open", "allocated", "picking", "packed", "backordered", "credit_hold")
-OPEN_RECEIPT_STATES = ("expected", "arrived", "receiving")
+OPEN_RECEIPT_STATES = open_states("expected_receipt")
 
 
 def on_hand_by_item(session: Session, item_ids: Sequence[uuid.UUID], warehouse_id: uuid.UUID) -> dict[uuid.UUID, int]:

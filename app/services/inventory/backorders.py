@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 from app.models.org import Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
-from app.models.workflow import check_transition
-from app.services import audit
 from app.services.auth import Actor
 from app.services.inventory.atp import allocated_by_item, on_hand_by_item
 from app.services.ownership import ownership, settler
+from app.services.workflow import transition
 
 TIER_RANK = {"platinum": 0, "gold": 1, "silver": 2, "bronze": 3}
 
@@ -78,11 +77,8 @@ def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence
         if all(pool.get(i, 0) >= q for i, q in need.items()):
             for i, q in need.items():
                 pool[i] -= q
-            check_transition("sales_order", order.status, "open")
-            order.status = "open"
+            transition(order, "open", actor, action="order.release_backorder")
             released.append(order.number)
-            audit.record(session, actor, "order.release_backorder", "sales_order", order.id, order.owner_branch_id,
-                         number=order.number)
     session.flush()
     return released
 

@@ -28,6 +28,7 @@ from app.models.inventory import CountLine, CountTask, ReplenishTask
 from app.models.org import Location
 from app.models.stock import StockBalance
 from app.models.types import utcnow
+from app.models.workflow import open_states
 from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
@@ -35,12 +36,13 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, Validation
 from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.numbering import next_number
 from app.services.stock import MoveSpec, post_moves, virtual_location
+from app.services.workflow import transition
 
 #: days between counts of a bin by its best item's velocity class (A monthly, B quarterly, C twice a year)
 DEFAULT_INTERVAL_DAYS: dict[str, int] = {"A": 30, "B": 90, "C": 180}
 #: allowed |variance| in percent of the expected quantity, by class
 DEFAULT_TOLERANCE_PCT: dict[str, Decimal] = {"A": Decimal("1"), "B": Decimal("2"), "C": Decimal("5")}
-OPEN_STATES = ("scheduled", "counting", "recount", "pending_approval")
+OPEN_STATES = open_states("count_task")
 
 #: Checks that say a bin is being worked (picked, replenished, put away) and must not be counted.
 #: Each takes (session, location ids) and returns {location id: reason}. The picking issue adds one.
@@ -225,8 +227,8 @@ def start_counts(session: Session, actor: Actor, task_ids: Sequence[uuid.UUID]) 
                 task_id=t.id, item_id=item_id, lot_key=lot_key, lot_id=uuid.UUID(lot_key) if lot_key else None,
                 expected_qty=int(q), owner_branch_id=t.owner_branch_id,
             ))
-        t.status, t.started_at, t.round = "counting", now, 1
-        audit.record(session, actor, "count.start", "count_task", t.id, t.owner_branch_id, number=t.number)
+        t.round = 1
+        transition(t, "counting", actor, at=now)
     session.flush()
     return tasks
 
@@ -345,10 +347,9 @@ def enter_counts(session: Session, actor: Actor, task_id: uuid.UUID, entries: Se
                  t.owner_branch_id, number=t.number, lines=len(lines), over_tolerance=len(over))
     if not over:
         _post(session, actor, t, list(lines.values()))
-    elif recount:
-        t.status, t.round = "pending_approval", 2
     else:
-        t.status, t.round = "recount", 2
+        t.round = 2
+        transition(t, "pending_approval" if recount else "recount", actor, over_tolerance=len(over))
     session.flush()
     return t
 
@@ -403,8 +404,7 @@ def cancel_count(session: Session, actor: Actor, task_id: uuid.UUID) -> CountTas
     require_owner(session, t.owner_branch_id, f"count {t.number} is counted")
     if t.status not in OPEN_STATES:
         raise Conflict(f"count {t.number} is {t.status} and cannot be cancelled")
-    t.status = "cancelled"
-    audit.record(session, actor, "count.cancel", "count_task", t.id, t.owner_branch_id, number=t.number)
+    transition(t, "cancelled", actor)
     session.flush()
     return t
 
@@ -431,9 +431,8 @@ def _post(session: Session, actor: Actor, t: CountTask, lines: list[CountLine]) 
     if serial:
         raise ValidationError("count", f"item {serial} is serial-tracked: adjust it by serial, not by a cycle count")
     post_moves(session, actor, moves, owner_branch_id=t.owner_branch_id, allow_negative=True)
-    t.status, t.posted_at = "posted", utcnow()
-    audit.record(session, actor, "count.post", "count_task", t.id, t.owner_branch_id, number=t.number,
-                 adjustments={str(m.item_id): (m.qty if m.to_location_id == t.location_id else -m.qty) for m in moves})
+    transition(t, "posted", actor,
+               adjustments={str(m.item_id): (m.qty if m.to_location_id == t.location_id else -m.qty) for m in moves})
 
 
 @dataclass(frozen=True)

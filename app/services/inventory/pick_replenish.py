@@ -26,6 +26,7 @@ from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.stock import MoveSpec, post_moves
+from app.services.workflow import transition
 
 
 def _require(actor: Actor) -> None:
@@ -152,8 +153,7 @@ def confirm_replenish(session: Session, actor: Actor, task_ids: Sequence[uuid.UU
         post_moves(session, actor, moves, owner_branch_id=tasks[0].owner_branch_id)
     now = utcnow()
     for t in tasks:
-        t.status, t.confirmed_by_id, t.confirmed_at = "done", actor.user_id, now
-        audit.record(session, actor, "replenish.confirm", "replenish_task", t.id, t.owner_branch_id, qty=t.qty_moved)
+        transition(t, "done", actor, at=now, moved=t.qty_moved)
     session.flush()
     return tasks
 
@@ -166,8 +166,7 @@ def cancel_replenish(session: Session, actor: Actor, task_id: uuid.UUID) -> Repl
     require_owner(session, t.owner_branch_id, "a replenishment task is cancelled")
     if t.status != "open":
         raise Conflict(f"replenishment task {task_id} is {t.status}")
-    t.status = "cancelled"
-    audit.record(session, actor, "replenish.cancel", "replenish_task", t.id, t.owner_branch_id)
+    transition(t, "cancelled", actor)
     session.flush()
     return t
 

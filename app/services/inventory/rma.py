@@ -28,7 +28,7 @@ from app.models.inventory import INSPECTION_RESULTS, CreditRequest, Rma, RmaLine
 from app.models.org import Location, Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
-from app.models.types import DomainValueError, to_money, utcnow
+from app.models.types import DomainValueError, to_money
 from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
@@ -36,6 +36,7 @@ from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.numbering import next_number
 from app.services.stock import MoveSpec, post_moves, virtual_location
+from app.services.workflow import transition
 
 CREDITED = ("ok", "defective")
 
@@ -182,9 +183,7 @@ def receive_rma(session: Session, actor: Actor, rma_id: uuid.UUID,
     if not moves:
         raise ValidationError("received quantity", "nothing was received")
     post_moves(session, actor, moves, owner_branch_id=r.owner_branch_id)
-    r.status, r.received_at = "received", utcnow()
-    audit.record(session, actor, "rma.receive", "rma", r.id, r.owner_branch_id, number=r.number,
-                 units=sum(m.qty for m in moves))
+    transition(r, "received", actor, units=sum(m.qty for m in moves))
     session.flush()
     return r
 
@@ -206,10 +205,11 @@ def inspect_rma(session: Session, actor: Actor, rma_id: uuid.UUID, results: Mapp
         if ln.disposition:
             raise Conflict(f"line {ln.line_no} of RMA {r.number} is already disposed")
         ln.inspection_result, ln.inspection_note = res.result, res.note[:200]
-    if all(ln.inspection_result for ln in by_id.values() if ln.qty_received):
-        r.status = "inspected"
-    audit.record(session, actor, "rma.inspect", "rma", r.id, r.owner_branch_id, number=r.number,
-                 results={str(k): v.result for k, v in results.items()})
+    found = {str(k): v.result for k, v in results.items()}
+    if r.status == "received" and all(ln.inspection_result for ln in by_id.values() if ln.qty_received):
+        transition(r, "inspected", actor, results=found)
+    else:  # more results for an RMA not (or already) fully inspected: no change of state
+        audit.record(session, actor, "rma.inspect", "rma", r.id, r.owner_branch_id, number=r.number, results=found)
     session.flush()
     return r
 
@@ -272,7 +272,6 @@ def dispose_rma(session: Session, actor: Actor, rma_id: uuid.UUID, dispositions:
 def _close(session: Session, actor: Actor, r: Rma, lines: list[RmaLine]) -> None:
     credited = [ln for ln in lines if ln.qty_received and ln.inspection_result in CREDITED]
     amount = sum((ln.unit_credit * ln.qty_received for ln in credited), Decimal(0))
-    r.status, r.closed_at = "closed", utcnow()
     if amount > 0:
         skus = {a: b for a, b in session.execute(select(Item.id, Item.sku).where(Item.id.in_({ln.item_id for ln in credited})))}
         detail = "\n".join(f"{skus[ln.item_id]} x {ln.qty_received} @ {ln.unit_credit} ({ln.inspection_result})"
@@ -284,7 +283,7 @@ def _close(session: Session, actor: Actor, r: Rma, lines: list[RmaLine]) -> None
         session.flush()
         audit.record(session, actor, "credit.request", "credit_request", cr.id, r.owner_branch_id,
                      number=cr.number, rma=r.number, amount=amount)
-    audit.record(session, actor, "rma.close", "rma", r.id, r.owner_branch_id, number=r.number, credit=amount)
+    transition(r, "closed", actor, credit=amount)
 
 
 def credit_for(session: Session, rma_id: uuid.UUID) -> CreditRequest | None:
@@ -297,8 +296,7 @@ def cancel_rma(session: Session, actor: Actor, rma_id: uuid.UUID) -> Rma:
     require_owner(session, r.owner_branch_id, f"RMA {r.number} is cancelled")
     if r.status != "authorised":
         raise Conflict(f"RMA {r.number} is {r.status}: only an RMA not yet received can be cancelled")
-    r.status = "cancelled"
-    audit.record(session, actor, "rma.cancel", "rma", r.id, r.owner_branch_id, number=r.number)
+    transition(r, "cancelled", actor)
     session.flush()
     return r
 

@@ -38,6 +38,7 @@ from app.models.types import utcnow
 from app.services import audit
 from app.services.numbering import next_number
 from app.services.ownership import ownership, settler
+from app.services.workflow import transition
 
 _NS = uuid.UUID("6f1d3c2e-5b7a-4e1c-9a0d-7c3b2f1e8d40")
 
@@ -142,8 +143,7 @@ def settle_received(session: Session, t: TransferOrder) -> bool:
         if (ln.qty_received, ln.qty_short) != (received, ln.qty_shipped - received):
             ln.qty_received, ln.qty_short = received, ln.qty_shipped - received
     er = inbound_receipt(session, t)
-    t.status = "received"
-    t.received_at = max(m.moved_at for m in gone) if gone else utcnow()
+    transition(t, "received", None, at=max(m.moved_at for m in gone) if gone else utcnow())
     if er is not None and t.expected_receipt_id is None:
         t.expected_receipt_id = er.id
     follow_serials(session, [m for m in gone if m.reason == "transfer_in" and m.serial_no])
@@ -169,7 +169,9 @@ def follow_serials(session: Session, moves: list[StockMove]) -> int:
             continue
         status = "transferred" if kinds.get(m.to_location_id) == "transit" else "held" if kinds.get(m.to_location_id) == "qa" else "in_stock"
         if (row.status, row.location_id) != (status, m.to_location_id):
-            row.status, row.location_id = status, m.to_location_id
+            row.location_id = m.to_location_id
+            if row.status != status:
+                transition(row, status, None)
             n += 1
     return n
 

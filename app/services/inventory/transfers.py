@@ -45,6 +45,7 @@ from app.services.inventory.transfer_settle import (
 from app.services.numbering import next_number
 from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves, virtual_location
+from app.services.workflow import transition
 
 
 @dataclass(frozen=True)
@@ -187,15 +188,13 @@ def ship_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> Tra
         ln.qty_shipped = ln.qty
     posted = post_moves(session, actor, moves, owner_branch_id=t.owner_branch_id)
     follow_serials(session, [m for m in posted if m.serial_no])
-    t.status, t.shipped_at = "shipped", utcnow()
+    transition(t, "shipped", actor, units=sum(m.qty for m in moves))
     session.flush()
     dst = session.get(Warehouse, t.to_warehouse_id)
     assert dst is not None
     er = expect_transfer(session, t) if owns(session, dst.branch_id) else None
     if er is not None:
         t.expected_receipt_id = er.id
-    audit.record(session, actor, "transfer.ship", "transfer_order", t.id, t.owner_branch_id,
-                 number=t.number, expected_receipt=er.number if er else "", units=sum(m.qty for m in moves))
     session.flush()
     return t
 
@@ -239,7 +238,7 @@ def receive_transfer(
     assert dst is not None
     er = inbound_receipt(session, t)
     done = t.received_at or (er.received_at if er is not None else None)
-    if t.status == "received" or (er is not None and er.status in ("received", "closed")) or left_transit(session, t):
+    if t.status == "received" or (er is not None and er.status == "received") or left_transit(session, t):
         raise Conflict(f"transfer {t.number} was already received{' on ' + done.date().isoformat() if done else ''}")
     if t.status != "shipped":
         raise Conflict(f"transfer {t.number} is {t.status}: only a shipped transfer can be received")
@@ -296,8 +295,8 @@ def receive_transfer(
         erl = derived.get(er_line_id_for(ln.id)) or (er_lines[n] if n < len(er_lines) else None)
         if erl is not None:
             erl.qty_received = got_by_line[ln.id]
-    er.status, er.received_at = "received", now
     er.arrived_at = er.arrived_at or now
+    transition(er, "received", actor, at=now, transfer=t.number)
     follow_serials(session, [m for m in posted if m.serial_no and m.to_location_id == target.id])
     session.flush()
     if owns(session, t.owner_branch_id):
@@ -320,8 +319,7 @@ def cancel_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> T
     require_owner(session, t.owner_branch_id, f"transfer {t.number} is cancelled")
     if t.status != "draft":
         raise Conflict(f"transfer {t.number} is {t.status}: only a draft can be cancelled")
-    t.status = "cancelled"
-    audit.record(session, actor, "transfer.cancel", "transfer_order", t.id, t.owner_branch_id, number=t.number)
+    transition(t, "cancelled", actor)
     session.flush()
     return t
 

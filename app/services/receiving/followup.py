@@ -24,13 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.workflow import open_states
 from app.services import audit
 from app.services.auth import Actor
 from app.services.numbering import next_number
 from app.services.receiving.rollup import received_by_line
 
 #: expected receipts that still wait for goods
-OPEN_ER = ("expected", "arrived", "receiving")
+OPEN_ER = open_states("expected_receipt")
 _ENDED = ("closed", "cancelled")
 
 

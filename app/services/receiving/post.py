@@ -46,6 +46,7 @@ from app.services.receiving.followup import follow_up
 from app.services.receiving.putaway import TaskRequest, create_tasks
 from app.services.receiving.rollup import roll_up
 from app.services.stock import MoveSpec, post_moves, virtual_location
+from app.services.workflow import transition
 
 #: serial statuses that mean "this unit is with us": receiving it again is refused
 ACTIVE_SERIAL = ("in_stock", "held")
@@ -124,7 +125,7 @@ def post_receipt(
     er = session.get(ExpectedReceipt, expected_receipt_id)
     if er is None:
         raise NotFound("expected receipt", expected_receipt_id)
-    if er.status in ("received", "closed"):
+    if er.status == "received":
         prior = session.scalars(select(Receipt.number).where(Receipt.expected_receipt_id == er.id)).first()
         raise Conflict(f"{er.number} is already received" + (f" ({prior})" if prior else "") + ": nothing posted")
     if er.status == "cancelled":
@@ -289,7 +290,8 @@ def post_receipt(
                     session.add(SerialNumber(item_id=rl.item_id, serial=key[1], status=status, location_id=rl.to_location_id,
                                              lot_id=rl.lot_id, receipt_id=rec.id, owner_branch_id=branch_id))
                 else:  # came back (after an RTV or a sale): same registry row, new life
-                    row.status, row.location_id, row.receipt_id = status, rl.to_location_id, rec.id
+                    row.location_id, row.receipt_id = rl.to_location_id, rec.id
+                    transition(row, status, actor)
 
     holds = [QualityHold(receipt_id=rec.id, receipt_line_id=rl.id, warehouse_id=wh.id, item_id=rl.item_id, lot_id=rl.lot_id,
                          serials=rl.serials, qty=rl.qty, reason="damaged" if rl.reason == "damaged" else "inspection",
@@ -301,9 +303,9 @@ def post_receipt(
         for rl in rlines if not rl.hold])
 
     # documents: the expected receipt; the PO (here if this site owns it, else by its owner's settler)
-    er.status, er.received_at = "received", at
     if er.arrived_at is None:
         er.arrived_at = rec.arrived_at
+    transition(er, "received", actor, at=at, receipt=number)
     session.flush()
     notes_out: list[str] = []
     if po is not None:
@@ -414,7 +416,9 @@ def _set_serials(session: Session, holds: Sequence[QualityHold], status: str, lo
             for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id == h.item_id,
                                                                  SerialNumber.serial.in_(serials))):
                 if owns(session, sn.owner_branch_id):  # another branch's registry row is its own to update
-                    sn.status, sn.location_id = status, loc[h.warehouse_id]
+                    sn.location_id = loc[h.warehouse_id]
+                    if sn.status != status:
+                        transition(sn, status, None)
 
 
 def release_holds(session: Session, actor: Actor, hold_ids: Sequence[uuid.UUID], *, note: str = "",
@@ -436,8 +440,8 @@ def release_holds(session: Session, actor: Actor, hold_ids: Sequence[uuid.UUID],
                         receipt_line_id=h.receipt_line_id) for h in mine])
         task_ids += [t.id for t in tasks]
     for h in holds:
-        h.status, h.decided_by_id, h.decided_at, h.decision_note = "released", actor.user_id, at, note[:200]
-        audit.record(session, actor, "hold.release", "quality_hold", h.id, h.owner_branch_id, qty=h.qty, note=note)
+        h.decision_note = note[:200]
+        transition(h, "released", actor, at=at, note=note)
     session.flush()
     return task_ids
 
@@ -455,7 +459,7 @@ def reject_holds(session: Session, actor: Actor, hold_ids: Sequence[uuid.UUID], 
     post_moves(session, actor, _hold_moves(holds, qa, sup, "rtv"), owner_branch_id=holds[0].owner_branch_id, at=at)
     _set_serials(session, holds, "rtv", sup)
     for h in holds:
-        h.status, h.decided_by_id, h.decided_at, h.decision_note = "rejected", actor.user_id, at, note.strip()[:200]
-        audit.record(session, actor, "hold.reject", "quality_hold", h.id, h.owner_branch_id, qty=h.qty, note=note)
+        h.decision_note = note.strip()[:200]
+        transition(h, "rejected", actor, at=at, note=note)
     session.flush()
     return sum(h.qty for h in holds)

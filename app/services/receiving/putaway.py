@@ -33,11 +33,11 @@ from app.models.org import Location
 from app.models.receiving import PutawayTask, Receipt, SerialNumber
 from app.models.stock import StockBalance
 from app.models.types import utcnow
-from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves
+from app.services.workflow import transition
 
 #: pairs of hazmat classes that may not share a bin (simplified from the segregation tables)
 INCOMPATIBLE: frozenset[frozenset[str]] = frozenset(
@@ -455,8 +455,8 @@ def confirm_putaway(session: Session, actor: Actor, confirmations: Sequence[tupl
     post_moves(session, actor, moves, owner_branch_id=done[0][0].owner_branch_id, at=at)
     receipts: set[uuid.UUID] = set()
     for task, b in done:
-        task.status, task.confirmed_location_id, task.confirmed_at = "done", b.loc.id, at
-        task.confirmed_by_id = actor.user_id
+        task.confirmed_location_id = b.loc.id
+        transition(task, "done", actor, at=at, bin=b.loc.code, proposed=task.proposed_location_id)
         serials = [s for s in task.serials.split("\n") if s]
         if serials:
             for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id == task.item_id,
@@ -465,8 +465,6 @@ def confirm_putaway(session: Session, actor: Actor, confirmations: Sequence[tupl
                     sn.location_id = b.loc.id
         if task.receipt_id:
             receipts.add(task.receipt_id)
-        audit.record(session, actor, "putaway.confirm", "putaway_task", task.id, task.owner_branch_id,
-                     qty=task.qty, bin=b.loc.code, proposed=task.proposed_location_id)
     session.flush()
     for rid in receipts:
         still_open = session.scalar(select(func.count()).where(PutawayTask.receipt_id == rid, PutawayTask.status == "open"))

@@ -16,15 +16,15 @@ from app.models.parties import Supplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.receiving import QualityHold, Receipt
 from app.models.types import utcnow
-from app.models.workflow import allowed
-from app.services import audit
+from app.models.workflow import allowed, open_states
 from app.services.auth import Actor
 from app.services.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.services.ownership import owns
 from app.services.receiving.post import PostedReceipt, post_receipt
 from app.services.receiving.session import ReceivingSession, load_context
+from app.services.workflow import transition
 
-OPEN_STATES = ("expected", "arrived", "receiving")
+OPEN_STATES = open_states("expected_receipt")
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ def mark_arrived(session: Session, actor: Actor, expected_receipt_id: uuid.UUID,
         raise PermissionDenied(f"{er.number} is {code}'s: its arrival is recorded on a {code} workstation")
     if not allowed("expected_receipt", er.status, "arrived"):
         raise Conflict(f"{er.number} is {er.status}: cannot mark it arrived")
-    er.status, er.arrived_at = "arrived", at or utcnow()
-    audit.record(session, actor, "receipt.arrived", "expected_receipt", er.id, er.owner_branch_id, at=er.arrived_at)
+    when = at or utcnow()
+    transition(er, "arrived", actor, at=when, action="receipt.arrived")
     session.flush()
 
 

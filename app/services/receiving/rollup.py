@@ -25,7 +25,9 @@ from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, Purchase
 from app.models.workflow import allowed
 from app.services import audit
 from app.services.auth import Actor
+from app.services.buying.purchasing import set_status
 from app.services.ownership import ownership, settler
+from app.services.workflow import transition
 
 #: PO states in which goods are still being received (the roll-up's scope)
 RECEIVING_PO = ("sent", "confirmed", "partially_received")
@@ -61,13 +63,14 @@ def roll_up(session: Session, actor: Actor | None, po: PurchaseOrder) -> bool:
         status = ("received" if pl.qty_received >= pl.qty_ordered else
                   "partially_received" if pl.qty_received else pl.status)
         if pl.status in ("open", "partially_received") and status != pl.status:
-            pl.status = status
+            transition(pl, status, actor)
         if (pl.qty_received, pl.status) != before:
             changed.append(f"line {pl.line_no}: {pl.qty_received} of {pl.qty_ordered}")
     if any(pl.qty_received for pl in lines):
         new = "received" if all(pl.qty_received >= pl.qty_ordered for pl in lines) else "partially_received"
         if po.status != new and allowed("purchase_order", po.status, new):
-            old, po.status = po.status, new
+            old = po.status
+            set_status(session, actor, po, new)
             changed.append(f"status {old} -> {new}")
     if changed:
         session.flush()

@@ -22,6 +22,7 @@ from app.models.catalog import Item, ItemUom
 from app.models.parties import Supplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.receiving import SerialNumber
+from app.models.workflow import CLOSED_STATES
 from app.services.errors import DomainError, NotFound, ValidationError
 from app.services.receiving.post import ACTIVE_SERIAL, ReceiveLine, max_receivable
 from app.services.receiving.scan import Scan, parse_date, parse_scan
@@ -225,7 +226,7 @@ class ReceivingSession:
     # ---- scanning -----------------------------------------------------------------------
     def scan(self, raw: str, *, at: dt.datetime | None = None) -> ScanResult:
         """Apply one scan; a refused scan leaves the session exactly as it was."""
-        if self.ctx.status in ("received", "closed", "cancelled"):
+        if self.ctx.status in CLOSED_STATES["expected_receipt"]:
             return ScanResult(False, f"{self.ctx.number} is {self.ctx.status}: nothing more can be received")
         try:
             parsed = parse_scan(raw)

@@ -26,11 +26,15 @@ from sqlalchemy.orm import Session
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL, SALES_WEEK_SELECT_SQL
 from app.models.org import Branch, Warehouse
+from app.models.workflow import open_states
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
 from app.services.replenishment import figures as fg
 from app.services.replenishment.config import class_settings
 from app.services.replenishment.transfers import Option, TransferPlanner
+
+#: expected receipts still waiting for goods
+_WAITING = open_states("expected_receipt")
 
 #: PO states whose open lines are "on order"
 OPEN_PO_STATES = ("draft", "pending_approval", "rejected", "approved", "sent", "confirmed", "partially_received")
@@ -457,7 +461,7 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
     inbound = _fill(session, (
         "SELECT el.item_id, er.warehouse_id, SUM(MAX(el.qty_expected - el.qty_received, 0))"
         " FROM expected_receipt er CROSS JOIN expected_receipt_line el ON el.receipt_id = er.id"
-        " WHERE er.source = 'transfer' AND er.status IN ('expected', 'arrived', 'receiving')"
+        " WHERE er.source = 'transfer' AND er.status IN (" + ", ".join(f"'{s}'" for s in _WAITING) + ")"
         " AND er.deleted_at IS NULL AND el.deleted_at IS NULL"
         + (" AND er.id NOT IN (SELECT expected_receipt_id FROM transfer_order WHERE expected_receipt_id IS NOT NULL)"
            # the receiver's own ER of a transfer (before the sender links it) is that transfer's inbound

@@ -18,7 +18,7 @@ from sqlalchemy.types import TypeDecorator
 
 from app.models.base import DOCUMENT, LEDGER, MASTER, Base
 from app.models.registry import tables as registry_tables
-from app.models.workflow import FINAL_STATES
+from app.models.workflow import LOCKED_STATES
 
 #: columns every versioned row carries; never "branch editable", always written by sync
 BOOKKEEPING = ("updated_at", "hlc", "hlc_site")
@@ -97,7 +97,7 @@ def sync_tables() -> dict[str, SyncTable]:
             sync=spec.sync,
             columns=cols,
             branch_editable=spec.branch_editable,
-            final_states=FINAL_STATES.get(name, frozenset()) if spec.sync == DOCUMENT else frozenset(),
+            final_states=LOCKED_STATES.get(name, frozenset()) if spec.sync == DOCUMENT else frozenset(),
             derived_ids=spec.derived_ids,
         )
     return out
