@@ -1,0 +1,265 @@
+"""``Sandbox``: a ThreadingHTTPServer on loopback that answers like UPS, FedEx, DHL and USPS.
+
+Paths, auth and error envelopes are the carriers' own: OAuth token endpoints (UPS Basic auth,
+FedEx form, USPS JSON), Bearer tokens that expire (``/sandbox/expire-tokens`` forces it mid-run),
+DHL's API key header, per-client rate limits answered with 429 + Retry-After, and "not found" as
+a 200 (UPS, FedEx) or a 404 problem (DHL). ``/sandbox/*`` are control endpoints for tests and
+demos (status, faults, limits). The routes live in ``routes``; this module is the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import secrets as pysecrets
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from app.services.carriers.sandbox.world import World
+
+#: the client secret (and DHL API key) the sandbox accepts unless told otherwise; public by design
+DEMO_SECRET = "sandbox-demo-secret"
+FAULT_KINDS = ("garbage", "html", "html502", "truncated", "reset", "slow", "429", "500")
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def js(status: int, data: Any, **headers: str) -> Answer:
+    return Answer(status, json.dumps(data).encode(), "application/json", dict(headers))
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    at: float
+
+
+class State:
+    """Everything the sandbox remembers (thread-safe)."""
+
+    def __init__(self, speed: float, secret: str, token_ttl: float, per_minute: int, fault_rate: float,
+                 slow_seconds: float, seed: int | None) -> None:
+        self.world = World(speed=speed)
+        self.secret = secret
+        self.token_ttl = token_ttl
+        self.per_minute = per_minute
+        self.fault_rate = fault_rate
+        self.fault_kinds: tuple[str, ...] = FAULT_KINDS
+        self.slow_seconds = slow_seconds
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.tokens: dict[str, tuple[str, str, float]] = {}  # token -> (carrier, client, expires)
+        self.buckets: dict[str, Bucket] = {}
+        self.forced: list[str] = []
+        self.requests = 0
+        self.counts: dict[str, int] = {}
+
+    def issue_token(self, carrier: str, client: str) -> tuple[str, int]:
+        tok = pysecrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[tok] = (carrier, client, time.time() + self.token_ttl)
+        return tok, int(self.token_ttl)
+
+    def check_token(self, carrier: str, header: str) -> str | None:
+        """The client id of a live token of this carrier, or None."""
+        tok = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        with self.lock:
+            got = self.tokens.get(tok)
+        if got is None or got[0] != carrier or got[2] < time.time():
+            return None
+        return got[1]
+
+    def expire_tokens(self) -> int:
+        with self.lock:
+            n = len(self.tokens)
+            self.tokens = {t: (c, k, 0.0) for t, (c, k, _e) in self.tokens.items()}
+            return n
+
+    def take(self, client: str) -> float:
+        """0 when this client may call now, else the seconds until it may (its Retry-After)."""
+        rate = self.per_minute / 60.0
+        cap = max(1.0, min(float(self.per_minute), 50.0))
+        now = time.monotonic()
+        with self.lock:
+            b = self.buckets.setdefault(client, Bucket(cap, now))
+            b.tokens = min(cap, b.tokens + (now - b.at) * rate)
+            b.at = now
+            if b.tokens >= 1.0:
+                b.tokens -= 1.0
+                return 0.0
+            return (1.0 - b.tokens) / rate
+
+    def fault(self) -> str | None:
+        with self.lock:
+            if self.forced:
+                return self.forced.pop(0)
+            if self.fault_rate and self.rng.random() < self.fault_rate:
+                return self.rng.choice(self.fault_kinds)
+        return None
+
+    def count(self, route: str) -> None:
+        with self.lock:
+            self.requests += 1
+            self.counts[route] = self.counts.get(route, 0) + 1
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return  # quiet: a sandbox serving thousands of calls must not flood the terminal
+
+    def _body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _handle(self, method: str) -> None:
+        from app.services.carriers.sandbox import routes
+
+        url = urlsplit(self.path)
+        body = self._body()
+        state = self.server.state
+        route = routes.match(method, url.path)
+        if route is None:
+            self._send(js(404, {"title": "Not Found", "status": 404, "detail": f"no route {method} {url.path}"}))
+            return
+        name, fn, params = route
+        state.count(name)
+        if not name.startswith("sandbox"):
+            kind = state.fault()
+            if kind is not None and self._fault(kind, name):
+                return
+        req = routes.Request(method, url.path, parse_qs(url.query), dict(self.headers.items()), body, params, state)
+        try:
+            answer = fn(req)
+        except Exception as e:  # noqa: BLE001 - a sandbox bug answers 500 like a carrier would
+            answer = js(500, {"title": "Internal Server Error", "status": 500, "detail": type(e).__name__})
+        self._send(answer)
+
+    def _fault(self, kind: str, route: str) -> bool:
+        """Misbehave; True when the answer was (not) sent and the request is done."""
+        state = self.server.state
+        if kind == "slow":
+            time.sleep(state.slow_seconds)
+            return False
+        if kind == "reset":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return True
+        if kind == "garbage":
+            self._send(Answer(200, b'{"output": {"completeTrackResults": [{"trackingNumber": "1Z\x00\xff\xfe'))
+        elif kind == "html":
+            self._send(Answer(200, b"<html><head><title>Maintenance</title></head><body><h1>We'll be right back"
+                                   b"</h1><p>Scheduled maintenance.</p></body></html>", "text/html"))
+        elif kind == "html502":
+            self._send(Answer(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"))
+        elif kind == "429":
+            self._send(js(429, {"title": "Too many requests", "status": 429, "detail": "Too many requests"},
+                          **{"Retry-After": "2"}))
+        elif kind == "500":
+            self._send(js(503, {"errors": [{"code": "SERVICE.UNAVAILABLE.ERROR",
+                                            "message": "The service is currently unavailable."}]}))
+        elif kind == "truncated":
+            body = json.dumps({"output": {"completeTrackResults": [{"trackingNumber": "x" * 200}]}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _send(self, a: Answer) -> None:
+        self.send_response(a.status)
+        self.send_header("Content-Type", a.content_type)
+        self.send_header("Content-Length", str(len(a.body)))
+        for k, v in a.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(a.body)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr: tuple[str, int], state: State) -> None:
+        self.state = state
+        super().__init__(addr, Handler)
+
+
+class Sandbox:
+    """Start/stop a sandbox in this process: ``with Sandbox() as sb: ... sb.url``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 60.0, secret: str = DEMO_SECRET,
+                 token_ttl: float = 3600.0, per_minute: int = 60_000, fault_rate: float = 0.0,
+                 slow_seconds: float = 3.0, seed: int | None = None) -> None:
+        self.host, self.port = host, port
+        self.state = State(speed, secret, token_ttl, per_minute, fault_rate, slow_seconds, seed)
+        self.httpd: SandboxHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.httpd is not None, "start() the sandbox first"
+        return f"http://{self.host}:{self.httpd.server_address[1]}"
+
+    def start(self) -> Sandbox:
+        self.httpd = SandboxHTTPServer((self.host, self.port), self.state)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                       name="carrier-sandbox", daemon=True)
+        self.thread.start()
+        return self
+
+    def wait(self) -> None:
+        while self.thread is not None and self.thread.is_alive():
+            self.thread.join(0.5)
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    def force_faults(self, *kinds: str) -> None:
+        with self.state.lock:
+            self.state.forced.extend(kinds)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
