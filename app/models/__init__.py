@@ -6,6 +6,7 @@ Importing this package registers every model with ``Base.metadata``.
 from app.models import (  # noqa: F401
     approvals,
     buying,
+    carriers,
     catalog,
     docs_common,
     edi,

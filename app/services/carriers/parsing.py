@@ -89,6 +89,19 @@ def load_json(body: Body, http_status: int | None, headers: Mapping[str, str] | 
         return None, TrackReply(Outcome.MALFORMED, f"{kind}: {snippet(text)}", None, http_status)
 
 
+def brief(data: Any) -> str:
+    """The words of an error body we do not otherwise know (title, detail, message)."""
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("title", "detail", "message", "error") if isinstance(data.get(k), str)]
+        return ": ".join(dict.fromkeys(parts))[:160]
+    return ""
+
+
+def status_message(http_status: int | None, data: Any) -> str:
+    words = brief(data)
+    return f"HTTP {http_status}: {words}" if words else f"HTTP {http_status}"
+
+
 def combine(shipments: list[TrackResult], http_status: int | None, message: str = "") -> TrackReply:
     """A reply whose outcome is ok when any shipment is, else the shipments' common outcome."""
     outcomes = {s.outcome for s in shipments}

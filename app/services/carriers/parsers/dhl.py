@@ -36,6 +36,8 @@ _CODES = {"pre-transit": "label_created", "transit": "in_transit", "delivered": 
 def dhl_status(code: str, text: str) -> str:
     base = _CODES.get(code.lower(), "")
     low = text.lower()
+    if "cancel" in low and base != "delivered":
+        return "cancelled"
     if base in ("in_transit", "exception", ""):
         if "out for delivery" in low or "with delivery courier" in low:
             return "out_for_delivery"

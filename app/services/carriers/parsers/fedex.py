@@ -25,6 +25,7 @@ from app.services.carriers.parsing import (
     retry_after,
     s,
     sort_events,
+    status_message,
 )
 
 _LABEL = {"OC", "IN", "SI", "RG"}
@@ -160,7 +161,7 @@ def parse_track(body: Body, http_status: int | None = None, headers: Mapping[str
     by_status = outcome_for_status(http_status)
     complete = arr(dig(data, "output", "completeTrackResults"))
     if by_status is not None and not complete:
-        return TrackReply(by_status, f"HTTP {http_status}", wait, http_status)
+        return TrackReply(by_status, status_message(http_status, data), wait, http_status)
     if not complete:
         return TrackReply(Outcome.MALFORMED, "FedEx answer without output.completeTrackResults", None, http_status)
     results = []

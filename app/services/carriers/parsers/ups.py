@@ -26,6 +26,7 @@ from app.services.carriers.parsing import (
     retry_after,
     s,
     sort_events,
+    status_message,
 )
 
 _BY_TYPE = {"D": "delivered", "M": "label_created", "P": "picked_up", "O": "out_for_delivery",
@@ -197,7 +198,7 @@ def parse_track(body: Body, http_status: int | None = None, headers: Mapping[str
                           shipments)
     by_status = outcome_for_status(http_status)
     if by_status is not None and "trackResponse" not in data:
-        return TrackReply(by_status, f"HTTP {http_status}", wait, http_status)
+        return TrackReply(by_status, status_message(http_status, data), wait, http_status)
     shipments_raw = arr(dig(data, "trackResponse", "shipment"))
     if not shipments_raw:
         return TrackReply(Outcome.MALFORMED, "UPS answer without trackResponse.shipment", None, http_status)

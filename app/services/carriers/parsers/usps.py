@@ -27,6 +27,7 @@ from app.services.carriers.parsing import (
     retry_after,
     s,
     sort_events,
+    status_message,
 )
 
 _CATEGORY = {"pre-shipment": "label_created", "accepted": "picked_up", "in transit": "in_transit",
@@ -143,7 +144,7 @@ def parse_track(body: Body, http_status: int | None = None, headers: Mapping[str
         return _error(err, http_status, wait, requested)
     by_status = outcome_for_status(http_status)
     if by_status is not None:
-        return TrackReply(by_status, f"HTTP {http_status}", wait, http_status)
+        return TrackReply(by_status, status_message(http_status, data), wait, http_status)
     results = []
     for i, d in enumerate(items):
         if isinstance(d.get("error"), dict) and not d.get("trackingEvents"):

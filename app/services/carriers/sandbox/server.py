@@ -220,6 +220,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.state = state
         super().__init__(addr, Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeout, reset) is ordinary here; anything else is printed."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class Sandbox:
     """Start/stop a sandbox in this process: ``with Sandbox() as sb: ... sb.url``."""

@@ -52,6 +52,7 @@ class Issued:
     days: int
     service: str
     voided: bool = False
+    voided_at: dt.datetime | None = None
     origin: tuple[str, str, str] = ("MEMPHIS", "TN", "38118")
     dest: tuple[str, str, str] = ("ATLANTA", "GA", "30320")
 
@@ -90,6 +91,7 @@ class World:
             if story is not None and any(s.kind != "label" and s.at <= self.now() for s in story.steps):
                 return "in transit"
             it.voided = True
+            it.voided_at = self.now()
             return ""
 
     def known(self, number: str) -> bool:
@@ -118,7 +120,7 @@ class World:
         first_eta = eta
         steps = [Step(t0, "label", *origin)]
         if it is not None and it.voided:
-            steps.append(Step(t0 + dt.timedelta(minutes=5), "cancelled", *origin))
+            steps.append(Step(it.voided_at or t0, "cancelled", *origin))
             return Story(number, days, steps, eta, first_eta)
         transit = days * 24.0
         steps.append(Step(t0 + dt.timedelta(hours=3), "pickup", *origin))
