@@ -171,6 +171,7 @@ def save_account(session: Session, actor: Actor, *, carrier_code: str, account_n
     if unknown:
         raise ValidationError("services", f"{', '.join(unknown)} not a service of {carrier.code} "
                               f"({', '.join(sorted(known))})")
+    endpoint = _check_endpoint(carrier.api, endpoint)
     owner = branch_id or local_branch_id(session)
     if owner is None:
         first = session.scalar(select(Branch.id).where(Branch.deleted_at.is_(None)).order_by(Branch.code))
@@ -190,7 +191,7 @@ def save_account(session: Session, actor: Actor, *, carrier_code: str, account_n
     acct.name = name.strip() or f"{carrier.code} {number}"
     acct.account_number = number
     acct.client_id = client_id.strip()
-    acct.endpoint = _check_endpoint(carrier.api, endpoint)
+    acct.endpoint = endpoint
     acct.services = ",".join(wanted)
     acct.requests_per_minute, acct.daily_quota = rpm, quota
     acct.options = json.dumps(options or {}, sort_keys=True) if options else ""
@@ -231,11 +232,14 @@ def runtime_account(info: AccountInfo, settings: Settings) -> Account:
     if info.endpoint == "sandbox":
         base, alt = sandbox_url(settings), ""
         secret = secret or DEMO_SECRET
+        client_id = info.client_id or "depot-sandbox"
     elif info.endpoint in ("production", "test"):
         base, alt = ENDPOINTS.get(info.api, {}).get(info.endpoint, ("", ""))
     else:
         base, alt = info.endpoint, ""
-    return Account(str(info.id), info.api, base, info.account_number, info.client_id, secret, info.carrier_code,
+    if info.endpoint != "sandbox":
+        client_id = info.client_id
+    return Account(str(info.id), info.api, base, info.account_number, client_id, secret, info.carrier_code,
                    info.options, alt, secret2)
 
 

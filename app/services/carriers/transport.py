@@ -65,7 +65,14 @@ def send(method: str, url: str, *, session: requests.Session | None = None,
     host = url.split("/")[2] if "://" in url else url
     secrets = list(secrets)
     try:
-        r = sess.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        try:
+            r = sess.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        except requests.ConnectionError as e:
+            # a kept-alive connection the server closed meanwhile: once more on a fresh one, for
+            # requests that are safe to repeat (never a label purchase)
+            if method not in ("GET", "PUT", "DELETE", "HEAD") or "RemoteDisconnected" not in str(e):
+                raise
+            r = sess.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
         body = r.content  # reads the whole body: a short one raises here
     except requests.Timeout:
         return Reply(Outcome.TRANSIENT, f"{host} did not answer within {timeout[1]:g} s (timeout)")

@@ -160,8 +160,16 @@ class Adapter:
     def _fetch_token(self) -> tuple[str, float] | Reply:
         raise NotImplementedError
 
+    @property
+    def token_key(self) -> str:
+        """Per account, host and credentials: a changed secret never reuses the old token."""
+        import hashlib
+
+        creds = hashlib.sha256(f"{self.account.client_id}\0{self.account.secret}".encode()).hexdigest()[:16]
+        return f"{self.api}:{self.account.id}:{self.base}:{creds}"
+
     def oauth(self) -> str | Reply:
-        return self.tokens.get(f"{self.api}:{self.account.id}:{self.base}", self._fetch_token)
+        return self.tokens.get(self.token_key, self._fetch_token)
 
     def token_reply(self, raw: Raw | Reply) -> tuple[str, float] | Reply:
         """Read an OAuth token answer (access_token, expires_in) in any of the carriers' envelopes."""
@@ -215,7 +223,7 @@ class Adapter:
                 self.limiter.block(retry_after(raw.headers) or 1.0)
             if raw.status == 401 and token and attempt == 1:
                 log.info("%s: token refused (expired?); fetching a new one", self.api)
-                self.tokens.invalidate(f"{self.api}:{self.account.id}:{self.base}", token)
+                self.tokens.invalidate(self.token_key, token)
                 continue
             return raw
         return raw

@@ -114,7 +114,7 @@ class UspsAdapter(Adapter):
                 return Reply(Outcome.MALFORMED, "USPS payment authorization: no token in the answer")
             return token, 8 * 3600.0
 
-        return self.tokens.get(f"usps-pay:{self.account.id}:{self.base}", fetch)
+        return self.tokens.get(f"pay:{self.token_key}", fetch)
 
     def create_label(self, shipment: ShipmentRequest, service: str) -> LabelReply:
         mail_class = ALIASES.get(service, service)

@@ -218,7 +218,28 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, addr: tuple[str, int], state: State) -> None:
         self.state = state
+        self.open_sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
         super().__init__(addr, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self) -> None:
+        """Drop kept-alive connections too: a stopped sandbox answers nobody."""
+        with self._sockets_lock:
+            socks = list(self.open_sockets)
+            self.open_sockets.clear()
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (timeout, reset) is ordinary here; anything else is printed."""
@@ -260,6 +281,7 @@ class Sandbox:
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
+            self.httpd.close_all()
             self.httpd = None
 
     def force_faults(self, *kinds: str) -> None:
