@@ -107,14 +107,34 @@ def create_demo_database(path: Path) -> bool:
     return True
 
 
-def start_background_services(ctx: AppContext, window: MainWindow) -> list[Any]:
-    """The one hook for long-running helpers started with the window (the carrier sandbox
-    of a later issue goes here). Each returned object may have ``stop()``; called at exit."""
+def start_background_services(ctx: AppContext, window: MainWindow, *, demo: bool = False) -> list[Any]:
+    """The one hook for long-running helpers started with the window. Each returned object may
+    have ``stop()``; called at exit. The demo also runs the carrier sandbox in-process on a free
+    port, and the demo's carrier accounts (endpoint "sandbox") talk to it over HTTP."""
     from app.views.mail_delivery import MailDelivery
 
     mail = MailDelivery(ctx, window)
     mail.start()
-    return [mail]
+    services: list[Any] = [mail]
+    if demo or os.environ.get("DEPOT_CARRIER_SANDBOX") == "in-process":
+        services.append(start_carrier_sandbox())
+    return services
+
+
+def start_carrier_sandbox() -> Any:
+    from app.services.carriers.accounts import set_sandbox_url
+    from app.services.carriers.sandbox.server import Sandbox
+
+    sandbox = Sandbox(port=0, speed=float(os.environ.get("DEPOT_SANDBOX_SPEED", "60"))).start()
+    set_sandbox_url(sandbox.url)
+    print(f"depot: carrier sandbox on {sandbox.url}", file=sys.stderr)
+
+    class _Running:
+        def stop(self) -> None:
+            set_sandbox_url(None)
+            sandbox.stop()
+
+    return _Running()
 
 
 def _autologin(engine: Any, username: str) -> Actor:
@@ -166,7 +186,7 @@ def launch(args: argparse.Namespace) -> int:
         window.first_painted.connect(painted)
         window.screen_opened.connect(ready)
     window.show()
-    services = start_background_services(ctx, window)
+    services = start_background_services(ctx, window, demo=bool(getattr(args, "demo", False)))
     try:
         return int(app.exec())
     finally:

@@ -437,22 +437,14 @@ def test_settings_screen_keeps_secrets_in_keyring(qtbot: Any, world: World, make
     ctx = make_ctx(world.actors["root"])
     screen = SettingsScreen(ctx)
     qtbot.addWidget(screen)
-    c = screen.carriers
-    c.carrier.setText("ups")
-    c.account.setText("A1")
-    c.client_id.setText("cid")
-    c.secret.setText("TOP-SECRET-1")
-    c.save.click()
-    assert c.status.text() == "saved" and c.table.rowCount() == 1
-    assert c.table.item(0, 3).text() == "in keyring"
-    assert ctx.settings.carrier_secret("UPS", "A1") == "TOP-SECRET-1"
+    # (carrier secrets: tests/views/test_carrier_settings.py, the Carriers page)
     g = screen.general
     g.dsn.setText("postgresql://depot@hq/depot")
     g.server_password.setText("PW-SECRET-2")
     g.save.click()
     qtbot.waitUntil(lambda: g.status.text() == "saved")
     raw = (tmp_path / "settings.json").read_text()
-    assert "TOP-SECRET-1" not in raw and "PW-SECRET-2" not in raw
+    assert "PW-SECRET-2" not in raw
     assert "hq" in json.loads(raw)["server.dsn"]
     rep = pytest.importorskip("app.services.replication.conn")
     # the password goes where the replication area looks for it; the address (no password) to its state
@@ -466,14 +458,14 @@ def test_settings_screen_keeps_secrets_in_keyring(qtbot: Any, world: World, make
     assert "INLINE-PW-3" not in rep.get_state(ctx.engine, "dsn")
     with sqlite3.connect(str(ctx.engine.url.database)) as con:
         dump = "\n".join(con.iterdump())
-    assert "TOP-SECRET-1" not in dump and "PW-SECRET-2" not in dump
+    assert "PW-SECRET-2" not in dump
     # the admin may set this database's branch; sections of unbuilt areas are not shown
     qtbot.waitUntil(lambda: g.branch_combo.count() == 3)
     g.branch_combo.setCurrentIndex(g.branch_combo.findData(str(world.hou.id)))
     ctx.signals.op_failed.connect(lambda label, text: pytest.fail(text))
     g.branch_save.click()
     qtbot.waitUntil(lambda: g.branch_label.text() == "HOU  Houston")
-    assert screen.section_titles()[:2] == ["General", "Carrier accounts"]
+    assert screen.section_titles()[:2] == ["General", "Carriers"]
 
 
 def test_settings_branch_is_read_only_for_non_admin(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:

@@ -52,12 +52,29 @@ def set_sandbox_url(url: str | None) -> None:
 
 
 def sandbox_url(settings: Settings | None = None) -> str:
-    return (_sandbox_url or os.environ.get("DEPOT_CARRIER_SANDBOX")
+    env = os.environ.get("DEPOT_CARRIER_SANDBOX", "")
+    return (_sandbox_url or (env if env.startswith("http") else "")
             or (str(settings.get("carrier.sandbox_url") or "") if settings else "") or SANDBOX_DEFAULT_URL)
 
 
 def secret_name(account_id: uuid.UUID | str, n: int = 1) -> str:
     return f"carrier:{account_id}:secret" + ("" if n == 1 else str(n))
+
+
+def read_secret(settings: Settings, name: str) -> str | None:
+    """A secret from the keyring, or None when there is none or no keyring works here."""
+    try:
+        return settings.get_secret(name)
+    except Exception:  # noqa: BLE001 - keyring backends raise their own types (NoKeyringError, ...)
+        return None
+
+
+def store_secret(settings: Settings, name: str, value: str) -> None:
+    try:
+        settings.set_secret(name, value)
+    except Exception as e:  # noqa: BLE001 - as above
+        raise ValidationError("client secret", f"cannot be stored: this workstation's keyring refused it "
+                              f"({type(e).__name__})") from None
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ def _options(raw: str) -> dict[str, str]:
 
 
 def _info(acct: CarrierAccount, carrier: Carrier, branch_code: str, settings: Settings | None) -> AccountInfo:
-    has = bool(settings and settings.get_secret(secret_name(acct.id)))
+    has = bool(settings and read_secret(settings, secret_name(acct.id)))
     return AccountInfo(acct.id, carrier.code, carrier.name, carrier.api, acct.name, acct.account_number, acct.client_id,
                        acct.endpoint, tuple(x for x in acct.services.split(",") if x), acct.requests_per_minute,
                        acct.daily_quota, _options(acct.options), acct.active, branch_code, has)
@@ -201,9 +218,9 @@ def save_account(session: Session, actor: Actor, *, carrier_code: str, account_n
            before=before, after={"account_number": number, "endpoint": acct.endpoint, "services": acct.services})
     if settings is not None:
         if secret is not None:
-            settings.set_secret(secret_name(acct.id), secret)
+            store_secret(settings, secret_name(acct.id), secret)
         if secret2 is not None:
-            settings.set_secret(secret_name(acct.id, 2), secret2)
+            store_secret(settings, secret_name(acct.id, 2), secret2)
     code = session.scalar(select(Branch.code).where(Branch.id == acct.owner_branch_id)) or ""
     return _info(acct, carrier, code, settings)
 
@@ -227,8 +244,8 @@ def runtime_account(info: AccountInfo, settings: Settings) -> Account:
     demo secret when a sandbox account has none stored)."""
     from app.services.carriers.sandbox.server import DEMO_SECRET
 
-    secret = settings.get_secret(secret_name(info.id)) or ""
-    secret2 = settings.get_secret(secret_name(info.id, 2)) or ""
+    secret = read_secret(settings, secret_name(info.id)) or ""
+    secret2 = read_secret(settings, secret_name(info.id, 2)) or ""
     if info.endpoint == "sandbox":
         base, alt = sandbox_url(settings), ""
         secret = secret or DEMO_SECRET

@@ -120,6 +120,8 @@ def combine(shipments: list[TrackResult], http_status: int | None, message: str 
 # -- values ------------------------------------------------------------------------------------
 def s(v: Any) -> str:
     """A carrier scalar as clean text ("" for None, lists, objects)."""
+    if type(v) is str:
+        return v.strip()
     if v is None or isinstance(v, (dict, list)):
         return ""
     return str(v).strip()
@@ -143,6 +145,10 @@ def dig(d: Any, *path: str) -> Any:
     return d
 
 
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+_EIGHT = re.compile(r"\d{8}")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_NON_DIGIT = re.compile(r"\D")
 _OFFSET = re.compile(r"^([+-])(\d{1,2}):?(\d{2})?$")
 
 
@@ -162,11 +168,19 @@ def parse_time(value: Any, tz: dt.tzinfo | None = None) -> dt.datetime | None:
     text = s(value)
     if not text or len(text) < 10:
         return None
+    try:  # the common case: a well-formed ISO 8601 time (3.11 reads 'Z' and offsets)
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        t = None
+    if t is not None:
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=tz or dt.UTC)
+        return t.astimezone(dt.UTC)
     text = text.replace(" ", "T", 1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     # Python 3.11 reads at most 6 fraction digits; carriers send 1..9
-    text = re.sub(r"(\.\d{1,6})\d*", r"\1", text)
+    text = _FRACTION.sub(r"\1", text)
     try:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -179,12 +193,12 @@ def parse_time(value: Any, tz: dt.tzinfo | None = None) -> dt.datetime | None:
 def parse_date(value: Any) -> dt.date | None:
     """'2024-11-22', '20241122' or the date part of a timestamp, as written (no zone shift)."""
     text = s(value)
-    if re.fullmatch(r"\d{8}", text):
+    if _EIGHT.fullmatch(text):
         try:
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
             return None
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    m = _ISO_DATE.match(text)
     if not m:
         return None
     try:
@@ -198,7 +212,7 @@ def parse_compact(date: Any, time: Any = None, tz: dt.tzinfo | None = None) -> d
     d = parse_date(date)
     if d is None:
         return None
-    t = re.sub(r"\D", "", s(time)).ljust(6, "0")[:6]
+    t = _NON_DIGIT.sub("", s(time)).ljust(6, "0")[:6]
     try:
         local = dt.datetime(d.year, d.month, d.day, int(t[:2]), int(t[2:4]), int(t[4:6]))
     except ValueError:
@@ -207,7 +221,7 @@ def parse_compact(date: Any, time: Any = None, tz: dt.tzinfo | None = None) -> d
 
 
 def place(*parts: Any) -> str:
-    return ", ".join(p for p in (s(x) for x in parts) if p)
+    return ", ".join([p for p in map(s, parts) if p])
 
 
 def sort_events(events: Iterable[Any]) -> list[Any]:

@@ -120,6 +120,7 @@ def seed_master(ctx: Ctx, local_branch: str | None) -> str:
     _items(ctx, clock)
     _bins(ctx, clock)
     _carriers(ctx, clock)
+    _carrier_accounts(ctx, clock)
     code = (local_branch or "DAL").strip().upper()
     if code not in ctx.branch_ids:
         from app.services.errors import ValidationError
@@ -322,6 +323,30 @@ def _carriers(ctx: Ctx, clock: _Clock) -> None:
     ctx.bulk.insert("carrier", (*VERSIONED, "code", "name", "api", "active"), carriers)
     ctx.bulk.insert("carrier_service", (*VERSIONED, "carrier_id", "code", "name", "service_level", "transit_days"),
                     services)
+
+
+#: demo account numbers per carrier (shaped like the real ones: UPS 6, FedEx 9, DHL 9, USPS EPS 10)
+ACCOUNT_NUMBERS = {"SANDBOX": "SANDBOX-{branch}", "UPS": "{b}7A1E", "FEDEX": "51{n:07d}", "DHL": "95{n:07d}",
+                   "USPS": "10{n:08d}"}
+
+
+def _carrier_accounts(ctx: Ctx, clock: _Clock) -> None:
+    """One account per carrier for every shipping branch, all pointing at the built-in sandbox
+    (``endpoint = "sandbox"``: wherever it runs; it accepts its public demo secret)."""
+    rows: list[tuple[object, ...]] = []
+    for n, (branch, bid) in enumerate(sorted(ctx.branch_ids.items()), 1):
+        if bid == ctx.ho:
+            continue
+        for code, _name, _api, _svcs in CARRIERS:
+            carrier_id, _services = ctx.carriers[code]
+            v = _versioned(ctx, clock, bid)
+            number = ACCOUNT_NUMBERS[code].format(branch=branch, b=branch[:2], n=n * 1000 + len(rows))
+            options = '{"crid": "56982563", "mid": "904128936"}' if code == "USPS" else ""
+            quota = 5000 if code == "DHL" else 0
+            rows.append((*v, carrier_id, f"{branch} {code}", number, f"depot-{branch.lower()}-{code.lower()}",
+                         "sandbox", "", 600, quota, options, 1))
+    ctx.bulk.insert("carrier_account", (*VERSIONED, "carrier_id", "name", "account_number", "client_id", "endpoint",
+                                        "services", "requests_per_minute", "daily_quota", "options", "active"), rows)
 
 
 def _password_hash(ctx: Ctx, password: str) -> str:

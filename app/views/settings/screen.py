@@ -17,13 +17,10 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.services import settings as st
 from app.services.errors import DomainError, ValidationError
-from app.services.settings import BranchChoice, CarrierAccount
+from app.services.settings import BranchChoice
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
 from app.views.placeholder import ErrorPage
@@ -40,6 +37,7 @@ from app.views.settings.secrets_row import SecretsRow
 
 #: (title, "module:Class") panels hosted as extra tabs; each is constructed as Panel(ctx)
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Carriers", "app.views.settings.carriers:CarriersPanel"),
     ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
@@ -212,97 +210,6 @@ class GeneralPanel(QWidget):
             self.db_next.setText(path)
 
 
-class CarrierPanel(QWidget):
-    """Carrier accounts: code, account id, client id in the settings file; the secret in the keyring."""
-
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("carrierTable")
-        self.table.setHorizontalHeaderLabels(["Carrier", "Account", "Client id", "Secret"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.carrier = QLineEdit()
-        self.carrier.setObjectName("carrierCode")
-        self.account = QLineEdit()
-        self.account.setObjectName("carrierAccount")
-        self.client_id = QLineEdit()
-        self.client_id.setObjectName("carrierClientId")
-        self.secret = QLineEdit()
-        self.secret.setObjectName("carrierSecret")
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText("empty = keep the stored secret")
-        self.save = QPushButton("Save account")
-        self.save.setObjectName("carrierSave")
-        self.delete = QPushButton("Delete account")
-        self.status = QLabel("")
-        self.status.setObjectName("carrierStatus")
-        form = QFormLayout()
-        form.addRow("Carrier code", self.carrier)
-        form.addRow("Account id", self.account)
-        form.addRow("Client id", self.client_id)
-        form.addRow("Client secret", self.secret)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save)
-        buttons.addWidget(self.delete)
-        buttons.addWidget(self.status, 1)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.table, 1)
-        lay.addLayout(form)
-        lay.addLayout(buttons)
-        self._connect_signals()
-        self.reload()
-
-    def _connect_signals(self) -> None:
-        self.save.clicked.connect(self.save_account)
-        self.delete.clicked.connect(self.delete_account)
-        self.table.itemSelectionChanged.connect(self._on_select)
-
-    def reload(self) -> None:
-        accounts = self.ctx.settings.carrier_accounts()
-        self.table.setRowCount(len(accounts))
-        for r, a in enumerate(accounts):
-            try:
-                has = self.ctx.settings.carrier_secret(a.carrier, a.account_id) is not None
-            except DomainError:
-                has = False
-            for c, v in enumerate((a.carrier, a.account_id, a.client_id, "in keyring" if has else "missing")):
-                self.table.setItem(r, c, QTableWidgetItem(v))
-
-    def _on_select(self) -> None:
-        rows = {i.row() for i in self.table.selectedIndexes()}
-        if rows:
-            r = min(rows)
-            for c, edit in enumerate((self.carrier, self.account, self.client_id)):
-                item = self.table.item(r, c)
-                edit.setText(item.text() if item else "")
-            self.secret.clear()
-
-    def save_account(self) -> None:
-        secret = self.secret.text()
-        try:
-            self.ctx.settings.save_carrier_account(
-                CarrierAccount(self.carrier.text(), self.account.text(), self.client_id.text()),
-                secret=secret if secret else None,
-            )
-        except DomainError as e:
-            self.status.setText(str(e))
-            return
-        self.secret.clear()
-        self.status.setText("saved")
-        self.reload()
-        self.ctx.signals.data_changed.emit(frozenset({"settings"}))
-
-    def delete_account(self) -> None:
-        carrier, account = self.carrier.text().strip().upper(), self.account.text().strip()
-        if carrier and account:
-            self.ctx.settings.delete_carrier_account(carrier, account)
-            self.status.setText(f"deleted {carrier} {account}")
-            self.reload()
-
-
 class SettingsScreen(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -310,9 +217,7 @@ class SettingsScreen(QWidget):
         self.setObjectName("settingsScreen")
         self.tabs = QTabWidget()
         self.general = GeneralPanel(ctx)
-        self.carriers = CarrierPanel(ctx)
         self.tabs.addTab(self.general, "General")
-        self.tabs.addTab(self.carriers, "Carrier accounts")
         self.sections: dict[str, QWidget] = {}
         for title, target in SECTIONS:
             panel = self._load_section(title, target)
@@ -335,7 +240,9 @@ class SettingsScreen(QWidget):
 
     def refresh(self) -> None:
         self.general.load()
-        self.carriers.reload()
+        carriers = self.sections.get("Carriers")
+        if carriers is not None and hasattr(carriers, "reload"):
+            carriers.reload()
 
     def section_titles(self) -> list[str]:
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]

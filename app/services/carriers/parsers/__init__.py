@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from app.services.carriers.model import TrackReply
 from app.services.carriers.parsing import Body
@@ -14,12 +14,17 @@ from app.services.carriers.parsing import Body
 CARRIERS = ("ups", "fedex", "dhl", "usps")
 
 
+_PARSERS: dict[str, Callable[..., TrackReply]] = {}
+
+
 def parse_track(carrier: str, body: Body, http_status: int | None = None,
                 headers: Mapping[str, str] | None = None, requested: Sequence[str] = ()) -> TrackReply:
-    from app.services.carriers.parsers import dhl, fedex, ups, usps
+    if not _PARSERS:
+        from app.services.carriers.parsers import dhl, fedex, ups, usps
 
-    fn = {"ups": ups.parse_track, "fedex": fedex.parse_track, "dhl": dhl.parse_track,
-          "usps": usps.parse_track, "sandbox": fedex.parse_track}.get(carrier.lower())
+        _PARSERS.update({"ups": ups.parse_track, "fedex": fedex.parse_track, "dhl": dhl.parse_track,
+                         "usps": usps.parse_track, "sandbox": fedex.parse_track})
+    fn = _PARSERS.get(carrier) or _PARSERS.get(carrier.lower())
     if fn is None:
         raise ValueError(f"carrier: '{carrier}' is not one of {', '.join(CARRIERS)}")
     return fn(body, http_status, headers, requested)
