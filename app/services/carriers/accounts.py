@@ -28,7 +28,7 @@ from app.services.carriers.adapters import Account, Adapter, adapter_class
 from app.services.carriers.limits import LimitState, RateLimiter
 from app.services.carriers.model import Outcome, Reply
 from app.services.db import local_branch_id
-from app.services.errors import NotFound, ValidationError
+from app.services.errors import DomainError, NotFound, ValidationError
 from app.services.settings import Settings
 
 ENDPOINTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -72,6 +72,8 @@ def read_secret(settings: Settings, name: str) -> str | None:
 def store_secret(settings: Settings, name: str, value: str) -> None:
     try:
         settings.set_secret(name, value)
+    except DomainError:
+        raise  # Depot's own sentence (no keyring yet: where secrets go is chosen in Settings > General)
     except Exception as e:  # noqa: BLE001 - as above
         raise ValidationError("client secret", f"cannot be stored: this workstation's keyring refused it "
                               f"({type(e).__name__})") from None
