@@ -8,6 +8,7 @@ delivery, 022-024 attempts, 032/046-053 delays, 034-037 returns, 040 at an Acces
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,7 +147,7 @@ def _package(pkg: dict[str, Any], inquiry: str) -> TrackResult:
 
 def _webhooks(items: list[dict[str, Any]]) -> TrackReply:
     """Track Alert pushes one activity per POST; grouped per tracking number."""
-    by_number: dict[str, TrackResult] = {}
+    by_number: dict[str, list[tuple[TrackEvent, dict[str, Any]]]] = {}
     for w in items:
         number = s(w.get("trackingNumber"))
         st = obj(w.get("activityStatus"))
@@ -156,15 +157,17 @@ def _webhooks(items: list[dict[str, Any]]) -> TrackReply:
         loc = obj(w.get("activityLocation"))
         ev = TrackEvent(at, ups_status(s(st.get("type")), s(st.get("code")), s(st.get("descriptionCode")), text),
                         _raw(st), text, place(loc.get("city"), loc.get("stateProvince"), loc.get("country")))
-        r = by_number.setdefault(number, TrackResult(number or None))
-        r.events.append(ev)
-        r.events = sort_events(r.events)
-        last = r.events[-1]
-        r.status, r.raw_status, r.raw_text = last.status, last.raw_code, last.description
-        r.eta_date = parse_date(w.get("scheduledDeliveryDate")) or r.eta_date
-        if last.status == "delivered":
-            r.pod = ProofOfDelivery(s(w.get("receivedBy")) or None, last.at)
-    return combine(list(by_number.values()), None)
+        by_number.setdefault(number, []).append((ev, w))
+    results = []
+    for number, pairs in by_number.items():
+        pairs.sort(key=lambda p: p[0].at or dt.datetime.min.replace(tzinfo=dt.UTC))
+        last, raw = pairs[-1]
+        eta = next((parse_date(w.get("scheduledDeliveryDate")) for _e, w in reversed(pairs)
+                    if w.get("scheduledDeliveryDate")), None)
+        pod = ProofOfDelivery(s(raw.get("receivedBy")) or None, last.at) if last.status == "delivered" else None
+        results.append(TrackResult(number or None, Outcome.OK, last.status, last.raw_code, last.description, eta,
+                                   None, [e for e, _w in pairs], pod))
+    return combine(results, None)
 
 
 def _is_webhook(d: Any) -> bool:
