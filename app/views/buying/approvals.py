@@ -24,6 +24,7 @@ from app.services.buying import approvals
 from app.services.buying.approvals import InboxRow
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -56,6 +57,7 @@ class ApprovalsInbox(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
+        fit_columns(self.table, "approvals_inbox")
         self.count = QLabel("")
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment (required to reject)")

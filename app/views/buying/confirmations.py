@@ -35,6 +35,7 @@ from app.services.edi import queries
 from app.services.edi.inbound import ImportResult, import_file
 from app.services.edi.queries import MessageLineRow, MessageQuery
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -144,6 +145,8 @@ class ConfirmationsView(QWidget):
         self.lines = QTableView()
         self.lines.setModel(self.lines_model)
         self.lines.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.messages, "supplier_messages")
+        fit_columns(self.lines, "supplier_message_lines")
 
         top = QHBoxLayout()
         top.addWidget(self.kind)

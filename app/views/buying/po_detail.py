@@ -33,6 +33,7 @@ from app.models.purchasing import PurchaseOrder
 from app.services.buying import approvals, po_documents, po_receipts, purchasing
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
 KINDS = frozenset({"po", "approval", "receipt", "sync"})
@@ -107,6 +108,7 @@ class PoDetailView(QWidget):
         self.table.setModel(self.lines)
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
+        fit_columns(self.table, "po_lines")
         self.totals = QLabel("")
         self.totals.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.approval = QTextBrowser()

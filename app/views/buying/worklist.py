@@ -34,6 +34,7 @@ from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
 from app.services.site_rights import followup_for
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
 #: data kinds after which recommendations may differ
@@ -201,6 +202,7 @@ class RecommendationsWorklist(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.verticalHeader().setVisible(False)
+        fit_columns(self.view, "worklist")
         self.why = QTextBrowser()
         self.why.setObjectName("worklistWhy")
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from app.services import exceptions as exc
 from app.services.exceptions import SUPERVISOR_ROLES, ExceptionRow
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 
 REFRESH_KINDS = frozenset({"exception", "edi", "po", "receipt", "sync"})
@@ -83,7 +84,7 @@ class ExceptionsScreen(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.table, "exceptions")
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.note = QLineEdit()

@@ -41,6 +41,7 @@ from app.services.inventory.counts import (
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import CountSheetModel, RowsModel
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 
 
@@ -52,6 +53,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.horizontalHeader().setStretchLastSection(True)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    fit_columns(v, f"inventory_{name}")
     return v
 
 

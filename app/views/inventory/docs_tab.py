@@ -51,6 +51,7 @@ from app.services.inventory.transfers import (
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 
 
@@ -66,6 +67,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.horizontalHeader().setStretchLastSection(True)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    fit_columns(v, f"inventory_{name}")
     return v
 
 

@@ -22,6 +22,7 @@ from app.services.inventory.pick_replenish import (
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 
 
@@ -54,6 +55,7 @@ class ReplenishTab(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        fit_columns(self.view, "pick_replenish")
         top = QHBoxLayout()
         top_widgets: list[QWidget] = [self.warehouse, self.check_btn, self.confirm_btn]
         for w in top_widgets:

@@ -36,6 +36,7 @@ from app.services.inventory.queries import (
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
 from app.views.inventory.models import RowsModel
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 from app.views.widgets.scan import ScanLineEdit
 
@@ -89,6 +90,7 @@ def _table(model: Any, name: str) -> QTableView:
     v.horizontalHeader().setStretchLastSection(True)
     v.verticalHeader().setDefaultSectionSize(22)
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    fit_columns(v, f"inventory_{name}")
     return v
 
 

@@ -47,6 +47,7 @@ from app.services.receiving.session import (
 )
 from app.views.context import AppContext
 from app.views.receiving.models import Col, RowsModel
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.scan import ScanLineEdit
 
 KINDS = frozenset({"receipt", "stock", "po", "putaway"})
@@ -63,7 +64,7 @@ def _table(model: RowsModel, name: str) -> QTableView:
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     v.horizontalHeader().setStretchLastSection(True)
     v.setWordWrap(False)
-    model.modelReset.connect(v.resizeColumnsToContents)
+    fit_columns(v, f"receiving_{name}")
     return v
 
 

@@ -34,6 +34,7 @@ from app.services.buying import approvals
 from app.services.masterdata import head_office_id
 from app.services.ownership import ownership
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -86,6 +87,7 @@ class ApprovalRulesPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        fit_columns(self.table, "approval_rules")
         self.name = QLineEdit()
         self.kind = QComboBox()
         for k in RULE_KINDS:
