@@ -159,16 +159,26 @@ def launch(args: argparse.Namespace) -> int:
         show_problem("database", str(e))
         return 2
     user = getattr(args, "user", None) or (DEMO_USER if getattr(args, "demo", False) else "")
+    autologin = bool(user) and os.environ.get("DEPOT_AUTOLOGIN") == "1"
     try:
-        actor = _autologin(engine, user) if user and os.environ.get("DEPOT_AUTOLOGIN") == "1" \
-            else LoginDialog.ask(engine, user)
-    except DomainError as e:
-        show_problem("sign in", str(e))
+        while True:  # one turn per signed-in user: "Sign out" brings the sign-in back, no restart
+            try:
+                actor = _autologin(engine, user) if autologin else LoginDialog.ask(engine, user)
+            except DomainError as e:
+                show_problem("sign in", str(e))
+                return 1
+            if actor is None:
+                return 1
+            code, signed_out = _run_window(app, engine, actor, settings, started)
+            if not signed_out:
+                return code
+            autologin, user = False, ""  # the next user signs in with their own password
+    finally:
         engine.dispose()
-        return 1
-    if actor is None:
-        engine.dispose()
-        return 1
+
+
+def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings, started: float) -> tuple[int, bool]:
+    """The main window of one signed-in user until it closes: (exit code, whether they signed out)."""
     ctx = make_context(engine, actor, settings)
     # the frame (rail, status bar) paints first; the first screen is built right after it
     window = MainWindow(ctx, defer_first_screen=True)
@@ -188,10 +198,10 @@ def launch(args: argparse.Namespace) -> int:
     window.show()
     services = start_background_services(ctx, window, demo=bool(getattr(args, "demo", False)))
     try:
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         for svc in services:
             stop = getattr(svc, "stop", None)
             if callable(stop):
                 stop()
-        engine.dispose()
+    return code, window.signing_out

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QStackedWidget,
+    QToolButton,
     QWidget,
 )
 from sqlalchemy.orm import Session
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
 
     first_painted = Signal(float)
     screen_opened = Signal(str)
+    #: the user chose Sign out / switch user: the window closes and the sign-in dialog comes back
+    sign_out_requested = Signal()
     #: how long a note (not an error) stays in the message area
     MESSAGE_MS = 8000
 
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self.entries = {e.key: e for e in NAV}
         self.actions_by_key: dict[str, QAction] = {}
+        self.signing_out = False
 
         self.nav = QListWidget()
         self.nav.setObjectName("navRail")
@@ -151,6 +155,12 @@ class MainWindow(QMainWindow):
         self.branch_label = QLabel("branch: ...")
         roles = ", ".join(sorted(self.ctx.actor.roles))
         self.user_label = QLabel(f"user: {self.ctx.actor.username} ({roles})")
+        self.sign_out_button = QToolButton()
+        self.sign_out_button.setObjectName("signOut")
+        self.sign_out_button.setText("Sign out")
+        self.sign_out_button.setToolTip("Sign out or switch user (Ctrl+Shift+L): the next shift signs in without "
+                                        "restarting Depot")
+        self.sign_out_button.setAutoRaise(True)
         self.sync_label = QLabel("sync: not configured")
         self.sync_label.setObjectName("syncLabel")
         self.busy = QProgressBar()
@@ -159,7 +169,7 @@ class MainWindow(QMainWindow):
         self.busy.setFixedWidth(80)
         self.busy.setVisible(False)
         sb.addWidget(self.message_label, 1)
-        for w in (self.busy, self.branch_label, self.user_label, self.sync_label):
+        for w in (self.busy, self.branch_label, self.user_label, self.sign_out_button, self.sync_label):
             sb.addPermanentWidget(w)
 
     def _build_shortcuts(self) -> None:
@@ -169,7 +179,10 @@ class MainWindow(QMainWindow):
         refresh = QAction("Refresh", self)
         refresh.setShortcut(QKeySequence(Qt.Key.Key_F5))
         refresh.triggered.connect(self.refresh_screen)
-        for a in (find, refresh):
+        self.sign_out_action = QAction("Sign out / switch user", self)
+        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.sign_out_action.triggered.connect(self.sign_out)
+        for a in (find, refresh, self.sign_out_action):
             self.addAction(a)
 
     def _start_sync_controller(self) -> Any:
@@ -192,7 +205,16 @@ class MainWindow(QMainWindow):
             return None
         return controller
 
+    def sign_out(self) -> None:
+        """Finish what is running (a write never half-done), say so, and hand back to the sign-in."""
+        self.show_message(f"Signing out {self.ctx.actor.username}…")
+        self.ctx.runner.wait_idle(10_000)
+        self.signing_out = True
+        self.sign_out_requested.emit()
+        self.close()
+
     def _connect_signals(self) -> None:
+        self.sign_out_button.clicked.connect(self.sign_out)
         self.nav.currentItemChanged.connect(self._on_nav_changed)
         self.ctx.signals.busy_changed.connect(self.busy.setVisible)
         self.ctx.signals.op_failed.connect(self.show_error)

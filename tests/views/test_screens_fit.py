@@ -8,15 +8,22 @@ least the width of its header title (a user may narrow one later; we never ship 
 
 from __future__ import annotations
 
+import pytest
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QTableView,
+    QTabWidget,
+    QTreeView,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QTabWidget, QTableView, QTreeView, QWidget
 
 from app.views.main_window import MainWindow
 from app.views.screens import NAV
 from tests.factories import World
 from tests.views.conftest import MakeCtx
-
-import pytest
 
 W, H = 1366, 768
 PAD = 8  # the header's own margins: a title narrower than its section by less than this is cut
