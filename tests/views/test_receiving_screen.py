@@ -72,6 +72,7 @@ def test_receive_by_scan_post_and_put_away(qtbot: QtBot, ctx: AppContext, doc: s
     with qtbot.waitSignal(screen.posted, timeout=10000) as posted:
         qtbot.mouseClick(screen.post_btn, Qt.MouseButton.LeftButton)
     assert posted.args[0].number == "DAL-GR-000001"
+    assert screen.title.text().endswith("status received as DAL-GR-000001")  # no longer "status expected"
     assert screen.message.text().startswith("posted DAL-GR-000001: 26 unit(s) on 2 line(s), 1 putaway task(s), 2 to quality hold")
     qtbot.waitUntil(lambda: screen.tasks.rowCount() == 1 and screen.holds.rowCount() == 1, timeout=10000)
     assert screen.labels_btn.isEnabled()

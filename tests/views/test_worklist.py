@@ -78,7 +78,7 @@ def test_accept_with_an_edited_quantity_and_option_through_the_runner(qtbot: QtB
     # the run after the accept finds nothing
     with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
         qtbot.mouseClick(w.accept_button, Qt.MouseButton.LeftButton)
-    assert sig.args[0].startswith("accepted 2: DAL-RQ-000001")
+    assert sig.args[0].startswith("Accepted 2 as requisitions DAL-RQ-000001")
     assert reloaded.args == [0] and w.model.rowCount() == 0
     reqs = {r.qty: r for r in session.scalars(select(Requisition))}
     assert set(reqs) == {200, 168} and {r.kind for r in reqs.values()} == {"purchase"}

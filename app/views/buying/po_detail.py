@@ -283,8 +283,19 @@ class PoDetailView(QWidget):
 
     def _on_pdf(self, path: str) -> None:
         self.pdf_ready.emit(path)
-        if self.open_externally:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        if not self.open_externally:
+            self.status.setText(f"PDF written to {path}")
+            return
+        if self.open_url(QUrl.fromLocalFile(path)):
+            self.status.setText(f"opened {Path(path).name} in the PDF viewer")
+        else:
+            text = (f"No PDF viewer is set up on this computer: the purchase order is saved as {path} "
+                    "(open it with any PDF reader, or use Save PDF…)")
+            self.status.setText(text)
+            self.ctx.signals.message.emit(text)
+
+    #: how a PDF is handed to the system viewer (tests replace it)
+    open_url = staticmethod(QDesktopServices.openUrl)
 
     def _ask_save(self) -> None:
         if self.detail is None:

@@ -26,6 +26,19 @@ TABS: tuple[tuple[str, str], ...] = (
 )
 
 
+BUYING_ACTIONS = ("replenish.run", "requisition.create", "po.create", "po.approve", "po.send")
+
+
+def read_only_reason(ctx: AppContext) -> str:
+    """Why every button of Buying is off for this user ('' when they may do something here)."""
+    if any(ctx.can(a) for a in BUYING_ACTIONS):
+        return ""
+    roles = ", ".join(sorted(ctx.actor.roles)) or "none"
+    return (f"Buying is read-only for you (signed in as {ctx.actor.username}, roles: {roles}): you can look up "
+            "recommendations, requisitions and purchase orders, but buyers accept and order, approvers approve, "
+            "and buyers send POs to suppliers. Ask an admin if your job needs a buying role.")
+
+
 class _LazyTab(QWidget):
     """Placeholder that builds the real widget on first show."""
 
@@ -53,6 +66,12 @@ class BuyingScreen(QWidget):
             self.tabs.addTab(tab, title)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.banner = QLabel(read_only_reason(ctx))
+        self.banner.setObjectName("buyingReadOnly")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fff4ce; padding: 6px;")
+        self.banner.setVisible(bool(self.banner.text()))
+        lay.addWidget(self.banner)
         lay.addWidget(self.tabs)
         self._connect_signals()
         self._ensure(self.tabs.currentIndex())

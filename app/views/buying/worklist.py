@@ -178,6 +178,8 @@ class RecommendationsWorklist(QWidget):
         self.history_weeks = 26
         self._gen = 0
         self.last_result: RunResult | None = None
+        #: what the last accept/snooze/reject did, kept above the summary of the refresh it causes
+        self._note = ""
 
         self.run_button = QPushButton("Run (F5)")
         self.accept_button = QPushButton("Accept (Ctrl+Enter)")
@@ -262,8 +264,11 @@ class RecommendationsWorklist(QWidget):
             return
         self.last_result = res
         self.model.set_recommendations(res.recommendations)
-        self.message.setText(f"{len(res.recommendations)} recommendations over {res.pairs:,} item × warehouse pairs"
-                             f" ({res.suppressed} snoozed or rejected)")
+        summary = (f"{len(res.recommendations)} recommendations over {res.pairs:,} item × warehouse pairs"
+                   f" ({res.suppressed} snoozed or rejected)")
+        # the refresh an accept causes must not wipe what the accept said
+        self.message.setText(f"{self._note}\n{summary}" if self._note else summary)
+        self._note = ""
         if res.recommendations:
             self.view.selectRow(0)
         else:
@@ -315,8 +320,10 @@ class RecommendationsWorklist(QWidget):
             nums = [r.number for r in rq.accept(session, actor, lines)]
             return nums, followup_for(session, branches)
 
-        self.ctx.runner.submit(op, lambda r: self._acted(f"accepted {len(r[0])}: {', '.join(r[0])}{r[1]}"),
-                               on_error=self._error, kinds={"requisition"}, label="accept recommendations")
+        self.ctx.runner.submit(op, lambda r: self._acted(
+            f"Accepted {len(r[0])} as requisition{'s' if len(r[0]) != 1 else ''} {', '.join(r[0])}{r[1]}: "
+            "turn them into purchase orders on the Requisitions tab (Create POs…)"),
+            on_error=self._error, kinds={"requisition"}, label="accept recommendations")
 
     def snooze_selected(self, until: dt.date) -> None:
         recs = self.selected()
@@ -343,7 +350,9 @@ class RecommendationsWorklist(QWidget):
                                kinds={"recommendation"}, label="reject recommendations")
 
     def _acted(self, text: str) -> None:
+        self._note = text
         self.message.setText(text)
+        self.ctx.signals.message.emit(text)
         self.acted.emit(text)
 
     def _error(self, exc: BaseException) -> None:

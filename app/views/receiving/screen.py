@@ -370,8 +370,12 @@ class ReceivingScreen(QWidget):
         extra += "".join(f"; {n}" for n in p.notes if "quality hold" not in n)
         self._show(True, f"posted {p.number}: {p.units} unit(s) on {p.lines} line(s), "
                          f"{len(p.putaway_task_ids)} putaway task(s){extra}")
+        if self.rs is not None:  # the header said "status expected": say what it is now
+            rc = self.rs.ctx
+            self.title.setText(f"{rc.number}  supplier {rc.supplier_code or '-'}  status received as {p.number}")
         self.rs = None
         self.last_posted = p.number
+        self.ctx.signals.message.emit(f"posted {p.number}: {p.units} unit(s), {len(p.putaway_task_ids)} putaway task(s)")
         self.labels_btn.setEnabled(True)
         self.scan.setEnabled(False)
         self.lines.set_rows([])

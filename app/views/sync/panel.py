@@ -7,6 +7,7 @@ refused, so a user can re-enter it by hand (nothing is lost).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -24,21 +25,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.replication import engine as rep
+from app.services.replication.describe import describe_pending, local_time
 from app.views.context import AppContext
 from app.views.sync.controller import SyncController
+from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-HISTORY_COLUMNS = [Column("Started (UTC)", "started_at"), Column("Result", "ok", fmt=lambda v: "ok" if v else "failed"),
+HISTORY_COLUMNS = [Column("Started", "started_at", fmt=local_time), Column("Result", "ok", fmt=lambda v: "ok" if v else "failed"),
                    Column("Pushed", "pushed", True), Column("Pulled", "pulled", True),
                    Column("Conflicts", "conflicts", True), Column("ms", "duration_ms", True), Column("Error", "error")]
-PENDING_COLUMNS = [Column("#", "seq", True), Column("Table", "tbl"), Column("Row", "row_id"), Column("Change", "op"),
-                   Column("At (UTC)", "changed_at")]
-CONFLICT_COLUMNS = [Column("At (UTC)", "at"), Column("Kind", "kind"), Column("Table", "tbl"), Column("Row", "row_id"),
-                    Column("Reason", "reason")]
+PENDING_COLUMNS = [Column("What", "what"), Column("Change", "change"), Column("By", "who"), Column("When", "when"),
+                   Column("#", "seq", True)]
+CONFLICT_COLUMNS = [Column("When", "at", fmt=local_time), Column("Kind", "kind"), Column("Table", "tbl"),
+                    Column("Row", "row_id"), Column("Reason", "reason")]
 
 
 class SyncPanel(QWidget):
@@ -52,6 +55,9 @@ class SyncPanel(QWidget):
         self.sync_button = QPushButton("Sync now")
         self.sync_button.setShortcut(QKeySequence("Ctrl+Shift+Y"))
         self.sync_button.setToolTip("Push local changes and pull the server's now (Ctrl+Shift+Y)")
+        self.result = QLabel("")
+        self.result.setObjectName("syncResult")
+        self.result.setWordWrap(True)
         self.history = RowsModel(HISTORY_COLUMNS, self)
         self.pending = RowsModel(PENDING_COLUMNS, self)
         self.conflicts = RowsModel(CONFLICT_COLUMNS, self)
@@ -72,6 +78,7 @@ class SyncPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(self.state_label)
         lay.addWidget(self.sync_button)
+        lay.addWidget(self.result)
         lay.addWidget(self.tabs, 1)
         self._connect_signals()
         self.refresh()
@@ -82,6 +89,7 @@ class SyncPanel(QWidget):
         v.setModel(model)
         v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         v.horizontalHeader().setStretchLastSection(True)
+        fit_columns(v, f"sync_{id(model) % 1000}")
         return v
 
     def _connect_signals(self) -> None:
@@ -89,19 +97,41 @@ class SyncPanel(QWidget):
         self.controller.state_changed.connect(self.state_label.setText)
         self.controller.running_changed.connect(lambda running: self.sync_button.setEnabled(not running))
         self.controller.finished.connect(lambda _res: self.refresh())
+        self.controller.finished.connect(self._on_finished)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         sel = self.views["conflicts"].selectionModel()
         sel.currentRowChanged.connect(self._on_conflict_row)
 
     def sync_now(self) -> None:
-        self.controller.sync_now()
+        """Start a run and say so; the outcome is said when it ends (``_on_finished``)."""
+        if self.controller.sync_now():
+            self.result.setStyleSheet("")
+            self.result.setText("Syncing…")
+        else:
+            self.result.setText("A sync is already running; its result shows here when it ends")
+
+    def _on_finished(self, res: Any) -> None:
+        """Every Sync now answers on screen: what moved, or why nothing could (and what to do)."""
+        if res.ok:
+            text = f"Synced at {local_time(dt.datetime.now(dt.UTC))}: sent {res.pushed:,}, received {res.pulled:,} change(s)"
+            self.result.setStyleSheet("")
+        elif res.error_kind == "config":
+            text = ("No server is set up for this workstation, so nothing was sent: it keeps working on its own "
+                    "and keeps its changes. Enter the server address and password in Settings > General to share them.")
+            self.result.setStyleSheet("color: #8a5300;")
+        else:
+            text = f"Sync failed, nothing lost (changes wait here): {res.error or res.error_kind}"
+            self.result.setStyleSheet("color: #b00020;")
+        self.result.setText(text)
+        self.ctx.signals.message.emit(text)
 
     def _on_data_changed(self, kinds: Any) -> None:
         self.refresh()
 
     def refresh(self) -> None:
         def load(session: Any) -> tuple[Any, ...]:
-            return (rep.status_for(session), rep.history(session), rep.pending_changes(session), rep.conflicts(session))
+            return (rep.status_for(session), rep.history(session),
+                    describe_pending(session, rep.pending_changes(session)), rep.conflicts(session))
 
         # reads run on a pool: an older refresh (before a sync finished) may land after a newer one
         self._generation += 1
