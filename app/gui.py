@@ -142,8 +142,22 @@ def _autologin(engine: Any, username: str) -> Actor:
         return actor_by_name(s, username)
 
 
+def display_problem() -> str:
+    """Why no window can open here ('' when one can): Qt would abort the process (exit 134) instead."""
+    if QApplication.instance() is not None or not sys.platform.startswith("linux"):
+        return ""
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("no display: this machine shows no window. Use a sub-command (`depot --help` lists them), "
+            "or open the window under a virtual display: xvfb-run -a depot")
+
+
 def launch(args: argparse.Namespace) -> int:
     started = time.time()
+    problem = display_problem()
+    if problem:
+        print(f"depot: error: {problem}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setOrganizationName("Depot")

@@ -68,3 +68,33 @@ def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) ->
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in rows:
         print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
+
+
+def output_path(path: Any, default_name: str = "") -> Any:
+    """Where ``--out`` writes: a file in an existing folder (a folder given = ``default_name`` in it).
+    A missing folder is refused, never created: a typo must not leave files in a new tree."""
+    from pathlib import Path
+
+    from app.services.errors import ValidationError
+
+    out = Path(path)
+    if out.is_dir():
+        if not default_name:
+            raise ValidationError("--out", f"{out} is a folder: give a file name")
+        out = out / default_name
+    if not out.parent.exists():
+        raise ValidationError("--out", f"the folder {out.parent} does not exist: create it first or choose another "
+                                       "(nothing was written)")
+    if not out.parent.is_dir():
+        raise ValidationError("--out", f"{out.parent} is a file, not a folder (nothing was written)")
+    return out
+
+
+def write_output(path: Any, data: bytes) -> None:
+    """Write ``data`` to a checked ``--out`` path; an OS refusal becomes one line."""
+    from app.services.errors import ValidationError
+
+    try:
+        path.write_bytes(data)
+    except OSError as e:
+        raise ValidationError("--out", f"cannot write {path}: {e.strerror or e}") from None

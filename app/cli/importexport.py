@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.common import add_db_option, add_json_option, print_json
+from app.cli.common import add_db_option, add_json_option, output_path, print_json
 
 IMPORT_KINDS = ("items", "suppliers", "customers", "item-suppliers", "stock", "orders")
 
@@ -77,11 +77,12 @@ def _export(args: argparse.Namespace) -> int:
     if not args.table:
         raise ValidationError("table", "name the table to export (or --list)")
     check_table(args.table)
+    if args.out is not None:
+        args.out = output_path(args.out, f"{args.table}.csv")
     with session_for(args) as s:
         if args.out is None:
             n = export_table(s, args.table, sys.stdout)
         else:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
             tmp = args.out.with_name(args.out.name + ".part")
             with tmp.open("w", newline="", encoding="utf-8") as f:
                 n = export_table(s, args.table, f)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import add_db_option, session_for
+from app.cli.common import add_db_option, output_path, session_for, write_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,7 +35,9 @@ def _labels(args: argparse.Namespace) -> int:
             labels = d.item_labels(s, args.skus, copies=args.copies)
         else:
             labels = d.receipt_labels(s, args.number)
+    out = output_path(args.out, f"{args.kind}-labels.pdf")
     data = d.labels_pdf(labels, f"{args.kind} labels")
-    args.out.write_bytes(data)
+    write_output(out, data)
+    args.out = out
     print(f"wrote {len(labels)} label(s) to {args.out}")
     return 0

@@ -8,13 +8,12 @@ a Session and a reference (the document number) and returns (file name, PDF byte
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.cli.common import add_db_option, session_for
+from app.cli.common import add_db_option, output_path, session_for, write_output
 
 Renderer = Callable[[Session, str], tuple[str, bytes]]
 _KINDS: dict[str, tuple[str, Renderer]] = {}
@@ -46,14 +45,7 @@ def _print(args: argparse.Namespace) -> int:
     _help, renderer = _KINDS[args.kind]
     with session_for(args) as s:
         name, pdf = renderer(s, args.ref)
-    out: Path = args.out or Path(name)
-    if out.is_dir():
-        out = out / name
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(pdf)
-    except OSError as e:
-        print(f"depot: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
-        return 1
+    out: Path = output_path(args.out or Path(name), name)
+    write_output(out, pdf)
     print(f"{out} ({len(pdf):,} bytes)")
     return 0

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import add_db_option, add_json_option, print_json, print_table, session_for
+from app.cli.common import (
+    add_db_option,
+    add_json_option,
+    output_path,
+    print_json,
+    print_table,
+    session_for,
+    write_output,
+)
 from app.cli.receive import _resolve_ids, actor_of, add_user_option
 from app.services.errors import ValidationError
 
@@ -98,6 +106,7 @@ def _pdf(args: argparse.Namespace) -> int:
 
     with session_for(args) as s:
         data = putaway_list_pdf(s, args.warehouse, receipt_number=args.receipt)
-    args.out.write_bytes(data)
+    args.out = output_path(args.out, "putaway.pdf")
+    write_output(args.out, data)
     print(f"wrote {args.out} ({len(data):,} bytes)")
     return 0

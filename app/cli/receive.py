@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ex.add_argument("--dock", default="")
     ex.add_argument("--all", action="store_true", help="include received and cancelled")
     ex.set_defaults(func=_expected)
+    sh = rsub.add_parser("show", help="an expected receipt's lines: what to expect, what came, lots and cartons")
+    sh.add_argument("document", help="expected receipt number, ASN reference or PO number")
+    sh.set_defaults(func=_show)
     ho = rsub.add_parser("holds", help="stock waiting in quality hold")
     ho.add_argument("--warehouse", help="warehouse code")
     ho.set_defaults(func=_holds)
@@ -72,9 +75,34 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dts.add_argument("--warehouse", help="warehouse code (summary)")
     dts.add_argument("--since", help="YYYY-MM-DD, receipts posted from that day (UTC) on (summary)")
     dts.set_defaults(func=_dock_to_stock)
-    for c in (ex, ho, dts, ar, *[rsub.choices[n] for n in ("release", "reject")]):
+    for c in (ex, sh, ho, dts, ar, *[rsub.choices[n] for n in ("release", "reject")]):
         add_db_option(c)
         add_json_option(c)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from app.services.receiving.queries import find_expected
+    from app.services.receiving.session import load_context
+
+    with session_for(args) as s:
+        er = find_expected(s, args.document)
+        rc = load_context(s, er.id)
+        head = {"number": rc.number, "status": rc.status, "supplier": rc.supplier_code, "dock": er.dock,
+                "expected_at": er.expected_at}
+    lines = [{"sku": rc.items[ln.item_id].sku, "description": rc.items[ln.item_id].description,
+              "expected": ln.qty_expected, "received": ln.qty_received, "open": max(ln.qty_expected - ln.qty_received, 0),
+              "lot": ln.lot_code, "expiry": ln.expiry_date.isoformat() if ln.expiry_date else "", "sscc": ln.sscc}
+             for ln in sorted(rc.lines, key=lambda x: rc.items[x.item_id].sku)]
+    if args.json:
+        print_json({**head, "lines": lines})
+        return 0
+    from app.services.replication.describe import local_time
+
+    print(f"{rc.number}  {rc.status}  supplier {rc.supplier_code or '-'}  dock {er.dock or '-'}"
+          + (f"  expected {local_time(er.expected_at)}" if er.expected_at else ""))
+    print_table(lines, ["sku", "description", "expected", "received", "open", "lot", "expiry", "sscc"])
+    print(f"{len(lines)} line(s), {sum(x['open'] for x in lines):,} unit(s) still to receive")
+    return 0
 
 
 def _read_scans(path: Path) -> list[str]:

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("stock", help="stock of one item by warehouse, bin and lot")
     add_db_option(p)
     add_json_option(p)
-    p.add_argument("sku", metavar="SKU")
+    p.add_argument("sku", metavar="SKU", help="the item's SKU, or a barcode (item or pack GTIN) as a scanner reads it")
     p.add_argument("--warehouse", metavar="CODE", help="only this warehouse")
     p.add_argument("--history", type=int, default=0, metavar="N", help="also show the newest N ledger moves")
     p.set_defaults(func=_stock)
@@ -66,13 +66,25 @@ def parse_pairs(pairs: list[str], what: str = "line") -> list[tuple[str, str, st
 
 # ---- depot stock --------------------------------------------------------------------------
 
+def _item(s: Session, code: str) -> Any:
+    """A SKU or a barcode (the item's or a pack's GTIN), like the window's search."""
+    from app.models.catalog import Item
+    from app.services.errors import NotFound
+    from app.services.items import find_by_code
+
+    item_id = find_by_code(s, code)
+    if item_id is None:
+        raise NotFound("SKU or barcode", code)
+    return s.get(Item, item_id)
+
+
 def _stock(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.inventory.common import item_by_sku, warehouse_by_code
+    from app.services.inventory.common import warehouse_by_code
     from app.services.inventory.queries import item_figures, ledger_page, stock_rows
 
     with session_for(args) as s:
-        item = item_by_sku(s, args.sku)
+        item = _item(s, args.sku)
         wh = warehouse_by_code(s, args.warehouse) if args.warehouse else None
         figures = item_figures(s, item.id, wh.id if wh else None)
         rows = stock_rows(s, item_id=item.id, warehouse_id=wh.id if wh else None)
@@ -85,7 +97,7 @@ def _stock(args: argparse.Namespace) -> int:
              "expiry": r.expiry.isoformat() if r.expiry else "", "qty": r.qty} for r in rows]
     moves: list[dict[str, Any]] = [{"moved_at": m.moved_at.isoformat(timespec="seconds"), "reason": m.reason,
                                     "qty": m.qty, "from": m.from_location, "to": m.to_location, "lot": m.lot,
-                                    "doc": m.doc_type} for m in history]
+                                    "doc": m.doc_ref} for m in history]
     if args.json:
         print_json({"sku": item.sku, "description": item.description, "uom": item.base_uom,
                     "on_hand": sum(f["on_hand"] for f in fig), "warehouses": fig, "locations": locs,

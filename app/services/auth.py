@@ -49,6 +49,28 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: what an action is called in a sentence ("rita may not approve purchase orders")
+ACTION_PHRASES: dict[str, str] = {
+    "item.view": "look up items", "item.edit": "change items", "stock.view": "look up stock",
+    "stock.adjust": "adjust stock", "replenish.run": "run replenishment", "requisition.create": "make requisitions",
+    "po.create": "create purchase orders", "po.approve": "approve purchase orders", "po.send": "send purchase orders",
+    "receipt.post": "post receipts", "putaway.confirm": "confirm putaway", "count.enter": "enter counts",
+    "count.approve": "approve counts", "transfer.create": "create transfers", "rma.manage": "handle customer returns",
+    "order.allocate": "allocate orders", "dispatch.ship": "ship orders", "invoice.release": "release invoices",
+    "dashboard.view": "open the dashboard", "settings.edit": "change settings", "sync.run": "sync",
+    "import.run": "import data",
+}
+
+
+def refusal(username: str, roles: frozenset[str] | set[str], action: str) -> str:
+    """'rita may not approve purchase orders: that needs the approver, manager or admin role (rita has: receiver)'."""
+    noun, _, verb = action.partition(".")
+    phrase = ACTION_PHRASES.get(action) or f"{verb} {noun.replace('_', ' ')}s".strip()
+    allowed = [*sorted(PERMISSIONS.get(action, frozenset()) - {"admin"}), "admin"]
+    need = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
+    return f"{username} may not {phrase}: that needs the {need} role ({username} has: {', '.join(sorted(roles)) or 'none'})"
+
+
 def hash_password(password: str) -> str:
     if not password or len(password) < 4:
         raise ValidationError("password", "must have at least 4 characters")
@@ -86,7 +108,7 @@ class Actor:
 
     def require(self, action: str) -> None:
         if not self.can(action):
-            raise PermissionDenied(f"{self.username} may not {action.replace('.', ' ')} (roles: {', '.join(sorted(self.roles))})")
+            raise PermissionDenied(refusal(self.username, self.roles, action))
 
 
 def can(roles: frozenset[str] | set[str], action: str) -> bool:

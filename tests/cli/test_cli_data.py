@@ -52,7 +52,7 @@ def test_import_rejects_a_bad_file_line_by_line_and_writes_nothing(
     assert run(["--db", str(db_path), "import", "items", str(tmp_path / "none.csv"), "--user", "root"]) == 1
     assert "no such file" in capsys.readouterr().err
     assert run(["--db", str(db_path), "import", "suppliers", str(f), "--user", "alice"]) == 1
-    assert "alice may not import run" in capsys.readouterr().err
+    assert "alice may not import data: that needs the admin role" in capsys.readouterr().err
 
 
 def test_import_skip_bad_json_lists_the_skipped_rows(
@@ -70,6 +70,9 @@ def test_import_skip_bad_json_lists_the_skipped_rows(
 def test_export_to_a_file_and_to_stdout_and_unknown_table(
         world: World, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "exports" / "customer.csv"
+    assert run(["--db", str(db_path), "export", "customer", "--out", str(out)]) == 1  # no such folder: refused
+    assert "the folder " in capsys.readouterr().err and not (tmp_path / "exports").exists()  # never made silently
+    out.parent.mkdir()
     assert run(["--db", str(db_path), "export", "customer", "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert [(r["code"], r["credit_limit"]) for r in rows] == [("BUILDCO", "10000.0000")]

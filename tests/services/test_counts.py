@@ -67,7 +67,7 @@ def test_over_tolerance_needs_recount_then_approval_by_a_manager_who_did_not_cou
     assert (review["BOLT"].expected_qty, review["BOLT"].counted_qty, review["BOLT"].recount_qty) == (100, 80, 85)
     assert review["BOLT"].variance == -15 and not review["BOLT"].within_tolerance
     assert review["WIDGET"].within_tolerance
-    with pytest.raises(PermissionDenied, match="may not count approve"):
+    with pytest.raises(PermissionDenied, match="may not approve counts"):
         approve_count(session, world.actors["wes"], task.id)  # type: ignore[attr-defined]
     approve_count(session, world.actors["mike"], task.id)  # type: ignore[attr-defined]
     session.commit()

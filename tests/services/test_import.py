@@ -250,7 +250,7 @@ def test_open_orders_are_grouped_and_a_bad_line_refuses_its_whole_order(session:
 
 def test_only_roles_with_import_rights_may_import(session: Session, world: World, tmp_path: Path) -> None:
     path = write(tmp_path, "code,name\nNEW,New supplier\n")
-    with pytest.raises(PermissionDenied, match="alice may not import run"):
+    with pytest.raises(PermissionDenied, match="alice may not import data"):
         import_csv(session, world.actors["alice"], "suppliers", path)
     assert count(session, Supplier) == 1
 

@@ -111,7 +111,7 @@ def test_deactivate_needs_item_edit_and_is_audited(session: Session, world: Worl
     from app.services.errors import PermissionDenied
 
     bolt = world.items["BOLT"].id
-    with pytest.raises(PermissionDenied, match="alice may not item edit"):
+    with pytest.raises(PermissionDenied, match="alice may not change items"):
         q.set_items_active(session, world.actors["alice"], [bolt], False)
     assert q.set_items_active(session, world.actors["mike"], [bolt], False) == 1
     assert q.set_items_active(session, world.actors["mike"], [bolt], False) == 0

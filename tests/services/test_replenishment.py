@@ -171,7 +171,7 @@ def test_scope_by_branch_and_warehouse_and_bad_codes(session: Session, world: Wo
         run(session, None, branch_code="DAL", warehouse_code="HOU1", today=TODAY)
     with pytest.raises(ValidationError, match="history weeks"):
         run(session, None, today=TODAY, history_weeks=0)
-    with pytest.raises(PermissionDenied, match="rita may not replenish run"):
+    with pytest.raises(PermissionDenied, match="rita may not run replenishment"):
         run(session, world.actors["rita"], today=TODAY)
 
 

@@ -231,7 +231,7 @@ def test_cli_replenish_config(db_path: Path, world: World, capsys: pytest.Captur
     assert cli_run([*db, "replenish-config", "class", "A", "--service-level", "97.5", "--user", "root"]) == 0
     assert "class A: service level 97.5000%" in capsys.readouterr().out
     assert cli_run([*db, "replenish-config", "class", "A", "--service-level", "97.5", "--user", "alice"]) == 1
-    assert "alice may not settings edit" in capsys.readouterr().err
+    assert "alice may not change settings" in capsys.readouterr().err
     assert cli_run([*db, "replenish-config", "lane", "HOU1", "DAL1", "--days", "3", "--per-unit", "0.02",
                     "--per-shipment", "10", "--user", "root"]) == 0
     capsys.readouterr()

@@ -11,7 +11,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy import String, and_, func, or_, select, text, type_coerce
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from app.models.catalog import Item, Lot
@@ -120,6 +121,36 @@ class LedgerRowView:
     lot: str
     doc_type: str
     doc_id: uuid.UUID | None
+    #: the document as a person names it ("DAL-GR-000001", "putaway for DAL-GR-000001"); '' when none
+    doc_ref: str = ""
+
+
+#: doc_type -> SQL giving the number a person knows the document by (a putaway or hold by its receipt's)
+_DOC_NUMBER_SQL = {
+    "receipt": "SELECT number FROM receipt WHERE id = :i",
+    "putaway": "SELECT 'putaway for ' || r.number FROM putaway_task t JOIN receipt r ON r.id = t.receipt_id WHERE t.id = :i",
+    "quality_hold": "SELECT 'hold on ' || r.number FROM quality_hold h JOIN receipt r ON r.id = h.receipt_id "
+                    "WHERE h.id = :i",
+    "transfer": "SELECT number FROM transfer_order WHERE id = :i",
+    "rma": "SELECT number FROM rma WHERE id = :i",
+    "SO": "SELECT number FROM sales_order WHERE id = :i",
+    "count": "SELECT number FROM count_task WHERE id = :i",
+}
+_DOC_WORDS = {"putaway": "putaway", "replenish": "pick-face replenishment", "IMPORT": "opening stock import",
+              "count": "count", "quality_hold": "quality hold"}
+
+
+def doc_ref(session: Session, doc_type: str, doc_id: uuid.UUID | None) -> str:
+    """The number of the document behind a stock move, as the user knows it (else what kind it is)."""
+    sql = _DOC_NUMBER_SQL.get(doc_type)
+    if sql and doc_id is not None:
+        try:
+            found = session.execute(text(sql), {"i": doc_id.hex}).scalar()
+        except OperationalError:  # a table of an area this file does not have
+            found = None
+        if found:
+            return str(found)
+    return _DOC_WORDS.get(doc_type, doc_type)
 
 
 @dataclass(frozen=True)
@@ -144,9 +175,13 @@ def ledger_page(session: Session, item_id: uuid.UUID, *, after: tuple[dt.datetim
     if after is not None:
         at, mid = after
         q = q.where(or_(StockMove.moved_at < at, and_(StockMove.moved_at == at, StockMove.id < mid)))
-    rows = [LedgerRowView(i, m, r, int(qt), f, t, lc or "", dtp, did)
-            for i, m, r, qt, f, t, lc, dtp, did in
-            session.execute(q.order_by(StockMove.moved_at.desc(), StockMove.id.desc()).limit(limit + 1))]
+    refs: dict[tuple[str, uuid.UUID | None], str] = {}
+    rows = []
+    for i, m, r, qt, f, t, lc, dtp, did in session.execute(
+            q.order_by(StockMove.moved_at.desc(), StockMove.id.desc()).limit(limit + 1)):
+        if (dtp, did) not in refs:
+            refs[(dtp, did)] = doc_ref(session, dtp, did)
+        rows.append(LedgerRowView(i, m, r, int(qt), f, t, lc or "", dtp, did, refs[(dtp, did)]))
     more = len(rows) > limit
     rows = rows[:limit]
     return LedgerPage(rows, (rows[-1].moved_at, rows[-1].id) if more and rows else None)

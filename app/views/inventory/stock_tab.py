@@ -130,7 +130,7 @@ class StockTab(QWidget):
         self.ledger = PagedTableModel(ctx.runner, fetch_ledger, [
             Column("Moved", "moved_at", fmt=lambda t: t.astimezone().strftime("%Y-%m-%d %H:%M")),
             Column("Reason", "reason"), Column("Qty", "qty", True), Column("From", "from_location"),
-            Column("To", "to_location"), Column("Lot", "lot"), Column("Document", "doc_type")],
+            Column("To", "to_location"), Column("Lot", "lot"), Column("Document", "doc_ref")],
             page_size=100, parent=self)
         top = QHBoxLayout()
         for w in (QLabel("Item"), self.sku, self.warehouse, self.show_btn):
