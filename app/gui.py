@@ -183,7 +183,8 @@ def launch(args: argparse.Namespace) -> int:
                 return 1
             if actor is None:
                 return 1
-            code, signed_out = _run_window(app, engine, actor, settings, started)
+            code, signed_out = _run_window(app, engine, actor, settings, started,
+                                           demo=bool(getattr(args, "demo", False)))
             if not signed_out:
                 return code
             autologin, user = False, ""  # the next user signs in with their own password
@@ -191,7 +192,8 @@ def launch(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings, started: float) -> tuple[int, bool]:
+def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings, started: float, *,
+                demo: bool = False) -> tuple[int, bool]:
     """The main window of one signed-in user until it closes: (exit code, whether they signed out)."""
     ctx = make_context(engine, actor, settings)
     # the frame (rail, status bar) paints first; the first screen is built right after it
@@ -210,7 +212,7 @@ def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings
         window.first_painted.connect(painted)
         window.screen_opened.connect(ready)
     window.show()
-    services = start_background_services(ctx, window, demo=bool(getattr(args, "demo", False)))
+    services = start_background_services(ctx, window, demo=demo)
     try:
         code = int(app.exec())
     finally:

@@ -25,7 +25,7 @@ def test_sign_out_brings_the_sign_in_back_and_the_next_user_gets_their_own_windo
 
     monkeypatch.setenv("DEPOT_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
-    monkeypatch.setattr(gui, "start_background_services", lambda ctx, window: [])
+    monkeypatch.setattr(gui, "start_background_services", lambda ctx, window, **_kw: [])
     asked: list[str] = []
     users = iter(["mike", "rita"])
     titles: list[str] = []
