@@ -89,7 +89,7 @@ def _accounts(args: argparse.Namespace) -> int:
     data = [{"id": str(a.id), "branch": a.branch_code, "carrier": a.carrier_code, "name": a.name,
              "account": a.account_number, "client_id": a.client_id, "endpoint": a.endpoint,
              "services": ",".join(a.services) or "all", "per_minute": a.requests_per_minute,
-             "daily_quota": a.daily_quota, "secret": "in keyring" if a.has_secret else ("sandbox demo" if a.endpoint == "sandbox" else "missing")} for a in rows]
+             "daily_quota": a.daily_quota, "secret": "stored" if a.has_secret else ("sandbox demo" if a.endpoint == "sandbox" else "missing")} for a in rows]
     if args.json:
         print_json(data)
     else:

@@ -49,8 +49,8 @@ def test_add_account_then_test_connection_wrong_secret_and_sandbox_down(
             p.services.item(1).setCheckState(p.services.item(1).checkState().Unchecked)  # only one service
             p.save.click()
             qtbot.waitUntil(lambda: p.table.rowCount() == 1 and p.selected() is not None)
-            assert p.table.item(0, 7).text() == "in keyring" and p.table.item(0, 4).text() == "03"
-            assert p.status.text().startswith("Saved UPS")
+            assert p.table.item(0, 7).text() == "stored" and p.table.item(0, 4).text() == "03"
+            assert p.status.text().startswith("Saved UPS A1B2C3") and "not in the database" in p.status.text()
             p.test.click()
             qtbot.waitUntil(lambda: p.test.isEnabled() and "Testing" not in p.status.text(), timeout=15000)
             assert p.status.text().startswith(f"Connected to {sb.url}")

@@ -99,7 +99,8 @@ class AccountInfo:
 
     @property
     def label(self) -> str:
-        return f"{self.carrier_code} {self.name or self.account_number}"
+        name = self.name or self.account_number
+        return name if self.carrier_code.upper() in name.upper() else f"{self.carrier_code} {name}"
 
 
 def _options(raw: str) -> dict[str, str]:

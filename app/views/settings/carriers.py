@@ -185,7 +185,7 @@ class CarriersPanel(QWidget):
     def _fill_table(self) -> None:
         self.table.setRowCount(len(self.accounts))
         for r, a in enumerate(self.accounts):
-            secret = "in keyring" if a.has_secret else ("sandbox demo" if a.endpoint == "sandbox" else "missing")
+            secret = "stored" if a.has_secret else ("sandbox demo" if a.endpoint == "sandbox" else "missing")
             values = (a.carrier_code, a.name, a.account_number, a.endpoint, ", ".join(a.services) or "all",
                       str(a.requests_per_minute), str(a.daily_quota or "none"), secret)
             for c, v in enumerate(values):
@@ -206,7 +206,7 @@ class CarriersPanel(QWidget):
         self.client_id.setText(a.client_id)
         self.secret.clear()
         self.secret2.clear()
-        self.secret.setPlaceholderText("(stored in the keyring; type to replace)" if a.has_secret
+        self.secret.setPlaceholderText("(stored; type to replace)" if a.has_secret
                                        else "not stored on this workstation")
         self.endpoint.setCurrentText(a.endpoint)
         self._fill_services(a.carrier_code, a.services)
@@ -239,7 +239,7 @@ class CarriersPanel(QWidget):
         self.table.clearSelection()
         for w in (self.name, self.account_number, self.client_id, self.secret, self.secret2, self.options):
             w.clear()
-        self.secret.setPlaceholderText("stored in the system keyring, never in the database")
+        self.secret.setPlaceholderText("kept with Depot's secrets (keyring), never in the database")
         self._on_carrier()
         self.status.setText("New account: fill in and Save")
 
@@ -267,7 +267,7 @@ class CarriersPanel(QWidget):
         def done(info: ac.AccountInfo) -> None:
             self.secret.clear()
             self.secret2.clear()
-            self._say(Reply(Outcome.OK, f"Saved {info.label}" + (" (secret in the keyring)" if secret else "")))
+            self._say(Reply(Outcome.OK, f"Saved {info.label}" + (" (secret stored with Depot's secrets, not in the database)" if secret else "")))
             self.reload(select=info.id)
 
         self.ctx.runner.submit(lambda s: ac.save_account(s, actor, settings=settings, secret=secret, secret2=secret2,
