@@ -61,7 +61,7 @@ def render_pdf(label: ShippingLabel) -> bytes:
         y -= 16
     # the barcode: Code 128 of the tracking number, as wide as the label allows
     bar_h = 1.1 * inch
-    bar_w = 1.0
+    bar_w = 1.4
     bc = Code128(label.tracking_number, barHeight=bar_h, barWidth=bar_w, humanReadable=False, quiet=True)
     while bc.width > w - 2 * m - 8 and bar_w > 0.5:
         bar_w -= 0.05

@@ -79,6 +79,7 @@ class FedexAdapter(Adapter):
             "shippingChargesPayment": {"paymentType": "SENDER"},
             "requestedPackageLineItems": [
                 {"weight": {"units": "LB", "value": float(pounds(p.weight_grams))},
+                 "customerReferences": [{"customerReferenceType": "CUSTOMER_REFERENCE", "value": sh.reference[:30]}],
                  "dimensions": {"length": int(inches(p.length_mm)), "width": int(inches(p.width_mm)),
                                 "height": int(inches(p.height_mm)), "units": "IN"}} for p in sh.parcels],
         }

@@ -115,6 +115,10 @@ def _result(tr: dict[str, Any], fallback: str) -> TrackResult:
         status, raw = "unknown", ""
     if status in ("exception", "delivery_attempted", "delayed") and any(reasons):
         text = f"{text}: {'; '.join(r for r in reasons if r)}"
+    if delayed:
+        why = " ".join(s(dig(latest, "delayDetail", k)).lower() for k in ("type", "subType")).strip()
+        if why and why.split()[0] not in text.lower():
+            text = f"{text} ({why})"
     dates = {s(d.get("type")).upper(): d.get("dateTime") for d in map(obj, arr(tr.get("dateAndTimes")))}
     win = obj(dig(tr, "estimatedDeliveryTimeWindow", "window"))
     window = None

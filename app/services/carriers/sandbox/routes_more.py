@@ -120,7 +120,7 @@ def fedex_ship(req: Request) -> Answer:
     number = _number("SBX", 12, "sbx") if kind == "sandbox" else _number("7", 11, "fedex")
     req.state.world.issue(number, code, lanes.days(level, ozip, dzip))
     pdf = render_pdf(_label("SANDBOX" if kind == "sandbox" else "FedEx", name, number, to_lines, from_lines,
-                            str(rs.get("customerReference", "")), f"{lb} LB"))
+                            _fx_reference(rs), f"{lb} LB"))
     amount = float(lanes.price(level, ozip, dzip, lb))
     return js(200, {"transactionId": _tx(), "output": {"transactionShipments": [{
         "masterTrackingNumber": number, "serviceType": code, "shipDatestamp": dt.date.today().isoformat(),
@@ -128,6 +128,14 @@ def fedex_ship(req: Request) -> Answer:
         "pieceResponses": [{"trackingNumber": number, "netChargeAmount": amount, "packageDocuments": [
             {"contentType": "LABEL", "copiesToPrint": 1, "docType": "PDF",
              "encodedLabel": base64.b64encode(pdf).decode()}]}]}]}})
+
+
+def _fx_reference(rs: dict[str, Any]) -> str:
+    for item in rs.get("requestedPackageLineItems") or []:
+        for ref in (item or {}).get("customerReferences") or []:
+            if (ref or {}).get("value"):
+                return str(ref["value"])
+    return ""
 
 
 @route("PUT", "/ship/v1/shipments/cancel", "fedex.cancel")

@@ -21,7 +21,7 @@ UPS = {"label": ("M", "MP", "003", "Shipper created a label, UPS has not receive
 FEDEX = {"label": ("OC", "Shipment information sent to FedEx"), "pickup": ("PU", "Picked up"),
          "depart": ("DP", "Departed FedEx location"), "arrive": ("AR", "Arrived at FedEx location"),
          "out": ("OD", "On FedEx vehicle for delivery"), "attempt": ("DE", "Delivery exception"),
-         "delay": ("DY", "Delay"), "exception": ("SE", "Shipment exception"),
+         "delay": ("DY", "Delay: severe weather"), "exception": ("SE", "Shipment exception"),
          "returning": ("RS", "Return to shipper"), "returned": ("RS", "Returned to shipper"),
          "delivered": ("DL", "Delivered"), "cancelled": ("CA", "Shipment cancelled by sender")}
 DHL = {"label": ("pre-transit", "The shipment data has been transmitted"),
@@ -128,6 +128,8 @@ def fedex_result(world: World, number: str) -> dict[str, Any]:
         latest["delayDetail"] = {"type": "WEATHER", "subType": "SNOW", "status": "DELAYED"}
     if last.kind == "attempt":
         latest["ancillaryDetails"] = [{"reason": "15", "reasonDescription": "Customer not available or business closed"}]
+    if last.kind == "exception":
+        latest["ancillaryDetails"] = [{"reason": "29", "reasonDescription": "Package damaged, being repackaged"}]
     eta = world.eta_now(story, seen)
     dates = [{"type": "ACTUAL_PICKUP", "dateTime": _fx_iso(s.at)} for s in seen if s.kind == "pickup"]
     res: dict[str, Any] = {"trackingNumberInfo": info, "latestStatusDetail": latest, "scanEvents": events,
