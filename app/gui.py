@@ -28,7 +28,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
 from app.services.errors import DatabaseProblem, DomainError
-from app.services.settings import Settings, user_data_dir
+from app.services.paths import default_db_path, user_data_dir
+from app.services.settings import Settings
 from app.views.context import AppContext, make_context
 from app.views.login import LoginDialog
 from app.views.main_window import MainWindow
@@ -51,8 +52,6 @@ def resolve_db_path(args: argparse.Namespace, settings: Settings) -> Path:
     configured = settings.get("db.path")
     if configured:
         return Path(str(configured))
-    from app.cli import default_db_path
-
     return default_db_path()
 
 

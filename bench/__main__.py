@@ -16,6 +16,9 @@ def run(argv: list[str]) -> int:
     if not argv or argv[0] not in names():
         print("benchmarks: " + ", ".join(names()))
         return 0 if not argv else 2
+    from app.services import wiring
+
+    wiring.load()  # follow-up handlers and settlers, as the depot command and the window have them
     module = importlib.import_module(f"bench.{argv[0]}")
     return int(module.main(argv[1:]) or 0)
 

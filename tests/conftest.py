@@ -20,10 +20,12 @@ import pytest  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from app.services import schema  # noqa: E402
+from app.services import schema, wiring  # noqa: E402
 from app.services.db import make_engine, open_database  # noqa: E402
 from tests.factories import World, build_world, load_world  # noqa: E402
 from tests.smtp_server import smtp  # noqa: E402, F401  (fixture: a real SMTP server on loopback)
+
+wiring.load()  # every package's follow-up handlers and settlers, as the entry points load them
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -20,15 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import __version__
+from app.services import wiring
 from app.services.errors import DomainError
-
-
-def default_db_path() -> Path:
-    env = os.environ.get("DEPOT_DB")
-    if env:
-        return Path(env)
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "depot" / "depot.db"
+from app.services.paths import default_db_path
 
 
 def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -62,8 +56,11 @@ def _wants_gui(argv: Sequence[str]) -> bool:
 
 
 def run(argv: Sequence[str]) -> int:
-    parser = build_parser(only=("gui",) if _wants_gui(argv) else None)
+    gui = _wants_gui(argv)
+    parser = build_parser(only=("gui",) if gui else None)
     args = parser.parse_args(list(argv))
+    if not gui:
+        wiring.load()  # every package's follow-ups and settlers (the window loads them on its first write)
     if not args.command:
         args = parser.parse_args([*argv, "gui"])
     try:

@@ -196,7 +196,7 @@ def _resolve_ids(s: Session, model: Any, keys: list[str], what: str) -> list[uui
 
 def _decide(args: argparse.Namespace) -> int:
     from app.models.receiving import QualityHold
-    from app.services.receiving.post import reject_holds, release_holds
+    from app.services.receiving.holds import reject_holds, release_holds
 
     with session_for(args) as s:
         actor = actor_of(s, args)

@@ -64,8 +64,8 @@ def _from_reqs(args: argparse.Namespace) -> int:
 
     from app.cli.common import session_for
     from app.models.buying import Requisition
+    from app.services.buying.conversion import transfers_from_requisitions
     from app.services.errors import NotFound
-    from app.services.inventory.transfers import transfers_from_requisitions
 
     with session_for(args) as s:
         actor = actor_of(s, args)

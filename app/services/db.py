@@ -22,6 +22,8 @@ from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.sync import LocalSite
 from app.models.types import utcnow
+from app.services import ownership as _ownership  # noqa: F401  (its before_flush guard holds every Session)
+from app.services import schema
 from app.services.errors import DatabaseProblem, NotFound
 
 T = TypeVar("T")
@@ -92,8 +94,6 @@ def open_database(path: str | Path, *, check_schema: bool = True) -> Engine:
         engine.dispose()
         raise translate(e, p) from None
     if check_schema:
-        from app.services import schema
-
         try:
             schema.check_current(engine)
         except DatabaseProblem:
@@ -184,7 +184,3 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     finally:
         session.close()
 
-
-# The ownership guard is a Session-wide before_flush hook: importing it here means every
-# Session that can write (GUI, CLI, tests) is guarded. Imported last: it needs nothing from here.
-import app.services.ownership  # noqa: E402,F401

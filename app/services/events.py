@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -60,6 +61,19 @@ class GoodsReceived(Event):
 
 
 @dataclass
+class PoSent(Event):
+    """A purchase order went (or went again: ``resend``) to its supplier. The e-mail is queued by the
+    sender; other channels attach here (EDI writes the 850 / ORDERS file into ``outbound_dir``)."""
+
+    po: Any  # app.models.purchasing.PurchaseOrder
+    supplier: Any  # app.models.parties.Supplier
+    resend: bool
+    outbound_dir: str | Path | None = None
+    #: filled by the EDI handler: the file written for the supplier's pick-up
+    edi_file: Path | None = None
+
+
+@dataclass
 class StockArrived(Event):
     """Sellable stock came into a warehouse (a receipt, a transfer, a restocked return)."""
 
@@ -95,6 +109,7 @@ class Registration:
 
 
 _HANDLERS: dict[str, Registration] = {}
+_loaded = False
 _ORDERED: dict[type[Event], list[Registration]] = {}  # cache of handlers(), cleared on registration
 
 
@@ -132,10 +147,29 @@ def handlers(event_type: type[Event] | None = None) -> list[Registration]:
     return regs
 
 
+def mark_loaded() -> None:
+    """Called by ``app.services.wiring.load`` once every package has registered its handlers."""
+    global _loaded
+    _loaded = True
+
+
+def loaded() -> bool:
+    return _loaded
+
+
+def require_loaded(what: str) -> None:
+    """Refuse to run follow-ups (or settlers) before the packages that register them are loaded:
+    a follow-up that silently did not run would be a wrong document nobody notices."""
+    if not _loaded:
+        raise RuntimeError(f"{what} before app.services.wiring.load(): the follow-ups registered by the "
+                           "service packages would be skipped (entry points call load() once at start)")
+
+
 def emit(session: Session, event: E) -> E:
     """Run every handler registered for ``event`` in this transaction; returns the event (its
     notes and result fields filled in). A handler's error propagates: the caller's transaction
     rolls back with it, as if the service itself had failed."""
+    require_loaded(f"{type(event).__name__} emitted")
     for reg in handlers(type(event)):
         if reg.wants(event):
             reg.fn(session, event)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import VELOCITY_CLASSES, Item, ItemUom
+from app.models.ids import uuid7
 from app.models.org import TEMPERATURE_CLASSES, Branch, Location, Warehouse, Zone
 from app.models.parties import Customer, ItemSupplier, Supplier
 from app.models.types import DomainValueError, to_money, to_qty
@@ -44,8 +45,6 @@ def create_branch(session: Session, code: str, name: str, *, head_office: bool =
     code = _code(code, "branch code", 8)
     if session.scalars(select(Branch).where(Branch.code == code)).first():
         raise ValidationError("branch code", f"{code} already exists")
-    from app.models.ids import uuid7
-
     new_id = uuid7()
     owner = new_id if head_office else head_office_id(session)
     branch = Branch(id=new_id, code=code, name=name, is_head_office=head_office, timezone=timezone,

@@ -31,6 +31,7 @@ from app.models.base import DOCUMENT, LEDGER, MASTER
 from app.models.org import Branch
 from app.models.sync import LocalSite
 from app.services.errors import PermissionDenied
+from app.services.events import require_loaded
 
 #: bookkeeping columns a branch may change on master data besides its branch-editable fields
 _MASTER_BOOKKEEPING = frozenset({"hlc", "hlc_site", "updated_at"})
@@ -217,11 +218,15 @@ def settler(name: str) -> Callable[[Settler], Settler]:
     return register
 
 
+def registered_settlers() -> list[str]:
+    return sorted(_SETTLERS)
+
+
 def settle_all(session: Session) -> tuple[dict[str, int], list[str]]:
     """Run every settler, each in its own savepoint; returns what each changed and the errors of
-    those that failed (rolled back alone, retried after the next pull). Idempotent."""
-    import app.services.settlers  # noqa: F401  (registers the domain settlers)
-
+    those that failed (rolled back alone, retried after the next pull). Idempotent. The settlers
+    are registered with ``@settler`` where they are defined; ``app.services.wiring.load`` loads them."""
+    require_loaded("settling")
     done: dict[str, int] = {}
     errors: list[str] = []
     for name, fn in sorted(_SETTLERS.items()):

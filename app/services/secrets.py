@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.services.errors import DomainError
+from app.services.paths import user_config_dir
 
 SERVICE = "depot"
 PASSPHRASE_ENV = "DEPOT_SECRETS_PASSPHRASE"
@@ -221,8 +222,6 @@ _TEST_MEMORY = MemoryStore("memory")
 
 
 def file_path() -> Path:
-    from app.services.settings import user_config_dir
-
     return user_config_dir() / FILE_NAME
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import threading
 import uuid
@@ -29,32 +28,11 @@ from app.services.audit import record
 from app.services.auth import Actor
 from app.services.db import local_branch_id, site_id
 from app.services.errors import NotFound, PermissionDenied, ValidationError
+from app.services.paths import user_config_dir, user_data_dir
 
 KEYRING_SERVICE = secrets.SERVICE
+__all__ = ["user_config_dir", "user_data_dir"]  # where they used to live; app.services.paths now
 _SECRET_WORDS = ("secret", "password", "token", "api_key")
-
-
-def user_config_dir() -> Path:
-    env = os.environ.get("DEPOT_CONFIG_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "Depot"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Depot"
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "depot"
-
-
-def user_data_dir() -> Path:
-    """Where the demo database lives (DEPOT_DATA_DIR overrides it)."""
-    env = os.environ.get("DEPOT_DATA_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "Depot"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Depot"
-    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "depot"
 
 
 def is_secret_key(key: str) -> bool:

@@ -1,7 +1,7 @@
 """The stock ledger: post moves, reverse them, and read balances derived from them.
 
 Nothing here updates an on-hand figure. ``post_moves`` validates a batch and inserts
-``StockMove`` rows; the database trigger keeps ``stock_balance`` in step in the same
+``StockMove`` rows (validate -> plan -> apply); the database trigger keeps ``stock_balance`` in step in the same
 transaction. ``rebuild_balances`` recomputes the table from the ledger (and
 ``balance_mismatches`` proves the two agree).
 """
@@ -65,77 +65,84 @@ def post_moves(
     """
     if not moves:
         return []
-    at = at or utcnow()
+    _validate_moves(session, moves, allow_negative)
+    rows = _plan_rows(moves, actor, owner_branch_id, at or utcnow())
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _validate_moves(session: Session, moves: Sequence[MoveSpec], allow_negative: bool) -> None:
+    """Read the items, locations and lots once; check each move, then the stock the batch takes."""
     item_ids = {m.item_id for m in moves}
     loc_ids = {m.from_location_id for m in moves} | {m.to_location_id for m in moves}
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
     locs = {loc.id: loc for loc in session.scalars(select(Location).where(Location.id.in_(loc_ids)))}
     lot_ids = {m.lot_id for m in moves if m.lot_id}
     lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)))} if lot_ids else {}
-
     outgoing: dict[tuple[uuid.UUID, uuid.UUID, str], int] = {}
     for n, m in enumerate(moves, 1):
-        where = f"move {n}"
-        try:
-            to_qty(m.qty, f"{where} quantity")
-        except DomainValueError as e:
-            raise ValidationError(f"{where} quantity", str(e).split(": ", 1)[-1]) from None
-        item = items.get(m.item_id)
-        if item is None:
-            raise NotFound("item", m.item_id)
-        if m.reason not in MOVE_REASONS:
-            raise ValidationError(f"{where} reason", f"unknown reason {m.reason!r}")
-        for side, lid in (("from", m.from_location_id), ("to", m.to_location_id)):
-            if lid not in locs:
-                raise NotFound(f"{side} location", lid)
-        if m.from_location_id == m.to_location_id:
-            raise ValidationError(f"{where} location", "from and to are the same location")
-        if m.lot_id is not None:
-            lot = lots.get(m.lot_id)
-            if lot is None:
-                raise NotFound("lot", m.lot_id)
-            if not item.track_lot:
-                raise ValidationError(f"{where} lot", f"item {item.sku} is not lot-tracked")
-            if lot.item_id != item.id:
-                raise ValidationError(f"{where} lot", f"lot {lot.lot_code} belongs to another item")
-        elif item.track_lot:
-            raise ValidationError(f"{where} lot", f"item {item.sku} is lot-tracked: a lot is required")
-        if item.track_serial:
-            if not m.serial_no:
-                raise ValidationError(f"{where} serial", f"item {item.sku} is serial-tracked: a serial is required")
-            if m.qty != 1:
-                raise ValidationError(f"{where} quantity", "a serial-tracked move carries exactly 1 unit")
-        elif m.serial_no:
-            raise ValidationError(f"{where} serial", f"item {item.sku} is not serial-tracked")
+        _check_move(f"move {n}", m, items, locs, lots)
         src = locs[m.from_location_id]
         if src.kind in INTERNAL_KINDS:
-            key = (src.id, item.id, m.lot_id.hex if m.lot_id else "")
+            key = (src.id, m.item_id, m.lot_id.hex if m.lot_id else "")
             outgoing[key] = outgoing.get(key, 0) + m.qty
+    if allow_negative:
+        return
+    for (loc_id, item_id, lot_key), qty in outgoing.items():
+        have = session.scalar(select(StockBalance.qty).where(
+            StockBalance.location_id == loc_id, StockBalance.item_id == item_id, StockBalance.lot_key == lot_key)) or 0
+        if have < qty:
+            raise Conflict(f"not enough stock of {items[item_id].sku} in {locs[loc_id].code}: {have} on hand, {qty} to move")
 
-    if not allow_negative:
-        for (loc_id, item_id, lot_key), qty in outgoing.items():
-            have = session.scalar(
-                select(StockBalance.qty).where(
-                    StockBalance.location_id == loc_id, StockBalance.item_id == item_id, StockBalance.lot_key == lot_key
-                )
-            ) or 0
-            if have < qty:
-                raise Conflict(
-                    f"not enough stock of {items[item_id].sku} in {locs[loc_id].code}: {have} on hand, {qty} to move"
-                )
 
-    rows = [
+def _check_move(where: str, m: MoveSpec, items: dict[uuid.UUID, Item], locs: dict[uuid.UUID, Location],
+                lots: dict[uuid.UUID, Lot]) -> None:
+    try:
+        to_qty(m.qty, f"{where} quantity")
+    except DomainValueError as e:
+        raise ValidationError(f"{where} quantity", str(e).split(": ", 1)[-1]) from None
+    item = items.get(m.item_id)
+    if item is None:
+        raise NotFound("item", m.item_id)
+    if m.reason not in MOVE_REASONS:
+        raise ValidationError(f"{where} reason", f"unknown reason {m.reason!r}")
+    for side, lid in (("from", m.from_location_id), ("to", m.to_location_id)):
+        if lid not in locs:
+            raise NotFound(f"{side} location", lid)
+    if m.from_location_id == m.to_location_id:
+        raise ValidationError(f"{where} location", "from and to are the same location")
+    if m.lot_id is not None:
+        lot = lots.get(m.lot_id)
+        if lot is None:
+            raise NotFound("lot", m.lot_id)
+        if not item.track_lot:
+            raise ValidationError(f"{where} lot", f"item {item.sku} is not lot-tracked")
+        if lot.item_id != item.id:
+            raise ValidationError(f"{where} lot", f"lot {lot.lot_code} belongs to another item")
+    elif item.track_lot:
+        raise ValidationError(f"{where} lot", f"item {item.sku} is lot-tracked: a lot is required")
+    if item.track_serial:
+        if not m.serial_no:
+            raise ValidationError(f"{where} serial", f"item {item.sku} is serial-tracked: a serial is required")
+        if m.qty != 1:
+            raise ValidationError(f"{where} quantity", "a serial-tracked move carries exactly 1 unit")
+    elif m.serial_no:
+        raise ValidationError(f"{where} serial", f"item {item.sku} is not serial-tracked")
+
+
+def _plan_rows(moves: Sequence[MoveSpec], actor: Actor | None, owner_branch_id: uuid.UUID,
+               at: dt.datetime) -> list[StockMove]:
+    user_id = actor.user_id if actor else None
+    return [
         StockMove(
             item_id=m.item_id, lot_id=m.lot_id, serial_no=m.serial_no, from_location_id=m.from_location_id,
             to_location_id=m.to_location_id, qty=int(m.qty), reason=m.reason, doc_type=m.doc_type,
-            doc_id=m.doc_id, doc_line_id=m.doc_line_id, reverses_move_id=m.reverses_move_id, user_id=actor.user_id if actor else None,
+            doc_id=m.doc_id, doc_line_id=m.doc_line_id, reverses_move_id=m.reverses_move_id, user_id=user_id,
             moved_at=at, owner_branch_id=owner_branch_id,
         )
         for m in moves
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
 
 
 def reverse_move(
@@ -188,7 +195,7 @@ def on_hand(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID | None
     return int(session.scalar(q) or 0)
 
 
-_REBUILD_SQL = """
+REBUILD_BALANCES_SQL = """
 INSERT INTO stock_balance (location_id, item_id, lot_key, qty)
 SELECT loc, item_id, lot_key, SUM(q) FROM (
     SELECT to_location_id AS loc, item_id, COALESCE(lot_id, '') AS lot_key, qty AS q FROM stock_move
@@ -201,7 +208,7 @@ SELECT loc, item_id, lot_key, SUM(q) FROM (
 def rebuild_balances(session: Session) -> int:
     """Recompute stock_balance from the ledger; returns the number of balance rows."""
     session.execute(text("DELETE FROM stock_balance"))
-    session.execute(text(_REBUILD_SQL))
+    session.execute(text(REBUILD_BALANCES_SQL))
     return int(session.scalar(text("SELECT count(*) FROM stock_balance")) or 0)
 
 

@@ -23,6 +23,11 @@ from app.services.errors import Conflict
 from app.services.events import StatusChanged, emit
 
 
+def states(table: str) -> tuple[str, ...]:
+    """Every state of a document type, in declaration order (for a status filter)."""
+    return tuple(WORKFLOW[table].transitions)
+
+
 def workflow_of(doc: Any) -> Workflow:
     table = getattr(type(doc), "__tablename__", type(doc).__name__)
     wf = WORKFLOW.get(table)

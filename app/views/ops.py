@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable,
 from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session
 
+from app.services import wiring
 from app.services.db import translate
 from app.services.errors import DomainError
 from app.views.signals import AppSignals
@@ -109,13 +110,15 @@ class _Bridge(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[..., Any], progress: bool) -> None:
+    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[..., Any], progress: bool,
+                 write: bool = True) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._runner = runner
         self._handle = handle
         self._fn = fn
         self._progress = progress
+        self._write = write
 
     def run(self) -> None:  # worker thread: no widgets here
         handle = self._handle
@@ -123,6 +126,8 @@ class _Task(QRunnable):
         try:
             if handle.cancelled:
                 raise OpCancelled()
+            if self._write:
+                wiring.load()  # the first write loads every package's follow-ups (not at start-up)
             result = self._fn(session, Progress(handle, self._runner._bridge)) if self._progress \
                 else self._fn(session)
             session.commit()
@@ -196,7 +201,7 @@ class OpRunner(QObject):
         self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
         if not was_busy:
             self.signals.busy_changed.emit(True)
-        task = _Task(self, handle, fn, progress)
+        task = _Task(self, handle, fn, progress, write)
         if self.inline:
             task.setAutoDelete(False)
             task.run()  # same thread: the bridge's signals are delivered directly

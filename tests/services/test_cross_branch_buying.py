@@ -20,14 +20,14 @@ from app.models.org import Branch
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
 from app.services.auth import create_user
-from app.services.buying import approvals, po_documents, po_receipts, purchasing
+from app.services.buying import approvals, conversion, po_documents, po_receipts, purchasing
 from app.services.buying import requisitions as rq
+from app.services.buying.consolidation import consolidation_groups
 from app.services.buying.po_receipts import expected_receipt_id
 from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, PermissionDenied
 from app.services.ownership import settle_all
 from app.services.replenishment import run
-from app.services.replenishment.consolidation import consolidation_groups
 from tests.factories import World, become_branch_site, load_world
 from tests.services.test_replenishment import TODAY, stock_and_sales
 
@@ -303,7 +303,7 @@ def test_dallas_converts_houston_requisitions_and_houston_settles_them(engine: E
     s.close()
     s, w = _site(engine, bw.dal)
     dal_req = _req(s, w, bw.dal, bw.wh_dal.id, "BOLT", 100, "DAL-RQ-000001", "alice")
-    (po,) = purchasing.create_from_requisitions(s, w.actors["alice"], [dal_req.id, hou_req.id], submit_now=True)
+    (po,) = conversion.convert(s, w.actors["alice"], [dal_req.id, hou_req.id], submit_now=True)
     s.commit()
     po_id, number = po.id, po.number
     assert po.owner_branch_id == bw.dal.id and po.status == "pending_approval"
@@ -313,7 +313,7 @@ def test_dallas_converts_houston_requisitions_and_houston_settles_them(engine: E
     (row,) = rq.list_requisitions(s, status="open")
     assert (row.number, row.po_id, row.covered_by) == ("HOU-RQ-000001", po_id, f"purchase order {number}")
     with pytest.raises(Conflict, match=f"HOU-RQ-000001 is already on purchase order {number}"):
-        purchasing.create_from_requisitions(s, w.actors["alice"], [hou_req.id])
+        conversion.convert(s, w.actors["alice"], [hou_req.id])
     s.rollback()
     s.close()
 
@@ -341,7 +341,7 @@ def test_replenishment_counts_a_covered_requisition_once(engine: Engine, bw: Wor
     assert mid[key].why.requisitioned == 40 and mid[key].qty == before[key].qty - 40  # type: ignore[attr-defined]
     s.close()
     s, w = _site(engine, bw.dal)
-    (po,) = purchasing.create_from_requisitions(s, w.actors["alice"], [hou_req.id], submit_now=True)
+    (po,) = conversion.convert(s, w.actors["alice"], [hou_req.id], submit_now=True)
     s.commit()  # a consolidating supplier: Dallas's PO (header DAL1) with one line shipping to HOU1
     assert po.owner_branch_id == bw.dal.id and po.warehouse_id == bw.wh_dal.id
     after = {r.key: r for r in run(s, None, warehouse_code="HOU1", today=TODAY, history_weeks=4).recommendations}
@@ -378,7 +378,7 @@ def test_a_requisition_cancelled_before_its_branch_learnt_of_the_po_is_reported_
     hou_req = _req(s, w, bw.hou, bw.wh_hou.id, "BOLT", 40, "HOU-RQ-000001", "holly")
     s.close()
     s, w = _site(engine, bw.dal)
-    (po,) = purchasing.create_from_requisitions(s, w.actors["alice"], [hou_req.id])
+    (po,) = conversion.convert(s, w.actors["alice"], [hou_req.id])
     s.commit()
     number = po.number
     s.close()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.models.buying import Requisition
 from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
-from app.services.buying import approvals, purchasing
+from app.services.buying import approvals, conversion, purchasing
 from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from tests.factories import World
@@ -105,24 +105,24 @@ def test_from_requisitions_consolidates_with_ship_to_per_line(session: Session, 
     r1 = _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1)
     r2 = _req(session, bw, "BOLT", bw.wh_dal.id, 50, 2)
     r3 = _req(session, bw, "BOLT", bw.wh_hou.id, 70, 3)
-    (po,) = purchasing.create_from_requisitions(session, bw.actors["alice"], [r1.id, r2.id, r3.id])
+    (po,) = conversion.convert(session, bw.actors["alice"], [r1.id, r2.id, r3.id])
     lines = purchasing.lines_of(session, po.id)
     assert sorted((ln.ship_to_warehouse_id == bw.wh_hou.id, ln.qty_ordered) for ln in lines) == [(False, 150), (True, 70)]
     assert {r.status for r in (r1, r2, r3)} == {"converted"} and r1.po_id == po.id
     with pytest.raises(Conflict, match="converted"):
-        purchasing.create_from_requisitions(session, bw.actors["alice"], [r1.id])
+        conversion.convert(session, bw.actors["alice"], [r1.id])
 
 
 def test_from_requisitions_splits_per_warehouse_without_consolidation(session: Session, bw: World) -> None:
     r1 = _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1)
     r2 = _req(session, bw, "BOLT", bw.wh_hou.id, 70, 2)
-    pos = purchasing.create_from_requisitions(session, bw.actors["alice"], [r1.id, r2.id])
+    pos = conversion.convert(session, bw.actors["alice"], [r1.id, r2.id])
     assert sorted(p.number for p in pos) == ["DAL-PO-000001", "HOU-PO-000001"]
 
 
 def test_requisition_requester_may_not_approve(session: Session, bw: World) -> None:
     r1 = _req(session, bw, "DRILL", bw.wh_dal.id, 200, 1, requester="bob")  # 9,000 -> level 1
-    (po,) = purchasing.create_from_requisitions(session, bw.actors["alice"], [r1.id], submit_now=True)
+    (po,) = conversion.convert(session, bw.actors["alice"], [r1.id], submit_now=True)
     assert po.status == "pending_approval"
     with pytest.raises(PermissionDenied, match="segregation of duties"):
         approvals.approve(session, bw.actors["bob"], po.id)

@@ -13,7 +13,8 @@ from app.models.approvals import ApprovalDecision
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder, PurchaseOrderLine
 from app.models.receiving import PutawayTask, QualityHold, Receipt, ReceiptLine, SerialNumber
 from app.services.errors import Conflict, PermissionDenied, ValidationError
-from app.services.receiving.post import ReceiveLine, post_receipt, reject_holds, release_holds
+from app.services.receiving.holds import reject_holds, release_holds
+from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.receiving.queries import list_expected, list_holds, mark_arrived, receive_scans
 from app.services.receiving.session import ReceivingSession, load_context
 from app.services.stock import balance_mismatches, on_hand, virtual_location

@@ -26,13 +26,13 @@ from app.models.receiving import Receipt
 from app.services.auth import actor_for, create_user
 from app.services.buying import approvals, purchasing
 from app.services.buying.purchasing import LineInput
+from app.services.buying.rollup import settle_received
 from app.services.edi.asn_receipts import asn_receipt_id, settle_ship_notices
 from app.services.edi.inbound import EdiImportError, import_bytes
 from app.services.errors import PermissionDenied, ValidationError
 from app.services.ownership import settle_all
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.receiving.queries import mark_arrived
-from app.services.receiving.rollup import settle_received
 from app.services.receiving.scan import gs1_check_digit
 from tests.factories import World, become_branch_site
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from app.models.buying import TransferLane
 from app.services import masterdata as md
 from app.services.buying import requisitions as rq
+from app.services.buying.consolidation import NeedLine, consolidation_groups, group_lines
 from app.services.replenishment import run
-from app.services.replenishment.consolidation import NeedLine, consolidation_groups, group_lines
 from tests.factories import World
 from tests.services.test_replenishment import TODAY, stock_and_sales
 

@@ -244,8 +244,7 @@ def test_cli_replenish_config(db_path: Path, world: World, capsys: pytest.Captur
 
 def test_end_to_end_with_purchasing_and_transfers_no_duplicates(session: Session, needs: World) -> None:
     """Accepted needs converted by the purchasing and transfer services stay covered."""
-    from app.services.buying import purchasing
-    from app.services.inventory import transfers
+    from app.services.buying import conversion
 
     stock_and_sales(session, needs, "WIDGET", needs.wh_hou, on_hand_after=1000, weekly=(0, 0, 0, 0))
     session.commit()
@@ -255,8 +254,8 @@ def test_end_to_end_with_purchasing_and_transfers_no_duplicates(session: Session
     session.commit()
     buy = [r.id for r in reqs if r.kind == "purchase"]
     move = [r.id for r in reqs if r.kind == "transfer"]
-    (po,) = purchasing.create_from_requisitions(session, needs.actors["alice"], buy)
-    transfers.transfers_from_requisitions(session, needs.actors["root"], move)
+    (po,) = conversion.convert(session, needs.actors["alice"], buy)
+    conversion.transfers_from_requisitions(session, needs.actors["root"], move)
     session.commit()
     assert {r.status for r in rq.open_requisitions(session)} == set()
     assert _run(session) == {}  # the PO line and the draft transfer cover both needs

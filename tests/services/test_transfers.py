@@ -130,8 +130,8 @@ def test_bad_transfers_are_refused_with_a_clear_message(session: Session, world:
 
 
 def test_transfer_requisitions_become_one_transfer_per_warehouse_pair(session: Session, world: World) -> None:
+    from app.services.buying.conversion import transfers_from_requisitions
     from app.services.buying.requisitions import AcceptLine, accept
-    from app.services.inventory.transfers import transfers_from_requisitions
 
     alice = world.actors["alice"]
     reqs = accept(session, alice, [

@@ -21,6 +21,7 @@ from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.receiving import SerialNumber
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.services.auth import Actor, actor_for, create_user
+from app.services.buying.conversion import transfers_from_requisitions
 from app.services.db import session_scope
 from app.services.errors import Conflict
 from app.services.inventory import counts, pick_replenish, rma
@@ -34,7 +35,6 @@ from app.services.inventory.transfers import (
     receive_transfer,
     ship_note,
     ship_transfer,
-    transfers_from_requisitions,
 )
 from app.services.ownership import ForeignWrite, settle_all
 from app.services.stock import virtual_location

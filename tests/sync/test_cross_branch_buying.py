@@ -17,7 +17,7 @@ from app.models.buying import Requisition
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import ExpectedReceipt, PurchaseOrder
 from app.services.auth import create_user
-from app.services.buying import approvals, po_receipts, purchasing
+from app.services.buying import approvals, conversion, po_receipts, purchasing
 from app.services.buying import requisitions as rq
 from app.services.buying.po_receipts import expected_receipt_id
 from tests.factories import World, load_world
@@ -64,7 +64,7 @@ def test_consolidated_po_approved_across_branches_with_receipts_and_requisitions
     dal_req = _accept(net.dal, "alice", "DAL1", 400)
     with net.dal.session() as s:
         w = _world(s)
-        (po,) = purchasing.create_from_requisitions(s, w.actors["alice"], [dal_req, hou_req], submit_now=True)
+        (po,) = conversion.convert(s, w.actors["alice"], [dal_req, hou_req], submit_now=True)
         assert po.status == "pending_approval" and po.owner_branch_id == w.dal.id
         assert {ln.ship_to_warehouse_id for ln in purchasing.lines_of(s, po.id)} == {w.wh_dal.id, w.wh_hou.id}
         approvals.approve(s, w.actors["bob"], po.id, "level 1 ok")

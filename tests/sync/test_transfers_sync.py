@@ -102,8 +102,8 @@ def test_houston_turns_dallas_transfer_requisitions_into_its_transfer(net: Net) 
     import datetime as dt
 
     from app.models.buying import Requisition
+    from app.services.buying.conversion import transfers_from_requisitions
     from app.services.buying.requisitions import AcceptLine, accept
-    from app.services.inventory.transfers import transfers_from_requisitions
 
     w = net.world
     with session_scope(net.hq.engine) as s:

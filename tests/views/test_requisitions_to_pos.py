@@ -89,7 +89,7 @@ def test_converting_a_requisition_someone_converted_meanwhile_says_so(qtbot: QtB
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10000)
     view.select_open()
-    purchasing.create_from_requisitions(session, world.actors["alice"], [reqs[0].id])  # another window did it
+    conversion.convert(session, world.actors["alice"], [reqs[0].id])  # another window did it
     session.commit()
     with qtbot.waitSignal(view.failed, timeout=10000) as sig:
         view.create_pos()

@@ -8,6 +8,9 @@ without a price) before anything is written. ``plan`` and ``convert`` share one 
 preview is what conversion does. ``convert`` refuses the whole batch on the first problem: one bad
 requisition leaves all of them open and creates no PO.
 
+Transfer requisitions become draft transfers (``transfers_from_requisitions``, run by the sending
+branch); Inventory's ``create_transfer`` makes them and this module marks the requisitions.
+
 A PO typed by hand for goods that an open requisition asks for would leave the requisition open and
 the next replenishment run would count the need twice (on order and requisitioned). ``covered_by``
 finds those requisitions, and ``close_with_po`` records them as converted into that PO.
@@ -26,12 +29,16 @@ from sqlalchemy.orm import Session
 
 from app.models.buying import Requisition
 from app.models.catalog import Item
+from app.models.inventory import TransferOrder
 from app.models.org import Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import PurchaseOrder
 from app.services.auth import Actor
+from app.services.buying.purchasing import LineInput, create_po, home_warehouse, lines_of, submit
 from app.services.buying.requisitions import conversions_of, mark_converted
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.inventory.common import get_warehouse, require_owner
+from app.services.inventory.transfers import TransferLineSpec, create_transfer
 from app.services.money import line_total
 
 
@@ -121,8 +128,6 @@ def _groups(session: Session, reqs: list[Requisition]) -> list[_Group]:
 
 
 def _home_warehouse(session: Session, actor: Actor, group: _Group) -> uuid.UUID:
-    from app.services.buying.purchasing import home_warehouse
-
     return home_warehouse(actor, [r.warehouse_id for r in group.reqs], session,
                           consolidates=group.supplier.allows_consolidation)
 
@@ -188,8 +193,6 @@ class Converted:
 def convert(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID], *, rush: bool = False,
             submit_now: bool = False) -> list[PurchaseOrder]:
     """Make the planned POs and mark the requisitions converted; any problem refuses the whole batch."""
-    from app.services.buying.purchasing import LineInput, create_po, submit
-
     planned = plan(session, actor, requisition_ids)
     for p in planned:
         if p.problem:
@@ -217,8 +220,6 @@ def convert(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID]
 
 def summary(session: Session, pos: Sequence[PurchaseOrder]) -> list[Converted]:
     """What the screen and the CLI say after converting: number, status, supplier, lines, total."""
-    from app.services.buying.purchasing import lines_of
-
     out = []
     for po in pos:
         sup = session.get(Supplier, po.supplier_id)
@@ -267,8 +268,6 @@ class CoveredRequisition:
 def covered_by(session: Session, po_id: uuid.UUID) -> list[CoveredRequisition]:
     """Open purchase requisitions for an item and ship-to that this PO orders (any supplier): the
     PO covers them, so they should not stay open and be counted again."""
-    from app.services.buying.purchasing import lines_of
-
     pairs = {(ln.item_id, ln.ship_to_warehouse_id) for ln in lines_of(session, po_id)}
     if not pairs:
         return []
@@ -304,3 +303,45 @@ def _need_by(rs: Sequence[Requisition]) -> dt.date | None:
     """The earliest need of merged requisitions; a need already past is asked for as soon as possible (today)."""
     d = min((r.need_by for r in rs if r.need_by), default=None)
     return max(d, dt.date.today()) if d else None
+
+
+# --------------------------------------------------------------------------- transfers
+
+
+def transfers_from_requisitions(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID]) -> list[TransferOrder]:
+    """One draft transfer per (source, destination) warehouse pair from open transfer requisitions
+    (the replenishment engine's "transfer before buying"); the requisitions become converted.
+
+    Run by the sending branch (it owns the transfer): a transfer requisition is the requesting
+    branch's request row. Requisitions the sender does not own become converted by their owner's
+    settler after its next pull."""
+    actor.require("transfer.create")
+    reqs = list(session.scalars(select(Requisition).where(Requisition.id.in_(list(requisition_ids)))))
+    found = {r.id for r in reqs}
+    for rid in requisition_ids:
+        if rid not in found:
+            raise NotFound("requisition", rid)
+    groups: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
+    for r in sorted(reqs, key=lambda r: r.number):
+        if r.kind != "transfer":
+            raise ValidationError(f"requisition {r.number}", "is a purchase requisition, not a transfer")
+        if r.status != "open":
+            raise Conflict(f"requisition {r.number} is {r.status}: it cannot be converted")
+        if r.source_warehouse_id is None:
+            raise ValidationError(f"requisition {r.number}", "names no source warehouse")
+        groups.setdefault((r.source_warehouse_id, r.warehouse_id), []).append(r)
+    for (src, _dst), rs in groups.items():
+        wh = get_warehouse(session, src)
+        require_owner(session, wh.branch_id, f"requisition {rs[0].number} asks {wh.code} for stock: it is converted "
+                      "into a transfer")
+    out = []
+    for (src, dst), rs in groups.items():
+        dates = [r.need_by for r in rs if r.need_by]
+        t = create_transfer(session, actor, src, dst, [TransferLineSpec(r.item_id, r.qty) for r in rs],
+                            requisition_ids=[r.id for r in rs], requested_date=min(dates) if dates else None,
+                            notes="from requisitions " + ", ".join(r.number for r in rs))
+        # a requisition another branch owns is not edited here: ``mark_converted`` records the
+        # conversion and the requisition's owner settles it after its next pull
+        mark_converted(session, actor, [r.id for r in rs], transfer_id=t.id)
+        out.append(t)
+    return out

@@ -2,8 +2,9 @@
 
 Why here and not in purchasing: rendering and sending need the report and the outbox,
 which the order rules do not. ``send_po`` queues the e-mail (PDF attached) in the same
-transaction that marks the PO sent, so either both happen or neither; the EDI file is
-written last (after every check passed), atomically, into the outbound folder.
+transaction that marks the PO sent, so either both happen or neither. EDI is a follow-up of
+``PoSent`` registered by ``edi.outbound`` (Buying does not import EDI; EDI knows purchase orders):
+the file is written last (after every check passed), atomically, into the outbound folder.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from app.models.purchasing import PurchaseOrder
 from app.models.users import User
 from app.services import audit, mail
 from app.services.auth import Actor
+from app.services.buying import approvals
+from app.services.buying.approvals import approval_state
 from app.services.buying.purchasing import REVISABLE, get_po, lines_of, set_status
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.events import PoSent, emit
 from app.services.masterdata import branch_code
 from app.services.money import decimals, document_total, fmt_price, line_total, price_places
 from app.services.ownership import owns
@@ -40,8 +44,6 @@ def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
     Money as the supplier reads it: unit prices with one number of decimals for the whole PO (the
     currency's, more only where the price list has them), extensions rounded to the currency's
     decimals, and the total the sum of the printed extensions (``app.services.money``)."""
-    from app.services.buying.approvals import approval_state
-
     supplier = session.get(Supplier, po.supplier_id)
     branch = session.get(Branch, po.owner_branch_id)
     if supplier is None or branch is None:
@@ -140,30 +142,21 @@ def send_po(session: Session, actor: Actor, ref: str | uuid.UUID, *, outbound_di
                   f"{actor.full_name or actor.username}\n"),
         )
         email_id = msg.id
-    edi_payload: tuple[str, bytes] | None = None
-    if edi:
-        from app.services.edi.outbound import export_po
-
-        edi_payload = export_po(session, po.id, edi, actor=actor)
     if resend:
         audit.record(session, actor, "po.resend", "purchase_order", po.id, po.owner_branch_id, number=po.number,
                      email=supplier.contact_email, edi=edi)
     else:
         set_status(session, actor, po, "sent", email=supplier.contact_email, edi=edi)
     session.flush()
-    edi_file = None
-    if edi_payload is not None and outbound_dir is not None:
-        from app.services.edi.outbound import write_outbound
-
-        edi_file = write_outbound(outbound_dir, *edi_payload)
+    # the other channels are follow-ups (EDI writes its file into the outbound folder)
+    sent = emit(session, PoSent(actor, po=po, supplier=supplier, resend=resend, outbound_dir=outbound_dir))
+    edi_file = sent.edi_file
     return SendOutcome(po.number, po.status, email_id, supplier.contact_email, edi_file)
 
 
 def po_detail(session: Session, ref: str | uuid.UUID, actor: Actor | None = None) -> dict[str, Any]:
     """Everything `po show` prints and the detail screen shows; with ``actor``, also what
     that user may do now (the screen enables its buttons from it; services still enforce)."""
-    from app.services.buying import approvals
-
     po = get_po(session, ref)
     doc = document_data(session, po)
     out: dict[str, Any] = {

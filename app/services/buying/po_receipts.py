@@ -38,9 +38,8 @@ _ER_NAMESPACE = uuid.UUID("6f1c1f4e-2b52-4a55-9a43-0d1f3c7e6a01")
 
 
 def _lines(session: Session, po_id: uuid.UUID) -> list[PurchaseOrderLine]:
-    from app.services.buying.purchasing import lines_of  # purchasing imports this module
-
-    return lines_of(session, po_id)
+    return list(session.scalars(select(PurchaseOrderLine).where(
+        PurchaseOrderLine.po_id == po_id, PurchaseOrderLine.deleted_at.is_(None)).order_by(PurchaseOrderLine.line_no)))
 
 
 def expected_receipt_id(po_id: uuid.UUID, revision: int, warehouse_id: uuid.UUID) -> uuid.UUID:
@@ -207,3 +206,8 @@ def branch_followups(session: Session, po: PurchaseOrder) -> list[str]:
 def followup_note(session: Session, po: PurchaseOrder) -> str:
     """``branch_followups`` as the tail of a message: '; HOU creates its expected receipt ...'."""
     return "".join(f"; {f}" for f in branch_followups(session, po))
+
+
+def followup_after(session: Session, result: object) -> str:
+    """``followup_note`` of what an action returned when it is a PO (submit, approve, revise ...), else ''."""
+    return followup_note(session, result) if isinstance(result, PurchaseOrder) else ""

@@ -1,13 +1,15 @@
-"""Purchase orders: create (by hand or from requisitions), submit, revise, cancel, close.
+"""Purchase orders: create, submit, revise, cancel, close; the one writer of a PO's status.
 
 Why it is built this way:
 
 * Every line is validated before anything is added to the session, so a bad line (unknown
   SKU, zero/fractional/absurd quantity, negative price) changes nothing.
-* Status changes go through ``app.models.workflow`` so the allowed moves live in one table.
-* Approval is the approvals service's business; this module asks it which rules fire on
-  submit and is called back (``mark_approved``) when the last level approves. Approval
-  creates one ``ExpectedReceipt`` per ship-to warehouse, so Receiving sees what is due.
+* Status changes go through ``set_status`` (``workflow.transition``), also those others cause:
+  approvals, EDI confirmations, the receipt roll-up.
+* Approval: the rules (``approval_rules``, below this module) say which levels a submitted PO
+  needs; the decisions (``approvals``, above it) call ``mark_approved`` when the last level
+  approves. Approval creates one ``ExpectedReceipt`` per ship-to warehouse, so Receiving sees
+  what is due. POs from requisitions are ``conversion``'s (above this module).
 * A revision bumps ``revision``, cancels the receipts that were expected for the old one
   and sends the PO back through approval: an approval never covers changed figures.
 * Which expected receipts exist (one per ship-to warehouse, each made by its own branch, also
@@ -34,9 +36,11 @@ from app.models.types import MONEY_MAX, DomainValueError, to_money, to_qty, utcn
 from app.models.workflow import CLOSED_STATES
 from app.services import audit, numbering
 from app.services.auth import Actor
+from app.services.buying import approval_rules
+from app.services.buying.approval_rules import po_total
 from app.services.buying.po_receipts import WAITING, cancel_receipt, cancel_receipts, create_expected_receipts
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.masterdata import branch_code
+from app.services.masterdata import branch_code, head_office_id
 from app.services.money import line_total
 from app.services.ownership import ownership, owns
 from app.services.workflow import transition
@@ -232,8 +236,6 @@ def _refuse_final(po: PurchaseOrder, action: str) -> None:
 
 def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
     """Run the approval rules: stamp their reasons; pending approval if any fired, else approved."""
-    from app.services.buying import approvals
-
     actor.require("po.create")
     po = get_po(session, po_id)
     _require_owner(session, po, "submitted")
@@ -241,7 +243,7 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
     if po.status != "draft":
         raise Conflict(f"purchase order {po.number} is {po.status}; only a draft can be submitted")
     _seed_rules_once(session, actor)
-    reasons = approvals.evaluate(session, po)
+    reasons = approval_rules.evaluate(session, po)
     po.approval_reasons = "\n".join(r.stamp() for r in reasons)
     if reasons:
         set_status(session, actor, po, "pending_approval", reasons=[r.stamp() for r in reasons])
@@ -253,14 +255,11 @@ def submit(session: Session, actor: Actor, po_id: uuid.UUID) -> PurchaseOrder:
 def _seed_rules_once(session: Session, actor: Actor) -> None:
     """A company that never configured rules gets the sensible defaults on its first submit
     (approval must never be silently off because nobody opened Settings)."""
-    from app.services.buying import approvals
-    from app.services.masterdata import head_office_id
-
     own = ownership(session)
     if own.enforced and not own.head_office:  # rules are master data: a branch site has head office's
         return
     with contextlib.suppress(NotFound):  # no head office yet (a bare database): nothing owns rules
-        approvals.ensure_default_rules(session, head_office_id(session), actor)
+        approval_rules.ensure_default_rules(session, head_office_id(session), actor)
 
 
 def mark_approved(session: Session, actor: Actor | None, po: PurchaseOrder, *, auto: bool = False) -> None:
@@ -347,8 +346,6 @@ def close(session: Session, actor: Actor, po_id: uuid.UUID, reason: str = "") ->
 
 
 def po_total_of(session: Session, po_id: uuid.UUID) -> Decimal:
-    from app.services.buying.approvals import po_total
-
     return po_total(session, po_id)
 
 
@@ -417,15 +414,6 @@ def list_pos(session: Session, *, status: str | None = None, supplier: str | Non
 
 
 # --------------------------------------------------------------------------- from requisitions
-
-
-def create_from_requisitions(session: Session, actor: Actor, requisition_ids: list[uuid.UUID], *,
-                             rush: bool = False, submit_now: bool = False) -> list[PurchaseOrder]:
-    """Turn open purchase requisitions into POs (``conversion.convert``: one per supplier when the
-    supplier consolidates, else per supplier x warehouse; one bad requisition creates nothing)."""
-    from app.services.buying.conversion import convert
-
-    return convert(session, actor, requisition_ids, rush=rush, submit_now=submit_now)
 
 
 def home_warehouse(actor: Actor, wh_ids: list[uuid.UUID], session: Session, consolidates: bool = False) -> uuid.UUID:

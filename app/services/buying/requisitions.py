@@ -34,12 +34,16 @@ from sqlalchemy.orm import Session
 from app.models.buying import REQUISITION_KINDS, RecommendationDecision, Requisition
 from app.models.catalog import Item
 from app.models.docs_common import AuditEntry
+from app.models.exceptions import ExceptionItem
+from app.models.inventory import TransferOrder
 from app.models.org import Branch, Warehouse
 from app.models.parties import ItemSupplier, Supplier
-from app.models.types import DomainValueError, to_money, to_qty
+from app.models.purchasing import PurchaseOrder
+from app.models.types import DomainValueError, to_money, to_qty, utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.exceptions import raise_exception
 from app.services.numbering import next_number
 from app.services.ownership import acting_branch, ownership, owns, settler
 from app.services.replenishment.engine import Recommendation
@@ -428,12 +432,10 @@ class Conversion:
     transfer_id: uuid.UUID | None
 
     def label(self, session: Session) -> str:
-        from app.models.purchasing import PurchaseOrder
 
         if self.po_id is not None:
             number = session.scalar(select(PurchaseOrder.number).where(PurchaseOrder.id == self.po_id))
             return f"purchase order {number or self.po_id}"
-        from app.models.inventory import TransferOrder
 
         number = session.scalar(select(TransferOrder.number).where(TransferOrder.id == self.transfer_id))
         return f"transfer {number or self.transfer_id}"
@@ -459,7 +461,6 @@ def conversions_of(session: Session, requisition_ids: Sequence[uuid.UUID]) -> di
 def requisitions_on_po(session: Session, po_id: uuid.UUID) -> list[Requisition]:
     """The requisitions behind a PO: converted into it, or recorded as converted by the PO's
     branch and not yet settled by the requisition's owner."""
-    from app.models.purchasing import PurchaseOrder
 
     rows = {r.id: r for r in session.scalars(select(Requisition).where(Requisition.po_id == po_id))}
     owner = session.scalar(select(PurchaseOrder.owner_branch_id).where(PurchaseOrder.id == po_id))
@@ -511,7 +512,6 @@ def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uui
             audit.record(session, actor, CONVERT_ACTION, "requisition", r.id, r.owner_branch_id,
                          po_id=po_id, transfer_id=transfer_id, number=r.number)
     if po_id is not None and todo:
-        from app.models.purchasing import PurchaseOrder
 
         po_owner = session.scalar(select(PurchaseOrder.owner_branch_id).where(PurchaseOrder.id == po_id))
         if po_owner is not None:
@@ -524,10 +524,8 @@ def mark_converted(session: Session, actor: Actor, requisition_ids: Sequence[uui
 def _document_here(session: Session, conv: Conversion) -> bool:
     """Has the document the requisition was converted into replicated to this site yet?"""
     if conv.po_id is not None:
-        from app.models.purchasing import PurchaseOrder
 
         return session.get(PurchaseOrder, conv.po_id) is not None
-    from app.models.inventory import TransferOrder
 
     return conv.transfer_id is not None and session.get(TransferOrder, conv.transfer_id) is not None
 
@@ -564,10 +562,6 @@ _CANCEL_RACE_DAYS = 30
 def _report_cancelled_on_po(session: Session, branch_id: uuid.UUID | None) -> int:
     """A requisition this branch cancelled before it pulled another branch's PO for it: the PO
     still orders the goods. One exception item (owned here, for the buyer) says so."""
-    from app.models.exceptions import ExceptionItem
-    from app.models.purchasing import PurchaseOrder
-    from app.models.types import utcnow
-    from app.services.exceptions import raise_exception
 
     q = select(Requisition).where(Requisition.status == "cancelled", Requisition.kind == "purchase",
                                   Requisition.updated_at >= utcnow() - dt.timedelta(days=_CANCEL_RACE_DAYS))

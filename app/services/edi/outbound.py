@@ -28,6 +28,7 @@ from app.services.auth import Actor
 from app.services.edi import edifact, x12
 from app.services.edi.common import next_control, our_id
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.events import PoSent, on
 from app.services.ownership import ForeignWrite, owns
 
 FORMATS = ("x12", "edifact")
@@ -188,3 +189,14 @@ def write_outbound(directory: str | Path, name: str, content: bytes) -> Path:
     tmp.write_bytes(content)
     os.replace(tmp, target)
     return target
+
+
+@on(PoSent, name="edi.orders", order=10)
+def _send_by_edi(session: Session, event: PoSent) -> None:
+    """A PO sent to a supplier that trades by EDI: its 850 / ORDERS file into the outbound folder."""
+    fmt = (event.supplier.edi_format or "").strip().lower()
+    if not fmt:
+        return
+    name, payload = export_po(session, event.po.id, fmt, actor=event.actor)
+    if event.outbound_dir is not None:
+        event.edi_file = write_outbound(event.outbound_dir, name, payload)

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot, lot_id_for
+from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.org import INTERNAL_KINDS, Branch, Location, Warehouse
 from app.models.parties import Customer
@@ -26,6 +27,7 @@ from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.stock import StockBalance
 from app.models.types import utcnow
 from app.services.auth import Actor
+from app.services.db import site_id
 from app.services.importer.fields import Field, Problem, Row, code, date, money, qty, text
 from app.services.ownership import owns
 from app.services.stock import MoveSpec, post_moves
@@ -218,9 +220,6 @@ def prepare_orders(session: Session, rows: list[Row], problems: list[Problem]) -
 
 
 def write_orders(session: Session, actor: Actor, orders: list[dict[str, Any]]) -> int:
-    from app.models.hlc import clock
-    from app.services.db import site_id
-
     now = utcnow()
     site = site_id(session)
     heads, lines = [], []

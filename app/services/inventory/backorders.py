@@ -1,6 +1,7 @@
 """Backorder release: when stock arrives, backordered sales orders it now covers go back to 'open'.
 
-Called by Receiving after a receipt posts (and by transfers/RMA restock when useful). An order
+A follow-up of ``StockArrived`` (a receipt, a received transfer, a restocked return: registered
+here, emitted by whoever moved the stock in), also callable on its own. An order
 is released only when every one of its open lines is covered by stock not yet allocated, so a
 released order can be allocated in full. Orders are served by customer priority tier
 (platinum, gold, silver, bronze), rush first, then oldest order date; the stock one order is
@@ -24,6 +25,7 @@ from app.models.org import Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.services.auth import Actor
+from app.services.events import StockArrived, on
 from app.services.inventory.atp import allocated_by_item, on_hand_by_item
 from app.services.ownership import ownership, settler
 from app.services.workflow import transition
@@ -81,6 +83,12 @@ def release_backorders(session: Session, actor: Actor | None, item_ids: Sequence
             released.append(order.number)
     session.flush()
     return released
+
+
+@on(StockArrived, name="inventory.release_backorders", order=50)
+def _release_on_arrival(session: Session, event: StockArrived) -> None:
+    """Stock that came in (a receipt, a transfer, a restocked return) releases the orders it covers."""
+    event.released += release_backorders(session, event.actor, event.item_ids, event.warehouse_id)
 
 
 @settler("backorders.elsewhere")

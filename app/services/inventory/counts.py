@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item, Lot
 from app.models.inventory import CountLine, CountTask, ReplenishTask
 from app.models.org import Location
+from app.models.receiving import PutawayTask
 from app.models.stock import StockBalance
 from app.models.types import utcnow
 from app.models.workflow import open_states
@@ -43,6 +44,7 @@ DEFAULT_INTERVAL_DAYS: dict[str, int] = {"A": 30, "B": 90, "C": 180}
 #: allowed |variance| in percent of the expected quantity, by class
 DEFAULT_TOLERANCE_PCT: dict[str, Decimal] = {"A": Decimal("1"), "B": Decimal("2"), "C": Decimal("5")}
 OPEN_STATES = open_states("count_task")
+OPEN_STATES_PUTAWAY = open_states("putaway_task")
 
 #: Checks that say a bin is being worked (picked, replenished, put away) and must not be counted.
 #: Each takes (session, location ids) and returns {location id: reason}. The picking issue adds one.
@@ -66,23 +68,11 @@ def _replenish_busy(session: Session, loc_ids: set[uuid.UUID]) -> dict[uuid.UUID
 
 
 def _putaway_busy(session: Session, loc_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Open putaway tasks (receiving area's model, when it exists) into or out of the bins."""
-    try:
-        from app.models import receiving
-    except ImportError:  # pragma: no cover
-        return {}
-    model = getattr(receiving, "PutawayTask", None)
-    if model is None:
-        return {}
-    cols = [c for c in ("to_location_id", "from_location_id", "location_id", "bin_id", "proposed_location_id")
-            if hasattr(model, c)]
-    if not cols or not hasattr(model, "status"):
-        return {}
+    """Open putaway tasks into (proposed) or out of the bins."""
     out: dict[uuid.UUID, str] = {}
-    cond = or_(*[getattr(model, c).in_(loc_ids) for c in cols])
-    q = select(*[getattr(model, c) for c in cols]).where(
-        model.status.not_in(("done", "confirmed", "cancelled", "completed")), cond
-    )
+    q = select(PutawayTask.from_location_id, PutawayTask.proposed_location_id).where(
+        PutawayTask.status.in_(OPEN_STATES_PUTAWAY),
+        or_(PutawayTask.from_location_id.in_(loc_ids), PutawayTask.proposed_location_id.in_(loc_ids)))
     for row in session.execute(q):
         for lid in row:
             if lid in loc_ids:

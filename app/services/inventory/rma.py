@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot
-from app.models.inventory import INSPECTION_RESULTS, CreditRequest, Rma, RmaLine
+from app.models.inventory import DISPOSITIONS as DISPOSITIONS  # what the screens offer
+from app.models.inventory import INSPECTION_RESULTS as INSPECTION_RESULTS
+from app.models.inventory import CreditRequest, Rma, RmaLine
 from app.models.org import Location, Warehouse
 from app.models.parties import Customer
 from app.models.sales import SalesOrder, SalesOrderLine
@@ -33,6 +35,7 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.events import StockArrived, emit
 from app.services.inventory.common import get_warehouse, qty, require_owner
 from app.services.numbering import next_number
 from app.services.stock import MoveSpec, post_moves, virtual_location
@@ -260,9 +263,7 @@ def dispose_rma(session: Session, actor: Actor, rma_id: uuid.UUID, dispositions:
                  dispositions={str(k): v.disposition for k, v in dispositions.items()})
     restocked = sorted({m.item_id for m in moves if m.reason == "putaway"}, key=str)
     if restocked:
-        from app.services.inventory.backorders import release_backorders
-
-        release_backorders(session, actor, restocked, r.warehouse_id)
+        emit(session, StockArrived(actor, warehouse_id=r.warehouse_id, item_ids=tuple(restocked), source="rma"))
     if all(ln.disposition for ln in lines if ln.qty_received):
         _close(session, actor, r, lines)
     session.flush()

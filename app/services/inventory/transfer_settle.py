@@ -13,7 +13,7 @@ Who writes what (DESIGN: "an action on another branch's document is a new row ow
   to the sending warehouse's adjust location). The stock thus leaves transit exactly once, in one
   transaction, whichever site settles later;
 * the **requesting** branch owns its transfer requisitions: the sender converts them into its
-  transfer (``transfers_from_requisitions``), ``requisitions.mark_converted`` records that, and the
+  transfer (Buying's ``conversion.transfers_from_requisitions``), ``requisitions.mark_converted`` records that, and the
   requester's ``requisitions`` settler marks them converted.
 
 On a site that owns both ends (a standalone file, or a transfer within one branch) the same

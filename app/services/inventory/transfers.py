@@ -15,7 +15,6 @@ marks the transfer received. A site that owns both ends does all of it at once.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,13 +25,14 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item, Lot
 from app.models.inventory import TransferLine, TransferOrder
 from app.models.org import Location, Warehouse
-from app.models.purchasing import ExpectedReceiptLine
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
 from app.models.stock import StockBalance, StockMove
 from app.models.types import utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.db import get_live
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.events import StockArrived, emit
 from app.services.inventory.common import branch_code, get_warehouse, qty, require_owner
 from app.services.inventory.transfer_settle import (
     er_line_id_for,
@@ -78,7 +78,8 @@ def create_transfer(
     lines: Sequence[TransferLineSpec], *, requisition_ids: Sequence[uuid.UUID] = (),
     requested_date: dt.date | None = None, notes: str = "",
 ) -> TransferOrder:
-    """A draft transfer. Requisitions it fulfils are marked converted (Buying area) when given."""
+    """A draft transfer. ``requisition_ids`` are the requisitions it fulfils, kept on the transfer
+    (Buying's ``conversion.transfers_from_requisitions`` marks them converted)."""
     actor.require("transfer.create")
     src, dst = get_warehouse(session, from_warehouse_id), get_warehouse(session, to_warehouse_id)
     if src.id == dst.id:
@@ -114,24 +115,9 @@ def create_transfer(
                                  serial_no=ln.serial_no, qty=q, from_location_id=ln.from_location_id,
                                  owner_branch_id=src.branch_id))
     session.flush()
-    if requisition_ids:
-        _mark_requisitions(session, actor, list(requisition_ids), t.id)
     audit.record(session, actor, "transfer.create", "transfer_order", t.id, t.owner_branch_id,
                  number=t.number, lines=len(checked), to=dst.code)
     return t
-
-
-def _mark_requisitions(session: Session, actor: Actor, ids: list[uuid.UUID], transfer_id: uuid.UUID) -> None:
-    """Tell the Buying area its transfer requisitions are converted (when that area is installed).
-    A requisition another branch owns is not edited here: ``requisitions.mark_converted`` records
-    the conversion and the requisition's owner settles it after its next pull."""
-    try:
-        mod = importlib.import_module("app.services.buying.requisitions")
-    except ImportError:
-        return
-    fn = getattr(mod, "mark_converted", None)
-    if fn is not None:
-        fn(session, actor, ids, transfer_id=transfer_id)
 
 
 def _sources(session: Session, wh_id: uuid.UUID, item: Item, lot_id: uuid.UUID | None,
@@ -231,6 +217,70 @@ def receive_transfer(
     Only the destination's rows are written here (its expected receipt, ledger moves it owns);
     the sender's transfer is settled at once when this site owns it, else by the sender's settler.
     """
+    return receive(session, actor, transfer_id, received, to_location_id=to_location_id).transfer
+
+
+@dataclass(frozen=True)
+class TransferReceipt:
+    """What receiving a transfer did: the moves out of transit, and the orders that released."""
+
+    transfer: TransferOrder
+    moves: list[StockMove]
+    released: list[str]
+
+
+@dataclass
+class _Arrival:
+    """A transfer receipt checked and planned: the moves and the expected lines' quantities."""
+
+    t: TransferOrder
+    er: ExpectedReceipt
+    target: Location
+    lines: list[TransferLine]
+    moves: list[MoveSpec]
+    got_by_line: dict[uuid.UUID, int]
+
+
+def receive(
+    session: Session, actor: Actor, transfer_id: uuid.UUID, received: Mapping[uuid.UUID, int] | None = None,
+    *, to_location_id: uuid.UUID | None = None,
+) -> TransferReceipt:
+    """``receive_transfer`` with its outcome: validate -> plan -> apply, then ``StockArrived``."""
+    plan = _plan_arrival(session, actor, transfer_id, received, to_location_id)
+    t, er, target = plan.t, plan.er, plan.target
+    dst_branch = session.get(Warehouse, t.to_warehouse_id).branch_id  # type: ignore[union-attr]
+    posted = post_moves(session, actor, plan.moves, owner_branch_id=dst_branch)
+    now = utcnow()
+    er_lines = list(session.scalars(select(ExpectedReceiptLine).where(ExpectedReceiptLine.receipt_id == er.id)
+                                    .order_by(ExpectedReceiptLine.created_at, ExpectedReceiptLine.id)))
+    derived = {erl.id: erl for erl in er_lines}
+    for n, ln in enumerate(plan.lines):
+        erl = derived.get(er_line_id_for(ln.id)) or (er_lines[n] if n < len(er_lines) else None)
+        if erl is not None:
+            erl.qty_received = plan.got_by_line[ln.id]
+    er.arrived_at = er.arrived_at or now
+    transition(er, "received", actor, at=now, transfer=t.number)
+    follow_serials(session, [m for m in posted if m.serial_no and m.to_location_id == target.id])
+    session.flush()
+    if owns(session, t.owner_branch_id):
+        settle_received(session, t)
+    audit.record(session, actor, "transfer.receive", "transfer_order", t.id, t.owner_branch_id, number=t.number,
+                 received=sum(plan.got_by_line.values()),
+                 short=sum(ln.qty_shipped for ln in plan.lines) - sum(plan.got_by_line.values()),
+                 into=target.code, expected_receipt=er.number)
+    session.flush()
+    got_items = tuple(sorted({m.item_id for m in plan.moves if m.to_location_id == target.id}, key=str))
+    released: list[str] = []
+    if got_items:
+        released = emit(session, StockArrived(actor, warehouse_id=t.to_warehouse_id, item_ids=got_items,
+                                              source="transfer")).released
+    return TransferReceipt(t, posted, released)
+
+
+def _plan_arrival(session: Session, actor: Actor, transfer_id: uuid.UUID, received: Mapping[uuid.UUID, int] | None,
+                  to_location_id: uuid.UUID | None) -> _Arrival:
+    """Validate (nothing received twice, quantities within what was shipped, this site's branch is the
+    destination) and plan the moves out of transit: received units to the target, the rest written off."""
     if not (actor.can("receipt.post") or actor.can("transfer.create")):
         raise PermissionDenied(f"{actor.username} may not receive transfers")
     t = _get(session, transfer_id)
@@ -286,31 +336,7 @@ def receive_transfer(
                                       to_location_id=adjust.id, reason="adjust", lot_id=m.lot_id,
                                       serial_no=m.serial_no, doc_type="transfer", doc_id=t.id, doc_line_id=ln.id))
             left -= take
-    posted = post_moves(session, actor, moves, owner_branch_id=dst.branch_id)
-    now = utcnow()
-    er_lines = list(session.scalars(select(ExpectedReceiptLine).where(ExpectedReceiptLine.receipt_id == er.id)
-                                    .order_by(ExpectedReceiptLine.created_at, ExpectedReceiptLine.id)))
-    derived = {erl.id: erl for erl in er_lines}
-    for n, ln in enumerate(lines):
-        erl = derived.get(er_line_id_for(ln.id)) or (er_lines[n] if n < len(er_lines) else None)
-        if erl is not None:
-            erl.qty_received = got_by_line[ln.id]
-    er.arrived_at = er.arrived_at or now
-    transition(er, "received", actor, at=now, transfer=t.number)
-    follow_serials(session, [m for m in posted if m.serial_no and m.to_location_id == target.id])
-    session.flush()
-    if owns(session, t.owner_branch_id):
-        settle_received(session, t)
-    got_items = sorted({m.item_id for m in moves if m.to_location_id == target.id}, key=str)
-    if got_items:
-        from app.services.inventory.backorders import release_backorders
-
-        release_backorders(session, actor, got_items, dst.id)
-    audit.record(session, actor, "transfer.receive", "transfer_order", t.id, t.owner_branch_id, number=t.number,
-                 received=sum(got_by_line.values()), short=sum(ln.qty_shipped for ln in lines) - sum(got_by_line.values()),
-                 into=target.code, expected_receipt=er.number if er else "")
-    session.flush()
-    return t
+    return _Arrival(t, er, target, lines, moves, got_by_line)
 
 
 def cancel_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID) -> TransferOrder:
@@ -352,41 +378,4 @@ def list_transfers(session: Session, *, status: str | None = None, warehouse_id:
         lines = lines_of(session, t.id)
         out.append(TransferSummary(t.id, t.number, codes.get(t.from_warehouse_id, "?"), codes.get(t.to_warehouse_id, "?"),
                                    t.status, len(lines), sum(ln.qty for ln in lines), t.shipped_at, t.received_at))
-    return out
-
-
-def transfers_from_requisitions(session: Session, actor: Actor, requisition_ids: Sequence[uuid.UUID]) -> list[TransferOrder]:
-    """One draft transfer per (source, destination) warehouse pair from open transfer requisitions
-    (the replenishment engine's "transfer before buying"); the requisitions become converted.
-
-    Run by the sending branch (it owns the transfer): a transfer requisition is the requesting
-    branch's request row. Requisitions the sender does not own become converted by their owner's
-    settler after its next pull."""
-    from app.models.buying import Requisition
-
-    actor.require("transfer.create")
-    reqs = list(session.scalars(select(Requisition).where(Requisition.id.in_(list(requisition_ids)))))
-    found = {r.id for r in reqs}
-    for rid in requisition_ids:
-        if rid not in found:
-            raise NotFound("requisition", rid)
-    groups: dict[tuple[uuid.UUID, uuid.UUID], list[Requisition]] = {}
-    for r in sorted(reqs, key=lambda r: r.number):
-        if r.kind != "transfer":
-            raise ValidationError(f"requisition {r.number}", "is a purchase requisition, not a transfer")
-        if r.status != "open":
-            raise Conflict(f"requisition {r.number} is {r.status}: it cannot be converted")
-        if r.source_warehouse_id is None:
-            raise ValidationError(f"requisition {r.number}", "names no source warehouse")
-        groups.setdefault((r.source_warehouse_id, r.warehouse_id), []).append(r)
-    for (src, _dst), rs in groups.items():
-        wh = get_warehouse(session, src)
-        require_owner(session, wh.branch_id, f"requisition {rs[0].number} asks {wh.code} for stock: it is converted "
-                      "into a transfer")
-    out = []
-    for (src, dst), rs in groups.items():
-        dates = [r.need_by for r in rs if r.need_by]
-        out.append(create_transfer(session, actor, src, dst, [TransferLineSpec(r.item_id, r.qty) for r in rs],
-                                   requisition_ids=[r.id for r in rs], requested_date=min(dates) if dates else None,
-                                   notes="from requisitions " + ", ".join(r.number for r in rs)))
     return out

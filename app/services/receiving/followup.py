@@ -20,15 +20,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
 from app.models.workflow import open_states
 from app.services import audit
 from app.services.auth import Actor
+from app.services.buying.rollup import received_by_line
+from app.services.events import GoodsReceived, on
 from app.services.numbering import next_number
-from app.services.receiving.rollup import received_by_line
 
 #: expected receipts that still wait for goods
 OPEN_ER = open_states("expected_receipt")
@@ -46,6 +47,17 @@ def _open_elsewhere(session: Session, po_id: uuid.UUID, not_er: uuid.UUID) -> di
         if pl_id is not None:
             out[pl_id] += max(exp - got, 0)
     return out
+
+
+@on(GoodsReceived, name="receiving.remainder", order=20)
+def _remainder_on_receipt(session: Session, event: GoodsReceived) -> None:
+    """A follow-up of every posted receipt: what is still owed stays expected."""
+    new = follow_up(session, event.actor, event.expected_receipt, event.po)
+    if new is not None:
+        event.remainder = new
+        left = session.scalar(select(func.sum(ExpectedReceiptLine.qty_expected)).where(
+            ExpectedReceiptLine.receipt_id == new.id))
+        event.notes.append(f"{left} unit(s) still owed: expected on {new.number}")
 
 
 def follow_up(session: Session, actor: Actor | None, er: ExpectedReceipt, po: PurchaseOrder | None) -> ExpectedReceipt | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item, Lot
 from app.models.org import Branch, Warehouse
 from app.models.parties import Supplier
-from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine
+from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder
 from app.models.receiving import QualityHold, Receipt
 from app.models.types import utcnow
 from app.models.workflow import allowed, open_states
@@ -72,8 +72,6 @@ def list_expected(session: Session, *, warehouse_id: uuid.UUID | None = None, da
 
 def find_expected(session: Session, document: str) -> ExpectedReceipt:
     """An expected receipt by its number, its ASN reference, or the number of its PO."""
-    from app.models.purchasing import PurchaseOrder
-
     doc = document.strip()
     er = session.scalars(select(ExpectedReceipt).where(ExpectedReceipt.number == doc)).first()
     if er is None and doc:

@@ -29,8 +29,10 @@ from typing import Any
 
 from sqlalchemy import Connection, exc
 
+from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.services.replication.faults import fault
 from app.services.replication.tables import SyncTable, sync_tables
+from app.services.stock import REBUILD_BALANCES_SQL
 
 Row = tuple[Any, ...]
 
@@ -75,17 +77,9 @@ def derived_digests() -> dict[str, tuple[str, str]]:
 
     A trigger not listed here is left in place and simply fires (correct, only slower).
     """
-    from app.services.stock import _REBUILD_SQL
-
-    out = {BALANCE_TRIGGER: ("stock_balance", _REBUILD_SQL)}
-    try:
-        from app.models import buying
-    except ImportError:  # pragma: no cover - the buying area is not installed
-        return out
-    rebuild = getattr(buying, "SALES_WEEK_REBUILD_SQL", None)
-    if isinstance(rebuild, str):
-        for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
-            out[name] = ("sales_week", rebuild)
+    out = {BALANCE_TRIGGER: ("stock_balance", REBUILD_BALANCES_SQL)}
+    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+        out[name] = ("sales_week", SALES_WEEK_REBUILD_SQL)
     return out
 
 

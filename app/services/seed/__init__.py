@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
 from app.services import schema
 from app.services.db import check_file, make_engine
@@ -78,14 +79,8 @@ def derived_digests() -> dict[str, tuple[str, str]]:
     listed here is left in place and simply fires (correct, only slower).
     """
     out: dict[str, tuple[str, str]] = {}
-    try:
-        from app.models import buying
-    except ImportError:  # pragma: no cover - the buying area is not installed
-        return out
-    rebuild = getattr(buying, "SALES_WEEK_REBUILD_SQL", None)
-    if isinstance(rebuild, str):
-        for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
-            out[name] = ("sales_week", rebuild)
+    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+        out[name] = ("sales_week", SALES_WEEK_REBUILD_SQL)
     return out
 
 

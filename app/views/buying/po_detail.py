@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.purchasing import PurchaseOrder
 from app.services.buying import approvals, po_documents, po_receipts, purchasing
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
@@ -220,7 +219,7 @@ class PoDetailView(QWidget):
 
         def work(s: Session) -> str:
             done = fn(s, po_id)  # what other branches still do about it: "DAL's PO follows when DAL syncs"
-            return po_receipts.followup_note(s, done) if isinstance(done, PurchaseOrder) else ""
+            return po_receipts.followup_after(s, done)
 
         self.ctx.runner.submit(work, lambda note: self._done(f"{number} {verb}{note}"),
                                on_error=self._on_action_error, kinds=("po", "approval", "receipt"),

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.workflow import WORKFLOWS
+from app.services import workflow
 from app.services.buying import conversion, purchasing
 from app.services.errors import ValidationError
 from app.views.buying.po_detail import PoDetailView
@@ -120,7 +120,7 @@ class PurchaseOrdersView(QWidget):
         self.model = PoTableModel(ctx.runner, parent=self)
         self.status = QComboBox()
         self.status.addItem("All statuses", "")
-        for st in WORKFLOWS["purchase_order"]:
+        for st in workflow.states("purchase_order"):
             self.status.addItem(st.replace("_", " "), st)
         self.supplier = QLineEdit()
         self.supplier.setPlaceholderText("Supplier code")

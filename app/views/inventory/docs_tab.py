@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.inventory import DISPOSITIONS, INSPECTION_RESULTS
 from app.services.inventory.common import item_by_sku, location_by_code
 from app.services.inventory.rma import (
+    DISPOSITIONS,
+    INSPECTION_RESULTS,
     Disposition,
     Inspection,
     RmaLineView,

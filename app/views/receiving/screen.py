@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from app.services import masterdata
 from app.services.receiving.documents import labels_pdf, putaway_list_pdf, receipt_labels
-from app.services.receiving.post import PostedReceipt, post_receipt, reject_holds, release_holds
+from app.services.receiving.holds import reject_holds, release_holds
+from app.services.receiving.post import PostedReceipt, post_receipt
 from app.services.receiving.putaway import TaskRow, confirm_putaway, list_tasks
 from app.services.receiving.queries import ExpectedRow, HoldRow, list_expected, list_holds, mark_arrived
 from app.services.receiving.session import (

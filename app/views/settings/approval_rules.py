@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.approvals import RULE_KINDS, VARIANCE_BASES
 from app.services.buying import approvals
+from app.services.buying.approval_rules import RULE_KINDS, VARIANCE_BASES
 from app.services.masterdata import head_office_id
 from app.services.ownership import ownership
 from app.views.context import AppContext

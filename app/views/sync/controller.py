@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from app.services import wiring
 from app.services.replication.engine import Backoff, SyncResult, status, sync_once
 from app.views.context import AppContext
 
@@ -51,6 +52,7 @@ class _Run(QRunnable):
 
     def run(self) -> None:  # worker thread: no widgets
         try:
+            wiring.load()  # the settlers a pull runs
             res: Any = sync_once(self.ctx.engine)
         except Exception as e:  # noqa: BLE001 - any failure is a status, never a crash of the window
             res = SyncResult(ok=False, state="offline", error=f"sync failed: {e}", error_kind="error")

@@ -2,9 +2,8 @@
 
 A supplier with ``allows_consolidation`` gets one PO for all branches' needs, each line
 keeping its own ship-to warehouse; any other supplier gets one PO per ship-to warehouse.
-This module only produces the grouping; the purchasing service (helper D2) builds the
-POs from the requisition ids of each group and then calls
-``requisitions.mark_converted``.
+This module only produces the grouping (``conversion`` builds the POs and marks the
+requisitions converted).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.models.buying import Requisition
 from app.models.org import Warehouse
 from app.models.parties import Supplier
+from app.services.buying.requisitions import conversions_of
 from app.services.errors import Conflict, NotFound, ValidationError
 
 
@@ -88,15 +88,11 @@ def consolidation_groups(session: Session, requisition_ids: Sequence[uuid.UUID] 
             if r.status != "open":
                 raise Conflict(f"requisition {r.number} is {r.status}, not open")
         reqs = [rows[i] for i in ids]
-        from app.services.buying.requisitions import conversions_of
-
         for rid, conv in conversions_of(session, ids).items():
             raise Conflict(f"requisition {rows[rid].number} is already on {conv.label(session)}, not open")
     else:
         reqs = list(session.scalars(q.where(Requisition.status == "open", Requisition.kind == "purchase")
                                     .order_by(Requisition.number)))
-        from app.services.buying.requisitions import conversions_of
-
         covered = conversions_of(session, [r.id for r in reqs])  # on another branch's PO already
         reqs = [r for r in reqs if r.id not in covered]
     sup_ids = {r.supplier_id for r in reqs if r.supplier_id}

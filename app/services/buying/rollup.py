@@ -7,8 +7,9 @@ warehouses. The receiving branch writes only its own rows (receipt, receipt line
 that points at it (PO, ASN and follow-up receipts, whichever branch owns them). Those expected lines
 carry the per-PO-line split that posting made, in the same transaction as the receipt lines.
 
-``roll_up`` applies it to one PO; posting calls it at once when this site owns the PO, and the PO
-owner's settler (``settle_received``) calls it after every pull for the others. Recomputing (not
+``roll_up`` applies it to one PO: a follow-up of every posted receipt (``GoodsReceived``, at once when
+this site owns the PO), and the PO owner's settler (``settle_received``) after every pull for the
+others. The PO's status goes through ``purchasing.set_status``, its one writer. Recomputing (not
 adding deltas) makes it idempotent; a line's figure is never lowered, so quantities that came in
 without expected lines (the seed's history) stay as they are.
 """
@@ -21,12 +22,14 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.models.org import Branch
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
 from app.models.workflow import allowed
 from app.services import audit
 from app.services.auth import Actor
 from app.services.buying.purchasing import set_status
-from app.services.ownership import ownership, settler
+from app.services.events import GoodsReceived, on
+from app.services.ownership import ownership, owns, settler
 from app.services.workflow import transition
 
 #: PO states in which goods are still being received (the roll-up's scope)
@@ -75,6 +78,18 @@ def roll_up(session: Session, actor: Actor | None, po: PurchaseOrder) -> bool:
     if changed:
         session.flush()
     return bool(changed)
+
+
+@on(GoodsReceived, name="buying.roll_up", order=10)
+def _roll_up_on_receipt(session: Session, event: GoodsReceived) -> None:
+    po = event.po
+    if po is None:
+        return
+    if owns(session, po.owner_branch_id):
+        roll_up(session, event.actor, po)
+    else:
+        owner = session.scalar(select(Branch.code).where(Branch.id == po.owner_branch_id)) or "its branch"
+        event.notes.append(f"{po.number} is {owner}'s: its received quantities are updated when {owner} next syncs")
 
 
 @settler("receiving.po_received")

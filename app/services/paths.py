@@ -1,0 +1,43 @@
+"""Where Depot keeps its files on this computer: settings, secrets file, demo and default database.
+
+Its own module (imports nothing of Depot) because settings, secrets, the window and the command
+line all need it and must not import each other for it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def user_config_dir() -> Path:
+    env = os.environ.get("DEPOT_CONFIG_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "Depot"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Depot"
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "depot"
+
+
+def user_data_dir() -> Path:
+    """Where the demo database lives (DEPOT_DATA_DIR overrides it)."""
+    env = os.environ.get("DEPOT_DATA_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "Depot"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Depot"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "depot"
+
+
+def default_db_path() -> Path:
+    """The branch database when neither --db nor settings name one: $DEPOT_DB, else the data home."""
+    env = os.environ.get("DEPOT_DB")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "depot" / "depot.db"
