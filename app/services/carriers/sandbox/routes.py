@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.services.carriers.sandbox import lanes, wire
-from app.services.carriers.sandbox.server import Answer, State, js
+from app.services.carriers.sandbox.state import Answer, State, js
 from app.services.carriers.sandbox.world import digest
 from reports.shipping_label import ShippingLabel, render_pdf, render_zpl
 
@@ -200,5 +200,3 @@ def ups_void(req: Request) -> Answer:
     return js(200, {"VoidShipmentResponse": {"Response": {"ResponseStatus": {"Code": "1", "Description": "Success"}},
                                              "SummaryResult": {"Status": {"Code": "1", "Description": "Voided"}}}})
 
-
-from app.services.carriers.sandbox import routes_more as _more  # noqa: E402,F401 - registers the other carriers

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.services.carriers.sandbox import lanes, wire
 from app.services.carriers.sandbox.routes import Request, _basic, _label, _limited, _number, _tx, route
-from app.services.carriers.sandbox.server import FAULT_KINDS, Answer, js
+from app.services.carriers.sandbox.state import FAULT_KINDS, Answer, js
 from reports.shipping_label import render_pdf
 
 # -- FedEx ----------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Carriers: one adapter per carrier API behind one interface, their parsers, and the sandbox."""
