@@ -19,13 +19,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from pytestqt.qtbot import QtBot
+from sqlalchemy.orm import Session
 
+from app.services.buying import purchasing
+from app.services.buying.purchasing import LineInput
 from app.views.main_window import MainWindow
 from app.views.screens import NAV
 from tests.factories import World
 from tests.views.conftest import MakeCtx
 
 W, H = 1366, 768
+#: the offscreen platform's font is narrower than a desktop's (the PO tab measured 1338 px here and
+#: 1395 px under X11 with DejaVu): what a screen needs must leave this much room for real fonts
+SLACK = 0.9
 PAD = 8  # the header's own margins: a title narrower than its section by less than this is cut
 
 
@@ -60,7 +66,10 @@ def _tabs(root: QWidget) -> list[QTabWidget]:
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
-def test_every_screen_fits_a_laptop_and_cuts_no_column_header(qtbot: QtBot, world: World, make_ctx: MakeCtx) -> None:
+def test_every_screen_fits_a_laptop_and_cuts_no_column_header(qtbot: QtBot, world: World, make_ctx: MakeCtx,
+                                                              session: Session) -> None:
+    po = purchasing.create_po(session, world.actors["alice"], "ACME", "DAL1", [LineInput(sku="BOLT", qty=10)])
+    session.commit()
     ctx = make_ctx(world.actors["root"])
     win = MainWindow(ctx)
     qtbot.addWidget(win)
@@ -77,8 +86,8 @@ def test_every_screen_fits_a_laptop_and_cuts_no_column_header(qtbot: QtBot, worl
             pending.pop()
             ctx.runner.wait_idle(10000)
             QApplication.processEvents()
-            if win.width() > W or win.minimumSizeHint().width() > W:
-                problems.append(f"{entry.title}: the window needs {max(win.width(), win.minimumSizeHint().width())} px")
+            if win.width() > W or win.minimumSizeHint().width() > W * SLACK:
+                problems.append(f"{entry.title}: the window is {win.width()} px and needs at least {win.minimumSizeHint().width()} px")
             problems += [f"{entry.title}: {p}" for p in _cut_headers(page)]
             for tabs in _tabs(page):
                 for i in range(tabs.count()):
@@ -90,5 +99,55 @@ def test_every_screen_fits_a_laptop_and_cuts_no_column_header(qtbot: QtBot, worl
                         break
                 seen.add(hash((id(tabs), tabs.currentIndex())))
         win.resize(W, H)
+    # a PO open beside the list: its nine buttons in one row made the window 1395 px wide
+    buying = win.open_screen("buying")
+    buying.tabs.setCurrentIndex(2)
+    pos = buying.tab_widget("Purchase orders")
+    qtbot.waitUntil(lambda: pos.model.rowCount() > 0, timeout=10000)
+    with qtbot.waitSignal(pos.detail.loaded, timeout=10000):
+        pos.table.selectRow(0)
+    ctx.runner.wait_idle(10000)
+    QApplication.processEvents()
+    assert pos.detail.detail["number"] == po.number
+    if win.width() > W or win.minimumSizeHint().width() > W * SLACK:
+        problems.append(f"Buying with a PO open: the window is {win.width()} px and needs at least {win.minimumSizeHint().width()} px")
+    problems += [f"Buying with a PO open: {p}" for p in _cut_headers(buying)]
     assert ctx.runner.wait_idle(10000)
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_columns_fit_their_contents_until_the_user_drags_one_and_then_keep_it(
+        qtbot: QtBot, world: World, make_ctx: MakeCtx, session: Session) -> None:
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from app.views.buying.po_list import PurchaseOrdersView
+
+    for _ in range(3):
+        purchasing.create_po(session, world.actors["alice"], "ACME", "DAL1", [LineInput(sku="BOLT", qty=12345)])
+    session.commit()
+    ctx = make_ctx(world.actors["alice"])
+    view = PurchaseOrdersView(ctx)
+    qtbot.addWidget(view)
+    view.resize(W, H)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=10000)
+    QApplication.processEvents()
+    header, fm = view.table.horizontalHeader(), view.table.fontMetrics()
+    number = view.model.index(0, 0).data()
+    assert header.sectionSize(0) >= fm.horizontalAdvance(number)  # "DAL-PO-000003" whole, not "DAL…003"
+    # the user drags the Number column narrower: kept across reloads, and remembered
+    x = header.sectionViewportPosition(0) + header.sectionSize(0) - 1
+    QTest.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    QTest.mouseMove(header.viewport(), QPoint(x - 30, 5))
+    QTest.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x - 30, 5))
+    narrowed = header.sectionSize(0)
+    assert narrowed < fm.horizontalAdvance(number)
+    with qtbot.waitSignal(view.model.page_loaded, timeout=10000):
+        view.model.reload()
+    assert header.sectionSize(0) == narrowed
+    again = PurchaseOrdersView(ctx)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.model.rowCount() == 3, timeout=10000)
+    assert again.table.horizontalHeader().sectionSize(0) == narrowed

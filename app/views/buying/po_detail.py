@@ -113,7 +113,8 @@ class PoDetailView(QWidget):
         self.approval = QTextBrowser()
         self.approval.setObjectName("approvalPane")
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
+        # two rows, so the detail beside the PO list fits a 1366-px laptop (one row of nine made it 1395)
+        bar, bar2 = QHBoxLayout(), QHBoxLayout()
         for key, text, shortcut in (("submit", "&Submit", "Ctrl+Return"), ("approve", "&Approve", "Ctrl+Shift+A"),
                                     ("reject", "Re&ject", "Ctrl+Shift+J"), ("send", "Se&nd", "Ctrl+Shift+N"),
                                     ("revise", "Re&vise…", "Ctrl+Shift+V"), ("cancel", "&Cancel PO", ""), ("close", "C&lose PO", ""),
@@ -124,7 +125,9 @@ class PoDetailView(QWidget):
                 b.setShortcut(QKeySequence(shortcut))
             b.setEnabled(False)
             self.buttons[key] = b
-            bar.addWidget(b)
+            (bar if key in ("submit", "approve", "reject", "send", "revise") else bar2).addWidget(b)
+            if key == "close":
+                bar2.addStretch(1)
         bar.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
@@ -139,6 +142,7 @@ class PoDetailView(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.status)
         lay.addLayout(bar)
+        lay.addLayout(bar2)
         lay.addWidget(split, 1)
         self._connect_signals()
 

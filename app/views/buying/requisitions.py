@@ -181,7 +181,8 @@ class RequisitionsView(QWidget):
         self.cancel_button.clicked.connect(self._ask_cancel)
         self.convert_button.clicked.connect(self.create_pos)
         self.select_all_button.clicked.connect(self.select_open)
-        QShortcut(QKeySequence("Ctrl+P"), self, self.create_pos)
+        QShortcut(QKeySequence("Ctrl+P"), self, self.create_pos,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # the PO tab's Ctrl+P is Preview
         self.model.qty_edited.connect(self.edit_qty)
         self.model.price_edited.connect(self.edit_price)
         self.ctx.signals.data_changed.connect(self._on_data_changed)

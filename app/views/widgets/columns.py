@@ -9,7 +9,7 @@ are kept, across reloads and restarts.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from app.views.widgets.qsettings import persist_header, qsettings
@@ -17,6 +17,21 @@ from app.views.widgets.qsettings import persist_header, qsettings
 #: padding beside a header's text (sort indicator, margins) so the title is never cut
 HEADER_PAD = 18
 MAX_AUTO_WIDTH = 320
+
+
+class _DragWatcher(QObject):
+    """Marks the view while a mouse button is down on its header (a user dragging a column edge)."""
+
+    def __init__(self, view: QTableView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self.view.setProperty("_dragging", True)
+        elif event.type() == QEvent.Type.MouseButtonRelease:
+            self.view.setProperty("_dragging", False)
+        return False
 
 
 def header_min_width(view: QTableView, col: int) -> int:
@@ -52,10 +67,14 @@ def fit_columns(view: QTableView, key: str, *, max_width: int = MAX_AUTO_WIDTH) 
     saved = qsettings().value(f"tables/{key}/header")
     user_sized = isinstance(saved, QByteArray | bytes) and bool(saved)
     view.setProperty("_user_sized", user_sized)
-    persist_header(view, key, should_save=lambda: not view.property("_fitting"))
+    # only a drag by the user counts: the header itself resizes sections too (the stretched last
+    # one when the view is shown or resized), and those must neither stop fitting nor be saved
+    watcher = _DragWatcher(view)
+    header.viewport().installEventFilter(watcher)
+    persist_header(view, key, should_save=lambda: bool(view.property("_dragging")))
 
     def on_resized(*_args: object) -> None:
-        if not view.property("_fitting"):
+        if view.property("_dragging"):
             view.setProperty("_user_sized", True)
 
     header.sectionResized.connect(on_resized)
