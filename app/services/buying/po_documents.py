@@ -73,7 +73,9 @@ def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
         revision=po.revision, order_date=po.order_date, supplier_code=supplier.code, supplier_name=supplier.name,
         supplier_address=supplier.address, currency=po.currency, payment_terms=po.payment_terms, ship_to=ship_to,
         lines=doc_lines, total=document_total((ln.extension for ln in doc_lines), po.currency),
-        expected_date=po.expected_date, buyer=contact, notes=po.notes, rush=po.rush,
+        # a PO made from requisitions dates its lines: the supplier still reads one deliver-by date
+        expected_date=po.expected_date or min((ln.expected_date for ln in lines if ln.expected_date), default=None),
+        buyer=contact, notes=po.notes, rush=po.rush,
         money_places=decimals(po.currency), approved_by=_approved_line(po, approval_state(session, po)),
         supplier_email=supplier.contact_email,
     )

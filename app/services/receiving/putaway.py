@@ -153,7 +153,8 @@ class BinBook:
         loc = b.loc
         free = f"{loc.capacity_volume_cm3 - b.used_volume:,} cm3 free after" if loc.capacity_volume_cm3 else "capacity not measured"
         vel = {"A": "fast mover near the pick face", "B": "medium mover", "C": "slow mover to far reserve"}
-        parts = [how, free, f"{loc.temperature_class} matches", f"velocity {item.velocity_class}: "
+        temp = [] if loc.temperature_class == "ambient" else [f"{loc.temperature_class} matches"]
+        parts = [how, free, *temp, f"velocity {item.velocity_class}: "
                  f"{vel.get(item.velocity_class, '')} ({loc.role or 'bin'}, walk {loc.walk_seq})"]
         if item.hazmat_class:
             parts.append(f"approved for hazmat {loc.hazmat_class}")

@@ -66,6 +66,7 @@ def _table(model: RowsModel, name: str) -> QTableView:
     v.horizontalHeader().setStretchLastSection(True)
     v.setWordWrap(False)
     fit_columns(v, f"receiving_{name}")
+    v.setTextElideMode(Qt.TextElideMode.ElideRight)  # a why reads left to right; its tooltip has it whole
     return v
 
 
