@@ -107,17 +107,43 @@ def create_demo_database(path: Path) -> bool:
 
 
 def start_background_services(ctx: AppContext, window: MainWindow, *, demo: bool = False) -> list[Any]:
-    """The one hook for long-running helpers started with the window. Each returned object may
-    have ``stop()``; called at exit. The demo also runs the carrier sandbox in-process on a free
-    port, and the demo's carrier accounts (endpoint "sandbox") talk to it over HTTP."""
-    from app.views.mail_delivery import MailDelivery
-
-    mail = MailDelivery(ctx, window)
-    mail.start()
-    services: list[Any] = [mail]
+    """The one place long-running helpers start with the window: every background job registered in
+    ``app.services.jobs`` (e-mail delivery, sync, next the carrier poller; ``BackgroundJobs``), one
+    second after the first paint, never during start-up (even their code is imported only then).
+    The demo also runs the carrier sandbox in-process on a free port (its carrier accounts, endpoint
+    "sandbox", talk to it over HTTP). Each returned object has ``stop()``; called at exit."""
+    background = _Background(ctx, window)
+    if window.painted:
+        background.start()
+    else:
+        window.first_painted.connect(lambda _t: background.start())
+    services: list[Any] = [background]
     if demo or os.environ.get("DEPOT_CARRIER_SANDBOX") == "in-process":
         services.append(start_carrier_sandbox())
     return services
+
+
+class _Background:
+    """Starts ``BackgroundJobs`` once the window has painted; stops it at exit."""
+
+    def __init__(self, ctx: AppContext, window: MainWindow) -> None:
+        self.ctx = ctx
+        self.window = window
+        self.jobs: Any = None
+
+    def start(self) -> None:
+        if self.jobs is not None:
+            return
+        from app.views.background import BackgroundJobs  # sync and mail code: loaded after the first paint
+
+        self.jobs = BackgroundJobs(self.ctx, self.window)
+        self.ctx.jobs = self.jobs
+        self.jobs.runner_started.connect(self.window.job_started)
+        self.jobs.start(delay_ms=1000)
+
+    def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
 
 
 def start_carrier_sandbox() -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from app.services import events, ownership, wiring
+from app.services import events, jobs, ownership, wiring
 from app.services.events import StockArrived
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,8 +66,12 @@ def test_no_service_imports_by_name_or_guards_an_import() -> None:
 
 
 def _registers(path: Path) -> bool:
-    """Does the module register a follow-up handler (``@on(...)``) or a settler (``@settler(...)``)?"""
+    """Does the module register a follow-up handler (``@on(...)``), a settler (``@settler(...)``) or
+    a background job (``jobs.register(...)``)?"""
     for node in ast.walk(_tree(path)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "register"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "jobs"):
+            return True
         if isinstance(node, ast.FunctionDef):
             for dec in node.decorator_list:
                 if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Name) and dec.func.id in ("on", "settler"):
@@ -85,6 +89,7 @@ def test_wiring_loads_every_module_that_registers_a_follow_up_or_a_settler() -> 
     assert {"buying.roll_up", "receiving.remainder", "inventory.release_backorders", "edi.orders"} <= names
     assert {"approvals", "purchasing.expected_receipts", "receiving.po_received", "requisitions",
             "backorders.elsewhere", "transfers.receipts"} <= set(ownership.registered_settlers())
+    assert {"mail", "sync"} <= {j.name for j in jobs.registered()}
 
 
 def test_follow_ups_refuse_to_run_before_the_packages_are_loaded(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

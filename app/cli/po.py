@@ -268,9 +268,16 @@ def _mail_send(args: argparse.Namespace) -> int:
         st_cfg = mail.config_from_settings(st)
         if args.port:
             st_cfg = mail.SmtpConfig(**{**st_cfg.__dict__, "port": args.port})
-    with session_for(args) as s:
-        rep = mail.send_due(s, st_cfg)
-        elsewhere = mail.waiting_elsewhere(s)
+    from app.cli.common import engine_for
+    from app.services.db import session_scope
+
+    engine = engine_for(args)
+    try:
+        rep = mail.deliver_due(engine, st_cfg)  # no database lock held while SMTP answers
+        with session_scope(engine, write=False) as s:
+            elsewhere = mail.waiting_elsewhere(s)
+    finally:
+        engine.dispose()
     print(f"sent {rep.sent}, will retry {rep.retry}, failed {rep.failed}")
     if elsewhere:
         print(f"  {elsewhere} due message(s) of this branch are sent by the workstation that queued them")

@@ -1,9 +1,10 @@
 """E-mail through an outbox: queue in the business transaction, deliver later with retries.
 
 Why an outbox: sending a PO must not fail (or hang the screen) because the SMTP server is
-down. ``queue_email`` writes a row in the same transaction as the state change; ``send_due``
-delivers what is due over one SMTP connection, and on a temporary failure schedules the
-next attempt with exponential back-off (1, 2, 4 ... minutes, capped at an hour). A
+down. ``queue_email`` writes a row in the same transaction as the state change; ``deliver_due``
+(the background job ``DELIVERY``) delivers what is due over one SMTP connection in three steps
+(read what is due, talk SMTP with no transaction open, record the outcomes in a short write), and
+on a temporary failure schedules the next attempt with exponential back-off (1, 2, 4 ... minutes, capped at an hour). A
 permanent refusal (5xx, bad address) or too many attempts marks the message failed, which
 a user can re-queue. The SMTP host, port and user come from settings and the password from
 the keyring; this module takes them as a parameter (``SmtpConfig``) and imports neither.
@@ -23,20 +24,20 @@ import re
 import smtplib
 import ssl
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.messaging import EmailOutbox
 from app.models.types import utcnow
-from app.services import audit
+from app.services import audit, jobs
 from app.services.auth import Actor
-from app.services.db import site_id
+from app.services.db import session_scope, site_id
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.masterdata import branch_code
 from app.services.ownership import ForeignWrite, ownership
@@ -111,7 +112,24 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(delay, MAX_DELAY)
 
 
-def build_message(row: EmailOutbox, sender: str) -> EmailMessage:
+class _Message(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def to_addr(self) -> str: ...
+    @property
+    def cc_addr(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def attachment_name(self) -> str: ...
+    @property
+    def attachment(self) -> bytes | None: ...
+
+
+def build_message(row: _Message, sender: str) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = row.to_addr
@@ -134,6 +152,11 @@ class SendReport:
     retry: int = 0
     failed: int = 0
     errors: list[str] | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Did the run write anything (the outbox screens refresh)?"""
+        return bool(self.sent or self.retry or self.failed)
 
 
 SmtpFactory = Callable[[SmtpConfig], smtplib.SMTP]
@@ -171,65 +194,137 @@ def due(session: Session, now: dt.datetime | None = None, limit: int = 50) -> li
     return list(session.scalars(q.order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(limit)))
 
 
-def send_due(session: Session, cfg: SmtpConfig, *, now: dt.datetime | None = None, limit: int = 50,
-             connect: SmtpFactory = _connect) -> SendReport:
-    """Deliver the messages that are due over one connection; record each outcome."""
-    now = now or utcnow()
-    rows = due(session, now, limit)
-    report = SendReport(errors=[])
-    if not rows:
-        return report
-    smtp: smtplib.SMTP | None = None
+# ---- delivery in three steps: read what is due, talk SMTP holding no lock, record the outcomes ----
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A due message as plain data: what SMTP needs, read in step 1 (no database row crosses the network)."""
+
+    id: uuid.UUID
+    to_addr: str
+    cc_addr: str
+    subject: str
+    body: str
+    attachment_name: str
+    attachment: bytes | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one message in step 2: sent (``error`` empty), or why not."""
+
+    id: uuid.UUID
+    error: str = ""
+    permanent: bool = False
+
+
+def due_messages(session: Session, now: dt.datetime | None = None, limit: int = 50) -> list[Outgoing]:
+    """Step 1: the messages this site delivers now (a read)."""
+    return [Outgoing(r.id, r.to_addr, r.cc_addr, r.subject, r.body, r.attachment_name, r.attachment)
+            for r in due(session, now, limit)]
+
+
+def transmit(cfg: SmtpConfig, messages: Sequence[Outgoing], connect: SmtpFactory = _connect) -> list[Attempt]:
+    """Step 2: hand the messages to SMTP over one connection (reconnecting once after a drop); no
+    database here, so a slow or hanging server holds no lock."""
+    out: list[Attempt] = []
+    if not messages:
+        return out
+
+    def failed(m: Outgoing, e: BaseException, permanent: bool) -> Attempt:
+        return Attempt(m.id, f"{type(e).__name__}: {e}"[:2000], permanent)
+
     try:
-        smtp = connect(cfg)
+        smtp: smtplib.SMTP | None = connect(cfg)
     except (OSError, smtplib.SMTPException) as e:
-        for row in rows:
-            _fail(session, row, e, now, report, permanent=isinstance(e, smtplib.SMTPAuthenticationError))
-        session.flush()
-        return report
+        return [failed(m, e, isinstance(e, smtplib.SMTPAuthenticationError)) for m in messages]
     try:
-        for row in rows:
+        for n, m in enumerate(messages):
+            assert smtp is not None
             try:
-                smtp.send_message(build_message(row, cfg.sender))
+                smtp.send_message(build_message(m, cfg.sender))
             except (OSError, smtplib.SMTPException) as e:
-                _fail(session, row, e, now, report, permanent=_permanent(e))
+                out.append(failed(m, e, _permanent(e)))
                 if isinstance(e, smtplib.SMTPServerDisconnected | OSError):
                     try:
                         smtp.close()
                         smtp = connect(cfg)
                     except (OSError, smtplib.SMTPException):
                         smtp = None
-                        for rest in rows[rows.index(row) + 1:]:
-                            _fail(session, rest, e, now, report, permanent=False)
+                        out += [failed(rest, e, False) for rest in messages[n + 1:]]
                         break
                 continue
-            row.last_error = ""
-            row.attempts += 1
-            report.sent += 1
-            transition(row, "sent", None, at=now, about=row.entity_ref, attempts=row.attempts)
+            out.append(Attempt(m.id))
     finally:
         if smtp is not None:
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
+    return out
+
+
+def record_attempts(session: Session, attempts: Sequence[Attempt], now: dt.datetime | None = None) -> SendReport:
+    """Step 3: write each outcome (sent, retry later with back-off, failed). A message that is no
+    longer queued (re-queued or taken over meanwhile) keeps what happened to it since."""
+    now = now or utcnow()
+    report = SendReport(errors=[])
+    rows = {r.id: r for r in session.scalars(select(EmailOutbox).where(EmailOutbox.id.in_([a.id for a in attempts])))}
+    for a in attempts:
+        row = rows.get(a.id)
+        if row is None or row.status != "queued":
+            continue
+        row.attempts += 1
+        if not a.error:
+            row.last_error = ""
+            report.sent += 1
+            transition(row, "sent", None, at=now, about=row.entity_ref, attempts=row.attempts)
+            continue
+        row.last_error = a.error
+        if a.permanent or row.attempts >= MAX_ATTEMPTS:
+            row.next_attempt_at = None
+            report.failed += 1
+            transition(row, "failed", None, about=row.entity_ref, error=row.last_error, attempts=row.attempts)
+        else:
+            row.next_attempt_at = now + backoff(row.attempts)
+            report.retry += 1
+        if report.errors is not None:
+            report.errors.append(f"{row.to_addr}: {row.last_error}")
     session.flush()
     return report
 
 
-def _fail(session: Session, row: EmailOutbox, e: BaseException, now: dt.datetime, report: SendReport, *,
-          permanent: bool) -> None:
-    row.attempts += 1
-    row.last_error = f"{type(e).__name__}: {e}"[:2000]
-    if permanent or row.attempts >= MAX_ATTEMPTS:
-        row.next_attempt_at = None
-        report.failed += 1
-        transition(row, "failed", None, about=row.entity_ref, error=row.last_error, attempts=row.attempts)
-    else:
-        row.next_attempt_at = now + backoff(row.attempts)
-        report.retry += 1
-    if report.errors is not None:
-        report.errors.append(f"{row.to_addr}: {row.last_error}")
+def send_due(session: Session, cfg: SmtpConfig, *, now: dt.datetime | None = None, limit: int = 50,
+             connect: SmtpFactory = _connect) -> SendReport:
+    """The three steps in one caller's transaction (tests; a caller that already holds the session).
+    The window and ``depot mail send-due`` use ``deliver_due``, which holds no lock while on SMTP."""
+    now = now or utcnow()
+    return record_attempts(session, transmit(cfg, due_messages(session, now, limit), connect), now)
+
+
+def deliver_due(engine: Engine, cfg: SmtpConfig, *, now: dt.datetime | None = None, limit: int = 50,
+                connect: SmtpFactory = _connect) -> SendReport:
+    """Deliver what is due: read it (a read transaction), talk SMTP with no transaction open, then
+    record the outcomes in one short write transaction."""
+    now = now or utcnow()
+    with session_scope(engine, write=False) as s:
+        messages = due_messages(s, now, limit)
+    if not messages:
+        return SendReport(errors=[])
+    attempts = transmit(cfg, messages, connect)
+    with session_scope(engine) as s:
+        return record_attempts(s, attempts, now)
+
+
+def _deliver_job(engine: Engine, settings: Any) -> SendReport:
+    return deliver_due(engine, config_from_settings(settings))
+
+
+#: the outbox's background job: every minute, when an SMTP host is set (app.services.jobs)
+DELIVERY = jobs.register(jobs.Job(
+    "mail", _deliver_job, interval_s=60, first_s=3, kinds=("mail",), label="deliver e-mail",
+    ready=lambda settings: bool(str(settings.get("smtp.host", "") or "").strip())))
 
 
 def requeue(session: Session, actor: Actor, outbox_id: uuid.UUID) -> EmailOutbox:

@@ -1,5 +1,6 @@
 """The composition root of the services: load every module of the capability packages once, so
-each registers its follow-up handlers (``@on``) and settlers (``@settler``) where it defines them.
+each registers its follow-up handlers (``@on``), settlers (``@settler``) and background jobs
+(``jobs.register``) where it defines them.
 
 Why here: follow-ups point against the chain (goods received in Receiving roll up the PO in Buying
 and release orders in Inventory), so the package that emits an event cannot import the packages
@@ -25,8 +26,8 @@ from app.services import events
 #: the packages whose modules register follow-up handlers or settlers, in chain order (a new
 #: capability package adds its name here)
 PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving")
-#: single modules at the root of app/services that register some
-MODULES = ("exceptions", "mail")
+#: single modules that register some (follow-ups, settlers, background jobs)
+MODULES = ("exceptions", "mail", "replication.engine")
 
 _lock = threading.Lock()
 

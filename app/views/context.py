@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -22,13 +23,16 @@ from app.views.signals import AppSignals
 class AppContext:
     """engine: the branch SQLite engine; actor: who is logged in; runner: the op runner
     (``runner.submit(fn, on_done, *, on_error, kinds, write, label, progress)``);
-    signals: AppSignals (``data_changed(frozenset[str])``); settings: the non-Qt store."""
+    signals: AppSignals (``data_changed(frozenset[str])``); settings: the non-Qt store; jobs: the
+    background jobs, when the window started them."""
 
     engine: Engine
     actor: Actor
     runner: OpRunner
     signals: AppSignals
     settings: Settings
+    #: the window's background jobs (app.views.background.BackgroundJobs) once started, else None
+    jobs: Any = None
 
     def can(self, action: str) -> bool:
         """Whether the logged-in actor may do ``action`` (app.services.auth.PERMISSIONS)."""

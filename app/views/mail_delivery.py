@@ -1,52 +1,42 @@
 """Delivers the e-mail outbox on a timer for as long as the window is open.
 
-POs sent to suppliers are queued in the outbox in the same transaction that marks them
-sent; this object hands due messages to SMTP once a minute, off the GUI thread, whatever
-screen the user is on. The outbox's own back-off decides what is due.
+POs sent to suppliers are queued in the outbox in the same transaction that marks them sent; this
+runner of the outbox's background job (``app.services.mail.DELIVERY``) hands due messages to SMTP
+once a minute on the op runner's I/O pool, whatever screen the user is on: it reads what is due,
+talks SMTP with no transaction open and records the outcomes in one short write, so a slow mail
+server never holds the database's write lock. The outbox's own back-off decides what is due.
 
 Signals: delivered(object) with ``app.services.mail.SendReport`` after each run.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from app.services.errors import DomainError
+from app.services import mail
 from app.views.context import AppContext
+from app.views.jobs import JobRunner
 
 
-class MailDelivery(QObject):
+class MailDelivery(JobRunner):
     delivered = Signal(object)
     INTERVAL_MS = 60_000
-
-    def __init__(self, ctx: AppContext, parent: QObject | None = None, *, interval_ms: int | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.timer = QTimer(self)
-        self.timer.setInterval(interval_ms or self.INTERVAL_MS)
-        self._connect_signals()
-
-    def _connect_signals(self) -> None:
-        self.timer.timeout.connect(self.run_once)
-
-    #: first run shortly after start, not during it (importing SMTP code costs cold-start time)
+    #: first run shortly after start, not during it
     FIRST_RUN_MS = 3_000
 
-    def start(self, first_run_ms: int | None = None) -> None:
-        self.timer.start()
-        QTimer.singleShot(self.FIRST_RUN_MS if first_run_ms is None else first_run_ms, self, self.run_once)
+    def __init__(self, ctx: AppContext, parent: QObject | None = None, *, interval_ms: int | None = None) -> None:
+        super().__init__(ctx, mail.DELIVERY, parent, interval_s=(interval_ms or self.INTERVAL_MS) / 1000)
+        self.finished.connect(self._delivered)
 
-    def stop(self) -> None:
-        self.timer.stop()
+    def _delivered(self, report: object) -> None:
+        if report is not None:
+            self.delivered.emit(report)
+
+    def start(self, first_run_ms: int | None = None) -> None:
+        super().start(self.FIRST_RUN_MS if first_run_ms is None else first_run_ms)
 
     def run_once(self) -> bool:
-        """Submit one delivery run; False (and nothing submitted) when SMTP is not configured."""
-        from app.services import mail
-
-        try:
-            cfg = mail.config_from_settings(self.ctx.settings)
-        except DomainError:
+        """Start one delivery run; False (and nothing started) when SMTP is not configured."""
+        if not self.ready():
             return False
-        self.ctx.runner.submit(lambda s: mail.send_due(s, cfg), self.delivered.emit, kinds=("mail",),
-                               label="deliver e-mail")
-        return True
+        return self.run_now() or self.running

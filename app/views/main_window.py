@@ -104,9 +104,8 @@ class MainWindow(QMainWindow):
         self._build_nav()
         self._build_status_bar()
         self._build_shortcuts()
+        #: the sync job's runner once the background jobs started (it feeds the sync label)
         self.sync_controller: Any = None
-        if not defer_first_screen:
-            self.sync_controller = self._start_sync_controller()
         self._connect_signals()
         self._restore_layout()
         self._load_branch_name()
@@ -119,13 +118,7 @@ class MainWindow(QMainWindow):
             self.nav.blockSignals(True)
             self.nav.setCurrentRow([e.key for e in NAV].index(start))
             self.nav.blockSignals(False)
-            self.sync_label.setText("sync: starting...")
-
-            def after_paint() -> None:
-                self.open_screen(start)
-                self.sync_controller = self._start_sync_controller()
-
-            self.first_painted.connect(lambda _t: QTimer.singleShot(0, self, after_paint))
+            self.first_painted.connect(lambda _t: QTimer.singleShot(0, self, lambda: self.open_screen(start)))
         else:
             self.open_screen(start)
 
@@ -185,25 +178,16 @@ class MainWindow(QMainWindow):
         for a in (find, refresh, self.sign_out_action):
             self.addAction(a)
 
-    def _start_sync_controller(self) -> Any:
-        """If the replication area is built, its controller feeds the sync label."""
-        try:
-            module = importlib.import_module("app.views.sync.controller")
-        except ModuleNotFoundError as e:
-            if e.name in ("app.views.sync.controller",):
-                self.sync_label.setText("sync: not configured")
-                return None
-            self.sync_label.setText("sync: error (see log)")
-            traceback.print_exc()
-            return None
-        try:
-            controller = module.SyncController(self.ctx)
-            controller.state_changed.connect(self.sync_label.setText)
-        except Exception as e:  # noqa: BLE001 - a broken sync area must not stop the window
-            self.sync_label.setText(f"sync: error ({e})")
-            traceback.print_exc()
-            return None
-        return controller
+    @property
+    def painted(self) -> bool:
+        return self._painted
+
+    def job_started(self, name: str, runner: Any) -> None:
+        """A background job started (``BackgroundJobs.runner_started``): the sync one feeds the label."""
+        if name == "sync":
+            self.sync_controller = runner
+            self.sync_label.setText("sync: starting...")
+            runner.state_changed.connect(self.sync_label.setText)
 
     def sign_out(self) -> None:
         """Finish what is running (a write never half-done), say so, and hand back to the sign-in."""
@@ -322,9 +306,8 @@ class MainWindow(QMainWindow):
             close = getattr(page, "shutdown", None)
             if callable(close):
                 close()
-        stop = getattr(self.sync_controller, "stop", None)
-        if callable(stop):
-            stop()
+        if self.ctx.jobs is not None:
+            self.ctx.jobs.stop()
         self.ctx.runner.shutdown(3000)
         super().closeEvent(event)
 

@@ -5,7 +5,10 @@ once on success (rolls back on error), then hands the result (or the exception) 
 GUI thread through a queued signal, and emits ``data_changed(kinds)`` after the commit.
 
 Write ops run one at a time on a single-worker pool (SQLite has one writer; queuing them
-keeps "database is locked" away from users); read ops share a wider pool. Long jobs ask for
+keeps "database is locked" away from users); read ops share a wider pool. Network work (the
+background jobs of ``app.services.jobs``: e-mail, sync, carriers) runs on a third, the I/O pool,
+with ``submit_io(fn)``: ``fn()`` opens its own short transactions (read what is due, talk to the
+network with none open, write the outcomes), so it never holds the writer. Long jobs ask for
 ``progress=True`` and get a ``Progress`` whose reports are throttled and whose ``cancelled``
 flag lets them stop early (Orange's concurrent helpers; Picard's ``util/thread.py``).
 Workers never touch widgets: they only emit signals on a QObject living on the GUI thread.
@@ -145,6 +148,31 @@ class _Task(QRunnable):
             session.close()
 
 
+class _IoTask(QRunnable):
+    """Network work: ``fn()`` manages its own (short) transactions; no Session is opened here."""
+
+    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._runner = runner
+        self._handle = handle
+        self._fn = fn
+
+    def run(self) -> None:  # worker thread: no widgets here
+        try:
+            wiring.load()  # a job's follow-ups and settlers
+            result = self._fn()
+        except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
+            err: BaseException = e
+            if isinstance(e, exc.OperationalError):
+                err = translate(e, self._runner.engine.url.database)
+            elif not isinstance(e, DomainError):
+                err.__depot_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+            self._runner._bridge.completed.emit(self._handle, False, err)
+        else:
+            self._runner._bridge.completed.emit(self._handle, True, result)
+
+
 class OpRunner(QObject):
     """Runs ops on thread pools and reports back on the GUI thread.
 
@@ -169,6 +197,8 @@ class OpRunner(QObject):
         self._writer.setMaxThreadCount(1)
         self._readers = QThreadPool(self)
         self._readers.setMaxThreadCount(max(1, read_threads))
+        self._io = QThreadPool(self)
+        self._io.setMaxThreadCount(2)
         self._bridge = _Bridge()
         self._bridge.completed.connect(self._on_completed)
         self._bridge.progressed.connect(self._on_progress)
@@ -176,10 +206,13 @@ class OpRunner(QObject):
         self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
                                        Callable[[BaseException], None] | None, frozenset[str]]] = {}
         self._latest: dict[Hashable, int] = {}  # key -> newest op id (submit(latest=...))
+        #: background network work (submit_io): not a user's op, so the window is not "busy" for it
+        self._io_ops: set[int] = set()
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending)
+        """A user's op is queued or running (background jobs on the I/O pool do not count)."""
+        return any(op_id not in self._io_ops for op_id in self._pending)
 
     def submit(
         self,
@@ -209,6 +242,22 @@ class OpRunner(QObject):
             (self._writer if write else self._readers).start(task)
         return handle
 
+    def submit_io(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None, *,
+                  on_error: Callable[[BaseException], None] | None = None, kinds: Iterable[str] = (),
+                  label: str = "") -> OpHandle:
+        """Run ``fn()`` on the I/O pool (network work that opens its own short transactions); the
+        result or error comes back on the GUI thread like an op's, without the busy indicator."""
+        handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "job"))
+        self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
+        self._io_ops.add(handle.op_id)
+        task = _IoTask(self, handle, fn)
+        if self.inline:
+            task.setAutoDelete(False)
+            task.run()
+        else:
+            self._io.start(task)
+        return handle
+
     # alias matching STYLE.md's run_task(fn, on_done)
     def run_op(self, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None, **kw: Any) -> OpHandle:
         return self.submit(fn, on_done, **kw)
@@ -223,6 +272,8 @@ class OpRunner(QObject):
         entry = self._pending.pop(handle.op_id, None)
         if entry is None:
             return
+        io = handle.op_id in self._io_ops
+        self._io_ops.discard(handle.op_id)
         _, on_done, on_error, kinds = entry
         handle.done = True
         if handle.latest is not None:
@@ -257,7 +308,7 @@ class OpRunner(QObject):
             if not _receiver_gone(e):
                 raise
         finally:
-            if not self._pending:
+            if not io and not self.busy:
                 self.signals.busy_changed.emit(False)
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
@@ -268,6 +319,7 @@ class OpRunner(QObject):
                 return False
             self._writer.waitForDone(10)
             self._readers.waitForDone(10)
+            self._io.waitForDone(10)
             QCoreApplication.processEvents()
         return True
 
@@ -276,6 +328,7 @@ class OpRunner(QObject):
             handle.cancel()
         self._writer.waitForDone(timeout_ms)
         self._readers.waitForDone(timeout_ms)
+        self._io.waitForDone(timeout_ms)
 
 
 def _receiver_gone(e: RuntimeError) -> bool:

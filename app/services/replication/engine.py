@@ -18,8 +18,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models.types import iso_utc, utcnow
+from app.services import jobs
 from app.services.db import session_scope, site_id
 from app.services.errors import DomainError
+from app.services.jobs import Backoff as Backoff  # where it lived; app.services.jobs now
 from app.services.ownership import settle_all
 from app.services.replication.conn import (
     SyncError,
@@ -267,21 +269,14 @@ def status(engine: Engine) -> SyncStatus:
     return SyncStatus("online" if ok else "offline", pending, st.get("last_sync_at", ""), err, conflicts, st.get("dsn", ""))
 
 
-class Backoff:
-    """When to try next: the normal interval after success, doubling delays after failures."""
+def _sync_job(engine: Engine, _settings: Any) -> SyncResult:
+    return sync_once(engine)
 
-    def __init__(self, interval_s: float = 30.0, first_retry_s: float = 5.0, max_s: float = 300.0) -> None:
-        self.interval_s = interval_s
-        self.first_retry_s = first_retry_s
-        self.max_s = max_s
-        self.failures = 0
 
-    def next_delay(self, ok: bool) -> float:
-        if ok:
-            self.failures = 0
-            return self.interval_s
-        self.failures += 1
-        return float(min(self.max_s, self.first_retry_s * 2.0 ** (self.failures - 1)))
+#: the background job (app.services.jobs): push then pull every ``sync.interval_s`` (30 s), backing off
+#: when offline; each of its SQLite transactions is short, none is open while waiting on the server
+SYNC = jobs.register(jobs.Job("sync", _sync_job, interval_s=30, interval_setting="sync.interval_s", first_s=1,
+                              backoff=True, kinds=("sync",), label="sync"))
 
 
 def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:

@@ -1,9 +1,9 @@
-"""Background sync for the window: runs ``sync_once`` on a timer, off the GUI thread.
+"""Background sync for the window: the sync job (``sync_once``) on a timer, off the GUI thread.
 
-The run goes to this controller's own one-thread pool, not to the op runner's single
-writer: a sync waits on the network (up to the connect timeout when offline), and user
-writes must never queue behind it. The SQLite transactions a sync makes are short, so the
-busy timeout absorbs the overlap. After a run the status-bar text is emitted
+It is the runner of a background job (``app.views.jobs.JobRunner``): a round runs on the op
+runner's I/O pool, not on its single writer: a sync waits on the network (up to the connect
+timeout when offline), and user writes must never queue behind it. The SQLite transactions a
+sync makes are short, so the busy timeout absorbs the overlap. After a run the status-bar text is emitted
 ("online · 0 pending · last sync 12:03" / "offline: server unreachable · 14 pending"), and
 ``data_changed({"sync", ...})`` tells screens when pulled rows changed their data. The
 timer follows ``Backoff``: the normal interval after success, doubling delays after failures.
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from app.services import wiring
-from app.services.replication.engine import Backoff, SyncResult, status, sync_once
+from app.services.replication.engine import SYNC, SyncResult, status
 from app.views.context import AppContext
+from app.views.jobs import JobRunner
 
 #: which screens care about rows of which tables (by table-name prefix)
 KINDS_BY_PREFIX = {
@@ -40,72 +40,40 @@ def kinds_for(tables: list[str]) -> set[str]:
 PUSH_SOON_MS = 500
 
 
-class _Bridge(QObject):
-    done = Signal(object)
+class SyncController(JobRunner):
+    """The runner of the sync job (``app.services.replication.engine.SYNC``) with the status line.
 
+    Signals (besides JobRunner's finished / running_changed):
+        state_changed(str): the status-bar text ("online · 0 pending · last sync 12:03", "syncing…").
+    """
 
-class _Run(QRunnable):
-    def __init__(self, ctx: AppContext, bridge: _Bridge) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.bridge = bridge
-
-    def run(self) -> None:  # worker thread: no widgets
-        try:
-            wiring.load()  # the settlers a pull runs
-            res: Any = sync_once(self.ctx.engine)
-        except Exception as e:  # noqa: BLE001 - any failure is a status, never a crash of the window
-            res = SyncResult(ok=False, state="offline", error=f"sync failed: {e}", error_kind="error")
-        self.bridge.done.emit(res)
-
-
-class SyncController(QObject):
     state_changed = Signal(str)
-    finished = Signal(object)  # SyncResult
-    running_changed = Signal(bool)
 
-    def __init__(self, ctx: AppContext, *, interval_s: float | None = None, autostart: bool = True) -> None:
-        super().__init__()
-        self.ctx = ctx
-        setattr(ctx, "_sync_controller", self)  # noqa: B010 - the panel finds the window's controller here
-        interval = interval_s if interval_s is not None else float(ctx.settings.get("sync.interval_s", 30) or 30)
-        self.backoff = Backoff(interval_s=interval)
-        self.running = False
-        self.last: SyncResult | None = None
+    def __init__(self, ctx: AppContext, *, interval_s: float | None = None, autostart: bool = False,
+                 parent: QObject | None = None) -> None:
+        super().__init__(ctx, SYNC, parent, interval_s=interval_s)
         self._status_gen = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._bridge = _Bridge()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._connect_signals()
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
         if autostart:
-            self._timer.start(1000)  # first run soon after the window opens, never during start-up
+            self.start()
 
     @staticmethod
     def of(ctx: AppContext) -> SyncController:
-        found = getattr(ctx, "_sync_controller", None)
-        return found if isinstance(found, SyncController) else SyncController(ctx, autostart=False)
-
-    def _connect_signals(self) -> None:
-        self._timer.timeout.connect(self.sync_now)
-        self._bridge.done.connect(self._on_done)
-        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        """The window's controller (started with the background jobs), else one of its own."""
+        found = ctx.jobs.runner("sync") if ctx.jobs is not None else None
+        return found if isinstance(found, SyncController) else SyncController(ctx)
 
     @Slot()
     def sync_now(self) -> bool:
         """Start a run now unless one is running; returns whether it started."""
         if self.running:
             return False
-        self._timer.stop()
-        self.running = True
-        self.running_changed.emit(True)
         self.state_changed.emit("syncing…")
-        self._pool.start(_Run(self.ctx, self._bridge))
-        return True
+        return self.run_now()
 
-    @Slot(object)
-    def _on_done(self, res: SyncResult) -> None:
+    def _done(self, report: Any, *, ok: bool | None = None, error: BaseException | None = None) -> None:
+        res: SyncResult = report if report is not None else SyncResult(
+            ok=False, state="offline", error=f"sync failed: {error}", error_kind="error")
         self.running = False
         self.last = res
         self.running_changed.emit(False)
@@ -141,4 +109,3 @@ class SyncController(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
-        self._pool.waitForDone(10_000)
