@@ -11,6 +11,7 @@ from app.models import (  # noqa: F401
     docs_common,
     edi,
     exceptions,
+    forecasting,
     inventory,
     messaging,
     org,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,14 @@ class Why:
     min_order: int
     rounding: str
     next_expected: dt.date | None = None
+    #: 'history' (d and sigma_d from the weekly sales) or 'forecast' (the pair's stored demand
+    #: forecast over lead time + review, its backtest RMSE as the deviation; app.services.forecast)
+    demand_source: str = "history"
+    forecast_method: str = ""
+    forecast_class: str = ""
+    forecast_weeks: int = 0
+    forecast_mae: float | None = None
+    forecast_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -272,13 +281,15 @@ def _sql_in(values: Iterable[str]) -> str:
 
 def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
         warehouse_code: str | None = None, today: dt.date | None = None,
-        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None) -> RunResult:
+        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None,
+        use_forecasts: bool = True) -> RunResult:
     """Compute recommendations for every item x warehouse of the branch (read only).
 
     ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
     actor needs ``replenish.run``. The branch defaults to the actor's (all for head office).
     ``forecast`` (the hook for a forecast service) replaces the history-based daily demand
-    and its deviation; it gets the item and warehouse ids in array order.
+    and its deviation; it gets the item and warehouse ids in array order. Without it, pairs with a
+    stored demand forecast (``depot forecast run``) use it unless ``use_forecasts`` is False.
     """
     if actor is not None:
         actor.require("replenish.run")
@@ -332,6 +343,12 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         if np.shape(fd) != shape or np.shape(fs) != shape:
             raise ValidationError("forecast", f"must give arrays of shape {shape} (items x warehouses)")
         d, sigma_d = np.asarray(fd, dtype=np.float64), np.asarray(fs, dtype=np.float64)
+        stored = None
+    else:
+        stored = _stored_forecasts(session, today, item_ix, wh_ix, shape, lt + review) if use_forecasts else None
+        if stored is not None:
+            d = np.where(stored.has, stored.d, d)
+            sigma_d = np.where(stored.has & ~np.isnan(stored.sigma_d), stored.sigma_d, sigma_d)
     ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
     position = on_hand + on_order + inbound + req_in - allocated
     need = np.ceil(oul - position - 1e-9)
@@ -364,6 +381,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             on_order=int(on_order[i, w]), inbound=int(inbound[i, w]), requisitioned=int(req_in[i, w]),
             position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
             min_order=s.min_order if s else 1, rounding=rounded.note, next_expected=next_due.get((ihex, whex)),
+            **(stored.why(i, w) if stored is not None and stored.has[i, w] else {}),
         )
         purchase = None
         if s is not None:
@@ -388,6 +406,74 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     recs.sort(key=lambda r: (r.warehouse_code, r.sku))
     return RunResult(recs, pairs=shape[0] * len(scope.targets), suppressed=n_suppressed, no_supplier=n_nosup,
                      today=today)
+
+
+@dataclass
+class _Stored:
+    """Stored demand forecasts scattered into (items x warehouses) arrays (see _stored_forecasts)."""
+
+    has: Any
+    d: Any
+    sigma_d: Any
+    weeks: Any
+    row_of: Any  # (items x warehouses) index into rows, -1 for none
+    rows: list[Any]
+
+    def why(self, i: int, w: int) -> dict[str, Any]:
+        r = self.rows[int(self.row_of[i, w])]
+        return {"demand_source": "forecast", "forecast_method": str(r[5]), "forecast_class": str(r[6]),
+                "forecast_weeks": int(self.weeks[i, w]), "forecast_mae": None if r[7] is None else float(r[7]),
+                "forecast_note": str(r[9] or "")}
+
+
+def _stored_forecasts(session: Session, today: dt.date, item_ix: dict[str, int], wh_ix: dict[str, int],
+                      shape: tuple[int, int], cover_days: Any) -> _Stored | None:
+    """Daily demand and deviation from the stored weekly forecasts (``demand_forecast``).
+
+    d = the mean of the forecast weeks that cover lead time + review (from this week on) / 7;
+    sigma_d = the backtest RMSE per week / sqrt(7) (NaN where the series had no backtest: the
+    history's deviation stays). A forecast whose weeks have all passed is ignored.
+    """
+    if not _has_table(session, "demand_forecast"):
+        return None
+    rows = _raw(session, "SELECT item_id, warehouse_id, origin_week, horizon, path, method, klass, mae, rmse, reason"
+                         " FROM demand_forecast")
+    if not rows:
+        return None
+    has = np.zeros(shape, dtype=bool)
+    d = np.zeros(shape)
+    sd = np.full(shape, np.nan)
+    weeks = np.zeros(shape, dtype=np.int64)
+    row_of = np.full(shape, -1, dtype=np.int64)
+    ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    H = max(int(r[3]) for r in rows)
+    paths = np.zeros((len(rows), H))
+    if all(int(r[3]) == H for r in rows):  # one horizon per run: the common case is one reshape
+        paths = np.frombuffer(b"".join(r[4] for r in rows), dtype="<f4").reshape(len(rows), H).astype(np.float64)
+    else:
+        for k, r in enumerate(rows):
+            p = np.frombuffer(r[4], dtype="<f4")
+            paths[k, :len(p)] = p
+    hz = np.fromiter((int(r[3]) for r in rows), dtype=np.int64, count=len(rows))
+    off = np.maximum(week_of(today) - np.fromiter((int(r[2]) for r in rows), dtype=np.int64, count=len(rows)), 0)
+    cover = np.asarray(cover_days, dtype=np.float64).reshape(-1)
+    ok = (ii >= 0) & (ww >= 0) & (off < hz)
+    need = np.clip(np.ceil(cover[np.maximum(ii, 0)] / 7.0).astype(np.int64), 1, None)
+    n = np.minimum(need, hz - off)
+    cs = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(paths, axis=1)], axis=1)
+    ar = np.arange(len(rows))
+    lo = np.minimum(off, H)
+    hi = np.minimum(off + np.maximum(n, 0), H)
+    mean_w = (cs[ar, hi] - cs[ar, lo]) / np.maximum(n, 1)
+    rmse = np.array([np.nan if r[8] is None else float(r[8]) for r in rows])
+    sel = np.nonzero(ok)[0]
+    has[ii[sel], ww[sel]] = True
+    d[ii[sel], ww[sel]] = mean_w[sel] / 7.0
+    sd[ii[sel], ww[sel]] = rmse[sel] / math.sqrt(7.0)
+    weeks[ii[sel], ww[sel]] = n[sel]
+    row_of[ii[sel], ww[sel]] = sel
+    return _Stored(has, d, sd, weeks, row_of, rows) if has.any() else None
 
 
 #: an open requisition another branch already put on a PO (its owner has not settled it yet) is

@@ -30,7 +30,7 @@ from pathlib import Path
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
 from app.services import schema
-from app.services.db import check_file, make_engine
+from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.documents import seed_documents
@@ -144,8 +144,23 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
+    report(97, 100, "demand forecasts")
+    _forecasts(path, today or dt.date.today())
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
                       path.stat().st_size, counts)
+
+
+def _forecasts(path: Path, today: dt.date) -> None:
+    """Demand forecasts from the seeded history, so the worklist opens with forecast-driven lines
+    (issue 18; ``depot forecast run`` does the same on a user's data)."""
+    from app.services.forecast.demand import run_forecasts
+
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:
+            run_forecasts(s, None, today=today)
+    finally:
+        engine.dispose()
 
 
 def _marks(values: tuple[str, ...]) -> str:

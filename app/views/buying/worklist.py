@@ -133,11 +133,25 @@ class RecommendationsModel(QAbstractTableModel):
         return True
 
 
+def demand_rows(w: Any) -> list[tuple[str, str]]:
+    """Where d and σd come from: the pair's demand forecast (method, class, error) or its history."""
+    if w.demand_source != "forecast":
+        return [("Demand", f"d = {w.d:.2f}/day, σd = {w.sigma_d:.2f} (from {w.history_weeks} weeks of sales)")]
+    err = (f"backtest error {w.forecast_mae:.1f}/week" if w.forecast_mae is not None
+           else "no backtest (too little history): σd from the sales history")
+    rows = [("Forecast", f"{w.forecast_method} ({w.forecast_class} demand): {w.d * 7:.1f}/week over the next "
+                         f"{w.forecast_weeks} week{'s' if w.forecast_weeks != 1 else ''} (lead time + review); {err}"),
+            ("Demand", f"d = {w.d:.2f}/day, σd = {w.sigma_d:.2f} (forecast and its error)")]
+    if w.forecast_note:
+        rows[0] = (rows[0][0], rows[0][1] + f"; {w.forecast_note}")
+    return rows
+
+
 def why_html(r: Recommendation) -> str:
     """The figures behind a recommendation, for the detail pane."""
     w = r.why
     rows = [
-        ("Demand", f"d = {w.d:.2f}/day, σd = {w.sigma_d:.2f} (from {w.history_weeks} weeks of sales)"),
+        *demand_rows(w),
         ("Lead time", f"LT = {w.lt_days:g} days, σLT = {w.sigma_lt:g} days"),
         ("Service level", f"class {w.velocity_class}: {w.service_level_pct:g}% → z = {w.z:.3f}"),
         ("Safety stock", f"SS = z·√(LT·σd² + d²·σLT²) = {w.ss:.1f}"),
@@ -148,7 +162,7 @@ def why_html(r: Recommendation) -> str:
         ("Quantity", f"raw {w.raw_qty}; rounding: {w.rounding}"),
     ]
     if w.next_expected:
-        rows.insert(7, ("Next due", f"open PO lines expected from {w.next_expected.isoformat()}"))
+        rows.insert(len(rows) - 1, ("Next due", f"open PO lines expected from {w.next_expected.isoformat()}"))
     for opt in (r.purchase, r.transfer):
         if opt is not None:
             mark = " (recommended)" if opt.kind == r.preferred else ""

@@ -1,0 +1,272 @@
+"""The forecast run over the branch database: weekly demand per item x warehouse -> forecasts.
+
+Reads ``sales_week`` (sales less reversals, plus imported legacy history, per Monday-based
+week) for the ``weeks`` full weeks before the current one, forecasts every pair that sold in
+that window with ``selection.run`` and rewrites the local-only ``demand_forecast`` table, which
+the replenishment run reads. A pair's series starts at its first sale in the window (an item
+first sold 10 weeks ago has 10 weeks of history, not 94 weeks of zeros before them). A week
+whose returns exceed its sales (net negative) counts as zero: returns do not make future
+demand negative; the run says how many weeks it clipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Item
+from app.models.forecasting import DemandForecast, ForecastRun
+from app.models.org import Warehouse
+from app.models.types import iso_utc, utcnow
+from app.services.auth import Actor
+from app.services.errors import NotFound, ValidationError
+from app.services.forecast import selection as sel
+from app.services.forecast.methods import F
+
+DEFAULT_WEEKS = 104
+DEFAULT_HORIZON = 13
+WEEKLY_SEASON = 52
+
+
+def week_of(day: dt.date) -> int:
+    """Monday-based week number, as ``sales_week.week`` (Julian day number // 7)."""
+    return (day.toordinal() + 1_721_425) // 7
+
+
+def monday_of(week: int) -> dt.date:
+    return dt.date.fromordinal(week * 7 - 1_721_425)
+
+
+def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.execute(sql, params or {})
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
+@dataclass
+class WeeklyHistory:
+    pairs: list[tuple[str, str]]  # (item hex, warehouse hex)
+    Y: F  # pairs x weeks, NaN before each pair's first sale
+    first_week: int
+    clipped: int = 0
+
+
+def weekly_history(session: Session, today: dt.date, weeks: int = DEFAULT_WEEKS) -> WeeklyHistory:
+    """Weekly net sales of every pair that sold in the ``weeks`` full weeks before ``today``'s week."""
+    w1 = week_of(today)
+    w0 = w1 - weeks
+    rows = _raw(session, "SELECT item_id, warehouse_id, week, qty FROM sales_week WHERE week >= :w0 AND week < :w1",
+                {"w0": w0, "w1": w1})
+    pairs: list[tuple[str, str]] = []
+    index: dict[tuple[str, str], int] = {}
+    pi = np.empty(len(rows), dtype=np.int64)
+    for k, (it, wh, _w, _q) in enumerate(rows):
+        key = (str(it), str(wh))
+        j = index.get(key)
+        if j is None:
+            j = index[key] = len(pairs)
+            pairs.append(key)
+        pi[k] = j
+    wk = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows)) - w0
+    qty = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    Y = np.zeros((len(pairs), weeks))
+    np.add.at(Y, (pi, wk), qty)
+    clipped = int((Y < 0).sum())
+    Y = np.maximum(Y, 0.0)
+    # a series starts at its first sale (first positive week); before it, unknown
+    pos = Y > 0
+    start = np.where(pos.any(axis=1), pos.argmax(axis=1), weeks)
+    Y[np.arange(weeks)[None, :] < start[:, None]] = np.nan
+    return WeeklyHistory(pairs, Y, w0, clipped)
+
+
+@dataclass
+class RunSummary:
+    series: int
+    horizon: int
+    first_week: dt.date
+    origin_week: dt.date
+    seconds_read: float
+    seconds_forecast: float
+    seconds_write: float
+    classes: dict[str, int]
+    methods: dict[str, int]
+    mase_mean: float | None
+    mase_median: float | None
+    avg_rel_mae: float | None
+    clipped_weeks: int
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items()}
+
+
+def _fig(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), nd)
+
+
+def backtest_accuracy(res: sel.Result, naive_mae: F | None = None) -> tuple[float | None, float | None]:
+    """(mean, median) MASE of the chosen methods over series with a backtest and a scale."""
+    ok = np.isfinite(res.mae) & np.isfinite(res.scale) & (res.scale > 0)
+    if not ok.any():
+        return None, None
+    mase = res.mae[ok] / res.scale[ok]
+    return float(mase.mean()), float(np.median(mase))
+
+
+def run_forecasts(session: Session, actor: Actor | None, *, today: dt.date | None = None,
+                  weeks: int = DEFAULT_WEEKS, horizon: int = DEFAULT_HORIZON,
+                  progress: Callable[[int, int], None] | None = None) -> RunSummary:
+    """Forecast every pair that sold in the window and rewrite ``demand_forecast``."""
+    if actor is not None:
+        actor.require("replenish.run")
+    if not 8 <= int(weeks) <= 520:
+        raise ValidationError("weeks", f"{weeks} must be between 8 and 520")
+    if not 1 <= int(horizon) <= 104:
+        raise ValidationError("horizon", f"{horizon} must be between 1 and 104 weeks")
+    today = today or dt.date.today()
+    t0 = time.perf_counter()
+    hist = weekly_history(session, today, weeks)
+    t1 = time.perf_counter()
+    res = sel.run(hist.Y, horizon, WEEKLY_SEASON, origins=3, step=max(1, min(horizon, 4)), progress=progress)
+    t2 = time.perf_counter()
+    origin = hist.first_week + weeks
+    now = utcnow()
+    session.execute(delete(DemandForecast))
+    path32 = res.path.astype("<f4")
+    batch = []
+    for k, (it, wh) in enumerate(hist.pairs):
+        batch.append({
+            "item_id": it, "warehouse_id": wh, "computed_at": now.isoformat(), "origin_week": origin,
+            "horizon": horizon, "path": path32[k].tobytes(), "method": sel.METHODS[int(res.method[k])],
+            "klass": sel.CLASSES[int(res.klass[k])], "mae": _fig(res.mae[k]), "rmse": _fig(res.rmse[k]),
+            "scale": _fig(res.scale[k]), "weeks_known": int(res.known[k]), "reason": res.reason[k][:120]})
+    if batch:
+        cols = list(batch[0])
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        cur = dbapi.cursor()
+        try:
+            # the stored form of the time as the ORM writes it (fixed-width ISO text)
+            stamp = iso_utc(now)
+            for b in batch:
+                b["computed_at"] = stamp
+            cur.executemany(f"INSERT INTO demand_forecast ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})",
+                            batch)
+        finally:
+            cur.close()
+    mase_mean, mase_median = backtest_accuracy(res)
+    classes = {sel.CLASSES[int(c)]: int(n) for c, n in zip(*np.unique(res.klass, return_counts=True), strict=True)}
+    methods = {sel.METHODS[int(c)]: int(n) for c, n in zip(*np.unique(res.method, return_counts=True), strict=True)}
+    rel = _rel_to_seasonal_naive(res)
+    t3 = time.perf_counter()
+    notes = []
+    if hist.clipped:
+        notes.append(f"{hist.clipped} pair-weeks with more returns than sales counted as zero demand")
+    if not hist.pairs:
+        notes.append(f"no sales in the {weeks} weeks before {monday_of(origin).isoformat()}: nothing to forecast")
+    summary = RunSummary(
+        series=len(hist.pairs), horizon=horizon, first_week=monday_of(hist.first_week), origin_week=monday_of(origin),
+        seconds_read=round(t1 - t0, 3), seconds_forecast=round(t2 - t1, 3), seconds_write=round(t3 - t2, 3),
+        classes=classes, methods=methods, mase_mean=_fig(mase_mean), mase_median=_fig(mase_median),
+        avg_rel_mae=_fig(rel), clipped_weeks=hist.clipped, notes=notes)
+    session.add(ForecastRun(run_at=now, series=summary.series, seconds=round(t3 - t0, 3),
+                            mase_mean=summary.mase_mean, mase_median=summary.mase_median,
+                            avg_rel_mae=summary.avg_rel_mae,
+                            detail=json.dumps({"classes": classes, "methods": methods, "horizon": horizon,
+                                               "weeks": weeks, "notes": notes})))
+    session.flush()
+    return summary
+
+
+def _rel_to_seasonal_naive(res: sel.Result) -> float | None:
+    """Geometric mean of (backtest MAE / in-sample naive scale): how the chosen methods compare
+    with the naive change over the history (below 1: better than repeating the past)."""
+    ok = np.isfinite(res.mae) & np.isfinite(res.scale) & (res.scale > 0) & (res.mae > 0)
+    if not ok.any():
+        return None
+    return float(np.exp(np.mean(np.log(res.mae[ok] / res.scale[ok]))))
+
+
+@dataclass(frozen=True)
+class PairForecast:
+    sku: str
+    warehouse: str
+    method: str
+    klass: str
+    weekly: list[float]
+    origin: dt.date
+    mae: float | None
+    rmse: float | None
+    mase: float | None
+    weeks_known: int
+    reason: str
+    computed_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sku": self.sku, "warehouse": self.warehouse, "method": self.method, "class": self.klass,
+                "weekly": self.weekly, "origin": self.origin.isoformat(), "mae": self.mae, "rmse": self.rmse,
+                "mase": self.mase, "weeks_known": self.weeks_known, "reason": self.reason,
+                "computed_at": self.computed_at.isoformat()}
+
+
+def pair_forecast(session: Session, sku: str, warehouse: str) -> PairForecast | None:
+    """The stored forecast of one item at one warehouse (None when the run made none)."""
+    item = session.scalar(select(Item).where(Item.sku == sku.strip().upper(), Item.deleted_at.is_(None)))
+    if item is None:
+        raise NotFound("item", sku.strip().upper())
+    wh = session.scalar(select(Warehouse).where(Warehouse.code == warehouse.strip().upper(),
+                                                Warehouse.deleted_at.is_(None)))
+    if wh is None:
+        raise NotFound("warehouse", warehouse.strip().upper())
+    row = session.get(DemandForecast, (item.id, wh.id))
+    if row is None:
+        return None
+    path = [round(float(v), 2) for v in np.frombuffer(row.path, dtype="<f4")]
+    mase = (row.mae / row.scale) if row.mae is not None and row.scale else None
+    return PairForecast(item.sku, wh.code, row.method, row.klass, path, monday_of(row.origin_week), row.mae, row.rmse,
+                        _fig(mase), row.weeks_known, row.reason, row.computed_at)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """The dashboard's forecast-accuracy figure (from the newest forecast run)."""
+
+    run_at: dt.datetime | None
+    series: int
+    mase_mean: float | None
+    mase_median: float | None
+    rel_naive: float | None
+    text: str
+
+
+def accuracy(session: Session) -> Accuracy:
+    """The newest run's backtest accuracy, as one sentence and its figures."""
+    run = session.scalars(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(1)).first()
+    if run is None:
+        return Accuracy(None, 0, None, None, None, "no forecast run yet (depot forecast run)")
+    if run.mase_mean is None:
+        return Accuracy(run.run_at, run.series, None, None, None,
+                        f"{run.series} series forecast; none had enough history for a backtest")
+    return Accuracy(run.run_at, run.series, run.mase_mean, run.mase_median, run.avg_rel_mae,
+                    f"MASE {run.mase_mean:.2f} (median {run.mase_median:.2f}) over {run.series} series, "
+                    "backtest of the chosen methods")
+
+
+def item_ids(pairs: list[tuple[str, str]]) -> list[uuid.UUID]:
+    return [uuid.UUID(i) for i, _w in pairs]

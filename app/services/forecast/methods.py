@@ -1,0 +1,479 @@
+"""Cheap forecasting methods, vectorised over all series at once (numpy only).
+
+Every method takes a matrix ``Y`` (series x periods, float64) whose rows are right-aligned
+histories: a series that starts late has NaN before its first period (``prepare`` fills the
+gaps inside a series first), and forecasts from several *origins* in one pass over the
+columns. An origin ``o`` means "forecast as if only columns ``[0, o)`` were known": the
+smoothing state is copied when the pass reaches it, and the smoothing parameters are the grid
+values with the least one-step squared error *up to that origin*, so a backtest never sees
+the periods it is scored on. Output: ``(series, origins, horizon)``; NaN where a series has
+no usable history at that origin (the caller falls back and says why).
+
+Why grids instead of an optimiser: a handful of parameter values per series, run side by
+side as extra columns, costs a few array operations per period for all 150,000 series
+together; a per-series optimiser (statsforecast's AutoETS, ~120 ms a series) would take
+hours. The grids cover what the optimiser usually lands on for retail demand.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+F = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+I64 = npt.NDArray[np.int64]
+
+SES_ALPHAS = (0.05, 0.1, 0.2, 0.35, 0.6, 0.9)
+#: (alpha, beta, phi) of the damped-trend grid (beta is alpha * beta in error-correction form)
+HOLT_GRID = ((0.1, 0.05, 0.9), (0.3, 0.05, 0.9), (0.6, 0.05, 0.9),
+             (0.1, 0.1, 0.98), (0.3, 0.1, 0.98), (0.6, 0.1, 0.98))
+CROSTON_ALPHAS = (0.05, 0.1, 0.2, 0.3)
+#: (alpha for sizes, beta for the demand probability) of the TSB grid
+TSB_GRID = ((0.1, 0.02), (0.1, 0.05), (0.2, 0.1), (0.3, 0.2))
+
+
+class History:
+    """A prepared matrix: gaps filled, leading NaN kept as a mask, first valid column per row."""
+
+    def __init__(self, Y: F) -> None:
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.ndim != 2:
+            raise ValueError("history must be a 2-D matrix (series x periods)")
+        self.raw = Y
+        self.n, self.T = Y.shape
+        valid = ~np.isnan(Y)
+        self.any: B = np.asarray(valid.any(axis=1), dtype=bool)
+        self.start = np.where(self.any, valid.argmax(axis=1), self.T).astype(np.int64)
+        cols = np.arange(self.T)[None, :]
+        self.valid = cols >= self.start[:, None]
+        # leading NaN -> the first value: a constant prefix leaves level and zero trend unchanged
+        first = np.where(self.any, Y[np.arange(self.n), np.minimum(self.start, self.T - 1)], 0.0) if self.T else \
+            np.zeros(self.n)
+        self.filled = np.where(self.valid, Y, first[:, None])
+        self.filled = np.where(np.isnan(self.filled), 0.0, self.filled)
+
+    def count(self, origin: int) -> I64:
+        """Number of known periods of each series before ``origin``."""
+        return np.asarray(np.maximum(origin - self.start, 0), dtype=np.int64)
+
+
+def fill_gaps(Y: F, how: str = "zero") -> tuple[F, int]:
+    """Fill NaN *inside* each series (after its first and before its last value).
+
+    ``zero``: a missing period sold nothing (the ledger's meaning); ``interpolate``: a missing
+    reading (public series). Returns the matrix and the number of points filled.
+    """
+    Y = np.array(Y, dtype=np.float64, copy=True)
+    if Y.size == 0:
+        return Y, 0
+    valid = ~np.isnan(Y)
+    n, T = Y.shape
+    cols = np.arange(T)[None, :]
+    first = np.where(valid.any(axis=1), valid.argmax(axis=1), T)[:, None]
+    last = np.where(valid.any(axis=1), T - 1 - valid[:, ::-1].argmax(axis=1), -1)[:, None]
+    inside = (~valid) & (cols > first) & (cols < last)
+    filled = int(inside.sum())
+    if not filled:
+        return Y, 0
+    if how == "zero":
+        Y[inside] = 0.0
+        return Y, filled
+    # linear interpolation between the neighbours, row by row only for rows with gaps
+    for r in np.nonzero(inside.any(axis=1))[0]:
+        row = Y[r]
+        ok = ~np.isnan(row)
+        idx = np.arange(T)
+        gap = inside[r]
+        row[gap] = np.interp(idx[gap], idx[ok], row[ok])
+    return Y, filled
+
+
+def _origins(origins: Sequence[int]) -> tuple[list[int], dict[int, int]]:
+    ol = [int(o) for o in origins]
+    return ol, {o: k for k, o in enumerate(ol)}
+
+
+def _best(sse: F) -> I64:
+    return np.asarray(np.argmin(sse, axis=-1), dtype=np.int64)
+
+
+def ses_levels(h: History, origins: Sequence[int], alphas: Sequence[float] = SES_ALPHAS,
+               Y: F | None = None) -> tuple[F, F, I64]:
+    """Levels of simple exponential smoothing at each origin for the best alpha there.
+
+    Returns (level (n, O), alpha (n, O), index of the alpha)."""
+    Y = h.filled if Y is None else Y
+    ol, at = _origins(origins)
+    A = np.asarray(alphas, dtype=np.float64)[None, :]
+    n, T = Y.shape
+    no = len(ol)
+    lv = np.full((n, no), np.nan)
+    al = np.full((n, no), A[0, 0])
+    ix = np.zeros((n, no), dtype=np.int64)
+    if T == 0:
+        return lv, al, ix
+    level = np.repeat(Y[:, :1], A.shape[1], axis=1)
+    sse = np.zeros_like(level)
+    w = h.valid.astype(np.float64)
+    rows = np.arange(n)
+
+    def record(k: int) -> None:
+        b = _best(sse)
+        lv[:, k] = level[rows, b]
+        al[:, k] = A[0, b]
+        ix[:, k] = b
+
+    if 1 in at:
+        record(at[1])
+    for t in range(1, T):
+        e = Y[:, t:t + 1] - level
+        sse += (e * e) * w[:, t:t + 1]
+        level += A * e
+        if t + 1 in at:
+            record(at[t + 1])
+    for o, k in at.items():
+        if o <= 0:
+            lv[:, k] = np.nan
+    return lv, al, ix
+
+
+def ses(h: History, origins: Sequence[int], H: int, Y: F | None = None) -> F:
+    lv, _al, _ix = ses_levels(h, origins, Y=Y)
+    return _flat(lv, H, h, origins)
+
+
+def _flat(level: F, H: int, h: History, origins: Sequence[int]) -> F:
+    out = np.repeat(level[:, :, None], H, axis=2)
+    for k, o in enumerate(origins):
+        out[h.count(o) == 0, k, :] = np.nan
+    return out
+
+
+def holt_damped(h: History, origins: Sequence[int], H: int, grid: Sequence[tuple[float, float, float]] = HOLT_GRID,
+                Y: F | None = None) -> F:
+    """Additive damped trend (Gardner-McKenzie) in error-correction form, grid per series."""
+    Y = h.filled if Y is None else Y
+    ol, at = _origins(origins)
+    g = np.asarray(grid, dtype=np.float64)
+    A, Bt, P = g[None, :, 0], g[None, :, 1], g[None, :, 2]
+    n, T = Y.shape
+    out = np.full((n, len(ol), H), np.nan)
+    if T == 0:
+        return out
+    level = np.repeat(Y[:, :1], g.shape[0], axis=1)
+    trend = np.zeros_like(level)
+    sse = np.zeros_like(level)
+    w = h.valid.astype(np.float64)
+    rows = np.arange(n)
+    steps = np.arange(1, H + 1, dtype=np.float64)
+    # sum_{i=1..h} phi^i for each grid phi and horizon step
+    damp = np.cumsum(P[0][:, None] ** steps[None, :], axis=1)  # (k, H)
+
+    def record(k: int) -> None:
+        b = _best(sse)
+        out[:, k, :] = level[rows, b][:, None] + trend[rows, b][:, None] * damp[b]
+
+    if 1 in at:
+        record(at[1])
+    for t in range(1, T):
+        pt = P * trend
+        e = Y[:, t:t + 1] - (level + pt)
+        sse += (e * e) * w[:, t:t + 1]
+        level += pt + A * e
+        trend = pt + A * Bt * e
+        if t + 1 in at:
+            record(at[t + 1])
+    for k, o in enumerate(ol):
+        out[h.count(o) == 0, k, :] = np.nan
+    return out
+
+
+def naive(h: History, origins: Sequence[int], H: int, Y: F | None = None) -> F:
+    Y = h.filled if Y is None else Y
+    out = np.full((h.n, len(origins), H), np.nan)
+    for k, o in enumerate(origins):
+        if o > 0:
+            out[:, k, :] = Y[:, o - 1:o]
+            out[h.count(o) == 0, k, :] = np.nan
+    return out
+
+
+def seasonal_naive(h: History, origins: Sequence[int], H: int, m: int, Y: F | None = None) -> F:
+    """The value one season back; NaN for series with less than one season before the origin."""
+    Y = h.filled if Y is None else Y
+    out = np.full((h.n, len(origins), H), np.nan)
+    if m <= 1:
+        return naive(h, origins, H, Y)
+    steps = np.arange(H)
+    for k, o in enumerate(origins):
+        if o < m:
+            continue
+        cols = o - m + (steps % m)
+        out[:, k, :] = Y[:, cols]
+        out[h.count(o) < m, k, :] = np.nan
+    return out
+
+
+def mean_forecast(h: History, origins: Sequence[int], H: int, window: int = 0, Y: F | None = None) -> F:
+    """Mean of the known periods (all, or the last ``window``)."""
+    Y = h.filled if Y is None else Y
+    out = np.full((h.n, len(origins), H), np.nan)
+    cs = np.concatenate([np.zeros((h.n, 1)), np.cumsum(np.where(h.valid, Y, 0.0), axis=1)], axis=1)
+    for k, o in enumerate(origins):
+        cnt = h.count(o)
+        if window:
+            cnt = np.minimum(cnt, window)
+        lo = o - cnt
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = (cs[:, o] - cs[np.arange(h.n), lo]) / cnt
+        out[:, k, :] = np.where(cnt > 0, mu, np.nan)[:, None]
+    return out
+
+
+def theta(h: History, origins: Sequence[int], H: int, Y: F | None = None,
+          levels: tuple[F, F, I64] | None = None) -> F:
+    """The Theta method as SES with drift (Hyndman & Billah 2003; R forecast::thetaf):
+    the SES forecast plus half the least-squares slope, grown along the horizon.
+    ``levels`` reuses a ``ses_levels`` result of the same matrix."""
+    Y = h.filled if Y is None else Y
+    lv, al, _ix = levels if levels is not None else ses_levels(h, origins, Y=Y)
+    n = h.n
+    out = np.full((n, len(origins), H), np.nan)
+    t = np.arange(h.T, dtype=np.float64)
+    # sums over each row's known columns [start, o): closed forms for t, one matrix product for y
+    before = (t[:, None] < np.asarray(origins, dtype=np.float64)[None, :]).astype(np.float64)  # (T, O)
+    wy = np.where(h.valid, Y, 0.0)
+    Sy = wy @ before
+    Sty = wy @ (before * t[:, None])
+    steps = np.arange(H, dtype=np.float64)[None, :]
+    s0 = h.start.astype(np.float64)
+    for k, o in enumerate(origins):
+        N = np.maximum(o - s0, 0.0)
+        St = (s0 + o - 1.0) * N / 2.0
+        Stt = ((o - 1.0) * o * (2.0 * o - 1.0) - (s0 - 1.0) * s0 * (2.0 * s0 - 1.0)) / 6.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = N * Stt - St ** 2
+            slope = np.where(den > 1e-9, (N * Sty[:, k] - St * Sy[:, k]) / np.where(den > 1e-9, den, 1.0), 0.0)
+        a = al[:, k]
+        grow = steps + ((1.0 - (1.0 - a) ** N) / a)[:, None]
+        out[:, k, :] = lv[:, k][:, None] + (0.5 * slope)[:, None] * grow
+        out[N == 0, k, :] = np.nan
+    return out
+
+
+def _zero_prefix(h: History) -> F:
+    return np.where(h.valid, h.filled, 0.0)
+
+
+def croston(h: History, origins: Sequence[int], H: int,
+            alphas: Sequence[float] = CROSTON_ALPHAS) -> tuple[F, F]:
+    """Croston's method (sizes and intervals smoothed at demand periods) and its
+    Syntetos-Boylan bias-corrected variant SBA (x (1 - alpha/2)), in one pass: (croston, sba)."""
+    Y = _zero_prefix(h)
+    ol, at = _origins(origins)
+    A = np.asarray(alphas, dtype=np.float64)[None, :]
+    corr = 1.0 - A / 2.0
+    n, T = Y.shape
+    out_c = np.full((n, len(ol), H), np.nan)
+    out_s = np.full((n, len(ol), H), np.nan)
+    if T == 0:
+        return out_c, out_s
+    k_ = A.shape[1]
+    size = np.zeros((n, k_))
+    interval = np.ones((n, k_))
+    seen = np.zeros((n, 1), dtype=bool)
+    q = (1.0 - h.start.astype(np.float64))[:, None]  # 1 at each series' first period
+    sse_c = np.zeros((n, k_))
+    sse_s = np.zeros((n, k_))
+    rows = np.arange(n)
+
+    def record(kk: int) -> None:
+        f = size / interval
+        b = _best(sse_c)
+        out_c[:, kk, :] = f[rows, b][:, None]
+        b = _best(sse_s)
+        out_s[:, kk, :] = (f * corr)[rows, b][:, None]
+
+    for t in range(T):
+        y = Y[:, t:t + 1]
+        d = y > 0
+        f = size / interval
+        e = y - f
+        sse_c += e * e
+        e = y - f * corr
+        sse_s += e * e
+        ad = np.where(seen, A, 1.0) * d
+        size += ad * (y - size)
+        interval += ad * (q - interval)
+        seen |= d
+        q = np.where(d, 1.0, q + 1.0)
+        if t + 1 in at:
+            record(at[t + 1])
+    for kk, o in enumerate(ol):
+        gone = h.count(o) == 0
+        out_c[gone, kk, :] = np.nan
+        out_s[gone, kk, :] = np.nan
+    return out_c, out_s
+
+
+def tsb(h: History, origins: Sequence[int], H: int, grid: Sequence[tuple[float, float]] = TSB_GRID) -> F:
+    """Teunter-Syntetos-Babai: the demand probability is updated every period, so a series that
+    stops selling decays towards zero (Croston's forecast never does)."""
+    Y = _zero_prefix(h)
+    ol, at = _origins(origins)
+    g = np.asarray(grid, dtype=np.float64)
+    A, Bt = g[None, :, 0], g[None, :, 1]
+    n, T = Y.shape
+    out = np.full((n, len(ol), H), np.nan)
+    if T == 0:
+        return out
+    size = np.zeros((n, g.shape[0]))
+    prob = np.zeros((n, g.shape[0]))
+    seen = np.zeros((n, 1), dtype=bool)
+    sse = np.zeros_like(prob)
+    rows = np.arange(n)
+    start = h.start[:, None]
+
+    def record(kk: int) -> None:
+        b = _best(sse)
+        out[:, kk, :] = (prob * size)[rows, b][:, None]
+
+    for t in range(T):
+        y = Y[:, t:t + 1]
+        d = y > 0
+        e = (y - prob * size) * (t > start)
+        sse += e * e
+        prob += np.where(t == start, 1.0, Bt) * (d - prob)
+        ad = np.where(seen, A, 1.0) * d
+        size += ad * (y - size)
+        seen |= d
+        if t + 1 in at:
+            record(at[t + 1])
+    for kk, o in enumerate(ol):
+        out[h.count(o) == 0, kk, :] = np.nan
+    return out
+
+
+def seasonality(h: History, origins: Sequence[int], m: int) -> tuple[F, B]:
+    """Multiplicative seasonal indices per origin and whether each series is seasonal there.
+
+    The test of R's forecast::thetaf: the autocorrelation at lag m exceeds
+    1.645 * sqrt((1 + 2 * sum_{k<m} r_k^2) / n) (90 %), with at least 3 seasons known and all
+    values positive; the indices come from a classical multiplicative decomposition
+    (centred moving average of order m, ratio means per season position, normalised to mean 1).
+    Returns (indices (n, O, T + H_max) lookups are done by the caller with ``index_at``,
+    seasonal flags (n, O)); indices are (n, O, m) by column position mod m.
+    """
+    n, T = h.n, h.T
+    no = len(origins)
+    idx = np.ones((n, no, m))
+    flag = np.zeros((n, no), dtype=bool)
+    if m <= 1 or 3 * m > T:
+        return idx, flag
+    Y = h.filled
+    for k, o in enumerate(origins):
+        if o < 3 * m:
+            continue
+        Yo = Y[:, :o]
+        v = h.valid[:, :o]
+        N = v.sum(axis=1)
+        enough = 3 * m <= N
+        pos = np.where(v, Yo, 1.0).min(axis=1) > 0
+        cand = enough & pos
+        if not cand.any():
+            continue
+        rows = np.nonzero(cand)[0]
+        Yc, vc, Nc = Yo[rows], v[rows], N[rows].astype(np.float64)
+        mu = (Yc * vc).sum(axis=1) / Nc
+        d = np.where(vc, Yc - mu[:, None], 0.0)
+        den = (d * d).sum(axis=1)
+        den = np.where(den > 0, den, 1.0)
+        r = np.stack([(d[:, lag:] * d[:, :-lag]).sum(axis=1) / den for lag in range(1, m + 1)], axis=1)
+        stat = np.sqrt((1.0 + 2.0 * (r[:, :-1] ** 2).sum(axis=1)) / Nc)
+        seasonal = np.abs(r[:, -1]) / stat > 1.645
+        seasonal &= r[:, -1] > 0
+        if not seasonal.any():
+            continue
+        rows = rows[seasonal]
+        Yc, vc = Yc[seasonal], vc[seasonal]
+        # centred moving average (2 x m when m is even), valid only where the whole window is
+        ma = _centred_ma(Yc, vc, m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = Yc / ma
+        pad = (-o) % m
+        R = np.concatenate([np.full((len(rows), pad), np.nan), ratio], axis=1).reshape(len(rows), -1, m)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            si = np.nanmean(R, axis=1)  # (rows, m) phase = (column - pad) mod m relative to padded start
+        ok = ~np.isnan(si).any(axis=1) & (np.nan_to_num(si, nan=1.0) > 0).all(axis=1)
+        si = np.where(np.isnan(si), 1.0, si)
+        si = si / si.mean(axis=1, keepdims=True)
+        # re-key to phase = column mod m: padded column c' = c + pad, its phase (c + pad) mod m
+        phase = (np.arange(m) + pad) % m
+        keyed = si[:, phase]
+        idx[rows[ok], k, :] = keyed[ok]
+        flag[rows[ok], k] = True
+    return idx, flag
+
+
+def _centred_ma(Y: F, v: B, m: int) -> F:
+    n, T = Y.shape
+    cs = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(v, Y, 0.0), axis=1)], axis=1)
+    cv = np.concatenate([np.zeros((n, 1)), np.cumsum(v, axis=1)], axis=1)
+    out = np.full((n, T), np.nan)
+    if m % 2:
+        half = m // 2
+        lo, hi = np.arange(T) - half, np.arange(T) + half + 1
+        ok = (lo >= 0) & (hi <= T)
+        c = np.nonzero(ok)[0]
+        s = cs[:, hi[c]] - cs[:, lo[c]]
+        cnt = cv[:, hi[c]] - cv[:, lo[c]]
+        out[:, c] = np.where(cnt == m, s / m, np.nan)
+    else:
+        half = m // 2
+        # 2 x m MA = average of two m-windows: [t-half, t+half) and [t-half+1, t+half+1)
+        lo, hi = np.arange(T) - half, np.arange(T) + half + 1
+        ok = (lo >= 0) & (hi <= T)
+        c = np.nonzero(ok)[0]
+        s1 = cs[:, hi[c] - 1] - cs[:, lo[c]]
+        s2 = cs[:, hi[c]] - cs[:, lo[c] + 1]
+        cnt = cv[:, hi[c]] - cv[:, lo[c]]
+        out[:, c] = np.where(cnt == m + 1, (s1 + s2) / (2.0 * m), np.nan)
+    return out
+
+
+def index_at(idx: F, origin_cols: Sequence[int], H: int, m: int) -> F:
+    """Seasonal index of each forecast step: (n, O, H) from indices keyed by column mod m."""
+    n, no, _ = idx.shape
+    out = np.ones((n, no, H))
+    for k, o in enumerate(origin_cols):
+        phases = (o + np.arange(H)) % m
+        out[:, k, :] = idx[:, k, phases]
+    return out
+
+
+def deseasonalised(filled: F, idx: F, k: int, m: int) -> F:
+    """A filled history divided by the indices of origin ``k`` (column mod m)."""
+    phases = np.arange(filled.shape[1]) % m
+    return np.asarray(filled / idx[:, k, phases])
+
+
+def finite(a: F, fallback: F | float = 0.0) -> F:
+    """Replace NaN and infinities (never shown to anyone) by ``fallback``."""
+    return np.where(np.isfinite(a), a, fallback)
+
+
+def floor_zero(a: F) -> F:
+    """Demand forecasts are never negative (returns net against sales, not below zero)."""
+    return np.maximum(a, 0.0)
+
+
+__all__ = [
+    "History", "fill_gaps", "ses", "ses_levels", "holt_damped", "naive", "seasonal_naive", "mean_forecast",
+    "theta", "croston", "tsb", "seasonality", "index_at", "deseasonalised", "finite", "floor_zero", "math",
+]
