@@ -144,7 +144,6 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
-    report(97, 100, "demand forecasts")
     _forecasts(path, today or dt.date.today())
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
                       path.stat().st_size, counts)
