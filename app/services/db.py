@@ -22,6 +22,7 @@ from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.sync import LocalSite
 from app.models.types import utcnow
+from app.services import changes as _changes  # noqa: F401  (every Session records the tables it wrote)
 from app.services import ownership as _ownership  # noqa: F401  (its before_flush guard holds every Session)
 from app.services import schema
 from app.services.errors import DatabaseProblem, NotFound

@@ -17,7 +17,7 @@ I/O pool, never on its single writer, and ``depot`` commands run the same ``run`
 A carrier poller registers like this and needs nothing else::
 
     POLL = jobs.register(jobs.Job("carriers.poll", three_step(due_shipments, track, record_events),
-                                  interval_s=60, kinds=("shipment", "tracking"), label="poll carriers"))
+                                  interval_s=60, kinds=(Change.SHIPMENT, Change.TRACKING), label="poll carriers"))
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.db import session_scope
 
 W = TypeVar("W")
@@ -56,7 +57,7 @@ class Job:
     #: after a failed round retry soon and back off (``Backoff``: 5 s doubling), else wait the interval
     backoff: bool = False
     #: change kinds a round may write (screens showing them refresh)
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[Change, ...] = ()
     #: ``ready(settings)``: False skips the round without running it (e.g. no SMTP host set)
     ready: Callable[[Any], bool] = _always
     label: str = ""

@@ -37,6 +37,7 @@ from app.models.messaging import EmailOutbox
 from app.models.types import utcnow
 from app.services import audit, jobs
 from app.services.auth import Actor
+from app.services.changes import Change
 from app.services.db import session_scope, site_id
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.masterdata import branch_code
@@ -323,7 +324,7 @@ def _deliver_job(engine: Engine, settings: Any) -> SendReport:
 
 #: the outbox's background job: every minute, when an SMTP host is set (app.services.jobs)
 DELIVERY = jobs.register(jobs.Job(
-    "mail", _deliver_job, interval_s=60, first_s=3, kinds=("mail",), label="deliver e-mail",
+    "mail", _deliver_job, interval_s=60, first_s=3, kinds=(Change.MAIL,), label="deliver e-mail",
     ready=lambda settings: bool(str(settings.get("smtp.host", "") or "").strip())))
 
 

@@ -23,7 +23,7 @@ from app.views.signals import AppSignals
 class AppContext:
     """engine: the branch SQLite engine; actor: who is logged in; runner: the op runner
     (``runner.submit(fn, on_done, *, on_error, kinds, write, label, progress)``);
-    signals: AppSignals (``data_changed(frozenset[str])``); settings: the non-Qt store; jobs: the
+    signals: AppSignals (``data_changed(frozenset[Change])``); settings: the non-Qt store; jobs: the
     background jobs, when the window started them."""
 
     engine: Engine

@@ -27,7 +27,8 @@ from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable,
 from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session
 
-from app.services import wiring
+from app.services import changes, wiring
+from app.services.changes import Change
 from app.services.db import translate
 from app.services.errors import DomainError
 from app.views.signals import AppSignals
@@ -95,6 +96,8 @@ class OpHandle(QObject):
         self.error: BaseException | None = None
         self.latest: Hashable | None = None
         self.superseded = False
+        #: the kinds of data the op's Session wrote (set by the worker before it reports back)
+        self.changed: frozenset[Change] = frozenset()
 
     def cancel(self) -> None:
         """Ask the op to stop; it sees ``progress.cancelled`` and may raise via ``check()``."""
@@ -134,6 +137,7 @@ class _Task(QRunnable):
             result = self._fn(session, Progress(handle, self._runner._bridge)) if self._progress \
                 else self._fn(session)
             session.commit()
+            handle.changed = changes.flushed(session)  # the kinds of data it wrote (read on the GUI thread)
         except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
             session.rollback()
             err: BaseException = e
@@ -179,7 +183,8 @@ class OpRunner(QObject):
     ``submit(fn, on_done=None, *, on_error=None, kinds=(), write=True, label="", progress=False,
     latest=None)`` returns an OpHandle. Without ``on_error`` the error text goes to
     ``signals.op_failed`` (the main window shows it). ``data_changed`` is emitted after commit,
-    before on_done.
+    before on_done, with the kinds of data the op's Session wrote (``app.services.changes``,
+    derived from the tables it flushed) plus any ``kinds`` the caller declares.
 
     Read ops run three at a time, so they may finish in any order: a list refreshed twice (a
     filter change, then data_changed after a write) must not show the older answer last.
@@ -204,7 +209,7 @@ class OpRunner(QObject):
         self._bridge.progressed.connect(self._on_progress)
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
-                                       Callable[[BaseException], None] | None, frozenset[str]]] = {}
+                                       Callable[[BaseException], None] | None, frozenset[Change]]] = {}
         self._latest: dict[Hashable, int] = {}  # key -> newest op id (submit(latest=...))
         #: background network work (submit_io): not a user's op, so the window is not "busy" for it
         self._io_ops: set[int] = set()
@@ -220,7 +225,7 @@ class OpRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         *,
         on_error: Callable[[BaseException], None] | None = None,
-        kinds: Iterable[str] = (),
+        kinds: Iterable[Change | str] = (),
         write: bool = True,
         label: str = "",
         progress: bool = False,
@@ -231,7 +236,7 @@ class OpRunner(QObject):
             self._latest[latest] = handle.op_id
             handle.latest = latest
         was_busy = self.busy
-        self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
+        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds))
         if not was_busy:
             self.signals.busy_changed.emit(True)
         task = _Task(self, handle, fn, progress, write)
@@ -243,12 +248,12 @@ class OpRunner(QObject):
         return handle
 
     def submit_io(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None, *,
-                  on_error: Callable[[BaseException], None] | None = None, kinds: Iterable[str] = (),
+                  on_error: Callable[[BaseException], None] | None = None, kinds: Iterable[Change | str] = (),
                   label: str = "") -> OpHandle:
         """Run ``fn()`` on the I/O pool (network work that opens its own short transactions); the
         result or error comes back on the GUI thread like an op's, without the busy indicator."""
         handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "job"))
-        self._pending[handle.op_id] = (handle, on_done, on_error, frozenset(kinds))
+        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds))
         self._io_ops.add(handle.op_id)
         task = _IoTask(self, handle, fn)
         if self.inline:
@@ -285,8 +290,8 @@ class OpRunner(QObject):
         try:
             if ok:
                 handle.result = payload
-                if kinds:
-                    self.signals.emit_changed(kinds)
+                if kinds or handle.changed:
+                    self.signals.emit_changed(kinds | handle.changed)
                 handle.finished.emit(payload)
                 if on_done is not None:
                     on_done(payload)

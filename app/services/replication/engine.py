@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.models.types import iso_utc, utcnow
 from app.services import jobs
+from app.services.changes import Change
 from app.services.db import session_scope, site_id
 from app.services.errors import DomainError
 from app.services.jobs import Backoff as Backoff  # where it lived; app.services.jobs now
@@ -276,7 +277,7 @@ def _sync_job(engine: Engine, _settings: Any) -> SyncResult:
 #: the background job (app.services.jobs): push then pull every ``sync.interval_s`` (30 s), backing off
 #: when offline; each of its SQLite transactions is short, none is open while waiting on the server
 SYNC = jobs.register(jobs.Job("sync", _sync_job, interval_s=30, interval_setting="sync.interval_s", first_s=1,
-                              backoff=True, kinds=("sync",), label="sync"))
+                              backoff=True, kinds=(Change.SYNC,), label="sync"))
 
 
 def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:

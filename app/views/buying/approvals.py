@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.services.buying import approvals
 from app.services.buying.approvals import InboxRow
+from app.services.changes import Change
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
@@ -29,7 +30,7 @@ from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
-REFRESH_KINDS = frozenset({"po", "approval", "sync", "settings"})
+REFRESH_KINDS = frozenset({Change.PO, Change.APPROVAL, Change.RULES, Change.SETTINGS})
 
 
 COLUMNS = (
@@ -125,7 +126,7 @@ class ApprovalsInbox(QWidget):
         actor, comment = self.ctx.actor, self.comment.text()
         self.ctx.runner.submit(lambda s: approvals.decision_note(s, approvals.approve(s, actor, row.id, comment)),
                                lambda o: self._done(f"{row.number}: level {row.level} approved{o}"),
-                               kinds=("po", "approval", "receipt"), label=f"approve {row.number}")
+                               kinds=(Change.PO, Change.APPROVAL, Change.RECEIPT), label=f"approve {row.number}")
 
     def reject_selected(self) -> None:
         row = self._selected()
@@ -134,7 +135,7 @@ class ApprovalsInbox(QWidget):
         actor, comment = self.ctx.actor, self.comment.text()
         self.ctx.runner.submit(lambda s: approvals.decision_note(s, approvals.reject(s, actor, row.id, comment)),
                                lambda o: self._done(f"{row.number} rejected{o}"),
-                               kinds=("po", "approval"), label=f"reject {row.number}")
+                               kinds=(Change.PO, Change.APPROVAL), label=f"reject {row.number}")
 
     def _done(self, text: str) -> None:
         self.comment.clear()

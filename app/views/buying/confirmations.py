@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.changes import Change
 from app.services.edi import queries
 from app.services.edi.inbound import ImportResult, import_file
 from app.services.edi.queries import MessageLineRow, MessageQuery
@@ -39,8 +40,8 @@ from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
-REFRESH_KINDS = frozenset({"edi", "po", "receipt", "sync"})
-CHANGED_KINDS = frozenset({"edi", "po", "receipt", "exception"})
+REFRESH_KINDS = frozenset({Change.EDI, Change.PO, Change.RECEIPT})
+CHANGED_KINDS = frozenset({Change.EDI, Change.PO, Change.RECEIPT, Change.EXCEPTION})
 MESSAGE_COLUMNS = (
     Column("Received", "received_at", fmt=lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""),
     Column("Type", "msg_type"),

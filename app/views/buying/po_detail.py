@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services.buying import approvals, po_documents, po_receipts, purchasing
+from app.services.changes import Change
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
-KINDS = frozenset({"po", "approval", "receipt", "sync"})
+KINDS = frozenset({Change.PO, Change.APPROVAL, Change.RECEIPT})
 
 LINE_COLUMNS = (("#", "line", False), ("SKU", "sku", False), ("Description", "description", False),
                 ("Supplier part", "supplier_part", False), ("Ship to", "ship_to", False), ("Qty", "qty", True),
@@ -181,7 +182,7 @@ class PoDetailView(QWidget):
         self._show(None)
         self.status.setText(str(e))
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if self._ref is not None and kinds & KINDS:
             self.load(self._ref)
 
@@ -226,7 +227,7 @@ class PoDetailView(QWidget):
             return po_receipts.followup_after(s, done)
 
         self.ctx.runner.submit(work, lambda note: self._done(f"{number} {verb}{note}"),
-                               on_error=self._on_action_error, kinds=("po", "approval", "receipt"),
+                               on_error=self._on_action_error, kinds=(Change.PO, Change.APPROVAL, Change.RECEIPT),
                                label=f"{verb} {number}")
 
     def _done(self, text: str) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.services import workflow
 from app.services.buying import conversion, purchasing
+from app.services.changes import Change
 from app.services.errors import ValidationError
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
@@ -51,7 +52,7 @@ COLUMNS = (
     Column("Cur", "currency"),
     Column("Rush", "rush", fmt=lambda v: "rush" if v else ""),
 )
-REFRESH_KINDS = frozenset({"po", "approval", "receipt", "sync"})
+REFRESH_KINDS = frozenset({Change.PO, Change.APPROVAL, Change.RECEIPT, Change.SUPPLIER})
 
 
 class PoTableModel(PagedTableModel):
@@ -185,7 +186,7 @@ class PurchaseOrdersView(QWidget):
         if current.isValid() and current.row() < self.model.rowCount():
             self.detail.load(self.model.row(current.row()).id)
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if kinds & REFRESH_KINDS:
             self.model.reload()
 
@@ -224,7 +225,7 @@ class PurchaseOrdersView(QWidget):
             po = purchasing.create_po(s, actor, supplier, warehouse, lines, rush=rush, submit_now=submit)
             return po.number, po.id, po.status, conversion.covered_by(s, po.id)
 
-        self.ctx.runner.submit(work, self._on_created, kinds=("po",), label="create purchase order")
+        self.ctx.runner.submit(work, self._on_created, kinds=(Change.PO,), label="create purchase order")
 
     def _on_created(self, result: tuple[str, Any, str, list[conversion.CoveredRequisition]]) -> None:
         number, po_id, status, covered = result
@@ -238,7 +239,7 @@ class PurchaseOrdersView(QWidget):
                 done = conversion.close_with_po(s, actor, po_id, ids)
                 return f"{', '.join(r.number for r in done)} converted into {number}"
 
-            self.ctx.runner.submit(close, self.ctx.signals.message.emit, kinds=("requisition", "po"),
+            self.ctx.runner.submit(close, self.ctx.signals.message.emit, kinds=(Change.REQUISITION, Change.PO),
                                    label="close requisitions")
 
     def _new_po(self) -> None:

@@ -39,13 +39,14 @@ from app.services.buying import conversion
 from app.services.buying import requisitions as rq
 from app.services.buying.conversion import PlannedPo
 from app.services.buying.requisitions import RequisitionRow
+from app.services.changes import Change
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.buying.convert_dialog import ConvertDialog
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
-REFRESH_KINDS = frozenset({"requisition", "po", "transfer", "sync"})
+REFRESH_KINDS = frozenset({Change.REQUISITION, Change.PO, Change.TRANSFER})
 COLUMNS = ("Number", "Kind", "Status", "SKU", "Warehouse", "Qty", "Suggested", "From", "Unit price", "Need by")
 QTY_COL = 5
 PRICE_COL = 8
@@ -203,7 +204,7 @@ class RequisitionsView(QWidget):
         self.model.set_rows(rows)
         self.loaded.emit(len(rows))
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if kinds & REFRESH_KINDS:
             self.reload()
 
@@ -226,7 +227,7 @@ class RequisitionsView(QWidget):
             return [r.number for r in rq.cancel(session, actor, ids, reason)]
 
         self.ctx.runner.submit(op, lambda nums: self._acted(f"cancelled {', '.join(nums)}"), on_error=self._error,
-                               kinds={"requisition"}, label="cancel requisitions")
+                               kinds={Change.REQUISITION}, label="cancel requisitions")
 
     def edit_qty(self, requisition_id: uuid.UUID, qty: int) -> None:
         actor = self.ctx.actor
@@ -235,7 +236,7 @@ class RequisitionsView(QWidget):
             r = rq.update_qty(session, actor, requisition_id, qty)
             return f"{r.number}: quantity {r.qty}"
 
-        self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={"requisition"}, label="edit requisition")
+        self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={Change.REQUISITION}, label="edit requisition")
 
     def edit_price(self, requisition_id: uuid.UUID, price: str) -> None:
         actor = self.ctx.actor
@@ -244,7 +245,7 @@ class RequisitionsView(QWidget):
             r = rq.update_price(session, actor, requisition_id, price)
             return f"{r.number}: unit price {r.unit_price:,.4f}".rstrip("0").rstrip(".")
 
-        self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={"requisition"}, label="edit requisition")
+        self.ctx.runner.submit(op, self._acted, on_error=self._error, kinds={Change.REQUISITION}, label="edit requisition")
 
     def select_open(self) -> None:
         """Select every open purchase requisition not already on a PO (the usual "convert them all")."""
@@ -280,7 +281,7 @@ class RequisitionsView(QWidget):
         def op(session: Session) -> list[conversion.Converted]:
             return conversion.summary(session, conversion.convert(session, actor, ids, submit_now=submit))
 
-        self.ctx.runner.submit(op, self._converted, on_error=self._error, kinds={"requisition", "po"},
+        self.ctx.runner.submit(op, self._converted, on_error=self._error, kinds={Change.REQUISITION, Change.PO},
                                label="create purchase orders")
 
     def _converted(self, made: list[conversion.Converted]) -> None:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services.buying import requisitions as rq
+from app.services.changes import Change
 from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
 from app.services.site_rights import followup_for
@@ -38,8 +39,8 @@ from app.views.widgets.columns import fit_columns
 
 Index = QModelIndex | QPersistentModelIndex
 #: data kinds after which recommendations may differ
-REFRESH_KINDS = frozenset({"item", "stock", "po", "requisition", "receipt", "transfer", "allocation", "order",
-                           "recommendation", "sync"})
+REFRESH_KINDS = frozenset({Change.ITEM, Change.STOCK, Change.PO, Change.REQUISITION, Change.RECEIPT, Change.TRANSFER,
+                           Change.ALLOCATION, Change.ORDER, Change.RECOMMENDATION, Change.RULES})
 COLUMNS = ("SKU", "Description", "Warehouse", "Via", "Qty", "Arrives", "Cost", "Position", "ROP", "OUL",
            "Safety", "Demand/day")
 QTY_COL = 4
@@ -289,7 +290,7 @@ class RecommendationsWorklist(QWidget):
             self.why.clear()
         self.loaded.emit(len(res.recommendations))
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if kinds & REFRESH_KINDS and self.last_result is not None:
             self.refresh()
 
@@ -337,7 +338,7 @@ class RecommendationsWorklist(QWidget):
         self.ctx.runner.submit(op, lambda r: self._acted(
             f"Accepted {len(r[0])} as requisition{'s' if len(r[0]) != 1 else ''} {', '.join(r[0])}{r[1]}: "
             "turn them into purchase orders on the Requisitions tab (Create POs…)"),
-            on_error=self._error, kinds={"requisition"}, label="accept recommendations")
+            on_error=self._error, kinds={Change.REQUISITION}, label="accept recommendations")
 
     def snooze_selected(self, until: dt.date) -> None:
         recs = self.selected()
@@ -349,7 +350,7 @@ class RecommendationsWorklist(QWidget):
             return n, followup_for(session, branches)
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"snoozed {r[0]} until {until.isoformat()}{r[1]}"),
-                               on_error=self._error, kinds={"recommendation"}, label="snooze recommendations")
+                               on_error=self._error, kinds={Change.RECOMMENDATION}, label="snooze recommendations")
 
     def reject_selected(self, reason: str) -> None:
         recs = self.selected()
@@ -361,7 +362,7 @@ class RecommendationsWorklist(QWidget):
             return n, followup_for(session, branches)
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"rejected {r[0]} ({reason}){r[1]}"), on_error=self._error,
-                               kinds={"recommendation"}, label="reject recommendations")
+                               kinds={Change.RECOMMENDATION}, label="reject recommendations")
 
     def _acted(self, text: str) -> None:
         self._note = text

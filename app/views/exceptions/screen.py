@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import exceptions as exc
+from app.services.changes import Change
 from app.services.exceptions import SUPERVISOR_ROLES, ExceptionRow
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 
-REFRESH_KINDS = frozenset({"exception", "edi", "po", "receipt", "sync"})
+REFRESH_KINDS = frozenset({Change.EXCEPTION, Change.EDI, Change.PO, Change.RECEIPT})
 COLUMNS = (
     Column("Raised", "created_at", fmt=lambda v: str(v).replace("T", " ")[:16]),
     Column("Severity", "severity"),
@@ -192,7 +193,7 @@ class ExceptionsScreen(QWidget):
             return
         self.ctx.runner.submit(lambda s: len(exc.acknowledge(s, actor, ids)),
                                lambda n: self.message.setText(f"{n} exception(s) acknowledged"),
-                               on_error=lambda e: self.message.setText(str(e)), kinds={"exception"},
+                               on_error=lambda e: self.message.setText(str(e)), kinds={Change.EXCEPTION},
                                label="acknowledge exceptions")
 
     def resolve_selected(self) -> None:
@@ -200,7 +201,7 @@ class ExceptionsScreen(QWidget):
         if not ids:
             return
         self.ctx.runner.submit(lambda s: len(exc.resolve(s, actor, ids, note)), self._on_resolved,
-                               on_error=lambda e: self.message.setText(str(e)), kinds={"exception"},
+                               on_error=lambda e: self.message.setText(str(e)), kinds={Change.EXCEPTION},
                                label="resolve exceptions")
 
     def _on_resolved(self, n: int) -> None:

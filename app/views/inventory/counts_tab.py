@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.errors import ValidationError
 from app.services.inventory.common import item_by_sku
 from app.services.inventory.counts import (
@@ -140,7 +141,7 @@ class CountsTab(QWidget):
         self.enter_btn.clicked.connect(self.submit)
         self.approve_btn.clicked.connect(self.approve)
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & {"count", "sync"} else None)
+        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & {Change.COUNT} else None)
 
     def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
         self.warehouse.blockSignals(True)
@@ -209,13 +210,13 @@ class CountsTab(QWidget):
             return
         self.ctx.runner.submit(lambda s: len(schedule_counts(s, actor, wid)),
                                lambda n: self.message.setText(f"{n} count tasks scheduled"),
-                               on_error=self._error, kinds={"count"}, label="schedule counts")
+                               on_error=self._error, kinds={Change.COUNT}, label="schedule counts")
 
     def start_selected(self) -> None:
         t, actor = self.selected(), self.ctx.actor
         if t is not None:
             self.ctx.runner.submit(lambda s: start_counts(s, actor, [t.id])[0], self._after, on_error=self._error,
-                                   kinds={"count"}, label="start count")
+                                   kinds={Change.COUNT}, label="start count")
 
     def submit(self) -> None:
         t, actor = self.selected(), self.ctx.actor
@@ -230,10 +231,10 @@ class CountsTab(QWidget):
         def op(s: Session) -> Any:
             return enter_counts(s, actor, t.id, _entries(s, rows, extra))
 
-        self.ctx.runner.submit(op, self._after, on_error=self._error, kinds={"count", "stock"}, label="enter count")
+        self.ctx.runner.submit(op, self._after, on_error=self._error, kinds={Change.COUNT, Change.STOCK}, label="enter count")
 
     def approve(self) -> None:
         t, actor = self.selected(), self.ctx.actor
         if t is not None:
             self.ctx.runner.submit(lambda s: approve_count(s, actor, t.id), self._after, on_error=self._error,
-                                   kinds={"count", "stock"}, label="approve count")
+                                   kinds={Change.COUNT, Change.STOCK}, label="approve count")

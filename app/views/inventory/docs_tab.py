@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.inventory.common import item_by_sku, location_by_code
 from app.services.inventory.rma import (
     DISPOSITIONS,
@@ -131,7 +132,7 @@ class TransfersTab(QWidget):
         self.ship_btn.clicked.connect(lambda: self._act(ship_transfer, "shipped", ship_note))
         self.receive_btn.clicked.connect(lambda: self._act(receive_transfer, "received", receive_note))
         self.cancel_btn.clicked.connect(lambda: self._act(cancel_transfer, "cancelled"))
-        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"transfer", "sync"} else None)
+        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {Change.TRANSFER} else None)
 
     def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
         for wh in rows:
@@ -172,7 +173,7 @@ class TransfersTab(QWidget):
             self.lines_label.setText("no lines")
             self._ok(f"{number} created")
 
-        self.ctx.runner.submit(op, ok, on_error=self._error, kinds={"transfer"}, label="create transfer")
+        self.ctx.runner.submit(op, ok, on_error=self._error, kinds={Change.TRANSFER}, label="create transfer")
 
     def _ok(self, text: str) -> None:
         self.message.setText(text)
@@ -195,7 +196,7 @@ class TransfersTab(QWidget):
             return str(note(s, done)) if note else f"{done.number} {word}"
 
         self.ctx.runner.submit(op, self._ok,
-                               on_error=self._error, kinds={"transfer", "stock", "receipt"}, label=f"transfer {word}")
+                               on_error=self._error, kinds={Change.TRANSFER, Change.STOCK, Change.RECEIPT}, label=f"transfer {word}")
 
 
 class ReturnsTab(QWidget):
@@ -260,7 +261,7 @@ class ReturnsTab(QWidget):
         self.receive_btn.clicked.connect(self.receive)
         self.inspect_btn.clicked.connect(self.inspect)
         self.dispose_btn.clicked.connect(self.dispose)
-        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"rma", "sync"} else None)
+        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {Change.RMA} else None)
 
     def _error(self, e: BaseException) -> None:
         self.message.setText(str(e))
@@ -313,7 +314,7 @@ class ReturnsTab(QWidget):
             self.message.setText(f"{number} {word}")
             self.done.emit(f"{number} {word}")
 
-        self.ctx.runner.submit(lambda s: fn(s, r).number, ok, on_error=self._error, kinds={"rma", "stock"},
+        self.ctx.runner.submit(lambda s: fn(s, r).number, ok, on_error=self._error, kinds={Change.RMA, Change.STOCK},
                                label=f"RMA {word}")
 
     def receive(self) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.inventory.pick_replenish import (
     ReplenishResult,
     TaskView,
@@ -72,7 +73,7 @@ class ReplenishTab(QWidget):
         self.check_btn.clicked.connect(self.check)
         self.confirm_btn.clicked.connect(self.confirm)
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {"replenish", "sync"} else None)
+        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & {Change.REPLENISH} else None)
 
     def _on_warehouses(self, rows: list[WarehouseRef]) -> None:
         self.warehouse.blockSignals(True)
@@ -108,7 +109,7 @@ class ReplenishTab(QWidget):
             self._ok(f"{len(res.tasks)} tasks created" + (f"; not enough reserve: {short}" if short else ""))
 
         self.ctx.runner.submit(lambda s: check_pick_faces(s, actor, wid), ok, on_error=self._error,
-                               kinds={"replenish"}, label="check pick faces")
+                               kinds={Change.REPLENISH}, label="check pick faces")
 
     def confirm(self) -> None:
         ids = [self.model.row(i.row()).id for i in self.view.selectionModel().selectedRows()]
@@ -121,4 +122,4 @@ class ReplenishTab(QWidget):
             return len(confirm_replenish(s, actor, ids))
 
         self.ctx.runner.submit(op, lambda n: self._ok(f"{n} tasks confirmed"), on_error=self._error,
-                               kinds={"replenish", "stock"}, label="confirm replenishment")
+                               kinds={Change.REPLENISH, Change.STOCK}, label="confirm replenishment")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.inventory.atp import atp_profile
 from app.services.inventory.common import item_by_sku
 from app.services.inventory.queries import (
@@ -40,8 +41,8 @@ from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
 from app.views.widgets.scan import ScanLineEdit
 
-REFRESH_KINDS = frozenset({"stock", "receipt", "putaway", "transfer", "count", "rma", "replenish", "shipment",
-                           "allocation", "sync"})
+REFRESH_KINDS = frozenset({Change.STOCK, Change.RECEIPT, Change.PUTAWAY, Change.TRANSFER, Change.COUNT, Change.RMA,
+                           Change.REPLENISH, Change.SHIPMENT, Change.ALLOCATION})
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class StockTab(QWidget):
         for wh in rows:
             self.warehouse.addItem(wh.code, wh.id)
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if self.current is not None and kinds & REFRESH_KINDS:
             self.refresh()
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import items as items_q
+from app.services.changes import Change
 from app.services.items import ItemDetail
 from app.services.masterdata import WarehouseRef
 from app.services.ownership import ownership
@@ -38,8 +39,8 @@ from app.views.widgets.scan import ScanLineEdit
 
 DEBOUNCE_MS = 150
 #: data kinds after which on-hand or item fields may differ
-REFRESH_KINDS = frozenset({"item", "stock", "receipt", "putaway", "transfer", "count", "shipment",
-                           "allocation", "sync"})
+REFRESH_KINDS = frozenset({Change.ITEM, Change.STOCK, Change.RECEIPT, Change.PUTAWAY, Change.TRANSFER, Change.COUNT,
+                           Change.SHIPMENT, Change.ALLOCATION, Change.SUPPLIER})
 
 
 class ItemsScreen(QWidget):
@@ -285,7 +286,7 @@ class ItemsScreen(QWidget):
         def op(s: Session) -> int:
             return items_q.set_items_active(s, self.ctx.actor, ids, active)
 
-        self.ctx.runner.submit(op, kinds={"item"}, label="deactivate item" if not active else "activate item")
+        self.ctx.runner.submit(op, kinds={Change.ITEM}, label="deactivate item" if not active else "activate item")
 
     def _on_data_changed(self, kinds: Any) -> None:
         if REFRESH_KINDS & set(kinds):

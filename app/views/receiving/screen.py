@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import masterdata
+from app.services.changes import Change
 from app.services.receiving.documents import labels_pdf, putaway_list_pdf, receipt_labels
 from app.services.receiving.holds import reject_holds, release_holds
 from app.services.receiving.post import PostedReceipt, post_receipt
@@ -51,7 +52,7 @@ from app.views.receiving.models import Col, RowsModel
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.scan import ScanLineEdit
 
-KINDS = frozenset({"receipt", "stock", "po", "putaway"})
+KINDS = frozenset({Change.RECEIPT, Change.STOCK, Change.PO, Change.PUTAWAY})
 OK_STYLE = "color: #1e6b30; font-weight: bold;"
 BAD_STYLE = "color: #a01818; font-weight: bold;"
 
@@ -250,10 +251,10 @@ class ReceivingScreen(QWidget):
 
         self.ctx.runner.submit(catalogue_codes, done, write=False, label="item codes", latest=(id(self), "codes"))
 
-    def _on_data_changed(self, kinds: frozenset[str]) -> None:
+    def _on_data_changed(self, kinds: frozenset[Change]) -> None:
         if kinds & KINDS:
             self.refresh()
-        if "item" in kinds:
+        if Change.ITEM in kinds:
             self.load_catalogue()
 
     def refresh(self) -> None:
@@ -347,7 +348,7 @@ class ReceivingScreen(QWidget):
             return
         rid, actor = self.rs.ctx.receipt_id, self.ctx.actor
         self.ctx.runner.submit(lambda s: mark_arrived(s, actor, rid), lambda _r: self._show(True, "arrival recorded"),
-                               on_error=lambda e: self._show(False, str(e)), kinds={"receipt"}, label="arrived")
+                               on_error=lambda e: self._show(False, str(e)), kinds={Change.RECEIPT}, label="arrived")
 
     def post(self) -> None:
         if self.rs is None:
@@ -406,7 +407,7 @@ class ReceivingScreen(QWidget):
         self.ctx.runner.submit(
             op,
             lambda _r: self._show(True, f"{task.qty} x {task.sku} put away in {code.upper()}", self.bin_message),
-            on_error=lambda e: self._show(False, str(e), self.bin_message), kinds={"putaway", "stock", "receipt"},
+            on_error=lambda e: self._show(False, str(e), self.bin_message), kinds={Change.PUTAWAY, Change.STOCK, Change.RECEIPT},
             label="confirm putaway")
 
     def export_putaway_pdf(self, path: Path) -> None:
@@ -460,4 +461,4 @@ class ReceivingScreen(QWidget):
     def _decide(self, fn: Any, what: str) -> None:
         self.ctx.runner.submit(fn, lambda _r: self._show(True, what, self.hold_message),
                                on_error=lambda e: self._show(False, str(e), self.hold_message),
-                               kinds={"stock", "putaway", "receipt"}, label=what)
+                               kinds={Change.STOCK, Change.PUTAWAY, Change.RECEIPT}, label=what)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.services.buying import approvals
 from app.services.buying.approval_rules import RULE_KINDS, VARIANCE_BASES
+from app.services.changes import Change
 from app.services.masterdata import head_office_id
 from app.services.ownership import ownership
 from app.views.context import AppContext
@@ -148,7 +149,7 @@ class ApprovalRulesPanel(QWidget):
         self.save_button.clicked.connect(self.save)
         self.delete_button.clicked.connect(self.delete)
         self.defaults_button.clicked.connect(self.seed_defaults)
-        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if "settings" in kinds else None)
+        self.ctx.signals.data_changed.connect(lambda kinds: self.refresh() if kinds & {Change.RULES, Change.SETTINGS} else None)
 
     def refresh(self) -> None:
         def load(s: Session) -> tuple[list[RuleRow], bool]:
@@ -206,7 +207,7 @@ class ApprovalRulesPanel(QWidget):
                 "active": self.active.isChecked()}
 
     def _run(self, fn: Any, done_text: str) -> None:
-        self.ctx.runner.submit(fn, lambda _r: self._ok(done_text), on_error=self._err, kinds=("settings", "approval"),
+        self.ctx.runner.submit(fn, lambda _r: self._ok(done_text), on_error=self._err, kinds=(Change.SETTINGS, Change.APPROVAL),
                                label="approval rules")
 
     def _ok(self, text: str) -> None:
@@ -240,4 +241,4 @@ class ApprovalRulesPanel(QWidget):
 
         self.ctx.runner.submit(work, lambda n: self._ok(f"{n} default rules added" if n else
                                                         "Rules already exist: defaults not added"),
-                               on_error=self._err, kinds=("settings", "approval"), label="default approval rules")
+                               on_error=self._err, kinds=(Change.SETTINGS, Change.APPROVAL), label="default approval rules")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.services.carriers import accounts as ac
 from app.services.carriers.model import Outcome, Reply
+from app.services.changes import Change
 from app.views.context import AppContext
 from app.views.ops import run_task
 
@@ -272,7 +273,7 @@ class CarriersPanel(QWidget):
 
         self.ctx.runner.submit(lambda s: ac.save_account(s, actor, settings=settings, secret=secret, secret2=secret2,
                                                          **fields),
-                               done, on_error=self._error, kinds={"settings", "carriers"}, label="save carrier account")
+                               done, on_error=self._error, kinds={Change.SETTINGS, Change.CARRIER}, label="save carrier account")
 
     def delete_account(self) -> None:
         a = self.selected()
@@ -286,7 +287,7 @@ class CarriersPanel(QWidget):
             self.reload()
 
         self.ctx.runner.submit(lambda s: ac.delete_account(s, actor, a.id, settings), done, on_error=self._error,
-                               kinds={"settings", "carriers"}, label="delete carrier account")
+                               kinds={Change.SETTINGS, Change.CARRIER}, label="delete carrier account")
 
     def test_connection(self) -> None:
         a = self.selected()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.services.changes import Change
 from app.services.edi import config
 from app.services.errors import DomainError
 from app.views.context import AppContext
@@ -161,7 +162,7 @@ class EdiSettingsPage(QWidget):
             self.saved.emit(text)
             self.reload()
 
-        self.ctx.runner.submit(op, done, on_error=lambda e: self._show(False, str(e)), kinds={"supplier"},
+        self.ctx.runner.submit(op, done, on_error=lambda e: self._show(False, str(e)), kinds={Change.SUPPLIER},
                                label="save EDI partner")
 
     def _browse(self, edit: QLineEdit) -> None:

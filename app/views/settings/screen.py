@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import settings as st
+from app.services.changes import Change
 from app.services.errors import DomainError, ValidationError
 from app.services.settings import BranchChoice
 from app.views.context import AppContext
@@ -163,7 +164,7 @@ class GeneralPanel(QWidget):
             self.status.setText(f"branch set to {b.code}")
 
         self.ctx.runner.submit(lambda s: st.set_local_branch(s, actor, bid), done,
-                               kinds={"settings"}, label="set branch")
+                               kinds={Change.SETTINGS}, label="set branch")
 
     def save_values(self) -> None:
         """Plain values to the settings file; the server address (without password) also to the
@@ -198,7 +199,7 @@ class GeneralPanel(QWidget):
         if rep is not None and dsn:
             safe = rep.redact(dsn)
             self.ctx.runner.submit(lambda sess: rep.set_state_sql(sess.connection(), {"dsn": safe}),
-                                   lambda _r: self.status.setText("saved"), kinds={"settings", "sync"},
+                                   lambda _r: self.status.setText("saved"), kinds={Change.SETTINGS, Change.SYNC},
                                    label="save server")
         else:
             self.status.setText("saved")

@@ -15,25 +15,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.services import changes
+from app.services.changes import Change
 from app.services.replication.engine import SYNC, SyncResult, status
 from app.views.context import AppContext
 from app.views.jobs import JobRunner
 
-#: which screens care about rows of which tables (by table-name prefix)
-KINDS_BY_PREFIX = {
-    "item": "item", "stock_move": "stock", "lot": "stock", "purchase_order": "po", "requisition": "requisition",
-    "expected_receipt": "receipt", "receipt": "receipt", "sales_order": "order", "shipment": "shipment",
-    "tracking": "tracking", "supplier": "supplier", "customer": "customer", "app_user": "user", "approval": "approval",
-}
 
-
-def kinds_for(tables: list[str]) -> set[str]:
-    out = {"sync"}
-    for t in tables:
-        for prefix, kind in KINDS_BY_PREFIX.items():
-            if t.startswith(prefix):
-                out.add(kind)
-    return out
+def kinds_for(tables: list[str]) -> frozenset[Change]:
+    """What a sync that brought rows of ``tables`` changed: the same map the op runner uses."""
+    return changes.for_tables(tables) | {Change.SYNC}
 
 
 #: after a local write, sync this soon (debounce: a burst of writes gives one run)
@@ -86,7 +77,7 @@ class SyncController(JobRunner):
 
     @Slot(object)
     def _on_data_changed(self, kinds: Any) -> None:
-        if "sync" in kinds or self.running:
+        if Change.SYNC in kinds or self.running:
             return
         # a local write: push it soon (debounced), so other branches see it within their interval
         if self.backoff.failures == 0 and (not self._timer.isActive() or self._timer.remainingTime() > PUSH_SOON_MS):

@@ -1,0 +1,144 @@
+"""Change kinds: what kind of data a write touched, so screens refresh only what concerns them.
+
+Why typed and derived: screens used to list free strings and the op that wrote had to remember
+which ones it touched; sync kept a second, incomplete map of its own, so a screen missed what a
+pull brought. Now every table has exactly one kind in ``TABLES`` (a test fails on a table without
+one), every Session records the tables it flushed, and the op runner, sync and the background
+jobs all turn tables into kinds with ``for_tables``. The window broadcasts a frozenset of
+``Change`` after each commit; a screen refreshes when it meets the kinds it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+
+class Change(StrEnum):
+    """A kind of data. StrEnum: ``Change.PO == "po"``, so kinds print and compare as their names."""
+
+    ITEM = "item"
+    STOCK = "stock"
+    PO = "po"
+    APPROVAL = "approval"
+    RULES = "rules"
+    REQUISITION = "requisition"
+    RECOMMENDATION = "recommendation"
+    RECEIPT = "receipt"
+    PUTAWAY = "putaway"
+    TRANSFER = "transfer"
+    COUNT = "count"
+    RMA = "rma"
+    REPLENISH = "replenish"
+    ORDER = "order"
+    ALLOCATION = "allocation"
+    SHIPMENT = "shipment"
+    TRACKING = "tracking"
+    CARRIER = "carriers"
+    EXCEPTION = "exception"
+    EDI = "edi"
+    MAIL = "mail"
+    SUPPLIER = "supplier"
+    CUSTOMER = "customer"
+    SITE = "site"
+    USER = "user"
+    SETTINGS = "settings"
+    SYNC = "sync"
+
+
+#: every table -> the kind of data it holds (None: bookkeeping no screen shows)
+TABLES: dict[str, Change | None] = {
+    "item": Change.ITEM, "item_uom": Change.ITEM, "item_supplier": Change.ITEM,
+    "stock_move": Change.STOCK, "stock_balance": Change.STOCK, "lot": Change.STOCK, "serial_number": Change.STOCK,
+    "purchase_order": Change.PO, "purchase_order_line": Change.PO,
+    "approval_decision": Change.APPROVAL,
+    "approval_rule": Change.RULES, "replenishment_class": Change.RULES, "transfer_lane": Change.RULES,
+    "requisition": Change.REQUISITION,
+    "recommendation_decision": Change.RECOMMENDATION,
+    "expected_receipt": Change.RECEIPT, "expected_receipt_line": Change.RECEIPT, "receipt": Change.RECEIPT,
+    "receipt_line": Change.RECEIPT, "quality_hold": Change.RECEIPT,
+    "putaway_task": Change.PUTAWAY,
+    "transfer_order": Change.TRANSFER, "transfer_line": Change.TRANSFER,
+    "count_task": Change.COUNT, "count_line": Change.COUNT,
+    "rma": Change.RMA, "rma_line": Change.RMA, "credit_request": Change.RMA,
+    "replenish_task": Change.REPLENISH,
+    "sales_order": Change.ORDER, "sales_order_line": Change.ORDER, "sales_week": Change.ORDER,
+    "shipment": Change.SHIPMENT,
+    "carrier": Change.CARRIER, "carrier_account": Change.CARRIER, "carrier_service": Change.CARRIER,
+    "exception_item": Change.EXCEPTION,
+    "supplier_message": Change.EDI, "supplier_message_line": Change.EDI,
+    "email_outbox": Change.MAIL,
+    "supplier": Change.SUPPLIER,
+    "customer": Change.CUSTOMER,
+    "branch": Change.SITE, "warehouse": Change.SITE, "zone": Change.SITE, "location": Change.SITE,
+    "app_user": Change.USER, "user_role": Change.USER,
+    "local_site": Change.SETTINGS,
+    "sync_history": Change.SYNC, "sync_conflict": Change.SYNC, "sync_state": Change.SYNC,
+    # bookkeeping
+    "audit_entry": None, "number_series": None, "edi_counter": None, "carrier_limit_state": None,
+    "sync_outbox": None, "sync_capture": None,
+}
+
+
+def for_tables(tables: Iterable[str]) -> frozenset[Change]:
+    """The kinds of data these tables hold. A table missing from ``TABLES`` (a new one nobody placed)
+    counts as every kind, so screens refresh too often rather than never."""
+    out: set[Change] = set()
+    for t in tables:
+        if t not in TABLES:
+            return frozenset(Change)
+        kind = TABLES[t]
+        if kind is not None:
+            out.add(kind)
+    return frozenset(out)
+
+
+def kinds(values: Iterable[Change | str]) -> frozenset[Change]:
+    """Declared kinds as ``Change`` (a misspelt one raises ValueError at once)."""
+    return frozenset(Change(v) for v in values)
+
+
+# ---- what a Session wrote ------------------------------------------------------------------
+
+
+_KEY = "flushed_tables"
+
+
+def flushed_tables(session: Session) -> frozenset[str]:
+    """Tables this Session wrote since it was made (or since ``forget``)."""
+    return frozenset(session.info.get(_KEY, ()))
+
+
+def flushed(session: Session) -> frozenset[Change]:
+    """The kinds of data this Session wrote (what the op runner broadcasts after its commit)."""
+    return for_tables(flushed_tables(session))
+
+
+def forget(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+def _note(session: Session, names: Iterable[str]) -> None:
+    seen: set[str] = session.info.setdefault(_KEY, set())
+    seen.update(names)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx: Any) -> None:
+    # still the pre-flush state here: what was new, changed or deleted is what this flush wrote
+    tables = {getattr(type(o), "__tablename__", "") for o in (*session.new, *session.dirty, *session.deleted)}
+    _note(session, (t for t in tables if t))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    """INSERT / UPDATE / DELETE statements run through the Session (bulk writes) count too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name:
+            _note(state.session, [name])
