@@ -28,6 +28,7 @@ class Change(StrEnum):
     RULES = "rules"
     REQUISITION = "requisition"
     RECOMMENDATION = "recommendation"
+    FORECAST = "forecast"
     RECEIPT = "receipt"
     PUTAWAY = "putaway"
     TRANSFER = "transfer"
@@ -59,6 +60,7 @@ TABLES: dict[str, Change | None] = {
     "approval_rule": Change.RULES, "replenishment_class": Change.RULES, "transfer_lane": Change.RULES,
     "requisition": Change.REQUISITION,
     "recommendation_decision": Change.RECOMMENDATION,
+    "demand_forecast": Change.FORECAST, "forecast_run": Change.FORECAST,
     "expected_receipt": Change.RECEIPT, "expected_receipt_line": Change.RECEIPT, "receipt": Change.RECEIPT,
     "receipt_line": Change.RECEIPT, "quality_hold": Change.RECEIPT,
     "putaway_task": Change.PUTAWAY,

@@ -84,7 +84,7 @@ CASES = [
          ("supplier_message", "supplier_message_line", "purchase_order", "expected_receipt")),
     Case("worklist", _lazy("app.views.buying.worklist", "RecommendationsWorklist"), "refresh",
          ("item", "stock_move", "purchase_order", "requisition", "expected_receipt", "transfer_order", "sales_order",
-          "recommendation_decision", "replenishment_class", "transfer_lane"), _worklist_ran),
+          "recommendation_decision", "replenishment_class", "transfer_lane", "demand_forecast"), _worklist_ran),
     Case("receiving", _lazy("app.views.receiving.screen", "ReceivingScreen"), "refresh",
          ("expected_receipt", "expected_receipt_line", "receipt", "putaway_task", "quality_hold", "stock_move",
           "purchase_order")),

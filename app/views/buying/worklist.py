@@ -40,7 +40,7 @@ from app.views.widgets.columns import fit_columns
 Index = QModelIndex | QPersistentModelIndex
 #: data kinds after which recommendations may differ
 REFRESH_KINDS = frozenset({Change.ITEM, Change.STOCK, Change.PO, Change.REQUISITION, Change.RECEIPT, Change.TRANSFER,
-                           Change.ALLOCATION, Change.ORDER, Change.RECOMMENDATION, Change.RULES})
+                           Change.ALLOCATION, Change.ORDER, Change.RECOMMENDATION, Change.RULES, Change.FORECAST})
 COLUMNS = ("SKU", "Description", "Warehouse", "Via", "Qty", "Arrives", "Cost", "Position", "ROP", "OUL",
            "Safety", "Demand/day")
 QTY_COL = 4
