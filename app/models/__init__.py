@@ -8,6 +8,7 @@ from app.models import (  # noqa: F401
     buying,
     carriers,
     catalog,
+    demand,
     docs_common,
     edi,
     exceptions,

@@ -169,7 +169,7 @@ SALES_WEEK_TRIGGERS_SQL = [
     END""",
 ]
 
-#: weekly sales per item x warehouse x week straight from the ledger
+#: weekly sales per item x warehouse x week straight from the ledger and the imported sales history
 SALES_WEEK_SELECT_SQL = f"""
 SELECT item_id, warehouse_id, week, SUM(q) AS qty FROM (
   SELECT m.item_id, l.warehouse_id, {SQL_WEEK.format(col="m.moved_at")} AS week, m.qty AS q
@@ -179,6 +179,9 @@ SELECT item_id, warehouse_id, week, SUM(q) AS qty FROM (
   SELECT o.item_id, l.warehouse_id, {SQL_WEEK.format(col="o.moved_at")}, -r.qty
   FROM stock_move r JOIN stock_move o ON o.id = r.reverses_move_id JOIN location l ON l.id = o.to_location_id
   WHERE r.reason = 'reversal' AND o.reason = 'sale' AND l.kind = 'customer'
+  UNION ALL
+  SELECT h.item_id, h.warehouse_id, {SQL_WEEK.format(col="h.sale_date")}, h.qty
+  FROM sales_history h
 ) GROUP BY item_id, warehouse_id, week
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, MasterData
@@ -72,3 +72,30 @@ class Location(MasterData, Base):
     min_qty: Mapped[int] = mapped_column(Integer, default=0)
     max_qty: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+#: the company row's id: one company per database, the same id on every site
+COMPANY_ID = uuid.UUID("0190f0c0-0000-7000-8000-00000000c0de")
+
+
+class Company(MasterData, Base):
+    """The company profile: who the documents come from (the letterhead every document prints).
+
+    One row (``COMPANY_ID``) per database, head-office data. The logo is kept as base64 text
+    (PNG or JPEG, at most ``app.services.org.company.LOGO_MAX_BYTES``) so it replicates like any
+    other text column.
+    """
+
+    __tablename__ = "company"
+
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(400), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(200), default="")
+    tax_id: Mapped[str] = mapped_column(String(40), default="")
+    base_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    logo_b64: Mapped[str] = mapped_column(Text, default="")
+    #: 'image/png' or 'image/jpeg' ('' = no logo)
+    logo_mime: Mapped[str] = mapped_column(String(16), default="")

@@ -78,7 +78,8 @@ def derived_digests() -> dict[str, tuple[str, str]]:
     A trigger not listed here is left in place and simply fires (correct, only slower).
     """
     out = {BALANCE_TRIGGER: ("stock_balance", REBUILD_BALANCES_SQL)}
-    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev",
+                 "trg_sales_history_sales_week"):  # imported history sums into the same digest
         out[name] = ("sales_week", SALES_WEEK_REBUILD_SQL)
     return out
 
@@ -200,7 +201,7 @@ class Applier:
                 pend = pending_ids(conn, name)
             if i == 0 and len(chunk) >= BULK_MOVES:
                 self._go_big()
-                if name == "stock_move":
+                if name in ("stock_move", "sales_history"):
                     self._set_digests_aside()
                 if self._empty(name):  # nothing here to conflict with: load first, index once after
                     indexes = self._drop_indexes(name)

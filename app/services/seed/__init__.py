@@ -79,7 +79,8 @@ def derived_digests() -> dict[str, tuple[str, str]]:
     listed here is left in place and simply fires (correct, only slower).
     """
     out: dict[str, tuple[str, str]] = {}
-    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev"):
+    for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev",
+                 "trg_sales_history_sales_week"):  # imported history sums into the same digest
         out[name] = ("sales_week", SALES_WEEK_REBUILD_SQL)
     return out
 

@@ -1,0 +1,75 @@
+"""What replenishment reads besides the ledger: legacy sales history and per-pair stock policies.
+
+``SalesHistory`` is demand a company brings from its old system: insert-only (history is
+imported once, like a ledger), owned by the branch of its warehouse, and it never touches stock. Triggers add it to ``sales_week`` exactly
+as sale moves are, so the replenishment run (and later forecasting) reads one demand series.
+
+``ReplenishmentPolicy`` is how one item is replenished at one warehouse. Today one policy
+exists, ``fixed_minmax`` (when the position falls below ``min_qty``, order up to ``max_qty``);
+a pair without a row is computed from demand, lead time and service level. The row's id is
+derived from (item, warehouse), so two workstations that set the same pair converge on one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, BranchDocument, LedgerRow
+
+#: replenishment policies a pair may have (issue 18 adds 'forecast')
+POLICIES = ("fixed_minmax",)
+
+_POLICY_NS = uuid.UUID("0190f0c1-5a1e-7d3a-9b1c-6f2d8e4a7b01")
+
+
+def policy_id_for(item_id: uuid.UUID, warehouse_id: uuid.UUID) -> uuid.UUID:
+    """The one id every site gives to the policy of ``item_id`` at ``warehouse_id``."""
+    return uuid.uuid5(_POLICY_NS, f"{item_id.hex}:{warehouse_id.hex}")
+
+
+class SalesHistory(LedgerRow, Base):
+    """Units of an item sold from a warehouse on one day in the old system (demand only)."""
+
+    __tablename__ = "sales_history"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_sales_history_pair_day", "item_id", "warehouse_id", "sale_date"),
+    )
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id"), default=None)
+    #: the legacy document (invoice or order number), when the file gives one
+    reference: Mapped[str] = mapped_column(String(40), default="")
+
+
+class ReplenishmentPolicy(BranchDocument, Base):
+    """How one item is replenished at one warehouse (owned by the warehouse's branch)."""
+
+    __tablename__ = "replenishment_policy"
+    __table_args__ = (
+        UniqueConstraint("item_id", "warehouse_id"),
+        CheckConstraint("min_qty >= 0 AND max_qty > 0 AND min_qty <= max_qty", name="min_max"),
+    )
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    policy: Mapped[str] = mapped_column(String(16), default="fixed_minmax")
+    min_qty: Mapped[int] = mapped_column(BigInteger, default=0)
+    max_qty: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+#: legacy sales add to the weekly demand digest the replenishment run reads (``sales_week``)
+SALES_HISTORY_WEEK_TRIGGER_SQL = """CREATE TRIGGER IF NOT EXISTS trg_sales_history_sales_week
+    AFTER INSERT ON sales_history
+    BEGIN
+      INSERT INTO sales_week (item_id, warehouse_id, week, qty)
+      VALUES (NEW.item_id, NEW.warehouse_id, (CAST(julianday(NEW.sale_date) + 0.5 AS INTEGER) / 7), NEW.qty)
+      ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
+    END"""
