@@ -17,6 +17,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
+from reports.letterhead import Letterhead, letterhead_block
 from reports.page import render
 from reports.styles import BODY, BOLD, HEADING, RIGHT, SMALL, TITLE, lines_table_style
 
@@ -62,6 +63,8 @@ class PoDocument:
     #: "Approved by ..." or "NOT APPROVED ..." (printed above the signature)
     approved_by: str = ""
     supplier_email: str = ""
+    #: the company's letterhead (logo, address, contact, tax id); None = name and address only
+    letterhead: Letterhead | None = None
     terms: list[str] = field(default_factory=lambda: [
         "Quote our PO number on every delivery note, carton label and invoice.",
         "Deliveries above the ordered quantity may be refused.",
@@ -80,7 +83,9 @@ def _p(text: str, style: object = BODY) -> Paragraph:
 
 def _header(doc: PoDocument) -> Flowable:
     title = "PURCHASE ORDER" + (" (RUSH)" if doc.rush else "")
-    left = [_p(doc.company_name, TITLE), _p(doc.company_address, SMALL), Spacer(1, 3 * mm), _p(title, HEADING)]
+    head: list[Flowable] = (letterhead_block(doc.letterhead) if doc.letterhead is not None
+                            else [_p(doc.company_name, TITLE), _p(doc.company_address, SMALL)])
+    left = [*head, Spacer(1, 3 * mm), _p(title, HEADING)]
     barcode = Code128(doc.number, barHeight=12 * mm, barWidth=0.9, humanReadable=False)
     right = [barcode, _p(doc.number, RIGHT),
              _p(f"Revision {doc.revision}" if doc.revision else "Original", RIGHT),

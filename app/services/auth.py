@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.view": frozenset(ROLES),
     "stock.adjust": frozenset({"manager", "warehouse"}),
     "replenish.run": frozenset({"buyer", "manager"}),
+    "replenish.policy": frozenset({"buyer", "manager"}),
     "requisition.create": frozenset({"buyer", "manager"}),
     "po.create": frozenset({"buyer", "manager"}),
     "po.approve": frozenset({"approver", "manager"}),

@@ -153,6 +153,24 @@ def _raw_owners(state: ORMExecuteState) -> set[Any]:
     return found
 
 
+def check_insert(session: Session, model: Any, owners: set[Any]) -> None:
+    """Raise ``ForeignWrite`` when this site may not insert rows of ``model`` owned by ``owners``
+    (the rule of the flush guard, for statements that bypass the ORM: bulk imports)."""
+    sync = getattr(model, "__sync__", None)
+    if sync not in (LEDGER, DOCUMENT, MASTER) or session.info.get("apply_remote") \
+            or session.info.get("ownership_off"):
+        return
+    own = ownership(session)
+    if not own.enforced:
+        return
+    name = model.__table__.name
+    if sync == MASTER and not own.head_office:
+        raise ForeignWrite(f"{name} is master data: only head office adds it")
+    foreign = {o for o in owners if o is not None and o != own.branch_id and o != getattr(own.branch_id, "hex", "")}
+    if sync != MASTER and foreign:
+        raise ForeignWrite(f"{name}: rows of another branch; this workstation writes only its own branch's")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _guard_raw(state: ORMExecuteState) -> None:
     """The same rule for INSERT/UPDATE statements run through ``session.execute`` (bulk imports,
@@ -173,11 +191,7 @@ def _guard_raw(state: ORMExecuteState) -> None:
     table = cls.__table__
     name = table.name
     if state.is_insert:
-        if sync == MASTER and not own.head_office:
-            raise ForeignWrite(f"{name} is master data: only head office adds it")
-        foreign = {o for o in _raw_owners(state) if o is not None and o != own.branch_id}
-        if sync != MASTER and foreign:
-            raise ForeignWrite(f"{name}: rows of another branch; this workstation writes only its own branch's")
+        check_insert(session, cls, _raw_owners(state))
         return
     stmt = state.statement
     if sync == MASTER:

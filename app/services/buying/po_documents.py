@@ -68,8 +68,11 @@ def document_data(session: Session, po: PurchaseOrder) -> PoDocument:
     contact = ""
     if buyer is not None:
         contact = " · ".join(x for x in (buyer.full_name or buyer.username, buyer.email) if x)
+    from app.services.org.company import letterhead
+
+    head = letterhead(session, branch.id)  # the company profile (Settings > Organisation)
     return PoDocument(
-        company_name=f"Depot · {branch.name}", company_address=branch.address, number=po.number,
+        company_name=head.name, company_address=head.address, letterhead=head, number=po.number,
         revision=po.revision, order_date=po.order_date, supplier_code=supplier.code, supplier_name=supplier.name,
         supplier_address=supplier.address, currency=po.currency, payment_terms=po.payment_terms, ship_to=ship_to,
         lines=doc_lines, total=document_total((ln.extension for ln in doc_lines), po.currency),
