@@ -125,6 +125,7 @@ def _replenish(args: argparse.Namespace) -> int:
                else f"buy from {r.purchase.source_code}" if r.purchase else "")
         rows.append({"sku": r.sku, "warehouse": r.warehouse_code, "qty": r.qty, "via": via,
                      "arrives": r.chosen.arrival.isoformat(), "cost": str(r.chosen.total_cost),
+                     "policy": w.policy_label,
                      "position": w.position, "rop": f"{w.rop:.1f}", "oul": f"{w.oul:.1f}", "ss": f"{w.ss:.1f}",
                      "d/day": f"{w.d:.2f}",
                      "rounding": w.rounding if r.preferred == "purchase" else "none (transfer of the raw need)"})

@@ -79,6 +79,22 @@ def create_expected_receipts(session: Session, actor: Actor | None, po: Purchase
     return made
 
 
+def record_received_before(session: Session, po: PurchaseOrder, received: dict[uuid.UUID, int]) -> int:
+    """Units a legacy system had already received on PO lines (PO line id -> units) before the PO
+    came to Depot: written on this site's expected lines of those PO lines, as if received here,
+    so the PO roll-up counts them and receiving expects only the rest. Returns lines changed."""
+    q = (select(ExpectedReceiptLine).join(ExpectedReceipt, ExpectedReceipt.id == ExpectedReceiptLine.receipt_id)
+         .where(ExpectedReceipt.po_id == po.id, ExpectedReceiptLine.po_line_id.in_(list(received))))
+    n = 0
+    for el in session.scalars(q):
+        got = received.get(el.po_line_id) if el.po_line_id is not None else None
+        if got and owns(session, el.owner_branch_id) and el.qty_received != got:
+            el.qty_received = min(got, el.qty_expected)
+            n += 1
+    session.flush()
+    return n
+
+
 def open_receipts(session: Session, po: PurchaseOrder) -> list[ExpectedReceipt]:
     """The PO's receipts still waiting for goods; refuses when any already has goods (received)."""
     out = []

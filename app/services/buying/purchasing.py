@@ -157,9 +157,11 @@ def create_po(
     session: Session, actor: Actor, supplier: str | uuid.UUID, warehouse: str | uuid.UUID, lines: list[LineInput], *,
     rush: bool = False, expected_date: dt.date | None = None, notes: str = "",
     requested_by_id: uuid.UUID | None = None, order_date: dt.date | None = None, submit_now: bool = False,
+    number: str | None = None,
 ) -> PurchaseOrder:
-    """A draft PO (numbered from the ship-to warehouse's branch series, e.g. DAL-PO-000123);
-    with ``submit_now`` it goes on to approval (or straight to approved) in the same transaction."""
+    """A draft PO (numbered from the ship-to warehouse's branch series, e.g. DAL-PO-000123, or
+    ``number`` when a legacy PO keeps its own); with ``submit_now`` it goes on to approval (or
+    straight to approved) in the same transaction."""
     actor.require("po.create")
     sup = _find_supplier(session, supplier)
     wh = _find_warehouse(session, warehouse)
@@ -168,8 +170,14 @@ def create_po(
     valid = _validate_lines(session, sup, wh, lines)
     for n, ln in enumerate(valid, 1):
         _check_expected(ln.expected_date, order_date or dt.date.today(), f"line {n} expected date")
+    if number is not None:
+        number = number.strip().upper()
+        if not number or len(number) > 24:
+            raise ValidationError("PO number", f"{number!r} must have 1 to 24 characters")
+        if session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == number)) is not None:
+            raise Conflict(f"purchase order {number} already exists")
     po = PurchaseOrder(
-        number=numbering.next_number(session, wh.branch_id, "PO"),
+        number=number or numbering.next_number(session, wh.branch_id, "PO"),
         supplier_id=sup.id, warehouse_id=wh.id, status="draft", order_date=order_date or dt.date.today(),
         expected_date=expected_date, currency=sup.currency, payment_terms=sup.payment_terms, rush=rush,
         requested_by_id=requested_by_id or actor.user_id, notes=notes, owner_branch_id=wh.branch_id, revision=0,

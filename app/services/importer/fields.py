@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.models.types import DomainValueError, to_money, to_qty
+from app.models.types import QTY_MAX, DomainValueError, to_money, to_qty
 from app.services.errors import DomainError
 from app.services.importer import csvfile
 
@@ -98,6 +99,10 @@ def money(v: str) -> Decimal:
 
 def qty(v: str) -> int:
     """A whole, positive quantity in base units."""
+    if v.isdigit() and len(v) < 13 and v.isascii():  # the common case, without Decimal
+        q = int(v)
+        if q > 0 and q <= QTY_MAX:
+            return q
     try:
         return to_qty(v, "")
     except DomainValueError as e:
@@ -106,6 +111,10 @@ def qty(v: str) -> int:
 
 def whole(v: str) -> int:
     """A whole number that may be zero (days, dimensions, grams)."""
+    if v.isdigit() and len(v) < 13 and v.isascii():
+        q = int(v)
+        if q <= QTY_MAX:
+            return q
     try:
         return to_qty(v, "", allow_zero=True)
     except DomainValueError as e:
@@ -181,11 +190,21 @@ class CsvRead:
     notes: list[str]
 
 
-def read_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems: list[Problem], *,
-             encoding: str | None = None, delimiter: str | None = None) -> CsvRead:
-    """The one way an importer reads its file: encoding and separator detected (or as named),
-    header checked, every row parsed; bad rows go to ``problems``. Whatever the bytes, this
-    returns or raises a ``DomainError``: a file that cannot be read at all imports nothing."""
+@dataclass
+class CsvStream:
+    """``iter_csv``'s answer: like ``CsvRead``, with the rows still to be read (a big file)."""
+
+    name: str
+    stream: Iterator[Row]
+    encoding: str
+    delimiter: str
+    notes: list[str]
+
+
+def iter_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems: list[Problem], *,
+             encoding: str | None = None, delimiter: str | None = None) -> CsvStream:
+    """``read_csv`` for files too big to hold as parsed rows: the header is checked now, the rows
+    are parsed as the caller iterates (sales history streams through the importer chunk by chunk)."""
     src = csvfile.load(source, encoding)
     sep = csvfile.delimiter_option(delimiter)
     notes = list(src.notes)
@@ -196,8 +215,18 @@ def read_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems:
             notes.append(f"columns separated by {csvfile.delimiter_name(sep)}"
                          + (" (the file's sep= line)" if skip else ""))
     stream = csvfile.rows_text(src.text, skip)
-    rows = list(read_rows(src.name, stream, fields, problems, delimiter=sep))
-    return CsvRead(src.name, rows, src.encoding, sep, notes)
+    rows = read_rows(src.name, stream, fields, problems, delimiter=sep)
+    first = next(rows, None)  # reads and checks the header (an ImportRejected comes now, not mid-import)
+    return CsvStream(src.name, itertools.chain([first] if first is not None else [], rows), src.encoding, sep, notes)
+
+
+def read_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems: list[Problem], *,
+             encoding: str | None = None, delimiter: str | None = None) -> CsvRead:
+    """The one way an importer reads its file: encoding and separator detected (or as named),
+    header checked, every row parsed; bad rows go to ``problems``. Whatever the bytes, this
+    returns or raises a ``DomainError``: a file that cannot be read at all imports nothing."""
+    read = iter_csv(source, fields, problems, encoding=encoding, delimiter=delimiter)
+    return CsvRead(read.name, list(read.stream), read.encoding, read.delimiter, read.notes)
 
 
 def _decimal_comma(cell: str) -> str:

@@ -82,6 +82,13 @@ class Why:
     forecast_weeks: int = 0
     forecast_mae: float | None = None
     forecast_note: str = ""
+    #: 'computed' (ROP/OUL from demand, lead time and service level) or 'fixed_minmax' (the
+    #: pair's order point: rop = min, oul = max, no safety stock; ordered when position < min)
+    policy: str = "computed"
+
+    @property
+    def policy_label(self) -> str:
+        return "fixed min/max" if self.policy == "fixed_minmax" else "computed"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -351,10 +358,16 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             sigma_d = np.where(stored.has & ~np.isnan(stored.sigma_d), stored.sigma_d, sigma_d)
     ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
     position = on_hand + on_order + inbound + req_in - allocated
+    # fixed min/max pairs: order when the position falls below min, up to max (policies.py)
+    fixed, fmin, fmax = _fixed_min_max(session, item_ix, wh_ix, shape)
+    ss = np.where(fixed, 0.0, ss)
+    rop = np.where(fixed, fmin, rop)
+    oul = np.where(fixed, fmax, oul)
     need = np.ceil(oul - position - 1e-9)
     target_mask = np.zeros(shape[1], dtype=bool)
     target_mask[scope.targets] = True
-    candidates = (position <= rop) & (need > 0) & target_mask[None, :]
+    due = np.where(fixed, position < rop, position <= rop)
+    candidates = due & (need > 0) & target_mask[None, :]
 
     # sister surplus: free stock above the sister's own order-up-to level
     surplus = np.floor(on_hand - allocated - outbound - req_out - np.ceil(oul)).astype(np.int64)
@@ -382,6 +395,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
             min_order=s.min_order if s else 1, rounding=rounded.note, next_expected=next_due.get((ihex, whex)),
             **(stored.why(i, w) if stored is not None and stored.has[i, w] else {}),
+            policy="fixed_minmax" if fixed[i, w] else "computed",
         )
         purchase = None
         if s is not None:
@@ -476,6 +490,23 @@ def _stored_forecasts(session: Session, today: dt.date, item_ix: dict[str, int],
     return _Stored(has, d, sd, weeks, row_of, rows) if has.any() else None
 
 
+def _fixed_min_max(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
+                   shape: tuple[int, int]) -> tuple[Any, Any, Any]:
+    """(mask, min, max) arrays of the pairs with a fixed min/max policy (app.models.demand)."""
+    fixed = np.zeros(shape, dtype=bool)
+    lo = np.zeros(shape, dtype=np.float64)
+    hi = np.zeros(shape, dtype=np.float64)
+    if not _has_table(session, "replenishment_policy"):
+        return fixed, lo, hi
+    rows = _raw(session, "SELECT item_id, warehouse_id, min_qty, max_qty FROM replenishment_policy"
+                         " WHERE deleted_at IS NULL AND policy = 'fixed_minmax'")
+    for item, wh, mn, mx in rows:
+        i, w = item_ix.get(str(item)), wh_ix.get(str(wh))
+        if i is not None and w is not None:
+            fixed[i, w], lo[i, w], hi[i, w] = True, mn, mx
+    return fixed, lo, hi
+
+
 #: an open requisition another branch already put on a PO (its owner has not settled it yet) is
 #: counted by that PO line (on order), not twice (requisitions.conversions_of)
 _NOT_ON_A_DOCUMENT = ("NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.entity = 'requisition'"
@@ -505,7 +536,8 @@ def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, in
 
     Read from ``sales_week`` (one ordered pass, one row back per pair); the weekly buckets
     themselves are kept by triggers as sales are posted. Sales are moves to a warehouse's
-    customer location; reversed sales are taken back.
+    customer location (reversed sales are taken back) and imported sales history
+    (``sales_history``, demand only: it moves no stock).
     """
     cur = week_of(today)
     if _has_table(session, "sales_week"):

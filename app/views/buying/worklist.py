@@ -95,7 +95,7 @@ class RecommendationsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= QTY_COL:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.why.rounding
+            return f"{r.why.policy_label}; rounding: {r.why.rounding}"
         if role == Qt.ItemDataRole.UserRole:
             return r
         return None
@@ -151,13 +151,23 @@ def demand_rows(w: Any) -> list[tuple[str, str]]:
 def why_html(r: Recommendation) -> str:
     """The figures behind a recommendation, for the detail pane."""
     w = r.why
-    rows = [
-        *demand_rows(w),
-        ("Lead time", f"LT = {w.lt_days:g} days, σLT = {w.sigma_lt:g} days"),
-        ("Service level", f"class {w.velocity_class}: {w.service_level_pct:g}% → z = {w.z:.3f}"),
-        ("Safety stock", f"SS = z·√(LT·σd² + d²·σLT²) = {w.ss:.1f}"),
-        ("Reorder point", f"ROP = d·LT + SS = {w.rop:.1f}"),
-        ("Order-up-to", f"OUL = ROP + d·{w.review_days} review days = {w.oul:.1f}"),
+    if w.policy == "fixed_minmax":
+        rows = [
+            ("Policy", "fixed min/max (this item's order point at this warehouse)"),
+            ("Min / max", f"order when the position falls below min {w.rop:g}, up to max {w.oul:g}"),
+            *demand_rows(w),
+        ]
+    else:
+        rows = [
+            ("Policy", "computed from demand, lead time and service level"),
+            *demand_rows(w),
+            ("Lead time", f"LT = {w.lt_days:g} days, σLT = {w.sigma_lt:g} days"),
+            ("Service level", f"class {w.velocity_class}: {w.service_level_pct:g}% → z = {w.z:.3f}"),
+            ("Safety stock", f"SS = z·√(LT·σd² + d²·σLT²) = {w.ss:.1f}"),
+            ("Reorder point", f"ROP = d·LT + SS = {w.rop:.1f}"),
+            ("Order-up-to", f"OUL = ROP + d·{w.review_days} review days = {w.oul:.1f}"),
+        ]
+    rows += [
         ("Position", f"{w.on_hand} on hand + {w.on_order} on order + {w.inbound} inbound + "
                      f"{w.requisitioned} requisitioned − {w.allocated} allocated = {w.position}"),
         ("Quantity", f"raw {w.raw_qty}; rounding: {w.rounding}"),
