@@ -73,3 +73,10 @@ SALES_HISTORY_WEEK_TRIGGER_SQL = """CREATE TRIGGER IF NOT EXISTS trg_sales_histo
       VALUES (NEW.item_id, NEW.warehouse_id, (CAST(julianday(NEW.sale_date) + 0.5 AS INTEGER) / 7), NEW.qty)
       ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
     END"""
+
+#: the same for many rows at once (bulk imports set the trigger aside and run this once per batch;
+#: ``?`` is the last rowid before the batch)
+SALES_HISTORY_WEEK_BATCH_SQL = """INSERT INTO sales_week (item_id, warehouse_id, week, qty)
+    SELECT item_id, warehouse_id, (CAST(julianday(sale_date) + 0.5 AS INTEGER) / 7) AS wk, SUM(qty)
+    FROM sales_history WHERE rowid > ? GROUP BY item_id, warehouse_id, wk
+    ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty"""

@@ -364,3 +364,36 @@ def test_a_branch_workstation_imports_only_its_own_warehouses_history(session: S
         "line 3: warehouse HOU1 belongs to HOU: import it at a HOU workstation"]
     with pytest.raises(Exception, match="locations are head-office data"):
         import_csv(session, world.actors["root"], "locations", write(tmp_path, "warehouse,code\nDAL1,Z-9\n", "l.csv"))
+
+
+def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Session, world: World, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk writes set the per-row triggers aside and do their work set-based: the outbox, the weekly
+    digest and the schema must come out exactly as the triggers would have left them."""
+    import app.services.importer.bulk as bulk
+
+    schema_before = session.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all()
+    day0 = dt.date(2026, 3, 2)
+    body = "date,warehouse,sku,qty,customer\n" + "".join(
+        f"{(day0 + dt.timedelta(days=n % 40)).isoformat()},{wh},{sku},{n % 7 + 1},{'BUILDCO' if n % 3 else ''}\n"
+        for n in range(120) for wh, sku in [(("DAL1", "HOU1")[n % 2], ("BOLT", "WIDGET", "MILK")[n % 3])])
+    path = tmp_path / "h.csv"
+    path.write_text(body, encoding="utf-8")
+    monkeypatch.setattr(bulk, "BATCH_MIN", 1)
+    assert import_csv(session, world.actors["root"], "sales-history", path).imported == 120
+    ids = [r[0] for r in session.execute(text("SELECT id FROM sales_history ORDER BY rowid"))]
+    captured = session.execute(text("SELECT row_id, op FROM sync_outbox WHERE tbl = 'sales_history' ORDER BY seq")).all()
+    assert [tuple(r) for r in captured] == [(i, "I") for i in ids]
+    assert session.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all() == schema_before
+    digest = session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all()
+    from app.services.replenishment.engine import rebuild_sales_weeks
+
+    rebuild_sales_weeks(session)
+    assert session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all() \
+        == digest
+    assert session.scalar(text("SELECT sum(qty) FROM sales_week")) == sum(n % 7 + 1 for n in range(120))
+    # a later single row still fires the triggers that were put back
+    session.execute(text("INSERT INTO sales_history (id, owner_branch_id, created_at, item_id, warehouse_id, sale_date,"
+                         " qty, reference) VALUES ('x1', :o, '2026-01-01', :i, :w, '2026-01-01', 5, '')"),
+                    {"o": world.dal.id.hex, "i": world.items["BOLT"].id.hex, "w": world.wh_dal.id.hex})
+    assert session.scalar(text("SELECT count(*) FROM sync_outbox WHERE row_id = 'x1'")) == 1

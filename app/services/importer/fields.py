@@ -273,20 +273,21 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
                        f"if the file uses another separator, name it with --delimiter")
         raise ImportRejected(name, [Problem(header_line, "header: " + "; ".join(bad))], header=True)
     numeric = {f.name for f in fields if f.parse in (money, decimal4)} if delimiter == ";" else set()
+    parsers = [by_name.get(c) for c in cols]  # per column, looked up once (millions of cells)
+    width = len(cols)
     try:
         for raw in reader:
             line = reader.line_num
-            if not any(c.strip() for c in raw):
+            if not "".join(raw).strip():
                 continue
-            if len(raw) > len(cols) and not any(c.strip() for c in raw[len(cols):]):
-                raw = raw[:len(cols)]
-            if len(raw) != len(cols):
-                problems.append(Problem(line, f"has {len(raw)} fields, the header has {len(cols)}"))
+            if len(raw) > width and not "".join(raw[width:]).strip():
+                raw = raw[:width]
+            if len(raw) != width:
+                problems.append(Problem(line, f"has {len(raw)} fields, the header has {width}"))
                 continue
             values: dict[str, Any] = {}
             errors = []
-            for col, cell in zip(cols, raw, strict=True):
-                f = by_name.get(col)
+            for col, f, cell in zip(cols, parsers, raw, strict=True):
                 if f is None:
                     continue
                 cell = cell.strip()

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import VELOCITY_CLASSES, Item, ItemUom
-from app.models.hlc import clock
-from app.models.ids import uuid7
+from app.models.ids import uuid7_hex_batch
 from app.models.org import TEMPERATURE_CLASSES, Branch
 from app.models.parties import PRIORITY_TIERS, SERVICE_LEVELS, Customer, ItemSupplier, Supplier
-from app.models.types import utcnow
 from app.services.auth import Actor
-from app.services.db import site_id
+from app.services.importer.bulk import BulkInsert, Stamp, new_id
 from app.services.importer.fields import (
     Field,
     Problem,
@@ -35,8 +33,6 @@ from app.services.importer.fields import (
     whole,
 )
 from app.services.masterdata import head_office_id
-
-CHUNK = 2000
 
 
 def _velocity(v: str) -> str:
@@ -77,15 +73,15 @@ LINK_FIELDS = [
 ]
 
 
-def _stamp(session: Session, owner: Any) -> dict[str, Any]:
-    now = utcnow()
-    return {"id": uuid7(), "owner_branch_id": owner, "created_at": now, "updated_at": now, "hlc": clock.now(),
-            "hlc_site": site_id(session)}
+def _stamp(stamp: Stamp, owner: Any, row_id: str | None = None) -> dict[str, Any]:
+    return {"id": row_id or new_id(), "owner_branch_id": owner.hex, "created_at": stamp.now,
+            "updated_at": stamp.now, "hlc": stamp.hlc, "hlc_site": stamp.site}
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    for i in range(0, len(rows), CHUNK):
-        session.execute(insert(model), rows[i:i + CHUNK])
+    """One bulk write (importer.bulk: stored forms, executemany, capture kept)."""
+    writer, data = BulkInsert.for_dicts(session, model, rows)
+    writer.write(data)
 
 
 def prepare_items(session: Session, rows: list[Row], problems: list[Problem]) -> list[dict[str, Any]]:
@@ -117,31 +113,22 @@ def prepare_items(session: Session, rows: list[Row], problems: list[Problem]) ->
 
 def write_items(session: Session, actor: Actor, rows: list[dict[str, Any]]) -> int:
     ho = head_office_id(session)
+    stamp = Stamp.take(session)
+    ids = iter(uuid7_hex_batch(3 * len(rows)))  # an item and at most two pack units each
     items, uoms = [], []
     for v in rows:
         base = {k: val for k, val in v.items() if k not in ("case_qty", "pallet_qty")}
-        rec = {**_stamp(session, ho), **base}
+        rec = {**_stamp(stamp, ho, next(ids)), **base}
         items.append(rec)
         for uom in ("case", "pallet"):
             factor = v.get(f"{uom}_qty")
             if factor and factor > 1:
-                uoms.append({**_stamp(session, ho), "item_id": rec["id"], "uom": "CS" if uom == "case" else "PL",
-                             "factor": factor, "gtin": None})
-    _bulk(session, Item, _uniform(items, Item))
+                uoms.append({**_stamp(stamp, ho, next(ids)), "item_id": rec["id"],
+                             "uom": "CS" if uom == "case" else "PL", "factor": factor, "gtin": None})
+    _bulk(session, Item, items)
     if uoms:
         _bulk(session, ItemUom, uoms)
     return len(items)
-
-
-def _uniform(rows: list[dict[str, Any]], model: Any) -> list[dict[str, Any]]:
-    """executemany needs the same keys in every row: fill the gaps with the column defaults."""
-    keys = set().union(*(r.keys() for r in rows)) if rows else set()
-    defaults: dict[str, Any] = {}
-    for k in keys:
-        col = model.__table__.columns[k]
-        d = col.default.arg if col.default is not None and not callable(col.default.arg) else None
-        defaults[k] = d
-    return [{**defaults, **r} for r in rows]
 
 
 def prepare_suppliers(session: Session, rows: list[Row], problems: list[Problem]) -> list[dict[str, Any]]:
@@ -157,7 +144,8 @@ def prepare_suppliers(session: Session, rows: list[Row], problems: list[Problem]
 
 def write_suppliers(session: Session, actor: Actor, rows: list[dict[str, Any]]) -> int:
     ho = head_office_id(session)
-    _bulk(session, Supplier, _uniform([{**_stamp(session, ho), **v} for v in rows], Supplier))
+    stamp = Stamp.take(session)
+    _bulk(session, Supplier, [{**_stamp(stamp, ho), **v} for v in rows])
     return len(rows)
 
 
@@ -189,7 +177,8 @@ def prepare_customers(session: Session, rows: list[Row], problems: list[Problem]
 
 def write_customers(session: Session, actor: Actor, rows: list[dict[str, Any]]) -> int:
     ho = head_office_id(session)
-    _bulk(session, Customer, _uniform([{**_stamp(session, ho), **v} for v in rows], Customer))
+    stamp = Stamp.take(session)
+    _bulk(session, Customer, [{**_stamp(stamp, ho), **v} for v in rows])
     return len(rows)
 
 
@@ -228,5 +217,6 @@ def prepare_links(session: Session, rows: list[Row], problems: list[Problem]) ->
 
 def write_links(session: Session, actor: Actor, rows: list[dict[str, Any]]) -> int:
     ho = head_office_id(session)
-    _bulk(session, ItemSupplier, _uniform([{**_stamp(session, ho), **v} for v in rows], ItemSupplier))
+    stamp = Stamp.take(session)
+    _bulk(session, ItemSupplier, [{**_stamp(stamp, ho), **v} for v in rows])
     return len(rows)
