@@ -177,6 +177,11 @@ def test_an_open_po_of_an_unknown_supplier_is_refused_whole(session: Session, wo
         PO-4,ACME,DAL1,BOLT,5,0,1.00
         PO-5,ACME,DAL1,BOLT,5,0,-1
         """)
+    dated = write(tmp_path, """
+        number,supplier,warehouse,sku,qty_ordered,price,order_date,expected_date
+        PO-6,ACME,DAL1,BOLT,5,1.00,2026-02-10,2026-02-01
+        PO-7,ACME,DAL1,BOLT,5,1.00,,2020-01-31
+        """, "dated.csv")
     assert refused(session, world, "purchase-orders", path) == [
         "line 2: supplier: unknown supplier NOSUCH",
         "line 3: supplier: unknown supplier NOSUCH",
@@ -187,6 +192,12 @@ def test_an_open_po_of_an_unknown_supplier_is_refused_whole(session: Session, wo
         "line 8: price: -1 is negative",
     ]
     assert count(session, "purchase_order") == 0 and count(session, "expected_receipt") == 0
+    assert refused(session, world, "purchase-orders", dated) == [
+        "line 2: expected_date: 2026-02-01 is before the order date 2026-02-10"]
+    # an overdue PO without an order date is open all the same (ordered no later than it was due)
+    import_csv(session, world.actors["root"], "purchase-orders", dated, skip_bad=True)
+    po7 = session.scalars(select(PurchaseOrder).where(PurchaseOrder.number == "PO-7")).one()
+    assert po7.status == "sent" and po7.order_date == dt.date(2020, 1, 31)
 
 
 # --------------------------------------------------------------------------- order points and the fixed min/max policy

@@ -94,6 +94,12 @@ def prepare_pos(session: Session, rows: list[Row], problems: list[Problem]) -> l
             got = v.get("qty_received", 0)
             if got > v["qty_ordered"]:
                 errors.append(f"qty_received: {got} is more than qty_ordered {v['qty_ordered']}")
+            ordered = first.get("order_date")
+            if ordered and v.get("expected_date") and v["expected_date"] < ordered:
+                errors.append(f"expected_date: {v['expected_date'].isoformat()} is before the order date "
+                              f"{ordered.isoformat()}")
+            if v.get("order_date") and v["order_date"] > dt.date.today():
+                errors.append(f"order_date: {v['order_date'].isoformat()} is in the future")
             if errors:
                 bad.append(Problem(row.line, "; ".join(errors)))
         if not bad and all(r.values.get("qty_received", 0) >= r.values["qty_ordered"] for r in lines):
@@ -113,8 +119,9 @@ def prepare_pos(session: Session, rows: list[Row], problems: list[Problem]) -> l
         if len(set(line_nos)) != len(line_nos):
             line_nos = list(range(1, len(lines) + 1))
         dates = [r.values["expected_date"] for r in lines if r.values.get("expected_date")]
+        # no order date in the file: the earliest of today and the expected dates (an overdue PO is open too)
         out.append({"number": number, "supplier": sup, "warehouse": whs[first["warehouse"]],
-                    "order_date": first.get("order_date") or dt.date.today(),
+                    "order_date": first.get("order_date") or min([dt.date.today(), *dates]),
                     "expected_date": min(dates) if dates else None,
                     "lines": [(n, items[r.values["sku"]][0], r.values, whs[r.values["warehouse"]])
                               for n, r in sorted(zip(line_nos, lines, strict=True), key=lambda t: t[0])]})
