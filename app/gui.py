@@ -162,6 +162,24 @@ def start_carrier_sandbox() -> Any:
     return _Running()
 
 
+def _still_in_setup(engine: Any) -> bool:
+    from app.views.setup.assistant import needs_setup
+
+    return needs_setup(engine)
+
+
+def _first_run(engine: Any) -> str:
+    """A file without users opens the setup assistant; returns the new admin's name ('' = none)."""
+    from app.services.org.setup import in_setup
+
+    with session_scope(engine, write=False) as s:
+        if not in_setup(s):
+            return ""
+    from app.views.setup.assistant import SetupAssistant
+
+    return SetupAssistant.ask(engine) or ""
+
+
 def _autologin(engine: Any, username: str) -> Actor:
     with session_scope(engine) as s:
         return actor_by_name(s, username)
@@ -199,6 +217,18 @@ def launch(args: argparse.Namespace) -> int:
         return 2
     user = getattr(args, "user", None) or (DEMO_USER if getattr(args, "demo", False) else "")
     autologin = bool(user) and os.environ.get("DEPOT_AUTOLOGIN") == "1"
+    try:
+        admin = _first_run(engine)
+        if admin:  # the new admin signs in with the password just chosen
+            user, autologin = admin, False
+    except DomainError as e:
+        show_problem("setup", str(e))
+        engine.dispose()
+        return 1
+    if not user and _still_in_setup(engine):
+        print("depot: the new file has no admin yet: start again to finish setting it up", file=sys.stderr)
+        engine.dispose()
+        return 1
     try:
         while True:  # one turn per signed-in user: "Sign out" brings the sign-in back, no restart
             try:

@@ -105,3 +105,20 @@ def sample_csv(kind: str) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
+
+
+#: what each kind brings, in a line (the setup assistant and Settings > Import list them)
+NOTES: dict[str, str] = {
+    "branches": "the head office and the branches, with their time zone and address",
+    "warehouses": "each branch's warehouses (every one gets its dock, QA cage and virtual locations)",
+    "items": "the catalogue: SKU, description, unit, GTIN, size and weight, lot/serial tracking, cost and price",
+    "locations": "bins, dock doors and QA cages: zone, role (pick or reserve), walk sequence, capacity, pick faces",
+    "suppliers": "suppliers with their e-mail, address, currency, terms and EDI ids",
+    "item-suppliers": "who supplies what: part number, lead time, pack size, minimum order, contract price",
+    "customers": "customers with their ship-to, tier, credit limit and home branch",
+    "stock": "opening stock per bin (with lots and serials): the count on the day you move in",
+    "order-points": "fixed min/max per item and warehouse: below min, Depot orders up to max",
+    "purchase-orders": "purchase orders still open: they become sent POs with their expected receipts",
+    "orders": "open sales orders, one row per line",
+    "sales-history": "daily sales of the past (demand for replenishment; moves no stock)",
+}

@@ -1,0 +1,231 @@
+"""Settings > Branches and warehouses: the head office and branches (and which one this file works
+for), the warehouses of each branch. The editors are also pages of the setup assistant.
+
+Rules are ``services.org.sites``. Signals: changed(str) after a branch or warehouse was saved.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.services.org import sites
+from app.views.context import AppContext
+from app.views.settings.company_page import settings_env, timezones
+from app.views.settings.org_env import OrgEnv, lock, show
+
+
+def _table(name: str, headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setObjectName(name)
+    t.setHorizontalHeaderLabels(headers)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    t.verticalHeader().setVisible(False)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t
+
+
+def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(v))
+    table.resizeColumnsToContents()
+
+
+class BranchesEditor(QWidget):
+    """Branches with their time zone and address; add one; choose the branch this file works for."""
+
+    changed = Signal(str)
+
+    def __init__(self, env: OrgEnv, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.env = env
+        self.branches: list[sites.BranchInfo] = []
+        self.table = _table("branchTable", ["Code", "Name", "Head office", "Time zone", "Warehouses", "This file",
+                                            "Address"])
+        self.code = QLineEdit()
+        self.code.setObjectName("branchCode")
+        self.code.setPlaceholderText("DAL")
+        self.code.setMaximumWidth(80)
+        self.name = QLineEdit()
+        self.name.setObjectName("branchName")
+        self.name.setPlaceholderText("Dallas")
+        self.tz = QComboBox()
+        self.tz.setEditable(True)
+        self.tz.addItems(timezones())
+        self.address = QLineEdit()
+        self.address.setObjectName("branchAddress")
+        self.address.setPlaceholderText("street, city, state, ZIP")
+        self.add_button = QPushButton("Add branch")
+        self.add_button.setObjectName("branchAdd")
+        self.this_file = QComboBox()
+        self.this_file.setObjectName("thisBranch")
+        self.use_button = QPushButton("Work for this branch")
+        self.use_button.setObjectName("branchUse")
+        self.status = QLabel("")
+        self.status.setObjectName("branchStatus")
+        self.status.setWordWrap(True)
+        add = QHBoxLayout()
+        for w in (self.code, self.name, self.tz, self.address, self.add_button):
+            add.addWidget(w, 1 if w in (self.name, self.address) else 0)
+        use = QHBoxLayout()
+        use.addWidget(QLabel("This file works for"))
+        use.addWidget(self.this_file, 1)
+        use.addWidget(self.use_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(add)
+        lay.addLayout(use)
+        lay.addWidget(self.status)
+        lock(env, [self.code, self.name, self.tz, self.address, self.add_button, self.this_file, self.use_button])
+        self.add_button.clicked.connect(self.add)
+        self.use_button.clicked.connect(self.use)
+        self.load()
+
+    def load(self) -> None:
+        self.env.read(sites.list_branches, self._loaded, (id(self), "branches"))
+
+    def _loaded(self, rows: list[sites.BranchInfo]) -> None:
+        self.branches = rows
+        _fill(self.table, [(b.code, b.name, "yes" if b.head_office else "", b.timezone, str(b.warehouses),
+                            "yes" if b.this_file else "", b.address.replace("\n", ", ")) for b in rows])
+        self.this_file.clear()
+        for b in rows:
+            self.this_file.addItem(f"{b.code}  {b.name}", b.code)
+            if b.this_file:
+                self.this_file.setCurrentIndex(self.this_file.count() - 1)
+
+    def add(self) -> None:
+        code, name, tz, addr = self.code.text(), self.name.text(), self.tz.currentText(), self.address.text()
+        actor = self.env.actor
+
+        def done(b: sites.BranchInfo) -> None:
+            for w in (self.code, self.name, self.address):
+                w.clear()
+            show(self.status, True, f"branch {b.code} added")
+            self.load()
+            self.changed.emit(b.code)
+            self.env.notify("branch")
+
+        self.env.write(lambda s: sites.add_branch(s, actor, code, name, timezone=tz, address=addr), done, self.status,
+                       "add branch")
+
+    def use(self) -> None:
+        code = self.this_file.currentData()
+        if not code:
+            return
+        actor = self.env.actor
+
+        def done(b: sites.BranchInfo) -> None:
+            show(self.status, True, f"this file works for {b.code}")
+            self.load()
+            self.env.notify("branch")
+
+        self.env.write(lambda s: sites.set_this_branch(s, actor, str(code)), done, self.status, "this branch")
+
+
+class WarehousesEditor(QWidget):
+    """Warehouses by branch, with their bins and docks; add one (it comes with its dock and QA cage)."""
+
+    changed = Signal(str)
+
+    def __init__(self, env: OrgEnv, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.env = env
+        self.warehouses: list[sites.WarehouseInfo] = []
+        self.table = _table("warehouseTable", ["Code", "Name", "Branch", "Bins", "Docks", "Address"])
+        self.code = QLineEdit()
+        self.code.setObjectName("warehouseCode")
+        self.code.setPlaceholderText("DAL1")
+        self.code.setMaximumWidth(90)
+        self.branch = QComboBox()
+        self.branch.setObjectName("warehouseBranch")
+        self.name = QLineEdit()
+        self.name.setObjectName("warehouseName")
+        self.name.setPlaceholderText("Dallas DC")
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("street, city, state, ZIP (the ship-to on purchase orders)")
+        self.add_button = QPushButton("Add warehouse")
+        self.add_button.setObjectName("warehouseAdd")
+        self.status = QLabel("")
+        self.status.setObjectName("warehouseStatus")
+        self.status.setWordWrap(True)
+        add = QHBoxLayout()
+        for w in (self.code, self.branch, self.name, self.address, self.add_button):
+            add.addWidget(w, 1 if w in (self.name, self.address) else 0)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(add)
+        lay.addWidget(self.status)
+        lock(env, [self.code, self.branch, self.name, self.address, self.add_button])
+        self.add_button.clicked.connect(self.add)
+        self.load()
+
+    def load(self) -> None:
+        def query(s: Session) -> tuple[list[sites.WarehouseInfo], list[sites.BranchInfo]]:
+            return sites.list_warehouses(s), sites.list_branches(s)
+
+        self.env.read(query, self._loaded, (id(self), "warehouses"))
+
+    def _loaded(self, result: tuple[list[sites.WarehouseInfo], list[sites.BranchInfo]]) -> None:
+        self.warehouses, branches = result
+        _fill(self.table, [(w.code, w.name, w.branch, f"{w.bins:,}", str(w.docks), w.address.replace("\n", ", "))
+                           for w in self.warehouses])
+        current = self.branch.currentData()
+        self.branch.clear()
+        for b in branches:
+            self.branch.addItem(f"{b.code}  {b.name}", b.code)
+        at = self.branch.findData(current)
+        if at < 0:  # new warehouses belong to a branch more often than to the head office
+            at = next((i for i, b in enumerate(branches) if not b.head_office), 0)
+        self.branch.setCurrentIndex(at)
+
+    def add(self) -> None:
+        code, branch, name, addr = self.code.text(), str(self.branch.currentData() or ""), self.name.text(), \
+            self.address.text()
+        actor = self.env.actor
+
+        def done(w: sites.WarehouseInfo) -> None:
+            for e in (self.code, self.name, self.address):
+                e.clear()
+            show(self.status, True, f"warehouse {w.code} added to {w.branch} (with its dock and QA cage)")
+            self.load()
+            self.changed.emit(w.code)
+            self.env.notify("warehouse")
+
+        self.env.write(lambda s: sites.add_warehouse(s, actor, code, branch, name, address=addr), done, self.status,
+                       "add warehouse")
+
+
+class SitesPanel(QWidget):
+    """Settings > Branches and warehouses."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        env = settings_env(ctx)
+        self.branches = BranchesEditor(env)
+        self.warehouses = WarehousesEditor(env)
+        b = QGroupBox("Branches (the head office owns the company's master data)")
+        QVBoxLayout(b).addWidget(self.branches)
+        w = QGroupBox("Warehouses")
+        QVBoxLayout(w).addWidget(self.warehouses)
+        lay = QVBoxLayout(self)
+        lay.addWidget(b, 1)
+        lay.addWidget(w, 1)
+        self.branches.changed.connect(lambda _c: self.warehouses.load())

@@ -1,0 +1,1 @@
+"""The first-run setup assistant (a new file with no users)."""
