@@ -277,8 +277,9 @@ def _generate(args: argparse.Namespace) -> int:
                           capacity_weight_g=args.weight_g, dry_run=args.dry_run)
     first = ", ".join(c for c, _w in r.sample[:4])
     verb = "would make" if args.dry_run else "made"
-    return _out(args, r.as_dict(), f"{verb} {r.count:,} bins in {r.warehouse}, walk sequence {r.first_walk} to "
-                                   f"{r.last_walk} (first: {first} ...)")
+    bins = "bin" if r.count == 1 else "bins"
+    return _out(args, r.as_dict(), f"{verb} {r.count:,} {bins} in {r.warehouse}, walk sequence {r.first_walk} to "
+                                   f"{r.last_walk} (first: {first}{' ...' if r.count > 4 else ''})")
 
 
 def _loc_add(args: argparse.Namespace) -> int:

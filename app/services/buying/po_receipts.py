@@ -79,20 +79,32 @@ def create_expected_receipts(session: Session, actor: Actor | None, po: Purchase
     return made
 
 
-def record_received_before(session: Session, po: PurchaseOrder, received: dict[uuid.UUID, int]) -> int:
+def record_received_before(session: Session, actor: Actor | None, po: PurchaseOrder,
+                           received: dict[uuid.UUID, int]) -> int:
     """Units a legacy system had already received on PO lines (PO line id -> units) before the PO
-    came to Depot: written on this site's expected lines of those PO lines, as if received here,
-    so the PO roll-up counts them and receiving expects only the rest. Returns lines changed."""
+    came to Depot, recorded as Depot records a partial delivery: on this site's expected lines of
+    those PO lines, that expected receipt then received, and a follow-up expected receipt for the
+    rest (``receiving.followup``), so the PO roll-up counts them and receiving expects only what
+    is still owed. Returns the expected receipts so received."""
+    from app.services.receiving.followup import follow_up
+    from app.services.workflow import transition
+
     q = (select(ExpectedReceiptLine).join(ExpectedReceipt, ExpectedReceipt.id == ExpectedReceiptLine.receipt_id)
          .where(ExpectedReceipt.po_id == po.id, ExpectedReceiptLine.po_line_id.in_(list(received))))
-    n = 0
+    touched: dict[uuid.UUID, ExpectedReceipt] = {}
     for el in session.scalars(q):
         got = received.get(el.po_line_id) if el.po_line_id is not None else None
         if got and owns(session, el.owner_branch_id) and el.qty_received != got:
             el.qty_received = min(got, el.qty_expected)
-            n += 1
+            er = session.get(ExpectedReceipt, el.receipt_id)
+            if er is not None and er.status == "expected":
+                touched[er.id] = er
     session.flush()
-    return n
+    for er in touched.values():
+        transition(er, "received", actor, reason="received in the previous system")
+        session.flush()
+        follow_up(session, actor, er, po)
+    return len(touched)
 
 
 def open_receipts(session: Session, po: PurchaseOrder) -> list[ExpectedReceipt]:

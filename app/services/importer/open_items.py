@@ -148,7 +148,7 @@ def write_pos(session: Session, actor: Actor, pos: list[dict[str, Any]]) -> int:
         got = {pl.id: v.get("qty_received", 0) for pl, (_no, _i, v, _w) in zip(po_lines, p["lines"], strict=True)
                if v.get("qty_received", 0)}
         if got:
-            record_received_before(session, po, got)
+            record_received_before(session, actor, po, got)
             roll_up(session, actor, po)
         n += len(lines)
     return n

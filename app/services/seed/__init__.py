@@ -32,6 +32,7 @@ from app.models.ids import uuid7
 from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
+from app.services.seed.adoption import seed_company, seed_legacy_history, seed_policies
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.documents import seed_documents
 from app.services.seed.history import copy_balances, seed_history
@@ -214,6 +215,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         # master rows are held and written once the history workers run (they need only ctx)
         ctx.bulk.defer()
         local_branch = seed_master(ctx, branch)
+        seed_company(ctx)
         report(5, 100, "master data")
         master_tables = {t for t in ctx.bulk.held_tables() if t not in HISTORY_TABLES}
 
@@ -225,6 +227,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             report(6, 100, "master data written")
 
         hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master)
+        seed_legacy_history(ctx, seed)  # before sales_week is rebuilt below, so it counts there
         report(80, 100, "history written")
         # The ledger's side of the load is SQL only (balances, the indexes of every table the
         # documents do not write, the digests): a thread runs it, releasing the GIL inside
@@ -267,6 +270,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             "INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET branch_id = excluded.branch_id",
             (uuid7().hex, local_branch, iso(now)))
+        seed_policies(ctx, conn)  # from the rebuilt sales_week
         counts = dict(ctx.bulk.counts)
         counts["stock_balance"] = conn.execute("SELECT count(*) FROM stock_balance").fetchone()[0]
         ms = int(dt.datetime.combine(today, dt.time(0), dt.UTC).timestamp() * 1000)

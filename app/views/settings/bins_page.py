@@ -201,10 +201,12 @@ class BinsEditor(QWidget):
 
         def done(r: locs.GenerateResult) -> None:
             first = ", ".join(c for c, _w in r.sample[:5])
-            text = (f"{r.count:,} bins in {r.warehouse}, walk {r.first_walk}-{r.last_walk}: {first}"
+            text = (f"{r.count:,} {'bin' if r.count == 1 else 'bins'} in {r.warehouse}, walk {r.first_walk}-"
+                    f"{r.last_walk}: {first}"
                     + (" …" if r.count > 5 else ""))
             self.preview.setText(("would make " if dry_run else "made ") + text)
-            show(self.status, True, "preview only: nothing made" if dry_run else f"made {r.count:,} bins")
+            show(self.status, True, "preview only: nothing made" if dry_run else
+                 f"made {r.count:,} {'bin' if r.count == 1 else 'bins'}")
             if not dry_run:
                 self.load_warehouses()
                 self.generated.emit(r.count)

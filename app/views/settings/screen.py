@@ -38,12 +38,12 @@ from app.views.settings.secrets_row import SecretsRow
 
 #: (title, "module:Class") panels hosted as extra tabs; each is constructed as Panel(ctx)
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Carriers", "app.views.settings.carriers:CarriersPanel"),
     ("Company", "app.views.settings.company_page:CompanyPanel"),
     ("Branches and warehouses", "app.views.settings.sites_page:SitesPanel"),
     ("Bins", "app.views.settings.bins_page:BinsPanel"),
     ("Users", "app.views.settings.users_page:UsersPanel"),
     ("Import", "app.views.settings.imports_page:ImportSettingsPanel"),
-    ("Carriers", "app.views.settings.carriers:CarriersPanel"),
     ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),

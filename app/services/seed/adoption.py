@@ -1,0 +1,101 @@
+"""What the adoption issue adds to the seed: the company profile with its logo (the PO's
+letterhead), sales history the company brought from its old system (the weeks before the
+simulated year), and fixed min/max order points on one pair in ten.
+
+Each part draws from its own random stream (derived from the seed), so the rows the rest of the
+seed makes do not change.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import random
+import sqlite3
+import uuid
+
+from app.models.demand import policy_id_for
+from app.models.org import COMPANY_ID
+from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of
+from app.services.seed.spec import Ctx
+
+COMPANY = ("Lone Star Industrial Supply", "100 Congress Ave\nAustin TX 78701", "+1 512 555 0100",
+           "purchasing@lonestar-supply.example", "lonestar-supply.example", "74-1234567")
+#: weeks of legacy history before the simulated year (A and B items only: they sell often enough)
+LEGACY_WEEKS = 8
+#: one pair in this many gets a fixed min/max
+POLICY_EVERY = 10
+
+
+def logo_png() -> bytes:
+    """A small deterministic logo (drawn, no font files needed)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (480, 150), "white")
+    d = ImageDraw.Draw(img)
+    d.polygon([(15, 75), (75, 15), (135, 75), (75, 135)], fill=(31, 78, 121))
+    d.polygon([(45, 75), (75, 45), (105, 75), (75, 105)], fill="white")
+    for n, width in enumerate((300, 250, 200)):
+        d.rectangle([160, 35 + n * 30, 160 + width, 52 + n * 30], fill=(31, 78, 121) if n == 0 else (120, 140, 160))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def seed_company(ctx: Ctx) -> None:
+    ms = ms_of(ctx.start() - dt.timedelta(days=30))
+    ts = iso(ctx.start() - dt.timedelta(days=30))
+    name, address, phone, email, web, tax = COMPANY
+    ctx.bulk.insert("company", (*VERSIONED, "name", "address", "phone", "email", "website", "tax_id", "base_currency",
+                                "timezone", "logo_b64", "logo_mime"),
+                    [(COMPANY_ID.hex, ctx.ho, ts, ts, hlc_of(ms), "", name, address, phone, email, web, tax, "USD",
+                      "America/Chicago", base64.b64encode(logo_png()).decode("ascii"), "image/png")])
+
+
+def seed_legacy_history(ctx: Ctx, seed: int) -> int:
+    """Daily sales of A and B items in the weeks before the simulated year, as imported history
+    (demand only: no stock moves). Written before ``sales_week`` is rebuilt, so it counts there."""
+    rng = random.Random(seed * 104_729 + 11)
+    first = ctx.start().date() - dt.timedelta(weeks=LEGACY_WEEKS)
+    rows = []
+    for wid, _code, branch in ctx.warehouses:
+        owner = ctx.branch_ids[branch]
+        for item in ctx.items:
+            if item.velocity not in ("A", "B") or item.track_serial:
+                continue
+            share = 0.5 if item.velocity == "A" else 0.2
+            for n in range(LEGACY_WEEKS * 7):
+                day = first + dt.timedelta(days=n)
+                if day.weekday() == 6 or rng.random() >= share:
+                    continue
+                when = dt.datetime.combine(day, dt.time(18), dt.UTC)
+                rows.append((ctx.ids.at(when), owner, iso(when), item.id, wid, day.isoformat(),
+                             1 + int(rng.expovariate(0.3)), None, f"LEGACY-{day:%y%m%d}"))
+    ctx.bulk.insert("sales_history", (*LEDGER, "item_id", "warehouse_id", "sale_date", "qty", "customer_id",
+                                      "reference"), rows)
+    return len(rows)
+
+
+def seed_policies(ctx: Ctx, conn: sqlite3.Connection) -> int:
+    """Fixed min/max on one pair in ten: min = two weeks of its recent sales, max = five weeks
+    (so some fall below min and the worklist shows 'fixed min/max')."""
+    week_now = (ctx.today.toordinal() + 1_721_425) // 7
+    sold = {(str(i), str(w)): int(q) for i, w, q in conn.execute(
+        "SELECT item_id, warehouse_id, SUM(qty) FROM sales_week WHERE week >= ? AND week < ? "
+        "GROUP BY item_id, warehouse_id", (week_now - 26, week_now))}
+    ms = ms_of(dt.datetime.combine(ctx.today, dt.time(0), dt.UTC)) - 86_400_000
+    ts = iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))
+    rows = []
+    for wid, _code, branch in ctx.warehouses:
+        for n, item in enumerate(ctx.items):
+            if n % POLICY_EVERY != 3:
+                continue
+            weekly = sold.get((item.id, wid), 0) / 26
+            lo = max(int(weekly * 2), 1)
+            hi = max(int(weekly * 5), lo + max(item.case, 1))
+            pid = policy_id_for(uuid.UUID(item.id), uuid.UUID(wid)).hex
+            rows.append((pid, ctx.branch_ids[branch], ts, ts, hlc_of(ms), "", item.id, wid, "fixed_minmax", lo, hi))
+    ctx.bulk.insert("replenishment_policy", (*VERSIONED, "item_id", "warehouse_id", "policy", "min_qty", "max_qty"),
+                    rows)
+    return len(rows)
