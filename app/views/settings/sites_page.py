@@ -25,9 +25,11 @@ from app.services.org import sites
 from app.views.context import AppContext
 from app.views.settings.company_page import settings_env, timezones
 from app.views.settings.org_env import OrgEnv, lock, show
+from app.views.widgets.columns import fit_now
 
 
 def _table(name: str, headers: list[str]) -> QTableWidget:
+    """A read-only table of rows whose columns fit their contents and headers (widgets.columns)."""
     t = QTableWidget(0, len(headers))
     t.setObjectName(name)
     t.setHorizontalHeaderLabels(headers)
@@ -35,6 +37,7 @@ def _table(name: str, headers: list[str]) -> QTableWidget:
     t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     t.verticalHeader().setVisible(False)
     t.horizontalHeader().setStretchLastSection(True)
+    fit_now(t)
     return t
 
 
@@ -43,7 +46,7 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
     for r, row in enumerate(rows):
         for c, v in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(v))
-    table.resizeColumnsToContents()
+    fit_now(table)  # contents, capped, and never narrower than the header title
 
 
 class BranchesEditor(QWidget):
