@@ -59,7 +59,7 @@ ACTION_PHRASES: dict[str, str] = {
     "count.approve": "approve counts", "transfer.create": "create transfers", "rma.manage": "handle customer returns",
     "order.allocate": "allocate orders", "dispatch.ship": "ship orders", "invoice.release": "release invoices",
     "dashboard.view": "open the dashboard", "settings.edit": "change settings", "sync.run": "sync",
-    "import.run": "import data",
+    "import.run": "import data", "replenish.policy": "set order points (min/max)",
 }
 
 

@@ -208,7 +208,9 @@ class PermissionRow:
 
     @property
     def label(self) -> str:
-        return self.action.replace(".", " ").replace("_", " ")
+        from app.services.auth import ACTION_PHRASES
+
+        return ACTION_PHRASES.get(self.action, self.action.replace(".", " ").replace("_", " "))
 
 
 def permission_table() -> list[PermissionRow]:

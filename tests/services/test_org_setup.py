@@ -51,7 +51,7 @@ def test_a_new_file_is_set_up_without_signing_in_until_its_first_admin_exists(se
     admin = login(session, "ada", "correct-horse")
     sites.add_branch(session, admin, "HOU", "Houston")
     bea = actor_for(session, _user(session, add_user(session, admin, "bea", "correct-horse", ["buyer"], branch="DAL")))
-    with pytest.raises(PermissionDenied, match="bea may not settings edit"):
+    with pytest.raises(PermissionDenied, match="bea may not change settings"):
         sites.add_warehouse(session, bea, "HOU1", "HOU", "Houston DC")
     assert session.scalar(text("SELECT count(*) FROM warehouse")) == 1
 

@@ -42,7 +42,7 @@ def test_bad_users_are_refused_with_the_field_and_rule(session: Session, world: 
 
 
 def test_only_an_admin_manages_users(session: Session, world: World) -> None:
-    with pytest.raises(PermissionDenied, match="mike may not settings edit"):
+    with pytest.raises(PermissionDenied, match="mike may not change settings"):
         add_user(session, world.actors["mike"], "bea", "correct-horse", ["buyer"])
     with pytest.raises(PermissionDenied):
         set_active(session, world.actors["alice"], "bob", False)

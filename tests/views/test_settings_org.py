@@ -123,3 +123,20 @@ def test_a_buyer_sees_the_permission_table_but_changes_nothing(qtbot: QtBot, wor
     assert not screen.sections["Bins"].editor.generate_button.isEnabled()  # type: ignore[attr-defined]
     assert not screen.sections["Import"].panel.isEnabled()  # type: ignore[attr-defined]
     assert screen.sections["Users"].permissions.isEnabled()  # type: ignore[attr-defined]
+
+
+def test_a_dock_door_is_added_from_the_bins_page(qtbot: QtBot, world: World, make_ctx: MakeCtx,
+                                                 session: Session) -> None:
+    ctx = make_ctx(world.actors["root"])
+    screen = SettingsScreen(ctx)
+    qtbot.addWidget(screen)
+    editor = screen.sections["Bins"].editor  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: editor.warehouse.findData("DAL1") >= 0, timeout=10_000)
+    editor.warehouse.setCurrentIndex(editor.warehouse.findData("DAL1"))
+    editor.dock_code.setText("d02")
+    editor.dock_add.click()
+    qtbot.waitUntil(lambda: editor.status.text() == "dock door D02 added to DAL1", timeout=10_000)
+    editor.dock_code.setText("D02")
+    editor.dock_add.click()
+    qtbot.waitUntil(lambda: "D02 already exists in warehouse DAL1" in editor.status.text(), timeout=10_000)
+    assert session.scalar(text("SELECT count(*) FROM location WHERE kind = 'dock' AND code = 'D02'")) == 1

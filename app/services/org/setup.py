@@ -32,8 +32,10 @@ def authorize(session: Session, actor: Actor | None, action: str = "settings.edi
         actor.require(action)
         return
     if not in_setup(session):
+        from app.services.auth import ACTION_PHRASES
+
         raise PermissionDenied("this file has users: sign in (or name one with --user) as a user allowed to "
-                               f"{action.replace('.', ' ')}")
+                               f"{ACTION_PHRASES.get(action, action.replace('.', ' '))}")
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,12 @@ class BinsEditor(QWidget):
         self.zone_hazmat.setMaximumWidth(120)
         self.zone_add = QPushButton("Add zone")
         self.zone_add.setObjectName("zoneAdd")
+        self.dock_code = QLineEdit()
+        self.dock_code.setObjectName("dockCode")
+        self.dock_code.setPlaceholderText("D02")
+        self.dock_code.setMaximumWidth(70)
+        self.dock_add = QPushButton("Add dock")
+        self.dock_add.setObjectName("dockAdd")
         self.aisles = QLineEdit("A01-A10")
         self.aisles.setObjectName("binsAisles")
         self.bays = QLineEdit("01-20")
@@ -88,9 +94,14 @@ class BinsEditor(QWidget):
         top.addWidget(QLabel("Warehouse"))
         top.addWidget(self.warehouse, 1)
         zrow = QHBoxLayout()
+        zrow.addWidget(QLabel("New zone"))
         for w in (self.zone_code, self.zone_name, self.zone_temp, self.zone_hazmat, self.zone_add):
             zrow.addWidget(w, 1 if w is self.zone_name else 0)
-        zbox = QGroupBox("Zones")
+        zrow.addSpacing(16)
+        zrow.addWidget(QLabel("Dock door"))
+        zrow.addWidget(self.dock_code)
+        zrow.addWidget(self.dock_add)
+        zbox = QGroupBox("Zones and dock doors")
         zl = QVBoxLayout(zbox)
         zl.addWidget(self.zones)
         zl.addLayout(zrow)
@@ -118,7 +129,8 @@ class BinsEditor(QWidget):
         lay.addWidget(gbox)
         lay.addWidget(self.bins, 1)
         lay.addWidget(self.status)
-        lock(env, [self.zone_code, self.zone_name, self.zone_temp, self.zone_hazmat, self.zone_add, self.aisles,
+        lock(env, [self.zone_code, self.zone_name, self.zone_temp, self.zone_hazmat, self.zone_add, self.dock_code,
+                   self.dock_add, self.aisles,
                    self.bays, self.levels, self.role, self.zone, self.pattern, self.preview_button,
                    self.generate_button])
         self._connect_signals()
@@ -127,6 +139,7 @@ class BinsEditor(QWidget):
     def _connect_signals(self) -> None:
         self.warehouse.currentIndexChanged.connect(lambda _i: self.load())
         self.zone_add.clicked.connect(self.add_zone)
+        self.dock_add.clicked.connect(self.add_dock)
         self.preview_button.clicked.connect(lambda: self.generate(dry_run=True))
         self.generate_button.clicked.connect(lambda: self.generate(dry_run=False))
 
@@ -183,6 +196,16 @@ class BinsEditor(QWidget):
 
         self.env.write(lambda s: sites.add_zone(s, actor, wh, code, name=name, temperature_class=temp,
                                                 hazmat_class=hazmat), done, self.status, "add zone")
+
+    def add_dock(self) -> None:
+        wh, code, actor = self.code(), self.dock_code.text(), self.env.actor
+
+        def done(_id: object) -> None:
+            self.dock_code.clear()
+            show(self.status, True, f"dock door {code.strip().upper()} added to {wh}")
+            self.load_warehouses()
+
+        self.env.write(lambda s: sites.add_location(s, actor, wh, code, kind="dock"), done, self.status, "add dock")
 
     def generate(self, *, dry_run: bool) -> None:
         """Preview (nothing written) or make the bins; either way off the GUI thread."""

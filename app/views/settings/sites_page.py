@@ -83,7 +83,10 @@ class BranchesEditor(QWidget):
         self.status.setObjectName("branchStatus")
         self.status.setWordWrap(True)
         add = QHBoxLayout()
-        for w in (self.code, self.name, self.tz, self.address, self.add_button):
+        for label, w in (("New branch", self.code), ("", self.name), ("Time zone", self.tz), ("Address", self.address),
+                         ("", self.add_button)):
+            if label:
+                add.addWidget(QLabel(label))
             add.addWidget(w, 1 if w in (self.name, self.address) else 0)
         use = QHBoxLayout()
         use.addWidget(QLabel("This file works for"))
@@ -168,8 +171,12 @@ class WarehousesEditor(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("warehouseStatus")
         self.status.setWordWrap(True)
+        self.branch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         add = QHBoxLayout()
-        for w in (self.code, self.branch, self.name, self.address, self.add_button):
+        for label, w in (("New warehouse", self.code), ("of", self.branch), ("", self.name), ("Address", self.address),
+                         ("", self.add_button)):
+            if label:
+                add.addWidget(QLabel(label))
             add.addWidget(w, 1 if w in (self.name, self.address) else 0)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -72,6 +72,7 @@ class UsersEditor(QWidget):
         self.email = QLineEdit()
         self.branch = QComboBox()
         self.branch.setObjectName("userBranch")
+        self.branch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.role_boxes = {r: QCheckBox(r) for r in ROLES}
         for r, box in self.role_boxes.items():
             box.setObjectName(f"role_{r}")
