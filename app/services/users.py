@@ -18,13 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.org import Branch
-from app.models.users import ROLES, User, UserRole
+from app.models.users import ROLES as _ROLES
+from app.models.users import User, UserRole
 from app.services import audit
 from app.services.auth import PERMISSIONS, Actor, create_user, hash_password
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.org.setup import authorize, in_setup
 from app.services.org.sites import find_branch
 from app.services.site_rights import require_head_office
+
+#: every role there is (screens read it here, not from the models)
+ROLES: tuple[str, ...] = tuple(_ROLES)
 
 #: a new or reset password has at least this many characters
 MIN_PASSWORD = 8

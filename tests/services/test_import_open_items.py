@@ -386,7 +386,7 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Bulk writes set the per-row triggers aside and do their work set-based: the outbox, the weekly
     digest and the schema must come out exactly as the triggers would have left them."""
-    import app.services.importer.bulk as bulk
+    import app.services.bulk as bulk
 
     schema_before = session.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all()
     day0 = dt.date(2026, 3, 2)

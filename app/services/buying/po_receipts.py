@@ -80,13 +80,11 @@ def create_expected_receipts(session: Session, actor: Actor | None, po: Purchase
 
 
 def record_received_before(session: Session, actor: Actor | None, po: PurchaseOrder,
-                           received: dict[uuid.UUID, int]) -> int:
+                           received: dict[uuid.UUID, int]) -> list[ExpectedReceipt]:
     """Units a legacy system had already received on PO lines (PO line id -> units) before the PO
-    came to Depot, recorded as Depot records a partial delivery: on this site's expected lines of
-    those PO lines, that expected receipt then received, and a follow-up expected receipt for the
-    rest (``receiving.followup``), so the PO roll-up counts them and receiving expects only what
-    is still owed. Returns the expected receipts so received."""
-    from app.services.receiving.followup import follow_up
+    came to Depot, recorded as a delivery: on this site's expected lines of those PO lines, and
+    those expected receipts received. Returns them: the caller makes the follow-up receipts for
+    what is still owed (``receiving.followup``) and rolls the PO up, as posting a short receipt does."""
     from app.services.workflow import transition
 
     q = (select(ExpectedReceiptLine).join(ExpectedReceipt, ExpectedReceipt.id == ExpectedReceiptLine.receipt_id)
@@ -102,9 +100,8 @@ def record_received_before(session: Session, actor: Actor | None, po: PurchaseOr
     session.flush()
     for er in touched.values():
         transition(er, "received", actor, reason="received in the previous system")
-        session.flush()
-        follow_up(session, actor, er, po)
-    return len(touched)
+    session.flush()
+    return list(touched.values())
 
 
 def open_receipts(session: Session, po: PurchaseOrder) -> list[ExpectedReceipt]:

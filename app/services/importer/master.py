@@ -17,7 +17,7 @@ from app.models.ids import uuid7_hex_batch
 from app.models.org import TEMPERATURE_CLASSES, Branch
 from app.models.parties import PRIORITY_TIERS, SERVICE_LEVELS, Customer, ItemSupplier, Supplier
 from app.services.auth import Actor
-from app.services.importer.bulk import BulkInsert, Stamp, new_id
+from app.services.bulk import BulkInsert, Stamp, new_id
 from app.services.importer.fields import (
     Field,
     Problem,
@@ -79,7 +79,7 @@ def _stamp(stamp: Stamp, owner: Any, row_id: str | None = None) -> dict[str, Any
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """One bulk write (importer.bulk: stored forms, executemany, capture kept)."""
+    """One bulk write (services.bulk: stored forms, executemany, capture kept)."""
     writer, data = BulkInsert.for_dicts(session, model, rows)
     writer.write(data)
 

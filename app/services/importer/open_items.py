@@ -26,8 +26,8 @@ from app.models.org import Warehouse
 from app.models.parties import Supplier
 from app.models.purchasing import PurchaseOrder
 from app.services.auth import Actor
+from app.services.bulk import BulkInsert, Stamp, run_many
 from app.services.errors import ValidationError
-from app.services.importer.bulk import BulkInsert, Stamp, run_many
 from app.services.importer.fields import Field, Problem, Row, choice, code, date, money, qty, whole
 from app.services.importer.stock_orders import _foreign, _in_chunks
 
@@ -131,7 +131,8 @@ def prepare_pos(session: Session, rows: list[Row], problems: list[Problem]) -> l
 def write_pos(session: Session, actor: Actor, pos: list[dict[str, Any]]) -> int:
     from app.services.buying import purchasing as pur
     from app.services.buying.po_receipts import record_received_before
-    from app.services.receiving.rollup import roll_up
+    from app.services.buying.rollup import roll_up
+    from app.services.receiving.followup import follow_up
 
     n = 0
     for p in pos:
@@ -147,8 +148,9 @@ def write_pos(session: Session, actor: Actor, pos: list[dict[str, Any]]) -> int:
         po_lines = pur.lines_of(session, po.id)
         got = {pl.id: v.get("qty_received", 0) for pl, (_no, _i, v, _w) in zip(po_lines, p["lines"], strict=True)
                if v.get("qty_received", 0)}
-        if got:
-            record_received_before(session, actor, po, got)
+        if got:  # as posting a short receipt does: the rest stays expected on a follow-up receipt
+            for er in record_received_before(session, actor, po, got):
+                follow_up(session, actor, er, po)
             roll_up(session, actor, po)
         n += len(lines)
     return n

@@ -19,8 +19,8 @@ from app.models.catalog import Item
 from app.models.org import INTERNAL_KINDS, TEMPERATURE_CLASSES, Branch, Location, Warehouse, Zone
 from app.services import masterdata as md
 from app.services.auth import Actor
+from app.services.bulk import BulkInsert, Stamp, new_id
 from app.services.errors import ValidationError
-from app.services.importer.bulk import BulkInsert, Stamp, new_id
 from app.services.importer.fields import Field, Problem, Row, boolean, choice, code, text, whole
 
 BRANCH_FIELDS = [

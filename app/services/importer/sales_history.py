@@ -26,7 +26,7 @@ from app.models.ids import uuid7_hex_batch
 from app.models.org import Warehouse
 from app.models.parties import Customer
 from app.services.auth import Actor
-from app.services.importer.bulk import BulkInsert, Stamp, cursor
+from app.services.bulk import BulkInsert, Stamp, cursor
 from app.services.importer.fields import Field, Problem, Row, code, date, qty
 from app.services.importer.fields import text as text_field
 from app.services.importer.stock_orders import _foreign

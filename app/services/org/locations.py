@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from app.models.org import Location, Zone
 from app.services import audit
 from app.services.auth import Actor
+from app.services.bulk import BulkInsert, Stamp, new_id
 from app.services.errors import ValidationError
-from app.services.importer.bulk import BulkInsert, Stamp, new_id
 from app.services.org.setup import authorize
 from app.services.org.sites import ROLES, find_warehouse, next_walk_seq
 from app.services.site_rights import require_head_office

@@ -27,6 +27,8 @@ from app.services.org.company import check_timezone
 from app.services.org.setup import authorize
 from app.services.site_rights import require_head_office
 
+#: temperature classes of zones and bins (screens read them here, not from the models)
+TEMPERATURES: tuple[str, ...] = tuple(TEMPERATURE_CLASSES)
 #: location kinds a person creates (the virtual ones come with the warehouse)
 PHYSICAL_KINDS = INTERNAL_KINDS
 ROLES = ("pick", "reserve")

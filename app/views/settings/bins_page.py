@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.org import TEMPERATURE_CLASSES
 from app.services.org import locations as locs
 from app.services.org import sites
 from app.views.context import AppContext
@@ -52,7 +51,7 @@ class BinsEditor(QWidget):
         self.zone_name = QLineEdit()
         self.zone_name.setPlaceholderText("Ambient racking")
         self.zone_temp = QComboBox()
-        self.zone_temp.addItems(TEMPERATURE_CLASSES)
+        self.zone_temp.addItems(sites.TEMPERATURES)
         self.zone_hazmat = QLineEdit()
         self.zone_hazmat.setPlaceholderText("hazmat class")
         self.zone_hazmat.setMaximumWidth(120)

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.models.users import ROLES
 from app.services import users as us
 from app.services.org import sites
+from app.services.users import ROLES
 from app.views.context import AppContext
 from app.views.settings.company_page import settings_env
 from app.views.settings.org_env import OrgEnv, lock, show
