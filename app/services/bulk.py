@@ -37,6 +37,7 @@ from app.models.demand import SALES_HISTORY_WEEK_BATCH_SQL
 from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.types import MONEY_SCALE, Money, UTCDateTime, iso_utc, utcnow
+from app.services.changes import note_written
 from app.services.db import site_id
 from app.services.ownership import check_insert
 
@@ -165,6 +166,7 @@ class BulkInsert:
             return 0
         owners = {r[self._owner_ix] for r in batch} if self._owner_ix >= 0 else set()
         check_insert(self.session, self.model, owners)
+        note_written(self.session, [self.table])  # screens learn of these rows like of any write
         cur = cursor(self.session)
         if len(batch) < BATCH_MIN:
             self._insert(cur, batch)
@@ -213,7 +215,8 @@ def cursor(session: Session) -> Any:
     return dbapi.cursor()
 
 
-def run_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """``executemany`` of raw SQL (UPDATEs of rows the caller has checked it may write)."""
+def run_many(session: Session, table: str, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``executemany`` of raw SQL on ``table`` (UPDATEs of rows the caller has checked it may write)."""
+    note_written(session, [table])
     for i in range(0, len(rows), CHUNK):
         cursor(session).executemany(sql, rows[i:i + CHUNK])

@@ -77,6 +77,7 @@ TABLES: dict[str, Change | None] = {
     "supplier": Change.SUPPLIER,
     "customer": Change.CUSTOMER,
     "branch": Change.SITE, "warehouse": Change.SITE, "zone": Change.SITE, "location": Change.SITE,
+    "company": Change.SITE, "sales_history": Change.ORDER, "replenishment_policy": Change.RULES,
     "app_user": Change.USER, "user_role": Change.USER,
     "local_site": Change.SETTINGS,
     "sync_history": Change.SYNC, "sync_conflict": Change.SYNC, "sync_state": Change.SYNC,
@@ -122,6 +123,11 @@ def flushed(session: Session) -> frozenset[Change]:
 
 def forget(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+def note_written(session: Session, tables: Iterable[str]) -> None:
+    """Tables written with the DB-API directly (bulk imports' executemany): they count like any."""
+    _note(session, tables)
 
 
 def _note(session: Session, names: Iterable[str]) -> None:

@@ -413,3 +413,20 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
                          " qty, reference) VALUES ('x1', :o, '2026-01-01', :i, :w, '2026-01-01', 5, '')"),
                     {"o": world.dal.id.hex, "i": world.items["BOLT"].id.hex, "w": world.wh_dal.id.hex})
     assert session.scalar(text("SELECT count(*) FROM sync_outbox WHERE row_id = 'x1'")) == 1
+
+
+def test_an_import_tells_the_screens_what_kinds_of_data_it_wrote(session: Session, world: World,
+                                                                 tmp_path: Path) -> None:
+    """Bulk writes go around the ORM: they still count in the Session's record of what it wrote, so
+    the window refreshes the screens that show them."""
+    from app.services import changes
+    from app.services.changes import Change
+
+    changes.forget(session)
+    path = write(tmp_path, "warehouse,sku,min_qty,max_qty\nDAL1,BOLT,1,5\n")
+    import_csv(session, world.actors["root"], "order-points", path)
+    assert Change.RULES in changes.flushed(session)
+    changes.forget(session)
+    path = write(tmp_path, "date,warehouse,sku,qty\n2026-01-05,DAL1,BOLT,3\n", "h.csv")
+    import_csv(session, world.actors["root"], "sales-history", path)
+    assert Change.ORDER in changes.flushed(session) and "sales_history" in changes.flushed_tables(session)

@@ -203,7 +203,7 @@ def write_order_points(session: Session, actor: Actor, rows: list[Any]) -> int:
     changed = [(pol, lo, hi, stamp.now, stamp.hlc, stamp.site, pid.hex)
                for pid, _item, _wh, pol, lo, hi, old in rows if old]
     if changed:  # prepare refused other branches' warehouses: these rows are this site's to change
-        run_many(session, "UPDATE replenishment_policy SET policy = ?, min_qty = ?, max_qty = ?, deleted_at = NULL, "
+        run_many(session, "replenishment_policy", "UPDATE replenishment_policy SET policy = ?, min_qty = ?, max_qty = ?, deleted_at = NULL, "
                           "updated_at = ?, hlc = ?, hlc_site = ? WHERE id = ?", changed)
     return len(rows)
 

@@ -239,8 +239,7 @@ class BinsEditor(QWidget):
                                    on_error=lambda e: show(self.status, False, str(e)), write=False,
                                    label="preview bins")
         else:
-            self.env.write(lambda s: make(s, False), done, self.status, "generate bins",
-                           kinds=("settings", "location"))
+            self.env.write(lambda s: make(s, False), done, self.status, "generate bins")
 
 
 class BinsPanel(QWidget):

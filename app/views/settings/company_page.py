@@ -222,10 +222,8 @@ class CompanyForm(QWidget):
 
 def settings_env(ctx: AppContext) -> OrgEnv:
     """The editors' environment in Settings: the signed-in user, and whether they may edit here."""
-    env = OrgEnv(ctx.runner, ctx.actor, editable=ctx.can("settings.edit"),
-                 why_not="" if ctx.can("settings.edit") else "Only an admin changes the organisation")
-    env.changed.append(lambda what: ctx.signals.emit_changed({"settings", what}))
-    return env
+    return OrgEnv(ctx.runner, ctx.actor, editable=ctx.can("settings.edit"),
+                  why_not="" if ctx.can("settings.edit") else "Only an admin changes the organisation")
 
 
 class CompanyPanel(QWidget):

@@ -244,8 +244,7 @@ class ImportPanel(QWidget):
             show(self.status, False, str(e))
             self._enable_import()
 
-        handle = self.env.runner.submit(op, done, on_error=failed, kinds=("item", "stock", "po", "settings"),
-                                        label=f"import {kind}", progress=True)
+        handle = self.env.runner.submit(op, done, on_error=failed, label=f"import {kind}", progress=True)
         handle.progressed.connect(lambda _d, _t, text: self.status.setText(text))
 
 

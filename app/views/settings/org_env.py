@@ -25,7 +25,7 @@ class OrgEnv:
     editable: bool = True
     #: why not, for tooltips
     why_not: str = ""
-    #: called after a write committed (Settings emits data_changed; the assistant re-checks its pages)
+    #: called after a write committed (other editors on the page reload; the screens learn through the runner)
     changed: list[Callable[[str], None]] = field(default_factory=list)
 
     def notify(self, what: str) -> None:
@@ -33,12 +33,13 @@ class OrgEnv:
             fn(what)
 
     def write(self, fn: Callable[..., Any], on_done: Callable[[Any], None], status: QLabel, label: str,
-              *, kinds: tuple[str, ...] = ("settings",), progress: bool = False) -> Any:
-        """Run a write op; its error goes to ``status`` as one red line."""
+              *, progress: bool = False) -> Any:
+        """Run a write op; its error goes to ``status`` as one red line. The runner tells the screens
+        what kinds of data it wrote (derived from the tables: ``app.services.changes``)."""
         def failed(e: BaseException) -> None:
             show(status, False, str(e))
 
-        return self.runner.submit(fn, on_done, on_error=failed, kinds=kinds, label=label, progress=progress)
+        return self.runner.submit(fn, on_done, on_error=failed, label=label, progress=progress)
 
     def read(self, fn: Callable[..., Any], on_done: Callable[[Any], None], key: object) -> Any:
         return self.runner.submit(fn, on_done, write=False, label="organisation", latest=key)

@@ -189,7 +189,7 @@ class UsersEditor(QWidget):
         self.env.write(lambda s: us.add_user(s, actor, name, password, roles, branch=branch, full_name=full,
                                              email=email),
                        lambda u: self._done(f"user {u.username} added ({', '.join(u.roles)})"), self.status,
-                       "add user", kinds=("user",))
+                       "add user")
 
     def _acting(self) -> bool:
         if self.env.actor is None:
@@ -203,8 +203,7 @@ class UsersEditor(QWidget):
             return
         assert actor is not None
         self.env.write(lambda s: us.set_roles(s, actor, u.username, roles),
-                       lambda r: self._done(f"{r.username}: {', '.join(r.roles)}"), self.status, "user roles",
-                       kinds=("user",))
+                       lambda r: self._done(f"{r.username}: {', '.join(r.roles)}"), self.status, "user roles")
 
     def toggle_active(self) -> None:
         u, actor = self.selected(), self.env.actor
@@ -213,7 +212,7 @@ class UsersEditor(QWidget):
         assert actor is not None
         self.env.write(lambda s: us.set_active(s, actor, u.username, not u.active),
                        lambda r: self._done(f"{r.username} {'enabled' if r.active else 'disabled'}"), self.status,
-                       "user active", kinds=("user",))
+                       "user active")
 
     def set_password(self) -> None:
         u, password, actor = self.selected(), self._password(), self.env.actor
@@ -221,8 +220,7 @@ class UsersEditor(QWidget):
             return
         assert actor is not None
         self.env.write(lambda s: us.reset_password(s, actor, u.username, password),
-                       lambda r: self._done(f"password of {r.username} changed"), self.status, "user password",
-                       kinds=("user",))
+                       lambda r: self._done(f"password of {r.username} changed"), self.status, "user password")
 
 
 class UsersPanel(QWidget):

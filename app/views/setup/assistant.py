@@ -142,7 +142,7 @@ class AdminPage(QWizardPage):
             if wizard is not None and wizard.currentPage() is self:
                 wizard.next()
 
-        self.env.write(op, done, self.status, "first admin", kinds=("user",))
+        self.env.write(op, done, self.status, "first admin")
         return False
 
 
