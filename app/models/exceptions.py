@@ -1,5 +1,5 @@
 """The generic exception inbox: anything a person must look at (EDI differences, rejected
-files, late carriers ...). Any area raises one through ``app.services.exceptions``.
+files, late carriers ...). Any area raises one through ``app.services.exception_inbox``.
 
 ``role`` says who handles it (buyer, receiver, manager); ``key`` lets a raiser avoid
 duplicates (one open exception per key).

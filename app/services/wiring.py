@@ -27,7 +27,7 @@ from app.services import events
 #: capability package adds its name here)
 PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving")
 #: single modules that register some (follow-ups, settlers, background jobs)
-MODULES = ("exceptions", "mail", "replication.engine")
+MODULES = ("exception_inbox", "mail", "replication.engine")
 
 _lock = threading.Lock()
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
 from app.models.ids import uuid7
-from app.services import changes, exceptions
+from app.services import changes, exception_inbox
 from app.services.changes import Change
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.views.context import make_test_context
@@ -35,7 +35,7 @@ def test_an_op_that_declares_nothing_still_tells_the_screens(qtbot: QtBot, sessi
     ctx = make_test_context(session.get_bind(), world.actors["mike"])  # type: ignore[arg-type]
 
     def op(s: Session) -> None:
-        exceptions.raise_exception(s, None, kind="edi.qty_changed", title="t", owner_branch_id=world.dal.id)
+        exception_inbox.raise_exception(s, None, kind="edi.qty_changed", title="t", owner_branch_id=world.dal.id)
 
     with qtbot.waitSignal(ctx.signals.data_changed, timeout=5_000) as got:
         ctx.runner.submit(op, label="raise")

@@ -169,7 +169,7 @@ def test_a_reject_on_another_site_stops_everyone_and_the_owner_settles_it(engine
 def test_a_rejection_arriving_after_the_approval_is_put_to_the_buyer_once(engine: Engine, bw: World) -> None:
     """Bob approves at Dallas while Houston's approver, offline and not yet aware, rejects: when the
     rejection arrives the PO has gone on, so Dallas's buyer gets one exception saying who and why."""
-    from app.services import exceptions
+    from app.services import exception_inbox
 
     s, w = _site(engine, bw.dal)
     po = _po(s, w, [LineInput(sku="DRILL", qty=200)])  # 9,000: one level, an approver
@@ -190,7 +190,7 @@ def test_a_rejection_arriving_after_the_approval_is_put_to_the_buyer_once(engine
     assert "rejected at level 1 by hugo after it was approved" in item.title
     assert "wrong supplier" in item.detail and po.status == "approved"
     assert _settle(s) == {}  # once
-    exceptions.resolve(s, w.actors["mike"], [item.id], "called hugo: keep it")
+    exception_inbox.resolve(s, w.actors["mike"], [item.id], "called hugo: keep it")
     s.commit()
     assert _settle(s) == {}  # and not again once resolved
 

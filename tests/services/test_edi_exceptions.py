@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.docs_common import AuditEntry
-from app.services import exceptions as exc
+from app.services import exception_inbox as exc
 from app.services.errors import Conflict, PermissionDenied, ValidationError
 from tests.factories import World
 

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
-from app.services import exceptions as exc
+from app.services import exception_inbox as exc
 from app.services.ownership import ForeignWrite
 from tests.factories import World, become_branch_site
 

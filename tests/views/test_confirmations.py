@@ -111,7 +111,7 @@ def test_exceptions_screen_acknowledge_and_resolve(qtbot: QtBot, buyer: AppConte
 
 def test_receiver_does_not_see_buyer_exceptions_by_default(qtbot: QtBot, engine: Engine, ready: World,
                                                           tmp_path: Path, session: Session) -> None:
-    from app.services.exceptions import raise_exception
+    from app.services.exception_inbox import raise_exception
 
     raise_exception(session, None, kind="edi.qty_changed", title="for the buyer", role="buyer",
                     owner_branch_id=ready.dal.id)

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.services.exceptions import raise_exception
+from app.services.exception_inbox import raise_exception
 from app.services.settings import Settings
 from app.views.context import make_test_context
 from app.views.exceptions.screen import ExceptionsScreen

@@ -188,7 +188,7 @@ def test_transfers_counts_and_returns_show_what_a_sync_brought(qtbot: QtBot, ses
 
 
 def test_exceptions_show_what_a_sync_brought(qtbot: QtBot, session: Session, world: World, make_ctx: MakeCtx) -> None:
-    from app.services.exceptions import raise_exception
+    from app.services.exception_inbox import raise_exception
     from app.views.exceptions.screen import ExceptionsScreen
 
     ctx = make_ctx(world.actors["mike"])

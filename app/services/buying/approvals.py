@@ -75,7 +75,7 @@ from app.services.buying.purchasing import mark_approved, po_total_of, set_statu
 from app.services.buying.requisitions import requisitions_on_po
 from app.services.db import get_live
 from app.services.errors import Conflict, PermissionDenied, ValidationError
-from app.services.exceptions import raise_once
+from app.services.exception_inbox import raise_once
 from app.services.ownership import acting_branch, ownership, owns, settler
 
 # --------------------------------------------------------------------------- queries used by others

@@ -23,7 +23,7 @@ from app.models.workflow import open_states
 from app.services import audit, numbering
 from app.services.auth import Actor
 from app.services.errors import Conflict
-from app.services.exceptions import raise_once
+from app.services.exception_inbox import raise_once
 from app.services.ownership import ownership, owns, settler
 from app.services.workflow import transition
 

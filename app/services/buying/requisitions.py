@@ -43,7 +43,7 @@ from app.models.types import DomainValueError, to_money, to_qty, utcnow
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services.exceptions import raise_exception
+from app.services.exception_inbox import raise_exception
 from app.services.numbering import next_number
 from app.services.ownership import acting_branch, ownership, owns, settler
 from app.services.replenishment.engine import Recommendation

@@ -17,7 +17,7 @@ from app.models.edi import SupplierMessage
 from app.models.parties import Supplier
 from app.models.purchasing import PurchaseOrder
 from app.models.types import utcnow
-from app.services import audit, exceptions
+from app.services import audit, exception_inbox
 from app.services.auth import Actor
 from app.services.edi import edifact, x12
 from app.services.errors import DomainError
@@ -133,7 +133,7 @@ def record(session: Session, actor: Actor | None, text: str, standard: str, file
         audit.record(session, actor, "edi.ack", "supplier_message", msg.id, po.owner_branch_id,
                      po=po.number, verdict=ack.verdict, file=file_name)
         if ack.rejected:
-            exceptions.raise_exception(
+            exception_inbox.raise_exception(
                 session, actor, kind="edi.ack_rejected", title=f"PO {po.number}: the supplier's system rejected our "
                 f"{ours.msg_type}", detail=f"{ack.detail}: {ack.verdict}. Check the file and send the PO again.",
                 severity="error", role="buyer", entity="purchase_order", entity_id=po.id, entity_ref=po.number,

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.models.types import utcnow
-from app.services import exceptions
+from app.services import exception_inbox
 from app.services.auth import Actor
 from app.services.db import local_branch_id
 from app.services.edi import x12
@@ -154,7 +154,7 @@ def _after(factory: Callable[[], Session], actor: Actor | None, data: bytes, out
         if not outcome.ok:
             branch = _branch_for_ack(session, actor)
             if branch is not None:
-                exceptions.raise_exception(
+                exception_inbox.raise_exception(
                     session, actor, kind="edi.file_rejected", title=f"EDI file {outcome.file_name} refused",
                     detail=outcome.message, severity="error", role="buyer", entity="edi_file",
                     entity_ref=outcome.moved_to, owner_branch_id=branch, key=f"edi-file:{outcome.moved_to}",

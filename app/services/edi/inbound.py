@@ -38,7 +38,7 @@ from app.models.org import Branch, Warehouse
 from app.models.parties import ItemSupplier, Supplier
 from app.models.purchasing import PurchaseOrder, PurchaseOrderLine
 from app.models.types import utcnow
-from app.services import audit, exceptions
+from app.services import audit, exception_inbox
 from app.services.auth import Actor
 from app.services.buying.purchasing import set_status
 from app.services.edi import acks, asn_receipts, edifact, x12
@@ -395,7 +395,7 @@ def _summary(doc: ParsedDoc, n: int, diffs: list[str], er: str) -> str:
 
 def _raise(session: Session, actor: Actor | None, po: PurchaseOrder, msg: SupplierMessage, kind: str, title: str,
            detail: str, severity: str = "warning", tag: str = "") -> None:
-    exceptions.raise_exception(
+    exception_inbox.raise_exception(
         session, actor, kind=kind, title=title, detail=detail, severity=severity, role="buyer",
         entity="purchase_order", entity_id=po.id, entity_ref=po.number, owner_branch_id=po.owner_branch_id,
         key=f"{msg.dedupe_key}:{tag or kind}",

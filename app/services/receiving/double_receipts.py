@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.models.purchasing import ExpectedReceipt
 from app.models.receiving import Receipt
 from app.models.types import utcnow
-from app.services.exceptions import raise_once
+from app.services.exception_inbox import raise_once
 from app.services.ownership import ownership, settler
 
 _NS = uuid.UUID("2b1e6a52-93f4-4c7e-8d0f-5a6b7c8d9e01")

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.services import exceptions as exc
+from app.services import exception_inbox as exc
 from app.services.changes import Change
-from app.services.exceptions import SUPERVISOR_ROLES, ExceptionRow
+from app.services.exception_inbox import SUPERVISOR_ROLES, ExceptionRow
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel

@@ -1,4 +1,5 @@
-"""The generic exception inbox: raise, acknowledge, resolve, list.
+"""The exception inbox: raise, acknowledge, resolve, list (named so, not `exceptions`, which reads
+like Python errors).
 
 Any area that finds something a person must decide (an EDI difference, a rejected file,
 a late shipment) calls ``raise_exception``; the Exceptions screen lists them by role.
