@@ -107,3 +107,21 @@ def world(session: Session) -> World:
     w = load_world(session)
     session.commit()
     return w
+
+
+@pytest.fixture
+def bw(session: Session, world: World) -> World:
+    """The buying world: ``world`` with a supplier contract on every item and the default approval
+    rules (a small PO is approved on submit; bigger ones need one or two levels). A test module
+    that needs more overrides it as ``def bw(bw: World) -> World`` and adds its part."""
+    from sqlalchemy import select
+
+    from app.models.parties import ItemSupplier
+    from app.services.buying.approval_rules import ensure_default_rules
+
+    for link in session.scalars(select(ItemSupplier)):
+        link.contracted = True
+    ensure_default_rules(session, world.ho.id)
+    session.commit()
+    return world
+

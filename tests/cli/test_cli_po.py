@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.cli import run
-from app.models.parties import ItemSupplier
-from app.services.buying import approvals
 from tests.factories import World
 
 
@@ -23,13 +19,6 @@ def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int,
     return code, out, err
 
 
-@pytest.fixture
-def bw(session: Session, world: World) -> World:
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
-    approvals.ensure_default_rules(session, world.ho.id)
-    session.commit()
-    return world
 
 
 def test_create_approve_in_two_levels_send_and_print(capsys: pytest.CaptureFixture[str], db_path: Path, bw: World,

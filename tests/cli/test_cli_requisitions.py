@@ -36,16 +36,16 @@ def _req(session: Session, w: World, sku: str, wh: uuid.UUID, qty: int, n: int, 
 
 
 @pytest.fixture
-def bw(session: Session, world: World) -> World:
+def rules_world(session: Session, world: World) -> World:
     approvals.ensure_default_rules(session, world.ho.id)
     session.commit()
     return world
 
 
 def test_convert_previews_then_makes_one_po_per_supplier_and_refuses_a_second_time(
-        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, bw: World) -> None:
-    _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1, "0.1234")
-    _req(session, bw, "WIDGET", bw.wh_dal.id, 24, 2)  # no price on it: the contract price (1.25) applies
+        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, rules_world: World) -> None:
+    _req(session, rules_world, "BOLT", rules_world.wh_dal.id, 100, 1, "0.1234")
+    _req(session, rules_world, "WIDGET", rules_world.wh_dal.id, 24, 2)  # no price on it: the contract price (1.25) applies
     session.commit()
     code, out, err = _run(capsys, db_path, "requisition", "convert", "--all", "--preview", "--user", "alice")
     assert code == 0, err
@@ -68,11 +68,11 @@ def test_convert_previews_then_makes_one_po_per_supplier_and_refuses_a_second_ti
 
 
 def test_a_supplier_without_a_price_is_shown_in_the_preview_and_refused(
-        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, bw: World) -> None:
-    link = session.scalars(select(ItemSupplier).where(ItemSupplier.item_id == bw.items["BOLT"].id)).one()
+        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, rules_world: World) -> None:
+    link = session.scalars(select(ItemSupplier).where(ItemSupplier.item_id == rules_world.items["BOLT"].id)).one()
     link.contract_price = link.last_price = Decimal(0)
-    _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1)
-    _req(session, bw, "WIDGET", bw.wh_dal.id, 24, 2)
+    _req(session, rules_world, "BOLT", rules_world.wh_dal.id, 100, 1)
+    _req(session, rules_world, "WIDGET", rules_world.wh_dal.id, 24, 2)
     session.commit()
     code, out, err = _run(capsys, db_path, "requisition", "convert", "--supplier", "acme", "--preview", "--user", "alice")
     assert code == 1
@@ -85,34 +85,34 @@ def test_a_supplier_without_a_price_is_shown_in_the_preview_and_refused(
     assert {r.status for r in session.scalars(select(Requisition))} == {"open"}
 
 
-def test_plan_groups_like_the_conversion(session: Session, bw: World) -> None:
-    bw.supplier.allows_consolidation = True
-    a = _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1, "0.1000")
-    b = _req(session, bw, "BOLT", bw.wh_dal.id, 50, 2, "0.1000")
-    c = _req(session, bw, "BOLT", bw.wh_hou.id, 70, 3, "0.1000")
-    (p,) = conversion.plan(session, bw.actors["alice"], [a.id, b.id, c.id])
+def test_plan_groups_like_the_conversion(session: Session, rules_world: World) -> None:
+    rules_world.supplier.allows_consolidation = True
+    a = _req(session, rules_world, "BOLT", rules_world.wh_dal.id, 100, 1, "0.1000")
+    b = _req(session, rules_world, "BOLT", rules_world.wh_dal.id, 50, 2, "0.1000")
+    c = _req(session, rules_world, "BOLT", rules_world.wh_hou.id, 70, 3, "0.1000")
+    (p,) = conversion.plan(session, rules_world.actors["alice"], [a.id, b.id, c.id])
     assert p.consolidated and p.ship_tos == ["DAL1", "HOU1"] and p.warehouse_code == "DAL1"
     assert [(ln.ship_to, ln.qty, ln.requisitions) for ln in p.lines] == [
         ("DAL1", 150, ("DAL-RQ-000001", "DAL-RQ-000002")), ("HOU1", 70, ("DAL-RQ-000003",))]
-    (po,) = conversion.convert(session, bw.actors["alice"], [a.id, b.id, c.id])
+    (po,) = conversion.convert(session, rules_world.actors["alice"], [a.id, b.id, c.id])
     lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id)
                             .order_by(PurchaseOrderLine.line_no)).all()
     assert [(ln.qty_ordered, ln.unit_price) for ln in lines] == [(150, Decimal("0.1000")), (70, Decimal("0.1000"))]
     with pytest.raises(Conflict, match="already converted"):
-        conversion.plan(session, bw.actors["alice"], [a.id])
+        conversion.plan(session, rules_world.actors["alice"], [a.id])
 
 
-def test_transfer_requisition_is_refused_with_where_to_convert_it(session: Session, bw: World) -> None:
-    r = Requisition(number="DAL-RQ-000009", kind="transfer", item_id=bw.items["BOLT"].id, warehouse_id=bw.wh_dal.id,
-                    qty=5, source_warehouse_id=bw.wh_hou.id, owner_branch_id=bw.dal.id)
+def test_transfer_requisition_is_refused_with_where_to_convert_it(session: Session, rules_world: World) -> None:
+    r = Requisition(number="DAL-RQ-000009", kind="transfer", item_id=rules_world.items["BOLT"].id, warehouse_id=rules_world.wh_dal.id,
+                    qty=5, source_warehouse_id=rules_world.wh_hou.id, owner_branch_id=rules_world.dal.id)
     session.add(r)
     session.flush()
     with pytest.raises(ValidationError, match="is a transfer, not a purchase: convert it under Transfers"):
-        conversion.plan(session, bw.actors["alice"], [r.id])
+        conversion.plan(session, rules_world.actors["alice"], [r.id])
 
 
 def test_accept_on_the_command_line_needs_a_choice_and_a_user(capsys: pytest.CaptureFixture[str], db_path: Path,
-                                                              bw: World) -> None:
+                                                              rules_world: World) -> None:
     code, _out, err = _run(capsys, db_path, "replenish", "--accept", "--user", "alice")
     assert code == 1 and "give either --all or one or more --sku" in err
     code, _out, err = _run(capsys, db_path, "replenish", "--accept", "--all")
@@ -122,9 +122,9 @@ def test_accept_on_the_command_line_needs_a_choice_and_a_user(capsys: pytest.Cap
 
 
 def test_a_hand_made_po_offers_to_close_the_requisition_it_covers(
-        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, bw: World) -> None:
-    _req(session, bw, "BOLT", bw.wh_dal.id, 100, 1, "0.1000")
-    _req(session, bw, "WIDGET", bw.wh_hou.id, 24, 2, "1.0000")  # another ship-to: not covered
+        capsys: pytest.CaptureFixture[str], db_path: Path, session: Session, rules_world: World) -> None:
+    _req(session, rules_world, "BOLT", rules_world.wh_dal.id, 100, 1, "0.1000")
+    _req(session, rules_world, "WIDGET", rules_world.wh_hou.id, 24, 2, "1.0000")  # another ship-to: not covered
     session.commit()
     code, out, err = _run(capsys, db_path, "po", "create", "--supplier", "ACME", "--warehouse", "DAL1",
                           "--line", "BOLT:100", "--user", "alice")
@@ -143,7 +143,7 @@ def test_a_hand_made_po_offers_to_close_the_requisition_it_covers(
 
 
 def test_a_po_refuses_an_expected_date_in_the_past(capsys: pytest.CaptureFixture[str], db_path: Path,
-                                                   bw: World) -> None:
+                                                   rules_world: World) -> None:
     code, _out, err = _run(capsys, db_path, "po", "create", "--supplier", "ACME", "--warehouse", "DAL1",
                            "--line", "BOLT:10", "--expected", "2001-01-01", "--user", "alice")
     assert code == 1

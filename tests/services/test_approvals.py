@@ -19,16 +19,6 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, Validation
 from tests.factories import World
 
 
-@pytest.fixture
-def bw(session: Session, world: World) -> World:
-    """The world with contracts on every item and the default approval rules."""
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
-    approvals.ensure_default_rules(session, world.ho.id)
-    session.commit()
-    return world
-
-
 def _po(session: Session, w: World, qty: int, price: str = "45.0000", *, rush: bool = False, sku: str = "DRILL") -> purchasing.PurchaseOrder:
     po = purchasing.create_po(session, w.actors["alice"], "ACME", "DAL1", [LineInput(sku=sku, qty=qty, price=price)], rush=rush)
     purchasing.submit(session, w.actors["alice"], po.id)

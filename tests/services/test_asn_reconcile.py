@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.models.docs_common import AuditEntry
 from app.models.exceptions import ExceptionItem
-from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder
-from app.services.buying import approvals, purchasing
+from app.services.buying import purchasing
 from app.services.buying.purchasing import LineInput
 from app.services.edi.inbound import ImportResult, import_bytes
 from app.services.errors import ValidationError
@@ -28,14 +27,11 @@ from tests.factories import World
 
 
 @pytest.fixture
-def bw(session: Session, world: World) -> World:
-    """The small world, with contracted prices (a small PO is approved on submit) and an EDI partner."""
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
-    approvals.ensure_default_rules(session, world.ho.id)
-    world.supplier.edi_id, world.supplier.edi_qualifier, world.supplier.edi_format = "ACMEEDI", "ZZ", "edifact"
+def bw(bw: World, session: Session) -> World:
+    """The buying world (tests/conftest.py) whose supplier is an EDI partner."""
+    bw.supplier.edi_id, bw.supplier.edi_qualifier, bw.supplier.edi_format = "ACMEEDI", "ZZ", "edifact"
     session.commit()
-    return world
+    return bw
 
 
 def sscc(n: int) -> str:

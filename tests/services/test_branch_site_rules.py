@@ -36,7 +36,7 @@ from tests.services.test_replenishment import TODAY, stock_and_sales
 
 
 @pytest.fixture
-def bw(session: Session, world: World) -> World:
+def sites(session: Session, world: World) -> World:
     """Needs for BOLT and WIDGET at DAL1, a head-office buyer (hank), a Dallas admin (dora) and a
     Houston buyer (holly),
     made on the standalone file as head office would before the branches first sync."""
@@ -73,15 +73,15 @@ def _csv(tmp_path: Path, name: str, body: str) -> Path:
 
 
 def test_head_office_snoozes_and_lifts_a_dallas_recommendation_with_rows_of_its_own(engine: Engine,
-                                                                                     bw: World) -> None:
-    dal, w = _site(engine, bw.dal)
+                                                                                     sites: World) -> None:
+    dal, w = _site(engine, sites.dal)
     bolt, widget = (w.items["BOLT"].id, w.wh_dal.id), (w.items["WIDGET"].id, w.wh_dal.id)
     (dal_reject,) = rq.reject(dal, w.actors["alice"], [widget], "overstock", today=TODAY)
     dal.commit()
     assert dal_reject.owner_branch_id == w.dal.id and _shown(dal) == {"BOLT"}
     dal.close()
 
-    hq, w = _site(engine, bw.ho)
+    hq, w = _site(engine, sites.ho)
     (snooze,) = rq.snooze(hq, w.actors["hank"], [bolt], TODAY + dt.timedelta(days=5),
                           "price list due", today=TODAY)
     hq.commit()  # the guard let it through: the decision is head office's row
@@ -95,7 +95,7 @@ def test_head_office_snoozes_and_lifts_a_dallas_recommendation_with_rows_of_its_
     assert rq.lift(hq, w.actors["hank"], [widget], today=TODAY) == 0  # nothing left to lift
     hq.close()
 
-    dal, w = _site(engine, bw.dal)  # Dallas, after its pull, sees the same and may override it
+    dal, w = _site(engine, sites.dal)  # Dallas, after its pull, sees the same and may override it
     assert _shown(dal) == {"WIDGET"}
     assert rq.lift(dal, w.actors["alice"], [bolt], today=TODAY) == 1  # head office's snooze
     rq.reject(dal, w.actors["alice"], [widget], "seasonal", today=TODAY)
@@ -106,8 +106,8 @@ def test_head_office_snoozes_and_lifts_a_dallas_recommendation_with_rows_of_its_
     dal.close()
 
 
-def test_a_branch_buyers_own_snooze_reject_and_lift_work_as_before(engine: Engine, bw: World) -> None:
-    dal, w = _site(engine, bw.dal)
+def test_a_branch_buyers_own_snooze_reject_and_lift_work_as_before(engine: Engine, sites: World) -> None:
+    dal, w = _site(engine, sites.dal)
     alice = w.actors["alice"]
     bolt = (w.items["BOLT"].id, w.wh_dal.id)
     rq.reject(dal, alice, [bolt], "discontinued", today=TODAY)  # 365 days
@@ -124,15 +124,15 @@ def test_a_branch_buyers_own_snooze_reject_and_lift_work_as_before(engine: Engin
     dal.close()
 
 
-def test_head_office_accepts_a_dallas_recommendation_as_its_own_requisition(engine: Engine, bw: World) -> None:
-    hq, w = _site(engine, bw.ho)
+def test_head_office_accepts_a_dallas_recommendation_as_its_own_requisition(engine: Engine, sites: World) -> None:
+    hq, w = _site(engine, sites.ho)
     recs = [r for r in run(hq, None, today=TODAY, history_weeks=4).recommendations if r.sku == "BOLT"]
     (req,) = rq.accept(hq, w.actors["hank"], rq.lines_from_recommendations(recs))
     hq.commit()
     assert (req.owner_branch_id, req.warehouse_id, req.number) == (w.ho.id, w.wh_dal.id, "HQ-RQ-000001")
     assert "BOLT" not in _shown(hq), "a requisition covers the need whoever owns it"
     hq.close()
-    dal, _w = _site(engine, bw.dal)
+    dal, _w = _site(engine, sites.dal)
     assert "BOLT" not in _shown(dal)
     dal.close()
 
@@ -140,11 +140,11 @@ def test_head_office_accepts_a_dallas_recommendation_as_its_own_requisition(engi
 # --------------------------------------------------------------------------- importer
 
 
-def test_master_kinds_are_refused_on_a_branch_workstation_with_nothing_written(engine: Engine, bw: World,
+def test_master_kinds_are_refused_on_a_branch_workstation_with_nothing_written(engine: Engine, sites: World,
                                                                              tmp_path: Path) -> None:
     files = {"items": "sku,description\nNUT-10,Hex nut\n", "suppliers": "code,name\nNEWCO,New supplier\n",
              "customers": "code,name\nNEWC,New customer\n", "item-suppliers": "sku,supplier\nBOLT,ACME\n"}
-    dal, w = _site(engine, bw.dal)
+    dal, w = _site(engine, sites.dal)
     audits = _count(dal, AuditEntry)
     for kind, body in files.items():
         with pytest.raises(PermissionDenied, match=f"^{kind.replace('-', ' ')} are head-office data: import them "
@@ -155,7 +155,7 @@ def test_master_kinds_are_refused_on_a_branch_workstation_with_nothing_written(e
     assert _count(dal, AuditEntry) == audits
     dal.close()
 
-    hq, w = _site(engine, bw.ho)  # head office imports them, owned by head office (but not Dallas's stock)
+    hq, w = _site(engine, sites.ho)  # head office imports them, owned by head office (but not Dallas's stock)
     assert import_csv(hq, w.actors["root"], "items", _csv(tmp_path, "items.csv", files["items"])).imported == 1
     hq.commit()
     assert hq.scalars(select(Item).where(Item.sku == "NUT-10")).one().owner_branch_id == w.ho.id
@@ -164,7 +164,7 @@ def test_master_kinds_are_refused_on_a_branch_workstation_with_nothing_written(e
     hq.close()
 
 
-def test_stock_and_orders_for_another_branchs_warehouse_are_bad_rows(engine: Engine, bw: World,
+def test_stock_and_orders_for_another_branchs_warehouse_are_bad_rows(engine: Engine, sites: World,
                                                                    tmp_path: Path) -> None:
     stock = _csv(tmp_path, "stock.csv", """
         warehouse,bin,sku,qty
@@ -177,7 +177,7 @@ def test_stock_and_orders_for_another_branchs_warehouse_are_bad_rows(engine: Eng
         L-2,BUILDCO,HOU1,BOLT,5,0.35
         L-2,BUILDCO,HOU1,WIDGET,1,2.75
         """)
-    dal, w = _site(engine, bw.dal)
+    dal, w = _site(engine, sites.dal)
     hou_moves = _count(dal, StockMove, StockMove.owner_branch_id == w.hou.id)
     with pytest.raises(ImportRejected) as e:
         import_csv(dal, w.actors["dora"], "stock", stock)
@@ -206,21 +206,21 @@ def test_stock_and_orders_for_another_branchs_warehouse_are_bad_rows(engine: Eng
     dal.close()
 
 
-def test_a_standalone_file_imports_every_branchs_stock(session: Session, bw: World, tmp_path: Path) -> None:
-    got = import_csv(session, bw.actors["root"], "stock", _csv(tmp_path, "s.csv", """
+def test_a_standalone_file_imports_every_branchs_stock(session: Session, sites: World, tmp_path: Path) -> None:
+    got = import_csv(session, sites.actors["root"], "stock", _csv(tmp_path, "s.csv", """
         warehouse,bin,sku,qty
         DAL1,A-02,BOLT,50
         HOU1,A-02,WIDGET,120
         """))
     session.commit()
-    assert got.imported == 2 and on_hand(session, bw.items["WIDGET"].id, bw.wh_hou.id) == 120
+    assert got.imported == 2 and on_hand(session, sites.items["WIDGET"].id, sites.wh_hou.id) == 120
 
 
 # --------------------------------------------------------------------------- this file's branch
 
 
-def test_a_replicating_site_keeps_the_branch_of_its_server_login(engine: Engine, bw: World) -> None:
-    s, w = _site(engine, bw.dal)
+def test_a_replicating_site_keeps_the_branch_of_its_server_login(engine: Engine, sites: World) -> None:
+    s, w = _site(engine, sites.dal)
     assert st.branch_fixed_reason(s).startswith("this workstation replicates with a server")
     with pytest.raises(PermissionDenied, match="its branch is its server login's branch"):
         st.set_local_branch(s, w.actors["dora"], w.hou.id)
@@ -230,17 +230,17 @@ def test_a_replicating_site_keeps_the_branch_of_its_server_login(engine: Engine,
     s.close()
 
 
-def test_a_standalone_file_may_set_its_branch(session: Session, bw: World) -> None:
+def test_a_standalone_file_may_set_its_branch(session: Session, sites: World) -> None:
     assert st.branch_fixed_reason(session) == ""
-    assert st.set_local_branch(session, bw.actors["root"], bw.hou.id).code == "HOU"
+    assert st.set_local_branch(session, sites.actors["root"], sites.hou.id).code == "HOU"
 
 
 # --------------------------------------------------------------------------- head-office configuration
 
 
 def test_replenishment_classes_lanes_and_item_activation_are_refused_on_a_branch(engine: Engine,
-                                                                                bw: World) -> None:
-    dal, w = _site(engine, bw.dal)
+                                                                                sites: World) -> None:
+    dal, w = _site(engine, sites.dal)
     with pytest.raises(PermissionDenied, match="^replenishment classes are head-office data: change them at "
                                                r"head office \(this workstation replicates as branch DAL\)"):
         set_class(dal, w.actors["dora"], "A", service_level_pct=99)
@@ -253,7 +253,7 @@ def test_replenishment_classes_lanes_and_item_activation_are_refused_on_a_branch
     assert dal.get(Item, w.items["BOLT"].id).active  # type: ignore[union-attr]
     dal.close()
 
-    hq, w = _site(engine, bw.ho)
+    hq, w = _site(engine, sites.ho)
     set_class(hq, w.actors["root"], "A", service_level_pct=99)
     set_lane(hq, w.actors["root"], "HOU1", "DAL1", transit_days=2, cost_per_unit=0, cost_per_shipment=50)
     assert items_q.set_items_active(hq, w.actors["root"], [w.items["BOLT"].id], False) == 1
@@ -262,19 +262,19 @@ def test_replenishment_classes_lanes_and_item_activation_are_refused_on_a_branch
     hq.close()
 
 
-def test_a_standalone_file_changes_head_office_configuration(session: Session, bw: World) -> None:
-    set_class(session, bw.actors["root"], "B", review_days=14)
-    assert items_q.set_items_active(session, bw.actors["root"], [bw.items["MILK"].id], False) == 1
+def test_a_standalone_file_changes_head_office_configuration(session: Session, sites: World) -> None:
+    set_class(session, sites.actors["root"], "B", review_days=14)
+    assert items_q.set_items_active(session, sites.actors["root"], [sites.items["MILK"].id], False) == 1
     session.commit()
     assert class_settings(session)["B"][1] == 14
     assert _count(session, Requisition) == 0
 
 
-def test_depot_import_at_a_branch_workstation_says_what_to_do(engine: Engine, db_path: Path, bw: World,
+def test_depot_import_at_a_branch_workstation_says_what_to_do(engine: Engine, db_path: Path, sites: World,
                                                                tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from app.cli import run as cli_run
 
-    become_branch_site(engine, bw.dal)
+    become_branch_site(engine, sites.dal)
     items = _csv(tmp_path, "items.csv", "sku,description\nNUT-10,Hex nut\n")
     assert cli_run(["--db", str(db_path), "import", "items", str(items), "--user", "dora"]) == 1
     err = capsys.readouterr().err

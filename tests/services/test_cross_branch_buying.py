@@ -35,13 +35,11 @@ MINE = ("approvals", "approvals.late_rejects", "purchasing.expected_receipts", "
 
 
 @pytest.fixture
-def bw(engine: Engine, world: World, session: Session) -> World:
-    """The world with contracts, default rules, a consolidating supplier and people at HQ and HOU
+def bw(bw: World, session: Session) -> World:
+    """The buying world (tests/conftest.py) with a consolidating supplier and people at HQ and HOU
     (made on the standalone file, as head office would before the branches first sync)."""
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
+    world = bw
     world.supplier.allows_consolidation = True
-    approvals.ensure_default_rules(session, world.ho.id)
     for name, roles, branch in (("hank", ["manager"], world.ho), ("hugo", ["approver"], world.hou),
                                 ("holly", ["buyer"], world.hou)):
         create_user(session, name, "secret-" + name, roles, owner_branch_id=world.ho.id, branch_id=branch.id)

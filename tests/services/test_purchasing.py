@@ -10,21 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.buying import Requisition
-from app.models.parties import ItemSupplier
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
 from app.services.buying import approvals, conversion, purchasing
 from app.services.buying.purchasing import LineInput
 from app.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from tests.factories import World
-
-
-@pytest.fixture
-def bw(session: Session, world: World) -> World:
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
-    approvals.ensure_default_rules(session, world.ho.id)
-    session.commit()
-    return world
 
 
 def _count(session: Session, model: type) -> int:

@@ -13,7 +13,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models.approvals import ApprovalRule
-from app.models.parties import ItemSupplier
 from app.models.purchasing import PurchaseOrder
 from app.services.auth import Actor
 from app.services.buying import approvals, purchasing
@@ -25,15 +24,6 @@ from app.views.buying.screen import BuyingScreen
 from app.views.context import AppContext, make_test_context
 from app.views.settings.approval_rules import ApprovalRulesPanel
 from tests.factories import World
-
-
-@pytest.fixture
-def bw(session: Session, world: World) -> World:
-    for link in session.scalars(select(ItemSupplier)):
-        link.contracted = True
-    approvals.ensure_default_rules(session, world.ho.id)
-    session.commit()
-    return world
 
 
 def _ctx(engine: Engine, actor: Actor, tmp_path: Path) -> AppContext:
