@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import add_db_option, engine_for, print_json, print_table
+from app.cli.common import add_db_option, add_user_option, engine_for, print_json, print_table
 from app.services.errors import ValidationError
 
 
@@ -26,7 +26,7 @@ def register(csub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 
     cmd("accounts", "this branch's carrier accounts", _accounts)
     p = cmd("account-add", "add or change a carrier account (admin)", _add)
-    p.add_argument("--user", default=os.environ.get("DEPOT_USER"), help="act as this user (default $DEPOT_USER)")
+    add_user_option(p)
     p.add_argument("--carrier", required=True, help="carrier code of the master data (UPS, FEDEX, DHL, USPS, SANDBOX)")
     p.add_argument("--account-number", required=True)
     p.add_argument("--client-id", default="")
@@ -42,7 +42,7 @@ def register(csub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     p = cmd("account-test", "test connection and credentials of an account", _test)
     p.add_argument("account", help="account id, name or number")
     p = cmd("account-delete", "delete an account and its stored secret (admin)", _delete)
-    p.add_argument("--user", default=os.environ.get("DEPOT_USER"))
+    add_user_option(p)
     p.add_argument("account")
     p = cmd("track", "track numbers through an account", _track)
     p.add_argument("--account", required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -14,12 +15,27 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
+from app.services.errors import ValidationError
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
     """`--db PATH` after the sub-command too (`depot seed --db x.db`)."""
     p.add_argument("--db", type=__import__("pathlib").Path, default=argparse.SUPPRESS, help="branch database file")
+
+
+def add_user_option(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """`--user NAME`: who acts (permissions, branch); default $DEPOT_USER, the shell user's trust."""
+    p.add_argument("--user", default=None if required else os.environ.get("DEPOT_USER"), required=required,
+                   help="act as this user" + ("" if required else " (default $DEPOT_USER)"))
+
+
+def actor_of(session: Session, args: argparse.Namespace) -> Actor:
+    """The acting user named by ``--user`` (a one-line error when none is given or known)."""
+    if not getattr(args, "user", None):
+        raise ValidationError("--user", "is required for this command (or set DEPOT_USER)")
+    return actor_by_name(session, args.user)
 
 
 def add_json_option(p: argparse.ArgumentParser) -> None:

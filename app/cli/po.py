@@ -9,27 +9,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from app.cli.common import add_db_option, add_json_option, print_json, print_table, session_for
-from app.services.auth import Actor
+from app.cli.common import (
+    actor_of,
+    add_db_option,
+    add_json_option,
+    add_user_option,
+    print_json,
+    print_table,
+    session_for,
+)
 from app.services.errors import ValidationError
-
-
-def _user_opt(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", default=os.environ.get("DEPOT_USER"), help="act as this user (default $DEPOT_USER)")
-
-
-def _actor(session: Session, args: argparse.Namespace) -> Actor:
-    from app.services.auth import actor_by_name
-
-    if not args.user:
-        raise ValidationError("--user", "is required for this command (or set DEPOT_USER)")
-    return actor_by_name(session, args.user)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if number:
             c.add_argument("number", help="PO number, e.g. DAL-PO-000123")
         if user:
-            _user_opt(c)
+            add_user_option(c)
         if json_opt:
             add_json_option(c)
         c.set_defaults(func=func)
@@ -160,7 +152,7 @@ def _create(args: argparse.Namespace) -> int:
         except ValueError:
             raise ValidationError("--expected", f"{args.expected!r} is not a date YYYY-MM-DD") from None
     with session_for(args) as s:
-        actor = _actor(s, args)
+        actor = actor_of(s, args)
         po = create_po(s, actor, args.supplier, args.warehouse, _parse_lines(args.line), rush=args.rush,
                        expected_date=expected, notes=args.notes, submit_now=args.submit)
         number, status = po.number, po.status
@@ -189,7 +181,7 @@ def _act(args: argparse.Namespace, fn: Any, verb: str, **kw: Any) -> int:
     from app.services.ownership import owns
 
     with session_for(args) as s:
-        actor = _actor(s, args)
+        actor = actor_of(s, args)
         po = get_po(s, args.number)
         fn(s, actor, po.id, **kw)
         number, status, rev = po.number, po.status, po.revision
@@ -247,7 +239,7 @@ def _send(args: argparse.Namespace) -> int:
 
     outbound = args.outbound or _settings().get("edi.outbound_dir") or None
     with session_for(args) as s:
-        out = send_po(s, _actor(s, args), args.number, outbound_dir=outbound, cc=args.cc)
+        out = send_po(s, actor_of(s, args), args.number, outbound_dir=outbound, cc=args.cc)
     parts = []
     if out.email_id:
         parts.append(f"e-mail to {out.email_to} queued (deliver with 'depot mail send-due')")
@@ -305,7 +297,7 @@ def _inbox(args: argparse.Namespace) -> int:
     from app.services.buying.purchasing import list_pos
 
     with session_for(args) as s:
-        actor = _actor(s, args)
+        actor = actor_of(s, args)
         numbers = {po.number for po in inbox(s, actor)}
         rows = [r for r in list_pos(s, status="pending_approval", limit=10_000) if r.number in numbers]
     if args.json:

@@ -6,15 +6,17 @@ import argparse
 from pathlib import Path
 
 from app.cli.common import (
+    actor_of,
     add_db_option,
     add_json_option,
+    add_user_option,
     output_path,
     print_json,
     print_table,
     session_for,
     write_output,
 )
-from app.cli.receive import _resolve_ids, actor_of, add_user_option
+from app.cli.receive import _resolve_ids
 from app.services.errors import ValidationError
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -18,21 +17,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.cli.common import add_db_option, add_json_option, print_json, print_table, session_for
-from app.services.auth import Actor
+from app.cli.common import (
+    actor_of,
+    add_db_option,
+    add_json_option,
+    add_user_option,
+    print_json,
+    print_table,
+    session_for,
+)
 from app.services.errors import ValidationError
-
-
-def add_user_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", default=os.environ.get("DEPOT_USER"), help="act as this user (default $DEPOT_USER)")
-
-
-def actor_of(session: Session, args: argparse.Namespace) -> Actor:
-    from app.services.auth import actor_by_name
-
-    if not args.user:
-        raise ValidationError("--user", "is required for this command (or set DEPOT_USER)")
-    return actor_by_name(session, args.user)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

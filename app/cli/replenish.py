@@ -10,7 +10,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from app.cli.common import add_db_option, add_json_option, print_json, print_table
+from app.cli.common import actor_of, add_db_option, add_json_option, add_user_option, print_json, print_table
 from app.services.errors import ValidationError
 
 
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cl.add_argument("velocity_class", metavar="CLASS")
     cl.add_argument("--service-level", default=None, help="percent, e.g. 97.5")
     cl.add_argument("--review-days", default=None)
-    cl.add_argument("--user", required=True)
+    add_user_option(cl, required=True)
     cl.set_defaults(func=_cfg_class)
     ln = csub.add_parser("lane", help="set the transit days and cost of a transfer lane")
     add_db_option(ln)
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ln.add_argument("--days", required=True)
     ln.add_argument("--per-unit", required=True)
     ln.add_argument("--per-shipment", required=True)
-    ln.add_argument("--user", required=True)
+    add_user_option(ln, required=True)
     ln.set_defaults(func=_cfg_lane)
 
     r = sub.add_parser("requisition", help="requisitions made from accepted recommendations")
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_db_option(cx)
     cx.add_argument("numbers", nargs="+", metavar="NUMBER")
     cx.add_argument("--reason", required=True)
-    cx.add_argument("--user", required=True)
+    add_user_option(cx, required=True)
     cx.set_defaults(func=_cancel)
     cv = rsub.add_parser("convert", help="turn open purchase requisitions into purchase orders (one per supplier "
                          "when it consolidates, else per supplier and ship-to)")
@@ -76,13 +76,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cv.add_argument("--preview", action="store_true", help="show the POs it would make; create nothing")
     cv.add_argument("--submit", action="store_true", help="submit the new POs for approval")
     cv.add_argument("--rush", action="store_true")
-    cv.add_argument("--user", required=True)
+    add_user_option(cv, required=True)
     cv.set_defaults(func=_convert)
     cw = rsub.add_parser("close-with-po", help="mark open requisitions converted into a PO made by hand")
     add_db_option(cw)
     cw.add_argument("po", metavar="PO", help="the purchase order number that covers them")
     cw.add_argument("numbers", nargs="+", metavar="NUMBER")
-    cw.add_argument("--user", required=True)
+    add_user_option(cw, required=True)
     cw.set_defaults(func=_close_with_po)
 
 
@@ -97,7 +97,6 @@ def _date(value: str | None) -> dt.date | None:
 
 def _replenish(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.auth import actor_by_name
     from app.services.replenishment import run
 
     if (args.all or args.sku) and not args.accept:
@@ -108,7 +107,7 @@ def _replenish(args: argparse.Namespace) -> int:
         if args.all == bool(args.sku):
             raise ValidationError("--accept", "give either --all or one or more --sku")
     with session_for(args) as s:
-        actor = actor_by_name(s, args.user) if args.user else None
+        actor = actor_of(s, args) if args.user else None
         res = run(s, actor, branch_code=args.branch, warehouse_code=args.warehouse, today=_date(args.date),
                   history_weeks=args.weeks)
         if args.accept:
@@ -160,14 +159,13 @@ def _accept(s: Any, actor: Any, recs: list[Any], skus: list[str], as_json: bool)
 
 def _convert(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.auth import actor_by_name
     from app.services.buying import conversion as cv
     from app.services.money import fmt_money, fmt_price, price_places
 
     if sum(bool(x) for x in (args.numbers, args.all, args.supplier)) != 1:
         raise ValidationError("requisitions", "give requisition numbers, --all or --supplier CODE (one of them)")
     with session_for(args) as s:
-        actor = actor_by_name(s, args.user)
+        actor = actor_of(s, args)
         ids = cv.ids_by_number(s, args.numbers) if args.numbers else cv.open_purchase_ids(s, args.supplier)
         if not ids:
             raise ValidationError("requisitions", "no open purchase requisition" +
@@ -208,12 +206,11 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _close_with_po(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.auth import actor_by_name
     from app.services.buying import conversion as cv
     from app.services.buying.purchasing import get_po
 
     with session_for(args) as s:
-        actor = actor_by_name(s, args.user)
+        actor = actor_of(s, args)
         po = get_po(s, args.po)
         done = cv.close_with_po(s, actor, po.id, cv.ids_by_number(s, args.numbers))
         print(f"{', '.join(r.number for r in done)} converted into {po.number}")
@@ -239,12 +236,11 @@ def _cancel(args: argparse.Namespace) -> int:
 
     from app.cli.common import session_for
     from app.models.buying import Requisition
-    from app.services.auth import actor_by_name
     from app.services.buying.requisitions import cancel
     from app.services.errors import NotFound
 
     with session_for(args) as s:
-        actor = actor_by_name(s, args.user)
+        actor = actor_of(s, args)
         ids = []
         for n in args.numbers:
             rid = s.scalars(select(Requisition.id).where(Requisition.number == n.strip().upper())).first()
@@ -282,11 +278,10 @@ def _cfg_show(args: argparse.Namespace) -> int:
 
 def _cfg_class(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.auth import actor_by_name
     from app.services.replenishment.config import set_class
 
     with session_for(args) as s:
-        row = set_class(s, actor_by_name(s, args.user), args.velocity_class, service_level_pct=args.service_level,
+        row = set_class(s, actor_of(s, args), args.velocity_class, service_level_pct=args.service_level,
                         review_days=args.review_days)
         print(f"class {row.velocity_class}: service level {row.service_level_pct}%, review {row.review_days} days")
     return 0
@@ -294,11 +289,10 @@ def _cfg_class(args: argparse.Namespace) -> int:
 
 def _cfg_lane(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
-    from app.services.auth import actor_by_name
     from app.services.replenishment.config import set_lane
 
     with session_for(args) as s:
-        row = set_lane(s, actor_by_name(s, args.user), args.from_code, args.to_code, transit_days=args.days,
+        row = set_lane(s, actor_of(s, args), args.from_code, args.to_code, transit_days=args.days,
                        cost_per_unit=args.per_unit, cost_per_shipment=args.per_shipment)
         print(f"lane {args.from_code.upper()} -> {args.to_code.upper()}: {row.transit_days} days,"
               f" {row.cost_per_shipment} + {row.cost_per_unit}/unit")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.common import add_db_option, add_json_option, print_json, print_table
-from app.cli.stock import actor_of, add_user_option, parse_date, parse_pairs
+from app.cli.common import actor_of, add_db_option, add_json_option, add_user_option, print_json, print_table
+from app.cli.stock import parse_date, parse_pairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
