@@ -95,7 +95,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{rc.number}  {rc.status}  supplier {rc.supplier_code or '-'}  dock {er.dock or '-'}"
           + (f"  expected {local_time(er.expected_at)}" if er.expected_at else ""))
     print_table(lines, ["sku", "description", "expected", "received", "open", "lot", "expiry", "sscc"])
-    print(f"{len(lines)} line(s), {sum(x['open'] for x in lines):,} unit(s) still to receive")
+    still = sum(max(ln.qty_expected - ln.qty_received, 0) for ln in rc.lines)
+    print(f"{len(lines)} line(s), {still:,} unit(s) still to receive")
     return 0
 
 

@@ -13,6 +13,8 @@ Signals:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.services import jobs, wiring
@@ -23,7 +25,10 @@ from app.views.mail_delivery import MailDelivery
 from app.views.sync.controller import SyncController
 
 #: jobs whose runner is a view of their own (the rest get a plain ``JobRunner``)
-VIEWS: dict[str, type[JobRunner]] = {"sync": SyncController, "mail": MailDelivery}
+VIEWS: dict[str, Callable[[AppContext, QObject], JobRunner]] = {
+    "sync": lambda ctx, parent: SyncController(ctx, parent=parent),
+    "mail": lambda ctx, parent: MailDelivery(ctx, parent),
+}
 
 
 class BackgroundJobs(QObject):
@@ -58,8 +63,8 @@ class BackgroundJobs(QObject):
             self.runner_started.emit(job.name, runner)
 
     def view_for(self, job: Job) -> JobRunner:
-        cls = VIEWS.get(job.name)
-        return cls(self.ctx, parent=self) if cls is not None else JobRunner(self.ctx, job, self)
+        make = VIEWS.get(job.name)
+        return make(self.ctx, self) if make is not None else JobRunner(self.ctx, job, self)
 
     def runner(self, name: str) -> JobRunner | None:
         return self.runners.get(name)

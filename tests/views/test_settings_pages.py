@@ -41,7 +41,7 @@ def test_email_page_tests_the_server_saves_and_mail_goes_through_it(
     qtbot.addWidget(page)
     page.host.setText("127.0.0.1")
     page.port.setText("not a port")
-    page.sender.setText("purchasing@depot.example")
+    page.sender_edit.setText("purchasing@depot.example")
     assert not page.save()
     assert page.status.text() == "SMTP port: 'not a port' is not a number"
     assert ctx.settings.get("smtp.host") is None  # nothing stored

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.services import items as items_q
 from app.services.changes import Change
 from app.services.items import ItemDetail
-from app.services.masterdata import WarehouseRef
+from app.services.masterdata import WarehouseRef, warehouses
 from app.services.ownership import ownership
 from app.views.context import AppContext
 from app.views.items.detail import ItemDetailPane
@@ -213,7 +213,7 @@ class ItemsScreen(QWidget):
             self.warehouse.blockSignals(False)
             self._show_count()
 
-        self.ctx.runner.submit(items_q.warehouses, done, write=False, label="warehouses")
+        self.ctx.runner.submit(warehouses, done, write=False, label="warehouses")
 
     # detail ----------------------------------------------------------------------------
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:

@@ -85,10 +85,10 @@ class EdiSettingsPage(QWidget):
         partners = QGroupBox("Partners (suppliers' master data; changed at head office)")
         pl = QVBoxLayout(partners)
         pl.addWidget(self.table, 1)
-        edit = QHBoxLayout()
+        row = QHBoxLayout()
         for w in (self.supplier, self.fmt, self.qualifier, self.partner_id, self.save_partner_button):
-            edit.addWidget(w)
-        pl.addLayout(edit)
+            row.addWidget(w)
+        pl.addLayout(row)
         for w in (self.outbound, self.inbound, self.browse_out, self.browse_in, self.save_folders_button,
                   self.supplier, self.fmt, self.qualifier, self.partner_id, self.save_partner_button):
             w.setEnabled(can)

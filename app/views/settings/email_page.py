@@ -36,8 +36,8 @@ class EmailSettingsPage(QWidget):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept with Depot's secrets; empty keeps the stored one")
-        self.sender = QLineEdit(cur.sender)
-        self.sender.setPlaceholderText("purchasing@yourcompany.com (suppliers reply to it)")
+        self.sender_edit = QLineEdit(cur.sender)
+        self.sender_edit.setPlaceholderText("purchasing@yourcompany.com (suppliers reply to it)")
         self.save_button = QPushButton("Save")
         self.save_button.setObjectName("emailSave")
         self.test_button = QPushButton("Test connection")
@@ -46,7 +46,7 @@ class EmailSettingsPage(QWidget):
         self.status.setObjectName("emailStatus")
         self.status.setWordWrap(True)
         can = ctx.can("settings.edit")
-        for w in (self.host, self.port, self.security, self.user, self.password, self.sender, self.save_button):
+        for w in (self.host, self.port, self.security, self.user, self.password, self.sender_edit, self.save_button):
             w.setEnabled(can)
             if not can:
                 w.setToolTip("Only an admin changes the mail server")
@@ -56,7 +56,7 @@ class EmailSettingsPage(QWidget):
         form.addRow("Security", self.security)
         form.addRow("User", self.user)
         form.addRow("Password", self.password)
-        form.addRow("Sender address", self.sender)
+        form.addRow("Sender address", self.sender_edit)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.test_button)
@@ -69,7 +69,7 @@ class EmailSettingsPage(QWidget):
     def form(self) -> mail_config.SmtpForm:
         pw = self.password.text()
         return mail_config.SmtpForm(self.host.text(), self.port.text(), str(self.security.currentData()),
-                                    self.user.text(), self.sender.text(), pw if pw else None)
+                                    self.user.text(), self.sender_edit.text(), pw if pw else None)
 
     def _show(self, ok: bool, text: str) -> None:
         self.status.setStyleSheet("" if ok else "color: #b00020;")
