@@ -271,3 +271,16 @@ def test_a_forecast_replaces_history_through_the_hook(session: Session, world: W
     assert rec.why.ss == pytest.approx(32.897, abs=1e-3) and rec.why.raw_qty == math.ceil(280 + 32.897 - 20)
     with pytest.raises(ValidationError, match="forecast: must give arrays of shape"):
         run(session, None, today=TODAY, forecast=lambda *a: (np.zeros(3), np.zeros(3)))
+
+
+def test_a_run_reports_each_stage_as_it_starts(session: Session, world: World) -> None:
+    from app.services.replenishment.engine import STAGES
+
+    stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)
+    session.commit()
+    heard: list[tuple[int, int, str]] = []
+    res = run(session, world.actors["alice"], today=TODAY, history_weeks=4,
+              progress=lambda done, total, what: heard.append((done, total, what)))
+    assert [h[2] for h in heard[:-1]] == list(STAGES)
+    assert [h[0] for h in heard] == list(range(len(STAGES) + 1)) and {h[1] for h in heard} == {len(STAGES)}
+    assert heard[-1][2] == f"{len(res.recommendations)} recommendations"

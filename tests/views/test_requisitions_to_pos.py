@@ -120,7 +120,7 @@ def test_the_price_typed_on_a_requisition_is_saved_and_refused_when_zero(qtbot: 
     view = RequisitionsView(make_ctx(world.actors["alice"]))
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10000)
-    row = next(i for i, r in enumerate(view.model.rows) if r.number == "DAL-RQ-000002")
+    row = next(i for i, r in enumerate(view.model.rows()) if r.number == "DAL-RQ-000002")
     with qtbot.waitSignal(view.failed, timeout=10000) as sig:
         view.model.setData(view.model.index(row, PRICE_COL), "0")
     assert sig.args[0] == "unit price: 0.0000 must be more than zero"

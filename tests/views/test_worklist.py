@@ -103,10 +103,10 @@ def test_bad_edited_quantity_shows_the_message_and_writes_nothing(qtbot: QtBot, 
 def test_snooze_and_reject_from_the_widget(qtbot: QtBot, ctx: AppContext, session: Session) -> None:
     w = _worklist(qtbot, ctx)
     w.select_rows([0])
-    first = w.model.recs[0].sku
+    first = w.model.row(0).sku
     with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000):
         w.snooze_selected(TODAY + dt.timedelta(days=5))
-    assert reloaded.args == [1] and w.model.recs[0].sku != first
+    assert reloaded.args == [1] and w.model.row(0).sku != first
     w.select_rows([0])
     with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
         w.reject_selected("discontinued")

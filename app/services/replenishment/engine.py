@@ -36,6 +36,11 @@ from app.services.replenishment.transfers import Option, TransferPlanner
 
 #: expected receipts still waiting for goods
 _WAITING = open_states("expected_receipt")
+#: the stages of a run, as ``progress`` hears them
+STAGES = ("sales history", "stock on hand", "orders and purchase orders", "transfers and requisitions",
+          "demand and levels", "recommendations")
+#: progress(done, total, what)
+Progress = Callable[[int, int, str], None]
 
 #: PO states whose open lines are "on order"
 OPEN_PO_STATES = ("draft", "pending_approval", "rejected", "approved", "sent", "confirmed", "partially_received")
@@ -289,7 +294,7 @@ def _sql_in(values: Iterable[str]) -> str:
 def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
         warehouse_code: str | None = None, today: dt.date | None = None,
         history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None,
-        use_forecasts: bool = True) -> RunResult:
+        use_forecasts: bool = True, progress: Progress | None = None) -> RunResult:
     """Compute recommendations for every item x warehouse of the branch (read only).
 
     ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
@@ -297,7 +302,12 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     ``forecast`` (the hook for a forecast service) replaces the history-based daily demand
     and its deviation; it gets the item and warehouse ids in array order. Without it, pairs with a
     stored demand forecast (``depot forecast run``) use it unless ``use_forecasts`` is False.
+    ``progress(done, total, what)`` hears each stage as it starts (the screen shows it).
     """
+    def stage(what: str) -> None:
+        if progress is not None:
+            progress(STAGES.index(what), len(STAGES), what)
+
     if actor is not None:
         actor.require("replenish.run")
     if not 1 <= int(history_weeks) <= 520:
@@ -310,8 +320,11 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     if not shape[0] or not scope.targets:
         return RunResult([], 0, today=today)
 
+    stage("sales history")
     demand_sum, demand_sq = _history(session, today, history_weeks, item_ix, wh_ix, shape)
+    stage("stock on hand")
     on_hand = _on_hand(session, item_ix, wh_ix, shape)
+    stage("orders and purchase orders")
     allocated = _fill(session, (
         "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0))"
         " FROM sales_order so CROSS JOIN sales_order_line sl ON sl.order_id = so.id"
@@ -324,6 +337,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') GROUP BY pl.item_id, pl.ship_to_warehouse_id"),
         {}, item_ix, wh_ix, shape)
     next_due = _next_expected(session)
+    stage("transfers and requisitions")
     inbound, outbound = _transfers(session, item_ix, wh_ix, shape)
     req_in = _fill(session, (
         "SELECT item_id, warehouse_id, SUM(qty) FROM requisition WHERE status = 'open' AND deleted_at IS NULL"
@@ -333,6 +347,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
         f" AND deleted_at IS NULL AND {_NOT_ON_A_DOCUMENT} GROUP BY item_id, source_warehouse_id"),
         {}, item_ix, wh_ix, shape)
 
+    stage("demand and levels")
     classes = class_settings(session)
     sources = _sources(session)
     z_of = {k: fg.z_for(v[0]) for k, v in classes.items()}
@@ -371,6 +386,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
 
     # sister surplus: free stock above the sister's own order-up-to level
     surplus = np.floor(on_hand - allocated - outbound - req_out - np.ceil(oul)).astype(np.int64)
+    stage("recommendations")
     planner = TransferPlanner(session, scope.warehouses, surplus, today)
     suppressed = _suppressed(session, today)
     n_suppressed = n_nosup = 0
@@ -418,6 +434,8 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             preferred=preferred, why=why, purchase=purchase, transfer=transfer)
         recs.append(rec)
     recs.sort(key=lambda r: (r.warehouse_code, r.sku))
+    if progress is not None:
+        progress(len(STAGES), len(STAGES), f"{len(recs):,} recommendations")
     return RunResult(recs, pairs=shape[0] * len(scope.targets), suppressed=n_suppressed, no_supplier=n_nosup,
                      today=today)
 

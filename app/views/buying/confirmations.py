@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +37,7 @@ from app.services.edi.queries import MessageLineRow, MessageQuery
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({Change.EDI, Change.PO, Change.RECEIPT})
@@ -53,59 +53,30 @@ MESSAGE_COLUMNS = (
     Column("Expected receipt", "expected_receipt"),
     Column("File", "file_name"),
 )
-LINE_COLUMNS = ("Line", "SKU", "Partner item", "Ordered", "Confirmed", "Price ordered", "Price confirmed",
-                "Date ordered", "Date confirmed", "Status", "Difference", "SSCC", "Lot")
-_RIGHT = {0, 3, 4, 5, 6}
 
 
-def _text(v: object) -> str:
-    if v is None:
-        return ""
-    if hasattr(v, "isoformat"):
-        return str(v.isoformat())
-    return str(v)
+def _difference(r: MessageLineRow) -> str:
+    return r.difference
 
 
-class MessageLinesModel(QAbstractTableModel):
-    """The lines of one message; rows with a difference are tinted."""
+LINE_COLUMNS = tuple(
+    Column(title, attr, right, fmt=fmt, tooltip=_difference)
+    for title, attr, right, fmt in (
+        ("Line", "line_no", True, None), ("SKU", "sku", False, None), ("Partner item", "item_ref", False, None),
+        ("Ordered", "qty_ordered", True, None), ("Confirmed", "qty_confirmed", True, None),
+        ("Price ordered", "price_ordered", True, None), ("Price confirmed", "price_confirmed", True, None),
+        ("Date ordered", "date_ordered", False, None), ("Date confirmed", "date_confirmed", False, None),
+        ("Status", "line_status", False, None),
+        ("Difference", "difference", False, lambda v: str(v).replace("\n", "; ")),
+        ("SSCC", "sscc", False, None), ("Lot", "lot_code", False, None)))
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[MessageLineRow] = []
 
-    def set_rows(self, rows: list[MessageLineRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
+def _tint(r: MessageLineRow) -> QColor | bool:
+    """Rows with a difference are tinted (a rejected line redder)."""
+    if not r.difference:
+        return False
+    return QColor(255, 235, 205) if r.line_status != "rejected" else QColor(255, 215, 215)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(LINE_COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows) or not 0 <= index.column() < len(LINE_COLUMNS):
-            return None
-        r = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            cells = (r.line_no, r.sku, r.item_ref, r.qty_ordered, r.qty_confirmed, r.price_ordered, r.price_confirmed,
-                     r.date_ordered, r.date_confirmed, r.line_status, r.difference.replace("\n", "; "), r.sscc, r.lot_code)
-            return _text(cells[index.column()])
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _RIGHT:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and r.difference:
-            return QBrush(QColor(255, 235, 205) if r.line_status != "rejected" else QColor(255, 215, 215))
-        if role == Qt.ItemDataRole.ToolTipRole and r.difference:
-            return r.difference
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(LINE_COLUMNS):
-            return LINE_COLUMNS[section]
-        return None
 
 
 class ConfirmationsView(QWidget):
@@ -142,7 +113,7 @@ class ConfirmationsView(QWidget):
         self.messages.setModel(self.messages_model)
         self.messages.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.messages.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.lines_model = MessageLinesModel(self)
+        self.lines_model = RowsModel(LINE_COLUMNS, self, highlight=_tint)
         self.lines = QTableView()
         self.lines.setModel(self.lines_model)
         self.lines.horizontalHeader().setStretchLastSection(True)

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -34,56 +34,12 @@ from app.services.changes import Change
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 KINDS = frozenset({Change.PO, Change.APPROVAL, Change.RECEIPT})
 
-LINE_COLUMNS = (("#", "line", False), ("SKU", "sku", False), ("Description", "description", False),
-                ("Supplier part", "supplier_part", False), ("Ship to", "ship_to", False), ("Qty", "qty", True),
-                ("Unit", "uom", False), ("Price per unit", "price", True), ("Extension", "extension", True))
-
-
-class PoLinesModel(QAbstractTableModel):
-    """The lines of one PO (bounded by the 5,000-line limit of a PO)."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
-        self._places = 2
-
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._places = price_places([r["price"] for r in self._rows])  # one column, one number of decimals
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(LINE_COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(LINE_COLUMNS):
-            return None
-        _title, key, right = LINE_COLUMNS[index.column()]
-        value = self._rows[index.row()][key]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if key == "qty":
-                return f"{value:,}"
-            if key in ("price", "extension"):
-                return fmt_money(value) if key == "extension" else fmt_price(value, self._places)
-            return str(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and right:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(LINE_COLUMNS):
-            return LINE_COLUMNS[section][0]
-        return None
 
 
 class PoDetailView(QWidget):
@@ -103,7 +59,14 @@ class PoDetailView(QWidget):
         self.title = QLabel("No purchase order selected")
         self.title.setObjectName("pageTitle")
         self.status = QLabel("")
-        self.lines = PoLinesModel(self)
+        #: decimals of the price column: one number for the whole PO (as printed)
+        self.places = 2
+        self.lines = RowsModel([
+            Column("#", "line"), Column("SKU", "sku"), Column("Description", "description"),
+            Column("Supplier part", "supplier_part"), Column("Ship to", "ship_to"),
+            Column("Qty", "qty", True, fmt=lambda q: f"{q:,}"), Column("Unit", "uom"),
+            Column("Price per unit", "price", True, fmt=lambda p: fmt_price(p, self.places)),
+            Column("Extension", "extension", True, fmt=fmt_money)], self)
         self.table = QTableView()
         self.table.setModel(self.lines)
         self.table.verticalHeader().setVisible(False)
@@ -201,6 +164,7 @@ class PoDetailView(QWidget):
         extra = f"  ·  deliver by {d['expected_date']}" if d["expected_date"] else ""
         self.status.setText(f"Status: {d['status'].replace('_', ' ')}{'  ·  RUSH' if d['rush'] else ''}"
                             f"  ·  ordered {d['order_date']}{extra}  ·  terms {d['payment_terms']}")
+        self.places = price_places([ln["price"] for ln in d["lines"]])
         self.lines.set_rows(d["lines"])
         self.table.resizeColumnsToContents()
         self.totals.setText(f"{len(d['lines'])} lines  ·  total {fmt_money(d['total'], d['currency'], code=True)}")

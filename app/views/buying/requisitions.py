@@ -10,14 +10,10 @@ Every change is one write op through the runner; the list reloads on "requisitio
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -44,83 +40,23 @@ from app.services.money import fmt_money, fmt_price, price_places
 from app.views.buying.convert_dialog import ConvertDialog
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
-Index = QModelIndex | QPersistentModelIndex
 REFRESH_KINDS = frozenset({Change.REQUISITION, Change.PO, Change.TRANSFER})
-COLUMNS = ("Number", "Kind", "Status", "SKU", "Warehouse", "Qty", "Suggested", "From", "Unit price", "Need by")
+
+
+#: the editable columns (quantity, and unit price on a purchase requisition)
 QTY_COL = 5
 PRICE_COL = 8
 
 
-class RequisitionsModel(QAbstractTableModel):
-    """Signals:
-    qty_edited(object, int): (requisition id, new quantity) typed into an open row.
-    """
+def _status(r: RequisitionRow) -> str:
+    return f"{r.status} (on {r.covered_by}; its branch converts it when it syncs)" if r.covered_by else r.status
 
-    qty_edited = Signal(object, int)
-    price_edited = Signal(object, str)
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[RequisitionRow] = []
-        self.places = 2
-
-    def set_rows(self, rows: list[RequisitionRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.places = price_places([r.unit_price for r in self.rows])
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        r = self.rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            status = f"{r.status} (on {r.covered_by}; its branch converts it when it syncs)" if r.covered_by else r.status
-            price = "" if r.kind != "purchase" else fmt_price(r.unit_price, self.places) if r.unit_price else "none"
-            cells = (r.number, r.kind, status, r.sku, r.warehouse, f"{r.qty:,}", f"{r.recommended_qty:,}", r.source,
-                     price, r.need_by.isoformat() if r.need_by else "")
-            v = cells[index.column()]
-            return v if role == Qt.ItemDataRole.EditRole else str(v)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (QTY_COL, QTY_COL + 1, QTY_COL + 3):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.UserRole:
-            return r
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        r = self.rows[index.row()]
-        if r.status == "open" and (index.column() == QTY_COL or (index.column() == PRICE_COL and r.kind == "purchase")):
-            f |= Qt.ItemFlag.ItemIsEditable
-        return f
-
-    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        """Hand the typed quantity to the view (which saves it through the service)."""
-        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() not in (QTY_COL, PRICE_COL):
-            return False
-        if index.column() == PRICE_COL:
-            self.price_edited.emit(self.rows[index.row()].id, str(value).strip())
-            return True
-        try:
-            qty = int(str(value).strip().replace(",", ""))
-        except ValueError:
-            return False
-        self.qty_edited.emit(self.rows[index.row()].id, qty)
-        return True
+def _open(r: RequisitionRow) -> bool:
+    return r.status == "open"
 
 
 class RequisitionsView(QWidget):
@@ -156,7 +92,17 @@ class RequisitionsView(QWidget):
         self.reload_button = QPushButton("Reload")
         self.message = QLabel("")
         self.message.setObjectName("requisitionsMessage")
-        self.model = RequisitionsModel(self)
+        #: decimals of the unit price column (one number for the whole column)
+        self.places = 2
+        self.model = RowsModel([
+            Column("Number", "number"), Column("Kind", "kind"), Column("Status", get=_status), Column("SKU", "sku"),
+            Column("Warehouse", "warehouse"),
+            Column("Qty", "qty", True, fmt=lambda q: f"{q:,}", editable=_open),
+            Column("Suggested", "recommended_qty", True, fmt=lambda q: f"{q:,}"), Column("From", "source"),
+            Column("Unit price", get=self._price, align_right=True,
+                   editable=lambda r: _open(r) and r.kind == "purchase"),
+            Column("Need by", "need_by", fmt=lambda d: d.isoformat() if d else ""),
+        ], self, on_edit=self._typed)
         self.view = QTableView()
         self.view.setObjectName("requisitionsTable")
         self.view.setModel(self.model)
@@ -184,8 +130,6 @@ class RequisitionsView(QWidget):
         self.select_all_button.clicked.connect(self.select_open)
         QShortcut(QKeySequence("Ctrl+P"), self, self.create_pos,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # the PO tab's Ctrl+P is Preview
-        self.model.qty_edited.connect(self.edit_qty)
-        self.model.price_edited.connect(self.edit_price)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
     def reload(self) -> None:
@@ -201,6 +145,7 @@ class RequisitionsView(QWidget):
     def _loaded(self, gen: int, rows: list[RequisitionRow]) -> None:
         if gen != self._gen:
             return
+        self.places = price_places([r.unit_price for r in rows])
         self.model.set_rows(rows)
         self.loaded.emit(len(rows))
 
@@ -210,7 +155,7 @@ class RequisitionsView(QWidget):
 
     def selected_ids(self) -> list[uuid.UUID]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
-        return [self.model.rows[r].id for r in rows if r < len(self.model.rows)]
+        return [self.model.row(r).id for r in rows if r < self.model.rowCount()]
 
     def _ask_cancel(self) -> None:
         if not self.selected_ids():
@@ -228,6 +173,21 @@ class RequisitionsView(QWidget):
 
         self.ctx.runner.submit(op, lambda nums: self._acted(f"cancelled {', '.join(nums)}"), on_error=self._error,
                                kinds={Change.REQUISITION}, label="cancel requisitions")
+
+    def _price(self, r: RequisitionRow) -> str:
+        return "" if r.kind != "purchase" else fmt_price(r.unit_price, self.places) if r.unit_price else "none"
+
+    def _typed(self, r: RequisitionRow, col: Column, text: str) -> bool:
+        """What is typed into an open row is saved through the service (the reload shows it)."""
+        if col.title == "Unit price":
+            self.edit_price(r.id, text)
+            return True
+        try:
+            qty = int(text.replace(",", ""))
+        except ValueError:
+            return False
+        self.edit_qty(r.id, qty)
+        return True
 
     def edit_qty(self, requisition_id: uuid.UUID, qty: int) -> None:
         actor = self.ctx.actor
@@ -251,7 +211,7 @@ class RequisitionsView(QWidget):
         """Select every open purchase requisition not already on a PO (the usual "convert them all")."""
         selection = QItemSelection()
         last = self.model.columnCount() - 1
-        for n, r in enumerate(self.model.rows):
+        for n, r in enumerate(self.model.rows()):
             if r.status == "open" and r.kind == "purchase" and not r.covered_by:
                 selection.select(self.model.index(n, 0), self.model.index(n, last))
         self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
@@ -261,7 +221,7 @@ class RequisitionsView(QWidget):
         if not self.ctx.can("po.create"):
             self._error(PermissionError(f"{self.ctx.actor.username} may not create purchase orders"))
             return
-        rows = [r for r in self.model.rows if r.id in set(self.selected_ids())]
+        rows = [r for r in self.model.rows() if r.id in set(self.selected_ids())]
         if not rows:
             self.message.setText("Select the open purchase requisitions to turn into purchase orders "
                                  "(or press Select all open)")

@@ -10,9 +10,10 @@ which the list recomputes. No rule lives here: the services decide and explain.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -35,103 +37,17 @@ from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
 from app.services.site_rights import followup_for
 from app.views.context import AppContext
+from app.views.ops import Progress
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 #: data kinds after which recommendations may differ
 REFRESH_KINDS = frozenset({Change.ITEM, Change.STOCK, Change.PO, Change.REQUISITION, Change.RECEIPT, Change.TRANSFER,
                            Change.ALLOCATION, Change.ORDER, Change.RECOMMENDATION, Change.RULES, Change.FORECAST})
-COLUMNS = ("SKU", "Description", "Warehouse", "Via", "Qty", "Arrives", "Cost", "Position", "ROP", "OUL",
-           "Safety", "Demand/day")
+#: the column the buyer types a quantity into
 QTY_COL = 4
-
-
-class RecommendationsModel(QAbstractTableModel):
-    """The recommendations of one run plus the buyer's unsaved edits (quantity, option)."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.recs: list[Recommendation] = []
-        self.qty: dict[tuple[Any, Any], int] = {}
-        self.choice: dict[tuple[Any, Any], str] = {}
-
-    def set_recommendations(self, recs: list[Recommendation]) -> None:
-        self.beginResetModel()
-        self.recs = list(recs)
-        keys = {r.key for r in recs}
-        self.qty = {k: v for k, v in self.qty.items() if k in keys}
-        self.choice = {k: v for k, v in self.choice.items() if k in keys}
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.recs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def kind_of(self, rec: Recommendation) -> str:
-        return self.choice.get(rec.key, rec.preferred)
-
-    def qty_of(self, rec: Recommendation) -> int:
-        opt = rec.transfer if self.kind_of(rec) == "transfer" else rec.purchase
-        return self.qty.get(rec.key, opt.qty if opt else rec.qty)
-
-    def _cells(self, r: Recommendation) -> tuple[Any, ...]:
-        kind = self.kind_of(r)
-        opt = r.transfer if kind == "transfer" else r.purchase
-        via = (f"transfer from {opt.source_code}" if kind == "transfer" else f"buy from {opt.source_code}") if opt else ""
-        w = r.why
-        return (r.sku, r.description, r.warehouse_code, via, self.qty_of(r),
-                opt.arrival.isoformat() if opt else "", f"{opt.total_cost:,.2f}" if opt else "", w.position,
-                f"{w.rop:.1f}", f"{w.oul:.1f}", f"{w.ss:.1f}", f"{w.d:.2f}")
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.recs):
-            return None
-        r = self.recs[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            value = self._cells(r)[index.column()]
-            return value if role == Qt.ItemDataRole.EditRole else str(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= QTY_COL:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{r.why.policy_label}; rounding: {r.why.rounding}"
-        if role == Qt.ItemDataRole.UserRole:
-            return r
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        return f | Qt.ItemFlag.ItemIsEditable if index.column() == QTY_COL else f
-
-    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        """Keep the buyer's quantity as typed if it is a whole number; the service checks the rest."""
-        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != QTY_COL:
-            return False
-        try:
-            qty = int(str(value).strip())
-        except ValueError:
-            return False
-        self.qty[self.recs[index.row()].key] = qty
-        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
-        return True
-
-    def toggle_option(self, row: int) -> bool:
-        """Switch a line between its purchase and transfer options (when both exist)."""
-        r = self.recs[row]
-        if r.purchase is None or r.transfer is None:
-            return False
-        self.choice[r.key] = "purchase" if self.kind_of(r) == "transfer" else "transfer"
-        self.qty.pop(r.key, None)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-        return True
 
 
 def demand_rows(w: Any) -> list[tuple[str, str]]:
@@ -218,11 +134,33 @@ class RecommendationsWorklist(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("worklistMessage")
         self.message.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("worklistProgress")
+        self.progress.setMaximumWidth(240)
+        self.progress.setVisible(False)
         for b in (self.accept_button, self.snooze_button, self.reject_button):
             b.setEnabled(ctx.can("requisition.create") if b is self.accept_button else ctx.can("replenish.run"))
         self.run_button.setEnabled(ctx.can("replenish.run"))
 
-        self.model = RecommendationsModel(self)
+        #: the buyer's unsaved edits of this run's recommendations: quantity and option, by key
+        self.qty: dict[tuple[Any, Any], int] = {}
+        self.choice: dict[tuple[Any, Any], str] = {}
+        def why(r: Recommendation) -> str:
+            return f"{r.why.policy_label}; rounding: {r.why.rounding}"
+
+        def col(title: str, get: Callable[[Recommendation], Any], right: bool = False, **kw: Any) -> Column:
+            return Column(title, get=get, align_right=right, tooltip=why, **kw)
+
+        self.model = RowsModel([
+            col("SKU", lambda r: r.sku), col("Description", lambda r: r.description),
+            col("Warehouse", lambda r: r.warehouse_code), col("Via", self._via),
+            col("Qty", self.qty_of, True, editable=lambda _r: True),
+            col("Arrives", lambda r: o.arrival.isoformat() if (o := self._option(r)) else "", True),
+            col("Cost", lambda r: f"{o.total_cost:,.2f}" if (o := self._option(r)) else "", True),
+            col("Position", lambda r: r.why.position, True), col("ROP", lambda r: f"{r.why.rop:.1f}", True),
+            col("OUL", lambda r: f"{r.why.oul:.1f}", True), col("Safety", lambda r: f"{r.why.ss:.1f}", True),
+            col("Demand/day", lambda r: f"{r.why.d:.2f}", True),
+        ], self, on_edit=self._typed_qty)
         self.view = QTableView()
         self.view.setObjectName("worklistTable")
         self.view.setModel(self.model)
@@ -244,7 +182,10 @@ class RecommendationsWorklist(QWidget):
         split.setStretchFactor(0, 3)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
-        lay.addWidget(self.message)
+        status = QHBoxLayout()
+        status.addWidget(self.message, 1)
+        status.addWidget(self.progress)
+        lay.addLayout(status)
         lay.addWidget(split, 1)
         self._connect_signals()
 
@@ -270,6 +211,48 @@ class RecommendationsWorklist(QWidget):
         if self.last_result is None and self._gen == 0 and self.ctx.can("replenish.run"):
             self.refresh()
 
+    # -- the buyer's edits (kept here until accepted) ------------------------------------------
+
+    def set_recommendations(self, recs: list[Recommendation]) -> None:
+        keys = {r.key for r in recs}
+        self.qty = {k: v for k, v in self.qty.items() if k in keys}
+        self.choice = {k: v for k, v in self.choice.items() if k in keys}
+        self.model.set_rows(recs)
+
+    def kind_of(self, rec: Recommendation) -> str:
+        return self.choice.get(rec.key, rec.preferred)
+
+    def _option(self, rec: Recommendation) -> Any:
+        return rec.transfer if self.kind_of(rec) == "transfer" else rec.purchase
+
+    def qty_of(self, rec: Recommendation) -> int:
+        opt = self._option(rec)
+        return self.qty.get(rec.key, opt.qty if opt else rec.qty)
+
+    def _via(self, rec: Recommendation) -> str:
+        opt = self._option(rec)
+        if opt is None:
+            return ""
+        return f"transfer from {opt.source_code}" if self.kind_of(rec) == "transfer" else f"buy from {opt.source_code}"
+
+    def _typed_qty(self, rec: Recommendation, _col: Column, text: str) -> bool:
+        """Keep the buyer's quantity as typed if it is a whole number; the service checks the rest."""
+        try:
+            self.qty[rec.key] = int(text)
+        except ValueError:
+            return False
+        return True
+
+    def toggle_option(self, row: int) -> bool:
+        """Switch a line between its purchase and transfer options (when both exist)."""
+        r = self.model.row(row)
+        if r.purchase is None or r.transfer is None:
+            return False
+        self.choice[r.key] = "purchase" if self.kind_of(r) == "transfer" else "transfer"
+        self.qty.pop(r.key, None)
+        self.model.refresh_row(row)
+        return True
+
     # -- reading ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -277,18 +260,31 @@ class RecommendationsWorklist(QWidget):
         self._gen += 1
         gen, actor, today, weeks = self._gen, self.ctx.actor, self.today, self.history_weeks
 
-        def op(session: Session) -> RunResult:
-            return run(session, actor, today=today, history_weeks=weeks)
+        def op(session: Session, progress: Progress) -> RunResult:
+            return run(session, actor, today=today, history_weeks=weeks, progress=progress.report)
 
         self.message.setText("Computing recommendations…")
-        self.ctx.runner.submit(op, lambda res: self._loaded(gen, res), on_error=self._error, write=False,
-                               label="replenishment run")
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        handle = self.ctx.runner.submit(op, lambda res: self._loaded(gen, res), on_error=self._error, write=False,
+                                        label="replenishment run", progress=True)
+        handle.progressed.connect(lambda done, total, what: self._progressed(gen, done, total, what))
+
+    def _progressed(self, gen: int, done: int, total: int, what: str) -> None:
+        """The run's stage as it goes: history, stock, orders ... (a long run on a big branch)."""
+        if gen != self._gen:
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.message.setText(f"Computing recommendations… {what} ({min(done + 1, total)} of {total})"
+                             if done < total else f"Computing recommendations… {what}")
 
     def _loaded(self, gen: int, res: RunResult) -> None:
         if gen != self._gen:
             return
+        self.progress.setVisible(False)
         self.last_result = res
-        self.model.set_recommendations(res.recommendations)
+        self.set_recommendations(res.recommendations)
         summary = (f"{len(res.recommendations)} recommendations over {res.pairs:,} item × warehouse pairs"
                    f" ({res.suppressed} snoozed or rejected)")
         # the refresh an accept causes must not wipe what the accept said
@@ -305,14 +301,14 @@ class RecommendationsWorklist(QWidget):
             self.refresh()
 
     def _show_why(self, current: QModelIndex, _prev: QModelIndex) -> None:
-        if current.isValid() and current.row() < len(self.model.recs):
-            self.why.setHtml(why_html(self.model.recs[current.row()]))
+        if current.isValid() and current.row() < self.model.rowCount():
+            self.why.setHtml(why_html(self.model.row(current.row())))
 
     # -- acting ----------------------------------------------------------------------------
 
     def selected(self) -> list[Recommendation]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
-        return [self.model.recs[r] for r in rows if r < len(self.model.recs)]
+        return [self.model.row(r) for r in rows if r < self.model.rowCount()]
 
     def select_rows(self, rows: list[int]) -> None:
         self.view.clearSelection()
@@ -324,7 +320,7 @@ class RecommendationsWorklist(QWidget):
 
     def toggle_selected_option(self) -> None:
         for r in sorted({i.row() for i in self.view.selectionModel().selectedRows()}):
-            self.model.toggle_option(r)
+            self.toggle_option(r)
 
     def accept_selected(self) -> None:
         recs = self.selected()
@@ -333,8 +329,8 @@ class RecommendationsWorklist(QWidget):
             return
         actor = self.ctx.actor
         try:
-            lines = rq.lines_from_recommendations(recs, {r.key: self.model.qty_of(r) for r in recs},
-                                                  {r.key: self.model.kind_of(r) for r in recs})
+            lines = rq.lines_from_recommendations(recs, {r.key: self.qty_of(r) for r in recs},
+                                                  {r.key: self.kind_of(r) for r in recs})
         except DomainError as e:  # a line without the chosen option
             self._error(e)
             return
@@ -381,5 +377,6 @@ class RecommendationsWorklist(QWidget):
         self.acted.emit(text)
 
     def _error(self, exc: BaseException) -> None:
+        self.progress.setVisible(False)
         self.message.setText(str(exc))
         self.failed.emit(str(exc))

@@ -1,7 +1,7 @@
 """Cycle counts: the task list, the blind count sheet, and (for managers) review and approval.
 
-The counter's sheet is a ``CountSheetModel`` over ``SheetLine`` rows, which have no expected
-quantity; the review table with expected and variance is built only for users who may
+The counter's sheet is a ``RowsModel`` over ``SheetLine`` rows, which have no expected
+quantity (what is typed is kept beside them, by line); the review table with expected and variance is built only for users who may
 approve counts (``count.approve``), and only for a task waiting for approval.
 """
 
@@ -30,6 +30,7 @@ from app.services.inventory.counts import (
     CountEntry,
     CountSheet,
     ReviewLine,
+    SheetLine,
     TaskSummary,
     approve_count,
     count_review,
@@ -41,9 +42,9 @@ from app.services.inventory.counts import (
 )
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
-from app.views.inventory.models import CountSheetModel, RowsModel
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 
 def _table(model: Any, name: str) -> QTableView:
@@ -105,7 +106,12 @@ class CountsTab(QWidget):
         self.tasks = RowsModel([Column("Count", "number"), Column("Bin", "bin_code"), Column("Status", "status"),
                                 Column("Class", "abc_class"), Column("Round", "round", True),
                                 Column("Scheduled", "scheduled_for", fmt=lambda d: d.isoformat())], self)
-        self.sheet_model = CountSheetModel(self)
+        #: quantities typed into the sheet, by count line (the lines themselves carry no expected quantity)
+        self.typed: dict[uuid.UUID, str] = {}
+        self.sheet_model = RowsModel([
+            Column("SKU", "sku"), Column("Description", "description"), Column("Lot", "lot_code"),
+            Column("Counted", get=lambda ln: self.typed.get(ln.line_id, ""), align_right=True,
+                   editable=lambda ln: ln.to_count)], self, on_edit=self._typed)
         self.review = RowsModel([Column("SKU", "sku"), Column("Lot", "lot_code"), Column("Expected", "expected_qty", True),
                                  Column("Counted", "counted_qty", True), Column("Recount", "recount_qty", True),
                                  Column("Variance", "variance", True),
@@ -194,11 +200,16 @@ class CountsTab(QWidget):
     def _on_sheet(self, result: tuple[CountSheet, list[ReviewLine] | None]) -> None:
         sheet, review = result
         self.sheet = sheet
-        self.sheet_model.set_lines(sheet.lines)
+        self.typed = {ln.line_id: "" if ln.counted_qty is None else str(ln.counted_qty) for ln in sheet.lines}
+        self.sheet_model.set_rows(sheet.lines)
         self.review_view.setVisible(review is not None)
         self.review.set_rows(review or [])
         self.enter_btn.setEnabled(sheet.status in ("counting", "recount"))
         self.sheet_loaded.emit(sheet)
+
+    def _typed(self, line: SheetLine, _col: Column, text: str) -> bool:
+        self.typed[line.line_id] = text
+        return True
 
     def _after(self, t: Any) -> None:
         self.message.setText(f"{t.number}: {t.status}")
@@ -222,7 +233,8 @@ class CountsTab(QWidget):
         t, actor = self.selected(), self.ctx.actor
         if t is None or self.sheet is None:
             return
-        rows = [(ln.sku, ln.lot_id.hex if ln.lot_id else "", q) for ln, q in self.sheet_model.entries()]
+        rows = [(ln.sku, ln.lot_id.hex if ln.lot_id else "", self.typed.get(ln.line_id, ""))
+                for ln in self.sheet_model.rows() if ln.to_count]
         extra = [(self.found_sku.text().strip(), self.found_qty.text().strip())] if self.found_sku.text().strip() else []
         if extra and not extra[0][1]:
             self._error(ValidationError("found item quantity", "is required"))

@@ -52,9 +52,9 @@ from app.services.inventory.transfers import (
 )
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
-from app.views.inventory.models import RowsModel
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 
 def _when(t: Any) -> str:

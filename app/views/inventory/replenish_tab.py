@@ -22,9 +22,9 @@ from app.services.inventory.pick_replenish import (
 )
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
-from app.views.inventory.models import RowsModel
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
 
 
 class ReplenishTab(QWidget):

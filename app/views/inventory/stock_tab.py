@@ -36,9 +36,9 @@ from app.services.inventory.queries import (
 )
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.context import AppContext
-from app.views.inventory.models import RowsModel
 from app.views.widgets.columns import fit_columns
 from app.views.widgets.paged import Column, PagedTableModel
+from app.views.widgets.rows import RowsModel
 from app.views.widgets.scan import ScanLineEdit
 
 REFRESH_KINDS = frozenset({Change.STOCK, Change.RECEIPT, Change.PUTAWAY, Change.TRANSFER, Change.COUNT, Change.RMA,

@@ -31,13 +31,18 @@ Fetch = Callable[[Session, Any, Any, int], tuple[list[Any], Any]]
 
 @dataclass(frozen=True)
 class Column:
-    """How to show one column: the attribute (or dict key) to read, or ``get`` to compute it."""
+    """How to show one column: the attribute (or dict key) to read, or ``get`` to compute it.
+
+    ``editable(row)`` says whether the cell may be typed into (``RowsModel`` hands what is typed to
+    its ``on_edit``); ``tooltip(row)`` is shown on hover."""
 
     title: str
     attr: str = ""
     align_right: bool = False
     fmt: Callable[[Any], str] | None = None
     get: Callable[[Any], Any] | None = None
+    editable: Callable[[Any], bool] | None = None
+    tooltip: Callable[[Any], str] | None = None
 
     def value(self, row: Any) -> Any:
         if self.get is not None:
