@@ -1,0 +1,1 @@
+"""Anomaly alerts into the exception inbox: robust statistics, each finding says why (issue 18)."""

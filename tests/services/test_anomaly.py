@@ -1,0 +1,63 @@
+"""Anomaly alerts: the robust detectors on injected anomalies, and the scan into the inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.exceptions import ExceptionItem
+from app.services.anomaly import detect, injected, scan
+from tests.factories import World
+from tests.services.test_forecast_demand import TODAY, _sell
+
+
+def test_precision_and_recall_on_injected_anomalies() -> None:
+    totals: dict[str, np.ndarray] = {}
+    for seed in (1, 2, 3):
+        for k, v in injected.synthetic(seed).items():
+            totals[k] = totals.get(k, np.zeros(3)) + [v["injected"], v["found"], v["true"]]
+    for kind, (inj, found, true) in totals.items():
+        precision, recall = true / found, true / inj
+        assert precision >= 0.8, (kind, precision)
+        assert recall >= {"lead_time_drift": 0.5, "pick_errors": 0.7}.get(kind, 0.85), (kind, recall)
+
+
+def test_a_past_outlier_does_not_hide_a_spike_and_zeros_are_not_spikes() -> None:
+    hist = np.array([[10.0] * 25 + [400.0], [0.0] * 26, [0.0, 5.0] * 13])
+    found = detect.demand_spikes([("a",), ("b",), ("c",)], hist, np.array([900.0, 0.0, 6.0]))
+    assert [f.key for f in found] == [("a",)]
+    assert "robust deviations above" in found[0].why and found[0].baseline == 10.0
+
+
+def test_lead_time_drift_says_how_much() -> None:
+    old = np.array([10.0, 11, 9, 10, 12, 10, 11, 9])
+    f = detect.lead_time_drift(["ACME"], [old], [np.array([18.0, 19, 17, 20])])
+    assert len(f) == 1 and "lead time 10 -> 18.5 days (8.5 days longer" in f[0].why
+    assert detect.lead_time_drift(["ACME"], [old], [np.array([10.0, 11, 10])]) == []
+    assert detect.lead_time_drift(["ACME"], [old[:3]], [np.array([30.0, 31, 30])]) == []  # too little history
+
+
+def test_scan_raises_once_per_week_with_why(session: Session, world: World) -> None:
+    _sell(session, world, "BOLT", tuple([20] * 25 + [260]))
+    session.commit()
+    res = scan.scan(session, world.actors["alice"], today=TODAY)
+    assert res.raised == 1 and "Picking" in " ".join(res.notes)
+    item = session.scalars(select(ExceptionItem).where(ExceptionItem.kind == "anomaly.demand_spike")).one()
+    assert item.title == "Demand spike: BOLT at DAL1" and item.role == "buyer"
+    assert "260 sold last week against a usual 20" in item.detail
+    again = scan.scan(session, None, today=TODAY)
+    assert again.raised == 0 and len(again.findings) == 1
+    assert scan.scan(session, None, today=TODAY + dt.timedelta(days=7), raise_alerts=False).findings == []
+
+
+def test_seeded_injection_is_rolled_back_by_the_caller(session: Session, world: World) -> None:
+    _sell(session, world, "BOLT", tuple(20 + k % 3 for k in range(30)))
+    _sell(session, world, "WIDGET", tuple(12 if k % 2 else 0 for k in range(30)))
+    session.commit()
+    r = injected.seeded_spikes(session, TODAY, share=1.0)
+    assert r["injected"] == 2 and r["recall"] == 1.0 and r["precision"] == 1.0
+    session.rollback()
+    assert scan.spikes(session, TODAY) == []
