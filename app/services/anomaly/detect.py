@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +48,7 @@ def robust_center_scale(x: F, axis: int = -1) -> tuple[F, F]:
     return np.squeeze(med, axis=axis), np.squeeze(MAD_K * mad, axis=axis)
 
 
-def demand_spikes(keys: list[tuple[str, ...]], history: F, last: F, *, z_min: float = 5.0,
+def demand_spikes(keys: Sequence[tuple[str, ...]], history: F, last: F, *, z_min: float = 5.0,
                   min_units: float = 10.0) -> list[Finding]:
     """Pairs whose ``last`` week is far above their ``history`` weeks (pairs x weeks).
 
@@ -138,7 +140,7 @@ def pick_errors(keys: list[str], base_errors: F, base_picks: F, errors: F, picks
     return out
 
 
-def precision_recall(found: set[tuple[str, ...]], injected: set[tuple[str, ...]]) -> tuple[float, float]:
+def precision_recall(found: AbstractSet[tuple[str, ...]], injected: AbstractSet[tuple[str, ...]]) -> tuple[float, float]:
     """(precision, recall) of findings against the anomalies known to be there."""
     tp = len(found & injected)
     precision = tp / len(found) if found else 1.0

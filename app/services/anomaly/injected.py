@@ -10,6 +10,7 @@ injects anomalies of realistic size into a few percent of it and scores every de
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.services.anomaly import detect, scan
 
 
-def _score(found: set[tuple[str, ...]], injected: set[tuple[str, ...]]) -> dict[str, Any]:
+def _score(found: AbstractSet[tuple[str, ...]], injected: AbstractSet[tuple[str, ...]]) -> dict[str, Any]:
     p, r = detect.precision_recall(found, injected)
     return {"injected": len(injected), "found": len(found), "true": len(found & injected),
             "precision": round(p, 3), "recall": round(r, 3)}
@@ -97,7 +98,7 @@ def seeded_spikes(session: Session, today: dt.date, *, share: float = 0.02, seed
     injected = set()
     for k in pick:
         it, wh, total, _n = rows[int(k)]
-        mean = float(total) / scan.SPIKE_HISTORY_WEEKS  # type: ignore[arg-type]
+        mean = float(total) / scan.SPIKE_HISTORY_WEEKS
         extra = int(np.ceil(max(mean, 3.0) * rng.uniform(5, 12) + 10))
         scan._raw(session, "INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (:i, :w, :k, :q)"
                            " ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty",

@@ -16,6 +16,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, select
@@ -39,7 +40,7 @@ def week_of(day: dt.date) -> int:
     return (day.toordinal() + 1_721_425) // 7
 
 
-def _raw(session: Session, sql: str, params: dict[str, object] | None = None) -> list[tuple[object, ...]]:
+def _raw(session: Session, sql: str, params: dict[str, object] | None = None) -> list[Any]:
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     cur = dbapi.cursor()
@@ -75,7 +76,7 @@ def spikes(session: Session, today: dt.date, weeks: int = SPIKE_HISTORY_WEEKS) -
         return []
     Y = np.zeros((len(index), weeks + 1))
     for it, wh, w, q in rows:
-        Y[index[(str(it), str(wh))], int(w) - (w1 - 1 - weeks)] += float(q)  # type: ignore[arg-type]
+        Y[index[(str(it), str(wh))], int(w) - (w1 - 1 - weeks)] += float(q)
     keys = list(index)
     found = detect.demand_spikes([(i, w) for i, w in keys], Y[:, :-1], Y[:, -1])
     names = _names(session, {k[0] for k in (f.key for f in found)}, {k[1] for k in (f.key for f in found)})
@@ -89,7 +90,7 @@ def spikes(session: Session, today: dt.date, weeks: int = SPIKE_HISTORY_WEEKS) -
 def _names(session: Session, items: set[str], whs: set[str]) -> dict[tuple[str, ...], tuple[str, str, str]]:
     if not items:
         return {}
-    it = dict(_raw(session, f"SELECT id, sku FROM item WHERE id IN ({', '.join(repr(i) for i in items)})"))
+    it: dict[Any, Any] = dict(_raw(session, f"SELECT id, sku FROM item WHERE id IN ({', '.join(repr(i) for i in items)})"))
     wr = {str(r[0]): (str(r[1]), str(r[2])) for r in _raw(
         session, "SELECT w.id, w.code, b.code FROM warehouse w JOIN branch b ON b.id = w.branch_id")}
     return {(i, w): (str(it.get(i, "?")), wr.get(w, ("?", "?"))[0], wr.get(w, ("?", "?"))[1])
