@@ -69,7 +69,7 @@ def demand_spikes(keys: Sequence[tuple[str, ...]], history: F, last: F, *, z_min
     hit = (z >= z_min) & (last >= min_units) & (last > 1.5 * top)
     out = []
     for i in np.nonzero(hit)[0]:
-        out.append(Finding("demand_spike", keys[i], float(last[i]), float(med[i]), float(z[i]),
+        out.append(Finding("demand_spike", keys[int(i)], float(last[i]), float(med[i]), float(z[i]),
                            f"{last[i]:g} sold last week against a usual {med[i]:g} a selling week (largest of "
                            f"{history.shape[1]} weeks {top[i]:g}): {z[i]:.1f} robust deviations above"))
     return out
