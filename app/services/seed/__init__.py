@@ -146,9 +146,23 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
+    _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
                       path.stat().st_size, counts)
+
+
+def _deliveries(path: Path, size: str, seed: int, today: dt.date) -> None:
+    """Delivered shipments for predictive ETA to learn from (issue 18), in a transaction of their own."""
+    from app.services.seed.deliveries import seed_deliveries
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        seed_deliveries(conn, size, today, seed)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def _forecasts(path: Path, today: dt.date) -> None:

@@ -1,0 +1,208 @@
+"""Predictive ETA over the branch's shipments: train, evaluate against the carrier, score open ones.
+
+Built on the shipment fields Depot has today (``app.models.shipping.Shipment``: carrier,
+service, warehouse, shipped_at, the carrier's ``eta`` and ``delivered_at``) and the order's
+ship-to for the lane; when the carrier gave no ETA the service's transit days stand in for its
+promise. Shipment weight is not recorded yet, so it is not a feature.
+
+The model is a file (JSON, versioned) next to the database: ``<db>.eta-model.json``. A missing,
+damaged or older-version file never stops anything: scoring falls back to the carrier's promise
+and says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.services.auth import Actor
+from app.services.errors import ValidationError
+from app.services.eta import model as em
+
+#: shipments not yet delivered in these states are scored
+OPEN = ("label_created", "picked_up", "in_transit", "out_for_delivery", "delayed", "exception",
+        "delivery_attempted", "available_for_pickup")
+
+
+def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.execute(sql, params or {})
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
+def _t(v: Any) -> dt.datetime | None:
+    if v is None or v == "":
+        return None
+    t = dt.datetime.fromisoformat(str(v))
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def destination(ship_to: str | None) -> str:
+    """The lane's far end from a ship-to address: its last part (city or state code), or '?'."""
+    if not ship_to:
+        return "?"
+    last = str(ship_to).replace("\n", ",").split(",")[-1].strip().upper()
+    return (last.split()[0] if last else "?")[:12]
+
+
+_SQL = ("SELECT s.id, s.number, c.code, COALESCE(v.code, ''), COALESCE(v.transit_days, 3), w.code,"
+        " COALESCE(so.ship_to, cu.ship_to, ''), s.shipped_at, s.eta, s.delivered_at, s.status"
+        " FROM shipment s JOIN carrier c ON c.id = s.carrier_id JOIN warehouse w ON w.id = s.warehouse_id"
+        " LEFT JOIN carrier_service v ON v.id = s.service_id LEFT JOIN sales_order so ON so.id = s.sales_order_id"
+        " LEFT JOIN customer cu ON cu.id = so.customer_id"
+        " WHERE s.deleted_at IS NULL AND s.shipped_at IS NOT NULL")
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    number: str
+    shipment: em.Shipment
+    delivered: dt.datetime | None
+    status: str
+    promise_from_service: bool
+
+
+def rows(session: Session, where: str = "", params: dict[str, Any] | None = None) -> list[Row]:
+    out = []
+    for sid, num, carrier, svc, transit, wh, ship_to, shipped, eta, delivered, status in _raw(
+            session, _SQL + where, params):
+        t0 = _t(shipped)
+        if t0 is None:
+            continue
+        promised = _t(eta)
+        from_service = promised is None
+        if promised is None:
+            promised = t0 + dt.timedelta(days=int(transit or 3))
+        out.append(Row(str(sid), str(num), em.Shipment(str(carrier), str(svc), str(wh), destination(ship_to), t0,
+                                                       promised), _t(delivered), str(status), from_service))
+    return out
+
+
+def model_path(db_file: Path) -> Path:
+    return Path(f"{db_file}.eta-model.json")
+
+
+def delivered(session: Session) -> list[Row]:
+    return [r for r in rows(session, " AND s.delivered_at IS NOT NULL ORDER BY s.shipped_at")]
+
+
+@dataclass
+class TrainResult:
+    shipments: int
+    cells: list[int]
+    seconds: float
+    path: str
+
+
+def train(session: Session, actor: Actor | None, path: Path) -> TrainResult:
+    """Train on every delivered shipment and write the model file."""
+    if actor is not None:
+        actor.require("replenish.run")
+    t0 = time.perf_counter()
+    hist = delivered(session)
+    if not hist:
+        raise ValidationError("shipments", "no delivered shipments to learn from yet")
+    y = np.array([em.lateness_days(r.delivered, r.shipment.promised) for r in hist if r.delivered])
+    m = em.train([r.shipment for r in hist], y)
+    m.save(path)
+    return TrainResult(m.shipments, [len(lv) for lv in m.levels], round(time.perf_counter() - t0, 3), str(path))
+
+
+def evaluate(session: Session, *, holdout: float = 0.2) -> dict[str, Any]:
+    """Train on the older shipments, predict the newest ``holdout`` share, compare with the carrier."""
+    if not 0.05 <= holdout <= 0.5:
+        raise ValidationError("holdout", f"{holdout} must be between 0.05 and 0.5")
+    t0 = time.perf_counter()
+    hist = delivered(session)
+    if len(hist) < 50:
+        return {"shipments": len(hist), "note": "fewer than 50 delivered shipments: nothing to evaluate yet"}
+    cut = int(len(hist) * (1 - holdout))
+    train_rows, test_rows = hist[:cut], hist[cut:]
+    y = np.array([em.lateness_days(r.delivered, r.shipment.promised) for r in train_rows])  # type: ignore[arg-type]
+    t1 = time.perf_counter()
+    m = em.train([r.shipment for r in train_rows], y)
+    t2 = time.perf_counter()
+    preds = [em.predict(m, r.shipment) for r in test_rows]
+    t3 = time.perf_counter()
+    actual = np.array([r.delivered.timestamp() for r in test_rows])  # type: ignore[union-attr]
+    med = np.array([p.median.timestamp() for p in preds])
+    p90 = np.array([p.p90.timestamp() for p in preds])
+    carrier = np.array([r.shipment.promised.timestamp() for r in test_rows])
+    day = 86_400.0
+    late = actual > carrier
+    flagged = np.array([p.at_risk for p in preds])
+    tp = int((flagged & late).sum())
+    fallback = sum(1 for p in preds if em.LEVELS.index(p.level) < 2)
+    return {
+        "shipments": len(hist), "trained_on": len(train_rows), "held_back": len(test_rows),
+        "mae_days": round(float(np.abs(med - actual).mean() / day), 3),
+        "carrier_mae_days": round(float(np.abs(carrier - actual).mean() / day), 3),
+        "bias_days": round(float((med - actual).mean() / day), 3),
+        "carrier_bias_days": round(float((carrier - actual).mean() / day), 3),
+        "p90_coverage": round(float((actual <= p90).mean()), 3),
+        "late_share": round(float(late.mean()), 3),
+        "at_risk_flagged": int(flagged.sum()),
+        "at_risk_precision": round(tp / int(flagged.sum()), 3) if flagged.any() else None,
+        "at_risk_recall": round(tp / int(late.sum()), 3) if late.any() else None,
+        "no_lane_history": fallback,
+        "promise_from_service_days": sum(1 for r in test_rows if r.promise_from_service),
+        "seconds_train": round(t2 - t1, 3), "seconds_score": round(t3 - t2, 3), "seconds": round(t3 - t0, 3),
+    }
+
+
+@dataclass(frozen=True)
+class Risk:
+    shipment_id: str
+    number: str
+    promised: dt.datetime
+    median: dt.datetime
+    p90: dt.datetime
+    late_share: float
+    at_risk: bool
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "carrier_promise": self.promised.isoformat(), "median": self.median.isoformat(),
+                "p90": self.p90.isoformat(), "late_chance": round(self.late_share, 3), "at_risk": self.at_risk,
+                "why": self.why}
+
+    @property
+    def label(self) -> str:
+        """The Tracking screen's risk column."""
+        pct = round(100 * self.late_share)
+        return f"{'AT RISK ' if self.at_risk else ''}{pct}% late" if self.late_share > 0 else "on time"
+
+
+def risks(session: Session, path: Path, shipment_ids: list[str] | None = None) -> tuple[list[Risk], str]:
+    """Predictions for open shipments (or the ones named), and a note when the model is not usable."""
+    note = ""
+    try:
+        m: em.Model | None = em.load(path)
+    except em.ModelUnusable as e:
+        m, note = None, f"{e}; showing the carrier's promise"
+    where = f" AND s.status IN ({', '.join(repr(s) for s in OPEN)}) AND s.delivered_at IS NULL"
+    if shipment_ids is not None:
+        where = f" AND s.id IN ({', '.join(repr(i) for i in shipment_ids)})" if shipment_ids else " AND 0"
+    out = []
+    for r in rows(session, where):
+        if m is None:
+            out.append(Risk(r.id, r.number, r.shipment.promised, r.shipment.promised, r.shipment.promised, 0.0, False,
+                            note))
+            continue
+        p = em.predict(m, r.shipment)
+        src = "the service's transit days" if r.promise_from_service else "the carrier's promise"
+        out.append(Risk(r.id, r.number, r.shipment.promised, p.median, p.p90, p.late_share, p.at_risk,
+                        f"{p.reason}; {round(100 * p.late_share)}% arrived after {src}"))
+    return out, note
