@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
+import uuid
 
-from app.models.ids import uuid7
 from app.models.types import iso_utc
 from app.services.seed.bulk import hlc_of
 
@@ -21,6 +21,12 @@ from app.services.seed.bulk import hlc_of
 _CARRIER = {"SANDBOX": (0.25, 0.6, 0.12), "UPS": (0.3, 0.5, 0.08), "FEDEX": (0.28, 0.6, 0.1),
             "DHL": (0.2, 1.0, 0.18), "USPS": (0.15, 1.2, 0.22)}
 HISTORY = {"demo": 3_000, "large": 100_000}
+
+
+def _id(ms: int, rng: random.Random) -> str:
+    """A UUIDv7 of the shipment's time whose random bits come from the seed (same seed, same ids)."""
+    v = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62) | rng.getrandbits(62)
+    return uuid.UUID(int=v).hex
 
 
 def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1) -> int:
@@ -77,7 +83,7 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         counter[b] = counter.get(b, 0) + 1
         ms = int(shipped.timestamp() * 1000)
         ts = iso_utc(delivered)
-        rows.append((uuid7().hex, owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
+        rows.append((_id(ms, rng), owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
                      wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", iso_utc(shipped), iso_utc(promised),
                      ts))
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
