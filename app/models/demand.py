@@ -20,8 +20,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument, LedgerRow
 
-#: replenishment policies a pair may have (issue 18 adds 'forecast')
-POLICIES = ("fixed_minmax",)
+#: replenishment policies a pair may have: fixed min/max, computed from the sales history, or from
+#: the pair's demand forecast (issue 18). Without a row a pair uses its forecast where one exists,
+#: else its history. ``min_qty``/``max_qty`` count only for fixed_minmax; a pair switched to
+#: another policy keeps them for switching back (0/1 when it never had any: the CHECK wants max > 0).
+POLICIES = ("fixed_minmax", "computed", "forecast")
 
 _POLICY_NS = uuid.UUID("0190f0c1-5a1e-7d3a-9b1c-6f2d8e4a7b01")
 

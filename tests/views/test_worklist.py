@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.models.buying import RecommendationDecision, Requisition
 from app.services.settings import Settings
 from app.views.buying.requisitions import RequisitionsView
-from app.views.buying.worklist import QTY_COL, RecommendationsWorklist
+from app.views.buying.worklist import COLUMNS, QTY_COL, RecommendationsWorklist
 from app.views.context import AppContext, make_test_context
 from tests.factories import World
 from tests.services.test_replenishment import TODAY, stock_and_sales
@@ -54,9 +54,10 @@ def test_model_passes_qtmodeltester_and_shows_the_figures(qtbot: QtBot, qtmodelt
     m = w.model
     rows = {m.index(r, 0).data(): r for r in range(m.rowCount())}
     bolt, widget = rows["BOLT"], rows["WIDGET"]
-    assert m.index(bolt, 3).data() == "buy from ACME" and m.index(bolt, QTY_COL).data() == "152"
-    assert m.index(bolt, 8).data() == "101.3"  # ROP
-    assert m.index(widget, 3).data() == "transfer from HOU1" and m.index(widget, QTY_COL).data() == "160"
+    via, rop = COLUMNS.index("Via"), COLUMNS.index("ROP")
+    assert m.index(bolt, via).data() == "buy from ACME" and m.index(bolt, QTY_COL).data() == "152"
+    assert m.index(bolt, rop).data() == "101.3"  # ROP
+    assert m.index(widget, via).data() == "transfer from HOU1" and m.index(widget, QTY_COL).data() == "160"
     w.view.selectRow(widget)
     html = w.why.toPlainText()
     assert "ROP = d·LT + SS = 109.0" in html and "Purchase" in html and "Transfer (recommended)" in html
@@ -73,7 +74,8 @@ def test_accept_with_an_edited_quantity_and_option_through_the_runner(qtbot: QtB
     assert not m.setData(m.index(rows["BOLT"], QTY_COL), "two hundred")
     w.select_rows([rows["WIDGET"]])
     w.toggle_selected_option()  # buy the widgets instead of transferring them
-    assert m.index(rows["WIDGET"], 3).data() == "buy from ACME" and m.index(rows["WIDGET"], QTY_COL).data() == "168"
+    assert m.index(rows["WIDGET"], COLUMNS.index("Via")).data() == "buy from ACME"
+    assert m.index(rows["WIDGET"], QTY_COL).data() == "168"
     w.select_rows([rows["BOLT"], rows["WIDGET"]])
     # the run after the accept finds nothing
     with qtbot.waitSignal(w.loaded, timeout=10000) as reloaded, qtbot.waitSignal(w.acted, timeout=10000) as sig:
@@ -170,3 +172,51 @@ def test_head_office_snoozes_a_dallas_line_and_is_told_when_dallas_sees_it(qtbot
     finally:
         assert c.runner.wait_idle(10000)
         c.runner.shutdown()
+
+
+def test_policy_column_and_switching_an_items_policy(qtbot: QtBot, ctx: AppContext, session: Session,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worklist says which policy produced each line; Policy… switches the selected item (issue 18)."""
+    from app.services.replenishment.policies import policy_of
+    from app.views.buying.policy_dialog import PolicyDialog
+
+    w = _worklist(qtbot, ctx)
+    pol = COLUMNS.index("Policy")
+    m = w.model
+    rows = {m.index(r, 0).data(): r for r in range(m.rowCount())}
+    assert m.index(rows["BOLT"], pol).data() == "computed"  # no forecast run in this file
+    w.view.selectRow(rows["BOLT"])
+    asked: list[tuple[object, ...]] = []
+
+    def answer(_parent: object, title: str, current: str, lo: int, hi: int) -> tuple[str, int, int]:
+        asked.append((title, current, lo, hi))
+        return "fixed_minmax", 300, 600
+
+    monkeypatch.setattr(PolicyDialog, "ask", answer)
+    with qtbot.waitSignal(w.acted, timeout=10000) as sig:
+        w.change_policy()
+    assert asked[0][0].startswith("BOLT Hex bolt M8 at DAL1: now computed (the default)")  # type: ignore[union-attr]
+    assert sig.args == ["Policy set: BOLT at DAL1: fixed min/max, min 300, max 600"]
+    row = policy_of(session, "DAL1", "BOLT")
+    assert row is not None and (row.policy, row.min_qty, row.max_qty) == ("fixed_minmax", 300, 600)
+    with qtbot.waitSignal(w.loaded, timeout=10000):
+        w.refresh()
+    rows = {m.index(r, 0).data(): r for r in range(m.rowCount())}
+    assert m.index(rows["BOLT"], pol).data() == "fixed min/max"
+    w.view.selectRow(rows["BOLT"])
+    assert "below min 300, up to max 600" in w.why.toPlainText()
+    w.view.clearSelection()
+    w.change_policy()
+    assert w.message.text() == "Select one line to change its item's policy at that warehouse"
+
+
+def test_policy_dialog_enables_min_max_only_for_fixed(qtbot: QtBot) -> None:
+    from app.views.buying.policy_dialog import PolicyDialog
+
+    d = PolicyDialog("BOLT at DAL1", "forecast", 0, 1)
+    qtbot.addWidget(d)
+    assert not d.min_qty.isEnabled() and d.value() == ("forecast", None, None)
+    d.policy.setCurrentIndex(2)
+    d.min_qty.setValue(10)
+    d.max_qty.setValue(50)
+    assert d.min_qty.isEnabled() and d.value() == ("fixed_minmax", 10, 50)

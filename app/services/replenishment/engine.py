@@ -87,13 +87,16 @@ class Why:
     forecast_weeks: int = 0
     forecast_mae: float | None = None
     forecast_note: str = ""
-    #: 'computed' (ROP/OUL from demand, lead time and service level) or 'fixed_minmax' (the
-    #: pair's order point: rop = min, oul = max, no safety stock; ordered when position < min)
+    #: 'forecast' (ROP/OUL from the pair's demand forecast: the default where one exists),
+    #: 'computed' (ROP/OUL from the sales history, lead time and service level) or 'fixed_minmax'
+    #: (the pair's order point: rop = min, oul = max, no safety stock; ordered when position < min)
     policy: str = "computed"
+    #: the buyer chose the policy for this pair (a replenishment_policy row), not the default
+    policy_chosen: bool = False
 
     @property
     def policy_label(self) -> str:
-        return "fixed min/max" if self.policy == "fixed_minmax" else "computed"
+        return {"fixed_minmax": "fixed min/max", "forecast": "forecast"}.get(self.policy, "computed")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -366,15 +369,16 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             raise ValidationError("forecast", f"must give arrays of shape {shape} (items x warehouses)")
         d, sigma_d = np.asarray(fd, dtype=np.float64), np.asarray(fs, dtype=np.float64)
         stored = None
-    else:
+    # the buyer's policy per pair (policies.py): fixed min/max, computed from history, or forecast
+    fixed, fmin, fmax, chosen = _fixed_min_max(session, item_ix, wh_ix, shape)
+    if forecast is None:
         stored = _stored_forecasts(session, today, item_ix, wh_ix, shape, lt + review) if use_forecasts else None
         if stored is not None:
+            stored.has &= chosen != "computed"  # the buyer asked for the history-based figures
             d = np.where(stored.has, stored.d, d)
             sigma_d = np.where(stored.has & ~np.isnan(stored.sigma_d), stored.sigma_d, sigma_d)
     ss, rop, oul = fg.levels(z, d, sigma_d, lt, sigma_lt, review)
     position = on_hand + on_order + inbound + req_in - allocated
-    # fixed min/max pairs: order when the position falls below min, up to max (policies.py)
-    fixed, fmin, fmax = _fixed_min_max(session, item_ix, wh_ix, shape)
     ss = np.where(fixed, 0.0, ss)
     rop = np.where(fixed, fmin, rop)
     oul = np.where(fixed, fmax, oul)
@@ -411,7 +415,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
             min_order=s.min_order if s else 1, rounding=rounded.note, next_expected=next_due.get((ihex, whex)),
             **(stored.why(i, w) if stored is not None and stored.has[i, w] else {}),
-            policy="fixed_minmax" if fixed[i, w] else "computed",
+            **_policy_why(fixed[i, w], bool(stored is not None and stored.has[i, w]), str(chosen[i, w])),
         )
         purchase = None
         if s is not None:
@@ -509,20 +513,34 @@ def _stored_forecasts(session: Session, today: dt.date, item_ix: dict[str, int],
 
 
 def _fixed_min_max(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
-                   shape: tuple[int, int]) -> tuple[Any, Any, Any]:
-    """(mask, min, max) arrays of the pairs with a fixed min/max policy (app.models.demand)."""
+                   shape: tuple[int, int]) -> tuple[Any, Any, Any, Any]:
+    """(mask, min, max) arrays of the pairs with a fixed min/max policy (app.models.demand), and
+    each pair's chosen policy ('' where the buyer chose none)."""
     fixed = np.zeros(shape, dtype=bool)
     lo = np.zeros(shape, dtype=np.float64)
     hi = np.zeros(shape, dtype=np.float64)
+    chosen = np.full(shape, "", dtype=object)
     if not _has_table(session, "replenishment_policy"):
-        return fixed, lo, hi
-    rows = _raw(session, "SELECT item_id, warehouse_id, min_qty, max_qty FROM replenishment_policy"
-                         " WHERE deleted_at IS NULL AND policy = 'fixed_minmax'")
-    for item, wh, mn, mx in rows:
+        return fixed, lo, hi, chosen
+    rows = _raw(session, "SELECT item_id, warehouse_id, min_qty, max_qty, policy FROM replenishment_policy"
+                         " WHERE deleted_at IS NULL")
+    for item, wh, mn, mx, pol in rows:
         i, w = item_ix.get(str(item)), wh_ix.get(str(wh))
         if i is not None and w is not None:
-            fixed[i, w], lo[i, w], hi[i, w] = True, mn, mx
-    return fixed, lo, hi
+            chosen[i, w] = str(pol)
+            if pol == "fixed_minmax":
+                fixed[i, w], lo[i, w], hi[i, w] = True, mn, mx
+    return fixed, lo, hi, chosen
+
+
+def _policy_why(fixed: bool, from_forecast: bool, chosen: str) -> dict[str, Any]:
+    """Which policy produced a line, and a word when the chosen one could not be followed."""
+    out: dict[str, Any] = {"policy": "fixed_minmax" if fixed else "forecast" if from_forecast else "computed",
+                           "policy_chosen": bool(chosen)}
+    if chosen == "forecast" and not from_forecast and not fixed:
+        out["forecast_note"] = ("forecast policy, but this pair has no current forecast (it did not sell in the "
+                                "forecast window, or no run yet): computed from its sales history")
+    return out
 
 
 #: an open requisition another branch already put on a PO (its owner has not settled it yet) is

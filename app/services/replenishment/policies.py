@@ -26,7 +26,8 @@ from app.services.masterdata import branch_code
 from app.services.ownership import owns
 
 #: the worklist's name of each policy
-POLICY_LABELS = {"computed": "computed (demand x lead time, service level)", "fixed_minmax": "fixed min/max"}
+POLICY_LABELS = {"forecast": "forecast (the pair's demand forecast, its error as safety stock)",
+                 "computed": "computed (sales history x lead time, service level)", "fixed_minmax": "fixed min/max"}
 
 
 def check_min_max(min_qty: int, max_qty: int) -> None:
@@ -110,3 +111,49 @@ def list_policies(session: Session, warehouse: str | None = None, limit: int = 5
     if warehouse:
         q = q.where(Warehouse.code == warehouse.strip().upper())
     return [PolicyRow(*r) for r in session.execute(q)]
+
+
+def choose_policy(session: Session, actor: Actor, warehouse: str, sku: str, policy: str,
+                  min_qty: int | None = None, max_qty: int | None = None) -> PolicyRow:
+    """The buyer's choice for one pair (issue 18): ``forecast``, ``computed`` or ``fixed_minmax``.
+
+    A fixed min/max needs ``min_qty`` and ``max_qty`` unless the pair already has them (switching
+    back); the other two keep the pair's min/max for that."""
+    actor.require("replenish.policy")
+    p = check_policy(policy)
+    wh, item = _pair(session, warehouse, sku)
+    row = session.get(ReplenishmentPolicy, policy_id_for(item.id, wh.id))
+    # a min/max to switch back to (0/1 on a non-fixed row is the placeholder of a pair that never had one)
+    had = row is not None and row.deleted_at is None and (row.policy == "fixed_minmax"
+                                                          or (row.min_qty, row.max_qty) != (0, 1))
+    if p == "fixed_minmax":
+        if min_qty is None or max_qty is None:
+            if not had:
+                raise ValidationError("min_qty", f"{item.sku} at {wh.code} has no min/max yet: give both")
+            assert row is not None
+            min_qty, max_qty = row.min_qty if min_qty is None else min_qty, row.max_qty if max_qty is None else max_qty
+        return set_policy(session, actor, warehouse, sku, int(min_qty), int(max_qty), p)
+    if min_qty is not None or max_qty is not None:
+        raise ValidationError("min_qty", f"only a fixed min/max policy takes a min and max, not {p}")
+    lo, hi = (row.min_qty, row.max_qty) if row is not None and had else (0, 1)
+    return set_policy(session, actor, warehouse, sku, lo, hi, p)
+
+
+def policy_of(session: Session, warehouse: str, sku: str) -> PolicyRow | None:
+    """The pair's chosen policy (None: the default, forecast where one exists)."""
+    wh, item = _pair_read(session, warehouse, sku)
+    row = session.get(ReplenishmentPolicy, policy_id_for(item.id, wh.id))
+    if row is None or row.deleted_at is not None:
+        return None
+    return PolicyRow(item.sku, wh.code, row.policy, row.min_qty, row.max_qty)
+
+
+def _pair_read(session: Session, warehouse: str, sku: str) -> tuple[Warehouse, Item]:
+    wh = session.scalar(select(Warehouse).where(Warehouse.code == warehouse.strip().upper(),
+                                                Warehouse.deleted_at.is_(None)))
+    if wh is None:
+        raise NotFound("warehouse", warehouse.strip().upper())
+    item = session.scalar(select(Item).where(Item.sku == sku.strip().upper(), Item.deleted_at.is_(None)))
+    if item is None:
+        raise NotFound("item", sku.strip().upper())
+    return wh, item

@@ -35,7 +35,9 @@ from app.services.buying import requisitions as rq
 from app.services.changes import Change
 from app.services.errors import DomainError
 from app.services.replenishment import Recommendation, RunResult, run
+from app.services.replenishment.policies import POLICY_LABELS, choose_policy
 from app.services.site_rights import followup_for
+from app.views.buying.policy_dialog import PolicyDialog
 from app.views.context import AppContext
 from app.views.ops import Progress
 from app.views.widgets.columns import fit_columns
@@ -46,8 +48,11 @@ Index = QModelIndex | QPersistentModelIndex
 #: data kinds after which recommendations may differ
 REFRESH_KINDS = frozenset({Change.ITEM, Change.STOCK, Change.PO, Change.REQUISITION, Change.RECEIPT, Change.TRANSFER,
                            Change.ALLOCATION, Change.ORDER, Change.RECOMMENDATION, Change.RULES, Change.FORECAST})
+#: the worklist's columns, in order (tests and screens find a column by its title)
+COLUMNS = ("SKU", "Description", "Warehouse", "Policy", "Via", "Qty", "Arrives", "Cost", "Position", "ROP", "OUL",
+           "Safety", "Demand/day")
 #: the column the buyer types a quantity into
-QTY_COL = 4
+QTY_COL = COLUMNS.index("Qty")
 
 
 def demand_rows(w: Any) -> list[tuple[str, str]]:
@@ -69,13 +74,15 @@ def why_html(r: Recommendation) -> str:
     w = r.why
     if w.policy == "fixed_minmax":
         rows = [
-            ("Policy", "fixed min/max (this item's order point at this warehouse)"),
+            ("Policy", "fixed min/max (this item's order point at this warehouse; Policy… to change it)"),
             ("Min / max", f"order when the position falls below min {w.rop:g}, up to max {w.oul:g}"),
             *demand_rows(w),
         ]
     else:
         rows = [
-            ("Policy", "computed from demand, lead time and service level"),
+            ("Policy", ("forecast: the demand forecast and its error, lead time and service level"
+                        if w.policy == "forecast" else "computed from the sales history, lead time and service level")
+             + ("" if w.policy_chosen else " (the default; Policy… to change it)")),
             *demand_rows(w),
             ("Lead time", f"LT = {w.lt_days:g} days, σLT = {w.sigma_lt:g} days"),
             ("Service level", f"class {w.velocity_class}: {w.service_level_pct:g}% → z = {w.z:.3f}"),
@@ -131,6 +138,8 @@ class RecommendationsWorklist(QWidget):
         self.reject_reason = QComboBox()
         self.reject_reason.addItems(list(rq.REJECT_REASONS))
         self.reject_button = QPushButton("Reject")
+        self.policy_button = QPushButton("Policy… (Ctrl+Shift+P)")
+        self.policy_button.setEnabled(ctx.can("replenish.policy"))
         self.message = QLabel("")
         self.message.setObjectName("worklistMessage")
         self.message.setWordWrap(True)
@@ -153,7 +162,8 @@ class RecommendationsWorklist(QWidget):
 
         self.model = RowsModel([
             col("SKU", lambda r: r.sku), col("Description", lambda r: r.description),
-            col("Warehouse", lambda r: r.warehouse_code), col("Via", self._via),
+            col("Warehouse", lambda r: r.warehouse_code), col("Policy", lambda r: r.why.policy_label),
+            col("Via", self._via),
             col("Qty", self.qty_of, True, editable=lambda _r: True),
             col("Arrives", lambda r: o.arrival.isoformat() if (o := self._option(r)) else "", True),
             col("Cost", lambda r: f"{o.total_cost:,.2f}" if (o := self._option(r)) else "", True),
@@ -173,7 +183,7 @@ class RecommendationsWorklist(QWidget):
 
         bar = QHBoxLayout()
         for w in (self.run_button, self.accept_button, self.option_button, self.snooze_button, self.snooze_until,
-                  self.reject_button, self.reject_reason):
+                  self.reject_button, self.reject_reason, self.policy_button):
             bar.addWidget(w)
         bar.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -198,6 +208,8 @@ class RecommendationsWorklist(QWidget):
         self.view.selectionModel().currentRowChanged.connect(self._show_why)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("F5"), self, self.refresh)
+        self.policy_button.clicked.connect(self.change_policy)
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.change_policy)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.accept_selected)
         QShortcut(QKeySequence("Ctrl+T"), self, self.toggle_selected_option)
 
@@ -369,6 +381,30 @@ class RecommendationsWorklist(QWidget):
 
         self.ctx.runner.submit(op, lambda r: self._acted(f"rejected {r[0]} ({reason}){r[1]}"), on_error=self._error,
                                kinds={Change.RECOMMENDATION}, label="reject recommendations")
+
+    def change_policy(self) -> None:
+        """Choose how the current line's item is replenished at its warehouse (PolicyDialog)."""
+        recs = self.selected()
+        if len(recs) != 1:
+            self.message.setText("Select one line to change its item's policy at that warehouse")
+            return
+        r = recs[0]
+        w = r.why
+        lo, hi = (int(w.rop), int(w.oul)) if w.policy == "fixed_minmax" else (max(int(w.rop), 0), max(int(w.oul), 1))
+        answer = PolicyDialog.ask(self, f"{r.sku} {r.description} at {r.warehouse_code}: now {w.policy_label}"
+                                  + ("" if w.policy_chosen else " (the default)"), w.policy, lo, hi)
+        if answer is None:
+            return
+        policy, mn, mx = answer
+        actor, sku, wh = self.ctx.actor, r.sku, r.warehouse_code
+
+        def op(session: Session) -> str:
+            row = choose_policy(session, actor, wh, sku, policy, mn, mx)
+            return f"{row.sku} at {row.warehouse}: {POLICY_LABELS[row.policy]}" + (
+                f", min {row.min_qty}, max {row.max_qty}" if row.policy == "fixed_minmax" else "")
+
+        self.ctx.runner.submit(op, lambda text: self._acted(f"Policy set: {text}"), on_error=self._error,
+                               kinds={Change.RULES, Change.RECOMMENDATION}, label="set replenishment policy")
 
     def _acted(self, text: str) -> None:
         self._note = text
