@@ -26,7 +26,7 @@ from app.models.exceptions import ExceptionItem
 from app.services.anomaly import detect
 from app.services.anomaly.detect import Finding
 from app.services.auth import Actor
-from app.services.exceptions import raise_exception
+from app.services.exception_inbox import raise_exception
 
 SPIKE_HISTORY_WEEKS = 26
 LEAD_TIME_RECENT_DAYS = 90
