@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ssub = p.add_subparsers(dest="server_command", required=True, metavar="ACTION")
     init = ssub.add_parser("init", help="create or upgrade the server schema (idempotent)")
     init.add_argument("--dsn", help="owner/superuser DSN (default $DEPOT_SERVER_DSN)")
-    init.add_argument("--role-prefix", default="depot_", help="prefix of the branch roles (first init only)")
+    init.add_argument("--role-prefix", default=None,
+                      help="prefix of the branch roles (default: the server database's name, e.g. depot_; fixed at "
+                           "the first init, except to give a copied database logins of its own)")
     init.add_argument("--min-client", default=None,
                       help="comma-separated schema revisions every client must have (the schema gate)")
     init.add_argument("--from-db", default=None, help="publish every row of this (seeded head-office) database")

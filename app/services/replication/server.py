@@ -8,7 +8,10 @@ time, so tables added by later migrations replicate without touching this module
 ``depot_meta`` instead of an Alembic version table, because the server schema is a pure
 function of the client's metadata.)
 
-Security model: one LOGIN role per branch, member of the group role ``<prefix>branch``.
+Security model: one LOGIN role per branch, member of the group role ``<prefix>branch``; the
+prefix is the server database's own name unless chosen at the first init, each role is marked
+with the database it was made for, and only the group may CONNECT to the database, so two
+Depot databases on one cluster keep their branch logins apart (``init_server``, ``add_branch``).
 Every replicated table has RLS *forced*; policies read ``depot_branch()`` (the branch of
 ``current_user``). A branch inserts ledger rows and documents it owns, updates only its own
 documents, and updates master rows only in their branch-editable fields (a trigger checks
@@ -147,7 +150,16 @@ class ServerInfo:
 
 
 def connect(dsn: str, **kw: Any) -> psycopg.Connection[Any]:
-    return psycopg.connect(dsn, connect_timeout=5, **kw)
+    """An owner connection; a bad address or an unreachable server is a sentence, not a traceback."""
+    from app.services.replication.conn import explain
+
+    try:
+        return psycopg.connect(dsn, connect_timeout=5, **kw)
+    except psycopg.ProgrammingError as e:  # the address itself cannot be read
+        raise ValidationError("server address", f"{str(e).strip()} (write it as 'host=... dbname=... user=...' "
+                                                f"or postgresql://user@host/dbname)") from None
+    except psycopg.OperationalError as e:
+        raise explain(e, dsn) from None
 
 
 def _ident(name: str) -> sql.Identifier:
@@ -222,22 +234,101 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[str] | None = None,
+def default_prefix(dbname: str) -> str:
+    """Role names of a server database when none is asked for: its own name, so two Depot
+    databases on one cluster (live and test, or two companies) never share a login:
+    ``depot`` -> ``depot_dal``, ``depot_test`` -> ``depot_test_dal``."""
+    base = re.sub(r"[^a-z0-9_]+", "_", dbname.lower()).strip("_") or "depot"
+    if not base[0].isalpha():
+        base = "d" + base
+    return check_prefix(base[:30] + "_")
+
+
+# PostgreSQL roles belong to the whole cluster, databases do not. Each role Depot makes carries a
+# comment naming the server database it was made for (``depot server <id> database <name>``), so a
+# second Depot database on the cluster never takes over (or resets the password of) the first one's
+# logins, and a copy (CREATE DATABASE ... TEMPLATE) is told apart from its original by its name.
+_MARK = re.compile(r"depot server (?P<id>[0-9a-f-]+) database (?P<db>.+)")
+
+
+def _mark(server_id: str, dbname: str) -> str:
+    return f"depot server {server_id} database {dbname}"
+
+
+def _role_mark(cur: psycopg.Cursor[Any], role: str) -> tuple[bool, re.Match[str] | None, str]:
+    """(exists, parsed marker or None, raw comment)."""
+    cur.execute("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (role,))
+    row = cur.fetchone()
+    if row is None:
+        return False, None, ""
+    comment = str(row[0] or "")
+    return True, _MARK.fullmatch(comment), comment
+
+
+def _other_database(cur: psycopg.Cursor[Any], role: str, server_id: str, dbname: str, *, legacy_ours: bool) -> str | None:
+    """The Depot database (or '' for an unknown owner) that ``role`` belongs to, when not this one."""
+    exists, mark, _comment = _role_mark(cur, role)
+    if not exists:
+        return None
+    if mark is None:
+        return None if legacy_ours else ""
+    if mark["id"] != server_id:
+        return mark["db"]
+    if mark["db"] == dbname:
+        return None
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mark["db"],))
+    return mark["db"] if cur.fetchone() is not None else None  # a copy, or (gone) a renamed database
+
+
+def _claim(cur: psycopg.Cursor[Any], role: str, server_id: str, dbname: str) -> None:
+    cur.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(_ident(role), sql.Literal(_mark(server_id, dbname))))
+
+
+def _refuse_shared(role: str, other: str, dbname: str, what: str) -> ValidationError:
+    owner = f"the Depot database {other!r}" if other else "something else (another application, or a Depot database made before roles were per database)"
+    return ValidationError("role prefix", f"role {role} on this PostgreSQL cluster belongs to {owner}, not to "
+                           f"{dbname!r}: sharing it would let one database's branch logins reach the other. {what}")
+
+
+def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: set[str] | None = None,
                 min_client_revisions: set[str] | None = None) -> ServerInfo:
-    """Create or expand the server schema (run with an owner/superuser DSN). Idempotent."""
+    """Create or expand the server schema (run with an owner/superuser DSN). Idempotent.
+
+    The role prefix is fixed at the first init: ``role_prefix``, else the database's own name
+    (``default_prefix``). A later ``role_prefix`` is ignored, except on a database whose roles
+    belong to another Depot database on the cluster (a copy made with CREATE DATABASE ... TEMPLATE):
+    there it gives the copy logins of its own. Only this database's group role may CONNECT to it."""
     from app.services.schema import known_revisions
 
-    check_prefix(role_prefix)
+    if role_prefix is not None:
+        check_prefix(role_prefix)
     revs = client_revisions if client_revisions is not None else known_revisions()
     with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(7301)")  # two inits at once would race on DDL
+        cur.execute("SELECT pg_advisory_lock(7301)")  # two inits at once (any database) would race on roles
         cur.execute(META_DDL)
-        cur.execute("SELECT value FROM depot_meta WHERE key = 'role_prefix'")
-        row = cur.fetchone()
-        prefix = str(row[0]) if row else role_prefix
+        cur.execute("SELECT current_database()")
+        dbname = str(cur.fetchone()[0])  # type: ignore[index]
+        cur.execute("SELECT key, value FROM depot_meta WHERE key IN ('role_prefix', 'server_id')")
+        meta_now = dict(cur.fetchall())
+        server_id = str(meta_now.get("server_id") or uuid.uuid4())
+        stored = meta_now.get("role_prefix")
+        prefix = str(stored) if stored else (role_prefix or default_prefix(dbname))
         group = f"{prefix}branch"
+        other = _other_database(cur, group, server_id, dbname, legacy_ours=bool(stored))
+        if other is not None and stored and role_prefix and role_prefix != stored:
+            # a copy of another Depot database: it gets logins of its own; the original's stay its own
+            prefix, group = role_prefix, f"{role_prefix}branch"
+            cur.execute("DELETE FROM depot_role")
+            other = _other_database(cur, group, server_id, dbname, legacy_ours=False)
+        if other is not None:
+            hint = (f"Give this database roles of its own: depot server init --role-prefix "
+                    f"{default_prefix(dbname + '_' + secrets.token_hex(2))}")
+            raise _refuse_shared(group, other, dbname, hint)
         if not _role_exists(cur, group):
             cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(_ident(group)))
+        _claim(cur, group, server_id, dbname)
+        cur.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(_ident(dbname)))
+        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(_ident(dbname), _ident(group)))
         cur.execute(FUNCS_DDL)
         cur.execute(WORKSTATION_DDL)
         cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role TO {}").format(_ident(group)))
@@ -253,7 +344,7 @@ def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[
         all_revs = sorted(set(json.loads(row[0]) if row else []) | revs)
         minimum = sorted(min_client_revisions) if min_client_revisions is not None else None
         meta = {"role_prefix": prefix, "version": str(SERVER_SCHEMA_VERSION), "revisions": json.dumps(all_revs),
-                "tables": json.dumps(sorted(names))}
+                "tables": json.dumps(sorted(names)), "server_id": server_id}
         if minimum is not None:
             meta["min_client_revisions"] = json.dumps(minimum)
         for k, v in meta.items():
@@ -261,6 +352,7 @@ def init_server(dsn: str, *, role_prefix: str = "depot_", client_revisions: set[
                         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (k, v))
         cur.execute("INSERT INTO depot_meta (key, value) VALUES ('min_client_revisions', '[]') ON CONFLICT DO NOTHING")
         conn.commit()
+        cur.execute("SELECT pg_advisory_unlock(7301)")
         return server_info(conn)
 
 
@@ -304,8 +396,18 @@ def add_branch(dsn: str, code: str, *, password: str | None = None) -> BranchLog
         if row is None:
             raise ValidationError("branch code", f"{code} is not on the server: publish master data from head office first")
         role = f"{info.role_prefix}{code.lower()}"
+        cur.execute("SELECT current_database(), (SELECT value FROM depot_meta WHERE key = 'server_id')")
+        dbname, server_id = (str(v or "") for v in cur.fetchone())  # type: ignore[union-attr]
+        cur.execute("SELECT 1 FROM depot_role WHERE role = %s", (role,))
+        ours = cur.fetchone() is not None
+        other = _other_database(cur, role, server_id, dbname, legacy_ours=ours)
+        if other is not None or not server_id:
+            raise _refuse_shared(role, other or "", dbname, "Its password is not changed here. If this database is "
+                                 "a copy, give it roles of its own first: depot server init --role-prefix NEW_"
+                                 if server_id else "Run 'depot server init' on this database first.")
         q = "ALTER ROLE {} LOGIN PASSWORD {}" if _role_exists(cur, role) else "CREATE ROLE {} LOGIN PASSWORD {}"
         cur.execute(sql.SQL(q).format(_ident(role), sql.Literal(pw)))
+        _claim(cur, role, server_id, dbname)
         cur.execute(sql.SQL("GRANT {} TO {}").format(_ident(f"{info.role_prefix}branch"), _ident(role)))
         cur.execute("INSERT INTO depot_role (role, branch_id, is_head_office) VALUES (%s, %s, %s) "
                     "ON CONFLICT (role) DO UPDATE SET branch_id = EXCLUDED.branch_id, is_head_office = EXCLUDED.is_head_office",
@@ -315,13 +417,18 @@ def add_branch(dsn: str, code: str, *, password: str | None = None) -> BranchLog
 
 
 def drop_roles(dsn: str) -> list[str]:
-    """Remove every login role and the group role of this server (tests, decommissioning)."""
+    """Remove every login role and the group role of this server (tests, decommissioning);
+    roles that belong to another Depot database on the cluster are left alone."""
     dropped = []
     with connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         info = server_info(conn)
+        cur.execute("SELECT current_database(), (SELECT value FROM depot_meta WHERE key = 'server_id')")
+        dbname, server_id = (str(v or "") for v in cur.fetchone())  # type: ignore[union-attr]
         cur.execute("SELECT role FROM depot_role")
         roles = [str(r[0]) for r in cur.fetchall()] + [f"{info.role_prefix}branch"]
         for r in roles:
+            if _other_database(cur, r, server_id, dbname, legacy_ours=True) is not None:
+                continue
             if _role_exists(cur, r):
                 cur.execute(sql.SQL("DROP OWNED BY {}").format(_ident(r)))
                 cur.execute(sql.SQL("DROP ROLE {}").format(_ident(r)))
