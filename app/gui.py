@@ -17,14 +17,18 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
+from app.services import crashlog
 from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
 from app.services.errors import DatabaseProblem, DomainError
@@ -34,6 +38,7 @@ from app.views.context import AppContext, make_context
 from app.views.login import LoginDialog
 from app.views.main_window import MainWindow
 from app.views.ops import run_task
+from app.views.signals import AppSignals
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEMO_USER = "manager"
@@ -180,6 +185,30 @@ def _first_run(engine: Any) -> str:
     return SetupAssistant.ask(engine) or ""
 
 
+def install_excepthook(signals: AppSignals) -> Callable[..., None]:
+    """While the window runs, an exception nobody caught (a slot, an event handler, a worker
+    thread) is written to its report file and shown by the window's dialog; the event loop goes
+    on. The line goes to stderr too, for whoever started Depot from a terminal. Returns the hook."""
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        err = crashlog.internal_error(exc, tb_text=text, context="window")
+        print(f"depot: error: {err}", file=sys.stderr)
+        with contextlib.suppress(RuntimeError):  # the window (and its signals) may be gone at exit
+            signals.internal_error.emit(err)  # queued to the GUI thread when raised on a worker
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and not issubclass(args.exc_type, SystemExit):
+            hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+    return hook
+
+
 def _autologin(engine: Any, username: str) -> Actor:
     with session_scope(engine) as s:
         return actor_by_name(s, username)
@@ -251,6 +280,7 @@ def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings
                 demo: bool = False) -> tuple[int, bool]:
     """The main window of one signed-in user until it closes: (exit code, whether they signed out)."""
     ctx = make_context(engine, actor, settings)
+    install_excepthook(ctx.signals)
     # the frame (rail, status bar) paints first; the first screen is built right after it
     window = MainWindow(ctx, defer_first_screen=True)
     if os.environ.get("DEPOT_EXIT_AFTER_PAINT") == "1":

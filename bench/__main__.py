@@ -13,9 +13,12 @@ def names() -> list[str]:
 
 
 def run(argv: list[str]) -> int:
-    if not argv or argv[0] not in names():
+    if not argv:
         print("benchmarks: " + ", ".join(names()))
-        return 0 if not argv else 2
+        return 0
+    if argv[0] not in names():
+        print(f"depot: error: unknown benchmark {argv[0]!r} (benchmarks: {', '.join(names())})", file=sys.stderr)
+        return 2
     from app.services import wiring
 
     wiring.load()  # follow-up handlers and settlers, as the depot command and the window have them

@@ -10,6 +10,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DEPOT_KEYRING", "memory")  # never touch the developer's real keyring
+# internal-error reports (app.services.crashlog) of tests go to a folder of this run, not the user's
+os.environ.setdefault("DEPOT_DATA_DIR", __import__("tempfile").mkdtemp(prefix="depot-test-data-"))
 
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402

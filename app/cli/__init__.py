@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import __version__
+from app.cli.args import path_arg
 from app.services import wiring
 from app.services.errors import DomainError
 from app.services.paths import default_db_path
@@ -29,7 +30,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The full parser; ``only`` limits it to those command modules (the GUI's fast start)."""
     parser = argparse.ArgumentParser(prog="depot", description="Depot: back office for wholesale distributors")
     parser.add_argument("--version", action="version", version=f"depot {__version__}")
-    parser.add_argument("--db", type=Path, default=None, help="branch database file (default: $DEPOT_DB)")
+    parser.add_argument("--db", type=path_arg, default=None, help="branch database file (default: $DEPOT_DB)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if only is not None and mod.name not in only:
@@ -56,14 +57,18 @@ def _wants_gui(argv: Sequence[str]) -> bool:
 
 
 def run(argv: Sequence[str]) -> int:
-    gui = _wants_gui(argv)
-    parser = build_parser(only=("gui",) if gui else None)
-    args = parser.parse_args(list(argv))
-    if not gui:
-        wiring.load()  # every package's follow-ups and settlers (the window loads them on its first write)
-    if not args.command:
-        args = parser.parse_args([*argv, "gui"])
+    """Parse and run one command. Whatever happens, the terminal gets one line, never a
+    traceback: a ``DomainError`` (exit 1), a database or file problem (exit 1), or an
+    unexpected exception, whose traceback goes to a report file (``crashlog``) and whose
+    line says where (exit 2)."""
     try:
+        gui = _wants_gui(argv)
+        parser = build_parser(only=("gui",) if gui else None)
+        args = parser.parse_args(list(argv))
+        if not gui:
+            wiring.load()  # every package's follow-ups and settlers (the window loads them on its first write)
+        if not args.command:
+            args = parser.parse_args([*argv, "gui"])
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
         return code
@@ -77,3 +82,33 @@ def run(argv: Sequence[str]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except SystemExit:
+        raise  # argparse's usage errors (exit 2) and --help / --version (exit 0)
+    except Exception as e:  # noqa: BLE001 - the one place an unexpected error meets the user
+        return _unexpected(e, argv)
+
+
+def _unexpected(e: Exception, argv: Sequence[str]) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from app.services import crashlog
+    from app.services.db import translate
+
+    if isinstance(e, DBAPIError) and type(e.orig).__module__.startswith("sqlite3"):
+        # locked, corrupt, read-only, disk full: the user can act on these
+        print(f"depot: error: {translate(e, _db_arg(argv))}", file=sys.stderr)
+        return 1
+    if isinstance(e, OSError) and e.strerror:
+        where = f": {e.filename}" if e.filename else ""
+        print(f"depot: error: {e.strerror}{where}", file=sys.stderr)
+        return 1
+    err = crashlog.internal_error(e, context="depot " + " ".join(argv))
+    print(f"depot: error: {err}", file=sys.stderr)
+    return 2
+
+
+def _db_arg(argv: Sequence[str]) -> str:
+    args = list(argv)
+    if "--db" in args and args.index("--db") + 1 < len(args):
+        return args[args.index("--db") + 1]
+    return str(default_db_path())

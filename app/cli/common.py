@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.cli.args import path_arg
 from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
 from app.services.errors import ValidationError
@@ -22,7 +23,7 @@ from app.services.errors import ValidationError
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
     """`--db PATH` after the sub-command too (`depot seed --db x.db`)."""
-    p.add_argument("--db", type=__import__("pathlib").Path, default=argparse.SUPPRESS, help="branch database file")
+    p.add_argument("--db", type=path_arg, default=argparse.SUPPRESS, help="branch database file")
 
 
 def add_user_option(p: argparse.ArgumentParser, *, required: bool = False) -> None:

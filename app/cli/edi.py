@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli.args import path_arg
 from app.cli.common import add_db_option, add_json_option, print_json
 
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     esub = p.add_subparsers(dest="edi_command", required=True, metavar="ACTION")
 
     imp = esub.add_parser("import", help="import an 855, 856, ORDRSP or DESADV file (type detected)")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=path_arg)
     imp.add_argument("--user", default="", help="who imports (for the audit log)")
     add_db_option(imp)
     add_json_option(imp)
@@ -31,21 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     po = xsub.add_parser("po", help="a purchase order as X12 850 or EDIFACT ORDERS")
     po.add_argument("number")
     po.add_argument("--format", choices=("x12", "edifact"), required=True)
-    po.add_argument("--out", type=Path, default=Path("."), help="folder to write into (default: current)")
+    po.add_argument("--out", type=path_arg, default=Path("."), help="folder to write into (default: current)")
     po.add_argument("--user", default="")
     add_db_option(po)
     po.set_defaults(func=_export_po)
 
     poll = esub.add_parser("poll", help="import every file in an inbound folder; write 997s")
-    poll.add_argument("--inbound", type=Path, required=True)
-    poll.add_argument("--outbound", type=Path, default=None, help="where 997s go (default: INBOUND/../outbound)")
+    poll.add_argument("--inbound", type=path_arg, required=True)
+    poll.add_argument("--outbound", type=path_arg, default=None, help="where 997s go (default: INBOUND/../outbound)")
     poll.add_argument("--user", default="")
     add_db_option(poll)
     add_json_option(poll)
     poll.set_defaults(func=_poll)
 
     chk = esub.add_parser("check", help="read a file and report its envelope, counts and content (writes nothing)")
-    chk.add_argument("file", type=Path)
+    chk.add_argument("file", type=path_arg)
     add_json_option(chk)
     chk.set_defaults(func=_check)
 

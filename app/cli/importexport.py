@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from app.cli.args import path_arg
 from app.cli.common import add_db_option, add_json_option, output_path, print_json
 
 IMPORT_KINDS = ("items", "suppliers", "customers", "item-suppliers", "stock", "orders", "branches", "warehouses",
@@ -20,7 +20,7 @@ IMPORT_KINDS = ("items", "suppliers", "customers", "item-suppliers", "stock", "o
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("import", help="import master data, opening stock or open orders from a legacy CSV file")
     p.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds")
-    p.add_argument("file", type=Path, nargs="?", help="CSV file with a header row (see docs/data.md for the columns)")
+    p.add_argument("file", type=path_arg, nargs="?", help="CSV file with a header row (see docs/data.md for the columns)")
     p.add_argument("--skip-bad", action="store_true", help="import the good rows and list the bad ones")
     p.add_argument("--encoding", default=None,
                    help="the file's encoding when detection guesses wrong (default: byte-order mark, UTF-8, "
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_import)
     e = sub.add_parser("export", help="write a table to CSV")
     e.add_argument("table", nargs="?", help="table name (see --list)")
-    e.add_argument("--out", type=Path, default=None, help="output file (default: standard output)")
+    e.add_argument("--out", type=path_arg, default=None, help="output file (default: standard output)")
     e.add_argument("--list", action="store_true", help="list the tables that can be exported")
     add_db_option(e)
     e.set_defaults(func=_export)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from app.cli.args import path_arg
 from app.cli.common import add_db_option, output_path, session_for, write_output
 
 
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r = lsub.add_parser("receipt", help="a label per received line (per unit for serial items)")
     r.add_argument("number", help="receipt number, e.g. DAL-GR-000001")
     for c, kind in ((b, "bins"), (i, "items"), (r, "receipt")):
-        c.add_argument("--out", type=Path, required=True, help="PDF file to write")
+        c.add_argument("--out", type=path_arg, required=True, help="PDF file to write")
         add_db_option(c)
         c.set_defaults(func=_labels, kind=kind)
 

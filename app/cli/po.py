@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
+from app.cli.args import path_arg
 from app.cli.common import (
     actor_of,
     add_db_option,
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = cmd("revise", "new revision with new lines; goes back through approval", _revise)
     c.add_argument("--line", action="append", default=[], metavar="SKU:QTY[:PRICE]", required=True)
     c = cmd("send", "e-mail the PDF (outbox) and/or write the EDI file", _send)
-    c.add_argument("--outbound", type=Path, help="EDI outbound folder (default: setting edi.outbound_dir)")
+    c.add_argument("--outbound", type=path_arg, help="EDI outbound folder (default: setting edi.outbound_dir)")
     c.add_argument("--cc", default="")
     c = cmd("cancel", "cancel a PO", _cancel)
     c.add_argument("--reason", default="")

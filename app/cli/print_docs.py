@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.cli.args import path_arg
 from app.cli.common import add_db_option, output_path, session_for, write_output
 
 Renderer = Callable[[Session, str], tuple[str, bytes]]
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("print", help="print a document to PDF: " + ", ".join(sorted(_KINDS)))
     p.add_argument("kind", choices=sorted(_KINDS), help="; ".join(f"{k}: {h}" for k, (h, _r) in sorted(_KINDS.items())))
     p.add_argument("ref", help="document number")
-    p.add_argument("--out", type=Path, help="PDF file to write (default: <number>.pdf here)")
+    p.add_argument("--out", type=path_arg, help="PDF file to write (default: <number>.pdf here)")
     add_db_option(p)
     p.set_defaults(func=_print)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from app.cli.args import path_arg
 from app.cli.common import (
     actor_of,
     add_db_option,
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     pdf = psub.add_parser("pdf", help="the putaway list as PDF")
     pdf.add_argument("--warehouse", required=True)
     pdf.add_argument("--receipt", default="")
-    pdf.add_argument("--out", type=Path, required=True)
+    pdf.add_argument("--out", type=path_arg, required=True)
     pdf.set_defaults(func=_pdf)
     for c in (ls, pr, cf, pdf):
         add_db_option(c)

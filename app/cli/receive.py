@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.cli.args import path_arg
 from app.cli.common import (
     actor_of,
     add_db_option,
@@ -32,7 +33,7 @@ from app.services.errors import ValidationError
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("receive", help="receive an expected receipt from a batch scanner file")
     p.add_argument("document", help="expected receipt number, ASN reference or PO number")
-    p.add_argument("--scans", type=Path, required=True, help="file with one scan per line ('-' = stdin)")
+    p.add_argument("--scans", type=path_arg, required=True, help="file with one scan per line ('-' = stdin)")
     p.add_argument("--check", action="store_true", help="only report the scans' messages; post nothing")
     add_user_option(p)
     add_db_option(p)

@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import masterdata
+from app.services.crashlog import InternalError
 from app.services.db import local_branch_id
 from app.views.context import AppContext
 from app.views.placeholder import ErrorPage, NotBuiltPage
 from app.views.screens import NAV, NavEntry
+from app.views.widgets.internal_error import InternalErrorDialog
 from app.views.widgets.qsettings import qsettings
 
 DEFAULT_SCREEN = "master"
@@ -203,6 +205,7 @@ class MainWindow(QMainWindow):
         self.ctx.signals.busy_changed.connect(self.busy.setVisible)
         self.ctx.signals.op_failed.connect(self.show_error)
         self.ctx.signals.message.connect(self.show_message)
+        self.ctx.signals.internal_error.connect(self.show_internal_error)
 
     # navigation ------------------------------------------------------------------------
     def _on_nav_changed(self, current: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
@@ -261,6 +264,11 @@ class MainWindow(QMainWindow):
         self.message_label.setStyleSheet("color: #b00020;")
         self.message_label.setText(f"{label}: {text}" if label else text)
         self.message_label.setToolTip(self.message_label.text())
+
+    def show_internal_error(self, err: InternalError) -> None:
+        """An unexpected error (already in its report file): the dialog, and the line in the status bar."""
+        self.show_error("", str(err))
+        InternalErrorDialog.show_error(err, self)
 
     def show_message(self, text: str) -> None:
         self.message_label.setStyleSheet("")

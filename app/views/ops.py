@@ -27,7 +27,7 @@ from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable,
 from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session
 
-from app.services import changes, wiring
+from app.services import changes, crashlog, wiring
 from app.services.changes import Change
 from app.services.db import translate
 from app.services.errors import DomainError
@@ -296,6 +296,12 @@ class OpRunner(QObject):
                 if on_done is not None:
                     on_done(payload)
             else:
+                if not isinstance(payload, DomainError):
+                    # a bug, not bad input: the traceback goes to a report file, the user gets one
+                    # line (and the window a dialog); screens see a DomainError like any other
+                    payload = crashlog.internal_error(payload, tb_text=getattr(payload, "__depot_traceback__", ""),
+                                                      context=f"op {handle.label}")
+                    self.signals.internal_error.emit(payload)
                 handle.error = payload
                 handle.failed.emit(payload)
                 if handle.superseded:
@@ -342,9 +348,7 @@ def _receiver_gone(e: RuntimeError) -> bool:
 
 
 def _error_text(e: BaseException) -> str:
-    if isinstance(e, DomainError):
-        return str(e)
-    return f"unexpected error ({type(e).__name__}: {e}); details are in the log"
+    return str(e)
 
 
 class _TaskBridge(QObject):

@@ -29,12 +29,15 @@ class AppSignals(QObject):
         busy_changed(bool): True while at least one op is queued or running (status bar).
         message(str): a one-line note for the window's message area (op errors, "saved").
         op_failed(str, str): (label, error text) when an op raised; shown by the window.
+        internal_error(object): a ``crashlog.InternalError`` (an unexpected exception, already
+            written to its report file); the window shows the "internal error" dialog.
     """
 
     data_changed = Signal(object)
     busy_changed = Signal(bool)
     message = Signal(str)
     op_failed = Signal(str, str)
+    internal_error = Signal(object)
 
     def emit_changed(self, kinds: Iterable[Change | str]) -> None:
         """Emit data_changed with a frozenset of ``Change`` (a misspelt kind raises at once)."""
