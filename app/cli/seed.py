@@ -44,4 +44,6 @@ def _seed(args: argparse.Namespace) -> int:
           f"{c.get('purchase_order', 0):,} POs, {c.get('sales_order', 0):,} sales orders, "
           f"{c.get('shipment', 0):,} shipments in transit")
     print("  users: buyer, approver, receiver, warehouse, dispatcher, clerk, manager, admin (password 'demo')")
+    if report.samples:
+        print(f"  partner EDI files and an Excel CSV to try: {report.samples} (see README.txt there)")
     return 0

@@ -168,3 +168,20 @@ def test_edifact_file_with_two_interchanges_makes_both_ship_notices(session: Ses
         "DES-9001", "DES-9002"]
     again = import_bytes(session, world.actors["alice"], shape("edifact_desadv_two_interchanges.edi"), "d.edi")
     assert again.duplicate
+
+
+def test_855_part_now_part_backordered_keeps_both_dates(session: Session, world: World) -> None:
+    """ACK IA 60 for the 15th + ACK IB 40 for January: the line is due when the 60 come, and the
+    backorder says when the rest comes; 60 + 40 = the 100 ordered, so no quantity cut."""
+    import datetime as dt
+
+    set_edi(world, "ACMEEDI")
+    i = world.items
+    po = make_po(session, world, "DAL-PO-000501", [(1, i["WIDGET"], 24, "1.25"), (2, i["BOLT"], 100, "0.10"),
+                                                   (3, i["MILK"], 50, "0.80")], expected=dt.date(2026, 12, 15))
+    res = import_bytes(session, world.actors["alice"], shape("x12_855_bom_crlf_newline_terminator.x12"), "855.x12")
+    assert res.messages[0].differences == ["line 2 BOLT: 40 backordered (due 2027-01-10), 60 confirmed now",
+                                           "line 3 MILK: rejected by the supplier"]
+    lines = {pl.line_no: pl.expected_date for pl in session.scalars(
+        select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id))}
+    assert lines[2] == dt.date(2026, 12, 15)

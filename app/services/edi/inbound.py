@@ -433,6 +433,8 @@ def _confirm(session: Session, actor: Actor | None, doc: ParsedDoc, msg: Supplie
                     found.append(("edi.qty_changed", f"line {pl.line_no} {sku}: quantity changed {pl.qty_ordered} -> {total}"))
                 if ln.status == "backordered":
                     what = (f"{ln.backorder} backordered" if ln.backorder is not None else "backordered")
+                    if ln.backorder_date:
+                        what += f" (due {ln.backorder_date})"
                     now = f", {ln.qty} confirmed now" if ln.qty is not None else ""
                     found.append(("edi.backordered", f"line {pl.line_no} {sku}: {what}{now}"))
                 if ln.price is not None and ln.price != pl.unit_price:

@@ -28,6 +28,7 @@ class ParsedLine:
     qty: int | None = None
     #: what the supplier will deliver later (855 ACK IB/BP/DR/SP, ORDRSP QTY+83); ``qty`` is what comes now
     backorder: int | None = None
+    backorder_date: dt.date | None = None
     price: Decimal | None = None
     date: dt.date | None = None
     status: str = "accepted"  # accepted, changed, rejected, backordered, added, shipped
@@ -157,9 +158,13 @@ def _x12_855(tx: x12.Transaction) -> ParsedDoc:
                 cur.qty = sum(a[1] or 0 for a in now)
             if later and any(a[1] is not None for a in later):
                 cur.backorder = sum(a[1] or 0 for a in later)
-            dates = [a[2] for a in live if a[2]]
+            # the line's date is when what comes now comes; the backorder keeps its own date
+            dates = [a[2] for a in (now or live) if a[2]]
             if dates:
                 cur.date = max(dates)
+            later_dates = [a[2] for a in later if a[2]]
+            if now and later_dates:
+                cur.backorder_date = max(later_dates)
         elif doc.header_status == "rejected":
             cur.status = "rejected"
         doc.lines.append(cur)

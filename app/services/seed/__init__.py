@@ -66,10 +66,13 @@ class SeedReport:
     seconds: float
     file_bytes: int
     counts: dict[str, int] = field(default_factory=dict)
+    #: partner EDI files and an Excel-saved CSV made for the demo data (None for large)
+    samples: Path | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"path": str(self.path), "size": self.size, "seed": self.seed, "branch": self.branch,
-                "seconds": round(self.seconds, 2), "file_bytes": self.file_bytes, "counts": dict(self.counts)}
+                "seconds": round(self.seconds, 2), "file_bytes": self.file_bytes, "counts": dict(self.counts),
+                "samples": str(self.samples) if self.samples else None}
 
 
 def derived_digests() -> dict[str, tuple[str, str]]:
@@ -148,8 +151,13 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     conn.close()
     _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
+    samples = None
+    if size == "demo":  # partner files and a spreadsheet to try, made from this data (seed/samples.py)
+        from app.services.seed.samples import write_samples
+
+        samples = write_samples(path, today=today)
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
-                      path.stat().st_size, counts)
+                      path.stat().st_size, counts, samples)
 
 
 def _deliveries(path: Path, size: str, seed: int, today: dt.date) -> None:
