@@ -73,7 +73,7 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
         return code
     except DomainError as e:
-        print(f"depot: error: {e}", file=sys.stderr)
+        print(f"depot: error: {_one_line(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("depot: interrupted", file=sys.stderr)
@@ -105,6 +105,11 @@ def _unexpected(e: Exception, argv: Sequence[str]) -> int:
     err = crashlog.internal_error(e, context="depot " + " ".join(argv))
     print(f"depot: error: {err}", file=sys.stderr)
     return 2
+
+
+def _one_line(text: str) -> str:
+    """`depot: error:` is one line whatever the message quotes (a file name, a cell with a line break)."""
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
 
 
 def _db_arg(argv: Sequence[str]) -> str:

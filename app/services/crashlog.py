@@ -19,7 +19,7 @@ from types import TracebackType
 
 from app import __version__
 from app.services.errors import DomainError
-from app.services.settings import user_data_dir
+from app.services.paths import user_data_dir
 
 KEEP = 50
 

@@ -179,3 +179,12 @@ def test_detect_delimiter_prefers_the_split_that_names_known_columns() -> None:
     assert detect_delimiter("sku\tdescription\n", known) == ("\t", False)
     assert detect_delimiter('"sep=|"\nsku|description\n', known) == ("|", True)
     assert detect_delimiter("", known) == (",", False)
+
+
+def test_a_stray_quote_in_the_header_is_named_on_one_line(session: Session, world: World, tmp_path: Path) -> None:
+    """Found by the property test: the quote pulls the next line into a column name."""
+    path = tmp_path / "s.csv"
+    path.write_bytes(b'code,name,"edi_id,edi_format\nS1,One Supply,ONEEDI,x12\n')
+    with pytest.raises(ImportRejected) as e:
+        import_csv(session, world.actors["root"], "suppliers", path)
+    assert "unknown column(s) edi_id,edi_format\\ns1" in str(e.value) and "\n" not in str(e.value)

@@ -229,6 +229,11 @@ def read_csv(source: Path | str | TextIO | bytes, fields: list[Field], problems:
     return CsvRead(read.name, list(read.stream), read.encoding, read.delimiter, read.notes)
 
 
+def _printable(text: str) -> str:
+    """A name as a one-line message can show it (a stray quote can pull a line break into a header cell)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _decimal_comma(cell: str) -> str:
     """``12,50`` -> ``12.50``: Excel writes a decimal comma where it separates columns with ``;``."""
     return cell.replace(",", ".") if re.fullmatch(r"[+-]?\d*,\d+", cell) else cell
@@ -262,11 +267,11 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
     if missing:
         bad.append(f"missing column(s) {', '.join(missing)}")
     if unknown:
-        shown = [c if len(c) <= 40 else c[:37] + "..." for c in unknown[:8]]
+        shown = [_printable(c if len(c) <= 40 else c[:37] + "...") for c in unknown[:8]]
         bad.append(f"unknown column(s) {', '.join(shown)}{' ...' if len(unknown) > 8 else ''} "
                    f"(known: {', '.join(by_name)})")
     if dupes:
-        bad.append(f"column(s) {', '.join(dupes)} appear more than once")
+        bad.append(f"column(s) {', '.join(_printable(d) for d in dupes)} appear more than once")
     if bad:
         if len(cols) == 1 and len(fields) > 1:
             bad.append(f"the header has one column when split at {csvfile.delimiter_name(delimiter)}s: "

@@ -150,16 +150,17 @@ class ServerInfo:
 
 
 def connect(dsn: str, **kw: Any) -> psycopg.Connection[Any]:
-    """An owner connection; a bad address or an unreachable server is a sentence, not a traceback."""
-    from app.services.replication.conn import explain
-
+    """An owner connection; a bad address or an unreachable server is a sentence, not a traceback.
+    (conn.explain words a site's connection problems; this module is below conn, so the owner's
+    commands say it more plainly.)"""
     try:
         return psycopg.connect(dsn, connect_timeout=5, **kw)
     except psycopg.ProgrammingError as e:  # the address itself cannot be read
         raise ValidationError("server address", f"{str(e).strip()} (write it as 'host=... dbname=... user=...' "
                                                 f"or postgresql://user@host/dbname)") from None
     except psycopg.OperationalError as e:
-        raise explain(e, dsn) from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValidationError("server", f"cannot connect: {first}") from None
 
 
 def _ident(name: str) -> sql.Identifier:
