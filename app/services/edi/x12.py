@@ -175,9 +175,10 @@ def unwrap(text: str) -> tuple[str, int]:
     return text[:start] + flat, len(lines[0])
 
 
-def split_segments(text: str) -> tuple[list[Segment], Delimiters]:
+def split_segments(text: str, *, unwrapped: bool = False) -> tuple[list[Segment], Delimiters]:
     """All segments of a file, delimiters taken from its (first) ISA."""
-    text, _ = unwrap(text)
+    if not unwrapped:
+        text, _ = unwrap(text)
     delims, _ = read_delimiters(text)
     body = text[text.find("ISA"):]
     # Line breaks never belong to element data, so they end a segment too: this tolerates
@@ -194,18 +195,26 @@ def split_segments(text: str) -> tuple[list[Segment], Delimiters]:
     return segs, delims
 
 
-def _check_segment(n: int, seg: Segment, delims: Delimiters) -> str:
-    """The segment's tag; a damaged one (a NUL byte, a control character, a cut tag) is refused."""
-    tag = seg[0].strip().upper()
-    if not _TAG.fullmatch(tag):
-        shown = seg[0][:12]
-        raise X12Error(f"segment {n}: {shown!r} is not a segment tag (damaged file?)")
-    for i, value in enumerate(seg[1:], 1):
-        bad = next((c for c in value if (ord(c) < 32 or ord(c) == 0x7F) and c not in ("\t", delims.component)), None)
-        if bad is not None:
-            raise X12Error(f"segment {n} ({tag}) element {i} holds the control character 0x{ord(bad):02X} "
-                           f"(damaged file?)")
-    return tag
+def _check_segments(segs: list[Segment], delims: Delimiters, text: str) -> list[str]:
+    """Every segment's tag; a damaged segment (a NUL byte, a control character, a cut tag) is
+    refused. One search over the whole text finds a control character that is not a delimiter
+    (they may be binary) or a line break; only then are the segments walked to say which."""
+    allowed = {"\t", "\r", "\n", delims.element, delims.component, delims.segment}
+    control = re.compile("[" + re.escape("".join(c for c in map(chr, [*range(32), 0x7F]) if c not in allowed)) + "]")
+    tags = [seg[0].strip().upper() for seg in segs]
+    for n, tag in enumerate(tags, 1):
+        if not _TAG.fullmatch(tag):
+            raise X12Error(f"segment {n}: {segs[n - 1][0][:12]!r} is not a segment tag (damaged file?)")
+    if control.search(text):
+        in_data = re.compile("[" + re.escape("".join(c for c in map(chr, [*range(32), 0x7F])
+                                                       if c not in ("\t", delims.component))) + "]")
+        for n, seg in enumerate(segs, 1):
+            for i, value in enumerate(seg[1:], 1):
+                m = in_data.search(value)
+                if m is not None:
+                    raise X12Error(f"segment {n} ({tags[n - 1]}) element {i} holds the control character "
+                                   f"0x{ord(m.group()):02X} (damaged file?)")
+    return tags
 
 
 def parse(data: bytes | str) -> Interchange:
@@ -222,8 +231,8 @@ def parse_all(data: bytes | str) -> list[Interchange]:
     # mainframes pad the last block with NULs or spaces; DOS tools end a file with Ctrl-Z
     text = decode(data).rstrip("\x00\x1a \t\r\n")
     text, width = unwrap(text)
-    segs, delims = split_segments(text)
-    tags = [_check_segment(n, seg, delims) for n, seg in enumerate(segs, 1)]
+    segs, delims = split_segments(text, unwrapped=True)
+    tags = _check_segments(segs, delims, text)
     out: list[Interchange] = []
     i = 0
     while i < len(segs):
