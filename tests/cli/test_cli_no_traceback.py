@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -112,7 +113,8 @@ def ctrl_c_after(seconds: float) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("command", sorted(LEAVES))
-def test_no_command_shows_a_traceback(command: str, garbage: dict[str, list[str]], world: World, db_path: Path) -> None:
+def test_no_command_shows_a_traceback(command: str, garbage: dict[str, list[str]], world: World, db_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = command.split()
     variants = list(_variants(LEAVES[command], garbage["files"]))
     if not SLOW:
@@ -130,6 +132,9 @@ def test_no_command_shows_a_traceback(command: str, garbage: dict[str, list[str]
             if path == ["sync"]:
                 argv.append("--once")  # without it, sync runs until stopped
             out, err = io.StringIO(), io.StringIO()
+            # standard input is garbage too (passwords, scans and carrier answers may be read from it)
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\x00garbage\r\n" * 3), "utf-8",
+                                                               errors="replace"))
             started = time.monotonic()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), ctrl_c_after(KEEPS_RUNNING_S):
                 try:
