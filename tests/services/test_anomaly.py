@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
@@ -61,3 +61,21 @@ def test_seeded_injection_is_rolled_back_by_the_caller(session: Session, world: 
     assert r["injected"] == 2 and r["recall"] == 1.0 and r["precision"] == 1.0
     session.rollback()
     assert scan.spikes(session, TODAY) == []
+
+
+def test_the_daily_job_forecasts_and_scans_once_a_day(engine: object, session: Session, world: World) -> None:
+    from app.models.forecasting import ForecastRun
+    from app.services import jobs
+    from app.services.anomaly import daily
+
+    _sell(session, world, "BOLT", tuple([20] * 25 + [260]))
+    session.commit()
+    assert jobs.get("intelligence.daily") is daily.DAILY
+    work = daily.due(session, TODAY)
+    assert work is not None and len(work.found.findings) == 1
+    res = daily.compute(work)  # no transaction needed
+    report = daily.record(session, work, res)
+    session.commit()
+    assert (report.series, report.raised) == (1, 1)
+    assert daily.due(session, dt.date.today()) is None  # today's run is there: nothing to do
+    assert session.scalar(select(func.count()).select_from(ForecastRun)) == 1

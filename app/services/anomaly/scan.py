@@ -125,11 +125,8 @@ def lead_times(session: Session, today: dt.date) -> list[tuple[Finding, str, str
     return out
 
 
-def scan(session: Session, actor: Actor | None, *, today: dt.date | None = None, raise_alerts: bool = True) -> ScanResult:
-    """Run every detector the data allows and raise one exception per new finding."""
-    if actor is not None:
-        actor.require("replenish.run")
-    today = today or dt.date.today()
+def find(session: Session, today: dt.date) -> ScanResult:
+    """Every detector the data allows (a read): findings and what could not be looked at."""
     res = ScanResult()
     insp = inspect(session.connection())
     if insp.has_table("sales_week"):
@@ -140,8 +137,11 @@ def scan(session: Session, actor: Actor | None, *, today: dt.date | None = None,
         res.notes.append("freight cost per unit: shipments carry no freight cost in this database yet (Dispatch)")
     if not insp.has_table("pick_line"):
         res.notes.append("pick errors: no pick confirmations in this database yet (Picking)")
-    if not raise_alerts:
-        return res
+    return res
+
+
+def raise_found(session: Session, actor: Actor | None, res: ScanResult, today: dt.date) -> ScanResult:
+    """One exception per new finding and week (a write); ``res.raised`` counts the new ones."""
     branches = {str(c): uuid.UUID(str(i)) for i, c in _raw(session, "SELECT id, code FROM branch")}
     week = week_of(today) - 1
     for f, title, bcode in res.findings:
@@ -157,3 +157,12 @@ def scan(session: Session, actor: Actor | None, *, today: dt.date | None = None,
                         detail=f.why, severity="warning", role=ROLES[f.kind], key=key)
         res.raised += 1
     return res
+
+
+def scan(session: Session, actor: Actor | None, *, today: dt.date | None = None, raise_alerts: bool = True) -> ScanResult:
+    """Run every detector the data allows and raise one exception per new finding."""
+    if actor is not None:
+        actor.require("replenish.run")
+    today = today or dt.date.today()
+    res = find(session, today)
+    return raise_found(session, actor, res, today) if raise_alerts else res

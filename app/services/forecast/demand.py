@@ -129,45 +129,54 @@ def backtest_accuracy(res: sel.Result, naive_mae: F | None = None) -> tuple[floa
     return float(mase.mean()), float(np.median(mase))
 
 
+def _check(weeks: int, horizon: int) -> None:
+    if not 8 <= int(weeks) <= 520:
+        raise ValidationError("weeks", f"{weeks} must be between 8 and 520")
+    if not 1 <= int(horizon) <= 104:
+        raise ValidationError("horizon", f"{horizon} must be between 1 and 104 weeks")
+
+
+def compute(hist: WeeklyHistory, horizon: int = DEFAULT_HORIZON,
+            progress: Callable[[int, int], None] | None = None) -> sel.Result:
+    """The numpy part: no database, no transaction (a background job runs it with none open)."""
+    return sel.run(hist.Y, horizon, WEEKLY_SEASON, origins=3, step=max(1, min(horizon, 4)), progress=progress)
+
+
 def run_forecasts(session: Session, actor: Actor | None, *, today: dt.date | None = None,
                   weeks: int = DEFAULT_WEEKS, horizon: int = DEFAULT_HORIZON,
                   progress: Callable[[int, int], None] | None = None) -> RunSummary:
     """Forecast every pair that sold in the window and rewrite ``demand_forecast``."""
     if actor is not None:
         actor.require("replenish.run")
-    if not 8 <= int(weeks) <= 520:
-        raise ValidationError("weeks", f"{weeks} must be between 8 and 520")
-    if not 1 <= int(horizon) <= 104:
-        raise ValidationError("horizon", f"{horizon} must be between 1 and 104 weeks")
-    today = today or dt.date.today()
+    _check(weeks, horizon)
     t0 = time.perf_counter()
-    hist = weekly_history(session, today, weeks)
+    hist = weekly_history(session, today or dt.date.today(), weeks)
     t1 = time.perf_counter()
-    res = sel.run(hist.Y, horizon, WEEKLY_SEASON, origins=3, step=max(1, min(horizon, 4)), progress=progress)
+    res = compute(hist, horizon, progress)
+    return store(session, hist, res, horizon, seconds_read=t1 - t0, seconds_forecast=time.perf_counter() - t1)
+
+
+def store(session: Session, hist: WeeklyHistory, res: sel.Result, horizon: int, *, seconds_read: float = 0.0,
+          seconds_forecast: float = 0.0) -> RunSummary:
+    """Rewrite ``demand_forecast`` with ``res`` and record the run (one write)."""
     t2 = time.perf_counter()
+    weeks = hist.Y.shape[1]
     origin = hist.first_week + weeks
     now = utcnow()
     session.execute(delete(DemandForecast))
     path32 = res.path.astype("<f4")
-    batch = []
-    for k, (it, wh) in enumerate(hist.pairs):
-        batch.append({
-            "item_id": it, "warehouse_id": wh, "computed_at": now.isoformat(), "origin_week": origin,
-            "horizon": horizon, "path": path32[k].tobytes(), "method": sel.METHODS[int(res.method[k])],
-            "klass": sel.CLASSES[int(res.klass[k])], "mae": _fig(res.mae[k]), "rmse": _fig(res.rmse[k]),
-            "scale": _fig(res.scale[k]), "weeks_known": int(res.known[k]), "reason": res.reason[k][:120]})
+    stamp = iso_utc(now)  # the stored form of the time as the ORM writes it (fixed-width ISO text)
+    batch = [(it, wh, stamp, origin, horizon, path32[k].tobytes(), sel.METHODS[int(res.method[k])],
+              sel.CLASSES[int(res.klass[k])], _fig(res.mae[k]), _fig(res.rmse[k]), _fig(res.scale[k]),
+              int(res.known[k]), res.reason[k][:120]) for k, (it, wh) in enumerate(hist.pairs)]
     if batch:
-        cols = list(batch[0])
         dbapi = session.connection().connection.dbapi_connection
         assert dbapi is not None
         cur = dbapi.cursor()
         try:
-            # the stored form of the time as the ORM writes it (fixed-width ISO text)
-            stamp = iso_utc(now)
-            for b in batch:
-                b["computed_at"] = stamp
-            cur.executemany(f"INSERT INTO demand_forecast ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})",
-                            batch)
+            cur.executemany("INSERT INTO demand_forecast (item_id, warehouse_id, computed_at, origin_week, horizon,"
+                            " path, method, klass, mae, rmse, scale, weeks_known, reason)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
         finally:
             cur.close()
     mase_mean, mase_median = backtest_accuracy(res)
@@ -182,10 +191,11 @@ def run_forecasts(session: Session, actor: Actor | None, *, today: dt.date | Non
         notes.append(f"no sales in the {weeks} weeks before {monday_of(origin).isoformat()}: nothing to forecast")
     summary = RunSummary(
         series=len(hist.pairs), horizon=horizon, first_week=monday_of(hist.first_week), origin_week=monday_of(origin),
-        seconds_read=round(t1 - t0, 3), seconds_forecast=round(t2 - t1, 3), seconds_write=round(t3 - t2, 3),
-        classes=classes, methods=methods, mase_mean=_fig(mase_mean), mase_median=_fig(mase_median),
-        avg_rel_mae=_fig(rel), clipped_weeks=hist.clipped, notes=notes)
-    session.add(ForecastRun(run_at=now, series=summary.series, seconds=round(t3 - t0, 3),
+        seconds_read=round(seconds_read, 3), seconds_forecast=round(seconds_forecast, 3),
+        seconds_write=round(t3 - t2, 3), classes=classes, methods=methods, mase_mean=_fig(mase_mean),
+        mase_median=_fig(mase_median), avg_rel_mae=_fig(rel), clipped_weeks=hist.clipped, notes=notes)
+    session.add(ForecastRun(run_at=now, series=summary.series,
+                            seconds=round(seconds_read + seconds_forecast + t3 - t2, 3),
                             mase_mean=summary.mase_mean, mase_median=summary.mase_median,
                             avg_rel_mae=summary.avg_rel_mae,
                             detail=json.dumps({"classes": classes, "methods": methods, "horizon": horizon,
