@@ -262,8 +262,9 @@ def _run_chunk(Y: F, H: int, m: int, n_origins: int, step: int, floor: bool, kee
         f[COMBO] = _combo(f, klass)
         nonneg = np.where(h.valid, h.filled, 0.0).min(axis=1) >= 0 if T else np.ones(n, dtype=bool)
         if floor:
+            keep = nonneg[:, None, None]
             for k in f:
-                f[k] = np.where(nonneg[:, None, None], np.maximum(f[k], 0.0), f[k])
+                np.maximum(f[k], 0.0, out=f[k], where=keep & (f[k] < 0.0))
         nb = len(back)
         actual = np.stack([h.filled[:, o:o + H] if o + H <= T else np.full((n, H), np.nan) for o in back], axis=1) \
             if nb else np.zeros((n, 0, H))
