@@ -79,3 +79,25 @@ def test_the_daily_job_forecasts_and_scans_once_a_day(engine: object, session: S
     assert (report.series, report.raised) == (1, 1)
     assert daily.due(session, dt.date.today()) is None  # today's run is there: nothing to do
     assert session.scalar(select(func.count()).select_from(ForecastRun)) == 1
+
+
+def test_a_branch_workstation_raises_only_its_own_branchs_alerts(engine: object, session: Session,
+                                                                 world: World) -> None:
+    from app.services.anomaly import scan as sc
+    from tests.factories import become_branch_site, load_world
+    from tests.services.test_replenishment import stock_and_sales
+
+    start = TODAY - dt.timedelta(days=7 * 26 + TODAY.weekday())
+    stock_and_sales(session, world, "BOLT", world.wh_hou, on_hand_after=5, weekly=tuple([20] * 25 + [260]), start=start)
+    stock_and_sales(session, world, "WIDGET", world.wh_dal, on_hand_after=5, weekly=tuple([20] * 25 + [300]),
+                    start=start)
+    session.commit()
+    become_branch_site(engine, world.dal)  # type: ignore[arg-type]
+    with Session(engine) as s:  # type: ignore[arg-type]
+        load_world(s)
+        res = sc.scan(s, None, today=TODAY)
+        s.commit()
+        assert len(res.findings) == 2 and res.raised == 1
+        assert "1 findings of other branches are raised by their own workstations" in res.notes
+        item = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "anomaly.demand_spike")).one()
+        assert item.title == "Demand spike: WIDGET at DAL1" and item.entity_ref == "WIDGET at DAL1"

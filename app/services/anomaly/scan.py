@@ -27,6 +27,7 @@ from app.services.anomaly import detect
 from app.services.anomaly.detect import Finding
 from app.services.auth import Actor
 from app.services.exception_inbox import raise_exception
+from app.services.ownership import owns
 
 SPIKE_HISTORY_WEEKS = 26
 LEAD_TIME_RECENT_DAYS = 90
@@ -144,9 +145,13 @@ def raise_found(session: Session, actor: Actor | None, res: ScanResult, today: d
     """One exception per new finding and week (a write); ``res.raised`` counts the new ones."""
     branches = {str(c): uuid.UUID(str(i)) for i, c in _raw(session, "SELECT id, code FROM branch")}
     week = week_of(today) - 1
+    foreign = 0
     for f, title, bcode in res.findings:
         owner = branches.get(bcode)
         if owner is None:
+            continue
+        if not owns(session, owner):  # another branch's workstation raises its own (same key, one row)
+            foreign += 1
             continue
         key = f"anomaly:{f.kind}:{':'.join(f.key)}:{week}"[:160]
         known = session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key,
@@ -154,8 +159,11 @@ def raise_found(session: Session, actor: Actor | None, res: ScanResult, today: d
         if known is not None:
             continue
         raise_exception(session, actor, kind=f"anomaly.{f.kind}", title=title, owner_branch_id=owner,
-                        detail=f.why, severity="warning", role=ROLES[f.kind], key=key)
+                        detail=f.why, severity="warning", role=ROLES[f.kind], key=key,
+                        entity_ref=title.split(": ", 1)[-1])
         res.raised += 1
+    if foreign:
+        res.notes.append(f"{foreign} findings of other branches are raised by their own workstations")
     return res
 
 
