@@ -67,3 +67,29 @@ def test_evaluate_json_on_awkward_data(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0 and "Depot selection" in out and "rows left out" in out
     code, _out, err = _run(capsys, "forecast", "evaluate", str(tmp_path / "nope.csv"), "--horizon", "6")
     assert code == 1 and "no such file" in err
+
+
+def test_policy_eta_and_anomaly_commands(capsys: pytest.CaptureFixture[str], session: Session, world: World,
+                                         db_path: Path) -> None:
+    _sell(session, world, "BOLT", tuple(50 + k % 5 for k in range(60)))
+    session.commit()
+    db = str(db_path)
+    code, out, err = _run(capsys, "--db", db, "policy", "set", "BOLT", "DAL1", "--policy", "fixed_minmax", "--min",
+                          "100", "--max", "300", "--user", "alice")
+    assert code == 0 and out.strip() == "BOLT at DAL1: fixed_minmax (min 100, max 300)", err
+    code, out, _ = _run(capsys, "--db", db, "policy", "show", "bolt", "dal1")
+    assert out.strip() == "BOLT at DAL1: fixed min/max: min 100, max 300"
+    code, _out, err = _run(capsys, "--db", db, "policy", "set", "BOLT", "DAL1", "--policy", "computed", "--user", "rita")
+    assert code == 1 and "rita may not" in err
+    code, out, _ = _run(capsys, "--db", db, "policy", "report", "--sku", "BOLT", "--warehouse", "DAL1", "--json",
+                        "--date", TODAY.isoformat())
+    rep = _strict_json(out)
+    assert code == 0 and [p["policy"] for p in rep["policies"]] == ["forecast", "computed", "fixed min/max"]  # type: ignore[index]
+    code, out, _ = _run(capsys, "--db", db, "eta", "evaluate", "--json")
+    assert code == 0 and "fewer than 50 delivered shipments" in _strict_json(out)["note"]  # type: ignore[index]
+    code, out, _ = _run(capsys, "--db", db, "eta", "risk", "--json")
+    assert code == 0 and "no ETA model" in _strict_json(out)["note"]  # type: ignore[index]
+    code, _out, err = _run(capsys, "--db", db, "eta", "train")
+    assert code == 1 and "no delivered shipments to learn from yet" in err
+    code, out, _ = _run(capsys, "--db", db, "anomaly", "scan", "--json", "--date", TODAY.isoformat())
+    assert code == 0 and _strict_json(out)["raised"] == 0  # type: ignore[index]

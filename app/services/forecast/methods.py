@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +99,7 @@ def _origins(origins: Sequence[int]) -> tuple[list[int], dict[int, int]]:
     return ol, {o: k for k, o in enumerate(ol)}
 
 
-def _best(sse: F) -> I64:
+def _best(sse: npt.NDArray[np.floating[Any]]) -> I64:
     return np.asarray(np.argmin(sse, axis=-1), dtype=np.int64)
 
 
