@@ -65,3 +65,9 @@ def test_horizon_longer_than_every_series_is_said_not_crashed() -> None:
     assert any("nothing to score" in n for n in rep["notes"])
     with pytest.raises(ValidationError, match="horizon"):
         evaluate(t, 0, 12)
+
+
+def test_excel_semicolons_decimal_commas_and_windows_1252() -> None:
+    data = "sep=;\r\nseries_id;period;value\r\nCafé;2020-01;1,5\r\nCafé;2020-02;2,5\r\n".encode("cp1252")
+    t = read_long_csv(data, name="excel.csv")
+    assert t.ids == ["Café"] and t.Y[0].tolist() == [1.5, 2.5] and t.bad_count == 0

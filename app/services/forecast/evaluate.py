@@ -116,7 +116,12 @@ def read_long_csv(source: Path | str | bytes, *, name: str = "", fill: str = "in
         data = p.read_bytes()
     text = _decode(data, name)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    delim = max((",", ";", "\t"), key=lambda d: first.count(d))
+    hint = re.fullmatch(r'"?sep=(.)"?\s*', first.strip(), flags=re.IGNORECASE)  # Excel's own hint line
+    if hint:
+        delim = hint.group(1)
+        text = text.replace(first, "", 1)
+    else:
+        delim = max((",", ";", "\t"), key=lambda d: first.count(d))
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     bad: list[str] = []
     nbad = 0
