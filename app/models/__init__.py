@@ -4,6 +4,7 @@ Importing this package registers every model with ``Base.metadata``.
 """
 
 from app.models import (  # noqa: F401
+    allocation,
     approvals,
     buying,
     carriers,
@@ -17,7 +18,9 @@ from app.models import (  # noqa: F401
     messaging,
     org,
     parties,
+    pricing,
     purchasing,
+    receivables,
     receiving,
     sales,
     shipping,

@@ -51,6 +51,19 @@ class Customer(MasterData, Base):
     service_level: Mapped[str] = mapped_column(String(12), default="standard")
     home_branch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("branch.id"), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: price lists may be for a group of customers ('' = none)
+    price_group: Mapped[str] = mapped_column(String(20), default="")
+    #: the customer takes an order only complete (allocation gives all lines or none)
+    ship_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: credit control: a stop on every new order, with the reason shown on the hold
+    credit_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    credit_note: Mapped[str] = mapped_column(String(200), default="")
+    #: hold orders when an open invoice is more than this many days past due (None = no rule)
+    overdue_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: customer EDI (850 / ORDERS in, 855 / ORDRSP out): ISA qualifier + id or UNB id, and format
+    edi_qualifier: Mapped[str] = mapped_column(String(2), default="")
+    edi_id: Mapped[str] = mapped_column(String(35), default="", index=True)
+    edi_format: Mapped[str] = mapped_column(String(8), default="")  # '', 'x12', 'edifact'
 
 
 class ItemSupplier(MasterData, Base):

@@ -86,7 +86,8 @@ class ExpectedReceiptLine(BranchDocument, Base):
 
     receipt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expected_receipt.id"), index=True)
     po_line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("purchase_order_line.id"), default=None)
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    #: indexed for date-based ATP (what is coming for one item), issue 12
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
     qty_expected: Mapped[int] = mapped_column(BigInteger)
     qty_received: Mapped[int] = mapped_column(BigInteger, default=0)
     #: ASN detail: carton (SSCC-18) and announced lot, when the supplier sends them

@@ -168,13 +168,15 @@ _DECLARED: tuple[Workflow, ...] = (
         frozenset({"open"}), audit_prefix="replenish", verbs={"done": "confirm", "cancelled": "cancel"},
         stamps={"done": "confirmed_at"}, stamp_user={"done": "confirmed_by_id"}, audit_fields=("qty",)),
     # --- the outbound half (its issues add their documents and states) -----------------------
+    # open: entered, waiting for stock; an allocation run makes it allocated (every line reserved)
+    # or backordered (something short); a credit hold takes its reservations back (issue 12)
     Workflow(
         "sales_order", "sales order", _t({
             "draft": {"open", "cancelled"},
             "open": {"credit_hold", "allocated", "backordered", "cancelled"},
             "credit_hold": {"open", "cancelled"},
-            "backordered": {"open", "allocated", "cancelled"},
-            "allocated": {"picking", "open", "cancelled"},
+            "backordered": {"open", "allocated", "credit_hold", "cancelled"},
+            "allocated": {"picking", "open", "backordered", "credit_hold", "cancelled"},
             "picking": {"packed", "allocated"},
             "packed": {"shipped"},
             "shipped": {"delivered", "invoiced"},
@@ -182,7 +184,18 @@ _DECLARED: tuple[Workflow, ...] = (
             "invoiced": {"closed"},
             "closed": (),
             "cancelled": (),
-        }), frozenset({"draft", "open", "backordered", "credit_hold"}), audit_prefix="order", locks_final=True),
+        }), frozenset({"draft", "open", "backordered", "credit_hold"}), audit_prefix="order",
+        verbs={"credit_hold": "credit_hold", "cancelled": "cancel"}, locks_final=True),
+    # a line's reservation is its quantities (qty_allocated), not a state; its status says whether
+    # it still wants stock (open), was cancelled, or went out
+    Workflow(
+        "sales_order_line", "sales order line", _t({
+            "open": {"picking", "shipped", "cancelled"},
+            "picking": {"open", "shipped"},
+            "shipped": {"closed"},
+            "closed": (),
+            "cancelled": (),
+        }), frozenset({"open"}), audit_fields=("line_no",), audited=False),
     Workflow(
         "shipment", "shipment", _t({
             "label_created": {"in_transit", "cancelled"},

@@ -84,6 +84,18 @@ class StockArrived(Event):
     released: list[str] = field(default_factory=list)
 
 
+@dataclass
+class AllocationChanged(Event):
+    """An allocation run (a policy run, the re-allocation after stock arrived, a release) changed
+    reservations and moved orders to ``allocated`` or ``backordered``."""
+
+    run_numbers: list[str]
+    kind: str
+    #: order ids (UUID) whose status the run changed, by new status
+    allocated: list[uuid.UUID] = field(default_factory=list)
+    backordered: list[uuid.UUID] = field(default_factory=list)
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Session, Any], object]
 

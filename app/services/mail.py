@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from app.models.ids import uuid7
 from app.models.messaging import EmailOutbox
 from app.models.types import utcnow
 from app.services import audit, jobs
@@ -90,18 +91,21 @@ def _addresses(value: str, field: str, *, required: bool) -> str:
 def queue_email(
     session: Session, actor: Actor | None, *, to: str, subject: str, body: str, owner_branch_id: uuid.UUID,
     cc: str = "", attachment_name: str = "", attachment: bytes | None = None, entity: str = "", entity_ref: str = "",
+    flush: bool = True,
 ) -> EmailOutbox:
+    """Queue a message (``flush=False``: many in one go, written with the caller's next flush)."""
     to_addr = _addresses(to, "to", required=True)
     cc_addr = _addresses(cc, "cc", required=False)
     if not subject.strip():
         raise ValidationError("subject", "is required")
     if attachment is not None and not attachment_name:
         raise ValidationError("attachment", "needs a file name")
-    msg = EmailOutbox(to_addr=to_addr, cc_addr=cc_addr, subject=subject.strip()[:200], body=body,
+    msg = EmailOutbox(id=uuid7(), to_addr=to_addr, cc_addr=cc_addr, subject=subject.strip()[:200], body=body,
                       attachment_name=attachment_name, attachment=attachment, entity=entity, entity_ref=entity_ref,
                       status="queued", attempts=0, next_attempt_at=utcnow(), owner_branch_id=owner_branch_id)
     session.add(msg)
-    session.flush()
+    if flush:
+        session.flush()
     audit.record(session, actor, "email.queue", "email_outbox", msg.id, owner_branch_id, to=to_addr,
                  subject=msg.subject, about=entity_ref)
     return msg

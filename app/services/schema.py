@@ -109,4 +109,8 @@ def upgrade(engine: Engine, target: str = "heads") -> set[str]:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
+    # local indexes that are not migrations (kept by triggers, never replicated)
+    from app.services.search_index import ensure_for_engine
+
+    ensure_for_engine(engine)
     return db_heads(engine)

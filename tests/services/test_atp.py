@@ -32,7 +32,8 @@ def test_atp_by_date(session: Session, world: World) -> None:
                     order_date=today, owner_branch_id=world.dal.id)
     session.add(so)
     session.flush()
-    session.add(SalesOrderLine(order_id=so.id, line_no=1, item_id=widget, qty_ordered=40, qty_allocated=40,
+    # qty_allocated is what is reserved and not yet shipped (shipping consumes it): 10 of 40 went
+    session.add(SalesOrderLine(order_id=so.id, line_no=1, item_id=widget, qty_ordered=40, qty_allocated=30,
                                qty_shipped=10, unit_price=Decimal("1"), owner_branch_id=world.dal.id))
     _expected(session, world, "ER-1", "WIDGET", 50, today + dt.timedelta(days=3))
     _expected(session, world, "ER-2", "WIDGET", 25, today + dt.timedelta(days=10))

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import PermissionDenied, ValidationError
-from app.services.importer import master, open_items, org_kinds, sales_history, stock_orders
+from app.services.importer import master, open_items, org_kinds, sales_history, sales_kinds, stock_orders
 from app.services.importer.fields import (
     CsvRead,
     CsvStream,
@@ -106,8 +106,15 @@ KINDS: dict[str, Kind | StreamKind] = {
                   lambda k: f"stock {k[2]} in {k[0]}/{k[1]}" + (f" lot {k[3]}" if k[3] else "")
                   + (f" serial {k[4]}" if k[4] else ""),
                   stock_orders.prepare_stock, stock_orders.write_stock),
+    "price-lists": Kind(sales_kinds.PRICE_FIELDS, lambda v: (v["price_list"], v["sku"], v.get("min_qty") or 1,
+                                                               v.get("uom", "")),
+                        lambda k: f"price list {k[0]} {k[1]} from {k[2]}", sales_kinds.prepare_price_lists,
+                        sales_kinds.write_price_lists, master=True),
+    "receivables": Kind(sales_kinds.RECEIVABLE_FIELDS, lambda v: (v["customer"], v["invoice_number"]),
+                        lambda k: f"invoice {k[1]} of {k[0]}", sales_kinds.prepare_receivables,
+                        sales_kinds.write_receivables),
     "orders": Kind(stock_orders.ORDER_FIELDS, lambda v: (v["order_number"], v.get("line_no") or v["sku"]),
-                   lambda k: f"order {k[0]} line {k[1]}", stock_orders.prepare_orders, stock_orders.write_orders),
+                   lambda k: f"order {k[0]} line {k[1]}", stock_orders.prepare_orders, sales_kinds.write_orders),
     "branches": Kind(org_kinds.BRANCH_FIELDS, lambda v: (v["code"],), lambda k: f"branch code {k[0]}",
                      org_kinds.prepare_branches, org_kinds.write_branches, master=True, setup=True),
     "warehouses": Kind(org_kinds.WAREHOUSE_FIELDS, lambda v: (v["code"],), lambda k: f"warehouse code {k[0]}",

@@ -97,6 +97,14 @@ def money(v: str) -> Decimal:
     return d
 
 
+def signed_money(v: str) -> Decimal:
+    """Money that may be negative (an open credit among a customer's open items)."""
+    try:
+        return to_money(v, "")
+    except DomainValueError as e:
+        raise ValueError(str(e).split(": ", 1)[-1]) from None
+
+
 def qty(v: str) -> int:
     """A whole, positive quantity in base units."""
     if v.isdigit() and len(v) < 13 and v.isascii():  # the common case, without Decimal
@@ -277,7 +285,7 @@ def read_rows(name: str, stream: TextIO, fields: list[Field], problems: list[Pro
             bad.append(f"the header has one column when split at {csvfile.delimiter_name(delimiter)}s: "
                        f"if the file uses another separator, name it with --delimiter")
         raise ImportRejected(name, [Problem(header_line, "header: " + "; ".join(bad))], header=True)
-    numeric = {f.name for f in fields if f.parse in (money, decimal4)} if delimiter == ";" else set()
+    numeric = {f.name for f in fields if f.parse in (money, decimal4, signed_money)} if delimiter == ";" else set()
     parsers = [by_name.get(c) for c in cols]  # per column, looked up once (millions of cells)
     width = len(cols)
     try:

@@ -63,6 +63,10 @@ CUSTOMER_FIELDS = [
     Field("ship_to", text(400)), Field("priority_tier", choice(*PRIORITY_TIERS)), Field("credit_limit", money),
     Field("currency", code(3)), Field("payment_terms", text(20)), Field("service_level", choice(*SERVICE_LEVELS)),
     Field("home_branch", code(8)), Field("home_branch_id", text(40)), Field("active", boolean),
+    # sales: price group, ship-complete, credit control, customer EDI (issue 12)
+    Field("price_group", code(20)), Field("ship_complete", boolean), Field("credit_hold", boolean),
+    Field("credit_note", text(200)), Field("overdue_days", whole), Field("edi_qualifier", text(2)),
+    Field("edi_id", text(35)), Field("edi_format", choice("x12", "edifact")),
 ]
 LINK_FIELDS = [
     Field("sku", code(40), True), Field("supplier", code(20), True), Field("supplier_part", text(40)),

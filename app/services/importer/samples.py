@@ -89,6 +89,16 @@ SAMPLES: dict[str, list[list[str]]] = {
         ["SO-88120", "BUILDCO", "DAL1", "BOLT-M8", "300", "0.3500", "1", "2026-03-09", "2026-03-12", "BC-7781",
          "USD"],
     ],
+    "price-lists": [
+        ["price_list", "name", "customer", "customer_group", "currency", "valid_from", "valid_to", "sku", "uom",
+         "min_qty", "unit_price"],
+        ["TRADE-2026", "Trade prices 2026", "", "TRADE", "USD", "2026-01-01", "", "BOLT-M8", "", "1", "0.3300"],
+        ["TRADE-2026", "", "", "", "", "", "", "BOLT-M8", "", "1000", "0.3000"],
+    ],
+    "receivables": [
+        ["customer", "invoice_number", "invoice_date", "due_date", "amount_open", "currency"],
+        ["BUILDCO", "INV-20931", "2026-02-10", "2026-03-12", "1840.50", "USD"],
+    ],
     "sales-history": [
         ["date", "warehouse", "sku", "qty", "customer", "reference"],
         ["2026-01-05", "DAL1", "BOLT-M8", "350", "BUILDCO", "INV-55012"],

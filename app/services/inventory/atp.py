@@ -1,9 +1,13 @@
-"""Available to promise per item and warehouse, by date.
+"""Available to promise per item and warehouse, by date; and the promise an order line gets.
 
-ATP(d) = on hand - allocated (not yet shipped) + expected receipts due on or before d.
-Why not subtract open unallocated orders: allocation is the step that claims stock, so an
-order that is not allocated yet has not taken anything (the Allocation area consumes ATP).
-Receipts without a date are not promised; they appear as ``undated`` in the profile.
+ATP(d) = on hand - allocated (reserved, not yet shipped) + expected receipts due on or before d.
+The stock profile (``atp``, ``atp_profile``) does not subtract open unallocated orders: allocation
+is the step that claims stock. A **promise** to a customer does (``promise``, ``promise_lines``):
+units on hand in pickable locations (not QA, not expired lots), less what is reserved, less the
+unreserved demand already waiting (the backlog, first come first served), plus receipts (POs,
+ASNs, inbound transfers) by their dates. The line reads "available now", "on D" (the receipt that
+covers it) or "not before D" (today + the preferred supplier's lead time, when no known receipt
+covers it). Receipts without a date are not promised; receipts already late count from tomorrow.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.org import INTERNAL_KINDS, Location
@@ -24,6 +28,9 @@ from app.models.workflow import open_states
 
 #: sales order states whose allocations still hold stock in the warehouse
 HOLDING_STATES = ("open", "allocated", "picking", "packed", "backordered", "credit_hold")
+#: orders whose unreserved lines wait for stock (the backlog a promise counts)
+WAITING_STATES = ("open", "backordered", "allocated")
+PICKABLE_KINDS = ("storage", "dock")
 OPEN_RECEIPT_STATES = open_states("expected_receipt")
 
 
@@ -38,11 +45,10 @@ def on_hand_by_item(session: Session, item_ids: Sequence[uuid.UUID], warehouse_i
 
 
 def allocated_by_item(session: Session, item_ids: Sequence[uuid.UUID], warehouse_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """Allocated but not yet shipped, per item, on live orders of the warehouse."""
+    """Reserved and not yet shipped (``qty_allocated``: shipping consumes it), per item, on live
+    orders of the warehouse."""
     rows = session.execute(
-        select(SalesOrderLine.item_id,
-               func.sum(case((SalesOrderLine.qty_allocated > SalesOrderLine.qty_shipped,
-                              SalesOrderLine.qty_allocated - SalesOrderLine.qty_shipped), else_=0)))
+        select(SalesOrderLine.item_id, func.sum(SalesOrderLine.qty_allocated))
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .where(SalesOrderLine.item_id.in_(list(item_ids)), SalesOrder.warehouse_id == warehouse_id,
                SalesOrder.status.in_(HOLDING_STATES), SalesOrder.deleted_at.is_(None))

@@ -329,7 +329,8 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     on_hand = _on_hand(session, item_ix, wh_ix, shape)
     stage("orders and purchase orders")
     allocated = _fill(session, (
-        "SELECT sl.item_id, so.warehouse_id, SUM(MAX(sl.qty_allocated - sl.qty_shipped, 0))"
+        # qty_allocated: reserved and not yet shipped (shipping consumes it; issue 12)
+        "SELECT sl.item_id, so.warehouse_id, SUM(sl.qty_allocated)"
         " FROM sales_order so CROSS JOIN sales_order_line sl ON sl.order_id = so.id"
         f" WHERE so.status IN ({_sql_in(OPEN_SO_STATES)}) AND so.deleted_at IS NULL AND sl.deleted_at IS NULL"
         " AND sl.status NOT IN ('cancelled', 'closed') GROUP BY sl.item_id, so.warehouse_id"), {}, item_ix, wh_ix, shape)
