@@ -166,7 +166,11 @@ def test_receiving_a_transfer_releases_backorders_it_covers(session: Session, wo
     ship_transfer(session, world.actors["wes"], t.id)
     assert so.status == "backordered"  # in transit does not count
     receive_transfer(session, world.actors["rita"], t.id)
-    assert so.status == "open"
+    # released, and (the allocation follow-up on the arrival, issue 12) the 6 units reserved for it
+    assert so.status == "allocated"
+    session.refresh(so)
+    assert [ln.qty_allocated for ln in session.scalars(select(SalesOrderLine).where(
+        SalesOrderLine.order_id == so.id))] == [6]
 
 
 def test_two_items_in_one_bin_ship_on_one_transfer(session: Session, world: World) -> None:
