@@ -20,8 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("edi", help="supplier EDI: import confirmations and ship notices, export POs")
     esub = p.add_subparsers(dest="edi_command", required=True, metavar="ACTION")
 
-    imp = esub.add_parser("import", help="import an 855, 856, ORDRSP or DESADV file (type detected)")
+    imp = esub.add_parser("import", help="import an 855, 856, ORDRSP or DESADV file, or a customer's 850 / ORDERS "
+                          "(type detected; a customer order is answered with a 997 / CONTRL and an 855 / ORDRSP)")
     imp.add_argument("file", type=path_arg)
+    imp.add_argument("--outbound", type=path_arg, default=None,
+                     help="where acknowledgements go (default: the EDI outbound folder of Settings, else FILE's folder)")
     imp.add_argument("--user", default="", help="who imports (for the audit log)")
     add_db_option(imp)
     add_json_option(imp)
@@ -59,10 +62,23 @@ def _actor(session: Any, name: str) -> Any:
 
 def _import(args: argparse.Namespace) -> int:
     from app.cli.common import session_for
+    from app.services.edi.customer_orders import CustomerImport
     from app.services.edi.inbound import import_file
 
+    outbound = args.outbound or _configured_outbound() or args.file.parent
     with session_for(args) as s:
-        result = import_file(s, _actor(s, args.user), args.file)
+        result = import_file(s, _actor(s, args.user), args.file, outbound)
+    if isinstance(result, CustomerImport):
+        if args.json:
+            print_json({"file": result.file_name, "standard": result.standard, "customer": result.customer,
+                        "outbound": str(outbound), "sent": result.written,
+                        "orders": [o.__dict__ for o in result.outcomes]})
+        else:
+            print(result.summary())
+            for o in result.outcomes:
+                for line in o.lines:
+                    print(f"  PO {o.po_number} line {line}")
+        return 1 if any(not o.accepted and not o.duplicate for o in result.outcomes) else 0
     if args.json:
         print_json({"file": result.file_name, "standard": result.standard, "type": result.msg_type,
                     "sender": result.sender, "duplicate": result.duplicate, "warnings": result.warnings,
@@ -73,6 +89,17 @@ def _import(args: argparse.Namespace) -> int:
             for d in m.differences:
                 print(f"  difference: {d}")
     return 0
+
+
+def _configured_outbound() -> Path | None:
+    from app.services.edi.config import folders
+    from app.services.settings import Settings
+
+    try:
+        outbound, _inbound = folders(Settings())
+    except Exception:  # noqa: BLE001 - no settings file yet: fall back to the file's folder
+        return None
+    return Path(outbound) if outbound else None
 
 
 def _export_po(args: argparse.Namespace) -> int:

@@ -23,7 +23,8 @@ from app.services.auth import Actor
 from app.services.db import local_branch_id
 from app.services.edi import x12
 from app.services.edi.common import next_control, our_id
-from app.services.edi.inbound import ImportResult, import_bytes
+from app.services.edi.customer_orders import ORDER_TYPES, CustomerImport
+from app.services.edi.inbound import ImportResult, detect_type, import_bytes
 from app.services.edi.outbound import write_outbound
 from app.services.edi.text import decode
 from app.services.errors import DomainError
@@ -39,7 +40,7 @@ class FileOutcome:
     moved_to: str
     message: str
     ack_file: str = ""
-    result: ImportResult | None = None
+    result: ImportResult | CustomerImport | None = None
 
 
 @dataclass
@@ -116,7 +117,7 @@ def process_inbound(
         outcome = FileOutcome(path.name, False, "", "")
         session = session_factory()
         try:
-            result = import_bytes(session, actor, data, path.name)
+            result = import_bytes(session, actor, data, path.name, outbound)
             session.commit()
             outcome.ok, outcome.result, outcome.message = True, result, result.summary()
         except DomainError as e:
@@ -145,11 +146,18 @@ def _is_x12(data: bytes) -> bool:
         return False
 
 
+def _customer_order(data: bytes) -> bool:
+    try:
+        return detect_type(data) in ORDER_TYPES
+    except DomainError:
+        return False
+
+
 def _after(factory: Callable[[], Session], actor: Actor | None, data: bytes, outbound: Path, outcome: FileOutcome) -> None:
     """997 back to the sender, and an exception for a refused file (own transaction: the import's rolled back)."""
     session = factory()
     try:
-        if _is_x12(data):
+        if _is_x12(data) and not _customer_order(data):  # a customer's 850 was answered by its import
             outcome.ack_file = write_997(session, actor, data, outbound)
         if not outcome.ok:
             branch = _branch_for_ack(session, actor)

@@ -41,7 +41,8 @@ from app.models.types import utcnow
 from app.services import audit, exception_inbox
 from app.services.auth import Actor
 from app.services.buying.purchasing import set_status
-from app.services.edi import acks, asn_receipts, edifact, x12
+from app.services.edi import acks, asn_receipts, customer_orders, edifact, x12
+from app.services.edi.customer_orders import CustomerImport
 from app.services.edi.readers import EdiContentError, ParsedDoc, ParsedLine, read_edifact, read_x12
 from app.services.edi.text import decode, was_utf16
 from app.services.errors import DomainError
@@ -182,23 +183,31 @@ def read_messages(data: bytes | str) -> list[Envelope]:
     return envs
 
 
-def import_file(session: Session, actor: Actor | None, path: str | Path) -> ImportResult:
-    """Import one supplier file (its type is detected from the content)."""
+def import_file(session: Session, actor: Actor | None, path: str | Path,
+                outbound_dir: str | Path | None = None) -> ImportResult | CustomerImport:
+    """Import one partner file (its type is detected from the content)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as e:
         raise EdiImportError(f"cannot read {p}: {e.strerror}") from None
-    return import_bytes(session, actor, data, p.name)
+    return import_bytes(session, actor, data, p.name, outbound_dir)
 
 
-def import_bytes(session: Session, actor: Actor | None, data: bytes, file_name: str) -> ImportResult:
+def import_bytes(session: Session, actor: Actor | None, data: bytes, file_name: str,
+                 outbound_dir: str | Path | None = None) -> ImportResult | CustomerImport:
     """Import every message of every interchange in ``data``: all of them, or (on any error) none.
 
     A partner's acknowledgement (997, TA1, CONTRL) is recorded against the file it answers
-    (``acks``), never imported as a document."""
+    (``acks``), never imported as a document. A customer's order (850 / ORDERS) becomes a sales
+    order and is answered (997 / CONTRL, 855 / ORDRSP into ``outbound_dir``): ``customer_orders``."""
     text = decode(data)
     kind = detect_type(text)
+    if kind in customer_orders.ORDER_TYPES:
+        try:
+            return customer_orders.import_customer_file(session, actor, data, file_name, outbound_dir)
+        except customer_orders.CustomerEdiError as e:
+            raise EdiImportError(str(e)) from None
     if kind in ACKNOWLEDGEMENTS:
         standard = standard_of(text)
         try:
