@@ -169,7 +169,8 @@ def test_open_work_for_the_screens(s: Session, demo: SeedReport) -> None:
     assert q(s, "SELECT api FROM carrier WHERE code = 'SANDBOX'") == [("sandbox",)]
     assert {r[0] for r in q(s, "SELECT code FROM carrier")} == {"SANDBOX", "UPS", "FEDEX", "DHL", "USPS"}
     assert one(s, "SELECT count(*) FROM sales_order WHERE status = 'backordered'") > 0
-    assert one(s, "SELECT count(*) FROM sales_order_line WHERE status IN ('open', 'backordered')") == 300
+    # the spec's 300 open lines, and 36 of the scarce-item scenario (4 items x 3 warehouses x 3 orders)
+    assert one(s, "SELECT count(*) FROM sales_order_line WHERE status IN ('open', 'backordered')") == 300 + 36
     # the delivered ones are the history predictive ETA learns from (issue 18): not tracked any more
     assert one(s, "SELECT count(*) FROM shipment WHERE status = 'delivered' AND delivered_at IS NOT NULL") == 3000
     ships = q(s, "SELECT tracking_number, status, eta, next_poll_at FROM shipment WHERE status <> 'delivered'")
@@ -258,3 +259,28 @@ def test_large_seed_keeps_the_rules(tmp_path: Path) -> None:
         assert session.scalar(select(text("count(*)")).select_from(text("sales_order_line"))
                               .where(text("status IN ('open', 'backordered')"))) == 20_000
     engine.dispose()
+
+
+def test_the_order_desk_has_holds_with_reasons_allocations_scarce_items_and_backorders(s: Session) -> None:
+    from app.services.allocation import runs
+    from app.services.allocation.backorders import backorder_lines
+    from app.services.auth import actor_by_name
+
+    holds = q(s, "SELECT id, credit_reason FROM sales_order WHERE status = 'credit_hold'")
+    assert holds and all(reason for _i, reason in holds)
+    assert one(s, "SELECT count(*) FROM exception_item WHERE kind = 'credit.hold' AND status = 'open'") == len(holds)
+    assert {str(reason).split(" ")[0] for _i, reason in holds} <= {"credit", "invoice", "customer"}
+    # the ledger explains every reservation, and no line holds more than it needs
+    assert q(s, "SELECT l.id FROM sales_order_line l LEFT JOIN (SELECT order_line_id, SUM(qty) q FROM allocation "
+                "GROUP BY order_line_id) a ON a.order_line_id = l.id WHERE l.qty_allocated <> COALESCE(a.q, 0)") == []
+    assert one(s, "SELECT count(*) FROM sales_order_line WHERE qty_allocated > qty_ordered - qty_shipped") == 0
+    assert one(s, "SELECT count(*) FROM allocation") > 100
+    statuses = {r[0] for r in q(s, "SELECT status FROM sales_order WHERE order_date >= :d", d="2026-11-23")}
+    assert {"allocated", "backordered", "credit_hold", "open"} <= statuses
+    assert {r[0] for r in q(s, "SELECT keys FROM allocation_policy")} == {"rush,tier,requested_date,order_date"}
+    # the everyday policy would move scarce stock to better tiers and serve today's orders
+    plan = runs.simulate(s, actor_by_name(s, "dispatcher"), today=TODAY)
+    assert any(ln.delta < 0 for ln in plan.changes) and any(ln.rule == "tier" for ln in plan.lines)
+    assert any(ln.delta > 0 and ln.current == 0 for ln in plan.changes)
+    back = backorder_lines(s, today=TODAY)
+    assert back and {b.expected_text.split(" ")[0] for b in back} >= {"on", "not"}

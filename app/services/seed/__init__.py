@@ -43,7 +43,8 @@ __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
 
 #: the tables ``seed_documents`` writes (their indexes are built after its rows go in)
 DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", "expected_receipt_line",
-                   "sales_order", "sales_order_line", "shipment", "number_series")
+                   "sales_order", "sales_order_line", "shipment", "number_series", "receivable_entry", "price_list",
+                   "price_list_line", "allocation_run", "allocation", "allocation_policy", "exception_item")
 
 #: the tables ``seed_history`` writes
 HISTORY_TABLES = ("stock_move", "lot", "stock_balance")
@@ -53,7 +54,8 @@ LOADED_TABLES = (
     "branch", "warehouse", "zone", "location", "supplier", "customer", "item", "item_uom", "item_supplier",
     "carrier", "carrier_service", "app_user", "user_role", "stock_move", "lot", "stock_balance", "purchase_order",
     "purchase_order_line", "expected_receipt", "expected_receipt_line", "sales_order", "sales_order_line",
-    "shipment", "number_series", "audit_entry",
+    "shipment", "number_series", "audit_entry", "receivable_entry", "price_list", "price_list_line",
+    "allocation_run", "allocation", "allocation_policy", "exception_item",
 )
 
 
@@ -233,7 +235,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             conn.execute(f"DROP {kind.upper()} {name}")
         rng = random.Random(seed)
         ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(conn),
-                  today=today, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
+                  today=today, seed=seed, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
         # master rows are held and written once the history workers run (they need only ctx)
         ctx.bulk.defer()
         local_branch = seed_master(ctx, branch)

@@ -12,6 +12,7 @@ from collections import Counter
 
 from app.services.seed.bulk import VERSIONED, hlc_of, iso, iso_ms
 from app.services.seed.history import DAYS, History, Po, So
+from app.services.seed.sales import seed_allocation, seed_sales
 from app.services.seed.spec import Ctx
 
 PO_COLUMNS = (*VERSIONED, "number", "revision", "supplier_id", "warehouse_id", "status", "order_date",
@@ -79,6 +80,8 @@ def seed_documents(ctx: Ctx, hist: History) -> None:
     shipped = _sales_orders(ctx, hist, numbers)
     _open_sales_orders(ctx, numbers)
     _shipments(ctx, shipped, numbers)
+    seed_sales(ctx, numbers.take)
+    seed_allocation(ctx, numbers.take)
     numbers.save()
 
 
@@ -223,8 +226,12 @@ def _open_sales_orders(ctx: Ctx, numbers: _Numbers) -> None:
             back = ctx.on_hand.get((wid, idx), 0) < qty
             short |= back
             lines.append((*_vers(ctx, ms + ln, owner), so_id, ln, item.id, qty, 0, 0, item.price * custs[c][2] // 1000,
-                          "backordered" if back else "open"))
-        status = "backordered" if short else ("credit_hold" if rng.random() < 0.05 else "open")
+                          "open"))
+        # allocation decides allocated / backordered, credit control the holds (seed.sales); the draw
+        # that once picked random holds stays, so the rest of the seed is unchanged
+        if not short:
+            rng.random()
+        status = "open"
         day = ctx.today - dt.timedelta(days=rng.randint(0, 3))
         orders.append((*_vers(ctx, ms, owner, so_id), numbers.take(wid, "SO"), custs[c][0], wid, status,
                        day.isoformat(), (ctx.today + dt.timedelta(days=rng.randint(1, 10))).isoformat(), "USD",

@@ -106,6 +106,8 @@ class Ctx:
     on_hand: dict[tuple[str, int], int] = field(default_factory=dict)
     #: scratch directory of the history workers' chunk files and the names they are attached as
     scratch: tuple[str, list[str]] | None = None
+    #: the seed number (stages with a random stream of their own derive it from this)
+    seed: int = 1
 
     @property
     def ho(self) -> str:

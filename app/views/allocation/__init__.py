@@ -1,0 +1,1 @@
+"""The Allocation screen: the order book, order entry, credit holds, allocation runs, backorders."""

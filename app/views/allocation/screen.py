@@ -1,0 +1,50 @@
+"""AllocationScreen (nav "Allocation"): the dispatcher's and the account team's first screen of the
+day: which orders can ship, which are held, who gets scarce stock.
+
+Tabs (Alt+1..5): Orders (the open book, an order's lines with promise and the allocation's reason,
+copy / cancel), New order (keyboard entry with live price and promise), Credit holds (reason,
+Release for ``credit.release``), Allocation run (policy, Simulate, the difference, Accept or
+Discard), Backorders (by customer and item, with the expected date). Ctrl+N opens New order.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from app.views.allocation.backorders_tab import BackordersTab
+from app.views.allocation.entry_tab import EntryTab
+from app.views.allocation.holds_tab import HoldsTab
+from app.views.allocation.orders_tab import OrdersTab
+from app.views.allocation.run_tab import RunTab
+from app.views.context import AppContext
+
+
+class AllocationScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("allocationScreen")
+        self.tabs = QTabWidget()
+        self.orders = OrdersTab(ctx)
+        self.entry = EntryTab(ctx)
+        self.holds = HoldsTab(ctx)
+        self.run = RunTab(ctx)
+        self.backorders = BackordersTab(ctx)
+        for w, title in ((self.orders, "&Orders"), (self.entry, "&New order"), (self.holds, "Credit &holds"),
+                         (self.run, "Allocation &run"), (self.backorders, "&Backorders")):
+            self.tabs.addTab(w, title)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        for n in range(self.tabs.count()):
+            QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.new_order)
+        self.holds.loaded.connect(lambda n: self.tabs.setTabText(2, f"Credit &holds ({n})" if n else "Credit &holds"))
+        self.entry.saved.connect(lambda res: self.orders.show_order(res.order.id))
+
+    def new_order(self) -> None:
+        self.tabs.setCurrentWidget(self.entry)
+        self.entry.customer.setFocus()
