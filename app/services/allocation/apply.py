@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models.allocation import AllocationRun
+from app.models.allocation import Allocation, AllocationRun
 from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.org import Branch, Warehouse
@@ -37,7 +37,7 @@ from app.services import audit
 from app.services.allocation.plan import LinePlan, Plan
 from app.services.allocation.snapshot import ALLOCATABLE, _chunked, _rows
 from app.services.auth import Actor
-from app.services.changes import note_written
+from app.services.bulk import BulkInsert, run_many
 from app.services.db import site_id
 from app.services.events import AllocationChanged, emit
 from app.services.numbering import next_number
@@ -45,6 +45,8 @@ from app.services.ownership import ownership
 from app.services.sales import credit
 from app.services.workflow import transition
 
+ALLOC_COLUMNS = ("id", "owner_branch_id", "created_at", "run_id", "order_id", "order_line_id", "item_id", "warehouse_id",
+                 "lot_id", "qty", "rule", "rank", "reason")
 CHANGED_ELSEWHERE = "changed while the run computed (another user or workstation): not touched, run again"
 
 
@@ -155,14 +157,11 @@ def apply_plan(session: Session, actor: Actor | None, plan: Plan, *, kind: str =
                                    ln.warehouse_id, lot or None, d, ln.rule[:20], ln.rank, ln.reason[:200]))
             line_rows.append((ln.delta, clock.now(), site, now_text, ln.line_id))
     if alloc_rows:
-        session.flush()  # the run rows first: allocation rows name them
-        conn = session.connection()
-        conn.exec_driver_sql(
-            "INSERT INTO allocation (id, owner_branch_id, created_at, run_id, order_id, order_line_id, item_id, "
-            "warehouse_id, lot_id, qty, rule, rank, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", alloc_rows)
-        conn.exec_driver_sql("UPDATE sales_order_line SET qty_allocated = qty_allocated + ?, hlc = ?, hlc_site = ?, "
-                             "updated_at = ? WHERE id = ?", [r for r in line_rows if r[0]])
-        note_written(session, ("allocation", "sales_order_line"))
+        # the run rows first (allocation rows name them), then the ledger through the bulk writer
+        # (ownership checked; for a big run the capture is done set-based: app.services.bulk)
+        BulkInsert(session, Allocation, ALLOC_COLUMNS).write(alloc_rows)
+        run_many(session, "sales_order_line", "UPDATE sales_order_line SET qty_allocated = qty_allocated + ?, "
+                 "hlc = ?, hlc_site = ?, updated_at = ? WHERE id = ?", [r for r in line_rows if r[0]])
         for obj in list(session.identity_map.values()):  # raw updates: ORM copies are stale now
             session.expire(obj)
     settle = {ln.order_id for ln in writable} | _status_only(session, plan, own, branch_of, verify)

@@ -32,9 +32,10 @@ from app.models.ids import uuid7
 from app.models.parties import Customer
 from app.models.pricing import PriceList, PriceListLine
 from app.models.receivables import ReceivableEntry
-from app.models.types import MONEY_SCALE, iso_utc, utcnow
+from app.models.sales import SalesOrder, SalesOrderLine
+from app.models.types import MONEY_SCALE, utcnow
 from app.services.auth import Actor
-from app.services.changes import note_written
+from app.services.bulk import BulkInsert, Stamp, new_id
 from app.services.db import site_id
 from app.services.importer.fields import Field, Problem, Row, code, date, money, qty, signed_money, text
 from app.services.masterdata import head_office_id
@@ -198,27 +199,30 @@ def write_orders(session: Session, actor: Actor, orders: list[dict[str, Any]]) -
     ship_complete = {c: bool(f) for c, f in session.execute(select(Customer.id, Customer.ship_complete).where(
         Customer.id.in_(list({o["customer_id"] for o in orders}))))} if len(orders) < 5000 else \
         {c: bool(f) for c, f in session.execute(select(Customer.id, Customer.ship_complete))}
-    now, site = iso_utc(utcnow()), site_id(session)
+    st = Stamp.take(session)
     heads, lines = [], []
     for o in orders:
-        oid = uuid7().hex
+        oid = new_id()
         owner = o["warehouse"].branch_id.hex
         dates = [promised[(o["number"], ln[0])].date for ln in o["lines"]]
-        heads.append((oid, owner, now, now, clock.now(), site, o["number"], o["customer_id"].hex, o["warehouse"].id.hex,
-                      "open", o["order_date"].isoformat(), o["requested_date"].isoformat() if o["requested_date"] else None,
-                      o["currency"], o["customer_po"], "", 0, "import", int(ship_complete.get(o["customer_id"], False)),
+        heads.append((oid, owner, st.now, st.now, st.hlc, st.site, o["number"], o["customer_id"].hex,
+                      o["warehouse"].id.hex, "open", o["order_date"].isoformat(),
+                      o["requested_date"].isoformat() if o["requested_date"] else None, o["currency"],
+                      o["customer_po"], "", 0, "import", int(ship_complete.get(o["customer_id"], False)),
                       max(dates).isoformat(), actor.username))
         for line_no, item_id, q, price in o["lines"]:
             pr = promised[(o["number"], line_no)]
-            lines.append((uuid7().hex, owner, now, now, clock.now(), site, oid, line_no, item_id.hex, q, 0, 0,
+            lines.append((new_id(), owner, st.now, st.now, st.hlc, st.site, oid, line_no, item_id.hex, q, 0, 0,
                           int(price * MONEY_SCALE), "open", pr.date.isoformat(), pr.text[:60], "import"))
-    raw: Any = session.connection().connection.driver_connection
-    raw.executemany("INSERT INTO sales_order (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, "
-                    "customer_id, warehouse_id, status, order_date, requested_date, currency, customer_po, ship_to, "
-                    "rush, source, ship_complete, promised_date, entered_by) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", heads)
-    raw.executemany("INSERT INTO sales_order_line (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, order_id, "
-                    "line_no, item_id, qty_ordered, qty_allocated, qty_shipped, unit_price, status, promised_date, "
-                    "promise, price_source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", lines)
-    note_written(session, ("sales_order", "sales_order_line"))
+    # the bulk writer: ownership checked, capture done set-based for big batches (app.services.bulk)
+    BulkInsert(session, SalesOrder, ORDER_COLUMNS).write(heads)
+    BulkInsert(session, SalesOrderLine, LINE_COLUMNS).write(lines)
     return len(lines)
+
+
+ORDER_COLUMNS = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site", "number", "customer_id",
+                 "warehouse_id", "status", "order_date", "requested_date", "currency", "customer_po", "ship_to", "rush",
+                 "source", "ship_complete", "promised_date", "entered_by")
+LINE_COLUMNS = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site", "order_id", "line_no", "item_id",
+                "qty_ordered", "qty_allocated", "qty_shipped", "unit_price", "status", "promised_date", "promise",
+                "price_source")
