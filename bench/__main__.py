@@ -21,7 +21,7 @@ def run(argv: list[str]) -> int:
         return 2
     from app.services import wiring
 
-    wiring.load()  # follow-up handlers and settlers, as the depot command and the window have them
+    wiring.install()  # follow-up handlers and settlers load on first need, as in the depot command
     module = importlib.import_module(f"bench.{argv[0]}")
     return int(module.main(argv[1:]) or 0)
 

@@ -92,11 +92,20 @@ def test_wiring_loads_every_module_that_registers_a_follow_up_or_a_settler() -> 
     assert {"mail", "sync"} <= {j.name for j in jobs.registered()}
 
 
-def test_follow_ups_refuse_to_run_before_the_packages_are_loaded(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_follow_ups_load_the_packages_on_first_need(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "_loaded", False)
-    with pytest.raises(RuntimeError, match=r"wiring\.load\(\)"):
+    monkeypatch.setattr(events, "_loader", None)
+    wiring.install()
+    events.emit(session, StockArrived(None, warehouse_id=None, item_ids=(), source="test"))  # type: ignore[arg-type]
+    assert events.loaded()
+
+
+def test_follow_ups_refuse_to_run_when_nothing_can_load_them(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "_loaded", False)
+    monkeypatch.setattr(events, "_loader", None)
+    with pytest.raises(RuntimeError, match=r"wiring\.install\(\)"):
         events.emit(session, StockArrived(None, warehouse_id=None, item_ids=(), source="test"))  # type: ignore[arg-type]
-    with pytest.raises(RuntimeError, match=r"wiring\.load\(\)"):
+    with pytest.raises(RuntimeError, match=r"wiring\.install\(\)"):
         ownership.settle_all(session)
 
 

@@ -62,11 +62,9 @@ def run(argv: Sequence[str]) -> int:
     unexpected exception, whose traceback goes to a report file (``crashlog``) and whose
     line says where (exit 2)."""
     try:
-        gui = _wants_gui(argv)
-        parser = build_parser(only=("gui",) if gui else None)
+        parser = build_parser(only=("gui",) if _wants_gui(argv) else None)
         args = parser.parse_args(list(argv))
-        if not gui:
-            wiring.load()  # every package's follow-ups and settlers (the window loads them on its first write)
+        wiring.install()  # the first follow-up or settlement loads every package's handlers
         if not args.command:
             args = parser.parse_args([*argv, "gui"])
         code = int(args.func(args) or 0)

@@ -122,6 +122,8 @@ class Registration:
 
 _HANDLERS: dict[str, Registration] = {}
 _loaded = False
+#: loads the packages that register handlers (installed by the composition root, app.services.wiring)
+_loader: Callable[[], None] | None = None
 _ORDERED: dict[type[Event], list[Registration]] = {}  # cache of handlers(), cleared on registration
 
 
@@ -169,12 +171,22 @@ def loaded() -> bool:
     return _loaded
 
 
+def install_loader(fn: Callable[[], None]) -> None:
+    """The composition root hands over how to load the registering packages; the first follow-up
+    (or settlement) loads them, so work that never emits an event never pays for the imports."""
+    global _loader
+    _loader = fn
+
+
 def require_loaded(what: str) -> None:
-    """Refuse to run follow-ups (or settlers) before the packages that register them are loaded:
-    a follow-up that silently did not run would be a wrong document nobody notices."""
+    """Load the registering packages on first need; refuse to run follow-ups (or settlers) when
+    nothing can load them: a follow-up that silently did not run would be a wrong document nobody
+    notices."""
+    if not _loaded and _loader is not None:
+        _loader()
     if not _loaded:
-        raise RuntimeError(f"{what} before app.services.wiring.load(): the follow-ups registered by the "
-                           "service packages would be skipped (entry points call load() once at start)")
+        raise RuntimeError(f"{what} before app.services.wiring.install() or load(): the follow-ups registered "
+                           "by the service packages would be skipped (entry points call install() at start)")
 
 
 def emit(session: Session, event: E) -> E:

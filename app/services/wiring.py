@@ -1,25 +1,26 @@
-"""The composition root of the services: load every module of the capability packages once, so
-each registers its follow-up handlers (``@on``), settlers (``@settler``) and background jobs
-(``jobs.register``) where it defines them.
+"""The composition root of the services: load the modules of the capability packages that register
+something, once, so each registers its follow-up handlers (``@on``), settlers (``@settler``) and
+background jobs (``jobs.register``) where it defines them.
 
 Why here: follow-ups point against the chain (goods received in Receiving roll up the PO in Buying
 and release orders in Inventory), so the package that emits an event cannot import the packages
 that react to it. Something above all of them has to load them; this module is that one place, and
-nothing in app/services imports it. The entry points call ``load()`` before the first write: the
-``depot`` command, the window's op runner and background jobs, the benchmarks and the tests.
-``events.emit`` and ``ownership.settle_all`` refuse to run before it, so a follow-up is never
-silently skipped; ``tests/test_architecture.py`` fails when a module that registers one lies
-outside ``PACKAGES``.
-
-The window does not load on its first paint (importing every package costs ~0.25 s): the op runner
-loads on the worker of the first write op or sync.
+nothing in app/services imports it. The entry points call ``install()`` at start (the ``depot``
+command, the window, the benchmarks; the tests ``load()`` at once): then the first ``events.emit``
+or ``ownership.settle_all`` loads the packages, on whatever thread does that first write, and work
+that never writes never pays for the imports (not the window's first paint, not a read-only
+command). Without either, emit and settle refuse to run, so a follow-up is never silently skipped;
+``tests/test_architecture.py`` fails when a module that registers one lies outside ``PACKAGES``.
+The background jobs ``load()`` (their registry is in those modules) on the I/O pool.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import threading
+from pathlib import Path
 
 from app.services import events
 
@@ -32,14 +33,33 @@ MODULES = ("exception_inbox", "mail", "replication.engine")
 _lock = threading.Lock()
 
 
+#: what a module that registers something contains (``@on(``, ``@settler(``, ``jobs.register(``)
+MARKERS = ("@on(", "@settler(", "jobs.register(")
+
+
+def _registers(name: str) -> bool:
+    """Does the module's source register anything? (Unreadable source, as in a frozen build: assume so.)
+    Skipping the others keeps report and EDI-format code out of a process that never uses them."""
+    spec = importlib.util.find_spec(name)
+    try:
+        text = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+    except OSError:
+        return True
+    return not text or any(m in text for m in MARKERS)
+
+
 def modules() -> list[str]:
-    """Every module ``load`` imports, by name."""
+    """Every module ``load`` imports, by name: the ones of ``PACKAGES`` that register something."""
     out = [f"app.services.{m}" for m in MODULES]
     for name in PACKAGES:
         pkg = importlib.import_module(f"app.services.{name}")
-        out.append(pkg.__name__)
-        out += [f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
+        out += [n for n in (f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)) if _registers(n)]
     return out
+
+
+def install() -> None:
+    """Let the first follow-up or settlement load the packages (cheap; what the entry points call)."""
+    events.install_loader(load)
 
 
 def load() -> None:

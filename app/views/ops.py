@@ -132,8 +132,6 @@ class _Task(QRunnable):
         try:
             if handle.cancelled:
                 raise OpCancelled()
-            if self._write:
-                wiring.load()  # the first write loads every package's follow-ups (not at start-up)
             result = self._fn(session, Progress(handle, self._runner._bridge)) if self._progress \
                 else self._fn(session)
             session.commit()
@@ -164,7 +162,6 @@ class _IoTask(QRunnable):
 
     def run(self) -> None:  # worker thread: no widgets here
         try:
-            wiring.load()  # a job's follow-ups and settlers
             result = self._fn()
         except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
             err: BaseException = e
@@ -194,6 +191,7 @@ class OpRunner(QObject):
 
     def __init__(self, engine: Engine, signals: AppSignals, *, read_threads: int = 3, inline: bool = False) -> None:
         super().__init__()
+        wiring.install()  # a write's first follow-up loads the service packages (on its worker, not at start-up)
         self.engine = engine
         #: run each op in the caller's thread, delivering before submit() returns (unit tests)
         self.inline = inline
