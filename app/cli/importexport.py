@@ -14,7 +14,7 @@ from app.cli.args import path_arg
 from app.cli.common import add_db_option, add_json_option, output_path, print_json
 
 IMPORT_KINDS = ("items", "suppliers", "customers", "item-suppliers", "stock", "orders", "branches", "warehouses",
-                "locations", "purchase-orders", "order-points", "sales-history")
+                "locations", "purchase-orders", "order-points", "sales-history", "carriers")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

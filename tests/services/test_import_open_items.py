@@ -430,3 +430,60 @@ def test_an_import_tells_the_screens_what_kinds_of_data_it_wrote(session: Sessio
     path = write(tmp_path, "date,warehouse,sku,qty\n2026-01-05,DAL1,BOLT,3\n", "h.csv")
     import_csv(session, world.actors["root"], "sales-history", path)
     assert Change.ORDER in changes.flushed(session) and "sales_history" in changes.flushed_tables(session)
+
+
+@pytest.mark.parametrize("kind", ["sales-history", "order-points", "locations"])
+def test_a_file_in_another_encoding_or_separator_reads_or_is_refused_whole(session: Session, world: World,
+                                                                           tmp_path: Path, kind: str) -> None:
+    """Excel's habits (Windows-1252, ';', a workbook saved under a .csv name) reach the new kinds
+    through the importer's one reading function: read as it is, or refused with nothing written."""
+    from app.services.errors import DomainError
+
+    bodies = {
+        "sales-history": "date;warehouse;sku;qty;reference\r\n2026-01-05;DAL1;BOLT;3;Réf n°1\r\n",
+        "order-points": "warehouse;sku;min_qty;max_qty\r\nDAL1;BOLT;2;9\r\n",
+        "locations": "warehouse;code;zone;hazmat_class\r\nDAL1;É-01;ZÉ;\r\n",
+    }
+    path = tmp_path / "excel.csv"
+    path.write_bytes(bodies[kind].encode("cp1252"))
+    result = import_csv(session, world.actors["root"], kind, path)
+    encoding = "utf-8" if bodies[kind].isascii() else "windows-1252"  # plain ASCII is UTF-8 too
+    assert result.imported == 1 and result.encoding == encoding and result.delimiter == ";"
+    session.rollback()
+    before = count(session, "sync_outbox")
+    workbook = tmp_path / "book.csv"
+    workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 200)  # an .xlsx saved under a .csv name
+    with pytest.raises(DomainError) as e:
+        import_csv(session, world.actors["root"], kind, workbook)
+    assert "\n" not in str(e.value) and ("workbook" in str(e.value).lower() or "not" in str(e.value).lower())
+    session.rollback()
+    assert count(session, "sync_outbox") == before
+
+
+def test_carriers_and_their_services_import_by_carrier(session: Session, world: World, tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        carrier,service_code,service_name,carrier_name,api,service_level,transit_days
+        ups,03,UPS Ground,United Parcel Service,ups,standard,5
+        UPS,01,UPS Next Day Air,,,next_day,1
+        ACMEX,X1,Acme Express,,sandbox,two_day,2
+        UPS,03,Again,,,,
+        FAST,F,Fast,Fast Freight,teleport,,
+        SLOW,S,Slow boat,Slow Co,sandbox,,90
+        """)
+    assert refused(session, world, "carriers", path) == [
+        "line 4: carrier_name: carrier ACMEX is new: give its name",
+        "line 5: duplicate service 03 of carrier UPS (first on line 2)",
+        "line 6: api: 'teleport' is not one of ups, fedex, dhl, usps, sandbox",
+        "line 7: transit_days: 90 is more than 60",
+    ]
+    assert count(session, "carrier") == 0
+    result = import_csv(session, world.actors["root"], "carriers", path, skip_bad=True)
+    assert result.imported == 2
+    rows = session.execute(text("SELECT c.code, c.name, c.api, s.code, s.service_level, s.transit_days FROM carrier c "
+                                "JOIN carrier_service s ON s.carrier_id = c.id ORDER BY s.code")).all()
+    assert [tuple(r) for r in rows] == [("UPS", "United Parcel Service", "ups", "01", "next_day", 1),
+                                        ("UPS", "United Parcel Service", "ups", "03", "standard", 5)]
+    # a known carrier takes more services without its name again
+    more = write(tmp_path, "carrier,service_code,service_name\nUPS,02,UPS 2nd Day Air\n", "more.csv")
+    assert import_csv(session, world.actors["root"], "carriers", more).imported == 1
+    assert count(session, "carrier") == 1 and count(session, "carrier_service") == 3

@@ -36,7 +36,15 @@ from sqlalchemy.orm import Session
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import PermissionDenied, ValidationError
-from app.services.importer import master, open_items, org_kinds, sales_history, sales_kinds, stock_orders
+from app.services.importer import (
+    carriers,
+    master,
+    open_items,
+    org_kinds,
+    sales_history,
+    sales_kinds,
+    stock_orders,
+)
 from app.services.importer.fields import (
     CsvRead,
     CsvStream,
@@ -128,11 +136,14 @@ KINDS: dict[str, Kind | StreamKind] = {
                          lambda k: f"order point of {k[1]} at {k[0]}", open_items.prepare_order_points,
                          open_items.write_order_points, replaced=open_items.replaced_order_points),
     "sales-history": StreamKind(sales_history.SALES_FIELDS, sales_history.open_loader),
+    "carriers": Kind(carriers.CARRIER_FIELDS, lambda v: (v["carrier"], v["service_code"]),
+                     lambda k: f"service {k[1]} of carrier {k[0]}", carriers.prepare_carriers, carriers.write_carriers,
+                     master=True),
 }
 
 #: the order a new company imports its files in (each needs the ones before it)
 ADOPTION_ORDER = ("branches", "warehouses", "items", "locations", "suppliers", "item-suppliers", "customers",
-                  "stock", "order-points", "purchase-orders", "orders", "sales-history")
+                  "carriers", "stock", "order-points", "purchase-orders", "orders", "sales-history")
 
 
 @dataclass

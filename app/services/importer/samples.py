@@ -66,6 +66,12 @@ SAMPLES: dict[str, list[list[str]]] = {
         ["BUILDCO", "BuildCo Contractors", "ap@buildco.example", "50 Site Rd\nPlano TX 75023", "gold", "25000.00",
          "USD", "NET30", "two_day", "DAL", "yes"],
     ],
+    "carriers": [
+        ["carrier", "service_code", "service_name", "carrier_name", "api", "service_level", "transit_days", "active"],
+        ["UPS", "03", "UPS Ground", "United Parcel Service", "ups", "standard", "5", "yes"],
+        ["UPS", "01", "UPS Next Day Air", "", "", "next_day", "1", ""],
+        ["LOCAL", "VAN", "Own van, same day", "Our own delivery", "sandbox", "next_day", "0", "yes"],
+    ],
     "stock": [
         ["warehouse", "bin", "sku", "qty", "lot", "expiry_date", "serial"],
         ["DAL1", "A01-01-1", "BOLT-M8", "1200", "", "", ""],
@@ -126,6 +132,7 @@ NOTES: dict[str, str] = {
     "suppliers": "suppliers with their e-mail, address, currency, terms and EDI ids",
     "item-suppliers": "who supplies what: part number, lead time, pack size, minimum order, contract price",
     "customers": "customers with their ship-to, tier, credit limit and home branch",
+    "carriers": "carriers and their services (service level, transit days); accounts and keys go in Settings > Carriers",
     "stock": "opening stock per bin (with lots and serials): the count on the day you move in",
     "order-points": "fixed min/max per item and warehouse: below min, Depot orders up to max",
     "purchase-orders": "purchase orders still open: they become sent POs with their expected receipts",
