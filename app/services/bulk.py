@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -134,6 +135,7 @@ class BulkInsert:
         self.sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         self._owner_ix = self.columns.index("owner_branch_id") if "owner_branch_id" in self.columns else -1
         self.count = 0
+        self._loading = False
 
     @classmethod
     def for_dicts(cls, session: Session, model: Any, rows: list[dict[str, Any]]) -> tuple[BulkInsert, list[tuple[Any, ...]]]:
@@ -168,23 +170,52 @@ class BulkInsert:
         check_insert(self.session, self.model, owners)
         note_written(self.session, [self.table])  # screens learn of these rows like of any write
         cur = cursor(self.session)
-        if len(batch) < BATCH_MIN:
+        if self._loading or len(batch) < BATCH_MIN:
             self._insert(cur, batch)
             return len(batch)
+        with self.load():
+            self._insert(cur, batch)
+        return len(batch)
+
+    @contextmanager
+    def load(self, *, drop_indexes: bool = False) -> Iterator[BulkInsert]:
+        """Many ``write`` calls as one bulk load: the per-row triggers set aside once and their work
+        done set-based at the end (the module doc); with ``drop_indexes`` (a table empty before the
+        load) its non-unique indexes too, built once at the end by one sort instead of millions of
+        scattered b-tree inserts. Whatever happens, the schema is as it was when this returns."""
+        cur = cursor(self.session)
         old_cache = cur.execute("PRAGMA cache_size").fetchone()[0]
         cur.execute(f"PRAGMA cache_size = {BATCH_CACHE_KIB}")
         last = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {self.table}").fetchone()[0]
         aside = self._set_aside(cur)
+        indexes = self._drop_indexes(cur) if drop_indexes else []
+        self._loading = True
+        ok = False
         try:
-            self._insert(cur, batch)
-            for _name, _create, batch_sql in aside:
-                if batch_sql:
-                    cur.execute(batch_sql, (last,))
+            yield self
+            ok = True
         finally:
+            self._loading = False
+            for sql in indexes:
+                cur.execute(sql)
+            if ok:
+                for _name, _create, batch_sql in aside:
+                    if batch_sql:
+                        cur.execute(batch_sql, (last,))
             for _name, create, _batch_sql in aside:
                 cur.execute(create)
             cur.execute(f"PRAGMA cache_size = {int(old_cache)}")
-        return len(batch)
+
+    def _drop_indexes(self, cur: Any) -> list[str]:
+        """Drop the table's non-unique secondary indexes; their CREATE statements, to rebuild them."""
+        out = []
+        for name, sql in cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                     "AND sql IS NOT NULL ORDER BY name", (self.table,)).fetchall():
+            if str(sql).lstrip().upper().startswith("CREATE UNIQUE"):
+                continue
+            cur.execute(f'DROP INDEX "{name}"')
+            out.append(str(sql))
+        return out
 
     def _insert(self, cur: Any, batch: list[Sequence[Any]]) -> None:
         for i in range(0, len(batch), CHUNK):

@@ -354,12 +354,17 @@ def test_sales_history_streams_a_file_bigger_than_one_chunk(session: Session, wo
     bad = [*rows, "2026-01-02,DAL1,BOLT,9"]  # line 32 repeats line 3: found after 4 chunks were written
     path = tmp_path / "h.csv"
     path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    schema = session.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY name")).all()
     assert refused(session, world, "sales-history", path) == [
         "line 32: duplicate sales of BOLT at DAL1 on 2026-01-02 (first on line 3)"]
     assert count(session, "sales_history") == 0 and count(session, "sales_week") == 0
+    # the load set the triggers and (the table being empty) the indexes aside: all back as they were
+    assert session.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY name")).all() == schema
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert import_csv(session, world.actors["root"], "sales-history", path).imported == 30
     assert session.scalar(text("SELECT sum(qty) FROM sales_week")) == sum(range(1, 31))
+    assert session.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY name")).all() == schema
+    assert count(session, "sync_outbox WHERE tbl = 'sales_history'") == 30
 
 
 def test_a_branch_workstation_imports_only_its_own_warehouses_history(session: Session, world: World,

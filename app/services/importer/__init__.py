@@ -26,7 +26,9 @@ refused, so "nothing written" holds for it too. ``dry_run`` checks a file and wr
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -83,6 +85,10 @@ class Loader(Protocol):
     def check(self, rows: list[Row], problems: list[Problem]) -> list[Any]: ...
 
     def write(self, rows: list[Any]) -> int: ...
+
+    def bulk(self) -> AbstractContextManager[Any]:
+        """The whole import's writes as one bulk load (``bulk.BulkInsert.load``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -267,20 +273,21 @@ def _stream(session: Session, actor: Actor | None, spec: StreamKind, name: str, 
     read = written = from_loader = 0
     savepoint = None if dry_run else session.begin_nested()
     try:
-        for chunk in _chunks(rows, STREAM_CHUNK):
-            read += len(chunk)
-            before = len(problems)
-            good = loader.check(chunk, problems)
-            from_loader += len(problems) - before
-            if dry_run:
-                written += len(good)
-            elif skip_bad or not problems:
-                written += loader.write(good)
-            if progress is not None:
-                progress(read, 0, f"{read:,} rows read, {written:,} " + ("good" if dry_run else "written"))
-        if problems and not skip_bad and not dry_run:
-            problems.sort(key=lambda p: p.line)
-            raise ImportRejected(name, problems, notes=notes)
+        with contextlib.nullcontext() if dry_run else loader.bulk():
+            for chunk in _chunks(rows, STREAM_CHUNK):
+                read += len(chunk)
+                before = len(problems)
+                good = loader.check(chunk, problems)
+                from_loader += len(problems) - before
+                if dry_run:
+                    written += len(good)
+                elif skip_bad or not problems:
+                    written += loader.write(good)
+                if progress is not None:
+                    progress(read, 0, f"{read:,} rows read, {written:,} " + ("good" if dry_run else "written"))
+            if problems and not skip_bad and not dry_run:
+                problems.sort(key=lambda p: p.line)
+                raise ImportRejected(name, problems, notes=notes)
     except BaseException:
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
