@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Uuid
@@ -148,13 +149,14 @@ class BulkInsert:
         table = model.__table__
         convs = [(i, c) for i, k in enumerate(keys) if (c := converter(table.columns[k].type)) is not None]
         # a key some rows lack takes the column's default there (executemany needs every column)
-        pairs = []
+        base: dict[str, Any] = {}
         for k in keys:
             d = table.columns[k].default
-            pairs.append((k, d.arg if isinstance(d, ColumnDefault) and not callable(d.arg) else None))
+            base[k] = d.arg if isinstance(d, ColumnDefault) and not callable(d.arg) else None
+        pick = itemgetter(*keys)
         out = []
         for r in rows:
-            vals = [r.get(k, d) for k, d in pairs]
+            vals = list(pick({**base, **r})) if len(keys) > 1 else [pick({**base, **r})]
             for i, c in convs:
                 vals[i] = c(vals[i])
             out.append(tuple(vals))

@@ -61,8 +61,17 @@ class Field:
     required: bool = False
 
 
+#: C0 and C1 control characters (a regular expression scans a cell in C: millions of cells a file)
+_CONTROLS = {"": re.compile("[\x00-\x1f\x7f-\x9f]"), "\n\t": re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")}
+
+
 def _control(v: str, allowed: str = "") -> None:
-    bad = next((c for c in v if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in allowed), None)
+    pattern = _CONTROLS.get(allowed)
+    if pattern is not None:
+        found = pattern.search(v)
+        bad = found.group() if found else None
+    else:
+        bad = next((c for c in v if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in allowed), None)
     if bad is not None:
         raise ValueError(f"holds a control character (U+{ord(bad):04X}): is the file damaged?")
 
