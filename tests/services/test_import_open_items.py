@@ -492,3 +492,19 @@ def test_carriers_and_their_services_import_by_carrier(session: Session, world: 
     more = write(tmp_path, "carrier,service_code,service_name\nUPS,02,UPS 2nd Day Air\n", "more.csv")
     assert import_csv(session, world.actors["root"], "carriers", more).imported == 1
     assert count(session, "carrier") == 1 and count(session, "carrier_service") == 3
+
+
+def test_control_characters_in_cells_are_bad_rows_but_line_breaks_in_text_are_kept(
+        session: Session, world: World, tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text('sku,description\nA1,"two\nlines\tand a tab"\nA2,bell\x07here\nA3,next line \x85 (C1)\nA\x014,x\n',
+                    encoding="utf-8")
+    problems = refused(session, world, "items", path)
+    assert problems == [
+        "line 4: description: holds a control character (U+0007): is the file damaged?",
+        "line 5: description: holds a control character (U+0085): is the file damaged?",
+        "line 6: sku: holds a control character (U+0001): is the file damaged?",
+    ]
+    result = import_csv(session, world.actors["root"], "items", path, skip_bad=True)
+    assert result.imported == 1
+    assert session.scalar(text("SELECT description FROM item WHERE sku = 'A1'")) == "two\nlines\tand a tab"
