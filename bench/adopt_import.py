@@ -108,8 +108,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--density", type=float, default=1.0, help="scales the share of selling days")
     ap.add_argument("--keep", type=Path, default=None, help="folder for the files and the database (kept)")
-    ap.add_argument("--only", default="", help="comma-separated subset: items,locations,generate,order_points,"
-                                                "sales_history")
+    ap.add_argument("--only", default="", help="comma-separated subset: locations,generate,order_points,"
+                                                "sales_history (items are always imported: the others need them)")
     args = ap.parse_args(argv)
     from app.services.auth import actor_by_name
     from app.services.db import open_database, session_scope
@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
                  ("sales_history", "sales-history")]
         results = []
         for name, kind in steps:
-            if only and name not in only:
+            if only and name not in only and name != "items":  # the others refer to the items
                 continue
             path, n = files[name]
             t, c = time.perf_counter(), time.process_time()
