@@ -26,6 +26,7 @@ from app.models import (  # noqa: F401
     shipping,
     stock,
     sync,
+    tracking,
     users,
 )
 from app.models.base import Base

@@ -38,12 +38,16 @@ class Supplier(MasterData, Base):
 
 class Customer(MasterData, Base):
     __tablename__ = "customer"
-    __branch_editable__ = frozenset({"contact_email", "ship_to"})
+    __branch_editable__ = frozenset({"contact_email", "ship_to", "notify_email", "notify_events"})
 
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     ship_to: Mapped[str] = mapped_column(String(400), default="")
+    #: shipment notices (Tracking): where they go ('' = contact_email) and which the customer gets
+    #: (comma-separated of app.models.tracking.NOTICE_KINDS; '' = none: opted out of all)
+    notify_email: Mapped[str] = mapped_column(String(200), default="")
+    notify_events: Mapped[str] = mapped_column(String(60), default="shipped,eta,delivered,exception")
     priority_tier: Mapped[str] = mapped_column(String(10), default="silver")
     credit_limit: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     currency: Mapped[str] = mapped_column(String(3), default="USD")

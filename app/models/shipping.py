@@ -1,11 +1,17 @@
-"""Outbound shipments (the Dispatch and Tracking issues extend these)."""
+"""Outbound shipments (Dispatch creates them; Tracking keeps their carrier-side facts current).
+
+A shipment's status, ETA and proof of delivery follow the newest carrier event
+(``app.models.tracking.TrackingEvent``), never the newest poll; the poll bookkeeping
+(``next_poll_at``, the last outcome, consecutive failures) lives on the row so a restart, or
+another workstation taking over, resumes where polling was.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument
@@ -23,6 +29,34 @@ class Shipment(BranchDocument, Base):
     tracking_number: Mapped[str] = mapped_column(String(40), default="", index=True)
     status: Mapped[str] = mapped_column(String(24), default="label_created", index=True)
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: end of the carrier's delivery window when it states one (else as Dispatch estimated it)
     eta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     next_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    # --- tracking (issue 15) --------------------------------------------------------------------
+    #: the branch's carrier account the label was bought on (None: the branch's account of the carrier)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("carrier_account.id"), default=None)
+    #: the delivery date promised to the customer; an ETA after it is late
+    promised_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    #: the carrier's expected delivery date (its own calendar date), from the newest event's answer
+    eta_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    #: the carrier's own code and words for the newest event
+    raw_status: Mapped[str] = mapped_column(String(40), default="")
+    status_text: Mapped[str] = mapped_column(String(300), default="")
+    #: carrier time of the newest event (what status, ETA and POD follow)
+    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: our clock when a new event last arrived (stale tracking counts from here)
+    moved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: outcome of the last poll (carriers.model.Outcome) and consecutive failed polls
+    poll_outcome: Mapped[str] = mapped_column(String(16), default="")
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)
+    poll_message: Mapped[str] = mapped_column(String(300), default="")
+    #: why polling stopped ('' = it has not): delivered, returned, cancelled, stale, invalid
+    stopped: Mapped[str] = mapped_column(String(16), default="")
+    pod_signed_by: Mapped[str] = mapped_column(String(80), default="")
+    pod_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: a carrier's reference to the signature image (never the image)
+    pod_image: Mapped[str] = mapped_column(String(300), default="")
+    #: something a person should know that the status cannot say ("exception after delivery: ...")
+    flag: Mapped[str] = mapped_column(String(200), default="")

@@ -66,6 +66,10 @@ class Workflow:
         return f"{self.audit_prefix or self.table}.{self.verb(new)}"
 
 
+#: where a shipment may be between pickup and its end (the Carriers issue's status set)
+SHIPMENT_MOVING = frozenset({"picked_up", "in_transit", "out_for_delivery", "delayed", "exception",
+                             "delivery_attempted", "available_for_pickup"})
+
 _DECLARED: tuple[Workflow, ...] = (
     # --- buying -------------------------------------------------------------------------------
     Workflow(
@@ -196,15 +200,20 @@ _DECLARED: tuple[Workflow, ...] = (
             "closed": (),
             "cancelled": (),
         }), frozenset({"open"}), audit_fields=("line_no",), audited=False),
+    # a shipment follows its carrier's newest event (Tracking, issue 15): once picked up it may move
+    # between the moving states in any order the carrier reports them, and ends delivered,
+    # returned or cancelled (voided before pickup). Not locked when final: a carrier's facts keep
+    # arriving after delivery (a proof of delivery a day later, an exception after delivery is
+    # flagged on the row), and only the poller writes them.
     Workflow(
         "shipment", "shipment", _t({
-            "label_created": {"in_transit", "cancelled"},
-            "in_transit": {"delivered", "exception", "returned"},
-            "exception": {"in_transit", "delivered", "returned"},
+            "label_created": {*SHIPMENT_MOVING, "delivered", "returned", "cancelled"},
+            **{s: {*(SHIPMENT_MOVING - {s}), "delivered", "returned"} for s in SHIPMENT_MOVING},
             "delivered": (),
             "returned": (),
             "cancelled": (),
-        }), frozenset({"label_created"}), audit_fields=("tracking_number",), locks_final=True),
+        }), frozenset({"label_created"}), audit_fields=("tracking_number",),
+        stamps={"delivered": "delivered_at"}),
     # --- cross-cutting ------------------------------------------------------------------------
     Workflow(
         "exception_item", "exception", _t({

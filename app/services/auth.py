@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "price.override": frozenset({"manager"}),
     "dispatch.ship": frozenset({"dispatcher", "warehouse"}),
     "invoice.release": frozenset({"clerk", "manager"}),
+    "tracking.poll": frozenset({"dispatcher", "clerk", "manager"}),
+    "tracking.configure": frozenset({"manager"}),
     "dashboard.view": frozenset({"manager", "admin", "buyer"}),
     "settings.edit": frozenset({"admin"}),
     "sync.run": frozenset(ROLES),

@@ -96,6 +96,61 @@ class AllocationChanged(Event):
     backordered: list[uuid.UUID] = field(default_factory=list)
 
 
+@dataclass
+class ShipmentTracked(Event):
+    """Base of the carrier-tracking events (emitted by ``app.services.tracking`` when it stores
+    a carrier event that changes what the shipment is; ``actor`` is None: the poller acts).
+    ``shipment`` is the ``app.models.shipping.Shipment``; ``event`` the ``TrackingEvent`` that
+    caused it. A poll of two workstations at once (see docs/tracking.md) may emit the same event at
+    both: a handler's rows must have ids derived from the shipment (``tracking.derived_id``)."""
+
+    shipment: Any
+    event: Any
+
+
+@dataclass
+class ShipmentPickedUp(ShipmentTracked):
+    """The carrier has the parcel (its first scan after the label): the order has shipped."""
+
+
+@dataclass
+class ShipmentEtaChanged(ShipmentTracked):
+    """The carrier now expects delivery on ``new_eta`` (was ``old_eta``, None the first time it
+    said). ``late``: after the date promised to the customer."""
+
+    old_eta: Any  # datetime.date | None
+    new_eta: Any  # datetime.date
+    late: bool = False
+
+
+@dataclass
+class ShipmentDelivered(ShipmentTracked):
+    """The carrier delivered it (``at``, carrier time). ``pod`` is True when a proof of delivery
+    came with it; when it comes later, ``PodReceived`` follows alone."""
+
+    at: Any  # datetime.datetime | None
+    pod: bool = False
+
+
+@dataclass
+class PodReceived(ShipmentTracked):
+    """A proof of delivery (signed by, time, image reference) is now on the shipment: Invoicing
+    releases the invoice of a customer invoiced on proof of delivery here."""
+
+    signed_by: str = ""
+    at: Any = None  # datetime.datetime | None
+
+
+@dataclass
+class ShipmentTrouble(ShipmentTracked):
+    """Something a person must act on: ``kind`` is exception, attempt (failed delivery attempt),
+    returned (return to sender), stale (no movement for N days), after_delivery (an exception
+    reported after delivery), invalid (the carrier refuses the number)."""
+
+    kind: str
+    detail: str = ""
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Session, Any], object]
 

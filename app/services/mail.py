@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, select
@@ -91,16 +91,18 @@ def _addresses(value: str, field: str, *, required: bool) -> str:
 def queue_email(
     session: Session, actor: Actor | None, *, to: str, subject: str, body: str, owner_branch_id: uuid.UUID,
     cc: str = "", attachment_name: str = "", attachment: bytes | None = None, entity: str = "", entity_ref: str = "",
-    flush: bool = True,
+    message_id: uuid.UUID | None = None, flush: bool = True,
 ) -> EmailOutbox:
-    """Queue a message (``flush=False``: many in one go, written with the caller's next flush)."""
+    """Queue a message (validated first). ``message_id``: a row id derived from what the message
+    is about, so two workstations queueing it for the same reason make one row, not two;
+    ``flush=False``: many in one go, written with the caller's next flush."""
     to_addr = _addresses(to, "to", required=True)
     cc_addr = _addresses(cc, "cc", required=False)
     if not subject.strip():
         raise ValidationError("subject", "is required")
     if attachment is not None and not attachment_name:
         raise ValidationError("attachment", "needs a file name")
-    msg = EmailOutbox(id=uuid7(), to_addr=to_addr, cc_addr=cc_addr, subject=subject.strip()[:200], body=body,
+    msg = EmailOutbox(id=message_id or uuid7(), to_addr=to_addr, cc_addr=cc_addr, subject=subject.strip()[:200], body=body,
                       attachment_name=attachment_name, attachment=attachment, entity=entity, entity_ref=entity_ref,
                       status="queued", attempts=0, next_attempt_at=utcnow(), owner_branch_id=owner_branch_id)
     session.add(msg)
@@ -142,7 +144,9 @@ def build_message(row: _Message, sender: str) -> EmailMessage:
         m["Cc"] = row.cc_addr
     m["Subject"] = row.subject
     m["Date"] = formatdate(localtime=False)
-    m["Message-ID"] = make_msgid(idstring=row.id.hex[:16], domain="depot.local")
+    # one Message-ID per outbox row: a message sent again after a crash between the SMTP answer
+    # and the commit is recognised as the same message by the receiving mail systems
+    m["Message-ID"] = f"<{row.id.hex}@depot.local>"
     m.set_content(row.body or "")
     if row.attachment is not None:
         maintype, subtype = ("application", "pdf") if row.attachment_name.lower().endswith(".pdf") else (

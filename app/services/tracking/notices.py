@@ -1,0 +1,246 @@
+"""Customer notices (shipped, new ETA, delivered, exception) through the mail outbox.
+
+An event that calls for a notice carries it (``tracking_event.notice``) and leaves a row in this
+workstation's ``tracking_notice_due``. ``release`` turns those into outbox messages with the
+customer's address and the branch's template, once per event: the message's id is derived from
+(event, kind), so it exists once however often or wherever the event is seen. On a replicating
+workstation a notice is queued only when its event has reached the server and this workstation
+holds the account's lease: a workstation cut off from the server keeps polling, but the customer
+hears from the one that the others can see (docs/tracking.md, "Who sends").
+
+Preferences are the customer's (master data, branch-editable): ``notify_email`` ('' = the contact
+address) and ``notify_events`` (the kinds it wants; '' = opted out of all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from app.models.carriers import CarrierAccount
+from app.models.messaging import EmailOutbox
+from app.models.org import Branch
+from app.models.parties import Carrier, Customer
+from app.models.sales import SalesOrder
+from app.models.shipping import Shipment
+from app.models.tracking import NOTICE_KINDS, TrackingEvent, TrackingNoticeDue, derived_id
+from app.services import audit
+from app.services.auth import Actor
+from app.services.errors import NotFound, ValidationError
+from app.services.mail import _addresses, queue_email
+from app.services.ownership import ownership
+from app.services.tracking.lease import account_for
+from app.services.tracking.policy import policy_for
+from app.services.tracking.templates import render
+
+KIND_WORDS = {"shipped": "shipped", "eta": "new delivery date", "delivered": "delivered", "exception": "exception"}
+
+
+def notice_id(event_id: uuid.UUID, kind: str) -> uuid.UUID:
+    return derived_id("tracking-notice", event_id, kind)
+
+
+# -- preferences --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preferences:
+    customer: str
+    name: str
+    email: str  # where notices go ('' = nowhere)
+    own_email: bool  # a notice address of its own (not the contact address)
+    events: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"customer": self.customer, "name": self.name, "email": self.email, "own_email": self.own_email,
+                "events": list(self.events)}
+
+
+def _prefs(c: Customer) -> Preferences:
+    events = tuple(k for k in NOTICE_KINDS if k in {e.strip() for e in (c.notify_events or "").split(",")})
+    return Preferences(c.code, c.name, c.notify_email or c.contact_email or "", bool(c.notify_email), events)
+
+
+def _customer(session: Session, code: str) -> Customer:
+    c = session.scalar(select(Customer).where(Customer.code == code.strip().upper(), Customer.deleted_at.is_(None)))
+    if c is None:
+        raise NotFound("customer", code)
+    return c
+
+
+def preferences(session: Session, code: str) -> Preferences:
+    return _prefs(_customer(session, code))
+
+
+def set_preferences(session: Session, actor: Actor, code: str, *, email: str | None = None,
+                    events: Collection[str] | None = None) -> Preferences:
+    """Change where a customer's shipment notices go and which it gets (account team: clerk,
+    manager). ``email=''`` falls back to the contact address; ``events=()`` opts out of all."""
+    if not (actor.can("tracking.poll") or actor.can("tracking.configure")):
+        actor.require("tracking.configure")
+    c = _customer(session, code)
+    before = _prefs(c)
+    if email is not None:
+        c.notify_email = _addresses(email, "notice e-mail", required=False)[:200]
+    if events is not None:
+        wanted = [e.strip().lower() for e in events if e.strip()]
+        bad = [e for e in wanted if e not in NOTICE_KINDS]
+        if bad:
+            raise ValidationError("notices", f"{bad[0]!r} is not a notice (known: {', '.join(NOTICE_KINDS)})")
+        c.notify_events = ",".join(k for k in NOTICE_KINDS if k in wanted)
+    session.flush()
+    after = _prefs(c)
+    audit.record(session, actor, "customer.notices", "customer", c.id, c.owner_branch_id,
+                 before=before.to_dict(), after=after.to_dict())
+    return after
+
+
+# -- queueing -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Released:
+    queued: int = 0
+    #: waiting for the server (replicating) or for the lease
+    waiting: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def _pending_events(session: Session) -> set[str]:
+    return set(session.execute(text("SELECT row_id FROM sync_outbox WHERE tbl = 'tracking_event'")).scalars())
+
+
+def _fmt(d: dt.date | dt.datetime | None) -> str:
+    if d is None:
+        return ""
+    if isinstance(d, dt.datetime):
+        return d.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return d.strftime("%a %d %b %Y")
+
+
+def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind: str) -> dict[str, str]:
+    """The template placeholders for one notice."""
+    order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
+    customer = session.get(Customer, order.customer_id) if order is not None else None
+    carrier = session.scalar(select(Carrier.name).where(Carrier.id == shipment.carrier_id)) or ""
+    branch = session.scalar(select(Branch.name).where(Branch.id == shipment.owner_branch_id)) or ""
+    previous = ""
+    if kind == "eta":
+        previous = _fmt(session.scalar(select(TrackingEvent.eta_date).where(
+            TrackingEvent.shipment_id == shipment.id, TrackingEvent.eta_date.is_not(None), TrackingEvent.id != event.id,
+            TrackingEvent.seen_at <= event.seen_at).order_by(TrackingEvent.seen_at.desc()).limit(1))) \
+            or _fmt(shipment.promised_date)
+    return {
+        "customer": customer.name if customer else "", "order": order.number if order else shipment.number,
+        "customer_po": (order.customer_po if order else "") or "-", "shipment": shipment.number, "carrier": carrier,
+        "tracking": shipment.tracking_number, "eta": _fmt(event.eta_date or shipment.eta_date),
+        "previous_eta": previous, "promised": _fmt(shipment.promised_date), "status": event.description,
+        "location": event.location, "delivered_at": _fmt(shipment.delivered_at or event.at),
+        "signed_by": shipment.pod_signed_by or event.pod_signed_by or "-",
+        "action": _customer_action(event.status), "branch": branch,
+    }
+
+
+def _customer_action(status: str) -> str:
+    return {"delivery_attempted": "we will arrange the next delivery attempt with you",
+            "returned": "we will contact you to reship your order",
+            "exception": "we are in touch with the carrier and will reship if needed"}.get(
+        status, "we are looking into it with the carrier")
+
+
+def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | None = None,
+            *, limit: int = 2000) -> Released:
+    """Queue the notices this workstation owes. ``held``: the accounts whose lease it holds (None
+    on a standalone file: all)."""
+    out = Released()
+    dues = list(session.scalars(select(TrackingNoticeDue).order_by(TrackingNoticeDue.created_at).limit(limit)))
+    if not dues:
+        return out
+    replicating = ownership(session).enforced
+    pending = _pending_events(session) if replicating else set()
+    events = {e.id: e for e in session.scalars(select(TrackingEvent).where(
+        TrackingEvent.id.in_([uuid.UUID(d.event_id) for d in dues])))}
+    done: list[str] = []
+    for due in dues:
+        event = events.get(uuid.UUID(due.event_id))
+        if event is None:
+            done.append(due.event_id)  # the event never reached this file (a rolled-back cycle)
+            continue
+        shipment = session.get(Shipment, event.shipment_id)
+        if shipment is None:
+            done.append(due.event_id)
+            continue
+        if replicating:
+            account = account_for(session, shipment.owner_branch_id, shipment.carrier_id, shipment.account_id)
+            if event.id.hex in pending or held is None or account not in held:
+                out.waiting += 1
+                continue
+        message_id = notice_id(event.id, due.kind)
+        done.append(due.event_id)
+        if session.get(EmailOutbox, message_id) is not None:
+            continue  # queued already (by this or another workstation)
+        why = _queue(session, shipment, event, due.kind, message_id)
+        if why:
+            out.skipped.append(f"{shipment.number} {KIND_WORDS[due.kind]}: {why}")
+        else:
+            out.queued += 1
+    if done:
+        session.execute(delete(TrackingNoticeDue).where(TrackingNoticeDue.event_id.in_(done)))
+    return out
+
+
+def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID) -> str:
+    """Queue one notice; '' when queued, else why not (no customer, opted out, no address)."""
+    order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
+    customer = session.get(Customer, order.customer_id) if order is not None else None
+    if customer is None:
+        return "no customer order behind the shipment"
+    prefs = _prefs(customer)
+    if kind not in prefs.events:
+        return f"{customer.code} does not want {KIND_WORDS[kind]} notices"
+    if not prefs.email:
+        return f"{customer.code} has no e-mail address for notices"
+    policy = policy_for(session, shipment.owner_branch_id)
+    subject, body = render(kind, values_for(session, shipment, event, kind), policy.templates)
+    try:
+        queue_email(session, None, to=prefs.email, subject=subject, body=body, owner_branch_id=shipment.owner_branch_id,
+                    entity="shipment", entity_ref=shipment.number, message_id=message_id)
+    except ValidationError as e:
+        return str(e)
+    return ""
+
+
+def adopt(session: Session, account_id: uuid.UUID, now: dt.datetime, *, days: int = 3) -> int:
+    """On taking over an account's lease: the notices the previous holder owed (its events reached
+    the server, their messages did not) become this workstation's to queue."""
+    acct = session.get(CarrierAccount, account_id)
+    if acct is None:
+        return 0
+    since = now - dt.timedelta(days=days)
+    rows = session.execute(select(TrackingEvent.id, TrackingEvent.notice, TrackingEvent.shipment_id)
+                           .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
+                           .where(TrackingEvent.notice != "", TrackingEvent.seen_at >= since,
+                                  Shipment.owner_branch_id == acct.owner_branch_id,
+                                  Shipment.carrier_id == acct.carrier_id)).all()
+    have = set(session.scalars(select(TrackingNoticeDue.event_id)))
+    added = 0
+    for event_id, kind, shipment_id in rows:
+        if str(event_id) in have or session.get(EmailOutbox, notice_id(event_id, kind)) is not None:
+            continue
+        session.add(TrackingNoticeDue(event_id=str(event_id), kind=kind, shipment_id=str(shipment_id), created_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
+def sent_for(session: Session, shipment_number: str) -> list[EmailOutbox]:
+    """The notices queued or sent about one shipment (newest first)."""
+    return list(session.scalars(select(EmailOutbox).where(EmailOutbox.entity == "shipment",
+                                                          EmailOutbox.entity_ref == shipment_number,
+                                                          EmailOutbox.deleted_at.is_(None))
+                                .order_by(EmailOutbox.created_at.desc())))

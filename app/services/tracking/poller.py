@@ -1,0 +1,404 @@
+"""The poll cycle in three steps, each a plain function (``depot track poll --once``, the window's
+background poller and the tests call the same ones):
+
+1. ``plan(session)``   read what is due, decide the leases, queue the notices owed (a short write);
+2. ``fetch(work)``     ask one carrier account for its numbers: network only, no database lock
+                       (the account's rate limiter paces it; batches are the carrier's size);
+3. ``apply(session)``  store that account's answers (a short write per account).
+
+``run_cycle`` strings them together: accounts are fetched in parallel (bounded), and each
+account's answers are applied as soon as they arrive, so a cycle killed half way keeps what it
+applied and the next one resumes from ``next_poll_at``. Nothing here raises for what a carrier
+or the network did: every shipment gets an outcome and a next poll.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models.carriers import CarrierAccount
+from app.models.parties import Carrier
+from app.models.shipping import Shipment
+from app.models.tracking import TrackingCycle, derived_id
+from app.models.types import utcnow
+from app.services import mail
+from app.services.carriers import accounts
+from app.services.carriers.accounts import AccountInfo
+from app.services.carriers.model import Outcome, TrackReply, TrackResult
+from app.services.db import session_scope
+from app.services.exceptions import raise_exception
+from app.services.masterdata import branch_code
+from app.services.ownership import ownership
+from app.services.settings import Settings
+from app.services.tracking import lease, notices
+from app.services.tracking import responses as _responses  # noqa: F401  (registers the ERP responses)
+from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest
+from app.services.tracking.policy import next_poll, policy_for
+
+log = logging.getLogger("depot.tracking")
+
+#: a next poll further ahead than a day and a fifth was written by a clock running ahead
+SKEW_LIMIT = dt.timedelta(hours=29)
+DEFAULT_LIMIT = 10_000
+FAULT_ENV = "DEPOT_TRACK_FAULT"
+
+
+@dataclass
+class Work:
+    """One carrier account's share of a cycle."""
+
+    account_id: uuid.UUID
+    label: str
+    info: AccountInfo
+    carrier_code: str
+    #: tracking number -> shipment id
+    shipments: dict[str, uuid.UUID]
+
+    @property
+    def numbers(self) -> list[str]:
+        return list(self.shipments)
+
+
+@dataclass
+class Plan:
+    now: dt.datetime
+    work: list[Work] = field(default_factory=list)
+    leases: dict[str, str] = field(default_factory=dict)
+    held: set[uuid.UUID] | None = None
+    problems: list[str] = field(default_factory=list)
+    notices: int = 0
+    adopted: int = 0
+
+    @property
+    def shipments(self) -> int:
+        return sum(len(w.shipments) for w in self.work)
+
+
+@dataclass
+class Fetched:
+    work: Work
+    reply: TrackReply
+    requests: int
+    wall_s: float
+
+
+@dataclass
+class AccountReport:
+    label: str
+    shipments: int = 0
+    requests: int = 0
+    new_events: int = 0
+    changed: int = 0
+    notices: int = 0
+    unknown_numbers: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CycleReport:
+    started_at: dt.datetime
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    shipments: int = 0
+    requests: int = 0
+    new_events: int = 0
+    changed: int = 0
+    notices: int = 0
+    mail_sent: int = 0
+    unknown_numbers: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    leases: dict[str, str] = field(default_factory=dict)
+    accounts: list[AccountReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, rep: AccountReport) -> None:
+        self.accounts.append(rep)
+        self.shipments += rep.shipments
+        self.requests += rep.requests
+        self.new_events += rep.new_events
+        self.changed += rep.changed
+        self.notices += rep.notices
+        self.unknown_numbers += rep.unknown_numbers
+        self.outcomes.update(rep.outcomes)
+        if rep.message:
+            self.problems.append(f"{rep.label}: {rep.message}")
+        self.notes.extend(rep.notes)
+
+    def line(self) -> str:
+        """One sentence for the status line and the CLI."""
+        if not self.shipments and not self.problems:
+            return f"nothing due ({self.notices} notices queued)" if self.notices else "nothing due"
+        ok = self.outcomes.get("ok", 0)
+        text = (f"{self.shipments} shipments polled ({ok} answered) in {self.wall_s:.1f} s: {self.new_events} new "
+                f"events, {self.changed} changed status, {self.notices} notices queued")
+        if self.problems:
+            text += f"; {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(timespec="seconds"), "wall_s": round(self.wall_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "cpu_ms_per_shipment": round(self.cpu_s * 1000 / self.shipments, 3) if self.shipments else None,
+            "shipments": self.shipments, "requests": self.requests, "new_events": self.new_events,
+            "changed": self.changed, "notices_queued": self.notices, "mail_sent": self.mail_sent,
+            "unknown_numbers": self.unknown_numbers, "outcomes": dict(sorted(self.outcomes.items())),
+            "problems": self.problems, "leases": self.leases, "notes": self.notes,
+            "accounts": [{"account": a.label, "shipments": a.shipments, "requests": a.requests,
+                          "new_events": a.new_events, "changed": a.changed, "notices": a.notices,
+                          "outcomes": dict(a.outcomes), "message": a.message} for a in self.accounts],
+        }
+
+
+# -- step 1: plan ------------------------------------------------------------------------------------
+
+
+def _accounts(session: Session) -> dict[uuid.UUID, AccountInfo]:
+    return {a.id: a for a in accounts.list_accounts(session, None, all_branches=True)}
+
+
+def plan(session: Session, now: dt.datetime | None = None, *, limit: int = DEFAULT_LIMIT,
+         shipments: Collection[uuid.UUID] | None = None, force: bool = False) -> Plan:
+    """What this workstation polls now: due shipments of its branch (all branches on a standalone
+    file) grouped by carrier account, for the accounts whose lease it holds. ``shipments`` with
+    ``force``: exactly those, due or not ("poll now"). Renews leases and queues owed notices."""
+    now = now or utcnow()
+    out = Plan(now)
+    own = ownership(session)
+    infos = _accounts(session)
+    mine = {a: i for a, i in infos.items() if i.active and (not own.enforced or _branch_of(session, a) == own.branch_id)}
+    owner_of = {a: _branch_of(session, a) for a in mine}
+    minutes = {a: policy_for(session, b).lease_minutes for a, b in owner_of.items()}
+    states = lease.decide(session, owner_of, now, minutes)
+    out.held = None if not own.enforced else {a for a, st in states.items() if st.polls}
+    for a, st in states.items():
+        out.leases[mine[a].label] = st.sentence(mine[a].label)
+        if st.newly_held:
+            out.adopted += notices.adopt(session, a, now)
+            _poll_all_now(session, mine[a], owner_of[a], now)  # their schedule came from another clock
+    q = select(Shipment.id, Shipment.tracking_number, Shipment.carrier_id, Shipment.owner_branch_id,
+               Shipment.account_id).where(Shipment.deleted_at.is_(None), Shipment.tracking_number != "")
+    if shipments is not None:
+        q = q.where(Shipment.id.in_(list(shipments)))
+    if not force:
+        q = q.where(Shipment.stopped == "", Shipment.status != "cancelled",
+                    or_(Shipment.next_poll_at.is_(None), Shipment.next_poll_at <= now,
+                        Shipment.next_poll_at > now + SKEW_LIMIT))
+    if own.enforced:
+        q = q.where(Shipment.owner_branch_id == own.branch_id)
+    rows = session.execute(q.order_by(Shipment.next_poll_at).limit(limit)).all()
+    codes = dict(session.execute(select(Carrier.id, Carrier.code)).all())
+    by_account: dict[uuid.UUID, Work] = {}
+    no_account: dict[tuple[uuid.UUID, uuid.UUID], list[uuid.UUID]] = {}
+    for sid, number, carrier_id, branch_id, account_id in rows:
+        acct = lease.account_for(session, branch_id, carrier_id, account_id)
+        if acct is None or acct not in mine:
+            no_account.setdefault((branch_id, carrier_id), []).append(sid)
+            continue
+        if not states[acct].polls:
+            continue  # another workstation polls this account's shipments
+        work = by_account.get(acct)
+        if work is None:
+            info = mine[acct]
+            work = by_account[acct] = Work(acct, info.label, info, codes.get(carrier_id, info.carrier_code), {})
+        work.shipments[number.strip()] = sid
+    for (branch_id, carrier_id), ids in no_account.items():
+        text = (f"{branch_code(session, branch_id)} has no active {codes.get(carrier_id, 'carrier')} account: "
+                f"{len(ids)} shipment{'s' if len(ids) != 1 else ''} not polled (Settings > Carriers)")
+        out.problems.append(text)
+        session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(
+            poll_outcome="no_account", poll_message=text[:300], polled_at=now,
+            next_poll_at=now + dt.timedelta(minutes=policy_for(session, branch_id).unknown_minutes)))
+    out.work = sorted(by_account.values(), key=lambda w: w.label)
+    released = notices.release(session, now, out.held)
+    out.notices = released.queued
+    session.flush()
+    return out
+
+
+def _branch_of(session: Session, account_id: uuid.UUID) -> uuid.UUID:
+    cache: dict[uuid.UUID, uuid.UUID] = session.info.setdefault("tracking_account_branch", {})
+    if account_id not in cache:
+        branch = session.scalar(select(CarrierAccount.owner_branch_id).where(CarrierAccount.id == account_id))
+        if branch is None:
+            raise LookupError(f"carrier account {account_id} is gone")
+        cache[account_id] = branch
+    return cache[account_id]
+
+
+def _poll_all_now(session: Session, info: AccountInfo, branch_id: uuid.UUID, now: dt.datetime) -> None:
+    carrier_id = session.scalar(select(CarrierAccount.carrier_id).where(CarrierAccount.id == info.id))
+    session.execute(update(Shipment).where(
+        Shipment.owner_branch_id == branch_id, Shipment.carrier_id == carrier_id, Shipment.stopped == "",
+        Shipment.deleted_at.is_(None), Shipment.next_poll_at > now).values(next_poll_at=now))
+
+
+# -- step 2: fetch ------------------------------------------------------------------------------------
+
+
+def fetch(work: Work, settings: Settings, engine: Engine | None = None, *, max_wait: float = 30.0) -> Fetched:
+    """Ask the carrier for every number of ``work`` (network only). Never raises: an adapter
+    failure becomes a ``transient`` reply for the numbers it did not answer."""
+    t0 = time.perf_counter()
+    _fault("fetch")
+    try:
+        adapter = accounts.adapter_for(work.info, settings, engine, max_wait=max_wait)
+    except Exception as e:  # noqa: BLE001 - a broken account (bad options) fails its own work only
+        reply = TrackReply(Outcome.PERMANENT, f"cannot use the account: {e}")
+        return Fetched(work, reply, 0, time.perf_counter() - t0)
+    try:
+        reply = adapter.track(work.numbers)
+    except Exception as e:  # noqa: BLE001 - an adapter bug must not stop the cycle: retried later
+        log.exception("tracking %s", work.label)
+        reply = TrackReply(Outcome.TRANSIENT, f"{type(e).__name__}: {e}")
+    return Fetched(work, reply, adapter.calls, time.perf_counter() - t0)
+
+
+# -- step 3: apply ------------------------------------------------------------------------------------
+
+
+def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | None = None) -> AccountReport:
+    """Store one account's answers: events, derived status, next polls, follow-ups, notices."""
+    now = now or utcnow()
+    work, reply = fetched.work, fetched.reply
+    rep = AccountReport(work.label, shipments=len(work.shipments), requests=fetched.requests)
+    ids = list(work.shipments.values())
+    ships: dict[uuid.UUID, Shipment] = {}
+    for n in range(0, len(ids), 500):
+        ships.update({s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids[n:n + 500])))})
+    results: dict[str, TrackResult] = {}
+    for r in reply.shipments:
+        number = (r.tracking_number or "").strip()
+        if number in work.shipments:
+            results.setdefault(number, r)
+        else:
+            rep.unknown_numbers += 1
+            log.info("%s answered for %r, which no shipment polled here carries", work.label, r.tracking_number)
+    batch = Batch(session, now)
+    batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
+                   for i in candidate_ids(work.carrier_code, r))
+    for number, sid in work.shipments.items():
+        shipment = ships.get(sid)
+        if shipment is None:
+            continue
+        r = results.get(number) or TrackResult(number, reply.outcome if not reply.ok else Outcome.TRANSIENT,
+                                               message=reply.message or "no answer for this number")
+        policy = policy_for(session, shipment.owner_branch_id)
+        rep.outcomes[str(r.outcome)] += 1
+        if r.outcome is Outcome.OK:
+            change = ingest(session, batch, shipment, work.carrier_code, r, policy)
+            rep.new_events += change.new_events
+            rep.changed += int(change.changed)
+            failures = 0
+        elif r.outcome is Outcome.NOT_FOUND:
+            failures = 0
+        elif r.outcome in (Outcome.TRANSIENT, Outcome.MALFORMED):
+            failures = shipment.poll_failures + 1
+        else:
+            failures = shipment.poll_failures
+        shipment.polled_at = now
+        shipment.poll_outcome = str(r.outcome)
+        shipment.poll_failures = failures
+        shipment.poll_message = (r.message or (reply.message if r.outcome is not Outcome.OK else ""))[:300]
+        nxt = next_poll(policy, status=shipment.status, outcome=str(r.outcome), failures=failures, now=now,
+                        moved_at=shipment.moved_at or shipment.shipped_at or shipment.created_at,
+                        has_pod=bool(shipment.pod_signed_by or shipment.pod_at),
+                        retry_after=reply.retry_after, key=str(shipment.id))
+        shipment.next_poll_at = nxt.at
+        if nxt.stopped != shipment.stopped:
+            was = shipment.stopped
+            shipment.stopped = nxt.stopped
+            if nxt.stopped == "stale" and not was:
+                days = policy.stale_days
+                emit_trouble(session, shipment, "stale", f"no new event for {days} day{'s' if days != 1 else ''}")
+            elif nxt.stopped == "invalid" and not was:
+                emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
+    batch.flush()
+    if reply.outcome is Outcome.AUTH_FAILED:
+        rep.message = f"the carrier refused the credentials ({reply.message}); check Settings > Carriers"
+        _account_case(session, work, rep.message, now)
+    elif not reply.ok:
+        rep.message = f"{reply.outcome}: {reply.message}"
+    released = notices.release(session, now, plan_.held)
+    rep.notices = released.queued
+    rep.notes.extend(released.skipped)
+    session.flush()
+    return rep
+
+
+def _account_case(session: Session, work: Work, message: str, now: dt.datetime) -> None:
+    owner = _branch_of(session, work.account_id)
+    key = f"tracking.account:{work.account_id.hex}"
+    raise_exception(session, None, kind="tracking.account", role="admin", severity="error", owner_branch_id=owner,
+                    title=f"{work.label}: tracking stopped, the carrier refuses the credentials",
+                    detail=f"{message}\nSuggested action: enter the client secret again in Settings > Carriers and "
+                           "press Test connection.",
+                    entity="carrier_account", entity_id=work.account_id, entity_ref=work.label, key=key,
+                    item_id=derived_id("exception", key, now.date()))
+
+
+# -- the whole cycle ----------------------------------------------------------------------------------
+
+
+def _fault(point: str, count: int = 0) -> None:
+    """Crash tests: DEPOT_TRACK_FAULT=fetch (killed while the carriers answer) or apply:N (killed
+    right after the N-th account's answers were committed)."""
+    want = os.environ.get(FAULT_ENV, "")
+    if want and (want == point or want == f"{point}:{count}"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime] = utcnow,
+              limit: int = DEFAULT_LIMIT, shipments: Collection[uuid.UUID] | None = None, force: bool = False,
+              max_workers: int = 4, smtp: mail.SmtpConfig | None = None,
+              progress: Callable[[int, int, str], None] | None = None) -> CycleReport:
+    """plan -> fetch (in parallel, one thread per account, at most ``max_workers``) -> apply each
+    account as it answers; then deliver due mail when ``smtp`` is given. Records the cycle."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    started = clock()
+    with session_scope(engine) as s:
+        p = plan(s, started, limit=limit, shipments=shipments, force=force)
+    report = CycleReport(started, problems=list(p.problems), leases=dict(p.leases), notices=p.notices)
+    if p.adopted:
+        report.notes.append(f"took over {p.adopted} notices from the previous workstation")
+    total = len(p.work)
+    if progress:
+        progress(0, total, f"asking {total} carrier account{'s' if total != 1 else ''} about {p.shipments} shipments")
+    if p.work:
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, total)), thread_name_prefix="tracking") as pool:
+            futures = [pool.submit(fetch, w, settings, engine) for w in p.work]
+            for done, fut in enumerate(as_completed(futures), 1):
+                fetched = fut.result()
+                with session_scope(engine) as s:
+                    report.add(apply(s, p, fetched, clock()))
+                _fault("apply", done)
+                if progress:
+                    progress(done, total, f"{fetched.work.label}: {len(fetched.work.shipments)} shipments")
+    if smtp is not None and report.notices:
+        with session_scope(engine) as s:
+            sent = mail.send_due(s, smtp)
+        report.mail_sent = sent.sent
+    report.wall_s, report.cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+    with session_scope(engine) as s:
+        s.add(TrackingCycle(started_at=started, wall_s=report.wall_s, cpu_s=report.cpu_s, shipments=report.shipments,
+                            requests=report.requests, new_events=report.new_events, changed=report.changed,
+                            notices=report.notices, outcomes=json.dumps(dict(report.outcomes)),
+                            problems="\n".join(report.problems)))
+    return report

@@ -1,0 +1,330 @@
+"""Carrier answers into the event ledger and the shipment: stored once, out of order, the newest
+event wins, and each kind of event makes its ERP response (order, exception inbox, notice).
+
+Answers are built as the parsers return them and go through the poller's real ``apply`` step
+(the network half is covered against the sandbox in test_poller)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models.exceptions import ExceptionItem
+from app.models.messaging import EmailOutbox
+from app.models.sales import SalesOrder
+from app.models.shipping import Shipment
+from app.models.tracking import TrackingEvent, TrackingNoticeDue
+from app.services import events as ev
+from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackReply, TrackResult
+from app.services.tracking import notices, poller, policy
+from tests.services.tracking.conftest import TrackWorld
+
+T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def h(hours: float) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+LABEL = TrackEvent(h(0), "label_created", "OC", "Shipment information sent to FedEx", "DALLAS, TX")
+PICKUP = TrackEvent(h(3), "picked_up", "PU", "Picked up", "DALLAS, TX")
+DEPART = TrackEvent(h(5), "in_transit", "DP", "Departed FedEx location", "DALLAS, TX")
+ARRIVE = TrackEvent(h(20), "in_transit", "AR", "Arrived at FedEx location", "MEMPHIS, TN")
+OUT = TrackEvent(h(28), "out_for_delivery", "OD", "On FedEx vehicle for delivery", "ATLANTA, GA")
+ATTEMPT = TrackEvent(h(32), "delivery_attempted", "DE", "Delivery exception: customer not available", "ATLANTA, GA")
+DAMAGE = TrackEvent(h(21), "exception", "SE", "Shipment exception: package damaged", "MEMPHIS, TN")
+DELIVERED = TrackEvent(h(31), "delivered", "DL", "Delivered", "ATLANTA, GA")
+RETURNED = TrackEvent(h(40), "returned", "RS", "Returned to shipper", "DALLAS, TX")
+POD = ProofOfDelivery("R. CHEN", h(31), "fedex:SIGNATURE_PROOF_OF_DELIVERY")
+
+
+def result(number: str, *evs: TrackEvent, eta: dt.date | None = None, pod: ProofOfDelivery | None = None) -> TrackResult:
+    last = max(evs, key=lambda e: e.at or T0) if evs else None
+    return TrackResult(number, Outcome.OK, last.status if last else "unknown", last.raw_code if last else "",
+                       last.description if last else "", eta, None, list(evs), pod)
+
+
+def answer(tw: TrackWorld, session: Session, *results: TrackResult, outcome: Outcome = Outcome.OK,
+           now: dt.datetime = NOW, retry_after: float | None = None, also: dict[str, uuid.UUID] | None = None,
+           message: str = "") -> poller.AccountReport:
+    """The poller's apply step for a sandbox-account answer about these shipments."""
+    ships = {n: tw.shipments[n].id for n in (r.tracking_number or "" for r in results) if n in tw.shipments}
+    ships.update(also or {})
+    info = tw.accounts["SANDBOX"]
+    work = poller.Work(info.id, info.label, info, "SANDBOX", ships)
+    reply = TrackReply(outcome, message, retry_after, 200, list(results))
+    rep = poller.apply(session, poller.Plan(now), poller.Fetched(work, reply, 1, 0.0), now)
+    session.commit()
+    session.expire_all()
+    return rep
+
+
+def events_of(session: Session, s: Shipment) -> list[TrackingEvent]:
+    return list(session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == s.id)
+                                .order_by(TrackingEvent.at)))
+
+
+def cases(session: Session, kind: str) -> list[ExceptionItem]:
+    return list(session.scalars(select(ExceptionItem).where(ExceptionItem.kind == kind)))
+
+
+def mails(session: Session) -> list[EmailOutbox]:
+    return list(session.scalars(select(EmailOutbox).order_by(EmailOutbox.created_at)))
+
+
+def test_the_same_answer_twice_stores_each_event_once(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000101")
+    session.commit()
+    first = answer(tw, session, result(s.tracking_number, LABEL, PICKUP, DEPART))
+    second = answer(tw, session, result(s.tracking_number, LABEL, PICKUP, DEPART))
+    assert (first.new_events, second.new_events) == (3, 0)
+    assert len(events_of(session, s)) == 3
+    assert session.get(Shipment, s.id).status == "in_transit"  # type: ignore[union-attr]
+    # the derived id is the same on every workstation: (carrier, number, raw code, time)
+    from app.models.tracking import event_id_for
+
+    assert {e.id for e in events_of(session, s)} == {event_id_for("SANDBOX", s.tracking_number, e.raw_code, e.at)
+                                                     for e in (LABEL, PICKUP, DEPART)}
+
+
+def test_status_and_eta_follow_the_newest_event_not_the_newest_poll(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000102", status="in_transit")
+    session.commit()
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART, OUT, eta=dt.date(2026, 12, 2)))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.status, ship.eta_date, ship.last_event_at) == ("out_for_delivery", dt.date(2026, 12, 2), OUT.at)
+    # a lagging carrier replica answers later with older news and an older ETA: the older scan is
+    # kept in the ledger, the shipment does not go back
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART, ARRIVE, eta=dt.date(2026, 12, 4)))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.status, ship.eta_date, ship.last_event_at) == ("out_for_delivery", dt.date(2026, 12, 2), OUT.at)
+    assert [e.raw_code for e in events_of(session, s)] == ["PU", "DP", "AR", "OD"]
+    # events out of order inside one answer are fine too
+    answer(tw, session, result(s.tracking_number, DELIVERED, PICKUP, OUT, pod=POD))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.status == "delivered" and ship.delivered_at == DELIVERED.at
+    assert (ship.pod_signed_by, ship.pod_at, ship.stopped, ship.next_poll_at) == ("R. CHEN", POD.at, "delivered", None)
+
+
+def test_a_revised_eta_without_a_new_scan_is_kept_as_its_own_event(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000103", status="in_transit", promised=dt.date(2026, 12, 5))
+    session.commit()
+    answer(tw, session, result(s.tracking_number, PICKUP, ARRIVE, eta=dt.date(2026, 12, 3)))
+    answer(tw, session, result(s.tracking_number, PICKUP, ARRIVE, eta=dt.date(2026, 12, 4)))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.eta_date == dt.date(2026, 12, 4)
+    revision = [e for e in events_of(session, s) if e.source == "eta"]
+    assert len(revision) == 1 and revision[0].raw_code == "ETA 2026-12-04" and revision[0].notice == "eta"
+    # answered again: nothing new
+    assert answer(tw, session, result(s.tracking_number, PICKUP, ARRIVE, eta=dt.date(2026, 12, 4))).new_events == 0
+    assert len(events_of(session, s)) == 3
+
+
+def test_pickup_ships_the_order_and_queues_one_shipped_notice(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000104", promised=dt.date(2026, 12, 6))
+    session.commit()
+    seen: list[ev.Event] = []
+    ev.on(ev.ShipmentTracked, name="test.seen")(lambda _s, e: seen.append(e))
+    try:
+        answer(tw, session, result(s.tracking_number, LABEL))
+        assert session.get(SalesOrder, s.sales_order_id).status == "packed"  # type: ignore[union-attr]
+        assert not mails(session)
+        answer(tw, session, result(s.tracking_number, LABEL, PICKUP, eta=dt.date(2026, 12, 4)))
+    finally:
+        ev.unregister("test.seen")
+    assert [type(e).__name__ for e in seen] == ["ShipmentPickedUp", "ShipmentEtaChanged"]
+    assert session.get(SalesOrder, s.sales_order_id).status == "shipped"  # type: ignore[union-attr]
+    [m] = mails(session)
+    pickup = next(e for e in events_of(session, s) if e.raw_code == "PU")
+    assert m.id == notices.notice_id(pickup.id, "shipped") and m.to_addr == "orders@buildco.example"
+    assert m.subject == "Your order DAL-SO-000001 has shipped"
+    assert "SBX000000000104" in m.body and "Fri 04 Dec 2026" in m.body and "Depot carrier sandbox" in m.body
+    # the first ETA (within the promise) is no change: no ETA notice; nothing is left to queue
+    assert session.scalar(select(func.count()).select_from(TrackingNoticeDue)) == 0
+    answer(tw, session, result(s.tracking_number, LABEL, PICKUP, eta=dt.date(2026, 12, 4)))
+    assert len(mails(session)) == 1
+
+
+def test_an_eta_after_the_promise_is_a_case_for_the_account_team_and_a_notice(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000105", status="in_transit", promised=dt.date(2026, 12, 3))
+    session.commit()
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART, eta=dt.date(2026, 12, 3)))
+    assert not cases(session, "tracking.late") and not mails(session)
+    delay = TrackEvent(h(21), "delayed", "DY", "Delay: weather", "MEMPHIS, TN")
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART, delay, eta=dt.date(2026, 12, 4)))
+    [case] = cases(session, "tracking.late")
+    assert case.role == "clerk" and case.entity_ref == s.number and "promised 2026-12-03" in case.title
+    assert "Suggested action" in case.detail
+    [m] = mails(session)
+    assert m.subject == "New delivery date for your order DAL-SO-000001: Fri 04 Dec 2026"
+    assert "before: Thu 03 Dec 2026" in m.body and "Delay: weather" in m.body
+    # the same ETA again: no second case, no second notice
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART, delay, eta=dt.date(2026, 12, 4)))
+    assert len(cases(session, "tracking.late")) == 1 and len(mails(session)) == 1
+
+
+def test_failed_attempt_damage_and_return_open_cases_with_a_suggested_action(tw: TrackWorld, session: Session) -> None:
+    a = tw.ship(session, "SBX000000000106", status="in_transit")
+    b = tw.ship(session, "SBX000000000107", status="in_transit")
+    c = tw.ship(session, "SBX000000000108", status="in_transit")
+    session.commit()
+    answer(tw, session, result(a.tracking_number, PICKUP, OUT, ATTEMPT), result(b.tracking_number, PICKUP, DAMAGE),
+           result(c.tracking_number, PICKUP, OUT, ATTEMPT, RETURNED))
+    attempts = cases(session, "tracking.attempt")
+    assert sorted(x.entity_ref for x in attempts) == [a.number, c.number]
+    assert all(x.role == "dispatcher" and "contact the customer" in x.detail for x in attempts)
+    [damage] = cases(session, "tracking.exception")
+    assert "file a claim" in damage.detail and damage.severity == "error" and damage.entity_ref == b.number
+    [ret] = cases(session, "tracking.returned")
+    assert ret.entity_ref == c.number and "reship or refund" in ret.detail
+    ship_c = session.get(Shipment, c.id)
+    assert ship_c is not None and (ship_c.status, ship_c.stopped, ship_c.next_poll_at) == ("returned", "returned", None)
+    subjects = sorted(m.subject for m in mails(session))
+    assert subjects == ["A problem with the delivery of your order DAL-SO-000001"] * 1 + \
+        ["A problem with the delivery of your order DAL-SO-000002"] + \
+        ["A problem with the delivery of your order DAL-SO-000003"] * 2  # its attempt, then its return
+    # a second failed attempt on another day is a new event: a notice, but the open case stays one
+    again = TrackEvent(h(56), "delivery_attempted", "DE", "Delivery exception: business closed", "ATLANTA, GA")
+    out2 = TrackEvent(h(52), "out_for_delivery", "OD", "On FedEx vehicle for delivery", "ATLANTA, GA")
+    answer(tw, session, result(a.tracking_number, PICKUP, OUT, ATTEMPT, out2, again))
+    assert len(cases(session, "tracking.attempt")) == 2
+    assert len([m for m in mails(session) if "DAL-SO-000001" in m.subject]) == 2
+
+
+def test_an_attempt_followed_by_delivery_in_one_answer_needs_nobody(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000109", status="in_transit")
+    session.commit()
+    later = TrackEvent(h(50), "delivered", "DL", "Delivered", "ATLANTA, GA")
+    answer(tw, session, result(s.tracking_number, PICKUP, OUT, ATTEMPT, later, pod=POD))
+    assert not cases(session, "tracking.attempt")
+    assert [m.subject for m in mails(session)] == ["Your order DAL-SO-000001 was delivered"]
+
+
+def test_delivery_with_pod_raises_the_invoice_event_and_later_exception_is_flagged(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000110", status="in_transit", order_status="shipped")
+    session.commit()
+    seen: list[ev.Event] = []
+    ev.on(ev.ShipmentDelivered, name="test.delivered")(lambda _s, e: seen.append(e))
+    ev.on(ev.PodReceived, name="test.pod")(lambda _s, e: seen.append(e))
+    try:
+        answer(tw, session, result(s.tracking_number, PICKUP, OUT, DELIVERED, pod=POD))
+    finally:
+        ev.unregister("test.delivered")
+        ev.unregister("test.pod")
+    delivered, pod = seen
+    assert isinstance(delivered, ev.ShipmentDelivered) and delivered.pod and delivered.at == DELIVERED.at
+    assert isinstance(pod, ev.PodReceived) and (pod.signed_by, pod.at) == ("R. CHEN", POD.at)
+    assert session.get(SalesOrder, s.sales_order_id).status == "delivered"  # type: ignore[union-attr]
+    [m] = mails(session)
+    assert m.subject == "Your order DAL-SO-000001 was delivered" and "signed for by R. CHEN" in m.body
+    # the carrier reports damage after delivery: the shipment stays delivered, flagged, with a case
+    late_damage = TrackEvent(h(45), "exception", "SE", "Shipment exception: damage reported by consignee", "ATLANTA, GA")
+    answer(tw, session, result(s.tracking_number, PICKUP, OUT, DELIVERED, late_damage, pod=POD))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.status == "delivered" and "exception after delivery" in ship.flag
+    assert "damage reported by consignee" in ship.flag
+    [case] = cases(session, "tracking.after_delivery")
+    assert case.role == "dispatcher" and "file a claim" in case.detail
+    assert len(mails(session)) == 2
+
+
+def test_a_proof_of_delivery_that_comes_a_poll_later(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000111", status="in_transit")
+    session.commit()
+    answer(tw, session, result(s.tracking_number, PICKUP, DELIVERED))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.status == "delivered" and not ship.pod_signed_by
+    assert ship.stopped == "" and ship.next_poll_at is not None  # asked again for the proof
+    seen: list[ev.Event] = []
+    ev.on(ev.PodReceived, name="test.pod")(lambda _s, e: seen.append(e))
+    try:
+        answer(tw, session, result(s.tracking_number, PICKUP, DELIVERED, pod=POD))
+    finally:
+        ev.unregister("test.pod")
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.pod_signed_by == "R. CHEN" and ship.stopped == "delivered"
+    assert len(seen) == 1 and len(mails(session)) == 1  # one delivered notice, not two
+
+
+def test_an_answer_for_a_number_nobody_asked_about_is_counted_not_stored(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000112", status="in_transit")
+    session.commit()
+    rep = answer(tw, session, result(s.tracking_number, PICKUP), result("SBX999999999999", PICKUP, DEPART))
+    assert rep.unknown_numbers == 1 and rep.new_events == 1
+    assert session.scalar(select(func.count()).select_from(TrackingEvent)) == 1
+
+
+def test_failures_back_off_and_a_refused_number_stops_with_a_case(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000113", status="in_transit")
+    session.commit()
+    rep = answer(tw, session, outcome=Outcome.TRANSIENT, message="connection reset", also={s.tracking_number: s.id})
+    ship = session.get(Shipment, s.id)
+    assert rep.outcomes == {"transient": 1} and ship is not None
+    assert (ship.poll_outcome, ship.poll_failures, ship.next_poll_at) == ("transient", 1, NOW + dt.timedelta(minutes=5))
+    answer(tw, session, outcome=Outcome.MALFORMED, message="an HTML page", also={s.tracking_number: s.id})
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.poll_failures, ship.next_poll_at) == (2, NOW + dt.timedelta(minutes=10))
+    answer(tw, session, outcome=Outcome.RATE_LIMITED, retry_after=90, also={s.tracking_number: s.id})
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.next_poll_at == NOW + dt.timedelta(seconds=90) and ship.poll_failures == 2
+    answer(tw, session, TrackResult(s.tracking_number, Outcome.PERMANENT, message="invalid tracking number"))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.stopped, ship.next_poll_at) == ("invalid", None)
+    [case] = cases(session, "tracking.invalid")
+    assert "check the tracking number" in case.detail
+
+
+def test_no_movement_for_n_days_stops_polling_with_a_stale_case(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000114", status="in_transit")
+    session.commit()
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART))
+    later = NOW + dt.timedelta(days=4, hours=23)
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART), now=later)
+    assert not cases(session, "tracking.stale")
+    answer(tw, session, result(s.tracking_number, PICKUP, DEPART), now=NOW + dt.timedelta(days=5, minutes=1))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.stopped, ship.next_poll_at) == ("stale", None)
+    [case] = cases(session, "tracking.stale")
+    assert "no new event for 5 days" in case.detail and "trace" in case.detail
+
+
+def test_customer_preferences_address_and_opt_out(tw: TrackWorld, session: Session) -> None:
+    root = tw.world.actors["root"]
+    with_own = notices.set_preferences(session, root, "BUILDCO", email="tracking@buildco.example",
+                                       events=["delivered"])
+    session.commit()
+    assert with_own.email == "tracking@buildco.example" and with_own.events == ("delivered",)
+    a = tw.ship(session, "SBX000000000115", status="label_created")
+    session.commit()
+    rep = answer(tw, session, result(a.tracking_number, LABEL, PICKUP, DELIVERED, pod=POD))
+    [m] = mails(session)
+    assert m.to_addr == "tracking@buildco.example" and "delivered" in m.subject
+    b = tw.ship(session, "SBX000000000116", status="in_transit")
+    notices.set_preferences(session, root, "BUILDCO", events=[])
+    session.commit()
+    rep = answer(tw, session, result(b.tracking_number, PICKUP, DELIVERED, pod=POD))
+    assert len(mails(session)) == 1 and rep.notes == ["DAL-SH-000002 delivered: BUILDCO does not want delivered notices"]
+    import pytest
+
+    from app.services.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="notice e-mail: not-an-address is not an e-mail address"):
+        notices.set_preferences(session, root, "BUILDCO", email="not-an-address")
+    with pytest.raises(ValidationError, match="'sms' is not a notice"):
+        notices.set_preferences(session, root, "BUILDCO", events=["sms"])
+
+
+def test_responses_follow_the_branch_policy(tw: TrackWorld, session: Session) -> None:
+    policy.save_policy(session, tw.world.actors["mike"], tw.world.dal.id, order_shipped_on_pickup=False,
+                       notice_shipped="no", trouble_cases=False)
+    session.commit()
+    s = tw.ship(session, "SBX000000000117")
+    session.commit()
+    answer(tw, session, result(s.tracking_number, LABEL, PICKUP, OUT, ATTEMPT))
+    assert session.get(SalesOrder, s.sales_order_id).status == "packed"  # type: ignore[union-attr]
+    assert not cases(session, "tracking.attempt")
+    assert [m.subject for m in mails(session)] == ["A problem with the delivery of your order DAL-SO-000001"]
