@@ -28,13 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parse.set_defaults(func=_parse)
     from app.cli import carrier_accounts
 
-    carrier_accounts.register(csub)
+    carrier_accounts.register_actions(csub)  # not auto-registered: its actions live under `depot carrier`
     sb = sub.add_parser("carrier-sandbox", help="run the local carrier sandbox (UPS, FedEx, DHL, USPS wire formats)")
     sb.add_argument("--host", default="127.0.0.1")
     sb.add_argument("--port", type=int, default=8765, help="0 = any free port (default 8765)")
     sb.add_argument("--speed", type=float, default=60.0, help="sandbox seconds per real second (default 60)")
     sb.add_argument("--faults", type=float, default=0.0, help="share of answers that go wrong (0..1)")
     sb.add_argument("--secret", default=None, help="client secret / API key the sandbox accepts")
+    sb.add_argument("--epoch", default=None, help="when its world began (ISO time, UTC): a restart with the same "
+                    "epoch tells the same stories at the same times (default: now)")
     sb.set_defaults(func=_sandbox)
 
 
@@ -75,8 +77,18 @@ def _sandbox(args: argparse.Namespace) -> int:
         raise ValidationError("--speed", "must be above 0")
     if not 0 <= args.faults <= 1:
         raise ValidationError("--faults", "must be between 0 and 1")
+    epoch = None
+    if args.epoch:
+        import datetime as dt
+
+        try:
+            epoch = dt.datetime.fromisoformat(args.epoch.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("--epoch", f"{args.epoch!r} is not an ISO time (2026-12-05T08:00:00Z)") from None
+        if epoch.tzinfo is None:
+            epoch = epoch.replace(tzinfo=dt.UTC)
     sandbox = Sandbox(host=args.host, port=args.port, speed=args.speed, fault_rate=args.faults,
-                      secret=args.secret or DEMO_SECRET)
+                      secret=args.secret or DEMO_SECRET, epoch=epoch)
     try:
         sandbox.start()
     except OSError as e:

@@ -16,7 +16,7 @@ from app.cli.common import add_db_option, add_user_option, engine_for, print_jso
 from app.services.errors import ValidationError
 
 
-def register(csub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_actions(csub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def cmd(name: str, help_: str, func: Any) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = csub.add_parser(name, help=help_)
         add_db_option(p)

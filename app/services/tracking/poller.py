@@ -38,6 +38,8 @@ from app.models.types import utcnow
 from app.services import mail
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
+from app.services.carriers.adapters import Adapter
+from app.services.carriers.adapters.base import batches
 from app.services.carriers.model import Outcome, TrackReply, TrackResult
 from app.services.db import session_scope
 from app.services.exceptions import raise_exception
@@ -264,11 +266,52 @@ def fetch(work: Work, settings: Settings, engine: Engine | None = None, *, max_w
         reply = TrackReply(Outcome.PERMANENT, f"cannot use the account: {e}")
         return Fetched(work, reply, 0, time.perf_counter() - t0)
     try:
-        reply = adapter.track(work.numbers)
+        reply = track(adapter, work.numbers)
     except Exception as e:  # noqa: BLE001 - an adapter bug must not stop the cycle: retried later
         log.exception("tracking %s", work.label)
         reply = TrackReply(Outcome.TRANSIENT, f"{type(e).__name__}: {e}")
     return Fetched(work, reply, adapter.calls, time.perf_counter() - t0)
+
+
+#: this many failed requests in a row: the carrier is down, the rest of the pass waits
+STOP_AFTER = 3
+
+
+def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
+    """Every number in the carrier's batch size, like ``Adapter.track``, except that one failed
+    request (a reset, a garbled body) costs only its own numbers a retry: the pass goes on, and
+    stops for a rate limit or refused credentials (nobody may call) or after ``STOP_AFTER``
+    failures in a row. The reply's outcome is the one that stopped it (else ok)."""
+    results: list[TrackResult] = []
+    todo: list[str] = []
+    for n in numbers:
+        why = adapter.refuses(n)
+        if why:
+            results.append(TrackResult(n, Outcome.PERMANENT, message=why))
+        else:
+            todo.append(n)
+    stop: TrackReply | None = None
+    last: TrackReply | None = None
+    failures = 0
+    for chunk in batches(todo, adapter.batch_size):
+        if stop is not None:
+            results.extend(TrackResult(n, stop.outcome, message=stop.message) for n in chunk)
+            continue
+        reply = adapter.track_batch(chunk)
+        if reply.shipments:
+            results.extend(reply.shipments)
+            failures = 0
+            continue
+        if reply.outcome is Outcome.OK:
+            continue
+        results.extend(TrackResult(n, reply.outcome, message=reply.message) for n in chunk)
+        last = reply
+        failures += 1
+        if reply.outcome in (Outcome.RATE_LIMITED, Outcome.AUTH_FAILED) or failures >= STOP_AFTER:
+            stop = reply
+    if stop is not None:
+        return TrackReply(stop.outcome, stop.message, stop.retry_after, stop.http_status, results)
+    return TrackReply(Outcome.OK, last.message if last else "", last.retry_after if last else None, 200, results)
 
 
 # -- step 3: apply ------------------------------------------------------------------------------------

@@ -131,3 +131,37 @@ def tw(engine: Engine, session: Session, world: Small, sandbox: Sandbox, setting
     customer.contact_email = "orders@buildco.example"
     session.commit()
     return TrackWorld(engine, world, sandbox, settings, carriers, infos, customer)
+
+
+class SandboxProcess:
+    """``depot carrier-sandbox`` in its own process (killed with SIGKILL like a crashed carrier)."""
+
+    def __init__(self, epoch: dt.datetime, speed: float = 1.0, faults: float = 0.0) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "carrier-sandbox", "--port", "0", "--speed", str(speed),
+             "--faults", str(faults), "--epoch", epoch.isoformat()],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert "carrier sandbox on " in line, line + (self.proc.stderr.read() if self.proc.stderr else "")
+        self.url = line.split(" on ", 1)[1].split()[0]
+
+    def requests(self) -> int:
+        import requests
+
+        return int(requests.get(f"{self.url}/sandbox/status", timeout=2).json()["requests"])
+
+    def kill(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)

@@ -10,6 +10,7 @@ demos (status, faults, limits). The routes live in ``routes``; this module is th
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import socket
 import struct
@@ -171,9 +172,9 @@ class Sandbox:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 60.0, secret: str = DEMO_SECRET,
                  token_ttl: float = 3600.0, per_minute: int = 60_000, fault_rate: float = 0.0,
-                 slow_seconds: float = 3.0, seed: int | None = None) -> None:
+                 slow_seconds: float = 3.0, seed: int | None = None, epoch: dt.datetime | None = None) -> None:
         self.host, self.port = host, port
-        self.state = State(speed, secret, token_ttl, per_minute, fault_rate, slow_seconds, seed)
+        self.state = State(speed, secret, token_ttl, per_minute, fault_rate, slow_seconds, seed, epoch)
         self.httpd: SandboxHTTPServer | None = None
         self.thread: threading.Thread | None = None
 

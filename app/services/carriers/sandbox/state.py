@@ -6,6 +6,7 @@ import each other.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import secrets as pysecrets
@@ -41,8 +42,12 @@ class State:
     """Everything the sandbox remembers (thread-safe)."""
 
     def __init__(self, speed: float, secret: str, token_ttl: float, per_minute: int, fault_rate: float,
-                 slow_seconds: float, seed: int | None) -> None:
-        self.world = World(speed=speed)
+                 slow_seconds: float, seed: int | None, epoch: dt.datetime | None = None) -> None:
+        # an epoch (when this world began, real time) makes a restarted sandbox tell the same
+        # stories at the same times, as a real carrier does after its servers restart
+        self.world = World(speed=speed) if epoch is None else \
+            World(speed=speed, started=epoch.astimezone(dt.UTC).replace(microsecond=0),
+                  started_real=epoch.replace(microsecond=0).timestamp())
         self.secret = secret
         self.token_ttl = token_ttl
         self.per_minute = per_minute

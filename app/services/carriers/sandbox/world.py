@@ -140,7 +140,9 @@ class World:
             eta = eta + dt.timedelta(days=1)
         steps.append(Step(t0 + dt.timedelta(hours=max(8.0, transit * 0.4 + 2)) + shift, "depart", *hub))
         day = dt.datetime.combine(eta, dt.time(0), dt.UTC)
-        steps.append(Step(day - dt.timedelta(hours=4), "arrive", *dest))
+        # at the destination the evening before, but never before leaving the hub (a one-day
+        # parcel labelled late in the day would otherwise arrive before its label)
+        steps.append(Step(max(day - dt.timedelta(hours=4), steps[-1].at + dt.timedelta(hours=1)), "arrive", *dest))
         out = day + dt.timedelta(hours=13, minutes=h % 50)
         signer = SIGNERS[h % len(SIGNERS)]
         window = (day + dt.timedelta(hours=13), day + dt.timedelta(hours=21))
