@@ -124,7 +124,7 @@ def start_background_services(ctx: AppContext, window: MainWindow, *, demo: bool
         window.first_painted.connect(lambda _t: background.start())
     services: list[Any] = [background]
     if demo or os.environ.get("DEPOT_CARRIER_SANDBOX") == "in-process":
-        services.append(start_carrier_sandbox())
+        services.append(start_carrier_sandbox(ctx.settings))
     return services
 
 
@@ -151,11 +151,22 @@ class _Background:
             self.jobs.stop()
 
 
-def start_carrier_sandbox() -> Any:
+def start_carrier_sandbox(settings: Settings | None = None) -> Any:
+    """The demo's carrier sandbox, in-process on a free port. Its world keeps one epoch (kept in the
+    settings), so the next start tells the same parcels' stories where they have got to by then."""
+    import datetime as dt
+
     from app.services.carriers.accounts import set_sandbox_url
     from app.services.carriers.sandbox.server import Sandbox
 
-    sandbox = Sandbox(port=0, speed=float(os.environ.get("DEPOT_SANDBOX_SPEED", "60"))).start()
+    epoch = None
+    if settings is not None:
+        try:
+            epoch = dt.datetime.fromisoformat(str(settings.get("carrier.sandbox_epoch", "") or ""))
+        except ValueError:
+            epoch = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            settings.set("carrier.sandbox_epoch", epoch.isoformat())
+    sandbox = Sandbox(port=0, speed=float(os.environ.get("DEPOT_SANDBOX_SPEED", "60")), epoch=epoch).start()
     set_sandbox_url(sandbox.url)
     print(f"depot: carrier sandbox on {sandbox.url}", file=sys.stderr)
 

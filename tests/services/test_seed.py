@@ -174,8 +174,18 @@ def test_open_work_for_the_screens(s: Session, demo: SeedReport) -> None:
     # the delivered ones are the history predictive ETA learns from (issue 18): not tracked any more
     assert one(s, "SELECT count(*) FROM shipment WHERE status = 'delivered' AND delivered_at IS NOT NULL") == 3000
     ships = q(s, "SELECT tracking_number, status, eta, next_poll_at FROM shipment WHERE status <> 'delivered'")
-    assert len(ships) == 40 and all(t and st == "in_transit" and eta and poll for t, st, eta, poll in ships)
+    assert len(ships) == 40 and all(t and st in ("in_transit", "label_created") and eta and poll
+                                    for t, st, eta, poll in ships)
     assert len({t for t, *_ in ships}) == 40
+    # Tracking: a few labels wait for the carrier's pickup (their orders are packed), every shipment
+    # has a promised date, each branch a tracking policy, and customers their notice preferences
+    assert q(s, "SELECT sh.status, so.status, count(*) FROM shipment sh JOIN sales_order so ON so.id = sh.sales_order_id "
+                "WHERE sh.status <> 'delivered' GROUP BY 1, 2 ORDER BY 1") == [("in_transit", "shipped", 35),
+                                                                             ("label_created", "packed", 5)]
+    assert one(s, "SELECT count(*) FROM shipment WHERE status <> 'delivered' AND (promised_date IS NULL "
+                  "OR moved_at IS NULL)") == 0
+    assert one(s, "SELECT count(*) FROM tracking_policy") == 3
+    assert one(s, "SELECT count(*) FROM customer WHERE notify_events = ''") == 15
     assert demo.counts["stock_move"] == one(s, "SELECT count(*) FROM stock_move")
 
 

@@ -11,6 +11,8 @@ and ``customer`` are not rebuilt and keep their change-capture triggers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -27,7 +29,7 @@ LOCAL = ["tracking_cycle", "tracking_lease_watch", "tracking_notice_due"]
 DT = app.models.types.UTCDateTime(length=32)
 
 #: (table, column, type, server default or None for a NULL column)
-COLUMNS = [
+COLUMNS: list[tuple[str, str, Any, str | None]] = [
     ("shipment", "promised_date", sa.Date(), None),
     ("shipment", "eta_date", sa.Date(), None),
     ("shipment", "raw_status", sa.String(40), "''"),

@@ -8,8 +8,11 @@ backordered sales orders, and shipments in transit with tracking numbers.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter
 
+from app.models.tracking import derived_id
+from app.services.carriers.sandbox.world import World
 from app.services.seed.bulk import VERSIONED, hlc_of, iso, iso_ms
 from app.services.seed.history import DAYS, History, Po, So
 from app.services.seed.sales import seed_allocation, seed_sales
@@ -28,7 +31,12 @@ SO_COLUMNS = (*VERSIONED, "number", "customer_id", "warehouse_id", "status", "or
 SO_LINE_COLUMNS = (*VERSIONED, "order_id", "line_no", "item_id", "qty_ordered", "qty_allocated", "qty_shipped",
                    "unit_price", "status")
 SHIPMENT_COLUMNS = (*VERSIONED, "number", "sales_order_id", "warehouse_id", "carrier_id", "service_id",
-                    "tracking_number", "status", "shipped_at", "eta", "next_poll_at")
+                    "tracking_number", "status", "shipped_at", "eta", "next_poll_at", "promised_date", "moved_at")
+#: the demo's tracking policy for each branch: its carrier sandbox runs 60 times faster than the
+#: clock, so it polls 60 times more often than a real branch would (labels every 6 min, moving
+#: parcels every minute; Settings > Tracking shows and changes it)
+DEMO_TRACKING_POLICY = {"label_minutes": 6, "transit_minutes": 1, "out_minutes": 1, "trouble_minutes": 1,
+                        "unknown_minutes": 5, "stale_days": 5, "lease_minutes": 15}
 
 
 def sscc18(serial: int) -> str:
@@ -181,11 +189,12 @@ def _sales_orders(ctx: Ctx, hist: History, numbers: _Numbers) -> list[So]:
     recent.sort(key=lambda s: (s.ms, s.id))
     in_transit = {so.id for so in rng.sample(recent, min(len(recent), ctx.spec.shipments_in_transit))}
     orders, lines = [], []
-    shipped = []
+    shipped: list[So] = []
     for so in sorted(hist.sos.values(), key=lambda s: (s.ms, s.id)):
         owner = owner_of[so.warehouse_id]
         if so.id in in_transit:
-            status, line_status = "shipped", "shipped"
+            # every eighth one has its label but waits for the carrier's pickup: its order is packed
+            status, line_status = ("packed" if len(shipped) % 8 == 3 else "shipped"), "shipped"
             shipped.append(so)
         elif so.day >= DAYS - 3:
             status, line_status = "delivered", "shipped"
@@ -258,6 +267,7 @@ def _shipments(ctx: Ctx, shipped: list[So], numbers: _Numbers) -> None:
     owner_of = {wid: ctx.branch_ids[b] for wid, _c, b in ctx.warehouses}
     codes = ["SANDBOX"] if ctx.spec.name == "demo" else ["SANDBOX", "SANDBOX", "UPS", "FEDEX", "DHL", "USPS"]
     today0 = dt.datetime.combine(ctx.today, dt.time(0), dt.UTC)
+    demo = ctx.spec.name == "demo"
     rows = []
     for n, so in enumerate(shipped, 1):
         code = rng.choice(codes)
@@ -266,11 +276,39 @@ def _shipments(ctx: Ctx, shipped: list[So], numbers: _Numbers) -> None:
         ship_at = dt.datetime.combine(_day(ctx, so.day), dt.time(17, rng.randint(0, 59)), dt.UTC)
         eta = ship_at + dt.timedelta(days=days)
         poll = today0 + dt.timedelta(minutes=rng.randint(0, 12 * 60))
+        number = _tracking(code, n)
+        label_only = (n - 1) % 8 == 3  # its order is packed (see _sales_orders)
+        # promised: the service's days (at least four: the customer was promised a date, not a
+        # service), and a day's margin for most (not from rng: the rest of the seed stays as it was)
+        margin = 0 if n % 5 == 0 else 1
+        promised = (ship_at + dt.timedelta(days=max(days, 4) + margin)).date()
+        if demo and not _known_to_sandbox(number):
+            ship_at -= dt.timedelta(days=6)  # the carrier never heard of it: tracking goes stale at once
+            promised -= dt.timedelta(days=6)
         ms = int(ship_at.timestamp() * 1000) + n
         rows.append((*_vers(ctx, ms, owner_of[so.warehouse_id]), numbers.take(so.warehouse_id, "SH"), so.id,
-                     so.warehouse_id, carrier_id, svc_id, _tracking(code, n), "in_transit", iso(ship_at), iso(eta),
-                     iso(poll)))
+                     so.warehouse_id, carrier_id, svc_id, number, "label_created" if label_only else "in_transit",
+                     iso(ship_at), iso(eta), iso(today0 if demo else poll), promised.isoformat(), iso(ship_at)))
     ctx.bulk.insert("shipment", SHIPMENT_COLUMNS, rows)
+    if demo:
+        _tracking_policies(ctx)
+
+
+def _known_to_sandbox(number: str) -> bool:
+    """Whether the built-in carrier sandbox tells a story for this number (about 28 in 29)."""
+    return World().known(number)
+
+
+def _tracking_policies(ctx: Ctx) -> None:
+    ms = _ms_today(ctx)
+    cols = tuple(DEMO_TRACKING_POLICY)
+    rows = [(*_vers(ctx, ms, bid, derived_id("tracking-policy", _uuid(bid)).hex), *DEMO_TRACKING_POLICY.values(), "seed")
+            for _code, bid in sorted(ctx.branch_ids.items()) if bid != ctx.ho]
+    ctx.bulk.insert("tracking_policy", (*VERSIONED, *cols, "updated_by"), rows)
+
+
+def _uuid(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
 
 
 __all__ = ["Po", "seed_documents", "sscc18"]

@@ -208,13 +208,17 @@ def _parties(ctx: Ctx, clock: _Clock) -> None:
         name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(CUSTOMER_KINDS)} {n}"
         code = f"C{n:05d}"
         credit = (limit * rng.randint(6, 14) // 10) // 1000 * 1000
+        # shipment notices (Tracking): most take all at the contact address; some have an address
+        # of their own, some want only the delivery and the problems, some none (not from rng)
+        notify_email = f"tracking@{code.lower()}.example" if n % 10 == 7 else ""
+        notify_events = {3: "", 5: "delivered,exception"}.get(n % 10, "shipped,eta,delivered,exception")
         rows.append((*v, code, name, f"ap@{code.lower()}.example", f"{rng.randint(1, 9999)} Main St, {home}",
                      tier, money(credit), "USD", rng.choice(("NET30", "NET30", "NET15", "NET45", "COD")), level,
-                     ctx.branch_ids[home], 1))
+                     ctx.branch_ids[home], 1, notify_email, notify_events))
         ctx.customers.setdefault(home, []).append((str(v[0]), tier, factor))
     ctx.bulk.insert("customer", (*VERSIONED, "code", "name", "contact_email", "ship_to", "priority_tier",
                                  "credit_limit", "currency", "payment_terms", "service_level", "home_branch_id",
-                                 "active"), rows)
+                                 "active", "notify_email", "notify_events"), rows)
 
 
 def _items(ctx: Ctx, clock: _Clock) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,11 +17,12 @@ from app.models.exceptions import ExceptionItem
 from app.models.messaging import EmailOutbox
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent, TrackingNoticeDue
+from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_id_for
 from app.services import events as ev
-from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackReply, TrackResult
-from app.services.tracking import notices, poller, policy
-from tests.services.tracking.conftest import TrackWorld
+from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
+from app.services.errors import ValidationError
+from app.services.tracking import notices, policy, poller
+from tests.tracking_world import TrackWorld
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
@@ -51,16 +53,7 @@ def result(number: str, *evs: TrackEvent, eta: dt.date | None = None, pod: Proof
 def answer(tw: TrackWorld, session: Session, *results: TrackResult, outcome: Outcome = Outcome.OK,
            now: dt.datetime = NOW, retry_after: float | None = None, also: dict[str, uuid.UUID] | None = None,
            message: str = "") -> poller.AccountReport:
-    """The poller's apply step for a sandbox-account answer about these shipments."""
-    ships = {n: tw.shipments[n].id for n in (r.tracking_number or "" for r in results) if n in tw.shipments}
-    ships.update(also or {})
-    info = tw.accounts["SANDBOX"]
-    work = poller.Work(info.id, info.label, info, "SANDBOX", ships)
-    reply = TrackReply(outcome, message, retry_after, 200, list(results))
-    rep = poller.apply(session, poller.Plan(now), poller.Fetched(work, reply, 1, 0.0), now)
-    session.commit()
-    session.expire_all()
-    return rep
+    return tw.answer(session, *results, outcome=outcome, now=now, retry_after=retry_after, also=also, message=message)
 
 
 def events_of(session: Session, s: Shipment) -> list[TrackingEvent]:
@@ -85,8 +78,6 @@ def test_the_same_answer_twice_stores_each_event_once(tw: TrackWorld, session: S
     assert len(events_of(session, s)) == 3
     assert session.get(Shipment, s.id).status == "in_transit"  # type: ignore[union-attr]
     # the derived id is the same on every workstation: (carrier, number, raw code, time)
-    from app.models.tracking import event_id_for
-
     assert {e.id for e in events_of(session, s)} == {event_id_for("SANDBOX", s.tracking_number, e.raw_code, e.at)
                                                      for e in (LABEL, PICKUP, DEPART)}
 
@@ -308,10 +299,6 @@ def test_customer_preferences_address_and_opt_out(tw: TrackWorld, session: Sessi
     session.commit()
     rep = answer(tw, session, result(b.tracking_number, PICKUP, DELIVERED, pod=POD))
     assert len(mails(session)) == 1 and rep.notes == ["DAL-SH-000002 delivered: BUILDCO does not want delivered notices"]
-    import pytest
-
-    from app.services.errors import ValidationError
-
     with pytest.raises(ValidationError, match="notice e-mail: not-an-address is not an e-mail address"):
         notices.set_preferences(session, root, "BUILDCO", email="not-an-address")
     with pytest.raises(ValidationError, match="'sms' is not a notice"):

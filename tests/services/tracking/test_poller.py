@@ -20,8 +20,8 @@ from app.models.tracking import TrackingCycle, TrackingEvent
 from app.services import events as ev
 from app.services.carriers import accounts as ac
 from app.services.tracking import poller
-from tests.services.tracking.conftest import SandboxProcess, TrackWorld, find_numbers
 from tests.smtp_server import Handler
+from tests.tracking_world import SandboxProcess, TrackWorld, find_numbers
 
 SBX = "SBX{:012d}"
 UPS = "1ZDEP0010{:09d}"
