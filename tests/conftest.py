@@ -27,6 +27,9 @@ from app.services.db import make_engine, open_database  # noqa: E402
 from tests.factories import World, build_world, load_world  # noqa: E402
 from tests.smtp_server import smtp  # noqa: E402, F401  (fixture: a real SMTP server on loopback)
 
+#: the tracking world (carriers, accounts on a carrier sandbox, orders, shipments): services, views, CLI
+pytest_plugins = ["tests.tracking_world"]
+
 wiring.load()  # every package's follow-up handlers and settlers, as the entry points load them
 
 

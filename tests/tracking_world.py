@@ -169,10 +169,11 @@ class SandboxProcess:
         assert "carrier sandbox on " in line, line + (self.proc.stderr.read() if self.proc.stderr else "")
         self.url = line.split(" on ", 1)[1].split()[0]
 
-    def requests(self) -> int:
+    def calls(self, route: str) -> int:
+        """How many requests of one route it has served (``ups.track``, ``fedex.track`` ...)."""
         import requests
 
-        return int(requests.get(f"{self.url}/sandbox/status", timeout=2).json()["requests"])
+        return int(requests.get(f"{self.url}/sandbox/status", timeout=2).json()["by_route"].get(route, 0))
 
     def kill(self) -> None:
         import signal

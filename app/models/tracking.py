@@ -46,8 +46,9 @@ class TrackingEvent(LedgerRow, Base):
     tracking_number: Mapped[str] = mapped_column(String(40))
     #: the carrier's time of the event (UTC); None when the carrier gave none
     at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
-    #: normalised (carriers.model.STATUSES) and the carrier's own code and words
-    status: Mapped[str] = mapped_column(String(24))
+    #: normalised (carriers.model.STATUSES; not a document status: an event has no workflow) and
+    #: the carrier's own code and words
+    event_status: Mapped[str] = mapped_column(String(24))
     raw_code: Mapped[str] = mapped_column(String(40), default="")
     description: Mapped[str] = mapped_column(String(300), default="")
     location: Mapped[str] = mapped_column(String(120), default="")

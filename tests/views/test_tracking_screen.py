@@ -18,7 +18,7 @@ from app.views.context import make_test_context
 from app.views.tracking.models import RISK_COLUMN
 from app.views.tracking.poller import TrackingPoller
 from app.views.tracking.screen import TrackingScreen
-from tests.tracking_world import TrackWorld, find_numbers, sandbox, settings, tw  # noqa: F401
+from tests.tracking_world import TrackWorld, find_numbers
 
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
 TODAY = dt.datetime.now(dt.UTC).date()

@@ -131,7 +131,7 @@ def upgrade() -> None:
     sa.Column('carrier_id', sa.Uuid(), nullable=False),
     sa.Column('tracking_number', sa.String(length=40), nullable=False),
     sa.Column('at', app.models.types.UTCDateTime(length=32), nullable=True),
-    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('event_status', sa.String(length=24), nullable=False),
     sa.Column('raw_code', sa.String(length=40), nullable=False),
     sa.Column('description', sa.String(length=300), nullable=False),
     sa.Column('location', sa.String(length=120), nullable=False),

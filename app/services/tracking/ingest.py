@@ -61,14 +61,15 @@ class Change:
     """What one answer did to one shipment."""
 
     new_events: int = 0
-    old_status: str = ""
-    status: str = ""
+    #: the shipment's status before and after
+    before: str = ""
+    after: str = ""
     notices: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     emitted: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return self.old_status != self.status
+        return self.before != self.after
 
 
 class Batch:
@@ -110,13 +111,13 @@ def candidate_ids(carrier_code: str, result: TrackResult) -> list[uuid.UUID]:
 
 
 def _scan(row: dict[str, Any]) -> Scan:
-    return Scan(row["id"], row["at"], row["status"], row["raw_code"], row["description"], row["location"])
+    return Scan(row["id"], row["at"], row["event_status"], row["raw_code"], row["description"], row["location"])
 
 
 def _row(shipment: Shipment, carrier_code: str, e: TrackEvent, now: dt.datetime, source: str) -> dict[str, Any]:
     return {"id": event_id_for(carrier_code, shipment.tracking_number, e.raw_code, e.at), "shipment_id": shipment.id,
             "carrier_id": shipment.carrier_id, "tracking_number": shipment.tracking_number, "at": e.at,
-            "status": e.status, "raw_code": e.raw_code[:40], "description": e.description[:300],
+            "event_status": e.status, "raw_code": e.raw_code[:40], "description": e.description[:300],
             "location": e.location[:120], "eta_date": None, "eta_end": None, "pod_signed_by": "", "pod_at": None,
             "pod_image": "", "seen_at": now, "source": source, "notice": "", "owner_branch_id": shipment.owner_branch_id,
             "created_at": now}
@@ -131,7 +132,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     """Store what is new in ``result`` (an ``ok`` answer for ``shipment``) and bring the shipment
     in line with its newest event. Returns what changed; handlers have run."""
     now = batch.now
-    change = Change(old_status=shipment.status, status=shipment.status)
+    change = Change(before=shipment.status, after=shipment.status)
     rows: list[dict[str, Any]] = []
     seen: set[uuid.UUID] = set()
     for e in sorted(result.events, key=lambda x: _when(x.at)):
@@ -158,7 +159,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         # stored already, on a revision event of their own (a new ETA without a scan)
         if answer_newest["id"] in batch.known:
             kind = "POD" if pod_new else f"ETA {result.eta_date.isoformat() if result.eta_date else ''}"
-            anchor = _row(shipment, carrier_code, TrackEvent(answer_newest["at"], answer_newest["status"], kind,
+            anchor = _row(shipment, carrier_code, TrackEvent(answer_newest["at"], answer_newest["event_status"], kind,
                                                              answer_newest["description"], answer_newest["location"]),
                           now, "eta" if not pod_new else source)
             if anchor["id"] in batch.known:
@@ -192,7 +193,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
             notices[row["id"]] = (kind, row)
 
     # status: walk the new events in carrier time; each one newer than what was known moves it on
-    timed = sorted((r for r in new if r["source"] != "eta" and r["status"] != "unknown"), key=lambda x: _when(x["at"]))
+    timed = sorted((r for r in new if r["source"] != "eta" and r["event_status"] != "unknown"), key=lambda x: _when(x["at"]))
     newest_row: dict[str, Any] | None = None
     status = shipment.status
     picked: dict[str, Any] | None = None
@@ -201,7 +202,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         if known_newest is not None and _when(r["at"]) < known_newest:
             continue  # an older scan filled in: kept in the ledger, changes nothing
         newest_row = r
-        target = r["status"]
+        target = r["event_status"]
         if status == "delivered" and (target in TROUBLE or target == "returned"):
             troubles.append(("after_delivery", r))
             continue
@@ -222,7 +223,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         delivered_row = newest_row if status == "delivered" else None
         transition(shipment, status, None, f"carrier: {shipment.status_text}"[:200],
                    at=_when(delivered_row["at"]) if delivered_row is not None and delivered_row["at"] else None)
-    change.status = shipment.status
+    change.after = shipment.status
     scan_of = {r["id"]: _scan(r) for r in new}
     if picked is not None:
         events.append(ShipmentPickedUp(None, shipment=shipment, event=scan_of[picked["id"]]))
@@ -249,7 +250,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         events.append(ShipmentTrouble(None, shipment=shipment, event=scan_of[r["id"]], kind=kind,
                                       detail=r["description"]))
         notice(r, "exception")
-    if change.old_status != "delivered" and shipment.status == "delivered" and newest_row is not None:
+    if change.before != "delivered" and shipment.status == "delivered" and newest_row is not None:
         events.append(ShipmentDelivered(None, shipment=shipment, event=scan_of[newest_row["id"]],
                                         at=shipment.delivered_at, pod=pod_new or has_pod))
         notice(newest_row, "delivered")

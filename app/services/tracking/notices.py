@@ -142,7 +142,7 @@ def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind:
         "previous_eta": previous, "promised": _fmt(shipment.promised_date), "status": event.description,
         "location": event.location, "delivered_at": _fmt(shipment.delivered_at or event.at),
         "signed_by": shipment.pod_signed_by or event.pod_signed_by or "-",
-        "action": _customer_action(event.status), "branch": branch,
+        "action": _customer_action(event.event_status), "branch": branch,
     }
 
 

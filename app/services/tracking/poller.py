@@ -47,7 +47,6 @@ from app.services.masterdata import branch_code
 from app.services.ownership import ownership
 from app.services.settings import Settings
 from app.services.tracking import lease, notices
-from app.services.tracking import responses as _responses  # noqa: F401  (registers the ERP responses)
 from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest
 from app.services.tracking.policy import next_poll, policy_for
 

@@ -256,11 +256,11 @@ def show(session: Session, number: str, *, today: dt.date | None = None) -> Ship
     events = list(session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == s.id)
                                   .order_by(TrackingEvent.at.desc(), TrackingEvent.seen_at.desc())))
     newest_id = next((e.id for e in events if e.at == s.last_event_at and e.source != "eta"), None)
-    timeline = [TimelineEntry(e.at, e.status, e.description, e.location, e.raw_code, e.source, e.notice, e.eta_date,
+    timeline = [TimelineEntry(e.at, e.event_status, e.description, e.location, e.raw_code, e.source, e.notice, e.eta_date,
                               e.seen_at, e.id == newest_id) for e in events]
     pod = None
     if s.pod_signed_by or s.pod_at:
-        where = next((e.location for e in events if e.status == "delivered"), "")
+        where = next((e.location for e in events if e.event_status == "delivered"), "")
         pod = Pod(s.pod_signed_by, s.pod_at, s.pod_image, where)
     account = lease.account_for(session, s.owner_branch_id, s.carrier_id, s.account_id)
     holder = lease.holders(session).get(account) if account else None

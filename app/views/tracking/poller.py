@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
-from app.services import mail
+from app.services import mail, wiring
 from app.services.errors import DomainError
 from app.services.tracking.poller import CycleReport, run_cycle
 from app.views.context import AppContext
@@ -43,6 +43,7 @@ class _Cycle(QRunnable):
     def run(self) -> None:  # worker thread: no widgets
         p = self.poller
         try:
+            wiring.load()  # the ERP responses are follow-ups registered by the service packages
             try:
                 smtp: mail.SmtpConfig | None = mail.config_from_settings(p.ctx.settings)
             except DomainError:

@@ -241,11 +241,11 @@ def _kill_after(carrier: SandboxProcess, n: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            if carrier.requests() >= n:
+            if carrier.calls("ups.track") >= n:
                 break
         except requests.RequestException:
             break
-        time.sleep(0.01)
+        time.sleep(0.02)
     carrier.kill()
 
 
