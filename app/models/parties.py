@@ -45,7 +45,7 @@ class Customer(MasterData, Base):
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     ship_to: Mapped[str] = mapped_column(String(400), default="")
     #: shipment notices (Tracking): where they go ('' = contact_email) and which the customer gets
-    #: (comma-separated of app.models.tracking.NOTICE_KINDS; '' = none: opted out of all)
+    #: (comma-separated of app.models.tracking.NOTICE_KINDS; 'none': opted out of all)
     notify_email: Mapped[str] = mapped_column(String(200), default="")
     notify_events: Mapped[str] = mapped_column(String(60), default="shipped,eta,delivered,exception")
     priority_tier: Mapped[str] = mapped_column(String(10), default="silver")

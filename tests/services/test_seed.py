@@ -185,7 +185,7 @@ def test_open_work_for_the_screens(s: Session, demo: SeedReport) -> None:
     assert one(s, "SELECT count(*) FROM shipment WHERE status <> 'delivered' AND (promised_date IS NULL "
                   "OR moved_at IS NULL)") == 0
     assert one(s, "SELECT count(*) FROM tracking_policy") == 3
-    assert one(s, "SELECT count(*) FROM customer WHERE notify_events = ''") == 15
+    assert one(s, "SELECT count(*) FROM customer WHERE notify_events = 'none'") == 15
     assert demo.counts["stock_move"] == one(s, "SELECT count(*) FROM stock_move")
 
 

@@ -16,6 +16,7 @@ from app.models.catalog import VELOCITY_CLASSES, Item, ItemUom
 from app.models.ids import uuid7_hex_batch
 from app.models.org import TEMPERATURE_CLASSES, Branch
 from app.models.parties import PRIORITY_TIERS, SERVICE_LEVELS, Customer, ItemSupplier, Supplier
+from app.models.tracking import NOTICE_KINDS
 from app.services.auth import Actor
 from app.services.bulk import BulkInsert, Stamp, new_id
 from app.services.importer.fields import (
@@ -40,6 +41,17 @@ def _velocity(v: str) -> str:
     if v not in VELOCITY_CLASSES:
         raise ValueError(f"{v!r} is not one of {', '.join(VELOCITY_CLASSES)}")
     return v
+
+
+def _notices(v: str) -> str:
+    """Shipment notices the customer gets (Tracking): comma-separated kinds, or none (opted out)."""
+    if v.strip().lower() == "none":
+        return "none"
+    kinds = [k.strip().lower() for k in v.replace(";", ",").split(",") if k.strip()]
+    bad = [k for k in kinds if k not in NOTICE_KINDS]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not one of {', '.join(NOTICE_KINDS)}")
+    return ",".join(k for k in NOTICE_KINDS if k in kinds)
 
 
 ITEM_FIELDS = [
@@ -67,6 +79,8 @@ CUSTOMER_FIELDS = [
     Field("price_group", code(20)), Field("ship_complete", boolean), Field("credit_hold", boolean),
     Field("credit_note", text(200)), Field("overdue_days", whole), Field("edi_qualifier", text(2)),
     Field("edi_id", text(35)), Field("edi_format", choice("x12", "edifact")),
+    # shipment notices (issue 15)
+    Field("notify_email", text(200)), Field("notify_events", _notices),
 ]
 LINK_FIELDS = [
     Field("sku", code(40), True), Field("supplier", code(20), True), Field("supplier_part", text(40)),

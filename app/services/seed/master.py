@@ -211,7 +211,7 @@ def _parties(ctx: Ctx, clock: _Clock) -> None:
         # shipment notices (Tracking): most take all at the contact address; some have an address
         # of their own, some want only the delivery and the problems, some none (not from rng)
         notify_email = f"tracking@{code.lower()}.example" if n % 10 == 7 else ""
-        notify_events = {3: "", 5: "delivered,exception"}.get(n % 10, "shipped,eta,delivered,exception")
+        notify_events = {3: "none", 5: "delivered,exception"}.get(n % 10, "shipped,eta,delivered,exception")
         rows.append((*v, code, name, f"ap@{code.lower()}.example", f"{rng.randint(1, 9999)} Main St, {home}",
                      tier, money(credit), "USD", rng.choice(("NET30", "NET30", "NET15", "NET45", "COD")), level,
                      ctx.branch_ids[home], 1, notify_email, notify_events))

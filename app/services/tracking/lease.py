@@ -129,7 +129,9 @@ def decide(session: Session, accounts: dict[uuid.UUID, uuid.UUID], now: dt.datet
             out[account_id] = LeaseState(account_id, "claimed", name, now)
             continue
         if row.holder_site == me and row.deleted_at is None:
-            confirmed = row.id.hex not in pending
+            # confirmed once the claim left the outbox (the server has it); a heartbeat waiting in
+            # the outbox later does not take that back
+            confirmed = bool(watch.adopted) or row.id.hex not in pending
             if renew and confirmed and (row.renewed_at is None or now - row.renewed_at >= lease / 3
                                         or row.renewed_at > now + lease):
                 row.renewed_at = now  # the heartbeat others watch (its HLC changes)

@@ -9,7 +9,7 @@ holds the account's lease: a workstation cut off from the server keeps polling, 
 hears from the one that the others can see (docs/tracking.md, "Who sends").
 
 Preferences are the customer's (master data, branch-editable): ``notify_email`` ('' = the contact
-address) and ``notify_events`` (the kinds it wants; '' = opted out of all).
+address) and ``notify_events`` (the kinds it wants, comma-separated; ``none``: opted out of all).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from app.services.tracking.lease import account_for
 from app.services.tracking.policy import policy_for
 from app.services.tracking.templates import render
 
+#: a notice waiting here (for the server, or for a lease another workstation holds) is dropped after
+KEEP_WAITING = dt.timedelta(days=3)
 KIND_WORDS = {"shipped": "shipped", "eta": "new delivery date", "delivered": "delivered", "exception": "exception"}
 
 
@@ -92,7 +94,7 @@ def set_preferences(session: Session, actor: Actor, code: str, *, email: str | N
         bad = [e for e in wanted if e not in NOTICE_KINDS]
         if bad:
             raise ValidationError("notices", f"{bad[0]!r} is not a notice (known: {', '.join(NOTICE_KINDS)})")
-        c.notify_events = ",".join(k for k in NOTICE_KINDS if k in wanted)
+        c.notify_events = ",".join(k for k in NOTICE_KINDS if k in wanted) or "none"
     session.flush()
     after = _prefs(c)
     audit.record(session, actor, "customer.notices", "customer", c.id, c.owner_branch_id,
@@ -175,15 +177,19 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
         if shipment is None:
             done.append(due.event_id)
             continue
+        message_id = notice_id(event.id, due.kind)
+        if session.get(EmailOutbox, message_id) is not None:
+            done.append(due.event_id)
+            continue  # queued already (here, or by the workstation that holds the lease: pulled)
         if replicating:
             account = account_for(session, shipment.owner_branch_id, shipment.carrier_id, shipment.account_id)
             if event.id.hex in pending or held is None or account not in held:
-                out.waiting += 1
+                if now - due.created_at > KEEP_WAITING:
+                    done.append(due.event_id)  # the lease holder has seen to it (or it was not wanted)
+                else:
+                    out.waiting += 1
                 continue
-        message_id = notice_id(event.id, due.kind)
         done.append(due.event_id)
-        if session.get(EmailOutbox, message_id) is not None:
-            continue  # queued already (by this or another workstation)
         why = _queue(session, shipment, event, due.kind, message_id)
         if why:
             out.skipped.append(f"{shipment.number} {KIND_WORDS[due.kind]}: {why}")

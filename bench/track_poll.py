@@ -1,0 +1,217 @@
+"""One poll cycle over N in-transit shipments against the carrier sandbox, with rate limits on;
+and a delivery that becomes a sent customer notice (and the invoice-release event) in one cycle.
+
+    depot bench track_poll [--shipments 5000] [--per-minute 600] [--db FILE]
+    depot bench track_poll --delivery
+
+Without --db a demo seed is made in a temp folder and N shipments are added to it (spread over the
+carriers as the large seed does: the sandbox carrier twice as often as UPS, FedEx, DHL, USPS, each
+on its branch's account, against the branches' sales orders); with --db a copy of FILE is polled
+(a large seed carries 5,000 shipments in transit). Every account gets ``--per-minute`` requests a
+minute (the seed's accounts: 600; DHL also its daily quota). The sandbox runs in its own process
+(``depot carrier-sandbox``, its world begun two days ago, so parcels are mid-story), so the CPU
+figure is the poller's alone: plan, HTTP, parsing, storing events, follow-ups, notices.
+Figures: wall time, CPU per shipment (target under 2 ms), requests, outcomes, events, notices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sandbox(epoch: dt.datetime, speed: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app", "carrier-sandbox", "--port", str(port), "--speed", str(speed),
+                             "--epoch", epoch.isoformat()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(f"{url}/sandbox/status", timeout=1)
+            return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the carrier sandbox did not start")
+
+
+NUMBER = {"SANDBOX": "SBX{:012d}", "UPS": "1ZDEP0010{:09d}", "FEDEX": "{:012d}", "DHL": "{:010d}",
+          "USPS": "9400{:018d}"}
+OFFSET = {"SANDBOX": 0, "UPS": 0, "FEDEX": 700_000_000_000, "DHL": 3_000_000_000, "USPS": 0}
+
+
+def add_shipments(path: Path, n: int) -> None:
+    """N in-transit shipments on the seed's warehouses, carriers and sales orders (plain SQL)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    carriers = dict(conn.execute("SELECT code, id FROM carrier"))
+    whs = conn.execute("SELECT w.id, w.owner_branch_id, b.code FROM warehouse w JOIN branch b ON b.id = w.owner_branch_id "
+                       "WHERE b.is_head_office = 0 ORDER BY w.code").fetchall()
+    orders = {wid: [r[0] for r in conn.execute("SELECT id FROM sales_order WHERE warehouse_id = ? LIMIT 20000", (wid,))]
+              for wid, _b, _c in whs}
+    mix = ["SANDBOX", "SANDBOX", "UPS", "FEDEX", "DHL", "USPS"]
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for i in range(1, n + 1):
+        wid, bid, code = whs[i % len(whs)]
+        carrier = mix[i % len(mix)]
+        number = NUMBER[carrier].format(OFFSET[carrier] + 500_000 + i)
+        shipped = now - dt.timedelta(days=1 + i % 3)
+        stamp = now.isoformat()
+        rows.append((uuid.uuid4().hex, bid, stamp, stamp, 0, "", f"{code}-SHB-{i:06d}", orders[wid][i % len(orders[wid])],
+                     wid, carriers[carrier], number, "in_transit", shipped.isoformat(),
+                     (now - dt.timedelta(minutes=1)).isoformat(), (shipped + dt.timedelta(days=5)).date().isoformat(),
+                     shipped.isoformat()))
+    conn.executemany("INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, "
+                     "sales_order_id, warehouse_id, carrier_id, tracking_number, status, shipped_at, next_poll_at, "
+                     "promised_date, moved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+
+
+def prepare(args: argparse.Namespace, work: Path) -> Path:
+    path = work / "track.db"
+    if args.db:
+        print(f"copying {args.db} ...", flush=True)
+        shutil.copyfile(args.db, path)
+    else:
+        from app.services.seed import seed_database
+
+        print(f"seeding a demo database and adding {args.shipments:,} shipments ...", flush=True)
+        seed_database(path, size="demo")
+        add_shipments(path, args.shipments)
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    conn.execute("UPDATE shipment SET next_poll_at = ?, stopped = '' WHERE status NOT IN ('delivered', 'returned', "
+                 "'cancelled')", ((dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),))
+    conn.execute("UPDATE carrier_account SET requests_per_minute = ?, endpoint = 'sandbox'", (args.per_minute,))
+    conn.execute("DELETE FROM carrier_limit_state")
+    conn.execute("DELETE FROM tracking_policy")  # the default cadence, not the demo's
+    conn.execute("UPDATE sync_capture SET enabled = 1")
+    conn.commit()
+    due = conn.execute("SELECT count(*) FROM shipment WHERE next_poll_at <= ?", (now,)).fetchone()[0]
+    conn.close()
+    print(f"{due:,} shipments due", flush=True)
+    return path
+
+
+def cycle(args: argparse.Namespace) -> int:
+    from app.services.db import open_database
+    from app.services.settings import Settings
+    from app.services.tracking.poller import run_cycle
+
+    with tempfile.TemporaryDirectory(prefix="depot-track-") as tmp:
+        work = Path(tmp)
+        path = prepare(args, work)
+        proc, url = start_sandbox(dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+        os.environ["DEPOT_CARRIER_SANDBOX"] = url
+        engine = open_database(path)
+        try:
+            settings = Settings(work / "settings.json")
+            rep = run_cycle(engine, settings, limit=args.shipments + 1000)
+        finally:
+            engine.dispose()
+            proc.terminate()
+            proc.wait(10)
+    n = rep.shipments
+    print(f"one poll cycle over {n:,} shipments: {rep.wall_s:.1f} s wall, {rep.cpu_s:.2f} s CPU = "
+          f"{rep.cpu_s * 1000 / max(n, 1):.2f} ms CPU a shipment ({rep.wall_s * 1000 / max(n, 1):.1f} ms wall); "
+          f"{rep.requests:,} requests at {args.per_minute:,} a minute an account")
+    print("  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(rep.outcomes.items())))
+    print(f"  {rep.new_events:,} new events, {rep.changed:,} status changes, {rep.notices:,} notices queued")
+    for p in rep.problems:
+        print(f"  problem: {p}")
+    return 0
+
+
+def delivery(_args: argparse.Namespace) -> int:
+    """A parcel delivered a minute ago: from the start of the cycle to the customer's SMTP server."""
+    from sqlalchemy import select
+
+    from app.models.shipping import Shipment
+    from app.services import events, mail
+    from app.services.carriers.sandbox.world import World
+    from app.services.db import open_database, session_scope
+    from app.services.seed import seed_database
+    from app.services.settings import Settings
+    from app.services.tracking.poller import run_cycle
+    from tests.smtp_server import Handler, LoopbackController
+
+    with tempfile.TemporaryDirectory(prefix="depot-track-") as tmp:
+        path = Path(tmp) / "demo.db"
+        seed_database(path, size="demo")
+        engine = open_database(path)
+        with session_scope(engine) as s:
+            ships = s.execute(select(Shipment.id, Shipment.tracking_number).where(Shipment.status == "in_transit")).all()
+        world = World(speed=1.0)
+        pick = next((sid, n, st) for sid, n in ships if (st := world.story(n)) is not None
+                    and st.steps[-1].kind == "delivered" and st.signer)
+        sid, number, story = pick
+        # the sandbox's world begins so that this parcel was delivered a minute ago (its story's
+        # times are fixed relative to the world's beginning)
+        since_start = story.steps[-1].at - world.started
+        proc, url = start_sandbox(dt.datetime.now(dt.UTC) - since_start - dt.timedelta(minutes=1), speed=1.0)
+        os.environ["DEPOT_CARRIER_SANDBOX"] = url
+        handler = Handler()
+        ctl = LoopbackController(handler)
+        ctl.start()
+        marks: dict[str, float] = {}
+        events.on(events.ShipmentDelivered, name="bench.invoice_release")(
+            lambda _s, e: marks.setdefault("delivered", time.perf_counter()))
+        orig = handler.handle_DATA
+
+        async def received(*a: Any) -> str:
+            marks.setdefault("mail", time.perf_counter())
+            return await orig(*a)
+
+        handler.handle_DATA = received  # type: ignore[method-assign,assignment]
+        try:
+            settings = Settings(Path(tmp) / "settings.json")
+            cfg = mail.SmtpConfig(host="127.0.0.1", port=ctl.port, sender="tracking@depot.example", timeout=5)
+            t0 = time.perf_counter()
+            rep = run_cycle(engine, settings, shipments=[sid], force=True, smtp=cfg)
+            t1 = time.perf_counter()
+        finally:
+            events.unregister("bench.invoice_release")
+            ctl.stop()
+            proc.terminate()
+            proc.wait(10)
+            engine.dispose()
+    if "delivered" not in marks or "mail" not in marks:
+        print(f"the delivery did not come through: {rep.to_dict()}")
+        return 1
+    print(f"delivery of {number} seen, invoice-release event raised {(marks['delivered'] - t0) * 1000:.0f} ms and "
+          f"the customer's notice accepted by SMTP {(marks['mail'] - t0) * 1000:.0f} ms after the cycle began "
+          f"(one cycle, {(t1 - t0) * 1000:.0f} ms; {rep.mail_sent} e-mail: {handler.messages[0]['Subject']!r})")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="depot bench track_poll")
+    ap.add_argument("--shipments", type=int, default=5000)
+    ap.add_argument("--per-minute", type=int, default=600, help="each account's request budget (the seed's: 600)")
+    ap.add_argument("--db", type=Path, default=None, help="poll a copy of this database (a large seed)")
+    ap.add_argument("--delivery", action="store_true", help="the delivery-to-notice figure instead")
+    args = ap.parse_args(argv)
+    return delivery(args) if args.delivery else cycle(args)
