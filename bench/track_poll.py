@@ -64,7 +64,7 @@ def add_shipments(path: Path, n: int) -> None:
 
     conn = sqlite3.connect(path)
     carriers = dict(conn.execute("SELECT code, id FROM carrier"))
-    whs = conn.execute("SELECT w.id, w.owner_branch_id, b.code FROM warehouse w JOIN branch b ON b.id = w.owner_branch_id "
+    whs = conn.execute("SELECT w.id, w.branch_id, b.code FROM warehouse w JOIN branch b ON b.id = w.branch_id "
                        "WHERE b.is_head_office = 0 ORDER BY w.code").fetchall()
     orders = {wid: [r[0] for r in conn.execute("SELECT id FROM sales_order WHERE warehouse_id = ? LIMIT 20000", (wid,))]
               for wid, _b, _c in whs}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, exc, select, text
 from sqlalchemy.orm import Session
 
 from app.models.carriers import CarrierAccount
@@ -27,7 +27,7 @@ from app.services.auth import Actor
 from app.services.carriers.adapters import Account, Adapter, adapter_class
 from app.services.carriers.limits import LimitState, RateLimiter
 from app.services.carriers.model import Outcome, Reply
-from app.services.db import local_branch_id
+from app.services.db import BUSY_TIMEOUT_MS, local_branch_id
 from app.services.errors import DomainError, NotFound, ValidationError
 from app.services.settings import Settings
 
@@ -277,12 +277,28 @@ class DbLimitStore:
         return LimitState(float(row[0]), float(row[1]), str(row[2]), int(row[3]), float(row[4])) if row else None
 
     def save(self, account_id: str, state: LimitState) -> None:
-        with self.engine.begin() as c:
-            c.execute(text("INSERT INTO carrier_limit_state (account_id, tokens, updated, day, used_today, blocked_until) "
-                           "VALUES (:a, :t, :u, :d, :n, :b) ON CONFLICT(account_id) DO UPDATE SET tokens = :t, "
-                           "updated = :u, day = :d, used_today = :n, blocked_until = :b"),
-                      {"a": account_id, "t": state.tokens, "u": state.updated, "d": state.day,
-                       "n": state.used_today, "b": state.blocked_until})
+        """Best effort: while another writer holds the database (a poll cycle storing an account's
+        answers) the pacing state is not worth a wait, let alone a failed carrier call; it stays in
+        memory and the next flush (a second later) writes it."""
+        try:
+            with self.engine.connect() as c:
+                c.exec_driver_sql("PRAGMA busy_timeout = 200")
+                c.commit()
+                try:
+                    c.execute(text(
+                        "INSERT INTO carrier_limit_state (account_id, tokens, updated, day, used_today, blocked_until) "
+                        "VALUES (:a, :t, :u, :d, :n, :b) ON CONFLICT(account_id) DO UPDATE SET tokens = :t, "
+                        "updated = :u, day = :d, used_today = :n, blocked_until = :b"),
+                        {"a": account_id, "t": state.tokens, "u": state.updated, "d": state.day,
+                         "n": state.used_today, "b": state.blocked_until})
+                    c.commit()
+                finally:
+                    c.rollback()
+                    c.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                    c.commit()
+        except exc.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
 
 
 _limiters: dict[tuple[str, str], RateLimiter] = {}

@@ -18,6 +18,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.models.carriers import CarrierAccount
 from app.models.messaging import EmailOutbox
 from app.models.org import Branch
-from app.models.parties import Carrier, Customer
+from app.models.parties import Customer
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import NOTICE_KINDS, TrackingEvent, TrackingNoticeDue, derived_id
@@ -36,6 +37,7 @@ from app.services.mail import _addresses, queue_email
 from app.services.ownership import ownership
 from app.services.tracking.lease import account_for
 from app.services.tracking.policy import policy_for
+from app.services.tracking.responses import carrier_name
 from app.services.tracking.templates import render
 
 #: a notice waiting here (for the server, or for a lease another workstation holds) is dropped after
@@ -129,8 +131,8 @@ def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind:
     """The template placeholders for one notice."""
     order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
     customer = session.get(Customer, order.customer_id) if order is not None else None
-    carrier = session.scalar(select(Carrier.name).where(Carrier.id == shipment.carrier_id)) or ""
-    branch = session.scalar(select(Branch.name).where(Branch.id == shipment.owner_branch_id)) or ""
+    carrier = carrier_name(session, shipment.carrier_id)
+    branch = _branch_name(session, shipment.owner_branch_id)
     previous = ""
     if kind == "eta":
         previous = _fmt(session.scalar(select(TrackingEvent.eta_date).where(
@@ -146,6 +148,13 @@ def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind:
         "signed_by": shipment.pod_signed_by or event.pod_signed_by or "-",
         "action": _customer_action(event.event_status), "branch": branch,
     }
+
+
+def _branch_name(session: Session, branch_id: uuid.UUID) -> str:
+    cache: dict[uuid.UUID, str] = session.info.setdefault("tracking_branch_names", {})
+    if branch_id not in cache:
+        cache[branch_id] = session.scalar(select(Branch.name).where(Branch.id == branch_id)) or ""
+    return cache[branch_id]
 
 
 def _customer_action(status: str) -> str:
@@ -165,20 +174,28 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
         return out
     replicating = ownership(session).enforced
     pending = _pending_events(session) if replicating else set()
-    events = {e.id: e for e in session.scalars(select(TrackingEvent).where(
-        TrackingEvent.id.in_([uuid.UUID(d.event_id) for d in dues])))}
+    # everything the messages need, read in a few queries (a cycle may owe hundreds of notices)
+    events = {e.id: e for e in _chunked(session, TrackingEvent, [uuid.UUID(d.event_id) for d in dues])}
+    ships = {sh.id: sh for sh in _chunked(session, Shipment, list({e.shipment_id for e in events.values()}))}
+    orders = {o.id: o for o in _chunked(session, SalesOrder, list({sh.sales_order_id for sh in ships.values()
+                                                                   if sh.sales_order_id is not None}))}
+    for _c in _chunked(session, Customer, list({o.customer_id for o in orders.values()})):
+        pass  # now in the identity map
+    ids = [notice_id(uuid.UUID(d.event_id), d.kind) for d in dues]
+    queued = {i for n in range(0, len(ids), 500)
+              for i in session.scalars(select(EmailOutbox.id).where(EmailOutbox.id.in_(ids[n:n + 500])))}
     done: list[str] = []
     for due in dues:
         event = events.get(uuid.UUID(due.event_id))
         if event is None:
             done.append(due.event_id)  # the event never reached this file (a rolled-back cycle)
             continue
-        shipment = session.get(Shipment, event.shipment_id)
+        shipment = ships.get(event.shipment_id)
         if shipment is None:
             done.append(due.event_id)
             continue
         message_id = notice_id(event.id, due.kind)
-        if session.get(EmailOutbox, message_id) is not None:
+        if message_id in queued:
             done.append(due.event_id)
             continue  # queued already (here, or by the workstation that holds the lease: pulled)
         if replicating:
@@ -200,6 +217,13 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
     return out
 
 
+def _chunked(session: Session, model: Any, ids: list[uuid.UUID]) -> list[Any]:
+    out: list[Any] = []
+    for n in range(0, len(ids), 500):
+        out += session.scalars(select(model).where(model.id.in_(ids[n:n + 500]))).all()
+    return out
+
+
 def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID) -> str:
     """Queue one notice; '' when queued, else why not (no customer, opted out, no address)."""
     order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
@@ -215,7 +239,7 @@ def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str
     subject, body = render(kind, values_for(session, shipment, event, kind), policy.templates)
     try:
         queue_email(session, None, to=prefs.email, subject=subject, body=body, owner_branch_id=shipment.owner_branch_id,
-                    entity="shipment", entity_ref=shipment.number, message_id=message_id)
+                    entity="shipment", entity_ref=shipment.number, message_id=message_id, flush=False)
     except ValidationError as e:
         return str(e)
     return ""

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models.org import Branch
 from app.models.tracking import NOTICE_KINDS, TrackingPolicy, derived_id
 from app.services import audit
 from app.services.auth import Actor
@@ -243,5 +244,12 @@ def risk(*, status: str, promised: dt.date | None, eta: dt.date | None, delivere
     return "on_time"
 
 
-__all__ = ["DEFAULT", "FINAL", "NOTICE_KINDS", "Next", "Policy", "RISKS", "TROUBLE", "next_poll", "policy_for",
+__all__ = ["DEFAULT", "FINAL", "branches", "NOTICE_KINDS", "Next", "Policy", "RISKS", "TROUBLE", "next_poll", "policy_for",
            "risk", "save_policy", "skewed"]
+
+
+def branches(session: Session) -> list[tuple[uuid.UUID, str, str]]:
+    """The branches a policy is for (not head office): (id, code, name)."""
+    return [(i, c, n) for i, c, n in session.execute(
+        select(Branch.id, Branch.code, Branch.name).where(Branch.deleted_at.is_(None), Branch.is_head_office.is_(False))
+        .order_by(Branch.code))]

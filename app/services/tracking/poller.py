@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.models.carriers import CarrierAccount
 from app.models.parties import Carrier
+from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
 from app.models.types import utcnow
@@ -109,6 +110,18 @@ class AccountReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     message: str = ""
     notes: list[str] = field(default_factory=list)
+
+    def merge(self, part: AccountReport) -> None:
+        """Add one apply chunk's figures (the account's answers are stored in chunks)."""
+        self.shipments += part.shipments
+        self.requests += part.requests
+        self.new_events += part.new_events
+        self.changed += part.changed
+        self.notices += part.notices
+        self.unknown_numbers += part.unknown_numbers
+        self.outcomes.update(part.outcomes)
+        self.message = self.message or part.message
+        self.notes.extend(part.notes)
 
 
 @dataclass
@@ -316,63 +329,83 @@ def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
 # -- step 3: apply ------------------------------------------------------------------------------------
 
 
-def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | None = None) -> AccountReport:
-    """Store one account's answers: events, derived status, next polls, follow-ups, notices."""
+#: shipments one apply transaction stores (a big account's answers are stored in several, so the
+#: write lock is never held for long: users' writes and the rate limiter's state go in between)
+APPLY_CHUNK = 500
+
+
+def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | None = None, *,
+          only: list[str] | None = None, last: bool = True) -> AccountReport:
+    """Store one account's answers: events, derived status, next polls, follow-ups, notices.
+    ``only``: just these numbers of the work (one chunk); ``last``: the account's last chunk (the
+    account-level outcome, unknown numbers and the notices owed are handled there)."""
     now = now or utcnow()
     work, reply = fetched.work, fetched.reply
-    rep = AccountReport(work.label, shipments=len(work.shipments), requests=fetched.requests)
-    ids = list(work.shipments.values())
+    numbers = only if only is not None else list(work.shipments)
+    rep = AccountReport(work.label, shipments=len(numbers), requests=fetched.requests if last else 0)
+    ids = [work.shipments[n] for n in numbers]
     ships: dict[uuid.UUID, Shipment] = {}
     for n in range(0, len(ids), 500):
         ships.update({s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids[n:n + 500])))})
+    orders = list({s.sales_order_id for s in ships.values() if s.sales_order_id is not None})
+    for n in range(0, len(orders), 500):  # the follow-ups read them: one query, not one each
+        session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))).all()
+    wanted = set(numbers)
     results: dict[str, TrackResult] = {}
     for r in reply.shipments:
         number = (r.tracking_number or "").strip()
-        if number in work.shipments:
+        if number in wanted:
             results.setdefault(number, r)
-        else:
+        elif number not in work.shipments and last:
             rep.unknown_numbers += 1
             log.info("%s answered for %r, which no shipment polled here carries", work.label, r.tracking_number)
     batch = Batch(session, now)
     batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
                    for i in candidate_ids(work.carrier_code, r))
-    for number, sid in work.shipments.items():
-        shipment = ships.get(sid)
-        if shipment is None:
-            continue
-        r = results.get(number) or TrackResult(number, reply.outcome if not reply.ok else Outcome.TRANSIENT,
-                                               message=reply.message or "no answer for this number")
-        policy = policy_for(session, shipment.owner_branch_id)
-        rep.outcomes[str(r.outcome)] += 1
-        if r.outcome is Outcome.OK:
-            change = ingest(session, batch, shipment, work.carrier_code, r, policy)
-            rep.new_events += change.new_events
-            rep.changed += int(change.changed)
-            failures = 0
-        elif r.outcome is Outcome.NOT_FOUND:
-            failures = 0
-        elif r.outcome in (Outcome.TRANSIENT, Outcome.MALFORMED):
-            failures = shipment.poll_failures + 1
-        else:
-            failures = shipment.poll_failures
-        shipment.polled_at = now
-        shipment.poll_outcome = str(r.outcome)
-        shipment.poll_failures = failures
-        shipment.poll_message = (r.message or (reply.message if r.outcome is not Outcome.OK else ""))[:300]
-        nxt = next_poll(policy, status=shipment.status, outcome=str(r.outcome), failures=failures, now=now,
-                        moved_at=shipment.moved_at or shipment.shipped_at or shipment.created_at,
-                        has_pod=bool(shipment.pod_signed_by or shipment.pod_at),
-                        retry_after=reply.retry_after, key=str(shipment.id))
-        shipment.next_poll_at = nxt.at
-        if nxt.stopped != shipment.stopped:
-            was = shipment.stopped
-            shipment.stopped = nxt.stopped
-            if nxt.stopped == "stale" and not was:
-                days = policy.stale_days
-                emit_trouble(session, shipment, "stale", f"no new event for {days} day{'s' if days != 1 else ''}")
-            elif nxt.stopped == "invalid" and not was:
-                emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
+    # one flush at the end, not one before every read a handler makes: handlers read the rows they
+    # need through the identity map, which holds this batch's changes (exceptions flush themselves)
+    with session.no_autoflush:
+        for number in numbers:
+            sid = work.shipments[number]
+            shipment = ships.get(sid)
+            if shipment is None:
+                continue
+            r = results.get(number) or TrackResult(number, reply.outcome if not reply.ok else Outcome.TRANSIENT,
+                                                   message=reply.message or "no answer for this number")
+            policy = policy_for(session, shipment.owner_branch_id)
+            rep.outcomes[str(r.outcome)] += 1
+            if r.outcome is Outcome.OK:
+                change = ingest(session, batch, shipment, work.carrier_code, r, policy)
+                rep.new_events += change.new_events
+                rep.changed += int(change.changed)
+                failures = 0
+            elif r.outcome is Outcome.NOT_FOUND:
+                failures = 0
+            elif r.outcome in (Outcome.TRANSIENT, Outcome.MALFORMED):
+                failures = shipment.poll_failures + 1
+            else:
+                failures = shipment.poll_failures
+            shipment.polled_at = now
+            shipment.poll_outcome = str(r.outcome)
+            shipment.poll_failures = failures
+            shipment.poll_message = (r.message or (reply.message if r.outcome is not Outcome.OK else ""))[:300]
+            nxt = next_poll(policy, status=shipment.status, outcome=str(r.outcome), failures=failures, now=now,
+                            moved_at=shipment.moved_at or shipment.shipped_at or shipment.created_at,
+                            has_pod=bool(shipment.pod_signed_by or shipment.pod_at),
+                            retry_after=reply.retry_after, key=str(shipment.id))
+            shipment.next_poll_at = nxt.at
+            if nxt.stopped != shipment.stopped:
+                was = shipment.stopped
+                shipment.stopped = nxt.stopped
+                if nxt.stopped == "stale" and not was:
+                    days = policy.stale_days
+                    emit_trouble(session, shipment, "stale", f"no new event for {days} day{'s' if days != 1 else ''}")
+                elif nxt.stopped == "invalid" and not was:
+                    emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
     batch.flush()
+    if not last:
+        session.flush()
+        return rep
     if reply.outcome is Outcome.AUTH_FAILED:
         rep.message = f"the carrier refused the credentials ({reply.message}); check Settings > Carriers"
         _account_case(session, work, rep.message, now)
@@ -428,8 +461,13 @@ def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
             futures = [pool.submit(fetch, w, settings, engine) for w in p.work]
             for done, fut in enumerate(as_completed(futures), 1):
                 fetched = fut.result()
-                with session_scope(engine) as s:
-                    report.add(apply(s, p, fetched, clock()))
+                numbers = fetched.work.numbers
+                parts = [numbers[i:i + APPLY_CHUNK] for i in range(0, len(numbers), APPLY_CHUNK)] or [[]]
+                total_rep = AccountReport(fetched.work.label)
+                for k, part in enumerate(parts, 1):
+                    with session_scope(engine) as s:
+                        total_rep.merge(apply(s, p, fetched, clock(), only=part, last=k == len(parts)))
+                report.add(total_rep)
                 _fault("apply", done)
                 if progress:
                     progress(done, total, f"{fetched.work.label}: {len(fetched.work.shipments)} shipments")

@@ -17,7 +17,7 @@ same case converge on one row.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
@@ -47,7 +47,7 @@ CASES = {
 
 def _names(session: Session, shipment: Shipment) -> tuple[str, str, str]:
     """(carrier name, customer name, order number) for messages."""
-    carrier = session.scalar(select(Carrier.name).where(Carrier.id == shipment.carrier_id)) or "the carrier"
+    carrier = carrier_name(session, shipment.carrier_id)
     customer, order = "", ""
     if shipment.sales_order_id is not None:
         row = session.execute(select(SalesOrder.number, Customer.name).join(Customer, Customer.id == SalesOrder.customer_id)
@@ -55,6 +55,14 @@ def _names(session: Session, shipment: Shipment) -> tuple[str, str, str]:
         if row is not None:
             order, customer = row[0], row[1]
     return carrier, customer, order
+
+
+def carrier_name(session: Session, carrier_id: object) -> str:
+    """A carrier's name (cached for the session: a cycle names the same few carriers often)."""
+    cache: dict[object, str] = session.info.setdefault("tracking_carrier_names", {})
+    if carrier_id not in cache:
+        cache[carrier_id] = session.scalar(select(Carrier.name).where(Carrier.id == carrier_id)) or "the carrier"
+    return cache[carrier_id]
 
 
 def suggested_action(kind: str) -> str:
@@ -84,10 +92,10 @@ def order_delivered(session: Session, event: ShipmentDelivered) -> None:
     order = session.get(SalesOrder, shipment.sales_order_id)
     if order is None or order.status != "shipped":
         return
-    open_ones = session.scalar(select(func.count()).select_from(Shipment).where(
-        Shipment.sales_order_id == order.id, Shipment.deleted_at.is_(None),
-        Shipment.status.not_in(("delivered", "cancelled")), Shipment.id != shipment.id)) or 0
-    if open_ones:
+    # ORM rows, not a count: the identity map holds the statuses this batch changed, unflushed
+    siblings = session.scalars(select(Shipment).where(Shipment.sales_order_id == order.id,
+                                                      Shipment.deleted_at.is_(None))).all()
+    if any(s.status not in ("delivered", "cancelled") for s in siblings if s is not shipment):
         return
     transition(order, "delivered", None, f"{shipment.number} delivered", shipment=shipment.number)
     event.notes.append(f"order {order.number} delivered")

@@ -109,3 +109,11 @@ def render(kind: str, values: Mapping[str, str], overrides: Mapping[str, Mapping
     subject = string.Template(tpl["subject"]).safe_substitute(full)
     body = string.Template(tpl["body"]).safe_substitute(full)
     return " ".join(subject.split())[:200], body
+
+
+#: what the Settings page previews a template with
+SAMPLE = {"customer": "BuildCo Contractors", "order": "DAL-SO-000123", "customer_po": "PO-4471",
+          "shipment": "DAL-SH-000045", "carrier": "UPS", "tracking": "1Z999AA10123456784", "eta": "Tue 08 Dec 2026",
+          "previous_eta": "Mon 07 Dec 2026", "promised": "Mon 07 Dec 2026", "status": "Severe weather delayed delivery",
+          "location": "LOUISVILLE, KY", "delivered_at": "2026-12-08 14:02 UTC", "signed_by": "R. CHEN",
+          "action": "we are in touch with the carrier and will reship if needed", "branch": "Dallas"}

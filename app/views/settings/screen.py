@@ -44,6 +44,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Bins", "app.views.settings.bins_page:BinsPanel"),
     ("Users", "app.views.settings.users_page:UsersPanel"),
     ("Import", "app.views.settings.imports_page:ImportSettingsPanel"),
+    ("Tracking", "app.views.settings.tracking_page:TrackingSettingsPage"),
     ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
