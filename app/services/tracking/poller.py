@@ -471,10 +471,13 @@ def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
                 _fault("apply", done)
                 if progress:
                     progress(done, total, f"{fetched.work.label}: {len(fetched.work.shipments)} shipments")
-    if smtp is not None and report.notices:
+    if smtp is not None:  # the notices just queued, and any an earlier cycle could not deliver
         with session_scope(engine) as s:
-            sent = mail.send_due(s, smtp)
-        report.mail_sent = sent.sent
+            due = bool(mail.due(s, clock(), limit=1))
+        if due:
+            with session_scope(engine) as s:
+                sent = mail.send_due(s, smtp)
+            report.mail_sent = sent.sent
     report.wall_s, report.cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     with session_scope(engine) as s:
         s.add(TrackingCycle(started_at=started, wall_s=report.wall_s, cpu_s=report.cpu_s, shipments=report.shipments,
