@@ -139,7 +139,7 @@ def cycle(args: argparse.Namespace) -> int:
           f"{rep.cpu_s * 1000 / max(n, 1):.2f} ms CPU a shipment ({rep.wall_s * 1000 / max(n, 1):.1f} ms wall); "
           f"{rep.requests:,} requests at {args.per_minute:,} a minute an account")
     print("  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(rep.outcomes.items())))
-    print(f"  {rep.new_events:,} new events, {rep.changed:,} status changes, {rep.notices:,} notices queued")
+    print(f"  {rep.new_events:,} new events, {rep.status_changes:,} status changes, {rep.notices:,} notices queued")
     for p in rep.problems:
         print(f"  problem: {p}")
     return 0

@@ -89,7 +89,7 @@ def test_wiring_loads_every_module_that_registers_a_follow_up_or_a_settler() -> 
     assert {"buying.roll_up", "receiving.remainder", "inventory.release_backorders", "edi.orders"} <= names
     assert {"approvals", "purchasing.expected_receipts", "receiving.po_received", "requisitions",
             "backorders.elsewhere", "transfers.receipts"} <= set(ownership.registered_settlers())
-    assert {"mail", "sync"} <= {j.name for j in jobs.registered()}
+    assert {"mail", "sync", "tracking.poll"} <= {j.name for j in jobs.registered()}
 
 
 def test_follow_ups_load_the_packages_on_first_need(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,8 +19,16 @@ import datetime as dt
 import time
 from typing import Any
 
-from app.cli.common import add_db_option, add_json_option, engine_for, print_json, print_table, session_for
-from app.cli.receive import actor_of, add_user_option
+from app.cli.common import (
+    actor_of,
+    add_db_option,
+    add_json_option,
+    add_user_option,
+    engine_for,
+    print_json,
+    print_table,
+    session_for,
+)
 from app.services.errors import ValidationError
 
 

@@ -73,6 +73,8 @@ TABLES: dict[str, Change | None] = {
     "credit_release": Change.ORDER, "customer_message": Change.EDI,
     "price_list": Change.CUSTOMER, "price_list_line": Change.CUSTOMER, "receivable_entry": Change.CUSTOMER,
     "shipment": Change.SHIPMENT,
+    "tracking_event": Change.TRACKING, "tracking_policy": Change.TRACKING, "tracking_lease": Change.TRACKING,
+    "tracking_cycle": Change.TRACKING,
     "carrier": Change.CARRIER, "carrier_account": Change.CARRIER, "carrier_service": Change.CARRIER,
     "exception_item": Change.EXCEPTION,
     "supplier_message": Change.EDI, "supplier_message_line": Change.EDI,
@@ -86,7 +88,7 @@ TABLES: dict[str, Change | None] = {
     "sync_history": Change.SYNC, "sync_conflict": Change.SYNC, "sync_state": Change.SYNC,
     # bookkeeping
     "audit_entry": None, "number_series": None, "edi_counter": None, "carrier_limit_state": None,
-    "sync_outbox": None, "sync_capture": None,
+    "sync_outbox": None, "sync_capture": None, "tracking_lease_watch": None, "tracking_notice_due": None,
 }
 
 

@@ -23,11 +23,13 @@ from app.views.context import AppContext
 from app.views.jobs import JobRunner
 from app.views.mail_delivery import MailDelivery
 from app.views.sync.controller import SyncController
+from app.views.tracking.poller import TrackingPoller
 
 #: jobs whose runner is a view of their own (the rest get a plain ``JobRunner``)
 VIEWS: dict[str, Callable[[AppContext, QObject], JobRunner]] = {
     "sync": lambda ctx, parent: SyncController(ctx, parent=parent),
     "mail": lambda ctx, parent: MailDelivery(ctx, parent),
+    "tracking.poll": lambda ctx, parent: TrackingPoller(ctx, parent),
 }
 
 

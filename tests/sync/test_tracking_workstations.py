@@ -109,7 +109,7 @@ def test_one_workstation_polls_another_takes_over_and_each_notice_goes_once(
             assert r.shipments == 0 and "taking over" in " ".join(r.leases.values())
             net.dal.sync()
             r = _cycle(net.dal, settings, clock, cfg)
-            assert r.shipments == 1 and r.outcomes == {"ok": 1} and r.changed == 1
+            assert r.shipments == 1 and r.outcomes == {"ok": 1} and r.status_changes == 1
             assert r.notices == 0  # the pickup must reach the server before the customer hears of it
             net.dal.sync()
             clock.now += dt.timedelta(minutes=1)
@@ -126,7 +126,7 @@ def test_one_workstation_polls_another_takes_over_and_each_notice_goes_once(
             silent_from = clock.now
             clock.now = silent_from + dt.timedelta(minutes=65)  # its next hourly poll
             r = _cycle(net.dal, settings, clock, cfg)
-            assert r.changed == 1 and r.notices == 0 and r.mail_sent == 0
+            assert r.status_changes == 1 and r.notices == 0 and r.mail_sent == 0
             # workstation 2 keeps syncing: after 15 minutes without a change of the lease it claims
             for minutes in (5, 12, 17):
                 _synced_at(dal2, silent_from + dt.timedelta(minutes=minutes))
@@ -137,7 +137,7 @@ def test_one_workstation_polls_another_takes_over_and_each_notice_goes_once(
             _synced_at(dal2, silent_from + dt.timedelta(minutes=18))
             clock.now = silent_from + dt.timedelta(minutes=18, seconds=30)
             r = _cycle(dal2, settings, clock, cfg)  # holds it now: polls everything of the account once
-            assert r.shipments == 1 and r.changed == 1 and r.notices == 0
+            assert r.shipments == 1 and r.status_changes == 1 and r.notices == 0
             _synced_at(dal2, silent_from + dt.timedelta(minutes=19))
             clock.now = silent_from + dt.timedelta(minutes=19, seconds=30)
             r = _cycle(dal2, settings, clock, cfg)

@@ -24,6 +24,7 @@ from app.views.background import BackgroundJobs
 from app.views.jobs import JobRunner
 from app.views.mail_delivery import MailDelivery
 from app.views.sync.controller import SyncController
+from app.views.tracking.poller import TrackingPoller
 from tests.factories import World
 from tests.smtp_server import LoopbackController
 from tests.views.conftest import MakeCtx
@@ -178,8 +179,10 @@ def test_every_registered_job_starts_from_one_place(qtbot: QtBot, session: Sessi
         background.runner_started.connect(lambda name, runner: started.setdefault(name, runner))
         ctx.jobs = background
         background.start()
-        qtbot.waitUntil(lambda: {"mail", "sync", "test.poll"} <= set(started), timeout=10_000)
+        qtbot.waitUntil(lambda: {"mail", "sync", "tracking.poll", "test.poll"} <= set(started), timeout=10_000)
         assert isinstance(started["sync"], SyncController) and isinstance(started["mail"], MailDelivery)
+        # the carrier poller (issue 15): the Tracking screen finds the window's runner
+        assert isinstance(started["tracking.poll"], TrackingPoller) and TrackingPoller.of(ctx) is started["tracking.poll"]
         assert type(started["test.poll"]) is JobRunner
         assert SyncController.of(ctx) is started["sync"]  # the Sync screen finds the window's controller
         qtbot.waitUntil(lambda: seen == ["1 message(s) seen"], timeout=10_000)

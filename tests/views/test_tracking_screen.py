@@ -115,7 +115,8 @@ def test_poll_now_asks_the_carrier_off_the_gui_thread(qtbot: QtBot, tw: TrackWor
     session.commit()
     tw.at_step(number, "depart")
     screen = _screen(qtbot, tw, "mike")
-    poller = TrackingPoller.of(screen.ctx)
+    poller = screen.poller
+    assert isinstance(poller, TrackingPoller) and not poller.timer.isActive()  # no window: not started
     screen.table.selectRow(0)
     qtbot.waitUntil(lambda: screen.poll_button.isEnabled())
     reports: list[CycleReport] = []

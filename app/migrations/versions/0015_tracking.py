@@ -161,6 +161,8 @@ def upgrade() -> None:
             op.add_column(table, sa.Column(column, type_, nullable=False, server_default=sa.text(default)))
     # what moved last, for stale tracking: shipments already on their way count from their shipping
     op.execute("UPDATE shipment SET moved_at = COALESCE(shipped_at, created_at) WHERE moved_at IS NULL")
+    # shipments that ended before tracking existed are not polled
+    op.execute("UPDATE shipment SET stopped = status WHERE status IN ('delivered', 'returned', 'cancelled')")
     install_capture(REPLICATED)
     install_ledger_guard(["tracking_event"])
 

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models.carriers import CarrierAccount
@@ -36,20 +36,22 @@ from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
 from app.models.types import utcnow
-from app.services import mail
+from app.services import jobs, mail
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
 from app.services.carriers.adapters import Adapter
 from app.services.carriers.adapters.base import batches
 from app.services.carriers.model import Outcome, TrackReply, TrackResult
+from app.services.changes import Change
 from app.services.db import session_scope
-from app.services.exceptions import raise_exception
+from app.services.errors import DomainError
+from app.services.exception_inbox import raise_exception
 from app.services.masterdata import branch_code
 from app.services.ownership import ownership
 from app.services.settings import Settings
 from app.services.tracking import lease, notices
 from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest
-from app.services.tracking.policy import next_poll, policy_for
+from app.services.tracking.policy import FINAL, next_poll, policy_for
 
 log = logging.getLogger("depot.tracking")
 
@@ -57,6 +59,9 @@ log = logging.getLogger("depot.tracking")
 SKEW_LIMIT = dt.timedelta(hours=29)
 DEFAULT_LIMIT = 10_000
 FAULT_ENV = "DEPOT_TRACK_FAULT"
+#: the e-mail a cycle delivers at most (MAIL_ROUNDS x MAIL_BATCH; the mail job sends the rest)
+MAIL_BATCH = 50
+MAIL_ROUNDS = 10
 
 
 @dataclass
@@ -104,7 +109,7 @@ class AccountReport:
     shipments: int = 0
     requests: int = 0
     new_events: int = 0
-    changed: int = 0
+    status_changes: int = 0
     notices: int = 0
     unknown_numbers: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -116,7 +121,7 @@ class AccountReport:
         self.shipments += part.shipments
         self.requests += part.requests
         self.new_events += part.new_events
-        self.changed += part.changed
+        self.status_changes += part.status_changes
         self.notices += part.notices
         self.unknown_numbers += part.unknown_numbers
         self.outcomes.update(part.outcomes)
@@ -132,7 +137,7 @@ class CycleReport:
     shipments: int = 0
     requests: int = 0
     new_events: int = 0
-    changed: int = 0
+    status_changes: int = 0
     notices: int = 0
     mail_sent: int = 0
     unknown_numbers: int = 0
@@ -147,7 +152,7 @@ class CycleReport:
         self.shipments += rep.shipments
         self.requests += rep.requests
         self.new_events += rep.new_events
-        self.changed += rep.changed
+        self.status_changes += rep.status_changes
         self.notices += rep.notices
         self.unknown_numbers += rep.unknown_numbers
         self.outcomes.update(rep.outcomes)
@@ -155,13 +160,22 @@ class CycleReport:
             self.problems.append(f"{rep.label}: {rep.message}")
         self.notes.extend(rep.notes)
 
+    @property
+    def ok(self) -> bool:
+        """For the job runner: a cycle that ran is ok (an account's trouble is in ``problems``)."""
+        return True
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.shipments or self.notices or self.mail_sent)
+
     def line(self) -> str:
         """One sentence for the status line and the CLI."""
         if not self.shipments and not self.problems:
             return f"nothing due ({self.notices} notices queued)" if self.notices else "nothing due"
         ok = self.outcomes.get("ok", 0)
         text = (f"{self.shipments} shipments polled ({ok} answered) in {self.wall_s:.1f} s: {self.new_events} new "
-                f"events, {self.changed} changed status, {self.notices} notices queued")
+                f"events, {self.status_changes} changed status, {self.notices} notices queued")
         if self.problems:
             text += f"; {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
         return text
@@ -172,11 +186,11 @@ class CycleReport:
             "cpu_s": round(self.cpu_s, 3),
             "cpu_ms_per_shipment": round(self.cpu_s * 1000 / self.shipments, 3) if self.shipments else None,
             "shipments": self.shipments, "requests": self.requests, "new_events": self.new_events,
-            "changed": self.changed, "notices_queued": self.notices, "mail_sent": self.mail_sent,
+            "status_changes": self.status_changes, "notices_queued": self.notices, "mail_sent": self.mail_sent,
             "unknown_numbers": self.unknown_numbers, "outcomes": dict(sorted(self.outcomes.items())),
             "problems": self.problems, "leases": self.leases, "notes": self.notes,
             "accounts": [{"account": a.label, "shipments": a.shipments, "requests": a.requests,
-                          "new_events": a.new_events, "changed": a.changed, "notices": a.notices,
+                          "new_events": a.new_events, "status_changes": a.status_changes, "notices": a.notices,
                           "outcomes": dict(a.outcomes), "message": a.message} for a in self.accounts],
         }
 
@@ -212,9 +226,10 @@ def plan(session: Session, now: dt.datetime | None = None, *, limit: int = DEFAU
     if shipments is not None:
         q = q.where(Shipment.id.in_(list(shipments)))
     if not force:
+        # never polled: due unless it ended before tracking knew it (a delivered history)
         q = q.where(Shipment.stopped == "", Shipment.status != "cancelled",
-                    or_(Shipment.next_poll_at.is_(None), Shipment.next_poll_at <= now,
-                        Shipment.next_poll_at > now + SKEW_LIMIT))
+                    or_(and_(Shipment.next_poll_at.is_(None), Shipment.status.not_in(tuple(FINAL))),
+                        Shipment.next_poll_at <= now, Shipment.next_poll_at > now + SKEW_LIMIT))
     if own.enforced:
         q = q.where(Shipment.owner_branch_id == own.branch_id)
     rows = session.execute(q.order_by(Shipment.next_poll_at).limit(limit)).all()
@@ -377,7 +392,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
             if r.outcome is Outcome.OK:
                 change = ingest(session, batch, shipment, work.carrier_code, r, policy)
                 rep.new_events += change.new_events
-                rep.changed += int(change.changed)
+                rep.status_changes += int(change.changed)
                 failures = 0
             elif r.outcome is Outcome.NOT_FOUND:
                 failures = 0
@@ -472,16 +487,31 @@ def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
                 if progress:
                     progress(done, total, f"{fetched.work.label}: {len(fetched.work.shipments)} shipments")
     if smtp is not None:  # the notices just queued, and any an earlier cycle could not deliver
-        with session_scope(engine) as s:
-            due = bool(mail.due(s, clock(), limit=1))
-        if due:
-            with session_scope(engine) as s:
-                sent = mail.send_due(s, smtp)
-            report.mail_sent = sent.sent
+        for _ in range(MAIL_ROUNDS):  # SMTP with no transaction open (mail.deliver_due)
+            sent = mail.deliver_due(engine, smtp, limit=MAIL_BATCH)
+            report.mail_sent += sent.sent
+            if sent.sent + sent.retry + sent.failed < MAIL_BATCH:
+                break
     report.wall_s, report.cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     with session_scope(engine) as s:
         s.add(TrackingCycle(started_at=started, wall_s=report.wall_s, cpu_s=report.cpu_s, shipments=report.shipments,
-                            requests=report.requests, new_events=report.new_events, changed=report.changed,
+                            requests=report.requests, new_events=report.new_events, changed=report.status_changes,
                             notices=report.notices, outcomes=json.dumps(dict(report.outcomes)),
                             problems="\n".join(report.problems)))
     return report
+
+
+def poll_job(engine: Engine, settings: Any, *, shipments: Collection[uuid.UUID] | None = None) -> CycleReport:
+    """One cycle as the window and ``depot track poll`` run it: the due shipments (or these, due or
+    not), and the due mail delivered when an SMTP server is set up."""
+    try:
+        smtp: mail.SmtpConfig | None = mail.config_from_settings(settings)
+    except DomainError:
+        smtp = None  # no mail server yet: notices wait in the outbox
+    return run_cycle(engine, settings, shipments=shipments, force=shipments is not None, smtp=smtp)
+
+
+#: the window's carrier poller: every minute, the shipments that are due (app.services.jobs)
+POLL = jobs.register(jobs.Job(
+    "tracking.poll", lambda engine, settings: poll_job(engine, settings), interval_s=60, first_s=5,
+    kinds=(Change.SHIPMENT, Change.TRACKING, Change.EXCEPTION, Change.ORDER, Change.MAIL), label="poll carriers"))

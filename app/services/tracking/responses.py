@@ -26,7 +26,7 @@ from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import derived_id
 from app.services.events import ShipmentDelivered, ShipmentEtaChanged, ShipmentPickedUp, ShipmentTrouble, on
-from app.services.exceptions import raise_exception
+from app.services.exception_inbox import raise_exception
 from app.services.tracking.policy import policy_for
 from app.services.workflow import transition
 

@@ -260,4 +260,4 @@ def _one_line(report: CycleReport) -> str:
     if outcome != "ok":
         return f"the carrier answered {outcome.replace('_', ' ')}; asked again later"
     return f"{report.new_events} new event{'s' if report.new_events != 1 else ''}" + (
-        ", status changed" if report.changed else "")
+        ", status changed" if report.status_changes else "")
