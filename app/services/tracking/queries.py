@@ -21,7 +21,7 @@ from app.models.org import Branch
 from app.models.parties import Carrier, CarrierService, Customer
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent
+from app.models.tracking import TrackingCycle, TrackingEvent
 from app.services.carriers.model import STATUSES
 from app.services.errors import NotFound, ValidationError
 from app.services.ownership import ownership
@@ -272,3 +272,30 @@ def show(session: Session, number: str, *, today: dt.date | None = None) -> Ship
              for c in open_cases(session, s.id)]
     return ShipmentDetail(row, order.ship_to if order else "", order.customer_po if order else "", s.shipped_at,
                           s.poll_failures, s.poll_message, polled_by, timeline, pod, sent, cases)
+
+
+@dataclass(frozen=True)
+class CycleLine:
+    """This workstation's last poll cycle, for the screen's status line."""
+
+    started_at: dt.datetime
+    shipments: int
+    new_events: int
+    changed: int
+    notices: int
+    wall_s: float
+    problems: str
+
+    def text(self) -> str:
+        if not self.shipments:
+            return "nothing was due" + (f"; {self.problems.splitlines()[0]}" if self.problems else "")
+        line = (f"{self.shipments} shipments polled in {self.wall_s:.1f} s: {self.new_events} new events, "
+                f"{self.changed} changed status, {self.notices} notices")
+        return line + (f"; {self.problems.splitlines()[0]}" if self.problems else "")
+
+
+def last_cycle(session: Session) -> CycleLine | None:
+    row = session.scalar(select(TrackingCycle).order_by(TrackingCycle.seq.desc()).limit(1))
+    if row is None:
+        return None
+    return CycleLine(row.started_at, row.shipments, row.new_events, row.changed, row.notices, row.wall_s, row.problems)

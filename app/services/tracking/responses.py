@@ -111,8 +111,9 @@ def late_eta(session: Session, event: ShipmentEtaChanged) -> None:
     key = f"tracking.late:{shipment.id.hex}"
     raise_exception(
         session, None, kind="tracking.late", role="clerk", severity="warning", owner_branch_id=shipment.owner_branch_id,
-        title=f"{shipment.number} late: {carrier} expects {event.new_eta}, promised {shipment.promised_date}",
-        detail=(f"Customer {customer or '-'}, order {order or '-'}, tracking {shipment.tracking_number}.\n"
+        title=f"{shipment.number} late: expected {event.new_eta}, promised {shipment.promised_date}"
+              + (f" ({customer})" if customer else ""),
+        detail=(f"Customer {customer or '-'}, order {order or '-'}, {carrier} {shipment.tracking_number}.\n"
                 f"Carrier says: {shipment.status_text or shipment.status}.\n"
                 "Suggested action: tell the customer the new date, or reship faster if it cannot wait."),
         entity="shipment", entity_id=shipment.id, entity_ref=shipment.number, key=key,
@@ -133,9 +134,9 @@ def trouble_case(session: Session, event: ShipmentTrouble) -> None:
     raise_exception(
         session, None, kind=f"tracking.{event.kind}", role="dispatcher", severity=severity,
         owner_branch_id=shipment.owner_branch_id,
-        title=f"{shipment.number}: {words} ({carrier} {shipment.tracking_number})",
-        detail=(f"{carrier}: {event.detail or shipment.status_text or shipment.status}{where}.\n"
-                f"Customer {customer or '-'}, order {order or '-'}.\nSuggested action: {action}."),
+        title=f"{shipment.number} {words}" + (f" for {customer}" if customer else ""),
+        detail=(f"{carrier} {shipment.tracking_number}: {event.detail or shipment.status_text or shipment.status}"
+                f"{where}.\nCustomer {customer or '-'}, order {order or '-'}.\nSuggested action: {action}."),
         entity="shipment", entity_id=shipment.id, entity_ref=shipment.number, key=key,
         item_id=derived_id("exception", key, cause))
 

@@ -87,14 +87,15 @@ class ShipmentDetailPane(QWidget):
         risk = f"<span style='color:{fg or '#444'}; background:{bg or 'transparent'}'>&nbsp;{RISK_TEXT.get(r.risk, '-')}&nbsp;</span>"
         status = html.escape(r.status.replace("_", " "))
         said = f" &middot; <i>{html.escape(r.status_text)}</i>" if r.status_text else ""
-        eta = day(r.eta) or "-"
+        eta = f"delivered {local(r.delivered_at, '%a %d %b %H:%M')}" if r.status == "delivered" and r.delivered_at \
+            else f"ETA {day(r.eta) or '-'}"
         polled = (f"next poll {local(r.next_poll_at, '%H:%M')}" if r.next_poll_at
                   else f"polling stopped ({r.stopped or 'not started'})")
         lines = [
             f"<b>{html.escape(r.number)}</b> &middot; {html.escape(r.carrier)} <b>{html.escape(r.tracking_number)}</b>"
             f" &middot; <b>{status}</b>{said}",
             f"Order {html.escape(r.order or '-')} for {html.escape(r.customer or '-')} (ref {html.escape(d.customer_po or '-')})"
-            f" &middot; promised {day(r.promised) or '-'} &middot; ETA {eta} &middot; {risk}",
+            f" &middot; promised {day(r.promised) or '-'} &middot; {eta} &middot; {risk}",
             f"Last poll {local(r.polled_at) or 'never'} ({html.escape(r.poll_outcome or '-')}), {polled}, by "
             f"{html.escape(d.polled_by)}" + (f" &middot; {html.escape(d.poll_message)}" if d.poll_message else ""),
         ]

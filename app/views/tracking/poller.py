@@ -36,11 +36,14 @@ class TrackingPoller(JobRunner):
         self.finished.connect(self._on_finished)
 
     @staticmethod
-    def of(ctx: AppContext) -> TrackingPoller:
-        """The window's poller (a screen built without a window gets one that is not started)."""
+    def of(ctx: AppContext, fallback: TrackingPoller | None = None) -> TrackingPoller:
+        """The window's poller; without a window (its jobs not started), ``fallback`` or a new one
+        that is not started (it polls only when asked)."""
         jobs = getattr(ctx, "jobs", None)
         runner = jobs.runner(POLL.name) if jobs is not None else None
-        return runner if isinstance(runner, TrackingPoller) else TrackingPoller(ctx)
+        if isinstance(runner, TrackingPoller):
+            return runner
+        return fallback if fallback is not None else TrackingPoller(ctx)
 
     def poll_now(self, shipment_ids: Collection[Any]) -> None:
         """Ask the carrier about these shipments now, due or not."""

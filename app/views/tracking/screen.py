@@ -50,7 +50,7 @@ class TrackingScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("TrackingScreen")
-        self.poller = TrackingPoller.of(ctx)
+        self._poller: TrackingPoller | None = None
         self.search = QLineEdit()
         self.search.setObjectName("trackingSearch")
         self.search.setPlaceholderText("Shipment, tracking or order number (Ctrl+F)")
@@ -76,7 +76,7 @@ class TrackingScreen(QWidget):
         self.poll_button.setObjectName("trackingPollNow")
         self.poll_button.setToolTip("Ask the carrier about the selected shipment now (Ctrl+P)")
         self.poll_button.setEnabled(False)
-        self.status = QLabel("Tracking: waiting for the first poll")
+        self.status = QLabel("")
         self.status.setObjectName("trackingStatus")
         self.status.setWordWrap(True)
         self.model = ShipmentModel(ctx.runner, fetch_shipments, COLUMNS, parent=self)
@@ -87,7 +87,7 @@ class TrackingScreen(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        fit_columns(self.table, "tracking/shipments", max_width=170)
+        fit_columns(self.table, "tracking/shipments", max_width=150)
         self.detail = ShipmentDetailPane()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -118,8 +118,6 @@ class TrackingScreen(QWidget):
         layout.addWidget(split, 1)
         self._connect_signals()
         self._load_carriers()
-        if self.poller.last is not None:
-            self._on_cycle(self.poller.last)
         self.refresh()
 
     def _connect_signals(self) -> None:
@@ -134,9 +132,6 @@ class TrackingScreen(QWidget):
         self.poll_button.clicked.connect(self.poll_now)
         QShortcut(QKeySequence("Ctrl+P"), self, self.poll_now, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        self.poller.cycle_done.connect(self._on_cycle)
-        self.poller.failed.connect(self._on_failed)
-        self.poller.running_changed.connect(self._on_running)
 
     # filters and list ---------------------------------------------------------------------
     def current_filter(self) -> Filter:
@@ -144,16 +139,45 @@ class TrackingScreen(QWidget):
                       customer=self.customer.text().strip(), risk=str(self.risk.currentData() or ""),
                       search=self.search.text().strip())
 
+    @property
+    def poller(self) -> TrackingPoller:
+        """The window's carrier poller (looked up when needed: the background jobs start after the
+        first paint, possibly after this screen was built)."""
+        found = TrackingPoller.of(self.ctx, fallback=self._poller)
+        if found is not self._poller:
+            self._poller = found
+            found.cycle_done.connect(self._on_cycle)
+            found.failed.connect(self._on_failed)
+            found.running_changed.connect(self._on_running)
+        return found
+
     def refresh(self) -> None:
         f = self.current_filter()
         self.model.set_query(f)
+        self._count(f)
+        self._read_last_cycle()
 
+    def _count(self, f: Filter) -> None:
         def show(counts: dict[str, int]) -> None:
             self.count_label.setText(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk, "
                                      f"{counts['on_time']} on time")
 
         self.ctx.runner.submit(lambda s: queries.count_shipments(s, f), show, write=False, label="count shipments",
                                latest=(id(self), "count"))
+
+    def _read_last_cycle(self) -> None:
+        """The status line from this workstation's cycle log (a cycle run by the window, or by
+        ``depot track poll`` on the same file)."""
+        def show(line: queries.CycleLine | None) -> None:
+            if getattr(self, "_poll_target", None):
+                return  # a poll-now answer is shown until the next cycle
+            if line is None:
+                self.status.setText("Tracking: no poll yet on this workstation")
+                return
+            self.status.setStyleSheet("color: #b00020;" if line.problems else "")
+            self.status.setText(f"Last poll {local(line.started_at, '%H:%M')}: {line.text()}")
+
+        self.ctx.runner.submit(queries.last_cycle, show, write=False, label="last poll", latest=(id(self), "cycle"))
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -180,6 +204,8 @@ class TrackingScreen(QWidget):
     def _on_data_changed(self, kinds: Any) -> None:
         if REFRESH_KINDS & set(kinds):
             self.model.reload()
+            self._count(self.current_filter())
+            self._read_last_cycle()
             self.refresh_detail()
 
     # one shipment ----------------------------------------------------------------------------
@@ -239,6 +265,7 @@ class TrackingScreen(QWidget):
             self._poll_target = None
             self.status.setText(f"Polled {target} at {when}: " + _one_line(report))
         else:
+            self._poll_target = None
             self.status.setText(f"Last poll {when}: {report.line()}"
                                 + (f" · {report.problems[0]}" if report.problems else ""))
         held = [t for t in report.leases.values() if not t.endswith("polled here")]
