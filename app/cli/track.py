@@ -194,7 +194,9 @@ def _show(args: argparse.Namespace) -> int:
     r = d.row
     print(f"{r.number}  {r.carrier} {r.tracking_number}  {r.status}" + (f" ({r.status_text})" if r.status_text else ""))
     print(f"  order {r.order or '-'}  customer {r.customer or '-'}  branch {r.branch}")
-    print(f"  promised {_fmt_date(r.promised) or '-'}  ETA {_fmt_date(r.eta) or '-'}  risk {r.risk.replace('_', ' ') or '-'}")
+    when = f"delivered {_fmt_date(r.delivered_at)}" if r.status == "delivered" and r.delivered_at \
+        else f"ETA {_fmt_date(r.eta) or '-'}"
+    print(f"  promised {_fmt_date(r.promised) or '-'}  {when}  risk {r.risk.replace('_', ' ') or '-'}")
     poll = f"next poll {_fmt_date(r.next_poll_at)}" if r.next_poll_at else f"polling stopped ({r.stopped or 'not started'})"
     print(f"  last poll {_fmt_date(r.polled_at) or 'never'} ({r.poll_outcome or '-'}), {poll}, by {d.polled_by}")
     if r.flag:

@@ -114,6 +114,9 @@ class ShipmentDetailPane(QWidget):
                     item.setFont(c, bold)
                 item.setToolTip(1, "the shipment follows this event (the newest)")
             self.timeline.addTopLevelItem(item)
+        if not d.timeline:
+            why = d.poll_message or ("not asked yet" if not r.polled_at else "the carrier has reported nothing yet")
+            self.timeline.addTopLevelItem(QTreeWidgetItem(["", "", f"No carrier events: {why}", "", ""]))
         if d.pod is not None:
             self.pod_state.setText("Proof of delivery from the carrier:")
             self.pod_signed.setText(d.pod.signed_by or "-")
