@@ -170,7 +170,10 @@ class TrackingScreen(QWidget):
         ``depot track poll`` on the same file)."""
         def show(line: queries.CycleLine | None) -> None:
             if getattr(self, "_poll_target", None):
-                return  # a poll-now answer is shown until the next cycle
+                return  # a poll-now is on its way: its answer is shown when it comes
+            shown = getattr(self, "_shown_cycle", None)
+            if line is not None and shown is not None and line.started_at <= shown:
+                return  # the cycle whose answer is on the line already (a poll-now's own words)
             if line is None:
                 self.status.setText("Tracking: no poll yet on this workstation")
                 return
@@ -258,6 +261,7 @@ class TrackingScreen(QWidget):
             self.poll_button.setEnabled(self.ctx.can("tracking.poll"))
 
     def _on_cycle(self, report: CycleReport) -> None:
+        self._shown_cycle = report.started_at
         self.status.setStyleSheet("color: #b00020;" if report.problems else "")
         when = local(report.started_at, "%H:%M")
         target = getattr(self, "_poll_target", None)
