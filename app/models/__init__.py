@@ -17,6 +17,7 @@ from app.models import (  # noqa: F401
     inventory,
     messaging,
     org,
+    packing,
     parties,
     pricing,
     purchasing,

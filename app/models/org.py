@@ -12,8 +12,10 @@ from app.models.base import Base, MasterData
 #: temperature classes, coldest last; a bin accepts items of its own class only
 TEMPERATURE_CLASSES = ("ambient", "chilled", "frozen")
 #: location kinds: storage bins hold stock; virtual ones balance the ledger
-LOCATION_KINDS = ("storage", "dock", "qa", "transit", "supplier", "customer", "adjust", "scrap")
-INTERNAL_KINDS = ("storage", "dock", "qa")
+LOCATION_KINDS = ("storage", "dock", "qa", "pack", "transit", "supplier", "customer", "adjust", "scrap")
+#: locations that hold stock in the building; ``pack`` is where picked stock waits to be packed and
+#: shipped (one per warehouse, ``pack_location_id``; never a storage bin)
+INTERNAL_KINDS = ("storage", "dock", "qa", "pack")
 
 
 class Branch(MasterData, Base):

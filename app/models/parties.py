@@ -97,6 +97,8 @@ class Carrier(MasterData, Base):
     #: which adapter speaks to it: 'ups', 'fedex', 'dhl', 'usps', 'sandbox'
     api: Mapped[str] = mapped_column(String(12), default="sandbox")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: heaviest parcel it takes (grams); 0 = the carrier's published limit (dispatch.rating)
+    max_parcel_g: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CarrierService(MasterData, Base):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument
-from app.models.types import UTCDateTime
+from app.models.types import Money, UTCDateTime
 
 
 class Shipment(BranchDocument, Base):
@@ -60,3 +61,17 @@ class Shipment(BranchDocument, Base):
     pod_image: Mapped[str] = mapped_column(String(300), default="")
     #: something a person should know that the status cannot say ("exception after delivery: ...")
     flag: Mapped[str] = mapped_column(String(200), default="")
+    # --- dispatch (issue 14): packing, rating, labels, confirmation -----------------------------
+    #: the carrier service chosen (the carrier's code) and why it was not the suggested one
+    service_code: Mapped[str] = mapped_column(String(20), default="")
+    override_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: freight as quoted when the service was chosen, and as the carrier charged on the label
+    freight_quoted: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    freight_billed: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    freight_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    #: the quotes shown when it was rated (JSON list), so the choice can be explained later
+    quotes: Mapped[str] = mapped_column(Text, default="")
+    #: the active label (bought, maybe not confirmed yet: tracking_number stays '' until confirmed)
+    label_id: Mapped[uuid.UUID | None] = mapped_column(default=None)  # shipment_label.id (no FK: it points back)
+    label_number: Mapped[str] = mapped_column(String(40), default="")
+    manifest_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("manifest.id"), default=None)

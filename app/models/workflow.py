@@ -69,6 +69,8 @@ class Workflow:
 #: where a shipment may be between pickup and its end (the Carriers issue's status set)
 SHIPMENT_MOVING = frozenset({"picked_up", "in_transit", "out_for_delivery", "delayed", "exception",
                              "delivery_attempted", "available_for_pickup"})
+#: a shipment Dispatch is still packing or labelling (not handed to the carrier: tracking ignores it)
+SHIPMENT_UNCONFIRMED = frozenset({"packing", "packed"})
 
 _DECLARED: tuple[Workflow, ...] = (
     # --- buying -------------------------------------------------------------------------------
@@ -205,15 +207,31 @@ _DECLARED: tuple[Workflow, ...] = (
     # returned or cancelled (voided before pickup). Not locked when final: a carrier's facts keep
     # arriving after delivery (a proof of delivery a day later, an exception after delivery is
     # flagged on the row), and only the poller writes them.
+    # Before tracking's states, Dispatch's (issue 14): packing (cartons open), packed (every carton
+    # closed: rate, label), then ship confirmation makes it label_created. A label bought but not
+    # confirmed is in label_number (tracking_number stays '' so nothing polls it). A confirmed label
+    # voided before the carrier scanned it takes the shipment back to packed.
     Workflow(
         "shipment", "shipment", _t({
-            "label_created": {*SHIPMENT_MOVING, "delivered", "returned", "cancelled"},
+            "packing": {"packed", "cancelled"},
+            "packed": {"packing", "label_created", "cancelled"},
+            "label_created": {*SHIPMENT_MOVING, "delivered", "returned", "cancelled", "packed"},
             **{s: {*(SHIPMENT_MOVING - {s}), "delivered", "returned"} for s in SHIPMENT_MOVING},
             "delivered": (),
             "returned": (),
             "cancelled": (),
-        }), frozenset({"label_created"}), audit_fields=("tracking_number",),
-        stamps={"delivered": "delivered_at"}),
+        }), frozenset({"packing", "label_created"}), audit_fields=("number", "tracking_number"),
+        verbs={"label_created": "confirmed"}, stamps={"delivered": "delivered_at", "label_created": "shipped_at"}),
+    Workflow(
+        "carton", "carton", _t({"open": {"closed", "cancelled"}, "closed": {"open"}, "cancelled": ()}),
+        frozenset({"open"}), audit_fields=("sscc",), verbs={"closed": "close", "open": "reopen", "cancelled": "cancel"},
+        stamps={"closed": "closed_at"}),
+    Workflow(
+        "manifest", "manifest", _t({"open": {"closed"}, "closed": ()}), frozenset({"open"}),
+        verbs={"closed": "close"}, stamps={"closed": "closed_at"}),
+    Workflow(
+        "shipment_label", "shipment label", _t({"active": {"voided"}, "voided": ()}), frozenset({"active"}),
+        audit_prefix="label", verbs={"voided": "void"}, stamps={"voided": "voided_at"}, audit_fields=("tracking_number",)),
     # --- cross-cutting ------------------------------------------------------------------------
     Workflow(
         "exception_item", "exception", _t({

@@ -38,6 +38,7 @@ class Change(StrEnum):
     ORDER = "order"
     ALLOCATION = "allocation"
     SHIPMENT = "shipment"
+    PACKING = "packing"
     TRACKING = "tracking"
     CARRIER = "carriers"
     EXCEPTION = "exception"
@@ -73,6 +74,8 @@ TABLES: dict[str, Change | None] = {
     "credit_release": Change.ORDER, "customer_message": Change.EDI,
     "price_list": Change.CUSTOMER, "price_list_line": Change.CUSTOMER, "receivable_entry": Change.CUSTOMER,
     "shipment": Change.SHIPMENT,
+    "shipment_line": Change.SHIPMENT, "shipment_label": Change.SHIPMENT, "manifest": Change.SHIPMENT,
+    "carton": Change.PACKING, "carton_line": Change.PACKING, "carton_type": Change.PACKING,
     "tracking_event": Change.TRACKING, "tracking_policy": Change.TRACKING, "tracking_lease": Change.TRACKING,
     "tracking_cycle": Change.TRACKING,
     "carrier": Change.CARRIER, "carrier_account": Change.CARRIER, "carrier_service": Change.CARRIER,

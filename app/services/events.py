@@ -97,6 +97,18 @@ class AllocationChanged(Event):
 
 
 @dataclass
+class ShipmentConfirmed(Event):
+    """Dispatch confirmed a shipment (issue 14): its stock left the packing location, the order
+    lines' shipped quantities rose, and the carrier has its label (status ``label_created``).
+    ``lines`` are the ``app.models.packing.ShipmentLine`` rows just written (Billing invoices
+    from them); ``order`` the ``SalesOrder`` (None for a shipment without one)."""
+
+    shipment: Any  # app.models.shipping.Shipment
+    order: Any | None  # app.models.sales.SalesOrder
+    lines: list[Any] = field(default_factory=list)
+
+
+@dataclass
 class ShipmentTracked(Event):
     """Base of the carrier-tracking events (emitted by ``app.services.tracking`` when it stores
     a carrier event that changes what the shipment is; ``actor`` is None: the poller acts).

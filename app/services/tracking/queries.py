@@ -22,6 +22,7 @@ from app.models.parties import Carrier, CarrierService, Customer
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, TrackingEvent
+from app.models.workflow import SHIPMENT_UNCONFIRMED
 from app.services.carriers.model import STATUSES
 from app.services.errors import NotFound, ValidationError
 from app.services.ownership import ownership
@@ -117,7 +118,7 @@ def _query(session: Session, f: Filter, today: dt.date) -> Any:
          .join(Customer, Customer.id == SalesOrder.customer_id, isouter=True)
          .join(CarrierService, CarrierService.id == Shipment.service_id, isouter=True)
          .join(Branch, Branch.id == Shipment.owner_branch_id, isouter=True)
-         .where(Shipment.deleted_at.is_(None)))
+         .where(Shipment.deleted_at.is_(None), Shipment.status.not_in(tuple(SHIPMENT_UNCONFIRMED))))
     if f.view == "moving":
         q = q.where(Shipment.status.not_in(tuple(FINAL)))
     elif f.view == "trouble":
