@@ -18,13 +18,14 @@ from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.services.allocation import runs
 from app.services.auth import Actor
+from app.services.carriers import accounts as ac
 from app.services.stock import MoveSpec, post_moves
 from tests.factories import World
 from tests.services.sales_helpers import TODAY, customer, lines_of, order, people, put
 
 #: code, name, api, services
-CARRIERS = (("SANDBOX", "Depot carrier sandbox", "sandbox", ("GROUND", "2DAY", "OVERNIGHT")),
-            ("UPS", "United Parcel Service", "ups", ("03", "02", "01")))
+CARRIERS = (("SANDBOX", "Depot carrier sandbox", "sandbox", ("GROUND", "2DAY", "NEXT")),
+            ("UPS", "United Parcel Service", "ups", ("03", "12", "02", "01")))
 
 
 @dataclass
@@ -54,7 +55,8 @@ def pack_location(session: Session, w: World) -> Location:
 
 def ship_world(session: Session, w: World) -> ShipWorld:
     p = people(session, w)
-    customer(session, "SHIPCO", "gold", limit="100000", ship_to="Ship Co\n1 Dock Road\nAustin TX 78701")
+    w.wh_dal.address = "2400 Irving Blvd, Dallas TX 75207"
+    customer(session, "SHIPCO", "gold", limit="100000", ship_to="1 Dock Road, Austin TX 78701")
     carriers: dict[str, Carrier] = {}
     for code, name, api, services in CARRIERS:
         c = session.scalar(select(Carrier).where(Carrier.code == code))
@@ -63,7 +65,7 @@ def ship_world(session: Session, w: World) -> ShipWorld:
             session.add(c)
             session.flush()
             for n, sv in enumerate(services):
-                session.add(CarrierService(carrier_id=c.id, code=sv, name=sv.title(), transit_days=5 - 2 * n,
+                session.add(CarrierService(carrier_id=c.id, code=sv, name=sv.title(), transit_days=max(1, 5 - 2 * n),
                                            owner_branch_id=w.ho.id))
         carriers[code] = c
     session.flush()
@@ -112,3 +114,14 @@ def packed_shipment(session: Session, sw: ShipWorld, so: SalesOrder, contents: d
         s.label_id, s.label_number = lab.id, lab.tracking_number
     session.flush()
     return s
+
+
+def carrier_accounts(session: Session, sw: ShipWorld) -> dict[str, ac.AccountInfo]:
+    """Dallas accounts of both carriers on the test's carrier sandbox (endpoint ``sandbox``)."""
+    out = {}
+    for code, _n, _a, services in CARRIERS:
+        out[code] = ac.save_account(session, sw.w.actors["root"], carrier_code=code, account_number=f"{code}-DAL",
+                                    endpoint="sandbox", branch_id=sw.w.dal.id, requests_per_minute=6000,
+                                    services=services)
+    session.flush()
+    return out
