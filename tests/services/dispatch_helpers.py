@@ -75,14 +75,14 @@ def ship_world(session: Session, w: World) -> ShipWorld:
 def picked_order(session: Session, sw: ShipWorld, lines: dict[str, int], *, stock: dict[str, int] | None = None,
                  pick: dict[str, int] | None = None) -> SalesOrder:
     """An order, allocated by a real run, whose stock (``pick``, default all) was moved to PACK."""
-    for sku, q in (stock or lines).items():
+    for sku, q in (lines if stock is None else stock).items():
         put(session, sw.w, sku, q)
     so = order(session, sw.w, sw.people["clara"], sw.cust_code, lines).order
     plan = runs.simulate(session, sw.dan, warehouse="DAL1", today=TODAY)
     runs.run(session, sw.dan, plan)
     bin_ = sw.w.bins["DAL1-A-02"]
     moves = [MoveSpec(sw.w.items[sku].id, q, bin_.id, sw.pack.id, "pick", doc_type="sales_order", doc_id=so.id)
-             for sku, q in (pick or lines).items() if q]
+             for sku, q in (lines if pick is None else pick).items() if q]
     post_moves(session, sw.dan, moves, owner_branch_id=sw.w.dal.id)
     session.flush()
     return so

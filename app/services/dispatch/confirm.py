@@ -22,6 +22,7 @@ from app.models.allocation import Allocation, AllocationRun
 from app.models.catalog import Item
 from app.models.org import Location
 from app.models.packing import Carton, CartonLine, ShipmentLabel, ShipmentLine
+from app.models.receiving import SerialNumber
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.shipping import Shipment
 from app.models.types import utcnow
@@ -213,6 +214,17 @@ def _settle_order(actor: Actor, order: SalesOrder, lines: list[SalesOrderLine], 
         transition(order, want, actor, f"shipment {s.number} (part)", shipment=s.number)
 
 
+def _serials_shipped(session: Session, actor: Actor, s: Shipment, carton_lines: list[CartonLine]) -> None:
+    """The serial registry follows the stock: each serial that went is ``shipped``."""
+    wanted = {(cl.item_id, cl.serial_no) for cl in carton_lines if cl.serial_no}
+    if not wanted:
+        return
+    for sn in session.scalars(select(SerialNumber).where(SerialNumber.item_id.in_({i for i, _s in wanted}),
+                                                         SerialNumber.serial.in_({x for _i, x in wanted}))):
+        if (sn.item_id, sn.serial) in wanted and sn.status == "in_stock":
+            transition(sn, "shipped", actor, shipment=s.number)
+
+
 def confirm_shipment(session: Session, actor: Actor, ref: str | uuid.UUID, *,
                      now: dt.datetime | None = None) -> ConfirmResult:
     """Confirm a packed, labelled shipment (see the module docstring); the caller commits."""
@@ -233,6 +245,7 @@ def confirm_shipment(session: Session, actor: Actor, ref: str | uuid.UUID, *,
         ln.qty_shipped += qty
     if order is not None:
         _consume_allocation(session, actor, s, order.id, plan, now)
+    _serials_shipped(session, actor, s, carton_lines)
     session.flush()
     s.tracking_number = s.label_number
     s.account_id = label.account_id or s.account_id
