@@ -1,0 +1,1 @@
+"""The Dispatch screen and its tabs (issue 14)."""
