@@ -16,6 +16,7 @@ command line (a scanner script, a headless dock PC, support staff), and `depot p
     depot ship SHIPMENT                                 ship confirmation
     depot manifest build --carrier CODE [--warehouse W] [--date D] | close NUMBER | list [--date D]
     depot manifest print NUMBER [--pdf FILE] [--csv FILE]
+    depot carton-types [--set CODE --dims 400x300x250 --max-weight "20 kg" [--tare "400 g"] [--name N]]
 """
 
 from __future__ import annotations
@@ -135,6 +136,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sh.add_argument("shipment")
     _common(sh, json=True)
     sh.set_defaults(func=_ship)
+
+    ct = sub.add_parser("carton-types", help="the carton sizes cartonization chooses from: list, or add/change one")
+    ct.add_argument("--set", default=None, metavar="CODE", help="add or change this carton type (admin)")
+    ct.add_argument("--dims", default="", help="inside length x width x height in mm: 400x300x250")
+    ct.add_argument("--max-weight", default="", help="the most it may weigh packed: '20 kg'")
+    ct.add_argument("--tare", default="0 g", help="the empty box: '400 g'")
+    ct.add_argument("--name", default="")
+    _common(ct, json=True)
+    ct.set_defaults(func=_carton_types)
 
     m = sub.add_parser("manifest", help="end-of-day manifests per carrier: build, close, list, print")
     ms = m.add_subparsers(dest="manifest_command", metavar="ACTION", required=True)
@@ -383,6 +393,38 @@ def _ship(args: argparse.Namespace) -> int:
         print(res.sentence())
         for n in res.notes:
             print(f"  {n}")
+    return 0
+
+
+def _carton_types(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.models.packing import CartonType
+    from app.services.dispatch import cartonize, packing
+
+    with session_for(args) as s:
+        if args.set:
+            try:
+                dims = [int(x) for x in args.dims.lower().replace(" ", "").split("x")]
+            except ValueError:
+                dims = []
+            if len(dims) != 3:
+                raise ValidationError("--dims", "length x width x height in mm, e.g. 400x300x250")
+            if not args.max_weight:
+                raise ValidationError("--max-weight", "is required: the most the box may weigh packed ('20 kg')")
+            cartonize.save_carton_type(s, actor_of(s, args), args.set, length_mm=dims[0], width_mm=dims[1],
+                                       height_mm=dims[2], max_weight_g=packing.scale_reading(args.max_weight),
+                                       tare_g=packing.scale_reading(args.tare) if args.tare.strip() not in ("0", "0 g")
+                                       else 0, name=args.name)
+        rows: list[dict[str, Any]] = [{"code": t.code, "name": t.name, "inside_mm": f"{t.length_mm}x{t.width_mm}x{t.height_mm}",
+                 "max_weight_g": t.max_weight_g, "tare_g": t.tare_g, "active": t.active}
+                for t in s.scalars(select(CartonType).where(CartonType.deleted_at.is_(None)).order_by(CartonType.code))]
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['code']:<8} {r['inside_mm']:<14} max {r['max_weight_g'] / 1000:.1f} kg  tare {r['tare_g']} g  "
+                  f"{r['name']}{'' if r['active'] else '  (inactive)'}")
     return 0
 
 

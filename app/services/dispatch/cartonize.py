@@ -100,7 +100,7 @@ def suggest(units: list[Unit], boxes: list[Box]) -> CartonPlan:
     if not units:
         return CartonPlan([], {}, "nothing to pack")
     if not boxes:
-        return CartonPlan([], {}, "no carton types are configured (depot carton-type add, or the seed)")
+        return CartonPlan([], {}, "no carton types are configured (depot carton-types --set, or the seed)")
     note = "estimated: some items have no dimensions or weight" if any(u.estimated for u in units) else ""
     by_size = sorted(boxes, key=lambda b: (b.volume, b.max_weight_g))
     total_v = sum(u.volume * u.qty for u in units)
