@@ -21,7 +21,7 @@ from app.services.dispatch.cartonize import save_carton_type
 from app.services.dispatch.documents import print_slips
 from app.services.settings import Settings
 from tests.factories import World
-from tests.services.dispatch_helpers import carrier_accounts, picked_order, ship_world
+from tests.services.ship_helpers import carrier_accounts, picked_order, ship_world
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ from app.services.dispatch import manifest
 from app.services.dispatch.confirm import confirm_shipment
 from app.services.errors import Conflict
 from tests.factories import World
-from tests.services.dispatch_helpers import ShipWorld, packed_shipment, picked_order, ship_world
+from tests.services.ship_helpers import ShipWorld, packed_shipment, picked_order, ship_world
 
 DAY = dt.date(2026, 12, 2)
 

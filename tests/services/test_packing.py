@@ -19,7 +19,7 @@ from app.services.dispatch.sscc import check_digit, is_valid
 from app.services.errors import Conflict, ValidationError
 from app.services.stock import MoveSpec, post_moves, virtual_location
 from tests.factories import World
-from tests.services.dispatch_helpers import ShipWorld, picked_order, ship_world
+from tests.services.ship_helpers import ShipWorld, picked_order, ship_world
 
 
 def _boxes(session: Session, sw: ShipWorld) -> None:

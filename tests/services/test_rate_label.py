@@ -23,14 +23,14 @@ from app.services.dispatch.rating import add_business_days, choose, rate_shipmen
 from app.services.errors import Conflict, ValidationError
 from app.services.settings import Settings
 from tests.factories import World
-from tests.services.dispatch_helpers import (
+from tests.services.sales_helpers import TODAY
+from tests.services.ship_helpers import (
     ShipWorld,
     carrier_accounts,
     packed_shipment,
     picked_order,
     ship_world,
 )
-from tests.services.sales_helpers import TODAY
 
 #: the sandbox dates its FedEx-format commits from its own today
 SHIP_DAY = dt.date.today()

@@ -19,9 +19,9 @@ from app.services.errors import Conflict, PermissionDenied
 from app.services.events import ShipmentConfirmed, on, unregister
 from app.services.sales import credit
 from tests.factories import World
-from tests.services.dispatch_helpers import packed_shipment, picked_order, ship_world
 from tests.services.inventory_helpers import bal
 from tests.services.sales_helpers import allocated, lines_of
+from tests.services.ship_helpers import packed_shipment, picked_order, ship_world
 
 NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
 

@@ -23,7 +23,7 @@ from app.views.dispatch.manifest_tab import ManifestTab
 from app.views.dispatch.packing_tab import BAD_CSS, OK_CSS, PackingTab
 from app.views.dispatch.shipping_tab import ShippingTab
 from tests.factories import World
-from tests.services.dispatch_helpers import carrier_accounts, picked_order, ship_world
+from tests.services.ship_helpers import carrier_accounts, picked_order, ship_world
 
 
 def _scan(qtbot: QtBot, tab: PackingTab, text: str) -> tuple[bool, str]:
