@@ -6,6 +6,7 @@ Importing this package registers every model with ``Base.metadata``.
 from app.models import (  # noqa: F401
     allocation,
     approvals,
+    billing,
     buying,
     carriers,
     catalog,
@@ -20,6 +21,7 @@ from app.models import (  # noqa: F401
     packing,
     parties,
     pricing,
+    printing,
     purchasing,
     receivables,
     receiving,

@@ -2,7 +2,7 @@
 
 An invoice (imported from a legacy system, or one of Depot's own once Invoicing lands) is a row
 with a positive amount; a payment or a credit is a negative row naming the same document number.
-What a customer owes on a document is the sum of its rows; nothing is ever updated, so replication
+What a customer owes on a document is the sum of its rows (a payment row's ``ref`` names the payment); nothing is ever updated, so replication
 never has to merge two versions of a balance. Credit control reads it (``services.sales.credit``).
 """
 
@@ -38,3 +38,5 @@ class ReceivableEntry(LedgerRow, Base):
     #: 'import' (a legacy system's open item) or 'depot'
     source: Mapped[str] = mapped_column(String(8), default="import")
     sales_order_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    #: what wrote the row: the payment or credit note number ('' for imported items and invoices)
+    ref: Mapped[str] = mapped_column(String(24), default="")

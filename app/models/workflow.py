@@ -232,6 +232,18 @@ _DECLARED: tuple[Workflow, ...] = (
     Workflow(
         "shipment_label", "shipment label", _t({"active": {"voided"}, "voided": ()}), frozenset({"active"}),
         audit_prefix="label", verbs={"voided": "void"}, stamps={"voided": "voided_at"}, audit_fields=("tracking_number",)),
+    # --- billing (issue 16) --------------------------------------------------------------------
+    # an invoice waits (pending) for its release: proof of delivery or shipment, per customer;
+    # a credit note is born released. A released document is never edited: a credit note corrects it.
+    Workflow(
+        "invoice", "invoice", _t({
+            "pending": {"released", "cancelled"},
+            "released": (),
+            "cancelled": (),
+        }), frozenset({"pending", "released"}), audit_prefix="invoice",
+        verbs={"released": "release", "cancelled": "cancel"},
+        stamps={"released": "released_at", "cancelled": "cancelled_at"},
+        stamp_user={"released": "released_by_id"}),
     # --- cross-cutting ------------------------------------------------------------------------
     Workflow(
         "exception_item", "exception", _t({

@@ -46,6 +46,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "price.override": frozenset({"manager"}),
     "dispatch.ship": frozenset({"dispatcher", "warehouse"}),
     "invoice.release": frozenset({"clerk", "manager"}),
+    "invoice.credit": frozenset({"clerk", "manager"}),
+    "payment.apply": frozenset({"clerk", "manager"}),
+    "print.documents": frozenset({"clerk", "manager", "dispatcher", "buyer", "warehouse", "receiver"}),
     "tracking.poll": frozenset({"dispatcher", "clerk", "manager"}),
     "tracking.configure": frozenset({"manager"}),
     "dashboard.view": frozenset({"manager", "admin", "buyer"}),
@@ -64,6 +67,8 @@ ACTION_PHRASES: dict[str, str] = {
     "count.approve": "approve counts", "transfer.create": "create transfers", "rma.manage": "handle customer returns",
     "order.enter": "enter orders", "order.allocate": "allocate orders",
     "credit.release": "release credit holds", "price.override": "override prices", "dispatch.ship": "ship orders", "invoice.release": "release invoices",
+    "invoice.credit": "issue credit notes", "payment.apply": "apply customer payments",
+    "print.documents": "print documents",
     "dashboard.view": "open the dashboard", "settings.edit": "change settings", "sync.run": "sync",
     "import.run": "import data", "replenish.policy": "set order points (min/max)",
 }

@@ -39,6 +39,8 @@ class Change(StrEnum):
     ALLOCATION = "allocation"
     SHIPMENT = "shipment"
     PACKING = "packing"
+    INVOICE = "invoice"
+    PRINT = "print"
     TRACKING = "tracking"
     CARRIER = "carriers"
     EXCEPTION = "exception"
@@ -76,6 +78,10 @@ TABLES: dict[str, Change | None] = {
     "shipment": Change.SHIPMENT,
     "shipment_line": Change.SHIPMENT, "shipment_label": Change.SHIPMENT, "manifest": Change.SHIPMENT,
     "carton": Change.PACKING, "carton_line": Change.PACKING, "carton_type": Change.PACKING,
+    "invoice": Change.INVOICE, "invoice_line": Change.INVOICE, "invoice_tax": Change.INVOICE,
+    "payment": Change.INVOICE, "customer_billing": Change.CUSTOMER, "item_tax_class": Change.ITEM,
+    "tax_rate": Change.CUSTOMER,
+    "print_record": Change.PRINT, "print_batch": Change.PRINT, "print_preference": Change.PRINT,
     "tracking_event": Change.TRACKING, "tracking_policy": Change.TRACKING, "tracking_lease": Change.TRACKING,
     "tracking_cycle": Change.TRACKING,
     "carrier": Change.CARRIER, "carrier_account": Change.CARRIER, "carrier_service": Change.CARRIER,
