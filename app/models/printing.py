@@ -50,6 +50,7 @@ class PrintBatch(LocalOnly, Base):
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(String(300), default="")
     total: Mapped[int] = mapped_column(Integer, default=0)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
     #: running, cancelled, failed, done
     state: Mapped[str] = mapped_column(String(10), default="running")
     message: Mapped[str] = mapped_column(String(300), default="")

@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=8), nullable=False),
     sa.Column('target', sa.String(length=300), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('copies', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('message', sa.String(length=300), nullable=False),
     sa.Column('username', sa.String(length=40), nullable=False),
