@@ -26,15 +26,17 @@ from app.services import events
 
 #: the packages whose modules register follow-up handlers or settlers, in chain order (a new
 #: capability package adds its name here)
-PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving", "anomaly", "sales", "allocation", "tracking")
+PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving", "anomaly", "sales", "allocation", "tracking",
+            "billing")
 #: single modules that register some (follow-ups, settlers, background jobs)
 MODULES = ("exception_inbox", "mail", "replication.engine")
 
 _lock = threading.Lock()
 
 
-#: what a module that registers something contains (``@on(``, ``@settler(``, ``jobs.register(``)
-MARKERS = ("@on(", "@settler(", "jobs.register(")
+#: what a module that registers something contains (``@on(``, ``@settler(``, ``jobs.register(``,
+#: ``printing.register(``: a printable document kind)
+MARKERS = ("@on(", "@settler(", "jobs.register(", "printing.register(")
 
 
 def _registers(name: str) -> bool:
