@@ -1,0 +1,63 @@
+"""The print preview: a document's PDF pages rendered in the window (pdfium, off the GUI thread).
+
+``render_pages`` runs on a worker (bytes in, QImages out: QImage is safe to build off the GUI
+thread); ``PreviewPane`` only places the finished images, so a 20-page invoice opens without the
+window freezing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from app.views.printcentre.printer import pdf_pages
+
+#: preview resolution (a readable A4 page about 600 px wide)
+PREVIEW_DPI = 72.0
+
+
+def render_pages(pdf: bytes, dpi: float = PREVIEW_DPI) -> list[QImage]:
+    return list(pdf_pages(pdf, dpi))
+
+
+class PreviewPane(QScrollArea):
+    """Pages one under the other with a caption; ``show_pages`` / ``show_message``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PrintPreview")
+        self.setWidgetResizable(True)
+        self._inner = QWidget()
+        self._layout = QVBoxLayout(self._inner)
+        self._layout.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setWidget(self._inner)
+        self.pages: list[QLabel] = []
+        self.show_message("Select a document to preview it")
+
+    def _clear(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.deleteLater()
+        self.pages = []
+
+    def show_message(self, text: str) -> None:
+        self._clear()
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._layout.addWidget(label)
+
+    def show_pages(self, title: str, images: list[QImage]) -> None:
+        self._clear()
+        caption = QLabel(f"{title} — {len(images)} page{'s' if len(images) != 1 else ''}")
+        caption.setObjectName("PreviewCaption")
+        self._layout.addWidget(caption)
+        for img in images:
+            page = QLabel()
+            page.setPixmap(QPixmap.fromImage(img))
+            page.setStyleSheet("background: white; border: 1px solid #c8d3df;")
+            self._layout.addWidget(page)
+            self.pages.append(page)

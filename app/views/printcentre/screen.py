@@ -1,0 +1,451 @@
+"""PrintCentreScreen: the clerk's one queue of every printable document (POs, invoices, credit notes,
+statements, and whatever other areas register), with preview, print, save as PDF, e-mail and bulk.
+
+The queue and every action are service calls on the op runner: the queue is a read op
+(``printing.queue``); preview renders on a reader (``printing.render``, then pdfium to images);
+print and save are write ops that render, record and output in one transaction (a printer that
+fails rolls the record back); e-mail queues the PDF in the outbox (``billing.printables.mail_document``);
+bulk runs ``print_batch.run`` on the I/O pool with progress, cancel and resume. The printer, tray
+and copies are remembered per document type (this workstation's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from app.services import print_batch, printing, wiring
+from app.services.billing.printables import mail_document
+from app.services.changes import Change
+from app.services.db import session_scope
+from app.services.printing import QueueEntry
+from app.views.context import AppContext
+from app.views.printcentre.dialogs import PrintDialog
+from app.views.printcentre.preview import PreviewPane, render_pages
+from app.views.printcentre.printer import FILE_PREFIX, make_printer, print_pdf, printer_sink
+
+REFRESH_KINDS = frozenset({Change.INVOICE, Change.PO, Change.PRINT, Change.CUSTOMER})
+HEADERS = ("Date", "Type", "Number", "Customer / supplier", "Status", "Amount", "Last output")
+
+
+class QueueModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[QueueEntry] = []
+
+    def set_rows(self, rows: list[QueueEntry]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        e = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (e.row.date.isoformat(), e.label, e.row.ref, e.row.party, e.row.status, e.row.amount,
+                    e.last or "not printed")[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 5:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class _BatchSignals(QObject):
+    """Progress of a bulk run, emitted on the I/O thread, delivered on the GUI thread."""
+
+    progressed = Signal(int, int, str)
+
+
+class PrintCentreScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("PrintCentreScreen")
+        wiring.load()  # the areas register their printable documents when loaded
+        self.kind = QComboBox()
+        self.kind.addItem("All documents", "")
+        for p in printing.kinds():
+            if p.queue is not None:
+                self.kind.addItem(p.label, p.doc_type)
+        today = QDate.currentDate()
+        self.since = QDateEdit(today.addDays(-30))
+        self.until = QDateEdit(today)
+        for d in (self.since, self.until):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+        self.status = QComboBox()
+        self.status.setEditable(True)
+        for s in ("", "pending", "released", "cancelled", "approved", "sent", "open", "overdue"):
+            self.status.addItem(s or "any status", s)
+        self.count = QLabel("")
+        self.refresh_button = QPushButton("Refresh")
+        self.model = QueueModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.preview = PreviewPane()
+        self.preview_button = QPushButton("Preview")
+        self.print_button = QPushButton("Print…")
+        self.save_button = QPushButton("Save as PDF…")
+        self.mail_button = QPushButton("E-mail…")
+        self.bulk_button = QPushButton("Print all shown…")
+        self.cancel_button = QPushButton("Cancel batch")
+        self.resume_button = QPushButton("Resume batch")
+        for b, keys in ((self.preview_button, "Return"), (self.print_button, "Ctrl+P"), (self.save_button, "Ctrl+S"),
+                        (self.mail_button, "Ctrl+E"), (self.bulk_button, "Ctrl+Shift+P")):
+            b.setToolTip(keys)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setObjectName("PrintCentreMessage")
+        self.history = QTableView()
+        self.history_model = _HistoryModel(self)
+        self.history.setModel(self.history_model)
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.verticalHeader().setVisible(False)
+        self._batch_id: Any = None
+        self._batch_handle: Any = None
+        self._batch_signals = _BatchSignals()
+        self._build()
+        self._connect_signals()
+        self._update_buttons()
+        self.reload()
+
+    def _build(self) -> None:
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show:"))
+        filters.addWidget(self.kind)
+        filters.addWidget(QLabel("from"))
+        filters.addWidget(self.since)
+        filters.addWidget(QLabel("to"))
+        filters.addWidget(self.until)
+        filters.addWidget(self.status)
+        filters.addStretch(1)
+        filters.addWidget(self.count)
+        filters.addWidget(self.refresh_button)
+        actions = QHBoxLayout()
+        for b in (self.preview_button, self.print_button, self.save_button, self.mail_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        for b in (self.bulk_button, self.cancel_button, self.resume_button):
+            actions.addWidget(b)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.table, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.preview)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        queue_tab = QWidget()
+        qv = QVBoxLayout(queue_tab)
+        qv.addLayout(filters)
+        qv.addWidget(split, 1)
+        qv.addLayout(actions)
+        qv.addWidget(self.progress)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(queue_tab, "Queue")
+        self.tabs.addTab(self.history, "Printed (who, when)")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.message)
+
+    def _connect_signals(self) -> None:
+        for combo in (self.kind, self.status):
+            combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.since.dateChanged.connect(lambda _d: self.reload())
+        self.until.dateChanged.connect(lambda _d: self.reload())
+        self.refresh_button.clicked.connect(self.reload)
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.print_button.clicked.connect(self.print_selected)
+        self.save_button.clicked.connect(self.save_selected)
+        self.mail_button.clicked.connect(self.mail_selected)
+        self.bulk_button.clicked.connect(self.print_all)
+        self.cancel_button.clicked.connect(self.cancel_batch)
+        self.resume_button.clicked.connect(self.resume_batch)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.table.doubleClicked.connect(lambda _i: self.preview_selected())
+        self.tabs.currentChanged.connect(lambda i: self.reload_history() if i == 1 else None)
+        self._batch_signals.progressed.connect(self._on_batch_progress)
+        self.ctx.signals.data_changed.connect(self._on_data_changed)
+        QShortcut(QKeySequence("Ctrl+P"), self, self.print_selected)
+        QShortcut(QKeySequence("Ctrl+S"), self, self.save_selected)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.mail_selected)
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.print_all)
+        QShortcut(QKeySequence("F5"), self, self.reload)
+
+    # -- data --------------------------------------------------------------------------
+    def _filters(self) -> dict[str, Any]:
+        kind = self.kind.currentData()
+        status = (self.status.currentData() if self.status.currentText() == self.status.itemText(
+            self.status.currentIndex()) else self.status.currentText()) or ""
+        return {"doc_types": [kind] if kind else None, "since": self.since.date().toPython(),
+                "until": self.until.date().toPython(), "status": status.strip() or None}
+
+    def reload(self) -> None:
+        f = self._filters()
+        self.ctx.runner.submit(lambda s: printing.queue(s, **f), self._on_rows, write=False, latest="printcentre.queue",
+                               on_error=lambda e: self.message.setText(str(e)), label="print queue")
+
+    def _on_rows(self, rows: list[QueueEntry]) -> None:
+        keep = {(e.row.doc_type, e.row.ref) for e in self.selected()}
+        self.model.set_rows(rows)
+        sel = self.table.selectionModel()
+        for i, e in enumerate(rows):  # a reload after printing keeps what the clerk had selected
+            if (e.row.doc_type, e.row.ref) in keep:
+                sel.select(self.model.index(i, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+        self.count.setText(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
+        self.table.resizeColumnsToContents()
+        self._update_buttons()
+
+    def reload_history(self) -> None:
+        self.ctx.runner.submit(lambda s: printing.history(s, limit=300), self.history_model.set_rows, write=False,
+                               on_error=lambda e: self.message.setText(str(e)), label="print history")
+
+    def _on_data_changed(self, kinds: object) -> None:
+        if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:
+            self.reload()
+            if self.tabs.currentIndex() == 1:
+                self.reload_history()
+
+    def selected(self) -> list[QueueEntry]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.rows[r] for r in rows if r < len(self.model.rows)]
+
+    def _on_selection(self) -> None:
+        self._update_buttons()
+        if len(self.selected()) == 1:
+            self.preview_selected()
+
+    def _update_buttons(self) -> None:
+        one = len(self.selected()) == 1
+        may = self.ctx.can("print.documents")
+        for b in (self.preview_button, self.save_button, self.print_button, self.mail_button):
+            b.setEnabled(one and may)
+        running = self._batch_handle is not None
+        self.bulk_button.setEnabled(may and bool(self.model.rows) and not running)
+        self.cancel_button.setEnabled(running)
+        self.resume_button.setEnabled(not running and self._batch_id is not None)
+        if not may:
+            self.message.setText(f"{self.ctx.actor.username} may look at the queue but not print")
+
+    # -- one document --------------------------------------------------------------------
+    def preview_selected(self) -> None:
+        sel = self.selected()
+        if len(sel) != 1:
+            return
+        e = sel[0]
+        self.preview.show_message(f"Rendering {e.row.ref}…")
+
+        def work(s: Session) -> tuple[str, list[Any]]:
+            out = printing.render(s, e.row.doc_type, e.row.ref)
+            return out.name, render_pages(out.pdf)
+        self.ctx.runner.submit(work, lambda r: self.preview.show_pages(r[0], r[1]), write=False,
+                               latest="printcentre.preview", label=f"preview {e.row.ref}",
+                               on_error=lambda err: self.preview.show_message(str(err)))
+
+    def print_selected(self) -> None:
+        sel = self.selected()
+        if len(sel) != 1:
+            return
+        e = sel[0]
+        doc_type, ref, actor = e.row.doc_type, e.row.ref, self.ctx.actor
+        pref = _read(self.ctx, lambda s: printing.preference(s, doc_type))
+        dlg = PrintDialog.ask(self, f"Print {ref}", pref)
+        if dlg is None:
+            return
+
+        def work(s: Session) -> str:
+            printer = make_printer(dlg.printer, tray=dlg.tray, copies=dlg.copies)  # a missing printer: refused first
+            out = printing.produce(s, actor, doc_type, ref, channel="printer", target=dlg.printer, copies=dlg.copies)
+            pages = print_pdf(printer, out.pdf, out.name)  # fails -> raises -> the record is rolled back
+            printing.remember(s, doc_type, dlg)
+            return f"{ref}: {pages} page{'s' if pages != 1 else ''} x {dlg.copies} to {dlg.printer}" + \
+                (" (COPY)" if out.reprint else "")
+        self.ctx.runner.submit(work, self.message.setText, on_error=lambda err: self.message.setText(str(err)),
+                               kinds={Change.PRINT}, label=f"print {ref}")
+
+    def save_selected(self) -> None:
+        sel = self.selected()
+        if len(sel) != 1:
+            return
+        e = sel[0]
+        path, _f = QFileDialog.getSaveFileName(self, f"Save {e.row.ref} as PDF", f"{e.row.ref}.pdf", "PDF (*.pdf)")
+        if path:
+            self.save_to(e, Path(path))
+
+    def save_to(self, e: QueueEntry, path: Path) -> None:
+        doc_type, ref, actor = e.row.doc_type, e.row.ref, self.ctx.actor
+
+        def work(s: Session) -> str:
+            out = printing.produce(s, actor, doc_type, ref, channel="pdf", target=str(path))
+            sink = print_batch.folder_sink(path.parent)
+            sink(path.name, out.pdf, 1)
+            return f"{ref} saved to {path}" + (" (COPY)" if out.reprint else "")
+        self.ctx.runner.submit(work, self.message.setText, on_error=lambda err: self.message.setText(str(err)),
+                               kinds={Change.PRINT}, label=f"save {ref}")
+
+    def mail_selected(self, to: str | None = None) -> None:
+        sel = self.selected()
+        if len(sel) != 1:
+            return
+        e = sel[0]
+        if to is None:
+            text, ok = QInputDialog.getText(self, f"E-mail {e.row.ref}", "To (empty: the customer's invoice address):")
+            if not ok:
+                return
+            to = text
+        actor, address = self.ctx.actor, to.strip()
+        self.ctx.runner.submit(
+            lambda s: mail_document(s, actor, e.row.doc_type, e.row.ref, to=address).to_addr,
+            lambda addr: self.message.setText(f"{e.row.ref} queued for {addr} (sent with the outbox)"),
+            on_error=lambda err: self.message.setText(str(err)), kinds={Change.MAIL, Change.PRINT},
+            label=f"e-mail {e.row.ref}")
+
+    # -- bulk ---------------------------------------------------------------------------
+    def print_all(self, target: str | None = None) -> None:
+        rows = [e for e in self.model.rows if e.row.status != "cancelled"]
+        types = {e.row.doc_type for e in rows}
+        if not rows:
+            return
+        if len(types) != 1:
+            self.message.setText("choose one document type to print in bulk (Show: Invoices, ...)")
+            return
+        (doc_type,) = types
+        if target is None:
+            pref = _read(self.ctx, lambda s: printing.preference(s, doc_type))
+            dlg = PrintDialog.ask(self, f"Print {len(rows)} documents", pref)
+            if dlg is None:
+                return
+            target, copies = dlg.printer, dlg.copies
+        else:
+            copies = 1
+        refs = [e.row.ref for e in reversed(rows)]
+        actor = self.ctx.actor
+        channel = "pdf" if target.startswith(FILE_PREFIX) and target.endswith("/") else "printer"
+        self.ctx.runner.submit(
+            lambda s: print_batch.start(s, actor, doc_type, refs, channel=channel, target=target, copies=copies).id,
+            self._run_batch, on_error=lambda err: self.message.setText(str(err)), kinds={Change.PRINT},
+            label="start print batch")
+
+    def _run_batch(self, batch_id: Any) -> None:
+        self._batch_id = batch_id
+        engine, actor, signals = self.ctx.engine, self.ctx.actor, self._batch_signals
+        target = _read(self.ctx, lambda s: print_batch.get(s, batch_id).target)
+        holder: dict[str, Any] = {}
+
+        def work() -> print_batch.BatchReport:
+            if target.startswith(FILE_PREFIX) and target.endswith("/"):
+                sink = print_batch.folder_sink(target[len(FILE_PREFIX):])
+            else:
+                sink = printer_sink(target)
+            return print_batch.run(engine, actor, batch_id, sink, progress=signals.progressed.emit,
+                                   cancelled=lambda: bool(holder.get("handle") and holder["handle"].cancelled))
+        self.progress.setVisible(True)
+        self.progress.setValue(0)
+        self._batch_handle = self.ctx.runner.submit_io(work, self._on_batch_done, kinds={Change.PRINT},
+                                                       on_error=self._on_batch_error, label="print batch")
+        holder["handle"] = self._batch_handle
+        self._update_buttons()
+
+    def _on_batch_progress(self, done: int, total: int, ref: str) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} of {total}" + (f" — {ref}" if ref else ""))
+
+    def _on_batch_done(self, report: print_batch.BatchReport) -> None:
+        self._batch_handle = None
+        self.message.setText(f"printed {report.done} of {report.total} ({report.state})"
+                             + (f": {report.message}; Resume batch carries on" if report.state != "done" else ""))
+        if report.state == "done":
+            self._batch_id = None
+        self._update_buttons()
+
+    def _on_batch_error(self, err: BaseException) -> None:
+        self._batch_handle = None
+        self.message.setText(str(err))
+        self._update_buttons()
+
+    def cancel_batch(self) -> None:
+        if self._batch_handle is not None:
+            self._batch_handle.cancel()
+            self.message.setText("cancelling after the document being printed…")
+
+    def resume_batch(self) -> None:
+        if self._batch_id is not None and self._batch_handle is None:
+            self._run_batch(self._batch_id)
+
+
+def _read(ctx: AppContext, fn: Any) -> Any:
+    """A small read on the GUI thread (a preference row, one batch row): well under 100 ms."""
+    with session_scope(ctx.engine, write=False) as s:
+        return fn(s)
+
+
+class _HistoryModel(QAbstractTableModel):
+    HEAD = ("When", "Type", "Number", "How", "Where", "Copies", "Pages", "COPY", "Who")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.HEAD)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEAD):
+            return self.HEAD[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole or not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        r = self.rows[index.row()]
+        local = r.created_at.astimezone() if isinstance(r.created_at, dt.datetime) else r.created_at
+        return (f"{local:%Y-%m-%d %H:%M}", r.doc_type, r.doc_ref, r.channel, r.target, r.copies, r.pages,
+                "COPY" if r.reprint else "", r.username)[index.column()]
