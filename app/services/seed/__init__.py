@@ -153,6 +153,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     conn.close()
     _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
+    _billing(path, size, seed, today or dt.date.today())
     samples = None
     if size == "demo":  # partner files and a spreadsheet to try, made from this data (seed/samples.py)
         from app.services.seed.samples import write_samples
@@ -184,6 +185,17 @@ def _forecasts(path: Path, today: dt.date) -> None:
     try:
         with session_scope(engine) as s:
             run_forecasts(s, None, today=today)
+    finally:
+        engine.dispose()
+
+
+def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
+    """Invoices, payments, credit notes and print history on the seeded shipments (issue 16)."""
+    from app.services.seed.billing import seed_billing
+
+    engine = make_engine(path)
+    try:
+        seed_billing(engine, size, today, seed)
     finally:
         engine.dispose()
 
