@@ -125,13 +125,13 @@ def _parties(doc: InvoiceDocument) -> Flowable:
 
 
 def _shipment(doc: InvoiceDocument) -> Flowable | None:
-    if not (doc.shipment or doc.tracking_number):
+    if doc.kind == "credit" or not (doc.shipment or doc.tracking_number):
         return None
     rows = [["Shipment", doc.shipment or "-", "Carrier", doc.carrier or "-"],
             ["Tracking number", doc.tracking_number or "-", "Shipped",
              doc.shipped_on.isoformat() if doc.shipped_on else "-"],
             ["Proof of delivery", doc.pod_ref or "not yet delivered", "", ""]]
-    t = Table(rows, colWidths=[30 * mm, 62 * mm, 20 * mm, None])
+    t = Table(rows, colWidths=[30 * mm, 62 * mm, 20 * mm, 40 * mm], hAlign="LEFT")
     t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8.5), ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8.5),
                            ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 8.5), ("SPAN", (1, 2), (3, 2)),
                            ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
@@ -146,7 +146,7 @@ def _lines(doc: InvoiceDocument) -> Table:
         desc = ln.description if len(ln.description) <= 40 else ln.description[:39] + "…"
         rows.append([str(ln.line_no), ln.sku, desc, f"{ln.qty:,} {ln.uom}".strip(), ln.price_text, ln.tax_pct,
                      _money(ln.extension, doc.money_places)])
-    t = Table(rows, colWidths=[8 * mm, 26 * mm, None, 22 * mm, 24 * mm, 14 * mm, 27 * mm], repeatRows=1)
+    t = Table(rows, colWidths=[8 * mm, 26 * mm, None, 22 * mm, 24 * mm, 14 * mm, 27 * mm], repeatRows=1, hAlign="LEFT")
     t.setStyle(lines_table_style(len(rows), (3, 4, 5, 6)))
     return t
 

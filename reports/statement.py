@@ -65,10 +65,10 @@ def render_statement(doc: StatementDocument) -> bytes:
                      _money(ln.original, p), _money(ln.open, p), str(ln.days_past_due) if ln.days_past_due > 0 else ""])
     if len(rows) == 1:
         rows.append(["Nothing is open on your account.", "", "", "", "", ""])
-    t = Table(rows, colWidths=[40 * mm, 22 * mm, 22 * mm, 30 * mm, 30 * mm, None], repeatRows=1)
+    t = Table(rows, colWidths=[40 * mm, 22 * mm, 22 * mm, 30 * mm, 30 * mm, 36 * mm], repeatRows=1, hAlign="LEFT")
     t.setStyle(lines_table_style(len(rows), (3, 4, 5)))
     story += [t, Spacer(1, 4 * mm), _p("Ageing (days past due)", HEADING)]
-    age = Table([list(doc.ageing), [_money(v, p) for v in doc.ageing.values()]], colWidths=[30 * mm] * len(doc.ageing))
+    age = Table([list(doc.ageing), [_money(v, p) for v in doc.ageing.values()]], colWidths=[30 * mm] * len(doc.ageing), hAlign="LEFT")
     age.setStyle(lines_table_style(2, tuple(range(len(doc.ageing)))))
     story += [age, Spacer(1, 3 * mm), _p(f"Total due: {_money(doc.total, p)} {doc.currency}", HEADING),
               _p("Payments received after the statement date are not shown. Please quote the document numbers "

@@ -8,6 +8,7 @@
     depot invoice cancel NUMBER --reason TEXT --user U
     depot invoice credit --return CR-OR-RMA --user U
     depot invoice credit --invoice NUMBER LINE=PRICE ... --reason TEXT --user U
+    depot invoice edi [--outbound DIR] [NUMBER ...]  EDI customers' 810 / INVOIC files
     depot invoice tax-rate ZONE CLASS PERCENT [--name TEXT]
     depot invoice billing CUSTOMER [--on delivery|shipment] [--zone Z] [--rounding line|invoice] [--email A]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app.cli.args import path_arg
 from app.cli.common import (
     actor_of,
     add_db_option,
@@ -27,7 +29,7 @@ from app.cli.common import (
     session_for,
 )
 from app.cli.receivables import _date
-from app.services.billing import credits, invoices, tax
+from app.services.billing import credits, edi_out, invoices, tax
 from app.services.billing.profile import billing_of, set_billing
 from app.services.billing.queries import invoice_detail, list_invoices
 from app.services.billing.receivables import customer_by
@@ -73,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--invoice", metavar="NUMBER")
     c.add_argument("--reason", default="")
     c.add_argument("prices", nargs="*", metavar="LINE=PRICE")
+    c = cmd("edi", "write the waiting EDI invoices (810 / INVOIC) into the outbound folder", _edi)
+    c.add_argument("--outbound", type=path_arg, help="folder (default: Settings > EDI outbound)")
+    c.add_argument("numbers", nargs="*", metavar="NUMBER", help="only these (default: every waiting one)")
     c = cmd("tax-rate", "set the tax rate of a customer tax zone and an item tax class", _rate)
     c.add_argument("zone")
     c.add_argument("tax_class", metavar="CLASS")
@@ -186,6 +191,21 @@ def _credit(args: argparse.Namespace) -> int:
             cn = credits.credit_price_correction(s, actor, args.invoice, prices, args.reason)
         number = cn.number
     return _done(args, number)
+
+
+def _edi(args: argparse.Namespace) -> int:
+    from app.services.edi.config import folders
+    from app.services.settings import Settings
+
+    folder = args.outbound or folders(Settings())[0]
+    if not folder:
+        raise ValidationError("--outbound", "no EDI outbound folder: give --outbound DIR or set it in Settings > EDI")
+    with session_for(args) as s:
+        run = edi_out.send_pending(s, actor_of(s, args), folder, refs=args.numbers or None)
+    for path in run.written:
+        print(path)
+    print(f"{len(run.written)} EDI invoice file(s) written to {folder}")
+    return 0
 
 
 def _rate(args: argparse.Namespace) -> int:

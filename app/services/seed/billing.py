@@ -68,7 +68,7 @@ def _master(s: Session, rng: random.Random) -> None:
     customers = list(s.scalars(select(Customer).where(Customer.deleted_at.is_(None)).order_by(Customer.code)))
     for n, c in enumerate(customers):
         on = "shipment" if n % 4 == 1 else "delivery"
-        values = {"invoice_on": on, "bill_to": f"{c.name}\nAccounts payable\n{c.ship_to}".strip(),
+        values = {"invoice_on": on, "bill_to": f"Accounts payable\n{c.ship_to}".strip(),
                   "tax_id": f"US-{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}"}
         if n == 2:
             values["tax_zone"] = "EXEMPT"
