@@ -206,3 +206,55 @@ def test_edi_customers_get_an_810_or_invoic_written_last(session: Session, world
     assert "ST*810*" in text and "BIG*" in text and "*DAL-INV-000001*" in text and "TDS*" in text and "EDICO01" in text
     e = next(f for f in run.written if f.suffix == ".edi").read_text()
     assert "UNH+" in e and "INVOIC:D:96A:UN" in e and "BGM+380+DAL-INV-000002" in e and "MOA+77:" in e
+
+
+def test_dispatch_ship_confirmation_invoices_its_shipment_lines(session: Session, world: World) -> None:
+    """Through Dispatch's real confirmation: the invoice bills the shipment's own lines (at the price
+    they shipped at), pending for a customer billed on delivery; a second confirmation of the rest
+    of the order bills only its own lines."""
+    from app.services.billing.profile import set_billing
+    from app.services.dispatch.confirm import confirm_shipment
+    from tests.services.ship_helpers import packed_shipment, picked_order, ship_world
+
+    sw = ship_world(session, world)
+    rates(session)
+    set_billing(session, None, ar.customer_by(session, "SHIPCO"), invoice_on="delivery")
+    so = picked_order(session, sw, {"WIDGET": 10, "BOLT": 20})
+    first = packed_shipment(session, sw, so, {"WIDGET": 6})
+    confirm_shipment(session, sw.people["dan"], first.id)
+    inv = session.scalars(select(Invoice).where(Invoice.shipment_id == first.id)).one()
+    lines = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)).all()
+    assert inv.status == "pending" and [(ln.sku, ln.qty) for ln in lines] == [("WIDGET", 6)]
+    assert all(ln.shipment_line_id is not None for ln in lines)
+    assert inv.tracking_number == first.tracking_number != ""
+    second = packed_shipment(session, sw, so, {"WIDGET": 4, "BOLT": 20})
+    confirm_shipment(session, sw.people["dan"], second.id)
+    inv2 = session.scalars(select(Invoice).where(Invoice.shipment_id == second.id)).one()
+    assert sorted((ln.sku, ln.qty) for ln in session.scalars(select(InvoiceLine).where(
+        InvoiceLine.invoice_id == inv2.id))) == [("BOLT", 20), ("WIDGET", 4)]
+    with pytest.raises(Conflict, match="has nothing left to invoice"):
+        invoices.invoice_shipment(session, sw.people["clara"], first.number)
+
+
+def test_a_logo_that_is_not_an_image_stops_the_pdf_with_where_to_fix_it(session: Session, world: World) -> None:
+    import base64
+
+    from app.models.org import COMPANY_ID, Company
+    from app.services.billing.documents import invoice_pdf
+    from app.services.org.company import set_company
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "LOGOCO", on="shipment")
+    sh = ship(session, world, p["clara"], cust, {"BOLT": 1})
+    emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    inv = session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id)).one()
+    set_company(session, world.actors["root"], name="Depot Wholesale", address="1 Main St")
+    assert invoice_pdf(session, inv.number)[1].startswith(b"%PDF")
+    company = session.get(Company, COMPANY_ID)
+    assert company is not None
+    company.logo_b64 = base64.b64encode(b"GIF89a this is not a picture").decode()  # as a damaged replica could
+    session.flush()
+    with pytest.raises(ValidationError, match=r"company logo: is not a readable PNG or JPEG image: replace it in "
+                                              r"Settings > Organisation \(nothing was printed\)"):
+        invoice_pdf(session, inv.number)

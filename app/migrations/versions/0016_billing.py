@@ -5,7 +5,7 @@ billed (bill-to, release on delivery or shipment, tax zone), item tax classes an
 (issue 16)
 
 Revision ID: 0016_billing
-Revises: 0015_tracking
+Revises: 0014b_dispatch_ship
 
 ``receivable_entry.ref`` is added with ALTER TABLE ADD COLUMN (NOT NULL, default ''), so the
 ledger is not rebuilt and keeps its triggers.
@@ -20,7 +20,7 @@ import app.models.types
 from app.migrations.helpers import drop_capture, install_capture, install_ledger_guard
 
 revision = "0016_billing"
-down_revision = "0015_tracking"
+down_revision = "0014b_dispatch_ship"
 branch_labels = None
 depends_on = None
 

@@ -31,7 +31,13 @@ from app.models.types import utcnow
 from app.services.auth import Actor
 from app.services.billing import tax
 from app.services.billing.profile import billing_of
-from app.services.billing.shipped import Billable, billable_lines, invoiced_qty, shipped_qty
+from app.services.billing.shipped import (
+    Billable,
+    billable_lines,
+    invoiced_qty,
+    invoiced_shipment_lines,
+    shipped_qty,
+)
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.money import line_total
 from app.services.numbering import next_number
@@ -93,6 +99,8 @@ class _Plan:
 def _plan(session: Session, sh: Shipment, billables: list[Billable]) -> _Plan:
     if sh.status == "cancelled":
         raise Conflict(f"shipment {sh.number} is cancelled: there is nothing to invoice")
+    if sh.status in ("packing", "packed"):
+        raise Conflict(f"shipment {sh.number} is {sh.status}, not shipped yet: it is invoiced once confirmed")
     if sh.sales_order_id is None:
         raise Conflict(f"shipment {sh.number} carries no sales order: there is nothing to invoice")
     order = session.get(SalesOrder, sh.sales_order_id)
@@ -108,6 +116,7 @@ def _plan(session: Session, sh: Shipment, billables: list[Billable]) -> _Plan:
         SalesOrderLine.id.in_([b.order_line_id for b in billables])))}
     shipped = shipped_qty(session, ol)
     done = invoiced_qty(session, ol)
+    billed_lines = invoiced_shipment_lines(session, [b.shipment_line_id for b in billables if b.shipment_line_id])
     for b in billables:
         ln = ol.get(b.order_line_id)
         if ln is None or ln.order_id != order.id:
@@ -116,6 +125,8 @@ def _plan(session: Session, sh: Shipment, billables: list[Billable]) -> _Plan:
             raise ValidationError(f"line {ln.line_no}", "the quantity to invoice must be more than zero")
         if shipped.get(ln.id, 0) == 0:
             raise Conflict(f"line {ln.line_no} of {order.number} has not shipped: it cannot be invoiced")
+        if b.shipment_line_id is not None and b.shipment_line_id in billed_lines:
+            raise Conflict(f"line {ln.line_no} of {order.number} is already invoiced (shipment {sh.number})")
         if done.get(ln.id, 0) + b.qty > shipped.get(ln.id, 0):
             raise Conflict(f"line {ln.line_no} of {order.number} is already invoiced "
                            f"({done.get(ln.id, 0)} of {shipped[ln.id]} shipped units billed; {b.qty} more asked)")
@@ -160,7 +171,8 @@ def invoice_shipment(session: Session, actor: Actor | None, ref: str | uuid.UUID
     session.add(inv)
     session.flush()
     _write_lines(session, inv, [(b.order_line_id, b.shipment_line_id, item, b.qty, item.base_uom,
-                                 ln.unit_price, klass, name, rate) for b, ln, item, klass, name, rate in plan.lines])
+                                 ln.unit_price if b.unit_price is None else b.unit_price, klass, name, rate)
+                                for b, ln, item, klass, name, rate in plan.lines])
     return inv
 
 

@@ -1,7 +1,8 @@
 """Invoices follow the shipment: follow-ups of the carrier's events (registered here, loaded by
 ``app.services.wiring``), so Tracking and Dispatch never import billing.
 
-* Shipped (the carrier's first scan, ``ShipmentPickedUp``): the shipment's invoice is made; a
+* Shipped (Dispatch's ship confirmation, ``ShipmentConfirmed``; for a shipment from before
+  Dispatch, the carrier's first scan, ``ShipmentPickedUp``): the shipment's invoice is made; a
   customer billed on shipment has it released at once, one billed on delivery has it pending.
 * Delivered (``ShipmentDelivered``) or a proof of delivery (``PodReceived``): the pending invoice
   is released with the POD reference (made first if the shipment had none yet).
@@ -28,7 +29,7 @@ from app.services.billing.invoices import invoice_shipment, pod_reference, relea
 from app.services.billing.profile import billing_of
 from app.services.billing.shipped import billable_lines
 from app.services.errors import DomainError
-from app.services.events import PodReceived, ShipmentDelivered, ShipmentPickedUp, on
+from app.services.events import PodReceived, ShipmentConfirmed, ShipmentDelivered, ShipmentPickedUp, on
 from app.services.ownership import owns
 
 
@@ -84,6 +85,13 @@ def on_delivered(session: Session, sh: Shipment, today: dt.date) -> Invoice | No
     if inv is not None and inv.status == "pending":
         release(session, None, inv.id, today=today, pod_ref=pod_reference(sh))
     return inv
+
+
+@on(ShipmentConfirmed, name="billing.invoice_on_confirm", order=60)
+def _confirmed(session: Session, event: ShipmentConfirmed) -> None:
+    inv = on_shipped(session, event.shipment, dt.date.today())
+    if inv is not None:
+        event.notes.append(f"invoice {inv.number} {inv.status}")
 
 
 @on(ShipmentPickedUp, name="billing.invoice_on_pickup", order=60)

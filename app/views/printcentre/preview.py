@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.views.printcentre.printer import pdf_pages
 
-#: preview resolution (a readable A4 page about 600 px wide)
-PREVIEW_DPI = 72.0
+#: preview resolution (an A4 page about 500 px wide: the whole width beside the queue)
+PREVIEW_DPI = 60.0
 
 
 def render_pages(pdf: bytes, dpi: float = PREVIEW_DPI) -> list[QImage]:
@@ -40,6 +40,7 @@ class PreviewPane(QScrollArea):
             item = self._layout.takeAt(0)
             w = item.widget() if item is not None else None
             if w is not None:
+                w.hide()  # deleteLater waits for the event loop: hidden now, so nothing overlaps
                 w.deleteLater()
         self.pages = []
 

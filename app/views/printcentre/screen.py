@@ -174,6 +174,7 @@ class PrintCentreScreen(QWidget):
         split.addWidget(self.preview)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([760, 540])
         queue_tab = QWidget()
         qv = QVBoxLayout(queue_tab)
         qv.addLayout(filters)
@@ -236,8 +237,12 @@ class PrintCentreScreen(QWidget):
         self._update_buttons()
 
     def reload_history(self) -> None:
-        self.ctx.runner.submit(lambda s: printing.history(s, limit=300), self.history_model.set_rows, write=False,
+        self.ctx.runner.submit(lambda s: printing.history(s, limit=300), self._on_history, write=False,
                                on_error=lambda e: self.message.setText(str(e)), label="print history")
+
+    def _on_history(self, rows: list[Any]) -> None:
+        self.history_model.set_rows(rows)
+        self.history.resizeColumnsToContents()
 
     def _on_data_changed(self, kinds: object) -> None:
         if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:
