@@ -66,7 +66,8 @@ def test_queue_preview_print_save_and_mail(qtbot: QtBot, make_ctx: MakeCtx, sess
     assert {e.last for e in screen.model.rows} == {""} and screen.model.data(screen.model.index(0, 6)) == "not printed"
     _select(qtbot, screen, invoiced[0])
     qtbot.waitUntil(lambda: len(screen.preview.pages) == 1, timeout=10000)
-    assert screen.preview.pages[0].pixmap().width() > 500
+    page = screen.preview.pages[0].pixmap()
+    assert 480 < page.width() < 520 and abs(page.height() / page.width() - 2 ** 0.5) < 0.01  # A4 at 60 dpi
 
     # a printer that is not installed: refused, nothing recorded
     monkeypatch.setattr(PrintDialog, "answer", printing.Preference("NoSuchPrinter", "", 1))
