@@ -27,6 +27,7 @@ from app.services.dispatch.confirm import find_shipment
 from app.services.errors import Conflict
 from app.services.org.company import letterhead
 from reports.carton_label import CartonLabel, render_carton_labels
+from reports.letterhead import Letterhead
 from reports.packing_slip import SlipCarton, SlipDocument, SlipLine, render_packing_slip
 
 
@@ -34,7 +35,9 @@ def _lines_text(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.replace(",", "\n").split("\n") if p.strip())
 
 
-def slip_document(session: Session, ref: str | uuid.UUID) -> SlipDocument:
+def slip_document(session: Session, ref: str | uuid.UUID, *,
+                  heads: dict[uuid.UUID, Letterhead] | None = None) -> SlipDocument:
+    """The slip's data; ``heads`` caches the letterhead per branch across a bulk run."""
     s = find_shipment(session, ref)
     order = session.get(SalesOrder, s.sales_order_id) if s.sales_order_id else None
     if order is None:
@@ -83,7 +86,11 @@ def slip_document(session: Session, ref: str | uuid.UUID) -> SlipDocument:
     slip_cartons = tuple(SlipCarton(c.seq, c.sscc, types.get(c.carton_type_id, "") if c.carton_type_id else "",
                                     c.weight_g, ", ".join(f"{q} x {k}" for k, q in sorted(content[c.id].items())))
                          for c in cartons)
-    head = letterhead(session, s.owner_branch_id)
+    head = heads.get(s.owner_branch_id) if heads is not None else None
+    if head is None:
+        head = letterhead(session, s.owner_branch_id)
+        if heads is not None:
+            heads[s.owner_branch_id] = head
     return SlipDocument(
         shipment=s.number, order=order.number, customer=cust.name if cust else "", customer_code=cust.code if cust else "",
         ship_to=order.ship_to or (cust.ship_to if cust else ""), ship_from=f"{wh.name}\n{wh.address}" if wh else "",
@@ -139,6 +146,7 @@ def print_slips(engine: Engine, shipments: Sequence[str], out_dir: Path, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     res = BulkResult()
     todo = list(shipments)
+    heads: dict[uuid.UUID, Letterhead] = {}
     for n, number in enumerate(todo, 1):
         if cancelled is not None and cancelled():
             res.cancelled = True
@@ -150,7 +158,7 @@ def print_slips(engine: Engine, shipments: Sequence[str], out_dir: Path, *,
             continue
         try:
             with session_scope(engine, write=False) as session:
-                doc = slip_document(session, number)
+                doc = slip_document(session, number, heads=heads)
             data = render_packing_slip(doc)
             tmp = target.with_suffix(".part")
             tmp.write_bytes(data)
