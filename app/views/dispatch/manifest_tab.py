@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QDate, QUrl, Signal
+from PySide6.QtCore import QDate, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -109,6 +110,12 @@ class ManifestTab(QWidget):
         self.ctx.runner.submit(ship_queries.carriers, self._on_carriers, write=False, label="carriers")
         self.refresh()
 
+    def _key(self, key: str) -> Any:
+        """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
+        sc = QShortcut(QKeySequence(key), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        return sc.activated
+
     def _connect_signals(self) -> None:
         self.day.dateChanged.connect(lambda _d: self.refresh())
         self.carrier.activated.connect(lambda _i: self.refresh())
@@ -116,7 +123,7 @@ class ManifestTab(QWidget):
         self.close_btn.clicked.connect(self.close_selected)
         self.pdf_btn.clicked.connect(lambda: self.write("pdf"))
         self.csv_btn.clicked.connect(lambda: self.write("csv"))
-        QShortcut(QKeySequence("F5"), self).activated.connect(self.build)
+        self._key("F5").connect(self.build)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     def _on_carriers(self, rows: list[tuple[str, str]]) -> None:

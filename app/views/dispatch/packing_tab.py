@@ -137,15 +137,21 @@ class PackingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
+    def _key(self, key: str) -> Any:
+        """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
+        sc = QShortcut(QKeySequence(key), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        return sc.activated
+
     def _connect_signals(self) -> None:
         self.scan.returnPressed.connect(lambda: self.take(self.scan.text()))
         self.order.activated.connect(lambda _i: self.choose(str(self.order.currentData() or "")))
         self.slip_btn.clicked.connect(lambda: self.print_doc("slip"))
         self.labels_btn.clicked.connect(lambda: self.print_doc("labels"))
-        QShortcut(QKeySequence("F6"), self).activated.connect(self.order.showPopup)
-        QShortcut(QKeySequence("F8"), self).activated.connect(lambda: self.print_doc("slip"))
-        QShortcut(QKeySequence("F9"), self).activated.connect(lambda: self.print_doc("labels"))
-        QShortcut(QKeySequence("Escape"), self).activated.connect(self.focus_scan)
+        self._key("F6").connect(self.order.showPopup)
+        self._key("F8").connect(lambda: self.print_doc("slip"))
+        self._key("F9").connect(lambda: self.print_doc("labels"))
+        self._key("Escape").connect(self.focus_scan)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._keep_focus)

@@ -125,6 +125,12 @@ class ShippingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
+    def _key(self, key: str) -> Any:
+        """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
+        sc = QShortcut(QKeySequence(key), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        return sc.activated
+
     def _connect_signals(self) -> None:
         self.ships_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._select(cur.row()))
         self.rate_btn.clicked.connect(self.rate)
@@ -132,9 +138,9 @@ class ShippingTab(QWidget):
         self.label_btn.clicked.connect(self.buy_label)
         self.void_btn.clicked.connect(self.void)
         self.confirm_btn.clicked.connect(self.confirm)
-        QShortcut(QKeySequence("F5"), self).activated.connect(self.rate)
-        QShortcut(QKeySequence("F7"), self).activated.connect(self.buy_label)
-        QShortcut(QKeySequence("F12"), self).activated.connect(self.confirm)
+        self._key("F5").connect(self.rate)
+        self._key("F7").connect(self.buy_label)
+        self._key("F12").connect(self.confirm)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- lists ------------------------------------------------------------------------------------
