@@ -113,3 +113,9 @@ def test_pack_ship_and_manifest_in_the_window(qtbot: QtBot, engine: Engine, sess
         man.write("csv")
     assert Path(man.last_file).read_text(encoding="utf-8").count(row.tracking_number) == 1
 
+    # every slip of the day, in the background (progress, then the sentence); a second run resumes
+    with qtbot.waitSignal(man.done, timeout=20_000) as b:
+        man.print_slips(tmp_path / "slips")
+    assert b.args[0] and "1 packing slips written" in b.args[1], b.args
+    assert (tmp_path / "slips" / f"{row.number}.pdf").read_bytes()[:4] == b"%PDF"
+    assert not man.progress.isVisible() and man.last_run is not None and not man.last_run.failed

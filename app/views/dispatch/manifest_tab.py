@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -27,9 +28,10 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services.changes import Change
-from app.services.dispatch import manifest, ship_queries
+from app.services.dispatch import documents, manifest, ship_queries
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.ops import OpHandle, Progress
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -75,6 +77,14 @@ class ManifestTab(QWidget):
         self.close_btn = QPushButton("Close manifest")
         self.pdf_btn = QPushButton("PDF")
         self.csv_btn = QPushButton("CSV")
+        self.slips_btn = QPushButton("Packing slips of the day (F8)")
+        self.cancel_btn = QPushButton("Cancel printing")
+        self.cancel_btn.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("slipsProgress")
+        self.progress.setVisible(False)
+        self._print: OpHandle | None = None
+        self.last_run: documents.BulkResult | None = None
         self.manifests = RowsModel(MANIFEST_COLUMNS, self, highlight=lambda m: m.status == "open")
         self.manifests_view = table(self.manifests, "manifestList")
         self.confirmed = RowsModel(CONFIRMED_COLUMNS, self)
@@ -102,6 +112,11 @@ class ManifestTab(QWidget):
         lay.addWidget(self.manifests_view, 1)
         lay.addWidget(QLabel("Shipments confirmed that day (not on a manifest yet are what Build adds):"))
         lay.addWidget(self.confirmed_view, 2)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.slips_btn)
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_btn)
+        lay.addLayout(bottom)
         lay.addWidget(self.feedback)
         if not ctx.can("dispatch.ship"):
             for b in (self.build_btn, self.close_btn):
@@ -124,6 +139,9 @@ class ManifestTab(QWidget):
         self.pdf_btn.clicked.connect(lambda: self.write("pdf"))
         self.csv_btn.clicked.connect(lambda: self.write("csv"))
         self._key("F5").connect(self.build)
+        self._key("F8").connect(self.print_slips)
+        self.slips_btn.clicked.connect(self.print_slips)
+        self.cancel_btn.clicked.connect(self.cancel_print)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     def _on_carriers(self, rows: list[tuple[str, str]]) -> None:
@@ -185,6 +203,61 @@ class ManifestTab(QWidget):
             self._ok(f"opened {Path(path).name}")
         else:
             self._ok(f"written to {path}")
+
+    # --- packing slips of the day, in the background ------------------------------------------------
+    def print_slips(self, folder: Path | None = None) -> None:
+        """Every slip of the day's confirmed shipments into a folder, with progress and cancel; a
+        second run resumes (slips already written are skipped)."""
+        numbers = [r.number for r in self.confirmed.rows()]
+        if not numbers:
+            self._show("No confirmed shipments that day", False)
+            return
+        if self._print is not None:
+            self._show("A print run is going on; cancel it first", False)
+            return
+        target = folder or Path(tempfile.gettempdir()) / f"depot-slips-{self.selected_day().isoformat()}"
+        engine = self.ctx.engine
+
+        def run(_s: Session, progress: Progress) -> documents.BulkResult:
+            return documents.print_slips(engine, numbers, target, progress=progress.report,
+                                         cancelled=lambda: progress.cancelled)
+
+        self.progress.setRange(0, len(numbers))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_btn.setVisible(True)
+        self._print = self.ctx.runner.submit(run, self._on_slips, write=False, progress=True, label="packing slips",
+                                             on_error=self._on_slips_failed)
+        self._print.progressed.connect(self._on_progress)
+
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done}/{total} {text}")
+
+    def cancel_print(self) -> None:
+        if self._print is not None:
+            self._print.cancel()
+            self._show("Cancelling after the slip being written…", None)
+
+    def _slips_done(self) -> None:
+        self._print = None
+        self.progress.setVisible(False)
+        self.cancel_btn.setVisible(False)
+
+    def _on_slips(self, res: documents.BulkResult) -> None:
+        self._slips_done()
+        self.last_run = res
+        folder = res.written[0].parent if res.written else None
+        text = res.sentence() + (f" in {folder}" if folder else "")
+        if res.failed or res.remaining:
+            self._show(text, False)
+            self.done.emit(False, text)
+        else:
+            self._ok(text)
+
+    def _on_slips_failed(self, e: BaseException) -> None:
+        self._slips_done()
+        self._on_error(e)
 
     #: how a PDF is handed to the system viewer (tests replace it)
     open_url = staticmethod(QDesktopServices.openUrl)
