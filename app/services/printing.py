@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from app.models.printing import CHANNELS, PrintPreference, PrintRecord
 from app.services.auth import Actor
-from app.services.errors import NotFound, ValidationError
+from app.services.db import local_branch_id
+from app.services.errors import ValidationError
+from app.services.masterdata import head_office_id
 from app.services.ownership import acting_branch
 
 
@@ -111,9 +113,10 @@ def record(session: Session, actor: Actor | None, doc_type: str, ref: str, *, ch
     if channel not in CHANNELS:
         raise ValidationError("channel", f"{channel!r} is not one of {', '.join(CHANNELS)}")
     p = kind(doc_type)
-    owner = branch_id or (p.branch_of(session, ref) if p.branch_of else None) or (actor.branch_id if actor else None)
-    if owner is None:
-        raise NotFound("branch of document", ref)
+    # the document's branch; a kind that cannot say (registered from the command line) is this
+    # workstation's, else the user's, else head office's
+    owner = (branch_id or (p.branch_of(session, ref) if p.branch_of else None) or local_branch_id(session)
+             or (actor.branch_id if actor else None) or head_office_id(session))
     rec = PrintRecord(doc_type=doc_type, doc_ref=ref, channel=channel, target=target[:300], copies=copies,
                       pages=pages, reprint=reprint, username=actor.username if actor else "", batch_id=batch_id,
                       owner_branch_id=acting_branch(session, owner))
