@@ -258,3 +258,23 @@ def test_a_logo_that_is_not_an_image_stops_the_pdf_with_where_to_fix_it(session:
     with pytest.raises(ValidationError, match=r"company logo: is not a readable PNG or JPEG image: replace it in "
                                               r"Settings > Organisation \(nothing was printed\)"):
         invoice_pdf(session, inv.number)
+
+
+def test_dispatch_documents_are_in_the_print_queue_beside_the_invoices(session: Session, world: World) -> None:
+    from app.services import printing
+    from app.services.dispatch.confirm import confirm_shipment
+    from tests.services.ship_helpers import packed_shipment, picked_order, ship_world
+
+    sw = ship_world(session, world)
+    rates(session)
+    so = picked_order(session, sw, {"WIDGET": 3})
+    sh = packed_shipment(session, sw, so, {"WIDGET": 3})
+    confirm_shipment(session, sw.people["dan"], sh.id)
+    today = dt.date.today()
+    queue = printing.queue(session, since=today - dt.timedelta(days=1), until=today + dt.timedelta(days=1))
+    kinds = {(e.row.doc_type, e.row.ref) for e in queue}
+    assert {("packing-slip", sh.number), ("carton-labels", sh.number)} <= kinds
+    assert any(k == "invoice" for k, _r in kinds)  # pending (billed on delivery): nothing owed, no statement yet
+    out = printing.produce(session, sw.people["clara"], "packing-slip", sh.number, channel="pdf", target="slip.pdf")
+    assert out.pdf.startswith(b"%PDF") and not out.reprint
+    assert printing.render(session, "packing-slip", sh.number).reprint
