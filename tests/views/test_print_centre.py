@@ -58,11 +58,14 @@ def test_queue_preview_print_save_and_mail(qtbot: QtBot, make_ctx: MakeCtx, sess
     ctx = make_ctx(world.actors["clara"])
     screen = pc.PrintCentreScreen(ctx)
     qtbot.addWidget(screen)
-    # every printable kind in one queue: the invoices and the customer's statement of today
-    qtbot.waitUntil(lambda: len(screen.model.rows) == 4, timeout=10000)
+    # every printable kind in one queue: the invoices, the customer's statement of today, and the
+    # shipments' packing slips and carton labels (Dispatch's documents)
+    qtbot.waitUntil(lambda: len(screen.model.rows) == 10, timeout=10000)
     today = dt.date.today().isoformat()
-    assert sorted(e.row.ref for e in screen.model.rows) == sorted([*invoiced, f"PRINTCO@{today}"])
-    assert screen.count.text() == "4 documents"
+    kinds = sorted({(e.row.doc_type, e.row.ref) for e in screen.model.rows if e.row.doc_type in ("invoice", "statement")})
+    assert kinds == sorted([*(("invoice", n) for n in invoiced), ("statement", f"PRINTCO@{today}")])
+    assert sorted(e.row.doc_type for e in screen.model.rows).count("packing-slip") == 3
+    assert screen.count.text() == "10 documents"
     assert {e.last for e in screen.model.rows} == {""} and screen.model.data(screen.model.index(0, 6)) == "not printed"
     _select(qtbot, screen, invoiced[0])
     qtbot.waitUntil(lambda: len(screen.preview.pages) == 1, timeout=10000)
