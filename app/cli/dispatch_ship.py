@@ -1,6 +1,7 @@
 """`depot pack|rate|label|void|ship|manifest ...`: the packing station and the shipping desk from the
-command line (a scanner script, a headless dock PC, support staff), and `depot print packing-slip
-| carton-labels SHIPMENT`.
+command line (a scanner script, a headless dock PC, support staff). The documents print through
+`depot print packing-slip | carton-labels SHIPMENT` and `depot print manifest NUMBER` (the print
+registry: app.services.billing.shipping_docs lists them).
 
     depot pack start ORDER [--carrier CODE]            -> the shipment being packed
     depot pack scan SHIPMENT CODE [--qty N] [--serial S] [--lot L]
@@ -26,9 +27,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from app.cli import print_docs
 from app.cli.args import path_arg
 from app.cli.common import (
     actor_of,
@@ -42,22 +40,6 @@ from app.cli.common import (
     write_output,
 )
 from app.services.errors import ValidationError
-
-
-def _slip(session: Session, ref: str) -> tuple[str, bytes]:
-    from app.services.dispatch.documents import packing_slip_pdf
-
-    return f"{ref.upper()}-slip.pdf", packing_slip_pdf(session, ref)
-
-
-def _carton_labels(session: Session, ref: str) -> tuple[str, bytes]:
-    from app.services.dispatch.documents import carton_labels_pdf
-
-    return f"{ref.upper()}-cartons.pdf", carton_labels_pdf(session, ref)
-
-
-print_docs.register_kind("packing-slip", "packing slip of a shipment (DAL-SH-000012)", _slip)
-print_docs.register_kind("carton-labels", "GS1-128 SSCC carton labels of a shipment", _carton_labels)
 
 
 def _common(p: argparse.ArgumentParser, *, json: bool = False) -> None:
