@@ -149,3 +149,33 @@ def test_a_statement_lists_what_is_open_with_its_ageing_and_a_remittance_slip(se
     for want in ("STATEMENT OF ACCOUNT", "As of 2026-12-01", "INV-OLD", "1,234.50", "1,000.00", "45", "INV-NEW",
                  "Total due: 1,100.00 USD", "Remittance: statement of 2026-12-01", "page 1 of 1"):
         assert want in text, want
+
+
+def test_an_invoice_and_a_statement_are_mailed_through_the_outbox_with_their_pdf(session: Session, world: World,
+                                                                                  smtp: object) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from app.services import mail
+    from app.services.billing import invoices
+    from app.services.billing.printables import mail_document
+    from tests.services.billing_helpers import billed_customer, rates, ship
+
+    handler, cfg = smtp  # type: ignore[misc]
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "MAILCO", email="payables@mailco.example")
+    inv = invoices.invoice_shipment(session, p["clara"], ship(session, world, p["clara"], cust, {"WIDGET": 2}).number)
+    invoices.release(session, p["clara"], inv.id)
+    with pytest.raises(ValidationError, match="not an e-mail address"):
+        mail_document(session, p["clara"], "invoice", inv.number, to="not-an-address")
+    mail_document(session, p["clara"], "invoice", inv.number)
+    mail_document(session, p["clara"], "statement", f"MAILCO@{dt.date.today().isoformat()}", to="boss@mailco.example")
+    assert mail.send_due(session, cfg).sent == 2
+    first, second = handler.messages
+    assert first["To"] == "payables@mailco.example" and first["Subject"] == f"Invoice {inv.number}"
+    pdf = next(x for x in first.walk() if x.get_filename())
+    assert pdf.get_filename() == f"{inv.number}.pdf"
+    assert inv.number in PdfReader(io.BytesIO(pdf.get_payload(decode=True))).pages[0].extract_text()
+    assert second["To"] == "boss@mailco.example" and second["Subject"].startswith("Statement of account")
