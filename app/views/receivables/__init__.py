@@ -1,0 +1,1 @@
+"""The receivables screen: ageing, open items, payments by hand and from a bank file, statements."""

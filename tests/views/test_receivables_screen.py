@@ -1,0 +1,60 @@
+"""The receivables screen as a clerk works it: the ageing, a customer's open documents, a payment to
+the selected invoice (too much is refused with the open amount), a bank file (a bad line named,
+nothing paid), a statement saved as PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pypdf import PdfReader
+from pytestqt.qtbot import QtBot
+from sqlalchemy.orm import Session
+
+from app.services.billing import invoices
+from app.views.receivables.screen import ReceivablesScreen
+from tests.factories import World
+from tests.services.billing_helpers import billed_customer, people, rates, ship
+from tests.views.conftest import MakeCtx
+
+
+def test_ageing_open_items_payment_bank_file_and_statement(qtbot: QtBot, make_ctx: MakeCtx, session: Session,
+                                                          world: World, tmp_path: Path) -> None:
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "OWECO", terms="COD")
+    numbers = []
+    for n in range(2):
+        inv = invoices.invoice_shipment(session, p["clara"], ship(session, world, p["clara"], cust, {"WIDGET": 3 + n}).number)
+        invoices.release(session, p["clara"], inv.id, today=dt.date.today() - dt.timedelta(days=40 - n))
+        numbers.append(inv.number)
+    session.commit()
+    ctx = make_ctx(p["clara"])
+    screen = ReceivablesScreen(ctx)
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: screen.ageing_model.keys == ["OWECO"], timeout=10000)
+    row = screen.ageing_model.rows[0]
+    assert row[2] == "0.00" and row[4] != "0.00"  # nothing current, all 31-60 days overdue
+    assert "1 customers owe" in screen.summary.text() and "DSO (90 days)" in screen.summary.text()
+    screen.ageing.selectRow(0)
+    qtbot.waitUntil(lambda: screen.items_model.keys == numbers, timeout=10000)
+    assert screen.items_model.rows[0][5] == "40"
+    screen.items.selectRow(1)
+    screen.apply_payment("99999", "CHQ 1")
+    qtbot.waitUntil(lambda: "larger than the open amount" in screen.message.text(), timeout=10000)
+    screen.apply_payment("1.00", "CHQ 2")
+    qtbot.waitUntil(lambda: "paid " + numbers[1] + " 1.00" in screen.message.text(), timeout=10000)
+    bad = tmp_path / "bank.csv"
+    bad.write_text("date,customer,amount,invoice,reference\n2026-12-01,GHOST,1,,X\n")
+    screen.import_bank(bad)
+    qtbot.waitUntil(lambda: "line 2: unknown customer GHOST; nothing paid" in screen.message.text(), timeout=10000)
+    good = tmp_path / "bank2.csv"
+    good.write_text(f"date,customer,amount,invoice,reference\n2026-12-01,OWECO,2.00,{numbers[0]},B-7\n")
+    screen.import_bank(good)
+    qtbot.waitUntil(lambda: "1 payments applied (2.00)" in screen.message.text(), timeout=10000)
+    out = tmp_path / "stmt.pdf"
+    screen.save_statement(out)
+    qtbot.waitUntil(lambda: "saved to" in screen.message.text(), timeout=10000)
+    assert "STATEMENT OF ACCOUNT" in PdfReader(str(out)).pages[0].extract_text()
+    screen.save_statement(tmp_path / "missing" / "s.pdf")
+    qtbot.waitUntil(lambda: "is not a folder" in screen.message.text(), timeout=10000)
