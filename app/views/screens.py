@@ -31,6 +31,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("inventory", "Inventory", "app.views.inventory.screen:InventoryScreen", "Ctrl+7", "stock.view"),
     NavEntry("master", "Master data", "app.views.items.screen:ItemsScreen", "Ctrl+8", "item.view"),
     NavEntry("exceptions", "Exceptions", "app.views.exceptions.screen:ExceptionsScreen", "Ctrl+9", "item.view"),
+    NavEntry("receivables", "Receivables", "app.views.receivables.screen:ReceivablesScreen", "Ctrl+Shift+R",
+             "payment.apply"),
     NavEntry("print", "Print centre", "app.views.printcentre.screen:PrintCentreScreen", "Ctrl+Shift+D",
              "print.documents"),
     NavEntry("sync", "Sync", "app.views.sync.panel:SyncPanel", "Ctrl+Shift+S", "sync.run"),
