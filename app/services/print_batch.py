@@ -125,3 +125,26 @@ def run(engine: Engine, actor: Actor, batch_id: uuid.UUID, sink: Sink, *,
     if progress:
         progress(done, total, "")
     return BatchReport(batch_id, total, done, state, message)
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    batch_id: uuid.UUID
+    doc_type: str
+    target: str
+    total: int
+    left: int
+    state: str
+    message: str
+
+
+def unfinished(session: Session) -> Unfinished | None:
+    """The newest batch with documents left (cancelled, failed, or cut short by the window closing:
+    a 'running' batch nobody runs), so a restarted window offers to resume it."""
+    for b in batches(session, limit=10):
+        if b.state == "done":
+            continue
+        left = len(remaining(session, b))
+        if left:
+            return Unfinished(b.id, b.doc_type, b.target, b.total, left, b.state, b.message)
+    return None

@@ -132,6 +132,12 @@ def test_bulk_printing_stops_on_a_failing_printer_and_resumes(qtbot: QtBot, make
     assert "printer jammed" in screen.message.text() and screen.resume_button.isEnabled()
     assert sorted(p.name for p in folder.iterdir()) == [f"{invoiced[0]}.pdf"]
     assert [r[0] for r in _records(session)] == [invoiced[0]]  # the jammed one is not recorded
+    # the window is closed and opened again: the new screen offers the unfinished batch
+    screen.close()
+    screen = pc.PrintCentreScreen(ctx)
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: "an unfinished batch of 3 invoice documents" in screen.message.text(), timeout=10000)
+    assert "1 printed, 2 left (failed: " in screen.message.text() and screen.resume_button.isEnabled()
     screen.resume_batch()
     qtbot.waitUntil(lambda: "printed 3 of 3 (done)" in screen.message.text(), timeout=20000)
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.pdf" for n in invoiced)

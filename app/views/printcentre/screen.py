@@ -146,6 +146,18 @@ class PrintCentreScreen(QWidget):
         self._connect_signals()
         self._update_buttons()
         self.reload()
+        self.ctx.runner.submit(print_batch.unfinished, self._offer_resume, write=False, label="unfinished print batch",
+                               on_error=lambda e: self.message.setText(str(e)))
+
+    def _offer_resume(self, left: print_batch.Unfinished | None) -> None:
+        """A batch left unfinished (cancelled, failed, or the window closed mid-run): Resume carries on."""
+        if left is None or self._batch_handle is not None:
+            return
+        self._batch_id = left.batch_id
+        self.message.setText(f"an unfinished batch of {left.total} {left.doc_type} documents to {left.target}: "
+                             f"{left.total - left.left} printed, {left.left} left ({left.state}"
+                             + (f": {left.message}" if left.message else "") + "); Resume batch carries on")
+        self._update_buttons()
 
     def _build(self) -> None:
         filters = QHBoxLayout()
