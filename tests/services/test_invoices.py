@@ -278,3 +278,19 @@ def test_dispatch_documents_are_in_the_print_queue_beside_the_invoices(session: 
     out = printing.produce(session, sw.people["clara"], "packing-slip", sh.number, channel="pdf", target="slip.pdf")
     assert out.pdf.startswith(b"%PDF") and not out.reprint
     assert printing.render(session, "packing-slip", sh.number).reprint
+
+
+def test_a_released_invoice_moves_the_order_value_into_receivables_not_twice(session: Session, world: World) -> None:
+    from app.services.sales import credit
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "EXPCO")
+    sh = ship(session, world, p["clara"], cust, {"WIDGET": 10})
+    before = credit.exposure(session, cust.id, today=TODAY)
+    inv = invoices.invoice_shipment(session, p["clara"], sh.number, today=TODAY)
+    assert credit.exposure(session, cust.id, today=TODAY).total == before.total  # pending: still an open order
+    invoices.release(session, p["clara"], inv.id, today=TODAY)
+    after = credit.exposure(session, cust.id, today=TODAY)
+    assert after.open_orders == before.open_orders - inv.subtotal == 0
+    assert after.receivables == inv.total and after.total == before.total + inv.tax_total

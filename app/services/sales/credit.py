@@ -1,7 +1,8 @@
 """Credit control at order entry and again at release to the warehouse (the first allocation).
 
 Exposure of a customer = open receivables (the ledger's sum: invoices less payments and credits)
-+ open orders not yet invoiced (every live order from open to delivered, at line value). An order
++ open orders not yet invoiced (every live order from open to delivered, at line value, less what
+released invoices bill of them: that is in the ledger already). An order
 goes on **credit hold** with the reason when:
 
 * the customer is on credit stop (``Customer.credit_hold``, with its note);
@@ -30,6 +31,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from app.models.billing import Invoice, InvoiceLine
 from app.models.exceptions import ExceptionItem
 from app.models.parties import Customer
 from app.models.receivables import ReceivableEntry
@@ -100,6 +102,20 @@ def exposures(session: Session, customer_ids: Iterable[uuid.UUID], *, today: dt.
             q = q.where(SalesOrder.id.not_in(skip))
         for cid, value in session.execute(q.group_by(SalesOrder.customer_id)):
             out[cid].open_orders += _money(value)
+        # what a released invoice bills is in the ledger already: not counted twice as an open order
+        billed = (select(SalesOrder.customer_id,
+                         func.sum(InvoiceLine.qty * type_coerce(SalesOrderLine.unit_price, BigInteger)))
+                  .join(SalesOrderLine, SalesOrderLine.id == InvoiceLine.order_line_id)
+                  .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+                  .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                  .where(SalesOrder.customer_id.in_(part), SalesOrder.status.in_(EXPOSURE_STATES),
+                         SalesOrder.deleted_at.is_(None), SalesOrderLine.status != "cancelled",
+                         SalesOrderLine.deleted_at.is_(None), Invoice.kind == "invoice",
+                         Invoice.status == "released"))
+        if skip:
+            billed = billed.where(SalesOrder.id.not_in(skip))
+        for cid, value in session.execute(billed.group_by(SalesOrder.customer_id)):
+            out[cid].open_orders -= min(_money(value), out[cid].open_orders)
     for e in out.values():
         e.overdue.sort(key=lambda o: -o[2])
     return out
