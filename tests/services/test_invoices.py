@@ -294,3 +294,27 @@ def test_a_released_invoice_moves_the_order_value_into_receivables_not_twice(ses
     after = credit.exposure(session, cust.id, today=TODAY)
     assert after.open_orders == before.open_orders - inv.subtotal == 0
     assert after.receivables == inv.total and after.total == before.total + inv.tax_total
+
+
+def test_the_edi_job_sends_waiting_invoices_only_when_a_folder_is_set(session: Session, world: World, engine: object,
+                                                                      tmp_path: object) -> None:
+    from pathlib import Path
+
+    from app.services import jobs
+    from app.services.billing import edi_out
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "JOBCO", on="shipment")
+    cust.edi_format, cust.edi_qualifier, cust.edi_id = "x12", "ZZ", "JOBCO01"
+    emit(session, ShipmentPickedUp(None, shipment=ship(session, world, p["clara"], cust, {"BOLT": 2}), event=None))
+    session.commit()
+    job = jobs.get("billing.edi")
+    assert not job.ready({}) and job.ready({"edi.outbound_dir": str(tmp_path)})
+    run = job.run(engine, {"edi.outbound_dir": str(tmp_path)})  # type: ignore[arg-type]
+    assert run.ok and run.changed and [f.name.split("-810-")[0] for f in run.written] == ["DAL-INV-000001"]
+    assert Path(str(tmp_path)).joinpath(run.written[0].name).read_text().count("ST*810*") == 1
+    again = job.run(engine, {"edi.outbound_dir": str(tmp_path)})  # type: ignore[arg-type]
+    assert not again.changed  # sent once
+    session.expire_all()
+    assert edi_out.pending(session) == []

@@ -1,9 +1,9 @@
 """Invoices out by EDI: X12 810 (004010) or EDIFACT INVOIC (D96A) for customers that trade by EDI.
 
 A released invoice (or credit note) of a customer with ``edi_format`` waits (``edi_sent`` False)
-until ``send_pending`` writes it into the EDI outbound folder (Settings > EDI, or
-``depot invoice edi --outbound DIR``): the release itself may happen in the carrier poller, which
-has no folder. Each file takes the customer's next control number and is recorded as an outbound
+until ``send_pending`` writes it into the EDI outbound folder: the background job ``billing.edi``
+every five minutes while Settings > EDI has an outbound folder, or ``depot invoice edi``. The
+release itself may happen in the carrier poller, which has no folder. Each file takes the customer's next control number and is recorded as an outbound
 ``CustomerMessage``; it is written atomically and last, after every check passed.
 """
 
@@ -13,19 +13,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models.billing import Invoice, InvoiceLine, InvoiceTax
 from app.models.catalog import Item
 from app.models.parties import Customer
 from app.models.sales import CustomerMessage, SalesOrder
-from app.services import audit
+from app.services import audit, jobs
 from app.services.auth import Actor
 from app.services.billing.invoices import get_invoice, stamp_edi
+from app.services.changes import Change
+from app.services.db import session_scope
 from app.services.edi import edifact, x12
 from app.services.edi.common import next_control, our_id
+from app.services.edi.config import folders
 from app.services.edi.outbound import write_outbound
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ownership import owns
@@ -148,6 +152,11 @@ def export_invoice(session: Session, inv: Invoice, *, when: dt.datetime | None =
 class EdiRun:
     written: list[Path] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
+    ok: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.numbers)
 
 
 def pending(session: Session) -> list[Invoice]:
@@ -179,3 +188,15 @@ def send_pending(session: Session, actor: Actor | None, outbound_dir: str | Path
     for name, payload in files:  # last, after every check: a refusal leaves no file behind
         run.written.append(write_outbound(folder, name, payload))
     return run
+
+
+def _edi_job(engine: Engine, settings: Any) -> EdiRun:
+    """The background round: the waiting invoices into Settings > EDI's outbound folder."""
+    with session_scope(engine) as s:
+        return send_pending(s, None, folders(settings)[0])
+
+
+#: released EDI invoices go out every five minutes while an outbound folder is set (app.services.jobs)
+SEND = jobs.register(jobs.Job(
+    "billing.edi", _edi_job, interval_s=300, first_s=20, kinds=(Change.INVOICE, Change.EDI),
+    label="send EDI invoices", ready=lambda settings: bool(folders(settings)[0].strip())))
