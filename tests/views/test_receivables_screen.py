@@ -58,3 +58,31 @@ def test_ageing_open_items_payment_bank_file_and_statement(qtbot: QtBot, make_ct
     assert "STATEMENT OF ACCOUNT" in PdfReader(str(out)).pages[0].extract_text()
     screen.save_statement(tmp_path / "missing" / "s.pdf")
     qtbot.waitUntil(lambda: "is not a folder" in screen.message.text(), timeout=10000)
+
+
+def test_pending_invoices_are_released_with_a_paper_pod_or_cancelled_with_a_reason(
+        qtbot: QtBot, make_ctx: MakeCtx, session: Session, world: World) -> None:
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "PAPERCO")
+    pending = [invoices.invoice_shipment(session, p["clara"], ship(session, world, p["clara"], cust, {"BOLT": 5 + n}).number)
+               .number for n in range(2)]
+    session.commit()
+    screen = ReceivablesScreen(make_ctx(p["clara"]))
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: screen.pending_model.keys == list(reversed(pending)), timeout=10000)
+    assert screen.tabs.tabText(1) == "Pending invoices (2)" and not screen.release_button.isEnabled()
+    screen.pending.selectRow(screen.pending_model.keys.index(pending[0]))
+    assert screen.release_button.isEnabled()
+    screen.release_selected("signed by A. PAPER 2026-12-04")
+    qtbot.waitUntil(lambda: f"{pending[0]} released, due" in screen.message.text(), timeout=10000)
+    qtbot.waitUntil(lambda: screen.pending_model.keys == [pending[1]], timeout=10000)
+    screen.pending.selectRow(0)
+    screen.cancel_selected("  ")
+    qtbot.waitUntil(lambda: "reason: is required to cancel an invoice" in screen.message.text(), timeout=10000)
+    screen.cancel_selected("customer refused the delivery")
+    qtbot.waitUntil(lambda: screen.pending_model.keys == [], timeout=10000)
+    session.commit()
+    released = invoices.get_invoice(session, pending[0])
+    assert released.status == "released" and released.pod_ref == "signed by A. PAPER 2026-12-04"
+    assert invoices.get_invoice(session, pending[1]).status == "cancelled"

@@ -3,7 +3,9 @@
 Top: the ageing (one row a customer, buckets by days past due, DSO over 90 days beside the count);
 below: the selected customer's open documents. Apply payment (Ctrl+Y; to the selected documents,
 else oldest first), Import bank file (Ctrl+I; every line checked first, a bad line named and nothing
-paid) and Statement (opens it in the print centre's preview path: saved as PDF). Every action is a
+paid) and Statement (saved as PDF). A second tab lists the invoices waiting for their proof of
+delivery: Release (a POD that came outside the carrier's tracking, e.g. a signed paper) or Cancel
+(with the reason; the number stays). Every action is a
 service call on the op runner (``billing.receivables``, ``billing.bank``); the screen refreshes on
 the invoice and customer change kinds.
 """
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +36,8 @@ from sqlalchemy.orm import Session
 
 from app.services.billing import receivables as ar
 from app.services.billing.bank import import_bank_csv
+from app.services.billing.invoices import cancel, release
+from app.services.billing.queries import list_invoices
 from app.services.billing.statements import statement_pdf
 from app.services.changes import Change
 from app.services.money import fmt_money
@@ -130,8 +135,30 @@ class ReceivablesScreen(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
+        self.pending_model = _Rows(["Invoice", "Customer", "Shipment", "Tracking", "Total"], 4, self)
+        self.pending = QTableView()
+        self.pending.setModel(self.pending_model)
+        self.pending.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.pending.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.pending.verticalHeader().setVisible(False)
+        self.pending.horizontalHeader().setStretchLastSection(True)
+        self.release_button = QPushButton("Release…")
+        self.release_button.setToolTip("a proof of delivery came outside the carrier's tracking (a signed paper)")
+        self.cancel_button = QPushButton("Cancel invoice…")
+        pending_tab = QWidget()
+        pv = QVBoxLayout(pending_tab)
+        pv.addWidget(QLabel("Invoices waiting for their proof of delivery (released by tracking when it comes)"))
+        pv.addWidget(self.pending, 1)
+        pa = QHBoxLayout()
+        pa.addWidget(self.release_button)
+        pa.addWidget(self.cancel_button)
+        pa.addStretch(1)
+        pv.addLayout(pa)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(split, "Open items")
+        self.tabs.addTab(pending_tab, "Pending invoices")
         layout = QVBoxLayout(self)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
         self._connect_signals()
         self._update_buttons()
@@ -143,6 +170,9 @@ class ReceivablesScreen(QWidget):
         self.import_button.clicked.connect(lambda: self.import_bank())
         self.statement_button.clicked.connect(lambda: self.save_statement())
         self.ageing.selectionModel().selectionChanged.connect(lambda *_: self._load_items())
+        self.pending.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.release_button.clicked.connect(lambda: self.release_selected())
+        self.cancel_button.clicked.connect(lambda: self.cancel_selected())
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+Y"), self, lambda: self.apply_payment())
         QShortcut(QKeySequence("Ctrl+I"), self, lambda: self.import_bank())
@@ -160,6 +190,16 @@ class ReceivablesScreen(QWidget):
             return ar.ageing(s, today=today), ar.dso(s, today=today)
         self.ctx.runner.submit(work, self._on_ageing, write=False, latest="receivables.ageing",
                                on_error=lambda e: self.message.setText(str(e)), label="ageing")
+        self.ctx.runner.submit(lambda s: list_invoices(s, status="pending", kind="invoice", limit=500), self._on_pending,
+                               write=False, latest="receivables.pending", label="pending invoices",
+                               on_error=lambda e: self.message.setText(str(e)))
+
+    def _on_pending(self, rows: list[Any]) -> None:
+        self.pending_model.set_rows([(r.number, r.customer, r.shipment, r.tracking_number, fmt_money(r.total, r.currency))
+                                     for r in rows], [r.number for r in rows])
+        self.pending.resizeColumnsToContents()
+        self.tabs.setTabText(1, f"Pending invoices ({len(rows)})")
+        self._update_buttons()
 
     def _on_ageing(self, result: tuple[list[ar.AgeingRow], ar.Dso]) -> None:
         rows, d = result
@@ -206,6 +246,9 @@ class ReceivablesScreen(QWidget):
         self.pay_button.setEnabled(may and self.customer() is not None)
         self.import_button.setEnabled(may)
         self.statement_button.setEnabled(self.customer() is not None)
+        chosen = bool(self.pending.selectionModel().selectedRows())
+        for b in (self.release_button, self.cancel_button):
+            b.setEnabled(chosen and self.ctx.can("invoice.release"))
         if not may:
             self.pay_button.setToolTip(f"{self.ctx.actor.username} may look, not apply payments (clerk, manager)")
 
@@ -265,3 +308,38 @@ class ReceivablesScreen(QWidget):
             return f"statement of {code} saved to {target}"
         self.ctx.runner.submit(work, self.message.setText, write=False, label=f"statement {code}",
                                on_error=lambda e: self.message.setText(str(e)))
+
+    def _pending_number(self) -> str | None:
+        rows = self.pending.selectionModel().selectedRows()
+        return self.pending_model.keys[rows[0].row()] if rows else None
+
+    def release_selected(self, pod: str | None = None) -> None:
+        number = self._pending_number()
+        if number is None:
+            return
+        if pod is None:
+            text, ok = QInputDialog.getText(self, f"Release {number}", "Proof of delivery (who signed, when, reference):")
+            if not ok:
+                return
+            pod = text
+        actor, ref = self.ctx.actor, pod.strip() or None
+        self.ctx.runner.submit(
+            lambda s: release(s, actor, number, pod_ref=ref).due_date,
+            lambda due: self.message.setText(f"{number} released, due {due.isoformat()}"),
+            on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE, Change.CUSTOMER},
+            label=f"release {number}")
+
+    def cancel_selected(self, reason: str | None = None) -> None:
+        number = self._pending_number()
+        if number is None:
+            return
+        if reason is None:
+            text, ok = QInputDialog.getText(self, f"Cancel {number}", "Why (kept with the cancelled invoice):")
+            if not ok:
+                return
+            reason = text
+        actor, why = self.ctx.actor, reason
+        self.ctx.runner.submit(lambda s: cancel(s, actor, number, why).number,
+                               lambda n: self.message.setText(f"{n} cancelled (its number stays, marked cancelled)"),
+                               on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE},
+                               label=f"cancel {number}")
