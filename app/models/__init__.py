@@ -11,6 +11,7 @@ from app.models import (  # noqa: F401
     carriers,
     catalog,
     demand,
+    dispatch,
     docs_common,
     edi,
     exceptions,

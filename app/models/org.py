@@ -17,6 +17,14 @@ LOCATION_KINDS = ("storage", "dock", "qa", "pack", "transit", "supplier", "custo
 #: shipped (one per warehouse, ``pack_location_id``; never a storage bin)
 INTERNAL_KINDS = ("storage", "dock", "qa", "pack")
 
+_PACK_NS = uuid.UUID("5d7c2a40-1b8e-4f0a-a2c3-6e9d4b1f7a30")
+
+
+def pack_location_id(warehouse_id: uuid.UUID) -> uuid.UUID:
+    """The one id every site gives to a warehouse's packing location (made by the migration on each
+    site, by ``create_warehouse`` and the seed: the same row everywhere)."""
+    return uuid.uuid5(_PACK_NS, warehouse_id.hex)
+
 
 class Branch(MasterData, Base):
     __tablename__ = "branch"

@@ -59,6 +59,8 @@ class SalesOrder(BranchDocument, Base):
     credit_released_by: Mapped[str] = mapped_column(String(40), default="")
     entered_by: Mapped[str] = mapped_column(String(40), default="")
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: the carrier the order ships with (None: the warehouse's default carrier); waves group by it
+    carrier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("carrier.id"), default=None)
 
 
 class SalesOrderLine(BranchDocument, Base):

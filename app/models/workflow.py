@@ -202,6 +202,28 @@ _DECLARED: tuple[Workflow, ...] = (
             "closed": (),
             "cancelled": (),
         }), frozenset({"open"}), audit_fields=("line_no",), audited=False),
+    # a wave (Dispatch, issue 14): planned waves are proposals (a new plan cancels them); released
+    # ones are picked (un-release before the first pick puts it back to planned); picked when every
+    # line is picked or short
+    Workflow(
+        "wave", "wave", _t({
+            "planned": {"released", "cancelled"},
+            "released": {"planned", "picking", "picked"},
+            "picking": {"picked"},
+            "picked": (),
+            "cancelled": (),
+        }), frozenset({"planned"}), audit_prefix="wave", verbs={"released": "release", "cancelled": "cancel"},
+        stamps={"released": "released_at", "picked": "picked_at"}, stamp_user={"released": "released_by_id"}),
+    # a pick line is open until its bin is visited: picked (all of it) or short (less, with a reason);
+    # cancelled with its wave's plan or its un-release
+    Workflow(
+        "pick_line", "pick line", _t({
+            "open": {"picked", "short", "cancelled"},
+            "picked": (),
+            "short": (),
+            "cancelled": (),
+        }), frozenset({"open"}), audit_fields=("seq",), audited=False,
+        stamps={"picked": "picked_at", "short": "picked_at"}, stamp_user={"picked": "picked_by_id", "short": "picked_by_id"}),
     # a shipment follows its carrier's newest event (Tracking, issue 15): once picked up it may move
     # between the moving states in any order the carrier reports them, and ends delivered,
     # returned or cancelled (voided before pickup). Not locked when final: a carrier's facts keep

@@ -41,6 +41,7 @@ class Change(StrEnum):
     PACKING = "packing"
     INVOICE = "invoice"
     PRINT = "print"
+    WAVE = "wave"
     TRACKING = "tracking"
     CARRIER = "carriers"
     EXCEPTION = "exception"
@@ -82,6 +83,7 @@ TABLES: dict[str, Change | None] = {
     "payment": Change.INVOICE, "customer_billing": Change.CUSTOMER, "item_tax_class": Change.ITEM,
     "tax_rate": Change.CUSTOMER,
     "print_record": Change.PRINT, "print_batch": Change.PRINT, "print_preference": Change.PRINT,
+    "wave": Change.WAVE, "pick_line": Change.WAVE, "carrier_cutoff": Change.WAVE, "dispatch_setting": Change.WAVE,
     "tracking_event": Change.TRACKING, "tracking_policy": Change.TRACKING, "tracking_lease": Change.TRACKING,
     "tracking_cycle": Change.TRACKING,
     "carrier": Change.CARRIER, "carrier_account": Change.CARRIER, "carrier_service": Change.CARRIER,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.catalog import VELOCITY_CLASSES, Item, ItemUom
 from app.models.ids import uuid7
-from app.models.org import TEMPERATURE_CLASSES, Branch, Location, Warehouse, Zone
+from app.models.org import TEMPERATURE_CLASSES, Branch, Location, Warehouse, Zone, pack_location_id
 from app.models.parties import Customer, ItemSupplier, Supplier
 from app.models.types import DomainValueError, to_money, to_qty
 from app.services.errors import NotFound, ValidationError
@@ -65,6 +65,8 @@ def create_warehouse(session: Session, branch: Branch, code: str, name: str, *, 
     fixed = [("DOCK", "dock"), ("QA", "qa")] + [(k.upper(), k) for k in VIRTUAL_KINDS]
     for loc_code, kind in fixed:
         session.add(Location(warehouse_id=wh.id, code=loc_code, kind=kind, owner_branch_id=owner))
+    # where picked stock waits to be packed (its id derived from the warehouse: the same row everywhere)
+    session.add(Location(id=pack_location_id(wh.id), warehouse_id=wh.id, code="PACK", kind="pack", owner_branch_id=owner))
     session.flush()
     return wh
 
