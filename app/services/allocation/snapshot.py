@@ -5,7 +5,9 @@ fraction of a second, so rows stay tuples of stored values and ids stay 32-chara
   orders whose reservations are frozen (``picking``, ``packed``: kept, never re-ranked), and lines
   that still hold stock they must give back (order on credit hold or cancelled, line cancelled);
 * **stock**: on hand in *pickable* locations (storage bins and the dock; not QA, where quality holds
-  sit, not transit or the virtual locations), by lot; lots past their expiry date are left out;
+  sit, not transit or the virtual locations), by lot; lots past their expiry date are left out.
+  Stock already picked into the packing location counts too: the frozen lines that hold it are
+  taken off below, so a pick (bin -> pack) changes nothing a run sees;
 * **current**: each line's reservation by lot (the allocation ledger's sums).
 
 "Available" for a run is then: pickable on hand, minus what frozen lines hold, minus (when the
@@ -30,7 +32,7 @@ ALLOCATABLE = ("open", "backordered", "allocated")
 FROZEN = ("picking", "packed")
 #: orders that must give their reservations back
 RELEASING = ("credit_hold", "cancelled", "draft")
-PICKABLE_KINDS = ("storage", "dock")
+PICKABLE_KINDS = ("storage", "dock", "pack")
 TIER_RANK = {t: n for n, t in enumerate(PRIORITY_TIERS)}
 #: above this many items, stock is read for the whole warehouse (one scan of its bins) rather
 #: than item by item through the index
@@ -171,10 +173,11 @@ def load(session: Session | Any, warehouse_ids: Iterable[Any], *, items: Iterabl
         if len(item_ids) <= ITEM_QUERY_LIMIT:
             rows = _chunked(session, "SELECT loc.warehouse_id, b.item_id, b.lot_key, b.qty FROM stock_balance b "
                             "JOIN location loc ON loc.id = b.location_id WHERE b.item_id IN ({keys}) AND b.qty <> 0 "
-                            "AND loc.kind IN ('storage', 'dock') AND loc.active = 1", item_ids)
+                            "AND loc.kind IN ('storage', 'dock', 'pack') AND loc.active = 1", item_ids)
         else:  # one pass over the warehouses' bins (their primary key leads with the location)
             rows = _rows(session, "SELECT loc.warehouse_id, b.item_id, b.lot_key, b.qty FROM location loc "
-                         "CROSS JOIN stock_balance b ON b.location_id = loc.id WHERE loc.kind IN ('storage', 'dock') "
+                         "CROSS JOIN stock_balance b ON b.location_id = loc.id "
+                         "WHERE loc.kind IN ('storage', 'dock', 'pack') "
                          f"AND loc.active = 1 AND b.qty <> 0 AND loc.warehouse_id IN ({_marks(len(whs))})", whs)
         for w, i, lot, q in rows:
             k = (str(w), str(i))

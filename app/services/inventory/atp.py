@@ -30,7 +30,7 @@ from app.models.workflow import open_states
 HOLDING_STATES = ("open", "allocated", "picking", "packed", "backordered", "credit_hold")
 #: orders whose unreserved lines wait for stock (the backlog a promise counts)
 WAITING_STATES = ("open", "backordered", "allocated")
-PICKABLE_KINDS = ("storage", "dock")
+PICKABLE_KINDS = ("storage", "dock", "pack")
 OPEN_RECEIPT_STATES = open_states("expected_receipt")
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.services.inventory.atp import HOLDING_STATES, OPEN_RECEIPT_STATES
 
-PICKABLE_KINDS = ("storage", "dock")
+PICKABLE_KINDS = ("storage", "dock", "pack")
 #: orders whose unreserved open lines wait for stock
 WAITING_STATES = ("open", "backordered", "allocated")
 DEFAULT_LEAD_DAYS = 14
@@ -103,7 +103,8 @@ def supply(session: Session | Any, item_ids: Sequence[uuid.UUID], warehouse_id: 
     pick_sql = ("SELECT b.item_id, b.lot_key, b.qty FROM location l CROSS JOIN stock_balance b ON b.location_id = l.id "
                 if not keys else  # few items: through the item index; many: one pass over the bins
                 "SELECT b.item_id, b.lot_key, b.qty FROM stock_balance b JOIN location l ON l.id = b.location_id ")
-    rows = _by_items(session, pick_sql + "WHERE l.warehouse_id = ? AND l.kind IN ('storage', 'dock') AND l.active = 1 "
+    rows = _by_items(session, pick_sql + "WHERE l.warehouse_id = ? AND l.kind IN ('storage', 'dock', 'pack') "
+                     "AND l.active = 1 "
                      "AND b.qty <> 0 {filter}", "b.item_id", keys, wh)
     lots = sorted({str(k) for i, k, _q in rows if k and str(i) in wanted})
     expired: set[str] = set()
