@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import uuid
 
+from app.models.org import pack_location_id
 from app.services.auth import _N, _P, _R
 from app.services.seed.bulk import VERSIONED, hlc_of, iso, money, ms_of
 from app.services.seed.spec import BRANCHES, Ctx, ItemRow
@@ -151,6 +153,10 @@ def _org(ctx: Ctx, clock: _Clock) -> None:
             lv = _versioned(ctx, clock, ho)
             ctx.virtual[wid][kind] = str(lv[0])
             locs.append((*lv, wid, None, kind.upper(), kind, "", 0, 0, "ambient", "", 0, None, 0, 0, 1))
+        # the packing location: its id derived from the warehouse (the migration's and create_warehouse's)
+        pack_id = pack_location_id(uuid.UUID(wid)).hex
+        ctx.virtual[wid]["pack"] = pack_id
+        locs.append((pack_id, *v[1:], wid, None, "PACK", "pack", "", 0, 0, "ambient", "", 0, None, 0, 0, 1))
         ctx.reserve[wid] = {}
         ctx.zones[wid] = {}
         for zcode, (zname, temp, haz) in ZONES.items():
