@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from app.models.dispatch import Wave
 from app.models.org import Warehouse
 from app.models.types import iso_utc, utcnow
-from app.services.dispatch.setup import settings_for
+from app.services.dispatch.setup import branch_zone, settings_for
 from app.services.dispatch.stock_view import rows
-from app.services.dispatch.waves import find_wave
+from app.services.dispatch.waves import find_wave, local_text
 
 #: waves a dispatcher works with (cancelled ones are history)
 SHOWN = ("planned", "released", "picking", "picked")
@@ -42,6 +42,11 @@ class WaveRow:
     walk_line_order_m: int
     note: str
     pack_minutes: int = 30
+    #: the branch's time zone (times on screen are local)
+    tz: str = "UTC"
+
+    def local(self, value: dt.datetime | None) -> str:
+        return local_text(value, self.tz)
 
     @property
     def in_time(self) -> bool:
@@ -62,11 +67,12 @@ class WaveRow:
                 "lines_done": self.lines_done, "lines_short": self.lines_short, "units": self.units,
                 "units_picked": self.units_picked, "pick_minutes": self.pick_minutes,
                 "done_by": iso_utc(self.done_by) if self.done_by else None, "in_time": self.in_time,
-                "walk_m": self.walk_m, "walk_line_order_m": self.walk_line_order_m, "note": self.note}
+                "walk_m": self.walk_m, "walk_line_order_m": self.walk_line_order_m, "note": self.note,
+                "cutoff_local": self.local(self.cutoff_at), "done_by_local": self.local(self.done_by)}
 
 
 def list_waves(session: Session, *, warehouse: str | None = None, statuses: tuple[str, ...] = SHOWN) -> list[WaveRow]:
-    q = (select(Wave, Warehouse.code).join(Warehouse, Warehouse.id == Wave.warehouse_id)
+    q = (select(Wave, Warehouse).join(Warehouse, Warehouse.id == Wave.warehouse_id)
          .where(Wave.deleted_at.is_(None), Wave.status.in_(statuses)))
     if warehouse:
         q = q.where(Warehouse.code == warehouse.strip().upper())
@@ -78,15 +84,15 @@ def list_waves(session: Session, *, warehouse: str | None = None, statuses: tupl
         "FROM pick_line p JOIN wave w ON w.id = p.wave_id WHERE w.status IN ('released', 'picking', 'picked') "
         "AND p.status <> 'cancelled' GROUP BY p.wave_id")}
     carriers = {str(i): c for i, c in rows(session, "SELECT id, code FROM carrier")}
-    packs: dict[Any, int] = {}
+    packs: dict[Any, tuple[int, str]] = {}
     out = []
-    for w, wh_code in waves:
+    for w, wh in waves:
         if w.warehouse_id not in packs:
-            packs[w.warehouse_id] = settings_for(session, w.warehouse_id).pack_minutes
+            packs[w.warehouse_id] = (settings_for(session, w.warehouse_id).pack_minutes, branch_zone(session, wh).key)
         done, short, picked = progress.get(w.id.hex, (0, 0, 0))
-        out.append(WaveRow(w.number, wh_code, carriers.get(w.carrier_id.hex, "") if w.carrier_id else "", w.cutoff_at,
+        out.append(WaveRow(w.number, wh.code, carriers.get(w.carrier_id.hex, "") if w.carrier_id else "", w.cutoff_at,
                            w.status, w.priority, w.pick_mode, w.orders, w.lines, done, short, w.units, picked,
-                           w.pick_minutes, w.done_by, w.walk_m, w.walk_line_order_m, w.note, packs[w.warehouse_id]))
+                           w.pick_minutes, w.done_by, w.walk_m, w.walk_line_order_m, w.note, *packs[w.warehouse_id]))
     return out
 
 

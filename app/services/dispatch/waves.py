@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +86,11 @@ class WavePlan:
     walk_m: int
     walk_line_order_m: int
     notes: list[str] = field(default_factory=list)
+    #: the branch's time zone (times on screen and paper are local)
+    tz: str = "UTC"
+
+    def local(self, value: dt.datetime | None) -> str:
+        return local_text(value, self.tz)
 
     @property
     def units(self) -> int:
@@ -95,7 +101,13 @@ class WavePlan:
                 "cutoff_at": iso_utc(self.cutoff_at) if self.cutoff_at else None, "priority": self.priority,
                 "pick_mode": self.pick_mode, "orders": self.orders, "lines": len(self.stops), "units": self.units,
                 "pick_minutes": self.pick_minutes, "done_by": iso_utc(self.done_by), "in_time": self.in_time,
-                "walk_m": self.walk_m, "walk_line_order_m": self.walk_line_order_m, "notes": self.notes}
+                "walk_m": self.walk_m, "walk_line_order_m": self.walk_line_order_m, "notes": self.notes,
+                "cutoff_local": self.local(self.cutoff_at), "done_by_local": self.local(self.done_by)}
+
+
+def local_text(value: dt.datetime | None, tz: str) -> str:
+    """A stored UTC time as the branch reads it ("Sat 16:00")."""
+    return value.astimezone(ZoneInfo(tz)).strftime("%a %H:%M") if value else ""
 
 
 @dataclass
@@ -231,7 +243,7 @@ def _plan_warehouse(session: Session, actor: Actor, wh: Warehouse, only: list[st
         number = next_number(session, wh.branch_id, "WV")
         wp = WavePlan(number, wh.code, carriers.get(carrier or "", "") if carrier else "", cut, prio,
                       "discrete" if mode == "discrete" or len(members) == 1 else "batch",
-                      [o.number for o in members], plan, minutes, done, in_time, walk, line_walk)
+                      [o.number for o in members], plan, minutes, done, in_time, walk, line_walk, tz=tz.key)
         if cut is not None and not in_time:
             wp.notes.append(f"done by {done.astimezone(tz):%H:%M} + {settings.pack_minutes} min packing: misses the "
                             f"{cut.astimezone(tz):%H:%M} cut-off")
