@@ -99,6 +99,10 @@ CASES = [
     Case("pick replenishment", _lazy("app.views.inventory.replenish_tab", "ReplenishTab"), "refresh", ("replenish_task",)),
     Case("counts", _lazy("app.views.inventory.counts_tab", "CountsTab"), "refresh", ("count_task", "count_line")),
     Case("approval rules", _lazy("app.views.settings.approval_rules", "ApprovalRulesPanel"), "refresh", ("approval_rule",)),
+    Case("dispatch waves", _lazy("app.views.dispatch.waves_tab", "WavesTab"), "refresh",
+         ("wave", "pick_line", "carrier_cutoff", "dispatch_setting", "sales_order", "allocation")),
+    Case("dispatch picking", _lazy("app.views.dispatch.picking_tab", "PickingTab"), "refresh",
+         ("wave", "pick_line", "carrier_cutoff", "dispatch_setting")),
 ]
 #: a table none of the screens above shows (the e-mail outbox)
 UNRELATED = "email_outbox"

@@ -1,1 +1,1 @@
-"""The Dispatch screen and its tabs (issue 14)."""
+"""The Dispatch screen: waves and picking, packing, shipping and the manifest as tabs (issue 14)."""

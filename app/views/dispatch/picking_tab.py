@@ -1,0 +1,227 @@
+"""Picking tab: a picker (or a dispatcher at a terminal) confirms a wave by scanning, keyboard only.
+
+The scan field keeps the focus (whatever was clicked, the next key goes there); each scan answers
+in big letters on green (taken) or red (refused, with the reason, and a beep). The sequence is the
+service's ``ScanFlow``: bin, item, quantity (Enter = all the line asks; a number; ``SHORT n
+reason``). Each scan is one op on the writer: a refused scan writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.changes import Change
+from app.services.dispatch import queries
+from app.services.dispatch.scanflow import Feedback, ScanFlow
+from app.views.allocation.common import table
+from app.views.context import AppContext
+from app.views.widgets.paged import Column
+from app.views.widgets.rows import RowsModel
+
+KINDS = frozenset({Change.WAVE})
+OK_CSS = "background: #1e7b34; color: white; padding: 14px; border-radius: 6px;"
+BAD_CSS = "background: #b3261e; color: white; padding: 14px; border-radius: 6px;"
+IDLE_CSS = "background: #e8eef4; color: #1f2d3d; padding: 14px; border-radius: 6px;"
+STEP_WORDS = {"bin": "Scan the BIN", "item": "Scan the ITEM", "qty": "Quantity: Enter = all, a number, or SHORT n reason",
+              "done": "Wave picked"}
+LINE_COLUMNS = [
+    Column("#", "seq", align_right=True), Column("Bin", "bin"), Column("SKU", "sku"), Column("Description", "description"),
+    Column("Qty", get=lambda r: r.qty - r.qty_picked, align_right=True),
+    Column("Tote", get=lambda r: r.tote or "", align_right=True), Column("Order", "order"), Column("Lot", "lot"),
+]
+
+
+class ScanField(QLineEdit):
+    """Signals:
+    entered(str): Enter pressed, with the text (may be empty: "all of it").
+    """
+
+    entered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pickScan")
+        self.setPlaceholderText("scan here (the field keeps the focus)")
+        self.returnPressed.connect(lambda: self.entered.emit(self.text()))
+
+
+class PickingTab(QWidget):
+    """Signals:
+    answered(object): the Feedback of a scan (after it is shown).
+    """
+
+    answered = Signal(object)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.flow: ScanFlow | None = None
+        self._busy = False
+        self.wave = QComboBox()
+        self.wave.setObjectName("pickWave")
+        self.wave.setMinimumWidth(260)
+        self.step = QLabel("Choose a released wave")
+        self.step.setObjectName("pickStep")
+        big = QFont()
+        big.setPointSize(16)
+        big.setBold(True)
+        self.step.setFont(big)
+        self.scan = ScanField()
+        scan_font = QFont()
+        scan_font.setPointSize(20)
+        self.scan.setFont(scan_font)
+        self.scan.setMinimumHeight(48)
+        self.feedback = QLabel("")
+        self.feedback.setObjectName("pickFeedback")
+        self.feedback.setWordWrap(True)
+        self.feedback.setMinimumHeight(90)
+        fb_font = QFont()
+        fb_font.setPointSize(18)
+        fb_font.setBold(True)
+        self.feedback.setFont(fb_font)
+        self.feedback.setStyleSheet(IDLE_CSS)
+        self.progress = QLabel("")
+        self.progress.setObjectName("pickProgress")
+        self.lines = RowsModel(LINE_COLUMNS, self)
+        self.lines_view = table(self.lines, "pickOpenLines")
+        self.lines_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Wave:"))
+        top.addWidget(self.wave)
+        top.addStretch(1)
+        top.addWidget(self.progress)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.step)
+        lay.addWidget(self.scan)
+        lay.addWidget(self.feedback)
+        lay.addWidget(QLabel("Still to pick, in walking order:"))
+        lay.addWidget(self.lines_view, 1)
+        self.setEnabled(True)
+        if not ctx.can("dispatch.pick"):
+            self.scan.setEnabled(False)
+            self._show("Confirming picks needs the dispatch.pick right (a dispatcher or the warehouse).", None)
+        self._connect_signals()
+        self.refresh()
+
+    def _connect_signals(self) -> None:
+        self.scan.entered.connect(self.take)
+        self.wave.activated.connect(lambda _i: self._start(self.wave.currentData()))
+        QShortcut(QKeySequence("Escape"), self).activated.connect(self.focus_scan)
+        QShortcut(QKeySequence("F6"), self).activated.connect(self.wave.showPopup)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._keep_focus)
+        self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
+
+    # --- the field keeps the focus --------------------------------------------------------------------
+    def focus_scan(self) -> None:
+        if self.scan.isEnabled():
+            self.scan.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _keep_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Whatever inside this tab took the focus (a click on the table, the label), give it back,
+        unless the wave list is open (the picker is choosing a wave)."""
+        if new is None or new is self.scan or not self.isVisible() or not self.isAncestorOf(new):
+            return
+        if new is self.wave or self.wave.view().isVisible():
+            return
+        QTimer.singleShot(0, self.focus_scan)
+
+    # --- waves to pick ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.ctx.runner.submit(lambda s: queries.list_waves(s, statuses=("released", "picking")), self._on_waves,
+                               write=False, label="waves to pick", latest=(id(self), "waves"),
+                               on_error=lambda e: self._show(str(e), False))
+        if self.flow is not None:
+            self._load_lines(self.flow.wave)
+
+    def _on_waves(self, rows: list[queries.WaveRow]) -> None:
+        current = self.flow.wave if self.flow else None
+        self.wave.blockSignals(True)
+        self.wave.clear()
+        for r in rows:
+            self.wave.addItem(f"{r.number}  {r.carrier or '-'}  {r.lines_done}/{r.lines}  cut-off {r.local(r.cutoff_at)}",
+                              r.number)
+        self.wave.blockSignals(False)
+        if current is not None:
+            i = self.wave.findData(current)
+            if i >= 0:
+                self.wave.setCurrentIndex(i)
+                r = rows[i]
+                self.progress.setText(f"{r.lines_done} of {r.lines} line(s) picked" +
+                                      (f", {r.lines_short} short" if r.lines_short else ""))
+        elif rows:
+            self.step.setText("Choose a wave (F6) or scan after choosing one")
+
+    def choose(self, number: str) -> None:
+        """Start picking ``number`` (from the Waves tab)."""
+        self._start(number)
+
+    def _start(self, number: Any) -> None:
+        if not number:
+            return
+        self.flow = ScanFlow(str(number))
+        flow = self.flow
+        self.ctx.runner.submit(lambda s: flow.prompt(s), self._on_prompt, write=False, label="next stop",
+                               on_error=lambda e: self._show(str(e), False))
+        self._load_lines(flow.wave)
+        i = self.wave.findData(number)
+        if i >= 0:
+            self.wave.setCurrentIndex(i)
+        self.focus_scan()
+
+    def _on_prompt(self, text: str) -> None:
+        self.step.setText(f"{self.flow.wave if self.flow else ''}: {STEP_WORDS['bin']}")
+        self._show(text[0].upper() + text[1:], None)
+
+    def _load_lines(self, number: str) -> None:
+        def open_lines(s: Any) -> list[queries.PickRow]:
+            return [r for r in queries.wave_lines(s, number) if r.status == "open"]
+
+        self.ctx.runner.submit(open_lines, self.lines.set_rows, write=False, label="open pick lines",
+                               latest=(id(self), "lines"), on_error=lambda e: self._show(str(e), False))
+
+    # --- scanning ------------------------------------------------------------------------------------
+    def take(self, text: str) -> None:
+        if self.flow is None:
+            self._show("Choose the wave first (F6).", False)
+            return
+        if self._busy:
+            return  # the scanner's next code waits for the answer to this one
+        self._busy = True
+        flow, actor = self.flow, self.ctx.actor
+        self.ctx.runner.submit(lambda s: flow.scan(s, actor, text), self._on_feedback, label="pick scan",
+                               on_error=self._on_error)
+
+    def _on_error(self, e: BaseException) -> None:
+        self._busy = False
+        self._show(str(e), False)
+
+    def _on_feedback(self, fb: Feedback) -> None:
+        self._busy = False
+        self.scan.clear()
+        self._show(fb.message, fb.ok)
+        self.step.setText(f"{self.flow.wave if self.flow else ''}: {STEP_WORDS.get(fb.expect, '')}")
+        if fb.outcome is not None and self.flow is not None:
+            self._load_lines(self.flow.wave)
+        self.focus_scan()
+        self.answered.emit(fb)
+
+    def _show(self, text: str, ok: bool | None) -> None:
+        self.feedback.setText(text)
+        self.feedback.setStyleSheet(IDLE_CSS if ok is None else OK_CSS if ok else BAD_CSS)
+        if ok is False:
+            QApplication.beep()

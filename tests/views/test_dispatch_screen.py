@@ -1,0 +1,108 @@
+"""The Dispatch screen on real threads: plan and release from the Waves tab (countdown, progress,
+the wave's lines), pick lists printed in the background, and the Picking tab's scan field that
+keeps the focus and answers in green or red."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+from sqlalchemy.orm import Session
+
+from app.views.dispatch import waves_tab
+from app.views.dispatch.picking_tab import BAD_CSS, OK_CSS
+from app.views.dispatch.screen import DispatchScreen
+from tests.factories import World
+from tests.services.dispatch_helpers import allocated_orders, desk
+from tests.views.conftest import MakeCtx
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform, on show()
+
+def _screen(qtbot: QtBot, ctx: object) -> DispatchScreen:
+    s = DispatchScreen(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(s)
+    s.resize(1300, 700)
+    s.show()
+    qtbot.waitExposed(s)
+    return s
+
+
+@pytest.fixture
+def book(session: Session, world: World) -> dict:
+    p = desk(session, world)
+    allocated_orders(session, world, p, [{"WIDGET": 6, "BOLT": 3}, {"BOLT": 2}],
+                     {"WIDGET": [("DAL1-A-01", 10)], "BOLT": [("DAL1-A-02", 10)]})
+    session.commit()
+    return p
+
+
+def test_plan_release_print_from_the_waves_tab(qtbot: QtBot, book: dict, make_ctx: MakeCtx, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, qtmodeltester: ModelTester) -> None:
+    opened: list[Path] = []
+    monkeypatch.setattr(waves_tab.FolderChoice, "ask", staticmethod(lambda _p: tmp_path / "lists"))
+    monkeypatch.setattr(waves_tab.DesktopOpener, "open", staticmethod(opened.append))
+    s = _screen(qtbot, make_ctx(book["dan"]))
+    w = s.waves
+    qtbot.waitUntil(lambda: "No waves yet" in w.message.text(), timeout=10000)
+    with qtbot.waitSignal(w.loaded, timeout=10000, check_params_cb=lambda n: n == 1):
+        qtbot.mouseClick(w.plan_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Planned 1 wave(s), 3 line(s)" in w.message.text(), timeout=10000)
+    qtmodeltester.check(w.model)
+    row = w.model.row(0)
+    assert (row.status, row.carrier, row.orders) == ("planned", "UPS", 2)
+    qtbot.waitUntil(lambda: w.lines.rowCount() == 3, timeout=10000)
+    assert [w.lines.row(r).bin for r in range(3)] == ["A-01", "A-02", "A-02"]
+    w.view.selectRow(0)
+    with qtbot.waitSignal(w.loaded, timeout=10000):
+        qtbot.keyClick(w.view, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 1 and w.model.row(0).status == "released", timeout=10000)
+    assert "Released" in w.message.text()
+    w.view.selectRow(0)
+    with qtbot.waitSignal(w.printed, timeout=20000) as got:
+        qtbot.mouseClick(w.print_btn, Qt.MouseButton.LeftButton)
+    run = got.args[0]
+    assert run.printed == [row.number] and (tmp_path / "lists" / f"{row.number}-picklist.pdf").stat().st_size > 1000
+    assert opened == [tmp_path / "lists"] and not w.progress.isVisible()
+    # printing again resumes: the list already there is not printed twice
+    with qtbot.waitSignal(w.printed, timeout=20000) as got:
+        qtbot.mouseClick(w.print_btn, Qt.MouseButton.LeftButton)
+    assert got.args[0].printed == [] and got.args[0].skipped == [row.number]
+
+
+def test_picking_tab_scans_keep_the_focus_and_answer_in_colour(qtbot: QtBot, book: dict, make_ctx: MakeCtx,
+                                                                session: Session) -> None:
+    from app.services.dispatch import waves
+    from tests.services.dispatch_helpers import NOW
+    number = waves.plan_waves(session, book["dan"], warehouse="DAL1", now=NOW).waves[0].number
+    waves.release(session, book["dan"], [number])
+    session.commit()
+    s = _screen(qtbot, make_ctx(book["wes"]))
+    qtbot.waitUntil(lambda: s.waves.model.rowCount() == 1, timeout=10000)
+    s.waves.view.selectRow(0)
+    qtbot.mouseClick(s.waves.pick_btn, Qt.MouseButton.LeftButton)
+    p = s.picking
+    assert s.tabs.currentWidget() is p
+    qtbot.waitUntil(lambda: "Scan bin A-01" in p.feedback.text(), timeout=10000)
+    qtbot.waitUntil(lambda: p.lines.rowCount() == 3, timeout=10000)
+    p.lines_view.setFocus()  # a click elsewhere in the tab: the scan field takes the focus back
+    qtbot.waitUntil(lambda: p.scan.hasFocus(), timeout=5000)
+
+    def scan(text: str) -> object:
+        with qtbot.waitSignal(p.answered, timeout=10000) as got:
+            qtbot.keyClicks(p.scan, text)
+            qtbot.keyClick(p.scan, Qt.Key.Key_Return)
+        return got.args[0]
+
+    fb = scan("C-01")
+    assert not fb.ok and "wrong bin" in p.feedback.text() and p.feedback.styleSheet() == BAD_CSS
+    assert scan("A-01").ok and p.feedback.styleSheet() == OK_CSS
+    assert not scan("BOLT").ok
+    assert scan("WIDGET").ok and "6 to pick into tote 1" in p.feedback.text()
+    fb = scan("")
+    assert fb.ok and "6 WIDGET from A-01 into tote 1" in p.feedback.text()
+    assert p.scan.text() == "" and p.scan.hasFocus()
+    qtbot.waitUntil(lambda: p.lines.rowCount() == 2, timeout=10000)
+    assert "Scan the BIN" in p.step.text()
