@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from app.cli import run
+from app.services.dispatch.setup import set_cutoff
 from tests.factories import World
 from tests.services.dispatch_helpers import allocated_orders, desk
 from tests.services.inventory_helpers import lot, stock
@@ -26,6 +27,9 @@ def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int,
 @pytest.fixture
 def book(session: Session, world: World) -> dict:
     p = desk(session, world)
+    # the cut-off half a day from now: the plan is in time whenever the test runs (the CLI plans at now)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)).strftime("%H:%M")
+    set_cutoff(session, p["dan"], "DAL1", "UPS", later, default=True)
     milk = lot(session, world, "MILK", "L-EARLY", dt.date(2031, 1, 10))
     stock(session, world, "MILK", 6, "DAL1-C-01", lot_id=milk)
     orders = allocated_orders(session, world, p, [{"WIDGET": 30, "BOLT": 5}, {"BOLT": 7, "MILK": 4}],

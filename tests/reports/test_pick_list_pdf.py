@@ -39,3 +39,21 @@ def test_quantities_read_in_the_picking_unit() -> None:
     assert units_text(480, "EA", [("CS", 12), ("PL", 240)]) == "2 PL"
     assert units_text(5, "EA", [("CS", 12)]) == "5 EA"
     assert units_text(0, "EA", []) == "0 EA"
+
+
+def test_barcodes_draw_the_bars_of_reportlabs_code128() -> None:
+    from reportlab.graphics.barcode.code128 import Code128
+
+    from reports.pick_list import _Barcode
+
+    for value in ("AMB-001-06-2", "00012345678905", "FAS-00015"):
+        ref = Code128(value, humanReadable=False, quiet=False, barWidth=1)
+        bars: list[tuple[float, float]] = []
+        ref.rect = lambda x, _y, w, _h, bars=bars: bars.append((float(x), float(w)))  # type: ignore[method-assign]
+        ref.draw()
+        ours, x = [], 0
+        for n, bar in _Barcode(value, 10.0)._runs:
+            if bar:
+                ours.append((float(x), float(n)))
+            x += n
+        assert ours == bars and len(bars) > 20

@@ -7,8 +7,9 @@ aisle, bay and level; codes that do not say so fall back on the bin's walk seque
 The floor model is the usual one for a warehouse of parallel aisles: aisles side by side
 (``AISLE_PITCH_M`` apart, zones one after the other in code order), bays along each aisle
 (``BAY_M`` each), a cross aisle at the front and at the back, and the packing station at the front
-before the first aisle. The planned path is a **serpentine**: aisles in order, up the first visited
-aisle, down the next, each bay's levels together. The distance of any visiting order is the sum of
+before the first aisle. The planned path is a **serpentine**: aisles in order, each visited aisle
+walked from the end nearer to the picker (up from the front, down from the back, so up the first,
+down the next when they are walked end to end), each bay's levels together. The distance of any visiting order is the sum of
 its legs: along an aisle when two stops share it, else out through the nearer end (front or back)
 and across. Both the planned path and "in order-line order" are measured with the same rule.
 """
@@ -82,13 +83,17 @@ class Floor:
         return total + self.leg(here, (0.0, 0.0)) if stops else 0.0
 
     def serpentine(self, stops: Sequence[Spot]) -> list[int]:
-        """Indexes of ``stops`` in walking order: aisles in order, alternating up and down the
-        aisles actually visited, levels of a bay together."""
+        """Indexes of ``stops`` in walking order: aisles in order; each visited aisle walked from the
+        end nearer to where the picker is (up from the front, down from the back: the serpentine),
+        levels of a bay together."""
         by_aisle: dict[int, list[int]] = {}
         for i, s in enumerate(stops):
             by_aisle.setdefault(self.index[(s.zone, s.aisle)], []).append(i)
         out: list[int] = []
-        for n, aisle in enumerate(sorted(by_aisle)):
-            up = n % 2 == 0
-            out += sorted(by_aisle[aisle], key=lambda i: (stops[i].bay if up else -stops[i].bay, stops[i].level, i))
+        y = 0.0
+        for aisle in sorted(by_aisle):
+            up = y <= self.length / 2
+            here = sorted(by_aisle[aisle], key=lambda i: (stops[i].bay if up else -stops[i].bay, stops[i].level, i))
+            out += here
+            y = stops[here[-1]].bay * BAY_M
         return out

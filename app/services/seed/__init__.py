@@ -154,6 +154,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
     _billing(path, size, seed, today or dt.date.today())
+    _waves(path, today or dt.date.today())
     samples = None
     if size == "demo":  # partner files and a spreadsheet to try, made from this data (seed/samples.py)
         from app.services.seed.samples import write_samples
@@ -196,6 +197,21 @@ def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
     engine = make_engine(path)
     try:
         seed_billing(engine, size, today, seed)
+    finally:
+        engine.dispose()
+
+
+def _waves(path: Path, today: dt.date) -> None:
+    """Cut-offs and the day's waves, planned, released and part-picked by the real services (issue 14)."""
+    from app.services.seed.dispatch import seed_waves
+
+    now = dt.datetime.now(dt.UTC)
+    if now.date() != today:  # a pinned day (tests): early afternoon of it, before the cut-offs
+        now = dt.datetime.combine(today, dt.time(14, 0), tzinfo=dt.UTC)
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:
+            seed_waves(s, now)
     finally:
         engine.dispose()
 
