@@ -7,9 +7,10 @@ aisle, bay and level; codes that do not say so fall back on the bin's walk seque
 The floor model is the usual one for a warehouse of parallel aisles: aisles side by side
 (``AISLE_PITCH_M`` apart, zones one after the other in code order), bays along each aisle
 (``BAY_M`` each), a cross aisle at the front and at the back, and the packing station at the front
-before the first aisle. The planned path is a **serpentine**: aisles in order, each visited aisle
-walked from the end nearer to the picker (up from the front, down from the back, so up the first,
-down the next when they are walked end to end), each bay's levels together. The distance of any visiting order is the sum of
+before the first aisle. The planned path is the shortest of: the **serpentine** (aisles in order,
+up one visited aisle, down the next), the serpentine with returns (an aisle whose stops lie near the
+cross aisle the picker is on is entered and left there: the "combined" rule of order-picking
+routing) and, for a small wave, nearest-neighbour; each bay's levels together. The distance of any visiting order is the sum of
 its legs: along an aisle when two stops share it, else out through the nearer end (front or back)
 and across. Both the planned path and "in order-line order" are measured with the same rule.
 """
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 AISLE_PITCH_M = 3.0
 BAY_M = 1.4
+#: waves of at most this many stops also try nearest-neighbour routing (quadratic, so small ones only)
+NEAREST_MAX = 60
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -83,17 +86,50 @@ class Floor:
         return total + self.leg(here, (0.0, 0.0)) if stops else 0.0
 
     def serpentine(self, stops: Sequence[Spot]) -> list[int]:
-        """Indexes of ``stops`` in walking order: aisles in order; each visited aisle walked from the
-        end nearer to where the picker is (up from the front, down from the back: the serpentine),
-        levels of a bay together."""
+        """Indexes of ``stops`` in walking order: the shortest (by ``distance``) of the routing rules
+        below; a small wave also tries nearest-neighbour (few stops spread over many aisles is where
+        walking every aisle end to end loses)."""
+        candidates = [self._combined(stops), self._alternating(stops)]
+        if len(stops) <= NEAREST_MAX:
+            candidates.append(self._nearest(stops))
+        return min(candidates, key=lambda order: self.distance([stops[i] for i in order]))
+
+    def _by_aisle(self, stops: Sequence[Spot]) -> list[list[int]]:
         by_aisle: dict[int, list[int]] = {}
         for i, s in enumerate(stops):
             by_aisle.setdefault(self.index[(s.zone, s.aisle)], []).append(i)
+        return [by_aisle[a] for a in sorted(by_aisle)]
+
+    def _alternating(self, stops: Sequence[Spot]) -> list[int]:
+        """The plain serpentine: up the first visited aisle, down the next, and so on."""
         out: list[int] = []
-        y = 0.0
-        for aisle in sorted(by_aisle):
-            up = y <= self.length / 2
-            here = sorted(by_aisle[aisle], key=lambda i: (stops[i].bay if up else -stops[i].bay, stops[i].level, i))
-            out += here
-            y = stops[here[-1]].bay * BAY_M
+        for n, here in enumerate(self._by_aisle(stops)):
+            up = n % 2 == 0
+            out += sorted(here, key=lambda i: (stops[i].bay if up else -stops[i].bay, stops[i].level, i))
+        return out
+
+    def _combined(self, stops: Sequence[Spot]) -> list[int]:
+        """Each visited aisle walked end to end, or entered and left at the same end when its stops
+        lie near the cross aisle the picker is on (the "combined" rule of order-picking routing)."""
+        out: list[int] = []
+        front = True
+        for here in self._by_aisle(stops):
+            ys = [stops[i].bay * BAY_M for i in here]
+            deep = max(ys) if front else self.length - min(ys)
+            up = front
+            out += sorted(here, key=lambda i: (stops[i].bay if up else -stops[i].bay, stops[i].level, i))
+            if 2 * deep > self.length:
+                front = not front
+        return out
+
+    def _nearest(self, stops: Sequence[Spot]) -> list[int]:
+        left = list(range(len(stops)))
+        left.sort(key=lambda i: (self.index[(stops[i].zone, stops[i].aisle)], stops[i].bay, stops[i].level, i))
+        here = (0.0, 0.0)
+        out: list[int] = []
+        while left:
+            best = min(left, key=lambda i: (self.leg(here, self.xy(stops[i])), stops[i].level))
+            left.remove(best)
+            out.append(best)
+            here = self.xy(stops[best])
         return out

@@ -23,7 +23,7 @@ from app.services.dispatch.picking import (
     next_stop,
     open_at,
 )
-from app.services.errors import Conflict, DomainError
+from app.services.errors import Conflict, DomainError, NotFound
 from app.services.items import find_by_code
 
 _SHORT = re.compile(r"^SHORT\s+(\d+)\s*(.*)$", re.IGNORECASE)
@@ -68,6 +68,10 @@ class ScanFlow:
         if self.expect == "bin":
             if _bin_with_lines(session, wave, text) is None and find_by_code(session, text) is not None:
                 raise Conflict(f"scan the bin first (next stop: {next_stop(session, wave)})")
+            try:
+                find_bin(session, wave, text)
+            except NotFound:
+                raise Conflict(f"{text} is no bin of this warehouse (next stop: {next_stop(session, wave)})") from None
             loc, lines = check_bin(session, wave, text)
             return self._at_bin(loc.code, lines)
         if self.expect == "item":
