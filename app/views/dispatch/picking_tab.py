@@ -116,11 +116,17 @@ class PickingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
+    def _key(self, keys: str) -> QShortcut:
+        """A shortcut of this tab only (the other tabs of the screen use the same keys)."""
+        sc = QShortcut(QKeySequence(keys), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        return sc
+
     def _connect_signals(self) -> None:
         self.scan.entered.connect(self.take)
         self.wave.activated.connect(lambda _i: self._start(self.wave.currentData()))
-        QShortcut(QKeySequence("Escape"), self).activated.connect(self.focus_scan)
-        QShortcut(QKeySequence("F6"), self).activated.connect(self.wave.showPopup)
+        self._key("Escape").activated.connect(self.focus_scan)
+        self._key("F6").activated.connect(self.wave.showPopup)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._keep_focus)

@@ -1,9 +1,9 @@
 """DispatchScreen (nav "Dispatch", Ctrl+4): the dispatcher's day from allocated orders to the truck.
 
-Tabs (Alt+1..): **Waves** (the plan per carrier with cut-off countdowns, release and take back,
-picking progress, pick lists printed in the background with progress and cancel) and **Picking**
-(a scan field that keeps the focus, big clear feedback). Packing, Shipping and Manifest are added
-as their own modules with ``add_tab`` (dispatchship), so this shell stays small.
+Tabs (Alt+1..5): **Waves** (the plan per carrier with cut-off countdowns, release and take back,
+picking progress, pick lists printed in the background with progress and cancel), **Picking** (a
+scan field that keeps the focus, big clear feedback), then **Packing**, **Shipping** and
+**Manifest** (their own modules; a later tab is one more ``add_tab``), so this shell stays small.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
+from app.views.dispatch.manifest_tab import ManifestTab
+from app.views.dispatch.packing_tab import PackingTab
 from app.views.dispatch.picking_tab import PickingTab
+from app.views.dispatch.shipping_tab import ShippingTab
 from app.views.dispatch.waves_tab import WavesTab
 
 
@@ -25,8 +28,12 @@ class DispatchScreen(QWidget):
         self.tabs.setObjectName("dispatchTabs")
         self.waves = WavesTab(ctx)
         self.picking = PickingTab(ctx)
-        self.add_tab(self.waves, "&Waves")
-        self.add_tab(self.picking, "&Picking")
+        self.packing = PackingTab(ctx)
+        self.shipping = ShippingTab(ctx)
+        self.manifest = ManifestTab(ctx)
+        for tab, title in ((self.waves, "&Waves"), (self.picking, "&Picking"), (self.packing, "P&acking"),
+                           (self.shipping, "&Shipping"), (self.manifest, "&Manifest")):
+            self.add_tab(tab, title)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs)

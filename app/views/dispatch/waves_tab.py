@@ -171,6 +171,12 @@ class WavesTab(QWidget):
         self._load_warehouses()
         self.refresh()
 
+    def _key(self, keys: str) -> QShortcut:
+        """A shortcut of this tab only (the other tabs of the screen use the same keys)."""
+        sc = QShortcut(QKeySequence(keys), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        return sc
+
     def _connect_signals(self) -> None:
         self.plan_btn.clicked.connect(self.plan)
         self.release_btn.clicked.connect(self.release_selected)
@@ -182,9 +188,9 @@ class WavesTab(QWidget):
         self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_lines(cur.row()))
         self.view.doubleClicked.connect(lambda _i: self._pick_selected())
         self.tick.timeout.connect(self._tick)
-        QShortcut(QKeySequence("F5"), self).activated.connect(self.plan)
-        QShortcut(QKeySequence("Ctrl+R"), self).activated.connect(self.release_selected)
-        QShortcut(QKeySequence("Ctrl+P"), self).activated.connect(self.print_selected)
+        self._key("F5").activated.connect(self.plan)
+        self._key("Ctrl+R").activated.connect(self.release_selected)
+        self._key("Ctrl+P").activated.connect(self.print_selected)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- reading ----------------------------------------------------------------------------------
