@@ -87,7 +87,7 @@ def create_demo_database(path: Path) -> bool:
 
     def work(report: Callable[[int, int, str], None]) -> object:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return seed_database(path, size="demo", progress=report)
+        return seed_database(path, size="demo", progress=report, day_under_way=True)
 
     def progress(done: int, total: int, text: str) -> None:
         dialog.setRange(0, max(total, 0))

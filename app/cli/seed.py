@@ -33,7 +33,7 @@ def _seed(args: argparse.Namespace) -> int:
         last[0] = text
         print(f"seed: {done * 100 // max(total, 1):3d}% {text}", file=sys.stderr, flush=True)
 
-    report = seed_database(path, args.size, args.seed, args.branch, progress)
+    report = seed_database(path, args.size, args.seed, args.branch, progress, day_under_way=True)
     if args.json:
         print_json(report.as_dict())
         return 0

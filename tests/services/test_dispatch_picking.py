@@ -18,7 +18,7 @@ from app.services.dispatch.scanflow import ScanFlow
 from app.services.errors import Conflict, PermissionDenied, ValidationError
 from tests.factories import World
 from tests.services.dispatch_helpers import NOW, allocated_orders, desk
-from tests.services.inventory_helpers import bal
+from tests.services.inventory_helpers import bal, stock
 from tests.services.sales_helpers import lines_of
 
 
@@ -136,3 +136,27 @@ def test_planned_wave_cannot_be_picked(session: Session, world: World) -> None:
     number = waves.plan_waves(session, p["dan"], warehouse="DAL1", now=NOW).waves[0].number
     with pytest.raises(Conflict, match="is planned, not released: release it before picking"):
         picking.confirm(session, p["wes"], number, bin="A-01", item="WIDGET")
+
+
+def test_serial_tracked_items_are_picked_serial_by_serial(session: Session, world: World) -> None:
+    p = desk(session, world)
+    for sn in ("SN-1", "SN-2", "SN-3"):
+        stock(session, world, "DRILL", 1, "DAL1-A-03", serial=sn)
+    (so,) = allocated_orders(session, world, p, [{"DRILL": 2}])
+    number = waves.plan_waves(session, p["dan"], warehouse="DAL1", now=NOW).waves[0].number
+    waves.release(session, p["dan"], [number])
+    with pytest.raises(ValidationError, match="DRILL is serial-tracked: scan the serial of each unit \\(0 of 2\\)"):
+        picking.confirm(session, p["wes"], number, bin="A-03", item="DRILL")
+    flow = ScanFlow(number)
+    assert flow.scan(session, p["wes"], "A-03").ok
+    fb = flow.scan(session, p["wes"], "DRILL")
+    assert fb.ok and fb.expect == "serial" and "scan the serial of each unit" in fb.message
+    assert flow.scan(session, p["wes"], "sn-1").ok
+    fb = flow.scan(session, p["wes"], "SN-1")
+    assert not fb.ok and fb.message == "serial: serial SN-1 was scanned already"
+    fb = flow.scan(session, p["wes"], "SN-3")
+    assert fb.ok and fb.outcome is not None and fb.outcome.qty == 2 and fb.expect == "done"
+    moved = sorted(session.scalars(select(StockMove.serial_no).where(StockMove.reason == "pick")))
+    assert moved == ["SN-1", "SN-3"]
+    assert bal(session, pack_location_id(world.wh_dal.id), world.items["DRILL"].id) == 2
+    assert picking.picked_unpacked(session, so.id) == {lines_of(session, so)[0].id: 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,3 +305,27 @@ def test_the_order_desk_has_holds_with_reasons_allocations_scarce_items_and_back
     assert any(ln.delta > 0 and ln.current == 0 for ln in plan.changes)
     back = backorder_lines(s, today=TODAY)
     assert back and {b.expected_text.split(" ")[0] for b in back} >= {"on", "not"}
+
+
+def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, tmp_path: Path) -> None:
+    from app.services.seed import seed_day_under_way
+
+    path = tmp_path / "day.db"
+    shutil.copy(demo.path, path)
+    seed_day_under_way(path, TODAY)
+    engine = open_database(path)
+    try:
+        with Session(engine) as s:
+            assert one(s, "SELECT count(*) FROM carrier_cutoff") == 9  # UPS, FedEx, USPS at each warehouse
+            released = q(s, "SELECT w.code, count(*) FROM wave v JOIN warehouse w ON w.id = v.warehouse_id "
+                            "WHERE v.status IN ('released', 'picking', 'picked') GROUP BY w.code")
+            assert [c for c, n in released if n == 1] == ["DAL1", "HOU1", "PHX1"]
+            assert one(s, "SELECT count(*) FROM wave WHERE status = 'planned'") > 0
+            picking = q(s, "SELECT number FROM wave WHERE status = 'picking'")
+            assert picking and picking[0][0].startswith("DAL-WV-")
+            assert one(s, "SELECT count(*) FROM pick_line WHERE status = 'short'") == 1
+            assert one(s, "SELECT count(*) FROM stock_move WHERE reason = 'pick'") >= 1
+            assert one(s, "SELECT count(*) FROM sync_outbox") == 0  # seeded, not a local edit
+            assert balance_mismatches(s) == []
+    finally:
+        engine.dispose()

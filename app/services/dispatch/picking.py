@@ -11,7 +11,7 @@ covers them. ``picked_unpacked`` is what packing (dispatchship) reads.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from app.models.catalog import Item
 from app.models.dispatch import PickLine, Wave
 from app.models.ids import uuid7
 from app.models.org import Location, pack_location_id
+from app.models.receiving import SerialNumber
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.types import utcnow
 from app.services import audit
@@ -31,6 +32,7 @@ from app.services.dispatch.stock_view import Bin, bins_for, rows
 from app.services.dispatch.waves import find_wave
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.exception_inbox import raise_exception
+from app.services.inventory.transfer_settle import follow_serials
 from app.services.items import find_by_code
 from app.services.numbering import next_number
 from app.services.ownership import ForeignWrite, ownership
@@ -158,8 +160,9 @@ def check_item(session: Session, wave: Wave, loc: Location, code: str) -> PickLi
 
 
 def confirm(session: Session, actor: Actor, wave_number: str, *, bin: str, item: str, qty: int | None = None,
-            short_reason: str = "") -> PickOutcome:
-    """Confirm one pick: ``qty`` None = all the line asks at that bin; fewer needs ``short_reason``."""
+            short_reason: str = "", serials: Sequence[str] = ()) -> PickOutcome:
+    """Confirm one pick: ``qty`` None = all the line asks at that bin; fewer needs ``short_reason``.
+    A serial-tracked item needs the serial of every unit picked (``serials``)."""
     actor.require("dispatch.pick")
     wave = live_wave(session, wave_number)
     loc, _lines = check_bin(session, wave, bin)
@@ -179,10 +182,14 @@ def confirm(session: Session, actor: Actor, wave_number: str, *, bin: str, item:
                               "(not_found, damaged, expired, ...)")
     if n == want and reason:
         raise ValidationError("short reason", f"all {want} {sku} were picked: nothing is short")
+    pack = pack_location_id(wave.warehouse_id)
+    units: list[str | None] = [*_serials(session, pl.item_id, sku, n, serials)] or ([None] if n else [])
     if n:
-        post_moves(session, actor, [MoveSpec(pl.item_id, n, loc.id, pack_location_id(wave.warehouse_id), "pick",
-                                             lot_id=pl.lot_id, doc_type="wave", doc_id=wave.id, doc_line_id=pl.id)],
-                   owner_branch_id=wave.owner_branch_id)
+        moved = post_moves(session, actor, [
+            MoveSpec(pl.item_id, 1 if sn else n, loc.id, pack, "pick", lot_id=pl.lot_id, serial_no=sn,
+                     doc_type="wave", doc_id=wave.id, doc_line_id=pl.id) for sn in units],
+            owner_branch_id=wave.owner_branch_id)
+        follow_serials(session, [m for m in moved if m.serial_no])
     pl.qty_picked += n
     out = PickOutcome(wave.number, ref, loc.code, sku, n, pl.tote)
     if n == want:
@@ -202,6 +209,27 @@ def confirm(session: Session, actor: Actor, wave_number: str, *, bin: str, item:
     out.wave_status = wave.status
     out.message = _words(out, pl.tote)
     return out
+
+
+def _serials(session: Session, item_id: uuid.UUID, sku: str, n: int, serials: Sequence[str]) -> list[str]:
+    """The scanned serials of a serial-tracked item (one per unit, each once, none shipped or held);
+    [] for an item without serials."""
+    track = session.scalar(select(Item.track_serial).where(Item.id == item_id))
+    got = [s.strip().upper() for s in serials if s and s.strip()]
+    if not track:
+        if got:
+            raise ValidationError("serial", f"{sku} is not serial-tracked")
+        return []
+    if len(got) != n:
+        raise ValidationError("serial", f"{sku} is serial-tracked: scan the serial of each unit ({len(got)} of {n})")
+    if len(set(got)) != len(got):
+        raise ValidationError("serial", "the same serial was scanned twice")
+    known = {str(sn).upper(): st for sn, st in session.execute(select(SerialNumber.serial, SerialNumber.status).where(
+        SerialNumber.item_id == item_id, func.upper(SerialNumber.serial).in_(got)))}
+    bad = [sn for sn in got if known.get(sn, "in_stock") != "in_stock"]
+    if bad:
+        raise ValidationError("serial", f"serial {bad[0]} of {sku} is {known[bad[0]].replace('_', ' ')}, not in stock")
+    return got
 
 
 def _words(out: PickOutcome, tote: int) -> str:

@@ -6,10 +6,12 @@ so a scanner log replays exactly as the screen would have taken it. Each scan is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models.catalog import Item
 from app.models.dispatch import PickLine, Wave
 from app.models.org import Location
 from app.services.auth import Actor
@@ -23,7 +25,7 @@ from app.services.dispatch.picking import (
     next_stop,
     open_at,
 )
-from app.services.errors import Conflict, DomainError, NotFound
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.items import find_by_code
 
 _SHORT = re.compile(r"^SHORT\s+(\d+)\s*(.*)$", re.IGNORECASE)
@@ -33,7 +35,7 @@ _SHORT = re.compile(r"^SHORT\s+(\d+)\s*(.*)$", re.IGNORECASE)
 class Feedback:
     ok: bool
     message: str
-    #: what the picker scans next: 'bin', 'item', 'qty' or 'done'
+    #: what the picker scans next: 'bin', 'item', 'qty', 'serial' or 'done'
     expect: str
     outcome: PickOutcome | None = None
 
@@ -44,6 +46,9 @@ class ScanFlow:
     bin: str = ""
     item: str = ""
     expect: str = "bin"
+    #: a serial-tracked item: the serials scanned so far, and how many the line asks
+    serials: list[str] = field(default_factory=list)
+    want: int = 0
 
     def prompt(self, session: Session) -> str:
         wave = live_wave(session, self.wave)
@@ -77,10 +82,17 @@ class ScanFlow:
         if self.expect == "item":
             loc, _lines = check_bin(session, wave, self.bin)
             pl = check_item(session, wave, loc, text)
-            self.item, self.expect = text, "qty"
             want = pl.qty - pl.qty_picked
             tote = f" into tote {pl.tote}" if pl.tote else ""
+            self.item, self.want, self.serials = text, want, []
+            if session.scalar(select(Item.track_serial).where(Item.id == pl.item_id)):
+                self.expect = "serial"
+                return Feedback(True, f"{want} to pick{tote}: scan the serial of each unit (or SHORT n reason)",
+                                "serial")
+            self.expect = "qty"
             return Feedback(True, f"{want} to pick{tote}: Enter for all {want}, a number, or SHORT n reason", "qty")
+        if self.expect == "serial":
+            return self._serial(session, actor, wave, text)
         m = _SHORT.match(text)
         if m:
             out = confirm(session, actor, self.wave, bin=self.bin, item=self.item, qty=int(m.group(1)),
@@ -91,7 +103,26 @@ class ScanFlow:
             out = confirm(session, actor, self.wave, bin=self.bin, item=self.item, qty=int(text))
         else:
             return Feedback(False, f"{text!r} is not a quantity: Enter for all, a number, or SHORT n reason", "qty")
-        self.item = ""
+        return self._after(session, wave, out)
+
+    def _serial(self, session: Session, actor: Actor, wave: Wave, text: str) -> Feedback:
+        m = _SHORT.match(text)
+        if m:
+            out = confirm(session, actor, self.wave, bin=self.bin, item=self.item, qty=int(m.group(1)),
+                          short_reason=m.group(2), serials=self.serials)
+            return self._after(session, wave, out)
+        if not text:
+            raise ValidationError("serial", f"scan the serial of each unit ({len(self.serials)} of {self.want})")
+        if text.upper() in self.serials:
+            raise ValidationError("serial", f"serial {text.upper()} was scanned already")
+        if len(self.serials) + 1 < self.want:
+            self.serials.append(text.upper())
+            return Feedback(True, f"serial {text.upper()}: {len(self.serials)} of {self.want}; scan the next", "serial")
+        out = confirm(session, actor, self.wave, bin=self.bin, item=self.item, serials=[*self.serials, text])
+        return self._after(session, wave, out)
+
+    def _after(self, session: Session, wave: Wave, out: PickOutcome) -> Feedback:
+        self.item, self.serials, self.want = "", [], 0
         if out.wave_status == "picked":
             self.expect, self.bin = "done", ""
             return Feedback(True, out.message, "done", out)

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import text
+
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
 from app.services import schema
@@ -112,11 +114,15 @@ def _refuse_non_empty(path: Path) -> None:
 
 
 def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | None = None,
-                  progress: Progress | None = None, *, today: dt.date | None = None) -> SeedReport:
+                  progress: Progress | None = None, *, today: dt.date | None = None,
+                  day_under_way: bool = False) -> SeedReport:
     """Create (and migrate) ``path`` and fill it with the ``size`` data set made from ``seed``.
 
     ``branch`` is the branch this file works for (local_site.branch_id; default DAL).
     Refuses a file that already holds data. ``today`` pins the end of history (tests).
+    ``day_under_way``: then today's dispatch by the real services (cut-offs, waves planned, released
+    and part-picked: ``seed.dispatch``), as ``depot seed`` and the demo do; made with the services'
+    own ids and clock, so it is left out of the reproducible bulk content the tests compare.
     """
     if size not in SIZES:
         raise ValidationError("size", f"must be one of {', '.join(SIZES)}, not {size!r}")
@@ -154,7 +160,9 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
     _billing(path, size, seed, today or dt.date.today())
-    _waves(path, today or dt.date.today())
+    if day_under_way:
+        seed_day_under_way(path, today or dt.date.today())
+        _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
     samples = None
     if size == "demo":  # partner files and a spreadsheet to try, made from this data (seed/samples.py)
         from app.services.seed.samples import write_samples
@@ -201,7 +209,17 @@ def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
         engine.dispose()
 
 
-def _waves(path: Path, today: dt.date) -> None:
+def _recount(path: Path, counts: dict[str, int], tables: tuple[str, ...]) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        for t in tables:
+            if t in counts:
+                counts[t] = int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def seed_day_under_way(path: Path, today: dt.date) -> None:
     """Cut-offs and the day's waves, planned, released and part-picked by the real services (issue 14)."""
     from app.services.seed.dispatch import seed_waves
 
@@ -211,7 +229,10 @@ def _waves(path: Path, today: dt.date) -> None:
     engine = make_engine(path)
     try:
         with session_scope(engine) as s:
+            # like the bulk load, seeded work is not a local edit to push (capture off, in the same transaction)
+            s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
             seed_waves(s, now)
+            s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
     finally:
         engine.dispose()
 

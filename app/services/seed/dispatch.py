@@ -1,6 +1,6 @@
 """Demo dispatch: carrier cut-offs per warehouse, a carrier on some of the allocated orders, and
 waves planned by the real planner, the first of each warehouse released and Dallas's part-picked
-(one line short), so a new dispatcher opens the Dispatch screen on a day already under way."""
+(one line short; serial-tracked lines are left for a picker with a scanner), so a new dispatcher opens the Dispatch screen on a day already under way."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models.catalog import Item
 from app.models.org import Warehouse
 from app.models.parties import Carrier
 from app.models.sales import SalesOrder
@@ -44,13 +45,15 @@ def seed_waves(session: Session, now: dt.datetime) -> dict[str, Any]:
         first.setdefault(w.warehouse, w.number)
     if first:
         waves.release(session, dispatcher, sorted(first.values()), now=now)
-    picked = 0
+    picked = moves = 0
     dal = first.get("DAL1") or next(iter(first.values()), None)
     if dal:
-        lines = [r for r in queries.wave_lines(session, dal) if r.status == "open"]
+        serial = set(session.scalars(select(Item.sku).where(Item.track_serial.is_(True))))
+        lines = [r for r in queries.wave_lines(session, dal) if r.status == "open" and r.sku not in serial]
         for k, r in enumerate(lines[: max(1, len(lines) // 2)]):
             short = k == 1 and r.qty > 1  # the second stop is short: a demo of the exception path
-            picking.confirm(session, picker, dal, bin=r.bin, item=r.sku, qty=r.qty - 1 if short else None,
-                            short_reason="not_found: bin looked empty" if short else "")
+            out = picking.confirm(session, picker, dal, bin=r.bin, item=r.sku, qty=r.qty - 1 if short else None,
+                                  short_reason="not_found: bin looked empty" if short else "")
             picked += 1
-    return {"waves": len(plan.waves), "released": sorted(first.values()), "picked_lines": picked}
+            moves += 1 if out.qty else 0
+    return {"waves": len(plan.waves), "released": sorted(first.values()), "picked_lines": picked, "moves": moves}
