@@ -50,7 +50,7 @@ class ConfirmResult:
     notes: list[str] = field(default_factory=list)
 
     def sentence(self) -> str:
-        return (f"{self.shipment} confirmed: {self.units} units on {self.lines} lines, tracking "
+        return (f"{self.shipment} confirmed: {self.units} units on {self.lines} line{'' if self.lines == 1 else 's'}, tracking "
                 f"{self.tracking_number}; order {self.order} is {self.order_status.replace('_', ' ')}")
 
 

@@ -261,8 +261,10 @@ def stored_quotes(session: Session, ref: str | uuid.UUID) -> RateResult:
     chosen = next((q for q in quotes if q.carrier_code and q.service_code == s.service_code
                    and q.account_id == (str(s.account_id) if s.account_id else "")), None)
     promised = dt.date.fromisoformat(data["promised"]) if data.get("promised") else promised_date(session, s)
+    _best, why = suggest(quotes, promised)
+    notes = [x for x in (why, f"override: {s.override_reason}" if s.override_reason else "") if x]
     return RateResult(s.number, promised, quotes, dict(data.get("failures", {})), dict(data.get("skipped", {})),
-                      suggested, chosen, f"override: {s.override_reason}" if s.override_reason else "")
+                      suggested, chosen, "; ".join(notes))
 
 
 def choose(session: Session, actor: Actor, ref: str | uuid.UUID, key: str, reason: str = "",

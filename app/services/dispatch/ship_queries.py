@@ -69,8 +69,9 @@ def ready_orders(session: Session, *, limit: int = 200) -> list[ReadyOrder]:
 
 
 def shipments(session: Session, *, statuses: tuple[str, ...] = ("packing", "packed"), day: dt.date | None = None,
-              carrier: str | None = None, limit: int = 500) -> list[ShipRow]:
-    """Shipments by status (and confirmed on ``day``, UTC calendar, when given), with their cartons."""
+              carrier: str | None = None, branch_id: uuid.UUID | None = None, limit: int = 500) -> list[ShipRow]:
+    """Shipments by status (and confirmed on ``day``, UTC calendar, when given; of one branch when
+    given), with their cartons."""
     weights = (select(Carton.shipment_id, func.count(Carton.id).label("n"), func.sum(Carton.weight_g).label("w"))
                .where(Carton.status != "cancelled", Carton.deleted_at.is_(None)).group_by(Carton.shipment_id).subquery())
     q = (select(Shipment, SalesOrder.number, Customer.name, Carrier.name, weights.c.n, weights.c.w)
@@ -84,6 +85,8 @@ def shipments(session: Session, *, statuses: tuple[str, ...] = ("packing", "pack
         q = q.where(Shipment.shipped_at >= start, Shipment.shipped_at < start + dt.timedelta(days=1))
     if carrier:
         q = q.where(Carrier.code == carrier.upper())
+    if branch_id is not None:
+        q = q.where(Shipment.owner_branch_id == branch_id)
     own = ownership(session)
     if own.enforced:
         q = q.where(Shipment.owner_branch_id == own.branch_id)

@@ -116,6 +116,7 @@ class ManifestTab(QWidget):
         bottom.addWidget(self.slips_btn)
         bottom.addWidget(self.progress, 1)
         bottom.addWidget(self.cancel_btn)
+        bottom.addStretch(0)
         lay.addLayout(bottom)
         lay.addWidget(self.feedback)
         if not ctx.can("dispatch.ship"):
@@ -157,7 +158,9 @@ class ManifestTab(QWidget):
         day = self.selected_day()
         self.ctx.runner.submit(lambda s: manifest.listing(s, day=day), self.manifests.set_rows, write=False,
                                label="manifests", latest=(id(self), "manifests"), on_error=self._on_error)
-        self.ctx.runner.submit(lambda s: ship_queries.shipments(s, statuses=_CONFIRMED, day=day), self.confirmed.set_rows,
+        branch = self.ctx.actor.branch_id
+        self.ctx.runner.submit(lambda s: ship_queries.shipments(s, statuses=_CONFIRMED, day=day, branch_id=branch),
+                               self.confirmed.set_rows,
                                write=False, label="confirmed shipments", latest=(id(self), "confirmed"),
                                on_error=self._on_error)
 

@@ -76,7 +76,7 @@ class PackingTab(QWidget):
         self.last_pdf = ""
         self.order = QComboBox()
         self.order.setObjectName("packOrder")
-        self.order.setMinimumWidth(340)
+        self.order.setMinimumWidth(460)
         self.title = QLabel("Choose an order to pack (F6) or scan its number")
         self.title.setObjectName("packTitle")
         big = QFont()

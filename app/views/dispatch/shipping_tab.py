@@ -52,11 +52,11 @@ SHIP_COLUMNS = [
 def _quote_columns(tab: ShippingTab) -> list[Column]:
     return [
         Column("", get=lambda q: "★" if tab.is_suggested(q) else ("✓" if tab.is_chosen(q) else "")),
-        Column("Carrier", "carrier"), Column("Service", "service"), Column("Code", "key"),
         Column("Amount", get=lambda q: f"{q.amount:.2f} {q.currency}", align_right=True),
         Column("ETA", get=lambda q: q.eta.isoformat() if q.eta else "?"),
-        Column("Days", get=lambda q: q.transit_days or "", align_right=True),
         Column("Promise", get=lambda q: "" if q.meets is None else ("meets" if q.meets else "LATE")),
+        Column("Carrier", "carrier"), Column("Service", "service"), Column("Code", "key"),
+        Column("Days", get=lambda q: q.transit_days or "", align_right=True),
     ]
 
 
@@ -145,7 +145,9 @@ class ShippingTab(QWidget):
 
     # --- lists ------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self.ctx.runner.submit(lambda s: ship_queries.shipments(s, statuses=("packed",)), self._on_ships, write=False,
+        branch = self.ctx.actor.branch_id
+        self.ctx.runner.submit(lambda s: ship_queries.shipments(s, statuses=("packed",), branch_id=branch),
+                               self._on_ships, write=False,
                                label="shipments to ship", latest=(id(self), "ships"),
                                on_error=lambda e: self._show(str(e), False))
 
@@ -158,7 +160,9 @@ class ShippingTab(QWidget):
                     self._load_quotes(r.number)
                     return
             self.current = None
+            self.result = None
             self.quotes.set_rows([])
+            self.note.setText("")
             self.heading.setText("Choose a packed shipment")
 
     def select(self, number: str) -> None:
