@@ -51,15 +51,6 @@ def _kinds() -> list[str]:
     return [p.doc_type for p in printing.kinds()]
 
 
-def _picklist(session: Session, ref: str) -> tuple[str, bytes]:
-    from app.services.dispatch.picklist import picklist_pdf
-
-    return picklist_pdf(session, ref)
-
-
-register_kind("picklist", "a wave's pick list in walking order (DAL-WV-000001)", _picklist)
-
-
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("print", help="print documents to PDF or a printer: one, a batch, or resume a batch")
     p.add_argument("kind", metavar="KIND", help="invoice, credit, statement, po, ... (one document); invoices, credits, "

@@ -27,7 +27,7 @@ from app.services import events
 #: the packages whose modules register follow-up handlers or settlers, in chain order (a new
 #: capability package adds its name here)
 PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving", "anomaly", "sales", "allocation", "tracking",
-            "billing")
+            "dispatch", "billing")
 #: single modules that register some (follow-ups, settlers, background jobs)
 MODULES = ("exception_inbox", "mail", "replication.engine")
 

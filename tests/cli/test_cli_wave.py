@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,10 @@ def test_plan_release_print_and_pick_from_the_command_line(capsys: pytest.Captur
     assert "L-EARLY" in text and "exp 2031-01-10" in text  # the lot to pick, FEFO
     assert "2 CS + 6 EA" in text or "1 CS + 8 EA" in text  # WIDGET's 20 from the pick face, 10 from reserve
     assert "Totes on the cart" in text
+    # the pick list is a kind of the print registry: the output is recorded (who, when, where)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM print_record WHERE doc_type = 'picklist' AND doc_ref = ?",
+                            (number,)).fetchone()[0] == 1
     scans = tmp_path / "scans.txt"
     scans.write_text("A-01\nWIDGET\n\nC-01\nA-02\nMILK\nBOLT\n\nBOLT\n3\nSHORT 3 damaged\nA-03\nWIDGET\n+\nC-01\nMILK\n\n",
                      encoding="utf-8")
