@@ -12,6 +12,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
+from app.services.errors import ValidationError
 from app.views.dispatch import waves_tab
 from app.views.dispatch.picking_tab import BAD_CSS, OK_CSS
 from app.views.dispatch.screen import DispatchScreen
@@ -66,10 +67,27 @@ def test_plan_release_print_from_the_waves_tab(qtbot: QtBot, book: dict, make_ct
     run = got.args[0]
     assert run.printed == [row.number] and (tmp_path / "lists" / f"{row.number}-picklist.pdf").stat().st_size > 1000
     assert opened == [tmp_path / "lists"] and not w.progress.isVisible()
-    # printing again resumes: the list already there is not printed twice
+    # into the same folder, a list already there is not printed twice
     with qtbot.waitSignal(w.printed, timeout=20000) as got:
         qtbot.mouseClick(w.print_btn, Qt.MouseButton.LeftButton)
     assert got.args[0].printed == [] and got.args[0].skipped == [row.number]
+    # a run that fails is resumed by the next Print, in its own folder
+    monkeypatch.setattr(waves_tab.FolderChoice, "ask", staticmethod(lambda _p: tmp_path / "second"))
+    real, calls = waves_tab.print_picklists, []
+
+    def flaky(*a: object, **k: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValidationError("folder", "the disk is full")
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(waves_tab, "print_picklists", flaky)
+    qtbot.mouseClick(w.print_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "the disk is full" in w.message.text() and not w.progress.isVisible(), timeout=20000)
+    monkeypatch.setattr(waves_tab.FolderChoice, "ask", staticmethod(lambda _p: tmp_path / "never"))
+    with qtbot.waitSignal(w.printed, timeout=20000) as got:
+        qtbot.mouseClick(w.print_btn, Qt.MouseButton.LeftButton)
+    assert got.args[0].folder == tmp_path / "second" and got.args[0].printed == [row.number]
 
 
 def test_picking_tab_scans_keep_the_focus_and_answer_in_colour(qtbot: QtBot, book: dict, make_ctx: MakeCtx,

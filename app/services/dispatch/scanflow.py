@@ -69,7 +69,7 @@ class ScanFlow:
         if self.expect in ("item", "qty") and text and not _SHORT.match(text) and not text.isdigit():
             here = _bin_with_lines(session, wave, text)
             if here is not None:  # a bin scanned (again): start over at that bin
-                return self._at_bin(here[0].code, here[1])
+                return self._at_bin(session, here[0].code, here[1])
         if self.expect == "bin":
             if _bin_with_lines(session, wave, text) is None and find_by_code(session, text) is not None:
                 raise Conflict(f"scan the bin first (next stop: {next_stop(session, wave)})")
@@ -78,7 +78,7 @@ class ScanFlow:
             except NotFound:
                 raise Conflict(f"{text} is no bin of this warehouse (next stop: {next_stop(session, wave)})") from None
             loc, lines = check_bin(session, wave, text)
-            return self._at_bin(loc.code, lines)
+            return self._at_bin(session, loc.code, lines)
         if self.expect == "item":
             loc, _lines = check_bin(session, wave, self.bin)
             pl = check_item(session, wave, loc, text)
@@ -133,9 +133,15 @@ class ScanFlow:
         return Feedback(True, out.message + ("; next item here" if more_here else f"; next: {next_stop(session, wave)}"),
                         self.expect, out)
 
-    def _at_bin(self, code: str, lines: list[PickLine]) -> Feedback:
+    def _at_bin(self, session: Session, code: str, lines: list[PickLine]) -> Feedback:
         self.bin, self.item, self.expect = code, "", "item"
-        return Feedback(True, f"bin {code}: {len(lines)} line(s) to pick here; scan the item", "item")
+        skus = {i: sku for i, sku in session.execute(select(Item.id, Item.sku).where(
+            Item.id.in_({pl.item_id for pl in lines})))}
+        first = lines[0]
+        what = f"{first.qty - first.qty_picked} {skus.get(first.item_id, '?')}" + (
+            f" into tote {first.tote}" if first.tote else "")
+        more = f" (and {len(lines) - 1} more line(s) here)" if len(lines) > 1 else ""
+        return Feedback(True, f"bin {code}: pick {what}{more}; scan the item", "item")
 
 
 def _bin_with_lines(session: Session, wave: Wave, code: str) -> tuple[Location, list[PickLine]] | None:

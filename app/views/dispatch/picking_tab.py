@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -31,9 +31,13 @@ from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
 KINDS = frozenset({Change.WAVE})
-OK_CSS = "background: #1e7b34; color: white; padding: 14px; border-radius: 6px;"
-BAD_CSS = "background: #b3261e; color: white; padding: 14px; border-radius: 6px;"
-IDLE_CSS = "background: #e8eef4; color: #1f2d3d; padding: 14px; border-radius: 6px;"
+# sizes in the style sheets: the application's style sheet sets every label's font, a QFont would lose
+_BIG = "font-size: 22pt; font-weight: bold; padding: 14px; border-radius: 6px;"
+OK_CSS = f"background: #1e7b34; color: white; {_BIG}"
+BAD_CSS = f"background: #b3261e; color: white; {_BIG}"
+IDLE_CSS = f"background: #e8eef4; color: #1f2d3d; {_BIG}"
+STEP_CSS = "font-size: 16pt; font-weight: bold;"
+SCAN_CSS = "font-size: 20pt; padding: 4px;"
 STEP_WORDS = {"bin": "Scan the BIN", "item": "Scan the ITEM", "qty": "Quantity: Enter = all, a number, or SHORT n reason",
               "done": "Wave picked"}
 LINE_COLUMNS = [
@@ -74,23 +78,14 @@ class PickingTab(QWidget):
         self.wave.setMinimumWidth(260)
         self.step = QLabel("Choose a released wave")
         self.step.setObjectName("pickStep")
-        big = QFont()
-        big.setPointSize(16)
-        big.setBold(True)
-        self.step.setFont(big)
+        self.step.setStyleSheet(STEP_CSS)
         self.scan = ScanField()
-        scan_font = QFont()
-        scan_font.setPointSize(20)
-        self.scan.setFont(scan_font)
-        self.scan.setMinimumHeight(48)
+        self.scan.setStyleSheet(SCAN_CSS)
+        self.scan.setMinimumHeight(52)
         self.feedback = QLabel("")
         self.feedback.setObjectName("pickFeedback")
         self.feedback.setWordWrap(True)
-        self.feedback.setMinimumHeight(90)
-        fb_font = QFont()
-        fb_font.setPointSize(18)
-        fb_font.setBold(True)
-        self.feedback.setFont(fb_font)
+        self.feedback.setMinimumHeight(110)
         self.feedback.setStyleSheet(IDLE_CSS)
         self.progress = QLabel("")
         self.progress.setObjectName("pickProgress")

@@ -93,11 +93,11 @@ LINE_COLUMNS = [
 
 
 class FolderChoice:
-    """Where a print run writes; tests replace ``ask``."""
+    """Where a print run writes (a folder of its own); tests replace ``ask``."""
 
     @staticmethod
     def ask(_parent: QWidget | None) -> Path:
-        return user_data_dir() / "print" / f"picklists-{dt.date.today():%Y%m%d}"
+        return user_data_dir() / "print" / f"picklists-{dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
 class WavesTab(QWidget):
@@ -115,6 +115,8 @@ class WavesTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._print: OpHandle | None = None
+        #: a run stopped by a cancel or a failure: its waves and folder (Print resumes it)
+        self._unfinished: tuple[list[str], Path] | None = None
         self.warehouse = QComboBox()
         self.warehouse.setObjectName("waveWarehouse")
         self.warehouse.addItem("All my warehouses", None)
@@ -302,14 +304,22 @@ class WavesTab(QWidget):
 
     # --- printing in the background ------------------------------------------------------------------
     def print_selected(self) -> None:
-        numbers = self._selected_numbers() or [r.number for r in self.model.rows() if r.status in ("released", "picking")]
-        if not numbers:
-            self._say("Choose the waves to print (or release some first).", False)
-            return
+        """Print the selected waves (else every released one) to a new folder; after a cancelled or
+        failed run, resume that run instead (what is in its folder is not printed again)."""
         if self._print is not None:
             self._say("A print run is going on; cancel it first.", False)
             return
-        folder = FolderChoice.ask(self)
+        if self._unfinished is not None:
+            numbers, folder = self._unfinished
+            self._say(f"Resuming the print run in {folder}…", True)
+        else:
+            numbers = self._selected_numbers() or [r.number for r in self.model.rows()
+                                                    if r.status in ("released", "picking")]
+            if not numbers:
+                self._say("Choose the waves to print (or release some first).", False)
+                return
+            folder = FolderChoice.ask(self)
+        self._unfinished = (numbers, folder)  # until the run says it finished
 
         def run(s: Any, progress: Progress) -> PrintRun:
             return print_picklists(s, numbers, folder, report=progress.report, stop=lambda: progress.cancelled)
@@ -339,6 +349,8 @@ class WavesTab(QWidget):
 
     def _on_printed(self, run: PrintRun) -> None:
         self._print_done()
+        if not run.cancelled and not run.failed:
+            self._unfinished = None
         self._say(run.summary(), not run.failed and not run.cancelled)
         if run.printed and not run.cancelled and not run.failed:
             DesktopOpener.open(run.folder)
