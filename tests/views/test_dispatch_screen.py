@@ -124,3 +124,20 @@ def test_picking_tab_scans_keep_the_focus_and_answer_in_colour(qtbot: QtBot, boo
     assert p.scan.text() == "" and p.scan.hasFocus()
     qtbot.waitUntil(lambda: p.lines.rowCount() == 2, timeout=10000)
     assert "Scan the BIN" in p.step.text()
+
+
+def test_the_windows_f5_plans_on_the_waves_tab_and_no_tab_binds_it(qtbot: QtBot, book: dict, make_ctx: MakeCtx) -> None:
+    from PySide6.QtGui import QShortcut
+
+    from app.views.main_window import MainWindow
+
+    ctx = make_ctx(book["dan"])
+    win = MainWindow(ctx, open_key="dispatch")
+    qtbot.addWidget(win)
+    screen = win.current_screen()
+    assert isinstance(screen, DispatchScreen)
+    assert [sc for sc in screen.findChildren(QShortcut) if sc.key().toString() == "F5"] == []
+    qtbot.waitUntil(lambda: "No waves yet" in screen.waves.message.text(), timeout=10000)
+    with qtbot.waitSignal(screen.waves.loaded, timeout=10000, check_params_cb=lambda n: n == 1):
+        {a.text(): a for a in win.actions()}["Refresh"].trigger()
+    assert ctx.runner.wait_idle(10000)

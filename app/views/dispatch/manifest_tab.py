@@ -139,7 +139,6 @@ class ManifestTab(QWidget):
         self.close_btn.clicked.connect(self.close_selected)
         self.pdf_btn.clicked.connect(lambda: self.write("pdf"))
         self.csv_btn.clicked.connect(lambda: self.write("csv"))
-        self._key("F5").connect(self.build)
         self._key("F8").connect(self.print_slips)
         self.slips_btn.clicked.connect(self.print_slips)
         self.cancel_btn.clicked.connect(self.cancel_print)

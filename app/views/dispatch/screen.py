@@ -49,6 +49,15 @@ class DispatchScreen(QWidget):
         self.waves.pick_wave.connect(self.start_picking)
         self.tabs.currentChanged.connect(self._on_tab)
 
+    def refresh(self) -> None:
+        """The window's F5 (a tab may not bind it: two shortcuts for one key fire neither): Plan
+        waves on Waves, Rate on Shipping, Build on Manifest, else read the open tab again."""
+        tab = self.tabs.currentWidget()
+        act = {self.waves: self.waves.plan, self.shipping: getattr(self.shipping, "rate", None),
+               self.manifest: getattr(self.manifest, "build", None)}.get(tab) or getattr(tab, "refresh", None)
+        if callable(act):
+            act()
+
     def start_picking(self, number: str) -> None:
         self.tabs.setCurrentWidget(self.picking)
         self.picking.choose(number)

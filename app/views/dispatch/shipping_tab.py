@@ -138,7 +138,6 @@ class ShippingTab(QWidget):
         self.label_btn.clicked.connect(self.buy_label)
         self.void_btn.clicked.connect(self.void)
         self.confirm_btn.clicked.connect(self.confirm)
-        self._key("F5").connect(self.rate)
         self._key("F7").connect(self.buy_label)
         self._key("F12").connect(self.confirm)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)

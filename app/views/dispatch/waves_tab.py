@@ -190,7 +190,6 @@ class WavesTab(QWidget):
         self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_lines(cur.row()))
         self.view.doubleClicked.connect(lambda _i: self._pick_selected())
         self.tick.timeout.connect(self._tick)
-        self._key("F5").activated.connect(self.plan)
         self._key("Ctrl+R").activated.connect(self.release_selected)
         self._key("Ctrl+P").activated.connect(self.print_selected)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
