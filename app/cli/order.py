@@ -240,10 +240,10 @@ def _promise(args: argparse.Namespace) -> int:
     from app.services.sales.orders import find_item, unit_factor
 
     with session_for(args) as s:
-        item, gtin_uom, factor = find_item(s, args.item, "item")
+        item, gtin_uom, factor = find_item(s, args.item, "")
         if args.uom:
-            factor = unit_factor(s, item, args.uom, "item")
-        qty = parse_qty(args.qty, factor, "item")
+            factor = unit_factor(s, item, args.uom, "")
+        qty = parse_qty(args.qty, factor, "")
         wh = warehouse_by_code(s, args.warehouse)
         pr = promise(s, item.id, wh.id, qty)
     if args.json:

@@ -95,3 +95,22 @@ def test_a_customer_850_in_and_the_855_out(capsys: pytest.CaptureFixture[str], d
     bad.write_bytes(x850(control="000000555", lines=["PO1*1*1*EA*1.00**VP*NOSUCH"]))
     code, out, err = _run(capsys, db_path, "edi", "import", str(bad), "--outbound", str(out_dir), "--user", "clara")
     assert code == 1 and "refused: unknown item (line 1: NOSUCH)" in out
+
+
+def test_a_promise_or_quote_refusal_names_the_field_once(capsys: pytest.CaptureFixture[str], db_path: Path,
+                                                         desk: World, session: Session) -> None:
+    from app.services.errors import DomainError
+    from app.services.sales.quote import quote_line
+
+    code, out, err = _run(capsys, db_path, "order", "promise", "NOPE", "2", "--warehouse", "DAL1")
+    assert code == 1 and err.strip() == "depot: error: item: unknown item NOPE"
+    code, out, err = _run(capsys, db_path, "order", "promise", "WIDGET", "-2", "--warehouse", "DAL1")
+    assert code == 1 and err.strip() == "depot: error: quantity: -2 is negative"
+    code, out, err = _run(capsys, db_path, "order", "promise", "WIDGET", "2", "--uom", "XX", "--warehouse", "DAL1")
+    assert code == 1 and err.startswith("depot: error: unit: WIDGET is not sold in XX")
+    # the order screen's quote says the same while a line is typed
+    for item, qty, said in (("hex bolt", "1", "item: unknown item hex bolt"),
+                            ("WIDGET", "0", "quantity: must be more than zero")):
+        with pytest.raises(DomainError) as refused:
+            quote_line(session, customer="GOLDCO", warehouse_id=desk.wh_dal.id, item=item, qty=qty)
+        assert str(refused.value) == said

@@ -109,11 +109,18 @@ def find_warehouse(session: Session, ref: Any, actor: Actor, customer: Customer)
     raise ValidationError("warehouse", "name the warehouse that ships the order")
 
 
+def _field(where: str, name: str) -> str:
+    """The field a refusal names: "line 2: quantity" on an order, "quantity" alone where there is one line."""
+    return f"{where}: {name}" if where else name
+
+
 def find_item(session: Session, ref: str, where: str) -> tuple[Item, str, int]:
-    """(item, unit, base units per unit) for a SKU, a GTIN or an id; refuses unknown and inactive."""
+    """(item, unit, base units per unit) for a SKU, a GTIN or an id; refuses unknown and inactive.
+
+    ``where`` names the line in a refusal ("line 2"); '' when there is only one (a quote, a promise)."""
     text = str(ref or "").strip()
     if not text:
-        raise ValidationError(f"{where}: item", "is required")
+        raise ValidationError(_field(where, "item"), "is required")
     item = session.scalar(select(Item).where(Item.sku == text.upper()))
     uom, factor = "", 1
     if item is None and text.isdigit() and 8 <= len(text) <= 14:
@@ -129,9 +136,9 @@ def find_item(session: Session, ref: str, where: str) -> tuple[Item, str, int]:
         except ValueError:
             item = None
     if item is None or item.deleted_at is not None:
-        raise ValidationError(f"{where}: item", f"unknown item {text}")
+        raise ValidationError(_field(where, "item"), f"unknown item {text}")
     if not item.active:
-        raise ValidationError(f"{where}: item", f"{item.sku} is inactive: it is not sold any more")
+        raise ValidationError(_field(where, "item"), f"{item.sku} is inactive: it is not sold any more")
     return item, uom, factor
 
 
@@ -143,31 +150,31 @@ def unit_factor(session: Session, item: Item, uom: str, where: str) -> int:
                                                      ItemUom.deleted_at.is_(None)))
     if f is None:
         known = [item.base_uom, *session.scalars(select(ItemUom.uom).where(ItemUom.item_id == item.id))]
-        raise ValidationError(f"{where}: unit", f"{item.sku} is not sold in {u} (units: {', '.join(known)})")
+        raise ValidationError(_field(where, "unit"), f"{item.sku} is not sold in {u} (units: {', '.join(known)})")
     return int(f)
 
 
 def _qty(value: Any, factor: int, where: str) -> int:
-    name = f"{where}: quantity"
+    name = _field(where, "quantity")
     try:
         q = to_qty(value, name)
     except DomainValueError as e:
         msg = str(e)
         raise ValidationError(name, msg[len(name) + 2:] if msg.startswith(name + ": ") else msg) from None
     if q * factor > QTY_MAX:
-        raise ValidationError(f"{where}: quantity", f"{q} x {factor} is larger than {QTY_MAX:,} base units")
+        raise ValidationError(name, f"{q} x {factor} is larger than {QTY_MAX:,} base units")
     return q * factor
 
 
 def _price(value: Any, factor: int, where: str) -> Decimal:
-    name = f"{where}: price"
+    name = _field(where, "price")
     try:
         p = to_money(value, name)
     except DomainValueError as e:
         msg = str(e)
         raise ValidationError(name, msg[len(name) + 2:] if msg.startswith(name + ": ") else msg) from None
     if p < 0:
-        raise ValidationError(f"{where}: price", f"{p} is negative")
+        raise ValidationError(name, f"{p} is negative")
     return (p / factor).quantize(Decimal("0.0001")) if factor > 1 else p
 
 

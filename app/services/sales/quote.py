@@ -45,11 +45,11 @@ def quote_line(session: Session, *, customer: Any, warehouse_id: Any, item: str,
     """Price and promise ``qty`` of ``item`` (SKU, GTIN or id) in ``uom`` for ``customer``."""
     today = today or dt.date.today()
     cust = find_customer(session, customer)
-    found, gtin_uom, factor = find_item(session, item, "item")
+    found, gtin_uom, factor = find_item(session, item, "")
     if uom:
-        factor = unit_factor(session, found, uom, "item")
+        factor = unit_factor(session, found, uom, "")
         gtin_uom = uom.strip().upper() if factor > 1 else ""
-    base_qty = _qty(qty, factor, "item")
+    base_qty = _qty(qty, factor, "")
     price = pricing.price(session, cust, found, base_qty, on=today, currency=cust.currency)
     units = ((found.base_uom, 1), *((u, int(f)) for u, f in session.execute(
         select(ItemUom.uom, ItemUom.factor).where(ItemUom.item_id == found.id, ItemUom.deleted_at.is_(None))
