@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -137,7 +136,6 @@ class OrdersTab(QWidget):
         self.cancel_btn.clicked.connect(self.cancel_selected)
         self.cancel_line_btn.clicked.connect(self.cancel_selected_line)
         self.ctx.signals.data_changed.connect(self._on_changed)
-        QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
 
     def apply_filter(self) -> None:
         self.model.set_query({"status": self.status.currentData() or None, "text": self.search.text().strip()})

@@ -131,7 +131,6 @@ class RunTab(QWidget):
         self.all_lines.toggled.connect(lambda _on: self._show_plan())
         self.view.selectionModel().currentRowChanged.connect(self._on_row)
         self.warehouse.currentIndexChanged.connect(lambda _i: self._load_policy())
-        QShortcut(QKeySequence("F5"), self, self.simulate)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.accept)
         QShortcut(QKeySequence("Alt+Up"), self.keys, lambda: self._move(-1))
         QShortcut(QKeySequence("Alt+Down"), self.keys, lambda: self._move(1))

@@ -45,6 +45,23 @@ class AllocationScreen(QWidget):
         self.holds.loaded.connect(lambda n: self.tabs.setTabText(2, f"Credit &holds ({n})" if n else "Credit &holds"))
         self.entry.saved.connect(lambda res: self.orders.show_order(res.order.id))
 
+    # the window's F5 and Ctrl+F (a key of its own here would make them ambiguous: neither fires)
+    def refresh(self) -> None:
+        """F5: Simulate on the Allocation run tab, else read the current tab again."""
+        tab = self.tabs.currentWidget()
+        if tab is self.run:
+            self.run.simulate()
+            return
+        again = getattr(tab, "refresh", None) or getattr(tab, "apply_filter", None)
+        if callable(again):
+            again()
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the open book's search."""
+        self.tabs.setCurrentWidget(self.orders)
+        self.orders.search.setFocus()
+        self.orders.search.selectAll()
+
     def new_order(self) -> None:
         self.tabs.setCurrentWidget(self.entry)
         self.entry.customer.setFocus()

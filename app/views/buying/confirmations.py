@@ -152,7 +152,6 @@ class ConfirmationsView(QWidget):
         self.messages_model.load_failed.connect(self.message.setText)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+I"), self, self._choose_file)
-        QShortcut(QKeySequence("F5"), self, self.reload)
 
     def query(self) -> MessageQuery:
         return MessageQuery(kind=str(self.kind.currentData()), only_differences=self.only_diff.isChecked(),

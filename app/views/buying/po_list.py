@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -176,7 +175,6 @@ class PurchaseOrdersView(QWidget):
         self.model.load_failed.connect(lambda t: self.count.setText(f"Could not load: {t}"))
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         self.new_button.clicked.connect(self._new_po)
-        QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
 
     def apply_filter(self) -> None:
         self.model.set_query({"status": self.status.currentData() or "", "supplier": self.supplier.text().strip(),

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QStackedLayout, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QStackedLayout, QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
@@ -80,6 +80,20 @@ class BuyingScreen(QWidget):
         self.tabs.currentChanged.connect(self._ensure)
         for n in range(len(TABS)):
             QShortcut(QKeySequence(f"Alt+{n + 1}"), self, lambda n=n: self.tabs.setCurrentIndex(n))
+
+    # the window's F5 and Ctrl+F reach the open tab (a key of its own there would make them
+    # ambiguous: neither fires)
+    def refresh(self) -> None:
+        tab = self._lazy[self.tabs.currentIndex()].widget
+        again = getattr(tab, "refresh", None) or getattr(tab, "reload", None) or getattr(tab, "apply_filter", None)
+        if callable(again):
+            again()
+
+    def focus_search(self) -> None:
+        search = getattr(self._lazy[self.tabs.currentIndex()].widget, "search", None)
+        if isinstance(search, QLineEdit):
+            search.setFocus()
+            search.selectAll()
 
     def tab_widget(self, title: str) -> QWidget | None:
         """The built widget of a tab (building it), or None when its module is not there yet."""

@@ -207,7 +207,6 @@ class RecommendationsWorklist(QWidget):
         self.reject_button.clicked.connect(lambda: self.reject_selected(self.reject_reason.currentText()))
         self.view.selectionModel().currentRowChanged.connect(self._show_why)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        QShortcut(QKeySequence("F5"), self, self.refresh)
         self.policy_button.clicked.connect(self.change_policy)
         QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.change_policy)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.accept_selected)

@@ -138,7 +138,6 @@ class ExceptionsScreen(QWidget):
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+K"), self, self.acknowledge_selected)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.resolve_selected)
-        QShortcut(QKeySequence("F5"), self, self.reload)
 
     # -- data --------------------------------------------------------------------------
     def query(self) -> ExceptionQuery:
@@ -150,6 +149,10 @@ class ExceptionsScreen(QWidget):
 
     def reload(self) -> None:
         self.model.set_query(self.query())
+
+    def refresh(self) -> None:
+        """F5 (the window's Refresh)."""
+        self.reload()
 
     def _on_data_changed(self, kinds: object) -> None:
         if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:

@@ -37,7 +37,10 @@ class InventoryScreen(QWidget):
         for n in range(self.tabs.count()):
             QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(
                 lambda n=n: self.tabs.setCurrentIndex(n))
-        QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self._focus_sku)
+
+    def focus_search(self) -> None:
+        """Ctrl+F (the window's Find): the stock tab's SKU field."""
+        self._focus_sku()
 
     def _focus_sku(self) -> None:
         self.tabs.setCurrentIndex(0)
