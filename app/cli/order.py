@@ -168,6 +168,10 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{d.number}  {d.status}  {d.customer} {d.customer_name}  from {d.warehouse}")
     print(f"ordered {d.order_date}  requested {d.requested_date or '-'}  promised {d.promised_date or '-'}  "
           f"PO {d.customer_po or '-'}  {'RUSH  ' if d.rush else ''}{'ship complete' if d.ship_complete else ''}")
+    if d.ship_to:
+        print("ship to " + " / ".join(part.strip() for part in d.ship_to.splitlines() if part.strip()))
+    if d.cancel_reason:
+        print(f"cancelled: {d.cancel_reason}")
     if d.credit_reason and d.status == "credit_hold":
         print(f"credit hold: {d.credit_reason}")
     elif d.credit_released_by:

@@ -114,3 +114,17 @@ def test_a_promise_or_quote_refusal_names_the_field_once(capsys: pytest.CaptureF
         with pytest.raises(DomainError) as refused:
             quote_line(session, customer="GOLDCO", warehouse_id=desk.wh_dal.id, item=item, qty=qty)
         assert str(refused.value) == said
+
+
+def test_order_show_says_where_it_goes_and_why_it_was_cancelled(capsys: pytest.CaptureFixture[str], db_path: Path,
+                                                                desk: World) -> None:
+    code, out, err = _run(capsys, db_path, "order", "create", "--customer", "GOLDCO", "--warehouse", "DAL1",
+                          "--ship-to", "Yard 3\n12 Dock Rd", "WIDGET=2", "--user", "clara")
+    assert code == 0, err
+    code, out, err = _run(capsys, db_path, "order", "cancel", "DAL-SO-000001", "--reason", "ordered twice",
+                          "--user", "clara")
+    assert code == 0, err
+    code, out, err = _run(capsys, db_path, "order", "show", "DAL-SO-000001")
+    assert code == 0, err
+    assert "ship to Yard 3 / 12 Dock Rd" in out.splitlines()
+    assert "cancelled: ordered twice" in out.splitlines()
