@@ -61,21 +61,23 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     engine = open_database(args.db)
     sims, totals, writes = [], [], []
+    sim_cpu, run_cpu = [], []
     figures: dict[str, Any] = {}
     try:
         for n in range(args.repeat):
             with Session(engine) as s:
                 actor = actor_by_name(s, "dispatcher")
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 plan = runs.simulate(s, actor, keys=args.policy)
                 sims.append(time.perf_counter() - t0)
+                sim_cpu.append(time.process_time() - c0)
                 figures = plan.figures()
             with Session(writer(engine)) as s:
                 actor = actor_by_name(s, "dispatcher")
                 if args.from_zero:
                     released = _release_everything(s, actor)
                     s.flush()
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     with Session(bind=s.connection()) as r:  # the same transaction: it sees the releases
                         plan = runs.simulate(r, actor, keys=args.policy)
                         figures = plan.figures()
@@ -85,24 +87,27 @@ def main(argv: list[str]) -> int:
                     t2 = time.perf_counter()
                     figures["released_first"] = released
                 else:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     with Session(engine) as r:
                         plan = runs.simulate(r, actor, keys=args.policy)
                     t1 = time.perf_counter()
                     res = runs.run(s, actor, plan)
                     s.flush()
                     t2 = time.perf_counter()
+                c2 = time.process_time()
                 s.rollback()
             totals.append(t2 - t0)
+            run_cpu.append(c2 - c0)
             writes.append(t2 - t1)
             print(f"  repeat {n + 1}: simulate {sims[-1]:.2f} s; run {totals[-1]:.2f} s (of it writing {writes[-1]:.2f} s)"
                   f" - {res.lines_changed:,} lines changed, +{res.units_allocated:,} / -{res.units_released:,} units, "
-                  f"{len(res.failures)} failed")
+                  f"{len(res.failures)} failed; CPU simulate {sim_cpu[-1]:.2f} s, run {run_cpu[-1]:.2f} s")
     finally:
         engine.dispose()
     print(f"allocation over {figures.get('lines', 0):,} lines ({args.db.name}): simulate median "
           f"{statistics.median(sims):.2f} s (best {min(sims):.2f}); run median {statistics.median(totals):.2f} s "
-          f"(best {min(totals):.2f}; writing median {statistics.median(writes):.2f} s)")
+          f"(best {min(totals):.2f}; writing median {statistics.median(writes):.2f} s); CPU: simulate median "
+          f"{statistics.median(sim_cpu):.2f} s, run median {statistics.median(run_cpu):.2f} s")
     print(f"  {figures}")
     with contextlib.suppress(OSError):
         print(f"  load average {os.getloadavg()[0]:.1f}")
