@@ -308,7 +308,8 @@ def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
     """Every number in the carrier's batch size, like ``Adapter.track``, except that one failed
     request (a reset, a garbled body) costs only its own numbers a retry: the pass goes on, and
     stops for a rate limit or refused credentials (nobody may call) or after ``STOP_AFTER``
-    failures in a row. The reply's outcome is the one that stopped it (else ok)."""
+    failures in a row. The reply's outcome is the one that stopped it, or the last failure when no
+    request was answered (a carrier that cannot be reached at all, in one or two requests), else ok."""
     results: list[TrackResult] = []
     todo: list[str] = []
     for n in numbers:
@@ -320,6 +321,7 @@ def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
     stop: TrackReply | None = None
     last: TrackReply | None = None
     failures = 0
+    answered = False
     for chunk in batches(todo, adapter.batch_size):
         if stop is not None:
             results.extend(TrackResult(n, stop.outcome, message=stop.message) for n in chunk)
@@ -327,6 +329,7 @@ def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
         reply = adapter.track_batch(chunk)
         if reply.shipments:
             results.extend(reply.shipments)
+            answered = True
             failures = 0
             continue
         if reply.outcome is Outcome.OK:
@@ -338,6 +341,8 @@ def track(adapter: Adapter, numbers: list[str]) -> TrackReply:
             stop = reply
     if stop is not None:
         return TrackReply(stop.outcome, stop.message, stop.retry_after, stop.http_status, results)
+    if last is not None and not answered:  # every request failed (fewer than STOP_AFTER): the pass failed, say why
+        return TrackReply(last.outcome, last.message, last.retry_after, last.http_status, results)
     return TrackReply(Outcome.OK, last.message if last else "", last.retry_after if last else None, 200, results)
 
 

@@ -287,3 +287,22 @@ def test_a_shipment_of_a_branch_without_an_account_is_named_not_polled(tw: Track
     s = reload(session, s)
     assert s.poll_outcome == "no_account" and s.next_poll_at is not None
     assert poller.run_cycle(tw.engine, tw.settings).problems == []  # not again until it is due
+
+
+def test_a_carrier_that_cannot_be_reached_is_named_in_the_cycle(tw: TrackWorld, session: Session) -> None:
+    import socket
+
+    s = tw.ship(session, SBX.format(2), status="in_transit")
+    session.commit()
+    with socket.socket() as sock:  # a port nobody listens on: the sandbox is not running
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ac.set_sandbox_url(f"http://127.0.0.1:{port}")
+    rep = poller.run_cycle(tw.engine, tw.settings, clock=Clock())
+    s = reload(session, s)
+    assert rep.outcomes == {"transient": 1} and s.poll_failures == 1
+    assert "connection refused" in s.poll_message
+    # one request (fewer than the three that stop a pass) failed, and nothing was answered: the
+    # cycle says which account and why, not only 'transient 1'
+    assert [p for p in rep.problems if "connection refused" in p and p.startswith("SANDBOX SAN-DAL: transient")], rep.problems
+    assert rep.line().endswith("; 1 problem")
