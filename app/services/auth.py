@@ -72,6 +72,7 @@ ACTION_PHRASES: dict[str, str] = {
     "dispatch.wave": "plan and release waves", "dispatch.pick": "confirm picks", "invoice.release": "release invoices",
     "invoice.credit": "issue credit notes", "payment.apply": "apply customer payments",
     "print.documents": "print documents",
+    "tracking.poll": "ask the carriers now", "tracking.configure": "change the tracking settings",
     "dashboard.view": "open the dashboard", "settings.edit": "change settings", "sync.run": "sync",
     "import.run": "import data", "replenish.policy": "set order points (min/max)",
 }

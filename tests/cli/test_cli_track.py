@@ -86,7 +86,8 @@ def test_policy_and_customer_notices(capsys: pytest.CaptureFixture[str], db_path
     (["track", "policy", "--branch", "DAL", "--set", "stale_days=0", "--user", "mike"],
      "stale after (days): must be between 1 and 60"),
     (["track", "policy", "--branch", "DAL", "--set", "colour=red", "--user", "mike"], "colour: is not a tracking setting"),
-    (["track", "policy", "--branch", "DAL", "--set", "stale_days=3", "--user", "alice"], "alice may not"),
+    (["track", "policy", "--branch", "DAL", "--set", "stale_days=3", "--user", "alice"],
+     "alice may not change the tracking settings: that needs the manager or admin role"),
     (["track", "notices", "BUILDCO", "--events", "sms", "--user", "mike"], "'sms' is not a notice"),
     (["track", "poll", "--once", "--limit", "0"], "--limit: must be at least 1"),
 ])
