@@ -87,7 +87,7 @@ class TrackingScreen(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        fit_columns(self.table, "tracking/shipments", max_width=150)
+        fit_columns(self.table, "tracking/shipments", max_width=140)  # 11 columns in what 1366 px leaves
         self.detail = ShipmentDetailPane()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
