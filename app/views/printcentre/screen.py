@@ -222,7 +222,6 @@ class PrintCentreScreen(QWidget):
         QShortcut(QKeySequence("Ctrl+S"), self, self.save_selected)
         QShortcut(QKeySequence("Ctrl+E"), self, self.mail_selected)
         QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.print_all)
-        QShortcut(QKeySequence("F5"), self, self.reload)
 
     # -- data --------------------------------------------------------------------------
     def _filters(self) -> dict[str, Any]:
@@ -231,6 +230,10 @@ class PrintCentreScreen(QWidget):
             self.status.currentIndex()) else self.status.currentText()) or ""
         return {"doc_types": [kind] if kind else None, "since": self.since.date().toPython(),
                 "until": self.until.date().toPython(), "status": status.strip() or None}
+
+    def refresh(self) -> None:
+        """F5 (the window's Refresh: a key of its own here would make it ambiguous, and neither fire)."""
+        self.reload()
 
     def reload(self) -> None:
         f = self._filters()
