@@ -176,11 +176,14 @@ class ReceivablesScreen(QWidget):
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+Y"), self, lambda: self.apply_payment())
         QShortcut(QKeySequence("Ctrl+I"), self, lambda: self.import_bank())
-        QShortcut(QKeySequence("F5"), self, self.reload)
 
     def _on_data_changed(self, kinds: object) -> None:
         if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:
             self.reload()
+
+    def refresh(self) -> None:
+        """F5 (the window's Refresh: a key of its own here would make it ambiguous, and neither fire)."""
+        self.reload()
 
     # -- data --------------------------------------------------------------------------
     def reload(self) -> None:
