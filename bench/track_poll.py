@@ -145,6 +145,25 @@ def cycle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delivered_a_moment_ago(ships: Any, world_cls: Any) -> tuple[Any, str, dt.datetime]:
+    """A shipment and a sandbox epoch whose world delivered it (with a signature) 1-20 minutes ago.
+
+    A story's steps fall on times of day of the world that tells it, so moving the epoch does not
+    move its times by the same amount: each candidate epoch is asked with the world the sandbox
+    will run (``--epoch`` = when it began, in real time), as ``carriers.sandbox.state`` builds it."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for days in range(1, 8):
+        for minutes in range(0, 24 * 60, 5):
+            epoch = now - dt.timedelta(days=days, minutes=minutes)
+            world = world_cls(speed=1.0, started=epoch, started_real=epoch.timestamp())
+            for sid, n in ships:
+                st = world.story(n)
+                if st is not None and st.steps[-1].kind == "delivered" and st.signer and \
+                        now - dt.timedelta(minutes=20) <= st.steps[-1].at <= now - dt.timedelta(minutes=1):
+                    return sid, n, epoch
+    raise RuntimeError("no shipment of the seed is delivered by any sandbox epoch tried")
+
+
 def delivery(_args: argparse.Namespace) -> int:
     """A parcel delivered a minute ago: from the start of the cycle to the customer's SMTP server."""
     from sqlalchemy import select
@@ -164,14 +183,8 @@ def delivery(_args: argparse.Namespace) -> int:
         engine = open_database(path)
         with session_scope(engine) as s:
             ships = s.execute(select(Shipment.id, Shipment.tracking_number).where(Shipment.status == "in_transit")).all()
-        world = World(speed=1.0)
-        pick = next((sid, n, st) for sid, n in ships if (st := world.story(n)) is not None
-                    and st.steps[-1].kind == "delivered" and st.signer)
-        sid, number, story = pick
-        # the sandbox's world begins so that this parcel was delivered a minute ago (its story's
-        # times are fixed relative to the world's beginning)
-        since_start = story.steps[-1].at - world.started
-        proc, url = start_sandbox(dt.datetime.now(dt.UTC) - since_start - dt.timedelta(minutes=1), speed=1.0)
+        sid, number, epoch = _delivered_a_moment_ago(ships, World)
+        proc, url = start_sandbox(epoch, speed=1.0)
         os.environ["DEPOT_CARRIER_SANDBOX"] = url
         handler = Handler()
         ctl = LoopbackController(handler)
