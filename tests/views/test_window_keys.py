@@ -76,3 +76,22 @@ def test_f5_runs_the_buying_worklist(qtbot: QtBot, world: World, make_ctx: MakeC
     {a.text(): a for a in win.actions()}["Refresh"].trigger()
     assert calls == ["refresh"]
     assert ctx.runner.wait_idle(10000)
+
+
+def test_f5_plans_waves_rates_and_builds_the_manifest_on_the_dispatch_tabs(qtbot: QtBot, world: World,
+                                                                            make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(world.actors["root"])
+    win = MainWindow(ctx, open_key="dispatch")
+    qtbot.addWidget(win)
+    screen = win.current_screen()
+    ctx.runner.wait_idle(10000)
+    calls: list[str] = []
+    screen.waves.plan = lambda: calls.append("plan")  # type: ignore[union-attr, method-assign]
+    screen.shipping.rate = lambda: calls.append("rate")  # type: ignore[union-attr, method-assign]
+    screen.manifest.build = lambda: calls.append("build")  # type: ignore[union-attr, method-assign]
+    refresh = {a.text(): a for a in win.actions()}["Refresh"]
+    for tab in (screen.waves, screen.shipping, screen.manifest):  # type: ignore[union-attr]
+        screen.tabs.setCurrentWidget(tab)  # type: ignore[union-attr]
+        refresh.trigger()
+    assert calls == ["plan", "rate", "build"]
+    assert ctx.runner.wait_idle(10000)
