@@ -130,10 +130,11 @@ def _shipment(doc: InvoiceDocument) -> Flowable | None:
     rows = [["Shipment", doc.shipment or "-", "Carrier", doc.carrier or "-"],
             ["Tracking number", doc.tracking_number or "-", "Shipped",
              doc.shipped_on.isoformat() if doc.shipped_on else "-"],
-            ["Proof of delivery", doc.pod_ref or "not yet delivered", "", ""]]
+            ["Proof of delivery", _p(doc.pod_ref or "not yet delivered", SMALL), "", ""]]  # long refs wrap
     t = Table(rows, colWidths=[30 * mm, 62 * mm, 20 * mm, 40 * mm], hAlign="LEFT")
     t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8.5), ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8.5),
                            ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 8.5), ("SPAN", (1, 2), (3, 2)),
+                           ("VALIGN", (0, 0), (-1, -1), "TOP"),
                            ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
                            ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return t
