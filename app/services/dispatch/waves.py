@@ -163,8 +163,12 @@ def _check_orders(session: Session, numbers: Sequence[str], whs: list[Warehouse]
         raise ValidationError("orders", "name at least one order")
     by_wh: dict[str, list[str]] = defaultdict(list)
     wh_ids = {w.id for w in whs}
+    found: dict[str, SalesOrder] = {}
+    for i in range(0, len(wanted), 500):  # one query per 500 numbers, not one per order
+        found.update((so.number, so) for so in session.scalars(select(SalesOrder).where(
+            SalesOrder.number.in_(wanted[i:i + 500]), SalesOrder.deleted_at.is_(None))))
     for number in wanted:
-        so = session.scalar(select(SalesOrder).where(SalesOrder.number == number, SalesOrder.deleted_at.is_(None)))
+        so = found.get(number)
         if so is None:
             raise NotFound("sales order", number)
         if so.warehouse_id not in wh_ids:
@@ -391,10 +395,11 @@ def release(session: Session, actor: Actor, numbers: Iterable[str], *, now: dt.d
     if not waves:
         raise ValidationError("waves", "name at least one wave")
     plans: list[tuple[Wave, list[SalesOrder], int]] = []
+    taken: dict[str, dict[tuple[str, str, str], int]] = {}  # per warehouse: what released waves take
     for wave in waves:
         if wave.status != "planned":
             raise Conflict(f"wave {wave.number} is {wave.status}; only a planned wave is released")
-        orders, n = _verify(session, wave)
+        orders, n = _verify(session, wave, taken)
         plans.append((wave, orders, n))
     for wave, orders, _n in plans:
         transition(wave, "released", actor, at=now)
@@ -403,8 +408,10 @@ def release(session: Session, actor: Actor, numbers: Iterable[str], *, now: dt.d
     return ReleaseResult([w.number for w in waves], sum(len(o) for _w, o, _n in plans), sum(n for *_x, n in plans))
 
 
-def _verify(session: Session, wave: Wave) -> tuple[list[SalesOrder], int]:
-    """The wave's orders, if its plan still holds; else Conflict naming what changed."""
+def _verify(session: Session, wave: Wave,
+            taken_by_wh: dict[str, dict[tuple[str, str, str], int]]) -> tuple[list[SalesOrder], int]:
+    """The wave's orders, if its plan still holds; else Conflict naming what changed. (Waves of one
+    plan never share stock, so what released waves take is read once per warehouse.)"""
     wid = wave.warehouse_id.hex
     picks = rows(session, "SELECT order_id, order_line_id, item_id, COALESCE(lot_id, ''), from_location_id, qty "
                  "FROM pick_line WHERE wave_id = ? AND status = 'open' AND deleted_at IS NULL", (wave.id.hex,))
@@ -435,7 +442,9 @@ def _verify(session: Session, wave: Wave) -> tuple[list[SalesOrder], int]:
     on_hand = {(str(loc), str(item), str(lot)): int(q) for loc, item, lot, q in chunked(
         session, "SELECT location_id, item_id, lot_key, qty FROM stock_balance WHERE location_id IN ({keys})",
         sorted({k[0] for k in need}))}
-    taken = committed(session, wid)
+    if wid not in taken_by_wh:
+        taken_by_wh[wid] = committed(session, wid)
+    taken = taken_by_wh[wid]
     for key, q in need.items():
         if on_hand.get(key, 0) - taken.get(key, 0) < q:
             code = session.scalar(select(Warehouse.code).where(Warehouse.id == wave.warehouse_id))
