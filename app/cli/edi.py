@@ -69,6 +69,9 @@ def _import(args: argparse.Namespace) -> int:
     with session_for(args) as s:
         result = import_file(s, _actor(s, args.user), args.file, outbound)
     if isinstance(result, CustomerImport):
+        if result.refused:  # committed: the rejecting 997 / CONTRL and its control number are kept
+            print(f"depot: error: {result.summary()}", file=sys.stderr)
+            return 1
         if args.json:
             print_json({"file": result.file_name, "standard": result.standard, "customer": result.customer,
                         "outbound": str(outbound), "sent": result.written,

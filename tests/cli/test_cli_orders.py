@@ -128,3 +128,25 @@ def test_order_show_says_where_it_goes_and_why_it_was_cancelled(capsys: pytest.C
     assert code == 0, err
     assert "ship to Yard 3 / 12 Dock Rd" in out.splitlines()
     assert "cancelled: ordered twice" in out.splitlines()
+
+
+def test_a_bad_envelope_keeps_its_997_number(capsys: pytest.CaptureFixture[str], db_path: Path, desk: World,
+                                             tmp_path: Path) -> None:
+    """The rejecting 997 leaves for the partner, so its interchange number is used up: the next 997
+    to that partner must not carry it again (the command used to roll the counter back)."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    bad = tmp_path / "bad.x12"
+    bad.write_bytes(x850(control="000000301", lines=["PO1*1*1*EA*2.99**VP*WIDGET"], se_count=99))
+    code, out, err = _run(capsys, db_path, "edi", "import", str(bad), "--outbound", str(out_dir), "--user", "clara")
+    assert code == 1 and err.startswith("depot: error: bad.x12: the envelope is wrong (SE01 says 99 segments")
+    assert "the 997 rejects it, nothing imported" in err and err.count("\n") == 1
+    good = tmp_path / "good.x12"
+    good.write_bytes(x850(control="000000302", lines=["PO1*1*1*EA*2.99**VP*WIDGET"]))
+    code, out, err = _run(capsys, db_path, "edi", "import", str(good), "--outbound", str(out_dir), "--user", "clara")
+    assert code == 0, err
+    acks = sorted(p for p in out_dir.iterdir() if p.name.startswith("997-"))
+    isa13 = [next(seg for seg in p.read_text().split("~") if seg.strip().startswith("ISA")).split("*")[13] for p in acks]
+    assert len(acks) == 2 and len(set(isa13)) == 2, isa13
+    code, out, _ = _run(capsys, db_path, "order", "list", "--json")
+    assert len(json.loads(out)) == 1  # only the good file's order

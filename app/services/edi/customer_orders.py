@@ -2,8 +2,11 @@
 
 ``edi.inbound.import_bytes`` routes an 850 or ORDERS file here. Per interchange:
 
-* the envelope is checked (counts, controls). A bad one is refused whole; the 997 (X12) says so
-  (``AK9*R``), nothing else is written;
+* the envelope is checked (counts, controls) before anything is imported. A bad one refuses the
+  whole file: the 997 / CONTRL says so (``AK9*R``) and the result is ``refused`` (no order is
+  written). The result is returned, not raised, so the caller commits the acknowledgement's
+  record and control number with it: the rejecting 997 has left the building, and a rollback
+  would give the next message to that partner the same interchange number;
 * the sender is a customer's EDI id (``Customer.edi_id``); an unknown partner is refused;
 * a (sender, interchange, transaction) control seen before: with the same content it is a resend
   (nothing changes, the 997 is sent again); with other content it is refused (the partner must
@@ -93,8 +96,13 @@ class CustomerImport:
     customer: str
     outcomes: list[Outcome] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+    #: why the whole file was refused (a bad envelope), else ''
+    refused: str = ""
 
     def summary(self) -> str:
+        if self.refused:
+            files = f"; sent {', '.join(self.written)}" if self.written else ""
+            return f"{self.refused}{files}"
         parts = []
         for o in self.outcomes:
             if o.duplicate:
@@ -201,22 +209,33 @@ def import_customer_file(session: Session, actor: Actor | None, data: bytes, fil
         envs = x12.parse_all(text) if standard == "x12" else edifact.parse_all(text)
     except (x12.X12Error, edifact.EdifactError) as e:
         raise CustomerEdiError(f"{file_name}: {e}") from None
-    for env in envs:
+    checked = []
+    for env in envs:  # every partner and envelope first: nothing is sent for a file refused here
         sender = env.sender_id if isinstance(env, x12.Interchange) else env.sender
         customer = session.scalar(select(Customer).where(Customer.edi_id == sender, Customer.deleted_at.is_(None)))
         if customer is None:
             raise CustomerEdiError(f"sender {sender!r} is not the EDI id of any customer (unknown partner); nothing "
                                    f"imported")
+        checked.append((env, sender, customer, env.all_problems()))
+    actor_here = _acting(actor)
+    bad = [(env, customer, problems) for env, _s, customer, problems in checked if problems]
+    if bad:
+        for env, customer, _problems in bad:
+            out.customer = customer.code
+            if isinstance(env, x12.Interchange):
+                out.written.append(_send_997(session, actor_here, env, outbound_dir, customer))
+            else:
+                out.written.append(_send_contrl(session, actor_here, env, outbound_dir, customer, True))
+        problems = [p for _e, _c, ps in bad for p in ps]
+        out.refused = (f"{file_name}: the envelope is wrong ({'; '.join(problems)}); the "
+                       f"{'997' if standard == 'x12' else 'CONTRL'} rejects it, nothing imported")
+        return out
+    for env, sender, customer, _problems in checked:
         out.customer = customer.code
-        actor_here = _acting(actor)
-        problems = env.all_problems()
         if isinstance(env, x12.Interchange):
             out.written.append(_send_997(session, actor_here, env, outbound_dir, customer))
         else:
-            out.written.append(_send_contrl(session, actor_here, env, outbound_dir, customer, bool(problems)))
-        if problems:
-            raise CustomerEdiError(f"{file_name}: the envelope is wrong ({'; '.join(problems)}); the "
-                                   f"{'997' if standard == 'x12' else 'CONTRL'} rejects it, nothing imported")
+            out.written.append(_send_contrl(session, actor_here, env, outbound_dir, customer, False))
         docs = ([_read_850(t) for t in env.transactions if t.set_id == "850"] if isinstance(env, x12.Interchange)
                 else [_read_orders(m) for m in env.messages if m.type == "ORDERS"])
         for doc in docs:

@@ -118,8 +118,9 @@ def process_inbound(
         session = session_factory()
         try:
             result = import_bytes(session, actor, data, path.name, outbound)
-            session.commit()
-            outcome.ok, outcome.result, outcome.message = True, result, result.summary()
+            session.commit()  # a refused customer file too: its rejecting 997 went out and keeps its number
+            refused = isinstance(result, CustomerImport) and bool(result.refused)
+            outcome.ok, outcome.result, outcome.message = not refused, result, result.summary()
         except DomainError as e:
             session.rollback()
             outcome.message = f"{path.name}: {e}"
