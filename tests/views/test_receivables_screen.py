@@ -86,3 +86,42 @@ def test_pending_invoices_are_released_with_a_paper_pod_or_cancelled_with_a_reas
     released = invoices.get_invoice(session, pending[0])
     assert released.status == "released" and released.pod_ref == "signed by A. PAPER 2026-12-04"
     assert invoices.get_invoice(session, pending[1]).status == "cancelled"
+
+
+def test_a_returns_credit_is_issued_from_the_screen_once(qtbot: QtBot, make_ctx: MakeCtx, session: Session,
+                                                         world: World) -> None:
+    from app.services.events import ShipmentPickedUp, emit
+    from app.services.inventory.rma import (
+        Disposition,
+        Inspection,
+        RmaLineSpec,
+        authorise_rma,
+        dispose_rma,
+        inspect_rma,
+        receive_rma,
+        rma_lines,
+    )
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "RETURNCO", on="shipment")
+    sh = ship(session, world, p["clara"], cust, {"BOLT": 50})
+    emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    rita = world.actors["rita"]
+    rma = authorise_rma(session, rita, cust.id, world.wh_dal.id, [RmaLineSpec(world.items["BOLT"].id, 5)],
+                        sales_order_id=sh.sales_order_id)
+    (ln,) = rma_lines(session, rma.id)
+    receive_rma(session, rita, rma.id)
+    inspect_rma(session, rita, rma.id, {ln.id: Inspection("defective")})
+    dispose_rma(session, rita, rma.id, {ln.id: Disposition("rtv")})
+    session.commit()
+    screen = ReceivablesScreen(make_ctx(p["clara"]))
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: len(screen.returns_model.keys) == 1, timeout=10000)
+    assert screen.tabs.tabText(2) == "Returns to credit (1)" and screen.returns_model.rows[0][1] == rma.number
+    screen.returns.selectRow(0)
+    assert screen.credit_button.isEnabled()
+    screen.credit_selected()
+    qtbot.waitUntil(lambda: "credit note DAL-CN-000001 for" in screen.message.text(), timeout=10000)
+    assert "against DAL-INV-000001" in screen.message.text()
+    qtbot.waitUntil(lambda: screen.returns_model.keys == [], timeout=10000)

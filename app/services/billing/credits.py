@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, func, select, type_coerce
@@ -189,3 +190,23 @@ def credit_price_correction(session: Session, actor: Actor, invoice_ref: str, pr
     return _issue(session, actor, customer=customer, branch_id=acting_branch(session, inv.owner_branch_id),
                   currency=inv.currency, lines=lines, credits=inv, reason=reason.strip(),
                   today=today or dt.date.today())
+
+
+@dataclass(frozen=True)
+class OpenCreditRequest:
+    number: str
+    rma: str
+    customer: str
+    amount: Decimal
+    currency: str
+    detail: str
+
+
+def open_credit_requests(session: Session, limit: int = 500) -> list[OpenCreditRequest]:
+    """Returns whose credit is owed and not yet issued as a credit note (oldest first)."""
+    rows = session.execute(
+        select(CreditRequest, Rma.number, Customer.code).join(Rma, Rma.id == CreditRequest.rma_id)
+        .join(Customer, Customer.id == CreditRequest.customer_id)
+        .where(CreditRequest.status == "open", CreditRequest.deleted_at.is_(None))
+        .order_by(CreditRequest.created_at).limit(limit)).all()
+    return [OpenCreditRequest(cr.number, rma, code, cr.amount, cr.currency, cr.detail) for cr, rma, code in rows]

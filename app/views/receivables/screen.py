@@ -5,7 +5,8 @@ below: the selected customer's open documents. Apply payment (Ctrl+Y; to the sel
 else oldest first), Import bank file (Ctrl+I; every line checked first, a bad line named and nothing
 paid) and Statement (saved as PDF). A second tab lists the invoices waiting for their proof of
 delivery: Release (a POD that came outside the carrier's tracking, e.g. a signed paper) or Cancel
-(with the reason; the number stays). Every action is a
+(with the reason; the number stays). A third lists the returns whose credit is owed: Issue credit
+note. Every action is a
 service call on the op runner (``billing.receivables``, ``billing.bank``); the screen refreshes on
 the invoice and customer change kinds.
 """
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from app.services.billing import receivables as ar
 from app.services.billing.bank import import_bank_csv
+from app.services.billing.credits import credit_from_return, open_credit_requests
 from app.services.billing.invoices import cancel, release
 from app.services.billing.queries import list_invoices
 from app.services.billing.statements import statement_pdf
@@ -44,7 +46,7 @@ from app.services.money import fmt_money
 from app.services.print_batch import folder_sink
 from app.views.context import AppContext
 
-REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER})
+REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER, Change.RMA})
 BUCKETS = [b[0] for b in ar.BUCKETS]
 
 
@@ -154,9 +156,26 @@ class ReceivablesScreen(QWidget):
         pa.addWidget(self.cancel_button)
         pa.addStretch(1)
         pv.addLayout(pa)
+        self.returns_model = _Rows(["Credit request", "RMA", "Customer", "What", "Credit"], 4, self)
+        self.returns = QTableView()
+        self.returns.setModel(self.returns_model)
+        self.returns.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.returns.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.returns.verticalHeader().setVisible(False)
+        self.returns.horizontalHeader().setStretchLastSection(True)
+        self.credit_button = QPushButton("Issue credit note")
+        returns_tab = QWidget()
+        rv = QVBoxLayout(returns_tab)
+        rv.addWidget(QLabel("Returns inspected and disposed whose credit the customer is owed"))
+        rv.addWidget(self.returns, 1)
+        ra = QHBoxLayout()
+        ra.addWidget(self.credit_button)
+        ra.addStretch(1)
+        rv.addLayout(ra)
         self.tabs = QTabWidget()
         self.tabs.addTab(split, "Open items")
         self.tabs.addTab(pending_tab, "Pending invoices")
+        self.tabs.addTab(returns_tab, "Returns to credit")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
@@ -172,6 +191,8 @@ class ReceivablesScreen(QWidget):
         self.ageing.selectionModel().selectionChanged.connect(lambda *_: self._load_items())
         self.pending.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.release_button.clicked.connect(lambda: self.release_selected())
+        self.returns.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.credit_button.clicked.connect(lambda: self.credit_selected())
         self.cancel_button.clicked.connect(lambda: self.cancel_selected())
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+Y"), self, lambda: self.apply_payment())
@@ -193,9 +214,18 @@ class ReceivablesScreen(QWidget):
             return ar.ageing(s, today=today), ar.dso(s, today=today)
         self.ctx.runner.submit(work, self._on_ageing, write=False, latest="receivables.ageing",
                                on_error=lambda e: self.message.setText(str(e)), label="ageing")
+        self.ctx.runner.submit(open_credit_requests, self._on_returns, write=False, latest="receivables.returns",
+                               label="returns to credit", on_error=lambda e: self.message.setText(str(e)))
         self.ctx.runner.submit(lambda s: list_invoices(s, status="pending", kind="invoice", limit=500), self._on_pending,
                                write=False, latest="receivables.pending", label="pending invoices",
                                on_error=lambda e: self.message.setText(str(e)))
+
+    def _on_returns(self, rows: list[Any]) -> None:
+        self.returns_model.set_rows([(r.number, r.rma, r.customer, r.detail.replace("\n", "; ")[:80],
+                                      fmt_money(r.amount, r.currency)) for r in rows], [r.number for r in rows])
+        self.returns.resizeColumnsToContents()
+        self.tabs.setTabText(2, f"Returns to credit ({len(rows)})")
+        self._update_buttons()
 
     def _on_pending(self, rows: list[Any]) -> None:
         self.pending_model.set_rows([(r.number, r.customer, r.shipment, r.tracking_number, fmt_money(r.total, r.currency))
@@ -249,6 +279,8 @@ class ReceivablesScreen(QWidget):
         self.pay_button.setEnabled(may and self.customer() is not None)
         self.import_button.setEnabled(may)
         self.statement_button.setEnabled(self.customer() is not None)
+        self.credit_button.setEnabled(bool(self.returns.selectionModel().selectedRows())
+                                      and self.ctx.can("invoice.credit"))
         chosen = bool(self.pending.selectionModel().selectedRows())
         for b in (self.release_button, self.cancel_button):
             b.setEnabled(chosen and self.ctx.can("invoice.release"))
@@ -346,3 +378,15 @@ class ReceivablesScreen(QWidget):
                                lambda n: self.message.setText(f"{n} cancelled (its number stays, marked cancelled)"),
                                on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE},
                                label=f"cancel {number}")
+
+    def credit_selected(self) -> None:
+        rows = self.returns.selectionModel().selectedRows()
+        if not rows:
+            return
+        number, actor = self.returns_model.keys[rows[0].row()], self.ctx.actor
+        self.ctx.runner.submit(
+            lambda s: (lambda cn: (cn.number, cn.total, cn.credits_number))(credit_from_return(s, actor, number)),
+            lambda r: self.message.setText(f"credit note {r[0]} for {fmt_money(r[1])} issued"
+                                           + (f" against {r[2]}" if r[2] else "")),
+            on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE, Change.CUSTOMER, Change.RMA},
+            label=f"credit {number}")
