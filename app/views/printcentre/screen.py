@@ -46,6 +46,8 @@ from app.views.printcentre.preview import PreviewPane, render_pages
 from app.views.printcentre.printer import FILE_PREFIX, make_printer, print_pdf, printer_sink
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.PO, Change.PRINT, Change.CUSTOMER})
+#: the queue shows at most this many documents (newest first)
+QUEUE_LIMIT = 500
 HEADERS = ("Date", "Type", "Number", "Customer / supplier", "Status", "Amount", "Last output")
 
 
@@ -237,7 +239,7 @@ class PrintCentreScreen(QWidget):
 
     def reload(self) -> None:
         f = self._filters()
-        self.ctx.runner.submit(lambda s: printing.queue(s, **f), self._on_rows, write=False, latest="printcentre.queue",
+        self.ctx.runner.submit(lambda s: printing.queue(s, limit=QUEUE_LIMIT, **f), self._on_rows, write=False, latest="printcentre.queue",
                                on_error=lambda e: self.message.setText(str(e)), label="print queue")
 
     def _on_rows(self, rows: list[QueueEntry]) -> None:
@@ -247,7 +249,10 @@ class PrintCentreScreen(QWidget):
         for i, e in enumerate(rows):  # a reload after printing keeps what the clerk had selected
             if (e.row.doc_type, e.row.ref) in keep:
                 sel.select(self.model.index(i, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
-        self.count.setText(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
+        if len(rows) >= QUEUE_LIMIT:  # never a silent cut: say more exist and how to see them
+            self.count.setText(f"the newest {QUEUE_LIMIT} documents (more exist: narrow the type or the dates)")
+        else:
+            self.count.setText(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
         self.table.resizeColumnsToContents()
         self._update_buttons()
 
