@@ -109,9 +109,12 @@ def test_simulation_diff_accepted_and_backorders_listed(qtbot: QtBot, session: S
     rows = {(ln.order_number, ln.delta, ln.rule) for ln in r.model.rows()}
     assert rows == {(later.number, 30, "covered"), (first.number, 10, "tier")}
     assert "Nothing written yet" in r.figures.text()
+    r.view.selectRow(0)
+    assert r.why.text().startswith(f"<b>{later.number}/1</b> WIDGET for GOLDCO: ")
     with qtbot.waitSignal(r.accepted, timeout=10000) as done:
         r.accept_btn.click()
     assert done.args[0].units_allocated == 40 and not done.args[0].failures
+    assert r.why.text() == ""  # the accepted plan's line is gone from the table: so is its sentence
     qtbot.waitUntil(lambda: s.backorders.model.rowCount() == 1, timeout=10000)
     b = s.backorders.model.row(0)
     lead = dt.date.today() + dt.timedelta(days=7)  # Acme's lead time: no receipt is expected

@@ -251,6 +251,7 @@ class RunTab(QWidget):
     def _on_run(self, res: RunResult) -> None:
         self.plan = None
         self.model.set_rows([])
+        self.why.setText("")
         self.discard_btn.setEnabled(False)
         text = res.summary()
         if res.failures:
@@ -266,6 +267,7 @@ class RunTab(QWidget):
     def discard(self) -> None:
         self.plan = None
         self.model.set_rows([])
+        self.why.setText("")
         self.accept_btn.setEnabled(False)
         self.discard_btn.setEnabled(False)
         self.figures.setText("Discarded: nothing was written.")
