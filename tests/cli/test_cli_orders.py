@@ -60,6 +60,9 @@ def test_orders_by_command_line_simulate_and_allocate(capsys: pytest.CaptureFixt
     detail = json.loads(out)
     assert detail["status"] == "backordered"
     assert [(ln["qty_allocated"], ln["short"]) for ln in detail["lines"]] == [(10, 14), (0, 5)]
+    assert detail["lines"][0]["reason"].startswith("rank 2 of 2: 10 of 24")
+    # BOLT had no stock: the run wrote no row for it, and the line still says why it waits
+    assert detail["lines"][1]["reason"] == "nothing reserved yet: no allocation run has had free stock for it"
     code, out, _ = _run(capsys, db_path, "order", "backorders", "--json")
     assert {(b["number"], b["sku"], b["short"]) for b in json.loads(out)} == {
         ("DAL-SO-000001", "WIDGET", 14), ("DAL-SO-000001", "BOLT", 5)}

@@ -157,6 +157,10 @@ class OrderDetail:
                    Decimal(0))
 
 
+#: the why of an open line no allocation run has reserved anything for (no ledger row names it)
+NOTHING_RESERVED = "nothing reserved yet: no allocation run has had free stock for it"
+
+
 def order_detail(session: Session, ref: str | uuid.UUID) -> OrderDetail:
     if isinstance(ref, uuid.UUID):
         o = session.get(SalesOrder, ref)
@@ -178,6 +182,9 @@ def order_detail(session: Session, ref: str | uuid.UUID) -> OrderDetail:
                                          .where(SalesOrderLine.order_id == o.id, SalesOrderLine.deleted_at.is_(None))
                                          .order_by(SalesOrderLine.line_no)):
         rule, reason = reasons.get(ln.id, ("", ""))
+        if not reason and ln.status == "open" and ln.qty_allocated == 0 and ln.qty_ordered > ln.qty_shipped:
+            # a run that gives a line nothing writes no ledger row: say so rather than nothing
+            reason = NOTHING_RESERVED
         lines.append(LineView(ln.id, ln.line_no, sku, desc, ln.uom, ln.uom_factor, ln.qty_ordered, ln.qty_allocated,
                               ln.qty_shipped, ln.unit_price, ln.price_source, ln.promise, ln.promised_date, ln.status,
                               rule, reason))
