@@ -30,8 +30,9 @@ from app.services import audit
 from app.services.auth import Actor
 from app.services.dispatch.stock_view import Bin, bins_for, rows
 from app.services.dispatch.waves import find_wave
-from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.exception_inbox import raise_exception
+from app.services.inventory.counts import create_count_tasks
 from app.services.inventory.transfer_settle import follow_serials
 from app.services.items import find_by_code
 from app.services.numbering import next_number
@@ -80,12 +81,14 @@ class PickOutcome:
     short: int = 0
     covered: int = 0
     exception: str = ""
+    #: the count task scheduled for the short bin ('' when none was: no right to, or one is open)
+    count: str = ""
     wave_status: str = ""
     message: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("wave", "order", "bin", "sku", "qty", "tote", "short", "covered",
-                                               "exception", "wave_status", "message")}
+                                               "exception", "count", "wave_status", "message")}
 
 
 def live_wave(session: Session, number: str) -> Wave:
@@ -199,6 +202,7 @@ def confirm(session: Session, actor: Actor, wave_number: str, *, bin: str, item:
         transition(pl, "short", actor)
         out.short = want - n
         out.covered, out.exception = _short(session, actor, wave, pl, loc, out.short, reason, sku, order)
+        out.count = _count_bin(session, actor, loc)
     if wave.status == "released":
         transition(wave, "picking", actor)
     session.flush()
@@ -241,6 +245,8 @@ def _words(out: PickOutcome, tote: int) -> str:
             text += f", {out.covered} re-reserved from another bin (added to the wave)"
         if out.exception:
             text += f"; {out.exception}"
+        if out.count:
+            text += f"; count {out.count} scheduled for {out.bin}"
     if out.wave_status == "picked":
         text += f"; wave {out.wave} is picked"
     return text
@@ -292,6 +298,19 @@ def _short(session: Session, actor: Actor, wave: Wave, pl: PickLine, loc: Locati
     audit.record(session, actor, "wave.short_pick", "wave", wave.id, branch, number=wave.number, bin=loc.code,
                  sku=sku, short=short, covered=covered, reason=reason)
     return covered, title
+
+
+def _count_bin(session: Session, actor: Actor, loc: Location) -> str:
+    """A count of the bin that came up short (today, class A tolerance), when the picker may schedule
+    one and none is open; its number, else ''."""
+    if loc.kind != "storage" or not (actor.can("count.enter") or actor.can("count.approve")):
+        return ""
+    try:
+        with session.begin_nested():
+            tasks = create_count_tasks(session, actor, [loc.id], abc_class="A")
+    except DomainError:
+        return ""  # a count is open already (or the bin is busy): that count will tell
+    return tasks[0].number if tasks else ""
 
 
 def _cover_plan(session: Session, wave: Wave, pl: PickLine, short_bin: Location, short: int) -> list[tuple[Bin, int]]:
