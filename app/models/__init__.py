@@ -17,6 +17,7 @@ from app.models import (  # noqa: F401
     exceptions,
     forecasting,
     inventory,
+    kpi,
     messaging,
     org,
     packing,

@@ -59,6 +59,7 @@ class Change(StrEnum):
 TABLES: dict[str, Change | None] = {
     "item": Change.ITEM, "item_uom": Change.ITEM, "item_supplier": Change.ITEM,
     "stock_move": Change.STOCK, "stock_balance": Change.STOCK, "lot": Change.STOCK, "serial_number": Change.STOCK,
+    "kpi_stock_day": Change.STOCK, "kpi_po_line": Change.RECEIPT,
     "purchase_order": Change.PO, "purchase_order_line": Change.PO,
     "approval_decision": Change.APPROVAL,
     "approval_rule": Change.RULES, "replenishment_class": Change.RULES, "transfer_lane": Change.RULES,

@@ -1,0 +1,146 @@
+"""Local-only digests of the ledger that the manager KPIs read (issue 17), like ``sales_week``.
+
+* ``KpiPoLine``: per PO line received, its first and last receipt, the quantity received and its
+  last putaway, from receipts posted by Receiving (``receipt_line``; their putaway is the
+  receipt's ``stocked_at``, read from there) and from history written straight into the ledger
+  (receipt and putaway moves whose document is the PO: the seed, an adoption), with the line's ship-to, supplier, order date, expected date and
+  ordered quantity as they stood at its last move. Supplier on-time and in-full, PO cycle time and
+  dock-to-stock read it instead of grouping hundreds of thousands of moves.
+* ``KpiStockDay``: per warehouse and day, the net stock value that came in (standard cost; moves
+  between internal locations net to zero) and the cost of what went to customers. Turns and days
+  of supply read it instead of the whole ledger.
+
+Both are kept in step by triggers (on ``stock_move`` and ``receipt_line`` inserts) (so moves pulled from other branches
+count), are rebuildable from the ledger (the ``*_REBUILD_SQL`` below) and are never replicated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, Date, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, LocalOnly
+from app.models.types import UTCDateTime
+
+
+class KpiPoLine(LocalOnly, Base):
+    __tablename__ = "kpi_po_line"
+    __table_args__ = (
+        Index("ix_kpi_po_line_first", "first_at"),
+        Index("ix_kpi_po_line_put", "put_at"),
+        Index("ix_kpi_po_line_po", "po_id"),
+    )
+
+    po_line_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    po_id: Mapped[uuid.UUID] = mapped_column()
+    warehouse_id: Mapped[uuid.UUID] = mapped_column()
+    branch_id: Mapped[uuid.UUID] = mapped_column()
+    supplier_id: Mapped[uuid.UUID] = mapped_column()
+    order_date: Mapped[dt.date] = mapped_column(Date)
+    expected_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    qty_ordered: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)
+    put_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class KpiStockDay(LocalOnly, Base):
+    __tablename__ = "kpi_stock_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: 1/10,000 of the currency unit, like Money columns
+    inflow: Mapped[int] = mapped_column(BigInteger, default=0)
+    cogs: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+_INTERNAL = "('storage', 'dock', 'qa')"
+#: moves that never leave the internal locations (skipped: they net to zero)
+_INSIDE = "('putaway', 'replenish', 'hold')"
+
+_PO_LINE_COLS = ("po_line_id, po_id, warehouse_id, branch_id, supplier_id, order_date, expected_date, qty_ordered, "
+                 "first_at, last_at, qty, put_at")
+
+KPI_TRIGGERS_SQL = [
+    f"""CREATE TRIGGER IF NOT EXISTS trg_stock_move_kpi_po_line AFTER INSERT ON stock_move
+    WHEN NEW.doc_type = 'PO' AND NEW.reason IN ('receipt', 'putaway')
+    BEGIN
+      INSERT INTO kpi_po_line ({_PO_LINE_COLS})
+      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
+             COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered,
+             CASE WHEN NEW.reason = 'receipt' THEN NEW.moved_at END, CASE WHEN NEW.reason = 'receipt' THEN NEW.moved_at END,
+             CASE WHEN NEW.reason = 'receipt' THEN NEW.qty ELSE 0 END, CASE WHEN NEW.reason = 'putaway' THEN NEW.moved_at END
+      FROM purchase_order_line pl JOIN purchase_order p ON p.id = pl.po_id JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
+      WHERE pl.id = NEW.doc_line_id
+      ON CONFLICT (po_line_id) DO UPDATE SET
+        first_at = CASE WHEN first_at IS NULL OR excluded.first_at < first_at THEN COALESCE(excluded.first_at, first_at)
+                        ELSE first_at END,
+        last_at = CASE WHEN last_at IS NULL OR excluded.last_at > last_at THEN COALESCE(excluded.last_at, last_at)
+                       ELSE last_at END,
+        put_at = CASE WHEN put_at IS NULL OR excluded.put_at > put_at THEN COALESCE(excluded.put_at, put_at)
+                      ELSE put_at END,
+        qty = qty + excluded.qty, expected_date = excluded.expected_date, qty_ordered = excluded.qty_ordered;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS trg_receipt_line_kpi_po_line AFTER INSERT ON receipt_line
+    WHEN NEW.po_line_id IS NOT NULL
+    BEGIN
+      INSERT INTO kpi_po_line ({_PO_LINE_COLS})
+      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
+             COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered, r.posted_at, r.posted_at, NEW.qty, NULL
+      FROM purchase_order_line pl JOIN purchase_order p ON p.id = pl.po_id JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
+      JOIN receipt r ON r.id = NEW.receipt_id
+      WHERE pl.id = NEW.po_line_id
+      ON CONFLICT (po_line_id) DO UPDATE SET
+        first_at = MIN(COALESCE(first_at, excluded.first_at), excluded.first_at),
+        last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
+        qty = qty + excluded.qty, expected_date = excluded.expected_date, qty_ordered = excluded.qty_ordered;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS trg_stock_move_kpi_stock_day AFTER INSERT ON stock_move
+    WHEN NEW.reason NOT IN {_INSIDE}
+    BEGIN
+      INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)
+      SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END, substr(NEW.moved_at, 1, 10),
+             NEW.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})),
+             CASE WHEN lt.kind = 'customer' THEN NEW.qty * i.standard_cost ELSE 0 END
+      FROM location lt, location lf, item i
+      WHERE lt.id = NEW.to_location_id AND lf.id = NEW.from_location_id AND i.id = NEW.item_id
+      ON CONFLICT (warehouse_id, day) DO UPDATE SET inflow = inflow + excluded.inflow, cogs = cogs + excluded.cogs;
+    END""",
+]
+
+KPI_PO_LINE_REBUILD_SQL = f"""
+INSERT INTO kpi_po_line ({_PO_LINE_COLS})
+SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
+       COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered, m.first_at, m.last_at, m.qty, m.put_at
+FROM (SELECT doc_line_id, MIN(first_at) AS first_at, MAX(last_at) AS last_at, SUM(qty) AS qty, MAX(put_at) AS put_at
+      FROM (SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,
+                   CASE WHEN reason = 'receipt' THEN moved_at END AS last_at,
+                   CASE WHEN reason = 'receipt' THEN qty ELSE 0 END AS qty,
+                   CASE WHEN reason = 'putaway' THEN moved_at END AS put_at
+            FROM stock_move WHERE doc_type = 'PO' AND reason IN ('receipt', 'putaway')
+            UNION ALL
+            SELECT rl.po_line_id, r.posted_at, r.posted_at, rl.qty, NULL
+            FROM receipt_line rl JOIN receipt r ON r.id = rl.receipt_id WHERE rl.po_line_id IS NOT NULL)
+      GROUP BY doc_line_id) m
+JOIN purchase_order_line pl ON pl.id = m.doc_line_id
+JOIN purchase_order p ON p.id = pl.po_id
+JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
+"""
+
+KPI_STOCK_DAY_REBUILD_SQL = f"""
+INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)
+SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
+  SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END AS wh,
+         substr(m.moved_at, 1, 10) AS day,
+         m.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})) AS inflow,
+         CASE WHEN lt.kind = 'customer' THEN m.qty * i.standard_cost ELSE 0 END AS cogs
+  FROM stock_move m JOIN location lt ON lt.id = m.to_location_id JOIN location lf ON lf.id = m.from_location_id
+  JOIN item i ON i.id = m.item_id
+  WHERE m.reason NOT IN {_INSIDE}
+) GROUP BY wh, day
+"""
