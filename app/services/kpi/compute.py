@@ -33,6 +33,13 @@ from app.services.kpi.core import (
 DIM_COLUMN = {"branch": "br", "warehouse": "wh", "supplier": "supplier", "customer": "customer",
               "carrier": "carrier"}
 DRILL_LIMIT = 500
+#: beyond this many days a period covers most of a digest: a plain scan beats its date index
+SCAN_DAYS = 120
+
+
+def sql_for(text: str, scope: Scope) -> str:
+    """``{plus}`` before a dated column turns its index off for long periods (SQLite's unary +)."""
+    return text.replace("{plus}", "+" if scope.days > SCAN_DAYS else "")
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -258,10 +265,31 @@ def filter_sql(scope: Scope, *, wh: str = "wh", br: str = "br", supplier: str = 
 def _sql_facts(session: Session, kpi: Kpi, scope: Scope) -> list[Fact]:
     where, params = filter_sql(scope)
     group = DIM_COLUMN[scope.by] if scope.by else "''"
+    if kpi.share is not None:
+        return _shared_facts(session, kpi, scope, where, params, group)
     sql = (f"SELECT {bucket_sql(scope.bucket)} AS b, {group} AS g, SUM(num), SUM(den) "
-           f"FROM ({kpi.rows_sql}) WHERE at >= :start AND at < :end{where} GROUP BY b, g")
+           f"FROM ({sql_for(kpi.facts_sql or kpi.rows_sql, scope)}) WHERE at >= :start AND at < :end{where} GROUP BY b, g")
     rows = session.connection().exec_driver_sql(sql, {**scope.params(), **params}).fetchall()
     return [(r[0], r[1] or "", float(r[2] or 0), float(r[3] or 0)) for r in rows]
+
+
+def _shared_facts(session: Session, kpi: Kpi, scope: Scope, where: str, params: dict[str, Any],
+                  group: str) -> list[Fact]:
+    """One pass over a statement several KPIs share; every KPI's sums kept for the same scope."""
+    assert kpi.share is not None
+    name, sql_text = kpi.share[0], sql_for(kpi.facts_sql, scope)
+    memo = session.info.setdefault("kpi.shared", {})
+    key = (name, scope)
+    if key not in memo:
+        peers = [k for k in REGISTRY.values() if k.share is not None and k.share[0] == name]
+        sums = ", ".join(f"SUM({k.share[1]}), SUM({k.share[2]})" for k in peers if k.share)
+        sql = (f"SELECT {bucket_sql(scope.bucket)} AS b, {group} AS g, {sums} "
+               f"FROM ({sql_text}) WHERE at >= :start AND at < :end{where} GROUP BY b, g")
+        rows = session.connection().exec_driver_sql(sql, {**scope.params(), **params}).fetchall()
+        memo.clear()
+        memo[key] = {k.key: [(r[0], r[1] or "", float(r[2 + 2 * i] or 0), float(r[3 + 2 * i] or 0)) for r in rows]
+                     for i, k in enumerate(peers)}
+    return list(memo[key][kpi.key])
 
 
 # --- drill-down ---------------------------------------------------------------------------------
@@ -289,7 +317,7 @@ def drill(session: Session, key: str, scope: Scope, bucket: str = "", group: str
     if scope.by and group:
         where += f" AND {DIM_COLUMN[scope.by]} = :grp"
         params["grp"] = group
-    base = f"FROM ({kpi.rows_sql}) WHERE at >= :start AND at < :end{where}"
+    base = f"FROM ({sql_for(kpi.rows_sql, scope)}) WHERE at >= :start AND at < :end{where}"
     conn = session.connection()
     allp = {**scope.params(), **params}
     total = int(conn.exec_driver_sql(f"SELECT COUNT(*) {base}", allp).scalar() or 0)

@@ -99,6 +99,13 @@ class Kpi:
     scale: float = 1.0
     #: a figure of now only (no history): the buckets before today's show no value
     snapshot: bool = False
+    #: a lighter statement for the figures (the same rows without the joins people read), when
+    #: the row statement's joins would cost: same columns at, wh, br, supplier, customer, carrier,
+    #: num, den
+    facts_sql: str = ""
+    #: KPIs with the same ``share`` read one statement (``facts_sql``) in one pass; each names its
+    #: own numerator and denominator expressions over its columns
+    share: tuple[str, str, str] | None = None
 
 
 REGISTRY: dict[str, Kpi] = {}

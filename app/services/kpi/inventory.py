@@ -1,9 +1,9 @@
 """Inventory KPIs: accuracy (from cycle counts), turns and days of supply (from the ledger).
 
-Stock value is at each item's standard cost. The value on hand at any past moment is today's
-balance minus what moved in since (one pass over the ledger from the period's start), so no
-snapshot table is needed. Internal locations are bins, docks and QA; moves between them do not
-change the value; COGS is the value of what moved to a customer location.
+Stock value is at each item's standard cost on the day it moved. The value on hand at any past moment is today's
+value minus what came in since, both read from ``kpi_stock_day`` (per warehouse and day: net value
+in at the cost of the day the stock moved, and the cost of what went to customers; app/models/kpi.py).
+Internal locations are bins, docks and QA; moves between them do not change the value.
 """
 
 from __future__ import annotations
@@ -58,26 +58,24 @@ def _where_wh(scope: Scope, col: str) -> tuple[str, dict[str, Any]]:
 
 def value_flows(session: Session, scope: Scope) -> tuple[dict[str, float], dict[tuple[str, str], list[float]]]:
     """(value on hand now per warehouse, {(bucket, warehouse): [net value in, COGS]} from the
-    period's start until now), in currency units."""
+    period's start until now), in currency units. Turns and days of supply read the same pass:
+    it is kept on the session for the scope."""
+    memo = session.info.setdefault("kpi.value_flows", {})
+    key = (scope.start, scope.end, scope.bucket, scope.warehouses, scope.today)
+    if key not in memo:
+        memo.clear()
+        memo[key] = _value_flows(session, scope)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _value_flows(session: Session, scope: Scope) -> tuple[dict[str, float], dict[tuple[str, str], list[float]]]:
     conn = session.connection()
-    w1, p1 = _where_wh(scope, "l.warehouse_id")
+    w2, p2 = _where_wh(scope, "warehouse_id")
+    # the value on hand now: everything that ever came in, net (at the cost of the day it moved)
     now = {r[0]: float(r[1] or 0) / 10000 for r in conn.exec_driver_sql(
-        f"SELECT l.warehouse_id, SUM(b.qty * i.standard_cost) FROM stock_balance b "
-        f"JOIN location l ON l.id = b.location_id JOIN item i ON i.id = b.item_id "
-        f"WHERE l.kind IN {_INTERNAL}{w1} GROUP BY l.warehouse_id", p1)}
-    w2, p2 = _where_wh(scope, "wh")
-    sql = f"""
-SELECT {bucket_sql(scope.bucket, 'moved_at')} AS b, wh, SUM(inflow), SUM(cogs) FROM (
-  SELECT m.moved_at,
-         CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END AS wh,
-         m.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})) AS inflow,
-         CASE WHEN lt.kind = 'customer' THEN m.qty * i.standard_cost ELSE 0 END AS cogs
-  FROM stock_move m
-  JOIN location lt ON lt.id = m.to_location_id
-  JOIN location lf ON lf.id = m.from_location_id
-  JOIN item i ON i.id = m.item_id
-  WHERE m.moved_at >= :start AND m.reason NOT IN ('putaway', 'replenish', 'hold', 'pick')
-) WHERE 1 = 1{w2} GROUP BY b, wh"""
+        f"SELECT warehouse_id, SUM(inflow) FROM kpi_stock_day WHERE 1 = 1{w2} GROUP BY warehouse_id", p2)}
+    sql = (f"SELECT {bucket_sql(scope.bucket, 'day')} AS b, warehouse_id, SUM(inflow), SUM(cogs) FROM kpi_stock_day "
+           f"WHERE day >= :start{w2} GROUP BY b, warehouse_id")
     flows = {(r[0], r[1]): [float(r[2] or 0) / 10000, float(r[3] or 0) / 10000]
              for r in conn.exec_driver_sql(sql, {**scope.params(), **p2})}
     return now, flows
