@@ -1,0 +1,87 @@
+"""The Dashboard as a manager uses it: tiles with the figures of the hand-made data set
+(tests/services/kpi_world.py), a chart per KPI, a click on a point listing the documents behind
+it, exports of the chart (PNG) and of its data and rows (CSV), branches side by side, what a
+buyer may see, and the last figures shown at once on the next open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy.orm import Session
+
+from app.views.dashboard.screen import DashboardScreen
+from tests.factories import World
+from tests.services import kpi_world
+from tests.views.conftest import MakeCtx
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen top-level windows say this on show
+PERIOD = "2026"  # by month (a period of up to 13 weeks is shown by week)
+
+
+def _open(qtbot: QtBot, make_ctx: MakeCtx, actor: object) -> DashboardScreen:
+    screen = DashboardScreen(make_ctx(actor))  # type: ignore[arg-type]
+    qtbot.addWidget(screen)
+    screen.resize(1200, 700)
+    screen.show()
+    screen.set_period(PERIOD)
+    qtbot.waitUntil(lambda: screen.scope is not None and screen.scope.start.isoformat() == "2026-01-01",
+                    timeout=20000)
+    return screen
+
+
+def test_tiles_chart_drill_and_exports(qtbot: QtBot, make_ctx: MakeCtx, session: Session, world: World,
+                                       tmp_path: Path) -> None:
+    kpi_world.build(session, world)
+    screen = _open(qtbot, make_ctx, world.actors["root"])  # head office: every branch
+    tile = screen.tiles["supplier_on_time"]
+    assert tile.value.text() == "66.7 %"
+    assert screen.tiles["pick_accuracy"].value.text() == "No data: dispatch not in use"
+    assert screen.tiles["dso"].value.text().endswith(" days")
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
+    assert screen.selected == "supplier_on_time"
+    drawn = dict(screen.chart.drawn)
+    assert drawn[""] == [("2026-01", 50.0), ("2026-02", 100.0)]
+    # a click on January's point lists the two PO lines behind it, the late one first
+    screen.chart.point_clicked.emit("2026-01", "")
+    qtbot.waitUntil(lambda: screen.rows_model.rowCount() == 2, timeout=10000)
+    assert screen.rows_model.row(0)["doc"] == "DAL-PO-000001/2" and screen.rows_model.row(0)["bad"]
+    assert "1 hurt the figure" in screen.rows_label.text()
+    png, data, rows = tmp_path / "chart.png", tmp_path / "data.csv", tmp_path / "rows.csv"
+    screen.export_png(png)
+    screen.export_csv(data)
+    screen.export_rows_csv(rows)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
+    assert "supplier_on_time,Supplier on time,%,2026-01,,50," in data.read_text()
+    assert rows.read_text().splitlines()[1].startswith("DAL-PO-000001/2,")
+    # head-office view: the branches side by side, one line each
+    screen.side.setChecked(True)
+    qtbot.waitUntil(lambda: screen.scope is not None and screen.scope.by == "branch", timeout=20000)
+    labels = {g.label: g.value for g in screen.figure("supplier_on_time").groups}
+    assert labels == {"DAL": 50.0, "HOU": 100.0}
+    assert len(screen.chart.drawn) == 2
+
+
+def test_buyer_sees_their_branch_and_no_receivables(qtbot: QtBot, make_ctx: MakeCtx, session: Session,
+                                                    world: World) -> None:
+    kpi_world.build(session, world)
+    screen = _open(qtbot, make_ctx, world.actors["alice"])  # a Dallas buyer
+    assert "dso" not in screen.tiles
+    assert screen.branch.currentText() == "DAL"
+    assert screen.tiles["supplier_on_time"].value.text() == "50.0 %"
+
+
+def test_opens_with_the_last_figures_then_refreshes(qtbot: QtBot, make_ctx: MakeCtx, session: Session,
+                                                    world: World) -> None:
+    kpi_world.build(session, world)
+    ctx = make_ctx(world.actors["root"])
+    first = DashboardScreen(ctx)  # the default period, the user's default branches
+    qtbot.addWidget(first)
+    qtbot.waitUntil(lambda: first.scope is not None, timeout=20000)
+    again = DashboardScreen(ctx)
+    qtbot.addWidget(again)
+    # before any computation ran, the tiles already show what was shown last time
+    assert again.scope is None and again.tiles and again.status.text().startswith("Figures of")
+    qtbot.waitUntil(lambda: again.scope is not None, timeout=20000)
