@@ -31,6 +31,7 @@ from sqlalchemy import text
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
+from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, KPI_STOCK_DAY_REBUILD_SQL
 from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
@@ -38,6 +39,7 @@ from app.services.seed.adoption import seed_company, seed_legacy_history, seed_p
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.documents import seed_documents
 from app.services.seed.history import copy_balances, seed_history
+from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.spec import SIZES, Ctx, Progress
 
@@ -90,7 +92,15 @@ def derived_digests() -> dict[str, tuple[str, str]]:
     for name in ("trg_stock_move_sales_week", "trg_stock_move_sales_week_rev",
                  "trg_sales_history_sales_week"):  # imported history sums into the same digest
         out[name] = ("sales_week", SALES_WEEK_REBUILD_SQL)
+    out["trg_stock_move_kpi_stock_day"] = ("kpi_stock_day", KPI_STOCK_DAY_REBUILD_SQL)
+    out["trg_stock_move_kpi_po_line"] = ("kpi_po_line", KPI_PO_LINE_REBUILD_SQL)
+    out["trg_receipt_line_kpi_po_line"] = ("kpi_po_line", KPI_PO_LINE_REBUILD_SQL)
     return out
+
+
+#: digests rebuilt after the documents (and the dashboard's history, seed/kpi.py) are written:
+#: they read documents, or moves that history adds
+LATE_DIGESTS = frozenset({"kpi_po_line", "kpi_stock_day"})
 
 
 def _quiet(_done: int, _total: int, _text: str) -> None:
@@ -315,8 +325,9 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             for sql in early:
                 conn.execute(sql)
             for table, rebuild in derived_tables:
-                conn.execute(f"DELETE FROM {table}")
-                conn.execute(rebuild)
+                if table not in LATE_DIGESTS:
+                    conn.execute(f"DELETE FROM {table}")
+                    conn.execute(rebuild)
 
         failed: list[BaseException] = []
         worker = threading.Thread(target=_catching, args=(ledger_side, failed), name="seed-ledger-indexes")
@@ -329,6 +340,11 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         if failed:
             raise failed[0]
         ctx.bulk.flush()
+        seed_kpi_history(ctx, conn)
+        for table, rebuild in derived_tables:
+            if table in LATE_DIGESTS:
+                conn.execute(f"DELETE FROM {table}")
+                conn.execute(rebuild)
         report(85, 100, "documents")
         for kind, _name, sql, table in saved:
             if kind == "index" and table in doc_tables:

@@ -85,13 +85,13 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         ts = iso_utc(delivered)
         rows.append((_id(ms, rng), owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
                      wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", iso_utc(shipped), iso_utc(promised),
-                     ts))
+                     ts, promised_day.isoformat()))
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
     try:
         conn.executemany(
             "INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, sales_order_id,"
-            " warehouse_id, carrier_id, service_id, tracking_number, status, shipped_at, eta, delivered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " warehouse_id, carrier_id, service_id, tracking_number, status, shipped_at, eta, delivered_at,"
+            " promised_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(rows)
