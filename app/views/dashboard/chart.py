@@ -91,7 +91,6 @@ class KpiChart(QWidget):
         lines = [("", "All" if fig.groups else fig.title, fig.series)] if not fig.groups else \
             [(g.key, g.label, g.series) for g in fig.groups]
         bars = fig.unit in BAR_UNITS and not fig.groups
-        ymax = 0.0
         for n, (key, label, series) in enumerate(lines):
             color = QColor(PALETTE[n % len(PALETTE)])
             xs = [i for i, p in enumerate(series) if p.value is not None]
@@ -99,7 +98,6 @@ class KpiChart(QWidget):
             self.drawn.append((key, [(series[i].bucket, float(series[i].value or 0)) for i in xs]))
             if not xs:
                 continue
-            ymax = max(ymax, *ys)
             if bars:
                 item.addItem(pg.BarGraphItem(x=xs, height=ys, width=0.6, brush=color.lighter(130), pen=color))
             else:
@@ -112,13 +110,12 @@ class KpiChart(QWidget):
             scatter.sigClicked.connect(self._clicked)
             item.addItem(scatter)
         if fig.target is not None:
-            ymax = max(ymax, fig.target)
             target = pg.InfiniteLine(pos=fig.target, angle=0, pen=pg.mkPen("#b23a48", width=1, style=Qt.PenStyle.DashLine),
                                      label=f"target {format_value(fig.unit, fig.target)}",
                                      labelOpts={"position": 0.02, "color": "#b23a48", "anchors": [(0, 1), (0, 1)]})
             item.addItem(target)
-        top = 100.0 if fig.unit == "%" else (ymax * 1.15 or 1.0)
-        item.setYRange(0, top, padding=0.02)
+        lo, hi = _y_range(fig, bars)
+        item.setYRange(lo, hi, padding=0)
         item.setXRange(-0.5, len(buckets) - 0.5, padding=0)
 
     def _tip(self, x: float, y: float, data: object) -> str:
@@ -138,6 +135,25 @@ class KpiChart(QWidget):
         """The chart as it is on screen (what the manager sees is what goes in the report)."""
         if not self.grab().save(str(path), "PNG"):
             raise OSError(f"cannot write {path}")
+
+
+def _y_range(fig: Figure, bars: bool) -> tuple[float, float]:
+    """Close around the values and the target (a rate of 96 % against 95 % must show the gap),
+    from zero for bars, never past 0..100 for a rate."""
+    vals = [p.value for p in fig.series if p.value is not None]
+    vals += [p.value for g in fig.groups for p in g.series if p.value is not None]
+    if fig.target is not None:
+        vals.append(fig.target)
+    if not vals:
+        return 0.0, 1.0
+    lo, hi = min(vals), max(vals)
+    pad = max((hi - lo) * 0.2, abs(hi) * 0.02, 0.5)
+    lo = 0.0 if bars or lo - pad < 0 else lo - pad
+    hi = hi + pad
+    if fig.unit == "%":
+        hi = min(hi, 100.0)
+        lo = min(lo, hi - 1.0)
+    return lo, hi
 
 
 def last_value(series: list[Point]) -> float | None:
