@@ -128,12 +128,17 @@ def _sales(session: Session, w: World) -> None:
     ups = Carrier(owner_branch_id=w.ho.id, code="UPS", name="UPS")
     session.add(ups)
     session.flush()
-    for n, (so, delivered, promised) in enumerate(((so1, "2026-01-09T12:00:00", "2026-01-09"),
-                                                   (so2, "2026-02-06T12:00:00", "2026-02-05"),
-                                                   (so5, "2026-03-03T12:00:00", None)), 1):
+    # freight: 12.50 billed on the first, 7.50 quoted on the second, none on the third (before Dispatch)
+    for n, (so, delivered, promised, billed, quoted) in enumerate((
+            (so1, "2026-01-09T12:00:00", "2026-01-09", "12.50", "11.00"),
+            (so2, "2026-02-06T12:00:00", "2026-02-05", None, "7.50"),
+            (so5, "2026-03-03T12:00:00", None, None, None)), 1):
         session.add(Shipment(owner_branch_id=w.dal.id, number=f"DAL-SH-00000{n}", sales_order_id=so.id,
                              warehouse_id=w.wh_dal.id, carrier_id=ups.id, status="delivered",
                              tracking_number=f"1Z{n}", delivered_at=t(delivered),
+                             shipped_at=t(delivered) - dt.timedelta(days=1),
+                             freight_billed=Decimal(billed) if billed else None,
+                             freight_quoted=Decimal(quoted) if quoted else None,
                              promised_date=dt.date.fromisoformat(promised) if promised else None))
     # HOU sells 2 of its 5 drills on 03-05
     _move(session, w, w.wh_hou, "DRILL", 2, w.bins["HOU1-A-02"], loc(session, w.wh_hou, "customer"), "sale",

@@ -63,6 +63,9 @@ def test_sales_and_delivery_figures(session: Session, kw: World) -> None:
     assert f["on_time_delivery"].value == pytest.approx(200 / 3)
     # cycle: 4.5, 4.5 and 2.5 days
     assert f["order_cycle_time"].value == pytest.approx(11.5 / 3)
+    # freight: 12.50 (billed) and 7.50 (only quoted) -> 10.00 a shipment; no shipment lines: no per-unit figure
+    assert f["freight_per_shipment"].value == pytest.approx(10.0)
+    assert f["freight_per_unit"].state == "no_data"
     # backorder: SO2 line 1 needs 6, has 2 reserved: 4 x 5.00; only now (March), not in the past
     assert f["backorder_value"].value == pytest.approx(20.0)
     assert series(f["backorder_value"]) == [None, None, 20.0]
@@ -110,7 +113,8 @@ def test_split_by_warehouse_and_branch(session: Session, kw: World) -> None:
 def test_not_in_use_and_bad_periods_never_give_nan(session: Session, world: World) -> None:
     # an empty database: capabilities not in use say which; nothing is zero, NaN or infinite
     f = figs(session)
-    assert f["pick_accuracy"].note == "no data: dispatch not in use"
+    assert f["pick_accuracy"].note == "no data: dispatch picking not in use"
+    assert f["freight_per_shipment"].note == "no data: dispatch not in use"
     assert f["inventory_accuracy"].note == "no data: cycle counting not in use"
     assert f["dso"].note == "no data: invoicing not in use"
     assert f["fill_rate_lines"].state == "no_data" and f["fill_rate_lines"].value is None

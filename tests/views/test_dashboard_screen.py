@@ -38,7 +38,7 @@ def test_tiles_chart_drill_and_exports(qtbot: QtBot, make_ctx: MakeCtx, session:
     screen = _open(qtbot, make_ctx, world.actors["root"])  # head office: every branch
     tile = screen.tiles["supplier_on_time"]
     assert tile.value.text() == "66.7 %"
-    assert screen.tiles["pick_accuracy"].value.text() == "No data: dispatch not in use"
+    assert screen.tiles["pick_accuracy"].value.text() == "No data: dispatch picking not in use"
     assert screen.tiles["dso"].value.text().endswith(" days")
     qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
     assert screen.selected == "supplier_on_time"
@@ -85,3 +85,24 @@ def test_opens_with_the_last_figures_then_refreshes(qtbot: QtBot, make_ctx: Make
     # before any computation ran, the tiles already show what was shown last time
     assert again.scope is None and again.tiles and again.status.text().startswith("Figures of")
     qtbot.waitUntil(lambda: again.scope is not None, timeout=20000)
+
+
+def test_targets_in_settings(qtbot: QtBot, make_ctx: MakeCtx, session: Session, world: World) -> None:
+    from app.views.settings.dashboard_page import DashboardSettingsPage
+
+    ctx = make_ctx(world.actors["mike"])
+    page = DashboardSettingsPage(ctx)
+    qtbot.addWidget(page)
+    assert page.fields["supplier_on_time"].text() == "95"
+    page.fields["supplier_on_time"].setText("150")
+    page.fields["exception_volume"].setText("0")  # a target of zero is a target
+    assert not page.save()
+    assert "at most 100" in page.status.text()
+    assert ctx.settings.get("kpi.target.exception_volume") is None  # nothing saved
+    page.fields["supplier_on_time"].setText("90 %")
+    page.fields["otif"].setText("")  # no target at all
+    assert page.save()
+    from app.services.kpi.targets import targets
+
+    saved = targets(ctx.settings)
+    assert saved["supplier_on_time"] == 90 and saved["exception_volume"] == 0 and "otif" not in saved

@@ -1,35 +1,55 @@
 """Dispatch KPIs: pick accuracy and freight cost per shipment and per unit.
 
-They need what Dispatch records (picks confirmed against what was asked, the freight each
-shipment's label cost). Until this database has those tables they say "no data: dispatch not in
-use" rather than zero.
+Freight is what the carrier charged on the shipment's label (``shipment.freight_billed``, else the
+quote it was chosen by), per shipment shipped in the period, and per unit on its shipment lines.
+Pick accuracy needs Dispatch's picking (pick lines confirmed against what was asked); until this
+database has it, it says "no data: dispatch not in use" rather than zero.
 """
 
 from __future__ import annotations
 
-from app.services.kpi.core import Kpi, register, table_exists
+from app.services.kpi.core import Kpi, any_row, register, table_exists
 
 _NOT_YET = "SELECT NULL AS at, NULL AS wh, NULL AS br, NULL AS supplier, NULL AS customer, NULL AS carrier, " \
            "0 AS num, 0 AS den, '' AS doc, '' AS party, '' AS detail, 0 AS bad WHERE 0"
 
 register(Kpi(
     key="pick_accuracy", title="Pick accuracy", area="dispatch", unit="%", kind="ratio", better="higher",
-    target=99.5, needs="dispatch", in_use=lambda s: table_exists(s, "pick_line"),
+    target=99.5, needs="dispatch picking", in_use=lambda s: table_exists(s, "pick_line") and any_row(s, "SELECT 1 FROM pick_line LIMIT 1"),
     definition="Pick lines picked with the item and quantity asked for (not short, not corrected at "
                "packing), of the pick lines confirmed in the period",
     dims=frozenset({"branch", "warehouse"}), rows_sql=_NOT_YET,
 ))
 
+_FREIGHT = "COALESCE(sh.freight_billed, sh.freight_quoted)"
+_SHIPPED = f"""
+SELECT sh.shipped_at AS at, sh.warehouse_id AS wh, w.branch_id AS br, NULL AS supplier, o.customer_id AS customer,
+       sh.carrier_id AS carrier, {_FREIGHT} / 10000.0 AS num, {{den}} AS den,
+       sh.number AS doc, c.name AS party,
+       ca.code || ' ' || sh.service_code || ': freight ' || printf('%.2f', {_FREIGHT} / 10000.0) ||
+         CASE WHEN sh.freight_billed IS NULL THEN ' (quoted)' ELSE '' END AS detail,
+       CASE WHEN sh.freight_billed > sh.freight_quoted THEN 1 ELSE 0 END AS bad
+FROM shipment sh
+JOIN warehouse w ON w.id = sh.warehouse_id
+LEFT JOIN sales_order o ON o.id = sh.sales_order_id
+LEFT JOIN customer c ON c.id = o.customer_id
+LEFT JOIN carrier ca ON ca.id = sh.carrier_id
+WHERE sh.shipped_at >= :start AND sh.shipped_at < :end AND {_FREIGHT} IS NOT NULL AND sh.deleted_at IS NULL
+"""
+_IN_USE = "SELECT 1 FROM shipment WHERE freight_billed IS NOT NULL OR freight_quoted IS NOT NULL LIMIT 1"
+
 register(Kpi(
     key="freight_per_shipment", title="Freight per shipment", area="dispatch", unit="money", kind="mean",
-    better="lower", needs="dispatch", in_use=lambda s: table_exists(s, "shipment_line"),
-    definition="Freight charged by the carrier (the label's rate) per shipment shipped in the period",
-    dims=frozenset({"branch", "warehouse", "carrier", "customer"}), rows_sql=_NOT_YET,
+    better="lower", needs="dispatch", in_use=lambda s: any_row(s, _IN_USE),
+    definition="Freight the carrier charged (the label's, else the quote it was chosen by) per shipment "
+               "shipped in the period",
+    dims=frozenset({"branch", "warehouse", "carrier", "customer"}), rows_sql=_SHIPPED.format(den="1"),
 ))
 
 register(Kpi(
     key="freight_per_unit", title="Freight per unit", area="dispatch", unit="money", kind="ratio",
-    better="lower", needs="dispatch", in_use=lambda s: table_exists(s, "shipment_line"),
-    definition="Freight charged for the shipments shipped in the period per unit they carried",
-    dims=frozenset({"branch", "warehouse", "carrier", "customer"}), rows_sql=_NOT_YET,
+    better="lower", needs="dispatch", in_use=lambda s: any_row(s, _IN_USE),
+    definition="Freight of the shipments shipped in the period per unit on their shipment lines",
+    dims=frozenset({"branch", "warehouse", "carrier", "customer"}),
+    rows_sql=_SHIPPED.format(den="(SELECT COALESCE(SUM(sl.qty), 0) FROM shipment_line sl WHERE sl.shipment_id = sh.id)"),
 ))
