@@ -50,6 +50,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
     ("EDI", "app.views.settings.edi_page:EdiSettingsPage"),
     ("E-mail", "app.views.settings.email_page:EmailSettingsPage"),
+    ("Dashboard", "app.views.settings.dashboard_page:DashboardSettingsPage"),
 )
 
 
