@@ -50,9 +50,14 @@ REFRESH_KINDS = frozenset({"po", "receipt", "order", "shipment", "tracking", "st
                            "settings", "count"})
 PERIODS = (("Last 12 months", "12m"), ("Last 6 months", "6m"), ("Last 13 weeks", "13w"), ("Last 30 days", "30d"),
            ("This year", "ytd"))
-ROW_COLUMNS = (Column("Document", "doc"), Column("When", "at"), Column("Who", "party"), Column("Warehouse", "warehouse"),
-               Column("Value", "value", align_right=True, fmt=lambda v: "" if v is None else f"{v:,.2f}"),
-               Column("Why it counts", "detail"))
+def row_columns(unit: str) -> tuple[Column, ...]:
+    """The drill-down's columns; a row's value reads in the KPI's unit (a late PO line: 0 %)."""
+    return (Column("Document", "doc"), Column("When", "at"), Column("Who", "party"), Column("Warehouse", "warehouse"),
+            Column("Value", "value", align_right=True, fmt=lambda v: format_value(unit, v) if v is not None else ""),
+            Column("Why it counts", "detail"))
+
+
+ROW_COLUMNS = row_columns("money")
 
 
 class DashboardScreen(QWidget):
@@ -123,7 +128,7 @@ class DashboardScreen(QWidget):
         self.rows_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.rows_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.rows_view.verticalHeader().setVisible(False)
-        fit_columns(self.rows_view, "dashboard/rows", max_width=220)
+        fit_columns(self.rows_view, "dashboard/rows", max_width=170)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Period"))
@@ -183,7 +188,7 @@ class DashboardScreen(QWidget):
     def _connect_signals(self) -> None:
         self.period.currentIndexChanged.connect(lambda _i: self.refresh())
         self.branch.activated.connect(self._branch_chosen)
-        self.side.toggled.connect(lambda _on: self.refresh())
+        self.side.toggled.connect(self._side_toggled)
         self.refresh_button.clicked.connect(self.refresh)
         self.chart.point_clicked.connect(self.show_rows)
         self.png_button.clicked.connect(self._ask_png)
@@ -276,6 +281,13 @@ class DashboardScreen(QWidget):
         self._branch_codes = [code] if code else []
         self.refresh()
 
+    def _side_toggled(self, on: bool) -> None:
+        """Branches side by side is the head-office view: every branch, one line each."""
+        if on:
+            self._branch_codes = []
+            self.branch.setCurrentIndex(0)
+        self.refresh()
+
     def _on_data_changed(self, kinds: frozenset[str]) -> None:
         if kinds & REFRESH_KINDS and self.isVisible():
             self.refresh()
@@ -351,11 +363,13 @@ class DashboardScreen(QWidget):
             rows, total, _names = result
             self._rows = rows
             self._drill_what = f"{key}-{bucket or 'period'}"
+            self.rows_model.columns = row_columns(fig.unit if fig else "money")
             self.rows_model.set_rows(rows)
             bad = sum(1 for r in rows if r["bad"])
             shown = f"{len(rows)} of {total}" if total > len(rows) else f"{total}"
             title = fig.title if fig else key
-            self.rows_label.setText(f"{title}, {where}: {shown} rows; {bad} hurt the figure (highlighted, first)."
+            some = f"{bad} of the {len(rows)} shown" if total > len(rows) else f"{bad}"
+            self.rows_label.setText(f"{title}, {where}: {shown} rows; {some} hurt the figure (highlighted, first)."
                                     if total else f"{title}, {where}: no rows behind this point.")
             self._set_export_enabled()
 
