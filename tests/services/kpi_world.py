@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models.dispatch import PickLine, Wave
 from app.models.docs_common import AuditEntry
 from app.models.exceptions import ExceptionItem
 from app.models.forecasting import ForecastRun
@@ -120,6 +121,8 @@ def _so(session: Session, w: World, number: str, order: str, requested: str, sta
 def _sales(session: Session, w: World) -> None:
     so1 = _so(session, w, "DAL-SO-000001", "2026-01-05", "2026-01-07", "closed",
               [(10, 10, 0, "closed"), (4, 3, 0, "closed")])
+    so1_lines = sorted(session.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == so1.id)),
+                       key=lambda ln: ln.line_no)
     so2 = _so(session, w, "DAL-SO-000002", "2026-02-02", "2026-02-04", "backordered",
               [(6, 0, 2, "open"), (2, 2, 0, "shipped")])
     _so(session, w, "DAL-SO-000003", "2026-03-18", "2026-03-25", "open", [(5, 0, 0, "open")])
@@ -140,6 +143,14 @@ def _sales(session: Session, w: World) -> None:
                              freight_billed=Decimal(billed) if billed else None,
                              freight_quoted=Decimal(quoted) if quoted else None,
                              promised_date=dt.date.fromisoformat(promised) if promised else None))
+    # a wave of SO1's two lines on 01-08: line 1 picked in full, line 2 short (3 of 4) -> pick accuracy 50 %
+    wave = Wave(owner_branch_id=w.dal.id, number="DAL-WV-000001", warehouse_id=w.wh_dal.id, status="done")
+    session.add(wave)
+    session.flush()
+    for ln, picked, status in ((so1_lines[0], 10, "picked"), (so1_lines[1], 3, "short")):
+        session.add(PickLine(owner_branch_id=w.dal.id, wave_id=wave.id, order_id=so1.id, order_line_id=ln.id,
+                             item_id=ln.item_id, from_location_id=w.bins["DAL1-A-01"].id, qty=ln.qty_ordered,
+                             qty_picked=picked, status=status, picked_at=t("2026-01-08T10:00:00")))
     # HOU sells 2 of its 5 drills on 03-05
     _move(session, w, w.wh_hou, "DRILL", 2, w.bins["HOU1-A-02"], loc(session, w.wh_hou, "customer"), "sale",
           "2026-03-05T10:00:00", "SO", so5.id)

@@ -63,6 +63,8 @@ def test_sales_and_delivery_figures(session: Session, kw: World) -> None:
     assert f["on_time_delivery"].value == pytest.approx(200 / 3)
     # cycle: 4.5, 4.5 and 2.5 days
     assert f["order_cycle_time"].value == pytest.approx(11.5 / 3)
+    # picks: SO1's line 1 in full, line 2 short -> 1 of 2
+    assert f["pick_accuracy"].value == pytest.approx(50.0)
     # freight: 12.50 (billed) and 7.50 (only quoted) -> 10.00 a shipment; no shipment lines: no per-unit figure
     assert f["freight_per_shipment"].value == pytest.approx(10.0)
     assert f["freight_per_unit"].state == "no_data"

@@ -38,7 +38,8 @@ def test_tiles_chart_drill_and_exports(qtbot: QtBot, make_ctx: MakeCtx, session:
     screen = _open(qtbot, make_ctx, world.actors["root"])  # head office: every branch
     tile = screen.tiles["supplier_on_time"]
     assert tile.value.text() == "66.7 %"
-    assert screen.tiles["pick_accuracy"].value.text() == "No data: dispatch picking not in use"
+    assert screen.tiles["pick_accuracy"].value.text() == "50.0 %"
+    assert screen.tiles["freight_per_unit"].value.text() == "No data in this period"
     assert screen.tiles["dso"].value.text().endswith(" days")
     qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
     assert screen.selected == "supplier_on_time"

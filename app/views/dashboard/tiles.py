@@ -89,7 +89,7 @@ class KpiTile(QFrame):
         self.title.setText(fig.title)
         self.setToolTip(fig.definition)
         if fig.state != "ok":
-            self.value.setText(fig.note.replace("no data: ", "No data: ", 1) if fig.note else "No data")
+            self.value.setText(fig.note[:1].upper() + fig.note[1:] if fig.note else "No data")
             self.value.setStyleSheet("color: #777; font-size: 9pt;")
             self.sub.setText(f"target {format_value(fig.unit, fig.target)}" if fig.target is not None else "")
             self.spark.values, self.spark.target = [], None
