@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -195,7 +194,6 @@ class DashboardScreen(QWidget):
         self.csv_button.clicked.connect(self._ask_csv)
         self.rows_csv_button.clicked.connect(self._ask_rows_csv)
         self.all_rows_button.clicked.connect(lambda: self.show_rows("", ""))
-        QShortcut(QKeySequence("F5"), self).activated.connect(self.refresh)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
     # --- computing --------------------------------------------------------------------------
@@ -220,6 +218,7 @@ class DashboardScreen(QWidget):
             self.status.setText(f"Figures of {at}; refreshing…")
 
     def refresh(self) -> None:
+        """Compute the figures again (the window's Refresh, F5, calls this)."""
         args = self._args()
         actor, settings = self.ctx.actor, self.ctx.settings
 
