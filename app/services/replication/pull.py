@@ -18,6 +18,7 @@ bounded however big the window is; see ``apply.Applier`` for the bulk shape of a
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -27,6 +28,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Engine, text
 
+from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
 from app.services.replication.apply import Applier, Row
 from app.services.replication.conn import set_state_sql
@@ -52,6 +54,8 @@ CHUNK_ROWS = 50_000
 #: a pull of at most this many rows is read whole before the local write lock is taken, so local
 #: writers never wait on the network for a routine pull
 READ_AHEAD_ROWS = 50_000
+#: a pull that brought nothing reports the site's cursor to the server at most this often
+REPORT_EVERY_S = 300
 
 
 def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
@@ -66,9 +70,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     The SQLite transaction that applies the rows also stores the new cursor, so a crash (or a
     lost connection mid-COPY) leaves neither; only one chunk of rows is in memory at a time.
     """
-    with engine.connect() as c:
-        v = c.execute(text("SELECT value FROM sync_state WHERE key = 'cursor'")).scalar_one_or_none()
-    cursor = int(v) if v else 0
+    local = _local_state(engine)
+    cursor = int(local.get("cursor") or 0)
+    prev = local.get("snapshot") or None  # the snapshot of this site's previous pull
+    own = [x for x in (local.get("own_txids") or "").split(",") if x]
     tables = sync_tables()
     pg.rollback()
     old = pg.isolation_level
@@ -81,9 +86,15 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             assert row is not None
             xmin, snapshot = int(row[0]), str(row[1])
             stats.cursor = xmin
-            # one round trip to learn which tables changed (txid index), then COPY only those
+            if cursor:
+                # A routine pull reads a thin slice of each table by its txid index. Without planner
+                # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
+                # the index is always the right plan for a window that starts at a recent cursor.
+                cur.execute("SET LOCAL enable_seqscan = off")
+            # one round trip to learn which tables changed: max(txid) is one step down the txid
+            # index whatever the statistics say (an EXISTS probe may turn into a full scan)
             probe = sql.SQL(" UNION ALL ").join(
-                sql.SQL("SELECT {} WHERE EXISTS (SELECT 1 FROM {} WHERE txid >= {}::xid8)").format(
+                sql.SQL("SELECT {} WHERE (SELECT max(txid) FROM {}) >= {}::xid8").format(
                     sql.Literal(t.name), sql.Identifier(t.name), sql.Literal(str(cursor)))
                 for t in tables.values())
             cur.execute(probe)
@@ -113,8 +124,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         # no upper bound: rows of transactions that already committed above xmin are
                         # visible in this snapshot, so take them now (low latency even while some
                         # unrelated long transaction holds xmin back) and again next time (idempotent)
-                        q = sql.SQL("COPY (SELECT {} FROM {} WHERE txid >= {}::xid8 ORDER BY id) TO STDOUT").format(
-                            exprs, sql.Identifier(t.name), sql.Literal(str(cursor)))
+                        q = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
+                            exprs, sql.Identifier(t.name), _window(cursor, prev, [] if t.sync == MASTER else own))
                         with cur.copy(q) as cp:
                             rows_in = cp.rows()
                             if "ap" in state:
@@ -139,7 +150,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 # advance our HLC past every pulled clock (so our next write orders after them)
                 stats.skew_warning = _merge_clock(ap.top_hlc)
                 fault("during-apply")
-                set_state_sql(state["c"], {"cursor": str(xmin)})
+                # this pull's snapshot covers every push before it: nothing of ours is left to skip
+                set_state_sql(state["c"], {"cursor": str(xmin), "snapshot": snapshot, "own_txids": ""})
         pg.rollback()
     finally:
         if not pg.closed and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -147,16 +159,50 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 pg.rollback()
         with contextlib.suppress(psycopg.Error):
             pg.isolation_level = old
-    # tell the server how far this site has read (tombstone purge waits for the slowest site)
-    with pg.cursor() as cur:
-        # only branch logins report (an owner login bootstrapping a site is not a site of its own)
-        # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
-        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, snapshot, last_seen) "
-                    "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
-                    "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
-                    "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
-    pg.commit()
+    # Tell the server how far this site has read (tombstone purge waits for the slowest site, and
+    # a site unseen for long expires). An older report only holds purge back a little, so a pull
+    # that brought nothing reports at most every REPORT_EVERY_S: idle syncs write nothing.
+    now = time.time()
+    if stats.rows or now - float(local.get("reported_at") or 0) >= REPORT_EVERY_S:
+        with pg.cursor() as cur:
+            # only branch logins report (an owner login bootstrapping a site is not a site of its own)
+            # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
+            cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, snapshot, last_seen) "
+                        "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
+                        "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
+                        "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
+        pg.commit()
+        with engine.begin() as c:
+            set_state_sql(c, {"reported_at": f"{now:.0f}"})
     return stats
+
+
+def _local_state(engine: Engine) -> dict[str, str]:
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT key, value FROM sync_state WHERE key IN "
+                              "('cursor', 'snapshot', 'own_txids', 'reported_at')")).all()
+    return {str(k): str(v) for k, v in rows}
+
+
+def _window(cursor: int, prev: str | None, own: list[str]) -> sql.Composed:
+    """Which rows of a table this pull reads.
+
+    A first sync (cursor 0) reads everything, in id order (appends to the local b-trees). After
+    that: rows at or above the cursor, less those already visible in the previous pull's snapshot
+    (that pull read them: an open transaction elsewhere on the cluster holds xmin back, but no
+    longer makes every pull re-read everything since it began) and less the rows of this site's
+    own pushes since that pull, in txid order (the index). The server holds exactly what this site
+    sent, except for master data, where a branch's push updates only its editable fields (the
+    caller passes no ``own`` for master tables, so the merged row comes back).
+    """
+    if not cursor:
+        return sql.Composed([sql.SQL("true ORDER BY id")])
+    cond = sql.SQL("txid >= {}::xid8").format(sql.Literal(str(cursor)))
+    if prev:
+        cond = cond + sql.SQL(" AND NOT pg_visible_in_snapshot(txid, {}::pg_snapshot)").format(sql.Literal(prev))
+    if own:
+        cond = cond + sql.SQL(" AND txid <> ALL({}::xid8[])").format(sql.Literal("{" + ",".join(own) + "}"))
+    return cond + sql.SQL(" ORDER BY txid")
 
 
 def _merge_clock(top: int) -> str:

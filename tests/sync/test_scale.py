@@ -1,0 +1,119 @@
+"""Replication at scale (issue 20): what a push leaves on the server, what a pull reads again.
+
+The figures are in ``depot bench sync_scale``; these tests hold the behaviour that makes them:
+a push creates no temporary table, a pull never re-reads what the previous pull read (even with
+a transaction held open elsewhere on the cluster) nor the rows this site just pushed, and an idle
+sync writes nothing on the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from app.models.catalog import Item
+from app.services.db import session_scope, site_id
+from app.services.replication import pull as pull_mod
+from app.services.replication.conn import open_server
+from app.services.replication.push import push
+from tests.sync.conftest import ADMIN_DSN, Net, Site, quiesce, server_hashes, site_hashes
+from tests.sync.helpers import edit_order, new_order, receive
+
+
+def _site_id(site: Site) -> str:
+    with session_scope(site.engine) as s:
+        return site_id(s)
+
+
+def test_a_push_creates_no_temporary_table(net: Net) -> None:
+    w = net.world
+    receive(net.dal, w, "DAL", "BOLT", 4)
+    oid = new_order(net.dal, w, "DAL", "DAL-SO-000101")
+    edit_order(net.dal, oid, customer_po="PO-77")
+    pg = open_server(net.dal.dsn)
+    try:
+        stats = push(net.dal.engine, pg, _site_id(net.dal), head_office=False)
+        assert stats.rows >= 2 and stats.rejected == 0
+        # a temp table (even ON COMMIT DELETE ROWS) would give this backend a temp schema for life
+        assert pg.execute("SELECT pg_my_temp_schema()::int").fetchone() == (0,)
+        pg.rollback()
+    finally:
+        pg.close()
+    assert net.server.query("SELECT customer_po FROM sales_order WHERE number = 'DAL-SO-000101'") == [("PO-77",)]
+    assert net.server.query("SELECT count(*) FROM stock_move")[0][0] == 1
+
+
+def test_a_held_transaction_elsewhere_does_not_make_pulls_read_again(net: Net) -> None:
+    """An open transaction anywhere on the cluster holds every snapshot's xmin (the cursor) back;
+    pulls still read each row once: what the previous pull's snapshot saw is skipped."""
+    other = psycopg.connect(ADMIN_DSN)
+    try:
+        other.execute("SELECT pg_current_xact_id()")
+        quiesce(net.dal, net.hou)
+        for qty in (1, 2, 3):
+            receive(net.dal, net.world, "DAL", "BOLT", qty)
+            sent = net.dal.sync()
+            assert sent.pushed >= 1
+            assert sent.pulled == 0  # its own rows do not come back
+            got = net.hou.sync()
+            assert got.pulled == sent.pushed  # exactly the new rows, not everything since the held xid
+            assert net.hou.sync().pulled == 0
+    finally:
+        other.close()
+    quiesce(net.dal, net.hou)
+    assert site_hashes(net.dal) == site_hashes(net.hou) == server_hashes(net.server)
+
+
+def test_a_late_commit_during_a_held_transaction_is_still_pulled(net: Net) -> None:
+    """Skipping what the previous snapshot saw must not skip a transaction that was running then."""
+    late = psycopg.connect(net.server.dsn)
+    late.execute("UPDATE item SET description = 'late', hlc = hlc + 1 WHERE sku = 'BOLT'")
+    receive(net.dal, net.world, "DAL", "BOLT", 5)
+    net.dal.sync()
+    assert net.hou.sync().pulled >= 1
+    late.commit()
+    late.close()
+    net.hou.sync()
+    assert net.hou.scalar("SELECT description FROM item WHERE sku = 'BOLT'") == "late"
+
+
+def test_a_branch_master_edit_brings_back_head_office_fields_it_had_not_seen(net: Net) -> None:
+    """A branch's push of master data updates only its editable fields, so the merged row must
+    come back to it (its own pushes are skipped on pull for every other class)."""
+    with net.hq.session() as s:
+        s.scalars(select(Item).where(Item.sku == "BOLT")).one().description = "Hex bolt M8 zinc"
+        s.commit()
+    net.hq.sync()
+    with net.dal.session() as s:  # Dallas has not pulled the new name yet
+        s.scalars(select(Item).where(Item.sku == "BOLT")).one().velocity_class = "A"
+        s.commit()
+    net.dal.sync()
+    assert net.dal.scalar("SELECT description FROM item WHERE sku = 'BOLT'") == "Hex bolt M8 zinc"
+    assert net.dal.scalar("SELECT velocity_class FROM item WHERE sku = 'BOLT'") == "A"
+    quiesce(net.hq, net.dal, net.hou)
+    assert site_hashes(net.dal) == site_hashes(net.hq) == server_hashes(net.server)
+
+
+def _seen(net: Net, site: Site) -> tuple[Any, ...]:
+    rows = net.server.query("SELECT last_seen, cursor::text FROM depot_site WHERE site_id = %s", _site_id(site))
+    return rows[0]
+
+
+def test_an_idle_sync_writes_nothing_on_the_server(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    net.dal.sync()
+    before = _seen(net, net.dal)
+    assert net.dal.sync().pulled == 0
+    assert _seen(net, net.dal) == before
+    receive(net.hou, net.world, "HOU", "BOLT", 2)
+    net.hou.sync()
+    assert net.dal.sync().pulled >= 1  # a pull that brought rows reports (tombstone purge follows it)
+    after = _seen(net, net.dal)
+    assert after[0] > before[0] and int(after[1]) >= int(before[1])
+    monkeypatch.setattr(pull_mod, "REPORT_EVERY_S", 0)  # and an idle site still reports now and then
+    net.dal.sync()
+    assert _seen(net, net.dal)[0] > after[0]
+    assert isinstance(after[0], dt.datetime)
