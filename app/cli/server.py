@@ -1,4 +1,4 @@
-"""`depot server init|add-branch|purge`: set up and look after the shared PostgreSQL server.
+"""`depot server init|add-branch|purge|check`: set up and look after the shared PostgreSQL server.
 
 Run with an owner (or superuser) DSN. ``init --from-db FILE`` also publishes every
 replicated row of a seeded head-office database (the seed writes with capture off, so
@@ -40,10 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ab.add_argument("--dsn")
     ab.add_argument("--print", action="store_true", help="print the password instead of storing it in the keyring")
     ab.set_defaults(func=_add_branch)
-    pu = ssub.add_parser("purge", help="delete tombstones every site has already pulled")
+    pu = ssub.add_parser("purge", help="delete tombstones every site has already pulled, and acknowledged receipts")
     pu.add_argument("--dsn")
+    pu.add_argument("--site-expiry-days", type=int, default=None,
+                    help="a workstation unseen this long no longer holds purge back (default 30)")
     add_json_option(pu)
     pu.set_defaults(func=_purge)
+    ck = ssub.add_parser("check", help="server settings and state that decide sync cost (autovacuum, statistics, "
+                                       "connections, long transactions)")
+    ck.add_argument("--dsn")
+    ck.add_argument("--fix", action="store_true", help="ANALYZE the replicated tables first")
+    add_json_option(ck)
+    ck.set_defaults(func=_check)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -102,12 +110,40 @@ def _add_branch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expiry(args: argparse.Namespace) -> int:
+    from app.services.errors import ValidationError
+    from app.services.replication.server import SITE_EXPIRY_DAYS
+
+    days = SITE_EXPIRY_DAYS if args.site_expiry_days is None else int(args.site_expiry_days)
+    if days < 1:
+        raise ValidationError("--site-expiry-days", "must be at least 1")
+    return days
+
+
 def _purge(args: argparse.Namespace) -> int:
+    from app.services.replication.maintenance import purge_receipts
     from app.services.replication.server import purge_tombstones
 
-    out = purge_tombstones(_dsn(args))
+    out = purge_tombstones(_dsn(args), site_expiry_days=_expiry(args))
+    receipts = purge_receipts(_dsn(args))
     if args.json:
-        print_json(out)
+        print_json({**out, "depot_receipt": receipts})
     else:
-        print(f"purged {sum(out.values())} tombstones" + (f" ({', '.join(f'{k} {v}' for k, v in out.items())})" if out else ""))
+        print(f"purged {sum(out.values())} tombstones" + (f" ({', '.join(f'{k} {v}' for k, v in out.items())})" if out else "")
+              + f" and {receipts} acknowledged receipts")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.services.replication.maintenance import analyze, check_server
+
+    analyzed = analyze(_dsn(args)) if args.fix else 0
+    found = check_server(_dsn(args))
+    if args.json:
+        print_json({"analyzed": analyzed, "findings": [f.__dict__ for f in found]})
+    else:
+        if analyzed:
+            print(f"analyzed {analyzed} tables")
+        for f in found:
+            print(f.line())
+    return 0 if all(f.ok for f in found) else 1

@@ -9,6 +9,7 @@ sync writes nothing on the server.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import psycopg
@@ -117,3 +118,74 @@ def test_an_idle_sync_writes_nothing_on_the_server(net: Net, monkeypatch: pytest
     net.dal.sync()
     assert _seen(net, net.dal)[0] > after[0]
     assert isinstance(after[0], dt.datetime)
+
+
+def test_a_retired_workstation_no_longer_holds_purge_back_and_catches_up_when_it_returns(net: Net) -> None:
+    from app.services import masterdata as md
+    from app.services.replication.engine import purge_local_tombstones
+    from app.services.replication.server import purge_tombstones
+
+    with net.hq.session() as s:
+        tid = md.create_item(s, "TEMP", "Short-lived item").id
+        s.commit()
+    quiesce(net.hq, net.dal, net.hou)
+    with net.hq.session() as s:  # Houston is switched off from here on
+        it = s.get(Item, tid)
+        assert it is not None
+        it.deleted_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        s.commit()
+    net.hq.sync()
+    net.dal.sync()
+    assert purge_tombstones(net.server.dsn) == {}  # Houston has not seen the delete
+    with psycopg.connect(net.server.dsn) as c:  # ... and is not seen for 31 days
+        c.execute("UPDATE depot_site SET last_seen = now() - interval '31 days' WHERE site_id = %s", (_site_id(net.hou),))
+    assert purge_tombstones(net.server.dsn, site_expiry_days=30) == {"item": 1}
+    assert net.server.query("SELECT count(*) FROM depot_purged WHERE tbl = 'item' AND id = %s", tid)[0][0] == 1
+    assert net.hou.scalar("SELECT deleted_at IS NULL FROM item WHERE sku = 'TEMP'") == 1
+    net.hou.sync()  # back: the purged row becomes a tombstone here too, and the site is seen again
+    assert net.hou.scalar("SELECT deleted_at IS NOT NULL FROM item WHERE sku = 'TEMP'") == 1
+    assert net.server.query("SELECT last_seen > now() - interval '1 minute' FROM depot_site WHERE site_id = %s",
+                            _site_id(net.hou)) == [(True,)]
+    assert net.hou.sync().pulled == 0 and net.hou.scalar("SELECT count(*) FROM sync_outbox") == 0
+    time.sleep(1.1)  # the local purge's cutoff is whole seconds; the row was deleted when the server purged it
+    for site in (net.dal, net.hou):
+        assert purge_local_tombstones(site.engine, older_than_days=0) == 1
+    assert site_hashes(net.hou) == site_hashes(net.dal) == server_hashes(net.server)
+
+
+def test_acknowledged_receipts_are_purged(net: Net) -> None:
+    from app.services.replication.maintenance import purge_receipts
+
+    for qty in (1, 2, 3):
+        receive(net.dal, net.world, "DAL", "BOLT", qty)
+    assert net.dal.sync(batch_size=1).pushed == 3
+    sid = _site_id(net.dal)
+    assert net.server.query("SELECT count(*) FROM depot_receipt WHERE site_id = %s", sid)[0][0] == 3
+    assert purge_receipts(net.server.dsn) >= 2
+    # the newest stays: it is what recognises that batch if it is resent after a crash
+    assert net.server.query("SELECT count(*) FROM depot_receipt WHERE site_id = %s", sid)[0][0] == 1
+    receive(net.dal, net.world, "DAL", "BOLT", 4)
+    assert net.dal.sync().pushed == 1
+    assert net.server.query("SELECT count(*) FROM stock_move")[0][0] == 4
+
+
+def test_server_check_names_what_to_fix(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from app.cli import run
+
+    other = psycopg.connect(ADMIN_DSN)
+    try:
+        other.execute("SELECT pg_current_xact_id()")
+        other.execute("SET application_name = 'forgotten'")
+        assert run(["server", "check", "--dsn", net.server.dsn, "--fix", "--json"]) in (0, 1)
+        out = json.loads(capsys.readouterr().out)
+    finally:
+        other.close()
+    found = {f["name"]: f for f in out["findings"]}
+    assert out["analyzed"] > 40
+    assert found["statistics"]["ok"], found["statistics"]
+    assert {"autovacuum", "connections", "long transactions", "sites", "receipts"} <= set(found)
+    assert "2 workstations known" in found["sites"]["detail"]
+    assert run(["server", "purge", "--dsn", net.server.dsn, "--site-expiry-days", "0"]) == 1
+    assert "--site-expiry-days" in capsys.readouterr().err

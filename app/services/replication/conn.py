@@ -127,7 +127,9 @@ def explain(e: BaseException, dsn: str = "") -> SyncError:
 def open_server(dsn: str) -> psycopg.Connection[Any]:
     full = resolve_dsn(dsn)
     try:
-        return psycopg.connect(full, connect_timeout=5)
+        # no server-side prepared statements: a pooler in transaction mode (PgBouncer) may hand each
+        # transaction another server connection; Depot keeps no other session state
+        return psycopg.connect(full, connect_timeout=5, prepare_threshold=None)
     except psycopg.OperationalError as e:
         raise explain(e, dsn) from None
 

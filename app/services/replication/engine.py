@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -154,7 +155,7 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 _check_branch(pg, branch)
             if branch is not None and not get_state(engine, "workstation"):
                 _claim_workstation(engine, pg, sid)
-            if do_push:
+            if do_push and pending_count(engine):  # an empty outbox asks the server nothing
                 ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
                 res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
                 changed |= ps.tables
@@ -234,6 +235,12 @@ def publish_all(engine: Engine, dsn: str, *, chunk: int = 10_000,
                     progress(t.name, n, len(tables), total)
         with engine.begin() as c:  # everything is on the server now; captured changes are redundant
             c.execute(text("DELETE FROM sync_outbox"))
+        # planner statistics for what was just published: without them (autovacuum off, or before it
+        # gets round) every pull's plan is a guess (a non-owner login's ANALYZE skips with a warning)
+        with pg.cursor() as cur:
+            for t in tables.values():
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t.name)))
+        pg.commit()
     except psycopg.OperationalError as e:
         raise explain(e, dsn) from None
     finally:

@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
@@ -47,6 +47,8 @@ class PullStats:
     skew_warning: str = ""
     #: server rows kept out of this site (a local unique key clash; in the conflict log)
     unapplied: int = 0
+    #: local rows made tombstones because the server purged them while this site was away
+    purged: int = 0
 
 
 #: rows read from one COPY before they are applied (bounds a pull's memory)
@@ -81,11 +83,13 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     stats = PullStats(cursor=cursor)
     try:
         with pg.cursor() as cur:
-            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text FROM pg_current_snapshot() AS s")
+            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL "
+                        "FROM pg_current_snapshot() AS s")
             row = cur.fetchone()
             assert row is not None
             xmin, snapshot = int(row[0]), str(row[1])
             stats.cursor = xmin
+            purged = _purged_since_last_report(cur, site_id) if cursor and row[2] else []
             if cursor:
                 # A routine pull reads a thin slice of each table by its txid index. Without planner
                 # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
@@ -99,7 +103,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 for t in tables.values())
             cur.execute(probe)
             changed = {str(r[0]) for r in cur.fetchall()}
-            if not changed and xmin == cursor:
+            if not changed and not purged and xmin == cursor:
                 pg.rollback()
                 return stats
             with contextlib.ExitStack() as stack:
@@ -144,8 +148,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
                 ap = locked()
                 ap.finish()
+                stats.purged = _mark_purged(state["c"], purged)
                 stats.rows = ap.rows
-                stats.tables = ap.touched
+                stats.tables = ap.touched | ({t for t, _i, _at in purged} if stats.purged else set())
                 stats.unapplied = ap.unapplied
                 # advance our HLC past every pulled clock (so our next write orders after them)
                 stats.skew_warning = _merge_clock(ap.top_hlc)
@@ -163,7 +168,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     # a site unseen for long expires). An older report only holds purge back a little, so a pull
     # that brought nothing reports at most every REPORT_EVERY_S: idle syncs write nothing.
     now = time.time()
-    if stats.rows or now - float(local.get("reported_at") or 0) >= REPORT_EVERY_S:
+    if stats.rows or purged or own or now - float(local.get("reported_at") or 0) >= REPORT_EVERY_S:
         with pg.cursor() as cur:
             # only branch logins report (an owner login bootstrapping a site is not a site of its own)
             # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
@@ -175,6 +180,37 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
         with engine.begin() as c:
             set_state_sql(c, {"reported_at": f"{now:.0f}"})
     return stats
+
+
+def _purged_since_last_report(cur: psycopg.Cursor[Any], site_id: str) -> list[tuple[str, str, str]]:
+    """Tombstones the server purged that this site may never have seen: those purged by a
+    transaction not visible in the snapshot this site last reported. Empty for a site that
+    reports (purge waits for it); a site that was away longer than the expiry (purge went on
+    without it) gets the deletes it missed here."""
+    cur.execute("SELECT p.tbl, replace(p.id::text, '-', ''), "
+                "to_char(p.purged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') "
+                "FROM depot_purged p JOIN depot_site s ON s.site_id = %s "
+                "WHERE s.snapshot IS NOT NULL AND p.purge_xid >= pg_snapshot_xmin(s.snapshot) "
+                "AND NOT pg_visible_in_snapshot(p.purge_xid, s.snapshot)", (site_id,))
+    return [(str(t), str(i), str(at)) for t, i, at in cur.fetchall()]
+
+
+def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
+    """Make the purged rows tombstones here (deleted when they were purged, as if this site had pulled
+    the deletes in time), unless
+    they wait in the outbox: ``purge_local_tombstones`` removes them later like any other. Capture is
+    off (inside the apply)."""
+    tables = sync_tables()
+    n = 0
+    for tbl, rid, at in purged:
+        t = tables.get(tbl)
+        if t is None or not t.versioned:
+            continue
+        r = c.exec_driver_sql(
+            f'UPDATE "{tbl}" SET deleted_at = ? '
+            "WHERE id = ? AND deleted_at IS NULL AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (at, rid, tbl))
+        n += r.rowcount or 0
+    return n
 
 
 def _local_state(engine: Engine) -> dict[str, str]:

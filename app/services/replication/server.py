@@ -36,7 +36,7 @@ from app.models.hlc import MAX_SKEW_MS
 from app.services.errors import ValidationError
 from app.services.replication.tables import SyncTable, sync_tables
 
-SERVER_SCHEMA_VERSION = 1
+SERVER_SCHEMA_VERSION = 2
 META_DDL = """
 CREATE TABLE IF NOT EXISTS depot_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS depot_role (
@@ -51,7 +51,15 @@ CREATE TABLE IF NOT EXISTS depot_site (
 ALTER TABLE depot_site ADD COLUMN IF NOT EXISTS workstation integer;
 ALTER TABLE depot_site ADD COLUMN IF NOT EXISTS snapshot pg_snapshot;
 CREATE UNIQUE INDEX IF NOT EXISTS depot_site_workstation ON depot_site (branch_id, workstation);
+CREATE TABLE IF NOT EXISTS depot_purged (
+    tbl text NOT NULL, id uuid NOT NULL, purged_at timestamptz NOT NULL DEFAULT now(),
+    purge_xid xid8 NOT NULL DEFAULT pg_current_xact_id(), PRIMARY KEY (tbl, id));
+CREATE INDEX IF NOT EXISTS depot_purged_xid ON depot_purged (purge_xid);
 """
+
+#: a site unseen for this long no longer holds tombstone purge back; when it returns, its pull
+#: makes the rows purged meanwhile tombstones there too (``depot_purged``, pull._mark_purged)
+SITE_EXPIRY_DAYS = 30
 
 #: A branch's workstations each number documents on a series of their own (services.numbering):
 #: the server hands out the workstation number once per site, 1, 2, ... per branch, serialised
@@ -332,7 +340,7 @@ def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: s
         cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(_ident(dbname), _ident(group)))
         cur.execute(FUNCS_DDL)
         cur.execute(WORKSTATION_DDL)
-        cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role TO {}").format(_ident(group)))
+        cur.execute(sql.SQL("GRANT SELECT ON depot_meta, depot_role, depot_purged TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT ON depot_receipt TO {}").format(_ident(group)))
         cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON depot_site TO {}").format(_ident(group)))
         cur.execute(sql.SQL(BOOK_POLICIES.replace("{group}", "{g}")).format(g=_ident(group)))
@@ -437,14 +445,16 @@ def drop_roles(dsn: str) -> list[str]:
     return dropped
 
 
-def purge_tombstones(dsn: str) -> dict[str, int]:
+def purge_tombstones(dsn: str, *, site_expiry_days: int = SITE_EXPIRY_DAYS) -> dict[str, int]:
     """Delete soft-deleted rows every known site has already pulled.
 
     A site has pulled a tombstone when it was visible in the snapshot of that site's last
     completed pull (``depot_site.snapshot``). Its cursor (the snapshot's xmin) alone would be
     too cautious: one unrelated long transaction anywhere on the cluster holds every xmin back.
-    A site that reported only a cursor (an older client) is judged by it. Run by an
-    owner/superuser (branches have no DELETE grant).
+    A site that reported only a cursor (an older client) is judged by it. A site unseen for
+    ``site_expiry_days`` (a retired workstation) no longer counts; every purged id is logged in
+    ``depot_purged``, from which such a site catches up if it returns. Run by an owner/superuser
+    (branches have no DELETE grant).
     """
     out: dict[str, int] = {}
     with connect(dsn) as conn, conn.cursor() as cur:
@@ -456,11 +466,16 @@ def purge_tombstones(dsn: str) -> dict[str, int]:
             if not t.versioned:
                 continue
             cur.execute(sql.SQL(
-                "DELETE FROM {t} AS r WHERE r.deleted_at IS NOT NULL AND NOT EXISTS ("
-                " SELECT 1 FROM depot_site s WHERE s.cursor IS NOT NULL AND CASE WHEN s.snapshot IS NULL"
-                " THEN r.txid >= s.cursor ELSE NOT pg_visible_in_snapshot(r.txid, s.snapshot) END)").format(
-                t=_ident(t.name)))
-            if cur.rowcount:
-                out[t.name] = cur.rowcount
+                "WITH gone AS (DELETE FROM {t} AS r WHERE r.deleted_at IS NOT NULL AND NOT EXISTS ("
+                " SELECT 1 FROM depot_site s WHERE s.cursor IS NOT NULL"
+                " AND s.last_seen > now() - make_interval(days => {days}) AND CASE WHEN s.snapshot IS NULL"
+                " THEN r.txid >= s.cursor ELSE NOT pg_visible_in_snapshot(r.txid, s.snapshot) END) RETURNING r.id),"
+                " logged AS (INSERT INTO depot_purged (tbl, id) SELECT {name}, id FROM gone ON CONFLICT (tbl, id)"
+                " DO UPDATE SET purged_at = now(), purge_xid = pg_current_xact_id() RETURNING 1)"
+                " SELECT count(*) FROM logged").format(
+                t=_ident(t.name), name=sql.Literal(t.name), days=sql.Literal(int(site_expiry_days))))
+            n = int(cur.fetchone()[0])  # type: ignore[index]
+            if n:
+                out[t.name] = n
         conn.commit()
     return out
