@@ -28,6 +28,7 @@ whole sync x N / 30.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import tempfile
@@ -43,7 +44,7 @@ from typing import Any
 
 import psycopg
 
-from bench._cluster import Cluster, private_cluster
+from bench._cluster import Cluster, Pooler, pgbouncer, private_cluster
 
 CATALOGS = ("pg_class", "pg_attribute", "pg_type", "pg_depend")
 
@@ -85,8 +86,9 @@ class Phase:
 class Meter:
     """Server CPU, WAL and catalog churn between two readings (private cluster only)."""
 
-    def __init__(self, cluster: Cluster, dsn: str) -> None:
+    def __init__(self, cluster: Cluster, dsn: str, pooler: Pooler | None = None) -> None:
         self.cluster = cluster
+        self.pooler = pooler
         self.conn = psycopg.connect(dsn, autocommit=True)
 
     def read(self) -> tuple[float, int, int]:
@@ -96,7 +98,8 @@ class Meter:
             "(SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_sys_tables "
             " WHERE relname = ANY(%s))", (list(CATALOGS),)).fetchone()
         assert row is not None
-        return self.cluster.cpu_seconds(), int(row[0]), int(row[1])
+        cpu = self.cluster.cpu_seconds() + (self.pooler.cpu_seconds() if self.pooler else 0.0)
+        return cpu, int(row[0]), int(row[1])
 
     @contextmanager
     def phase(self, ph: Phase) -> Iterator[None]:
@@ -271,11 +274,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, default=8, help="syncs in flight at once in the concurrent phase")
     ap.add_argument("--analyze", action="store_true", help="ANALYZE the server before the run (planner statistics)")
     ap.add_argument("--autovacuum", action="store_true", help="run the cluster with autovacuum on")
+    ap.add_argument("--pooler", action="store_true",
+                    help="sites connect through PgBouncer in transaction mode (its CPU counts as the server's)")
     args = ap.parse_args(argv)
     if args.branches < 2:
         ap.error("--branches must be at least 2")
-    from app.services.db import open_database
-    from app.services.replication.engine import sync_once
+    from psycopg.conninfo import conninfo_to_dict
 
     tmp = Path(tempfile.mkdtemp(prefix="depot-bench-scale-"))
     av = "on" if args.autovacuum else "off"
@@ -288,45 +292,62 @@ def main(argv: list[str]) -> int:
             if args.analyze:
                 with psycopg.connect(dsn, autocommit=True) as c:
                     c.execute("ANALYZE")
-            sites = _make_sites(seed, tmp, args.sites, branches)
-            for s in sites:  # first contact: workstation number, the branch's view
-                s.engine = open_database(s.path)
-                assert sync_once(s.engine, s.branch.dsn).ok
-            meter = Meter(cluster, dsn)
-            push, pull, idle = Phase("push"), Phase("pull"), Phase("idle sync")
-            for _ in range(args.cycles):
-                for s in sites:
-                    _write(s, args.rows)
-                _run(sites, push, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_pull=False))
-                _run(sites, pull, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_push=False))
-            _run(sites, idle, meter, lambda s: sync_once(s.engine, s.branch.dsn))
-            conc = Phase(f"whole sync x{args.workers}")
-            for s in sites:
-                _write(s, args.rows)
-            _concurrent(sites, conc, meter, args.workers)
-            held = Phase("with a held xact")
-            with psycopg.connect(dsn) as hold:
-                hold.execute("SELECT pg_current_xact_id()")  # an xid stays open: every snapshot's xmin stops here
-                for _ in range(2):
-                    for s in sites:
-                        _write(s, args.rows)
-                    _run(sites, held, meter, lambda s: sync_once(s.engine, s.branch.dsn))
-                hold.rollback()
-            dead = meter.dead_attributes()
-            for s in sites:
-                s.engine.dispose()
-            meter.conn.close()
+            with contextlib.ExitStack() as stack:
+                pooler = None
+                if args.pooler:
+                    users = [conninfo_to_dict(b.dsn)["user"] for b in branches]
+                    pooler = stack.enter_context(pgbouncer(cluster, "depot", [str(u) for u in users]))
+                    for b in branches:
+                        b.dsn = pooler.dsn(b.dsn)
+                phases, dead = _measure(cluster, dsn, pooler, seed, tmp, branches, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    push, pull, idle, conc, held = phases
     whole = (push.cpu_s / max(push.syncs, 1) + pull.cpu_s / max(pull.syncs, 1))
     print(f"sync_scale: {args.sites} workstations in {args.branches} branches, {args.rows} moves per site and cycle, "
           f"{args.cycles} cycles, history {args.history:,} moves, statistics {'on' if args.analyze else 'none'}, "
-          f"autovacuum {av}")
+          f"autovacuum {av}{', through PgBouncer (transaction mode)' if args.pooler else ''}")
     print(f"  first sync of a workstation: {first_rows:,} rows in {first_s:.2f} s")
-    for ph in (push, pull, idle, conc, held):
+    for ph in phases:
         print(ph.line())
     print(f"  dead pg_attribute rows at the end: {dead:,}")
     for n in (100, 300, 1000):
         print(f"  server cores for {n:>5} workstations every 30 s: push+pull {whole * n / 30:.3f}, "
               f"idle {idle.cpu_s / max(idle.syncs, 1) * n / 30:.3f}")
     return 0
+
+
+def _measure(cluster: Cluster, dsn: str, pooler: Pooler | None, seed: Path, tmp: Path, branches: list[Branchy],
+             args: argparse.Namespace) -> tuple[list[Phase], int]:
+    from app.services.db import open_database
+    from app.services.replication.engine import sync_once
+
+    sites = _make_sites(seed, tmp, args.sites, branches)
+    for s in sites:  # first contact: workstation number, the branch's view
+        s.engine = open_database(s.path)
+        assert sync_once(s.engine, s.branch.dsn).ok
+    meter = Meter(cluster, dsn, pooler)
+    push, pull, idle = Phase("push"), Phase("pull"), Phase("idle sync")
+    for _ in range(args.cycles):
+        for s in sites:
+            _write(s, args.rows)
+        _run(sites, push, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_pull=False))
+        _run(sites, pull, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_push=False))
+    _run(sites, idle, meter, lambda s: sync_once(s.engine, s.branch.dsn))
+    conc = Phase(f"whole sync x{args.workers}")
+    for s in sites:
+        _write(s, args.rows)
+    _concurrent(sites, conc, meter, args.workers)
+    held = Phase("with a held xact")
+    with psycopg.connect(dsn) as hold:
+        hold.execute("SELECT pg_current_xact_id()")  # an xid stays open: every snapshot's xmin stops here
+        for _ in range(2):
+            for s in sites:
+                _write(s, args.rows)
+            _run(sites, held, meter, lambda s: sync_once(s.engine, s.branch.dsn))
+        hold.rollback()
+    dead = meter.dead_attributes()
+    for s in sites:
+        s.engine.dispose()
+    meter.conn.close()
+    return [push, pull, idle, conc, held], dead
