@@ -104,7 +104,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             cur.execute(probe)
             changed = {str(r[0]) for r in cur.fetchall()}
             if not changed and not purged and xmin == cursor:
-                pg.rollback()
+                pg.rollback()  # nothing at all since the last pull; the heartbeat below may still be due
+                _report(engine, pg, local, site_id, branch_id, xmin, snapshot, due=bool(own))
                 return stats
             with contextlib.ExitStack() as stack:
                 held: list[tuple[str, list[Row]]] = []  # read before the local write lock is taken
@@ -164,22 +165,29 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 pg.rollback()
         with contextlib.suppress(psycopg.Error):
             pg.isolation_level = old
-    # Tell the server how far this site has read (tombstone purge waits for the slowest site, and
-    # a site unseen for long expires). An older report only holds purge back a little, so a pull
-    # that brought nothing reports at most every REPORT_EVERY_S: idle syncs write nothing.
-    now = time.time()
-    if stats.rows or purged or own or now - float(local.get("reported_at") or 0) >= REPORT_EVERY_S:
-        with pg.cursor() as cur:
-            # only branch logins report (an owner login bootstrapping a site is not a site of its own)
-            # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
-            cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, snapshot, last_seen) "
-                        "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
-                        "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
-                        "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
-        pg.commit()
-        with engine.begin() as c:
-            set_state_sql(c, {"reported_at": f"{now:.0f}"})
+    _report(engine, pg, local, site_id, branch_id, xmin, snapshot, due=bool(stats.rows or purged or own))
     return stats
+
+
+def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], site_id: str,
+            branch_id: str | None, xmin: int, snapshot: str, *, due: bool) -> None:
+    """Tell the server how far this site has read (tombstone purge waits for the slowest site, and
+    a site unseen for long expires). An older report only holds purge back a little, so a pull that
+    brought nothing and followed no push of ours reports at most every REPORT_EVERY_S: idle syncs
+    write nothing on the server."""
+    now = time.time()
+    if not due and now - float(local.get("reported_at") or 0) < REPORT_EVERY_S:
+        return
+    with pg.cursor() as cur:
+        # only branch logins report (an owner login bootstrapping a site is not a site of its own)
+        # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
+        cur.execute("INSERT INTO depot_site (site_id, branch_id, cursor, snapshot, last_seen) "
+                    "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
+                    "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
+                    "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
+    pg.commit()
+    with engine.begin() as c:
+        set_state_sql(c, {"reported_at": f"{now:.0f}"})
 
 
 def _purged_since_last_report(cur: psycopg.Cursor[Any], site_id: str) -> list[tuple[str, str, str]]:
