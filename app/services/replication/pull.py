@@ -187,7 +187,7 @@ def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], 
                     "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
     pg.commit()
     with engine.begin() as c:
-        set_state_sql(c, {"reported_at": f"{now:.0f}"})
+        set_state_sql(c, {"reported_at": str(int(now))})  # floor: never in the future
 
 
 def _purged_since_last_report(cur: psycopg.Cursor[Any], site_id: str) -> list[tuple[str, str, str]]:
