@@ -115,3 +115,9 @@ def set_item_tax_class(session: Session, item_id: uuid.UUID, tax_class: str) -> 
     else:
         row.tax_class = tax_class
     session.flush()
+
+
+def all_rates(session: Session) -> list[TaxRate]:
+    """Every tax rate, by zone and class (Settings > Billing)."""
+    return list(session.scalars(select(TaxRate).where(TaxRate.deleted_at.is_(None))
+                                .order_by(TaxRate.tax_zone, TaxRate.tax_class)))

@@ -45,6 +45,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Users", "app.views.settings.users_page:UsersPanel"),
     ("Import", "app.views.settings.imports_page:ImportSettingsPanel"),
     ("Tracking", "app.views.settings.tracking_page:TrackingSettingsPage"),
+    ("Billing", "app.views.settings.billing_page:BillingSettingsPage"),
     ("Approval rules", "app.views.settings.approval_rules:ApprovalRulesPanel"),
     ("Replication", "app.views.sync_settings:SyncSettingsPanel"),
     ("Receiving", "app.views.receiving.settings_panel:ReceivingSettingsPanel"),
