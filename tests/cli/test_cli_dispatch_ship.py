@@ -21,7 +21,7 @@ from app.services.dispatch.cartonize import save_carton_type
 from app.services.dispatch.documents import print_slips
 from app.services.settings import Settings
 from tests.factories import World
-from tests.services.ship_helpers import carrier_accounts, picked_order, ship_world
+from tests.services.ship_helpers import carrier_accounts, picked_by_wave, ship_world
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:
@@ -42,7 +42,7 @@ def test_pack_rate_label_ship_and_the_papers(capsys: pytest.CaptureFixture[str],
     carrier_accounts(session, sw)
     save_carton_type(session, world.actors["root"], "M", length_mm=400, width_mm=300, height_mm=250,
                      max_weight_g=15000, tare_g=400)
-    so = picked_order(session, sw, {"WIDGET": 10, "BOLT": 6}, stock={"WIDGET": 10, "BOLT": 10})
+    so = picked_by_wave(session, sw, {"WIDGET": 10, "BOLT": 6}, stock={"WIDGET": 10, "BOLT": 10})
     number = so.number
     session.commit()
     code, out, err = _run(capsys, db_path, "pack", "start", number, "--user", "dan")

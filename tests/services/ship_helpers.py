@@ -125,3 +125,22 @@ def carrier_accounts(session: Session, sw: ShipWorld) -> dict[str, ac.AccountInf
                                     services=services)
     session.flush()
     return out
+
+
+def picked_by_wave(session: Session, sw: ShipWorld, lines: dict[str, int], *,
+                   stock: dict[str, int] | None = None) -> SalesOrder:
+    """An order allocated, planned on a wave of its own, released and picked whole by the real
+    picking services (bin -> PACK), as a packer finds it at the station."""
+    from app.services.dispatch import picking, queries, waves
+    from app.services.dispatch.setup import set_cutoff
+
+    so = picked_order(session, sw, lines, stock=stock, pick={})
+    set_cutoff(session, sw.dan, "DAL1", "SANDBOX", "16:00", default=True)
+    now = dt.datetime.combine(TODAY, dt.time(14, 0), tzinfo=dt.UTC)
+    wave = waves.plan_waves(session, sw.dan, warehouse="DAL1", orders=[so.number], now=now).waves[0].number
+    waves.release(session, sw.dan, [wave], now=now)
+    for r in queries.wave_lines(session, wave):
+        if r.status == "open":
+            picking.confirm(session, sw.w.actors["wes"], wave, bin=r.bin, item=r.sku)
+    session.flush()
+    return so

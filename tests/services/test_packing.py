@@ -4,6 +4,7 @@ suggested by cartonization and lines that need several boxes; then the shipment 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -19,6 +20,7 @@ from app.services.dispatch.sscc import check_digit, is_valid
 from app.services.errors import Conflict, ValidationError
 from app.services.stock import MoveSpec, post_moves, virtual_location
 from tests.factories import World
+from tests.services.sales_helpers import lines_of
 from tests.services.ship_helpers import ShipWorld, picked_order, ship_world
 
 
@@ -145,3 +147,31 @@ def test_cartonization_one_box_or_several() -> None:
     # an item no box takes is named
     odd = cartonize.suggest([Unit(a, "PIPE", 1, (3000, 50, 50), 4000)], [big, small])
     assert odd.unfit == ["PIPE"] and "fits no configured carton: PIPE" in odd.note
+
+
+def test_what_may_be_packed_is_what_was_picked(session: Session, world: World) -> None:
+    """An order on a wave: only what the picker brought to the packing location is packed; a short
+    pick leaves the rest unpackable, and picking tells packing's units apart (picked_unpacked)."""
+    from app.services.dispatch import picking, queries, waves
+    from app.services.dispatch.setup import set_cutoff
+
+    sw = ship_world(session, world)
+    set_cutoff(session, sw.dan, "DAL1", "SANDBOX", "16:00", default=True)
+    so = picked_order(session, sw, {"WIDGET": 10, "BOLT": 4}, pick={})  # allocated, nothing moved yet
+    now = dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
+    wave = waves.plan_waves(session, sw.dan, warehouse="DAL1", orders=[so.number], now=now).waves[0].number
+    waves.release(session, sw.dan, [wave], now=now)
+    with pytest.raises(Conflict, match="nothing picked or reserved to pack"):
+        packing.start(session, sw.dan, so.number)  # released, nothing picked yet
+    for r in queries.wave_lines(session, wave):
+        short = r.sku == "WIDGET"
+        picking.confirm(session, world.actors["wes"], wave, bin=r.bin, item=r.sku, qty=r.qty - 3 if short else None,
+                        short_reason="damaged: crushed" if short else "")
+    assert picking.picked_unpacked(session, so.id) == {ln.id: q for ln, q in zip(
+        sorted(lines_of(session, so), key=lambda x: x.line_no), (7, 4), strict=True)}
+    s = packing.start(session, sw.dan, so.number)
+    packing.pack(session, sw.dan, s.number, "WIDGET", qty=7)
+    with pytest.raises(ValidationError, match="7 packed of 7 picked"):
+        packing.pack(session, sw.dan, s.number, "WIDGET")
+    packing.pack(session, sw.dan, s.number, "BOLT", qty=4)
+    assert picking.picked_unpacked(session, so.id) == {}  # everything picked is in a carton

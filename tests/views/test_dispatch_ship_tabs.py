@@ -23,7 +23,7 @@ from app.views.dispatch.manifest_tab import ManifestTab
 from app.views.dispatch.packing_tab import BAD_CSS, OK_CSS, PackingTab
 from app.views.dispatch.shipping_tab import ShippingTab
 from tests.factories import World
-from tests.services.ship_helpers import carrier_accounts, picked_order, ship_world
+from tests.services.ship_helpers import carrier_accounts, picked_by_wave, ship_world
 
 
 def _scan(qtbot: QtBot, tab: PackingTab, text: str) -> tuple[bool, str]:
@@ -42,7 +42,7 @@ def test_pack_ship_and_manifest_in_the_window(qtbot: QtBot, engine: Engine, sess
     carrier_accounts(session, sw)
     save_carton_type(session, world.actors["root"], "M", length_mm=400, width_mm=300, height_mm=250,
                      max_weight_g=15000, tare_g=400)
-    so = picked_order(session, sw, {"WIDGET": 3})
+    so = picked_by_wave(session, sw, {"WIDGET": 3})
     session.commit()
     beeps: list[int] = []
     monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))

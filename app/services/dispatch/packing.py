@@ -11,8 +11,8 @@ items are named) unless the packer says why it goes short. Once every carton is 
 is ``packed``: ready to rate, label and confirm.
 
 What may be packed of a line is what was picked to the packing location and not packed yet
-(``picking.picked_unpacked``), or, for an order packed straight from its reservation, what is
-reserved and not yet packed.
+(``picking.picked_unpacked``; this module tells it what cartons hold), or, for a line that was never
+on a wave, what is reserved and not yet packed as far as the packing location holds it.
 """
 
 from __future__ import annotations
@@ -27,15 +27,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models.catalog import Item, Lot
+from app.models.dispatch import PickLine, Wave
+from app.models.org import Location
 from app.models.packing import Carton, CartonLine, CartonType
 from app.models.parties import Carrier, Customer
 from app.models.receiving import SerialNumber
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.shipping import Shipment
+from app.models.stock import StockBalance
 from app.models.workflow import SHIPMENT_UNCONFIRMED
 from app.services.auth import Actor
 from app.services.dispatch import cartonize
 from app.services.dispatch.confirm import find_shipment
+from app.services.dispatch.picking import picked_unpacked, register_packed_source
 from app.services.dispatch.sscc import next_sscc
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.items import find_by_code
@@ -127,12 +131,49 @@ def packed_by_line(session: Session, order_id: uuid.UUID, *, unconfirmed_only: b
 
 
 def packable(session: Session, order: SalesOrder) -> dict[uuid.UUID, int]:
-    """Line id -> units that may still be packed (picked and unpacked, else reserved and unpacked)."""
-    lines = session.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == order.id,
-                                                         SalesOrderLine.deleted_at.is_(None),
-                                                         SalesOrderLine.status != "cancelled"))
-    packed = packed_by_line(session, order.id, unconfirmed_only=True)
-    return {ln.id: max(ln.qty_allocated - packed.get(ln.id, 0), 0) for ln in lines}
+    """Line id -> units that may still be packed: what was picked and not packed yet
+    (``picking.picked_unpacked``). A line never on a wave (a serial-tracked item, which waves do not
+    pick yet, brought to the packing location by hand): what is reserved and not packed, as far as
+    the packing location holds the item beyond what is packed already."""
+    lines = list(session.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == order.id,
+                                                              SalesOrderLine.deleted_at.is_(None),
+                                                              SalesOrderLine.status != "cancelled")))
+    on_waves = set(session.scalars(select(PickLine.order_line_id).join(Wave, Wave.id == PickLine.wave_id).where(
+        PickLine.order_id == order.id, PickLine.deleted_at.is_(None), PickLine.status != "cancelled",
+        Wave.status != "cancelled")))
+    picked = picked_unpacked(session, order.id) if on_waves else {}
+    off = [ln for ln in lines if ln.id not in on_waves]
+    out = {ln.id: picked.get(ln.id, 0) for ln in lines if ln.id in on_waves}
+    if off:
+        packed = packed_by_line(session, order.id, unconfirmed_only=True)
+        spare = _spare_at_pack(session, order.warehouse_id, {ln.item_id for ln in off})
+        for ln in off:
+            out[ln.id] = max(min(ln.qty_allocated - packed.get(ln.id, 0), spare.get(ln.item_id, 0)), 0)
+    return out
+
+
+def _spare_at_pack(session: Session, warehouse_id: uuid.UUID, items: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Units of each item in the warehouse's packing location not in an open shipment's carton."""
+    loc = session.scalar(select(Location.id).where(Location.warehouse_id == warehouse_id, Location.kind == "pack"))
+    if loc is None:
+        return {}
+    have = {i: int(q or 0) for i, q in session.execute(
+        select(StockBalance.item_id, func.sum(StockBalance.qty)).where(
+            StockBalance.location_id == loc, StockBalance.item_id.in_(items)).group_by(StockBalance.item_id))}
+    inside = {i: int(q or 0) for i, q in session.execute(
+        select(CartonLine.item_id, func.sum(CartonLine.qty)).join(Carton, Carton.id == CartonLine.carton_id)
+        .join(Shipment, Shipment.id == Carton.shipment_id)
+        .where(CartonLine.item_id.in_(items), CartonLine.deleted_at.is_(None), Carton.status != "cancelled",
+               Shipment.status.in_(tuple(SHIPMENT_UNCONFIRMED)), Shipment.warehouse_id == warehouse_id)
+        .group_by(CartonLine.item_id))}
+    return {i: have.get(i, 0) - inside.get(i, 0) for i in items}
+
+
+@register_packed_source
+def _packed_from_picks(session: Session, order_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """What ``picking.picked_unpacked`` leaves out: every unit in a carton of a shipment not
+    cancelled (packed, or shipped since)."""
+    return packed_by_line(session, order_id)
 
 
 def state(session: Session, ref: str | uuid.UUID) -> PackState:

@@ -8,12 +8,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.models.dispatch import PickLine, Wave
 from app.models.packing import Carton
 from app.models.parties import Carrier, Customer
-from app.models.sales import SalesOrder, SalesOrderLine
+from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.services.dispatch.packing import PACKABLE_ORDER, packable
 from app.services.ownership import ownership
@@ -48,21 +49,23 @@ class ShipRow:
 
 
 def ready_orders(session: Session, *, limit: int = 200) -> list[ReadyOrder]:
-    """Orders with something picked (or reserved) and not packed yet, oldest first."""
+    """Orders with something picked and not packed yet (and those being packed), oldest first."""
+    picked = (select(PickLine.order_id).join(Wave, Wave.id == PickLine.wave_id)
+              .where(PickLine.qty_picked > 0, PickLine.deleted_at.is_(None), Wave.status != "cancelled"))
+    packing_now = dict(session.execute(select(Shipment.sales_order_id, Shipment.number)
+                                       .where(Shipment.status == "packing", Shipment.deleted_at.is_(None))).all())
     q = (select(SalesOrder, Customer.name).join(Customer, Customer.id == SalesOrder.customer_id)
-         .where(SalesOrder.status.in_(PACKABLE_ORDER), SalesOrder.deleted_at.is_(None))
-         .where(SalesOrder.id.in_(select(SalesOrderLine.order_id).where(SalesOrderLine.qty_allocated > 0)))
+         .where(SalesOrder.status.in_(PACKABLE_ORDER), SalesOrder.deleted_at.is_(None),
+                or_(SalesOrder.id.in_(picked), SalesOrder.id.in_(list(packing_now))))
          .order_by(SalesOrder.order_date, SalesOrder.number).limit(limit * 3))
     own = ownership(session)
     if own.enforced:
         q = q.where(SalesOrder.owner_branch_id == own.branch_id)
-    packing = dict(session.execute(select(Shipment.sales_order_id, Shipment.number)
-                                   .where(Shipment.status == "packing", Shipment.deleted_at.is_(None))).all())
     out = []
     for order, cust in session.execute(q):
         units = sum(packable(session, order).values())
-        if units > 0 or order.id in packing:
-            out.append(ReadyOrder(order.number, cust, order.status, units, packing.get(order.id, "")))
+        if units > 0 or order.id in packing_now:
+            out.append(ReadyOrder(order.number, cust, order.status, units, packing_now.get(order.id, "")))
         if len(out) >= limit:
             break
     return out

@@ -230,8 +230,10 @@ def _recount(path: Path, counts: dict[str, int], tables: tuple[str, ...]) -> Non
 
 
 def seed_day_under_way(path: Path, today: dt.date) -> None:
-    """Cut-offs and the day's waves, planned, released and part-picked by the real services (issue 14)."""
+    """Cut-offs and the day's waves, planned, released and part-picked, then carton sizes and orders
+    packed, labelled and shipped on yesterday's manifest, by the real services (issue 14)."""
     from app.services.seed.dispatch import seed_waves
+    from app.services.seed.shipping import seed_shipping
 
     now = dt.datetime.now(dt.UTC)
     if now.date() != today:  # a pinned day (tests): early afternoon of it, before the cut-offs
@@ -242,6 +244,7 @@ def seed_day_under_way(path: Path, today: dt.date) -> None:
             # like the bulk load, seeded work is not a local edit to push (capture off, in the same transaction)
             s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
             seed_waves(s, now)
+            seed_shipping(s, now)
             s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
     finally:
         engine.dispose()
