@@ -138,6 +138,8 @@ def _batch(args: argparse.Namespace) -> int:
                 target = args.printer or str(args.out or "")
                 if channel == "pdf" and not args.out:
                     raise ValidationError("--out", "a batch writes its PDFs into a folder: --out DIR")
+                # the folder or printer is checked before the batch exists: a refusal leaves no batch behind
+                _printer_sink(args) if channel == "printer" else print_batch.folder_sink(target)
                 b = print_batch.start(s, actor, kind.doc_type, refs, channel=channel, target=target,
                                       copies=args.copies)
             batch_id = b.id

@@ -107,3 +107,26 @@ def test_invoice_pay_print_and_a_batch_from_the_shell(capsys: pytest.CaptureFixt
     code, out, err = _run(capsys, db_path, "invoice", "credit", "--invoice", "DAL-INV-000003", "1=x", "--reason", "r",
                           "--user", "clara")
     assert code == 1 and "line 1 price" in err
+
+
+def test_a_batch_to_a_missing_folder_leaves_no_batch_behind(capsys: pytest.CaptureFixture[str], db_path: Path,
+                                                            session: Session, world: World, tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from app.models.printing import PrintBatch
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "NOFOLDER", on="shipment")
+    sh = ship(session, world, p["clara"], cust, {"BOLT": 1})
+    session.commit()
+    assert _run(capsys, db_path, "invoice", "create", sh.number, "--release", "--user", "clara")[0] == 0
+    code, out, err = _run(capsys, db_path, "print", "invoices", "--date", "2000-01-01", "--out", str(tmp_path),
+                          "--user", "clara")
+    assert code == 1 and "nothing to print: no document matches" in err
+    day = json.loads(_run(capsys, db_path, "invoice", "list", "--json")[1])[0]["invoice_date"]
+    code, out, err = _run(capsys, db_path, "print", "invoices", "--date", day, "--out", str(tmp_path / "nope"),
+                          "--user", "clara")
+    assert code == 1 and "is not a folder: create it first (nothing was printed)" in err
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(PrintBatch)) == 0
