@@ -132,8 +132,7 @@ JOIN purchase_order p ON p.id = pl.po_id
 JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
 """
 
-KPI_STOCK_DAY_REBUILD_SQL = f"""
-INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)
+_STOCK_DAY_SELECT = f"""
 SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
   SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END AS wh,
          substr(m.moved_at, 1, 10) AS day,
@@ -141,6 +140,17 @@ SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
          CASE WHEN lt.kind = 'customer' THEN m.qty * i.standard_cost ELSE 0 END AS cogs
   FROM stock_move m JOIN location lt ON lt.id = m.to_location_id JOIN location lf ON lf.id = m.from_location_id
   JOIN item i ON i.id = m.item_id
-  WHERE m.reason NOT IN {_INSIDE}
+  WHERE m.reason NOT IN {_INSIDE}{{where}}
 ) GROUP BY wh, day
 """
+
+KPI_STOCK_DAY_REBUILD_SQL = "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)" + _STOCK_DAY_SELECT.format(where="")
+
+
+def kpi_stock_day_add_sql(where: str) -> str:
+    """Add the moves ``where`` selects (SQL over ``m``, the stock_move) to kpi_stock_day: for moves
+    written while its trigger is set aside, after the digest was rebuilt."""
+    return ("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) SELECT * FROM ("
+            + _STOCK_DAY_SELECT.format(where=f" AND ({where})") + ") WHERE true "
+            "ON CONFLICT (warehouse_id, day) DO UPDATE SET inflow = inflow + excluded.inflow, "
+            "cogs = cogs + excluded.cogs")

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from app.models.kpi import kpi_stock_day_add_sql
 from app.services.seed.bulk import hlc_of, iso, iso_ms
 from app.services.seed.spec import Ctx
 
@@ -130,6 +131,8 @@ def _counts(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
         "INSERT INTO stock_balance (location_id, item_id, lot_key, qty) VALUES (?, ?, '', ?) "
         "ON CONFLICT (location_id, item_id, lot_key) DO UPDATE SET qty = qty + excluded.qty",
         [(loc, item, q) for (loc, item), q in balance.items() if q])
+    # the stock-value digest was rebuilt from the ledger before these moves: add them to it
+    conn.execute(kpi_stock_day_add_sql("m.reason = 'adjust' AND m.doc_type = 'count'"))
 
 
 def _exceptions(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
