@@ -50,7 +50,10 @@ def _kpi(args: argparse.Namespace) -> int:
         rows = [{"key": k.key, "area": k.area, "unit": k.unit, "definition": k.definition} for k in kpis_for()]
         print_json(rows) if args.json else print_table(rows)
         return 0
-    out = output_path(args.csv, "kpi.csv") if args.csv else None
+    try:
+        out = output_path(args.csv, "kpi.csv") if args.csv else None
+    except ValidationError as e:  # the shared check names --out; here the option is --csv
+        raise ValidationError("--csv", e.rule) from None
     with session_for(args) as s:
         roles = None
         if args.user:

@@ -174,3 +174,6 @@ def test_csv_export_and_cli_agree(session: Session, kw: World, db_path, capsys) 
     assert values == {"supplier_on_time": pytest.approx(200 / 3), "po_cycle_time": pytest.approx(13.5)}
     assert run(["--db", str(db_path), "kpi", "--period", "someday"]) == 1
     assert "is not a period" in capsys.readouterr().err
+    missing = db_path.parent / "no-such-folder" / "kpi.csv"
+    assert run(["--db", str(db_path), "kpi", "--csv", str(missing)]) == 1
+    assert "--csv: the folder" in capsys.readouterr().err and not missing.parent.exists()
