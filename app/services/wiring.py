@@ -29,7 +29,7 @@ from app.services import events
 PACKAGES = ("replenishment", "inventory", "buying", "edi", "receiving", "anomaly", "sales", "allocation", "tracking",
             "dispatch", "billing")
 #: single modules that register some (follow-ups, settlers, background jobs)
-MODULES = ("exception_inbox", "mail", "replication.engine")
+MODULES = ("exception_inbox", "mail", "replication.engine", "backup")
 
 _lock = threading.Lock()
 
