@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app import __version__
 from app.cli.args import path_arg
-from app.services import wiring
+from app.services import logfile, wiring
 from app.services.errors import DomainError
 from app.services.paths import default_db_path
 
@@ -65,6 +65,7 @@ def run(argv: Sequence[str]) -> int:
         parser = build_parser(only=("gui",) if _wants_gui(argv) else None)
         args = parser.parse_args(list(argv))
         wiring.install()  # the first follow-up or settlement loads every package's handlers
+        logfile.setup("depot " + str(args.command or "gui"))  # opened only when something is logged
         if not args.command:
             args = parser.parse_args([*argv, "gui"])
         code = int(args.func(args) or 0)

@@ -10,8 +10,10 @@ from app.cli.common import add_db_option, add_json_option, print_json
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("db", help="database schema and integrity")
     dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    up = dsub.add_parser("upgrade", help="create the database or bring it to the newest schema")
+    up = dsub.add_parser("upgrade", help="create the database or bring it to the newest schema "
+                                         "(a file of an older Depot is backed up first)")
     add_db_option(up)
+    up.add_argument("--no-backup", action="store_true", help="upgrade an older file without backing it up first")
     up.set_defaults(func=_upgrade)
     chk = dsub.add_parser("check", help="check the schema version and that balances match the ledger")
     add_db_option(chk)
@@ -24,17 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _upgrade(args: argparse.Namespace) -> int:
     from app.cli import db_path
-    from app.services import schema
+    from app.services import backup, schema
     from app.services.db import check_file, make_engine
+    from app.services.settings import Settings
 
     path = db_path(args)
     check_file(path, must_exist=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(path)
-    try:
-        heads = schema.upgrade(engine)
-    finally:
-        engine.dispose()
+    if args.no_backup or not path.exists():
+        engine = make_engine(path)
+        try:
+            heads = schema.upgrade(engine)
+        finally:
+            engine.dispose()
+    else:
+        settings = Settings()
+        taken, heads = backup.upgrade_with_backup(path, backup.folder_from(settings),
+                                                  keep_days=backup.keep_days_from(settings))
+        if taken is not None:
+            print(f"{path}: {taken.line()} before upgrading")
     print(f"{path}: schema at {', '.join(sorted(heads))}")
     return 0
 

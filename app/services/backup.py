@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
+import signal
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,17 +31,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from app.services import jobs
-from app.services.db import SQLITE_MAGIC
-from app.services.errors import DomainError
+from app.services import jobs, schema
+from app.services.db import SQLITE_MAGIC, make_engine
+from app.services.errors import DatabaseProblem, DomainError, ValidationError
 from app.services.paths import user_data_dir
-from app.services.replication.faults import fault
 
 #: days a backup is kept (``backup.keep_days``); the newest ``KEEP_AT_LEAST`` are kept whatever their age
 KEEP_DAYS = 14
 KEEP_AT_LEAST = 3
 #: hours between scheduled backups (``backup.every_hours``); the job looks once an hour
 EVERY_HOURS = 24.0
+log = logging.getLogger("depot.backup")
 NAME_RE = re.compile(r"^depot-(?P<branch>[A-Za-z0-9_]+)-(?P<stamp>\d{8}T\d{6}Z)(?:-\d+)?\.db$")
 
 
@@ -87,6 +89,13 @@ class BackupReport:
             return self.skipped
         gone = f"; removed {len(self.removed)} older" if self.removed else ""
         return f"backed up to {self.path} ({self.size / 1e6:.1f} MB in {self.seconds:.1f} s){gone}"
+
+
+def fault(point: str) -> None:
+    """The crash tests' kill switch (``DEPOT_SYNC_FAULT=<point>``, as in replication.faults; not imported
+    from there: the replication package pulls in the PostgreSQL driver, which a backup never needs)."""
+    if os.environ.get("DEPOT_SYNC_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def default_folder() -> Path:
@@ -224,6 +233,8 @@ def take_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS
     finally:
         src.close()
     removed = prune(folder, branch, keep_days=keep_days, now=now)
+    log.info("backed up %s to %s (%d bytes)%s", src_path, final, final.stat().st_size,
+             f"; removed {len(removed)} older" if removed else "")
     return BackupReport(ok=True, path=str(final), size=final.stat().st_size, seconds=time.monotonic() - t0,
                         removed=[str(p) for p in removed])
 
@@ -333,6 +344,7 @@ def scheduled(engine: Engine, settings: Any, *, now: dt.datetime | None = None,
         report = take_backup(db_path, folder, keep_days=keep_days_from(settings), now=now)
     except (BackupError, sqlite3.Error, OSError) as e:
         report = BackupReport(ok=False, error=str(e))
+        log.warning("scheduled backup failed: %s", e)
     remember(settings, report, now=now)
     if note is not None:
         note(report)
@@ -345,6 +357,51 @@ def remember(settings: Any, report: BackupReport, *, now: dt.datetime | None = N
     with contextlib.suppress(DomainError, OSError, AttributeError):
         settings.set("backup.last", {"at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
                                      "ok": report.ok, "line": report.line(), "path": report.path})
+
+
+def save_settings(settings: Any, *, folder: str, keep_days: int, every_hours: float, enabled: bool) -> None:
+    """Settings > Backups: check, then store the folder ('' = the default), days kept, interval and
+    whether the schedule runs. A named folder must exist and take a file (a typo never starts a tree)."""
+    folder = folder.strip()
+    if folder:
+        try:
+            check_folder(Path(folder), create_default=False)
+        except BackupError as e:
+            raise ValidationError("backup folder", str(e)) from None
+    if not 1 <= int(keep_days) <= 3650:
+        raise ValidationError("keep backups", "must be between 1 and 3650 days")
+    if not 1 <= float(every_hours) <= 168:
+        raise ValidationError("back up every", "must be between 1 and 168 hours")
+    settings.set("backup.dir", folder)
+    settings.set("backup.keep_days", int(keep_days))
+    settings.set("backup.every_hours", float(every_hours))
+    settings.set("backup.enabled", bool(enabled))
+
+
+def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS) -> tuple[BackupReport | None, set[str]]:
+    """Bring a database to this Depot's schema; a file of an older Depot is backed up first (a new
+    install must never cost the branch its data). Returns (the backup taken or None, the new heads).
+    A backup that cannot be written stops the upgrade (BackupError): the file stays as it was."""
+    engine = make_engine(db_path)
+    try:
+        heads = schema.db_heads(engine)
+        report = None
+        if heads and heads != schema.script_heads():
+            unknown = heads - schema.known_revisions()
+            if unknown:
+                raise DatabaseProblem(f"{db_path} was written by a newer Depot (schema {', '.join(sorted(unknown))}); "
+                                      "install that version to open it")
+            try:
+                report = take_backup(db_path, folder, keep_days=keep_days)
+            except BackupError as e:
+                raise BackupError(f"could not back up {db_path} before upgrading it ({e}); it was not upgraded") from None
+            log.info("backed up %s before upgrading its schema from %s: %s", db_path, ", ".join(sorted(heads)), report.path)
+        new = schema.upgrade(engine)
+        if report is not None:
+            log.info("upgraded %s to schema %s", db_path, ", ".join(sorted(new)))
+        return report, new
+    finally:
+        engine.dispose()
 
 
 def _ready(settings: Any) -> bool:

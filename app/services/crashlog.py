@@ -9,6 +9,7 @@ to a support request as it is. Only the newest ``KEEP`` reports are kept.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import platform
 import sys
@@ -72,6 +73,8 @@ def write(exc: BaseException | None, *, tb_text: str = "", context: str = "") ->
             path = folder / name
             path.write_text(body, encoding="utf-8")
             _prune(folder)
+            logging.getLogger("depot").error("internal error%s: %s; report %s", f" while {context}" if context else "",
+                                             summary(exc) if exc is not None else "?", path)
             return path
         except OSError:
             continue

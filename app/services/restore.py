@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sqlite3
 import time
@@ -42,6 +43,8 @@ from app.services.errors import DatabaseProblem
 from app.services.replication.engine import sync_once
 from app.services.replication.faults import fault
 from app.services.stock import balance_mismatches
+
+log = logging.getLogger("depot.restore")
 
 #: pages written into the live file per backup step (1 MB)
 SWAP_PAGES = 256
@@ -265,6 +268,7 @@ def restore(target: Path, backup: Path, *, sync: bool = True) -> RestoreReport:
         finally:
             engine.dispose()
     report.seconds = time.monotonic() - t0
+    log.info("%s", "; ".join(report.lines()))
     return report
 
 

@@ -24,6 +24,10 @@ from app.services.errors import DatabaseProblem
 if TYPE_CHECKING:
     from alembic.config import Config
 
+class SchemaOutdated(DatabaseProblem):
+    """The file is from an older Depot and needs ``upgrade`` (the window offers it, after a backup)."""
+
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -92,7 +96,7 @@ def check_current(engine: Engine) -> None:
             "install the newer version to open it"
         )
     if heads != script_heads():
-        raise DatabaseProblem(f"{path} needs a schema upgrade: run 'depot db upgrade --db {path}'")
+        raise SchemaOutdated(f"{path} needs a schema upgrade: run 'depot db upgrade --db {path}'")
 
 
 def upgrade(engine: Engine, target: str = "heads") -> set[str]:

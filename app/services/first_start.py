@@ -1,0 +1,87 @@
+"""A workstation's first start: no database on this computer yet. Either a new company (an empty
+file; the setup assistant takes over), joining a branch that already works with the server (a new
+file filled by the first sync), or restoring a backup (``app.services.restore``).
+
+Why a service: the window's first-start dialog and the tests call the same functions, and either
+way a step that fails leaves no half-made file behind, so the next start asks again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from app.services import schema
+from app.services.db import check_file, make_engine
+from app.services.errors import DomainError, ValidationError
+from app.services.replication.conn import secret_name
+from app.services.replication.engine import SyncResult, sync_once
+from app.services.replication.pull import PullProgress
+from app.services.secrets import current as secret_store
+
+
+class JoinFailed(DomainError):
+    """The first sync of a joining workstation did not complete; no file was left behind."""
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def create_new(path: Path) -> Path:
+    """An empty Depot database at ``path`` (its folder is made); refuses an existing file."""
+    path = Path(path)
+    if path.exists():
+        raise ValidationError("database file", f"{path} already exists")
+    check_file(path, must_exist=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(path)
+    try:
+        schema.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        _remove(path)
+        raise
+    engine.dispose()
+    return path
+
+
+def server_address(host: str, port: str | int, dbname: str, user: str) -> str:
+    """The connection string of a branch login (no password: that goes to the keyring)."""
+    host, dbname, user = host.strip(), dbname.strip(), user.strip()
+    for name, value in (("server", host), ("database", dbname), ("branch login", user)):
+        if not value:
+            raise ValidationError(name, "is required")
+    try:
+        p = int(str(port).strip() or "5432")
+    except ValueError:
+        raise ValidationError("port", f"{port!r} is not a number") from None
+    if not 1 <= p <= 65535:
+        raise ValidationError("port", "must be between 1 and 65535")
+    return make_conninfo("", host=host, port=str(p), dbname=dbname, user=user)
+
+
+def join_branch(path: Path, dsn: str, password: str = "", *, progress: PullProgress | None = None) -> SyncResult:
+    """Make a new workstation file at ``path`` and fill it with the first sync from the server (the
+    branch comes from the login). The password is kept with Depot's secrets under the login's name.
+    Raises JoinFailed with the server's sentence, removing the new file."""
+    create_new(path)
+    try:
+        if password:
+            secret_store().set(secret_name(str(conninfo_to_dict(dsn).get("user") or "")), password)
+        engine = make_engine(path)
+        try:
+            res = sync_once(engine, dsn, progress=progress)
+        finally:
+            engine.dispose()
+    except BaseException:
+        _remove(path)
+        raise
+    if not res.ok:
+        _remove(path)
+        raise JoinFailed(f"could not join the branch: {res.error}")
+    return res
