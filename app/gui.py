@@ -26,13 +26,15 @@ from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from app.services import crashlog
+from app.services import crashlog, logfile
 from app.services.auth import Actor, actor_by_name
 from app.services.db import open_database, session_scope
 from app.services.errors import DatabaseProblem, DomainError
 from app.services.paths import default_db_path, user_data_dir
+from app.services.schema import SchemaOutdated
 from app.services.settings import Settings
 from app.views.context import AppContext, make_context
 from app.views.login import LoginDialog
@@ -70,6 +72,59 @@ def apply_style(app: QApplication) -> None:
     qss = RESOURCES / "style.qss"
     if qss.exists():
         app.setStyleSheet(qss.read_text(encoding="utf-8"))
+
+
+def _with_progress(title: str, text: str, work: Callable[[Callable[[int, int, str], None]], object]) -> dict[str, Any]:
+    """Run ``work(report)`` off the GUI thread under a modal progress dialog; {"ok": result} or {"error": e}."""
+    dialog = QProgressDialog(text, "", 0, 0)
+    dialog.setWindowTitle(f"Depot - {title}")
+    dialog.setCancelButton(None)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    loop = QEventLoop()
+    outcome: dict[str, Any] = {}
+
+    def progress(done: int, total: int, line: str) -> None:
+        dialog.setRange(0, max(total, 0))
+        dialog.setValue(min(done, total))
+        if line:
+            dialog.setLabelText(f"{text}\n{line}")
+
+    def finish(key: str, value: object) -> None:
+        outcome[key] = value
+        loop.quit()
+
+    run_task(work, lambda r: finish("ok", r), lambda e: finish("error", e), progress)
+    loop.exec()
+    dialog.close()
+    return outcome
+
+
+def ask_upgrade(path: Path, folder: Path) -> bool:
+    """Ask before upgrading a file of an older Depot (tests patch this)."""
+    answer = QMessageBox.question(
+        None, "Depot - newer version installed",
+        f"{path} was made by an older version of Depot.\n\nDepot backs it up to {folder} and then upgrades "
+        "it to this version (the backup can be restored with the older version if needed). Go on?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def upgrade_database(path: Path, settings: Settings) -> bool:
+    """An older file after an upgrade of Depot: back it up, upgrade it (off the GUI thread); True when done."""
+    from app.services import backup  # only after an upgrade of Depot: never on a normal start
+
+    folder = backup.folder_from(settings)
+    if not ask_upgrade(path, folder):
+        return False
+    outcome = _with_progress("upgrade", "Backing up and upgrading the database...",
+                             lambda _report: backup.upgrade_with_backup(path, folder,
+                                                                        keep_days=backup.keep_days_from(settings)))
+    if "error" in outcome:
+        show_problem("upgrade", str(outcome["error"]))
+        return False
+    return True
 
 
 def create_demo_database(path: Path) -> bool:
@@ -245,13 +300,30 @@ def launch(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setOrganizationName("Depot")
     app.setApplicationName("Depot")
+    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "depot.png")))
     apply_style(app)
+    logfile.setup("window")
     settings = Settings()
     path = resolve_db_path(args, settings)
+    if not path.exists() and not getattr(args, "db", None) and not getattr(args, "demo", False):
+        from app.views.setup.first_start import FirstStartDialog  # a new install only: not on a normal start
+
+        choice = FirstStartDialog.ask(path)  # a new install: create, join, restore or the demo
+        if choice is None:
+            return 1
+        if choice == "demo":
+            args.demo = True
+            path = demo_db_path()
     if getattr(args, "demo", False) and not path.exists() and not create_demo_database(path):
         return 2
+    logfile.started("window", path)
     try:
-        engine = open_database(path)
+        try:
+            engine = open_database(path)
+        except SchemaOutdated:
+            if not upgrade_database(path, settings):
+                return 2
+            engine = open_database(path)
     except DatabaseProblem as e:
         show_problem("database", str(e))
         return 2

@@ -6,12 +6,15 @@ controller, the e-mail delivery).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.services.jobs import Backoff, Job
 from app.views.context import AppContext
+
+log = logging.getLogger("depot.jobs")
 
 
 class JobRunner(QObject):
@@ -75,6 +78,9 @@ class JobRunner(QObject):
         self.last = report
         self.running_changed.emit(False)
         good = bool(getattr(report, "ok", True)) if ok is None else ok
+        if not good and getattr(report, "error_kind", "") != "config":  # the support person's log: which job failed, when, and why (no secrets: filtered)
+            why = error if error is not None else (getattr(report, "error", "") or "failed")
+            log.warning("background job %s: %s", self.job.name, why)
         delay = self.backoff.next_delay(good) if self.job.backoff else self.backoff.interval_s
         self._timer.start(int(self.next_delay(report, delay) * 1000))
         if error is not None:

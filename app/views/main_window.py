@@ -32,9 +32,11 @@ from app.services import masterdata
 from app.services.crashlog import InternalError
 from app.services.db import local_branch_id
 from app.views.context import AppContext
+from app.views.help import HelpActions, help_button
 from app.views.placeholder import ErrorPage, NotBuiltPage
 from app.views.screens import NAV, NavEntry
 from app.views.widgets.internal_error import InternalErrorDialog
+from app.views.widgets.layout_memory import remember_splitters
 from app.views.widgets.qsettings import qsettings
 
 DEFAULT_SCREEN = "master"
@@ -156,6 +158,8 @@ class MainWindow(QMainWindow):
         self.sign_out_button.setToolTip("Sign out or switch user (Ctrl+Shift+L): the next shift signs in without "
                                         "restarting Depot")
         self.sign_out_button.setAutoRaise(True)
+        self.help = HelpActions(self)  # F1 shortcuts, Ctrl+Shift+F1 diagnostics, About
+        self.help_button = help_button(self.help)
         self.sync_label = QLabel("sync: not configured")
         self.sync_label.setObjectName("syncLabel")
         self.busy = QProgressBar()
@@ -164,7 +168,7 @@ class MainWindow(QMainWindow):
         self.busy.setFixedWidth(80)
         self.busy.setVisible(False)
         sb.addWidget(self.message_label, 1)
-        for w in (self.busy, self.branch_label, self.user_label, self.sign_out_button, self.sync_label):
+        for w in (self.busy, self.branch_label, self.user_label, self.sign_out_button, self.sync_label, self.help_button):
             sb.addPermanentWidget(w)
 
     def _build_shortcuts(self) -> None:
@@ -239,6 +243,9 @@ class MainWindow(QMainWindow):
             page = cls(self.ctx)
             if not isinstance(page, QWidget):
                 raise TypeError(f"{entry.target} is not a QWidget")
+            if not page.windowTitle():
+                page.setWindowTitle(entry.title)  # names the screen's keys in the F1 overlay
+            remember_splitters(page, entry.key)  # every screen's splitters keep where the user left them
             return page
         except Exception:  # noqa: BLE001 - shown on the page, never hidden
             tb = traceback.format_exc()

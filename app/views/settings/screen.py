@@ -52,6 +52,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("EDI", "app.views.settings.edi_page:EdiSettingsPage"),
     ("E-mail", "app.views.settings.email_page:EmailSettingsPage"),
     ("Dashboard", "app.views.settings.dashboard_page:DashboardSettingsPage"),
+    ("Backups", "app.views.settings.backups_page:BackupsPage"),
 )
 
 
