@@ -23,6 +23,9 @@ from app.services.errors import DomainError
 from app.services.paths import user_data_dir
 
 KEEP = 50
+# Depot's log records go to the rotating file once ``logfile.setup`` ran; until then (a test, a hook
+# outside the command line) nowhere, rather than to stderr through logging's last resort
+logging.getLogger("depot").addHandler(logging.NullHandler())
 
 
 class InternalError(DomainError):
