@@ -2,9 +2,8 @@
 
 Reads what the database holds: weekly demand (``sales_week``) for demand spikes, receipts
 against their purchase orders for supplier lead-time drift. Freight cost per unit and pick
-errors need shipment costs and pick confirmations, which this database does not record yet
-(Dispatch and Picking add them); the scan says so instead of staying silent, and the tests
-(detect.py) run on arrays until then.
+errors need shipment costs and pick confirmations: Dispatch records them now, but the scan does
+not read them yet; it says so instead of staying silent, and the tests (detect.py) run on arrays.
 
 One exception per finding and period: the key names the kind, the subject and the week, so
 a scan run twice raises nothing new, and next week's spike is a new exception.
@@ -133,11 +132,11 @@ def find(session: Session, today: dt.date) -> ScanResult:
     if insp.has_table("sales_week"):
         res.findings += spikes(session, today)
     res.findings += lead_times(session, today)
-    shipment_cols = {c["name"] for c in insp.get_columns("shipment")} if insp.has_table("shipment") else set()
-    if "freight_cost" not in shipment_cols:
-        res.notes.append("freight cost per unit: shipments carry no freight cost in this database yet (Dispatch)")
-    if not insp.has_table("pick_line"):
-        res.notes.append("pick errors: no pick confirmations in this database yet (Picking)")
+    # Dispatch now records freight (shipment.freight_quoted/billed) and pick confirmations
+    # (pick_line); until the two detectors read them, the scan says it did not look
+    res.notes.append("freight cost per unit: not read from Dispatch's shipments yet (the detector runs on "
+                     "arrays only)")
+    res.notes.append("pick errors: not read from Dispatch's pick confirmations yet (Picking)")
     return res
 
 
