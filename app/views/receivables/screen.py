@@ -45,6 +45,7 @@ from app.services.changes import Change
 from app.services.money import fmt_money
 from app.services.print_batch import folder_sink
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_now
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER, Change.RMA})
 BUCKETS = [b[0] for b in ar.BUCKETS]
@@ -223,14 +224,14 @@ class ReceivablesScreen(QWidget):
     def _on_returns(self, rows: list[Any]) -> None:
         self.returns_model.set_rows([(r.number, r.rma, r.customer, r.detail.replace("\n", "; ")[:80],
                                       fmt_money(r.amount, r.currency)) for r in rows], [r.number for r in rows])
-        self.returns.resizeColumnsToContents()
+        fit_now(self.returns)
         self.tabs.setTabText(2, f"Returns to credit ({len(rows)})")
         self._update_buttons()
 
     def _on_pending(self, rows: list[Any]) -> None:
         self.pending_model.set_rows([(r.number, r.customer, r.shipment, r.tracking_number, fmt_money(r.total, r.currency))
                                      for r in rows], [r.number for r in rows])
-        self.pending.resizeColumnsToContents()
+        fit_now(self.pending)
         self.tabs.setTabText(1, f"Pending invoices ({len(rows)})")
         self._update_buttons()
 
@@ -244,7 +245,7 @@ class ReceivablesScreen(QWidget):
         owed = sum(total.values(), Decimal(0))
         self.summary.setText(f"{len(rows)} customers owe {fmt_money(owed)}; overdue {fmt_money(owed - total['current'])}; "
                              f"DSO (90 days) {dso}")
-        self.ageing.resizeColumnsToContents()
+        fit_now(self.ageing)
         if keep in self.ageing_model.keys:
             self.ageing.selectRow(self.ageing_model.keys.index(keep))
         self._update_buttons()
@@ -270,7 +271,7 @@ class ReceivablesScreen(QWidget):
                                         fmt_money(o.original, o.currency), fmt_money(o.open, o.currency),
                                         str(o.days_past_due) if o.days_past_due > 0 else "") for o in items],
                                       [o.doc_number for o in items])
-            self.items.resizeColumnsToContents()
+            fit_now(self.items)
         self.ctx.runner.submit(work, show, write=False, latest="receivables.items", label=f"open items {code}",
                                on_error=lambda e: self.message.setText(str(e)))
 

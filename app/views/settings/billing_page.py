@@ -30,6 +30,7 @@ from app.services.billing.profile import billing_of, set_billing
 from app.services.billing.receivables import customer_by
 from app.services.changes import Change
 from app.views.context import AppContext
+from app.views.widgets.columns import fit_now
 
 
 class BillingSettingsPage(QWidget):
@@ -114,7 +115,7 @@ class BillingSettingsPage(QWidget):
         for i, row in enumerate(rows):
             for j, v in enumerate(row):
                 self.rates.setItem(i, j, QTableWidgetItem(v))
-        self.rates.resizeColumnsToContents()
+        fit_now(self.rates)
 
     def save_tax_rate(self) -> None:
         actor = self.ctx.actor
