@@ -17,6 +17,7 @@ import pypdfium2 as pdfium
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPainter
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
+from PySide6.QtWidgets import QApplication
 
 from app.services.errors import DomainError
 
@@ -35,11 +36,16 @@ def printers() -> list[str]:
 
 
 def ensure_app() -> None:
-    """The command line prints without a window: a GUI application of its own (offscreen without a display)."""
+    """The command line prints without a window: an application of its own (offscreen without a display).
+
+    A QApplication, not a bare QGuiApplication: Qt keeps one application per process, and a
+    widget made later in the same process (a window opened after a print, a test) aborts the
+    process when the one application cannot hold widgets.
+    """
     if QGuiApplication.instance() is None:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        QGuiApplication([])
+        QApplication([])
 
 
 def pdf_pages(pdf: bytes, dpi: float) -> Iterator[QImage]:
