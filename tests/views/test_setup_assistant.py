@@ -78,7 +78,8 @@ def test_an_empty_file_is_set_up_page_by_page(qtbot: QtBot, engine: Engine, tmp_
     assert _count(engine, "SELECT count(*) FROM location WHERE kind = 'storage'") == 0
     bins.generate_button.click()
     qtbot.waitUntil(lambda: bins.status.text() == "made 30 bins", timeout=10_000)
-    qtbot.waitUntil(lambda: bins.bins.rowCount() == 30 + 2, timeout=10_000)  # and the dock and QA cage
+    # and the dock, the QA cage and the packing location (Dispatch: picked stock waits there)
+    qtbot.waitUntil(lambda: bins.bins.rowCount() == 30 + 3, timeout=10_000)
     _next(qtbot, wiz, 4)
     # 5. the first admin: passwords must match and be long enough
     admin = wiz.admin
