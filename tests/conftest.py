@@ -13,6 +13,7 @@ os.environ.setdefault("DEPOT_KEYRING", "memory")  # never touch the developer's 
 # internal-error reports (app.services.crashlog) of tests go to a folder of this run, not the user's
 os.environ.setdefault("DEPOT_DATA_DIR", __import__("tempfile").mkdtemp(prefix="depot-test-data-"))
 
+import gc  # noqa: E402
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -48,6 +49,26 @@ def _freeze(path: Path) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _qt_collects_when_idle(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Cyclic garbage of a Qt test is collected at its teardown, not at a random allocation.
+
+    A full run crashed twice in the garbage collector (a segfault in one run, an abort in
+    another) while a screen's background ops were still being delivered; collected after the
+    test's screens and runners are gone, the same garbage is harmless. Autouse fixtures are set
+    up first, so this one is torn down after qtbot's widgets and make_ctx's drained runners.
+    """
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
