@@ -119,3 +119,6 @@ def test_pack_ship_and_manifest_in_the_window(qtbot: QtBot, engine: Engine, sess
     assert b.args[0] and "1 packing slips written" in b.args[1], b.args
     assert (tmp_path / "slips" / f"{row.number}.pdf").read_bytes()[:4] == b"%PDF"
     assert not man.progress.isVisible() and man.last_run is not None and not man.last_run.failed
+    # no op of this window outlives the test (make_ctx's contexts are drained the same way)
+    assert ctx.runner.wait_idle(10_000)
+    ctx.runner.shutdown()
