@@ -36,11 +36,14 @@ from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
 from app.services.seed.adoption import seed_company, seed_legacy_history, seed_policies
+from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
+from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
 from app.services.seed.history import copy_balances, seed_history
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
+from app.services.seed.shipping import seed_shipping
 from app.services.seed.spec import SIZES, Ctx, Progress
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
@@ -210,7 +213,6 @@ def _forecasts(path: Path, today: dt.date) -> None:
 
 def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
     """Invoices, payments, credit notes and print history on the seeded shipments (issue 16)."""
-    from app.services.seed.billing import seed_billing
 
     engine = make_engine(path)
     try:
@@ -232,8 +234,6 @@ def _recount(path: Path, counts: dict[str, int], tables: tuple[str, ...]) -> Non
 def seed_day_under_way(path: Path, today: dt.date) -> None:
     """Cut-offs and the day's waves, planned, released and part-picked, then carton sizes and orders
     packed, labelled and shipped on yesterday's manifest, by the real services (issue 14)."""
-    from app.services.seed.dispatch import seed_waves
-    from app.services.seed.shipping import seed_shipping
 
     now = dt.datetime.now(dt.UTC)
     if now.date() != today:  # a pinned day (tests): early afternoon of it, before the cut-offs
