@@ -14,7 +14,8 @@ PY
 QT_DEBS=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 libfreetype6
          libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
          libxcb-xinerama0 libxcb-render-util0 libxcb-image0 libxcb-randr0 libxcb-xfixes0
-         poppler-utils)  # pdftoppm: tests rasterise carrier label PDFs and read their barcodes
+         poppler-utils   # pdftoppm: tests rasterise carrier label PDFs and read their barcodes
+         nsis)           # makensis: tests compile the Windows setup (installers/windows/depot.nsi)
 missing=()
 for p in "${QT_DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
