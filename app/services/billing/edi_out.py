@@ -129,7 +129,7 @@ def export_invoice(session: Session, inv: Invoice, *, when: dt.datetime | None =
     ours = our_id(session, inv.owner_branch_id)
     partner = (cust.edi_qualifier.strip() or "ZZ", cust.edi_id.strip())
     msg_type = "810" if fmt == "x12" else "INVOIC"
-    control = next_control(session, inv.owner_branch_id, f"{msg_type}:{partner[1]}")
+    control = next_control(session, inv.owner_branch_id, fmt, partner[1])
     if fmt == "x12":
         text = x12.write_interchange(sender=ours, receiver=partner, control=control, functional_id="IN", when=when,
                                      transactions=[("810", _x12_810(inv, cust, lines, taxes, ours[1], order_no))])

@@ -6,7 +6,9 @@
   whole file: the 997 / CONTRL says so (``AK9*R``) and the result is ``refused`` (no order is
   written). The result is returned, not raised, so the caller commits the acknowledgement's
   record and control number with it: the rejecting 997 has left the building, and a rollback
-  would give the next message to that partner the same interchange number;
+  would give the next message to that partner the same interchange number. Every order of the
+  file is read first too: a set that is not an order (no BEG / BGM) is rejected by the 997 the
+  same way, so nothing else has been sent when a file is refused;
 * the sender is a customer's EDI id (``Customer.edi_id``); an unknown partner is refused;
 * a (sender, interchange, transaction) control seen before: with the same content it is a resend
   (nothing changes, the 997 is sent again); with other content it is refused (the partner must
@@ -65,6 +67,12 @@ class OrderLine:
     price: Decimal | None
     ours: list[str]  # our item numbers / GTINs it names, best first
     their_part: str = ""
+    #: every (qualifier, item id) the buyer sent, in its order: the 855 / ORDRSP echoes them
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def qualifier(self, value: str, default: str) -> str:
+        """The qualifier the buyer gave ``value`` (its GTIN as UP stays UP in our answer)."""
+        return next((q for q, v in self.sent if v == value and q), default)
 
 
 @dataclass
@@ -150,7 +158,7 @@ def _read_850(tx: x12.Transaction) -> CustomerPo:
             ours = [v for q, v in pairs if q in _OUR_PART] + [v for q, v in pairs if q in _GTIN]
             their = next((v for q, v in pairs if q == "BP"), "")
             lines.append(OrderLine(len(lines) + 1, x12.el(seg, 1) or str(len(lines) + 1), x12.el(seg, 2),
-                                   x12.el(seg, 3), _price(x12.el(seg, 4)), ours, their))
+                                   x12.el(seg, 3), _price(x12.el(seg, 4)), ours, their, pairs))
     if not po_number:
         raise CustomerEdiError(f"850 {tx.control}: no BEG segment with the purchase order number")
     digest = hashlib.sha256("\n".join("*".join(x.strip() for x in s) for s in tx.segments).encode()).hexdigest()
@@ -174,11 +182,13 @@ def _read_orders(msg: edifact.Message) -> CustomerPo:
             ship_to = " ".join(x for x in (s.get(3), s.get(4), s.get(5), s.get(6)) if x)
         elif s.tag == "LIN":
             cur = OrderLine(len(lines) + 1, s.get(0) or str(len(lines) + 1), "", "", None,
-                            [s.get(2, 0)] if s.get(2, 0) else [])
+                            [s.get(2, 0)] if s.get(2, 0) else [], sent=[(s.get(2, 1), s.get(2, 0))] if s.get(2, 0) else [])
             lines.append(cur)
         elif s.tag == "PIA" and cur is not None:
             for k in range(1, 5):
                 value, qual = s.get(k, 0), s.get(k, 1)
+                if value:
+                    cur.sent.append((qual, value))
                 if value and qual in _OUR_PART:
                     cur.ours.insert(0, value)
                 elif value and qual == "BP":
@@ -216,9 +226,14 @@ def import_customer_file(session: Session, actor: Actor | None, data: bytes, fil
         if customer is None:
             raise CustomerEdiError(f"sender {sender!r} is not the EDI id of any customer (unknown partner); nothing "
                                    f"imported")
-        checked.append((env, sender, customer, env.all_problems()))
+        checked.append((env, sender, customer))
     actor_here = _acting(actor)
-    bad = [(env, customer, problems) for env, _s, customer, problems in checked if problems]
+    if outbound_dir is None:  # the 997 and the 855 would take control numbers and go nowhere
+        raise CustomerEdiError(f"{file_name}: a customer's order is answered with a 997 and an 855 (CONTRL and "
+                               f"ORDRSP); import it with `depot edi import` or the EDI folder poll, which write "
+                               f"them; nothing imported")
+    docs = {id(env): _read_all(env) for env, _s, _c in checked}  # every order read before anything is sent
+    bad = [(env, customer, env.all_problems()) for env, _s, customer in checked if env.all_problems()]
     if bad:
         for env, customer, _problems in bad:
             out.customer = customer.code
@@ -227,21 +242,46 @@ def import_customer_file(session: Session, actor: Actor | None, data: bytes, fil
             else:
                 out.written.append(_send_contrl(session, actor_here, env, outbound_dir, customer, True))
         problems = [p for _e, _c, ps in bad for p in ps]
-        out.refused = (f"{file_name}: the envelope is wrong ({'; '.join(problems)}); the "
+        what = "the envelope is wrong" if all(docs[id(e)] is not None for e, _c, _p in bad) else \
+            "a message cannot be read as an order"
+        out.refused = (f"{file_name}: {what} ({'; '.join(problems)}); the "
                        f"{'997' if standard == 'x12' else 'CONTRL'} rejects it, nothing imported")
         return out
-    for env, sender, customer, _problems in checked:
+    for env, sender, customer in checked:
         out.customer = customer.code
         if isinstance(env, x12.Interchange):
             out.written.append(_send_997(session, actor_here, env, outbound_dir, customer))
         else:
             out.written.append(_send_contrl(session, actor_here, env, outbound_dir, customer, False))
-        docs = ([_read_850(t) for t in env.transactions if t.set_id == "850"] if isinstance(env, x12.Interchange)
-                else [_read_orders(m) for m in env.messages if m.type == "ORDERS"])
-        for doc in docs:
+        for doc in docs[id(env)] or []:
             out.outcomes.append(_one(session, actor_here, standard, env.control, sender, customer, doc, file_name,
                                      outbound_dir, out))
     return out
+
+
+def _read_all(env: x12.Interchange | edifact.EdifactInterchange) -> list[CustomerPo] | None:
+    """Every order of one interchange, or None when one cannot be read: its problem is then put
+    on its set / message, so the 997 / CONTRL rejects it (a missing BEG is a syntax error X12's
+    997 reports) and the refusal of the file sends nothing else."""
+    out: list[CustomerPo] = []
+    ok = True
+    if isinstance(env, x12.Interchange):
+        for t in env.transactions:
+            if t.set_id == "850":
+                try:
+                    out.append(_read_850(t))
+                except CustomerEdiError as e:
+                    t.problems.append(str(e))
+                    ok = False
+    else:
+        for m in env.messages:
+            if m.type == "ORDERS":
+                try:
+                    out.append(_read_orders(m))
+                except CustomerEdiError as e:
+                    m.problems.append(str(e))
+                    ok = False
+    return out if ok else None
 
 
 def _acting(actor: Actor | None) -> Actor:
@@ -338,7 +378,7 @@ def _record_out(session: Session, standard: str, msg_type: str, customer: Custom
 def _send_997(session: Session, actor: Actor, ic: x12.Interchange, outbound_dir: str | Path | None,
               customer: Customer) -> str:
     owner = _branch(session, actor, None)
-    control = next_control(session, owner, f"997:{ic.sender_qualifier}:{ic.sender_id}")
+    control = next_control(session, owner, "x12", ic.sender_id)
     text = x12.build_997(ic, our_id=our_id(session, owner), control=control, when=dt.datetime.now(dt.UTC))
     name = f"997-{ic.sender_id}-{ic.control}-{control:09d}.x12"
     if outbound_dir:
@@ -350,7 +390,7 @@ def _send_997(session: Session, actor: Actor, ic: x12.Interchange, outbound_dir:
 def _send_contrl(session: Session, actor: Actor, ie: edifact.EdifactInterchange, outbound_dir: str | Path | None,
                  customer: Customer, rejected: bool) -> str:
     owner = _branch(session, actor, None)
-    control = next_control(session, owner, f"CONTRL:{ie.sender}")
+    control = next_control(session, owner, "edifact", ie.sender)
     _q, ours = our_id(session, owner)
     body = [edifact.seg("UCI", ie.control, [ie.sender, ie.sender_qualifier], [ours, "ZZ"], "4" if rejected else "7")]
     text = edifact.write_interchange(sender=(ours, "ZZ"), recipient=(ie.sender, ie.sender_qualifier or "14"),
@@ -366,7 +406,7 @@ def _send_855(session: Session, actor: Actor, standard: str, customer: Customer,
               order: OrderResult | None, res: Outcome, outbound_dir: str | Path | None) -> str:
     """The order response: what was accepted, changed or backordered (or why it was refused)."""
     owner = order.order.owner_branch_id if order else _branch(session, actor, None)
-    control = next_control(session, owner, f"{'855' if standard == 'x12' else 'ORDRSP'}:{customer.edi_id}")
+    control = next_control(session, owner, standard, customer.edi_id)
     we = our_id(session, owner)
     today = dt.datetime.now(dt.UTC)
     rows: list[tuple[OrderLine, str, Any, Any]] = []
@@ -390,7 +430,8 @@ def _send_855(session: Session, actor: Actor, standard: str, customer: Customer,
         for ln, code, line, pr in rows:
             qty = ln.qty or "0"
             price = f"{(line.unit_price * line.uom_factor):.2f}" if line else (f"{ln.price:.2f}" if ln.price else "")
-            body.append(["PO1", ln.ref, qty, ln.uom or "EA", price, "", "VP", ln.ours[0] if ln.ours else ""])
+            ids = [v for pair in ln.sent for v in pair] or ["VP", ln.ours[0] if ln.ours else ""]
+            body.append(["PO1", ln.ref, qty, ln.uom or "EA", price, "", *ids])
             ack = ["ACK", code, qty, ln.uom or "EA"]
             if pr is not None and code == "IB":
                 ack += ["068", pr.date.strftime("%Y%m%d")]
@@ -406,7 +447,8 @@ def _send_855(session: Session, actor: Actor, standard: str, customer: Customer,
                  edifact.seg("RFF", ["ON", doc.po_number])]
         for ln, code, line, pr in rows:
             action = {"IA": "5", "IP": "3", "IB": "3", "IR": "7", "R2": "7"}[code]
-            body2.append(edifact.seg("LIN", ln.ref, action, [ln.ours[0] if ln.ours else "", "SRV"]))
+            ref = ln.ours[0] if ln.ours else ""
+            body2.append(edifact.seg("LIN", ln.ref, action, [ref, ln.qualifier(ref, "SRV")]))
             body2.append(edifact.seg("QTY", ["21", ln.qty or "0"]))
             if code == "IB" and pr is not None:
                 body2.append(edifact.seg("QTY", ["83", ln.qty or "0"]))

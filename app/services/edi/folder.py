@@ -88,7 +88,7 @@ def write_997(session: Session, actor: Actor | None, data: bytes, outbound_dir: 
     for ic in interchanges:
         if x12.is_acknowledgement(ic) or not ic.groups:
             continue
-        control = next_control(session, branch, f"997:{ic.sender_qualifier}:{ic.sender_id}")
+        control = next_control(session, branch, "x12", ic.sender_id)
         text = x12.build_997(ic, our_id=our_id(session, branch), control=control, when=utcnow())
         name = f"997-{ic.sender_id}-{ic.control}-{control:09d}.x12"
         write_outbound(outbound_dir, name, text.encode())

@@ -156,7 +156,7 @@ def export_po(
     when = when or utcnow()
     partner = (supplier.edi_qualifier.strip() or "ZZ", supplier.edi_id.strip())
     ours = our_id(session, po.owner_branch_id)
-    control = next_control(session, po.owner_branch_id, f"{fmt}:{partner[0]}:{partner[1]}")
+    control = next_control(session, po.owner_branch_id, fmt, partner[1])
     if fmt == "x12":
         text = x12.write_interchange(sender=ours, receiver=partner, control=control, functional_id="PO",
                                      transactions=[("850", _x12_850(po, branch, wh, lines, whs))], when=when)
