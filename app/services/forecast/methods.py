@@ -36,6 +36,8 @@ HOLT_GRID = ((0.1, 0.05, 0.9), (0.3, 0.05, 0.9), (0.6, 0.05, 0.9),
 CROSTON_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 #: (alpha for sizes, beta for the demand probability) of the TSB grid
 TSB_GRID = ((0.1, 0.02), (0.1, 0.05), (0.2, 0.1), (0.3, 0.2))
+#: adjusted share of detrended variation explained by the season that makes a series seasonal
+SEASONAL_STRENGTH = 0.64
 
 
 class History:
@@ -406,66 +408,134 @@ def tsb(h: History, origins: Sequence[int], H: int, grid: Sequence[tuple[float, 
     return out
 
 
-def seasonality(h: History, origins: Sequence[int], m: int) -> tuple[F, B]:
-    """Multiplicative seasonal indices per origin and whether each series is seasonal there.
+def seasonality(h: History, origins: Sequence[int], m: int) -> tuple[F, B, B]:
+    """Multiplicative seasonal indices per origin, for the series that are seasonal.
 
-    The test of R's forecast::thetaf: the autocorrelation at lag m exceeds
+    Whether a series is seasonal is decided once, at the last origin (the forecast origin, with
+    the most history), by the test of R's forecast::thetaf: the autocorrelation at lag m exceeds
     1.645 * sqrt((1 + 2 * sum_{k<m} r_k^2) / n) (90 %), with at least 3 seasons known and all
-    values positive; the indices come from a classical multiplicative decomposition
-    (centred moving average of order m, ratio means per season position, normalised to mean 1).
-    Returns (indices (n, O, T + H_max) lookups are done by the caller with ``index_at``,
-    seasonal flags (n, O)); indices are (n, O, m) by column position mod m.
+    values positive. The backtest origins before it use that decision: were it taken again at
+    each of them, series of 4-5 years would look non-seasonal in every backtest window (fewer
+    than three seasons known there), the deseasonalised methods would be scored without their
+    season and lose to the seasonal naive they beat. The indices themselves only ever come from
+    the data before each origin (no window sees what it is scored on): a classical
+    multiplicative decomposition (centred moving average of order m, ratio means per season
+    position, normalised to mean 1) with two seasons or more, the last season's ratios to its
+    mean with one to two, none with less.
+
+    Returns (indices (n, O, m) keyed by column position mod m, seasonal flags (n,) from the
+    last origin, indices present (n, O): a seasonal series without indices at an origin has no
+    deseasonalised forecast there).
     """
     n, T = h.n, h.T
     no = len(origins)
     idx = np.ones((n, no, m))
-    flag = np.zeros((n, no), dtype=bool)
-    if m <= 1 or 3 * m > T:
-        return idx, flag
-    Y = h.filled
+    have = np.zeros((n, no), dtype=bool)
+    flag = np.zeros(n, dtype=bool)
+    if m <= 1 or 2 * m >= T or not no:
+        return idx, flag, have
+    flag = _seasonal_test(h, int(origins[-1]), m)
+    rows_s = np.nonzero(flag)[0]
+    if not len(rows_s):
+        return idx, flag, have
     for k, o in enumerate(origins):
-        if o < 3 * m:
+        if o < m:
             continue
-        Yo = Y[:, :o]
-        v = h.valid[:, :o]
-        N = v.sum(axis=1)
-        enough = 3 * m <= N
-        pos = np.where(v, Yo, 1.0).min(axis=1) > 0
-        cand = enough & pos
-        if not cand.any():
-            continue
-        rows = np.nonzero(cand)[0]
-        Yc, vc, Nc = Yo[rows], v[rows], N[rows].astype(np.float64)
-        mu = (Yc * vc).sum(axis=1) / Nc
-        d = np.where(vc, Yc - mu[:, None], 0.0)
-        den = (d * d).sum(axis=1)
-        den = np.where(den > 0, den, 1.0)
-        r = np.stack([(d[:, lag:] * d[:, :-lag]).sum(axis=1) / den for lag in range(1, m + 1)], axis=1)
-        stat = np.sqrt((1.0 + 2.0 * (r[:, :-1] ** 2).sum(axis=1)) / Nc)
-        seasonal = np.abs(r[:, -1]) / stat > 1.645
-        seasonal &= r[:, -1] > 0
-        if not seasonal.any():
-            continue
-        rows = rows[seasonal]
-        Yc, vc = Yc[seasonal], vc[seasonal]
-        # centred moving average (2 x m when m is even), valid only where the whole window is
-        ma = _centred_ma(Yc, vc, m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = Yc / ma
-        pad = (-o) % m
-        R = np.concatenate([np.full((len(rows), pad), np.nan), ratio], axis=1).reshape(len(rows), -1, m)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            si = np.nanmean(R, axis=1)  # (rows, m) phase = (column - pad) mod m relative to padded start
-        ok = ~np.isnan(si).any(axis=1) & (np.nan_to_num(si, nan=1.0) > 0).all(axis=1)
-        si = np.where(np.isnan(si), 1.0, si)
-        si = si / si.mean(axis=1, keepdims=True)
-        # re-key to phase = column mod m: padded column c' = c + pad, its phase (c + pad) mod m
-        phase = (np.arange(m) + pad) % m
-        keyed = si[:, phase]
-        idx[rows[ok], k, :] = keyed[ok]
-        flag[rows[ok], k] = True
-    return idx, flag
+        known = h.count(o)[rows_s]
+        two = rows_s[known >= 2 * m]
+        one = rows_s[(known >= m) & (known < 2 * m)]
+        if len(two):
+            si, ok = _classical_indices(h.filled[two, :o], h.valid[two, :o], m, o)
+            idx[two[ok], k, :] = si[ok]
+            have[two[ok], k] = True
+        if len(one):
+            last = h.filled[one, o - m:o]
+            mu = last.mean(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                si = last / mu[:, None]
+            ok = (mu > 0) & (si > 0).all(axis=1) & np.isfinite(si).all(axis=1)
+            phase = (np.arange(o - m, o)) % m
+            keyed = np.ones_like(si)
+            keyed[:, phase] = si
+            idx[one[ok], k, :] = keyed[ok]
+            have[one[ok], k] = True
+    # a series whose indices cannot be had at the forecast origin is not treated as seasonal
+    flag &= have[:, -1]
+    have &= flag[:, None]
+    return idx, flag, have
+
+
+def _seasonal_test(h: History, o: int, m: int) -> B:
+    """The 90 % autocorrelation test at lag m on the periods before ``o`` (see ``seasonality``)."""
+    flag = np.zeros(h.n, dtype=bool)
+    if o <= 2 * m:
+        return flag
+    Yo = h.filled[:, :o]
+    v = h.valid[:, :o]
+    N = v.sum(axis=1)
+    cand = (2 * m < N) & (np.where(v, Yo, 1.0).min(axis=1) > 0)
+    if not cand.any():
+        return flag
+    rows = np.nonzero(cand)[0]
+    Yc, vc, Nc = Yo[rows], v[rows], N[rows].astype(np.float64)
+    mu = (Yc * vc).sum(axis=1) / Nc
+    d = np.where(vc, Yc - mu[:, None], 0.0)
+    den = (d * d).sum(axis=1)
+    den = np.where(den > 0, den, 1.0)
+    r = np.stack([(d[:, lag:] * d[:, :-lag]).sum(axis=1) / den for lag in range(1, m + 1)], axis=1)
+    stat = np.sqrt((1.0 + 2.0 * (r[:, :-1] ** 2).sum(axis=1)) / Nc)
+    flag[rows] = (np.abs(r[:, -1]) / stat > 1.645) & (r[:, -1] > 0)
+    flag[rows] |= _seasonal_strength(Yc, vc, m) >= SEASONAL_STRENGTH
+    return flag
+
+
+def _seasonal_strength(Y: F, v: B, m: int) -> F:
+    """Share of the detrended variation that the season explains, adjusted for the number of
+    season positions fitted (the adjusted R² of position means on log(y / centred MA)); 0 where
+    it cannot be had. The autocorrelation test is weak on two or three seasons (its variance
+    grows with the lags below m, which a strong season makes large); this measure is not."""
+    out = np.zeros(len(Y))
+    ma = _centred_ma(Y, v, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lr = np.log(Y / ma)
+    ok = np.isfinite(lr)
+    cnt = ok.sum(axis=1)
+    phase = np.arange(Y.shape[1]) % m
+    onehot = (phase[None, :] == np.arange(m)[:, None]).astype(np.float64)  # (m, T)
+    z = np.where(ok, lr, 0.0)
+    pc = ok.astype(np.float64) @ onehot.T  # (n, m) ratios per position
+    ps = z @ onehot.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pm = np.where(pc > 0, ps / pc, 0.0)
+        fit = pm @ onehot  # each column's position mean
+        mu = z.sum(axis=1) / cnt
+        sst = np.where(ok, (z - mu[:, None]) ** 2, 0.0).sum(axis=1)
+        ssr = np.where(ok, (z - fit) ** 2, 0.0).sum(axis=1)
+        used = (pc > 0).sum(axis=1)
+        dof_r = cnt - used
+        r2 = 1.0 - (ssr / dof_r) / (sst / (cnt - 1))
+    good = (dof_r >= m // 2) & (sst > 0) & np.isfinite(r2)
+    out[good] = r2[good]
+    return out
+
+
+def _classical_indices(Yc: F, vc: B, m: int, o: int) -> tuple[F, B]:
+    """Classical multiplicative seasonal indices of the columns before ``o``, keyed by column mod
+    m: (indices (rows, m), whether every position got a positive index)."""
+    ma = _centred_ma(Yc, vc, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = Yc / ma
+    pad = (-o) % m
+    R = np.concatenate([np.full((len(Yc), pad), np.nan), ratio], axis=1).reshape(len(Yc), -1, m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        si = np.nanmean(R, axis=1)  # (rows, m) phase = (column - pad) mod m relative to padded start
+    ok = ~np.isnan(si).any(axis=1) & (np.nan_to_num(si, nan=1.0) > 0).all(axis=1)
+    si = np.where(np.isnan(si), 1.0, si)
+    si = si / si.mean(axis=1, keepdims=True)
+    # re-key to phase = column mod m: padded column c' = c + pad, its phase (c + pad) mod m
+    phase = (np.arange(m) + pad) % m
+    return si[:, phase], ok
 
 
 def _centred_ma(Y: F, v: B, m: int) -> F:
