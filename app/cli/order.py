@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("qty")
     c.add_argument("--warehouse", required=True, metavar="CODE")
     c.add_argument("--uom", default="")
-    c = cmd("backorders", "lines still short, by customer and item, with the expected date", _backorders,
+    c = cmd("backorders", "lines an allocation run left short (backordered orders), by customer and item, with the expected date", _backorders,
             user=False, json=True)
     c.add_argument("--warehouse", metavar="CODE")
     c.add_argument("--customer", metavar="CODE")

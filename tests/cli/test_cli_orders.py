@@ -66,6 +66,13 @@ def test_orders_by_command_line_simulate_and_allocate(capsys: pytest.CaptureFixt
     code, out, _ = _run(capsys, db_path, "order", "backorders", "--json")
     assert {(b["number"], b["sku"], b["short"]) for b in json.loads(out)} == {
         ("DAL-SO-000001", "WIDGET", 14), ("DAL-SO-000001", "BOLT", 5)}
+    # an order no run has seen yet is waiting for allocation, not backordered (docs/orders.md)
+    code, out, err = _run(capsys, db_path, "order", "create", "--customer", "GOLDCO", "--warehouse", "DAL1",
+                          "BOLT=7", "--user", "clara")
+    assert code == 0 and "DAL-SO-000003: open" in out, err
+    code, out, _ = _run(capsys, db_path, "order", "backorders", "--json")
+    assert {(b["number"], b["sku"], b["short"]) for b in json.loads(out)} == {
+        ("DAL-SO-000001", "WIDGET", 14), ("DAL-SO-000001", "BOLT", 5)}
 
 
 def test_credit_hold_and_release_by_command_line(capsys: pytest.CaptureFixture[str], db_path: Path,

@@ -28,7 +28,12 @@ from app.services.db import session_scope
 from app.services.inventory.promise import expected_dates
 from app.services.ownership import ownership
 
+#: orders whose short lines wait in the queue for stock (the expected dates walk all of them)
 WAITING = ("open", "backordered", "allocated")
+#: a backorder is a line an allocation run left short: a line of an order in this status. An
+#: ``open`` order (or a line added to an ``allocated`` one) has not been through a run yet: it
+#: waits for allocation, it is not backordered (it still takes its place in the queue above)
+BACKORDERED = "backordered"
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,11 @@ class BackorderLine:
 
 def backorder_lines(session: Session, *, warehouse: str | None = None, customer: str | None = None,
                     order_ids: list[uuid.UUID] | None = None, today: dt.date | None = None) -> list[BackorderLine]:
-    """Every open line still short (or those of ``order_ids``, of ``customer``, of ``warehouse``),
-    sorted by customer then item, with its expected date. The dates walk *all* of a warehouse's
-    short lines in queue order (first come, first served), so a line is never promised stock an
-    earlier backorder is waiting for."""
+    """Every backordered line: an open line of a ``backordered`` order still short (or those of
+    ``order_ids``, of ``customer``, of ``warehouse``), sorted by customer then item, with its
+    expected date. The dates walk *all* of a warehouse's waiting lines in queue order (first come,
+    first served; never-allocated ones too), so a line is never promised stock an earlier order is
+    waiting for."""
     today = today or dt.date.today()
     raw: Any = session.connection().connection.driver_connection
     marks = ",".join("?" * len(WAITING))
@@ -67,13 +73,13 @@ def backorder_lines(session: Session, *, warehouse: str | None = None, customer:
     rows = raw.execute(
         "SELECT o.id, o.number, o.customer_po, l.line_no, c.code, c.name, i.sku, i.description, w.code, l.qty_ordered, "
         "l.qty_allocated, l.qty_ordered - l.qty_shipped - l.qty_allocated, o.order_date, o.requested_date, "
-        "o.warehouse_id, l.item_id FROM sales_order o JOIN sales_order_line l ON l.order_id = o.id "
+        "o.warehouse_id, l.item_id, o.status FROM sales_order o JOIN sales_order_line l ON l.order_id = o.id "
         "JOIN customer c ON c.id = o.customer_id JOIN item i ON i.id = l.item_id JOIN warehouse w ON w.id = o.warehouse_id "
         f"WHERE o.status IN ({marks}) AND o.deleted_at IS NULL AND l.status = 'open' AND l.deleted_at IS NULL "
         f"AND l.qty_ordered > l.qty_shipped + l.qty_allocated{where} ORDER BY o.order_date, o.number, l.line_no",
         (*WAITING, *params)).fetchall()
     wanted_orders = {o.hex for o in order_ids} if order_ids is not None else None
-    keep = [i for i, r in enumerate(rows) if (wanted_orders is None or str(r[0]) in wanted_orders)
+    keep = [i for i, r in enumerate(rows) if r[16] == BACKORDERED and (wanted_orders is None or str(r[0]) in wanted_orders)
             and (not customer or r[4] == customer.upper())]
     whs = {str(rows[i][14]) for i in keep}
     by_wh: dict[str, list[int]] = defaultdict(list)
