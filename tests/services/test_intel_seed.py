@@ -54,6 +54,9 @@ def test_eta_on_the_seeded_history(s: Session, seeded: SeedReport, tmp_path: Pat
     assert rep["mae_days"] <= rep["carrier_mae_days"]
     assert 0.8 <= rep["p90_coverage"] <= 0.97
     assert rep["at_risk_precision"] > rep["late_share"]  # flags pick out the late ones better than chance
+    # the seed trained the model the Tracking screen reads, next to the database
+    seeded_model = eta.model_path(seeded.path)
+    assert seeded_model.exists() and eta.load_model(seeded_model).shipments == delivered
     model = tmp_path / "m.json"
     eta.train(s, None, model)
     risks, note = eta.risks(s, model)

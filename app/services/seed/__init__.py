@@ -173,6 +173,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     _deliveries(path, size, seed, today or dt.date.today())
     _forecasts(path, today or dt.date.today())
     _billing(path, size, seed, today or dt.date.today())
+    _eta_model(path)
     if day_under_way:
         seed_day_under_way(path, today or dt.date.today())
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
@@ -207,6 +208,19 @@ def _forecasts(path: Path, today: dt.date) -> None:
     try:
         with session_scope(engine) as s:
             run_forecasts(s, None, today=today)
+    finally:
+        engine.dispose()
+
+
+def _eta_model(path: Path) -> None:
+    """The ETA model trained on the seeded deliveries, so the Tracking screen opens with predicted
+    arrivals (the daily intelligence job trains it again; ``depot eta train`` by hand)."""
+    from app.services.eta.service import model_path, train
+
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:
+            train(s, None, model_path(path))
     finally:
         engine.dispose()
 

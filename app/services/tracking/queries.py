@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -25,6 +25,8 @@ from app.models.tracking import TrackingCycle, TrackingEvent
 from app.models.workflow import SHIPMENT_UNCONFIRMED
 from app.services.carriers.model import STATUSES
 from app.services.errors import NotFound, ValidationError
+from app.services.eta import service as eta_service
+from app.services.eta.service import Risk
 from app.services.ownership import ownership
 from app.services.tracking import lease, notices
 from app.services.tracking.policy import FINAL, RISKS, TROUBLE
@@ -59,6 +61,8 @@ class ShipmentRow:
     delivered_at: dt.datetime | None
     pod_signed_by: str
     branch: str
+    #: the ETA model's prediction for a shipment on its way (``with_predictions``), else None
+    predicted: Risk | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -67,7 +71,13 @@ class ShipmentRow:
                 d[k] = v.isoformat()
             elif isinstance(v, uuid.UUID):
                 d[k] = str(v)
+        d["predicted"] = self.predicted.as_dict() if self.predicted is not None else None
         return d
+
+    @property
+    def model_at_risk(self) -> bool:
+        """The ETA model flags it while the rule (promised date, carrier ETA, trouble) does not."""
+        return self.predicted is not None and self.predicted.at_risk and self.risk == "on_time"
 
 
 @dataclass(frozen=True)
@@ -163,8 +173,20 @@ def list_shipments(session: Session, f: Filter | None = None, *, limit: int = 20
     return [_row(r) for r in session.execute(q.limit(limit).offset(offset))]
 
 
-def count_shipments(session: Session, f: Filter | None = None, *, today: dt.date | None = None) -> dict[str, int]:
-    """How many match the filter, by risk (for the count line above the list)."""
+def with_predictions(session: Session, rows: list[ShipmentRow]) -> tuple[list[ShipmentRow], str]:
+    """The rows with the ETA model's median and 90th-percentile arrival and its at-risk flag for
+    those on their way (``eta.service.risks``), and a note when there is no usable model."""
+    if not rows:
+        return rows, ""
+    found, note = eta_service.risks(session, eta_service.session_model_path(session), [r.id.hex for r in rows])
+    by_id = {f.shipment_id: f for f in found}
+    return [replace(r, predicted=by_id.get(r.id.hex)) for r in rows], note
+
+
+def count_shipments(session: Session, f: Filter | None = None, *, today: dt.date | None = None,
+                    with_model: bool = False) -> dict[str, int]:
+    """How many match the filter, by risk (for the count line above the list); ``with_model``
+    adds how many of the on-time ones the ETA model flags (``model_at_risk``)."""
     f = (f or Filter()).check()
     q, risk = _query(session, f, today or dt.datetime.now(dt.UTC).date())
     sub = q.with_only_columns(risk).subquery()
@@ -172,7 +194,20 @@ def count_shipments(session: Session, f: Filter | None = None, *, today: dt.date
     for k, n in session.execute(select(sub.c.risk, func.count()).group_by(sub.c.risk)):
         out[str(k)] = int(n)
     out["total"] = sum(out.values())
+    if with_model:
+        out["model_at_risk"] = model_at_risk(session, f, today=today)
     return out
+
+
+def model_at_risk(session: Session, f: Filter | None = None, *, today: dt.date | None = None) -> int:
+    """How many of the filter's shipments the rule calls on time and the ETA model flags at risk."""
+    f = (f or Filter()).check()
+    if f.risk not in ("", "on_time"):
+        return 0
+    q, risk = _query(session, replace(f, risk="on_time"), today or dt.datetime.now(dt.UTC).date())
+    ids = [i.hex for i in session.scalars(q.with_only_columns(Shipment.id))]
+    found, _note = eta_service.risks(session, eta_service.session_model_path(session), ids)
+    return sum(1 for r in found if r.at_risk)
 
 
 def carriers_in_use(session: Session) -> list[tuple[str, str]]:
@@ -252,7 +287,7 @@ def show(session: Session, number: str, *, today: dt.date | None = None) -> Ship
     today = today or dt.datetime.now(dt.UTC).date()
     q, _risk = _query(session, Filter(view="all", all_branches=True), today)
     r = session.execute(q.where(Shipment.id == s.id)).one()
-    row = _row(r)
+    row = with_predictions(session, [_row(r)])[0][0]
     order = session.get(SalesOrder, s.sales_order_id) if s.sales_order_id else None
     events = list(session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == s.id)
                                   .order_by(TrackingEvent.at.desc(), TrackingEvent.seen_at.desc())))

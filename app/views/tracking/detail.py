@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.tracking.queries import ShipmentDetail
-from app.views.tracking.models import RISK_COLOURS, RISK_TEXT, day, local
+from app.views.tracking.models import RISK_COLOURS, day, local, prediction_tip, risk_key, risk_text
 
 NOTICE_WORDS = {"shipped": "shipped notice", "eta": "new date notice", "delivered": "delivered notice",
                 "exception": "problem notice"}
@@ -83,8 +83,8 @@ class ShipmentDetailPane(QWidget):
     def show_detail(self, d: ShipmentDetail) -> None:
         self.detail = d
         r = d.row
-        bg, fg = RISK_COLOURS.get(r.risk, ("", ""))
-        risk = f"<span style='color:{fg or '#444'}; background:{bg or 'transparent'}'>&nbsp;{RISK_TEXT.get(r.risk, '-')}&nbsp;</span>"
+        bg, fg = RISK_COLOURS.get(risk_key(r), ("", ""))
+        risk = f"<span style='color:{fg or '#444'}; background:{bg or 'transparent'}'>&nbsp;{risk_text(r)}&nbsp;</span>"
         status = html.escape(r.status.replace("_", " "))
         said = f" &middot; <i>{html.escape(r.status_text)}</i>" if r.status_text else ""
         eta = f"delivered {local(r.delivered_at, '%a %d %b %H:%M')}" if r.status == "delivered" and r.delivered_at \
@@ -99,6 +99,8 @@ class ShipmentDetailPane(QWidget):
             f"Last poll {local(r.polled_at) or 'never'} ({html.escape(r.poll_outcome or '-')}), {polled}, by "
             f"{html.escape(d.polled_by)}" + (f" &middot; {html.escape(d.poll_message)}" if d.poll_message else ""),
         ]
+        if r.predicted is not None:
+            lines.append(html.escape(prediction_tip(r)).replace("\n", " &middot; "))
         if r.flag:
             lines.append(f"<span style='color:#b00020'>⚑ {html.escape(r.flag)}</span>")
         self.header.setText("<br>".join(lines))
