@@ -1,6 +1,7 @@
 """Ingesting carrier events: 100,000 events for 10,000 shipments, applied as the poller applies
 an account's answers (1,000 shipments a transaction): events stored once, statuses derived from the
-newest event, follow-ups (orders, cases), notices queued. Then the same answers again (all known).
+newest event, follow-ups (orders, cases, the invoices queued), notices queued. Then the billing job
+settles the queued invoices (its own figure), and the same answers come again (all known).
 
     depot bench track_ingest [--shipments 10000] [--events 10] [--batch 1000]
 
@@ -23,6 +24,16 @@ STEPS = [("label_created", "OC", "Shipment information sent"), ("picked_up", "PU
          ("in_transit", "AR", "Arrived at destination"), ("in_transit", "DP", "Left the sort centre"),
          ("in_transit", "AR", "At the local depot"), ("out_for_delivery", "OD", "On the vehicle for delivery"),
          ("delivered", "DL", "Delivered")]
+
+
+def _queued(engine: object) -> int:
+    from sqlalchemy import func, select
+
+    from app.models.billing import BillingDue
+    from app.services.db import session_scope
+
+    with session_scope(engine, write=False) as s:  # type: ignore[arg-type]
+        return int(s.scalar(select(func.count(func.distinct(BillingDue.shipment_id)))) or 0)
 
 
 def main(argv: list[str]) -> int:
@@ -90,6 +101,12 @@ def main(argv: list[str]) -> int:
 
         print(f"ingesting {total_events:,} events for {len(rows):,} shipments in {len(work)} answers ...", flush=True)
         wall, cpu, stored = run_all()
+        from app.services.billing import settle
+
+        queued = _queued(engine)
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        billed = settle.run(engine)
+        bill_wall, bill_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         again_wall, again_cpu, again = run_all()
         with session_scope(engine) as s:
             in_ledger = s.scalar(select(func.count()).select_from(TrackingEvent))
@@ -98,5 +115,7 @@ def main(argv: list[str]) -> int:
         engine.dispose()
     print(f"ingested {stored:,} events in {wall:.2f} s ({stored / wall:,.0f} events/s; {cpu:.2f} s CPU), "
           f"{delivered:,} shipments delivered, {in_ledger:,} rows in the ledger")
+    print(f"the billing job settled the {queued:,} queued follow-ups in {bill_wall:.2f} s ({bill_cpu:.2f} s CPU): "
+          f"{billed.line()}")
     print(f"the same answers again: {again} new events in {again_wall:.2f} s ({again_cpu:.2f} s CPU)")
     return 0

@@ -9,6 +9,7 @@
     depot invoice credit --return CR-OR-RMA --user U
     depot invoice credit --invoice NUMBER LINE=PRICE ... --reason TEXT --user U
     depot invoice edi [--outbound DIR] [NUMBER ...]  EDI customers' 810 / INVOIC files
+    depot invoice settle [--batch N] [--json]       invoice the carrier events' queued follow-ups (the billing job)
     depot invoice tax-rate ZONE CLASS PERCENT [--name TEXT]
     depot invoice billing CUSTOMER [--on delivery|shipment] [--zone Z] [--rounding line|invoice] [--email A]
 """
@@ -24,12 +25,13 @@ from app.cli.common import (
     add_db_option,
     add_json_option,
     add_user_option,
+    engine_for,
     print_json,
     print_table,
     session_for,
 )
 from app.cli.receivables import _date
-from app.services.billing import credits, edi_out, invoices, tax
+from app.services.billing import credits, edi_out, invoices, settle, tax
 from app.services.billing.profile import billing_of, set_billing
 from app.services.billing.queries import invoice_detail, list_invoices
 from app.services.billing.receivables import customer_by
@@ -78,6 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = cmd("edi", "write the waiting EDI invoices (810 / INVOIC) into the outbound folder", _edi)
     c.add_argument("--outbound", type=path_arg, help="folder (default: Settings > EDI outbound)")
     c.add_argument("numbers", nargs="*", metavar="NUMBER", help="only these (default: every waiting one)")
+    c = cmd("settle", "invoice what the carrier's pickups and deliveries queued (the billing job, once)", _settle,
+            user=False, json=True)
+    c.add_argument("--batch", type=int, default=settle.BATCH, help="shipments a transaction")
     c = cmd("tax-rate", "set the tax rate of a customer tax zone and an item tax class", _rate)
     c.add_argument("zone")
     c.add_argument("tax_class", metavar="CLASS")
@@ -206,6 +211,23 @@ def _edi(args: argparse.Namespace) -> int:
         print(path)
     print(f"{len(run.written)} EDI invoice file(s) written to {folder}")
     return 0
+
+
+def _settle(args: argparse.Namespace) -> int:
+    if args.batch < 1:
+        raise ValidationError("--batch", "must be at least 1")
+    engine = engine_for(args)
+    try:
+        done = settle.run(engine, batch=args.batch)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json(done.to_dict())
+    else:
+        print(done.line())
+        for note in done.notes:
+            print(f"  {note}")
+    return 0 if done.ok else 1
 
 
 def _rate(args: argparse.Namespace) -> int:

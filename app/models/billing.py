@@ -18,13 +18,15 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument, LedgerRow, MasterData
+from app.models.base import Base, BranchDocument, LedgerRow, LocalOnly, MasterData
 from app.models.types import Fixed4, Money, UTCDateTime
 
 #: when a customer's invoice is released: on proof of delivery, or as soon as it ships
 INVOICE_ON = ("delivery", "shipment")
 #: how tax is rounded: each line's tax rounded then summed, or each rate's base taxed once
 TAX_ROUNDING = ("line", "invoice")
+#: what a queued follow-up of a carrier event asks of billing (``BillingDue.step``), in the order run
+DUE_STEPS = ("shipped", "delivered")
 
 
 class CustomerBilling(MasterData, Base):
@@ -152,3 +154,23 @@ class Payment(LedgerRow, Base):
     bank_key: Mapped[str | None] = mapped_column(String(80), default=None, unique=True)
     entered_by: Mapped[str] = mapped_column(String(40), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class BillingDue(LocalOnly, Base):
+    """A carrier event's invoicing follow-up, queued in the tracking transaction that stored the
+    event and settled by the billing job in batches (``app.services.billing.settle``): the row is
+    removed in the transaction that writes the invoice, so a crash between the two loses nothing
+    and invoices nothing twice. Local: the workstation that saw the event invoices it."""
+
+    __tablename__ = "billing_due"
+
+    shipment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    #: 'shipped' (make the invoice; release it for customers billed on shipment) or 'delivered'
+    #: (release it with the proof of delivery, made first if there is none)
+    step: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: the invoice date it asks for (the delivery's day; the pickup's: the day it was seen)
+    day: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: failed settlements (an unexpected error, not a refusal): after three it waits for a person
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")

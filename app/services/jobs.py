@@ -61,6 +61,9 @@ class Job:
     #: ``ready(settings)``: False skips the round without running it (e.g. no SMTP host set)
     ready: Callable[[Any], bool] = _always
     label: str = ""
+    #: jobs whose every round ends with a round of this one (``following``): the billing queue
+    #: settles at the end of each poll cycle, so a delivery is invoiced in the cycle that saw it
+    follows: tuple[str, ...] = ()
 
     def interval(self, settings: Any) -> float:
         if self.interval_setting:
@@ -91,6 +94,12 @@ def unregister(name: str) -> None:
 def registered() -> list[Job]:
     with _lock:
         return sorted(_JOBS.values(), key=lambda j: j.name)
+
+
+def following(name: str) -> list[Job]:
+    """The jobs that run at the end of every round of job ``name`` (``Job.follows``)."""
+    with _lock:
+        return sorted((j for j in _JOBS.values() if name in j.follows), key=lambda j: j.name)
 
 
 def get(name: str) -> Job:

@@ -42,6 +42,15 @@ def series_id(branch_id: uuid.UUID, key: str) -> uuid.UUID:
 
 def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     """Take the next number of ``doc_type`` for the branch (inside the caller's transaction)."""
+    return next_numbers(session, branch_id, doc_type, 1)[0]
+
+
+def next_numbers(session: Session, branch_id: uuid.UUID, doc_type: str, count: int) -> list[str]:
+    """Take the next ``count`` numbers of ``doc_type`` for the branch in one step (a batch of
+    documents written in the caller's transaction): consecutive, so a batch that commits leaves no
+    gap and one that rolls back gives them all back."""
+    if count < 1:
+        return []
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("branch", branch_id)
@@ -64,10 +73,10 @@ def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
     taken = session.execute(
         update(NumberSeries)
         .where(NumberSeries.id == series.id)
-        .values(next_value=NumberSeries.next_value + 1, hlc=clock.now(), hlc_site=site_id(session))
+        .values(next_value=NumberSeries.next_value + count, hlc=clock.now(), hlc_site=site_id(session))
         .returning(NumberSeries.next_value, NumberSeries.width)
     ).one()
-    value, width = taken[0] - 1, taken[1]
+    first, width = taken[0] - count, taken[1]
     session.expire(series)
     tag = "" if ws == 1 else f"{ws}-"
-    return f"{branch.code}-{doc_type}-{tag}{value:0{width}d}"
+    return [f"{branch.code}-{doc_type}-{tag}{value:0{width}d}" for value in range(first, first + count)]

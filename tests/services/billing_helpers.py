@@ -15,10 +15,11 @@ from app.models.types import utcnow
 from app.services.auth import Actor
 from app.services.billing import tax
 from app.services.billing.profile import set_billing
+from app.services.billing.settle import Settled, due_shipments, settle
 from tests.factories import World
 from tests.services.sales_helpers import TODAY, customer, order, people
 
-__all__ = ["TODAY", "customer", "people", "rates", "ship", "deliver", "billed_customer"]
+__all__ = ["TODAY", "customer", "people", "rates", "ship", "deliver", "billed_customer", "settled"]
 
 
 def rates(session: Session) -> None:
@@ -80,3 +81,9 @@ def order_of(session: Session, sh: Shipment) -> SalesOrder:
 
 def money(v: str) -> Decimal:
     return Decimal(v)
+
+
+def settled(session: Session) -> Settled:
+    """What the billing job does with the follow-ups the carrier events queued, in this session's
+    transaction (the poll cycle and the job run it in their own: tests/services/test_billing_queue.py)."""
+    return settle(session, due_shipments(session))

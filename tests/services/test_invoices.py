@@ -19,7 +19,7 @@ from app.services.billing.shipped import Billable
 from app.services.errors import Conflict, PermissionDenied, ValidationError
 from app.services.events import ShipmentDelivered, ShipmentPickedUp, emit
 from tests.factories import World
-from tests.services.billing_helpers import TODAY, billed_customer, deliver, people, rates, ship
+from tests.services.billing_helpers import TODAY, billed_customer, deliver, people, rates, settled, ship
 
 
 def _lines(session: Session, inv: Invoice) -> list[tuple[str, int, Decimal, Decimal, Decimal]]:
@@ -65,6 +65,7 @@ def test_a_shipment_is_invoiced_pending_then_released_on_proof_of_delivery(sessi
     # delivered with proof: released with the POD reference, into the ledger, due by the terms
     deliver(session, sh)
     emit(session, ShipmentDelivered(None, shipment=sh, event=None, at=sh.pod_at, pod=True))
+    settled(session)
     assert inv.status == "released" and inv.invoice_date == dt.date(2026, 12, 3)
     assert inv.due_date == dt.date(2027, 1, 2)
     assert inv.pod_ref == "signed by J. SMITH; delivered 2026-12-03 14:05 UTC; ref POD-7781"
@@ -111,6 +112,7 @@ def test_customers_billed_on_shipment_and_rounding_per_invoice(session: Session,
     cust = billed_customer(session, "SHIPCO", on="shipment", rounding="invoice", terms="NET15")
     sh = ship(session, world, p["clara"], cust, {"BOLT": 1, "WIDGET": 1})
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     inv = session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id)).one()
     assert inv.status == "released" and inv.due_date == inv.invoice_date + dt.timedelta(days=15)
     (t,) = session.scalars(select(InvoiceTax).where(InvoiceTax.invoice_id == inv.id))
@@ -119,6 +121,7 @@ def test_customers_billed_on_shipment_and_rounding_per_invoice(session: Session,
     assert t.rounding_diff == per_line - t.amount
     # a second pickup event (another workstation saw it too) makes nothing new
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     assert session.scalar(select(func.count()).select_from(Invoice)) == 1
 
 
@@ -128,6 +131,7 @@ def test_credit_notes_for_a_price_correction_are_bounded_and_reduce_what_is_open
     cust = billed_customer(session, "CREDCO", on="shipment")
     sh = ship(session, world, p["clara"], cust, {"WIDGET": 10})
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     inv = session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id)).one()
     price = _lines(session, inv)[0][2]
     cn = credits.credit_price_correction(session, p["clara"], inv.number, {1: price - Decimal("0.50")},
@@ -163,6 +167,7 @@ def test_a_returns_credit_request_becomes_a_credit_note_once(session: Session, w
     cust = billed_customer(session, "RETCO", on="shipment")
     sh = ship(session, world, p["clara"], cust, {"BOLT": 100})
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     inv = session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id)).one()
     rita = world.actors["rita"]
     rma = authorise_rma(session, rita, cust.id, world.wh_dal.id,
@@ -194,6 +199,7 @@ def test_edi_customers_get_an_810_or_invoic_written_last(session: Session, world
     euro.edi_format, euro.edi_qualifier, euro.edi_id = "edifact", "14", "4012345000009"
     for c in (cust, euro):
         emit(session, ShipmentPickedUp(None, shipment=ship(session, world, p["clara"], c, {"WIDGET": 3}), event=None))
+        settled(session)
     assert [i.number for i in edi_out.pending(session)] == ["DAL-INV-000001", "DAL-INV-000002"]
     out = Path(str(tmp_path)) / "edi"
     with pytest.raises(ValidationError, match="is not a folder"):
@@ -248,6 +254,7 @@ def test_a_logo_that_is_not_an_image_stops_the_pdf_with_where_to_fix_it(session:
     cust = billed_customer(session, "LOGOCO", on="shipment")
     sh = ship(session, world, p["clara"], cust, {"BOLT": 1})
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     inv = session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id)).one()
     set_company(session, world.actors["root"], name="Depot Wholesale", address="1 Main St")
     assert invoice_pdf(session, inv.number)[1].startswith(b"%PDF")
@@ -308,6 +315,7 @@ def test_the_edi_job_sends_waiting_invoices_only_when_a_folder_is_set(session: S
     cust = billed_customer(session, "JOBCO", on="shipment")
     cust.edi_format, cust.edi_qualifier, cust.edi_id = "x12", "ZZ", "JOBCO01"
     emit(session, ShipmentPickedUp(None, shipment=ship(session, world, p["clara"], cust, {"BOLT": 2}), event=None))
+    settled(session)
     session.commit()
     job = jobs.get("billing.edi")
     assert not job.ready({}) and job.ready({"edi.outbound_dir": str(tmp_path)})

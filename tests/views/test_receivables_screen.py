@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.services.billing import invoices
 from app.views.receivables.screen import ReceivablesScreen
 from tests.factories import World
-from tests.services.billing_helpers import billed_customer, people, rates, ship
+from tests.services.billing_helpers import billed_customer, people, rates, settled, ship
 from tests.views.conftest import MakeCtx
 
 
@@ -107,6 +107,7 @@ def test_a_returns_credit_is_issued_from_the_screen_once(qtbot: QtBot, make_ctx:
     cust = billed_customer(session, "RETURNCO", on="shipment")
     sh = ship(session, world, p["clara"], cust, {"BOLT": 50})
     emit(session, ShipmentPickedUp(None, shipment=sh, event=None))
+    settled(session)
     rita = world.actors["rita"]
     rma = authorise_rma(session, rita, cust.id, world.wh_dal.id, [RmaLineSpec(world.items["BOLT"].id, 5)],
                         sales_order_id=sh.sales_order_id)

@@ -22,7 +22,9 @@ from app.migrations.helpers import drop_capture, install_capture, install_ledger
 revision = "0016_billing"
 down_revision = "0014b_dispatch_ship"
 branch_labels = None
-depends_on = None
+#: it adds a column to ``receivable_entry`` (0012_orders): without this, the order of the heads alone
+#: put 0012 first, and a new revision on top of this one ran this before it
+depends_on = "0012_orders"
 
 REPLICATED = ["customer_billing", "item_tax_class", "tax_rate", "invoice", "invoice_line", "invoice_tax",
               "payment", "print_record"]

@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -183,25 +184,43 @@ def totals(lines: list[tuple], rounding: str, cur: str) -> tuple[Decimal, Decima
             sum((t.amount for t in tax.tax_lines(taxed, rounding, cur)), Decimal(0)))
 
 
-def _write_lines(session: Session, inv: Invoice, lines: list[tuple]) -> None:  # type: ignore[type-arg]
-    """Lines, tax lines and totals of a new invoice or credit note (amounts positive)."""
-    cur = inv.currency
+@dataclass(frozen=True)
+class Priced:
+    """An invoice's lines and tax lines as written (plain values), and its totals."""
+
+    lines: list[dict[str, Any]]
+    taxes: list[tax.TaxLine]
+    subtotal: Decimal
+    tax_total: Decimal
+
+
+def priced(lines: list[tuple], rounding: str, cur: str) -> Priced:  # type: ignore[type-arg]
+    """The invoice lines' columns, tax lines and totals of (order line, shipment line, item, qty, uom,
+    price, tax class, rate name, rate) lines: the one place an invoice's figures are worked out."""
+    out = []
     taxed = []
     for n, (order_line_id, shipment_line_id, item, qty, uom, price, klass, name, rate) in enumerate(lines, start=1):
         ext = line_total(qty, price, cur)
-        session.add(InvoiceLine(invoice_id=inv.id, line_no=n, order_line_id=order_line_id,
-                                shipment_line_id=shipment_line_id, item_id=item.id if item else None,
-                                sku=item.sku if item else "", description=(item.description if item else name)[:200],
-                                qty=qty, uom=(uom or "EA")[:8], unit_price=price, extension=ext, tax_class=klass,
-                                tax_rate_pct=rate, tax_amount=tax.line_tax(ext, rate, cur),
-                                owner_branch_id=inv.owner_branch_id))
+        out.append({"line_no": n, "order_line_id": order_line_id, "shipment_line_id": shipment_line_id,
+                    "item_id": item.id if item else None, "sku": item.sku if item else "",
+                    "description": (item.description if item else name)[:200], "qty": qty, "uom": (uom or "EA")[:8],
+                    "unit_price": price, "extension": ext, "tax_class": klass, "tax_rate_pct": rate,
+                    "tax_amount": tax.line_tax(ext, rate, cur)})
         taxed.append((name, rate, ext))
-    lines_tax = tax.tax_lines(taxed, inv.tax_rounding, cur)
-    for t in lines_tax:
+    taxes = tax.tax_lines(taxed, rounding, cur)
+    return Priced(out, taxes, sum((e for _n, _r, e in taxed), Decimal(0)), sum((t.amount for t in taxes), Decimal(0)))
+
+
+def _write_lines(session: Session, inv: Invoice, lines: list[tuple]) -> None:  # type: ignore[type-arg]
+    """Lines, tax lines and totals of a new invoice or credit note (amounts positive)."""
+    p = priced(lines, inv.tax_rounding, inv.currency)
+    for ln in p.lines:
+        session.add(InvoiceLine(invoice_id=inv.id, owner_branch_id=inv.owner_branch_id, **ln))
+    for t in p.taxes:
         session.add(InvoiceTax(invoice_id=inv.id, name=t.name, rate_pct=t.rate_pct, base=t.base, amount=t.amount,
                                rounding_diff=t.per_line - t.per_invoice, owner_branch_id=inv.owner_branch_id))
-    inv.subtotal = sum((e for _n, _r, e in taxed), Decimal(0))
-    inv.tax_total = sum((t.amount for t in lines_tax), Decimal(0))
+    inv.subtotal = p.subtotal
+    inv.tax_total = p.tax_total
     inv.total = inv.subtotal + inv.tax_total
     session.flush()
 
@@ -216,18 +235,30 @@ def release(session: Session, actor: Actor | None, ref: str | uuid.UUID, *, toda
         raise Conflict(f"invoice {inv.number} is {inv.status}; only a pending invoice can be released")
     if not owns(session, inv.owner_branch_id):
         raise Conflict(f"invoice {inv.number} is another branch's: release it there")
-    today = today or dt.date.today()
+    session.flush()
+    session.add(ReceivableEntry(**released(inv, actor, today or dt.date.today(), pod_ref)))
+    session.flush()
+    return inv
+
+
+def released(inv: Invoice, actor: Actor | None, today: dt.date, pod_ref: str | None = None) -> dict[str, Any]:
+    """Release a pending invoice the caller has checked (status, branch): dated ``today``, due by its
+    terms, moved by the workflow; returns its receivables ledger row's columns for the caller to write."""
     if pod_ref is not None:
         inv.pod_ref = pod_ref[:200]
     inv.invoice_date = today
     inv.due_date = today + dt.timedelta(days=terms_days(inv.terms))
-    session.flush()
     transition(inv, "released", actor, total=str(inv.total), pod=inv.pod_ref)
-    session.add(ReceivableEntry(customer_id=inv.customer_id, kind="invoice", doc_number=inv.number, doc_date=today,
-                                due_date=inv.due_date, amount=inv.total, currency=inv.currency, source="depot",
-                                sales_order_id=inv.sales_order_id, ref=inv.number, owner_branch_id=inv.owner_branch_id))
-    session.flush()
-    return inv
+    return ledger_row(inv.customer_id, inv.number, today, inv.due_date, inv.total, inv.currency, inv.sales_order_id,
+                      inv.owner_branch_id)
+
+
+def ledger_row(customer_id: uuid.UUID, number: str, day: dt.date, due: dt.date, total: Decimal, currency: str,
+               order_id: uuid.UUID | None, branch_id: uuid.UUID) -> dict[str, Any]:
+    """The receivables ledger row of a released invoice (what the customer owes on it)."""
+    return {"customer_id": customer_id, "kind": "invoice", "doc_number": number, "doc_date": day, "due_date": due,
+            "amount": total, "currency": currency, "source": "depot", "sales_order_id": order_id, "ref": number,
+            "owner_branch_id": branch_id}
 
 
 def cancel(session: Session, actor: Actor, ref: str | uuid.UUID, reason: str) -> Invoice:

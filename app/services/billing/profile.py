@@ -35,12 +35,23 @@ class Billing:
 
 
 def billing_of(session: Session, customer: Customer) -> Billing:
-    row = session.scalars(select(CustomerBilling).where(CustomerBilling.customer_id == customer.id,
-                                                        CustomerBilling.deleted_at.is_(None))).first()
-    if row is None:
-        return Billing(customer.ship_to, customer.contact_email, "delivery", "STD", "", "line")
-    return Billing(row.bill_to or customer.ship_to, row.invoice_email or customer.contact_email, row.invoice_on,
-                   row.tax_zone, row.tax_id, row.tax_rounding)
+    return billing_many(session, [customer])[customer.id]
+
+
+def billing_many(session: Session, customers: list[Customer]) -> dict[uuid.UUID, Billing]:
+    """``billing_of`` for many customers in one query (customer id -> Billing)."""
+    ids = [c.id for c in customers]
+    rows: dict[uuid.UUID, CustomerBilling] = {}
+    for n in range(0, len(ids), 500):
+        rows.update({r.customer_id: r for r in session.scalars(select(CustomerBilling).where(
+            CustomerBilling.customer_id.in_(ids[n:n + 500]), CustomerBilling.deleted_at.is_(None)))})
+    out = {}
+    for c in customers:
+        row = rows.get(c.id)
+        out[c.id] = (Billing(c.ship_to, c.contact_email, "delivery", "STD", "", "line") if row is None else
+                     Billing(row.bill_to or c.ship_to, row.invoice_email or c.contact_email, row.invoice_on,
+                             row.tax_zone, row.tax_id, row.tax_rounding))
+    return out
 
 
 def set_billing(session: Session, actor: Actor | None, customer: Customer, **values: str) -> Billing:

@@ -7,6 +7,11 @@
 * Delivered (``ShipmentDelivered``) or a proof of delivery (``PodReceived``): the pending invoice
   is released with the POD reference (made first if the shipment had none yet).
 
+The carrier's events (pickup, delivery, POD) arrive in the poller's transaction, thousands a cycle:
+their follow-up is queued there (``queue``: one ``billing_due`` row, the event's durable promise)
+and the billing job settles the queue in batches (``settle``), at the end of the same poll cycle.
+Dispatch's confirmation is one user's action on one shipment: it is invoiced at once.
+
 An invoice made by a follow-up has an id derived from the shipment, so a second workstation that
 sees the same carrier event makes the same row instead of a second invoice. A shipment with
 nothing billable (no sales order, already invoiced) is left alone; a missing tax rate is raised
@@ -24,10 +29,12 @@ from app.models.billing import Invoice
 from app.models.parties import Customer
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
+from app.models.types import iso_utc, utcnow
 from app.services import exception_inbox
-from app.services.billing.invoices import invoice_shipment, pod_reference, release
+from app.services.billing.invoices import invoice_shipment, release
 from app.services.billing.profile import billing_of
 from app.services.billing.shipped import billable_lines
+from app.services.bulk import cursor
 from app.services.errors import DomainError
 from app.services.events import PodReceived, ShipmentConfirmed, ShipmentDelivered, ShipmentPickedUp, on
 from app.services.ownership import owns
@@ -77,16 +84,6 @@ def on_shipped(session: Session, sh: Shipment, today: dt.date) -> Invoice | None
     return inv
 
 
-def on_delivered(session: Session, sh: Shipment, today: dt.date) -> Invoice | None:
-    """Proof of delivery: release the pending invoice (made now if the shipment had none)."""
-    if not owns(session, sh.owner_branch_id) or _invoice_on(session, sh) is None:
-        return None
-    inv = _pending(session, sh) or _make(session, sh, today)
-    if inv is not None and inv.status == "pending":
-        release(session, None, inv.id, today=today, pod_ref=pod_reference(sh))
-    return inv
-
-
 @on(ShipmentConfirmed, name="billing.invoice_on_confirm", order=60)
 def _confirmed(session: Session, event: ShipmentConfirmed) -> None:
     inv = on_shipped(session, event.shipment, dt.date.today())
@@ -94,22 +91,40 @@ def _confirmed(session: Session, event: ShipmentConfirmed) -> None:
         event.notes.append(f"invoice {inv.number} {inv.status}")
 
 
+#: a carrier event's follow-up, queued in the tracking transaction (settled by ``settle``); the key
+#: (shipment, step) makes an event seen twice one row
+_QUEUE_SQL = ("INSERT OR IGNORE INTO billing_due (shipment_id, step, day, created_at, attempts, message) "
+              "VALUES (?, ?, ?, ?, 0, '')")
+
+
+def queue(session: Session, sh: Shipment, step: str, day: dt.date) -> bool:
+    """Queue the shipment's invoicing ``step`` ('shipped' or 'delivered') for the billing job, in the
+    caller's transaction. False when billing has nothing to do with it (no order, another branch's)."""
+    if sh.sales_order_id is None or not owns(session, sh.owner_branch_id):
+        return False
+    tx = session.get_transaction()
+    memo: tuple[object, set[tuple[object, str]]] | None = session.info.get("billing_due")
+    if memo is None or memo[0] is not tx:  # what this transaction queued already (a delivery and its POD)
+        memo = session.info["billing_due"] = (tx, set())
+    if (sh.id, step) in memo[1]:
+        return True
+    memo[1].add((sh.id, step))
+    cursor(session).execute(_QUEUE_SQL, (sh.id.hex, step, day.isoformat(), iso_utc(utcnow())))
+    return True
+
+
 @on(ShipmentPickedUp, name="billing.invoice_on_pickup", order=60)
 def _picked_up(session: Session, event: ShipmentPickedUp) -> None:
-    inv = on_shipped(session, event.shipment, dt.date.today())
-    if inv is not None:
-        event.notes.append(f"invoice {inv.number} {inv.status}")
+    if queue(session, event.shipment, "shipped", dt.date.today()):
+        event.notes.append(f"{event.shipment.number}: invoice queued")
 
 
 @on(ShipmentDelivered, name="billing.release_on_delivery", order=60)
 def _delivered(session: Session, event: ShipmentDelivered) -> None:
-    inv = on_delivered(session, event.shipment, _day(event.at))
-    if inv is not None:
-        event.notes.append(f"invoice {inv.number} {inv.status}")
+    if queue(session, event.shipment, "delivered", _day(event.at)):
+        event.notes.append(f"{event.shipment.number}: invoice release queued")
 
 
 @on(PodReceived, name="billing.release_on_pod", order=60)
 def _pod(session: Session, event: PodReceived) -> None:
-    inv = on_delivered(session, event.shipment, _day(event.at))
-    if inv is not None:
-        event.notes.append(f"invoice {inv.number} {inv.status}")
+    queue(session, event.shipment, "delivered", _day(event.at))

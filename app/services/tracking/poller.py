@@ -36,7 +36,7 @@ from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
 from app.models.types import utcnow
-from app.services import jobs, mail
+from app.services import events, jobs, mail
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
 from app.services.carriers.adapters import Adapter
@@ -300,6 +300,8 @@ def fetch(work: Work, settings: Settings, engine: Engine | None = None, *, max_w
     return Fetched(work, reply, adapter.calls, time.perf_counter() - t0)
 
 
+#: the poll job's name (jobs that end every cycle name it in ``Job.follows``)
+POLL_NAME = "tracking.poll"
 #: this many failed requests in a row: the carrier is down, the rest of the pass waits
 STOP_AFTER = 3
 
@@ -491,6 +493,7 @@ def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
                 _fault("apply", done)
                 if progress:
                     progress(done, total, f"{fetched.work.label}: {len(fetched.work.shipments)} shipments")
+    _follow_ups(engine, settings, report)
     if smtp is not None:  # the notices just queued, and any an earlier cycle could not deliver
         for _ in range(MAIL_ROUNDS):  # SMTP with no transaction open (mail.deliver_due)
             sent = mail.deliver_due(engine, smtp, limit=MAIL_BATCH)
@@ -506,6 +509,23 @@ def run_cycle(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
     return report
 
 
+def _follow_ups(engine: Engine, settings: Settings, report: CycleReport) -> None:
+    """The jobs that end every cycle (``Job.follows``): Billing settles the invoices the cycle's
+    deliveries queued, so a delivery is a released invoice within the cycle that saw it. Their
+    failure is the cycle's problem to report, not a reason to lose what it applied."""
+    events.require_loaded("the jobs that follow a poll cycle")
+    for job in jobs.following(POLL_NAME):
+        try:
+            done = job.run(engine, settings)
+        except Exception as e:  # noqa: BLE001 - the job runs again on its own timer
+            log.exception("%s after the poll cycle", job.name)
+            report.problems.append(f"{job.label or job.name}: {type(e).__name__}: {e}")
+            continue
+        if done is not None and getattr(done, "changed", False):
+            line = done.line() if hasattr(done, "line") else ""
+            report.notes.append(f"{job.label or job.name}: {line}")
+
+
 def poll_job(engine: Engine, settings: Any, *, shipments: Collection[uuid.UUID] | None = None) -> CycleReport:
     """One cycle as the window and ``depot track poll`` run it: the due shipments (or these, due or
     not), and the due mail delivered when an SMTP server is set up."""
@@ -518,5 +538,5 @@ def poll_job(engine: Engine, settings: Any, *, shipments: Collection[uuid.UUID] 
 
 #: the window's carrier poller: every minute, the shipments that are due (app.services.jobs)
 POLL = jobs.register(jobs.Job(
-    "tracking.poll", lambda engine, settings: poll_job(engine, settings), interval_s=60, first_s=5,
+    POLL_NAME, lambda engine, settings: poll_job(engine, settings), interval_s=60, first_s=5,
     kinds=(Change.SHIPMENT, Change.TRACKING, Change.EXCEPTION, Change.ORDER, Change.MAIL), label="poll carriers"))

@@ -1,15 +1,16 @@
 """Invoicing on proof of delivery through the real poll cycle against the carrier sandbox: the first
-scan makes the invoice (pending), the delivery with its signature releases it with the POD."""
+scan makes the invoice (pending), the delivery with its signature releases it with the POD, each
+within the cycle that saw the event (queued in its tracking transaction, settled at its end)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models.billing import Invoice
+from app.models.billing import BillingDue, Invoice
 from app.models.receivables import ReceivableEntry
 from app.models.sales import SalesOrderLine
 from app.services.billing.profile import set_billing
@@ -37,7 +38,10 @@ def test_the_carriers_proof_of_delivery_releases_the_invoice(tw: TrackWorld, ses
     tw.at_step(number, "out")
     poller.run_cycle(tw.engine, tw.settings, clock=lambda: now + dt.timedelta(hours=7))
     tw.at_step(number, "delivered")
-    poller.run_cycle(tw.engine, tw.settings, clock=lambda: now + dt.timedelta(hours=7, minutes=20))
+    rep = poller.run_cycle(tw.engine, tw.settings, clock=lambda: now + dt.timedelta(hours=7, minutes=20))
+    # the delivery queued its invoice in the tracking transaction; the billing job that ends the cycle settled it
+    assert any(n.startswith("invoice delivered shipments: 1 shipment settled") for n in rep.notes), rep.notes
+    assert session.scalar(select(func.count()).select_from(BillingDue)) == 0
     session.commit()  # a new read of what the poller committed in its own transactions
     session.expire_all()
     inv = session.scalars(select(Invoice).where(Invoice.shipment_id == s.id)).one()
