@@ -48,10 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ba.add_argument("--head-office", action="store_true")
     ba.add_argument("--address", default="")
     ba.add_argument("--timezone", default="UTC")
-    bu = _sub(bs, "set", "change a branch's name, address or time zone", _branch_set, json=True)
+    bu = _sub(bs, "set", "change a branch's name, address, time zone or GS1 company prefix", _branch_set, json=True)
     bu.add_argument("code")
     for opt in ("name", "address", "timezone"):
         bu.add_argument(f"--{opt}", default=None)
+    bu.add_argument("--gs1-prefix", default=None, metavar="DIGITS",
+                    help="the GS1 company prefix of the branch's carton SSCCs (7-10 digits; '' = GS1's example "
+                         "prefix, for the demo only)")
     bh = _sub(bs, "use", "make this file work for a branch (before its first sync)", _branch_use)
     bh.add_argument("code")
 
@@ -171,8 +174,11 @@ def _company_set(args: argparse.Namespace) -> int:
 
 
 def _branch_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    from app.services.org.sites import GS1_EXAMPLE_PREFIX
+
     return [{"code": b.code, "name": b.name, "head_office": "yes" if b.head_office else "",
              "timezone": b.timezone, "warehouses": b.warehouses, "this_file": "yes" if b.this_file else "",
+             "gs1_prefix": b.gs1_prefix or f"{GS1_EXAMPLE_PREFIX} (GS1 example: demo only)",
              "address": b.address.replace("\n", ", ")} for b in rows]
 
 
@@ -201,7 +207,8 @@ def _branch_set(args: argparse.Namespace) -> int:
     from app.services.org.sites import update_branch
 
     with _session(args) as s:
-        b = update_branch(s, _actor(s, args), args.code, name=args.name, address=args.address, timezone=args.timezone)
+        b = update_branch(s, _actor(s, args), args.code, name=args.name, address=args.address, timezone=args.timezone,
+                          gs1_prefix=args.gs1_prefix)
     return _out(args, _branch_rows([b])[0], f"branch {b.code} saved")
 
 

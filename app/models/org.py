@@ -28,13 +28,16 @@ def pack_location_id(warehouse_id: uuid.UUID) -> uuid.UUID:
 
 class Branch(MasterData, Base):
     __tablename__ = "branch"
-    __branch_editable__ = frozenset({"name", "timezone"})
+    __branch_editable__ = frozenset({"name", "timezone", "gs1_prefix"})
 
     code: Mapped[str] = mapped_column(String(8), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     is_head_office: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str] = mapped_column(String(400), default="")
+    #: the GS1 company prefix its cartons' SSCCs carry (7-10 digits); '' = GS1's own example prefix,
+    #: good for the demo only (``services.dispatch.sscc.prefix_of``)
+    gs1_prefix: Mapped[str] = mapped_column(String(10), default="")
 
 
 class Warehouse(MasterData, Base):

@@ -44,6 +44,25 @@ class BranchInfo:
     timezone: str
     warehouses: int
     this_file: bool
+    #: the GS1 company prefix of its cartons' SSCCs; '' = GS1's example prefix (demo only)
+    gs1_prefix: str = ""
+
+
+#: GS1's own example company prefix (GS1 General Specifications): what a branch without its own
+#: prefix puts in its SSCCs, so the demo works; never valid on real goods
+GS1_EXAMPLE_PREFIX = "0614141"
+
+
+def check_gs1_prefix(value: str) -> str:
+    """A GS1 company prefix as GS1 allots them here: 7 to 10 digits ('' = back to the example)."""
+    text = (value or "").strip().replace(" ", "")
+    if text and not (text.isdigit() and 7 <= len(text) <= 10):
+        raise ValidationError("GS1 company prefix", f"must be 7 to 10 digits (the prefix GS1 gave the company), "
+                                                    f"not {value.strip()!r}")
+    if text == GS1_EXAMPLE_PREFIX:
+        raise ValidationError("GS1 company prefix", f"{text} is GS1's own example prefix, not one of yours; leave it "
+                                                    f"empty to keep using it for the demo")
+    return text
 
 
 @dataclass(frozen=True)
@@ -112,7 +131,7 @@ def list_branches(session: Session) -> list[BranchInfo]:
     rows = session.scalars(select(Branch).where(Branch.deleted_at.is_(None))
                            .order_by(Branch.is_head_office.desc(), Branch.code))
     return [BranchInfo(b.id, b.code, b.name, b.is_head_office, b.address, b.timezone, int(counts.get(b.id, 0)),
-                       b.id == here) for b in rows]
+                       b.id == here, b.gs1_prefix or "") for b in rows]
 
 
 def add_branch(session: Session, actor: Actor | None, code: str, name: str, *, head_office: bool = False,
@@ -146,7 +165,9 @@ def _adopt_branch_if_unset(session: Session, branch_id: uuid.UUID) -> None:
 
 
 def update_branch(session: Session, actor: Actor | None, code: str, *, name: str | None = None,
-                  address: str | None = None, timezone: str | None = None) -> BranchInfo:
+                  address: str | None = None, timezone: str | None = None,
+                  gs1_prefix: str | None = None) -> BranchInfo:
+    """Change some of a branch's fields; ``gs1_prefix`` '' = back to GS1's example prefix."""
     authorize(session, actor)
     b = find_branch(session, code)
     changes: dict[str, Any] = {}
@@ -156,6 +177,8 @@ def update_branch(session: Session, actor: Actor | None, code: str, *, name: str
         changes["address"] = _address(address)
     if timezone is not None:
         changes["timezone"] = check_timezone(timezone)
+    if gs1_prefix is not None:
+        changes["gs1_prefix"] = check_gs1_prefix(gs1_prefix)
     if "address" in changes:
         require_head_office(session, "branch addresses", "change them at a head-office workstation")
     for k, v in changes.items():

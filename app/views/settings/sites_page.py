@@ -50,7 +50,8 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
 
 
 class BranchesEditor(QWidget):
-    """Branches with their time zone and address; add one; choose the branch this file works for."""
+    """Branches with their time zone and address; add one; choose the branch this file works for;
+    set the selected branch's GS1 company prefix (its cartons' SSCCs)."""
 
     changed = Signal(str)
 
@@ -59,7 +60,7 @@ class BranchesEditor(QWidget):
         self.env = env
         self.branches: list[sites.BranchInfo] = []
         self.table = _table("branchTable", ["Code", "Name", "Head office", "Time zone", "Warehouses", "This file",
-                                            "Address"])
+                                            "GS1 prefix", "Address"])
         self.code = QLineEdit()
         self.code.setObjectName("branchCode")
         self.code.setPlaceholderText("DAL")
@@ -79,6 +80,15 @@ class BranchesEditor(QWidget):
         self.this_file.setObjectName("thisBranch")
         self.use_button = QPushButton("Work for this branch")
         self.use_button.setObjectName("branchUse")
+        self.gs1 = QLineEdit()
+        self.gs1.setObjectName("branchGs1")
+        self.gs1.setPlaceholderText(f"7-10 digits (empty: {sites.GS1_EXAMPLE_PREFIX}, GS1's example)")
+        self.gs1.setMaximumWidth(260)
+        self.gs1_button = QPushButton("Set prefix")
+        self.gs1_button.setObjectName("branchGs1Set")
+        self.gs1_note = QLabel("")
+        self.gs1_note.setObjectName("branchGs1Note")
+        self.gs1_note.setWordWrap(True)
         self.status = QLabel("")
         self.status.setObjectName("branchStatus")
         self.status.setWordWrap(True)
@@ -92,29 +102,75 @@ class BranchesEditor(QWidget):
         use.addWidget(QLabel("This file works for"))
         use.addWidget(self.this_file, 1)
         use.addWidget(self.use_button)
+        gs1 = QHBoxLayout()
+        gs1.addWidget(QLabel("GS1 company prefix of the selected branch (carton SSCCs)"))
+        gs1.addWidget(self.gs1)
+        gs1.addWidget(self.gs1_button)
+        gs1.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.table, 1)
         lay.addLayout(add)
         lay.addLayout(use)
+        lay.addLayout(gs1)
+        lay.addWidget(self.gs1_note)
         lay.addWidget(self.status)
-        lock(env, [self.code, self.name, self.tz, self.address, self.add_button, self.this_file, self.use_button])
+        lock(env, [self.code, self.name, self.tz, self.address, self.add_button, self.this_file, self.use_button,
+                   self.gs1, self.gs1_button])
+        self._connect_signals()
+        self.load()
+
+    def _connect_signals(self) -> None:
         self.add_button.clicked.connect(self.add)
         self.use_button.clicked.connect(self.use)
-        self.load()
+        self.gs1_button.clicked.connect(self.set_prefix)
+        self.gs1.returnPressed.connect(self.set_prefix)
+        self.table.itemSelectionChanged.connect(self._selected)
 
     def load(self) -> None:
         self.env.read(sites.list_branches, self._loaded, (id(self), "branches"))
 
     def _loaded(self, rows: list[sites.BranchInfo]) -> None:
         self.branches = rows
+        example = f"{sites.GS1_EXAMPLE_PREFIX} (example)"
         _fill(self.table, [(b.code, b.name, "yes" if b.head_office else "", b.timezone, str(b.warehouses),
-                            "yes" if b.this_file else "", b.address.replace("\n", ", ")) for b in rows])
+                            "yes" if b.this_file else "", b.gs1_prefix or example, b.address.replace("\n", ", "))
+                           for b in rows])
+        on_example = [b.code for b in rows if not b.gs1_prefix]
+        self.gs1_note.setText(
+            f"{', '.join(on_example)} label cartons with GS1's example company prefix {sites.GS1_EXAMPLE_PREFIX}: "
+            f"fine for the demo, not on real goods. Put the prefix GS1 gave your company here before shipping."
+            if on_example else "")
+        self.gs1_note.setVisible(bool(on_example))
         self.this_file.clear()
         for b in rows:
             self.this_file.addItem(f"{b.code}  {b.name}", b.code)
             if b.this_file:
                 self.this_file.setCurrentIndex(self.this_file.count() - 1)
+
+    def _current(self) -> sites.BranchInfo | None:
+        row = self.table.currentRow()
+        return self.branches[row] if 0 <= row < len(self.branches) else None
+
+    def _selected(self) -> None:
+        b = self._current()
+        self.gs1.setText(b.gs1_prefix if b else "")
+
+    def set_prefix(self) -> None:
+        b = self._current()
+        if b is None:
+            show(self.status, False, "select a branch in the table first")
+            return
+        code, prefix, actor = b.code, self.gs1.text(), self.env.actor
+
+        def done(saved: sites.BranchInfo) -> None:
+            show(self.status, True, f"{saved.code} labels cartons with GS1 company prefix "
+                                    f"{saved.gs1_prefix or sites.GS1_EXAMPLE_PREFIX + ' (the example)'}")
+            self.load()
+            self.env.notify("branch")
+
+        self.env.write(lambda s: sites.update_branch(s, actor, code, gs1_prefix=prefix), done, self.status,
+                       "GS1 prefix")
 
     def add(self) -> None:
         code, name, tz, addr = self.code.text(), self.name.text(), self.tz.currentText(), self.address.text()
