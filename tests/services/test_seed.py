@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -336,6 +337,13 @@ def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, 
             assert one(s, "SELECT count(*) FROM shipment s JOIN manifest m ON m.id = s.manifest_id "
                           "WHERE s.status = 'label_created' AND s.tracking_number != '' AND s.next_poll_at IS NOT NULL") >= 1
             assert one(s, "SELECT count(*) FROM shipment_line") >= 1
+            # the customers were promised delivery dates a carrier can meet: quotes on time and late
+            # side by side, and every rated shipment's suggestion on time
+            rated = [json.loads(r[0]) for r in q(s, "SELECT quotes FROM shipment WHERE quotes != ''")]
+            assert rated and {x["meets"] for r in rated for x in r["quotes"]} == {True, False}
+            assert all(any(x["meets"] for x in r["quotes"]) for r in rated)
+            waiting = q(s, "SELECT promised_date FROM shipment WHERE status = 'packed' AND label_number = ''")
+            assert all(d and dt.date.fromisoformat(str(d)) > TODAY for (d,) in waiting)
             assert one(s, "SELECT count(*) FROM sync_outbox") == 0  # seeded, not a local edit
             assert balance_mismatches(s) == []
     finally:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item
 from app.models.org import Warehouse
 from app.models.parties import Carrier
+from app.models.sales import SalesOrder
 from app.services.auth import Actor, actor_by_name
 from app.services.carriers.model import Label
 from app.services.carriers.sandbox import lanes
@@ -29,6 +30,12 @@ from app.services.dispatch.labels import plan_label, record_label
 from app.services.dispatch.parcels import shipment_request
 from app.services.errors import DomainError
 from reports.shipping_label import ShippingLabel, render_pdf
+
+#: business days from shipping to the delivery date each demo order's customer was promised, by
+#: stage below: tight ones only an express service meets, roomy ones ground meets too, so the
+#: quotes show on-time and late services side by side (the orders' own promise is the day the
+#: stock is there, today, and every carrier's ETA is after it: every quote read LATE)
+PROMISE_DAYS = (3, 2, 2, 5, 1, 4, 3)
 
 #: code, inside length x width x height (mm), max weight (g), tare (g)
 CARTONS = (("S", 250, 200, 150, 5_000, 180), ("M", 400, 300, 250, 15_000, 400),
@@ -131,6 +138,10 @@ def seed_shipping(session: Session, now: dt.datetime) -> dict[str, Any]:
     # the stages, as many orders as there are: confirmed yesterday, labelled, packed, half packed
     stages = ["confirmed", "labelled", "packed", "confirmed", "labelled", "packing", "confirmed"][:len(orders)]
     for n, (order, stage) in enumerate(zip(orders, stages, strict=False)):
+        ship_day = (yesterday if stage == "confirmed" else now).date()
+        so = session.scalar(select(SalesOrder).where(SalesOrder.number == order))
+        if so is not None:  # the delivery date promised to the customer; the shipment takes it at packing
+            so.promised_date = rating.add_business_days(ship_day, PROMISE_DAYS[n % len(PROMISE_DAYS)])
         try:
             if stage == "packing":
                 done["packing"].append(_pack_all(session, dispatcher, order, lots.get(order, {}), stop_after=2))
