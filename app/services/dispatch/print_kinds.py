@@ -25,7 +25,7 @@ def _queue(session: Session, since: dt.date, until: dt.date, status: str | None,
     if status:
         q = q.where(Wave.status == status)
     rows = session.execute(q.order_by(Wave.created_at.desc()).limit(limit)).all()
-    return [QueueRow("picklist", w.number, w.created_at.date(), wh, w.status, f"{w.lines} lines") for w, wh in rows]
+    return [QueueRow("picklist", w.number, w.created_at.date(), wh, w.status, f"{w.lines} line{'' if w.lines == 1 else 's'}") for w, wh in rows]
 
 
 def _branch(session: Session, ref: str) -> uuid.UUID:

@@ -8,7 +8,7 @@ window freezing.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.views.printcentre.printer import pdf_pages
@@ -22,7 +22,8 @@ def render_pages(pdf: bytes, dpi: float = PREVIEW_DPI) -> list[QImage]:
 
 
 class PreviewPane(QScrollArea):
-    """Pages one under the other with a caption; ``show_pages`` / ``show_message``."""
+    """Pages one under the other with a caption; ``show_pages`` / ``show_message``. A page is
+    shown at most as wide as the pane (scaled down, never up), so it never scrolls sideways."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +60,21 @@ class PreviewPane(QScrollArea):
         for img in images:
             page = QLabel()
             page.setPixmap(QPixmap.fromImage(img))
+            page.setScaledContents(True)
             page.setStyleSheet("background: white; border: 1px solid #c8d3df;")
             self._layout.addWidget(page)
             self.pages.append(page)
+        self._fit_pages()
+
+    def _fit_pages(self) -> None:
+        room = self.viewport().width() - 2 * self._layout.contentsMargins().left() - 4
+        for page in self.pages:
+            pix = page.pixmap()
+            if pix.isNull() or pix.width() == 0:
+                continue
+            w = max(min(pix.width(), room), 50)
+            page.setFixedSize(w, round(pix.height() * w / pix.width()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_pages()

@@ -15,7 +15,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +37,9 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -44,11 +56,22 @@ from app.views.context import AppContext
 from app.views.printcentre.dialogs import PrintDialog
 from app.views.printcentre.preview import PreviewPane, render_pages
 from app.views.printcentre.printer import FILE_PREFIX, make_printer, print_pdf, printer_sink
+from app.views.widgets.columns import fit_columns, header_min_width
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.PO, Change.PRINT, Change.CUSTOMER})
 #: the queue shows at most this many documents (newest first)
 QUEUE_LIMIT = 500
 HEADERS = ("Date", "Type", "Number", "Customer / supplier", "Status", "Amount", "Last output")
+#: the statuses the filter offers (any kind's documents may carry others: typed in, they work too)
+STATUSES = ("pending_approval", "approved", "sent", "released", "open", "overdue", "cancelled")
+#: a queue column grows to at most this (a long name is elided in the middle), so every column
+#: fits beside the preview on a 1366 px screen
+QUEUE_MAX_WIDTH = 140
+
+
+def status_text(status: str) -> str:
+    """A status as the clerk reads it: 'pending_approval' -> 'pending approval'."""
+    return status.replace("_", " ")
 
 
 class QueueModel(QAbstractTableModel):
@@ -77,11 +100,21 @@ class QueueModel(QAbstractTableModel):
             return None
         e = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (e.row.date.isoformat(), e.label, e.row.ref, e.row.party, e.row.status, e.row.amount,
-                    e.last or "not printed")[index.column()]
+            return (e.row.date.isoformat(), e.label, e.row.ref, e.row.party, status_text(e.row.status),
+                    e.row.amount, e.last or "not printed")[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (3, 6):  # elided in the column
+            return (e.row.party, e.last)[index.column() == 6] or None
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 5:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+class _ElideRight(QStyledItemDelegate):
+    """Names and notes cut at their end ('SUP0001 Pioneer Indus…'), not in the middle like codes."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 class _BatchSignals(QObject):
@@ -109,8 +142,8 @@ class PrintCentreScreen(QWidget):
             d.setDisplayFormat("yyyy-MM-dd")
         self.status = QComboBox()
         self.status.setEditable(True)
-        for s in ("", "pending", "released", "cancelled", "approved", "sent", "open", "overdue"):
-            self.status.addItem(s or "any status", s)
+        for s in ("", *STATUSES):
+            self.status.addItem(status_text(s) if s else "any status", s)
         self.count = QLabel("")
         self.refresh_button = QPushButton("Refresh")
         self.model = QueueModel(self)
@@ -120,6 +153,11 @@ class PrintCentreScreen(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setHighlightSections(False)  # a bold title would outgrow its column
+        fit_columns(self.table, "printcentre.queue", max_width=QUEUE_MAX_WIDTH)
+        self._elide_right = _ElideRight(self.table)
+        for col in (3, 6):
+            self.table.setItemDelegateForColumn(col, self._elide_right)
         self.preview = PreviewPane()
         self.preview_button = QPushButton("Preview")
         self.print_button = QPushButton("Print…")
@@ -186,9 +224,10 @@ class PrintCentreScreen(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.preview)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([760, 540])
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
+        split.setSizes([850, 330])  # the queue's columns whole on a 1366 px screen; pages fit the rest
+        self.split = split
         queue_tab = QWidget()
         qv = QVBoxLayout(queue_tab)
         qv.addLayout(filters)
@@ -217,6 +256,8 @@ class PrintCentreScreen(QWidget):
         self.resume_button.clicked.connect(self.resume_batch)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         self.table.doubleClicked.connect(lambda _i: self.preview_selected())
+        self.split.splitterMoved.connect(lambda _pos, _i: self._squeeze_last_column())
+        self.table.viewport().installEventFilter(self)
         self.tabs.currentChanged.connect(lambda i: self.reload_history() if i == 1 else None)
         self._batch_signals.progressed.connect(self._on_batch_progress)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
@@ -225,13 +266,18 @@ class PrintCentreScreen(QWidget):
         QShortcut(QKeySequence("Ctrl+E"), self, self.mail_selected)
         QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.print_all)
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._squeeze_last_column()
+        return False
+
     # -- data --------------------------------------------------------------------------
     def _filters(self) -> dict[str, Any]:
         kind = self.kind.currentData()
         status = (self.status.currentData() if self.status.currentText() == self.status.itemText(
             self.status.currentIndex()) else self.status.currentText()) or ""
         return {"doc_types": [kind] if kind else None, "since": self.since.date().toPython(),
-                "until": self.until.date().toPython(), "status": status.strip() or None}
+                "until": self.until.date().toPython(), "status": status.strip().replace(" ", "_") or None}
 
     def refresh(self) -> None:
         """F5 (the window's Refresh: a key of its own here would make it ambiguous, and neither fire)."""
@@ -250,11 +296,25 @@ class PrintCentreScreen(QWidget):
             if (e.row.doc_type, e.row.ref) in keep:
                 sel.select(self.model.index(i, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
         if len(rows) >= QUEUE_LIMIT:  # never a silent cut: say more exist and how to see them
-            self.count.setText(f"the newest {QUEUE_LIMIT} documents (more exist: narrow the type or the dates)")
+            self.count.setText(f"newest {QUEUE_LIMIT} shown")
+            self.count.setToolTip(f"the newest {QUEUE_LIMIT} documents: more exist, narrow the type or the dates")
         else:
             self.count.setText(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
-        self.table.resizeColumnsToContents()
+            self.count.setToolTip("")
+        self._squeeze_last_column()
         self._update_buttons()
+
+    def _squeeze_last_column(self) -> None:
+        """'Last output' takes what the other columns leave (its long text elided, whole in the
+        tooltip), so the queue never scrolls sideways; never narrower than its title."""
+        header = self.table.horizontalHeader()
+        last = header.count() - 1
+        bar = self.table.verticalScrollBar()  # not shown yet when the rows have just come: leave it room
+        spare = 0 if bar.isVisible() else self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        room = self.table.viewport().width() - spare - sum(header.sectionSize(c) for c in range(last))
+        want = max(room, header_min_width(self.table, last))
+        if header.sectionSize(last) > want:
+            header.resizeSection(last, want)
 
     def reload_history(self) -> None:
         self.ctx.runner.submit(lambda s: printing.history(s, limit=300), self._on_history, write=False,
