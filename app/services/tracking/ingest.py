@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_id_for
 from app.models.workflow import allowed
+from app.services.bulk import BulkInsert
 from app.services.carriers.model import TrackEvent, TrackResult
 from app.services.events import (
     PodReceived,
@@ -39,6 +40,13 @@ from app.services.workflow import transition
 
 #: event statuses that open a case (a delay is an ETA change, not a case)
 CASES = {"exception": "exception", "delivery_attempted": "attempt", "returned": "returned"}
+#: a carrier event dated further ahead than this of both clocks (this computer's, and the carrier's:
+#: the Date of its answer) is not stored (yet): such a time is a wrong timestamp (a local time read
+#: as UTC, a typo'd date), and as the newest event it would decide the status and freeze it there.
+#: A computer whose clock runs behind refuses nothing the carrier's own clock has passed. The carrier
+#: repeats its history in every answer, so the event is stored at the first poll after its time
+#: (or once the timestamp is put right): nothing is lost (docs/tracking.md, "Events dated ahead")
+FUTURE_ALLOWANCE = dt.timedelta(hours=1)
 #: when one event calls for two notices, the one a customer most needs wins
 _NOTICE_RANK = {"delivered": 4, "exception": 3, "shipped": 2, "eta": 1}
 _NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -66,6 +74,21 @@ class Change:
     after: str = ""
     notices: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     emitted: list[str] = field(default_factory=list)
+    #: times of the answer's events dated beyond ``FUTURE_ALLOWANCE`` ahead of the clock (not stored)
+    future: list[dt.datetime] = field(default_factory=list)
+    #: the clock they were compared with (the later of ours and the carrier's)
+    clock: dt.datetime | None = None
+
+    def future_sentence(self, now: dt.datetime) -> str:  # ``now``: the later of the two clocks
+        """What the dispatcher reads on the shipment when the carrier dated events ahead of our clock."""
+        if not self.future:
+            return ""
+        n, first = len(self.future), self.future[0]
+        hours = (first - now).total_seconds() / 3600
+        return (f"{n} carrier event{'s' if n != 1 else ''} dated {first:%Y-%m-%d %H:%M} UTC"
+                f"{' or later' if n > 1 else ''}, {hours:.0f} h ahead of the clock, not used for the status, ETA "
+                "or proof of delivery: the carrier's timestamp is wrong (or this computer's clock is); asked "
+                "again at the next poll")
 
     @property
     def changed(self) -> bool:
@@ -74,11 +97,13 @@ class Change:
 
 class Batch:
     """New event rows and notices of one apply transaction, written together by ``flush``
-    (one multi-row insert instead of an ORM object per event: 100,000 events in seconds)."""
+    (the bulk writer's executemany instead of an ORM object per event)."""
 
-    def __init__(self, session: Session, now: dt.datetime) -> None:
+    def __init__(self, session: Session, now: dt.datetime, carrier_now: dt.datetime | None = None) -> None:
         self.session = session
         self.now = now
+        #: the carrier's clock when it answered (its Date header); events are "ahead" of the later clock
+        self.carrier_now = carrier_now
         self.rows: list[dict[str, Any]] = []
         self.due: list[dict[str, Any]] = []
         self.known: set[uuid.UUID] = set()
@@ -96,8 +121,9 @@ class Batch:
 
     def flush(self) -> int:
         n = len(self.rows)
-        if self.rows:
-            self.session.execute(insert(TrackingEvent), self.rows)
+        if self.rows:  # stored-form tuples by one executemany (app.services.bulk): no ORM type processing
+            writer, data = BulkInsert.for_dicts(self.session, TrackingEvent, self.rows)
+            writer.write(data)
             self.rows = []
         if self.due:
             self.session.execute(insert(TrackingNoticeDue).prefix_with("OR IGNORE"), self.due)
@@ -135,13 +161,19 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     change = Change(before=shipment.status, after=shipment.status)
     rows: list[dict[str, Any]] = []
     seen: set[uuid.UUID] = set()
+    clock = max(now, batch.carrier_now) if batch.carrier_now is not None else now
+    ahead = clock + FUTURE_ALLOWANCE
+    change.future = sorted(e.at for e in result.events if e.at is not None and e.at > ahead)
+    change.clock = clock
     for e in sorted(result.events, key=lambda x: _when(x.at)):
+        if e.at is not None and e.at > ahead:
+            continue  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
         row = _row(shipment, carrier_code, e, now, source)
         if row["id"] in seen:
             continue
         seen.add(row["id"])
         rows.append(row)
-    if not rows and result.status not in ("", "unknown"):  # a status without its events
+    if not rows and not change.future and result.status not in ("", "unknown"):  # a status without its events
         rows.append(_row(shipment, carrier_code, TrackEvent(None, result.status, result.raw_status or result.status,
                                                             result.raw_text or result.status), now, source))
     known_newest = shipment.last_event_at
@@ -149,6 +181,8 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     fresh = answer_newest is not None and (known_newest is None or _when(answer_newest["at"]) >= known_newest)
     new = [r for r in rows if r["id"] not in batch.known]
     pod = result.pod if result.pod is not None and (result.pod.signed_by or result.pod.at) else None
+    if pod is not None and (change.future or (pod.at is not None and pod.at > ahead)):
+        pod = None  # the proof of a delivery dated ahead comes with that delivery
     has_pod = bool(shipment.pod_signed_by or shipment.pod_at)
     eta_new = fresh and result.eta_date is not None and result.eta_date != shipment.eta_date \
         and shipment.status not in FINAL and result.status not in FINAL

@@ -127,10 +127,14 @@ def _fmt(d: dt.date | dt.datetime | None) -> str:
     return d.strftime("%a %d %b %Y")
 
 
-def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind: str) -> dict[str, str]:
-    """The template placeholders for one notice."""
-    order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
-    customer = session.get(Customer, order.customer_id) if order is not None else None
+def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, *,
+               order: SalesOrder | None = None, customer: Customer | None = None) -> dict[str, str]:
+    """The template placeholders for one notice (``order`` and ``customer``: the shipment's, when the
+    caller has read them already)."""
+    if order is None and shipment.sales_order_id:
+        order = session.get(SalesOrder, shipment.sales_order_id)
+    if customer is None and order is not None:
+        customer = session.get(Customer, order.customer_id)
     carrier = carrier_name(session, shipment.carrier_id)
     branch = _branch_name(session, shipment.owner_branch_id)
     previous = ""
@@ -179,8 +183,8 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
     ships = {sh.id: sh for sh in _chunked(session, Shipment, list({e.shipment_id for e in events.values()}))}
     orders = {o.id: o for o in _chunked(session, SalesOrder, list({sh.sales_order_id for sh in ships.values()
                                                                    if sh.sales_order_id is not None}))}
-    for _c in _chunked(session, Customer, list({o.customer_id for o in orders.values()})):
-        pass  # now in the identity map
+    # held here: the identity map keeps rows only while something refers to them
+    customers = {c.id: c for c in _chunked(session, Customer, list({o.customer_id for o in orders.values()}))}
     ids = [notice_id(uuid.UUID(d.event_id), d.kind) for d in dues]
     queued = {i for n in range(0, len(ids), 500)
               for i in session.scalars(select(EmailOutbox.id).where(EmailOutbox.id.in_(ids[n:n + 500])))}
@@ -207,7 +211,9 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
                     out.waiting += 1
                 continue
         done.append(due.event_id)
-        why = _queue(session, shipment, event, due.kind, message_id)
+        order = orders.get(shipment.sales_order_id) if shipment.sales_order_id else None
+        why = _queue(session, shipment, event, due.kind, message_id, order,
+                     customers.get(order.customer_id) if order is not None else None)
         if why:
             out.skipped.append(f"{shipment.number} {KIND_WORDS[due.kind]}: {why}")
         else:
@@ -224,10 +230,9 @@ def _chunked(session: Session, model: Any, ids: list[uuid.UUID]) -> list[Any]:
     return out
 
 
-def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID) -> str:
+def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID,
+           order: SalesOrder | None, customer: Customer | None) -> str:
     """Queue one notice; '' when queued, else why not (no customer, opted out, no address)."""
-    order = session.get(SalesOrder, shipment.sales_order_id) if shipment.sales_order_id else None
-    customer = session.get(Customer, order.customer_id) if order is not None else None
     if customer is None:
         return "no customer order behind the shipment"
     prefs = _prefs(customer)
@@ -236,7 +241,8 @@ def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str
     if not prefs.email:
         return f"{customer.code} has no e-mail address for notices"
     policy = policy_for(session, shipment.owner_branch_id)
-    subject, body = render(kind, values_for(session, shipment, event, kind), policy.templates)
+    subject, body = render(kind, values_for(session, shipment, event, kind, order=order, customer=customer),
+                           policy.templates)
     try:
         queue_email(session, None, to=prefs.email, subject=subject, body=body, owner_branch_id=shipment.owner_branch_id,
                     entity="shipment", entity_ref=shipment.number, message_id=message_id, flush=False)

@@ -52,6 +52,7 @@ from app.services.settings import Settings
 from app.services.tracking import lease, notices
 from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest
 from app.services.tracking.policy import FINAL, next_poll, policy_for
+from app.services.tracking.responses import SIBLINGS
 
 log = logging.getLogger("depot.tracking")
 
@@ -101,6 +102,12 @@ class Fetched:
     reply: TrackReply
     requests: int
     wall_s: float
+    #: requests of any kind sent (the token's too), and how many got an HTTP answer (none: the
+    #: carrier could not be reached)
+    attempts: int = 0
+    answered: int = 0
+    #: the carrier's clock: the latest Date its answers carried (None: not known)
+    carrier_now: dt.datetime | None = None
 
 
 @dataclass
@@ -112,9 +119,14 @@ class AccountReport:
     status_changes: int = 0
     notices: int = 0
     unknown_numbers: int = 0
+    #: events dated too far ahead of our clock (not stored; named in ``notes``)
+    future_events: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    #: requests were sent (``attempts``, tokens' too) and none got an answer: the carrier could not be reached
+    unreachable: bool = False
+    attempts: int = 0
 
     def merge(self, part: AccountReport) -> None:
         """Add one apply chunk's figures (the account's answers are stored in chunks)."""
@@ -124,8 +136,11 @@ class AccountReport:
         self.status_changes += part.status_changes
         self.notices += part.notices
         self.unknown_numbers += part.unknown_numbers
+        self.future_events += part.future_events
         self.outcomes.update(part.outcomes)
         self.message = self.message or part.message
+        self.unreachable = self.unreachable or part.unreachable
+        self.attempts += part.attempts
         self.notes.extend(part.notes)
 
 
@@ -174,8 +189,16 @@ class CycleReport:
         if not self.shipments and not self.problems:
             return f"nothing due ({self.notices} notices queued)" if self.notices else "nothing due"
         ok = self.outcomes.get("ok", 0)
-        text = (f"{self.shipments} shipments polled ({ok} answered) in {self.wall_s:.1f} s: {self.new_events} new "
-                f"events, {self.status_changes} changed status, {self.notices} notices queued")
+        gone = [a for a in self.accounts if a.unreachable]
+        if gone and not ok:  # nothing answered: say so, not "0 answered" and a count of requests
+            names = ", ".join(f"{a.label} ({a.attempts} request{'s' if a.attempts != 1 else ''}, no answer)" for a in gone)
+            text = (f"the carrier could not be reached: {names}; {self.shipments} shipment"
+                    f"{'s' if self.shipments != 1 else ''} not polled, asked again after a back-off")
+        else:
+            text = (f"{self.shipments} shipments polled ({ok} answered) in {self.wall_s:.1f} s: {self.new_events} new "
+                    f"events, {self.status_changes} changed status, {self.notices} notices queued")
+            if gone:
+                text += f"; {', '.join(a.label for a in gone)} could not be reached"
         if self.problems:
             text += f"; {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
         return text
@@ -189,9 +212,11 @@ class CycleReport:
             "status_changes": self.status_changes, "notices_queued": self.notices, "mail_sent": self.mail_sent,
             "unknown_numbers": self.unknown_numbers, "outcomes": dict(sorted(self.outcomes.items())),
             "problems": self.problems, "leases": self.leases, "notes": self.notes,
+            "unreachable": [a.label for a in self.accounts if a.unreachable],
             "accounts": [{"account": a.label, "shipments": a.shipments, "requests": a.requests,
                           "new_events": a.new_events, "status_changes": a.status_changes, "notices": a.notices,
-                          "outcomes": dict(a.outcomes), "message": a.message} for a in self.accounts],
+                          "outcomes": dict(a.outcomes), "message": a.message, "unreachable": a.unreachable}
+                         for a in self.accounts],
         }
 
 
@@ -297,7 +322,8 @@ def fetch(work: Work, settings: Settings, engine: Engine | None = None, *, max_w
     except Exception as e:  # noqa: BLE001 - an adapter bug must not stop the cycle: retried later
         log.exception("tracking %s", work.label)
         reply = TrackReply(Outcome.TRANSIENT, f"{type(e).__name__}: {e}")
-    return Fetched(work, reply, adapter.calls, time.perf_counter() - t0)
+    return Fetched(work, reply, adapter.calls, time.perf_counter() - t0, adapter.calls + adapter.token_calls,
+                   adapter.answered, adapter.carrier_now)
 
 
 #: the poll job's name (jobs that end every cycle name it in ``Job.follows``)
@@ -370,8 +396,16 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     for n in range(0, len(ids), 500):
         ships.update({s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids[n:n + 500])))})
     orders = list({s.sales_order_id for s in ships.values() if s.sales_order_id is not None})
-    for n in range(0, len(orders), 500):  # the follow-ups read them: one query, not one each
-        session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))).all()
+    # the follow-ups read the orders and their shipments: one query each, not one a shipment; held
+    # here, as the identity map keeps rows only while something refers to them
+    held: list[Any] = []
+    siblings: dict[uuid.UUID, list[Shipment]] = {}
+    for n in range(0, len(orders), 500):
+        held += session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))).all()
+        for sib in session.scalars(select(Shipment).where(Shipment.sales_order_id.in_(orders[n:n + 500]),
+                                                          Shipment.deleted_at.is_(None))):
+            siblings.setdefault(sib.sales_order_id, []).append(sib)  # type: ignore[arg-type]
+    session.info[SIBLINGS] = siblings
     wanted = set(numbers)
     results: dict[str, TrackResult] = {}
     for r in reply.shipments:
@@ -381,7 +415,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
         elif number not in work.shipments and last:
             rep.unknown_numbers += 1
             log.info("%s answered for %r, which no shipment polled here carries", work.label, r.tracking_number)
-    batch = Batch(session, now)
+    batch = Batch(session, now, fetched.carrier_now)
     batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
                    for i in candidate_ids(work.carrier_code, r))
     # one flush at the end, not one before every read a handler makes: handlers read the rows they
@@ -396,11 +430,16 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
                                                    message=reply.message or "no answer for this number")
             policy = policy_for(session, shipment.owner_branch_id)
             rep.outcomes[str(r.outcome)] += 1
+            ahead = ""
             if r.outcome is Outcome.OK:
                 change = ingest(session, batch, shipment, work.carrier_code, r, policy)
                 rep.new_events += change.new_events
                 rep.status_changes += int(change.changed)
                 failures = 0
+                ahead = change.future_sentence(change.clock or now)
+                if ahead:
+                    rep.future_events += len(change.future)
+                    rep.notes.append(f"{shipment.number}: {ahead}")
             elif r.outcome is Outcome.NOT_FOUND:
                 failures = 0
             elif r.outcome in (Outcome.TRANSIENT, Outcome.MALFORMED):
@@ -410,7 +449,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
             shipment.polled_at = now
             shipment.poll_outcome = str(r.outcome)
             shipment.poll_failures = failures
-            shipment.poll_message = (r.message or (reply.message if r.outcome is not Outcome.OK else ""))[:300]
+            shipment.poll_message = (ahead or r.message or (reply.message if r.outcome is not Outcome.OK else ""))[:300]
             nxt = next_poll(policy, status=shipment.status, outcome=str(r.outcome), failures=failures, now=now,
                             moved_at=shipment.moved_at or shipment.shipped_at or shipment.created_at,
                             has_pod=bool(shipment.pod_signed_by or shipment.pod_at),
@@ -425,12 +464,18 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
                 elif nxt.stopped == "invalid" and not was:
                     emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
     batch.flush()
+    session.info.pop(SIBLINGS, None)
     if not last:
         session.flush()
         return rep
     if reply.outcome is Outcome.AUTH_FAILED:
         rep.message = f"the carrier refused the credentials ({reply.message}); check Settings > Carriers"
         _account_case(session, work, rep.message, now)
+    elif fetched.attempts and not fetched.answered and not reply.ok:
+        rep.unreachable = True
+        rep.attempts = fetched.attempts
+        rep.message = (f"could not be reached: {fetched.attempts} request{'s' if fetched.attempts != 1 else ''} "
+                       f"sent, none answered ({reply.message})")
     elif not reply.ok:
         rep.message = f"{reply.outcome}: {reply.message}"
     released = notices.release(session, now, plan_.held)

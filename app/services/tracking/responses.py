@@ -45,6 +45,10 @@ CASES = {
 }
 
 
+#: ``session.info`` key: order id -> its shipments (ORM rows), read once by the poller's apply
+SIBLINGS = "tracking.siblings"
+
+
 def _names(session: Session, shipment: Shipment) -> tuple[str, str, str]:
     """(carrier name, customer name, order number) for messages."""
     carrier = carrier_name(session, shipment.carrier_id)
@@ -92,9 +96,12 @@ def order_delivered(session: Session, event: ShipmentDelivered) -> None:
     order = session.get(SalesOrder, shipment.sales_order_id)
     if order is None or order.status != "shipped":
         return
-    # ORM rows, not a count: the identity map holds the statuses this batch changed, unflushed
-    siblings = session.scalars(select(Shipment).where(Shipment.sales_order_id == order.id,
-                                                      Shipment.deleted_at.is_(None))).all()
+    # ORM rows, not a count: the identity map holds the statuses this batch changed, unflushed (the
+    # poller's apply reads every order's shipments at once and hands them over in ``SIBLINGS``)
+    siblings = session.info.get(SIBLINGS, {}).get(order.id)
+    if siblings is None:
+        siblings = session.scalars(select(Shipment).where(Shipment.sales_order_id == order.id,
+                                                          Shipment.deleted_at.is_(None))).all()
     if any(s.status not in ("delivered", "cancelled") for s in siblings if s is not shipment):
         return
     transition(order, "delivered", None, f"{shipment.number} delivered", shipment=shipment.number)

@@ -25,7 +25,7 @@ from app.services.tracking import notices, policy, poller
 from tests.tracking_world import TrackWorld
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
-NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)  # after every event of these tests (h(56) is the last)
 
 
 def h(hours: float) -> dt.datetime:
@@ -221,6 +221,33 @@ def test_delivery_with_pod_raises_the_invoice_event_and_later_exception_is_flagg
     [case] = cases(session, "tracking.after_delivery")
     assert case.role == "dispatcher" and "file a claim" in case.detail
     assert len(mails(session)) == 2
+
+
+def test_an_event_dated_ahead_of_both_clocks_is_not_used_until_its_time(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000115", status="in_transit", order_status="shipped")
+    session.commit()
+    # a delivery stamped 30 h after our clock (a local time read as UTC, a typo'd date) with its POD
+    ahead = TrackEvent(NOW + dt.timedelta(hours=30), "delivered", "DL", "Delivered", "ATLANTA, GA")
+    pod = ProofOfDelivery("R. CHEN", ahead.at, "ref:pod")
+    rep = answer(tw, session, result(s.tracking_number, PICKUP, DEPART, ahead, pod=pod))
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.status, ship.last_event_at, ship.pod_signed_by) == ("in_transit", DEPART.at, "")
+    assert [e.raw_code for e in events_of(session, ship)] == ["PU", "DP"]  # not stored: asked again
+    sentence = ("1 carrier event dated 2026-12-05 18:00 UTC, 30 h ahead of the clock, not used for the status, ETA "
+                "or proof of delivery: the carrier's timestamp is wrong (or this computer's clock is); asked again "
+                "at the next poll")
+    assert ship.poll_message == sentence and rep.notes == [f"{ship.number}: {sentence}"] and rep.future_events == 1
+    assert not [m for m in mails(session) if "delivered" in m.subject]
+    # the carrier's own clock (its answer's Date) has passed it: a computer running behind refuses nothing
+    info = tw.accounts["SANDBOX"]
+    work = poller.Work(info.id, info.label, info, "SANDBOX", {s.tracking_number: s.id})
+    reply = poller.TrackReply(Outcome.OK, "", None, 200, [result(s.tracking_number, PICKUP, DEPART, ahead, pod=pod)])
+    rep = poller.apply(session, poller.Plan(NOW), poller.Fetched(work, reply, 1, 0.0, 1, 1, ahead.at), NOW)
+    session.commit()
+    session.expire_all()
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.status, ship.pod_signed_by, ship.poll_message) == ("delivered", "R. CHEN", "")
+    assert rep.future_events == 0 and [e.raw_code for e in events_of(session, ship)] == ["PU", "DP", "DL"]
 
 
 def test_a_proof_of_delivery_that_comes_a_poll_later(tw: TrackWorld, session: Session) -> None:

@@ -302,7 +302,10 @@ def test_a_carrier_that_cannot_be_reached_is_named_in_the_cycle(tw: TrackWorld, 
     s = reload(session, s)
     assert rep.outcomes == {"transient": 1} and s.poll_failures == 1
     assert "connection refused" in s.poll_message
-    # one request (fewer than the three that stop a pass) failed, and nothing was answered: the
-    # cycle says which account and why, not only 'transient 1'
-    assert [p for p in rep.problems if "connection refused" in p and p.startswith("SANDBOX SAN-DAL: transient")], rep.problems
-    assert rep.line().endswith("; 1 problem")
+    # its one request (the token's: fewer than the three that stop a pass) failed at connect and
+    # nothing was answered: the cycle says the carrier could not be reached, not "0 requests"
+    assert [p for p in rep.problems if "connection refused" in p and p.startswith(
+        "SANDBOX SAN-DAL: could not be reached: 1 request sent, none answered")], rep.problems
+    assert rep.line() == ("the carrier could not be reached: SANDBOX SAN-DAL (1 request, no answer); 1 shipment not "
+                          "polled, asked again after a back-off; 1 problem")
+    assert rep.to_dict()["unreachable"] == ["SANDBOX SAN-DAL"]

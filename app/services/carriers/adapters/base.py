@@ -9,6 +9,8 @@ new one (the token expired mid-run); a 429 blocks the account for its Retry-Afte
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -75,7 +77,13 @@ class Adapter:
         self.timeout = timeout
         #: how long a call may wait for the rate limiter before answering rate_limited itself
         self.max_wait = max_wait
+        #: API requests sent (paced), token requests sent, and how many of all of them got an HTTP
+        #: answer: none means the carrier could not be reached at all (the cycle says so)
         self.calls = 0
+        self.token_calls = 0
+        self.answered = 0
+        #: the latest time a carrier's answer was dated (its HTTP Date header): the carrier's clock
+        self.carrier_now: dt.datetime | None = None
 
     # -- the interface ----------------------------------------------------------------------
     def track(self, numbers: Sequence[str]) -> TrackReply:
@@ -169,7 +177,13 @@ class Adapter:
         return f"{self.api}:{self.account.id}:{self.base}:{creds}"
 
     def oauth(self) -> str | Reply:
-        return self.tokens.get(self.token_key, self._fetch_token)
+        def fetch() -> tuple[str, float] | Reply:
+            self.token_calls += 1
+            got = self._fetch_token()
+            if not isinstance(got, Reply) or got.http_status is not None:
+                self.answered += 1
+            return got
+        return self.tokens.get(self.token_key, fetch)
 
     def token_reply(self, raw: Raw | Reply) -> tuple[str, float] | Reply:
         """Read an OAuth token answer (access_token, expires_in) in any of the carriers' envelopes."""
@@ -219,6 +233,8 @@ class Adapter:
             if isinstance(raw, Reply):
                 log.info("%s %s %s: %s", self.api, method, path, raw.message)
                 return raw
+            self.answered += 1
+            self._note_clock(raw.headers)
             if raw.status == 429 and self.limiter is not None:
                 self.limiter.block(retry_after(raw.headers) or 1.0)
             if raw.status == 401 and token and attempt == 1:
@@ -227,6 +243,19 @@ class Adapter:
                 continue
             return raw
         return raw
+
+    def _note_clock(self, headers: Any) -> None:
+        stamp = headers.get("Date") if headers is not None else None
+        if not stamp:
+            return
+        try:
+            at = email.utils.parsedate_to_datetime(stamp)
+        except (TypeError, ValueError):
+            return
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        if self.carrier_now is None or at > self.carrier_now:
+            self.carrier_now = at
 
     def clean(self, text: str) -> str:
         return redact(text, self._secrets())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import json
 import socket
 import struct
@@ -41,6 +42,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # quiet: a sandbox serving thousands of calls must not flood the terminal
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The answer's Date header is the sandbox world's clock, as a carrier's is its own (the poller
+        compares event times with it: app.services.tracking.ingest.FUTURE_ALLOWANCE)."""
+        if timestamp is None:
+            timestamp = self.server.state.world.now().timestamp()
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def _body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
