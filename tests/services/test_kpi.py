@@ -65,9 +65,10 @@ def test_sales_and_delivery_figures(session: Session, kw: World) -> None:
     assert f["order_cycle_time"].value == pytest.approx(11.5 / 3)
     # picks: SO1's line 1 in full, line 2 short -> 1 of 2
     assert f["pick_accuracy"].value == pytest.approx(50.0)
-    # freight: 12.50 (billed) and 7.50 (only quoted) -> 10.00 a shipment; no shipment lines: no per-unit figure
+    # freight: 12.50 (billed) and 7.50 (only quoted) -> 10.00 a shipment; no shipment lines, so per unit
+    # over their orders' shipped units: SO1 10 + 3, SO2 0 + 2 -> 20.00 / 15
     assert f["freight_per_shipment"].value == pytest.approx(10.0)
-    assert f["freight_per_unit"].state == "no_data"
+    assert f["freight_per_unit"].value == pytest.approx(20 / 15)
     # backorder: SO2 line 1 needs 6, has 2 reserved: 4 x 5.00; only now (March), not in the past
     assert f["backorder_value"].value == pytest.approx(20.0)
     assert series(f["backorder_value"]) == [None, None, 20.0]

@@ -348,3 +348,21 @@ def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, 
             assert balance_mismatches(s) == []
     finally:
         engine.dispose()
+
+
+def test_the_managers_freight_figures_have_a_year_behind_them(s: Session) -> None:
+    """The delivered history carries what the carriers charged (the sandbox price list), so the
+    Dashboard's freight tiles show a trend, not one bucket of yesterday's shipments."""
+    from app.services.kpi.compute import compute
+    from app.services.kpi.scope import make_scope
+
+    scope = make_scope(s, period="12m", today=TODAY, bucket="month")
+    f = {x.key: x for x in compute(s, scope) if x.key in ("freight_per_shipment", "freight_per_unit")}
+    for key in ("freight_per_shipment", "freight_per_unit"):
+        assert f[key].state == "ok", f[key].note
+        assert sum(p.value is not None for p in f[key].series) >= 10, key
+    assert 8 < f["freight_per_shipment"].value < 200  # dollars a parcel, by the sandbox's price list
+    assert 0 < f["freight_per_unit"].value < f["freight_per_shipment"].value
+    # a few shipments billed above their quote: the drill-down's "bad" rows
+    assert 0 < one(s, "SELECT count(*) FROM shipment WHERE freight_billed > freight_quoted") < \
+        one(s, "SELECT count(*) FROM shipment WHERE freight_billed IS NOT NULL") / 10

@@ -1,7 +1,10 @@
 """Dispatch KPIs: pick accuracy and freight cost per shipment and per unit.
 
 Freight is what the carrier charged on the shipment's label (``shipment.freight_billed``, else the
-quote it was chosen by), per shipment shipped in the period, and per unit on its shipment lines.
+quote it was chosen by), per shipment shipped in the period, and per unit on its shipment lines (a
+shipment without lines of its own, as history recorded before Dispatch: its order's shipped units,
+the rule billing uses; one whose units are unknown is left out of the per-unit figure rather than
+counting its freight over no units).
 Pick accuracy reads Dispatch's pick lines (picked in full, or short); until this database has
 confirmed a pick it says "no data: dispatch picking not in use" rather than zero.
 """
@@ -46,8 +49,11 @@ JOIN warehouse w ON w.id = sh.warehouse_id
 LEFT JOIN sales_order o ON o.id = sh.sales_order_id
 LEFT JOIN customer c ON c.id = o.customer_id
 LEFT JOIN carrier ca ON ca.id = sh.carrier_id
-WHERE sh.shipped_at >= :start AND sh.shipped_at < :end AND {_FREIGHT} IS NOT NULL AND sh.deleted_at IS NULL
+WHERE sh.shipped_at >= :start AND sh.shipped_at < :end AND {_FREIGHT} IS NOT NULL AND sh.deleted_at IS NULL{{where}}
 """
+_UNITS = ("COALESCE((SELECT SUM(sl.qty) FROM shipment_line sl WHERE sl.shipment_id = sh.id AND sl.deleted_at IS NULL), "
+          "(SELECT SUM(l.qty_shipped) FROM sales_order_line l WHERE l.order_id = sh.sales_order_id "
+          "AND l.deleted_at IS NULL), 0)")
 _IN_USE = "SELECT 1 FROM shipment WHERE freight_billed IS NOT NULL OR freight_quoted IS NOT NULL LIMIT 1"
 
 register(Kpi(
@@ -55,13 +61,14 @@ register(Kpi(
     better="lower", needs="dispatch", in_use=lambda s: any_row(s, _IN_USE),
     definition="Freight the carrier charged (the label's, else the quote it was chosen by) per shipment "
                "shipped in the period",
-    dims=frozenset({"branch", "warehouse", "carrier", "customer"}), rows_sql=_SHIPPED.format(den="1"),
+    dims=frozenset({"branch", "warehouse", "carrier", "customer"}), rows_sql=_SHIPPED.format(den="1", where=""),
 ))
 
 register(Kpi(
     key="freight_per_unit", title="Freight per unit", area="dispatch", unit="money", kind="ratio",
     better="lower", needs="dispatch", in_use=lambda s: any_row(s, _IN_USE),
-    definition="Freight of the shipments shipped in the period per unit on their shipment lines",
+    definition="Freight of the shipments shipped in the period per unit on their shipment lines (a shipment "
+               "without lines: its order's shipped units)",
     dims=frozenset({"branch", "warehouse", "carrier", "customer"}),
-    rows_sql=_SHIPPED.format(den="(SELECT COALESCE(SUM(sl.qty), 0) FROM shipment_line sl WHERE sl.shipment_id = sh.id)"),
+    rows_sql=_SHIPPED.format(den=_UNITS, where=f" AND {_UNITS} > 0"),
 ))

@@ -5,6 +5,11 @@ the rest of the seed. Lateness against the carrier's promise follows patterns a 
 knows: each carrier and service keeps its promise to a different degree, a far lane is later
 than a local one, a Friday pick-up after the cutoff waits for Monday, the peak season (Nov-Dec)
 slips, and a few shipments meet an exception (weather, a misroute) and arrive days late.
+
+Each carries what the carrier charged: the carrier sandbox's price list for its service level,
+lane and weight (the order's shipped units x item weight), billed as quoted but for one in
+twenty (a surcharge of 3-15 %), so the manager's freight KPIs have a year of figures. A second
+random stream draws them, so the lateness above is the same as before they were added.
 """
 
 from __future__ import annotations
@@ -13,14 +18,36 @@ import datetime as dt
 import random
 import sqlite3
 import uuid
+from decimal import Decimal
 
 from app.models.types import iso_utc
+from app.services.carriers.sandbox import lanes
 from app.services.seed.bulk import hlc_of
 
 #: carrier -> (share delivered early, mean extra days when late, share late on a good day)
 _CARRIER = {"SANDBOX": (0.25, 0.6, 0.12), "UPS": (0.3, 0.5, 0.08), "FEDEX": (0.28, 0.6, 0.1),
             "DHL": (0.2, 1.0, 0.18), "USPS": (0.15, 1.2, 0.22)}
 HISTORY = {"demo": 3_000, "large": 100_000}
+#: a service's transit days -> the sandbox price list's level
+_LEVEL = {1: "next_day", 2: "two_day", 3: "three_day", 4: "ground", 5: "ground"}
+_LB = Decimal("453.59237")
+
+
+def _zips(conn: sqlite3.Connection) -> dict[str, str]:
+    """Warehouse code prefix (DAL) -> its ZIP: the demo's ship-to addresses name a city by it."""
+    out = {}
+    for code, address in conn.execute("SELECT code, address FROM warehouse").fetchall():
+        tail = str(address or "").split()[-1:] or [""]
+        if tail[0].isdigit():
+            out[str(code)[:3]] = tail[0]
+    return out
+
+
+def _freight(level: str, origin: str, dest: str, grams: int, rng: random.Random) -> tuple[int, int]:
+    """(quoted, billed) in 1/10,000 of a dollar."""
+    quoted = lanes.price(level, origin, dest, Decimal(max(grams, 1)) / _LB)
+    billed = quoted * (1 + Decimal(rng.randint(3, 15)) / 100) if rng.random() < 0.05 else quoted
+    return int(quoted * 10_000), int(billed.quantize(Decimal("0.01")) * 10_000)
 
 
 def _id(ms: int, rng: random.Random) -> str:
@@ -38,17 +65,22 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         " FROM sales_order so JOIN warehouse w ON w.id = so.warehouse_id JOIN customer cu ON cu.id = so.customer_id"
         " WHERE so.status = 'closed' AND so.id NOT IN (SELECT sales_order_id FROM shipment"
         " WHERE sales_order_id IS NOT NULL)").fetchall()
-    services = conn.execute("SELECT c.id, c.code, v.id, v.transit_days FROM carrier_service v"
+    services = conn.execute("SELECT c.id, c.code, v.id, v.transit_days, v.code FROM carrier_service v"
                             " JOIN carrier c ON c.id = v.carrier_id WHERE c.active = 1").fetchall()
     if not orders or not services or not want:
         return 0
     rng.shuffle(orders)
+    frng = random.Random(seed * 7919 + 19)
+    zips = _zips(conn)
+    grams = dict(conn.execute("SELECT l.order_id, SUM(l.qty_shipped * COALESCE(i.weight_g, 0)) FROM sales_order_line l"
+                              " JOIN item i ON i.id = l.item_id JOIN sales_order o ON o.id = l.order_id"
+                              " WHERE o.status = 'closed' GROUP BY l.order_id").fetchall())
     rows = []
     counter: dict[str, int] = {}
     branch_code = dict(conn.execute("SELECT id, code FROM branch").fetchall())
     for k in range(want):
         so_id, wh_id, order_date, wcode, bid, so_ship_to, cu_ship_to = orders[k % len(orders)]
-        carrier_id, ccode, svc_id, transit = rng.choice(services)
+        carrier_id, ccode, svc_id, transit, svc_code = rng.choice(services)
         day = dt.date.fromisoformat(str(order_date)[:10]) + dt.timedelta(days=rng.choice((0, 0, 1, 1, 2)))
         if day >= today - dt.timedelta(days=3):
             day = today - dt.timedelta(days=4 + rng.randint(0, 30))
@@ -83,15 +115,18 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         counter[b] = counter.get(b, 0) + 1
         ms = int(shipped.timestamp() * 1000)
         ts = iso_utc(delivered)
+        quoted, billed = _freight(_LEVEL.get(int(transit), "economy"), zips.get(str(wcode)[:3], ""),
+                                  zips.get(dest[:3], ""), int(grams.get(so_id) or 0), frng)
         rows.append((_id(ms, rng), owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
                      wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", iso_utc(shipped), iso_utc(promised),
-                     ts, promised_day.isoformat()))
+                     ts, promised_day.isoformat(), str(svc_code), quoted, billed))
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
     try:
         conn.executemany(
             "INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, sales_order_id,"
             " warehouse_id, carrier_id, service_id, tracking_number, status, shipped_at, eta, delivered_at,"
-            " promised_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " promised_date, service_code, freight_quoted, freight_billed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(rows)
