@@ -109,69 +109,108 @@ class OpHandle(QObject):
 
 
 class _Bridge(QObject):
-    """Lives on the GUI thread; workers emit into it, Qt queues the call to the GUI thread."""
+    """Lives on the GUI thread (a child of its runner); workers emit into it, Qt queues the call
+    to the GUI thread.
 
-    completed = Signal(object, bool, object)  # handle, ok, result-or-exception
+    A worker puts an op's outcome in ``outbox`` and emits only the op's id: it has let go of every
+    object of the op (the handle, ``fn`` and whatever it captured, the result, the error and its
+    traceback) before the GUI thread can see it, so their last reference always drops on the GUI
+    thread. A QObject (an OpHandle, a closed screen captured by ``fn``) freed on a worker runs its
+    C++ destructor on the wrong thread: a crash later, somewhere else.
+    """
+
+    completed = Signal(int)  # op id; the outcome waits in outbox
     progressed = Signal(object, int, int, str)  # handle, done, total, text
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.outbox: dict[int, tuple[bool, Any]] = {}  # op id -> (ok, result or exception)
+
+
+def _reported(e: BaseException, engine: Engine) -> BaseException:
+    """The exception as the GUI thread gets it (a locked database in words, a bug with its traceback)."""
+    if isinstance(e, exc.OperationalError):
+        return translate(e, engine.url.database)
+    if not isinstance(e, DomainError):
+        e.__depot_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+    return e
+
+
+def _run_op(engine: Engine, bridge: _Bridge, handle: OpHandle, fn: Callable[..., Any],
+            progress: bool) -> tuple[bool, Any]:
+    """``fn(session)`` in one transaction: (True, result) after commit, (False, error) after rollback.
+
+    The error is returned straight from its ``except`` clause, never kept in a local: a local
+    would make a cycle (error -> traceback -> this frame -> error) that only the garbage collector
+    frees, with the handle and ``fn``'s captures inside.
+    """
+    session = Session(engine, expire_on_commit=False)
+    try:
+        if handle.cancelled:
+            raise OpCancelled()
+        result = fn(session, Progress(handle, bridge)) if progress else fn(session)
+        session.commit()
+        handle.changed = changes.flushed(session)  # the kinds of data it wrote (read on the GUI thread)
+        return True, result
+    except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
+        session.rollback()
+        return False, _reported(e, engine)
+    finally:
+        session.close()
+
+
+def _run_io(engine: Engine, fn: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return True, fn()
+    except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
+        return False, _reported(e, engine)
 
 
 class _Task(QRunnable):
-    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[..., Any], progress: bool,
-                 write: bool = True) -> None:
+    """One op on a worker. It holds the handle and ``fn`` only while it runs (the runner's
+    ``_pending`` holds them too, until delivery); Qt deletes the runnable on the worker after
+    ``run()``, by then it holds nothing of the caller's."""
+
+    def __init__(self, engine: Engine, bridge: _Bridge, handle: OpHandle, fn: Callable[..., Any],
+                 progress: bool, *, inline: bool = False) -> None:
         super().__init__()
-        self.setAutoDelete(True)
-        self._runner = runner
-        self._handle = handle
-        self._fn = fn
+        self.setAutoDelete(not inline)
+        self.inline = inline
+        self._engine = engine
+        self._bridge = bridge
+        self._op_id = handle.op_id
+        self._handle: OpHandle | None = handle
+        self._fn: Callable[..., Any] | None = fn
         self._progress = progress
-        self._write = write
 
     def run(self) -> None:  # worker thread: no widgets here
-        handle = self._handle
-        session = Session(self._runner.engine, expire_on_commit=False)
-        try:
-            if handle.cancelled:
-                raise OpCancelled()
-            result = self._fn(session, Progress(handle, self._runner._bridge)) if self._progress \
-                else self._fn(session)
-            session.commit()
-            handle.changed = changes.flushed(session)  # the kinds of data it wrote (read on the GUI thread)
-        except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
-            session.rollback()
-            err: BaseException = e
-            if isinstance(e, exc.OperationalError):
-                err = translate(e, self._runner.engine.url.database)
-            elif not isinstance(e, DomainError):
-                err.__depot_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self._runner._bridge.completed.emit(handle, False, err)
-        else:
-            self._runner._bridge.completed.emit(handle, True, result)
-        finally:
-            session.close()
+        handle, fn = self._handle, self._fn
+        self._handle = self._fn = None
+        assert handle is not None and fn is not None
+        self._bridge.outbox[self._op_id] = _run_op(self._engine, self._bridge, handle, fn, self._progress)
+        del handle, fn  # before the GUI thread hears of it: it drops the last references, not us
+        self._bridge.completed.emit(self._op_id)
 
 
 class _IoTask(QRunnable):
     """Network work: ``fn()`` manages its own (short) transactions; no Session is opened here."""
 
-    def __init__(self, runner: OpRunner, handle: OpHandle, fn: Callable[[], Any]) -> None:
+    def __init__(self, engine: Engine, bridge: _Bridge, op_id: int, fn: Callable[[], Any], *,
+                 inline: bool = False) -> None:
         super().__init__()
-        self.setAutoDelete(True)
-        self._runner = runner
-        self._handle = handle
-        self._fn = fn
+        self.setAutoDelete(not inline)
+        self._engine = engine
+        self._bridge = bridge
+        self._op_id = op_id
+        self._fn: Callable[[], Any] | None = fn
 
     def run(self) -> None:  # worker thread: no widgets here
-        try:
-            result = self._fn()
-        except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
-            err: BaseException = e
-            if isinstance(e, exc.OperationalError):
-                err = translate(e, self._runner.engine.url.database)
-            elif not isinstance(e, DomainError):
-                err.__depot_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self._runner._bridge.completed.emit(self._handle, False, err)
-        else:
-            self._runner._bridge.completed.emit(self._handle, True, result)
+        fn = self._fn
+        self._fn = None
+        assert fn is not None
+        self._bridge.outbox[self._op_id] = _run_io(self._engine, fn)
+        del fn
+        self._bridge.completed.emit(self._op_id)
 
 
 class OpRunner(QObject):
@@ -202,12 +241,14 @@ class OpRunner(QObject):
         self._readers.setMaxThreadCount(max(1, read_threads))
         self._io = QThreadPool(self)
         self._io.setMaxThreadCount(2)
-        self._bridge = _Bridge()
+        self._bridge = _Bridge(self)
         self._bridge.completed.connect(self._on_completed)
         self._bridge.progressed.connect(self._on_progress)
         self._ids = itertools.count(1)
+        #: op id -> (handle, on_done, on_error, kinds, fn): fn too, so that whatever it captured (a
+        #: screen) is released here on the GUI thread, never by the worker that ran it
         self._pending: dict[int, tuple[OpHandle, Callable[[Any], None] | None,
-                                       Callable[[BaseException], None] | None, frozenset[Change]]] = {}
+                                       Callable[[BaseException], None] | None, frozenset[Change], Any]] = {}
         self._latest: dict[Hashable, int] = {}  # key -> newest op id (submit(latest=...))
         #: background network work (submit_io): not a user's op, so the window is not "busy" for it
         self._io_ops: set[int] = set()
@@ -234,12 +275,11 @@ class OpRunner(QObject):
             self._latest[latest] = handle.op_id
             handle.latest = latest
         was_busy = self.busy
-        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds))
+        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds), fn)
         if not was_busy:
             self.signals.busy_changed.emit(True)
-        task = _Task(self, handle, fn, progress, write)
+        task = _Task(self.engine, self._bridge, handle, fn, progress, inline=self.inline)
         if self.inline:
-            task.setAutoDelete(False)
             task.run()  # same thread: the bridge's signals are delivered directly
         else:
             (self._writer if write else self._readers).start(task)
@@ -251,11 +291,10 @@ class OpRunner(QObject):
         """Run ``fn()`` on the I/O pool (network work that opens its own short transactions); the
         result or error comes back on the GUI thread like an op's, without the busy indicator."""
         handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "job"))
-        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds))
+        self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds), fn)
         self._io_ops.add(handle.op_id)
-        task = _IoTask(self, handle, fn)
+        task = _IoTask(self.engine, self._bridge, handle.op_id, fn, inline=self.inline)
         if self.inline:
-            task.setAutoDelete(False)
             task.run()
         else:
             self._io.start(task)
@@ -270,14 +309,15 @@ class OpRunner(QObject):
         if not handle.done:
             handle.progressed.emit(done, total, text)
 
-    @Slot(object, bool, object)
-    def _on_completed(self, handle: OpHandle, ok: bool, payload: Any) -> None:
-        entry = self._pending.pop(handle.op_id, None)
+    @Slot(int)
+    def _on_completed(self, op_id: int) -> None:
+        ok, payload = self._bridge.outbox.pop(op_id)
+        entry = self._pending.pop(op_id, None)
         if entry is None:
             return
-        io = handle.op_id in self._io_ops
-        self._io_ops.discard(handle.op_id)
-        _, on_done, on_error, kinds = entry
+        io = op_id in self._io_ops
+        self._io_ops.discard(op_id)
+        handle, on_done, on_error, kinds, _fn = entry
         handle.done = True
         if handle.latest is not None:
             if self._latest.get(handle.latest) != handle.op_id:
@@ -350,53 +390,76 @@ def _error_text(e: BaseException) -> str:
 
 
 class _TaskBridge(QObject):
-    """Lives on the GUI thread; its own slots make the calls queued (never run on the worker)."""
+    """Lives on the GUI thread; its own slots make the calls queued (never run on the worker).
 
-    completed = Signal(object, bool, object)  # callbacks, ok, payload
-    progressed = Signal(object, int, int, str)  # callback, done, total, text
+    Like the runner's bridge, it keeps each task's callables (``fn``, the callbacks, which are
+    often a dialog's methods) until the result is delivered, and the worker hands the outcome
+    over in ``outbox``: nothing of the caller's is released on the worker.
+    """
+
+    completed = Signal(int)  # task id; the outcome waits in outbox
+    progressed = Signal(int, int, int, str)  # task id, done, total, text
 
     def __init__(self) -> None:
         super().__init__()
+        self.tasks: dict[int, tuple[Any, Callable[[Any], None], Callable[[BaseException], None],
+                                    Callable[[int, int, str], None] | None]] = {}
+        self.outbox: dict[int, tuple[bool, Any]] = {}
+        self.ids = itertools.count(1)
         self.completed.connect(self._deliver)
         self.progressed.connect(self._progress)
 
-    @Slot(object, bool, object)
-    def _deliver(self, callbacks: Any, ok: bool, payload: Any) -> None:
-        callbacks[0 if ok else 1](payload)
+    @Slot(int)
+    def _deliver(self, task_id: int) -> None:
+        ok, payload = self.outbox.pop(task_id)
+        _fn, on_done, on_error, _on_progress = self.tasks.pop(task_id)
+        if ok:
+            on_done(payload)
+        else:
+            on_error(payload)
 
-    @Slot(object, int, int, str)
-    def _progress(self, callback: Any, done: int, total: int, text: str) -> None:
-        callback(done, total, text)
+    @Slot(int, int, int, str)
+    def _progress(self, task_id: int, done: int, total: int, text: str) -> None:
+        entry = self.tasks.get(task_id)
+        if entry is not None and entry[3] is not None:
+            entry[3](done, total, text)
 
 
 _task_bridge: _TaskBridge | None = None
 _task_pool: QThreadPool | None = None
 
 
+def _run_plain(fn: Callable[[Callable[[int, int, str], None]], Any],
+               report: Callable[[int, int, str], None]) -> tuple[bool, Any]:
+    try:
+        return True, fn(report)
+    except BaseException as e:  # noqa: BLE001 - handed to the GUI thread
+        return False, e
+
+
 class _PlainTask(QRunnable):
-    def __init__(self, fn: Callable[[Callable[[int, int, str], None]], Any], callbacks: Any,
-                 on_progress: Callable[[int, int, str], None] | None) -> None:
+    def __init__(self, bridge: _TaskBridge, task_id: int, fn: Callable[[Callable[[int, int, str], None]], Any],
+                 reports: bool) -> None:
         super().__init__()
-        self._fn = fn
-        self._callbacks = callbacks
-        self._on_progress = on_progress
+        self._bridge = bridge
+        self._task_id = task_id
+        self._fn: Callable[[Callable[[int, int, str], None]], Any] | None = fn
+        self._reports = reports
         self._last = 0.0
 
     def _report(self, done: int, total: int, text: str = "") -> None:
         now = time.monotonic()
-        if self._on_progress is not None and (done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S):
+        if self._reports and (done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S):
             self._last = now
-            assert _task_bridge is not None
-            _task_bridge.progressed.emit(self._on_progress, int(done), int(total), str(text))
+            self._bridge.progressed.emit(self._task_id, int(done), int(total), str(text))
 
     def run(self) -> None:  # worker thread
-        assert _task_bridge is not None
-        try:
-            result = self._fn(self._report)
-        except BaseException as e:  # noqa: BLE001 - handed to the GUI thread
-            _task_bridge.completed.emit(self._callbacks, False, e)
-        else:
-            _task_bridge.completed.emit(self._callbacks, True, result)
+        fn = self._fn
+        self._fn = None
+        assert fn is not None
+        self._bridge.outbox[self._task_id] = _run_plain(fn, self._report)
+        del fn  # the bridge still holds it: released on the GUI thread
+        self._bridge.completed.emit(self._task_id)
 
 
 def run_task(
@@ -413,4 +476,6 @@ def run_task(
         _task_pool = QThreadPool()
         _task_pool.setMaxThreadCount(1)
     assert _task_pool is not None
-    _task_pool.start(_PlainTask(fn, (on_done, on_error), on_progress))
+    task_id = next(_task_bridge.ids)
+    _task_bridge.tasks[task_id] = (fn, on_done, on_error, on_progress)
+    _task_pool.start(_PlainTask(_task_bridge, task_id, fn, on_progress is not None))

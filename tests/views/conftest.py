@@ -53,18 +53,19 @@ def _op_jitter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     rng = random.Random(seed)
     run = ops._Task.run
 
-    def shaken(self: ops._Task) -> None:
-        if not self._runner.inline:
-            time.sleep(rng.random() * ms / 1000)
-        fn = self._fn
-
-        def late(*args: object) -> object:
+    def late(fn: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object) -> object:
             result = fn(*args)
-            if not self._runner.inline:
-                time.sleep(rng.random() * ms / 1000)
+            time.sleep(rng.random() * ms / 1000)
             return result
 
-        self._fn = late
+        return call
+
+    def shaken(self: ops._Task) -> None:
+        if not self.inline:
+            time.sleep(rng.random() * ms / 1000)
+            # no local keeps fn: the task lets go of it before the GUI thread hears of the result
+            self._fn = late(self._fn)  # type: ignore[arg-type]
         run(self)
 
     monkeypatch.setattr(ops._Task, "run", shaken)
