@@ -36,6 +36,7 @@ from app.services.errors import DatabaseProblem, DomainError
 from app.services.paths import default_db_path, user_data_dir
 from app.services.schema import SchemaOutdated
 from app.services.settings import Settings
+from app.views import collector
 from app.views.context import AppContext, make_context
 from app.views.login import LoginDialog
 from app.views.main_window import MainWindow
@@ -298,6 +299,7 @@ def launch(args: argparse.Namespace) -> int:
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    collector.install(app)  # cyclic garbage (closed screens, an old window) is freed on this thread only
     app.setOrganizationName("Depot")
     app.setApplicationName("Depot")
     app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "depot.png")))

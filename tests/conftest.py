@@ -13,7 +13,6 @@ os.environ.setdefault("DEPOT_KEYRING", "memory")  # never touch the developer's 
 # internal-error reports (app.services.crashlog) of tests go to a folder of this run, not the user's
 os.environ.setdefault("DEPOT_DATA_DIR", __import__("tempfile").mkdtemp(prefix="depot-test-data-"))
 
-import gc  # noqa: E402
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.services import schema, wiring  # noqa: E402
 from app.services.db import make_engine, open_database  # noqa: E402
+from app.views import collector  # noqa: E402
 from tests.factories import World, build_world, load_world  # noqa: E402
 from tests.smtp_server import smtp  # noqa: E402, F401  (fixture: a real SMTP server on loopback)
 
@@ -52,23 +52,18 @@ def _freeze(path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _qt_collects_when_idle(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Cyclic garbage of a Qt test is collected at its teardown, not at a random allocation.
-
-    A full run crashed twice in the garbage collector (a segfault in one run, an abort in
-    another) while a screen's background ops were still being delivered; collected after the
-    test's screens and runners are gone, the same garbage is harmless. Autouse fixtures are set
-    up first, so this one is torn down after qtbot's widgets and make_ctx's drained runners.
-    """
-    if not {"qtbot", "qapp"} & set(request.fixturenames):
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect()
+def _gc_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """From the first Qt test on, cyclic garbage is collected on the GUI (main) thread only, as in
+    the window (``app.views.collector``): otherwise a worker that happens to allocate frees what
+    earlier tests left (screens, runners, their signals) off their thread. The timer collects
+    while a test waits on Qt; each test's end collects what is due (a full collection after every
+    Qt test, the stopgap this replaces, cost about 3 min of CPU over the suite)."""
+    if {"qtbot", "qapp"} & set(request.fixturenames):
+        collector.install(request.getfixturevalue("qapp"))
+    yield
+    gui = collector.installed()
+    if gui is not None:
+        gui.collect_due()
 
 
 @pytest.fixture(scope="session")

@@ -18,15 +18,17 @@ from tests.views.conftest import MakeCtx
 WRONG = "WRONG-SECRET-77"
 
 
-def _panel(qtbot: Any, ctx: Any) -> Any:
+def _panel(qtbot: Any, ctx: Any) -> tuple[Any, Any]:
+    """The Settings screen and its Carriers panel. The test holds the screen (the panel's C++
+    object lives as long as it does); the panel must not: a child holding its top-level window
+    makes a cycle that only the garbage collector frees, and PySide 6.11 segfaults destroying a
+    live window from inside the collector (this file crashed so in full runs)."""
     from app.views.settings.screen import SettingsScreen
 
     screen = SettingsScreen(ctx)
     qtbot.addWidget(screen)
     assert "Carriers" in screen.section_titles()
-    panel = screen.sections["Carriers"]
-    panel._screen = screen  # keep the screen (and so the panel's C++ object) alive for the test
-    return panel
+    return screen, screen.sections["Carriers"]
 
 
 def test_add_account_then_test_connection_wrong_secret_and_sandbox_down(
@@ -34,7 +36,7 @@ def test_add_account_then_test_connection_wrong_secret_and_sandbox_down(
     add_carriers(session, world)
     session.commit()
     ctx = make_ctx(world.actors["root"])
-    p = _panel(qtbot, ctx)
+    _screen, p = _panel(qtbot, ctx)
     qtbot.waitUntil(lambda: p.carrier.count() == 3)
     with Sandbox() as sb:
         ac.set_sandbox_url(sb.url)
@@ -81,7 +83,7 @@ def test_add_account_then_test_connection_wrong_secret_and_sandbox_down(
 def test_bad_input_is_refused_in_words(qtbot: Any, world: World, session: Session, make_ctx: MakeCtx) -> None:
     add_carriers(session, world)
     session.commit()
-    p = _panel(qtbot, make_ctx(world.actors["root"]))
+    _screen, p = _panel(qtbot, make_ctx(world.actors["root"]))
     qtbot.waitUntil(lambda: p.carrier.count() == 3)
     p.new.click()
     p.carrier.setCurrentIndex(p.carrier.findData("FEDEX"))
@@ -93,5 +95,5 @@ def test_bad_input_is_refused_in_words(qtbot: Any, world: World, session: Sessio
 
 
 def test_read_only_for_a_non_admin(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
-    p = _panel(qtbot, make_ctx(world.actors["mike"]))
+    _screen, p = _panel(qtbot, make_ctx(world.actors["mike"]))
     assert not p.save.isEnabled() and not p.secret.isEnabled() and p.test.isEnabled()

@@ -1,22 +1,32 @@
-"""Objects of the GUI thread die on the GUI thread: what an op captured and its handle.
+"""Objects of the GUI thread die on the GUI thread: what an op captured, its handle, cyclic garbage.
 
 A QObject (a closed screen, an OpHandle) destroyed on a worker runs its C++ destructor off its
-thread. Workers release nothing of the caller's (``app.views.ops``).
+thread; two full runs of the suite died so. Workers release nothing of the caller's
+(``app.views.ops``) and never collect cycles (``app.views.collector``).
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import threading
 import weakref
+from pathlib import Path
+from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
 from app.services.errors import DomainError
+from app.views import collector
 from app.views.ops import run_task
 from tests.factories import World
 from tests.views.conftest import MakeCtx
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Deaths:
@@ -85,3 +95,64 @@ def test_what_an_op_captured_and_its_handle_are_released_on_the_gui_thread(
     gc.collect()
     assert len(deaths.threads) == deaths.made == 85  # 40 sentinels, 40 handles, 5 tasks' sentinels
     assert deaths.off_gui() == 0
+
+
+def test_worker_threads_never_collect_cyclic_garbage(qtbot: QtBot, world: World, make_ctx: MakeCtx) -> None:
+    assert collector.installed() is not None and not gc.isenabled()
+    ctx = make_ctx(world.actors["rita"])
+    deaths = _Deaths()
+    collections: list[int] = []
+
+    def seen(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            collections.append(threading.get_ident())
+
+    gc.callbacks.append(seen)
+    try:
+        for _ in range(50):
+            cycle: list[Any] = [deaths.sentinel()]
+            cycle.append(cycle)  # only a collection frees it
+        del cycle
+        for _ in range(12):
+            ctx.runner.submit(_allocate, write=False)
+        assert ctx.runner.wait_idle(20000)
+        assert deaths.off_gui() == 0
+        assert all(t == threading.main_thread().ident for t in collections)  # Python's own: 12 of 12 on workers
+        gc.collect()
+    finally:
+        gc.callbacks.remove(seen)
+    assert len(deaths.threads) == 50 and deaths.off_gui() == 0
+
+
+def test_the_gui_thread_collects_when_a_threshold_is_passed_and_a_worker_never_does(qtbot: QtBot) -> None:
+    gui = collector.install()
+    gui.collect_due()
+    assert gui.collect_due() == 0  # nothing due right after a collection
+
+    def garbage() -> None:
+        for _ in range(gc.get_threshold()[0] + 100):
+            c: list[Any] = []
+            c.append(c)
+
+    garbage()
+    found: list[int] = []
+    worker = threading.Thread(target=lambda: found.append(gui.collect_due()))
+    worker.start()
+    worker.join()
+    assert found == [0]  # a worker asking collects nothing
+    before = sum(gui.collections)
+    assert gui.collect_due() > 0 and sum(gui.collections) == before + 1
+    garbage()
+    qtbot.waitUntil(lambda: sum(gui.collections) >= before + 2, timeout=5000)  # the timer, unasked
+
+
+@pytest.mark.slow
+def test_closed_windows_left_as_garbage_while_ops_run_do_not_crash_the_process() -> None:
+    """The crash itself, in a child process: 300 closed windows in cycles while workers allocate
+    (``--automatic``, Python's own collector, dies with SIGSEGV; see tests/views/gc_stress.py)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for _ in range(3):
+        run = subprocess.run([sys.executable, "-m", "tests.views.gc_stress", "300"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "survived" in run.stdout and "worker 0" in run.stdout, run.stdout
