@@ -5,6 +5,7 @@ buyer may see, and the last figures shown at once on the next open."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,11 @@ def test_tiles_chart_drill_and_exports(qtbot: QtBot, make_ctx: MakeCtx, session:
     tile = screen.tiles["supplier_on_time"]
     assert tile.value.text() == "66.7 %"
     assert screen.tiles["pick_accuracy"].value.text() == "50.0 %"
+    # the world's shipments have no lines of their own: per unit over their orders' shipped units
+    assert screen.tiles["freight_per_unit"].value.text() == "1.33"
+    empty = dataclasses.replace(screen.figure("freight_per_unit"), state="no_data", value=None,  # type: ignore[type-var]
+                                note="no data in this period")
+    screen.tiles["freight_per_unit"].set_figure(empty)
     assert screen.tiles["freight_per_unit"].value.text() == "No data in this period"
     assert screen.tiles["dso"].value.text().endswith(" days")
     qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
