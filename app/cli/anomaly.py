@@ -2,8 +2,8 @@
 
 ``scan`` raises one exception per new finding (each saying why and how unusual);
 ``evaluate`` measures precision and recall on injected anomalies: synthetic data for every
-detector, and, with ``--db``, demand spikes injected into that database's own history (rolled
-back: nothing is kept).
+detector, and, with ``--db``, demand spikes, freight overcharges and pick error jumps injected
+into that database's own history (rolled back: nothing is kept).
 """
 
 from __future__ import annotations
@@ -63,8 +63,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         engine = engine_for(args)
         try:
             with Session(engine) as s:
-                out["seeded_demand_spikes"] = injected.seeded_spikes(s, _date(args.date) or dt.date.today(),
-                                                                     seed=args.seed)
+                day = _date(args.date) or dt.date.today()
+                out["seeded_demand_spikes"] = injected.seeded_spikes(s, day, seed=args.seed)
+                s.rollback()
+                out["seeded_freight_cost"] = injected.seeded_freight(s, day, seed=args.seed)
+                s.rollback()
+                out["seeded_pick_errors"] = injected.seeded_pick_errors(s, day, seed=args.seed)
                 s.rollback()
         finally:
             engine.dispose()
@@ -72,7 +76,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         dump(out)
         return 0
     rows = [{"detector": k, **v} for k, v in out["synthetic"].items()]  # type: ignore[attr-defined]
-    if "seeded_demand_spikes" in out:
-        rows.append({"detector": "demand_spike (seeded db)", **out["seeded_demand_spikes"]})  # type: ignore[dict-item]
+    for key, name in (("seeded_demand_spikes", "demand_spike"), ("seeded_freight_cost", "freight_cost"),
+                      ("seeded_pick_errors", "pick_errors (pickers)")):
+        if key in out:
+            rows.append({"detector": f"{name} (seeded db)", **out[key]})  # type: ignore[dict-item]
     print_table(rows, ["detector", "injected", "found", "true", "precision", "recall"])
     return 0

@@ -32,6 +32,23 @@ def test_a_past_outlier_does_not_hide_a_spike_and_zeros_are_not_spikes() -> None
     assert "robust deviations above" in found[0].why and found[0].baseline == 10.0
 
 
+def test_freight_judges_a_shipment_against_what_its_lane_charges_for_its_size() -> None:
+    # a lane charging 10 per shipment + 0.5 per unit: parcels cost more per unit than pallets
+    rng = np.random.default_rng(4)
+    units = np.concatenate([rng.integers(1, 300, 60), [2, 200, 150]]).astype(np.float64)
+    cost = (10 + 0.5 * units) * rng.lognormal(0, 0.1, len(units))
+    cost[-1] *= 3.5  # last week's 150-unit shipment billed 3.5x
+    refs = [f"S{k}" for k in range(len(units))]
+    judged = np.zeros(len(units), dtype=bool)
+    judged[-3:] = True
+    found = detect.freight_cost(["L"] * len(units), refs, cost / units, units=units, score=judged)
+    assert [f.key for f in found] == [("L", "S62")]  # not the 2-unit parcel at 5.5 a unit
+    assert "for 150 units" in found[0].why and "robust deviations" in found[0].why
+    # without the sizes the parcel looks like an overcharge and the real one hides among pallets
+    naive = {f.key for f in detect.freight_cost(["L"] * len(units), refs, cost / units, score=judged)}
+    assert ("L", "S60") in naive
+
+
 def test_lead_time_drift_says_how_much() -> None:
     old = np.array([10.0, 11, 9, 10, 12, 10, 11, 9])
     f = detect.lead_time_drift(["ACME"], [old], [np.array([18.0, 19, 17, 20])])
@@ -44,7 +61,10 @@ def test_scan_raises_once_per_week_with_why(session: Session, world: World) -> N
     _sell(session, world, "BOLT", tuple([20] * 25 + [260]))
     session.commit()
     res = scan.scan(session, world.actors["alice"], today=TODAY)
-    assert res.raised == 1 and "Picking" in " ".join(res.notes)
+    assert res.raised == 1
+    # no shipment carries freight, nothing was picked: the two detectors say so
+    assert any(n.startswith("freight cost per unit: no shipment") for n in res.notes)
+    assert any(n.startswith("pick errors: no confirmed picks") for n in res.notes)
     item = session.scalars(select(ExceptionItem).where(ExceptionItem.kind == "anomaly.demand_spike")).one()
     assert item.title == "Demand spike: BOLT at DAL1" and item.role == "buyer"
     assert "260 sold last week against a usual 20" in item.detail

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.forecasting import DemandForecast
 from app.models.shipping import Shipment
-from app.services.anomaly import injected
+from app.services.anomaly import injected, scan
 from app.services.db import open_database
 from app.services.eta import service as eta
 from app.services.replenishment import run
@@ -73,3 +73,20 @@ def test_spikes_injected_into_seeded_demand_are_found(s: Session) -> None:
     r = injected.seeded_spikes(s, TODAY, seed=5)
     assert r["injected"] >= 20
     assert r["recall"] >= 0.8 and r["precision"] >= 0.9
+
+
+def test_the_seed_makes_freight_and_pick_error_alerts_and_injections_are_found(s: Session) -> None:
+    res = scan.find(s, TODAY)
+    kinds = [f.kind for f, _t, _b in res.findings]
+    # the seed bills three of last week's shipments 2.5-4x and makes one picker and one zone jump
+    assert kinds.count("freight_cost") >= 3
+    titles = [t for f, t, _b in res.findings if f.kind == "pick_errors"]
+    assert any(t.startswith("Pick errors: zone CHL at ") for t in titles)
+    assert any(not t.startswith("Pick errors: zone ") for t in titles)
+    assert not any("not read" in n for n in res.notes)
+    f = injected.seeded_freight(s, TODAY, seed=2)
+    s.rollback()
+    assert f["injected"] >= 3 and f["precision"] >= 0.8 and f["recall"] >= 0.8
+    p = injected.seeded_pick_errors(s, TODAY, seed=2)
+    s.rollback()
+    assert p["injected"] >= 2 and p["precision"] >= 0.8 and p["recall"] >= 0.5

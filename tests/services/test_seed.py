@@ -318,15 +318,19 @@ def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, 
     try:
         with Session(engine) as s:
             assert one(s, "SELECT count(*) FROM carrier_cutoff") == 9  # UPS, FedEx, USPS at each warehouse
+            # the day's waves are Dispatch's (-WV-); the weeks before have their picked history waves (-WH-)
             released = q(s, "SELECT w.code, count(*) FROM wave v JOIN warehouse w ON w.id = v.warehouse_id "
-                            "WHERE v.status IN ('released', 'picking', 'picked') GROUP BY w.code")
+                            "WHERE v.status IN ('released', 'picking', 'picked') AND v.number LIKE '%-WV-%' "
+                            "GROUP BY w.code")
             # one released wave a warehouse; Dallas's planned ones are then released and picked whole
             # for packing and shipping (seed/shipping.py)
             assert [c for c, n in released if n == 1] == ["HOU1", "PHX1"] and dict(released)["DAL1"] >= 1
             assert one(s, "SELECT count(*) FROM wave WHERE status = 'planned'") > 0
             picking = q(s, "SELECT number FROM wave WHERE status = 'picking'")
             assert picking and picking[0][0].startswith("DAL-WV-")
-            assert one(s, "SELECT count(*) FROM pick_line WHERE status = 'short'") == 1
+            assert one(s, "SELECT count(*) FROM pick_line p JOIN wave v ON v.id = p.wave_id "
+                          "WHERE p.status = 'short' AND v.number LIKE '%-WV-%'") == 1
+            assert one(s, "SELECT count(*) FROM wave WHERE number LIKE '%-WH-%' AND status = 'picked'") >= 30
             assert one(s, "SELECT count(*) FROM stock_move WHERE reason = 'pick'") >= 1
             # packing and shipping: carton sizes, a packed and a labelled shipment waiting, yesterday's
             # confirmed shipments on a closed manifest, handed to tracking

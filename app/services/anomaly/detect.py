@@ -10,8 +10,9 @@ the figure's own units, so a person can judge it.
   floor so a slow seller's single extra unit is not a spike);
 * supplier lead-time drift: the median of a supplier's recent receipts against its older ones
   (the difference of two medians, each with its standard error ~1.25 sd / sqrt(n));
-* freight cost per unit by lane: one shipment's cost per unit against its lane's (on a log scale:
-  costs are skewed);
+* freight cost per unit by lane: one shipment's cost per unit against what its lane charges per
+  unit for that many units (on a log scale: costs are skewed, and a parcel costs more per unit
+  than a pallet);
 * pick errors by picker or zone: the recent error rate against the picker's own past rate (a
   binomial z, since the counts are small).
 """
@@ -23,6 +24,7 @@ import warnings
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -100,27 +102,72 @@ def lead_time_drift(keys: list[str], older: list[F], recent: list[F], *, z_min: 
     return out
 
 
-def freight_cost(lanes: list[str], refs: list[str], cost_per_unit: F, *, z_min: float = 4.0,
-                 min_lane: int = 8, min_ratio: float = 1.5) -> list[Finding]:
-    """Shipments whose cost per unit is far from their lane's (log scale; a lane needs history)."""
+def freight_cost(lanes: list[str], refs: list[str], cost_per_unit: F, *, units: F | None = None,
+                 score: npt.NDArray[np.bool_] | None = None, z_min: float = 4.0, min_lane: int = 8,
+                 min_ratio: float = 1.5) -> list[Finding]:
+    """Shipments whose cost per unit is far from their lane's pattern (log scale; a lane needs history).
+
+    With ``units`` the pattern is what the lane charges per unit for that many units (a fixed
+    part per shipment plus a rate per unit, ``_lane_pattern``): a one-unit parcel costs more per
+    unit than a pallet and is not unusual for it. With ``score`` only the marked shipments are judged, against the others
+    of their lane (last week's shipments against the history); else every shipment against all.
+    """
     out = []
     lanes_a = np.asarray(lanes)
-    logc = np.log(np.maximum(cost_per_unit, 1e-9))
+    logc = np.log(np.maximum(np.asarray(cost_per_unit, dtype=np.float64), 1e-9))
+    logu = np.log(np.maximum(np.asarray(units, dtype=np.float64), 1.0)) if units is not None else None
+    judged = np.asarray(score, dtype=bool) if score is not None else np.ones(len(logc), dtype=bool)
     for lane in np.unique(lanes_a):
         ix = np.nonzero(lanes_a == lane)[0]
-        if len(ix) < min_lane:
+        base = ix if score is None else ix[~judged[ix]]
+        if len(base) < min_lane or not judged[ix].any():
             continue
-        med = float(np.median(logc[ix]))
-        sd = max(MAD_K * float(np.median(np.abs(logc[ix] - med))), 0.05)
-        for i in ix:
-            z = (logc[i] - med) / sd
-            ratio = math.exp(logc[i] - med)
+        expected = _lane_pattern(logc[base], logu[base] if logu is not None else None)
+        res = logc[base] - expected(logu[base] if logu is not None else None)
+        med = float(np.median(res))
+        sd = max(MAD_K * float(np.median(np.abs(res - med))), 0.05)
+        for i in ix[judged[ix]]:
+            exp_i = float(expected(logu[[i]] if logu is not None else None)[0]) + med
+            z = (logc[i] - exp_i) / sd
+            ratio = math.exp(logc[i] - exp_i)
             if abs(z) >= z_min and (ratio >= min_ratio or ratio <= 1 / min_ratio):
-                out.append(Finding("freight_cost", (str(lane), refs[i]), float(cost_per_unit[i]), math.exp(med),
-                                   float(z), f"{cost_per_unit[i]:.2f} per unit on lane {lane} against a usual "
-                                   f"{math.exp(med):.2f} ({ratio:.1f}x, median of {len(ix)} shipments): "
+                usual = math.exp(exp_i)
+                size = f" for {math.exp(logu[i]):.0f} units" if logu is not None else ""
+                out.append(Finding("freight_cost", (str(lane), refs[i]), float(math.exp(logc[i])), usual,
+                                   float(z), f"{math.exp(logc[i]):.2f} per unit on lane {lane} against a usual "
+                                   f"{usual:.2f}{size} ({ratio:.1f}x; {len(base)} shipments of the lane): "
                                    f"{abs(z):.1f} robust deviations"))
     return out
+
+
+def _lane_pattern(logc: F, logu: F | None) -> Any:
+    """log cost per unit expected on a lane: its median, or, when sizes vary, a fixed part per
+    shipment plus a rate per unit (least squares on the shipments' costs, both parts at least
+    zero, fitted again without the shipments 4 robust deviations off the first fit)."""
+    if logu is None or float(np.ptp(logu)) < 0.5:
+        c = float(np.median(logc))
+        return lambda x: np.full(1 if x is None else len(x), c)
+    u = np.exp(logu)
+    cost = np.exp(logc) * u
+
+    def fit(keep: npt.NDArray[np.bool_]) -> tuple[float, float]:
+        A = np.stack([np.ones(int(keep.sum())), u[keep]], axis=1)
+        (f, r), *_ = np.linalg.lstsq(A, cost[keep], rcond=None)
+        if f < 0 or r <= 0:  # one part alone: per unit only, or per shipment only
+            r_only = float(np.median(cost[keep] / u[keep]))
+            return 0.0, max(r_only, 1e-9)
+        return float(f), float(r)
+
+    def expected(f: float, r: float, x: F) -> F:
+        return np.asarray(np.log((f + r * np.exp(x)) / np.exp(x)))
+
+    f, r = fit(np.ones(len(logc), dtype=bool))
+    res = logc - expected(f, r, logu)
+    mad = max(MAD_K * float(np.median(np.abs(res - np.median(res)))), 0.05)
+    keep = np.abs(res - np.median(res)) <= 4 * mad
+    if keep.sum() >= 3:
+        f, r = fit(keep)
+    return lambda x: expected(f, r, x)
 
 
 def pick_errors(keys: list[str], base_errors: F, base_picks: F, errors: F, picks: F, *, z_min: float = 4.0,

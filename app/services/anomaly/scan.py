@@ -1,9 +1,10 @@
 """Anomaly scan over the branch database: findings into the exception inbox, each saying why.
 
 Reads what the database holds: weekly demand (``sales_week``) for demand spikes, receipts
-against their purchase orders for supplier lead-time drift. Freight cost per unit and pick
-errors need shipment costs and pick confirmations: Dispatch records them now, but the scan does
-not read them yet; it says so instead of staying silent, and the tests (detect.py) run on arrays.
+against their purchase orders for supplier lead-time drift, Dispatch's shipments (the freight
+billed, else quoted, per unit shipped) for freight cost by lane, and Dispatch's confirmed pick
+lines (short = an error, as the pick accuracy KPI counts them) for pick error jumps by picker and
+by zone. A detector with nothing to read says so instead of staying silent.
 
 One exception per finding and period: the key names the kind, the subject and the week, so
 a scan run twice raises nothing new, and next week's spike is a new exception.
@@ -31,6 +32,10 @@ from app.services.ownership import owns
 SPIKE_HISTORY_WEEKS = 26
 LEAD_TIME_RECENT_DAYS = 90
 LEAD_TIME_HISTORY_DAYS = 730
+#: a lane's freight pattern is learnt from its shipments of the year before the week scanned
+FREIGHT_HISTORY_DAYS = 365
+#: a picker's or zone's usual error rate: the weeks before the week scanned
+PICK_HISTORY_WEEKS = 12
 
 #: who handles each kind in the inbox
 ROLES = {"demand_spike": "buyer", "lead_time_drift": "buyer", "freight_cost": "dispatcher", "pick_errors": "manager"}
@@ -125,6 +130,89 @@ def lead_times(session: Session, today: dt.date) -> list[tuple[Finding, str, str
     return out
 
 
+def week_start(week: int) -> dt.date:
+    """The Monday that starts ``week`` (``week_of``'s numbering)."""
+    return dt.date.fromordinal(7 * week - 1_721_425)
+
+
+def _iso(day: dt.date) -> str:
+    return dt.datetime.combine(day, dt.time(0), dt.UTC).isoformat()
+
+
+_FREIGHT_SQL = (
+    "SELECT s.number, w.code, b.code, c.code, COALESCE(NULLIF(s.service_code, ''), v.code, ''),"
+    " COALESCE(s.freight_billed, s.freight_quoted), s.shipped_at >= :recent,"
+    " COALESCE((SELECT SUM(l.qty) FROM shipment_line l WHERE l.shipment_id = s.id AND l.deleted_at IS NULL),"
+    "          (SELECT SUM(ol.qty_shipped) FROM sales_order_line ol WHERE ol.order_id = s.sales_order_id"
+    "           AND ol.deleted_at IS NULL))"
+    " FROM shipment s JOIN warehouse w ON w.id = s.warehouse_id JOIN branch b ON b.id = w.branch_id"
+    " JOIN carrier c ON c.id = s.carrier_id LEFT JOIN carrier_service v ON v.id = s.service_id"
+    " WHERE s.deleted_at IS NULL AND s.shipped_at >= :start AND s.shipped_at < :end"
+    " AND COALESCE(s.freight_billed, s.freight_quoted) > 0")
+
+
+def freight(session: Session, today: dt.date) -> tuple[list[tuple[Finding, str, str]], str]:
+    """Last week's shipments whose freight per unit is out of pattern for their lane (warehouse,
+    carrier and service), against the lane's shipments of the year before. A shipment's units are
+    its lines', or its order's shipped quantities when it has no lines (billing's rule)."""
+    w = week_of(today) - 1
+    recent = week_start(w)
+    rows = _raw(session, _FREIGHT_SQL, {"start": _iso(recent - dt.timedelta(days=FREIGHT_HISTORY_DAYS)),
+                                        "recent": _iso(recent), "end": _iso(week_start(w + 1))})
+    rows = [r for r in rows if r[7] and float(r[7]) > 0]
+    if not rows:
+        return [], "freight cost per unit: no shipment with a freight cost and units in the last year"
+    lanes = [f"{r[1]} {r[3]} {r[4]}".strip() for r in rows]
+    refs = [str(r[0]) for r in rows]
+    units = np.array([float(r[7]) for r in rows])
+    cpu = np.array([float(r[5]) / 10_000.0 for r in rows]) / units
+    judged = np.array([bool(r[6]) for r in rows])
+    if not judged.any():
+        return [], "freight cost per unit: no shipment with a freight cost last week"
+    branch = {str(r[0]): str(r[2]) for r in rows}
+    found = detect.freight_cost(lanes, refs, cpu, units=units, score=judged)
+    return [(f, f"Freight cost: {f.key[1]} ({f.key[0]})", branch[f.key[1]]) for f in found], ""
+
+
+def _pick_counts(session: Session, group: str, params: dict[str, object]) -> list[Any]:
+    return _raw(session, (
+        f"SELECT {group}, w.code, b.code,"
+        " SUM(p.picked_at < :recent AND (p.status = 'short' OR p.qty_picked < p.qty)), SUM(p.picked_at < :recent),"
+        " SUM(p.picked_at >= :recent AND (p.status = 'short' OR p.qty_picked < p.qty)), SUM(p.picked_at >= :recent)"
+        " FROM pick_line p JOIN wave wv ON wv.id = p.wave_id JOIN warehouse w ON w.id = wv.warehouse_id"
+        " JOIN branch b ON b.id = w.branch_id LEFT JOIN location l ON l.id = p.from_location_id"
+        " LEFT JOIN zone z ON z.id = l.zone_id LEFT JOIN app_user u ON u.id = p.picked_by_id"
+        " WHERE p.status IN ('picked', 'short') AND p.deleted_at IS NULL AND p.picked_at >= :start"
+        " AND p.picked_at < :end"
+        f" GROUP BY {group}, w.code, b.code"), params)
+
+
+def pick_errors(session: Session, today: dt.date) -> tuple[list[tuple[Finding, str, str]], str]:
+    """Pickers and zones (per warehouse) whose share of short picks last week jumped above their
+    own rate of the weeks before."""
+    w = week_of(today) - 1
+    recent = week_start(w)
+    params: dict[str, object] = {"start": _iso(recent - dt.timedelta(weeks=PICK_HISTORY_WEEKS)),
+                                 "recent": _iso(recent), "end": _iso(week_start(w + 1))}
+    keys: list[str] = []
+    titles: dict[str, tuple[str, str]] = {}
+    counts: list[tuple[float, float, float, float]] = []
+    for kind, group in (("picker", "COALESCE(u.username, '?')"), ("zone", "COALESCE(z.code, 'no zone')")):
+        for name, wcode, bcode, be, bp, er, pk in _pick_counts(session, group, params):
+            key = f"{kind}:{name}@{wcode}"
+            keys.append(key)
+            who = f"{name} at {wcode}" if kind == "picker" else f"zone {name} at {wcode}"
+            titles[key] = (f"Pick errors: {who}", str(bcode))
+            counts.append((float(be or 0), float(bp or 0), float(er or 0), float(pk or 0)))
+    if not keys:
+        return [], "pick errors: no confirmed picks in the last weeks"
+    if not any(c[3] for c in counts):
+        return [], "pick errors: no confirmed picks last week"
+    a = np.array(counts)
+    found = detect.pick_errors(keys, a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+    return [(f, *titles[f.key[0]]) for f in found], ""
+
+
 def find(session: Session, today: dt.date) -> ScanResult:
     """Every detector the data allows (a read): findings and what could not be looked at."""
     res = ScanResult()
@@ -132,11 +220,11 @@ def find(session: Session, today: dt.date) -> ScanResult:
     if insp.has_table("sales_week"):
         res.findings += spikes(session, today)
     res.findings += lead_times(session, today)
-    # Dispatch now records freight (shipment.freight_quoted/billed) and pick confirmations
-    # (pick_line); until the two detectors read them, the scan says it did not look
-    res.notes.append("freight cost per unit: not read from Dispatch's shipments yet (the detector runs on "
-                     "arrays only)")
-    res.notes.append("pick errors: not read from Dispatch's pick confirmations yet (Picking)")
+    for detector in (freight, pick_errors):
+        found, note = detector(session, today)
+        res.findings += found
+        if note:
+            res.notes.append(note)
     return res
 
 

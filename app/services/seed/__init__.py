@@ -187,13 +187,16 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
 
 
 def _deliveries(path: Path, size: str, seed: int, today: dt.date) -> None:
-    """Delivered shipments for predictive ETA to learn from (issue 18), in a transaction of their own."""
+    """Delivered shipments for predictive ETA and freight alerts to learn from, and the picks of the
+    last weeks for pick-error alerts (issue 18), in a transaction of their own."""
     from app.services.seed.deliveries import seed_deliveries
+    from app.services.seed.pick_history import seed_pick_history
 
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         seed_deliveries(conn, size, today, seed)
+        seed_pick_history(conn, size, today, seed)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -9,7 +9,8 @@ slips, and a few shipments meet an exception (weather, a misroute) and arrive da
 Each carries what the carrier charged: the carrier sandbox's price list for its service level,
 lane and weight (the order's shipped units x item weight), billed as quoted but for one in
 twenty (a surcharge of 3-15 %), so the manager's freight KPIs have a year of figures. A second
-random stream draws them, so the lateness above is the same as before they were added.
+random stream draws them, so the lateness above is the same as before they were added. Three of
+last week's shipments are billed 2.5-4x their quote, for the freight alerts to find (issue 18).
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         rows.append((_id(ms, rng), owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
                      wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", iso_utc(shipped), iso_utc(promised),
                      ts, promised_day.isoformat(), str(svc_code), quoted, billed))
+    # three of last week's shipments billed 2.5-4x their quote (re-weighed, billed as a pallet), for
+    # the freight alerts to find (issue 18), from a stream of their own: nothing else moves
+    arng = random.Random(seed * 104_729 + 18)
+    last_week = today - dt.timedelta(days=today.weekday() + 7)
+    marked = 0
+    for k, row in enumerate(rows):
+        on = dt.date.fromisoformat(str(row[13])[:10])
+        if marked < 3 and row[-2] and last_week <= on < last_week + dt.timedelta(days=7):
+            rows[k] = (*row[:-1], int(int(row[-2]) * arng.uniform(2.5, 4.0)))
+            marked += 1
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
     try:
         conn.executemany(
