@@ -175,5 +175,7 @@ def _other(session: Session, w: World) -> None:
                                    ("invoice", "INV-2", "2026-02-01", "600")):
         session.add(ReceivableEntry(owner_branch_id=w.dal.id, customer_id=w.customer.id, kind=kind, doc_number=doc,
                                     doc_date=dt.date.fromisoformat(day), amount=Decimal(amount), source="depot"))
-    session.add(ForecastRun(run_at=t("2026-03-01T06:00:00"), series=40, seconds=1.0, avg_rel_mae=0.35,
-                            mase_median=0.9, mase_mean=1.0))
+    # the run's backtest error is 35 % of mean demand (its detail); avg_rel_mae is the error against the
+    # naive's, another figure, which the accuracy must not read
+    session.add(ForecastRun(run_at=t("2026-03-01T06:00:00"), series=40, seconds=1.0, avg_rel_mae=0.8,
+                            mase_median=0.9, mase_mean=1.0, detail='{"rel_mae_to_demand": 0.35}'))

@@ -16,6 +16,7 @@ import json
 import math
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,6 +184,7 @@ def store(session: Session, hist: WeeklyHistory, res: sel.Result, horizon: int, 
     classes = {sel.CLASSES[int(c)]: int(n) for c, n in zip(*np.unique(res.klass, return_counts=True), strict=True)}
     methods = {sel.METHODS[int(c)]: int(n) for c, n in zip(*np.unique(res.method, return_counts=True), strict=True)}
     rel = _rel_to_seasonal_naive(res)
+    rel_demand = relative_mae(res, hist.Y)
     t3 = time.perf_counter()
     notes = []
     if hist.clipped:
@@ -199,9 +201,26 @@ def store(session: Session, hist: WeeklyHistory, res: sel.Result, horizon: int, 
                             mase_mean=summary.mase_mean, mase_median=summary.mase_median,
                             avg_rel_mae=summary.avg_rel_mae,
                             detail=json.dumps({"classes": classes, "methods": methods, "horizon": horizon,
-                                               "weeks": weeks, "notes": notes})))
+                                               "weeks": weeks, "notes": notes,
+                                               "rel_mae_to_demand": _fig(rel_demand)})))
     session.flush()
     return summary
+
+
+def relative_mae(res: sel.Result, Y: F) -> float | None:
+    """The backtest's mean absolute error relative to mean demand, over the series that had a
+    backtest: sum of their MAE per week / sum of their mean weekly demand (a weighted MAPE, so a
+    slow mover's large relative error weighs as little as its demand). The dashboard's forecast
+    accuracy is 1 minus it."""
+    ok = np.isfinite(res.mae)
+    if not ok.any() or not Y.size:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(np.where(np.isnan(Y), np.nan, np.maximum(Y, 0.0)), axis=1)
+    ok &= np.isfinite(mean)
+    total = float(mean[ok].sum())
+    return float(res.mae[ok].sum()) / total if total > 0 else None
 
 
 def _rel_to_seasonal_naive(res: sel.Result) -> float | None:

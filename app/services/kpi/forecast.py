@@ -7,6 +7,7 @@ this database forecasts for; it is not split by branch.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,9 +16,22 @@ from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_of, register
 
 
 def _runs(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
-    return list(session.connection().exec_driver_sql(
-        "SELECT run_at, avg_rel_mae, mase_median, series FROM forecast_run WHERE run_at >= :start AND run_at < :end "
-        "AND avg_rel_mae IS NOT NULL ORDER BY run_at", scope.params()))
+    """(run_at, MAE relative to mean demand, median MASE, series) of the runs that recorded the
+    relative MAE (``demand.relative_mae``, in the run's detail). Not ``avg_rel_mae``: that is the
+    geometric mean of MAE over the naive's in-sample error (below 1 beats repeating the past),
+    not an error relative to demand, and 1 minus it is no accuracy."""
+    rows = session.connection().exec_driver_sql(
+        "SELECT run_at, detail, mase_median, series FROM forecast_run WHERE run_at >= :start AND run_at < :end "
+        "ORDER BY run_at", scope.params())
+    out = []
+    for run_at, detail, mase, n in rows:
+        try:
+            rel = json.loads(detail or "{}").get("rel_mae_to_demand")
+        except (ValueError, AttributeError):
+            rel = None
+        if isinstance(rel, int | float):
+            out.append((run_at, float(rel), mase, n))
+    return out
 
 
 def _facts(session: Session, scope: Scope) -> list[Fact]:
