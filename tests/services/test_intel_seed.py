@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from app.models.forecasting import DemandForecast
+from app.models.forecasting import DemandForecast, ForecastRun
 from app.models.shipping import Shipment
 from app.services.anomaly import injected, scan
 from app.services.db import open_database
@@ -90,3 +90,24 @@ def test_the_seed_makes_freight_and_pick_error_alerts_and_injections_are_found(s
     p = injected.seeded_pick_errors(s, TODAY, seed=2)
     s.rollback()
     assert p["injected"] >= 2 and p["precision"] >= 0.8 and p["recall"] >= 0.5
+
+
+def test_the_dashboards_forecast_accuracy_on_the_seed_is_the_runs_error_against_demand(s: Session) -> None:
+    import numpy as np
+
+    from app.services.forecast import demand
+    from app.services.kpi.compute import compute
+    from app.services.kpi.scope import make_scope
+
+    run = s.scalars(select(ForecastRun).order_by(ForecastRun.run_at.desc())).first()
+    assert run is not None
+    rel = json.loads(run.detail)["rel_mae_to_demand"]
+    # recomputed from the stored forecasts' backtest errors and the weekly history they came from
+    hist = demand.weekly_history(s, TODAY)
+    maes = {(r.item_id.hex, r.warehouse_id.hex): r.mae for r in s.scalars(select(DemandForecast))}
+    means = np.nanmean(np.maximum(hist.Y, 0.0), axis=1)
+    pairs = [(m, maes[p]) for p, m in zip(hist.pairs, means, strict=True) if maes.get(p) is not None]
+    assert rel == pytest.approx(sum(e for _m, e in pairs) / sum(m for m, _e in pairs), rel=1e-3)
+    scope = make_scope(s, period="3m", today=run.run_at.date(), bucket="month")  # the run is dated when seeded
+    tile = {f.key: f for f in compute(s, scope)}["forecast_accuracy"]
+    assert tile.state == "ok" and tile.value == pytest.approx(100 * (1 - rel), abs=0.01)
