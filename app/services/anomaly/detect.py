@@ -104,7 +104,7 @@ def lead_time_drift(keys: list[str], older: list[F], recent: list[F], *, z_min: 
 
 def freight_cost(lanes: list[str], refs: list[str], cost_per_unit: F, *, units: F | None = None,
                  score: npt.NDArray[np.bool_] | None = None, z_min: float = 4.0, min_lane: int = 8,
-                 min_ratio: float = 1.5) -> list[Finding]:
+                 min_ratio: float = 1.5, unit: str = "unit") -> list[Finding]:
     """Shipments whose cost per unit is far from their lane's pattern (log scale; a lane needs history).
 
     With ``units`` the pattern is what the lane charges per unit for that many units (a fixed
@@ -132,9 +132,9 @@ def freight_cost(lanes: list[str], refs: list[str], cost_per_unit: F, *, units: 
             ratio = math.exp(logc[i] - exp_i)
             if abs(z) >= z_min and (ratio >= min_ratio or ratio <= 1 / min_ratio):
                 usual = math.exp(exp_i)
-                size = f" for {math.exp(logu[i]):.0f} units" if logu is not None else ""
+                size = f" for {math.exp(logu[i]):.0f} {unit if unit == 'kg' else unit + 's'}" if logu is not None else ""
                 out.append(Finding("freight_cost", (str(lane), refs[i]), float(math.exp(logc[i])), usual,
-                                   float(z), f"{math.exp(logc[i]):.2f} per unit on lane {lane} against a usual "
+                                   float(z), f"{math.exp(logc[i]):.2f} per {unit} on lane {lane} against a usual "
                                    f"{usual:.2f}{size} ({ratio:.1f}x; {len(base)} shipments of the lane): "
                                    f"{abs(z):.1f} robust deviations"))
     return out

@@ -144,7 +144,11 @@ _FREIGHT_SQL = (
     " COALESCE(s.freight_billed, s.freight_quoted), s.shipped_at >= :recent,"
     " COALESCE((SELECT SUM(l.qty) FROM shipment_line l WHERE l.shipment_id = s.id AND l.deleted_at IS NULL),"
     "          (SELECT SUM(ol.qty_shipped) FROM sales_order_line ol WHERE ol.order_id = s.sales_order_id"
-    "           AND ol.deleted_at IS NULL))"
+    "           AND ol.deleted_at IS NULL)),"
+    " COALESCE((SELECT SUM(l.qty * i.weight_g) FROM shipment_line l JOIN item i ON i.id = l.item_id"
+    "           WHERE l.shipment_id = s.id AND l.deleted_at IS NULL),"
+    "          (SELECT SUM(ol.qty_shipped * i.weight_g) FROM sales_order_line ol JOIN item i ON i.id = ol.item_id"
+    "           WHERE ol.order_id = s.sales_order_id AND ol.deleted_at IS NULL))"
     " FROM shipment s JOIN warehouse w ON w.id = s.warehouse_id JOIN branch b ON b.id = w.branch_id"
     " JOIN carrier c ON c.id = s.carrier_id LEFT JOIN carrier_service v ON v.id = s.service_id"
     " WHERE s.deleted_at IS NULL AND s.shipped_at >= :start AND s.shipped_at < :end"
@@ -162,15 +166,21 @@ def freight(session: Session, today: dt.date) -> tuple[list[tuple[Finding, str, 
     rows = [r for r in rows if r[7] and float(r[7]) > 0]
     if not rows:
         return [], "freight cost per unit: no shipment with a freight cost and units in the last year"
-    lanes = [f"{r[1]} {r[3]} {r[4]}".strip() for r in rows]
-    refs = [str(r[0]) for r in rows]
-    units = np.array([float(r[7]) for r in rows])
-    cpu = np.array([float(r[5]) / 10_000.0 for r in rows]) / units
-    judged = np.array([bool(r[6]) for r in rows])
-    if not judged.any():
+    if not any(r[6] for r in rows):
         return [], "freight cost per unit: no shipment with a freight cost last week"
     branch = {str(r[0]): str(r[2]) for r in rows}
-    found = detect.freight_cost(lanes, refs, cpu, units=units, score=judged)
+    by_lane: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_lane[f"{r[1]} {r[3]} {r[4]}".strip()].append(r)
+    found: list[Finding] = []
+    for lane, lr in by_lane.items():
+        # carriers price by weight: where every shipment's weight is known the lane's pattern is per
+        # kg (items of 50 g and 20 kg ship on one lane), else per unit
+        kg = all(r[8] and float(r[8]) > 0 for r in lr)
+        size = np.array([float(r[8]) / 1000.0 if kg else float(r[7]) for r in lr])
+        cost = np.array([float(r[5]) / 10_000.0 for r in lr])
+        found += detect.freight_cost([lane] * len(lr), [str(r[0]) for r in lr], cost / size, units=size,
+                                     score=np.array([bool(r[6]) for r in lr]), unit="kg" if kg else "unit")
     return [(f, f"Freight cost: {f.key[1]} ({f.key[0]})", branch[f.key[1]]) for f in found], ""
 
 
