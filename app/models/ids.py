@@ -6,19 +6,55 @@ counter in rand_a so ids made in the same millisecond still sort in creation ord
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+#: this thread's derived id stream while ``derived_ids`` is active
+_derived = threading.local()
+
+
+class _Stream:
+    """UUIDv7-shaped ids from a seeded stream: start_ms + one ms per 4,096 ids, counter, seeded bits."""
+
+    def __init__(self, seed: int, start_ms: int) -> None:
+        self.rng = random.Random(seed)
+        self.start_ms = start_ms
+        self.n = 0
+
+    def next(self) -> uuid.UUID:
+        ms, counter = self.start_ms + self.n // 4096, self.n % 4096
+        self.n += 1
+        value = ((ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62)
+        return uuid.UUID(int=value | self.rng.getrandbits(62))
+
+
+@contextlib.contextmanager
+def derived_ids(seed: int, start_ms: int) -> Iterator[None]:
+    """While active, ``uuid7`` in this thread (only) returns ids derived from ``seed``, time-ordered
+    from ``start_ms``: the demo seed writes rows through the services (invoices, payments), and the
+    same seed must give the same rows. Other threads keep clock ids."""
+    before = getattr(_derived, "stream", None)
+    _derived.stream = _Stream(seed, start_ms)
+    try:
+        yield
+    finally:
+        _derived.stream = before
 
 
 def uuid7() -> uuid.UUID:
     """Return a new UUIDv7 (48-bit unix ms, 12-bit counter, 62 random bits)."""
     global _last_ms, _counter
+    stream = getattr(_derived, "stream", None)
+    if stream is not None:
+        return stream.next()  # type: ignore[no-any-return]
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import uuid
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.models.ids import uuid7, uuid7_time_ms
+from app.models.ids import derived_ids, uuid7, uuid7_time_ms
 from app.models.types import DomainValueError, to_money, to_qty
 from tests.factories import World
 
@@ -50,3 +52,25 @@ def test_uuid7_is_time_ordered_and_unique() -> None:
     assert ids == sorted(ids)
     assert all(u.version == 7 for u in ids[:10])
     assert abs(uuid7_time_ms(ids[0]) - dt.datetime.now(dt.UTC).timestamp() * 1000) < 60_000
+
+
+def test_derived_ids_repeat_for_one_seed_in_this_thread_only() -> None:
+    """The demo seed's service-written rows get ids from the seed, so the same seed gives the same
+    rows; another thread (a GUI op meanwhile) keeps clock ids, and so does this one afterwards."""
+    start = 1_764_720_000_000
+
+    def run() -> list[uuid.UUID]:
+        with derived_ids(7, start):
+            return [uuid7() for _ in range(5000)]
+
+    first, again = run(), run()
+    assert first == again and len(set(first)) == 5000 and first == sorted(first)
+    assert all(u.version == 7 for u in first) and uuid7_time_ms(first[0]) == start
+    assert uuid7_time_ms(first[-1]) == start + 1  # 4,096 ids a millisecond
+    other: list[uuid.UUID] = []
+    with derived_ids(7, start):
+        t = threading.Thread(target=lambda: other.append(uuid7()))
+        t.start()
+        t.join()
+    assert uuid7_time_ms(other[0]) > start + 10_000_000  # the clock's, not the seed's
+    assert uuid7() not in first and uuid7_time_ms(uuid7()) > start + 10_000_000

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models.billing import Invoice, InvoiceLine
 from app.models.catalog import Item
+from app.models.ids import derived_ids
 from app.models.inventory import CreditRequest
 from app.models.parties import Customer
 from app.models.sales import SalesOrder
@@ -42,9 +43,13 @@ PENDING = {"demo": 25, "large": 50}
 
 
 def seed_billing(engine: Engine, size: str, today: dt.date, seed: int = 1) -> int:
-    """Invoices, payments, credit notes and print records; returns how many invoices."""
+    """Invoices, payments, credit notes and print records; returns how many invoices.
+
+    Written through the real services, with ids derived from the seed (``derived_ids``, from
+    ``today``'s midnight on): the same seed gives the same rows, like the bulk load."""
     rng = random.Random(seed * 7919 + 16)
-    with session_scope(engine) as s:
+    start_ms = int(dt.datetime.combine(today, dt.time(), dt.UTC).timestamp() * 1000)
+    with derived_ids(seed * 7919 + 16, start_ms), session_scope(engine) as s:
         # demo rows are the seed's, not local edits: nothing for replication to push (as the bulk load)
         s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
         clerk = actor_by_name(s, "clerk")
