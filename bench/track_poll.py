@@ -1,5 +1,5 @@
 """One poll cycle over N in-transit shipments against the carrier sandbox, with rate limits on;
-and a delivery that becomes a sent customer notice (and the invoice-release event) in one cycle.
+and a delivery that becomes a released invoice and a sent customer notice in one cycle.
 
     depot bench track_poll [--shipments 5000] [--per-minute 600] [--db FILE]
     depot bench track_poll --delivery
@@ -199,6 +199,20 @@ def delivery(_args: argparse.Namespace) -> int:
             return await orig(*a)
 
         handler.handle_DATA = received  # type: ignore[method-assign,assignment]
+        from dataclasses import replace
+
+        from app.services import jobs, wiring
+
+        wiring.load()
+        settle_job = jobs.get("billing.settle")
+
+        def settled(engine: Any, settings: Any) -> Any:
+            done = settle_job.run(engine, settings)
+            if done is not None and done.released:
+                marks.setdefault("invoice", time.perf_counter())
+            return done
+
+        jobs.register(replace(settle_job, run=settled))
         try:
             settings = Settings(Path(tmp) / "settings.json")
             cfg = mail.SmtpConfig(host="127.0.0.1", port=ctl.port, sender="tracking@depot.example", timeout=5)
@@ -206,6 +220,7 @@ def delivery(_args: argparse.Namespace) -> int:
             rep = run_cycle(engine, settings, shipments=[sid], force=True, smtp=cfg)
             t1 = time.perf_counter()
         finally:
+            jobs.register(settle_job)
             events.unregister("bench.invoice_release")
             ctl.stop()
             proc.terminate()
@@ -214,7 +229,9 @@ def delivery(_args: argparse.Namespace) -> int:
     if "delivered" not in marks or "mail" not in marks:
         print(f"the delivery did not come through: {rep.to_dict()}")
         return 1
-    print(f"delivery of {number} seen, invoice-release event raised {(marks['delivered'] - t0) * 1000:.0f} ms and "
+    invoice = (f"its invoice released by the billing job that ends the cycle {(marks['invoice'] - t0) * 1000:.0f} ms"
+               if "invoice" in marks else "no invoice released (nothing billable on it)")
+    print(f"delivery of {number} seen, the delivery event raised {(marks['delivered'] - t0) * 1000:.0f} ms, {invoice}, and "
           f"the customer's notice accepted by SMTP {(marks['mail'] - t0) * 1000:.0f} ms after the cycle began "
           f"(one cycle, {(t1 - t0) * 1000:.0f} ms; {rep.mail_sent} e-mail: {handler.messages[0]['Subject']!r})")
     return 0

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import SEVERITIES, ExceptionItem
+from app.models.ids import uuid7
 from app.models.org import Branch
 from app.models.types import utcnow
 from app.services import audit
@@ -47,31 +48,44 @@ def raise_exception(
         raise ValidationError("kind", "must not be empty")
     if not title.strip():
         raise ValidationError("title", "must not be empty")
+    raised = _raised(session)
     if key:
-        found = session.scalars(
+        found = raised.get((key[:160], owner_branch_id)) or session.scalars(
             select(ExceptionItem).where(ExceptionItem.key == key, ExceptionItem.status != "resolved",
                                         ExceptionItem.owner_branch_id == owner_branch_id)
         ).first()
         if found is not None:
             return found
     item = ExceptionItem(
-        **({"id": item_id} if item_id is not None else {}),
+        id=item_id if item_id is not None else uuid7(),
         kind=kind, title=title[:200], detail=detail, severity=severity, role=role, entity=entity,
         entity_id=entity_id, entity_ref=entity_ref[:255], key=key[:160], owner_branch_id=owner_branch_id,
     )
+    # not flushed here: a caller raising many in one transaction (the carrier poller, with autoflush
+    # off) would flush all its pending work once per case; its later raises see this one in ``raised``
     session.add(item)
-    session.flush()
+    if key:
+        raised[(key[:160], owner_branch_id)] = item
     audit.record(session, actor, "exception.raise", "exception_item", item.id, owner_branch_id,
                  kind=kind, title=title, role=role)
     return item
+
+
+def _raised(session: Session) -> dict[tuple[str, uuid.UUID], ExceptionItem]:
+    """The exceptions raised in the session's current transaction, by (key, branch)."""
+    tx = session.get_transaction()
+    memo: tuple[object, dict[tuple[str, uuid.UUID], ExceptionItem]] | None = session.info.get("exceptions_raised")
+    if memo is None or memo[0] is not tx:
+        memo = session.info["exceptions_raised"] = (tx, {})
+    return memo[1]
 
 
 def raise_once(session: Session, actor: Actor | None, *, key: str, owner_branch_id: uuid.UUID,
                **fields: Any) -> ExceptionItem | None:
     """Raise an exception unless one with ``key`` was ever raised for the branch (even if resolved):
     for settlers, which find the same condition after every pull. None when it already was."""
-    if session.scalar(select(ExceptionItem.id).where(ExceptionItem.key == key,
-                                                     ExceptionItem.owner_branch_id == owner_branch_id).limit(1)):
+    if (key[:160], owner_branch_id) in _raised(session) or session.scalar(select(ExceptionItem.id).where(
+            ExceptionItem.key == key, ExceptionItem.owner_branch_id == owner_branch_id).limit(1)):
         return None
     return raise_exception(session, actor, key=key, owner_branch_id=owner_branch_id, **fields)
 

@@ -18,13 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_id_for
+from app.models.types import iso_utc
 from app.models.workflow import allowed
-from app.services.bulk import BulkInsert
+from app.services.bulk import BulkInsert, cursor
 from app.services.carriers.model import TrackEvent, TrackResult
 from app.services.events import (
     PodReceived,
@@ -107,13 +108,25 @@ class Batch:
         self.rows: list[dict[str, Any]] = []
         self.due: list[dict[str, Any]] = []
         self.known: set[uuid.UUID] = set()
+        self._ids: dict[tuple[str, str, str, dt.datetime | None], uuid.UUID] = {}
+
+    def event_id(self, carrier_code: str, number: str, raw_code: str, at: dt.datetime | None) -> uuid.UUID:
+        """``event_id_for``, computed once per event of the transaction (prefetch and ingest both ask)."""
+        key = (carrier_code, number, raw_code, at)
+        got = self._ids.get(key)
+        if got is None:
+            got = self._ids[key] = event_id_for(carrier_code, number, raw_code, at)
+        return got
 
     def prefetch(self, ids: Iterable[uuid.UUID]) -> None:
-        """Learn which of these event ids are stored already (one query per 500)."""
-        todo = [i for i in set(ids) if i not in self.known]
+        """Learn which of these event ids are stored already (one query per 500, on the DB-API
+        cursor: the ORM's result processing cost more than the query)."""
+        todo = [i.hex for i in set(ids) if i not in self.known]
+        cur = cursor(self.session)
         for n in range(0, len(todo), 500):
             chunk = todo[n:n + 500]
-            self.known.update(self.session.scalars(select(TrackingEvent.id).where(TrackingEvent.id.in_(chunk))))
+            found = cur.execute(f"SELECT id FROM tracking_event WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            self.known.update(uuid.UUID(hex=r[0]) for r in found)
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -121,9 +134,8 @@ class Batch:
 
     def flush(self) -> int:
         n = len(self.rows)
-        if self.rows:  # stored-form tuples by one executemany (app.services.bulk): no ORM type processing
-            writer, data = BulkInsert.for_dicts(self.session, TrackingEvent, self.rows)
-            writer.write(data)
+        if self.rows:  # stored-form tuples by the bulk writer's executemany: no ORM type processing
+            BulkInsert(self.session, TrackingEvent, _COLUMNS).write([_stored(r) for r in self.rows])
             self.rows = []
         if self.due:
             self.session.execute(insert(TrackingNoticeDue).prefix_with("OR IGNORE"), self.due)
@@ -131,17 +143,36 @@ class Batch:
         return n
 
 
-def candidate_ids(carrier_code: str, result: TrackResult) -> list[uuid.UUID]:
+_COLUMNS = ("id", "shipment_id", "carrier_id", "tracking_number", "at", "event_status", "raw_code", "description",
+            "location", "eta_date", "eta_end", "pod_signed_by", "pod_at", "pod_image", "seen_at", "source", "notice",
+            "owner_branch_id", "created_at")
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return None if at is None else iso_utc(at)
+
+
+def _stored(r: dict[str, Any]) -> tuple[Any, ...]:
+    """One event row in the form SQLite stores (``app.services.bulk``: ids as hex, times as ISO text)."""
+    eta = r["eta_date"]
+    return (r["id"].hex, r["shipment_id"].hex, r["carrier_id"].hex, r["tracking_number"], _iso(r["at"]),
+            r["event_status"], r["raw_code"], r["description"], r["location"], eta.isoformat() if eta else None,
+            _iso(r["eta_end"]), r["pod_signed_by"], _iso(r["pod_at"]), r["pod_image"], _iso(r["seen_at"]),
+            r["source"], r["notice"], r["owner_branch_id"].hex, _iso(r["created_at"]))
+
+
+def candidate_ids(batch: Batch, carrier_code: str, result: TrackResult) -> list[uuid.UUID]:
     number = result.tracking_number or ""
-    return [event_id_for(carrier_code, number, e.raw_code, e.at) for e in result.events]
+    return [batch.event_id(carrier_code, number, e.raw_code, e.at) for e in result.events]
 
 
 def _scan(row: dict[str, Any]) -> Scan:
     return Scan(row["id"], row["at"], row["event_status"], row["raw_code"], row["description"], row["location"])
 
 
-def _row(shipment: Shipment, carrier_code: str, e: TrackEvent, now: dt.datetime, source: str) -> dict[str, Any]:
-    return {"id": event_id_for(carrier_code, shipment.tracking_number, e.raw_code, e.at), "shipment_id": shipment.id,
+def _row(batch: Batch, shipment: Shipment, carrier_code: str, e: TrackEvent, now: dt.datetime,
+         source: str) -> dict[str, Any]:
+    return {"id": batch.event_id(carrier_code, shipment.tracking_number, e.raw_code, e.at), "shipment_id": shipment.id,
             "carrier_id": shipment.carrier_id, "tracking_number": shipment.tracking_number, "at": e.at,
             "event_status": e.status, "raw_code": e.raw_code[:40], "description": e.description[:300],
             "location": e.location[:120], "eta_date": None, "eta_end": None, "pod_signed_by": "", "pod_at": None,
@@ -168,13 +199,13 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     for e in sorted(result.events, key=lambda x: _when(x.at)):
         if e.at is not None and e.at > ahead:
             continue  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
-        row = _row(shipment, carrier_code, e, now, source)
+        row = _row(batch, shipment, carrier_code, e, now, source)
         if row["id"] in seen:
             continue
         seen.add(row["id"])
         rows.append(row)
     if not rows and not change.future and result.status not in ("", "unknown"):  # a status without its events
-        rows.append(_row(shipment, carrier_code, TrackEvent(None, result.status, result.raw_status or result.status,
+        rows.append(_row(batch, shipment, carrier_code, TrackEvent(None, result.status, result.raw_status or result.status,
                                                             result.raw_text or result.status), now, source))
     known_newest = shipment.last_event_at
     answer_newest = max(rows, key=lambda r: _when(r["at"])) if rows else None
@@ -193,7 +224,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         # stored already, on a revision event of their own (a new ETA without a scan)
         if answer_newest["id"] in batch.known:
             kind = "POD" if pod_new else f"ETA {result.eta_date.isoformat() if result.eta_date else ''}"
-            anchor = _row(shipment, carrier_code, TrackEvent(answer_newest["at"], answer_newest["event_status"], kind,
+            anchor = _row(batch, shipment, carrier_code, TrackEvent(answer_newest["at"], answer_newest["event_status"], kind,
                                                              answer_newest["description"], answer_newest["location"]),
                           now, "eta" if not pod_new else source)
             if anchor["id"] in batch.known:

@@ -417,7 +417,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
             log.info("%s answered for %r, which no shipment polled here carries", work.label, r.tracking_number)
     batch = Batch(session, now, fetched.carrier_now)
     batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
-                   for i in candidate_ids(work.carrier_code, r))
+                   for i in candidate_ids(batch, work.carrier_code, r))
     # one flush at the end, not one before every read a handler makes: handlers read the rows they
     # need through the identity map, which holds this batch's changes (exceptions flush themselves)
     with session.no_autoflush:
