@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.services.errors import ValidationError
 from app.views.dispatch import waves_tab
-from app.views.dispatch.picking_tab import BAD_CSS, OK_CSS
 from app.views.dispatch.screen import DispatchScreen
+from app.views.widgets.scan_station import BAD_CSS, OK_CSS
 from tests.factories import World
 from tests.services.dispatch_helpers import allocated_orders, desk
 from tests.views.conftest import MakeCtx

@@ -20,8 +20,9 @@ from app.services.dispatch.cartonize import save_carton_type
 from app.services.settings import Settings
 from app.views.context import make_test_context
 from app.views.dispatch.manifest_tab import ManifestTab
-from app.views.dispatch.packing_tab import BAD_CSS, OK_CSS, PackingTab
+from app.views.dispatch.packing_tab import PackingTab
 from app.views.dispatch.shipping_tab import ShippingTab
+from app.views.widgets.scan_station import BAD_CSS, OK_CSS
 from tests.factories import World
 from tests.services.ship_helpers import carrier_accounts, picked_by_wave, ship_world
 

@@ -1,8 +1,8 @@
 """Packing tab: the packing station, keyboard (scanner) first.
 
-Choose an order (F6, or scan its number); every scan goes into the open carton. The scan field keeps
-the focus whatever was clicked; each scan answers in big letters on green (packed) or red (refused,
-with the reason, and a beep). What the field takes: an item (SKU, GTIN or GS1 label), ``*N`` (the
+Choose an order (F6, or scan its number); every scan goes into the open carton. The scan station
+(``widgets.scan_station``, shared with Picking) keeps the focus in its field whatever was clicked;
+each scan answers in big letters on green (packed) or red (refused, with the reason, and a beep). What the field takes: an item (SKU, GTIN or GS1 label), ``*N`` (the
 quantity of the next item), ``SN:serial`` when asked for a serial, ``OPEN [BOX]`` (a new carton),
 a weight as a scale types it (``1.25 kg``: closes the open carton), ``LAST 1.25 kg`` (closes the
 last carton: the shipment is packed), ``UNDO SKU`` (takes one back out). Each scan is one op on the
@@ -16,14 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -37,11 +35,9 @@ from app.views.allocation.common import table
 from app.views.context import AppContext
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
+from app.views.widgets.scan_station import ScanStation
 
 KINDS = frozenset({Change.PACKING, Change.SHIPMENT, Change.ORDER, Change.STOCK})
-OK_CSS = "background: #1e7b34; color: white; padding: 14px; border-radius: 6px;"
-BAD_CSS = "background: #b3261e; color: white; padding: 14px; border-radius: 6px;"
-IDLE_CSS = "background: #e8eef4; color: #1f2d3d; padding: 14px; border-radius: 6px;"
 HELP = ("Scan items  ·  *N quantity  ·  OPEN [box]  ·  weight (1.25 kg) closes the carton  ·  LAST 1.25 kg "
         "finishes  ·  UNDO sku")
 _WEIGHT = re.compile(r"^\s*(LAST\s+)?(\d+(?:\.\d+)?\s*(?:kg|g|lb|lbs|oz))\s*$", re.IGNORECASE)
@@ -77,28 +73,9 @@ class PackingTab(QWidget):
         self.order = QComboBox()
         self.order.setObjectName("packOrder")
         self.order.setMinimumWidth(460)
-        self.title = QLabel("Choose an order to pack (F6) or scan its number")
-        self.title.setObjectName("packTitle")
-        big = QFont()
-        big.setPointSize(15)
-        big.setBold(True)
-        self.title.setFont(big)
-        self.scan = QLineEdit()
-        self.scan.setObjectName("packScan")
-        self.scan.setPlaceholderText("scan here (the field keeps the focus)")
-        f = QFont()
-        f.setPointSize(20)
-        self.scan.setFont(f)
-        self.scan.setMinimumHeight(48)
-        self.feedback = QLabel("")
-        self.feedback.setObjectName("packFeedback")
-        self.feedback.setWordWrap(True)
-        self.feedback.setMinimumHeight(80)
-        fb = QFont()
-        fb.setPointSize(18)
-        fb.setBold(True)
-        self.feedback.setFont(fb)
-        self.feedback.setStyleSheet(IDLE_CSS)
+        self.station = ScanStation("pack", "Choose an order to pack (F6) or scan its number", prompt_name="packTitle",
+                                   feedback_height=80)
+        self.title, self.scan, self.feedback = self.station.prompt, self.station.scan, self.station.feedback
         self.suggestion = QLabel("")
         self.suggestion.setObjectName("packSuggestion")
         self.suggestion.setWordWrap(True)
@@ -125,15 +102,12 @@ class PackingTab(QWidget):
         split.addWidget(self.cartons_view)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addWidget(self.title)
-        lay.addWidget(self.scan)
-        lay.addWidget(self.feedback)
+        lay.addWidget(self.station)
         lay.addWidget(self.suggestion)
         lay.addWidget(self.help)
         lay.addWidget(split, 1)
         if not ctx.can("dispatch.ship"):
-            self.scan.setEnabled(False)
-            self._show("Packing needs the dispatch.ship right (a dispatcher or the warehouse).", None)
+            self.station.disable("Packing needs the dispatch.ship right (a dispatcher or the warehouse).")
         self._connect_signals()
         self.refresh()
 
@@ -144,7 +118,7 @@ class PackingTab(QWidget):
         return sc.activated
 
     def _connect_signals(self) -> None:
-        self.scan.returnPressed.connect(lambda: self.take(self.scan.text()))
+        self.station.entered.connect(self.take)
         self.order.activated.connect(lambda _i: self.choose(str(self.order.currentData() or "")))
         self.slip_btn.clicked.connect(lambda: self.print_doc("slip"))
         self.labels_btn.clicked.connect(lambda: self.print_doc("labels"))
@@ -152,22 +126,13 @@ class PackingTab(QWidget):
         self._key("F8").connect(lambda: self.print_doc("slip"))
         self._key("F9").connect(lambda: self.print_doc("labels"))
         self._key("Escape").connect(self.focus_scan)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._keep_focus)
+        # the order list open: the packer is choosing an order
+        self.station.keep_focus(self, lambda new: new is self.order or self.order.view().isVisible())
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- focus ------------------------------------------------------------------------------------
     def focus_scan(self) -> None:
-        if self.scan.isEnabled():
-            self.scan.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _keep_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
-        if new is None or new is self.scan or not self.isVisible() or not self.isAncestorOf(new):
-            return
-        if new is self.order or self.order.view().isVisible():
-            return
-        QTimer.singleShot(0, self.focus_scan)
+        self.station.focus()
 
     # --- lists ------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -263,8 +228,7 @@ class PackingTab(QWidget):
         self.qty = 1
         if isinstance(e, packing.NeedSerial):
             self.pending_serial = self._last
-            self._show(f"{str(e).split(': ', 1)[-1]}", None)
-            QApplication.beep()
+            self.station.show_answer(f"{str(e).split(': ', 1)[-1]}", None, beep=True)
         else:
             self.pending_serial = None
             self._show(str(e), False)
@@ -272,10 +236,7 @@ class PackingTab(QWidget):
         self.answered.emit(False, str(e))
 
     def _show(self, text: str, ok: bool | None) -> None:
-        self.feedback.setText(text)
-        self.feedback.setStyleSheet(IDLE_CSS if ok is None else OK_CSS if ok else BAD_CSS)
-        if ok is False:
-            QApplication.beep()
+        self.station.show_answer(text, ok)
 
     # --- documents ---------------------------------------------------------------------------------
     def print_doc(self, which: str) -> None:

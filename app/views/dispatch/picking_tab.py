@@ -1,7 +1,7 @@
 """Picking tab: a picker (or a dispatcher at a terminal) confirms a wave by scanning, keyboard only.
 
-The scan field keeps the focus (whatever was clicked, the next key goes there); each scan answers
-in big letters on green (taken) or red (refused, with the reason, and a beep). The sequence is the
+The scan station (``widgets.scan_station``, shared with Packing) keeps the focus in its field and
+answers each scan in big letters on green (taken) or red (refused, with the reason, and a beep). The sequence is the
 service's ``ScanFlow``: bin, item, quantity (Enter = all the line asks; a number; ``SHORT n
 reason``). Each scan is one op on the writer: a refused scan writes nothing.
 """
@@ -10,17 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.services.changes import Change
 from app.services.dispatch import queries
@@ -29,15 +21,9 @@ from app.views.allocation.common import table
 from app.views.context import AppContext
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
+from app.views.widgets.scan_station import ScanStation
 
 KINDS = frozenset({Change.WAVE})
-# sizes in the style sheets: the application's style sheet sets every label's font, a QFont would lose
-_BIG = "font-size: 22pt; font-weight: bold; padding: 14px; border-radius: 6px;"
-OK_CSS = f"background: #1e7b34; color: white; {_BIG}"
-BAD_CSS = f"background: #b3261e; color: white; {_BIG}"
-IDLE_CSS = f"background: #e8eef4; color: #1f2d3d; {_BIG}"
-STEP_CSS = "font-size: 16pt; font-weight: bold;"
-SCAN_CSS = "font-size: 20pt; padding: 4px;"
 STEP_WORDS = {"bin": "Scan the BIN", "item": "Scan the ITEM", "qty": "Quantity: Enter = all, a number, or SHORT n reason",
               "done": "Wave picked"}
 LINE_COLUMNS = [
@@ -45,20 +31,6 @@ LINE_COLUMNS = [
     Column("Qty", get=lambda r: r.qty - r.qty_picked, align_right=True),
     Column("Tote", get=lambda r: r.tote or "", align_right=True), Column("Order", "order"), Column("Lot", "lot"),
 ]
-
-
-class ScanField(QLineEdit):
-    """Signals:
-    entered(str): Enter pressed, with the text (may be empty: "all of it").
-    """
-
-    entered = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("pickScan")
-        self.setPlaceholderText("scan here (the field keeps the focus)")
-        self.returnPressed.connect(lambda: self.entered.emit(self.text()))
 
 
 class PickingTab(QWidget):
@@ -76,17 +48,8 @@ class PickingTab(QWidget):
         self.wave = QComboBox()
         self.wave.setObjectName("pickWave")
         self.wave.setMinimumWidth(260)
-        self.step = QLabel("Choose a released wave")
-        self.step.setObjectName("pickStep")
-        self.step.setStyleSheet(STEP_CSS)
-        self.scan = ScanField()
-        self.scan.setStyleSheet(SCAN_CSS)
-        self.scan.setMinimumHeight(52)
-        self.feedback = QLabel("")
-        self.feedback.setObjectName("pickFeedback")
-        self.feedback.setWordWrap(True)
-        self.feedback.setMinimumHeight(110)
-        self.feedback.setStyleSheet(IDLE_CSS)
+        self.station = ScanStation("pick", "Choose a released wave", prompt_name="pickStep")
+        self.step, self.scan, self.feedback = self.station.prompt, self.station.scan, self.station.feedback
         self.progress = QLabel("")
         self.progress.setObjectName("pickProgress")
         self.lines = RowsModel(LINE_COLUMNS, self)
@@ -99,15 +62,12 @@ class PickingTab(QWidget):
         top.addWidget(self.progress)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addWidget(self.step)
-        lay.addWidget(self.scan)
-        lay.addWidget(self.feedback)
+        lay.addWidget(self.station)
         lay.addWidget(QLabel("Still to pick, in walking order:"))
         lay.addWidget(self.lines_view, 1)
         self.setEnabled(True)
         if not ctx.can("dispatch.pick"):
-            self.scan.setEnabled(False)
-            self._show("Confirming picks needs the dispatch.pick right (a dispatcher or the warehouse).", None)
+            self.station.disable("Confirming picks needs the dispatch.pick right (a dispatcher or the warehouse).")
         self._connect_signals()
         self.refresh()
 
@@ -118,28 +78,17 @@ class PickingTab(QWidget):
         return sc
 
     def _connect_signals(self) -> None:
-        self.scan.entered.connect(self.take)
+        self.station.entered.connect(self.take)
         self.wave.activated.connect(lambda _i: self._start(self.wave.currentData()))
         self._key("Escape").activated.connect(self.focus_scan)
         self._key("F6").activated.connect(self.wave.showPopup)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._keep_focus)
+        # the wave list open: the picker is choosing a wave
+        self.station.keep_focus(self, lambda new: new is self.wave or self.wave.view().isVisible())
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- the field keeps the focus --------------------------------------------------------------------
     def focus_scan(self) -> None:
-        if self.scan.isEnabled():
-            self.scan.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _keep_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
-        """Whatever inside this tab took the focus (a click on the table, the label), give it back,
-        unless the wave list is open (the picker is choosing a wave)."""
-        if new is None or new is self.scan or not self.isVisible() or not self.isAncestorOf(new):
-            return
-        if new is self.wave or self.wave.view().isVisible():
-            return
-        QTimer.singleShot(0, self.focus_scan)
+        self.station.focus()
 
     # --- waves to pick ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -222,7 +171,4 @@ class PickingTab(QWidget):
         self.answered.emit(fb)
 
     def _show(self, text: str, ok: bool | None) -> None:
-        self.feedback.setText(text)
-        self.feedback.setStyleSheet(IDLE_CSS if ok is None else OK_CSS if ok else BAD_CSS)
-        if ok is False:
-            QApplication.beep()
+        self.station.show_answer(text, ok)
