@@ -169,17 +169,21 @@ def _list(args: argparse.Namespace) -> int:
     f = queries.Filter(view=args.status, carrier=args.carrier, customer=args.customer, risk=args.risk,
                        search=args.search, all_branches=args.all_branches)
     with session_for(args) as s:
-        rows = queries.list_shipments(s, f, limit=args.limit)
-        counts = queries.count_shipments(s, f)
+        rows, _note = queries.with_predictions(s, queries.list_shipments(s, f, limit=args.limit))
+        counts = queries.count_shipments(s, f, with_model=True)
     if args.json:
         print_json({"counts": counts, "shipments": [r.to_dict() for r in rows]})
         return 0
     print_table([{"shipment": r.number, "order": r.order, "customer": r.customer_code, "carrier": r.carrier_code,
                   "tracking": r.tracking_number, "status": r.status, "promised": _fmt_date(r.promised),
-                  "eta": _fmt_date(r.eta), "risk": r.risk.replace("_", " "),
+                  "eta": _fmt_date(r.eta),
+                  "predicted": _fmt_date(r.predicted.median) if r.predicted and r.predicted.predicted else "",
+                  "risk": "at risk (ETA)" if r.model_at_risk else r.risk.replace("_", " "),
                   "last event": _fmt_date(r.last_event_at), "flag": r.flag[:40]} for r in rows])
+    flagged = counts.get("model_at_risk", 0)
     print(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk, "
-          f"{counts['on_time']} on time" + (f" (first {len(rows)} shown)" if len(rows) < counts["total"] else ""))
+          f"{counts['on_time']} on time" + (f" ({flagged} at risk by the ETA model)" if flagged else "")
+          + (f" (first {len(rows)} shown)" if len(rows) < counts["total"] else ""))
     return 0
 
 

@@ -122,3 +122,18 @@ def test_the_daily_job_trains_the_model_the_screen_reads(tw: TrackWorld, session
     daily.compute(work)  # no transaction open: the model is a file
     model = eta.load_model(path)
     assert model.shipments == 30
+
+
+def test_a_shipment_past_its_90th_percentile_is_overdue_not_predicted_in_the_past(tw: TrackWorld,
+                                                                                  session: Session) -> None:
+    _history(tw, session, late_days=1.0)
+    old = tw.ship(session, "SBX000000000531", status="in_transit", promised=TODAY + dt.timedelta(days=9))
+    old.shipped_at = NOW - dt.timedelta(days=10)
+    old.eta = NOW - dt.timedelta(days=8)  # the model expects it a day after that
+    session.commit()
+    path = eta.session_model_path(session)
+    assert path is not None
+    eta.train(session, None, path)
+    [r], note = eta.risks(session, path, [old.id.hex], now=NOW)
+    assert note == "" and r.median == NOW and r.p90 == NOW
+    assert r.at_risk and "after its 90th-percentile arrival" in r.why and "overdue" in r.why
