@@ -22,7 +22,7 @@ deleted; dead pg_attribute rows). "Server cores for N workstations every 30 s" i
 whole sync x N / 30.
 
     depot bench sync_scale [--sites 100] [--branches 10] [--cycles 3] [--rows 6] [--history 20000]
-                           [--workers 8] [--analyze] [--autovacuum]
+                           [--workers 8] [--analyze] [--autovacuum] [--pooler] [--selective]
 """
 
 from __future__ import annotations
@@ -274,6 +274,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, default=8, help="syncs in flight at once in the concurrent phase")
     ap.add_argument("--analyze", action="store_true", help="ANALYZE the server before the run (planner statistics)")
     ap.add_argument("--autovacuum", action="store_true", help="run the cluster with autovacuum on")
+    ap.add_argument("--selective", action="store_true",
+                    help="selective replication on the server (issue 20): a site pulls its own branch's moves only")
     ap.add_argument("--pooler", action="store_true",
                     help="sites connect through PgBouncer in transaction mode (its CPU counts as the server's)")
     args = ap.parse_args(argv)
@@ -289,6 +291,10 @@ def main(argv: list[str]) -> int:
                 c.execute("CREATE DATABASE depot")
             dsn = cluster.dsn.replace("dbname=postgres", "dbname=depot")
             seed, branches, first_s, first_rows = _setup(dsn, tmp, args.branches, args.history)
+            if args.selective:  # after the template workstation's first sync: each copy learns its own scope
+                from app.services.replication.server import set_selective
+
+                set_selective(dsn, True)
             if args.analyze:
                 with psycopg.connect(dsn, autocommit=True) as c:
                     c.execute("ANALYZE")
@@ -306,7 +312,8 @@ def main(argv: list[str]) -> int:
     whole = (push.cpu_s / max(push.syncs, 1) + pull.cpu_s / max(pull.syncs, 1))
     print(f"sync_scale: {args.sites} workstations in {args.branches} branches, {args.rows} moves per site and cycle, "
           f"{args.cycles} cycles, history {args.history:,} moves, statistics {'on' if args.analyze else 'none'}, "
-          f"autovacuum {av}{', through PgBouncer (transaction mode)' if args.pooler else ''}")
+          f"autovacuum {av}{', through PgBouncer (transaction mode)' if args.pooler else ''}"
+          f"{', selective replication' if args.selective else ''}")
     print(f"  first sync of a workstation: {first_rows:,} rows in {first_s:.2f} s")
     for ph in phases:
         print(ph.line())

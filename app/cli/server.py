@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     init.add_argument("--min-client", default=None,
                       help="comma-separated schema revisions every client must have (the schema gate)")
     init.add_argument("--from-db", default=None, help="publish every row of this (seeded head-office) database")
+    init.add_argument("--selective", choices=("on", "off"), default=None,
+                      help="branch workstations pull only their branch's rows, what references their warehouses, "
+                           "master data and the sister-warehouse figures (head office pulls everything); kept until changed")
     add_json_option(init)
     init.set_defaults(func=_init)
     ab = ssub.add_parser("add-branch", help="create the login role of a branch (password into the keyring, or printed once)")
@@ -58,7 +61,8 @@ def _init(args: argparse.Namespace) -> int:
     from app.services.replication.server import init_server
 
     mins = {r.strip() for r in args.min_client.split(",") if r.strip()} if args.min_client else None
-    info = init_server(_dsn(args), role_prefix=args.role_prefix, min_client_revisions=mins)
+    selective = None if args.selective is None else args.selective == "on"
+    info = init_server(_dsn(args), role_prefix=args.role_prefix, min_client_revisions=mins, selective=selective)
     published = 0
     if args.from_db:
         from app.services.db import open_database
@@ -71,9 +75,11 @@ def _init(args: argparse.Namespace) -> int:
             engine.dispose()
     if args.json:
         print_json({"tables": info.tables, "revisions": info.revisions, "role_prefix": info.role_prefix,
-                    "min_client_revisions": info.min_client_revisions, "published_rows": published})
+                    "min_client_revisions": info.min_client_revisions, "selective": info.selective,
+                    "published_rows": published})
     else:
-        print(f"server schema ready: {len(info.tables)} replicated tables, role prefix {info.role_prefix}")
+        print(f"server schema ready: {len(info.tables)} replicated tables, role prefix {info.role_prefix}, "
+              f"selective replication {'on' if info.selective else 'off'}")
         if args.from_db:
             print(f"published {published:,} rows from {args.from_db}")
     return 0

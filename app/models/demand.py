@@ -83,3 +83,38 @@ SALES_HISTORY_WEEK_BATCH_SQL = """INSERT INTO sales_week (item_id, warehouse_id,
     SELECT item_id, warehouse_id, (CAST(julianday(sale_date) + 0.5 AS INTEGER) / 7) AS wk, SUM(qty)
     FROM sales_history WHERE rowid > ? GROUP BY item_id, warehouse_id, wk
     ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty"""
+
+
+_FIGURES_NS = uuid.UUID("0190f0c1-5a1e-7d3a-9b1c-6f2d8e4a7b02")
+
+
+def figures_id_for(item_id: uuid.UUID, warehouse_id: uuid.UUID, branch_id: uuid.UUID) -> uuid.UUID:
+    """One figures row per item x warehouse x publishing branch (a warehouse given to another
+    branch gets rows of its new branch; a document's owner never changes)."""
+    return uuid.uuid5(_FIGURES_NS, f"{item_id.hex}:{warehouse_id.hex}:{branch_id.hex}")
+
+
+class WarehouseFigures(BranchDocument, Base):
+    """What a sister branch needs of one item at one warehouse to offer a transfer instead of a
+    purchase (replenishment's transfer-vs-buy): published by the warehouse's own branch, which
+    holds its whole ledger, and pulled by every branch under selective replication, where the
+    sisters' moves, orders and transfers are not pulled (app.services.replication.scope).
+
+    Surplus = on_hand - allocated - outbound - order_up_to (the sister's own needs, by its own
+    policy, forecast and history). demand_* are the weekly sales over ``demand_weeks`` full weeks.
+    """
+
+    __tablename__ = "warehouse_figures"
+    __table_args__ = (Index("ix_warehouse_figures_pair", "warehouse_id", "item_id"),)
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)
+    allocated: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: promised away and not yet shipped: open transfers out and transfer requisitions on this warehouse
+    outbound: Mapped[int] = mapped_column(BigInteger, default=0)
+    order_up_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    demand_weeks: Mapped[int] = mapped_column(BigInteger, default=0)
+    demand_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    demand_sq: Mapped[int] = mapped_column(BigInteger, default=0)
+    as_of: Mapped[dt.date] = mapped_column(Date)

@@ -6,10 +6,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from app.models.sales import SalesOrder
+from app.services.replication.scope import scope_sql
+from app.services.replication.tables import sync_tables
 from app.services.stock import MoveSpec, post_moves, virtual_location
 from tests.factories import World
-from tests.sync.conftest import Site
+from tests.sync.conftest import Net, Site
 
 
 def new_order(site: Site, w: World, branch: str, number: str, status: str = "open") -> uuid.UUID:
@@ -47,3 +52,29 @@ def receive(site: Site, w: World, branch: str, sku: str, qty: int) -> None:
         sup = virtual_location(s, wh.id, "supplier")
         post_moves(s, None, [MoveSpec(w.items[sku].id, qty, sup.id, bin_.id, "receipt")], owner_branch_id=b.id)
         s.commit()
+
+
+def _rows(site: Site, table: str) -> dict[str, tuple[str, ...]]:
+    t = sync_tables()[table]
+    cols = ", ".join(f'"{n}"' for n in t.names)
+    with site.engine.connect() as c:
+        return {str(r[0]): tuple("" if v is None else str(v) for v in r) for r in c.exec_driver_sql(f'SELECT {cols} FROM "{table}"')}
+
+
+def _server_rows(net: Net, table: str, where: sql.Composable | None = None) -> dict[str, tuple[str, ...]]:
+    t = sync_tables()[table]
+    exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
+    q = sql.SQL("SELECT {} FROM {} WHERE {}").format(exprs, sql.Identifier(table), where or sql.SQL("true"))
+    with psycopg.connect(net.server.dsn) as c:
+        return {str(r[0]): tuple("" if v is None else str(v) for v in r) for r in c.execute(q).fetchall()}
+
+
+def assert_scoped_convergence(net: Net, site: Site, branch_hex: str, warehouses: list[str]) -> None:
+    """Every row the site holds is the server's row, and every row its scope selects is here."""
+    for name, t in sync_tables().items():
+        mine = _rows(site, name)
+        server = _server_rows(net, name)
+        for rid, row in mine.items():
+            assert server.get(rid) == row, (site.path.name, name, rid)
+        wanted = _server_rows(net, name, scope_sql(t, branch_hex, warehouses))
+        assert set(wanted) <= set(mine), (site.path.name, name, sorted(set(wanted) - set(mine))[:3])

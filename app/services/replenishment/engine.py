@@ -32,6 +32,7 @@ from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
 from app.services.replenishment import figures as fg
 from app.services.replenishment.config import class_settings
+from app.services.replenishment.sister_figures import sister_surplus
 from app.services.replenishment.transfers import Option, TransferPlanner
 
 #: expected receipts still waiting for goods
@@ -294,35 +295,47 @@ def _sql_in(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
-        warehouse_code: str | None = None, today: dt.date | None = None,
-        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None,
-        use_forecasts: bool = True, progress: Progress | None = None) -> RunResult:
-    """Compute recommendations for every item x warehouse of the branch (read only).
 
-    ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
-    actor needs ``replenish.run``. The branch defaults to the actor's (all for head office).
-    ``forecast`` (the hook for a forecast service) replaces the history-based daily demand
-    and its deviation; it gets the item and warehouse ids in array order. Without it, pairs with a
-    stored demand forecast (``depot forecast run``) use it unless ``use_forecasts`` is False.
-    ``progress(done, total, what)`` hears each stage as it starts (the screen shows it).
-    """
-    def stage(what: str) -> None:
-        if progress is not None:
-            progress(STAGES.index(what), len(STAGES), what)
+@dataclass
+class _Arrays:
+    """Every figure of a run, each an (items x warehouses) array unless said (see ``_arrays``)."""
 
-    if actor is not None:
-        actor.require("replenish.run")
-    if not 1 <= int(history_weeks) <= 520:
-        raise ValidationError("history weeks", f"{history_weeks} must be between 1 and 520")
-    today = today or dt.date.today()
-    scope = _resolve_scope(session, actor, branch_code, warehouse_code)
-    item_ix = {h: i for i, (h, *_rest) in enumerate(scope.items)}
-    wh_ix = {h: i for i, (h, *_rest) in enumerate(scope.warehouses)}
-    shape = (len(scope.items), len(scope.warehouses))
-    if not shape[0] or not scope.targets:
-        return RunResult([], 0, today=today)
+    d: Any
+    sigma_d: Any
+    demand_sum: Any
+    demand_sq: Any
+    on_hand: Any
+    allocated: Any
+    on_order: Any
+    inbound: Any
+    outbound: Any
+    req_in: Any
+    req_out: Any
+    next_due: dict[tuple[str, str], dt.date]
+    classes: dict[str, Any]
+    vel: list[str]  # per item
+    z: Any  # items x 1
+    review: Any  # items x 1
+    src_rows: list[Any]  # per item
+    lt: Any  # items x 1
+    sigma_lt: Any  # items x 1
+    stored: Any
+    fixed: Any
+    chosen: Any
+    ss: Any
+    rop: Any
+    oul: Any
+    position: Any
+    need: Any
+    due: Any
+    surplus: Any
 
+
+def _arrays(session: Session, scope: _Scope, item_ix: dict[str, int], wh_ix: dict[str, int],
+            shape: tuple[int, int], today: dt.date, history_weeks: int, forecast: Forecast | None,
+            use_forecasts: bool, stage: Callable[[str], None]) -> _Arrays:
+    """The bulk queries and the array maths of a run (also what a branch publishes of its own
+    warehouses for its sisters: services.replenishment.sister_figures)."""
     stage("sales history")
     demand_sum, demand_sq = _history(session, today, history_weeks, item_ix, wh_ix, shape)
     stage("stock on hand")
@@ -384,13 +397,55 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
     rop = np.where(fixed, fmin, rop)
     oul = np.where(fixed, fmax, oul)
     need = np.ceil(oul - position - 1e-9)
-    target_mask = np.zeros(shape[1], dtype=bool)
-    target_mask[scope.targets] = True
     due = np.where(fixed, position < rop, position <= rop)
-    candidates = due & (need > 0) & target_mask[None, :]
 
     # sister surplus: free stock above the sister's own order-up-to level
     surplus = np.floor(on_hand - allocated - outbound - req_out - np.ceil(oul)).astype(np.int64)
+    return _Arrays(d=d, sigma_d=sigma_d, demand_sum=demand_sum, demand_sq=demand_sq, on_hand=on_hand,
+                   allocated=allocated, on_order=on_order, inbound=inbound, outbound=outbound, req_in=req_in,
+                   req_out=req_out, next_due=next_due, classes=classes, vel=vel, z=z, review=review,
+                   src_rows=src_rows, lt=lt, sigma_lt=sigma_lt, stored=stored, fixed=fixed, chosen=chosen,
+                   ss=ss, rop=rop, oul=oul, position=position, need=need, due=due, surplus=surplus)
+
+
+def run(session: Session, actor: Actor | None, *, branch_code: str | None = None,
+        warehouse_code: str | None = None, today: dt.date | None = None,
+        history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, forecast: Forecast | None = None,
+        use_forecasts: bool = True, progress: Progress | None = None) -> RunResult:
+    """Compute recommendations for every item x warehouse of the branch (read only).
+
+    ``actor`` None is a scheduled/system run (nothing is written either way); otherwise the
+    actor needs ``replenish.run``. The branch defaults to the actor's (all for head office).
+    ``forecast`` (the hook for a forecast service) replaces the history-based daily demand
+    and its deviation; it gets the item and warehouse ids in array order. Without it, pairs with a
+    stored demand forecast (``depot forecast run``) use it unless ``use_forecasts`` is False.
+    ``progress(done, total, what)`` hears each stage as it starts (the screen shows it).
+    """
+    def stage(what: str) -> None:
+        if progress is not None:
+            progress(STAGES.index(what), len(STAGES), what)
+
+    if actor is not None:
+        actor.require("replenish.run")
+    if not 1 <= int(history_weeks) <= 520:
+        raise ValidationError("history weeks", f"{history_weeks} must be between 1 and 520")
+    today = today or dt.date.today()
+    scope = _resolve_scope(session, actor, branch_code, warehouse_code)
+    item_ix = {h: i for i, (h, *_rest) in enumerate(scope.items)}
+    wh_ix = {h: i for i, (h, *_rest) in enumerate(scope.warehouses)}
+    shape = (len(scope.items), len(scope.warehouses))
+    if not shape[0] or not scope.targets:
+        return RunResult([], 0, today=today)
+
+    a = _arrays(session, scope, item_ix, wh_ix, shape, today, history_weeks, forecast, use_forecasts, stage)
+    d, sigma_d, on_hand, allocated, on_order = a.d, a.sigma_d, a.on_hand, a.allocated, a.on_order
+    inbound, req_in, next_due, classes, vel, z, review = a.inbound, a.req_in, a.next_due, a.classes, a.vel, a.z, a.review
+    src_rows, lt, sigma_lt, stored, fixed, chosen = a.src_rows, a.lt, a.sigma_lt, a.stored, a.fixed, a.chosen
+    ss, rop, oul, position, need = a.ss, a.rop, a.oul, a.position, a.need
+    target_mask = np.zeros(shape[1], dtype=bool)
+    target_mask[scope.targets] = True
+    candidates = a.due & (need > 0) & target_mask[None, :]
+    surplus = sister_surplus(session, a.surplus, scope.warehouses, item_ix)  # published, on a selective branch
     stage("recommendations")
     planner = TransferPlanner(session, scope.warehouses, surplus, today)
     suppressed = _suppressed(session, today)
@@ -639,3 +694,16 @@ def _transfers(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
         " WHERE t.status = 'draft' AND t.deleted_at IS NULL AND tl.deleted_at IS NULL"
         " GROUP BY tl.item_id, t.from_warehouse_id"), {}, item_ix, wh_ix, shape)
     return inbound, outbound
+
+
+def all_arrays(session: Session, today: dt.date, history_weeks: int = fg.DEFAULT_HISTORY_WEEKS
+               ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str]], _Arrays]:
+    """(items, warehouses, arrays) of every active item at every warehouse, as a run computes them
+    (no forecast hook; stored forecasts and the buyers' policies count): what a branch publishes of
+    its own warehouses for its sisters (services.replenishment.figures_publish)."""
+    scope = _resolve_scope(session, None, None, None)
+    item_ix = {h: i for i, (h, *_rest) in enumerate(scope.items)}
+    wh_ix = {h: i for i, (h, *_rest) in enumerate(scope.warehouses)}
+    shape = (len(scope.items), len(scope.warehouses))
+    a = _arrays(session, scope, item_ix, wh_ix, shape, today, history_weeks, None, True, lambda _what: None)
+    return scope.items, scope.warehouses, a

@@ -33,6 +33,7 @@ from app.models.hlc import ClockSkewError, clock
 from app.services.replication.apply import Applier, Row
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
+from app.services.replication.scope import BranchScope
 from app.services.replication.tables import sync_tables
 
 #: progress(table, tables_done, tables_total, rows_so_far)
@@ -83,13 +84,16 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     stats = PullStats(cursor=cursor)
     try:
         with pg.cursor() as cur:
-            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL "
+            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL, "
+                        "depot_is_ho() OR depot_is_admin(), "
+                        "COALESCE((SELECT value FROM depot_meta WHERE key = 'selective'), '') = 'on' "
                         "FROM pg_current_snapshot() AS s")
             row = cur.fetchone()
             assert row is not None
             xmin, snapshot = int(row[0]), str(row[1])
             stats.cursor = xmin
             purged = _purged_since_last_report(cur, site_id) if cursor and row[2] else []
+            selective = bool(row[4]) and not row[3] and branch_id is not None
             if cursor:
                 # A routine pull reads a thin slice of each table by its txid index. Without planner
                 # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
@@ -103,6 +107,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 for t in tables.values())
             cur.execute(probe)
             changed = {str(r[0]) for r in cur.fetchall()}
+            scope = BranchScope.read(cur, local, branch_id, cursor, changed) if selective and branch_id else None
             if not changed and not purged and xmin == cursor:
                 pg.rollback()  # nothing at all since the last pull; the heartbeat below may still be due
                 _report(engine, pg, local, site_id, branch_id, xmin, snapshot, due=bool(own))
@@ -129,10 +134,12 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         # no upper bound: rows of transactions that already committed above xmin are
                         # visible in this snapshot, so take them now (low latency even while some
                         # unrelated long transaction holds xmin back) and again next time (idempotent)
+                        window = _window(cursor, prev, [] if t.sync == MASTER else own,
+                                         scope.where(t) if scope else None)
                         q = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
-                            exprs, sql.Identifier(t.name), _window(cursor, prev, [] if t.sync == MASTER else own))
+                            exprs, sql.Identifier(t.name), window)
                         with cur.copy(q) as cp:
-                            rows_in = cp.rows()
+                            rows_in = scope.tap(t.name, cp.rows()) if scope else cp.rows()
                             if "ap" in state:
                                 state["ap"].table(t.name, _chunks(rows_in, CHUNK_ROWS))
                             else:
@@ -148,6 +155,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     if progress:
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
                 ap = locked()
+                if scope is not None:
+                    scope.complete(cur, ap)
                 ap.finish()
                 stats.purged = _mark_purged(state["c"], purged)
                 stats.rows = ap.rows
@@ -157,7 +166,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 stats.skew_warning = _merge_clock(ap.top_hlc)
                 fault("during-apply")
                 # this pull's snapshot covers every push before it: nothing of ours is left to skip
-                set_state_sql(state["c"], {"cursor": str(xmin), "snapshot": snapshot, "own_txids": ""})
+                done = {"cursor": str(xmin), "snapshot": snapshot, "own_txids": ""}
+                if scope is not None:
+                    done["scope"] = ",".join(scope.warehouses)
+                set_state_sql(state["c"], done)
         pg.rollback()
     finally:
         if not pg.closed and pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -224,11 +236,11 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
 def _local_state(engine: Engine) -> dict[str, str]:
     with engine.connect() as c:
         rows = c.execute(text("SELECT key, value FROM sync_state WHERE key IN "
-                              "('cursor', 'snapshot', 'own_txids', 'reported_at')")).all()
+                              "('cursor', 'snapshot', 'own_txids', 'reported_at', 'scope')")).all()
     return {str(k): str(v) for k, v in rows}
 
 
-def _window(cursor: int, prev: str | None, own: list[str]) -> sql.Composed:
+def _window(cursor: int, prev: str | None, own: list[str], scope: sql.Composable | None = None) -> sql.Composed:
     """Which rows of a table this pull reads.
 
     A first sync (cursor 0) reads everything, in id order (appends to the local b-trees). After
@@ -240,8 +252,10 @@ def _window(cursor: int, prev: str | None, own: list[str]) -> sql.Composed:
     caller passes no ``own`` for master tables, so the merged row comes back).
     """
     if not cursor:
-        return sql.Composed([sql.SQL("true ORDER BY id")])
+        return sql.Composed([scope or sql.SQL("true"), sql.SQL(" ORDER BY id")])
     cond = sql.SQL("txid >= {}::xid8").format(sql.Literal(str(cursor)))
+    if scope is not None:
+        cond = cond + sql.SQL(" AND ") + scope
     if prev:
         cond = cond + sql.SQL(" AND NOT pg_visible_in_snapshot(txid, {}::pg_snapshot)").format(sql.Literal(prev))
     if own:

@@ -155,6 +155,8 @@ class ServerInfo:
     revisions: list[str]
     min_client_revisions: list[str]
     tables: list[str]
+    #: branch logins pull only their scope (replication.scope)
+    selective: bool = False
 
 
 def connect(dsn: str, **kw: Any) -> psycopg.Connection[Any]:
@@ -300,13 +302,15 @@ def _refuse_shared(role: str, other: str, dbname: str, what: str) -> ValidationE
 
 
 def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: set[str] | None = None,
-                min_client_revisions: set[str] | None = None) -> ServerInfo:
+                min_client_revisions: set[str] | None = None, selective: bool | None = None) -> ServerInfo:
     """Create or expand the server schema (run with an owner/superuser DSN). Idempotent.
 
     The role prefix is fixed at the first init: ``role_prefix``, else the database's own name
     (``default_prefix``). A later ``role_prefix`` is ignored, except on a database whose roles
     belong to another Depot database on the cluster (a copy made with CREATE DATABASE ... TEMPLATE):
-    there it gives the copy logins of its own. Only this database's group role may CONNECT to it."""
+    there it gives the copy logins of its own. Only this database's group role may CONNECT to it.
+    ``selective`` turns selective replication on or off (``replication.scope``); None keeps the
+    stored setting (off on a new server)."""
     from app.services.schema import known_revisions
 
     if role_prefix is not None:
@@ -356,12 +360,24 @@ def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: s
                 "tables": json.dumps(sorted(names)), "server_id": server_id}
         if minimum is not None:
             meta["min_client_revisions"] = json.dumps(minimum)
+        if selective is not None:
+            meta["selective"] = "on" if selective else "off"
         for k, v in meta.items():
             cur.execute("INSERT INTO depot_meta (key, value) VALUES (%s, %s) "
                         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (k, v))
         cur.execute("INSERT INTO depot_meta (key, value) VALUES ('min_client_revisions', '[]') ON CONFLICT DO NOTHING")
         conn.commit()
         cur.execute("SELECT pg_advisory_unlock(7301)")
+        return server_info(conn)
+
+
+def set_selective(dsn: str, on: bool) -> ServerInfo:
+    """Turn selective replication on or off (owner DSN). Sites follow at their next pull: a branch
+    that pulled everything keeps what it has; one first-synced selectively gets everything new."""
+    with connect(dsn) as conn:
+        conn.execute("INSERT INTO depot_meta (key, value) VALUES ('selective', %s) "
+                     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", ("on" if on else "off",))
+        conn.commit()
         return server_info(conn)
 
 
@@ -375,6 +391,7 @@ def server_info(conn: psycopg.Connection[Any]) -> ServerInfo:
         revisions=json.loads(meta.get("revisions", "[]")),
         min_client_revisions=json.loads(meta.get("min_client_revisions", "[]")),
         tables=json.loads(meta.get("tables", "[]")),
+        selective=meta.get("selective") == "on",
     )
 
 

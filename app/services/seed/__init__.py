@@ -35,6 +35,7 @@ from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, KPI_STOCK_DAY_REBUILD_SQL
 from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
+from app.services.replenishment.figures_publish import publish as publish_sister_figures
 from app.services.seed.adoption import seed_company, seed_legacy_history, seed_policies
 from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
@@ -174,6 +175,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     _forecasts(path, today or dt.date.today())
     _billing(path, size, seed, today or dt.date.today())
     _eta_model(path)
+    _sister_figures(path, today or dt.date.today())
     if day_under_way:
         seed_day_under_way(path, today or dt.date.today())
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
@@ -234,6 +236,17 @@ def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
     engine = make_engine(path)
     try:
         seed_billing(engine, size, today, seed)
+    finally:
+        engine.dispose()
+
+
+def _sister_figures(path: Path, today: dt.date) -> None:
+    """Every warehouse's figures for its sisters' transfer-vs-buy, as each branch publishes them
+    (issue 20: under selective replication a branch pulls these instead of the sisters' ledgers)."""
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:
+            publish_sister_figures(s, None, today=today)
     finally:
         engine.dispose()
 

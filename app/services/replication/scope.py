@@ -1,0 +1,229 @@
+"""Selective replication: which server rows a branch workstation pulls.
+
+Head office (and an owner login) pulls everything. On a server where selective replication is
+on (``depot_meta.selective``), a branch login pulls:
+
+* every master-data row (items, parties, warehouses, locations...);
+* its own branch's rows (its other workstations' work);
+* the rows of tables every branch needs whole (``EVERYWHERE``: customer balances, which credit
+  checks sum over the company, and the per-warehouse figures sisters publish for transfer-vs-buy);
+* the other branches' rows that reference its **warehouses** (a warehouse column in the set, a
+  location of one of them), its **branch** (a branch column), or a document it pulls (one level:
+  the lines of a sister's transfer to it, a decision on its PO, a release of its order);
+* the parents those rows reference (a sister's lot on a transfer line, the header of a PO line
+  shipping to it): ``missing_parents`` finds them among the applied rows and the pull fetches
+  them by id, until none is missing.
+
+Its warehouses are the warehouses of the branch plus those its own backordered sales orders are
+served from (their receipts release those orders here), and the set only grows: a pull stores it
+with the cursor, and a warehouse that joins it (a sister's warehouse given to this branch) is
+read whole at once, its rows from before the cursor included (``scope_sql(..., own=False)``).
+
+The rules are derived from the model's foreign keys, so a new table follows them untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from itertools import islice
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from app.models.base import DOCUMENT, MASTER, Base
+from app.services.replication.apply import Applier, Row
+from app.services.replication.push import fetch_server_rows
+from app.services.replication.tables import SyncTable, sync_tables
+
+#: tables every branch pulls whole: company-wide customer balances (credit checks sum them over
+#: every branch) and the sister-warehouse figures for transfer-vs-buy
+EVERYWHERE = frozenset({"receivable_entry", "payment", "warehouse_figures"})
+#: warehouse references that are not declared foreign keys
+EXTRA_WAREHOUSE_COLUMNS = {"allocation": ("warehouse_id",)}
+#: document references that are not declared foreign keys: the receiving branch's expected receipt
+#: of a transfer names the transfer (its sender links it, and plans with it), and the sender's moves
+#: of a transfer name it (the receiver expects what left, the sender settles what arrived)
+EXTRA_DOCUMENT_COLUMNS = {"expected_receipt": (("source_doc_id", "transfer_order"),),
+                          "stock_move": (("doc_id", "transfer_order"),)}
+
+_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class Refs:
+    """How one table's rows point at warehouses, locations, branches and other non-master rows."""
+
+    warehouse: tuple[str, ...]
+    location: tuple[str, ...]
+    branch: tuple[str, ...]
+    #: (column, parent table) for document parents: a row referencing a pulled document is pulled
+    documents: tuple[tuple[str, str], ...]
+    #: (column index, parent table) for every non-master parent: filled in after the pull
+    parents: tuple[tuple[int, str], ...]
+
+
+@cache
+def refs(name: str) -> Refs:
+    t = sync_tables()[name]
+    table = Base.metadata.tables[name]
+    tables = sync_tables()
+    wh, loc, br, docs, parents = [], [], [], [], []
+    for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
+        col, parent = fk.parent.name, fk.column.table.name
+        if parent == "warehouse":
+            wh.append(col)
+        elif parent == "location":
+            loc.append(col)
+        elif parent == "branch":
+            br.append(col)
+        elif parent in tables and tables[parent].sync != MASTER and parent != name:
+            parents.append((t.names.index(col), parent))
+            if tables[parent].sync == DOCUMENT:
+                docs.append((col, parent))
+    wh.extend(c for c in EXTRA_WAREHOUSE_COLUMNS.get(name, ()) if c in t.names)
+    docs.extend((c, p) for c, p in EXTRA_DOCUMENT_COLUMNS.get(name, ()) if c in t.names and p in tables)
+    return Refs(tuple(wh), tuple(loc), tuple(br), tuple(docs), tuple(parents))
+
+
+def _check(values: Iterable[str]) -> list[str]:
+    out = sorted(set(values))
+    for v in out:
+        if not _HEX.fullmatch(v):
+            raise ValueError(f"not an id: {v!r}")
+    return out
+
+
+def _direct(name: str, branch: str, whs: list[str], *, own: bool) -> list[sql.Composable]:
+    """Conditions on a row's own columns: owned by the branch, or pointing at its warehouses,
+    their locations or the branch itself."""
+    r = refs(name)
+    b = sql.Literal(branch)
+    w = sql.Literal("{" + ",".join(whs) + "}")
+    out: list[sql.Composable] = []
+    if own:
+        out.append(sql.SQL("owner_branch_id = {}::uuid").format(b))
+    if whs:
+        out += [sql.SQL("{} = ANY({}::uuid[])").format(sql.Identifier(c), w) for c in r.warehouse]
+        out += [sql.SQL("{} IN (SELECT id FROM location WHERE warehouse_id = ANY({}::uuid[]))").format(
+            sql.Identifier(c), w) for c in r.location]
+    if own:
+        out += [sql.SQL("{} = {}::uuid").format(sql.Identifier(c), b) for c in r.branch]
+    return out
+
+
+def scope_sql(t: SyncTable, branch: str, whs: Iterable[str], *, own: bool = True) -> sql.Composable | None:
+    """The WHERE condition that selects ``t``'s rows for ``branch`` with warehouses ``whs``; None
+    for a table pulled whole. ``own=False`` leaves out what a branch already holds (its own rows and
+    the rows of its own documents): the extra rows of warehouses that joined its set."""
+    if t.sync == MASTER or t.name in EVERYWHERE:
+        return None
+    wl = _check(whs)
+    (branch,) = _check([branch])
+    conds = _direct(t.name, branch, wl, own=own)
+    for col, parent in refs(t.name).documents:
+        inner = _direct(parent, branch, wl, own=own)
+        if inner:
+            conds.append(sql.SQL("{} IN (SELECT id FROM {} WHERE {})").format(
+                sql.Identifier(col), sql.Identifier(parent), sql.SQL(" OR ").join(inner)))
+    if not conds:
+        return sql.SQL("false")
+    return sql.SQL("(") + sql.SQL(" OR ").join(conds) + sql.SQL(")")
+
+
+#: the branch's warehouses: its own, and those its backordered orders are served from
+WAREHOUSES_SQL = ("SELECT replace(id::text, '-', '') FROM warehouse WHERE branch_id = %(b)s::uuid "
+                  "UNION SELECT replace(warehouse_id::text, '-', '') FROM sales_order "
+                  "WHERE owner_branch_id = %(b)s::uuid AND status = 'backordered' AND deleted_at IS NULL")
+
+
+#: ids per SQLite IN (...) probe and per server fetch of missing parents
+_IDS_PER_QUERY = 900
+
+
+class BranchScope:
+    """One pull's selection for a branch: the WHERE of each table, the warehouses that joined the
+    set (read whole), and the parents of the applied rows still missing here (fetched by id)."""
+
+    def __init__(self, branch: str, warehouses: list[str], added: list[str]) -> None:
+        self.branch = branch
+        self.warehouses = warehouses
+        self.added = added
+        #: parent table -> ids referenced by applied rows
+        self._wanted: dict[str, set[str]] = {}
+
+    @classmethod
+    def read(cls, cur: psycopg.Cursor[Any], local: dict[str, str], branch: str, cursor: int,
+             changed: set[str]) -> BranchScope:
+        """The branch's warehouses now (asked only when warehouses or orders changed), grown from
+        the set stored with the cursor."""
+        stored = [x for x in (local.get("scope") or "").split(",") if x]
+        now: set[str] = set()
+        if not cursor or not stored or changed & {"warehouse", "sales_order"}:
+            cur.execute(WAREHOUSES_SQL, {"b": branch})
+            now = {str(r[0]) for r in cur.fetchall() if r[0]}
+        # a file that pulled everything before selective replication was on has every row already
+        added = sorted(now - set(stored)) if cursor and stored else []
+        return cls(branch.replace("-", ""), sorted(set(stored) | now), added)
+
+    def where(self, t: SyncTable) -> sql.Composable | None:
+        return scope_sql(t, self.branch, self.warehouses)
+
+    def tap(self, name: str, rows: Iterable[Row]) -> Iterator[Row]:
+        """Pass rows through, noting the non-master parents they reference."""
+        parents = refs(name).parents
+        if not parents:
+            yield from rows
+            return
+        wanted = [(i, self._wanted.setdefault(p, set())) for i, p in parents]
+        for r in rows:
+            for i, bag in wanted:
+                if r[i]:
+                    bag.add(str(r[i]))
+            yield r
+
+    def complete(self, cur: psycopg.Cursor[Any], ap: Applier) -> None:
+        """After the window: read the warehouses that joined the set whole, then fetch the parents
+        the applied rows reference and this file lacks, until none is missing (foreign keys are
+        checked at commit)."""
+        tables = sync_tables()
+        if self.added:
+            for t in tables.values():
+                cond = scope_sql(t, self.branch, self.added, own=False)
+                if cond is None:
+                    continue
+                exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
+                q = sql.SQL("COPY (SELECT {} FROM {} WHERE {} ORDER BY id) TO STDOUT").format(
+                    exprs, sql.Identifier(t.name), cond)
+                with cur.copy(q) as cp:
+                    ap.table(t.name, _chunks(self.tap(t.name, cp.rows())))
+        while True:
+            fetched = 0
+            for name in tables:  # parents first
+                ids = self._wanted.pop(name, set())
+                missing = sorted(ids - _present(ap, name, ids))
+                for k in range(0, len(missing), _IDS_PER_QUERY):
+                    rows = fetch_server_rows(cur, tables[name], missing[k:k + _IDS_PER_QUERY])
+                    if rows:
+                        ap.table(name, [list(self.tap(name, rows))])
+                        fetched += len(rows)
+            if not fetched:
+                return
+
+
+def _present(ap: Applier, name: str, ids: set[str]) -> set[str]:
+    out: set[str] = set()
+    idl = sorted(ids)
+    for k in range(0, len(idl), _IDS_PER_QUERY):
+        part = idl[k:k + _IDS_PER_QUERY]
+        out.update(str(r[0]) for r in ap.conn.exec_driver_sql(
+            f'SELECT id FROM "{name}" WHERE id IN ({", ".join("?" * len(part))})', tuple(part)))
+    return out
+
+
+def _chunks(rows: Iterator[Row], size: int = 50_000) -> Iterator[list[Row]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
