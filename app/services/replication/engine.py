@@ -37,6 +37,7 @@ from app.services.replication.conn import (
 )
 from app.services.replication.pull import PullProgress, pull
 from app.services.replication.push import push, read_local_rows, upsert_rows
+from app.services.replication.restored import resync, server_was_restored
 from app.services.replication.tables import sync_tables
 
 
@@ -58,6 +59,8 @@ class SyncResult:
     #: what this site's settlers changed after the pull (see services.ownership), by settler
     settled: dict[str, int] = field(default_factory=dict)
     settle_errors: list[str] = field(default_factory=list)
+    #: why this site found the server restored from an older backup and re-synced ('' normally)
+    restored: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +158,10 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 _check_branch(pg, branch)
             if branch is not None and not get_state(engine, "workstation"):
                 _claim_workstation(engine, pg, sid)
+            if why := server_was_restored(engine, pg, sid):
+                n = resync(engine, pg, sid, branch)
+                res.restored = (f"the server was restored from an older backup ({why}): {n:,} rows of this branch "
+                                "are pushed again and the server's changes read again")
             if do_push and pending_count(engine):  # an empty outbox asks the server nothing
                 ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
                 res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
@@ -202,7 +209,7 @@ def _record(engine: Engine, started: Any, res: SyncResult) -> None:
                        "VALUES (:s, :d, :pu, :pl, :c, :ok, :e)"),
                   {"s": iso_utc(started), "d": res.duration_ms, "pu": res.pushed, "pl": res.pulled,
                    "c": res.lost + res.rejected + res.unapplied, "ok": int(res.ok),
-                   "e": (res.error or "; ".join(res.settle_errors))[:1000]})
+                   "e": (res.error or res.restored or "; ".join(res.settle_errors))[:1000]})
         vals = {"last_attempt_at": iso_utc(started), "last_error": res.error}
         if res.ok:
             vals["last_sync_at"] = iso_utc(started)

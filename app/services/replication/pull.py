@@ -197,9 +197,12 @@ def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], 
                     "SELECT %s, %s, %s::text::xid8, %s::pg_snapshot, now() WHERE depot_branch() IS NOT NULL "
                     "ON CONFLICT (site_id) DO UPDATE SET cursor = EXCLUDED.cursor, snapshot = EXCLUDED.snapshot, "
                     "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
+        reported = cur.rowcount > 0
     pg.commit()
     with engine.begin() as c:
-        set_state_sql(c, {"reported_at": str(int(now))})  # floor: never in the future
+        # the cursor the server now holds for this site: a server that later shows an older one was
+        # restored from a backup (replication.restored)
+        set_state_sql(c, {"reported_at": str(int(now)), **({"reported_cursor": str(xmin)} if reported else {})})
 
 
 def _purged_since_last_report(cur: psycopg.Cursor[Any], site_id: str) -> list[tuple[str, str, str]]:

@@ -23,7 +23,7 @@ from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
 from app.models.base import LEDGER, MASTER
-from app.services.replication.conn import dumps
+from app.services.replication.conn import dumps, set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.tables import BOOKKEEPING, SyncTable, sync_tables
 
@@ -196,6 +196,9 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
         with engine.begin() as c:
             c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": batch.last})
             _remember_own(c, txid)
+            # the newest receipt of this site stays on the server (server purge keeps it): if it is ever
+            # missing, the server was restored from a backup older than this push (replication.restored)
+            set_state_sql(c, {"last_receipt": str(batch.first)})
             for tbl, rid, kind, why, row in notes:
                 _conflict(c, tbl, rid, kind, why, row)
             for tbl, rid in unknown:
