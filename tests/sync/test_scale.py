@@ -215,3 +215,25 @@ def test_server_check_names_what_to_fix(net: Net, capsys: pytest.CaptureFixture[
     assert "2 workstations known" in found["sites"]["detail"]
     assert run(["server", "purge", "--dsn", net.server.dsn, "--site-expiry-days", "0"]) == 1
     assert "--site-expiry-days" in capsys.readouterr().err
+
+
+def test_a_large_push_gives_its_tables_planner_statistics(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch login cannot ANALYZE (it owns no table): the server's depot_analyze does it after a
+    push of at least ANALYZE_ROWS rows of a table, and a routine push leaves statistics alone."""
+    from app.services.replication import push as push_mod
+
+    def analyzed() -> int:
+        with psycopg.connect(net.server.dsn) as c:
+            row = c.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'stock_move'").fetchone()
+            return int(row[0]) if row else 0
+
+    monkeypatch.setattr(push_mod, "ANALYZE_ROWS", 5)
+    w = net.world
+    before = analyzed()
+    receive(net.dal, w, "DAL", "BOLT", 3)  # one move: a routine push
+    net.dal.sync()
+    assert analyzed() == before
+    for _ in range(5):
+        receive(net.dal, w, "DAL", "BOLT", 1)
+    assert net.dal.sync().pushed >= 5
+    assert analyzed() == before + 1

@@ -162,6 +162,7 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
 
     stats = PushStats()
     tables = sync_tables()
+    pushed: dict[str, int] = {}  # rows per table over the whole push
     while max_batches is None or stats.batches + stats.skipped_batches < max_batches:
         batch, unknown = _read_batch(engine, batch_size)
         if batch is None:
@@ -209,7 +210,28 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
         stats.batches += 1
         stats.lost += sum(1 for x in notes if x[2] == "lost")
         stats.rejected += sum(1 for x in notes if x[2] == "rejected")
+        for name, rows in batch.by_table.items():
+            pushed[name] = pushed.get(name, 0) + len(rows)
+    analyze_after_push(pg, [name for name, k in pushed.items() if k >= ANALYZE_ROWS])
     return stats
+
+
+#: a push that brings at least this many rows of one table (a long offline spell, an import) gives
+#: that table fresh planner statistics at once (autovacuum may be off, or not get round for a while)
+ANALYZE_ROWS = 10_000
+
+
+def analyze_after_push(pg: psycopg.Connection[Any], tables: list[str]) -> None:
+    """ANALYZE ``tables`` through the server's ``depot_analyze`` (a branch login owns no table; a
+    server from before that function is simply left to autovacuum)."""
+    if not tables:
+        return
+    try:
+        with pg.cursor() as cur:
+            cur.execute("SELECT depot_analyze(%s::text[])", (sorted(tables),))
+        pg.commit()
+    except psycopg.errors.UndefinedFunction:
+        pg.rollback()
 
 
 #: own push transactions remembered until the next pull (beyond this, own rows just come back)

@@ -108,6 +108,18 @@ CREATE OR REPLACE FUNCTION depot_is_admin() RETURNS boolean LANGUAGE sql STABLE
   SELECT NOT EXISTS (SELECT 1 FROM depot_role WHERE role = current_user)
          AND (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) $$;
 
+-- planner statistics after a big push: a branch login may not ANALYZE (it owns no table), so the
+-- owner's function does it, for replicated tables only
+CREATE OR REPLACE FUNCTION depot_analyze(p_tables text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = public AS $$
+DECLARE t text; n integer := 0; known jsonb := (SELECT value::jsonb FROM depot_meta WHERE key = 'tables');
+BEGIN
+  FOREACH t IN ARRAY p_tables LOOP
+    IF known ? t THEN EXECUTE format('ANALYZE %I', t); n := n + 1; END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+
 CREATE OR REPLACE FUNCTION depot_stamp_txid() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN NEW.txid := pg_current_xact_id(); RETURN NEW; END $$;
 
