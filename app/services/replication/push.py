@@ -189,8 +189,8 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
                 _apply_rows_one_by_one(cur, batch, tables, head_office, lost, notes)
             n = sum(len(v) for v in batch.by_table.values())
             cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s) "
-                        "RETURNING pg_current_xact_id()::text", (site_id, batch.first, batch.last, n))
-            txid = str(cur.fetchone()[0])  # type: ignore[index]
+                        "RETURNING pg_current_xact_id()::text, login", (site_id, batch.first, batch.last, n))
+            txid, login = (str(v) for v in cur.fetchone())  # type: ignore[union-attr]
             pg.commit()
         fault("after-push-commit")
         # the server has committed: clear the outbox, log conflicts, take the server's versions
@@ -198,8 +198,10 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
             c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": batch.last})
             _remember_own(c, txid)
             # the newest receipt of this site stays on the server (server purge keeps it): if it is ever
-            # missing, the server was restored from a backup older than this push (replication.restored)
-            set_state_sql(c, {"last_receipt": str(batch.first)})
+            # missing, the server was restored from a backup older than this push (replication.restored);
+            # receipts are per login (a file published by the owner and then run by its branch login
+            # cannot see the owner's), so the login is kept with it
+            set_state_sql(c, {"last_receipt": f"{login} {batch.first}"})
             for tbl, rid, kind, why, row in notes:
                 _conflict(c, tbl, rid, kind, why, row)
             for tbl, rid in unknown:

@@ -8,7 +8,8 @@ A site notices at the start of a sync, from what it remembers of the server:
 * its cursor is beyond every transaction id the server has handed out (a restore into a new cluster);
 * the cursor the server holds for it (``depot_site``, reported after pulls) is older than the one it
   last reported, or gone;
-* the receipt of its newest pushed batch is gone (``server purge`` always keeps a site's newest).
+* the receipt of its newest pushed batch is gone (``server purge`` always keeps a site's newest;
+  checked only under the login that pushed it: receipts are per login).
 
 Then it re-syncs, losing nothing: every row of its own branch here (and the master rows it edited)
 goes back into the outbox (pushes are idempotent: ledgers insert once, versions keep the newest
@@ -35,14 +36,15 @@ def server_was_restored(engine: Engine, pg: psycopg.Connection[Any], site_id: st
             "SELECT key, value FROM sync_state WHERE key IN ('cursor', 'reported_cursor', 'last_receipt')")).all()}
     cursor = int(local.get("cursor") or 0)
     reported = int(local.get("reported_cursor") or 0)
-    receipt = local.get("last_receipt") or ""
+    login, _sp, receipt = (local.get("last_receipt") or "").rpartition(" ")  # 'login seq'
     if not cursor and not reported and not receipt:
         return ""
     with pg.cursor() as cur:
         cur.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, "
                     "(SELECT cursor::text::bigint FROM depot_site WHERE site_id = %s), "
-                    "%s = '' OR EXISTS (SELECT 1 FROM depot_receipt WHERE login = current_user AND site_id = %s "
-                    "AND first_seq = NULLIF(%s, '')::bigint)", (site_id, receipt, site_id, receipt))
+                    "%s = '' OR %s IS DISTINCT FROM current_user::text OR EXISTS (SELECT 1 FROM depot_receipt "
+                    "WHERE login = current_user AND site_id = %s AND first_seq = NULLIF(%s, '')::bigint)",
+                    (site_id, receipt, login, site_id, receipt))
         row = cur.fetchone()
     pg.rollback()
     assert row is not None
