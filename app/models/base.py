@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import BigInteger, MetaData, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.models.ids import uuid7
 from app.models.types import Money, UTCDateTime, utcnow
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +62,20 @@ class _Replicated:
     #: branch that owns (and alone may write) this row; head office for master data
     owner_branch_id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def without_owner_index(cls: type[T]) -> type[T]:
+    """Class decorator: the table keeps no index on ``owner_branch_id``.
+
+    For big ledgers no workstation query filters by owner; the index cost every insert and,
+    on the large data set, 135 MB (migration 0020_storage). The server has its own owner index.
+    """
+    table = cls.__table__  # type: ignore[attr-defined]
+    for ix in list(table.indexes):
+        if [c.name for c in ix.columns] == ["owner_branch_id"]:
+            table.indexes.discard(ix)
+    table.c.owner_branch_id.index = None
+    return cls
 
 
 class LedgerRow(_Replicated):

@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, LedgerRow, LocalOnly
+from app.models.base import Base, LedgerRow, LocalOnly, without_owner_index
 from app.models.types import UTCDateTime
 
 #: why stock moved; reversing moves keep the reason and point at what they reverse
@@ -36,6 +36,7 @@ MOVE_REASONS = (
 )
 
 
+@without_owner_index
 class StockMove(LedgerRow, Base):
     __tablename__ = "stock_move"
     __table_args__ = (
@@ -64,7 +65,9 @@ class StockBalance(LocalOnly, Base):
     """On hand per location, item and lot. Derived; rebuildable; never replicated."""
 
     __tablename__ = "stock_balance"
-    __table_args__ = (Index("ix_stock_balance_item", "item_id", "location_id"),)
+    #: clustered by its key (WITHOUT ROWID, migration 0020_storage): no second copy of every row
+    #: in a primary-key index
+    __table_args__ = (Index("ix_stock_balance_item", "item_id", "location_id"), {"sqlite_with_rowid": False})
 
     location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

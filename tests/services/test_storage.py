@@ -1,0 +1,176 @@
+"""Migration 0020_storage converts an existing file in place: every row equal, the schema of a new file.
+
+The file under test is a seed made by the schema before the migration (the seed's own upgrade is
+stopped before 0020), so it is the realistic file a branch has on disk today. The large data set
+runs with DEPOT_SLOW=1 (a few minutes: the seed alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from app.services import schema
+from app.services.db import make_engine, open_database, session_scope
+from app.services.seed import seed_database
+from app.services.stock import balance_mismatches
+
+REVISION = "0020_storage"
+TODAY = dt.date(2026, 11, 26)
+DROPPED = ("ix_stock_move_owner_branch_id", "ix_sales_history_owner_branch_id")
+
+
+@contextmanager
+def previous_schema(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Inside, ``schema.upgrade`` (the seed's, a new file's) runs the migrations as they were
+    before ``REVISION``: a copy of the folder without it."""
+    old = tmp_path / "migrations-before"
+    if not old.exists():
+        shutil.copytree(schema.MIGRATIONS, old, ignore=shutil.ignore_patterns("__pycache__"))
+        (old / "versions" / f"{REVISION}.py").unlink()
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", old)
+        schema._script_heads_from_text.cache_clear()
+        try:
+            yield
+        finally:
+            schema._script_heads_from_text.cache_clear()
+
+
+def seed_previous(path: Path, size: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with previous_schema(monkeypatch, tmp_path):
+        seed_database(path, size, seed=5, today=TODAY)
+    eng = make_engine(path)
+    try:
+        assert REVISION not in schema.db_heads(eng), "the file is from before the migration"
+    finally:
+        eng.dispose()
+
+
+def table_digests(path: Path) -> dict[str, tuple[int, str]]:
+    """Every table's rows (sorted by every column, so storage order does not count) as a digest."""
+    conn = sqlite3.connect(path)
+    out = {}
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                                            "LIKE 'sqlite_%' AND name NOT LIKE 'item_fts%' AND name <> 'alembic_version'")]
+        for t in names:
+            ncols = len(conn.execute(f'SELECT * FROM "{t}" LIMIT 0').description)
+            h = hashlib.sha256()
+            n = 0
+            order = ", ".join(str(i) for i in range(1, ncols + 1))
+            for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY {order}'):
+                h.update(repr(row).encode())
+                n += 1
+            out[t] = (n, h.hexdigest()[:16])
+    finally:
+        conn.close()
+    return out
+
+
+def schema_of(path: Path) -> set[tuple[str, str, str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {(t, n, " ".join(str(s).split())) for t, n, s in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "AND type IN ('table', 'index', 'trigger')")}
+    finally:
+        conn.close()
+
+
+def _convert_and_check(path: Path, tmp_path: Path) -> None:
+    before = table_digests(path)
+    size_before = path.stat().st_size
+    eng = make_engine(path)
+    try:
+        assert schema.upgrade(eng) == schema.script_heads()
+    finally:
+        eng.dispose()
+
+    after = table_digests(path)
+    assert after == before, "every row of every table is kept"
+    assert path.stat().st_size < size_before, "the freed pages are given back (VACUUM)"
+
+    fresh = tmp_path / "fresh.db"
+    eng = make_engine(fresh)
+    schema.upgrade(eng)
+    eng.dispose()
+    assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+    names = {n for _t, n, _s in schema_of(path)}
+    assert not names & set(DROPPED)
+    assert {"trg_stock_move_balance", "ix_stock_balance_item"} <= names
+
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
+
+    engine = open_database(path)
+    try:
+        with session_scope(engine) as s:
+            assert balance_mismatches(s) == []
+        _post_a_move_and_see_the_balance(engine)
+    finally:
+        engine.dispose()
+
+
+def _post_a_move_and_see_the_balance(engine: Engine) -> None:
+    """The balance trigger, set aside and put back by the migration, still keeps stock in step."""
+    from sqlalchemy import text
+
+    with engine.begin() as c:
+        loc, item = c.execute(text(
+            "SELECT b.location_id, b.item_id FROM stock_balance b JOIN location l ON l.id = b.location_id "
+            "JOIN item i ON i.id = b.item_id WHERE l.kind = 'storage' AND b.lot_key = '' AND b.qty > 0 "
+            "AND i.track_lot = 0 AND i.track_serial = 0 LIMIT 1")).one()
+        adjust = c.execute(text("SELECT a.id FROM location a JOIN location l ON l.warehouse_id = a.warehouse_id "
+                                "WHERE l.id = :l AND a.kind = 'adjust'"), {"l": loc}).scalar_one()
+        owner = c.execute(text("SELECT owner_branch_id FROM location WHERE id = :l"), {"l": loc}).scalar_one()
+        qty = c.execute(text("SELECT qty FROM stock_balance WHERE location_id = :l AND item_id = :i AND lot_key = ''"),
+                        {"l": loc, "i": item}).scalar_one()
+    from app.models.ids import uuid7
+    from app.models.stock import StockMove
+    from app.models.types import utcnow
+
+    with session_scope(engine) as s:
+        s.add(StockMove(id=uuid7(), owner_branch_id=_uuid(owner), item_id=_uuid(item), from_location_id=_uuid(adjust),
+                        to_location_id=_uuid(loc), qty=3, reason="adjust", moved_at=utcnow()))
+    with engine.connect() as c:
+        now = c.execute(text("SELECT qty FROM stock_balance WHERE location_id = :l AND item_id = :i AND lot_key = ''"),
+                        {"l": loc, "i": item}).scalar_one()
+    assert now == qty + 3
+
+
+def _uuid(v: object) -> object:
+    import uuid
+
+    return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
+
+
+def test_a_demo_file_from_the_previous_schema_is_converted_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "demo.db"
+    seed_previous(path, "demo", monkeypatch, tmp_path)
+    _convert_and_check(path, tmp_path)
+
+
+@pytest.mark.skipif(os.environ.get("DEPOT_SLOW") != "1", reason="the large seed takes minutes (DEPOT_SLOW=1)")
+def test_a_large_file_from_the_previous_schema_is_converted_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "large.db"
+    seed_previous(path, "large", monkeypatch, tmp_path)
+    copy = tmp_path / "large-copy.db"
+    shutil.copy(path, copy)
+    path.unlink()
+    _convert_and_check(copy, tmp_path)
