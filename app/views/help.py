@@ -40,7 +40,10 @@ def _text(seq: QKeySequence) -> str:
 
 
 def shortcuts_of(window: QWidget, screen: QWidget | None) -> list[tuple[str, str, str]]:
-    """(where, key, what) for every shortcut the window and the open screen have, window first."""
+    """(where, key, what) for every shortcut the window and the open screen have, window first.
+
+    The window's disabled actions are left out: the rail's key of a screen the user's roles may
+    not open does nothing, so the overlay does not offer it."""
     rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -51,6 +54,8 @@ def shortcuts_of(window: QWidget, screen: QWidget | None) -> list[tuple[str, str
             rows.append((where, key, what))
 
     for act in window.actions():
+        if not act.isEnabled():  # a screen the signed-in roles may not open has its key disabled
+            continue
         for seq in act.shortcuts():
             add("Window", seq, act.text())
     if screen is not None:

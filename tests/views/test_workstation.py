@@ -44,6 +44,21 @@ def test_f1_lists_the_window_and_the_screen_keys(qtbot: Any, world: World, make_
     dlg.close()
 
 
+def test_f1_lists_only_the_screens_the_role_may_open(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    win = mw.MainWindow(make_ctx(world.actors["rita"]))  # a receiver: no dashboard, no sync, no receivables
+    qtbot.addWidget(win)
+    win.help.shortcuts.trigger()
+    dlg = win.help.dialog
+    assert dlg is not None
+    listed = {dlg.table.item(r, 2).text() for r in range(dlg.table.rowCount())}
+    closed = {e.title for e in mw.NAV if not mw.allowed(win.ctx, e)}
+    opened = {e.title for e in mw.NAV if mw.allowed(win.ctx, e)}
+    assert closed and "Dashboard" in closed, "the receiver has screens it may not open"
+    assert not listed & closed
+    assert opened <= listed
+    dlg.close()
+
+
 def test_copy_diagnostics_puts_facts_and_no_secret_on_the_clipboard(qtbot: Any, world: World, make_ctx: MakeCtx,
                                                                     engine: Engine) -> None:
     ctx = make_ctx(world.actors["root"])
