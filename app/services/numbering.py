@@ -23,7 +23,7 @@ from app.models.hlc import clock
 from app.models.org import Branch
 from app.models.types import utcnow
 from app.services.db import site_id
-from app.services.errors import NotFound
+from app.services.errors import Conflict, NotFound
 from app.services.ownership import ForeignWrite, owns
 
 #: namespace of the deterministic series ids
@@ -38,6 +38,27 @@ def workstation(session: Session) -> int:
 
 def series_id(branch_id: uuid.UUID, key: str) -> uuid.UUID:
     return uuid.uuid5(_SERIES_NS, f"{branch_id.hex}:{key}")
+
+
+#: sync_state key a restore of a replicating file sets (app/services/restore.py): the last
+#: sync_history seq the backup had. Until a sync after it succeeds, no number is handed out.
+RESTORED_KEY = "numbering.restored_at_sync"
+
+
+def _check_synced_since_restore(session: Session) -> None:
+    """A file restored from a backup has the series as they were on the backup's day; numbers taken
+    since (and sent to the server) would be handed out again. The first sync after the restore
+    pulls the server's series (newer by HLC); until one succeeds, numbering waits for it."""
+    held = session.execute(text("SELECT value FROM sync_state WHERE key = :k"), {"k": RESTORED_KEY}).scalar()
+    if held is None:
+        return
+    synced = session.execute(text("SELECT 1 FROM sync_history WHERE seq > :s AND ok = 1 LIMIT 1"),
+                             {"s": int(held)}).first()
+    if synced is None:
+        raise Conflict("this workstation was restored from a backup and has not synced since: the server may "
+                       "already hold document numbers taken after the backup; sync first (Sync now, "
+                       "Ctrl+Shift+Y, or 'depot sync --once'), then number the document")
+    session.execute(text("DELETE FROM sync_state WHERE key = :k"), {"k": RESTORED_KEY})
 
 
 def next_number(session: Session, branch_id: uuid.UUID, doc_type: str) -> str:
@@ -56,6 +77,7 @@ def next_numbers(session: Session, branch_id: uuid.UUID, doc_type: str, count: i
         raise NotFound("branch", branch_id)
     if not owns(session, branch_id):  # raw statements below: the flush guard would not see them
         raise ForeignWrite(f"{branch.code}'s document numbers are taken only at a {branch.code} workstation")
+    _check_synced_since_restore(session)
     ws = workstation(session)
     key = doc_type if ws == 1 else f"{doc_type}.{ws}"
     # Create the series row if missing without racing another writer (INSERT OR IGNORE).

@@ -19,7 +19,9 @@ Why it is more than a file copy:
   be taken as already sent. So the outbox's sequence is moved to a time-based floor (unix ms x 1024)
   that no earlier run of this workstation can have reached.
 - After the swap it syncs at once when a server is configured (else at the next sync), so numbers
-  and documents written since the backup are back before anyone works on.
+  and documents written since the backup are back before anyone works on. Until a sync after the
+  restore succeeds, a replicating file hands out no document number (``numbering.RESTORED_KEY``):
+  its series are the backup day's, and the server may hold numbers taken since.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from app.services import schema
 from app.services.backup import BackupError, BackupFile, copy_database, describe
 from app.services.db import check_file, make_engine
 from app.services.errors import DatabaseProblem
+from app.services.numbering import RESTORED_KEY
 from app.services.replication.engine import sync_once
 from app.services.replication.faults import fault
 from app.services.stock import balance_mismatches
@@ -176,6 +179,10 @@ def _prepare(copy: Path, info: BackupFile) -> tuple[bool, bool]:
             raw.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('restored_from', ?), ('restored_at', ?)",
                         (f"{info.path.name} (taken {info.taken_at.isoformat(timespec='seconds')})",
                          dt.datetime.now(dt.UTC).isoformat(timespec="seconds")))
+            if raw.execute("SELECT 1 FROM sync_state WHERE key IN ('dsn', 'cursor') LIMIT 1").fetchone():
+                # a replicating file: no document number until a sync after the restore (numbering.py)
+                last = raw.execute("SELECT coalesce(max(seq), 0) FROM sync_history").fetchone()[0]
+                raw.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (RESTORED_KEY, str(last)))
             floor = outbox_floor()
             if raw.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'sync_outbox'").fetchone():
                 raw.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'sync_outbox'", (floor,))

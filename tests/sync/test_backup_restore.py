@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from app.services import backup
+from app.services.errors import Conflict
+from app.services.numbering import RESTORED_KEY, next_number
 from app.services.restore import restore
 from app.services.stock import balance_mismatches
 from tests.sync.conftest import Net, Site
@@ -100,3 +103,40 @@ def test_restore_pushes_what_only_the_backup_had(net: Net, tmp_path: Path) -> No
         assert _on_hand(back, w.items["BOLT"].id.hex) == _server_on_hand(net, w.items["BOLT"].id.hex) == 4
     finally:
         back.close()
+
+
+def test_an_offline_restore_hands_out_no_number_the_server_has_seen(net: Net, tmp_path: Path) -> None:
+    dal, w = net.dal, net.world
+
+    def take(site: Site) -> str:
+        with site.session() as s:
+            n = next_number(s, w.dal.id, "SO")
+            s.commit()
+            return n
+
+    first = take(dal)
+    dal.sync()
+    share = tmp_path / "share"
+    share.mkdir()
+    taken = backup.take_backup(dal.path, share)
+    later = [take(dal), take(dal)]  # numbered after the backup and sent to the server
+    dal.sync()
+    dal.close()
+    dal.path.unlink()
+    for extra in dal.path.parent.glob(dal.path.name + "-*"):
+        extra.unlink()
+
+    new_file = tmp_path / "new-disk" / "dal.db"
+    new_file.parent.mkdir()
+    rep = restore(new_file, Path(taken.path), sync=False)  # the network is down
+    assert rep.synced == ""
+    again = Site(new_file, dal.dsn)
+    try:
+        with again.session() as s, pytest.raises(Conflict, match="restored from a backup and has not synced"):
+            next_number(s, w.dal.id, "SO")
+        again.sync()
+        after = take(again)
+        assert after not in [first, *later] and after > later[-1], (first, later, after)
+        assert again.scalar("SELECT count(*) FROM sync_state WHERE key = :k", k=RESTORED_KEY) == 0
+    finally:
+        again.close()
