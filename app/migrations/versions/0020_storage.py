@@ -22,9 +22,9 @@ from alembic import op
 
 revision = "0020_storage"
 # Every head of the day, not only 0011_onboard (sales_history): a revision hung below one branch
-# changes the order Alembic applies the others in, and 0016_billing adds a column to a table of
-# 0012_orders without naming it, so a new file failed to build. Run last, after everything.
-down_revision = ("0002", "0004", "0005", "0007", "0008", "0010_carriers", "0011_onboard", "0014_dispatch_pick", "0016_billing", "0018_forecast", "0019_kpi")  # noqa: E501 (one line: schema reads it as text)
+# changes the order Alembic applies the others in (it once made a new file fail to build: 0016_billing
+# altered a table of 0012_orders before depending on it). Run last, after everything.
+down_revision = ("0002", "0004", "0005", "0007", "0008", "0010_carriers", "0011_onboard", "0018_forecast", "0019_kpi", "0020_billing_due", "0020_branch_gs1")  # noqa: E501 (one line: schema reads it as text)
 branch_labels = None
 depends_on = None
 
