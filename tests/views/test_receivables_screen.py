@@ -5,13 +5,16 @@ nothing paid), a statement saved as PDF."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
 from app.services.billing import invoices
+from app.services.billing import receivables as ar
 from app.views.receivables.screen import ReceivablesScreen
 from tests.factories import World
 from tests.services.billing_helpers import billed_customer, people, rates, settled, ship
@@ -126,3 +129,47 @@ def test_a_returns_credit_is_issued_from_the_screen_once(qtbot: QtBot, make_ctx:
     qtbot.waitUntil(lambda: "credit note DAL-CN-000001 for" in screen.message.text(), timeout=10000)
     assert "against DAL-INV-000001" in screen.message.text()
     qtbot.waitUntil(lambda: screen.returns_model.keys == [], timeout=10000)
+
+
+def test_a_price_correction_is_credited_from_the_screen(qtbot: QtBot, make_ctx: MakeCtx, session: Session,
+                                                        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selected invoice's lines in the dialog, a lower price and a reason: a credit note for the
+    difference with its tax, the invoice's open amount down by it; a price not below the billed one
+    is refused with the service's sentence, nothing issued."""
+    from app.views.receivables.price_correction import PriceCorrectionDialog
+
+    p = people(session, world)
+    rates(session)
+    cust = billed_customer(session, "FIXCO")
+    inv = invoices.invoice_shipment(session, p["clara"], ship(session, world, p["clara"], cust, {"WIDGET": 10}).number)
+    invoices.release(session, p["clara"], inv.id)
+    session.commit()
+    ctx = make_ctx(p["clara"])
+    screen = ReceivablesScreen(ctx)
+    qtbot.addWidget(screen)
+    qtbot.waitUntil(lambda: screen.ageing_model.keys == ["FIXCO"], timeout=10000)
+    screen.ageing.selectRow(0)
+    qtbot.waitUntil(lambda: screen.items_model.keys == [inv.number], timeout=10000)
+    screen.items.selectRow(0)
+    assert screen.correct_button.isEnabled()
+    seen: list[dict] = []
+
+    def answer(parent: object, detail: dict) -> object:
+        seen.append(detail)
+        dialog = PriceCorrectionDialog(detail)  # the real dialog, filled as a clerk would
+        qtbot.addWidget(dialog)
+        assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "WIDGET"
+        billed = detail["lines"][0]["price"]
+        dialog.table.item(0, 5).setText(str(billed if len(seen) == 1 else billed - Decimal("0.50")))
+        dialog.reason.setText("contract price agreed")
+        return dialog.collected()
+
+    monkeypatch.setattr(PriceCorrectionDialog, "ask", classmethod(lambda cls, parent, detail: answer(parent, detail)))
+    screen.correct_prices()
+    qtbot.waitUntil(lambda: "is not below the billed" in screen.message.text(), timeout=10000)
+    screen.correct_prices()
+    qtbot.waitUntil(lambda: "issued against " + inv.number in screen.message.text(), timeout=10000)
+    assert screen.message.text().startswith("credit note DAL-CN-000001 for 5.41")  # 10 x 0.50 + 8.25 % tax
+    session.expire_all()
+    open_ = ar.open_items(session, cust.id, today=dt.date.today())
+    assert [(o.doc_number, o.open) for o in open_] == [(inv.number, inv.total - Decimal("5.41"))]

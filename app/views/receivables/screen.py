@@ -6,7 +6,8 @@ else oldest first), Import bank file (Ctrl+I; every line checked first, a bad li
 paid) and Statement (saved as PDF). A second tab lists the invoices waiting for their proof of
 delivery: Release (a POD that came outside the carrier's tracking, e.g. a signed paper) or Cancel
 (with the reason; the number stays). A third lists the returns whose credit is owed: Issue credit
-note. Every action is a
+note. Price correction (on the open items, or any invoice by number) credits lines billed too high
+(``price_correction.PriceCorrectionDialog``). Every action is a
 service call on the op runner (``billing.receivables``, ``billing.bank``); the screen refreshes on
 the invoice and customer change kinds.
 """
@@ -37,14 +38,15 @@ from sqlalchemy.orm import Session
 
 from app.services.billing import receivables as ar
 from app.services.billing.bank import import_bank_csv
-from app.services.billing.credits import credit_from_return, open_credit_requests
+from app.services.billing.credits import credit_from_return, credit_price_correction, open_credit_requests
 from app.services.billing.invoices import cancel, release
-from app.services.billing.queries import list_invoices
+from app.services.billing.queries import invoice_detail, list_invoices
 from app.services.billing.statements import statement_pdf
 from app.services.changes import Change
 from app.services.money import fmt_money
 from app.services.print_batch import folder_sink
 from app.views.context import AppContext
+from app.views.receivables.price_correction import PriceCorrectionDialog
 from app.views.widgets.columns import fit_now
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER, Change.RMA})
@@ -111,6 +113,8 @@ class ReceivablesScreen(QWidget):
         self.import_button = QPushButton("Import bank file…")
         self.import_button.setToolTip("Ctrl+I: a bank's CSV export (date, customer, amount, invoice, reference)")
         self.statement_button = QPushButton("Statement as PDF…")
+        self.correct_button = QPushButton("Price correction…")
+        self.correct_button.setToolTip("credit lines billed too high: the selected invoice, else one by its number")
         self.refresh_button = QPushButton("Refresh")
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -131,7 +135,7 @@ class ReceivablesScreen(QWidget):
         lv.addWidget(self.items_title)
         lv.addWidget(self.items, 1)
         actions = QHBoxLayout()
-        for b in (self.pay_button, self.import_button, self.statement_button):
+        for b in (self.pay_button, self.import_button, self.statement_button, self.correct_button):
             actions.addWidget(b)
         actions.addStretch(1)
         lv.addLayout(actions)
@@ -194,6 +198,8 @@ class ReceivablesScreen(QWidget):
         self.release_button.clicked.connect(lambda: self.release_selected())
         self.returns.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.credit_button.clicked.connect(lambda: self.credit_selected())
+        self.correct_button.clicked.connect(lambda: self.correct_prices())
+        self.items.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.cancel_button.clicked.connect(lambda: self.cancel_selected())
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         QShortcut(QKeySequence("Ctrl+Y"), self, lambda: self.apply_payment())
@@ -282,6 +288,7 @@ class ReceivablesScreen(QWidget):
         self.statement_button.setEnabled(self.customer() is not None)
         self.credit_button.setEnabled(bool(self.returns.selectionModel().selectedRows())
                                       and self.ctx.can("invoice.credit"))
+        self.correct_button.setEnabled(self.ctx.can("invoice.credit"))
         chosen = bool(self.pending.selectionModel().selectedRows())
         for b in (self.release_button, self.cancel_button):
             b.setEnabled(chosen and self.ctx.can("invoice.release"))
@@ -391,3 +398,34 @@ class ReceivablesScreen(QWidget):
                                            + (f" against {r[2]}" if r[2] else "")),
             on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE, Change.CUSTOMER, Change.RMA},
             label=f"credit {number}")
+
+    def correct_prices(self, number: str | None = None) -> None:
+        """A credit note for lines of an invoice billed too high: the selected open invoice, else
+        one asked for by number (a paid one is no longer an open item)."""
+        if number is None:
+            rows = self.items.selectionModel().selectedRows()
+            if len(rows) == 1:
+                number = str(self.items_model.keys[rows[0].row()])
+            else:
+                text, ok = QInputDialog.getText(self, "Price correction", "Invoice number:")
+                if not ok or not text.strip():
+                    return
+                number = text.strip().upper()
+        ref = number
+        self.ctx.runner.submit(lambda s: invoice_detail(s, ref), self._correct, write=False,
+                               label=f"invoice {ref}", on_error=lambda e: self.message.setText(str(e)))
+
+    def _correct(self, detail: dict[str, Any]) -> None:
+        if detail["kind"] != "invoice":
+            self.message.setText(f"{detail['number']} is a credit note: a price correction credits an invoice")
+            return
+        got = PriceCorrectionDialog.ask(self, detail)
+        if got is None:
+            return
+        prices, reason = got
+        number, actor = detail["number"], self.ctx.actor
+        self.ctx.runner.submit(
+            lambda s: (lambda cn: (cn.number, cn.total))(credit_price_correction(s, actor, number, prices, reason)),
+            lambda r: self.message.setText(f"credit note {r[0]} for {fmt_money(r[1])} issued against {number}"),
+            on_error=lambda e: self.message.setText(str(e)), kinds={Change.INVOICE, Change.CUSTOMER},
+            label=f"price correction {number}")
