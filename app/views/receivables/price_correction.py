@@ -9,6 +9,7 @@ setting ``PriceCorrectionDialog.answer`` (no modal loop in tests).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -23,10 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.money import fmt_money
 from app.views.widgets.columns import fit_now
 
 Answer = tuple[dict[int, str], str]
+
+
+def _unit_price(price: Decimal) -> str:
+    """The unit price as billed and printed on the invoice (4 places: 52.6476, not 52.65, or a
+    clerk typing 52.65 would be told it is not below the billed price)."""
+    return f"{price.quantize(Decimal('0.0001'))}"
 HEADERS = ["#", "SKU", "Description", "Qty", "Billed price", "Correct price"]
 PRICE_COL = 5
 
@@ -45,7 +51,7 @@ class PriceCorrectionDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         for r, ln in enumerate(detail["lines"]):
             values = [str(ln["line"]), ln["sku"], ln["description"], f"{ln['qty']} {ln['uom']}".strip(),
-                      fmt_money(ln["price"], detail["currency"]), ""]
+                      _unit_price(ln["price"]), ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 if c != PRICE_COL:
@@ -54,6 +60,7 @@ class PriceCorrectionDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         fit_now(self.table)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.reason = QLineEdit()
         self.reason.setObjectName("priceCorrectionReason")
         self.reason.setPlaceholderText("why (on the credit note): e.g. contract price 2.49 agreed")
@@ -62,9 +69,11 @@ class PriceCorrectionDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"Invoice {detail['number']} for {detail['customer']} {detail['customer_name']}: type "
-                             f"the correct unit price beside each line billed too high (the others stay as "
-                             f"billed); the credit note credits the difference with its tax."))
+        intro = QLabel(f"Invoice {detail['number']} for {detail['customer']} {detail['customer_name']}: type the "
+                       f"correct unit price beside each line billed too high (the others stay as billed); the "
+                       f"credit note credits the difference with its tax.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
         lay.addWidget(self.table, 1)
         lay.addWidget(QLabel("Reason"))
         lay.addWidget(self.reason)
