@@ -127,3 +127,33 @@ def test_receiver_does_not_see_buyer_exceptions_by_default(qtbot: QtBot, engine:
     screen.resolve_selected()
     qtbot.waitUntil(lambda: "may not handle" in screen.message.text())
     next(contexts, None)  # waits for the runner to be idle
+
+
+def test_a_customer_order_picked_here_is_answered_into_the_outbound_folder_of_settings(
+        qtbot: QtBot, engine: Engine, session: Session, world: World, tmp_path: Path) -> None:
+    """Without an outbound folder its 997 and 855 would take control numbers and go nowhere, so it
+    is refused; with one (Settings > EDI) it is imported and answered there."""
+    from tests.services.sales_helpers import customer, people, put
+    from tests.services.test_customer_edi import x850
+
+    clerk = people(session, world)["clara"]
+    customer(session, "BUILDMART", "gold", edi_qualifier="ZZ", edi_id="BUILDMART", edi_format="x12")
+    put(session, world, "WIDGET", 100)
+    session.commit()
+    settings = Settings(tmp_path / "clara.json")
+    ctx = make_test_context(engine, clerk, settings)
+    view = ConfirmationsView(ctx)
+    qtbot.addWidget(view)
+    order = tmp_path / "po.x12"
+    order.write_bytes(x850(lines=["PO1*1*2*EA*2.99**VP*WIDGET"]))
+    view.import_path(order)
+    qtbot.waitUntil(lambda: "refused" in view.message.text(), timeout=10000)
+    assert "answered with a 997 and an 855" in view.message.text()
+    out = tmp_path / "outbound"
+    out.mkdir()
+    settings.set("edi.outbound_dir", str(out))
+    with qtbot.waitSignal(view.imported, timeout=10000):
+        view.import_path(order)
+    assert "BM-4471 -> DAL-SO-" in view.message.text()
+    assert sorted(p.name[:3] for p in out.iterdir()) == ["855", "997"]
+    assert ctx.runner.wait_idle(10000)

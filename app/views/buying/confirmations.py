@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.services.changes import Change
 from app.services.edi import queries
+from app.services.edi.config import folders
 from app.services.edi.inbound import ImportResult, import_file
 from app.services.edi.queries import MessageLineRow, MessageQuery
 from app.views.context import AppContext
@@ -197,10 +198,12 @@ class ConfirmationsView(QWidget):
             self.import_path(Path(path))
 
     def import_path(self, path: Path) -> None:
-        """Import one file (855, 856, ORDRSP, DESADV) as a write op."""
+        """Import one file (855, 856, ORDRSP, DESADV) as a write op. A customer's 850 / ORDERS picked
+        here is answered into Settings' EDI outbound folder (refused, nothing taken, without one)."""
         actor = self.ctx.actor
+        outbound = folders(self.ctx.settings)[0] or None
         self.message.setText(f"importing {path.name}...")
-        self.ctx.runner.submit(lambda s: import_file(s, actor, path), self._on_imported,
+        self.ctx.runner.submit(lambda s: import_file(s, actor, path, outbound), self._on_imported,
                                on_error=lambda e: self.message.setText(f"{path.name} refused: {e}"),
                                kinds=CHANGED_KINDS, label=f"import {path.name}")
 
