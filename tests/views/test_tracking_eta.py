@@ -5,6 +5,7 @@ carrier ETA, trouble) sees nothing yet; without a model the column is empty and 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -137,3 +138,20 @@ def test_a_shipment_past_its_90th_percentile_is_overdue_not_predicted_in_the_pas
     [r], note = eta.risks(session, path, [old.id.hex], now=NOW)
     assert note == "" and r.median == NOW and r.p90 == NOW
     assert r.at_risk and "after its 90th-percentile arrival" in r.why and "overdue" in r.why
+
+
+def test_scoring_many_named_shipments_stays_under_sqlites_variable_limit(tw: TrackWorld, session: Session) -> None:
+    _history(tw, session, late_days=1.0)
+    one = tw.ship(session, "SBX000000000541", status="in_transit", promised=TODAY + dt.timedelta(days=9))
+    session.commit()
+    path = eta.session_model_path(session)
+    assert path is not None
+    eta.train(session, None, path)
+    # SQLite's compiled-in default is 32,766 bound variables (999 before 3.32); this build allows
+    # more, so the connection is held to the old default and given more ids than that
+    dbapi = session.connection().connection.dbapi_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+    dbapi.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    ids = [f"{k:032x}" for k in range(1_200)] + [one.id.hex]
+    found, note = eta.risks(session, path, ids)
+    assert note == "" and [r.number for r in found] == [one.number]

@@ -25,6 +25,8 @@ from app.services.auth import Actor
 from app.services.errors import ValidationError
 from app.services.eta import model as em
 
+#: shipment ids per query when scoring named shipments
+ID_CHUNK = 500
 #: shipments not yet delivered in these states are scored
 OPEN = ("label_created", "picked_up", "in_transit", "out_for_delivery", "delayed", "exception",
         "delivery_attempted", "available_for_pickup")
@@ -243,15 +245,16 @@ def risks(session: Session, path: Path | None, shipment_ids: list[str] | None = 
     except em.ModelUnusable as e:
         m, note = None, f"{e}; showing the carrier's promise"
     where = f" AND s.status IN ({', '.join(repr(s) for s in OPEN)}) AND s.delivered_at IS NULL"
-    params: dict[str, Any] = {}
-    if shipment_ids is not None:
-        if not shipment_ids:
-            return [], note
-        names = [f"i{k}" for k in range(len(shipment_ids))]
-        where += f" AND s.id IN ({', '.join(':' + n for n in names)})"
-        params = dict(zip(names, shipment_ids, strict=True))
+    found: list[Row] = []
+    if shipment_ids is None:
+        found = rows(session, where)
+    for lo in range(0, len(shipment_ids or ()), ID_CHUNK):  # SQLite's limit on bound variables
+        chunk = (shipment_ids or [])[lo:lo + ID_CHUNK]
+        names = [f"i{k}" for k in range(len(chunk))]
+        found += rows(session, where + f" AND s.id IN ({', '.join(':' + n for n in names)})",
+                      dict(zip(names, chunk, strict=True)))
     out = []
-    for r in rows(session, where, params):
+    for r in found:
         if m is None:
             out.append(Risk(r.id, r.number, r.shipment.promised, r.shipment.promised, r.shipment.promised, 0.0, False,
                             note, predicted=False))

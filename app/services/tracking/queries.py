@@ -205,6 +205,7 @@ def model_at_risk(session: Session, f: Filter | None = None, *, today: dt.date |
     if f.risk not in ("", "on_time"):
         return 0
     q, risk = _query(session, replace(f, risk="on_time"), today or dt.datetime.now(dt.UTC).date())
+    q = q.where(Shipment.status.in_(eta_service.OPEN), Shipment.delivered_at.is_(None))  # only these are predicted
     ids = [i.hex for i in session.scalars(q.with_only_columns(Shipment.id))]
     found, _note = eta_service.risks(session, eta_service.session_model_path(session), ids)
     return sum(1 for r in found if r.at_risk)
