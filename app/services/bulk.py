@@ -154,9 +154,11 @@ class BulkInsert:
             d = table.columns[k].default
             base[k] = d.arg if isinstance(d, ColumnDefault) and not callable(d.arg) else None
         pick = itemgetter(*keys)
+        whole = len(keys)
         out = []
         for r in rows:
-            vals = list(pick({**base, **r})) if len(keys) > 1 else [pick({**base, **r})]
+            src = r if len(r) == whole else {**base, **r}  # rows with every key (the usual case) as they are
+            vals = list(pick(src)) if whole > 1 else [pick(src)]
             for i, c in convs:
                 vals[i] = c(vals[i])
             out.append(tuple(vals))

@@ -46,7 +46,7 @@ from app.models.parties import Carrier, Customer
 from app.models.receivables import ReceivableEntry
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
-from app.models.types import utcnow
+from app.models.types import iso_utc, utcnow
 from app.services import exception_inbox, jobs
 from app.services.billing import tax
 from app.services.billing.invoices import _NS, ledger_row, pod_reference, priced, released, terms_days
@@ -297,7 +297,8 @@ def _write(session: Session, new: list[_New], now: dt.datetime, out: Settled) ->
     carriers = dict(session.execute(select(Carrier.id, Carrier.name).where(
         Carrier.id.in_({m.ship.carrier_id for m in new}))).all())
     stamp = Stamp.take(session)
-    versioned = {"created_at": now, "updated_at": now, "hlc": stamp.hlc, "hlc_site": stamp.site}
+    now_s = iso_utc(now)  # shared values in stored form once, not converted row by row
+    versioned = {"created_at": now_s, "updated_at": now_s, "hlc": stamp.hlc, "hlc_site": stamp.site}
     invs: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     taxes: list[dict[str, Any]] = []
@@ -319,7 +320,7 @@ def _write(session: Session, new: list[_New], now: dt.datetime, out: Settled) ->
             "ship_to": order.ship_to or cust.ship_to, "carrier": carriers.get(sh.carrier_id, ""),
             "tracking_number": sh.tracking_number, "pod_ref": m.pod_ref, "invoice_on": bill.invoice_on,
             "tax_rounding": bill.tax_rounding, "subtotal": p.subtotal, "tax_total": p.tax_total, "total": total,
-            "released_at": now if m.release else None})
+            "released_at": now_s if m.release else None})
         lines += [{"id": uuid7(), "owner_branch_id": branch, **versioned, "invoice_id": inv_id, **ln}
                   for ln in p.lines]
         taxes += [{"id": uuid7(), "owner_branch_id": branch, **versioned, "invoice_id": inv_id, "name": t.name,
@@ -329,10 +330,10 @@ def _write(session: Session, new: list[_New], now: dt.datetime, out: Settled) ->
         out.numbers.append(m.number)
         if m.release:
             out.released += 1
-            ledger.append({"id": uuid7(), "created_at": now,
+            ledger.append({"id": uuid7(), "created_at": now_s,
                            **ledger_row(cust.id, m.number, m.day, due, total, cur, order.id, branch)})
             # what workflow.transition writes when a pending invoice is released
-            audits.append({"id": uuid7(), "created_at": now, "user_id": None, "username": "system",
+            audits.append({"id": uuid7(), "created_at": now_s, "user_id": None, "username": "system",
                            "action": "invoice.release", "entity": "invoice", "entity_id": inv_id,
                            "owner_branch_id": acting_branch(session, branch),
                            "detail": json.dumps({"number": m.number, "old": "pending", "new": "released",

@@ -33,7 +33,7 @@ from app.models.tracking import NOTICE_KINDS, TrackingEvent, TrackingNoticeDue, 
 from app.services import audit
 from app.services.auth import Actor
 from app.services.errors import NotFound, ValidationError
-from app.services.mail import _addresses, queue_email
+from app.services.mail import NewMessage, _addresses, queue_many
 from app.services.ownership import ownership
 from app.services.tracking.lease import account_for
 from app.services.tracking.policy import policy_for
@@ -189,6 +189,8 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
     queued = {i for n in range(0, len(ids), 500)
               for i in session.scalars(select(EmailOutbox.id).where(EmailOutbox.id.in_(ids[n:n + 500])))}
     done: list[str] = []
+    outgoing: list[NewMessage] = []
+    about: list[str] = []
     for due in dues:
         event = events.get(uuid.UUID(due.event_id))
         if event is None:
@@ -212,10 +214,17 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
                 continue
         done.append(due.event_id)
         order = orders.get(shipment.sales_order_id) if shipment.sales_order_id else None
-        why = _queue(session, shipment, event, due.kind, message_id, order,
-                     customers.get(order.customer_id) if order is not None else None)
+        got = _message(session, shipment, event, due.kind, message_id, order,
+                       customers.get(order.customer_id) if order is not None else None)
+        if isinstance(got, str):
+            out.skipped.append(f"{shipment.number} {KIND_WORDS[due.kind]}: {got}")
+        else:
+            outgoing.append(got)
+            about.append(f"{shipment.number} {KIND_WORDS[due.kind]}")
+    # one insert for all of them (the mail outbox's rows and audit entries), not two ORM rows each
+    for what, why in zip(about, queue_many(session, None, outgoing), strict=True):
         if why:
-            out.skipped.append(f"{shipment.number} {KIND_WORDS[due.kind]}: {why}")
+            out.skipped.append(f"{what}: {why}")
         else:
             out.queued += 1
     if done:
@@ -240,9 +249,9 @@ def _chunked(session: Session, model: Any, ids: list[uuid.UUID]) -> list[Any]:
     return out
 
 
-def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID,
-           order: SalesOrder | None, customer: Customer | None) -> str:
-    """Queue one notice; '' when queued, else why not (no customer, opted out, no address)."""
+def _message(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID,
+             order: SalesOrder | None, customer: Customer | None) -> NewMessage | str:
+    """One notice's message, or why there is none (no customer, opted out, no address)."""
     if customer is None:
         return "no customer order behind the shipment"
     prefs = _prefs(customer)
@@ -253,12 +262,8 @@ def _queue(session: Session, shipment: Shipment, event: TrackingEvent, kind: str
     policy = policy_for(session, shipment.owner_branch_id)
     subject, body = render(kind, values_for(session, shipment, event, kind, order=order, customer=customer),
                            policy.templates)
-    try:
-        queue_email(session, None, to=prefs.email, subject=subject, body=body, owner_branch_id=shipment.owner_branch_id,
-                    entity="shipment", entity_ref=shipment.number, message_id=message_id, flush=False)
-    except ValidationError as e:
-        return str(e)
-    return ""
+    return NewMessage(to=prefs.email, subject=subject, body=body, owner_branch_id=shipment.owner_branch_id,
+                      entity="shipment", entity_ref=shipment.number, message_id=message_id)
 
 
 def adopt(session: Session, account_id: uuid.UUID, now: dt.datetime, *, days: int = 3) -> int:
