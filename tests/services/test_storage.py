@@ -166,6 +166,7 @@ def test_a_demo_file_from_the_previous_schema_is_converted_in_place(
 
 
 @pytest.mark.skipif(os.environ.get("DEPOT_SLOW") != "1", reason="the large seed takes minutes (DEPOT_SLOW=1)")
+@pytest.mark.timeout(3600)  # the seed alone is 2 to 6 minutes on 2 shared cores
 def test_a_large_file_from_the_previous_schema_is_converted_in_place(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "large.db"
