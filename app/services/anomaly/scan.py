@@ -13,6 +13,7 @@ a scan run twice raises nothing new, and next week's spike is a new exception.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -175,9 +176,10 @@ def freight(session: Session, today: dt.date) -> tuple[list[tuple[Finding, str, 
     found: list[Finding] = []
     for lane, lr in by_lane.items():
         # carriers price by weight: where every shipment's weight is known the lane's pattern is per
-        # kg (items of 50 g and 20 kg ship on one lane), else per unit
+        # kg (items of 50 g and 20 kg ship on one lane), else per unit; billed by the whole kg, at
+        # least one (a 200 g parcel pays a minimum charge, not a fifth of a 1 kg one)
         kg = all(r[8] and float(r[8]) > 0 for r in lr)
-        size = np.array([float(r[8]) / 1000.0 if kg else float(r[7]) for r in lr])
+        size = np.array([max(math.ceil(float(r[8]) / 1000.0), 1) if kg else float(r[7]) for r in lr], dtype=float)
         cost = np.array([float(r[5]) / 10_000.0 for r in lr])
         found += detect.freight_cost([lane] * len(lr), [str(r[0]) for r in lr], cost / size, units=size,
                                      score=np.array([bool(r[6]) for r in lr]), unit="kg" if kg else "unit")
