@@ -112,6 +112,7 @@ def test_an_850_without_beg_is_rejected_by_the_997_and_keeps_its_number(
     (ack,) = out.iterdir()
     body = [s for t in x12.parse(ack.read_bytes()).transactions for s in t.body]
     assert [s[1] for s in body if s[0] in ("AK5", "AK9")] == ["R", "R"]
+    assert [s[:5] for s in body if s[0] == "AK3"] == [["AK3", "BEG", "2", "", "3"]]  # mandatory segment missing
     session.commit()  # what the poller does with a refused customer file
     good = import_bytes(session, edi_world["clara"], x850(control="000000202", lines=["PO1*1*1*EA*2.99**VP*WIDGET"]),
                         "good.x12", out)

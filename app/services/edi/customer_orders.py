@@ -272,6 +272,8 @@ def _read_all(env: x12.Interchange | edifact.EdifactInterchange) -> list[Custome
                     out.append(_read_850(t))
                 except CustomerEdiError as e:
                     t.problems.append(str(e))
+                    if not any(seg[0].strip() == "BEG" for seg in t.segments):
+                        t.missing.append(("BEG", 2))  # right after ST
                     ok = False
     else:
         for m in env.messages:

@@ -57,6 +57,9 @@ class Transaction:
     control: str
     segments: list[Segment]  # ST .. SE inclusive
     problems: list[str] = field(default_factory=list)
+    #: mandatory segments the reader of the set found missing (id, position expected): the 997
+    #: names each in an AK3 (code 3, mandatory segment missing)
+    missing: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def body(self) -> list[Segment]:
@@ -388,6 +391,8 @@ def ack_997_body(ic: Interchange, g: Group) -> list[Segment]:
     accepted = 0
     for tx in g.transactions:
         body.append(["AK2", tx.set_id, tx.control])
+        for seg_id, position in tx.missing:
+            body.append(["AK3", seg_id, str(position), "", "3"])
         if tx.problems:
             # AK5 codes: 3 = SE missing, 4 = segment count wrong, 5 = control number mismatch
             code = "4" if any(p.startswith("SE01") for p in tx.problems) else "5"
