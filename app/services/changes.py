@@ -101,6 +101,7 @@ TABLES: dict[str, Change | None] = {
     # bookkeeping
     "audit_entry": None, "number_series": None, "edi_counter": None, "carrier_limit_state": None,
     "sync_outbox": None, "sync_capture": None, "tracking_lease_watch": None, "tracking_notice_due": None,
+    "billing_due": None,
 }
 
 
