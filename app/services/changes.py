@@ -66,6 +66,7 @@ TABLES: dict[str, Change | None] = {
     "requisition": Change.REQUISITION,
     "recommendation_decision": Change.RECOMMENDATION,
     "demand_forecast": Change.FORECAST, "forecast_run": Change.FORECAST,
+    "warehouse_figures": Change.FORECAST,  # sisters' figures: the worklist's transfer-vs-buy reads them
     "expected_receipt": Change.RECEIPT, "expected_receipt_line": Change.RECEIPT, "receipt": Change.RECEIPT,
     "receipt_line": Change.RECEIPT, "quality_hold": Change.RECEIPT,
     "putaway_task": Change.PUTAWAY,
