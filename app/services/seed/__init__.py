@@ -246,7 +246,10 @@ def _sister_figures(path: Path, today: dt.date) -> None:
     engine = make_engine(path)
     try:
         with session_scope(engine) as s:
+            # demo rows are the seed's, not local edits: nothing for replication to push (as the bulk load)
+            s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
             publish_sister_figures(s, None, today=today)
+            s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
     finally:
         engine.dispose()
 
