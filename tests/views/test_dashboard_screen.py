@@ -51,6 +51,10 @@ def test_tiles_chart_drill_and_exports(qtbot: QtBot, make_ctx: MakeCtx, session:
     assert screen.selected == "supplier_on_time"
     drawn = dict(screen.chart.drawn)
     assert drawn[""] == [("2026-01", 50.0), ("2026-02", 100.0)]
+    assert screen.chart.plot.getPlotItem().titleLabel.text == "Supplier on time (%)"
+    screen.select("freight_per_shipment")
+    assert screen.chart.plot.getPlotItem().titleLabel.text == "Freight per shipment"  # not '(money)'
+    screen.select("supplier_on_time")
     # a click on January's point lists the two PO lines behind it, the late one first
     screen.chart.point_clicked.emit("2026-01", "")
     qtbot.waitUntil(lambda: screen.rows_model.rowCount() == 2, timeout=10000)

@@ -33,6 +33,19 @@ def _label(bucket: str) -> str:
     return f"{int(bucket[8:10])} {months[int(bucket[5:7]) - 1]}"
 
 
+
+#: what a unit key reads as beside a chart's title ('' = nothing: an amount is in the company's
+#: currency, as on the tiles, and a count needs no word)
+UNIT_WORDS = {"%": "%", "days": "days", "hours": "hours", "x": "turns a year", "money": "", "count": ""}
+
+
+def chart_title(title: str, unit: str) -> str:
+    """'Freight per shipment', 'Fill rate (lines) (%)', 'Inventory turns (turns a year)': never the
+    unit's key ('(money)')."""
+    word = UNIT_WORDS.get(unit, unit)
+    return f"{title} ({word})" if word else title
+
+
 class _Plot(pg.PlotWidget):  # type: ignore[misc]
     """The plot, telling its chart when it has painted figures."""
 
@@ -82,8 +95,7 @@ class KpiChart(QWidget):
         if fig is None or not fig.series:
             self.plot.setTitle("")
             return
-        self.plot.setTitle(f"{fig.title} ({fig.unit})" if fig.unit not in ("x",) else f"{fig.title} (turns a year)",
-                           color="#333", size="11pt")
+        self.plot.setTitle(chart_title(fig.title, fig.unit), color="#333", size="11pt")
         buckets = [p.bucket for p in fig.series]
         axis = item.getAxis("bottom")
         step = max(1, math.ceil(len(buckets) / 12))
