@@ -181,8 +181,8 @@ def _list(args: argparse.Namespace) -> int:
                   "risk": "at risk (ETA)" if r.model_at_risk else r.risk.replace("_", " "),
                   "last event": _fmt_date(r.last_event_at), "flag": r.flag[:40]} for r in rows])
     flagged = counts.get("model_at_risk", 0)
-    print(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk, "
-          f"{counts['on_time']} on time" + (f" ({flagged} at risk by the ETA model)" if flagged else "")
+    print(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk"
+          + (f" ({flagged} by the ETA model)" if flagged else "") + f", {counts['on_time']} on time"
           + (f" (first {len(rows)} shown)" if len(rows) < counts["total"] else ""))
     return 0
 

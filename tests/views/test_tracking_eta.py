@@ -5,8 +5,11 @@ carrier ETA, trouble) sees nothing yet; without a model the column is empty and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
+from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
@@ -69,8 +72,8 @@ def test_the_risk_column_carries_the_eta_models_flag_and_the_predicted_arrival(
     # the rule's own verdict stays where it has one
     assert screen.model.index(r_late, RISK_COLUMN).data() == "late"
     # the count line says how many more the model flags; the detail pane names the prediction
-    qtbot.waitUntil(lambda: screen.count_label.text() == "2 shipments: 1 late, 0 at risk, 1 on time "
-                                                         "(1 at risk by the ETA model)")
+    qtbot.waitUntil(lambda: screen.count_label.text() == "2 shipments: 1 late, 1 at risk (1 by the ETA model), "
+                                                         "0 on time")
     screen.table.selectRow(r_fine)
     qtbot.waitUntil(lambda: screen.detail.detail is not None and screen.detail.detail.row.number == fine.number)
     header = screen.detail.header.text()
@@ -155,3 +158,42 @@ def test_scoring_many_named_shipments_stays_under_sqlites_variable_limit(tw: Tra
     ids = [f"{k:032x}" for k in range(1_200)] + [one.id.hex]
     found, note = eta.risks(session, path, ids)
     assert note == "" and [r.number for r in found] == [one.number]
+
+
+def test_the_at_risk_filter_and_the_late_first_order_include_the_models_flag(
+        qtbot: QtBot, tw: TrackWorld, session: Session, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import run
+
+    _history(tw, session, late_days=2.0)  # 30 delivered on time for their customers (the rule: on time)
+    late = tw.ship(session, "SBX000000000551", status="in_transit", promised=TODAY - dt.timedelta(days=1))
+    fine = tw.ship(session, "SBX000000000552", status="in_transit", promised=TODAY + dt.timedelta(days=9))
+    late.eta = fine.eta = NOW + dt.timedelta(days=1)
+    session.commit()
+    path = eta.session_model_path(session)
+    assert path is not None
+    eta.train(session, None, path)
+    every = queries.Filter(view="all")
+    # the rule calls the second on time; the model flags it (always two days after the carrier)
+    assert [r.number for r in queries.list_shipments(session, queries.Filter(view="all", risk="at_risk"))] \
+        == [fine.number]
+    on_time = queries.list_shipments(session, queries.Filter(view="all", risk="on_time"))
+    assert len(on_time) == 30 and fine.number not in {r.number for r in on_time}
+    # late first, then at risk (here: the model's), then on time by promised date (all earlier than its)
+    order = [r.number for r in queries.list_shipments(session, every)]
+    assert order[:2] == [late.number, fine.number] and len(order) == 32
+    counts = queries.count_shipments(session, every, with_model=True)
+    assert (counts["late"], counts["at_risk"], counts["on_time"], counts["model_at_risk"], counts["total"]) \
+        == (1, 1, 30, 1, 32)
+    assert queries.count_shipments(session, queries.Filter(view="all", risk="at_risk"), with_model=True)["total"] == 1
+    # the screen's "At risk" choice finds it
+    screen = _screen(qtbot, tw)
+    screen.risk.setCurrentIndex(screen.risk.findData("at_risk"))
+    qtbot.waitUntil(lambda: not screen.model.loading and screen.model.rowCount() == 1
+                    and screen.model.row(0).number == fine.number)
+    qtbot.waitUntil(lambda: screen.count_label.text() == "1 shipments: 0 late, 1 at risk (1 by the ETA model), 0 on time")
+    screen.ctx.runner.wait_idle()
+    # and so does `depot track list --risk at_risk`
+    code = run(["--db", str(db_path), "track", "list", "--risk", "at_risk", "--json"])
+    listing = json.loads(capsys.readouterr().out)
+    assert code == 0 and [s["number"] for s in listing["shipments"]] == [fine.number]
+    assert listing["counts"]["at_risk"] == 1 and listing["counts"]["model_at_risk"] == 1

@@ -3,17 +3,20 @@ and risk (filtered and paged in SQL), and one shipment's timeline, proof of deli
 open cases.
 
 Risk is computed in SQL with the same rule as ``policy.risk`` (a test holds them together), so
-"late first" sorting and the risk filter work on any number of shipments.
+"late first" sorting and the risk filter work on any number of shipments. A shipment the rule
+calls on time but the ETA model flags (``model_flagged``) counts as at risk for the filter, the
+order and the counts: the model is there to flag orders before the carrier does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, column, false, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -119,7 +122,19 @@ def risk_sql(today: dt.date) -> ColumnElement[str]:
         else_=literal("on_time"))
 
 
-def _query(session: Session, f: Filter, today: dt.date) -> Any:
+def _flag_sql(flagged: list[str]) -> ColumnElement[bool]:
+    """``Shipment.id`` is one of the model's flagged ids (hex, as SQLite stores them), bound as one
+    JSON text (a list of thousands would pass SQLite's limit on bound variables). Only SQLite
+    databases have a model file, so only they have flagged ids."""
+    if not flagged:
+        return false()
+    ids: Any = select(column("value")).select_from(func.json_each(literal(json.dumps(flagged))))
+    return Shipment.id.in_(ids.scalar_subquery())
+
+
+def _query(session: Session, f: Filter, today: dt.date, flagged: list[str] | None = None) -> Any:
+    """The filter's shipments and their rule risk; with ``flagged`` (the model's at-risk ids among
+    the rule's on-time ones) the risk filter counts those as at risk, not on time."""
     risk = risk_sql(today).label("risk")
     q = (select(Shipment, SalesOrder.number, Customer.name, Customer.code, Carrier.name, Carrier.code,
                 CarrierService.name, Branch.code, risk)
@@ -145,7 +160,13 @@ def _query(session: Session, f: Filter, today: dt.date) -> Any:
         s = f"%{f.search.strip()}%"
         q = q.where(or_(Shipment.number.ilike(s), Shipment.tracking_number.ilike(s), SalesOrder.number.ilike(s)))
     if f.risk:
-        q = q.where(risk_sql(today) == f.risk)
+        rule, flag = risk_sql(today), _flag_sql(flagged or [])
+        if f.risk == "at_risk":
+            q = q.where(or_(rule == "at_risk", and_(rule == "on_time", flag)))
+        elif f.risk == "on_time":
+            q = q.where(rule == "on_time", not_(flag))
+        else:
+            q = q.where(rule == f.risk)
     own = ownership(session)
     if own.enforced and not f.all_branches:
         q = q.where(Shipment.owner_branch_id == own.branch_id)
@@ -164,11 +185,14 @@ _RISK_ORDER = {"late": 0, "at_risk": 1, "on_time": 2, "": 3}
 
 def list_shipments(session: Session, f: Filter | None = None, *, limit: int = 200, offset: int = 0,
                    today: dt.date | None = None) -> list[ShipmentRow]:
-    """Shipments by the filter, late first, then at risk, then by promised date."""
+    """Shipments by the filter, late first, then at risk (by the rule or the ETA model), then by
+    promised date."""
     f = (f or Filter()).check()
     today = today or dt.datetime.now(dt.UTC).date()
-    q, risk = _query(session, f, today)
-    order = case(*((risk == k, v) for k, v in _RISK_ORDER.items() if k), else_=3)
+    flagged = model_flagged(session, f, today=today)
+    q, risk = _query(session, f, today, flagged)
+    order = case((and_(risk == "on_time", _flag_sql(flagged)), _RISK_ORDER["at_risk"]),
+                 *((risk == k, v) for k, v in _RISK_ORDER.items() if k), else_=3)
     q = q.order_by(order, Shipment.promised_date.is_(None), Shipment.promised_date, Shipment.number)
     return [_row(r) for r in session.execute(q.limit(limit).offset(offset))]
 
@@ -185,30 +209,42 @@ def with_predictions(session: Session, rows: list[ShipmentRow]) -> tuple[list[Sh
 
 def count_shipments(session: Session, f: Filter | None = None, *, today: dt.date | None = None,
                     with_model: bool = False) -> dict[str, int]:
-    """How many match the filter, by risk (for the count line above the list); ``with_model``
-    adds how many of the on-time ones the ETA model flags (``model_at_risk``)."""
+    """How many match the filter, by risk (for the count line above the list). ``with_model``
+    counts the ones the ETA model flags among the rule's on-time ones as at risk (as the filter
+    and the order do) and says how many those are (``model_at_risk``)."""
     f = (f or Filter()).check()
-    q, risk = _query(session, f, today or dt.datetime.now(dt.UTC).date())
+    today = today or dt.datetime.now(dt.UTC).date()
+    flagged = model_flagged(session, f, today=today) if with_model else []
+    q, risk = _query(session, replace(f, risk=""), today)
     sub = q.with_only_columns(risk).subquery()
     out = {k: 0 for k in (*RISKS, "")}
     for k, n in session.execute(select(sub.c.risk, func.count()).group_by(sub.c.risk)):
         out[str(k)] = int(n)
+    out["on_time"] -= len(flagged)
+    out["at_risk"] += len(flagged)
+    if f.risk:
+        out = {k: (v if k == f.risk else 0) for k, v in out.items()}
     out["total"] = sum(out.values())
     if with_model:
-        out["model_at_risk"] = model_at_risk(session, f, today=today)
+        out["model_at_risk"] = len(flagged) if f.risk in ("", "at_risk") else 0
     return out
 
 
-def model_at_risk(session: Session, f: Filter | None = None, *, today: dt.date | None = None) -> int:
-    """How many of the filter's shipments the rule calls on time and the ETA model flags at risk."""
+def model_flagged(session: Session, f: Filter | None = None, *, today: dt.date | None = None) -> list[str]:
+    """Ids (hex) of the filter's shipments on their way that the rule calls on time and the ETA
+    model flags at risk (none without a usable model)."""
     f = (f or Filter()).check()
-    if f.risk not in ("", "on_time"):
-        return 0
-    q, risk = _query(session, replace(f, risk="on_time"), today or dt.datetime.now(dt.UTC).date())
-    q = q.where(Shipment.status.in_(eta_service.OPEN), Shipment.delivered_at.is_(None))  # only these are predicted
+    if f.risk not in ("", "on_time", "at_risk"):
+        return []
+    today = today or dt.datetime.now(dt.UTC).date()
+    q, _risk = _query(session, replace(f, risk=""), today)
+    q = q.where(risk_sql(today) == "on_time", Shipment.status.in_(eta_service.OPEN),
+                Shipment.delivered_at.is_(None))  # only these are predicted
     ids = [i.hex for i in session.scalars(q.with_only_columns(Shipment.id))]
+    if not ids:
+        return []
     found, _note = eta_service.risks(session, eta_service.session_model_path(session), ids)
-    return sum(1 for r in found if r.at_risk)
+    return [r.shipment_id for r in found if r.at_risk]
 
 
 def carriers_in_use(session: Session) -> list[tuple[str, str]]:
