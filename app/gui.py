@@ -390,4 +390,9 @@ def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings
             stop = getattr(svc, "stop", None)
             if callable(stop):
                 stop()
-    return code, window.signing_out
+    signed_out = window.signing_out
+    if signed_out:
+        # the next user's window replaces it: Qt deletes this one (on this thread, at the sign-in
+        # dialog's first event-loop turn) instead of leaving a live window to the cycle collector
+        window.deleteLater()
+    return code, signed_out

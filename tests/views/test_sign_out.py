@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -29,6 +30,7 @@ def test_sign_out_brings_the_sign_in_back_and_the_next_user_gets_their_own_windo
     asked: list[str] = []
     users = iter(["mike", "rita"])
     titles: list[str] = []
+    windows: list[MainWindow] = []
 
     def ask(cls: Any, engine: Engine, username: str = "", parent: Any = None) -> Actor | None:
         asked.append(username)
@@ -39,6 +41,7 @@ def test_sign_out_brings_the_sign_in_back_and_the_next_user_gets_their_own_windo
         def act() -> None:
             win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
             titles.append(win.windowTitle())
+            windows.append(win)
             if win.ctx.actor.username == "mike":
                 win.sign_out_button.click()  # the first shift signs out
             else:
@@ -52,6 +55,8 @@ def test_sign_out_brings_the_sign_in_back_and_the_next_user_gets_their_own_windo
     assert rc == 0
     assert titles == ["Depot - mike", "Depot - rita"]
     assert asked == ["mike", ""]  # after signing out, the dialog asks afresh (no name pre-filled)
+    # Qt deleted the signed-out window (not left, alive, to the cycle collector); the last one lives on
+    assert not shiboken6.isValid(windows[0]) and shiboken6.isValid(windows[1])
 
 
 def test_the_sign_out_shortcut_waits_for_running_work_and_closes(qtbot: QtBot, world: World,
