@@ -10,7 +10,7 @@ written with capture off, like the seed does). Steps, each timed:
    applied while it streams in, all in one SQLite transaction, with per-table progress
    (``DEPOT_BENCH_VERBOSE=1``), the peak RSS of the sync alone and the load average.
 
-    depot bench sync_first [--db PATH] [--moves 200000] [--selective]
+    depot bench sync_first [--db PATH] [--moves 200000] [--selective | --compare]
 
 ``--selective`` turns selective replication on before the branch's first sync (issue 20): the
 branch then pulls its own rows, master data, what references its warehouses and the sister
@@ -105,19 +105,52 @@ def _check(eng: Engine, tmp: Path) -> None:
     print("  checked: schema (indexes, triggers) as a fresh site's, balances equal the ledger")
 
 
+def _first_sync(role_dsn: str, tmp: Path, code: str, mode: str) -> None:
+    """A new, empty workstation of branch ``code`` first-syncs; timed and checked."""
+    from app.services import schema
+    from app.services.db import make_engine, open_database
+    from app.services.replication.engine import sync_once
+
+    site = tmp / f"new-{uuid.uuid4().hex[:6]}.db"
+    eng = make_engine(site)
+    schema.upgrade(eng)
+    eng.dispose()
+    eng = open_database(site)
+    last = [time.perf_counter()]
+
+    def progress(table: str, done: int, total: int, rows: int) -> None:
+        if os.environ.get("DEPOT_BENCH_VERBOSE"):
+            print(f"    [{done}/{total}] {table}: {rows:,} rows, {time.perf_counter() - last[0]:.2f} s")
+
+    _reset_peak_rss()
+    base_rss = _rss_mib("VmRSS")
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = sync_once(eng, role_dsn, progress=progress)
+    first_s, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak_rss = _rss_mib("VmHWM")
+    assert res.ok, res.error
+    print(f"  first sync of branch {code} ({mode}): {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
+          f"(client CPU {first_cpu:.1f} s; peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; "
+          f"load {load:.2f} -> {os.getloadavg()[0]:.2f})")
+    _check(eng, tmp)
+    eng.dispose()
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="depot bench sync_first")
     ap.add_argument("--db", type=Path, default=None)
     ap.add_argument("--moves", type=int, default=200_000)
     ap.add_argument("--dsn", default=ADMIN)
     ap.add_argument("--selective", action="store_true", help="selective replication on the server (issue 20)")
+    ap.add_argument("--compare", action="store_true",
+                    help="two new workstations of the branch first-sync, pulling everything then selectively")
     args = ap.parse_args(argv)
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from app.services import schema
-    from app.services.db import make_engine, open_database
-    from app.services.replication.engine import publish_all, sync_once
+    from app.services.db import open_database
+    from app.services.replication.engine import publish_all
     from app.services.replication.server import add_branch, drop_roles, init_server, set_selective
 
     tmp = Path(tempfile.mkdtemp(prefix="depot-bench-first-"))
@@ -153,36 +186,13 @@ def main(argv: list[str]) -> int:
         with psycopg.connect(dsn) as c:
             row = c.execute("SELECT code FROM branch WHERE NOT is_head_office ORDER BY code LIMIT 1").fetchone()
         assert row is not None, "the source has no branch"
-        if args.selective:
-            set_selective(dsn, True)
         login = add_branch(dsn, str(row[0]), password="bench")
         role_dsn = make_conninfo("", **{k: str(v) for k, v in dict(parts, dbname=dbname, user=login.role,
                                                                        password="bench").items() if v is not None})
-        site = tmp / f"new-{uuid.uuid4().hex[:6]}.db"
-        eng = make_engine(site)
-        schema.upgrade(eng)
-        eng.dispose()
-        eng = open_database(site)
-        last = [time.perf_counter()]
-
-        def progress(table: str, done: int, total: int, rows: int) -> None:
-            if os.environ.get("DEPOT_BENCH_VERBOSE"):
-                print(f"    [{done}/{total}] {table}: {rows:,} rows, {time.perf_counter() - last[0]:.2f} s")
-
-        _reset_peak_rss()
-        base_rss = _rss_mib("VmRSS")
-        load = os.getloadavg()[0]
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = sync_once(eng, role_dsn, progress=progress)
-        first_s, first_cpu = time.perf_counter() - t0, time.process_time() - c0
-        peak_rss = _rss_mib("VmHWM")
-        assert res.ok, res.error
-        mode = "selective" if args.selective else "everything"
-        print(f"  first sync of branch {row[0]} ({mode}): {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
-              f"(client CPU {first_cpu:.1f} s; peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; "
-              f"load {load:.2f} -> {os.getloadavg()[0]:.2f})")
-        _check(eng, tmp)
-        eng.dispose()
+        modes = ["everything", "selective"] if args.compare else ["selective" if args.selective else "everything"]
+        for mode in modes:
+            set_selective(dsn, mode == "selective")
+            _first_sync(role_dsn, tmp, str(row[0]), mode)
     finally:
         try:
             drop_roles(dsn)

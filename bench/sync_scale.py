@@ -207,7 +207,10 @@ def _make_sites(seed: Path, tmp: Path, n: int, branches: list[Branchy]) -> list[
         shutil.copy(seed, path)
         with sqlite3.connect(path) as c:
             c.execute("UPDATE local_site SET site_id = ?, branch_id = ? WHERE id = 1", (uuid7().hex, b.branch_id))
-            c.execute("DELETE FROM sync_state WHERE key IN ('workstation', 'dsn')")
+            # a new workstation: it has never reported a cursor nor pushed a batch (else its first sync
+            # would take the server for one restored from an older backup)
+            c.execute("DELETE FROM sync_state WHERE key IN ('workstation', 'dsn', 'reported_cursor', 'reported_at', "
+                      "'last_receipt')")
         sites.append(Site(path, b))
     return sites
 
