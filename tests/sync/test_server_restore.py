@@ -19,7 +19,9 @@ def _bolts(site: Site, net: Net) -> tuple[int, int]:
         return on_hand(s, bolt, w.wh_dal.id), on_hand(s, bolt, w.wh_hou.id)
 
 
-def test_sites_notice_a_server_restored_from_an_older_backup_and_lose_nothing(net: Net) -> None:
+def restore_after_more_work(net: Net) -> None:
+    """A backup of the server, then pushes it will not hold (one followed by a pull, one not), then
+    the server restored from that backup."""
     w = net.world
     db, bak = net.server.dbname, net.server.dbname + "_bak"
     receive(net.dal, w, "DAL", "BOLT", 5)
@@ -38,6 +40,11 @@ def test_sites_notice_a_server_restored_from_an_older_backup_and_lose_nothing(ne
     finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{bak}" WITH (FORCE)')
+
+
+def test_sites_notice_a_server_restored_from_an_older_backup_and_lose_nothing(net: Net) -> None:
+    w = net.world
+    restore_after_more_work(net)
     assert net.server.query("SELECT count(*) FROM stock_move")[0][0] == 1  # only the first receipt survived
     receive(net.hou, w, "HOU", "BOLT", 11)  # work goes on against the restored server
 

@@ -101,6 +101,22 @@ def test_panel_lists_history_pending_and_conflicts_and_syncs_now(net: Net, qtbot
     assert ctx.runner.wait_idle(20_000)
 
 
+def test_sync_now_says_the_server_was_restored_from_an_older_backup(net: Net, qtbot: QtBot, make_ctx: MakeCtx) -> None:
+    from tests.sync.test_server_restore import restore_after_more_work
+
+    restore_after_more_work(net)
+    configure(net.dal.engine, net.dal.dsn)
+    ctx = make_ctx(net.dal.engine, net.world.actors["alice"])
+    panel = SyncPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.sync_now()
+    qtbot.waitUntil(lambda: panel.result.text().startswith("Synced at"), timeout=20_000)
+    assert "Note: the server was restored from an older backup" in panel.result.text()
+    assert "pushed again" in panel.result.text()
+    panel.controller.stop()
+    assert ctx.runner.wait_idle(20_000)
+
+
 def test_rows_model_is_a_well_behaved_qt_model(qtmodeltester: Any) -> None:
     m = RowsModel([Column("A", "a"), HISTORY_COLUMNS[1]])
     m.set_rows([{"a": 1, "ok": 1}, {"a": None, "ok": 0}])

@@ -115,6 +115,9 @@ class SyncPanel(QWidget):
         if res.ok:
             text = f"Synced at {local_time(dt.datetime.now(dt.UTC))}: sent {res.pushed:,}, received {res.pulled:,} change(s)"
             self.result.setStyleSheet("")
+            if getattr(res, "restored", ""):  # nothing lost, but an admin wants to know
+                text += f". Note: {res.restored}"
+                self.result.setStyleSheet("color: #8a5300;")
         elif res.error_kind == "config":
             text = ("No server is set up for this workstation, so nothing was sent: it keeps working on its own "
                     "and keeps its changes. Enter the server address and password in Settings > General to share them.")
