@@ -135,7 +135,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         # visible in this snapshot, so take them now (low latency even while some
                         # unrelated long transaction holds xmin back) and again next time (idempotent)
                         window = _window(cursor, prev, [] if t.sync == MASTER else own,
-                                         scope.where(t) if scope else None)
+                                         scope.where(t, probe=bool(cursor)) if scope else None)
                         q = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
                             exprs, sql.Identifier(t.name), window)
                         with cur.copy(q) as cp:

@@ -97,38 +97,49 @@ def _check(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _direct(name: str, branch: str, whs: list[str], *, own: bool) -> list[sql.Composable]:
-    """Conditions on a row's own columns: owned by the branch, or pointing at its warehouses,
-    their locations or the branch itself."""
+def _direct(name: str, alias: str, branch: str, whs: list[str], *, own: bool, probe: bool) -> list[sql.Composable]:
+    """Conditions on the columns of ``alias`` (a row of ``name``): owned by the branch, or pointing at
+    its warehouses, their locations or the branch itself. ``probe``: a location is looked up by its
+    key per row (a routine pull's few rows); else the warehouses' locations are read once into a hash
+    (a first sync's whole tables)."""
     r = refs(name)
     b = sql.Literal(branch)
     w = sql.Literal("{" + ",".join(whs) + "}")
+    a = sql.Identifier(alias)
     out: list[sql.Composable] = []
     if own:
-        out.append(sql.SQL("owner_branch_id = {}::uuid").format(b))
+        out.append(sql.SQL("{}.owner_branch_id = {}::uuid").format(a, b))
     if whs:
-        out += [sql.SQL("{} = ANY({}::uuid[])").format(sql.Identifier(c), w) for c in r.warehouse]
-        out += [sql.SQL("{} IN (SELECT id FROM location WHERE warehouse_id = ANY({}::uuid[]))").format(
-            sql.Identifier(c), w) for c in r.location]
+        out += [sql.SQL("{}.{} = ANY({}::uuid[])").format(a, sql.Identifier(c), w) for c in r.warehouse]
+        loc = ("EXISTS (SELECT 1 FROM location l WHERE l.id = {}.{} AND l.warehouse_id = ANY({}::uuid[]))" if probe
+               else "{}.{} IN (SELECT id FROM location WHERE warehouse_id = ANY({}::uuid[]))")
+        out += [sql.SQL(loc).format(a, sql.Identifier(c), w) for c in r.location]
     if own:
-        out += [sql.SQL("{} = {}::uuid").format(sql.Identifier(c), b) for c in r.branch]
+        out += [sql.SQL("{}.{} = {}::uuid").format(a, sql.Identifier(c), b) for c in r.branch]
     return out
 
 
-def scope_sql(t: SyncTable, branch: str, whs: Iterable[str], *, own: bool = True) -> sql.Composable | None:
-    """The WHERE condition that selects ``t``'s rows for ``branch`` with warehouses ``whs``; None
-    for a table pulled whole. ``own=False`` leaves out what a branch already holds (its own rows and
-    the rows of its own documents): the extra rows of warehouses that joined its set."""
+def scope_sql(t: SyncTable, branch: str, whs: Iterable[str], *, own: bool = True,
+              probe: bool = False) -> sql.Composable | None:
+    """The WHERE condition that selects rows of ``t`` (unaliased in the query) for ``branch`` with
+    warehouses ``whs``; None for a table pulled whole. ``own=False`` leaves out what a branch already
+    holds (its own rows and the rows of its own documents): the extra rows of warehouses that joined
+    its set. ``probe``: parents and locations are looked up by key per row, for a routine pull's thin
+    window (a sub-select read whole into a hash per pull cost ~350 ms of server CPU per pull in
+    ``bench sync_scale``); else they are hashed once, for a first sync's whole tables."""
     if t.sync == MASTER or t.name in EVERYWHERE:
         return None
     wl = _check(whs)
     (branch,) = _check([branch])
-    conds = _direct(t.name, branch, wl, own=own)
+    conds = _direct(t.name, t.name, branch, wl, own=own, probe=probe)
     for col, parent in refs(t.name).documents:
-        inner = _direct(parent, branch, wl, own=own)
-        if inner:
-            conds.append(sql.SQL("{} IN (SELECT id FROM {} WHERE {})").format(
-                sql.Identifier(col), sql.Identifier(parent), sql.SQL(" OR ").join(inner)))
+        inner = _direct(parent, "p", branch, wl, own=own, probe=probe)
+        if not inner:
+            continue
+        q = ("EXISTS (SELECT 1 FROM {} p WHERE p.id = {}.{} AND ({}))" if probe
+             else "{1}.{2} IN (SELECT p.id FROM {0} p WHERE {3})")
+        conds.append(sql.SQL(q).format(sql.Identifier(parent), sql.Identifier(t.name), sql.Identifier(col),
+                                       sql.SQL(" OR ").join(inner)))
     if not conds:
         return sql.SQL("false")
     return sql.SQL("(") + sql.SQL(" OR ").join(conds) + sql.SQL(")")
@@ -169,8 +180,8 @@ class BranchScope:
         added = sorted(now - set(stored)) if cursor and stored else []
         return cls(branch.replace("-", ""), sorted(set(stored) | now), added)
 
-    def where(self, t: SyncTable) -> sql.Composable | None:
-        return scope_sql(t, self.branch, self.warehouses)
+    def where(self, t: SyncTable, *, probe: bool) -> sql.Composable | None:
+        return scope_sql(t, self.branch, self.warehouses, probe=probe)
 
     def tap(self, name: str, rows: Iterable[Row]) -> Iterator[Row]:
         """Pass rows through, noting the non-master parents they reference."""
