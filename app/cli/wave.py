@@ -3,7 +3,7 @@
     depot wave plan [--warehouse CODE] [--orders SO,SO] [--mode batch|discrete] [--user NAME] [--json]
     depot wave release WAVE [WAVE ...] [--user NAME] [--json]
     depot wave unrelease WAVE [--user NAME]
-    depot wave list [--warehouse CODE] [--all] [--json]
+    depot wave list [--warehouse CODE] [--all] [--older] [--json]
     depot wave lines WAVE [--json]
     depot wave cutoff WAREHOUSE CARRIER HH:MM [--default] [--user NAME]
     depot wave settings WAREHOUSE [--pick-rate N] [--pickers N] [--totes N] [--max-lines N] [--pack-minutes N]
@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lst = wsub.add_parser("list", help="waves with cut-off and picking progress")
     lst.add_argument("--warehouse", metavar="CODE")
     lst.add_argument("--all", action="store_true", help="cancelled waves too")
+    lst.add_argument("--older", action="store_true",
+                     help="picked waves of any age (default: picked in the last 2 days)")
     lines = wsub.add_parser("lines", help="a wave's pick lines in walking order")
     lines.add_argument("wave", metavar="WAVE")
     cut = wsub.add_parser("cutoff", help="a carrier's cut-off at a warehouse (local time)")
@@ -94,7 +96,8 @@ def _wave(args: argparse.Namespace) -> int:
                               "lot": r.lot, "short": r.short_reason} for r in found])
                 return 0
             statuses = (*queries.SHOWN, "cancelled") if args.all else queries.SHOWN
-            rows = queries.list_waves(s, warehouse=args.warehouse, statuses=statuses)
+            rows = queries.list_waves(s, warehouse=args.warehouse, statuses=statuses, older=args.older)
+            hidden = 0 if args.older else queries.older_picked(s, warehouse=args.warehouse)
             if args.json:
                 print_json([r.as_dict() for r in rows])
                 return 0
@@ -105,6 +108,8 @@ def _wave(args: argparse.Namespace) -> int:
                          for r in rows])
             if not rows:
                 print("no waves")
+            if hidden:
+                print(f"{hidden} older picked wave(s) not shown (--older)")
             return 0
     with session_for(args) as s:
         actor = actor_of(s, args)

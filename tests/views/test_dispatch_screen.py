@@ -141,3 +141,43 @@ def test_the_windows_f5_plans_on_the_waves_tab_and_no_tab_binds_it(qtbot: QtBot,
     with qtbot.waitSignal(screen.waves.loaded, timeout=10000, check_params_cb=lambda n: n == 1):
         {a.text(): a for a in win.actions()}["Refresh"].trigger()
     assert ctx.runner.wait_idle(10000)
+
+
+def test_the_board_shows_todays_waves_and_older_picked_ones_on_request(
+        qtbot: QtBot, session: Session, world: World, make_ctx: MakeCtx) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from app.models.dispatch import Wave
+    from app.models.types import utcnow
+    from app.services.dispatch import queries, waves
+
+    p = desk(session, world)
+    now = utcnow()
+    numbers = []
+    for k, picked_ago in enumerate((dt.timedelta(days=9), dt.timedelta(days=1), None)):
+        allocated_orders(session, world, p, [{"BOLT": 1}], {"BOLT": [("DAL1-A-02", 1)]})
+        res = waves.plan_waves(session, p["dan"], warehouse="DAL1")
+        assert res.waves, (k, res.notes)
+        number = res.waves[0].number
+        numbers.append(number)
+        if picked_ago is not None:  # picked (as the weekly history waves the seed writes)
+            waves.release(session, p["dan"], [number])
+            session.execute(update(Wave).where(Wave.number == number)
+                            .values(status="picked", picked_at=now - picked_ago))
+        session.commit()
+    old, recent, planned = numbers
+    # the board: today's work and what was picked in the last two days; the 9-day-old wave on request
+    assert [r.number for r in queries.list_waves(session)] == [planned, recent]
+    assert queries.older_picked(session) == 1
+    assert {r.number for r in queries.list_waves(session, older=True)} == {old, recent, planned}
+    assert queries.older_picked(session, now=now + dt.timedelta(days=3)) == 2  # two days on, both are old
+    s = _screen(qtbot, make_ctx(p["dan"]))
+    w = s.waves
+    qtbot.waitUntil(lambda: w.model.rowCount() == 2, timeout=10000)
+    assert [w.model.row(r).number for r in range(2)] == [planned, recent]
+    assert "(1 older picked not shown)" in w.summary.text()
+    w.older.setChecked(True)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=10000)
+    assert w.model.row(2).number == old and "older" not in w.summary.text()

@@ -1,5 +1,8 @@
 """What the Dispatch screen and ``depot wave list`` show: waves with their picking progress and
-cut-off, and a wave's lines in walking order. Read-only."""
+cut-off, and a wave's lines in walking order. Read-only.
+
+The board is today's work: waves not yet picked, and picked ones whose picking ended in the last
+``RECENT_DAYS`` days; older picked waves (weeks of history) are shown on request."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.dispatch import Wave
@@ -19,6 +22,8 @@ from app.services.dispatch.waves import find_wave, local_text
 
 #: waves a dispatcher works with (cancelled ones are history)
 SHOWN = ("planned", "released", "picking", "picked")
+#: a picked wave stays on the board this many days after its picking ended
+RECENT_DAYS = 2
 
 
 @dataclass
@@ -71,12 +76,35 @@ class WaveRow:
                 "cutoff_local": self.local(self.cutoff_at), "done_by_local": self.local(self.done_by)}
 
 
-def list_waves(session: Session, *, warehouse: str | None = None, statuses: tuple[str, ...] = SHOWN) -> list[WaveRow]:
+def _recent(now: dt.datetime | None) -> Any:
+    """Not a picked wave whose picking ended before ``RECENT_DAYS`` ago (one with no time stays)."""
+    since = (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+    return or_(Wave.status != "picked", Wave.picked_at.is_(None), Wave.picked_at >= since)
+
+
+def _board(warehouse: str | None, statuses: tuple[str, ...]) -> Any:
     q = (select(Wave, Warehouse).join(Warehouse, Warehouse.id == Wave.warehouse_id)
          .where(Wave.deleted_at.is_(None), Wave.status.in_(statuses)))
     if warehouse:
         q = q.where(Warehouse.code == warehouse.strip().upper())
-    waves = session.execute(q.order_by(Wave.status == "picked", Wave.cutoff_at, Wave.priority, Wave.number)).all()
+    return q
+
+
+def older_picked(session: Session, *, warehouse: str | None = None, now: dt.datetime | None = None) -> int:
+    """How many picked waves the board leaves out (picked before the last ``RECENT_DAYS`` days)."""
+    q = _board(warehouse, ("picked",)).where(~_recent(now))
+    return int(session.scalar(q.with_only_columns(func.count())) or 0)
+
+
+def list_waves(session: Session, *, warehouse: str | None = None, statuses: tuple[str, ...] = SHOWN,
+               older: bool = False, now: dt.datetime | None = None) -> list[WaveRow]:
+    """The board: waves of these statuses by cut-off, then the picked ones newest first (only those
+    picked in the last ``RECENT_DAYS`` days unless ``older``)."""
+    q = _board(warehouse, statuses)
+    if not older:
+        q = q.where(_recent(now))
+    waves = session.execute(q.order_by(Wave.status == "picked", Wave.picked_at.desc(), Wave.cutoff_at, Wave.priority,
+                                        Wave.number)).all()
     if not waves:
         return []
     progress = {str(w): (int(d or 0), int(s or 0), int(u or 0)) for w, d, s, u in rows(

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -117,6 +118,8 @@ class WavesTab(QWidget):
         self._print: OpHandle | None = None
         #: a run stopped by a cancel or a failure: its waves and folder (Print resumes it)
         self._unfinished: tuple[list[str], Path] | None = None
+        #: picked waves older than the board's days that it leaves out
+        self._hidden = 0
         self.warehouse = QComboBox()
         self.warehouse.setObjectName("waveWarehouse")
         self.warehouse.addItem("All my warehouses", None)
@@ -142,6 +145,10 @@ class WavesTab(QWidget):
         self.view = table(self.model, "waveTable", multi=True)
         self.lines = RowsModel(LINE_COLUMNS, self)
         self.lines_view = table(self.lines, "waveLineTable")
+        self.older = QCheckBox("Show older picked")
+        self.older.setObjectName("waveOlder")
+        self.older.setToolTip(f"Picked waves of any age (the board shows those picked in the last "
+                              f"{queries.RECENT_DAYS} days)")
         self.summary = QLabel("")
         self.summary.setObjectName("waveSummary")
         self.message = QLabel("")
@@ -153,6 +160,7 @@ class WavesTab(QWidget):
         for b in (self.plan_btn, self.release_btn, self.back_btn, self.print_btn, self.pick_btn):
             top.addWidget(b)
         top.addStretch(1)
+        top.addWidget(self.older)
         top.addWidget(self.summary)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
@@ -187,6 +195,7 @@ class WavesTab(QWidget):
         self.cancel_btn.clicked.connect(self.cancel_print)
         self.pick_btn.clicked.connect(self._pick_selected)
         self.warehouse.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.older.toggled.connect(lambda _on: self.refresh())
         self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_lines(cur.row()))
         self.view.doubleClicked.connect(lambda _i: self._pick_selected())
         self.tick.timeout.connect(self._tick)
@@ -208,9 +217,18 @@ class WavesTab(QWidget):
             self.warehouse.addItem(code, code)
 
     def refresh(self) -> None:
-        wh = self.warehouse.currentData()
-        self.ctx.runner.submit(lambda s: queries.list_waves(s, warehouse=wh), self._on_rows, write=False,
+        wh, older = self.warehouse.currentData(), self.older.isChecked()
+
+        def read(s: Any) -> tuple[list[queries.WaveRow], int]:
+            return (queries.list_waves(s, warehouse=wh, older=older),
+                    0 if older else queries.older_picked(s, warehouse=wh))
+
+        self.ctx.runner.submit(read, self._on_board, write=False,
                                label="waves", latest=(id(self), "waves"), on_error=lambda e: self._say(str(e), False))
+
+    def _on_board(self, board: tuple[list[queries.WaveRow], int]) -> None:
+        rows, self._hidden = board
+        self._on_rows(rows)
 
     def _on_rows(self, rows: list[queries.WaveRow]) -> None:
         current = self._selected_numbers()
@@ -222,7 +240,9 @@ class WavesTab(QWidget):
             self.view.selectRow(0)
         late = sum(1 for r in rows if r.status != "picked" and not r.in_time)
         active = sum(1 for r in rows if r.status in ("released", "picking"))
-        self.summary.setText(f"{len(rows)} wave(s), {active} being picked" + (f", {late} late" if late else ""))
+        hidden = self._hidden
+        self.summary.setText(f"{len(rows)} wave(s), {active} being picked" + (f", {late} late" if late else "")
+                             + (f" ({hidden} older picked not shown)" if hidden else ""))
         self.summary.setStyleSheet(BAD_STYLE if late else "")
         if not rows:
             self._say("No waves yet: Plan waves (F5) groups the allocated orders by carrier cut-off.", True)
