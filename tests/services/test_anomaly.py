@@ -121,3 +121,25 @@ def test_a_branch_workstation_raises_only_its_own_branchs_alerts(engine: object,
         assert "1 findings of other branches are raised by their own workstations" in res.notes
         item = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == "anomaly.demand_spike")).one()
         assert item.title == "Demand spike: WIDGET at DAL1" and item.entity_ref == "WIDGET at DAL1"
+
+
+def test_a_thin_baseline_needs_a_bigger_jump_than_a_thick_one() -> None:
+    # the large seed's last week per picker: (past errors, past picks, errors, picks); the past is
+    # ~120 picks each; zone CHL's 30 % shorts at HOU1 moved every HOU1 picker's rate a little, and
+    # one DAL1 picker (seeded) jumped from nothing to 8.5 %
+    counts = {"dispatcher@DAL1": (0, 133, 176, 2068), "manager@DAL1": (1, 128, 13, 2055),
+              "receiver@DAL1": (3, 132, 26, 2013), "warehouse@DAL1": (1, 116, 20, 2008),
+              "dispatcher@HOU1": (0, 118, 38, 1747), "manager@HOU1": (2, 102, 45, 1768),
+              "receiver@HOU1": (2, 121, 61, 1750), "warehouse@HOU1": (1, 106, 53, 1836)}
+    keys = list(counts)
+    a = np.array(list(counts.values()), dtype=float)
+    assert {f.key[0] for f in detect.pick_errors(keys, a[:, 0], a[:, 1], a[:, 2], a[:, 3])} == {"dispatcher@DAL1"}
+    by_warehouse = [k.split("@")[1] for k in keys]
+    found = detect.pick_errors(keys, a[:, 0], a[:, 1], a[:, 2], a[:, 3], groups=by_warehouse)
+    assert [f.key[0] for f in found] == ["dispatcher@DAL1"] and "shrunk toward" in found[0].why
+    # the same past rates over twenty times the picks: the same HOU1 jumps are news
+    thick = a.copy()
+    thick[:, :2] *= 20
+    found_thick = {f.key[0] for f in detect.pick_errors(keys, thick[:, 0], thick[:, 1], thick[:, 2], thick[:, 3],
+                                                         groups=by_warehouse)}
+    assert {"dispatcher@DAL1", "dispatcher@HOU1", "warehouse@HOU1"} <= found_thick

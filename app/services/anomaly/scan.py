@@ -221,7 +221,8 @@ def pick_errors(session: Session, today: dt.date) -> tuple[list[tuple[Finding, s
     if not any(c[3] for c in counts):
         return [], "pick errors: no confirmed picks last week"
     a = np.array(counts)
-    found = detect.pick_errors(keys, a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+    groups = [f"{k.split(':', 1)[0]}@{k.rsplit('@', 1)[1]}" for k in keys]  # pickers / zones of a warehouse
+    found = detect.pick_errors(keys, a[:, 0], a[:, 1], a[:, 2], a[:, 3], groups=groups)
     return [(f, *titles[f.key[0]]) for f in found], ""
 
 
