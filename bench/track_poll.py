@@ -1,5 +1,6 @@
 """One poll cycle over N in-transit shipments against the carrier sandbox, with rate limits on;
-and a delivery that becomes a released invoice and a sent customer notice in one cycle.
+and a delivery that becomes a released invoice and a sent customer notice in one cycle (the bench makes
+its own delivery: a sandbox parcel on a seed shipment, the in-process sandbox's clock just after it).
 
     depot bench track_poll [--shipments 5000] [--per-minute 600] [--db FILE]
     depot bench track_poll --delivery
@@ -145,33 +146,46 @@ def cycle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delivered_a_moment_ago(ships: Any, world_cls: Any) -> tuple[Any, str, dt.datetime]:
-    """A shipment and a sandbox epoch whose world delivered it (with a signature) 1-20 minutes ago.
+def _make_delivery(engine: Any, world: Any) -> tuple[Any, str]:
+    """The bench's own delivery: a sandbox number whose story ends delivered with a signature (in
+    the past), put on one of the seed's in-transit shipments with an order to invoice, and the
+    sandbox's clock set two minutes after that delivery. (Deliveries fall in the world's working
+    hours, so waiting for one "a minute ago" at the real time of day failed in the evening.)
+    Returns (shipment id, tracking number)."""
+    from sqlalchemy import select, update
 
-    A story's steps fall on times of day of the world that tells it, so moving the epoch does not
-    move its times by the same amount: each candidate epoch is asked with the world the sandbox
-    will run (``--epoch`` = when it began, in real time), as ``carriers.sandbox.state`` builds it."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    for days in range(1, 8):
-        for minutes in range(0, 24 * 60, 5):
-            epoch = now - dt.timedelta(days=days, minutes=minutes)
-            world = world_cls(speed=1.0, started=epoch, started_real=epoch.timestamp())
-            for sid, n in ships:
-                st = world.story(n)
-                if st is not None and st.steps[-1].kind == "delivered" and st.signer and \
-                        now - dt.timedelta(minutes=20) <= st.steps[-1].at <= now - dt.timedelta(minutes=1):
-                    return sid, n, epoch
-    raise RuntimeError("no shipment of the seed is delivered by any sandbox epoch tried")
+    from app.models.parties import Carrier
+    from app.models.shipping import Shipment
+    from app.services.db import session_scope
+
+    now = dt.datetime.now(dt.UTC)
+    for i in range(1, 2000):
+        number = NUMBER["SANDBOX"].format(900_000 + i)
+        st = world.story(number)
+        if st is not None and st.steps[-1].kind == "delivered" and st.signer and \
+                st.steps[-1].at <= now - dt.timedelta(minutes=5):
+            break
+    else:
+        raise RuntimeError("the sandbox tells no delivered story for the numbers tried")
+    when = st.steps[-1].at + dt.timedelta(minutes=2)  # the sandbox's clock: just after the delivery
+    world.started_real = time.time() - (when - world.started).total_seconds() / world.speed
+    with session_scope(engine) as s:
+        carrier = s.scalar(select(Carrier.id).where(Carrier.code == "SANDBOX"))
+        sid = s.scalar(select(Shipment.id).where(Shipment.status == "in_transit", Shipment.sales_order_id.is_not(None),
+                                                 Shipment.deleted_at.is_(None)).order_by(Shipment.number).limit(1))
+        if carrier is None or sid is None:
+            raise RuntimeError("the demo seed has no sandbox carrier or no shipment in transit with an order")
+        s.execute(update(Shipment).where(Shipment.id == sid).values(
+            carrier_id=carrier, account_id=None, tracking_number=number, stopped="", last_event_at=None))
+    return sid, number
 
 
 def delivery(_args: argparse.Namespace) -> int:
-    """A parcel delivered a minute ago: from the start of the cycle to the customer's SMTP server."""
-    from sqlalchemy import select
+    """A parcel delivered two minutes ago (on the sandbox's clock): from the start of the cycle to the customer's SMTP server."""
 
-    from app.models.shipping import Shipment
     from app.services import events, mail
-    from app.services.carriers.sandbox.world import World
-    from app.services.db import open_database, session_scope
+    from app.services.carriers.sandbox.server import Sandbox
+    from app.services.db import open_database
     from app.services.seed import seed_database
     from app.services.settings import Settings
     from app.services.tracking.poller import run_cycle
@@ -181,11 +195,9 @@ def delivery(_args: argparse.Namespace) -> int:
         path = Path(tmp) / "demo.db"
         seed_database(path, size="demo")
         engine = open_database(path)
-        with session_scope(engine) as s:
-            ships = s.execute(select(Shipment.id, Shipment.tracking_number).where(Shipment.status == "in_transit")).all()
-        sid, number, epoch = _delivered_a_moment_ago(ships, World)
-        proc, url = start_sandbox(epoch, speed=1.0)
-        os.environ["DEPOT_CARRIER_SANDBOX"] = url
+        sandbox = Sandbox(speed=1.0).start()  # in this process: the bench sets its clock
+        sid, number = _make_delivery(engine, sandbox.state.world)
+        os.environ["DEPOT_CARRIER_SANDBOX"] = sandbox.url
         handler = Handler()
         ctl = LoopbackController(handler)
         ctl.start()
@@ -223,8 +235,7 @@ def delivery(_args: argparse.Namespace) -> int:
             jobs.register(settle_job)
             events.unregister("bench.invoice_release")
             ctl.stop()
-            proc.terminate()
-            proc.wait(10)
+            sandbox.stop()
             engine.dispose()
     if "delivered" not in marks or "mail" not in marks:
         print(f"the delivery did not come through: {rep.to_dict()}")
