@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -29,9 +31,18 @@ def record(
     session: Session, actor: Actor | None, action: str, entity: str, entity_id: uuid.UUID | None,
     owner_branch_id: uuid.UUID, **detail: Any,
 ) -> AuditEntry:
-    """``owner_branch_id`` is the branch of the entity acted on."""
+    """``owner_branch_id`` is the branch of the entity acted on. Inside ``batched`` the entry is
+    written with the others at its end (the returned object is then not in the session)."""
     if acting_branch(session, owner_branch_id) != owner_branch_id:
         detail.setdefault("entity_branch_id", owner_branch_id)
+    pending: list[dict[str, Any]] | None = session.info.get(_BATCH)
+    if pending is not None:
+        row = {"id": uuid7(), "created_at": utcnow(), "user_id": actor.user_id if actor else None,
+               "username": actor.username if actor else "system", "action": action, "entity": entity,
+               "entity_id": entity_id, "owner_branch_id": acting_branch(session, owner_branch_id),
+               "detail": json.dumps(detail, default=_default, sort_keys=True)}
+        pending.append(row)
+        return AuditEntry(**row)
     entry = AuditEntry(
         user_id=actor.user_id if actor else None,
         username=actor.username if actor else "system",
@@ -45,6 +56,28 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+_BATCH = "audit_batch"
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Entries ``record`` makes inside are written together at the end, by one multi-row insert
+    (``record_many``'s; a poll cycle's thousands of status changes: an ORM object and a flushed
+    INSERT each cost more than the change itself). Nested: the outermost one writes. On an
+    exception nothing is written (the caller's transaction is rolled back anyway)."""
+    if session.info.get(_BATCH) is not None:
+        yield
+        return
+    rows: list[dict[str, Any]] = []
+    session.info[_BATCH] = rows
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    if rows:
+        session.execute(insert(AuditEntry), rows)
 
 
 def record_many(session: Session, actor: Actor | None, action: str, entity: str,

@@ -36,7 +36,7 @@ from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
 from app.models.types import utcnow
-from app.services import events, jobs, mail
+from app.services import audit, events, jobs, mail
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
 from app.services.carriers.adapters import Adapter
@@ -419,8 +419,9 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
                    for i in candidate_ids(batch, work.carrier_code, r))
     # one flush at the end, not one before every read a handler makes: handlers read the rows they
-    # need through the identity map, which holds this batch's changes (exceptions flush themselves)
-    with session.no_autoflush:
+    # need through the identity map, which holds this batch's changes (exceptions flush themselves);
+    # the status changes' audit entries written together at the end (``audit.batched``)
+    with session.no_autoflush, audit.batched(session):
         for number in numbers:
             sid = work.shipments[number]
             shipment = ships.get(sid)

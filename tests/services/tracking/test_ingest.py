@@ -342,3 +342,16 @@ def test_responses_follow_the_branch_policy(tw: TrackWorld, session: Session) ->
     assert session.get(SalesOrder, s.sales_order_id).status == "packed"  # type: ignore[union-attr]
     assert not cases(session, "tracking.attempt")
     assert [m.subject for m in mails(session)] == ["A problem with the delivery of your order DAL-SO-000001"]
+
+
+def test_event_ids_are_the_uuid5_every_workstation_derived_before() -> None:
+    """The fast derivation gives exactly ``uuid.uuid5``'s ids (stored events keep theirs)."""
+    from app.models.tracking import _EVENT_NS
+
+    east = dt.timezone(dt.timedelta(hours=-5))
+    for at in (dt.datetime(2026, 12, 3, 14, 5, 7, 123456, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 9, 5, 7, tzinfo=east),
+               None):
+        stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") if at else ""
+        want = uuid.uuid5(_EVENT_NS, f"UPS|1Z999AA10123456784|DL|{stamp}")
+        got = event_id_for("ups", " 1z999aa10123456784 ", "DL", at)
+        assert (got, got.version, got.variant, hash(got), str(got)) == (want, 5, uuid.RFC_4122, hash(want), str(want))
