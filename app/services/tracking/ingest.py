@@ -135,7 +135,8 @@ class Batch:
     def flush(self) -> int:
         n = len(self.rows)
         if self.rows:  # stored-form tuples by the bulk writer's executemany: no ORM type processing
-            BulkInsert(self.session, TrackingEvent, _COLUMNS).write([_stored(r) for r in self.rows])
+            iso: dict[dt.datetime | None, str | None] = {None: None}  # a batch's rows share seen/created times
+            BulkInsert(self.session, TrackingEvent, _COLUMNS).write([_stored(r, iso) for r in self.rows])
             self.rows = []
         if self.due:
             self.session.execute(insert(TrackingNoticeDue).prefix_with("OR IGNORE"), self.due)
@@ -148,17 +149,25 @@ _COLUMNS = ("id", "shipment_id", "carrier_id", "tracking_number", "at", "event_s
             "owner_branch_id", "created_at")
 
 
-def _iso(at: dt.datetime | None) -> str | None:
-    return None if at is None else iso_utc(at)
-
-
-def _stored(r: dict[str, Any]) -> tuple[Any, ...]:
-    """One event row in the form SQLite stores (``app.services.bulk``: ids as hex, times as ISO text)."""
+def _stored(r: dict[str, Any], iso: dict[dt.datetime | None, str | None]) -> tuple[Any, ...]:
+    """One event row in the form SQLite stores (``app.services.bulk``: ids as hex, times as ISO text;
+    ``iso``: the times converted so far, as most are the batch's own and None)."""
     eta = r["eta_date"]
-    return (r["id"].hex, r["shipment_id"].hex, r["carrier_id"].hex, r["tracking_number"], _iso(r["at"]),
+    times = []
+    for k in ("at", "eta_end", "pod_at", "seen_at", "created_at"):
+        v = r[k]
+        got = iso.get(v, _MISSING)
+        if got is _MISSING:
+            got = iso[v] = iso_utc(v)
+        times.append(got)
+    at, eta_end, pod_at, seen_at, created_at = times
+    return (r["id"].hex, r["shipment_id"].hex, r["carrier_id"].hex, r["tracking_number"], at,
             r["event_status"], r["raw_code"], r["description"], r["location"], eta.isoformat() if eta else None,
-            _iso(r["eta_end"]), r["pod_signed_by"], _iso(r["pod_at"]), r["pod_image"], _iso(r["seen_at"]),
-            r["source"], r["notice"], r["owner_branch_id"].hex, _iso(r["created_at"]))
+            eta_end, r["pod_signed_by"], pod_at, r["pod_image"], seen_at,
+            r["source"], r["notice"], r["owner_branch_id"].hex, created_at)
+
+
+_MISSING: Any = object()
 
 
 def candidate_ids(batch: Batch, carrier_code: str, result: TrackResult) -> list[uuid.UUID]:
