@@ -10,6 +10,7 @@
     depot invoice credit --invoice NUMBER LINE=PRICE ... --reason TEXT --user U
     depot invoice edi [--outbound DIR] [NUMBER ...]  EDI customers' 810 / INVOIC files
     depot invoice settle [--batch N] [--json]       invoice the carrier events' queued follow-ups (the billing job)
+    depot invoice reconcile [--json]                queue and invoice delivered shipments left neither invoiced nor queued
     depot invoice tax-rate ZONE CLASS PERCENT [--name TEXT]
     depot invoice billing CUSTOMER [--on delivery|shipment] [--zone Z] [--rounding line|invoice] [--email A]
 """
@@ -31,7 +32,7 @@ from app.cli.common import (
     session_for,
 )
 from app.cli.receivables import _date
-from app.services.billing import credits, edi_out, invoices, settle, tax
+from app.services.billing import credits, edi_out, invoices, reconcile, settle, tax
 from app.services.billing.profile import billing_of, set_billing
 from app.services.billing.queries import invoice_detail, list_invoices
 from app.services.billing.receivables import customer_by
@@ -83,6 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = cmd("settle", "invoice what the carrier's pickups and deliveries queued (the billing job, once)", _settle,
             user=False, json=True)
     c.add_argument("--batch", type=int, default=settle.BATCH, help="shipments a transaction")
+    cmd("reconcile", "queue and invoice this branch's delivered shipments left neither invoiced nor queued (the "
+        "hourly safety net; for a headless workstation's scheduled task)", _reconcile, user=False, json=True)
     c = cmd("tax-rate", "set the tax rate of a customer tax zone and an item tax class", _rate)
     c.add_argument("zone")
     c.add_argument("tax_class", metavar="CLASS")
@@ -227,6 +230,21 @@ def _settle(args: argparse.Namespace) -> int:
         print(done.line())
         for note in done.notes:
             print(f"  {note}")
+    return 0 if done.ok else 1
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    try:
+        found, done = reconcile.run_and_settle(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json({"queued": found.queued, "settled": done.to_dict()})
+    else:
+        print(found.line())
+        if found.queued:
+            print(done.line())
     return 0 if done.ok else 1
 
 

@@ -4,8 +4,8 @@ A carrier event's follow-up is a ``billing_due`` row on the workstation that saw
 lives seconds (the billing job settles it at the end of the same poll cycle). A workstation lost
 for good with rows still queued would leave those shipments uninvoiced, and no later event comes
 (the shipment is delivered: nobody polls it any more). So every hour the billing job looks, with
-one ``INSERT ... SELECT``, for this branch's shipments delivered more than ``AFTER`` ago (and
-less than ``LOOKBACK``) that have an order, no queued follow-up and no invoice a person or the
+one ``INSERT ... SELECT``, for this branch's shipments whose delivery a carrier event told (the
+event that queues the invoice), more than ``AFTER`` ago and less than ``LOOKBACK``, that have an order, no queued follow-up and no invoice a person or the
 queue has decided (released or cancelled; a pending one still waits for its release), and queues
 their 'delivered' step; ``settle`` then does what the lost row would have done.
 
@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from app.models.billing import BillingDue, Invoice
 from app.models.carriers import CarrierAccount
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingLease
+from app.models.tracking import TrackingEvent, TrackingLease
 from app.models.types import utcnow
 from app.services import jobs
+from app.services.billing import settle
 from app.services.changes import Change
 from app.services.db import session_scope, site_id
 from app.services.ownership import ownership
@@ -87,6 +88,9 @@ def reconcile(session: Session, now: dt.datetime | None = None, *, after: dt.tim
     sh = Shipment
     cond = [sh.status == "delivered", sh.deleted_at.is_(None), sh.sales_order_id.is_not(None),
             sh.delivered_at.is_not(None), sh.delivered_at <= now - after, sh.delivered_at >= now - lookback,
+            # a delivery the carrier told tracking of (its event is what queues the invoice; history and
+            # shipments closed by hand were never queued, so they are nothing this net has to catch)
+            exists().where(TrackingEvent.shipment_id == sh.id, TrackingEvent.event_status == "delivered"),
             ~exists().where(BillingDue.shipment_id == sh.id),
             ~exists().where(Invoice.shipment_id == sh.id, Invoice.kind == "invoice", Invoice.status != "pending")]
     if own.enforced:
@@ -107,15 +111,16 @@ def reconcile(session: Session, now: dt.datetime | None = None, *, after: dt.tim
     return Reconciled(queued)
 
 
-def run(engine: Engine, _settings: Any = None) -> Reconciled:
-    """One round (the hourly job), then the queue settled at once."""
-    from app.services.billing import settle
-
+def run_and_settle(engine: Engine) -> tuple[Reconciled, settle.Settled]:
+    """One round, then the queue settled at once (``depot invoice reconcile``)."""
     with session_scope(engine) as s:
-        done = reconcile(s)
-    if done.queued:
-        settle.run(engine)
-    return done
+        found = reconcile(s)
+    return found, settle.run(engine) if found.queued else settle.Settled()
+
+
+def run(engine: Engine, _settings: Any = None) -> Reconciled:
+    """The hourly job's round."""
+    return run_and_settle(engine)[0]
 
 
 #: hourly in the window (the queue's rows live seconds; a lost one is found within the hour after ``AFTER``)
