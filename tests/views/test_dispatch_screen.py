@@ -178,6 +178,9 @@ def test_the_board_shows_todays_waves_and_older_picked_ones_on_request(
     qtbot.waitUntil(lambda: w.model.rowCount() == 2, timeout=10000)
     assert [w.model.row(r).number for r in range(2)] == [planned, recent]
     assert "(1 older picked not shown)" in w.summary.text()
+    # the line grows with the data: long counts wrap, the tab never asks for more than a laptop's width
+    w.summary.setText("48 wave(s), 13 being picked, 12 late (139 older picked not shown)")
+    assert w.minimumSizeHint().width() <= 1366 * 0.9 - 200  # the rail and margins take the rest
     w.older.setChecked(True)
     qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=10000)
     assert w.model.row(2).number == old and "older" not in w.summary.text()

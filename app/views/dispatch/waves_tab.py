@@ -151,6 +151,10 @@ class WavesTab(QWidget):
                               f"{queries.RECENT_DAYS} days)")
         self.summary = QLabel("")
         self.summary.setObjectName("waveSummary")
+        # a counts line that grows with the data (late waves, older ones hidden) wraps instead of
+        # widening the window past a 1366 px laptop (it once pushed the demo's window to 1380 px)
+        self.summary.setWordWrap(True)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.message = QLabel("")
         self.message.setObjectName("waveMessage")
         self.message.setWordWrap(True)
@@ -159,9 +163,8 @@ class WavesTab(QWidget):
         top.addWidget(self.warehouse)
         for b in (self.plan_btn, self.release_btn, self.back_btn, self.print_btn, self.pick_btn):
             top.addWidget(b)
-        top.addStretch(1)
         top.addWidget(self.older)
-        top.addWidget(self.summary)
+        top.addWidget(self.summary, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.lines_view)
