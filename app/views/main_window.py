@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -305,9 +305,23 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray | bytes) and geo:
             self.restoreGeometry(QByteArray(geo))
         else:
-            self.resize(1280, 800)
+            self._first_size()
         if isinstance(state, QByteArray | bytes) and state:
             self.restoreState(QByteArray(state))
+
+    def _first_size(self) -> None:
+        """No saved geometry yet: 1280 x 800, but never larger than the screen's free area (on a
+        1366 x 768 laptop that size put the status bar below the taskbar), placed at its corner."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        free = screen.availableGeometry()
+        # room for the window manager's frame and title bar, which the size given here leaves out
+        self.resize(min(1280, free.width() - 16), min(800, free.height() - 40))
+        self.move(free.topLeft())
+        if free.width() < 1280 + 16 or free.height() < 800 + 40:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)  # a laptop: all of it
 
     def save_layout(self) -> None:
         s = qsettings()

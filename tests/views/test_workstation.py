@@ -90,6 +90,18 @@ def test_about_box_names_version_database_and_schema(qtbot: Any, world: World, m
     box.close()
 
 
+def test_a_first_start_window_fits_the_screen(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    """No saved geometry: the window takes at most the screen's free area (the offscreen screen is
+    800 px wide; a 1366 x 768 laptop lost its status bar to a fixed 1280 x 800)."""
+    win = mw.MainWindow(make_ctx(world.actors["root"]))
+    qtbot.addWidget(win)
+    free = win.screen().availableGeometry()
+    assert free.width() < 1280  # the point of the test: a screen smaller than the preferred size
+    win.show()
+    assert win.frameGeometry().width() <= free.width() and win.height() <= free.height()
+    assert win.x() >= free.x() and win.y() >= free.y()
+
+
 def test_splitters_keep_their_place_per_screen(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     win = mw.MainWindow(make_ctx(world.actors["root"]))
     qtbot.addWidget(win)
