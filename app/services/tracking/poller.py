@@ -28,26 +28,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models.carriers import CarrierAccount
-from app.models.hlc import clock
 from app.models.parties import Carrier
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
-from app.models.types import iso_utc, utcnow
+from app.models.types import utcnow
 from app.services import audit, events, jobs, mail
-from app.services.bulk import run_many, stored
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
 from app.services.carriers.adapters import Adapter
 from app.services.carriers.adapters.base import batches
 from app.services.carriers.model import Outcome, TrackReply, TrackResult
 from app.services.changes import Change
-from app.services.db import session_scope, site_id
+from app.services.db import session_scope
 from app.services.errors import DomainError
 from app.services.exception_inbox import raise_exception
 from app.services.masterdata import branch_code
@@ -468,7 +464,6 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
                     emit_trouble(session, shipment, "stale", f"no new event for {days} day{'s' if days != 1 else ''}")
                 elif nxt.stopped == "invalid" and not was:
                     emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
-    _write_shipments(session, [s for sid in ids if (s := ships.get(sid)) is not None])
     batch.flush()
     session.info.pop(SIBLINGS, None)
     if not last:
@@ -489,50 +484,6 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     rep.notes.extend(released.skipped)
     session.flush()
     return rep
-
-
-#: the shipment columns a poll changes (with the row's version: ``updated_at``, ``hlc``, ``hlc_site``)
-_POLLED = ("polled_at", "poll_outcome", "poll_failures", "poll_message", "next_poll_at", "stopped", "last_event_at",
-           "raw_status", "status_text", "moved_at", "status", "delivered_at", "eta_date", "eta", "flag",
-           "pod_signed_by", "pod_at", "pod_image")
-_POLLED_SQL = (f"UPDATE shipment SET {', '.join(f'{c} = ?' for c in _POLLED)}, updated_at = ?, hlc = ?, hlc_site = ? "
-               "WHERE id = ?")
-
-
-def _write_shipments(session: Session, ships: list[Shipment]) -> None:
-    """The polled shipments' changes as one ``executemany`` of stored values instead of the ORM's
-    UPDATE a row (with its flush hooks a row): the rows stay in the session, their new values
-    marked as stored. A row a follow-up changed beyond the poll's columns is left to the flush.
-    Change capture (the table's triggers) and the row's version (a fresh HLC, this site) as a
-    flush gives them; only this branch's shipments are polled (``plan``)."""
-    cols = Shipment.__table__.columns
-    types = [cols[c].type for c in _POLLED]
-    polled = set(_POLLED)
-    rows: list[tuple[Any, ...]] = []
-    done: list[tuple[Shipment, list[str], int]] = []
-    site = ""
-    now = utcnow()
-    now_s = iso_utc(now)
-    for sh in ships:
-        state = sa_inspect(sh)
-        changed = list(state.committed_state)
-        if not changed or state.pending or not polled.issuperset(changed):
-            continue
-        site = site or site_id(session)
-        d = state.dict
-        hlc = clock.now()
-        rows.append((*(stored(t, d.get(c)) for t, c in zip(types, _POLLED, strict=True)), now_s, hlc, site, sh.id.hex))
-        done.append((sh, changed, hlc))
-    if not rows:
-        return
-    run_many(session, "shipment", _POLLED_SQL, rows)
-    for sh, changed, hlc in done:
-        d = sa_inspect(sh).dict
-        for c in changed:
-            set_committed_value(sh, c, d.get(c))
-        set_committed_value(sh, "updated_at", now)
-        set_committed_value(sh, "hlc", hlc)
-        set_committed_value(sh, "hlc_site", site)
 
 
 def _account_case(session: Session, work: Work, message: str, now: dt.datetime) -> None:
