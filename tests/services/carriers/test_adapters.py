@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -211,6 +212,39 @@ def test_faults_are_typed(fault: str, outcome: Outcome, words: str, fresh: Sandb
     reply = ad.track(["700000000999"])
     assert reply.outcome == outcome and words in reply.message, reply.message
     assert ad.track(["700000000999"]).outcome in (Outcome.OK, Outcome.NOT_FOUND)  # next call is fine
+
+
+@pytest.mark.parametrize(("fault", "outcome", "words"), [
+    ("truncated", Outcome.MALFORMED, "cut the answer short"), ("reset", Outcome.TRANSIENT, "connection reset"),
+    ("html", Outcome.MALFORMED, "HTML page"), ("429", Outcome.RATE_LIMITED, ""),
+])
+def test_faults_on_a_kept_alive_tracking_get_are_typed(fault: str, outcome: Outcome, words: str,
+                                                      fresh: Sandbox) -> None:
+    """UPS and DHL track by GET over transport's own kept-alive connections (not requests): the same outcomes."""
+    ad = make("dhl", fresh)
+    assert ad.track(["3000000001"]).outcome in (Outcome.OK, Outcome.NOT_FOUND)  # leaves a connection open
+    fresh.force_faults(fault)
+    reply = ad.track(["3000000002"])
+    assert reply.outcome == outcome and words in reply.message, reply.message
+    if fault == "429":
+        assert reply.retry_after is not None and reply.retry_after >= 1
+    assert ad.track(["3000000003"]).outcome in (Outcome.OK, Outcome.NOT_FOUND)  # next call is fine
+
+
+def test_a_connection_the_carrier_closed_while_idle_is_replaced(fresh: Sandbox) -> None:
+    from app.services.carriers import transport
+
+    ad = make("ups", fresh)
+    assert ad.track(["1Z0000000000000000"]).outcome == Outcome.NOT_FOUND
+    url = urlsplit(fresh.url)
+    key = ("http", url.hostname or "", url.port or 80)
+    assert transport._idle.get(key), "the GET's connection was kept for the next one"
+    assert fresh.httpd is not None
+    fresh.httpd.close_all()  # the carrier drops its kept-alive connections
+    calls = fresh.state.counts.get("ups.track", 0)
+    reply = ad.track(["1Z0000000000000000"])
+    assert reply.outcome == Outcome.NOT_FOUND, reply.message
+    assert fresh.state.counts.get("ups.track", 0) == calls + 1  # asked once, on a fresh connection
 
 
 def test_slow_answer_times_out(fresh: Sandbox) -> None:
