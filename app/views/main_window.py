@@ -319,9 +319,7 @@ class MainWindow(QMainWindow):
         free = screen.availableGeometry()
         # room for the window manager's frame and title bar, which the size given here leaves out
         self.resize(min(1280, free.width() - 16), min(800, free.height() - 40))
-        self.move(free.topLeft())
-        if free.width() < 1280 + 16 or free.height() < 800 + 40:
-            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)  # a laptop: all of it
+        self.move(free.topLeft())  # not maximized: a later resize (or the user's) must still take effect
 
     def save_layout(self) -> None:
         s = qsettings()
