@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exc, insert, select, text
+from sqlalchemy import Engine, create_engine, event, exc, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models.base import _Versioned
@@ -185,3 +185,20 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     finally:
         session.close()
 
+
+def raw_rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Rows as plain tuples from the DB-API cursor of the session's own connection (same
+    transaction): a bulk read of 10^5 rows without building 10^5 SQLAlchemy Row objects."""
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.execute(sql, params or {})
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
+def has_table(session: Session, name: str) -> bool:
+    """Whether the file has this table yet (a run on a file from before a migration reads around it)."""
+    return bool(inspect(session.connection()).has_table(name))

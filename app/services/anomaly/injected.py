@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.anomaly import detect, scan
+from app.services.db import raw_rows
 
 
 def _score(found: AbstractSet[tuple[str, ...]], injected: AbstractSet[tuple[str, ...]]) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def seeded_spikes(session: Session, today: dt.date, *, share: float = 0.02, seed
     Writes into ``sales_week`` in the caller's transaction: the caller rolls it back."""
     rng = np.random.default_rng(seed)
     w1 = scan.week_of(today)
-    rows = scan._raw(session, "SELECT item_id, warehouse_id, SUM(qty), COUNT(*) FROM sales_week"
+    rows = raw_rows(session, "SELECT item_id, warehouse_id, SUM(qty), COUNT(*) FROM sales_week"
                               " WHERE week >= :w0 AND week < :w1 GROUP BY item_id, warehouse_id",
                      {"w0": w1 - 1 - scan.SPIKE_HISTORY_WEEKS, "w1": w1 - 1})
     if not rows:
@@ -111,7 +112,7 @@ def seeded_spikes(session: Session, today: dt.date, *, share: float = 0.02, seed
         it, wh, total, _n = rows[int(k)]
         mean = float(total) / scan.SPIKE_HISTORY_WEEKS
         extra = int(np.ceil(max(mean, 3.0) * rng.uniform(5, 12) + 10))
-        scan._raw(session, "INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (:i, :w, :k, :q)"
+        raw_rows(session, "INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (:i, :w, :k, :q)"
                            " ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty",
                   {"i": it, "w": wh, "k": w1 - 1, "q": extra})
         injected.add((str(it), str(wh)))
@@ -128,7 +129,7 @@ def seeded_freight(session: Session, today: dt.date, *, share: float = 0.1, seed
     Writes into ``shipment`` in the caller's transaction: the caller rolls it back."""
     rng = np.random.default_rng(seed)
     w = scan.week_of(today) - 1
-    rows = scan._raw(session, "SELECT s.id, s.number FROM shipment s WHERE s.deleted_at IS NULL"
+    rows = raw_rows(session, "SELECT s.id, s.number FROM shipment s WHERE s.deleted_at IS NULL"
                               " AND COALESCE(s.freight_billed, s.freight_quoted) > 0"
                               " AND s.shipped_at >= :a AND s.shipped_at < :b ORDER BY s.number",
                      {"a": scan._iso(scan.week_start(w)), "b": scan._iso(scan.week_start(w + 1))})
@@ -142,7 +143,7 @@ def seeded_freight(session: Session, today: dt.date, *, share: float = 0.1, seed
     injected = set()
     for k in pick:
         sid, number = rows[int(k)]
-        scan._raw(session, "UPDATE shipment SET freight_billed = CAST(COALESCE(freight_billed, freight_quoted) * :f"
+        raw_rows(session, "UPDATE shipment SET freight_billed = CAST(COALESCE(freight_billed, freight_quoted) * :f"
                            " AS INTEGER) WHERE id = :i", {"f": float(rng.uniform(2.5, 5.0)), "i": sid})
         injected.add(str(number))
     after, _note = scan.freight(session, today)
@@ -176,13 +177,13 @@ def seeded_pick_errors(session: Session, today: dt.date, *, share: float = 0.25,
         name, wcode, _b, be, bp, er, pk = cands[int(k)]
         usual = (float(be or 0) + 0.5) / (float(bp or 0) + 1.0)
         extra = max(3, int(np.ceil(float(pk) * usual * rng.uniform(4, 8)))) - int(er or 0)
-        ids = scan._raw(session, (
+        ids = raw_rows(session, (
             "SELECT p.id FROM pick_line p JOIN wave wv ON wv.id = p.wave_id JOIN warehouse w ON w.id = wv.warehouse_id"
             " JOIN app_user u ON u.id = p.picked_by_id WHERE u.username = :n AND w.code = :w AND p.status = 'picked'"
             " AND p.picked_at >= :recent AND p.picked_at < :end ORDER BY p.id"),
             {"n": name, "w": wcode, "recent": recent, "end": params["end"]})
         for (pid,) in ids[:max(extra, 0)]:
-            scan._raw(session, "UPDATE pick_line SET status = 'short', qty_picked = MAX(qty - 1, 0),"
+            raw_rows(session, "UPDATE pick_line SET status = 'short', qty_picked = MAX(qty - 1, 0),"
                                " short_reason = 'not_found: injected' WHERE id = :i", {"i": pid})
         injected.add(f"picker:{name}@{wcode}")
     after, _note = scan.pick_errors(session, today)

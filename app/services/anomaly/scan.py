@@ -27,6 +27,7 @@ from app.models.exceptions import ExceptionItem
 from app.services.anomaly import detect
 from app.services.anomaly.detect import Finding
 from app.services.auth import Actor
+from app.services.db import raw_rows as _raw
 from app.services.exception_inbox import raise_exception
 from app.services.ownership import owns
 
@@ -45,16 +46,6 @@ ROLES = {"demand_spike": "buyer", "lead_time_drift": "buyer", "freight_cost": "d
 def week_of(day: dt.date) -> int:
     return (day.toordinal() + 1_721_425) // 7
 
-
-def _raw(session: Session, sql: str, params: dict[str, object] | None = None) -> list[Any]:
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.execute(sql, params or {})
-        return list(cur.fetchall())
-    finally:
-        cur.close()
 
 
 @dataclass

@@ -26,12 +26,14 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.auth import Actor
+from app.services.db import raw_rows
 from app.services.errors import ValidationError
 from app.services.forecast import selection as sel
 from app.services.forecast.demand import week_of
 from app.services.replenishment import engine as en
 from app.services.replenishment import figures as fg
 from app.services.replenishment.config import class_settings
+from app.services.replenishment.policy_inputs import fixed_min_max
 
 HISTORY_WEEKS = 104
 REFORECAST_WEEKS = 4
@@ -93,7 +95,7 @@ def policy_report(session: Session, actor: Actor | None, *, months: int = 6, war
     wanted = {s.strip().upper() for s in skus or []}
     item_ix = {h: i for i, (h, sku, *_r) in enumerate(scope.items) if not wanted or sku in wanted}
     targets = {scope.warehouses[k][0]: k for k in scope.targets}
-    rows = en._raw(session, "SELECT item_id, warehouse_id, week, qty FROM sales_week WHERE week >= :a AND week < :b",
+    rows = raw_rows(session, "SELECT item_id, warehouse_id, week, qty FROM sales_week WHERE week >= :a AND week < :b",
                    {"a": start, "b": cur})
     pairs: dict[tuple[int, int], int] = {}
     for it, wh, _w, _q in rows:
@@ -123,7 +125,7 @@ def policy_report(session: Session, actor: Actor | None, *, months: int = 6, war
         lt[k], slt[k] = (s.lead_time_days, s.lead_time_sd) if s else (7.0, 0.0)
         pack[k], moq[k] = (s.pack_size, s.min_order) if s else (1, 1)
         price[k] = float(s.unit_price) if s else 0.0
-    fixed, fmin, fmax, _chosen = en._fixed_min_max(session, {scope.items[i][0]: i for i in range(len(scope.items))},
+    fixed, fmin, fmax, _chosen = fixed_min_max(session, {scope.items[i][0]: i for i in range(len(scope.items))},
                                                      {w[0]: j for j, w in enumerate(scope.warehouses)},
                                                      (len(scope.items), len(scope.warehouses)))
     fx = np.array([fixed[i, w] for i, w in keys], dtype=bool) if P else np.zeros(0, dtype=bool)

@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.auth import Actor
+from app.services.db import raw_rows as _raw
 from app.services.errors import ValidationError
 from app.services.eta import model as em
 
@@ -31,16 +32,6 @@ ID_CHUNK = 500
 OPEN = ("label_created", "picked_up", "in_transit", "out_for_delivery", "delayed", "exception",
         "delivery_attempted", "available_for_pickup")
 
-
-def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.execute(sql, params or {})
-        return list(cur.fetchall())
-    finally:
-        cur.close()
 
 
 def _t(v: Any) -> dt.datetime | None:

@@ -30,6 +30,7 @@ from app.models.forecasting import DemandForecast, ForecastRun
 from app.models.org import Warehouse
 from app.models.types import iso_utc, utcnow
 from app.services.auth import Actor
+from app.services.db import raw_rows as _raw
 from app.services.errors import NotFound, ValidationError
 from app.services.forecast import selection as sel
 from app.services.forecast.methods import F
@@ -47,16 +48,6 @@ def week_of(day: dt.date) -> int:
 def monday_of(week: int) -> dt.date:
     return dt.date.fromordinal(week * 7 - 1_721_425)
 
-
-def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.execute(sql, params or {})
-        return list(cur.fetchall())
-    finally:
-        cur.close()
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,16 +21,20 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL, SALES_WEEK_SELECT_SQL
 from app.models.org import Branch, Warehouse
 from app.models.workflow import open_states
 from app.services.auth import Actor
+from app.services.db import has_table as _has_table
+from app.services.db import raw_rows as _raw
 from app.services.errors import NotFound, ValidationError
+from app.services.forecast.demand import week_of
 from app.services.replenishment import figures as fg
 from app.services.replenishment.config import class_settings
+from app.services.replenishment.policy_inputs import fixed_min_max, policy_why, stored_forecasts
 from app.services.replenishment.sister_figures import sister_surplus
 from app.services.replenishment.transfers import Option, TransferPlanner
 
@@ -164,18 +167,6 @@ def _uuid(hex_id: str) -> uuid.UUID:
     return uuid.UUID(hex_id)
 
 
-def _raw(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    """Rows as plain tuples from the DB-API cursor of the session's own connection (same
-    transaction): a bulk read of 10^5 rows without building 10^5 SQLAlchemy Row objects."""
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.execute(sql, params or {})
-        return list(cur.fetchall())
-    finally:
-        cur.close()
-
 
 def _resolve_scope(session: Session, actor: Actor | None, branch_code: str | None,
                    warehouse_code: str | None) -> _Scope:
@@ -233,10 +224,6 @@ def _on_hand(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int], s
         " JOIN location l ON l.id = b.location_id WHERE b.qty <> 0"
         + (f" AND b.location_id NOT IN ({_sql_in(virtual)})" if virtual else "")
         + " AND l.kind IN ('storage', 'dock', 'qa')"), {}, item_ix, wh_ix, shape)
-
-
-def _has_table(session: Session, name: str) -> bool:
-    return bool(inspect(session.connection()).has_table(name))
 
 
 @dataclass(frozen=True)
@@ -384,9 +371,9 @@ def _arrays(session: Session, scope: _Scope, item_ix: dict[str, int], wh_ix: dic
         d, sigma_d = np.asarray(fd, dtype=np.float64), np.asarray(fs, dtype=np.float64)
         stored = None
     # the buyer's policy per pair (policies.py): fixed min/max, computed from history, or forecast
-    fixed, fmin, fmax, chosen = _fixed_min_max(session, item_ix, wh_ix, shape)
+    fixed, fmin, fmax, chosen = fixed_min_max(session, item_ix, wh_ix, shape)
     if forecast is None:
-        stored = _stored_forecasts(session, today, item_ix, wh_ix, shape, lt + review) if use_forecasts else None
+        stored = stored_forecasts(session, today, item_ix, wh_ix, shape, lt + review) if use_forecasts else None
         if stored is not None:
             stored.has &= chosen != "computed"  # the buyer asked for the history-based figures
             d = np.where(stored.has, stored.d, d)
@@ -471,7 +458,7 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
             position=int(position[i, w]), raw_qty=raw, pack_size=s.pack_size if s else 1,
             min_order=s.min_order if s else 1, rounding=rounded.note, next_expected=next_due.get((ihex, whex)),
             **(stored.why(i, w) if stored is not None and stored.has[i, w] else {}),
-            **_policy_why(fixed[i, w], bool(stored is not None and stored.has[i, w]), str(chosen[i, w])),
+            **policy_why(fixed[i, w], bool(stored is not None and stored.has[i, w]), str(chosen[i, w])),
         )
         purchase = None
         if s is not None:
@@ -500,105 +487,6 @@ def run(session: Session, actor: Actor | None, *, branch_code: str | None = None
                      today=today)
 
 
-@dataclass
-class _Stored:
-    """Stored demand forecasts scattered into (items x warehouses) arrays (see _stored_forecasts)."""
-
-    has: Any
-    d: Any
-    sigma_d: Any
-    weeks: Any
-    row_of: Any  # (items x warehouses) index into rows, -1 for none
-    rows: list[Any]
-
-    def why(self, i: int, w: int) -> dict[str, Any]:
-        r = self.rows[int(self.row_of[i, w])]
-        return {"demand_source": "forecast", "forecast_method": str(r[5]), "forecast_class": str(r[6]),
-                "forecast_weeks": int(self.weeks[i, w]), "forecast_mae": None if r[7] is None else float(r[7]),
-                "forecast_note": str(r[9] or "")}
-
-
-def _stored_forecasts(session: Session, today: dt.date, item_ix: dict[str, int], wh_ix: dict[str, int],
-                      shape: tuple[int, int], cover_days: Any) -> _Stored | None:
-    """Daily demand and deviation from the stored weekly forecasts (``demand_forecast``).
-
-    d = the mean of the forecast weeks that cover lead time + review (from this week on) / 7;
-    sigma_d = the backtest RMSE per week / sqrt(7) (NaN where the series had no backtest: the
-    history's deviation stays). A forecast whose weeks have all passed is ignored.
-    """
-    if not _has_table(session, "demand_forecast"):
-        return None
-    rows = _raw(session, "SELECT item_id, warehouse_id, origin_week, horizon, path, method, klass, mae, rmse, reason"
-                         " FROM demand_forecast")
-    if not rows:
-        return None
-    has = np.zeros(shape, dtype=bool)
-    d = np.zeros(shape)
-    sd = np.full(shape, np.nan)
-    weeks = np.zeros(shape, dtype=np.int64)
-    row_of = np.full(shape, -1, dtype=np.int64)
-    ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
-    ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
-    H = max(int(r[3]) for r in rows)
-    paths = np.zeros((len(rows), H))
-    if all(int(r[3]) == H for r in rows):  # one horizon per run: the common case is one reshape
-        paths = np.frombuffer(b"".join(r[4] for r in rows), dtype="<f4").reshape(len(rows), H).astype(np.float64)
-    else:
-        for k, r in enumerate(rows):
-            p = np.frombuffer(r[4], dtype="<f4")
-            paths[k, :len(p)] = p
-    hz = np.fromiter((int(r[3]) for r in rows), dtype=np.int64, count=len(rows))
-    off = np.maximum(week_of(today) - np.fromiter((int(r[2]) for r in rows), dtype=np.int64, count=len(rows)), 0)
-    cover = np.asarray(cover_days, dtype=np.float64).reshape(-1)
-    ok = (ii >= 0) & (ww >= 0) & (off < hz)
-    need = np.clip(np.ceil(cover[np.maximum(ii, 0)] / 7.0).astype(np.int64), 1, None)
-    n = np.minimum(need, hz - off)
-    cs = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(paths, axis=1)], axis=1)
-    ar = np.arange(len(rows))
-    lo = np.minimum(off, H)
-    hi = np.minimum(off + np.maximum(n, 0), H)
-    mean_w = (cs[ar, hi] - cs[ar, lo]) / np.maximum(n, 1)
-    rmse = np.array([np.nan if r[8] is None else float(r[8]) for r in rows])
-    sel = np.nonzero(ok)[0]
-    has[ii[sel], ww[sel]] = True
-    d[ii[sel], ww[sel]] = mean_w[sel] / 7.0
-    sd[ii[sel], ww[sel]] = rmse[sel] / math.sqrt(7.0)
-    weeks[ii[sel], ww[sel]] = n[sel]
-    row_of[ii[sel], ww[sel]] = sel
-    return _Stored(has, d, sd, weeks, row_of, rows) if has.any() else None
-
-
-def _fixed_min_max(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int],
-                   shape: tuple[int, int]) -> tuple[Any, Any, Any, Any]:
-    """(mask, min, max) arrays of the pairs with a fixed min/max policy (app.models.demand), and
-    each pair's chosen policy ('' where the buyer chose none)."""
-    fixed = np.zeros(shape, dtype=bool)
-    lo = np.zeros(shape, dtype=np.float64)
-    hi = np.zeros(shape, dtype=np.float64)
-    chosen = np.full(shape, "", dtype=object)
-    if not _has_table(session, "replenishment_policy"):
-        return fixed, lo, hi, chosen
-    rows = _raw(session, "SELECT item_id, warehouse_id, min_qty, max_qty, policy FROM replenishment_policy"
-                         " WHERE deleted_at IS NULL")
-    for item, wh, mn, mx, pol in rows:
-        i, w = item_ix.get(str(item)), wh_ix.get(str(wh))
-        if i is not None and w is not None:
-            chosen[i, w] = str(pol)
-            if pol == "fixed_minmax":
-                fixed[i, w], lo[i, w], hi[i, w] = True, mn, mx
-    return fixed, lo, hi, chosen
-
-
-def _policy_why(fixed: bool, from_forecast: bool, chosen: str) -> dict[str, Any]:
-    """Which policy produced a line, and a word when the chosen one could not be followed."""
-    out: dict[str, Any] = {"policy": "fixed_minmax" if fixed else "forecast" if from_forecast else "computed",
-                           "policy_chosen": bool(chosen)}
-    if chosen == "forecast" and not from_forecast and not fixed:
-        out["forecast_note"] = ("forecast policy, but this pair has no current forecast (it did not sell in the "
-                                "forecast window, or no run yet): computed from its sales history")
-    return out
-
-
 #: an open requisition another branch already put on a PO (its owner has not settled it yet) is
 #: counted by that PO line (on order), not twice (requisitions.conversions_of)
 _NOT_ON_A_DOCUMENT = ("NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.entity = 'requisition'"
@@ -614,11 +502,6 @@ def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') AND pl.qty_ordered > pl.qty_received"
         " GROUP BY pl.item_id, pl.ship_to_warehouse_id"))
     return {(str(i), str(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
-
-
-def week_of(day: dt.date) -> int:
-    """Monday-based week number, the same as ``buying.SQL_WEEK`` (Julian day number // 7)."""
-    return (day.toordinal() + 1_721_425) // 7
 
 
 def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, int], wh_ix: dict[str, int],
