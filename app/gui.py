@@ -132,32 +132,11 @@ def create_demo_database(path: Path) -> bool:
     """Seed the demo file on a worker while a progress dialog runs; True when it worked."""
     from app.services.seed import seed_database
 
-    dialog = QProgressDialog("Creating the demo database...", "", 0, 0)
-    dialog.setWindowTitle("Depot - first start")
-    dialog.setCancelButton(None)
-    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
-    dialog.setMinimumDuration(0)
-    dialog.show()
-    loop = QEventLoop()
-    outcome: dict[str, Any] = {}
-
     def work(report: Callable[[int, int, str], None]) -> object:
         path.parent.mkdir(parents=True, exist_ok=True)
         return seed_database(path, size="demo", progress=report, day_under_way=True)
 
-    def progress(done: int, total: int, text: str) -> None:
-        dialog.setRange(0, max(total, 0))
-        dialog.setValue(min(done, total))
-        if text:
-            dialog.setLabelText(f"Creating the demo database...\n{text}")
-
-    def finish(key: str, value: object) -> None:
-        outcome[key] = value
-        loop.quit()
-
-    run_task(work, lambda r: finish("ok", r), lambda e: finish("error", e), progress)
-    loop.exec()
-    dialog.close()
+    outcome = _with_progress("first start", "Creating the demo database...", work)
     if "error" in outcome:
         err = outcome["error"]
         with contextlib.suppress(OSError):

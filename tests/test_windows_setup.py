@@ -14,6 +14,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,14 @@ def _bundle(where: Path, marker: str, libs: list[str]) -> Path:
     for lib in libs:
         (b / "_internal" / lib).write_text(marker)
     return b
+
+
+def _wait_gone(folder: Path) -> None:
+    """An NSIS uninstaller copies itself to a temporary folder and deletes the program from there."""
+    for _ in range(50):
+        if not folder.exists():
+            return
+        time.sleep(0.2)
 
 
 def _compile(bundle: Path, out: Path, version: str) -> str:
@@ -117,10 +126,7 @@ def test_install_upgrade_and_uninstall_under_wine(tmp_path: Path) -> None:
     assert (data / "depot.db").read_bytes() == b"SQLite format 3\0 branch data"
 
     run(str(programs / "uninstall.exe"), "/S")  # silent: keeps the data
-    for _ in range(50):
-        if not programs.exists():
-            break
-        subprocess.run(["sleep", "0.2"])
+    _wait_gone(programs)
     assert not programs.exists() and not menu.exists() and not (desktop / "Depot.lnk").exists()
     assert reg("DisplayName") is None
     assert (data / "depot.db").exists() and (data / "backups" / "b1.db").exists() and (settings / "depot.toml").exists()
@@ -128,8 +134,5 @@ def test_install_upgrade_and_uninstall_under_wine(tmp_path: Path) -> None:
     run(str(setup_new), "/S")  # a reinstall finds the data again; then uninstall with /REMOVEDATA
     assert (programs / "depot.exe").exists() and (data / "depot.db").exists()
     run(str(programs / "uninstall.exe"), "/S", "/REMOVEDATA")
-    for _ in range(50):
-        if not programs.exists():
-            break
-        subprocess.run(["sleep", "0.2"])
+    _wait_gone(programs)
     assert not programs.exists() and not data.exists() and not settings.exists()
