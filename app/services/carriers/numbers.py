@@ -10,7 +10,7 @@ import re
 
 _PATTERNS = (
     ("ups", re.compile(r"^1Z[0-9A-Z]{16}$")),
-    ("usps", re.compile(r"^(9[2-5]\d{20}|82\d{8}|[A-Z]{2}\d{9}US)$")),
+    ("usps", re.compile(r"^(9[2-5]\d{20}|[A-Z]{2}\d{9}US)$")),  # not 82 + 8 digits: a DHL Express waybill too
     ("dhl", re.compile(r"^(JD\d{18}|JJD\d{8,})$")),
     ("sandbox", re.compile(r"^SBX\d{6,}$")),
 )

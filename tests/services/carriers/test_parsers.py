@@ -164,3 +164,14 @@ def test_status_mapping_covers_trouble() -> None:
     assert usps_status("In Transit", "NT", "In Transit, Arriving Late") == "delayed"
     assert usps_status("Alert", "05", "Undeliverable") == "exception"
     assert usps_status("", "02", "Notice Left") == "delivery_attempted"
+
+
+def test_only_distinctive_numbers_are_claimed_for_a_carrier() -> None:
+    """A bare 10-digit number is a DHL Express waybill as well as a USPS one (82 + 8 digits): claiming it
+    for USPS made the DHL adapter refuse its own label's number (a sandbox DHL label 8222570113)."""
+    from app.services.carriers.numbers import carrier_of
+
+    assert carrier_of("8222570113") is None
+    assert carrier_of("1Z999AA10123456784") == "ups"
+    assert carrier_of("9400111899223197428490") == "usps" and carrier_of("EC123456789US") == "usps"
+    assert carrier_of("JD014600006281230701") == "dhl" and carrier_of("SBX000000000007") == "sandbox"
