@@ -60,6 +60,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: the screen a role works in most, in order of precedence: where a workstation opens for a user who
+#: has not opened any screen on it yet (a dispatcher starts on Dispatch, not on Master data)
+HOME_SCREENS: tuple[tuple[str, str], ...] = (
+    ("manager", "dashboard"), ("dispatcher", "dispatch"), ("clerk", "receivables"), ("buyer", "buying"),
+    ("approver", "buying"), ("receiver", "receiving"), ("warehouse", "dispatch"),
+)
+
+
+def home_screen(roles: frozenset[str] | set[str]) -> str:
+    """The rail key a user with these roles starts on (``master``, where an admin sets up, when no role names one)."""
+    return next((screen for role, screen in HOME_SCREENS if role in roles), "master")
+
+
 #: what an action is called in a sentence ("rita may not approve purchase orders")
 ACTION_PHRASES: dict[str, str] = {
     "item.view": "look up items", "item.edit": "change items", "stock.view": "look up stock",

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import masterdata
+from app.services.auth import home_screen
 from app.services.crashlog import InternalError
 from app.services.db import local_branch_id
 from app.views.context import AppContext
@@ -38,8 +39,6 @@ from app.views.screens import NAV, NavEntry
 from app.views.widgets.internal_error import InternalErrorDialog
 from app.views.widgets.layout_memory import remember_splitters
 from app.views.widgets.qsettings import qsettings
-
-DEFAULT_SCREEN = "master"
 
 
 def load_screen_class(target: str) -> type[Any] | None:
@@ -113,7 +112,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._restore_layout()
         self._load_branch_name()
-        start = open_key or str(qsettings().value("window/screen", DEFAULT_SCREEN))
+        start = open_key or str(qsettings().value(self._screen_key(), home_screen(ctx.actor.roles)))
         if start not in self.entries or not allowed(ctx, self.entries[start]):
             start = next((e.key for e in NAV if allowed(ctx, e)), NAV[0].key)
         if defer_first_screen:
@@ -231,9 +230,13 @@ class MainWindow(QMainWindow):
             self.nav.blockSignals(True)
             self.nav.setCurrentRow(row)
             self.nav.blockSignals(False)
-        qsettings().setValue("window/screen", key)
+        qsettings().setValue(self._screen_key(), key)
         self.screen_opened.emit(key)
         return page
+
+    def _screen_key(self) -> str:
+        """Where the last screen is kept: per user, since a clerk and a dispatcher share a workstation."""
+        return f"window/screen/{self.ctx.actor.username}"
 
     def _make_page(self, entry: NavEntry) -> QWidget:
         try:

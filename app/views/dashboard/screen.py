@@ -174,7 +174,7 @@ class DashboardScreen(QWidget):
         self._set_export_enabled()
         self._connect_signals()
         self._show_cached()
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self, self.refresh)  # with self as context: dropped if the screen goes first
 
     def set_period(self, text: str, title: str = "") -> None:
         """Show another period ('2026-01..2026-03', '2025'); it is added to the choices if new."""

@@ -105,4 +105,4 @@ class ScanStation(QWidget):
             return
         if self._choosing(new):
             return
-        QTimer.singleShot(0, self.focus)
+        QTimer.singleShot(0, self, self.focus)
