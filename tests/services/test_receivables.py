@@ -130,6 +130,23 @@ def test_ageing_buckets_by_days_past_due_and_dso(session: Session, world: World)
         ar.dso(session, today=TODAY, days=0)
 
 
+def test_dso_counts_the_legacy_systems_open_invoices_as_sales(session: Session, world: World) -> None:
+    """A branch that adopted Depot last month: its imported open items are owed and were sold in the
+    period, so they are in both halves of DSO (only in the open half, the demo's DSO was 267 days)."""
+    customer(session, "NEW")
+    _item(session, world, "NEW", "INV-1", TODAY + dt.timedelta(days=20), "100", days_before=30)  # dated 10 days ago
+    c = ar.customer_by(session, "NEW")
+    for doc, days_ago, amount in (("L-1", 20, "300"), ("L-OLD", 120, "50")):
+        session.add(ReceivableEntry(customer_id=c.id, kind="opening", doc_number=doc, due_date=TODAY,
+                                    doc_date=TODAY - dt.timedelta(days=days_ago), amount=Decimal(amount),
+                                    owner_branch_id=world.dal.id, source="import"))
+    session.flush()
+    d = ar.dso(session, today=TODAY, days=90)
+    # open 450; sold in the last 90 days: the invoice and the opening item of 20 days ago (not the 120-day one)
+    assert (d.receivables, d.sales) == (Decimal("450.0000"), Decimal("400.0000"))
+    assert d.value == Decimal("101.2")  # 101.25, rounded half to even
+
+
 def test_a_statement_lists_what_is_open_with_its_ageing_and_a_remittance_slip(session: Session, world: World,
                                                                                tmp_path: object) -> None:
     import io

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.services.billing.receivables import SALES_KINDS
 from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_bounds, buckets, register
 
 
@@ -30,7 +31,8 @@ def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
 def _dso(session: Session, scope: Scope) -> list[Fact]:
     """Per bucket: num = receivables open at its end x its days, den = invoiced in it; summed over
     buckets this is the average balance over the average day's sales (the count-back method's
-    plain form)."""
+    plain form). Imported open items (``opening``) are sales on their invoice date, as in
+    ``billing.receivables.dso``: they are in the balance, so they must be in the sales too."""
     where, params = _filters(scope)
     conn = session.connection()
     group = {"branch": "owner_branch_id", "customer": "customer_id"}.get(scope.by, "''")
@@ -39,7 +41,7 @@ def _dso(session: Session, scope: Scope) -> list[Fact]:
         {**scope.params(), **params})}
     moves: dict[tuple[str, str], list[float]] = {}
     for d, g, amount, sales in conn.exec_driver_sql(
-            f"SELECT doc_date, {group}, SUM(amount), SUM(CASE WHEN kind = 'invoice' THEN amount ELSE 0 END) "
+            f"SELECT doc_date, {group}, SUM(amount), SUM(CASE WHEN kind IN {SALES_KINDS} THEN amount ELSE 0 END) "
             f"FROM receivable_entry WHERE doc_date >= :start AND doc_date < :end{where} GROUP BY 1, 2",
             {**scope.params(), **params}):
         moves.setdefault((d, g or ""), [0.0, 0.0])
