@@ -20,6 +20,8 @@ from app.models.types import Money
 
 #: kinds of receivable rows
 ENTRY_KINDS = ("invoice", "payment", "credit", "opening")
+#: kinds that are credit sales for DSO: Depot's invoices and the legacy system's open invoices
+SALES_KINDS = ("invoice", "opening")
 
 
 class ReceivableEntry(LedgerRow, Base):

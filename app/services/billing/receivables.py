@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.models.billing import Payment
 from app.models.org import Branch
 from app.models.parties import Customer
-from app.models.receivables import ReceivableEntry
+from app.models.receivables import SALES_KINDS, ReceivableEntry
 from app.models.types import MONEY_SCALE, DomainValueError, to_money
 from app.services import audit
 from app.services.auth import Actor
@@ -35,8 +35,6 @@ from app.services.ownership import acting_branch
 #: ageing buckets: (label, first day past due, last day past due or None)
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("current", -10**6, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("over 90", 91, None))
-#: ledger kinds that are credit sales for DSO: Depot's invoices and the legacy system's open invoices
-SALES_KINDS = ("invoice", "opening")
 #: how a payment came in
 METHODS = ("bank", "cheque", "card", "cash", "other")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.services.billing.receivables import SALES_KINDS
+from app.models.receivables import SALES_KINDS
 from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_bounds, buckets, register
 
 
