@@ -35,6 +35,7 @@ from app.services.replication.conn import (
     set_state,
     set_state_sql,
 )
+from app.services.replication.link import checkin, checkout, reopen
 from app.services.replication.pull import PullProgress, pull
 from app.services.replication.push import push, read_local_rows, upsert_rows
 from app.services.replication.restored import resync, server_was_restored
@@ -149,9 +150,17 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
     try:
         sid, branch = _site(engine)
         revs = client_revisions(engine)
-        pg = open_server(dsn)
+        link = checkout(engine, dsn)  # kept from the last sync when it is still good (replication.link)
+        done = False
         try:
-            check_gate(pg, revs)
+            try:
+                check_gate(link.conn, revs)
+            except psycopg.OperationalError:
+                if not link.reused:
+                    raise
+                link = reopen(link)  # the server closed the kept connection meanwhile: once more on a new one
+                check_gate(link.conn, revs)
+            pg = link.conn
             if branch is None:
                 branch = _adopt_branch(engine, pg)
             else:
@@ -176,8 +185,9 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                     ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
                     res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
                     changed |= ps.tables
+            done = True
         finally:
-            pg.close()
+            checkin(engine, link, ok=done)
     except SyncError as e:
         res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), e.kind
     except psycopg.OperationalError as e:  # connection lost mid-run

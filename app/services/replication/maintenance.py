@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from app.services.replication.link import KEEP_SHARE
 from app.services.replication.server import SITE_EXPIRY_DAYS, connect
 from app.services.replication.tables import sync_tables
 
@@ -83,13 +84,19 @@ def check_server(dsn: str, *, site_expiry_days: int = SITE_EXPIRY_DAYS) -> list[
                     "FROM depot_site", (int(site_expiry_days),))
         sites, active, expired = (int(v) for v in cur.fetchone())  # type: ignore[union-attr]
         room = max_conn - reserved
-        # a sync holds one connection for its duration (tens of ms); at 30 s intervals the peak in use is
-        # a small share of the workstations, but a burst (everyone back at 8:00) wants headroom
-        fits = active <= room * 4
+        # a workstation keeps its connection between syncs (replication.link) while the server's client
+        # backends stay within KEEP_SHARE of the room; beyond that the others connect per sync again
+        keep = int(room * KEEP_SHARE)
+        fits = active <= keep
         out.append(Finding("connections", fits,
                            f"max_connections {max_conn} ({room} for clients) for {active} workstations seen today"
-                           + ("" if fits else ": put a pooler in front (PgBouncer, pool_mode = transaction; Depot "
-                              "uses no session state) or raise max_connections")))
+                           + (f": each keeps one connection between syncs (up to {keep})" if fits else
+                              f": workstations keep their connection between syncs only up to {keep} client "
+                              "connections, the others connect anew for every sync (about 3x the server CPU of "
+                              f"an idle sync); raise max_connections to at least {reserved + -(-active * 4 // 3) + 10}, "
+                              "or put a pooler in front (PgBouncer, pool_mode = transaction; Depot uses no session "
+                              "state) and point the workstations at it (then this line counts the pooler's "
+                              "connections, not the workstations, and can be ignored)")))
         cur.execute("SELECT count(*), COALESCE(max(extract(epoch FROM now() - xact_start)), 0)::int FROM pg_stat_activity "
                     "WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND pid <> pg_backend_pid() "
                     "AND xact_start < now() - make_interval(mins => %s)", (LONG_XACT_MINUTES,))
