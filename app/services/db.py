@@ -199,6 +199,13 @@ def raw_rows(session: Session, sql: str, params: dict[str, Any] | None = None) -
         cur.close()
 
 
+def local_scope(session: Session) -> set[str] | None:
+    """The warehouses (hex ids) whose rows this file holds in full, or None for every warehouse
+    (head office, a standalone file, a branch of a server without selective replication)."""
+    raw = session.execute(text("SELECT value FROM sync_state WHERE key = 'scope'")).scalar()
+    return {x for x in str(raw).split(",") if x} or None if raw else None
+
+
 def has_table(session: Session, name: str) -> bool:
     """Whether the file has this table yet (a run on a file from before a migration reads around it)."""
     return bool(inspect(session.connection()).has_table(name))

@@ -14,6 +14,7 @@ from app.models.inventory import TransferLine, TransferOrder
 from app.models.org import Warehouse
 from app.services import masterdata as md
 from app.services.db import session_scope
+from app.services.inventory.queries import item_figures
 from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
 from app.services.replenishment.engine import run
 from app.services.replenishment.figures_publish import publish
@@ -88,6 +89,8 @@ def test_a_branch_offers_a_transfer_from_a_sisters_published_surplus(
     quiesce(net.hou, dal2)
     with dal2.session() as s:
         assert on_hand(s, w.items["BOLT"].id, w.wh_hou.id) == 0  # Houston's receipt is not here
+        # ... so the stock screens show no figure for Houston rather than a wrong 0
+        assert "HOU1" not in {f.warehouse for f in item_figures(s, w.items["BOLT"].id)}
     assert _dal_bolt_transfer(dal2, w) is None  # ... and nothing published yet: only a purchase
 
     with session_scope(net.hou.engine) as s:  # Houston's first workstation publishes (the job's round)
@@ -95,6 +98,10 @@ def test_a_branch_offers_a_transfer_from_a_sisters_published_surplus(
     quiesce(net.hou, dal2)
     assert dal2.scalar("SELECT on_hand FROM warehouse_figures WHERE warehouse_id = :h AND item_id = :i",
                        h=w.wh_hou.id.hex, i=w.items["BOLT"].id.hex) == 500
+    with dal2.session() as s:  # the Inventory screen and `depot stock` show Houston's published figures
+        figures = {f.warehouse: f for f in item_figures(s, w.items["BOLT"].id)}
+        assert (figures["HOU1"].on_hand, figures["HOU1"].available) == (500, 500)
+        assert figures["HOU1"].published is not None
     t = _dal_bolt_transfer(dal2, w)
     assert t is not None and (t.source_code, t.qty) == ("HOU1", 50)
     # head office, which holds Houston's ledger, offers the same transfer from its own arrays

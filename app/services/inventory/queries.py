@@ -16,9 +16,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from app.models.catalog import Item, Lot
+from app.models.demand import WarehouseFigures as Published
 from app.models.inventory import TransferLine, TransferOrder
 from app.models.org import INTERNAL_KINDS, Location, Warehouse
 from app.models.stock import StockBalance, StockMove
+from app.services.db import local_scope
 from app.services.inventory.atp import allocated_by_item
 
 #: lot.id as stored (32 hex chars on SQLite) compared with stock_balance.lot_key
@@ -73,6 +75,9 @@ class WarehouseFigures:
     available: int
     in_transit_out: int
     in_transit_in: int
+    #: set when the figures are the sister branch's published ones (``warehouse_figures``: under
+    #: selective replication this file does not hold that warehouse's ledger): when they last changed
+    published: dt.datetime | None = None
 
 
 def item_figures(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID | None = None) -> list[WarehouseFigures]:
@@ -97,8 +102,14 @@ def item_figures(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID |
     whq = select(Warehouse.id, Warehouse.code).order_by(Warehouse.code)
     if warehouse_id is not None:
         whq = whq.where(Warehouse.id == warehouse_id)
+    held = local_scope(session)
     out = []
     for wid, code in session.execute(whq):
+        if held is not None and wid.hex not in held:
+            sister = _published(session, item_id, wid, code, inbound.get(wid, 0))
+            if sister is not None:
+                out.append(sister)
+            continue
         kinds = by.get(wid, {})
         on_hand = sum(v for k, v in kinds.items() if k in INTERNAL_KINDS)
         if not kinds and not inbound.get(wid) and warehouse_id is None:
@@ -108,6 +119,22 @@ def item_figures(session: Session, item_id: uuid.UUID, warehouse_id: uuid.UUID |
         out.append(WarehouseFigures(wid, code, on_hand, in_qa, alloc, on_hand - in_qa - alloc,
                                     kinds.get("transit", 0), inbound.get(wid, 0)))
     return out
+
+
+def _published(session: Session, item_id: uuid.UUID, wid: uuid.UUID, code: str, inbound: int) -> WarehouseFigures | None:
+    """A sister warehouse's figures as its own branch published them (none published: None). The
+    ledger here has only the moves that concern this branch's warehouses, so summing it would show the
+    sister nearly empty. Allocated includes what the sister promised away by transfer (its
+    ``outbound``), so available is what it could still give; QA and in-transit-out are not published (0)."""
+    f = session.execute(
+        select(Published.on_hand, Published.allocated, Published.outbound, Published.updated_at)
+        .join(Warehouse, and_(Warehouse.id == Published.warehouse_id, Warehouse.branch_id == Published.owner_branch_id))
+        .where(Published.item_id == item_id, Published.warehouse_id == wid, Published.deleted_at.is_(None))).first()
+    if f is None:
+        return None
+    on_hand, allocated, outbound, changed = f
+    return WarehouseFigures(wid, code, int(on_hand), 0, int(allocated + outbound), int(on_hand - allocated - outbound),
+                            0, inbound, published=changed)
 
 
 @dataclass(frozen=True)

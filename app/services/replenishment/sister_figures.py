@@ -15,12 +15,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-
-def local_scope(session: Session) -> set[str] | None:
-    """The warehouses (hex ids) whose rows this file holds in full, or None for every warehouse
-    (head office, a standalone file, a branch of a server without selective replication)."""
-    raw = session.execute(text("SELECT value FROM sync_state WHERE key = 'scope'")).scalar()
-    return {x for x in str(raw).split(",") if x} or None if raw else None
+from app.services.db import local_scope
 
 
 def sister_surplus(session: Session, surplus: Any, warehouses: list[tuple[str, str, str]],

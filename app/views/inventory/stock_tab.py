@@ -120,7 +120,9 @@ class StockTab(QWidget):
         self.figures = RowsModel([
             Column("Warehouse", "warehouse"), Column("On hand", "on_hand", True), Column("In QA", "in_qa", True),
             Column("Allocated", "allocated", True), Column("Available", "available", True),
-            Column("In transit out", "in_transit_out", True), Column("In transit in", "in_transit_in", True)], self)
+            Column("In transit out", "in_transit_out", True), Column("In transit in", "in_transit_in", True),
+            Column("Figures", "published", fmt=lambda t: f"published {t.astimezone():%Y-%m-%d %H:%M}" if t else "this file")],
+            self)
         self.bins = RowsModel([
             Column("Warehouse", "warehouse"), Column("Location", "location"), Column("Kind", "kind"),
             Column("Lot", "lot"), Column("Expiry", "expiry", fmt=lambda d: d.isoformat() if d else ""),
