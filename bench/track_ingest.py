@@ -3,7 +3,11 @@ an account's answers (1,000 shipments a transaction): events stored once, status
 newest event, follow-ups (orders, cases, the invoices queued), notices queued. Then the billing job
 settles the queued invoices (its own figure), and the same answers come again (all known).
 
-    depot bench track_ingest [--shipments 10000] [--events 10] [--batch 1000]
+    depot bench track_ingest [--shipments 10000] [--events 10] [--batch 1000] [--keep FILE | --db FILE] [--profile OUT]
+
+``--keep FILE`` also saves the seeded file (before any event) and ``--db FILE`` starts from a copy
+of such a file instead of seeding again (seeding takes longer than the figure; A/B runs reuse one).
+``--profile OUT``: cProfile of the first ingest written to OUT (pstats).
 
 Target: 100,000 events in under 10 s. Network and parsing are not in this figure (track_poll and
 carrier_parse have them).
@@ -12,7 +16,10 @@ carrier_parse have them).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +48,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--shipments", type=int, default=10_000)
     ap.add_argument("--events", type=int, default=10, help="events a shipment (at most 10)")
     ap.add_argument("--batch", type=int, default=1000, help="shipments an answer (one transaction)")
+    ap.add_argument("--keep", type=Path, help="also save the seeded file here (before any event)")
+    ap.add_argument("--db", type=Path, help="start from a copy of a file --keep saved (same --shipments)")
+    ap.add_argument("--profile", type=Path, help="write a cProfile of the first ingest here")
     args = ap.parse_args(argv)
     from sqlalchemy import func, select
 
@@ -55,9 +65,15 @@ def main(argv: list[str]) -> int:
 
     with tempfile.TemporaryDirectory(prefix="depot-ingest-") as tmp:
         path = Path(tmp) / "ingest.db"
-        print(f"seeding a demo database and adding {args.shipments:,} shipments ...", flush=True)
-        seed_database(path, size="demo")
-        add_shipments(path, args.shipments)
+        if args.db:
+            print(f"copying {args.db} ...", flush=True)
+            shutil.copyfile(args.db, path)
+        else:
+            print(f"seeding a demo database and adding {args.shipments:,} shipments ...", flush=True)
+            seed_database(path, size="demo")
+            add_shipments(path, args.shipments)
+            if args.keep:
+                shutil.copyfile(path, args.keep)
         engine = open_database(path)
         with session_scope(engine) as s:
             accounts = {(a.branch_code, a.carrier_code): a for a in list_accounts(s, None, all_branches=True)}
@@ -90,17 +106,23 @@ def main(argv: list[str]) -> int:
         now = dt.datetime.now(dt.UTC)
         p = poller.Plan(now)
 
-        def run_all() -> tuple[float, float, int]:
+        def run_all(profile: Path | None = None) -> tuple[float, float, int]:
+            prof = cProfile.Profile(time.process_time) if profile else None  # CPU, as the figure
             wall0, cpu0 = time.perf_counter(), time.process_time()
+            if prof:
+                prof.enable()
             stored = 0
             for w, results in work:
                 with session_scope(engine) as s:
                     rep = poller.apply(s, p, poller.Fetched(w, TrackReply(Outcome.OK, shipments=results), 1, 0.0), now)
                 stored += rep.new_events
+            if prof:
+                prof.disable()
+                prof.dump_stats(str(profile))
             return time.perf_counter() - wall0, time.process_time() - cpu0, stored
 
         print(f"ingesting {total_events:,} events for {len(rows):,} shipments in {len(work)} answers ...", flush=True)
-        wall, cpu, stored = run_all()
+        wall, cpu, stored = run_all(args.profile)
         from app.services.billing import settle
 
         queued = _queued(engine)
@@ -113,6 +135,7 @@ def main(argv: list[str]) -> int:
             delivered = s.scalar(select(func.count()).select_from(Shipment).where(Shipment.status == "delivered",
                                                                                   Shipment.number.like("%-SHB-%")))
         engine.dispose()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"ingested {stored:,} events in {wall:.2f} s ({stored / wall:,.0f} events/s; {cpu:.2f} s CPU), "
           f"{delivered:,} shipments delivered, {in_ledger:,} rows in the ledger")
     print(f"the billing job settled the {queued:,} queued follow-ups in {bill_wall:.2f} s ({bill_cpu:.2f} s CPU): "
