@@ -57,6 +57,17 @@ def event_id_for(carrier_code: str, tracking_number: str, raw_code: str, at: dt.
     return _uuid5(_EVENT_NS_BYTES, f"{carrier_code.upper()}|{tracking_number.strip().upper()}|{raw_code}|{stamp}")
 
 
+def event_hex_for(carrier_code: str, tracking_number: str, raw_code: str, stamp: str) -> str:
+    """``event_id_for(...).hex`` (the stored form) from the time's UTC text to the second
+    ('YYYY-MM-DDTHH:MM:SS', '' for no time: the first 19 characters of its stored text). Ingest
+    derives one per event and keeps ids as text: no UUID object, no second conversion of the time."""
+    d = bytearray(hashlib.sha1(_EVENT_NS_BYTES + f"{carrier_code.upper()}|{tracking_number.strip().upper()}|"
+                               f"{raw_code}|{stamp}".encode(), usedforsecurity=False).digest()[:16])
+    d[6] = d[6] & 0x0F | 0x50  # version 5
+    d[8] = d[8] & 0x3F | 0x80  # RFC 4122 variant
+    return d.hex()
+
+
 def derived_id(*parts: object) -> uuid.UUID:
     """A deterministic id for a row that two workstations may create for the same reason."""
     return uuid.uuid5(_KEY_NS, "|".join(p.hex if isinstance(p, uuid.UUID) else str(p) for p in parts))

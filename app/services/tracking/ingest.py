@@ -18,14 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_id_for
+from app.models.tracking import TrackingEvent, event_hex_for
 from app.models.types import iso_utc
 from app.models.workflow import allowed
-from app.services.bulk import BulkInsert, cursor
+from app.services.bulk import BulkInsert, cursor, run_many
 from app.services.carriers.model import TrackEvent, TrackResult
 from app.services.events import (
     PodReceived,
@@ -97,49 +96,59 @@ class Change:
 
 
 class Batch:
-    """New event rows and notices of one apply transaction, written together by ``flush``
-    (the bulk writer's executemany instead of an ORM object per event)."""
+    """New event rows and notices of one apply transaction, written together by ``flush`` (one
+    ``executemany`` of stored-form rows instead of an ORM object per event). Event ids are kept in
+    their stored form (32 hex characters: hashing and comparing text costs a fraction of UUID
+    objects), times converted to their stored text once each."""
 
     def __init__(self, session: Session, now: dt.datetime, carrier_now: dt.datetime | None = None) -> None:
         self.session = session
         self.now = now
         #: the carrier's clock when it answered (its Date header); events are "ahead" of the later clock
         self.carrier_now = carrier_now
-        self.rows: list[dict[str, Any]] = []
-        self.due: list[dict[str, Any]] = []
-        self.known: set[uuid.UUID] = set()
-        self._ids: dict[tuple[str, str, str, dt.datetime | None], uuid.UUID] = {}
+        #: new event rows: the stored columns (``_COLUMNS``) and the event's time as a datetime last
+        self.rows: list[list[Any]] = []
+        self.due: list[tuple[str, str, str, str]] = []
+        #: ids (hex) of the events stored already, or written by this batch
+        self.known: set[str] = set()
+        self._ids: dict[tuple[str, str, str, dt.datetime | None], str] = {}
+        self._iso: dict[Any, str | None] = {None: None}
+        self.now_iso = self.iso(now)
 
-    def event_id(self, carrier_code: str, number: str, raw_code: str, at: dt.datetime | None) -> uuid.UUID:
-        """``event_id_for``, computed once per event of the transaction (prefetch and ingest both ask)."""
+    def iso(self, at: dt.datetime | None) -> str | None:
+        """A time's stored text (converted once: an answer's events share times, the batch ``now``)."""
+        got = self._iso.get(at, _MISSING)
+        if got is _MISSING:
+            got = self._iso[at] = iso_utc(at)  # type: ignore[arg-type]
+        return got  # type: ignore[no-any-return]
+
+    def event_id(self, carrier_code: str, number: str, raw_code: str, at: dt.datetime | None) -> str:
+        """``event_id_for`` as hex, computed once per event of the transaction (prefetch and ingest
+        both ask); the id's time text is the first 19 characters of the stored one."""
         key = (carrier_code, number, raw_code, at)
         got = self._ids.get(key)
         if got is None:
-            got = self._ids[key] = event_id_for(carrier_code, number, raw_code, at)
+            iso = self.iso(at)
+            got = self._ids[key] = event_hex_for(carrier_code, number, raw_code, iso[:19] if iso else "")
         return got
 
-    def prefetch(self, ids: Iterable[uuid.UUID]) -> None:
-        """Learn which of these event ids are stored already (one query per 500, on the DB-API
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Learn which of these event ids (hex) are stored already (one query per 500, on the DB-API
         cursor: the ORM's result processing cost more than the query)."""
-        todo = [i.hex for i in set(ids) if i not in self.known]
+        todo = [i for i in set(ids) if i not in self.known]
         cur = cursor(self.session)
         for n in range(0, len(todo), 500):
             chunk = todo[n:n + 500]
             found = cur.execute(f"SELECT id FROM tracking_event WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            self.known.update(uuid.UUID(hex=r[0]) for r in found)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        self.known.add(row["id"])
+            self.known.update(r[0] for r in found)
 
     def flush(self) -> int:
         n = len(self.rows)
-        if self.rows:  # stored-form tuples by the bulk writer's executemany: no ORM type processing
-            iso: dict[dt.datetime | None, str | None] = {None: None}  # a batch's rows share seen/created times
-            BulkInsert(self.session, TrackingEvent, _COLUMNS).write([_stored(r, iso) for r in self.rows])
+        if self.rows:  # stored-form rows by the bulk writer's executemany: no ORM type processing
+            BulkInsert(self.session, TrackingEvent, _COLUMNS).write([r[:_AT] for r in self.rows])
             self.rows = []
         if self.due:
-            self.session.execute(insert(TrackingNoticeDue).prefix_with("OR IGNORE"), self.due)
+            run_many(self.session, "tracking_notice_due", _DUE_SQL, self.due)
             self.due = []
         return n
 
@@ -147,50 +156,37 @@ class Batch:
 _COLUMNS = ("id", "shipment_id", "carrier_id", "tracking_number", "at", "event_status", "raw_code", "description",
             "location", "eta_date", "eta_end", "pod_signed_by", "pod_at", "pod_image", "seen_at", "source", "notice",
             "owner_branch_id", "created_at")
-
-
-def _stored(r: dict[str, Any], iso: dict[dt.datetime | None, str | None]) -> tuple[Any, ...]:
-    """One event row in the form SQLite stores (``app.services.bulk``: ids as hex, times as ISO text;
-    ``iso``: the times converted so far, as most are the batch's own and None)."""
-    eta = r["eta_date"]
-    times = []
-    for k in ("at", "eta_end", "pod_at", "seen_at", "created_at"):
-        v = r[k]
-        got = iso.get(v, _MISSING)
-        if got is _MISSING:
-            got = iso[v] = iso_utc(v)
-        times.append(got)
-    at, eta_end, pod_at, seen_at, created_at = times
-    return (r["id"].hex, r["shipment_id"].hex, r["carrier_id"].hex, r["tracking_number"], at,
-            r["event_status"], r["raw_code"], r["description"], r["location"], eta.isoformat() if eta else None,
-            eta_end, r["pod_signed_by"], pod_at, r["pod_image"], seen_at,
-            r["source"], r["notice"], r["owner_branch_id"].hex, created_at)
-
-
+# a row's fields: the stored columns in ``_COLUMNS`` order, then the event's time (a datetime)
+(_ID, _SHIPMENT, _CARRIER, _NUMBER, _AT_ISO, _STATUS, _RAW, _DESCRIPTION, _LOCATION, _ETA_DATE, _ETA_END, _POD_BY,
+ _POD_AT, _POD_IMAGE, _SEEN, _SOURCE, _NOTICE, _OWNER, _CREATED, _AT) = range(20)
+_DUE_SQL = "INSERT OR IGNORE INTO tracking_notice_due (event_id, kind, shipment_id, created_at) VALUES (?, ?, ?, ?)"
 _MISSING: Any = object()
 
 
-def candidate_ids(batch: Batch, carrier_code: str, result: TrackResult) -> list[uuid.UUID]:
+def candidate_ids(batch: Batch, carrier_code: str, result: TrackResult) -> list[str]:
+    """The ids of the events ``ingest`` may store from ``result`` (for ``Batch.prefetch``)."""
     number = result.tracking_number or ""
-    return [batch.event_id(carrier_code, number, e.raw_code, e.at) for e in result.events]
+    return [batch.event_id(carrier_code, number, e.raw_code, e.at) for e in result.events or _bare(result)]
 
 
-def _scan(row: dict[str, Any]) -> Scan:
-    return Scan(row["id"], row["at"], row["event_status"], row["raw_code"], row["description"], row["location"])
+def _bare(result: TrackResult) -> list[TrackEvent]:
+    """An answer with a status but no events (no scan list, no time) is kept as one event: the
+    status, without a time (its id is the same at every poll, so it is stored once)."""
+    if result.events or result.status in ("", "unknown"):
+        return []
+    return [TrackEvent(None, result.status, result.raw_status or result.status, result.raw_text or result.status)]
 
 
-def _row(batch: Batch, shipment: Shipment, carrier_code: str, e: TrackEvent, now: dt.datetime,
-         source: str) -> dict[str, Any]:
-    return {"id": batch.event_id(carrier_code, shipment.tracking_number, e.raw_code, e.at), "shipment_id": shipment.id,
-            "carrier_id": shipment.carrier_id, "tracking_number": shipment.tracking_number, "at": e.at,
-            "event_status": e.status, "raw_code": e.raw_code[:40], "description": e.description[:300],
-            "location": e.location[:120], "eta_date": None, "eta_end": None, "pod_signed_by": "", "pod_at": None,
-            "pod_image": "", "seen_at": now, "source": source, "notice": "", "owner_branch_id": shipment.owner_branch_id,
-            "created_at": now}
+def _scan(row: list[Any]) -> Scan:
+    return Scan(uuid.UUID(hex=row[_ID]), row[_AT], row[_STATUS], row[_RAW], row[_DESCRIPTION], row[_LOCATION])
 
 
 def _when(at: dt.datetime | None) -> dt.datetime:
     return at or _NEVER
+
+
+def _at(e: TrackEvent) -> dt.datetime:
+    return e.at or _NEVER
 
 
 def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str, result: TrackResult,
@@ -199,84 +195,98 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     in line with its newest event. Returns what changed; handlers have run."""
     now = batch.now
     change = Change(before=shipment.status, after=shipment.status)
-    rows: list[dict[str, Any]] = []
-    seen: set[uuid.UUID] = set()
     clock = max(now, batch.carrier_now) if batch.carrier_now is not None else now
     ahead = clock + FUTURE_ALLOWANCE
-    change.future = sorted(e.at for e in result.events if e.at is not None and e.at > ahead)
     change.clock = clock
-    for e in sorted(result.events, key=lambda x: _when(x.at)):
+    number = shipment.tracking_number
+    ship_hex, carrier_hex, owner_hex, now_iso = shipment.id.hex, shipment.carrier_id.hex, shipment.owner_branch_id.hex, \
+        batch.now_iso
+
+    def make(e: TrackEvent, src: str) -> list[Any]:
+        """A new event row: its stored columns (``_COLUMNS``), then its time."""
+        raw = e.raw_code
+        return [batch.event_id(carrier_code, number, raw, e.at), ship_hex, carrier_hex, number, batch.iso(e.at),
+                e.status, raw[:40], e.description[:300], e.location[:120], None, None, "", None, "", now_iso, src, "",
+                owner_hex, now_iso, e.at]
+
+    # the answer's events in carrier time (None first), each once; those dated ahead are left for later
+    rows: list[list[Any]] = []
+    seen: set[str] = set()
+    future = change.future
+    for e in sorted(result.events, key=_at):
         if e.at is not None and e.at > ahead:
-            continue  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
-        row = _row(batch, shipment, carrier_code, e, now, source)
-        if row["id"] in seen:
+            future.append(e.at)  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
             continue
-        seen.add(row["id"])
+        row = make(e, source)
+        if row[_ID] in seen:
+            continue
+        seen.add(row[_ID])
         rows.append(row)
-    if not rows and not change.future and result.status not in ("", "unknown"):  # a status without its events
-        rows.append(_row(batch, shipment, carrier_code, TrackEvent(None, result.status, result.raw_status or result.status,
-                                                            result.raw_text or result.status), now, source))
+    if not rows and not future:
+        rows = [make(e, source) for e in _bare(result)]  # a status without its events
     known_newest = shipment.last_event_at
-    answer_newest = max(rows, key=lambda r: _when(r["at"])) if rows else None
-    fresh = answer_newest is not None and (known_newest is None or _when(answer_newest["at"]) >= known_newest)
-    new = [r for r in rows if r["id"] not in batch.known]
+    answer_newest = max(rows, key=lambda r: _when(r[_AT])) if rows else None
+    fresh = answer_newest is not None and (known_newest is None or _when(answer_newest[_AT]) >= known_newest)
+    known = batch.known
+    new = [r for r in rows if r[_ID] not in known]
     pod = result.pod if result.pod is not None and (result.pod.signed_by or result.pod.at) else None
-    if pod is not None and (change.future or (pod.at is not None and pod.at > ahead)):
+    if pod is not None and (future or (pod.at is not None and pod.at > ahead)):
         pod = None  # the proof of a delivery dated ahead comes with that delivery
     has_pod = bool(shipment.pod_signed_by or shipment.pod_at)
     eta_new = fresh and result.eta_date is not None and result.eta_date != shipment.eta_date \
         and shipment.status not in FINAL and result.status not in FINAL
     pod_new = fresh and pod is not None and not has_pod
-    anchor: dict[str, Any] | None = None
+    anchor: list[Any] | None = None
     if answer_newest is not None and (eta_new or pod_new):
         # the answer's facts about the whole shipment ride on its newest event; if that one is
         # stored already, on a revision event of their own (a new ETA without a scan)
-        if answer_newest["id"] in batch.known:
+        if answer_newest[_ID] in known:
             kind = "POD" if pod_new else f"ETA {result.eta_date.isoformat() if result.eta_date else ''}"
-            anchor = _row(batch, shipment, carrier_code, TrackEvent(answer_newest["at"], answer_newest["event_status"], kind,
-                                                             answer_newest["description"], answer_newest["location"]),
-                          now, "eta" if not pod_new else source)
-            if anchor["id"] in batch.known:
+            anchor = make(TrackEvent(answer_newest[_AT], answer_newest[_STATUS], kind, answer_newest[_DESCRIPTION],
+                                     answer_newest[_LOCATION]), "eta" if not pod_new else source)
+            if anchor[_ID] in known:
                 anchor = None
             else:
-                new.append(anchor)
+                new.append(anchor)  # its time is the answer's newest: ``new`` stays in carrier time
         else:
             anchor = answer_newest
         if anchor is not None:
             if eta_new:
-                anchor["eta_date"] = result.eta_date
-                anchor["eta_end"] = result.eta_window[1] if result.eta_window else None
+                anchor[_ETA_DATE] = result.eta_date.isoformat() if result.eta_date else None
+                anchor[_ETA_END] = batch.iso(result.eta_window[1]) if result.eta_window else None
             if pod_new and pod is not None:
-                anchor["pod_signed_by"] = (pod.signed_by or "")[:80]
-                anchor["pod_at"] = pod.at
-                anchor["pod_image"] = (pod.image or "")[:300]
-    change.new_events = sum(1 for r in new if r["source"] != "eta")
-    for r in new:
-        batch.add(r)
+                anchor[_POD_BY] = (pod.signed_by or "")[:80]
+                anchor[_POD_AT] = batch.iso(pod.at)
+                anchor[_POD_IMAGE] = (pod.image or "")[:300]
     if not new:
         return change
+    change.new_events = sum(1 for r in new if r[_SOURCE] != "eta")
+    batch.rows += new
+    known.update(r[_ID] for r in new)
 
     events: list[ShipmentTracked] = []
-    notices: dict[uuid.UUID, tuple[str, dict[str, Any]]] = {}
+    notices: dict[str, tuple[str, list[Any]]] = {}
 
-    def notice(row: dict[str, Any], kind: str) -> None:
+    def notice(row: list[Any], kind: str) -> None:
         if not policy.notice_on(kind):
             return
-        have = notices.get(row["id"])
+        have = notices.get(row[_ID])
         if have is None or _NOTICE_RANK[kind] > _NOTICE_RANK[have[0]]:
-            notices[row["id"]] = (kind, row)
+            notices[row[_ID]] = (kind, row)
 
-    # status: walk the new events in carrier time; each one newer than what was known moves it on
-    timed = sorted((r for r in new if r["source"] != "eta" and r["event_status"] != "unknown"), key=lambda x: _when(x["at"]))
-    newest_row: dict[str, Any] | None = None
+    # status: walk the new events in carrier time (``new`` is in that order); each one newer than
+    # what was known moves it on
+    newest_row: list[Any] | None = None
     status = shipment.status
-    picked: dict[str, Any] | None = None
-    troubles: list[tuple[str, dict[str, Any]]] = []
-    for r in timed:
-        if known_newest is not None and _when(r["at"]) < known_newest:
+    picked: list[Any] | None = None
+    troubles: list[tuple[str, list[Any]]] = []
+    for r in new:
+        target = r[_STATUS]
+        if r[_SOURCE] == "eta" or target == "unknown":
+            continue
+        if known_newest is not None and _when(r[_AT]) < known_newest:
             continue  # an older scan filled in: kept in the ledger, changes nothing
         newest_row = r
-        target = r["event_status"]
         if status == "delivered" and (target in TROUBLE or target == "returned"):
             troubles.append(("after_delivery", r))
             continue
@@ -288,19 +298,17 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
             troubles.append((CASES[target], r))
         status = target
     if newest_row is not None:
-        shipment.last_event_at = newest_row["at"]
-        shipment.raw_status = newest_row["raw_code"]
-        shipment.status_text = newest_row["description"]
+        shipment.last_event_at = newest_row[_AT]
+        shipment.raw_status = newest_row[_RAW]
+        shipment.status_text = newest_row[_DESCRIPTION]
     if change.new_events:
         shipment.moved_at = now
     if status != shipment.status:
-        delivered_row = newest_row if status == "delivered" else None
-        transition(shipment, status, None, f"carrier: {shipment.status_text}"[:200],
-                   at=_when(delivered_row["at"]) if delivered_row is not None and delivered_row["at"] else None)
+        delivered_at = newest_row[_AT] if status == "delivered" and newest_row is not None else None
+        transition(shipment, status, None, f"carrier: {shipment.status_text}"[:200], at=delivered_at)
     change.after = shipment.status
-    scan_of = {r["id"]: _scan(r) for r in new}
     if picked is not None:
-        events.append(ShipmentPickedUp(None, shipment=shipment, event=scan_of[picked["id"]]))
+        events.append(ShipmentPickedUp(None, shipment=shipment, event=_scan(picked)))
         if shipment.status not in FINAL:
             notice(picked, "shipped")
     if eta_new and anchor is not None:
@@ -310,7 +318,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
             shipment.eta = result.eta_window[1]
         late = shipment.promised_date is not None and result.eta_date is not None \
             and result.eta_date > shipment.promised_date
-        events.append(ShipmentEtaChanged(None, shipment=shipment, event=scan_of[anchor["id"]], old_eta=old_eta,
+        events.append(ShipmentEtaChanged(None, shipment=shipment, event=_scan(anchor), old_eta=old_eta,
                                          new_eta=result.eta_date, late=late))
         if old_eta is not None or late:
             notice(anchor, "eta")
@@ -319,25 +327,27 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
         if resolved and kind != "after_delivery":
             continue  # an attempt followed by the delivery in the same answer: nothing left to do
         if kind == "after_delivery":
-            when = r["at"].strftime("%Y-%m-%d %H:%M") if r["at"] else "later"
-            shipment.flag = f"exception after delivery: {r['description']} ({when} UTC)"[:200]
-        events.append(ShipmentTrouble(None, shipment=shipment, event=scan_of[r["id"]], kind=kind,
-                                      detail=r["description"]))
+            when = r[_AT].strftime("%Y-%m-%d %H:%M") if r[_AT] else "later"
+            shipment.flag = f"exception after delivery: {r[_DESCRIPTION]} ({when} UTC)"[:200]
+        events.append(ShipmentTrouble(None, shipment=shipment, event=_scan(r), kind=kind, detail=r[_DESCRIPTION]))
         notice(r, "exception")
     if change.before != "delivered" and shipment.status == "delivered" and newest_row is not None:
-        events.append(ShipmentDelivered(None, shipment=shipment, event=scan_of[newest_row["id"]],
+        events.append(ShipmentDelivered(None, shipment=shipment, event=_scan(newest_row),
                                         at=shipment.delivered_at, pod=pod_new or has_pod))
         notice(newest_row, "delivered")
     if pod_new and pod is not None and anchor is not None:
         shipment.pod_signed_by = (pod.signed_by or "")[:80]
         shipment.pod_at = pod.at
         shipment.pod_image = (pod.image or "")[:300]
-        events.append(PodReceived(None, shipment=shipment, event=scan_of[anchor["id"]],
+        events.append(PodReceived(None, shipment=shipment, event=_scan(anchor),
                                   signed_by=shipment.pod_signed_by, at=pod.at))
-    for event_id, (kind, row) in notices.items():
-        row["notice"] = kind
-        batch.due.append({"event_id": str(event_id), "kind": kind, "shipment_id": str(shipment.id), "created_at": now})
-        change.notices.append((event_id, kind))
+    if notices:
+        shipment_ref = str(shipment.id)
+        for event_hex, (kind, row) in notices.items():
+            row[_NOTICE] = kind
+            event_id = uuid.UUID(hex=event_hex)
+            batch.due.append((str(event_id), kind, shipment_ref, batch.now_iso))  # type: ignore[arg-type]
+            change.notices.append((event_id, kind))
     for ev in events:
         emit(session, ev)
         change.emitted.append(type(ev).__name__)

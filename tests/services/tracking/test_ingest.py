@@ -10,14 +10,15 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
 from app.models.messaging import EmailOutbox
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_id_for
+from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_hex_for, event_id_for
+from app.models.types import iso_utc
 from app.services import events as ev
 from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
 from app.services.errors import ValidationError
@@ -355,3 +356,53 @@ def test_event_ids_are_the_uuid5_every_workstation_derived_before() -> None:
         want = uuid.uuid5(_EVENT_NS, f"UPS|1Z999AA10123456784|DL|{stamp}")
         got = event_id_for("ups", " 1z999aa10123456784 ", "DL", at)
         assert (got, got.version, got.variant, hash(got), str(got)) == (want, 5, uuid.RFC_4122, hash(want), str(want))
+        # the stored form ingest derives from the time's stored text (its first 19 characters: UTC, to the second)
+        assert event_hex_for("ups", " 1z999aa10123456784 ", "DL", iso_utc(at)[:19] if at else "") == want.hex
+
+
+def test_an_event_in_the_carriers_own_zone_is_the_same_event_as_in_utc(tw: TrackWorld, session: Session) -> None:
+    """Carriers give local times (UPS, USPS): the id, the stored time and the "stored once" rule go by
+    the instant, so the same scan written as 03:00-05:00 and as 08:00 UTC is one event."""
+    s = tw.ship(session, "SBX000000000118", status="in_transit")
+    session.commit()
+    east = dt.timezone(dt.timedelta(hours=-5))
+    local = TrackEvent(dt.datetime(2026, 12, 1, 14, 30, 15, 250000, tzinfo=east), "in_transit", "AR", "Arrived", "MEMPHIS, TN")
+    in_utc = TrackEvent(dt.datetime(2026, 12, 1, 19, 30, 15, 250000, tzinfo=dt.UTC), "in_transit", "AR", "Arrived",
+                        "MEMPHIS, TN")
+    assert answer(tw, session, result(s.tracking_number, PICKUP, local)).new_events == 2
+    assert answer(tw, session, result(s.tracking_number, PICKUP, in_utc)).new_events == 0
+    [_pickup, ev_] = events_of(session, s)
+    assert ev_.id == event_id_for("SANDBOX", s.tracking_number, "AR", in_utc.at) and ev_.at == in_utc.at
+    # stored as every other time of the file (UTC text to the microsecond), so it sorts with rows the ORM wrote
+    raw = session.execute(text("SELECT max(at) FROM tracking_event")).scalar()
+    assert raw == "2026-12-01T19:30:15.250000+00:00"
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.last_event_at == in_utc.at
+
+
+def test_a_status_without_events_is_one_event_stored_once(tw: TrackWorld, session: Session) -> None:
+    """Some answers carry only the parcel's status (no scan list, no time): it is kept as one event
+    without a time, and the same answer again adds nothing."""
+    s = tw.ship(session, "SBX000000000119")
+    session.commit()
+    bare = TrackResult(s.tracking_number, Outcome.OK, "in_transit", "IT", "In transit", None, None, [], None)
+    assert answer(tw, session, bare).new_events == 1
+    assert answer(tw, session, bare).new_events == 0
+    [only] = events_of(session, s)
+    assert (only.at, only.event_status, only.raw_code, only.description) == (None, "in_transit", "IT", "In transit")
+    assert only.id == event_id_for("SANDBOX", s.tracking_number, "IT", None)
+    assert session.get(Shipment, s.id).status == "in_transit"  # type: ignore[union-attr]
+
+
+def test_the_carriers_delivery_window_is_kept_on_the_event_and_the_shipment(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000120", status="in_transit", promised=dt.date(2026, 12, 5))
+    session.commit()
+    start, end = dt.datetime(2026, 12, 3, 14, 0, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 18, 0, tzinfo=dt.UTC)
+    windowed = TrackResult(s.tracking_number, Outcome.OK, "in_transit", "DP", "Departed", dt.date(2026, 12, 3), (start, end),
+                           [PICKUP, DEPART], None)
+    answer(tw, session, windowed)
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.eta_date, ship.eta) == (dt.date(2026, 12, 3), end)
+    anchor = next(e for e in events_of(session, s) if e.raw_code == "DP")
+    assert (anchor.eta_date, anchor.eta_end) == (dt.date(2026, 12, 3), end)
+    assert [e.eta_date for e in events_of(session, s) if e.raw_code == "PU"] == [None]
