@@ -89,3 +89,26 @@ def test_an_unused_connection_expires_and_a_disposed_site_lets_go(net: Net, monk
     while _server_backends(net) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _server_backends(net) == 0
+
+
+def test_the_changed_tables_question_is_answered_by_the_server_function(net: Net) -> None:
+    """Pulls ask ``depot_changed_tables`` (its plans stay in a kept backend); it names exactly the
+    tables with rows at or above a cursor."""
+    assert net.dal.sync().ok
+    cursor = int(net.dal.scalar("SELECT value FROM sync_state WHERE key = 'cursor'"))
+    receive(net.dal, net.world, "DAL", "BOLT", 3)
+    assert net.dal.sync().pushed == 1
+    rows = net.server.query("SELECT depot_changed_tables(%s::text::xid8)", str(cursor))
+    assert {r[0] for r in rows} == {"stock_move"}
+    assert net.hou.sync().pulled == 1
+
+
+def test_a_server_without_the_function_is_asked_the_inline_way(net: Net) -> None:
+    """A server initialised before the function existed still serves pulls."""
+    assert net.hou.sync().ok
+    with psycopg.connect(net.server.dsn, autocommit=True) as c:
+        c.execute("DROP FUNCTION depot_changed_tables(xid8)")
+    receive(net.dal, net.world, "DAL", "BOLT", 3)
+    assert net.dal.sync().pushed == 1
+    res = net.hou.sync()
+    assert res.pulled == 1 and "stock_move" in res.tables

@@ -33,6 +33,7 @@ from app.models.hlc import ClockSkewError, clock
 from app.services.replication.apply import Applier, Row
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
+from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
 from app.services.replication.scope import BranchScope
 from app.services.replication.tables import sync_tables
 
@@ -86,8 +87,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
         with pg.cursor() as cur:
             cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL, "
                         "depot_is_ho() OR depot_is_admin(), "
-                        "COALESCE((SELECT value FROM depot_meta WHERE key = 'selective'), '') = 'on' "
-                        "FROM pg_current_snapshot() AS s")
+                        "COALESCE((SELECT value FROM depot_meta WHERE key = 'selective'), '') = 'on', "
+                        f"{HAS_FUNCTION_SQL} FROM pg_current_snapshot() AS s")
             row = cur.fetchone()
             assert row is not None
             xmin, snapshot = int(row[0]), str(row[1])
@@ -99,14 +100,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
                 # the index is always the right plan for a window that starts at a recent cursor.
                 cur.execute("SET LOCAL enable_seqscan = off")
-            # one round trip to learn which tables changed: max(txid) is one step down the txid
-            # index whatever the statistics say (an EXISTS probe may turn into a full scan)
-            probe = sql.SQL(" UNION ALL ").join(
-                sql.SQL("SELECT {} WHERE (SELECT max(txid) FROM {}) >= {}::xid8").format(
-                    sql.Literal(t.name), sql.Identifier(t.name), sql.Literal(str(cursor)))
-                for t in tables.values())
-            cur.execute(probe)
-            changed = {str(r[0]) for r in cur.fetchall()}
+            # one round trip to learn which tables changed (replication.probe: max(txid) per table, one
+            # step down the txid index whatever the statistics say, from plans the backend keeps)
+            changed = changed_tables(cur, list(tables.values()), cursor, function=bool(row[5]))
             scope = BranchScope.read(cur, local, branch_id, cursor, changed) if selective and branch_id else None
             if not changed and not purged and xmin == cursor:
                 pg.rollback()  # nothing at all since the last pull; the heartbeat below may still be due

@@ -34,6 +34,7 @@ from psycopg import sql
 from app.models.base import DOCUMENT, LEDGER, MASTER
 from app.models.hlc import MAX_SKEW_MS
 from app.services.errors import ValidationError
+from app.services.replication.probe import function_ddl as changed_tables_ddl
 from app.services.replication.tables import SyncTable, sync_tables
 
 SERVER_SCHEMA_VERSION = 2
@@ -364,6 +365,7 @@ def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: s
         for t in sync_tables().values():
             _table_ddl(cur, t, group)
             names.append(t.name)
+        cur.execute(changed_tables_ddl(names))
         cur.execute("SELECT value FROM depot_meta WHERE key = 'revisions'")
         row = cur.fetchone()
         all_revs = sorted(set(json.loads(row[0]) if row else []) | revs)
