@@ -14,7 +14,15 @@ service (the outbox is filled by the real triggers) and:
 * concurrent: all sites write, then run whole syncs ``--workers`` at a time (p50/p95 latency,
   peak server connections);
 * held transaction: one server transaction holds an xid open over two more cycles (an open
-  transaction anywhere on the cluster must not make every pull re-read).
+  transaction anywhere on the cluster must not make every pull re-read);
+* paced: ``--procs`` client processes, each owning a share of the sites, start every site's whole
+  sync (after writing its moves) once every ``--period`` seconds at its own offset, so the server
+  is offered N / period syncs per second whatever it answers (``bench._sync_clients``): p50/p95,
+  start lag, refused syncs, peak connections, and the server's cores over the paced rounds.
+
+Like a workstation, every site keeps its server connection between syncs (``replication.link``);
+the sequential phases take longer than its idle lifetime at 1,000 sites, so the bench lengthens
+it (a workstation syncing every 30 s never reaches it). ``--phases`` picks phases.
 
 Reported per sync: server CPU (ms), wall time, rows pulled, WAL bytes, and for the run the
 system-catalog churn (pg_class, pg_attribute, pg_type, pg_depend rows inserted, updated and
@@ -23,6 +31,8 @@ whole sync x N / 30.
 
     depot bench sync_scale [--sites 100] [--branches 10] [--cycles 3] [--rows 6] [--history 20000]
                            [--workers 8] [--analyze] [--autovacuum] [--pooler] [--selective]
+                           [--phases push,pull,idle,concurrent,held,paced] [--procs 4] [--threads 8]
+                           [--period 30] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -44,9 +54,12 @@ from typing import Any
 
 import psycopg
 
+from bench import _sync_clients
 from bench._cluster import Cluster, Pooler, pgbouncer, private_cluster
+from bench._sync_clients import Paced
 
 CATALOGS = ("pg_class", "pg_attribute", "pg_type", "pg_depend")
+PHASES = ("push", "pull", "idle", "concurrent", "held", "paced")
 
 
 @dataclass
@@ -70,13 +83,14 @@ class Phase:
     rows_pushed: int = 0
     catalog: int = 0
     peak_conn: int = 0
+    peak_active: int = 0
 
     def line(self) -> str:
         n = max(self.syncs, 1)
         w = sorted(self.wall)
         p50 = statistics.median(w) * 1000 if w else 0
         p95 = w[min(len(w) - 1, int(len(w) * 0.95))] * 1000 if w else 0
-        extra = f", peak {self.peak_conn} connections" if self.peak_conn else ""
+        extra = f", peak {self.peak_conn} connections ({self.peak_active} active)" if self.peak_conn else ""
         return (f"  {self.name:<22} {self.syncs:>5} syncs  server CPU {self.cpu_s / n * 1000:7.2f} ms/sync  "
                 f"wall p50 {p50:6.0f} ms p95 {p95:6.0f} ms  pulled {self.rows_pulled / n:8.1f} rows/sync  "
                 f"pushed {self.rows_pushed / n:5.1f}  WAL {self.wal / n / 1024:7.1f} kB/sync  "
@@ -245,8 +259,11 @@ def _concurrent(sites: list[Site], ph: Phase, meter: Meter, workers: int) -> Non
     def watch() -> None:
         with psycopg.connect(meter.conn.info.dsn, autocommit=True) as c:
             while not stop.is_set():
-                row = c.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()
-                ph.peak_conn = max(ph.peak_conn, int(row[0]) - 2 if row else 0)  # less the meter and the watcher
+                row = c.execute("SELECT count(*), count(*) FILTER (WHERE state <> 'idle') FROM pg_stat_activity "
+                                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchone()
+                if row:  # less the meter; kept connections wait idle between syncs
+                    ph.peak_conn = max(ph.peak_conn, int(row[0]) - 1)
+                    ph.peak_active = max(ph.peak_active, int(row[1]))
                 stop.wait(0.02)
 
     def one(s: Site) -> tuple[float, Any]:
@@ -281,7 +298,17 @@ def main(argv: list[str]) -> int:
                     help="selective replication on the server (issue 20): a site pulls its own branch's moves only")
     ap.add_argument("--pooler", action="store_true",
                     help="sites connect through PgBouncer in transaction mode (its CPU counts as the server's)")
+    ap.add_argument("--phases", default=",".join(PHASES),
+                    help=f"which phases to run, of {','.join(PHASES)} (paced: --procs client processes, each site "
+                         "syncing every --period s)")
+    ap.add_argument("--procs", type=int, default=4, help="client processes of the paced phase")
+    ap.add_argument("--threads", type=int, default=8, help="syncs in flight at once per client process (paced)")
+    ap.add_argument("--period", type=float, default=30.0, help="seconds between two syncs of a site (paced)")
+    ap.add_argument("--rounds", type=int, default=2, help="periods of the paced phase (after an unpaced round that connects)")
     args = ap.parse_args(argv)
+    args.phases = [p for p in args.phases.split(",") if p]
+    if set(args.phases) - set(PHASES):
+        ap.error(f"--phases: one of {','.join(PHASES)}")
     if args.branches < 2:
         ap.error("--branches must be at least 2")
     from psycopg.conninfo import conninfo_to_dict
@@ -308,56 +335,76 @@ def main(argv: list[str]) -> int:
                     pooler = stack.enter_context(pgbouncer(cluster, "depot", [str(u) for u in users]))
                     for b in branches:
                         b.dsn = pooler.dsn(b.dsn)
-                phases, dead = _measure(cluster, dsn, pooler, seed, tmp, branches, args)
+                phases, dead, paced = _measure(cluster, dsn, pooler, seed, tmp, branches, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    push, pull, idle, conc, held = phases
-    whole = (push.cpu_s / max(push.syncs, 1) + pull.cpu_s / max(pull.syncs, 1))
+    by = {ph.name: ph for ph in phases}
     print(f"sync_scale: {args.sites} workstations in {args.branches} branches, {args.rows} moves per site and cycle, "
           f"{args.cycles} cycles, history {args.history:,} moves, statistics {'on' if args.analyze else 'none'}, "
           f"autovacuum {av}{', through PgBouncer (transaction mode)' if args.pooler else ''}"
-          f"{', selective replication' if args.selective else ''}")
+          f"{', selective replication' if args.selective else ''}; each site keeps its server connection")
     print(f"  first sync of a workstation: {first_rows:,} rows in {first_s:.2f} s")
     for ph in phases:
         print(ph.line())
+    if paced is not None:
+        print("\n".join(paced.lines()))
     print(f"  dead pg_attribute rows at the end: {dead:,}")
-    for n in (100, 300, 1000):
-        print(f"  server cores for {n:>5} workstations every 30 s: push+pull {whole * n / 30:.3f}, "
-              f"idle {idle.cpu_s / max(idle.syncs, 1) * n / 30:.3f}")
+    if "push" in by and "pull" in by and "idle sync" in by:
+        push, pull, idle = by["push"], by["pull"], by["idle sync"]
+        whole = (push.cpu_s / max(push.syncs, 1) + pull.cpu_s / max(pull.syncs, 1))
+        for n in (100, 300, 1000):
+            print(f"  server cores for {n:>5} workstations every 30 s: push+pull {whole * n / 30:.3f}, "
+                  f"idle {idle.cpu_s / max(idle.syncs, 1) * n / 30:.3f}")
     return 0
 
 
 def _measure(cluster: Cluster, dsn: str, pooler: Pooler | None, seed: Path, tmp: Path, branches: list[Branchy],
-             args: argparse.Namespace) -> tuple[list[Phase], int]:
+             args: argparse.Namespace) -> tuple[list[Phase], int, Paced | None]:
     from app.services.db import open_database
+    from app.services.replication import link
     from app.services.replication.engine import sync_once
 
+    # A workstation syncs every 30 s, well inside the kept connection's idle lifetime; the bench runs
+    # the sites one after the other per phase, which takes longer than that at 1,000 sites.
+    link.KEEP_IDLE_S = max(link.KEEP_IDLE_S, 3600.0)
     sites = _make_sites(seed, tmp, args.sites, branches)
-    for s in sites:  # first contact: workstation number, the branch's view
+    want = set(args.phases)
+    for s in sites:  # first contact: workstation number, the branch's view, the connection each keeps
         s.engine = open_database(s.path)
-        assert sync_once(s.engine, s.branch.dsn).ok
+        if want - {"paced"}:  # (the paced phase's client processes connect the sites themselves)
+            assert sync_once(s.engine, s.branch.dsn).ok
     meter = Meter(cluster, dsn, pooler)
-    push, pull, idle = Phase("push"), Phase("pull"), Phase("idle sync")
-    for _ in range(args.cycles):
+    phases: list[Phase] = []
+    push, pull = Phase("push"), Phase("pull")
+    for _ in range(args.cycles if want & {"push", "pull"} else 0):
         for s in sites:
             _write(s, args.rows)
         _run(sites, push, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_pull=False))
         _run(sites, pull, meter, lambda s: sync_once(s.engine, s.branch.dsn, do_push=False))
-    _run(sites, idle, meter, lambda s: sync_once(s.engine, s.branch.dsn))
-    conc = Phase(f"whole sync x{args.workers}")
+    phases += [ph for ph in (push, pull) if ph.name in want]
+    if "idle" in want:
+        phases.append(Phase("idle sync"))
+        _run(sites, phases[-1], meter, lambda s: sync_once(s.engine, s.branch.dsn))
+    if "concurrent" in want:
+        phases.append(Phase(f"whole sync x{args.workers}"))
+        for s in sites:
+            _write(s, args.rows)
+        _concurrent(sites, phases[-1], meter, args.workers)
+    if "held" in want:
+        phases.append(Phase("with a held xact"))
+        with psycopg.connect(dsn) as hold:
+            hold.execute("SELECT pg_current_xact_id()")  # an xid stays open: every snapshot's xmin stops here
+            for _ in range(2):
+                for s in sites:
+                    _write(s, args.rows)
+                _run(sites, phases[-1], meter, lambda s: sync_once(s.engine, s.branch.dsn))
+            hold.rollback()
     for s in sites:
-        _write(s, args.rows)
-    _concurrent(sites, conc, meter, args.workers)
-    held = Phase("with a held xact")
-    with psycopg.connect(dsn) as hold:
-        hold.execute("SELECT pg_current_xact_id()")  # an xid stays open: every snapshot's xmin stops here
-        for _ in range(2):
-            for s in sites:
-                _write(s, args.rows)
-            _run(sites, held, meter, lambda s: sync_once(s.engine, s.branch.dsn))
-        hold.rollback()
+        s.engine.dispose()  # closes each site's kept connection too
+    paced = None
+    if "paced" in want:  # the client processes open the sites (and their connections) themselves
+        paced = _sync_clients.paced(sites, args.procs, args.period, args.rounds, args.threads, args.rows,
+                                    lambda: meter.read()[0], meter.conn.info.dsn)
     dead = meter.dead_attributes()
-    for s in sites:
-        s.engine.dispose()
     meter.conn.close()
-    return [push, pull, idle, conc, held], dead
+    return phases, dead, paced

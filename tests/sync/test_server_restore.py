@@ -7,6 +7,7 @@ import psycopg
 from sqlalchemy import select
 
 from app.models.catalog import Item
+from app.services.replication import link
 from app.services.stock import on_hand
 from tests.sync.conftest import ADMIN_DSN, Net, Site, quiesce, server_hashes, site_hashes
 from tests.sync.helpers import receive
@@ -26,6 +27,9 @@ def restore_after_more_work(net: Net) -> None:
     db, bak = net.server.dbname, net.server.dbname + "_bak"
     receive(net.dal, w, "DAL", "BOLT", 5)
     quiesce(net.dal, net.hou, net.hq)
+    # CREATE DATABASE ... TEMPLATE (this test's backup) wants nobody connected to its source, and sites
+    # keep their connection between syncs; a real backup (pg_dump, pg_basebackup) does not care
+    link.close_all()
     with psycopg.connect(ADMIN_DSN, autocommit=True) as c:  # the nightly backup
         c.execute(f'CREATE DATABASE "{bak}" TEMPLATE "{db}"')
     try:

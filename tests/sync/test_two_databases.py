@@ -49,6 +49,7 @@ def cluster(make_site: Any) -> Iterator[dict[str, str]]:
                 build_world(s)
             init_server(_dsn(names[key]))  # default role prefix: the database's own name
             hq.sync()
+            hq.close()  # and its kept server connection (CREATE DATABASE ... TEMPLATE wants none)
         yield names
     finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as c:

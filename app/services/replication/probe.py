@@ -25,12 +25,15 @@ HAS_FUNCTION_SQL = "to_regprocedure('depot_changed_tables(xid8)') IS NOT NULL"
 
 def function_ddl(names: list[str]) -> sql.Composed:
     """``depot_changed_tables(cursor)``: the names of the tables with a row at or above ``cursor``."""
+    # the query takes no parameter, so its first plan is the one kept (a comparison with p_cursor
+    # inside it would be planned again for each of the first five calls of every backend)
     body = sql.SQL("\n").join(
-        sql.SQL("  IF (SELECT max(txid) FROM {}) >= p_cursor THEN RETURN NEXT {}; END IF;").format(
+        sql.SQL("  SELECT max(txid) INTO m FROM {}; IF m >= p_cursor THEN RETURN NEXT {}; END IF;").format(
             sql.Identifier(n), sql.Literal(n))
         for n in names)
     return sql.SQL("CREATE OR REPLACE FUNCTION depot_changed_tables(p_cursor xid8) RETURNS SETOF text "
-                   "LANGUAGE plpgsql STABLE SET search_path = public AS $fn$\nBEGIN\n{}\n  RETURN;\nEND $fn$").format(body)
+                   "LANGUAGE plpgsql STABLE SET search_path = public AS $fn$\nDECLARE m xid8;\nBEGIN\n{}\n"
+                   "  RETURN;\nEND $fn$").format(body)
 
 
 def changed_tables(cur: psycopg.Cursor[Any], tables: list[SyncTable], cursor: int, *, function: bool) -> set[str]:
