@@ -12,20 +12,22 @@ branch's first workstation only (two workstations writing the same rows would ma
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app.models.demand import WarehouseFigures, figures_id_for
 from app.services import jobs
+from app.services.bulk import BulkInsert, Stamp
 from app.services.db import session_scope
 from app.services.ownership import ownership
 from app.services.replenishment import figures as fg
 from app.services.replenishment.engine import all_arrays
 
+_VERSIONED = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site")
 _FIELDS = ("on_hand", "allocated", "outbound", "order_up_to", "demand_weeks", "demand_sum", "demand_sq")
 
 
@@ -43,26 +45,35 @@ def publish(session: Session, branch_id: uuid.UUID | None, *, today: dt.date | N
     old: dict[uuid.UUID, WarehouseFigures] = {f.id: f for f in session.scalars(select(WarehouseFigures).where(
         WarehouseFigures.warehouse_id.in_([w for _v, w, _b in mine])))}
     outbound = a.outbound + a.req_out
+    oul = np.ceil(a.oul - 1e-9)
+    item_ids = [uuid.UUID(it[0]) for it in items]
+    new: list[tuple[Any, ...]] = []
+    stamp = Stamp.take(session)
+    as_of = today.isoformat()
     n = 0
     for v, wh, owner in mine:
-        for i in range(len(items)):
-            vals = (int(a.on_hand[i, v]), int(a.allocated[i, v]), int(outbound[i, v]), int(math.ceil(a.oul[i, v] - 1e-9)),
-                    history_weeks, int(a.demand_sum[i, v]), int(a.demand_sq[i, v]))
-            fid = figures_id_for(uuid.UUID(items[i][0]), wh, owner)
+        cols = (a.on_hand[:, v].tolist(), a.allocated[:, v].tolist(), outbound[:, v].tolist(), oul[:, v].tolist(),
+                a.demand_sum[:, v].tolist(), a.demand_sq[:, v].tolist())
+        for i, (on_hand, allocated, out, up_to, d_sum, d_sq) in enumerate(zip(*cols, strict=True)):
+            vals = (int(on_hand), int(allocated), int(out), int(up_to), history_weeks, int(d_sum), int(d_sq))
+            fid = figures_id_for(item_ids[i], wh, owner)
             row = old.get(fid)
             if row is None:
                 if not any(vals[:4]) and not vals[5]:
                     continue  # nothing here, nothing needed: no row
-                row = WarehouseFigures(id=fid, item_id=uuid.UUID(items[i][0]), warehouse_id=wh, owner_branch_id=owner,
-                                       as_of=today)
-                session.add(row)
-            elif tuple(getattr(row, f) for f in _FIELDS) == vals and row.deleted_at is None:
+                # a new row goes in with the others in one bulk insert (a first publish writes every pair)
+                new.append((fid.hex, owner.hex, stamp.now, stamp.now, stamp.hlc, stamp.site, item_ids[i].hex, wh.hex,
+                            *vals, as_of))
+                n += 1
+                continue
+            if tuple(getattr(row, f) for f in _FIELDS) == vals and row.deleted_at is None:
                 continue
             for f, x in zip(_FIELDS, vals, strict=True):
                 setattr(row, f, x)
             row.as_of, row.deleted_at = today, None
             n += 1
     session.flush()
+    BulkInsert(session, WarehouseFigures, (*_VERSIONED, "item_id", "warehouse_id", *_FIELDS, "as_of")).write(new)
     return n
 
 

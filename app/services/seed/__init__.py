@@ -63,7 +63,7 @@ LOADED_TABLES = (
     "carrier", "carrier_service", "app_user", "user_role", "stock_move", "lot", "stock_balance", "purchase_order",
     "purchase_order_line", "expected_receipt", "expected_receipt_line", "sales_order", "sales_order_line",
     "shipment", "number_series", "audit_entry", "receivable_entry", "price_list", "price_list_line",
-    "allocation_run", "allocation", "allocation_policy", "exception_item",
+    "allocation_run", "allocation", "allocation_policy", "exception_item", "sales_history",
 )
 
 
