@@ -65,7 +65,8 @@ class Preferences:
                 "events": list(self.events)}
 
 
-def _prefs(c: Customer) -> Preferences:
+def _prefs(c: Any) -> Preferences:
+    """A customer's preferences (an ORM row or a Core row of its notice columns)."""
     events = tuple(k for k in NOTICE_KINDS if k in {e.strip() for e in (c.notify_events or "").split(",")})
     return Preferences(c.code, c.name, c.notify_email or c.contact_email or "", bool(c.notify_email), events)
 
@@ -127,10 +128,10 @@ def _fmt(d: dt.date | dt.datetime | None) -> str:
     return d.strftime("%a %d %b %Y")
 
 
-def values_for(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, *,
-               order: SalesOrder | None = None, customer: Customer | None = None) -> dict[str, str]:
+def values_for(session: Session, shipment: Any, event: Any, kind: str, *,
+               order: Any = None, customer: Any = None) -> dict[str, str]:
     """The template placeholders for one notice (``order`` and ``customer``: the shipment's, when the
-    caller has read them already)."""
+    caller has read them already; ORM rows or Core rows of the columns the placeholders use)."""
     if order is None and shipment.sales_order_id:
         order = session.get(SalesOrder, shipment.sales_order_id)
     if customer is None and order is not None:
@@ -168,31 +169,45 @@ def _customer_action(status: str) -> str:
         status, "we are looking into it with the carrier")
 
 
+#: the columns the messages need (Core rows, not ORM objects: a cycle may owe thousands of notices,
+#: and a full ORM row of each event, shipment, order and customer cost more than the message)
+_EVENT_COLS = (TrackingEvent.id, TrackingEvent.shipment_id, TrackingEvent.at, TrackingEvent.event_status,
+               TrackingEvent.description, TrackingEvent.location, TrackingEvent.eta_date, TrackingEvent.pod_signed_by,
+               TrackingEvent.seen_at)
+_SHIPMENT_COLS = (Shipment.id, Shipment.number, Shipment.sales_order_id, Shipment.carrier_id, Shipment.account_id,
+                  Shipment.owner_branch_id, Shipment.tracking_number, Shipment.eta_date, Shipment.promised_date,
+                  Shipment.delivered_at, Shipment.pod_signed_by)
+_ORDER_COLS = (SalesOrder.id, SalesOrder.number, SalesOrder.customer_po, SalesOrder.customer_id)
+_CUSTOMER_COLS = (Customer.id, Customer.code, Customer.name, Customer.notify_email, Customer.contact_email,
+                  Customer.notify_events)
+
+
 def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | None = None,
             *, limit: int = 2000) -> Released:
     """Queue the notices this workstation owes. ``held``: the accounts whose lease it holds (None
     on a standalone file: all)."""
     out = Released()
-    dues = list(session.scalars(select(TrackingNoticeDue).order_by(TrackingNoticeDue.created_at).limit(limit)))
+    dues = session.execute(select(TrackingNoticeDue.event_id, TrackingNoticeDue.kind, TrackingNoticeDue.created_at)
+                           .order_by(TrackingNoticeDue.created_at).limit(limit)).all()
     if not dues:
         return out
     replicating = ownership(session).enforced
     pending = _pending_events(session) if replicating else set()
-    # everything the messages need, read in a few queries (a cycle may owe hundreds of notices)
-    events = {e.id: e for e in _chunked(session, TrackingEvent, [uuid.UUID(d.event_id) for d in dues])}
-    ships = {sh.id: sh for sh in _chunked(session, Shipment, list({e.shipment_id for e in events.values()}))}
-    orders = {o.id: o for o in _chunked(session, SalesOrder, list({sh.sales_order_id for sh in ships.values()
-                                                                   if sh.sales_order_id is not None}))}
-    # held here: the identity map keeps rows only while something refers to them
-    customers = {c.id: c for c in _chunked(session, Customer, list({o.customer_id for o in orders.values()}))}
-    ids = [notice_id(uuid.UUID(d.event_id), d.kind) for d in dues]
+    # everything the messages need, read in a few queries (a cycle may owe thousands of notices)
+    event_ids = [uuid.UUID(d.event_id) for d in dues]
+    events = _rows(session, TrackingEvent, _EVENT_COLS, event_ids, held=False)
+    ships = _rows(session, Shipment, _SHIPMENT_COLS, list({e.shipment_id for e in events.values()}))
+    orders = _rows(session, SalesOrder, _ORDER_COLS, list({sh.sales_order_id for sh in ships.values()
+                                                          if sh.sales_order_id is not None}))
+    customers = _rows(session, Customer, _CUSTOMER_COLS, list({o.customer_id for o in orders.values()}))
+    ids = [notice_id(e, d.kind) for e, d in zip(event_ids, dues, strict=True)]
     queued = {i for n in range(0, len(ids), 500)
               for i in session.scalars(select(EmailOutbox.id).where(EmailOutbox.id.in_(ids[n:n + 500])))}
     done: list[str] = []
     outgoing: list[NewMessage] = []
     about: list[str] = []
-    for due in dues:
-        event = events.get(uuid.UUID(due.event_id))
+    for due, event_id, message_id in zip(dues, event_ids, ids, strict=True):
+        event = events.get(event_id)
         if event is None:
             done.append(due.event_id)  # the event never reached this file (a rolled-back cycle)
             continue
@@ -200,7 +215,6 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
         if shipment is None:
             done.append(due.event_id)
             continue
-        message_id = notice_id(event.id, due.kind)
         if message_id in queued:
             done.append(due.event_id)
             continue  # queued already (here, or by the workstation that holds the lease: pulled)
@@ -232,25 +246,27 @@ def release(session: Session, now: dt.datetime, held: Collection[uuid.UUID] | No
     return out
 
 
-def _chunked(session: Session, model: Any, ids: list[uuid.UUID]) -> list[Any]:
-    """The rows of these ids: those the session holds already (the poller's apply read the shipments
-    and orders) from its identity map, the rest by one query per 500."""
-    out: list[Any] = []
+def _rows(session: Session, model: Any, cols: tuple[Any, ...], ids: list[uuid.UUID], *,
+          held: bool = True) -> dict[uuid.UUID, Any]:
+    """id -> the row of each of these ids with ``cols``: those the session holds already (the
+    poller's apply read the shipments and orders) from its identity map, the rest as Core rows by
+    one query per 500 (the same attribute names as the ORM objects)."""
+    out: dict[uuid.UUID, Any] = {}
     todo = []
-    held = session.identity_map
+    found = session.identity_map
     for i in ids:
-        obj = held.get(session.identity_key(model, i))
+        obj = found.get(session.identity_key(model, i)) if held else None
         if obj is None:
             todo.append(i)
         else:
-            out.append(obj)
+            out[i] = obj
     for n in range(0, len(todo), 500):
-        out += session.scalars(select(model).where(model.id.in_(todo[n:n + 500]))).all()
+        out.update((r.id, r) for r in session.execute(select(*cols).where(model.id.in_(todo[n:n + 500]))))
     return out
 
 
-def _message(session: Session, shipment: Shipment, event: TrackingEvent, kind: str, message_id: uuid.UUID,
-             order: SalesOrder | None, customer: Customer | None) -> NewMessage | str:
+def _message(session: Session, shipment: Any, event: Any, kind: str, message_id: uuid.UUID,
+             order: Any, customer: Any) -> NewMessage | str:
     """One notice's message, or why there is none (no customer, opted out, no address)."""
     if customer is None:
         return "no customer order behind the shipment"
