@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -59,10 +59,14 @@ def record(
 
 
 _BATCH = "audit_batch"
+#: writes audit rows (dicts of the entry's columns); None: SQLAlchemy's insert-many. Callers above
+#: the bulk writer pass ``bulk.dict_writer(session, AuditEntry)``: its stored-form tuples cost a
+#: fraction of the insert-many's per-value type processing (a poll cycle writes thousands)
+Writer = Callable[[list[dict[str, Any]]], object]
 
 
 @contextmanager
-def batched(session: Session) -> Iterator[None]:
+def batched(session: Session, write: Writer | None = None) -> Iterator[None]:
     """Entries ``record`` makes inside are written together at the end, by one multi-row insert
     (``record_many``'s; a poll cycle's thousands of status changes: an ORM object and a flushed
     INSERT each cost more than the change itself). Nested: the outermost one writes. On an
@@ -77,11 +81,18 @@ def batched(session: Session) -> Iterator[None]:
     finally:
         session.info.pop(_BATCH, None)
     if rows:
+        _insert(session, rows, write)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]], write: Writer | None) -> None:
+    if write is not None:
+        write(rows)
+    else:
         session.execute(insert(AuditEntry), rows)
 
 
 def record_many(session: Session, actor: Actor | None, action: str, entity: str,
-                items: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]) -> None:
+                items: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]], write: Writer | None = None) -> None:
     """``record`` for many entities at once, (entity id, owner branch, detail) each: one multi-row
     insert instead of an ORM object per entry (a poll cycle queues thousands of notices)."""
     if not items:
@@ -96,4 +107,4 @@ def record_many(session: Session, actor: Actor | None, action: str, entity: str,
                      "username": actor.username if actor else "system", "action": action, "entity": entity,
                      "entity_id": entity_id, "owner_branch_id": branch,
                      "detail": json.dumps(detail, default=_default, sort_keys=True)})
-    session.execute(insert(AuditEntry), rows)
+    _insert(session, rows, write)

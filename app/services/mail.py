@@ -30,15 +30,17 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, insert, or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from app.models.docs_common import AuditEntry
 from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.messaging import EmailOutbox
 from app.models.types import utcnow
 from app.services import audit, jobs
 from app.services.auth import Actor
+from app.services.bulk import dict_writer
 from app.services.changes import Change
 from app.services.db import session_scope, site_id
 from app.services.errors import Conflict, NotFound, ValidationError
@@ -153,9 +155,9 @@ def queue_many(session: Session, actor: Actor | None, messages: Sequence[NewMess
                      "attempts": 0, "next_attempt_at": now, "sent_at": None, "last_error": ""})
         audits.append((mid, m.owner_branch_id, {"to": to_addr, "subject": subject, "about": m.entity_ref}))
         out.append("")
-    if rows:
-        session.execute(insert(EmailOutbox), rows)
-        audit.record_many(session, actor, "email.queue", "email_outbox", audits)
+    if rows:  # the bulk writer: stored-form tuples, one executemany (audit.Writer says why)
+        dict_writer(session, EmailOutbox)(rows)
+        audit.record_many(session, actor, "email.queue", "email_outbox", audits, dict_writer(session, AuditEntry))
     return out
 
 
