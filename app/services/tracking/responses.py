@@ -50,15 +50,23 @@ SIBLINGS = "tracking.siblings"
 
 
 def _names(session: Session, shipment: Shipment) -> tuple[str, str, str]:
-    """(carrier name, customer name, order number) for messages."""
+    """(carrier name, customer name, order number) for messages. The order from the identity map
+    (the poller's apply holds its shipments' orders: no query), the customer's name cached for the
+    session (a cycle's cases name the same customers often)."""
     carrier = carrier_name(session, shipment.carrier_id)
     customer, order = "", ""
     if shipment.sales_order_id is not None:
-        row = session.execute(select(SalesOrder.number, Customer.name).join(Customer, Customer.id == SalesOrder.customer_id)
-                              .where(SalesOrder.id == shipment.sales_order_id)).first()
-        if row is not None:
-            order, customer = row[0], row[1]
+        so = session.get(SalesOrder, shipment.sales_order_id)
+        if so is not None:
+            order, customer = so.number, _customer_name(session, so.customer_id)
     return carrier, customer, order
+
+
+def _customer_name(session: Session, customer_id: object) -> str:
+    cache: dict[object, str] = session.info.setdefault("tracking_customer_names", {})
+    if customer_id not in cache:
+        cache[customer_id] = session.scalar(select(Customer.name).where(Customer.id == customer_id)) or ""
+    return cache[customer_id]
 
 
 def carrier_name(session: Session, carrier_id: object) -> str:
