@@ -18,8 +18,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.models.billing import BillingDue, Invoice
+from app.models.exceptions import ExceptionItem
 from app.models.ids import uuid7
 from app.models.receivables import ReceivableEntry
+from app.models.sales import SalesOrderLine
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingEvent, TrackingLease, event_id_for
 from app.services.billing import reconcile, settle
@@ -111,6 +113,52 @@ def test_cancelled_and_old_and_unordered_shipments_are_left_alone(session: Sessi
     assert reconcile.reconcile(session, DELIVERED + reconcile.LOOKBACK + dt.timedelta(hours=1)).queued == 0
     n = reconcile.reconcile(session, LATER).queued
     assert n == 1 and [r.shipment_id for r in session.scalars(select(BillingDue))] == [old.id]
+
+
+def test_a_shipment_with_nothing_to_bill_or_refused_is_queued_again_only_once_it_could_settle(
+        session: Session, world) -> None:  # type: ignore[no-untyped-def]
+    p = people(session, world)
+    cust = billed_customer(session, "NORATE")  # its zone has no tax rate yet
+    refused = ship(session, world, p["clara"], cust, {"WIDGET": 2})
+    deliver(session, refused)
+    nothing = ship(session, world, p["clara"], cust, {"WIDGET": 1}, shipped={})  # shipped no units
+    deliver(session, nothing)
+    _seen(session, refused, nothing)
+
+    def cases() -> list[ExceptionItem]:
+        return list(session.scalars(select(ExceptionItem).where(ExceptionItem.kind == "billing.invoice")))
+
+    # the refused one is queued once, so the clerks hear of it; nothing to bill: not queued at all
+    found = reconcile.reconcile(session, LATER)
+    assert found.queued == 1
+    assert found.left == 1
+    assert [r.shipment_id for r in session.scalars(select(BillingDue))] == [refused.id]
+    assert settled(session).refused == 1
+    (case,) = cases()
+    assert case.status == "open" and "no tax rate" in case.detail
+    # every hour after: nothing changed that could let either settle, so nothing is queued again
+    # (it was: both, every hour for 14 days, and the same case raised again each time)
+    for hours in (1, 2, 3):
+        again = reconcile.reconcile(session, LATER + dt.timedelta(hours=hours))
+        assert again.queued == 0
+        assert again.left == 2
+        assert "2 with nothing left to bill" in again.line()
+        assert session.scalar(select(func.count()).select_from(BillingDue)) == 0
+    assert [c.id for c in cases()] == [case.id]
+    # the tax rate is set: the refused one is queued and invoiced
+    rates(session)
+    assert reconcile.reconcile(session, LATER + dt.timedelta(hours=4)).queued == 1
+    done = settled(session)
+    assert (done.made, done.released, done.refused) == (1, 1, 0)
+    assert [i.status for i in _invoices(session, refused)] == ["released"]
+    # units of the other shipment become billable (shipped after all): it is queued and invoiced
+    for ln in session.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == nothing.sales_order_id)):
+        ln.qty_shipped = 1
+    session.flush()
+    assert reconcile.reconcile(session, LATER + dt.timedelta(hours=5)).queued == 1
+    assert settled(session).made == 1
+    assert reconcile.reconcile(session, LATER + dt.timedelta(hours=6)).queued == 0
+    assert [c.id for c in cases()] == [case.id]
 
 
 def _workstation(src: Path, dst: Path) -> Engine:

@@ -4,10 +4,15 @@ A carrier event's follow-up is a ``billing_due`` row on the workstation that saw
 lives seconds (the billing job settles it at the end of the same poll cycle). A workstation lost
 for good with rows still queued would leave those shipments uninvoiced, and no later event comes
 (the shipment is delivered: nobody polls it any more). So every hour the billing job looks, with
-one ``INSERT ... SELECT``, for this branch's shipments whose delivery a carrier event told (the
+one query, for this branch's shipments whose delivery a carrier event told (the
 event that queues the invoice), more than ``AFTER`` ago and less than ``LOOKBACK``, that have an order, no queued follow-up and no invoice a person or the
 queue has decided (released or cancelled; a pending one still waits for its release), and queues
 their 'delivered' step; ``settle`` then does what the lost row would have done.
+
+Only those a settlement would settle now are queued (``settle.could_settle``): a shipment with
+nothing left to bill, or one refused (no tax rate for its lines) whose case is raised already, is
+left alone until something changes that lets it settle (the rate is set, a line becomes billable).
+Queueing those every hour for 14 days made nothing and raised the same case again each time.
 
 Two workstations of a branch never both queue one shipment: the one holding the tracking lease of
 the shipment's carrier account does (the workstation that polls it, so the one that saw the
@@ -23,7 +28,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, insert, literal, or_, select
+from sqlalchemy import Engine, and_, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.billing import BillingDue, Invoice
@@ -50,6 +55,9 @@ class Reconciled:
     """What one reconcile round queued (``ok``/``changed`` for the job runner)."""
 
     queued: int = 0
+    #: found neither invoiced nor queued, but left alone: nothing left to bill, or refused with its
+    #: case raised (queued again once, say, the tax rate exists)
+    left: int = 0
 
     @property
     def ok(self) -> bool:
@@ -61,7 +69,8 @@ class Reconciled:
 
     def line(self) -> str:
         if not self.queued:
-            return "every delivered shipment is invoiced or queued"
+            return "every delivered shipment is invoiced or queued" + (
+                f" ({self.left} with nothing left to bill or waiting for their case)" if self.left else "")
         return (f"{self.queued} delivered shipment{'s' if self.queued != 1 else ''} found neither invoiced nor queued: "
                 "queued for invoicing")
 
@@ -100,15 +109,20 @@ def reconcile(session: Session, now: dt.datetime | None = None, *, after: dt.tim
         cond += [sh.owner_branch_id == own.branch_id,
                  or_(sh.account_id.in_(held), and_(sh.account_id.is_(None), sh.carrier_id.in_(carriers)))]
     day = func.substr(sh.delivered_at, 1, 10)  # the delivery's day (stored as ISO text)
-    pick = select(sh.id, literal("delivered"), day, literal(now, BillingDue.created_at.type), literal(0),
-                  literal("")).where(*cond)
-    stmt = insert(BillingDue).prefix_with("OR IGNORE").from_select(
-        ["shipment_id", "step", "day", "created_at", "attempts", "message"], pick)
-    queued = int(getattr(session.execute(stmt), "rowcount", 0) or 0)
+    found = {r[0]: r[1] for r in session.execute(select(sh.id, day).where(*cond))}
+    # only what a settlement would settle now: not a shipment with nothing left to bill, nor one
+    # refused (no tax rate) whose case is raised already, until what it waits for has come
+    worth, left = settle.could_settle(session, sorted(found))
+    rows = [{"shipment_id": i, "step": "delivered", "day": dt.date.fromisoformat(found[i]), "created_at": now,
+             "attempts": 0, "message": ""} for i in sorted(worth)]
+    queued = 0
+    if rows:
+        done = session.execute(insert(BillingDue.__table__).prefix_with("OR IGNORE"), rows)  # type: ignore[arg-type]
+        queued = int(getattr(done, "rowcount", 0) or 0)
     if queued:
         log.warning("%d delivered shipments were neither invoiced nor queued (a workstation lost its queue?): queued",
                     queued)
-    return Reconciled(queued)
+    return Reconciled(queued, left)
 
 
 def run_and_settle(engine: Engine) -> tuple[Reconciled, settle.Settled]:

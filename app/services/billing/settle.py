@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from app.models.billing import BillingDue, Invoice, InvoiceLine, InvoiceTax
 from app.models.catalog import Item
 from app.models.docs_common import AuditEntry
+from app.models.exceptions import ExceptionItem
 from app.models.ids import uuid7
 from app.models.parties import Carrier, Customer
 from app.models.receivables import ReceivableEntry
@@ -66,6 +67,8 @@ BATCH = 500
 #: unexpected failures of one shipment before it waits for a person
 MAX_ATTEMPTS = 3
 FAULT_ENV = "DEPOT_BILLING_FAULT"
+#: the key of the case a refused shipment raises (+ the shipment id's hex)
+REFUSED_KEY = "billing.invoice:"
 
 
 @dataclass
@@ -161,26 +164,7 @@ def settle(session: Session, shipment_ids: list[uuid.UUID], *, now: dt.datetime 
     for sid, step, day in session.execute(select(BillingDue.shipment_id, BillingDue.step, BillingDue.day)
                                           .where(BillingDue.shipment_id.in_(shipment_ids))):
         steps.setdefault(sid, {})[step] = day
-    order_of = {sid: i for i, sid in enumerate(shipment_ids)}
-    ships = sorted(session.execute(select(
-        Shipment.id, Shipment.number, Shipment.status, Shipment.sales_order_id, Shipment.carrier_id,
-        Shipment.tracking_number, Shipment.owner_branch_id, Shipment.pod_signed_by, Shipment.pod_at,
-        Shipment.pod_image, Shipment.delivered_at).where(Shipment.id.in_(list(steps)), Shipment.deleted_at.is_(None))).all(),
-        key=lambda r: order_of[r.id])
-    ships = [s for s in ships if s.sales_order_id is not None and owns(session, s.owner_branch_id)]
-    orders = {o.id: o for o in session.execute(select(
-        SalesOrder.id, SalesOrder.number, SalesOrder.customer_id, SalesOrder.currency, SalesOrder.customer_po,
-        SalesOrder.ship_to).where(SalesOrder.id.in_({s.sales_order_id for s in ships})))}
-    customers = {c.id: c for c in session.scalars(select(Customer).where(
-        Customer.id.in_({o.customer_id for o in orders.values()})))}
-    bills = billing_many(session, list(customers.values()))
-    pending = {i.shipment_id: i for i in session.scalars(select(Invoice).where(
-        Invoice.shipment_id.in_([s.id for s in ships]), Invoice.kind == "invoice", Invoice.status == "pending"))}
-    base = basis(session, [(s.id, s.sales_order_id) for s in ships])
-    classes = tax.tax_classes(session, [ln.item_id for ln in base.lines.values()] +
-                              [b.item_id for bs in base.own.values() for b in bs])
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(list(classes))))}
-    ctx = _Ctx(session, base, items, classes, {}, out)
+    ships, orders, customers, bills, pending, ctx = _load(session, shipment_ids, list(steps), out)
     new: list[_New] = []
     to_release: list[tuple[Invoice, dt.date, str | None]] = []
     for sh in ships:
@@ -195,12 +179,12 @@ def settle(session: Session, shipment_ids: list[uuid.UUID], *, now: dt.datetime 
         if "shipped" in st:
             if open_ is None:
                 made = ctx.make(sh, order, cust, bill, st["shipped"], release=bill.invoice_on == "shipment",
-                                pod=pod_reference(sh))  # type: ignore[arg-type]
+                                pod=pod_reference(sh))
             elif bill.invoice_on == "shipment":
                 to_release.append((open_, st["shipped"], None))
                 open_ = None  # released: the delivery finds nothing pending
         if "delivered" in st:
-            pod = pod_reference(sh)  # type: ignore[arg-type]
+            pod = pod_reference(sh)
             if made is not None:
                 if not made.release:  # made pending a moment ago: released with the proof of delivery
                     made.release, made.day, made.pod_ref = True, st["delivered"], pod
@@ -219,6 +203,69 @@ def settle(session: Session, shipment_ids: list[uuid.UUID], *, now: dt.datetime 
     out.shipments = len(steps)
     session.flush()
     return out
+
+
+def _load(session: Session, order: list[uuid.UUID], ids: list[uuid.UUID], out: Settled) -> tuple[Any, ...]:
+    """What settling (or checking) these shipments reads, set-based: the shipments this site owns
+    with an order (in ``order``'s order), their orders, customers, billing profiles, pending
+    invoices and the ``_Ctx`` that plans their invoices."""
+    order_of = {sid: i for i, sid in enumerate(order)}
+    ships = sorted(session.execute(select(
+        Shipment.id, Shipment.number, Shipment.status, Shipment.sales_order_id, Shipment.carrier_id,
+        Shipment.tracking_number, Shipment.owner_branch_id, Shipment.pod_signed_by, Shipment.pod_at,
+        Shipment.pod_image, Shipment.delivered_at).where(Shipment.id.in_(ids), Shipment.deleted_at.is_(None))).all(),
+        key=lambda r: order_of[r.id])
+    ships = [s for s in ships if s.sales_order_id is not None and owns(session, s.owner_branch_id)]
+    orders = {o.id: o for o in session.execute(select(
+        SalesOrder.id, SalesOrder.number, SalesOrder.customer_id, SalesOrder.currency, SalesOrder.customer_po,
+        SalesOrder.ship_to).where(SalesOrder.id.in_({s.sales_order_id for s in ships})))}
+    customers = {c.id: c for c in session.scalars(select(Customer).where(
+        Customer.id.in_({o.customer_id for o in orders.values()})))}
+    bills = billing_many(session, list(customers.values()))
+    pending = {i.shipment_id: i for i in session.scalars(select(Invoice).where(
+        Invoice.shipment_id.in_([s.id for s in ships]), Invoice.kind == "invoice", Invoice.status == "pending"))}
+    base = basis(session, [(s.id, s.sales_order_id) for s in ships])
+    classes = tax.tax_classes(session, [ln.item_id for ln in base.lines.values()] +
+                              [b.item_id for bs in base.own.values() for b in bs])
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(list(classes))))}
+    return ships, orders, customers, bills, pending, _Ctx(session, base, items, classes, {}, out)
+
+
+def could_settle(session: Session, shipment_ids: list[uuid.UUID]) -> tuple[set[uuid.UUID], int]:
+    """Which of these delivered shipments a queued 'delivered' step would settle now (the
+    reconcile round's question; nothing is written): those with a pending invoice to release,
+    those with lines to bill that plan (the tax rates exist...), and those refused whose case was
+    never raised (settling raises it, once). Returns (those ids, how many were left out: nothing
+    left to bill, or refused again with their case already raised)."""
+    out: set[uuid.UUID] = set()
+    if not shipment_ids:
+        return out, 0
+    ships, orders, customers, bills, pending, ctx = _load(session, shipment_ids, shipment_ids, Settled())
+    raised = {k for k in session.scalars(select(ExceptionItem.key).where(
+        ExceptionItem.kind == "billing.invoice", ExceptionItem.entity_id.in_([s.id for s in ships])))}
+    left = 0
+    for sh in ships:
+        order = orders.get(sh.sales_order_id)
+        cust = customers.get(order.customer_id) if order is not None else None
+        if order is None or cust is None:
+            left += 1
+            continue
+        if sh.id in pending:
+            out.add(sh.id)
+            continue
+        billables = ctx.base.billables(sh.id, sh.sales_order_id)
+        if not billables:
+            left += 1  # nothing left to bill: settling it would do nothing
+            continue
+        try:
+            ctx._plan(sh, order, cust, bills[cust.id], billables)
+        except DomainError:
+            if f"{REFUSED_KEY}{sh.id.hex}" in raised:
+                left += 1  # refused again, and its case is raised already: wait for what it asks
+                continue
+        ctx.base.bill(sh.id, billables)  # as settling would: a later shipment of the order bills the rest
+        out.add(sh.id)
+    return out, left + len(shipment_ids) - len(ships)
 
 
 @dataclass
@@ -244,7 +291,7 @@ class _Ctx:
             exception_inbox.raise_exception(
                 self.session, None, kind="billing.invoice", title=f"{sh.number} could not be invoiced", detail=str(e),
                 severity="warning", role="clerk", entity="shipment", entity_id=sh.id, entity_ref=sh.number,
-                key=f"billing.invoice:{sh.id.hex}", owner_branch_id=sh.owner_branch_id)
+                key=f"{REFUSED_KEY}{sh.id.hex}", owner_branch_id=sh.owner_branch_id)
             self.out.refused += 1
             return None
         self.base.bill(sh.id, billables)
