@@ -10,7 +10,13 @@ written with capture off, like the seed does). Steps, each timed:
    applied while it streams in, all in one SQLite transaction, with per-table progress
    (``DEPOT_BENCH_VERBOSE=1``), the peak RSS of the sync alone and the load average.
 
-    depot bench sync_first [--db PATH] [--moves 200000] [--selective | --compare]
+    depot bench sync_first [--db PATH] [--moves 200000] [--selective | --compare] [--server NAME]
+
+``--server NAME`` keeps the published server database NAME (and its roles) for the next run: the
+first run creates and publishes it, later runs skip the publish and only first-sync (A/B runs of
+the client against the same server). Beside wall time and rows/s each first sync reports the CPU
+seconds of the client process and of its server backends (from /proc, same machine), per million
+rows: the load-independent figures.
 
 ``--selective`` turns selective replication on before the branch's first sync (issue 20): the
 branch then pulls its own rows, master data, what references its warehouses and the sister
@@ -22,12 +28,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import secrets
 import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 from sqlalchemy import Engine
 
@@ -77,9 +87,45 @@ def _rss_mib(field: str) -> int:
                 return int(line.split()[1]) // 1024
     except OSError:
         pass
-    import resource
-
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) // 1024
+
+
+class _ServerCpu:
+    """CPU seconds (user+sys) of the server backends a sync opens: read from /proc before each closes."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the server is on another machine: not measured
+            return 0.0
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[None]:
+        from app.services.replication import conn as conn_mod
+        from app.services.replication import engine as engine_mod
+
+        opened = conn_mod.open_server
+
+        def counted(dsn: str) -> Any:
+            conn = opened(dsn)
+            pid, start = conn.info.backend_pid, 0.0
+            start = self._cpu(pid)
+            close = conn.close
+
+            def closing() -> None:
+                self.seconds += self._cpu(pid) - start
+                close()
+
+            conn.close = closing  # type: ignore[method-assign]
+            return conn
+
+        with mock.patch.object(engine_mod, "open_server", counted):
+            yield
 
 
 def _check(eng: Engine, tmp: Path) -> None:
@@ -105,9 +151,15 @@ def _check(eng: Engine, tmp: Path) -> None:
     print("  checked: schema (indexes, triggers) as a fresh site's, balances equal the ledger")
 
 
+def _cpu_all() -> float:
+    """CPU seconds of this process and of its finished children (a decoding helper process, if any)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _first_sync(role_dsn: str, tmp: Path, code: str, mode: str) -> None:
     """A new, empty workstation of branch ``code`` first-syncs; timed and checked."""
-    from app.services import schema
+    from app.services import schema, wiring
     from app.services.db import make_engine, open_database
     from app.services.replication.engine import sync_once
 
@@ -122,19 +174,35 @@ def _first_sync(role_dsn: str, tmp: Path, code: str, mode: str) -> None:
         if os.environ.get("DEPOT_BENCH_VERBOSE"):
             print(f"    [{done}/{total}] {table}: {rows:,} rows, {time.perf_counter() - last[0]:.2f} s")
 
+    wiring.load()  # the service modules a sync's settlers use: imported once per app run, not per sync
     _reset_peak_rss()
     base_rss = _rss_mib("VmRSS")
     load = os.getloadavg()[0]
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = sync_once(eng, role_dsn, progress=progress)
-    first_s, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+    server = _ServerCpu()
+    t0, c0 = time.perf_counter(), _cpu_all()
+    with server.watch():
+        res = sync_once(eng, role_dsn, progress=progress)
+    first_s, first_cpu = time.perf_counter() - t0, _cpu_all() - c0
     peak_rss = _rss_mib("VmHWM")
     assert res.ok, res.error
+    m = max(res.pulled, 1) / 1e6
     print(f"  first sync of branch {code} ({mode}): {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
-          f"(client CPU {first_cpu:.1f} s; peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; "
+          f"(client CPU {first_cpu:.1f} s = {first_cpu / m:.1f} s per million rows, server CPU {server.seconds:.1f} s = "
+          f"{server.seconds / m:.1f} s per million rows; peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; "
           f"load {load:.2f} -> {os.getloadavg()[0]:.2f})")
     _check(eng, tmp)
     eng.dispose()
+
+
+def _copy(source: Path, tmp: Path) -> Path:
+    """Publishing clears the source's outbox: work on a copy, never on the shared data set."""
+    if source.parent == tmp:  # generated here
+        return source
+    t0 = time.perf_counter()
+    copy = tmp / "source.db"
+    shutil.copy(source, copy)
+    print(f"sync_first: source {source} (copied in {time.perf_counter() - t0:.1f} s)")
+    return copy
 
 
 def main(argv: list[str]) -> int:
@@ -143,6 +211,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--moves", type=int, default=200_000)
     ap.add_argument("--dsn", default=ADMIN)
     ap.add_argument("--selective", action="store_true", help="selective replication on the server (issue 20)")
+    ap.add_argument("--server", default=None, metavar="NAME",
+                    help="keep the published server database NAME for later runs (publish only if it is not there)")
     ap.add_argument("--compare", action="store_true",
                     help="two new workstations of the branch first-sync, pulling everything then selectively")
     args = ap.parse_args(argv)
@@ -157,32 +227,39 @@ def main(argv: list[str]) -> int:
     source = args.db
     if source is None and LARGE.exists() and Path(str(LARGE) + ".READY").exists():
         source = LARGE
-    if source is None:
-        t0 = time.perf_counter()
-        source = _generate(tmp / "hq.db", args.moves)
-        print(f"sync_first: generated head office with {args.moves:,} moves in {time.perf_counter() - t0:.1f} s "
-              "(large data set not ready)")
-    else:
-        # publishing clears the source's outbox: work on a copy, never on the shared data set
-        t0 = time.perf_counter()
-        copy = tmp / "source.db"
-        shutil.copy(source, copy)
-        print(f"sync_first: source {source} (copied in {time.perf_counter() - t0:.1f} s)")
-        source = copy
     tag = secrets.token_hex(4)
-    dbname = f"depot_b_{tag}"
+    dbname = args.server or f"depot_b_{tag}"
     parts = conninfo_to_dict(args.dsn)
-    with psycopg.connect(args.dsn, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{dbname}"')
     dsn = make_conninfo("", **{k: str(v) for k, v in dict(parts, dbname=dbname).items() if v is not None})
+    with psycopg.connect(args.dsn, autocommit=True) as c:
+        kept = args.server is not None and c.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                                     (dbname,)).fetchone() is not None
+        if kept:
+            with psycopg.connect(dsn) as k:
+                kept = k.execute("SELECT to_regclass('depot_meta') IS NOT NULL AND EXISTS (SELECT 1 FROM depot_meta "
+                                 "WHERE key = 'bench_published')").fetchone() == (True,)
+            if not kept:  # a run that stopped before its publish finished: start that database again
+                c.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+        if not kept:
+            c.execute(f'CREATE DATABASE "{dbname}"')
     try:
-        init_server(dsn, role_prefix=f"db_{tag}_")
-        src = open_database(source)
-        t0 = time.perf_counter()
-        n = publish_all(src, dsn)
-        pub_s = time.perf_counter() - t0
-        src.dispose()
-        print(f"  publish (server init --from-db): {n:,} rows in {pub_s:.1f} s = {n / pub_s:,.0f} rows/s")
+        if kept:
+            print(f"  server database {dbname} kept from an earlier run: no publish")
+        else:
+            init_server(dsn, role_prefix=f"db_{tag}_")
+            if source is None:
+                t0 = time.perf_counter()
+                source = _generate(tmp / "hq.db", args.moves)
+                print(f"sync_first: generated head office with {args.moves:,} moves in {time.perf_counter() - t0:.1f} s "
+                      "(large data set not ready)")
+            src = open_database(_copy(source, tmp))
+            t0 = time.perf_counter()
+            n = publish_all(src, dsn)
+            pub_s = time.perf_counter() - t0
+            src.dispose()
+            print(f"  publish (server init --from-db): {n:,} rows in {pub_s:.1f} s = {n / pub_s:,.0f} rows/s")
+            with psycopg.connect(dsn) as c:
+                c.execute("INSERT INTO depot_meta (key, value) VALUES ('bench_published', 'yes')")
         with psycopg.connect(dsn) as c:
             row = c.execute("SELECT code FROM branch WHERE NOT is_head_office ORDER BY code LIMIT 1").fetchone()
         assert row is not None, "the source has no branch"
@@ -195,9 +272,12 @@ def main(argv: list[str]) -> int:
             _first_sync(role_dsn, tmp, str(row[0]), mode)
     finally:
         try:
-            drop_roles(dsn)
+            if args.server is None:
+                try:
+                    drop_roles(dsn)
+                finally:
+                    with psycopg.connect(args.dsn, autocommit=True) as c:
+                        c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         finally:
-            with psycopg.connect(args.dsn, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
