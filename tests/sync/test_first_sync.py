@@ -10,6 +10,7 @@ import pytest
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, reverse_move, virtual_location
 from tests.sync.conftest import Net, Site, server_hashes, site_hashes
 from tests.sync.helpers import new_order, receive
+from tests.sync.test_receiving_branches import _dallas_po, _receive, _setup
 
 
 def _schema(site: Site) -> list[tuple[str, str, str, str]]:
@@ -38,6 +39,8 @@ def test_first_sync_into_an_empty_database_equals_a_row_by_row_apply(
         net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
     from app.services.replication import apply as apply_mod
 
+    _setup(net)  # a Dallas PO with a Houston line, received at Houston: the KPI digests' PO-line case
+    _receive(net.hou, "hugo", _dallas_po(net), "HOU1", "WIDGET", 24)
     for q in (7, 8, 9):
         receive(net.hou, net.world, "HOU", "BOLT", q)
     receive(net.hou, net.world, "HOU", "WIDGET", 5)
@@ -57,9 +60,12 @@ def test_first_sync_into_an_empty_database_equals_a_row_by_row_apply(
     assert _schema(bulk) == _schema(plain)  # same indexes and triggers, same SQL
     assert site_hashes(bulk) == site_hashes(plain) == server_hashes(net.server)
     for q in ("SELECT location_id, item_id, lot_key, qty FROM stock_balance",
-              "SELECT item_id, warehouse_id, week, qty FROM sales_week"):
-        assert _rows(bulk, q) == _rows(plain, q)
+              "SELECT item_id, warehouse_id, week, qty FROM sales_week",
+              "SELECT * FROM kpi_stock_day", "SELECT * FROM kpi_po_line"):  # the manager KPIs' digests
+        assert _rows(bulk, q) == _rows(plain, q), q
     assert _rows(bulk, "SELECT qty FROM sales_week") == [(3,)]  # 3 sold; 2 sold and taken back
+    assert _rows(bulk, "SELECT qty, first_at IS NOT NULL FROM kpi_po_line") == [(24, 1)]  # Houston's receipt
+    assert _rows(bulk, "SELECT count(*) FROM kpi_stock_day WHERE inflow <> 0") != [(0,)]
     with bulk.session() as s:
         assert balance_mismatches(s) == []
     assert bulk.scalar("SELECT count(*) FROM sync_outbox") == 0  # capture stayed off while applying

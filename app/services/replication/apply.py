@@ -18,7 +18,11 @@ so a pull never holds more than one chunk. Bulk shape, all inside the caller's t
   b-tree insert per row); unique indexes stay, so conflicts behave exactly as before;
 * a big batch of ledger moves (a first sync, a long offline spell): the triggers that keep
   ``stock_balance`` and ``sales_week`` in step are set aside and both tables are recomputed
-  once from the ledger, then the triggers are recreated.
+  once from the ledger, then the triggers are recreated. So are the manager KPIs' digests
+  (``app/models/kpi.py``, per-row triggers that cost six times the move's own insert):
+  ``kpi_stock_day`` gets the new moves added set-based with the trigger's own arithmetic, and
+  ``kpi_po_line``, which keeps each line's values as of its last move, is rebuilt whole only
+  when this site had no ledger yet (a first sync); otherwise its triggers simply fire.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, exc
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL
+from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, kpi_stock_day_add_sql
 from app.services.replication.faults import fault
 from app.services.replication.tables import SyncTable, sync_tables
 from app.services.stock import REBUILD_BALANCES_SQL
@@ -84,6 +89,11 @@ def derived_digests() -> dict[str, tuple[str, str]]:
     return out
 
 
+#: per-row KPI digest triggers (app/models/kpi.py) set aside by a big batch of moves
+KPI_STOCK_DAY_TRIGGER = "trg_stock_move_kpi_stock_day"
+KPI_PO_LINE_TRIGGERS = ("trg_stock_move_kpi_po_line", "trg_receipt_line_kpi_po_line")
+
+
 def pending_ids(conn: Connection, table: str) -> set[str]:
     return {str(r[0]) for r in conn.exec_driver_sql("SELECT row_id FROM sync_outbox WHERE tbl = ?", (table,))}
 
@@ -117,6 +127,8 @@ class Applier:
         self._triggers: dict[str, str] = {}
         #: digest tables to recompute from the ledger in finish(): table -> rebuild SQL
         self._rebuild: dict[str, str] = {}
+        #: statements that add the rows written while a digest trigger was aside, run by finish()
+        self._add: list[str] = []
         #: tables applied so far (their rows are in: parents of the tables still to come)
         self._seen: set[str] = set()
         if big:
@@ -156,6 +168,21 @@ class Applier:
             self._drop_trigger(name)
             if len(self._triggers) > before:
                 self._rebuild[table] = rebuild
+        if KPI_STOCK_DAY_TRIGGER not in self._triggers:
+            # the moves written from here on (rowids above today's last: the ledger is insert-only)
+            # are added by finish(), with the item costs the trigger would have read (items come
+            # before moves)
+            last = int(self.conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM stock_move").scalar() or 0)
+            self._drop_trigger(KPI_STOCK_DAY_TRIGGER)
+            if KPI_STOCK_DAY_TRIGGER in self._triggers:
+                self._add.append(kpi_stock_day_add_sql(f"m.rowid > {last}"))
+        if "kpi_po_line" not in self._rebuild and self._empty("stock_move") and self._empty("kpi_po_line"):
+            # no ledger here yet: the digest rebuilt from everything equals what the triggers give
+            before = len(self._triggers)
+            for name in KPI_PO_LINE_TRIGGERS:
+                self._drop_trigger(name)
+            if len(self._triggers) > before:
+                self._rebuild["kpi_po_line"] = KPI_PO_LINE_REBUILD_SQL
 
     def _drop_indexes(self, table: str) -> list[str]:
         """Drop ``table``'s non-unique secondary indexes; returns their CREATE statements.
@@ -265,6 +292,9 @@ class Applier:
             for sql in indexes:
                 self.conn.exec_driver_sql(sql)
         self._rebuild.clear()
+        for sql in self._add:
+            self.conn.exec_driver_sql(sql)
+        self._add.clear()
         for sql in self._triggers.values():
             self.conn.exec_driver_sql(sql)
         self._triggers.clear()
