@@ -10,8 +10,8 @@ elsewhere on the cluster (xids are cluster-wide) delays nothing. The new cursor 
 in the same SQLite transaction as the rows. Up to ``READ_AHEAD_ROWS`` rows are read before that
 transaction (and so SQLite's write lock) is opened: workstation writers never wait on the server
 for a routine pull. A first sync is
-the same pull from cursor 0: COPY per table inside one snapshot, with progress per table.
-Each table is applied while its COPY streams in (chunks of ``CHUNK_ROWS``), so memory stays
+the same pull from cursor 0: one server-side cursor per table inside one snapshot, with progress
+per table. Each table is applied while it streams in (chunks of ``CHUNK_ROWS``), so memory stays
 bounded however big the window is; see ``apply.Applier`` for the bulk shape of a first sync.
 """
 
@@ -62,9 +62,26 @@ READ_AHEAD_ROWS = 50_000
 REPORT_EVERY_S = 300
 
 
-def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
+def _copy(cur: psycopg.Cursor[Any], query: sql.Composed) -> Iterator[list[Row]]:
+    """A routine pull's window of a table in chunks: one COPY, one round trip."""
+    with cur.copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as cp:
+        rows = cp.rows()
+        while chunk := list(islice(rows, CHUNK_ROWS)):
+            yield chunk
+
+
+def _fetch(pg: psycopg.Connection[Any], query: sql.Composed, n: int) -> Iterator[list[Row]]:
+    """A first sync's table in chunks of ``CHUNK_ROWS`` rows, from a server-side cursor.
+
+    psycopg builds a fetched chunk's rows in C, where a COPY's ``rows()`` runs five Python calls
+    per row (twice the client CPU for reading); the cursor's two extra round trips (DECLARE, CLOSE)
+    are nothing beside millions of rows, but a routine pull of a few rows keeps its one COPY.
+    Integers arrive as int, everything else as text in its storage form
+    (``tables.Column.select_expr``), which SQLite stores alike."""
+    with pg.cursor(name=f"depot_pull_{n}") as cur:
+        cur.execute(query)
+        while rows := cur.fetchmany(CHUNK_ROWS):
+            yield rows
 
 
 def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: str | None,
@@ -95,7 +112,11 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             stats.cursor = xmin
             purged = _purged_since_last_report(cur, site_id) if cursor and row[2] else []
             selective = bool(row[4]) and not row[3] and branch_id is not None
-            if cursor:
+            if not cursor:
+                # a first sync's server-side cursors are read to their end: plan for all the rows, as
+                # for a COPY (not for a cursor's first tenth)
+                cur.execute("SET LOCAL cursor_tuple_fraction = 1")
+            else:
                 # A routine pull reads a thin slice of each table by its txid index. Without planner
                 # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
                 # the index is always the right plan for a window that starts at a recent cursor.
@@ -132,22 +153,26 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         # unrelated long transaction holds xmin back) and again next time (idempotent)
                         window = _window(cursor, prev, [] if t.sync == MASTER else own,
                                          scope.where(t, probe=bool(cursor)) if scope else None)
-                        q = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
-                            exprs, sql.Identifier(t.name), window)
-                        with cur.copy(q) as cp:
-                            rows_in = scope.tap(t.name, cp.rows()) if scope else cp.rows()
-                            if "ap" in state:
-                                state["ap"].table(t.name, _chunks(rows_in, CHUNK_ROWS))
+                        q = sql.SQL("SELECT {} FROM {} WHERE {}").format(exprs, sql.Identifier(t.name), window)
+                        chunks = _fetch(pg, q, n) if not cursor else _copy(cur, q)
+                        if scope:
+                            chunks = (list(scope.tap(t.name, c)) for c in chunks)
+                        if "ap" in state:
+                            state["ap"].table(t.name, chunks)
+                        else:
+                            # A routine pull is read whole before local writers are blocked; a big
+                            # one (first sync, long offline) streams under the lock, chunk by chunk.
+                            first: list[Row] = []
+                            for c in chunks:
+                                first += c
+                                if len(first) > room:
+                                    break
+                            if len(first) <= room:
+                                if first:
+                                    held.append((t.name, first))
+                                room -= len(first)
                             else:
-                                # A routine pull is read whole before local writers are blocked; a big
-                                # one (first sync, long offline) streams under the lock, chunk by chunk.
-                                first = list(islice(rows_in, room + 1))
-                                if len(first) <= room:
-                                    if first:
-                                        held.append((t.name, first))
-                                    room -= len(first)
-                                else:
-                                    locked().table(t.name, _chunks(chain(first, rows_in), CHUNK_ROWS))
+                                locked().table(t.name, chain([first], chunks))
                     if progress:
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
                 ap = locked()
