@@ -106,26 +106,32 @@ class _ServerCpu:
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[None]:
+        """Count the backends the sync opens (its kept connection included: read when the block ends)."""
         from app.services.replication import conn as conn_mod
         from app.services.replication import engine as engine_mod
+        from app.services.replication import link as link_mod
 
         opened = conn_mod.open_server
+        live: dict[int, float] = {}
 
         def counted(dsn: str) -> Any:
             conn = opened(dsn)
-            pid, start = conn.info.backend_pid, 0.0
-            start = self._cpu(pid)
+            pid = conn.info.backend_pid
+            live[pid] = self._cpu(pid)
             close = conn.close
 
             def closing() -> None:
-                self.seconds += self._cpu(pid) - start
+                if pid in live:
+                    self.seconds += self._cpu(pid) - live.pop(pid)
                 close()
 
             conn.close = closing  # type: ignore[method-assign]
             return conn
 
-        with mock.patch.object(engine_mod, "open_server", counted):
+        with mock.patch.object(engine_mod, "open_server", counted), mock.patch.object(link_mod, "open_server", counted):
             yield
+        for pid, start in live.items():  # kept open for the next sync
+            self.seconds += self._cpu(pid) - start
 
 
 def _check(eng: Engine, tmp: Path) -> None:
