@@ -82,7 +82,7 @@ def run(share: list[tuple[int, Any, str]], n: int, period: float, rounds: int, t
     from bench.sync_scale import _write
 
     wiring.install()
-    link.KEEP_IDLE_S = max(link.KEEP_IDLE_S, period * 4)
+    link.KEEP_IDLE_S = max(link.KEEP_IDLE_S, 3600.0)  # as in sync_scale: a late site must not lose its connection
     for _i, site, _dsn in share:
         site.engine = open_database(site.path)
     results: list[dict[str, Any]] = []
