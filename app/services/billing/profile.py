@@ -56,29 +56,47 @@ def billing_many(session: Session, customers: list[Customer]) -> dict[uuid.UUID,
 
 def set_billing(session: Session, actor: Actor | None, customer: Customer, **values: str) -> Billing:
     """Change how ``customer`` is billed (only the fields given); head-office master data."""
+    set_billing_many(session, actor, [(customer, values)])
+    return billing_of(session, customer)
+
+
+def set_billing_many(session: Session, actor: Actor | None, changes: list[tuple[Customer, dict[str, str]]]) -> None:
+    """``set_billing`` for many customers: every change checked first, then one query for their rows
+    and one flush (a flush per customer walks the whole session again: the seed's 3,000 took 20 s)."""
     if actor is not None:
         actor.require("item.edit")
     allowed = {"bill_to": 400, "invoice_email": 200, "invoice_on": 10, "tax_zone": 12, "tax_id": 40, "tax_rounding": 8}
-    for k, v in values.items():
-        if k not in allowed:
-            raise ValidationError(k, "is not a billing setting")
-        if len(v) > allowed[k]:
-            raise ValidationError(k, f"is longer than {allowed[k]} characters")
-    if "invoice_on" in values and values["invoice_on"] not in INVOICE_ON:
-        raise ValidationError("invoice_on", f"{values['invoice_on']!r} is not one of {', '.join(INVOICE_ON)}")
-    if "tax_rounding" in values and values["tax_rounding"] not in TAX_ROUNDING:
-        raise ValidationError("tax_rounding", f"{values['tax_rounding']!r} is not one of {', '.join(TAX_ROUNDING)}")
-    row = session.scalars(select(CustomerBilling).where(CustomerBilling.customer_id == customer.id)).first()
-    if row is None:
-        row = CustomerBilling(customer_id=customer.id, owner_branch_id=head_office_id(session))
-        session.add(row)
-    for k, v in values.items():
-        setattr(row, k, v.strip().upper() if k == "tax_zone" else v.strip())
+    for _customer, values in changes:
+        for k, v in values.items():
+            if k not in allowed:
+                raise ValidationError(k, "is not a billing setting")
+            if len(v) > allowed[k]:
+                raise ValidationError(k, f"is longer than {allowed[k]} characters")
+        if "invoice_on" in values and values["invoice_on"] not in INVOICE_ON:
+            raise ValidationError("invoice_on", f"{values['invoice_on']!r} is not one of {', '.join(INVOICE_ON)}")
+        if "tax_rounding" in values and values["tax_rounding"] not in TAX_ROUNDING:
+            raise ValidationError("tax_rounding",
+                                  f"{values['tax_rounding']!r} is not one of {', '.join(TAX_ROUNDING)}")
+    ids = [c.id for c, _v in changes]
+    rows: dict[uuid.UUID, CustomerBilling] = {}
+    for n in range(0, len(ids), 500):
+        for r in session.scalars(select(CustomerBilling).where(CustomerBilling.customer_id.in_(ids[n:n + 500]))):
+            rows.setdefault(r.customer_id, r)
+    owner: uuid.UUID | None = None
+    for customer, values in changes:
+        row = rows.get(customer.id)
+        if row is None:
+            owner = owner or head_office_id(session)
+            row = rows[customer.id] = CustomerBilling(customer_id=customer.id, owner_branch_id=owner)
+            session.add(row)
+        for k, v in values.items():
+            setattr(row, k, v.strip().upper() if k == "tax_zone" else v.strip())
     session.flush()
     if actor is not None:
-        audit.record(session, actor, "customer.billing", "customer_billing", row.id, row.owner_branch_id,
-                     customer=customer.code, **values)
-    return billing_of(session, customer)
+        for customer, values in changes:
+            row = rows[customer.id]
+            audit.record(session, actor, "customer.billing", "customer_billing", row.id, row.owner_branch_id,
+                         customer=customer.code, **values)
 
 
 def paper(session: Session, branch_id: uuid.UUID | None) -> Letterhead:
