@@ -44,11 +44,14 @@ def start_sandbox(epoch: dt.datetime, speed: float = 60.0) -> tuple[subprocess.P
     proc = subprocess.Popen([sys.executable, "-m", "app", "carrier-sandbox", "--port", str(port), "--speed", str(speed),
                              "--epoch", epoch.isoformat()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 90  # a process start takes seconds on a loaded machine (10 s was too short at load 35)
+    while time.monotonic() < deadline:
         try:
             requests.get(f"{url}/sandbox/status", timeout=1)
             return proc, url
         except requests.ConnectionError:
+            if proc.poll() is not None:
+                break
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("the carrier sandbox did not start")
