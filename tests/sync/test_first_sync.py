@@ -66,6 +66,8 @@ def test_first_sync_into_an_empty_database_equals_a_row_by_row_apply(
     assert _rows(bulk, "SELECT qty FROM sales_week") == [(3,)]  # 3 sold; 2 sold and taken back
     assert _rows(bulk, "SELECT qty, first_at IS NOT NULL FROM kpi_po_line") == [(24, 1)]  # Houston's receipt
     assert _rows(bulk, "SELECT count(*) FROM kpi_stock_day WHERE inflow <> 0") != [(0,)]
+    search = "SELECT i.sku FROM item_fts JOIN item i ON i.rowid = item_fts.rowid WHERE item_fts MATCH 'widget OR bolt'"
+    assert _rows(bulk, search) == _rows(plain, search) == [("BOLT",), ("WIDGET",)]  # the search index rebuilt
     with bulk.session() as s:
         assert balance_mismatches(s) == []
     assert bulk.scalar("SELECT count(*) FROM sync_outbox") == 0  # capture stayed off while applying

@@ -94,6 +94,12 @@ KPI_STOCK_DAY_TRIGGER = "trg_stock_move_kpi_stock_day"
 KPI_PO_LINE_TRIGGERS = ("trg_stock_move_kpi_po_line", "trg_receipt_line_kpi_po_line")
 
 
+#: full-text search indexes (external content) kept by a per-row insert trigger: table -> (trigger, the
+#: statement that rebuilds the index from the table). A first sync loads the table without the trigger
+#: and rebuilds once (50,000 items: 2.3 s of CPU with the trigger, 0.8 s so)
+SEARCH_INDEXES = {"item": ("item_ai", "INSERT INTO item_fts (item_fts) VALUES ('rebuild')")}
+
+
 def pending_ids(conn: Connection, table: str) -> set[str]:
     return {str(r[0]) for r in conn.exec_driver_sql("SELECT row_id FROM sync_outbox WHERE tbl = ?", (table,))}
 
@@ -233,6 +239,11 @@ class Applier:
                 if self._empty(name):  # nothing here to conflict with: load first, index once after
                     indexes = self._drop_indexes(name)
                     self._drop_trigger(f"trg_{name}_cap_i")  # capture is off: it would only test that
+                    if name in SEARCH_INDEXES:  # an empty table's search index: rebuilt once by finish()
+                        trigger, rebuild = SEARCH_INDEXES[name]
+                        self._drop_trigger(trigger)
+                        if trigger in self._triggers:
+                            self._add.append(rebuild)
             n += len(chunk)
             if hlc >= 0:
                 self.top_hlc = max(self.top_hlc, max(int(r[hlc]) for r in chunk))
