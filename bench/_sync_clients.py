@@ -64,7 +64,9 @@ class Paced:
             out.append(f"    server over the paced rounds: {self.server_cpu_s / len(later) * 1000:.2f} ms CPU/sync, "
                        f"{self.server_cpu_s / self.window_s:.3f} cores; peak {self.peak_conn} server connections "
                        f"({self.peak_active} active); client processes {self.client_cpu_s / len(later) * 1000:.1f} "
-                       f"ms CPU/sync (writes + sync), {self.client_cpu_s / (self.rounds * self.period):.2f} cores")
+                       f"ms CPU/sync (writes + sync), {self.client_cpu_s / (self.rounds * self.period):.2f} cores; "
+                       f"of which the moves' writes {sum(r['write_cpu'] for r in later) / len(later) * 1000:.1f} ms and "
+                       f"sync_once {sum(r['sync_cpu'] for r in later) / len(later) * 1000:.1f} ms a sync (thread CPU)")
         return out
 
 
@@ -88,11 +90,13 @@ def run(share: list[tuple[int, Any, str]], n: int, period: float, rounds: int, t
     results: list[dict[str, Any]] = []
 
     def one(i: int, site: Any, dsn: str, due: float, rnd: int) -> None:
+        c0 = time.thread_time()
         _write(site, rows)
-        start = time.monotonic()
+        start, c1 = time.monotonic(), time.thread_time()
         res = sync_once(site.engine, dsn)
         results.append({"round": rnd, "site": i, "due": due, "start": start, "end": time.monotonic(), "ok": res.ok,
-                        "error": res.error, "pulled": res.pulled, "pushed": res.pushed})
+                        "error": res.error, "pulled": res.pulled, "pushed": res.pushed,
+                        "write_cpu": c1 - c0, "sync_cpu": time.thread_time() - c1})
 
     with ThreadPoolExecutor(threads) as pool:  # round 0, unpaced: every site connects (and this process warms up)
         for i, site, dsn in share:
