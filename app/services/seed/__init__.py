@@ -41,7 +41,7 @@ from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
-from app.services.seed.history import copy_balances, seed_history
+from app.services.seed.history import copy_balances, digests_from_chunks, seed_history
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.shipping import seed_shipping
@@ -368,6 +368,8 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         early = [sql for kind, _n, sql, table in saved
                  if kind == "index" and table not in doc_tables and table not in master_tables]
 
+        from_chunks = digests_from_chunks(ctx)
+
         def ledger_side() -> None:
             copy_balances(ctx)
             for sql in early:
@@ -375,7 +377,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             for table, rebuild in derived_tables:
                 if table not in LATE_DIGESTS:
                     conn.execute(f"DELETE FROM {table}")
-                    conn.execute(rebuild)
+                    conn.execute(from_chunks.get(table, rebuild))
 
         failed: list[BaseException] = []
         worker = threading.Thread(target=_catching, args=(ledger_side, failed), name="seed-ledger-indexes")

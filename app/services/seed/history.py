@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
+from app.models.buying import SQL_WEEK
 from app.models.catalog import lot_id_for
 from app.services.seed.bulk import LEDGER, IdGen, ms_of
 from app.services.seed.spec import Ctx
@@ -98,6 +99,9 @@ class Block:
     pos: dict[tuple[str, int, int], Po]
     sos: dict[tuple[str, int, int], So]
     on_hand: dict[tuple[str, int], int]
+    #: the block's share of the ledger digests: sales_week rows and kpi_stock_day sums (see _digests)
+    sales_week: list[tuple[str, str, int, int]] = field(default_factory=list)
+    stock_day: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -157,7 +161,12 @@ SCRATCH_ROOM = 2_000_000_000
 #: at most 9 (SQLite attaches at most 10 databases), smaller at the end so both workers finish together
 CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 2, 1)
 #: tables of a chunk file: (name, columns); rows in the order the writer inserts them
-_CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS))
+_CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS),
+                 ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")))
+#: location kinds inside a warehouse (kpi_stock_day counts stock entering and leaving them)
+_INTERNAL = frozenset({"storage", "dock", "qa"})
+#: moves that never leave the internal locations (kpi_stock_day skips them)
+_INSIDE = frozenset({"putaway", "replenish", "hold"})
 
 
 def _write_chunk(path: str, blocks: list[Block]) -> None:
@@ -180,7 +189,10 @@ def _write_chunk(path: str, blocks: list[Block]) -> None:
             conn.executemany(f"INSERT INTO l VALUES ({marks['l']})", block.lots)
             conn.executemany(f"INSERT INTO b VALUES ({marks['b']})",
                              [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()])
+            conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", block.sales_week)
+            conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", block.stock_day)
             block.moves, block.lots, block.balances = [], [], {}
+            block.sales_week, block.stock_day = [], []
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -355,7 +367,64 @@ def _simulate(ctx: Ctx, days: _Days, curves: dict[tuple[str, float], list[float]
         k_to, k_from = (m[7], item_id, lot), (m[6], item_id, lot)
         balances[k_to] = get(k_to, 0) + q
         balances[k_from] = get(k_from, 0) - q
-    return Block(moves, env.lots, balances, env.pos, env.sos, env.on_hand)
+    sales_week, stock_day = _digests(ctx, w, first, moves)
+    return Block(moves, env.lots, balances, env.pos, env.sos, env.on_hand, sales_week, stock_day)
+
+
+def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[list[tuple[str, str, int, int]],
+                                                                      list[tuple[str, str, int, int]]]:
+    """The block's rows of ``sales_week`` and its sums for ``kpi_stock_day``, as the digests'
+    triggers (and rebuild SQL) would make them from these moves: the writer then sums the workers'
+    small tables instead of joining 2 million moves with their locations and items.
+
+    Every move of a block stays in its warehouse: its locations are the warehouse's virtual ones
+    (by kind) or pick faces (storage). Sales week = Julian day number // 7 of the move's day."""
+    wid = ctx.warehouses[w][0]
+    kind_of = {loc: kind for kind, loc in ctx.virtual[wid].items()}
+    cost = {ctx.items[i].id: ctx.items[i].cost for i in range(first, min(first + BLOCK, len(ctx.items)))}
+    week_of: dict[str, int] = {}
+    weeks: dict[tuple[str, int], int] = {}
+    days: dict[str, list[int]] = {}
+    for m in moves:
+        reason = m[9]
+        if reason in _INSIDE:
+            continue
+        day = m[14][:10]
+        to_kind, from_kind = kind_of.get(m[7], "storage"), kind_of.get(m[6], "storage")
+        q = m[8]
+        value = q * cost[m[3]]
+        acc = days.get(day)
+        if acc is None:
+            acc = days[day] = [0, 0]
+        acc[0] += value * ((to_kind in _INTERNAL) - (from_kind in _INTERNAL))
+        if to_kind == "customer":
+            acc[1] += value
+            if reason == "sale":
+                week = week_of.get(day)
+                if week is None:
+                    week = week_of[day] = (dt.date.fromisoformat(day).toordinal() + 1_721_425) // 7
+                key = (m[3], week)
+                weeks[key] = weeks.get(key, 0) + q
+    return ([(item, wid, week, q) for (item, week), q in weeks.items()],
+            [(wid, day, inflow, cogs) for day, (inflow, cogs) in days.items()])
+
+
+def digests_from_chunks(ctx: Ctx) -> dict[str, str]:
+    """Statements that fill ``sales_week`` and ``kpi_stock_day`` from the workers' chunk files (their
+    blocks' shares summed, plus the imported sales history), for the rebuild SQL to give way to;
+    empty without workers (then the rebuild SQL runs: the tests prove both give the same rows)."""
+    attached = ctx.scratch[1] if ctx.scratch else []
+    if not attached:
+        return {}
+    weeks = " UNION ALL ".join(f"SELECT * FROM {a}.w" for a in attached)
+    days = " UNION ALL ".join(f"SELECT * FROM {a}.d" for a in attached)
+    return {
+        "sales_week": "INSERT INTO sales_week (item_id, warehouse_id, week, qty) SELECT item_id, warehouse_id, week, "
+                      f"SUM(qty) FROM ({weeks} UNION ALL SELECT item_id, warehouse_id, {SQL_WEEK.format(col='sale_date')}, "
+                      "qty FROM sales_history) GROUP BY item_id, warehouse_id, week",
+        "kpi_stock_day": "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) SELECT warehouse_id, day, "
+                         f"SUM(inflow), SUM(cogs) FROM ({days}) GROUP BY warehouse_id, day",
+    }
 
 
 def _simulate_item(env: _Env, idx: int) -> None:
