@@ -19,12 +19,11 @@ import argparse
 import cProfile
 import datetime as dt
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from bench.track_poll import add_shipments
+from bench.track_poll import seeded
 
 STEPS = [("label_created", "OC", "Shipment information sent"), ("picked_up", "PU", "Picked up"),
          ("in_transit", "DP", "Departed"), ("in_transit", "AR", "Arrived at hub"), ("in_transit", "DP", "Departed hub"),
@@ -60,20 +59,11 @@ def main(argv: list[str]) -> int:
     from app.services.carriers.accounts import list_accounts
     from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackReply, TrackResult
     from app.services.db import open_database, session_scope
-    from app.services.seed import seed_database
     from app.services.tracking import poller
 
     with tempfile.TemporaryDirectory(prefix="depot-ingest-") as tmp:
         path = Path(tmp) / "ingest.db"
-        if args.db:
-            print(f"copying {args.db} ...", flush=True)
-            shutil.copyfile(args.db, path)
-        else:
-            print(f"seeding a demo database and adding {args.shipments:,} shipments ...", flush=True)
-            seed_database(path, size="demo")
-            add_shipments(path, args.shipments)
-            if args.keep:
-                shutil.copyfile(path, args.keep)
+        seeded(path, args.db, args.shipments, args.keep)
         engine = open_database(path)
         with session_scope(engine) as s:
             accounts = {(a.branch_code, a.carrier_code): a for a in list_accounts(s, None, all_branches=True)}

@@ -92,17 +92,25 @@ def add_shipments(path: Path, n: int) -> None:
     conn.close()
 
 
+def seeded(path: Path, db: str | None, shipments: int, keep: str | None = None) -> None:
+    """``path`` as a copy of ``db``, or a new demo file with ``shipments`` more (saved to ``keep``):
+    seeding takes longer than the figure, so A/B runs start from one saved file."""
+    if db:
+        print(f"copying {db} ...", flush=True)
+        shutil.copyfile(db, path)
+        return
+    from app.services.seed import seed_database
+
+    print(f"seeding a demo database and adding {shipments:,} shipments ...", flush=True)
+    seed_database(path, size="demo")
+    add_shipments(path, shipments)
+    if keep:
+        shutil.copyfile(path, keep)
+
+
 def prepare(args: argparse.Namespace, work: Path) -> Path:
     path = work / "track.db"
-    if args.db:
-        print(f"copying {args.db} ...", flush=True)
-        shutil.copyfile(args.db, path)
-    else:
-        from app.services.seed import seed_database
-
-        print(f"seeding a demo database and adding {args.shipments:,} shipments ...", flush=True)
-        seed_database(path, size="demo")
-        add_shipments(path, args.shipments)
+    seeded(path, args.db, args.shipments)
     import sqlite3
 
     conn = sqlite3.connect(path)
