@@ -82,7 +82,7 @@ def _stock(args: argparse.Namespace) -> int:
             if args.history > 0 else []
     fig = [{"warehouse": f.warehouse, "on_hand": f.on_hand, "in_qa": f.in_qa, "allocated": f.allocated,
             "available": f.available, "in_transit_out": f.in_transit_out, "in_transit_in": f.in_transit_in,
-            "figures": f"published {f.published.isoformat(timespec='minutes')}" if f.published else "this file"}
+            "published": f.published.isoformat(timespec="minutes") if f.published else ""}
            for f in figures]
     locs = [{"warehouse": r.warehouse, "location": r.location, "kind": r.kind, "lot": r.lot,
              "expiry": r.expiry.isoformat() if r.expiry else "", "qty": r.qty} for r in rows]

@@ -121,7 +121,8 @@ class StockTab(QWidget):
             Column("Warehouse", "warehouse"), Column("On hand", "on_hand", True), Column("In QA", "in_qa", True),
             Column("Allocated", "allocated", True), Column("Available", "available", True),
             Column("In transit out", "in_transit_out", True), Column("In transit in", "in_transit_in", True),
-            Column("Figures", "published", fmt=lambda t: f"published {t.astimezone():%Y-%m-%d %H:%M}" if t else "this file")],
+            # a sister's figures as it published them (selective replication); blank: this file's ledger
+            Column("Published", "published", fmt=lambda t: f"{t.astimezone():%Y-%m-%d %H:%M}" if t else "")],
             self)
         self.bins = RowsModel([
             Column("Warehouse", "warehouse"), Column("Location", "location"), Column("Kind", "kind"),
