@@ -7,6 +7,7 @@ with the outcome (timeout and reset are transient, a truncated body is malformed
 
 from __future__ import annotations
 
+import functools
 import http.client
 import select
 import ssl
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import certifi
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -107,16 +109,12 @@ def send(method: str, url: str, *, session: requests.Session | None = None,
 _BASE_HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "keep-alive"}
 _idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
 _idle_lock = threading.Lock()
-_tls: ssl.SSLContext | None = None
 
 
+@functools.cache
 def _tls_context() -> ssl.SSLContext:
-    global _tls
-    if _tls is None:
-        import certifi  # requests' trust store, so both paths accept the same certificates
-
-        _tls = ssl.create_default_context(cafile=certifi.where())
-    return _tls
+    """requests' trust store (certifi), so both paths accept the same certificates; made once."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _connection(key: tuple[str, str, int], timeout: tuple[float, float]) -> tuple[http.client.HTTPConnection, bool]:
