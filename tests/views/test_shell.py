@@ -297,28 +297,6 @@ def test_status_bar_and_nav(qtbot: Any, world: World, make_ctx: MakeCtx) -> None
         assert win.actions_by_key[entry.key].shortcut().toString() != ""
 
 
-def test_each_user_opens_on_their_own_screen(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
-    """A workstation shared by a receiver and a buyer: a first start opens each on the screen of their
-    role, and each comes back to the screen they last had open, not the other's."""
-    def opened(user: str) -> str:
-        win = mw.MainWindow(make_ctx(world.actors[user]))
-        qtbot.addWidget(win)
-        key = next(k for k, page in win.pages.items() if page is win.current_screen())
-        win.close()
-        return key
-
-    assert opened("rita") == "receiving"
-    assert opened("mike") == "dashboard"
-    assert opened("root") == "master"
-    win = mw.MainWindow(make_ctx(world.actors["alice"]))
-    qtbot.addWidget(win)
-    assert win.pages.keys() == {"buying"}
-    win.open_screen("inventory")
-    win.close()
-    assert opened("rita") == "receiving"
-    assert opened("alice") == "inventory"
-
-
 def test_roles_decide_enabled_entries(qtbot: Any, world: World, make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch) -> None:
     nav = (
         NavEntry("master", "Master data", "app.views.items.screen:ItemsScreen", "Ctrl+8", "item.view"),

@@ -293,3 +293,25 @@ def test_cli_db_upgrade_backs_up_an_older_file_first(tmp_path: Path, monkeypatch
     assert "backed up to" in out and "before upgrading" in out
     with sqlite3.connect(backup.list_backups(tmp_path / "data" / "backups")[0].path) as con:
         assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_each_user_opens_on_their_own_screen(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    """A workstation shared by a receiver and a buyer: a first start opens each on the screen of their
+    role, and each comes back to the screen they last had open, not the other's."""
+    def opened(user: str) -> str:
+        win = mw.MainWindow(make_ctx(world.actors[user]))
+        qtbot.addWidget(win)
+        key = next(k for k, page in win.pages.items() if page is win.current_screen())
+        win.close()
+        return key
+
+    assert opened("rita") == "receiving"
+    assert opened("mike") == "dashboard"
+    assert opened("root") == "master"
+    win = mw.MainWindow(make_ctx(world.actors["alice"]))
+    qtbot.addWidget(win)
+    assert win.pages.keys() == {"buying"}
+    win.open_screen("inventory")
+    win.close()
+    assert opened("rita") == "receiving"
+    assert opened("alice") == "inventory"
