@@ -46,6 +46,13 @@ def _seen(session: Session, *ships: Shipment) -> None:
     session.flush()
 
 
+def _delivered(session: Session, sh: Shipment) -> Shipment:
+    """``sh`` delivered, and its delivery event stored by tracking."""
+    deliver(session, sh)
+    _seen(session, sh)
+    return sh
+
+
 def _invoices(session: Session, sh: Shipment) -> list[Invoice]:
     return list(session.scalars(select(Invoice).where(Invoice.shipment_id == sh.id, Invoice.kind == "invoice")))
 
@@ -54,17 +61,13 @@ def test_a_delivery_whose_queue_row_was_lost_is_queued_once_and_invoiced_once(se
     p = people(session, world)
     rates(session)
     cust = billed_customer(session, "LOSTCO")
-    lost = ship(session, world, p["clara"], cust, {"WIDGET": 2})
-    deliver(session, lost)  # delivered, its billing_due row gone with the workstation that saw it
-    _seen(session, lost)
+    # delivered, its billing_due row gone with the workstation that saw it
+    lost = _delivered(session, ship(session, world, p["clara"], cust, {"WIDGET": 2}))
     pending = ship(session, world, p["clara"], cust, {"WIDGET": 1})
     emit(session, ShipmentPickedUp(None, shipment=pending, event=None))
     settled(session)  # made pending at the pickup; its delivery's row was lost
-    deliver(session, pending)
-    _seen(session, pending)
-    queued = ship(session, world, p["clara"], cust, {"WIDGET": 3})
-    deliver(session, queued)
-    _seen(session, queued)
+    _delivered(session, pending)
+    queued = _delivered(session, ship(session, world, p["clara"], cust, {"WIDGET": 3}))
     by_hand = ship(session, world, p["clara"], cust, {"WIDGET": 1})
     deliver(session, by_hand)  # delivered with no carrier event (history, closed by hand): never queued, not caught
     session.add(BillingDue(shipment_id=queued.id, step="delivered", day=dt.date(2026, 12, 3), created_at=LATER))
@@ -100,14 +103,9 @@ def test_cancelled_and_old_and_unordered_shipments_are_left_alone(session: Sessi
     settled(session)
     (inv,) = _invoices(session, cancelled)
     inv.status = "cancelled"  # a clerk decided this shipment is not billed
-    deliver(session, cancelled)
-    _seen(session, cancelled)
-    old = ship(session, world, p["clara"], cust, {"WIDGET": 1})
-    deliver(session, old)
-    _seen(session, old)
-    loose = ship(session, world, p["clara"], cust, {"WIDGET": 1})
-    deliver(session, loose)
-    _seen(session, loose)
+    _delivered(session, cancelled)
+    old = _delivered(session, ship(session, world, p["clara"], cust, {"WIDGET": 1}))
+    loose = _delivered(session, ship(session, world, p["clara"], cust, {"WIDGET": 1}))
     loose.sales_order_id = None  # nothing to bill it on
     session.flush()
     assert reconcile.reconcile(session, DELIVERED + reconcile.LOOKBACK + dt.timedelta(hours=1)).queued == 0
