@@ -40,9 +40,11 @@ class Paced:
     window_s: float = 0.0
     peak_conn: int = 0
     peak_active: int = 0
+    replay: bool = False  # simulated sites (bench._replay): no local work
 
     def lines(self) -> list[str]:
-        out = [f"  paced: {self.n} sites each syncing every {self.period:.0f} s from {self.procs} client processes "
+        kind = "replayed sites (server statements only)" if self.replay else "sites"
+        out = [f"  paced: {self.n} {kind} each syncing every {self.period:.0f} s from {self.procs} client processes "
                f"(offered {self.n / self.period:.1f} syncs/s), {self.rounds} rounds after one unpaced round that connects"]
         for label, rows in (("connecting", [r for r in self.syncs if r["round"] == 0]),
                             ("paced", [r for r in self.syncs if r["round"] > 0])):
@@ -74,26 +76,42 @@ def _p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * 0.95))]
 
 
+@dataclass
+class Replay:
+    """What the replay client needs (``bench._replay``): the sites' schema revisions and, per branch,
+    the batch of moves whose copies each site pushes."""
+
+    revisions: set[str]
+    templates: dict[str, Any]
+
+
 def run(share: list[tuple[int, Any, str]], n: int, period: float, rounds: int, threads: int, rows: int,
-        barrier: Any, out: Any) -> None:
-    """One client process: ``share`` is (site index, Site without engine, dsn)."""
+        barrier: Any, out: Any, replay: Replay | None = None) -> None:
+    """One client process: ``share`` is (site index, Site without engine, dsn), or (index, ReplaySite,
+    dsn) with ``replay``."""
     from app.services import wiring
     from app.services.db import open_database
     from app.services.replication import link
     from app.services.replication.engine import sync_once
+    from bench import _replay
     from bench.sync_scale import _write
 
     wiring.install()
     link.KEEP_IDLE_S = max(link.KEEP_IDLE_S, 3600.0)  # as in sync_scale: a late site must not lose its connection
-    for _i, site, _dsn in share:
-        site.engine = open_database(site.path)
+    if replay is None:
+        for _i, site, _dsn in share:
+            site.engine = open_database(site.path)
     results: list[dict[str, Any]] = []
 
     def one(i: int, site: Any, dsn: str, due: float, rnd: int) -> None:
         c0 = time.thread_time()
-        _write(site, rows)
-        start, c1 = time.monotonic(), time.thread_time()
-        res = sync_once(site.engine, dsn)
+        if replay is not None:  # no local work: the batch is made in the sync's own CPU
+            start, c1 = time.monotonic(), c0
+            res: Any = _replay.sync(site, replay.revisions, replay.templates[site.branch_id].batch(site))
+        else:
+            _write(site, rows)
+            start, c1 = time.monotonic(), time.thread_time()
+            res = sync_once(site.engine, dsn)
         results.append({"round": rnd, "site": i, "due": due, "start": start, "end": time.monotonic(), "ok": res.ok,
                         "error": res.error, "pulled": res.pulled, "pushed": res.pushed,
                         "write_cpu": c1 - c0, "sync_cpu": time.thread_time() - c1})
@@ -114,25 +132,30 @@ def run(share: list[tuple[int, Any, str]], n: int, period: float, rounds: int, t
             pool.submit(one, i, site, dsn, due, r)
     cpu = time.process_time() - cpu0
     for _i, site, _dsn in share:
-        site.engine.dispose()
+        if replay is not None:
+            site.close()
+        else:
+            site.engine.dispose()
     out.put((results, cpu))
 
 
 def paced(sites: list[Any], n_procs: int, period: float, rounds: int, threads: int, rows: int,
-          server_cpu: Callable[[], float], admin_dsn: str) -> Paced:
+          server_cpu: Callable[[], float], admin_dsn: str, replay: Replay | None = None) -> Paced:
     """Run the phase; ``server_cpu()`` reads the server's CPU seconds so far (from the second round on
-    is what counts: the first opens every site's connection), ``admin_dsn`` counts its connections."""
+    is what counts: the first opens every site's connection), ``admin_dsn`` counts its connections.
+    With ``replay``, ``sites`` are ``bench._replay.ReplaySite``s."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(n_procs + 1)
     queue = ctx.Queue()
     shares: list[list[tuple[int, Any, str]]] = [[] for _ in range(n_procs)]
     for i, s in enumerate(sites):
-        shares[i % n_procs].append((i, type(s)(s.path, s.branch), s.branch.dsn))
-    procs = [ctx.Process(target=run, args=(sh, len(sites), period, rounds, threads, rows, barrier, queue), daemon=True)
+        shares[i % n_procs].append((i, s, s.dsn) if replay else (i, type(s)(s.path, s.branch), s.branch.dsn))
+    procs = [ctx.Process(target=run, args=(sh, len(sites), period, rounds, threads, rows, barrier, queue, replay),
+                         daemon=True)
              for sh in shares]
     for p in procs:
         p.start()
-    res = Paced(len(sites), period, rounds, n_procs)
+    res = Paced(len(sites), period, rounds, n_procs, replay=replay is not None)
     stop = threading.Event()
 
     def watch() -> None:

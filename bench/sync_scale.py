@@ -20,6 +20,12 @@ service (the outbox is filled by the real triggers) and:
   is offered N / period syncs per second whatever it answers (``bench._sync_clients``): p50/p95,
   start lag, refused syncs, peak connections, and the server's cores over the paced rounds.
 
+* ``--replay`` (paced phase only): the sites are simulated (``bench._replay``): each sync sends exactly
+  the server statements of ``sync_once`` (the same functions build them; ``tests/sync/test_replay.py``
+  compares them with a real site's) and does no SQLite work, so the client processes can offer
+  1,000 workstations every 30 s on the machine that also runs the server. What it leaves out is in
+  ``bench/_replay.py``.
+
 Like a workstation, every site keeps its server connection between syncs (``replication.link``);
 the sequential phases take longer than its idle lifetime at 1,000 sites, so the bench lengthens
 it (a workstation syncing every 30 s never reaches it). ``--phases`` picks phases.
@@ -32,7 +38,7 @@ whole sync x N / 30.
     depot bench sync_scale [--sites 100] [--branches 10] [--cycles 3] [--rows 6] [--history 20000]
                            [--workers 8] [--analyze] [--autovacuum] [--pooler] [--selective]
                            [--phases push,pull,idle,concurrent,held,paced] [--procs 4] [--threads 8]
-                           [--period 30] [--rounds 2]
+                           [--period 30] [--rounds 2] [--replay] [--max-connections 200]
 """
 
 from __future__ import annotations
@@ -305,10 +311,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=8, help="syncs in flight at once per client process (paced)")
     ap.add_argument("--period", type=float, default=30.0, help="seconds between two syncs of a site (paced)")
     ap.add_argument("--rounds", type=int, default=2, help="periods of the paced phase (after an unpaced round that connects)")
+    ap.add_argument("--replay", action="store_true",
+                    help="paced phase with simulated sites that send sync_once's server statements and do no local "
+                         "work (bench/_replay.py), so the clients can offer 1,000 workstations on this machine")
+    ap.add_argument("--max-connections", type=int, default=200, help="the cluster's max_connections")
     args = ap.parse_args(argv)
     args.phases = [p for p in args.phases.split(",") if p]
     if set(args.phases) - set(PHASES):
         ap.error(f"--phases: one of {','.join(PHASES)}")
+    if args.replay and args.phases != ["paced"]:
+        ap.error("--replay runs the paced phase only: add --phases paced")
     if args.branches < 2:
         ap.error("--branches must be at least 2")
     from psycopg.conninfo import conninfo_to_dict
@@ -316,7 +328,7 @@ def main(argv: list[str]) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="depot-bench-scale-"))
     av = "on" if args.autovacuum else "off"
     try:
-        with private_cluster({"autovacuum": av}) as cluster:
+        with private_cluster({"autovacuum": av, "max_connections": str(args.max_connections)}) as cluster:
             with psycopg.connect(cluster.dsn, autocommit=True) as c:
                 c.execute("CREATE DATABASE depot")
             dsn = cluster.dsn.replace("dbname=postgres", "dbname=depot")
@@ -342,7 +354,8 @@ def main(argv: list[str]) -> int:
     print(f"sync_scale: {args.sites} workstations in {args.branches} branches, {args.rows} moves per site and cycle, "
           f"{args.cycles} cycles, history {args.history:,} moves, statistics {'on' if args.analyze else 'none'}, "
           f"autovacuum {av}{', through PgBouncer (transaction mode)' if args.pooler else ''}"
-          f"{', selective replication' if args.selective else ''}; each site keeps its server connection")
+          f"{', selective replication' if args.selective else ''}, max_connections {args.max_connections}; "
+          f"each site keeps its server connection{' (while the server has room)' if args.replay else ''}")
     print(f"  first sync of a workstation: {first_rows:,} rows in {first_s:.2f} s")
     for ph in phases:
         print(ph.line())
@@ -367,6 +380,14 @@ def _measure(cluster: Cluster, dsn: str, pooler: Pooler | None, seed: Path, tmp:
     # A workstation syncs every 30 s, well inside the kept connection's idle lifetime; the bench runs
     # the sites one after the other per phase, which takes longer than that at 1,000 sites.
     link.KEEP_IDLE_S = max(link.KEEP_IDLE_S, 3600.0)
+    if args.replay:
+        meter = Meter(cluster, dsn, pooler)
+        replay, sites_ = _replay_sites(seed, tmp, args.sites, branches, args.rows)
+        paced = _sync_clients.paced(sites_, args.procs, args.period, args.rounds, args.threads, args.rows,
+                                    lambda: meter.read()[0], meter.conn.info.dsn, replay)
+        dead = meter.dead_attributes()
+        meter.conn.close()
+        return [], dead, paced
     sites = _make_sites(seed, tmp, args.sites, branches)
     want = set(args.phases)
     for s in sites:  # first contact: workstation number, the branch's view, the connection each keeps
@@ -408,3 +429,30 @@ def _measure(cluster: Cluster, dsn: str, pooler: Pooler | None, seed: Path, tmp:
     dead = meter.dead_attributes()
     meter.conn.close()
     return phases, dead, paced
+
+
+def _replay_sites(seed: Path, tmp: Path, n: int, branches: list[Branchy],
+                  rows: int) -> tuple[_sync_clients.Replay, list[Any]]:
+    """Simulated sites starting from the first-synced file's state, and per branch one real batch of
+    ``rows`` moves (written by the ledger service in a copy of that file, read as push reads it)."""
+    from sqlalchemy import text
+
+    from app.services.db import open_database
+    from app.services.replication.conn import client_revisions
+    from app.services.replication.push import read_batch
+    from bench import _replay
+
+    templates: dict[str, Any] = {}
+    for site in _make_sites(seed, tmp, len(branches), branches):
+        site.engine = open_database(site.path)
+        _write(site, rows)
+        batch, unknown = read_batch(site.engine, 10_000)
+        assert batch is not None and not unknown
+        templates[site.branch.branch_id] = _replay.Template(batch)
+        with site.engine.connect() as c:
+            state = {str(k): str(v) for k, v in c.execute(text("SELECT key, value FROM sync_state")).all()}
+        revisions = client_revisions(site.engine)
+        site.engine.dispose()
+    sites = [_replay.site_from_state(state, branches[i % len(branches)].branch_id, branches[i % len(branches)].dsn)
+             for i in range(n)]
+    return _sync_clients.Replay(set(revisions), templates), sites

@@ -86,7 +86,11 @@ def pending_count(engine: Engine) -> int:
         return int(c.execute(text("SELECT count(*) FROM sync_outbox")).scalar_one())
 
 
-def _is_ho(pg: psycopg.Connection[Any]) -> bool:
+# The functions below that take only the server connection send a sync's statements; the bench's
+# replay (bench._replay) calls them too, so its simulated workstations send what sync_once sends.
+
+
+def is_ho(pg: psycopg.Connection[Any]) -> bool:
     with pg.cursor() as cur:
         cur.execute("SELECT depot_is_ho() OR depot_is_admin()")
         row = cur.fetchone()
@@ -94,17 +98,16 @@ def _is_ho(pg: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def _claim_workstation(engine: Engine, pg: psycopg.Connection[Any], sid: str) -> None:
-    """Learn this site's workstation number in its branch (its own document number series)."""
+def claim_workstation(pg: psycopg.Connection[Any], sid: str) -> str:
+    """This site's workstation number in its branch (its own document number series); '' if none."""
     with pg.cursor() as cur:
         cur.execute("SELECT depot_claim_workstation(%s)", (sid,))
         row = cur.fetchone()
     pg.commit()
-    if row and row[0]:
-        set_state(engine, workstation=str(row[0]))
+    return str(row[0]) if row and row[0] else ""
 
 
-def _check_branch(pg: psycopg.Connection[Any], branch: str) -> None:
+def check_branch(pg: psycopg.Connection[Any], branch: str) -> None:
     """A file set to work for one branch must not sync with another branch's login: every push
     would be refused. (An owner login, which has no branch, may publish anything.)"""
     with pg.cursor() as cur:
@@ -164,15 +167,15 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
             if branch is None:
                 branch = _adopt_branch(engine, pg)
             else:
-                _check_branch(pg, branch)
-            if branch is not None and not get_state(engine, "workstation"):
-                _claim_workstation(engine, pg, sid)
+                check_branch(pg, branch)
+            if branch is not None and not get_state(engine, "workstation") and (ws := claim_workstation(pg, sid)):
+                set_state(engine, workstation=ws)
             if why := server_was_restored(engine, pg, sid):
                 n = resync(engine, pg, sid, branch)
                 res.restored = (f"the server was restored from an older backup ({why}): {n:,} rows of this branch "
                                 "are pushed again and the server's changes read again")
             if do_push and pending_count(engine):  # an empty outbox asks the server nothing
-                ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
+                ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
                 res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
                 changed |= ps.tables
             if do_pull:
@@ -182,7 +185,7 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 if pl.rows:  # settlers act on rows others wrote: an empty pull leaves nothing to settle
                     res.settled, res.settle_errors = settle(engine)
                 if res.settled and do_push:  # send what settling changed now, not one interval later
-                    ps = push(engine, pg, sid, head_office=_is_ho(pg), batch_size=batch_size)
+                    ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
                     res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
                     changed |= ps.tables
             done = True
@@ -237,7 +240,7 @@ def publish_all(engine: Engine, dsn: str, *, chunk: int = 10_000,
     total = 0
     try:
         check_gate(pg, client_revisions(engine))
-        ho = _is_ho(pg)
+        ho = is_ho(pg)
         tables = sync_tables()
         with engine.connect() as c:
             for n, t in enumerate(tables.values(), 1):

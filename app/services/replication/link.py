@@ -92,7 +92,7 @@ def checkin(engine: Engine, link: Link, *, ok: bool) -> None:
         _close(conn)
         return
     if not link.reused:
-        link.keep = _server_has_room(conn)
+        link.keep = server_has_room(conn)
     if not link.keep:
         _close(conn)
         return
@@ -133,7 +133,8 @@ def _forget(engine: Engine) -> None:
         _close(k[0].conn)
 
 
-def _server_has_room(conn: psycopg.Connection[Any]) -> bool:
+def server_has_room(conn: psycopg.Connection[Any]) -> bool:
+    """May a new connection be kept (see ``KEEP_SHARE``)? Asked once per new connection."""
     try:
         with conn.cursor() as cur:
             cur.execute(_ROOM_SQL, (KEEP_SHARE,))

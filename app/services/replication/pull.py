@@ -35,7 +35,7 @@ from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
 from app.services.replication.scope import BranchScope
-from app.services.replication.tables import sync_tables
+from app.services.replication.tables import SyncTable, sync_tables
 
 #: progress(table, tables_done, tables_total, rows_so_far)
 PullProgress = Callable[[str, int, int, int], None]
@@ -93,7 +93,6 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     """
     local = _local_state(engine)
     cursor = int(local.get("cursor") or 0)
-    prev = local.get("snapshot") or None  # the snapshot of this site's previous pull
     own = [x for x in (local.get("own_txids") or "").split(",") if x]
     tables = sync_tables()
     pg.rollback()
@@ -102,30 +101,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     stats = PullStats(cursor=cursor)
     try:
         with pg.cursor() as cur:
-            cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL, "
-                        "depot_is_ho() OR depot_is_admin(), "
-                        "COALESCE((SELECT value FROM depot_meta WHERE key = 'selective'), '') = 'on', "
-                        f"{HAS_FUNCTION_SQL} FROM pg_current_snapshot() AS s")
-            row = cur.fetchone()
-            assert row is not None
-            xmin, snapshot = int(row[0]), str(row[1])
+            w = open_window(cur, local, site_id, branch_id)
+            xmin, snapshot, purged, changed, scope = w.xmin, w.snapshot, w.purged, w.changed, w.scope
             stats.cursor = xmin
-            purged = _purged_since_last_report(cur, site_id) if cursor and row[2] else []
-            selective = bool(row[4]) and not row[3] and branch_id is not None
-            if not cursor:
-                # a first sync's server-side cursors are read to their end: plan for all the rows, as
-                # for a COPY (not for a cursor's first tenth)
-                cur.execute("SET LOCAL cursor_tuple_fraction = 1")
-            else:
-                # A routine pull reads a thin slice of each table by its txid index. Without planner
-                # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
-                # the index is always the right plan for a window that starts at a recent cursor.
-                cur.execute("SET LOCAL enable_seqscan = off")
-            # one round trip to learn which tables changed (replication.probe: max(txid) per table, one
-            # step down the txid index whatever the statistics say, from plans the backend keeps)
-            changed = changed_tables(cur, list(tables.values()), cursor, function=bool(row[5]))
-            scope = BranchScope.read(cur, local, branch_id, cursor, changed) if selective and branch_id else None
-            if not changed and not purged and xmin == cursor:
+            if w.empty:
                 pg.rollback()  # nothing at all since the last pull; the heartbeat below may still be due
                 _report(engine, pg, local, site_id, branch_id, xmin, snapshot, due=bool(own))
                 return stats
@@ -147,14 +126,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
                     if t.name in changed:
-                        exprs = sql.SQL(", ").join(sql.SQL(col.select_expr) for col in t.columns)
-                        # no upper bound: rows of transactions that already committed above xmin are
-                        # visible in this snapshot, so take them now (low latency even while some
-                        # unrelated long transaction holds xmin back) and again next time (idempotent)
-                        window = _window(cursor, prev, [] if t.sync == MASTER else own,
-                                         scope.where(t, probe=bool(cursor)) if scope else None)
-                        q = sql.SQL("SELECT {} FROM {} WHERE {}").format(exprs, sql.Identifier(t.name), window)
-                        chunks = _fetch(pg, q, n) if not cursor else _copy(cur, q)
+                        chunks = w.read(cur, t, n)
                         if scope:
                             chunks = (list(scope.tap(t.name, c)) for c in chunks)
                         if "ap" in state:
@@ -202,15 +174,79 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
     return stats
 
 
-def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], site_id: str,
-            branch_id: str | None, xmin: int, snapshot: str, *, due: bool) -> None:
-    """Tell the server how far this site has read (tombstone purge waits for the slowest site, and
-    a site unseen for long expires). An older report only holds purge back a little, so a pull that
-    brought nothing and followed no push of ours reports at most every REPORT_EVERY_S: idle syncs
-    write nothing on the server."""
-    now = time.time()
-    if not due and now - float(local.get("reported_at") or 0) < REPORT_EVERY_S:
-        return
+@dataclass
+class Window:
+    """What one pull reads: the server snapshot it reads in, and which rows of which tables."""
+
+    cursor: int  # the site's stored cursor (0: a first sync)
+    prev: str | None  # the snapshot of the site's previous pull
+    own: list[str]  # the site's push transactions since that pull
+    xmin: int  # this snapshot's xmin: the next cursor
+    snapshot: str
+    purged: list[tuple[str, str, str]]
+    changed: set[str]
+    scope: BranchScope | None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing at all since the last pull."""
+        return not self.changed and not self.purged and self.xmin == self.cursor
+
+    def query(self, t: SyncTable) -> sql.Composed:
+        """The SELECT of table ``t``'s rows in the window (storage form)."""
+        exprs = sql.SQL(", ").join(sql.SQL(col.select_expr) for col in t.columns)
+        # no upper bound: rows of transactions that already committed above xmin are visible in
+        # this snapshot, so take them now (low latency even while some unrelated long transaction
+        # holds xmin back) and again next time (idempotent)
+        window = _window(self.cursor, self.prev, [] if t.sync == MASTER else self.own,
+                         self.scope.where(t, probe=bool(self.cursor)) if self.scope else None)
+        return sql.SQL("SELECT {} FROM {} WHERE {}").format(exprs, sql.Identifier(t.name), window)
+
+    def read(self, cur: psycopg.Cursor[Any], t: SyncTable, n: int) -> Iterator[list[Row]]:
+        """Table ``t``'s rows in chunks: a first sync through a server-side cursor, else one COPY."""
+        q = self.query(t)
+        return _fetch(cur.connection, q, n) if not self.cursor else _copy(cur, q)
+
+
+def open_window(cur: psycopg.Cursor[Any], local: dict[str, str], site_id: str, branch_id: str | None) -> Window:
+    """A pull's first statements, in its REPEATABLE READ transaction: the snapshot, the purges this
+    site missed, which tables changed since ``local``'s cursor and the branch's scope. Touches no
+    local file: the bench's replay (``bench._replay``) opens its simulated pulls with it."""
+    cursor = int(local.get("cursor") or 0)
+    cur.execute("SELECT pg_snapshot_xmin(s)::text::bigint, s::text, to_regclass('depot_purged') IS NOT NULL, "
+                "depot_is_ho() OR depot_is_admin(), "
+                "COALESCE((SELECT value FROM depot_meta WHERE key = 'selective'), '') = 'on', "
+                f"{HAS_FUNCTION_SQL} FROM pg_current_snapshot() AS s")
+    row = cur.fetchone()
+    assert row is not None
+    purged = _purged_since_last_report(cur, site_id) if cursor and row[2] else []
+    selective = bool(row[4]) and not row[3] and branch_id is not None
+    if not cursor:
+        # a first sync's server-side cursors are read to their end: plan for all the rows, as
+        # for a COPY (not for a cursor's first tenth)
+        cur.execute("SET LOCAL cursor_tuple_fraction = 1")
+    else:
+        # A routine pull reads a thin slice of each table by its txid index. Without planner
+        # statistics (autovacuum off, never analyzed) the planner may guess a full scan;
+        # the index is always the right plan for a window that starts at a recent cursor.
+        cur.execute("SET LOCAL enable_seqscan = off")
+    # one round trip to learn which tables changed (replication.probe: max(txid) per table, one
+    # step down the txid index whatever the statistics say, from plans the backend keeps)
+    changed = changed_tables(cur, list(sync_tables().values()), cursor, function=bool(row[5]))
+    scope = BranchScope.read(cur, local, branch_id, cursor, changed) if selective and branch_id else None
+    return Window(cursor, local.get("snapshot") or None, [x for x in (local.get("own_txids") or "").split(",") if x],
+                  int(row[0]), str(row[1]), purged, changed, scope)
+
+
+def report_due(local: dict[str, str], due: bool, now: float) -> bool:
+    """An older report only holds purge back a little, so a pull that brought nothing and followed
+    no push of ours reports at most every REPORT_EVERY_S: idle syncs write nothing on the server."""
+    return due or now - float(local.get("reported_at") or 0) >= REPORT_EVERY_S
+
+
+def report_cursor(pg: psycopg.Connection[Any], site_id: str, branch_id: str | None, xmin: int, snapshot: str) -> bool:
+    """Write this site's cursor and snapshot into ``depot_site`` (False for an owner login, which is
+    not a site of its own). Touches no local file (the bench's replay reports through it too)."""
     with pg.cursor() as cur:
         # only branch logins report (an owner login bootstrapping a site is not a site of its own)
         # (and the snapshot itself: a tombstone visible in it has been pulled here, whatever xmin says)
@@ -220,6 +256,17 @@ def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], 
                     "last_seen = now(), branch_id = EXCLUDED.branch_id", (site_id, branch_id, str(xmin), snapshot))
         reported = cur.rowcount > 0
     pg.commit()
+    return reported
+
+
+def _report(engine: Engine, pg: psycopg.Connection[Any], local: dict[str, str], site_id: str,
+            branch_id: str | None, xmin: int, snapshot: str, *, due: bool) -> None:
+    """Tell the server how far this site has read (tombstone purge waits for the slowest site, and
+    a site unseen for long expires), when due (``report_due``)."""
+    now = time.time()
+    if not report_due(local, due, now):
+        return
+    reported = report_cursor(pg, site_id, branch_id, xmin, snapshot)
     with engine.begin() as c:
         # the cursor the server now holds for this site: a server that later shows an older one was
         # restored from a backup (replication.restored)

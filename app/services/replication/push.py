@@ -121,13 +121,15 @@ def fetch_server_rows(cur: psycopg.Cursor[Any], t: SyncTable, ids: Iterable[str]
 
 
 @dataclass
-class _Batch:
+class Batch:
     first: int
     last: int
     by_table: dict[str, list[Row]]
 
 
-def _read_batch(engine: Engine, size: int) -> tuple[_Batch | None, list[tuple[str, str]]]:
+def read_batch(engine: Engine, size: int) -> tuple[Batch | None, list[tuple[str, str]]]:
+    """The outbox's next ``size`` entries as rows in their current local state, and the entries of
+    tables this version does not replicate."""
     tables = sync_tables()
     with engine.connect() as c:
         raw: Any = c.connection.driver_connection
@@ -146,7 +148,7 @@ def _read_batch(engine: Engine, size: int) -> tuple[_Batch | None, list[tuple[st
             else:
                 unknown.append((tbl, rid))
         by_table = {name: read_local_rows(c, tables[name], ids[name]) for name in tables if ids.get(name)}
-    return _Batch(int(ob[0][0]), int(ob[-1][0]), by_table), unknown
+    return Batch(int(ob[0][0]), int(ob[-1][0]), by_table), unknown
 
 
 def _conflict(c: Connection, tbl: str, rid: str, kind: str, reason: str, row: dict[str, Any]) -> None:
@@ -161,37 +163,19 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
     from app.services.replication.apply import apply_rows
 
     stats = PushStats()
-    tables = sync_tables()
     pushed: dict[str, int] = {}  # rows per table over the whole push
     while max_batches is None or stats.batches + stats.skipped_batches < max_batches:
-        batch, unknown = _read_batch(engine, batch_size)
+        batch, unknown = read_batch(engine, batch_size)
         if batch is None:
             break
-        lost: dict[str, list[Row]] = defaultdict(list)  # server rows to apply locally
-        notes: list[tuple[str, str, str, str, dict[str, Any]]] = []
-        with pg.cursor() as cur:
-            cur.execute("SELECT last_seq FROM depot_receipt WHERE site_id = %s AND first_seq = %s", (site_id, batch.first))
-            got = cur.fetchone()
-            pg.rollback()
-            if got is not None:  # this batch (or its prefix) is already on the server
-                with engine.begin() as c:
-                    c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": int(got[0])})
-                stats.skipped_batches += 1
-                continue
-            try:
-                _apply_batch(cur, batch, tables, head_office, lost, notes)
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error:
-                pg.rollback()  # something refused: go row by row so the good rows still land
-                lost.clear()
-                notes.clear()
-                _apply_rows_one_by_one(cur, batch, tables, head_office, lost, notes)
-            n = sum(len(v) for v in batch.by_table.values())
-            cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s) "
-                        "RETURNING pg_current_xact_id()::text, login", (site_id, batch.first, batch.last, n))
-            txid, login = (str(v) for v in cur.fetchone())  # type: ignore[union-attr]
-            pg.commit()
+        sent = send_batch(pg, site_id, batch, head_office)
+        if sent.already is not None:  # this batch (or its prefix) is already on the server
+            with engine.begin() as c:
+                c.execute(text("DELETE FROM sync_outbox WHERE seq <= :l"), {"l": sent.already})
+            stats.skipped_batches += 1
+            continue
+        lost, notes, txid, login = sent.lost, sent.notes, sent.txid, sent.login
+        n = sum(len(v) for v in batch.by_table.values())
         fault("after-push-commit")
         # the server has committed: clear the outbox, log conflicts, take the server's versions
         with engine.begin() as c:
@@ -216,6 +200,51 @@ def push(engine: Engine, pg: psycopg.Connection[Any], site_id: str, *, head_offi
             pushed[name] = pushed.get(name, 0) + len(rows)
     analyze_after_push(pg, [name for name, k in pushed.items() if k >= ANALYZE_ROWS])
     return stats
+
+
+Note = tuple[str, str, str, str, dict[str, Any]]  # table, id, lost | rejected, why, the local row
+
+
+@dataclass
+class Sent:
+    """What the server made of one batch."""
+
+    #: the last seq of a batch the server had already received (resent after a crash): nothing was sent
+    already: int | None = None
+    txid: str = ""  # the push transaction's (the next pull skips its rows)
+    login: str = ""
+    lost: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))  # server rows to apply locally
+    notes: list[Note] = field(default_factory=list)
+
+
+def send_batch(pg: psycopg.Connection[Any], site_id: str, batch: Batch, head_office: bool) -> Sent:
+    """One batch's server transaction: its rows and its receipt, committed together (or nothing, when
+    the receipt shows the batch arrived before). Touches no local file: the bench's replay
+    (``bench._replay``) pushes its simulated workstations' batches through it."""
+    sent = Sent()
+    tables = sync_tables()
+    with pg.cursor() as cur:
+        cur.execute("SELECT last_seq FROM depot_receipt WHERE site_id = %s AND first_seq = %s", (site_id, batch.first))
+        got = cur.fetchone()
+        pg.rollback()
+        if got is not None:
+            sent.already = int(got[0])
+            return sent
+        try:
+            _apply_batch(cur, batch, tables, head_office, sent.lost, sent.notes)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            pg.rollback()  # something refused: go row by row so the good rows still land
+            sent.lost.clear()
+            sent.notes.clear()
+            _apply_rows_one_by_one(cur, batch, tables, head_office, sent.lost, sent.notes)
+        n = sum(len(v) for v in batch.by_table.values())
+        cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s) "
+                    "RETURNING pg_current_xact_id()::text, login", (site_id, batch.first, batch.last, n))
+        sent.txid, sent.login = (str(v) for v in cur.fetchone())  # type: ignore[union-attr]
+        pg.commit()
+    return sent
 
 
 #: a push that brings at least this many rows of one table (a long offline spell, an import) gives
@@ -247,8 +276,8 @@ def _remember_own(c: Connection, txid: str) -> None:
                    "WHERE length(value) - length(replace(value, ',', '')) < :most"), {"x": txid, "most": OWN_TXIDS_MAX - 1})
 
 
-def _apply_batch(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, SyncTable], head_office: bool,
-                 lost: dict[str, list[Row]], notes: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+def _apply_batch(cur: psycopg.Cursor[Any], batch: Batch, tables: dict[str, SyncTable], head_office: bool,
+                 lost: dict[str, list[Row]], notes: list[Note]) -> None:
     for name, rows in batch.by_table.items():
         t = tables[name]
         written = upsert_rows(cur, t, rows, head_office)
@@ -285,15 +314,15 @@ def _same_content(t: SyncTable, server_row: Row, local_row: Row) -> bool:
                if c not in _VERSION_COLUMNS)
 
 
-def _apply_rows_one_by_one(cur: psycopg.Cursor[Any], batch: _Batch, tables: dict[str, SyncTable], head_office: bool,
-                           lost: dict[str, list[Row]], notes: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+def _apply_rows_one_by_one(cur: psycopg.Cursor[Any], batch: Batch, tables: dict[str, SyncTable], head_office: bool,
+                           lost: dict[str, list[Row]], notes: list[Note]) -> None:
     cur.execute("SELECT 1")  # open the transaction, so each row below gets a savepoint in it
     for name, rows in batch.by_table.items():
         t = tables[name]
         for row in rows:
             try:
                 with cur.connection.transaction():
-                    _apply_batch(cur, _Batch(batch.first, batch.last, {name: [row]}), tables, head_office, lost, notes)
+                    _apply_batch(cur, Batch(batch.first, batch.last, {name: [row]}), tables, head_office, lost, notes)
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as e:

@@ -34,6 +34,12 @@ def server_was_restored(engine: Engine, pg: psycopg.Connection[Any], site_id: st
     with engine.connect() as c:
         local = {str(k): str(v) for k, v in c.execute(text(
             "SELECT key, value FROM sync_state WHERE key IN ('cursor', 'reported_cursor', 'last_receipt')")).all()}
+    return restored_since(pg, site_id, local)
+
+
+def restored_since(pg: psycopg.Connection[Any], site_id: str, local: dict[str, str]) -> str:
+    """``server_was_restored`` from the site's ``cursor``, ``reported_cursor`` and ``last_receipt``
+    (its server statement; the bench's replay sends it from a simulated site's state)."""
     cursor = int(local.get("cursor") or 0)
     reported = int(local.get("reported_cursor") or 0)
     login, _sp, receipt = (local.get("last_receipt") or "").rpartition(" ")  # 'login seq'
