@@ -409,6 +409,24 @@ def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, 
         engine.dispose()
 
 
+def test_the_day_under_way_in_the_evening_puts_yesterday_on_dallas_manifest(demo: SeedReport, tmp_path: Path) -> None:
+    """00:30 UTC is 18:30 of the day before in Dallas: yesterday's confirmations go on the manifest of
+    Dallas's day (the UTC day's manifest found none, and the whole seed failed every evening)."""
+    from app.services.seed import seed_day_under_way
+
+    path = tmp_path / "evening.db"
+    shutil.copy(demo.path, path)
+    now = dt.datetime.combine(TODAY, dt.time(0, 30), tzinfo=dt.UTC)
+    seed_day_under_way(path, TODAY, now=now)
+    engine = open_database(path)
+    try:
+        with Session(engine) as s:
+            days = q(s, "SELECT ship_date FROM manifest WHERE status = 'closed' AND shipments >= 1")
+            assert [str(d) for (d,) in days] == [(TODAY - dt.timedelta(days=2)).isoformat()] * len(days) and days
+    finally:
+        engine.dispose()
+
+
 def test_the_managers_freight_figures_have_a_year_behind_them(s: Session) -> None:
     """The delivered history carries what the carriers charged (the sandbox price list), so the
     Dashboard's freight tiles show a trend, not one bucket of yesterday's shipments."""

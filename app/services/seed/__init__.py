@@ -276,11 +276,12 @@ def _recount(path: Path, counts: dict[str, int], tables: tuple[str, ...]) -> Non
         conn.close()
 
 
-def seed_day_under_way(path: Path, today: dt.date) -> None:
+def seed_day_under_way(path: Path, today: dt.date, *, now: dt.datetime | None = None) -> None:
     """Cut-offs and the day's waves, planned, released and part-picked, then carton sizes and orders
-    packed, labelled and shipped on yesterday's manifest, by the real services (issue 14)."""
+    packed, labelled and shipped on yesterday's manifest, by the real services (issue 14).
+    ``now``: the moment it happens (tests pin one; default the clock)."""
 
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     if now.date() != today:  # a pinned day (tests): early afternoon of it, before the cut-offs
         now = dt.datetime.combine(today, dt.time(14, 0), tzinfo=dt.UTC)
     engine = make_engine(path)

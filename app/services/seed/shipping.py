@@ -23,7 +23,7 @@ from app.models.sales import SalesOrder
 from app.services.auth import Actor, actor_by_name
 from app.services.carriers.model import Label
 from app.services.carriers.sandbox import lanes
-from app.services.dispatch import manifest, packing, picking, queries, rating, waves
+from app.services.dispatch import manifest, packing, picking, queries, rating, setup, waves
 from app.services.dispatch.cartonize import save_carton_type
 from app.services.dispatch.confirm import confirm_shipment, find_shipment
 from app.services.dispatch.labels import plan_label, record_label
@@ -158,9 +158,12 @@ def seed_shipping(session: Session, now: dt.datetime) -> dict[str, Any]:
         except DomainError as e:  # a demo order the station refuses: say so, go on with the next
             done.setdefault("skipped", []).append(f"{order}: {e}")
     carriers = {find_shipment(session, x).carrier_id for x in done["confirmed"]}
+    # the manifest's day is Dallas's calendar day of the confirmations, not UTC's (they differ from
+    # 18:00 to midnight there: a seed run then found no shipments on the UTC day's manifest)
+    day = yesterday.astimezone(setup.branch_zone(session, wh)).date()
     for cid in sorted(carriers, key=str):
         code = session.scalar(select(Carrier.code).where(Carrier.id == cid)) or ""
-        m = manifest.build(session, dispatcher, code, warehouse="DAL1", day=yesterday.date())
+        m = manifest.build(session, dispatcher, code, warehouse="DAL1", day=day)
         manifest.close(session, dispatcher, m.number)
     session.flush()
     return {k: v for k, v in done.items()}
