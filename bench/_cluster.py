@@ -142,6 +142,8 @@ def pgbouncer(cluster: Cluster, dbname: str, users: list[str], pool_size: int = 
         if as_pg:
             shutil.chown(f, "postgres")
     exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(exe).exists():  # a Debian package, not in setup.sh: only this bench's --pooler needs it
+        raise SystemExit("depot: error: pgbouncer is not installed (needed for --pooler): apt-get install pgbouncer")
     try:
         subprocess.run([*as_pg, exe, "-d", str(base / "pgbouncer.ini")], check=True, capture_output=True)
         for _ in range(50):
