@@ -2,13 +2,14 @@
 and a delivery that becomes a released invoice and a sent customer notice in one cycle (the bench makes
 its own delivery: a sandbox parcel on a seed shipment, the in-process sandbox's clock just after it).
 
-    depot bench track_poll [--shipments 5000] [--per-minute 600] [--db FILE]
+    depot bench track_poll [--shipments 5000] [--per-minute 600] [--db FILE | --keep FILE]
     depot bench track_poll --delivery
 
 Without --db a demo seed is made in a temp folder and N shipments are added to it (spread over the
 carriers as the large seed does: the sandbox carrier twice as often as UPS, FedEx, DHL, USPS, each
 on its branch's account, against the branches' sales orders); with --db a copy of FILE is polled
-(a large seed carries 5,000 shipments in transit). Every account gets ``--per-minute`` requests a
+(a large seed carries 5,000 shipments in transit; ``--keep FILE`` saves the seeded file for A/B runs
+with ``--db``). Every account gets ``--per-minute`` requests a
 minute (the seed's accounts: 600; DHL also its daily quota). The sandbox runs in its own process
 (``depot carrier-sandbox``, its world begun two days ago, so parcels are mid-story), so the CPU
 figure is the poller's alone: plan, HTTP, parsing, storing events, follow-ups, notices.
@@ -110,7 +111,7 @@ def seeded(path: Path, db: str | None, shipments: int, keep: str | None = None) 
 
 def prepare(args: argparse.Namespace, work: Path) -> Path:
     path = work / "track.db"
-    seeded(path, args.db, args.shipments)
+    seeded(path, args.db, args.shipments, args.keep)
     import sqlite3
 
     conn = sqlite3.connect(path)
@@ -264,6 +265,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--shipments", type=int, default=5000)
     ap.add_argument("--per-minute", type=int, default=600, help="each account's request budget (the seed's: 600)")
     ap.add_argument("--db", type=Path, default=None, help="poll a copy of this database (a large seed)")
+    ap.add_argument("--keep", default=None, help="save the seeded file here (before polling) for A/B runs with --db")
     ap.add_argument("--delivery", action="store_true", help="the delivery-to-notice figure instead")
     args = ap.parse_args(argv)
     return delivery(args) if args.delivery else cycle(args)

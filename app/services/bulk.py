@@ -44,8 +44,11 @@ from app.services.db import site_id
 from app.services.ownership import check_insert
 
 CHUNK = 5000
-#: from this many rows in one ``write`` the per-row triggers are set aside (see the module doc)
-BATCH_MIN = 2000
+#: from this many rows in one ``write`` the per-row triggers are set aside (see the module doc):
+#: the billing job's batches (500 invoices, their lines, taxes, ledger and audit rows) wrote in a
+#: third of the time set aside (1.1 -> 0.4 s CPU for 4,700 invoices) despite the DDL; below ~200
+#: rows the trigger is cheaper
+BATCH_MIN = 300
 #: page cache while a big batch goes in (KiB, negative as SQLite wants it): index pages stay in memory
 BATCH_CACHE_KIB = -256 * 1024
 
