@@ -113,16 +113,23 @@ KPI_TRIGGERS_SQL = [
     END""",
 ]
 
-KPI_PO_LINE_REBUILD_SQL = f"""
+#: per PO line, its receipt and putaway moves as (doc_line_id, first_at, last_at, qty, put_at) rows
+PO_LINE_MOVES_SQL = """SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,
+                   CASE WHEN reason = 'receipt' THEN moved_at END AS last_at,
+                   CASE WHEN reason = 'receipt' THEN qty ELSE 0 END AS qty,
+                   CASE WHEN reason = 'putaway' THEN moved_at END AS put_at
+            FROM stock_move WHERE doc_type = 'PO' AND reason IN ('receipt', 'putaway')"""
+
+
+def kpi_po_line_rebuild_sql(moves: str = PO_LINE_MOVES_SQL) -> str:
+    """Rebuild ``kpi_po_line`` from ``moves``: (doc_line_id, first_at, last_at, qty, put_at) rows, one
+    or more per line (the ledger's, or a bulk load's own sums of it), plus the posted receipts."""
+    return f"""
 INSERT INTO kpi_po_line ({_PO_LINE_COLS})
 SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
        COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered, m.first_at, m.last_at, m.qty, m.put_at
 FROM (SELECT doc_line_id, MIN(first_at) AS first_at, MAX(last_at) AS last_at, SUM(qty) AS qty, MAX(put_at) AS put_at
-      FROM (SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,
-                   CASE WHEN reason = 'receipt' THEN moved_at END AS last_at,
-                   CASE WHEN reason = 'receipt' THEN qty ELSE 0 END AS qty,
-                   CASE WHEN reason = 'putaway' THEN moved_at END AS put_at
-            FROM stock_move WHERE doc_type = 'PO' AND reason IN ('receipt', 'putaway')
+      FROM ({moves}
             UNION ALL
             SELECT rl.po_line_id, r.posted_at, r.posted_at, rl.qty, NULL
             FROM receipt_line rl JOIN receipt r ON r.id = rl.receipt_id WHERE rl.po_line_id IS NOT NULL)
@@ -131,6 +138,9 @@ JOIN purchase_order_line pl ON pl.id = m.doc_line_id
 JOIN purchase_order p ON p.id = pl.po_id
 JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
 """
+
+
+KPI_PO_LINE_REBUILD_SQL = kpi_po_line_rebuild_sql()
 
 _STOCK_DAY_SELECT = f"""
 SELECT wh, day, SUM(inflow), SUM(cogs) FROM (

@@ -312,7 +312,8 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
         r = seed_database(tmp_path / f"w{workers}.db", "demo", seed=5, branch="phx", today=TODAY)
         conn = sqlite3.connect(r.path)
         # the workers' shares of the ledger digests, summed, give what the rebuild SQL gives
-        derived = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in ("sales_week", "kpi_stock_day")}
+        derived = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall())
+                   for t in ("sales_week", "kpi_stock_day", "kpi_po_line")}
         digests.append((content_digest(r.path), derived))
         assert conn.execute("SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id").fetchone() == ("PHX",)
         assert conn.execute("SELECT count(*) FROM app_user u JOIN branch b ON b.id = u.branch_id "

@@ -395,7 +395,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         for table, rebuild in derived_tables:
             if table in LATE_DIGESTS:
                 conn.execute(f"DELETE FROM {table}")
-                conn.execute(rebuild)
+                conn.execute(from_chunks.get(table, rebuild))
         report(85, 100, "documents")
         for kind, _name, sql, table in saved:
             if kind == "index" and table in doc_tables:

@@ -35,6 +35,7 @@ from typing import Any
 
 from app.models.buying import SQL_WEEK
 from app.models.catalog import lot_id_for
+from app.models.kpi import kpi_po_line_rebuild_sql
 from app.services.seed.bulk import LEDGER, IdGen, ms_of
 from app.services.seed.spec import Ctx
 
@@ -99,9 +100,11 @@ class Block:
     pos: dict[tuple[str, int, int], Po]
     sos: dict[tuple[str, int, int], So]
     on_hand: dict[tuple[str, int], int]
-    #: the block's share of the ledger digests: sales_week rows and kpi_stock_day sums (see _digests)
+    #: the block's share of the ledger digests: sales_week rows, kpi_stock_day sums and its PO lines'
+    #: receipt figures for kpi_po_line (see _digests)
     sales_week: list[tuple[str, str, int, int]] = field(default_factory=list)
     stock_day: list[tuple[str, str, int, int]] = field(default_factory=list)
+    po_lines: list[tuple[str, str | None, str | None, int, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -162,7 +165,8 @@ SCRATCH_ROOM = 2_000_000_000
 CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 2, 1)
 #: tables of a chunk file: (name, columns); rows in the order the writer inserts them
 _CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS),
-                 ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")))
+                 ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")),
+                 ("p", ("doc_line_id", "first_at", "last_at", "qty", "put_at")))
 #: location kinds inside a warehouse (kpi_stock_day counts stock entering and leaving them)
 _INTERNAL = frozenset({"storage", "dock", "qa"})
 #: moves that never leave the internal locations (kpi_stock_day skips them)
@@ -191,8 +195,9 @@ def _write_chunk(path: str, blocks: list[Block]) -> None:
                              [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()])
             conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", block.sales_week)
             conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", block.stock_day)
+            conn.executemany(f"INSERT INTO p VALUES ({marks['p']})", block.po_lines)
             block.moves, block.lots, block.balances = [], [], {}
-            block.sales_week, block.stock_day = [], []
+            block.sales_week, block.stock_day, block.po_lines = [], [], []
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -367,15 +372,17 @@ def _simulate(ctx: Ctx, days: _Days, curves: dict[tuple[str, float], list[float]
         k_to, k_from = (m[7], item_id, lot), (m[6], item_id, lot)
         balances[k_to] = get(k_to, 0) + q
         balances[k_from] = get(k_from, 0) - q
-    sales_week, stock_day = _digests(ctx, w, first, moves)
-    return Block(moves, env.lots, balances, env.pos, env.sos, env.on_hand, sales_week, stock_day)
+    sales_week, stock_day, po_lines = _digests(ctx, w, first, moves)
+    return Block(moves, env.lots, balances, env.pos, env.sos, env.on_hand, sales_week, stock_day, po_lines)
 
 
-def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[list[tuple[str, str, int, int]],
-                                                                      list[tuple[str, str, int, int]]]:
-    """The block's rows of ``sales_week`` and its sums for ``kpi_stock_day``, as the digests'
-    triggers (and rebuild SQL) would make them from these moves: the writer then sums the workers'
-    small tables instead of joining 2 million moves with their locations and items.
+def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
+        list[tuple[str, str, int, int]], list[tuple[str, str, int, int]],
+        list[tuple[str, str | None, str | None, int, str | None]]]:
+    """The block's rows of ``sales_week``, its sums for ``kpi_stock_day`` and its PO lines' receipt
+    figures for ``kpi_po_line`` (first and last receipt, quantity received, last putaway), as the
+    digests' triggers (and rebuild SQL) would make them from these moves: the writer then sums the
+    workers' small tables instead of joining 2 million moves with their locations and items.
 
     Every move of a block stays in its warehouse: its locations are the warehouse's virtual ones
     (by kind) or pick faces (storage). Sales week = Julian day number // 7 of the move's day."""
@@ -385,8 +392,22 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[list[tuple
     week_of: dict[str, int] = {}
     weeks: dict[tuple[str, int], int] = {}
     days: dict[str, list[int]] = {}
+    lines: dict[str, list[Any]] = {}
     for m in moves:
         reason = m[9]
+        if m[10] == "PO" and (reason == "receipt" or reason == "putaway"):
+            line = lines.get(m[12])
+            if line is None:
+                line = lines[m[12]] = [None, None, 0, None]
+            at = m[14]
+            if reason == "receipt":
+                if line[0] is None or at < line[0]:
+                    line[0] = at
+                if line[1] is None or at > line[1]:
+                    line[1] = at
+                line[2] += m[8]
+            elif line[3] is None or at > line[3]:
+                line[3] = at
         if reason in _INSIDE:
             continue
         day = m[14][:10]
@@ -406,24 +427,28 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[list[tuple
                 key = (m[3], week)
                 weeks[key] = weeks.get(key, 0) + q
     return ([(item, wid, week, q) for (item, week), q in weeks.items()],
-            [(wid, day, inflow, cogs) for day, (inflow, cogs) in days.items()])
+            [(wid, day, inflow, cogs) for day, (inflow, cogs) in days.items()],
+            [(line_id, *figures) for line_id, figures in lines.items()])
 
 
 def digests_from_chunks(ctx: Ctx) -> dict[str, str]:
-    """Statements that fill ``sales_week`` and ``kpi_stock_day`` from the workers' chunk files (their
-    blocks' shares summed, plus the imported sales history), for the rebuild SQL to give way to;
-    empty without workers (then the rebuild SQL runs: the tests prove both give the same rows)."""
+    """Statements that fill ``sales_week``, ``kpi_stock_day`` and ``kpi_po_line`` from the workers'
+    chunk files (their blocks' shares summed, plus the imported sales history and posted receipts),
+    for the rebuild SQL to give way to; empty without workers (then the rebuild SQL runs: the tests
+    prove both give the same rows). Every PO line's moves are in one block (its item, its warehouse)."""
     attached = ctx.scratch[1] if ctx.scratch else []
     if not attached:
         return {}
     weeks = " UNION ALL ".join(f"SELECT * FROM {a}.w" for a in attached)
     days = " UNION ALL ".join(f"SELECT * FROM {a}.d" for a in attached)
+    lines = " UNION ALL ".join(f"SELECT * FROM {a}.p" for a in attached)
     return {
         "sales_week": "INSERT INTO sales_week (item_id, warehouse_id, week, qty) SELECT item_id, warehouse_id, week, "
                       f"SUM(qty) FROM ({weeks} UNION ALL SELECT item_id, warehouse_id, {SQL_WEEK.format(col='sale_date')}, "
                       "qty FROM sales_history) GROUP BY item_id, warehouse_id, week",
         "kpi_stock_day": "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) SELECT warehouse_id, day, "
                          f"SUM(inflow), SUM(cogs) FROM ({days}) GROUP BY warehouse_id, day",
+        "kpi_po_line": kpi_po_line_rebuild_sql(lines),
     }
 
 
