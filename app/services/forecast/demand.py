@@ -59,25 +59,25 @@ class WeeklyHistory:
 
 
 def weekly_history(session: Session, today: dt.date, weeks: int = DEFAULT_WEEKS) -> WeeklyHistory:
-    """Weekly net sales of every pair that sold in the ``weeks`` full weeks before ``today``'s week."""
+    """Weekly net sales of every pair that sold in the ``weeks`` full weeks before ``today``'s week.
+
+    ``sales_week`` is clustered by (item, warehouse, week): the pairs with their row counts, then the
+    rows' weeks and quantities, both in key order, place every row by ``np.repeat`` of the counts
+    (no Python lookup per row: 1.5 million rows on the large seed)."""
     w1 = week_of(today)
     w0 = w1 - weeks
-    rows = _raw(session, "SELECT item_id, warehouse_id, week, qty FROM sales_week WHERE week >= :w0 AND week < :w1",
-                {"w0": w0, "w1": w1})
-    pairs: list[tuple[str, str]] = []
-    index: dict[tuple[str, str], int] = {}
-    pi = np.empty(len(rows), dtype=np.int64)
-    for k, (it, wh, _w, _q) in enumerate(rows):
-        key = (str(it), str(wh))
-        j = index.get(key)
-        if j is None:
-            j = index[key] = len(pairs)
-            pairs.append(key)
-        pi[k] = j
-    wk = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows)) - w0
-    qty = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    window = "FROM sales_week WHERE week >= :w0 AND week < :w1"
+    bounds = {"w0": w0, "w1": w1}
+    groups = _raw(session, f"SELECT item_id, warehouse_id, count(*) {window} GROUP BY item_id, warehouse_id "
+                           "ORDER BY item_id, warehouse_id", bounds)
+    pairs = [(str(it), str(wh)) for it, wh, _n in groups]
+    counts = np.fromiter((g[2] for g in groups), dtype=np.int64, count=len(groups))
+    cells = _raw(session, f"SELECT week - :w0, qty {window} ORDER BY item_id, warehouse_id, week", bounds)
+    pi = np.repeat(np.arange(len(pairs), dtype=np.int64), counts)
+    wk = np.fromiter((c[0] for c in cells), dtype=np.int64, count=len(cells))
+    qty = np.fromiter((c[1] for c in cells), dtype=np.float64, count=len(cells))
     Y = np.zeros((len(pairs), weeks))
-    np.add.at(Y, (pi, wk), qty)
+    Y[pi, wk] = qty  # (pair, week) is the table's key: one row per cell
     clipped = int((Y < 0).sum())
     Y = np.maximum(Y, 0.0)
     # a series starts at its first sale (first positive week); before it, unknown
