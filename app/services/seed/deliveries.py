@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
-import uuid
 from decimal import Decimal
 
 from app.models.types import iso_utc
@@ -31,7 +30,8 @@ _CARRIER = {"SANDBOX": (0.25, 0.6, 0.12), "UPS": (0.3, 0.5, 0.08), "FEDEX": (0.2
 HISTORY = {"demo": 3_000, "large": 100_000}
 #: a service's transit days -> the sandbox price list's level
 _LEVEL = {1: "next_day", 2: "two_day", 3: "three_day", 4: "ground", 5: "ground"}
-_LB = Decimal("453.59237")
+#: grams in a pound: 45,359,237 / 100,000
+_LB_NUM, _LB_DEN = 45_359_237, 100_000
 
 
 def _zips(conn: sqlite3.Connection) -> dict[str, str]:
@@ -44,17 +44,30 @@ def _zips(conn: sqlite3.Connection) -> dict[str, str]:
     return out
 
 
-def _freight(level: str, origin: str, dest: str, grams: int, rng: random.Random) -> tuple[int, int]:
-    """(quoted, billed) in 1/10,000 of a dollar."""
-    quoted = lanes.price(level, origin, dest, Decimal(max(grams, 1)) / _LB)
-    billed = quoted * (1 + Decimal(rng.randint(3, 15)) / 100) if rng.random() < 0.05 else quoted
-    return int(quoted * 10_000), int(billed.quantize(Decimal("0.01")) * 10_000)
+class _Freight:
+    """(quoted, billed) in 1/10,000 of a dollar, as the sandbox's price list charges.
+
+    The price list bills whole pounds, so a quote depends on (level, lane, pounds) only: each is
+    asked once (100,000 shipments on large share a few thousand), the weight's ceiling in integers
+    (exact: a gram count over 453.59237 is an integer or at least 1/45,359,237 from one)."""
+
+    def __init__(self) -> None:
+        self._quotes: dict[tuple[str, str, str, int], Decimal] = {}
+
+    def __call__(self, level: str, origin: str, dest: str, grams: int, rng: random.Random) -> tuple[int, int]:
+        pounds = -(-max(grams, 1) * _LB_DEN // _LB_NUM)
+        key = (level, origin, dest, pounds)
+        quoted = self._quotes.get(key)
+        if quoted is None:
+            quoted = self._quotes[key] = lanes.price(level, origin, dest, Decimal(pounds))
+        billed = quoted * (1 + Decimal(rng.randint(3, 15)) / 100) if rng.random() < 0.05 else quoted
+        return int(quoted * 10_000), int(billed.quantize(Decimal("0.01")) * 10_000)
 
 
 def _id(ms: int, rng: random.Random) -> str:
     """A UUIDv7 of the shipment's time whose random bits come from the seed (same seed, same ids)."""
     v = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62) | rng.getrandbits(62)
-    return uuid.UUID(int=v).hex
+    return f"{v:032x}"  # uuid.UUID(int=v).hex without the object
 
 
 def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1) -> int:
@@ -72,6 +85,7 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         return 0
     rng.shuffle(orders)
     frng = random.Random(seed * 7919 + 19)
+    freight = _Freight()
     zips = _zips(conn)
     grams = dict(conn.execute("SELECT l.order_id, SUM(l.qty_shipped * COALESCE(i.weight_g, 0)) FROM sales_order_line l"
                               " JOIN item i ON i.id = l.item_id JOIN sales_order o ON o.id = l.order_id"
@@ -86,11 +100,14 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         if day >= today - dt.timedelta(days=3):
             day = today - dt.timedelta(days=4 + rng.randint(0, 30))
         hour = rng.choice((9, 10, 11, 13, 14, 15, 16, 16, 17, 17, 18))
-        shipped = dt.datetime.combine(day, dt.time(hour, rng.randint(0, 59)), dt.UTC)
+        minute = rng.randint(0, 59)
+        shipped = dt.datetime.combine(day, dt.time(hour, minute), dt.UTC)
+        shipped_at = f"{day.isoformat()}T{hour:02d}:{minute:02d}:00.000000+00:00"  # iso_utc(shipped)
         promised_day = day + dt.timedelta(days=int(transit))
         while promised_day.weekday() >= 5:  # carriers promise business days
             promised_day += dt.timedelta(days=1)
         promised = dt.datetime.combine(promised_day, dt.time(20, 0), dt.UTC)
+        promised_date = promised_day.isoformat()
         early, late_mean, late_p = _CARRIER.get(str(ccode), (0.2, 0.8, 0.15))
         dest = str(so_ship_to or cu_ship_to or "").split(",")[-1].strip().upper()
         p = late_p + (0.08 if dest and dest != str(wcode)[:3] else 0.0)
@@ -116,11 +133,11 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         counter[b] = counter.get(b, 0) + 1
         ms = int(shipped.timestamp() * 1000)
         ts = iso_utc(delivered)
-        quoted, billed = _freight(_LEVEL.get(int(transit), "economy"), zips.get(str(wcode)[:3], ""),
-                                  zips.get(dest[:3], ""), int(grams.get(so_id) or 0), frng)
-        rows.append((_id(ms, rng), owner, iso_utc(shipped), ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
-                     wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", iso_utc(shipped), iso_utc(promised),
-                     ts, promised_day.isoformat(), str(svc_code), quoted, billed))
+        quoted, billed = freight(_LEVEL.get(int(transit), "economy"), zips.get(str(wcode)[:3], ""),
+                                 zips.get(dest[:3], ""), int(grams.get(so_id) or 0), frng)
+        rows.append((_id(ms, rng), owner, shipped_at, ts, hlc_of(ms), "", f"{b}-HS-{counter[b]:06d}", so_id,
+                     wh_id, carrier_id, svc_id, f"HIST{k + 1:012d}", "delivered", shipped_at,
+                     f"{promised_date}T20:00:00.000000+00:00", ts, promised_date, str(svc_code), quoted, billed))
     # three of last week's shipments billed 2.5-4x their quote (re-weighed, billed as a pallet), for
     # the freight alerts to find (issue 18), from a stream of their own: nothing else moves
     arng = random.Random(seed * 104_729 + 18)
