@@ -90,7 +90,7 @@ USERS = (("buyer", "Bea Buyer"), ("approver", "Al Approver"), ("receiver", "Rita
 def gtin14(indicator: int, ref: int) -> str:
     """A valid GTIN-14: packaging indicator, 12 digits of company prefix + item ref, check digit."""
     body = f"{indicator}{614141000000 + ref:012d}"
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
+    total = 3 * sum(map(int, body[0::2])) + sum(map(int, body[1::2]))  # weights 3, 1, 3, ... from the left
     return body + str((10 - total % 10) % 10)
 
 
