@@ -127,6 +127,8 @@ def pgbouncer(cluster: Cluster, dbname: str, users: list[str], pool_size: int = 
     """PgBouncer in transaction mode in front of ``cluster`` (server connections stay warm: a new
     backend pays ~16 ms of catalog look-ups before its first sync query is planned)."""
     as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if not shutil.which("pgbouncer") and not Path("/usr/sbin/pgbouncer").exists():  # only --pooler needs it
+        raise SystemExit("depot: error: pgbouncer is not installed (needed for --pooler): apt-get install pgbouncer")
     base = Path(tempfile.mkdtemp(prefix="depot-bench-pgb-"))
     if as_pg:
         shutil.chown(base, "postgres")
@@ -142,10 +144,11 @@ def pgbouncer(cluster: Cluster, dbname: str, users: list[str], pool_size: int = 
         if as_pg:
             shutil.chown(f, "postgres")
     exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(exe).exists():  # a Debian package, not in setup.sh: only this bench's --pooler needs it
-        raise SystemExit("depot: error: pgbouncer is not installed (needed for --pooler): apt-get install pgbouncer")
     try:
-        subprocess.run([*as_pg, exe, "-d", str(base / "pgbouncer.ini")], check=True, capture_output=True)
+        # every client connection is a file descriptor: with the usual soft limit of 1,024 PgBouncer stops
+        # accepting near 1,000 workstations and their connects time out (the pooler, not the server)
+        subprocess.run([*as_pg, "sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', exe, "-d",
+                        str(base / "pgbouncer.ini")], check=True, capture_output=True)
         for _ in range(50):
             if (base / "pid").exists():
                 break

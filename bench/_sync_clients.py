@@ -54,7 +54,7 @@ class Paced:
             w = sorted(r["end"] - r["start"] for r in ok) or [0.0]
             lag = sorted(r["start"] - r["due"] for r in rows)
             span = max(r["end"] for r in rows) - min(r["due"] for r in rows)
-            errors = sorted({str(r["error"])[:80] for r in rows if not r["ok"]})
+            errors = sorted({_reason(str(r["error"])) for r in rows if not r["ok"]})
             out.append(f"    {label:<13} {len(rows):>5} syncs, {len(rows) - len(ok)} refused or failed, done "
                        f"{len(rows) / max(span, 1e-9):5.1f}/s; sync wall p50 {statistics.median(w) * 1000:5.0f} ms "
                        f"p95 {_p95(w) * 1000:5.0f} ms max {w[-1] * 1000:5.0f} ms; start lag p95 "
@@ -70,6 +70,11 @@ class Paced:
                        f"of which the moves' writes {sum(r['write_cpu'] for r in later) / len(later) * 1000:.1f} ms and "
                        f"sync_once {sum(r['sync_cpu'] for r in later) / len(later) * 1000:.1f} ms a sync (thread CPU)")
         return out
+
+
+def _reason(error: str) -> str:
+    """An error's gist: a connect error's last clause is the server's answer (its start names the host)."""
+    return error.rsplit(": ", 1)[-1][:100] if "connection failed" in error else error[:100]
 
 
 def _p95(xs: list[float]) -> float:

@@ -15,6 +15,7 @@ import pytest
 
 from app.services.replication import link
 from app.services.replication.engine import sync_once
+from bench._cluster import private_cluster
 from tests.sync.conftest import ADMIN_DSN, Net
 from tests.sync.helpers import receive
 
@@ -65,6 +66,24 @@ def test_no_connection_is_kept_when_the_server_is_short_of_connections(net: Net,
     assert net.dal.sync().ok
     assert link.kept(net.dal.engine) is None
     assert _server_backends(net) == 0
+
+
+def test_other_branches_connections_count_against_the_room() -> None:
+    """A branch login sees the type of its own backends only; the other logins' connections must
+    count too, or each branch keeps 3/4 of the server and together they fill it (new syncs refused)."""
+    with private_cluster({"max_connections": "20"}) as cluster:  # 17 for clients: 12.75 may be kept
+        with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+            admin.execute("CREATE ROLE branch_a LOGIN; CREATE ROLE branch_b LOGIN")
+        others = [psycopg.connect(cluster.dsn.replace("user=postgres", "user=branch_b")) for _ in range(12)]
+        try:
+            with psycopg.connect(cluster.dsn.replace("user=postgres", "user=branch_a")) as mine:
+                assert not link.server_has_room(mine)  # 13 connected: no room to keep one more
+                for c in others[:6]:
+                    c.close()
+                assert link.server_has_room(mine)
+        finally:
+            for c in others:
+                c.close()
 
 
 def test_nothing_is_kept_after_a_failed_sync(net: Net) -> None:
