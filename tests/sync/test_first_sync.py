@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.services.replication.engine import sync_once
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, reverse_move, virtual_location
 from tests.sync.conftest import Net, Site, server_hashes, site_hashes
 from tests.sync.helpers import new_order, receive
@@ -114,3 +115,94 @@ def test_a_first_sync_killed_mid_bulk_load_leaves_the_empty_database_as_it_was(
     assert site_hashes(site) == server_hashes(net.server)
     with site.session() as s:
         assert balance_mismatches(s) == []
+
+
+def _assert_untouched(site: Site, fresh: list[tuple[str, str, str, str]]) -> None:
+    assert _schema(site) == fresh  # every dropped index and trigger is back (the DDL rolled back)
+    assert site.scalar("SELECT count(*) FROM stock_move") == 0
+    assert site.scalar("SELECT count(*) FROM item") == 0
+    assert site.scalar("SELECT value FROM sync_state WHERE key = 'cursor'") is None
+    assert site.scalar("SELECT enabled FROM sync_capture") == 1
+
+
+def _no_reader_left() -> bool:
+    import threading
+
+    return not any(t.name == "depot-first-sync-reader" for t in threading.enumerate())
+
+
+def test_a_first_sync_whose_connection_drops_mid_read_rolls_back_and_the_next_one_completes(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader thread's error (the server session killed while it fetches) reaches the sync: offline,
+    nothing applied, and the next sync pulls everything."""
+    import psycopg
+
+    from app.services.replication import apply as apply_mod
+    from app.services.replication import pull as pull_mod
+    from app.services.replication import reader as reader_mod
+
+    for q in (7, 8, 9):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    net.hou.sync()
+    site = make_site("dropped", net.server.role_dsn("DAL"))
+    fresh = _schema(site)
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 1)  # the bulk shape: indexes and triggers set aside
+    monkeypatch.setattr(pull_mod, "READ_AHEAD_ROWS", 0)  # under the write lock from the first table on
+    monkeypatch.setattr(pull_mod, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(reader_mod, "FETCH_ROWS", 1)  # the reader is never more than a row or two ahead
+    killed: list[str] = []
+
+    def kill_after_first_table(table: str, done: int, total: int, rows: int) -> None:
+        if rows and not killed:
+            killed.append(table)
+            with psycopg.connect(net.server.dsn, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                              (net.server.roles["DAL"],))
+
+    res = sync_once(site.engine, site.dsn, progress=kill_after_first_table)
+    assert killed and not res.ok and res.state == "offline" and "server unreachable" in res.error
+    assert _no_reader_left()
+    _assert_untouched(site, fresh)
+    res = site.sync()
+    assert res.pulled > 0
+    assert _schema(site) == fresh
+    assert site_hashes(site) == server_hashes(net.server)
+    with site.session() as s:
+        assert balance_mismatches(s) == []
+
+
+def test_a_first_sync_whose_local_write_fails_stops_the_reader_and_rolls_back(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import exc
+
+    from app.services.replication import apply as apply_mod
+    from app.services.replication import pull as pull_mod
+    from app.services.replication import reader as reader_mod
+
+    for q in (7, 8, 9):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    net.hou.sync()
+    site = make_site("full", net.server.role_dsn("DAL"))
+    fresh = _schema(site)
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 1)
+    monkeypatch.setattr(pull_mod, "READ_AHEAD_ROWS", 0)
+    monkeypatch.setattr(pull_mod, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(reader_mod, "FETCH_ROWS", 1)
+    real = apply_mod.Applier._insert
+    calls = {"n": 0}
+
+    def full_disk(self: Any, t: Any, insert: str, rows: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise exc.OperationalError(insert, (), Exception("database or disk is full"))
+        real(self, t, insert, rows)
+
+    monkeypatch.setattr(apply_mod.Applier, "_insert", full_disk)
+    res = sync_once(site.engine, site.dsn)
+    assert not res.ok and "local database: database or disk is full" in res.error
+    assert _no_reader_left()
+    _assert_untouched(site, fresh)
+    monkeypatch.setattr(apply_mod.Applier, "_insert", real)
+    res = site.sync()  # the kept server connection is usable (the reader let it go)
+    assert res.ok and res.pulled > 0
+    assert site_hashes(site) == server_hashes(net.server)

@@ -34,6 +34,7 @@ from app.services.replication.apply import Applier, Row
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
+from app.services.replication.reader import Reader
 from app.services.replication.scope import BranchScope
 from app.services.replication.tables import SyncTable, sync_tables
 
@@ -123,10 +124,14 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     ap: Applier = state["ap"]
                     return ap
 
+                # a first sync reads the next chunk on a thread while SQLite writes this one
+                # (replication.reader); a routine pull's few rows come in one COPY per table
+                reader = stack.enter_context(Reader(pg, [(t.name, w.query(t)) for t in tables.values()
+                                                         if t.name in changed], CHUNK_ROWS)) if not w.cursor else None
                 room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
                     if t.name in changed:
-                        chunks = w.read(cur, t, n)
+                        chunks = reader.table(t.name) if reader else w.read(cur, t, n)
                         if scope:
                             chunks = (list(scope.tap(t.name, c)) for c in chunks)
                         if "ap" in state:
@@ -147,6 +152,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                                 locked().table(t.name, chain([first], chunks))
                     if progress:
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
+                if reader:
+                    reader.close()  # done: the server connection is the caller's again
                 ap = locked()
                 if scope is not None:
                     scope.complete(cur, ap)
@@ -203,7 +210,8 @@ class Window:
         return sql.SQL("SELECT {} FROM {} WHERE {}").format(exprs, sql.Identifier(t.name), window)
 
     def read(self, cur: psycopg.Cursor[Any], t: SyncTable, n: int) -> Iterator[list[Row]]:
-        """Table ``t``'s rows in chunks: a first sync through a server-side cursor, else one COPY."""
+        """Table ``t``'s rows in chunks: a first sync through a server-side cursor, else one COPY
+        (``pull`` reads a first sync through ``replication.reader`` instead, on a thread)."""
         q = self.query(t)
         return _fetch(cur.connection, q, n) if not self.cursor else _copy(cur, q)
 
