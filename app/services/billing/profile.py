@@ -9,7 +9,9 @@ where to fix it, before anything is written or numbered.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,8 +40,9 @@ def billing_of(session: Session, customer: Customer) -> Billing:
     return billing_many(session, [customer])[customer.id]
 
 
-def billing_many(session: Session, customers: list[Customer]) -> dict[uuid.UUID, Billing]:
-    """``billing_of`` for many customers in one query (customer id -> Billing)."""
+def billing_many(session: Session, customers: Sequence[Any]) -> dict[uuid.UUID, Billing]:
+    """``billing_of`` for many customers in one query (customer id -> Billing); ORM rows or Core
+    rows with their id, ship_to and contact_email."""
     ids = [c.id for c in customers]
     rows: dict[uuid.UUID, CustomerBilling] = {}
     for n in range(0, len(ids), 500):

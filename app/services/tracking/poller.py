@@ -394,19 +394,12 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     numbers = only if only is not None else list(work.shipments)
     rep = AccountReport(work.label, shipments=len(numbers), requests=fetched.requests if last else 0)
     ids = [work.shipments[n] for n in numbers]
-    ships: dict[uuid.UUID, Shipment] = {}
-    for n in range(0, len(ids), 500):
-        ships.update({s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids[n:n + 500])))})
+    ships, siblings = _shipments(session, ids)
     orders = list({s.sales_order_id for s in ships.values() if s.sales_order_id is not None})
-    # the follow-ups read the orders and their shipments: one query each, not one a shipment; held
-    # here, as the identity map keeps rows only while something refers to them
+    # the follow-ups read the orders: held here (the identity map keeps rows only while referred to)
     held: list[Any] = []
-    siblings: dict[uuid.UUID, list[Shipment]] = {}
     for n in range(0, len(orders), 500):
         held += session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))).all()
-        for sib in session.scalars(select(Shipment).where(Shipment.sales_order_id.in_(orders[n:n + 500]),
-                                                          Shipment.deleted_at.is_(None))):
-            siblings.setdefault(sib.sales_order_id, []).append(sib)  # type: ignore[arg-type]
     session.info[SIBLINGS] = siblings
     wanted = set(numbers)
     results: dict[str, TrackResult] = {}
@@ -486,6 +479,24 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     rep.notes.extend(released.skipped)
     session.flush()
     return rep
+
+
+def _shipments(session: Session, ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, Shipment], dict[uuid.UUID, Any]]:
+    """The polled shipments (id -> ORM row) and all their orders' shipments (order id -> rows, the
+    follow-ups' ``SIBLINGS``) in one query per 500: a polled shipment is read once, not twice."""
+    wanted = set(ids)
+    ships: dict[uuid.UUID, Shipment] = {}
+    siblings: dict[uuid.UUID, dict[uuid.UUID, Shipment]] = {}
+    for n in range(0, len(ids), 500):
+        chunk = ids[n:n + 500]
+        theirs = select(Shipment.sales_order_id).where(Shipment.id.in_(chunk), Shipment.sales_order_id.is_not(None))
+        for sh in session.scalars(select(Shipment).where(or_(
+                Shipment.id.in_(chunk), and_(Shipment.sales_order_id.in_(theirs), Shipment.deleted_at.is_(None))))):
+            if sh.id in wanted:
+                ships[sh.id] = sh
+            if sh.sales_order_id is not None and sh.deleted_at is None:
+                siblings.setdefault(sh.sales_order_id, {})[sh.id] = sh
+    return ships, {order: list(rows.values()) for order, rows in siblings.items()}
 
 
 def _account_case(session: Session, work: Work, message: str, now: dt.datetime) -> None:
