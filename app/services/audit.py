@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.docs_common import AuditEntry
 from app.models.ids import uuid7
-from app.models.types import utcnow
+from app.models.types import iso_utc, utcnow
 from app.services.auth import Actor
 from app.services.ownership import acting_branch
 
@@ -27,31 +27,37 @@ def _default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
+def _hex(value: Any) -> Any:
+    """An id's stored form (32 hex characters)."""
+    return value.hex if isinstance(value, uuid.UUID) else value
+
+
 def record(
     session: Session, actor: Actor | None, action: str, entity: str, entity_id: uuid.UUID | None,
     owner_branch_id: uuid.UUID, **detail: Any,
-) -> AuditEntry:
+) -> AuditEntry | None:
     """``owner_branch_id`` is the branch of the entity acted on. Inside ``batched`` the entry is
-    written with the others at its end (the returned object is then not in the session)."""
-    if acting_branch(session, owner_branch_id) != owner_branch_id:
+    kept as a stored-form row and written with the others at its end (returns None: an ORM object
+    per entry cost more than the status change it records)."""
+    # the writer's branch owns the entry (the server lets a branch insert only its own rows);
+    # the entity's branch, when it is another, goes into the detail
+    branch = acting_branch(session, owner_branch_id)
+    if branch != owner_branch_id:
         detail.setdefault("entity_branch_id", owner_branch_id)
-    pending: list[dict[str, Any]] | None = session.info.get(_BATCH)
+    pending: list[tuple[Any, ...]] | None = session.info.get(_BATCH)
     if pending is not None:
-        row = {"id": uuid7(), "created_at": utcnow(), "user_id": actor.user_id if actor else None,
-               "username": actor.username if actor else "system", "action": action, "entity": entity,
-               "entity_id": entity_id, "owner_branch_id": acting_branch(session, owner_branch_id),
-               "detail": json.dumps(detail, default=_default, sort_keys=True)}
-        pending.append(row)
-        return AuditEntry(**row)
+        pending.append((uuid7().hex, iso_utc(utcnow()), actor.user_id.hex if actor else None,
+                        actor.username if actor else "system", action, entity,
+                        _hex(entity_id), _hex(branch),
+                        json.dumps(detail, default=_default, sort_keys=True)))
+        return None
     entry = AuditEntry(
         user_id=actor.user_id if actor else None,
         username=actor.username if actor else "system",
         action=action,
         entity=entity,
         entity_id=entity_id,
-        # the writer's branch owns the entry (the server lets a branch insert only its own rows);
-        # the entity's branch, when it is another, goes into the detail
-        owner_branch_id=acting_branch(session, owner_branch_id),
+        owner_branch_id=branch,
         detail=json.dumps(detail, default=_default, sort_keys=True),
     )
     session.add(entry)
@@ -59,29 +65,35 @@ def record(
 
 
 _BATCH = "audit_batch"
-#: writes audit rows (dicts of the entry's columns); None: SQLAlchemy's insert-many. Callers above
-#: the bulk writer pass ``bulk.dict_writer(session, AuditEntry)``: its stored-form tuples cost a
-#: fraction of the insert-many's per-value type processing (a poll cycle writes thousands)
+#: the columns of the rows ``batched`` hands its writer, in this order, each in the form SQLite
+#: stores (ids as 32 hex characters, times as ISO text, the detail as JSON text)
+COLUMNS = ("id", "created_at", "user_id", "username", "action", "entity", "entity_id", "owner_branch_id", "detail")
+#: ``record_many``'s writer of audit rows (dicts of the entry's columns); None: SQLAlchemy's
+#: insert-many. Callers above the bulk writer pass ``bulk.dict_writer(session, AuditEntry)``: its
+#: stored-form tuples cost a fraction of the insert-many's per-value type processing
 Writer = Callable[[list[dict[str, Any]]], object]
+#: writes stored-form rows in ``COLUMNS`` order (the bulk writer's ``BulkInsert(...).write``)
+RowWriter = Callable[[list[tuple[Any, ...]]], object]
 
 
 @contextmanager
-def batched(session: Session, write: Writer | None = None) -> Iterator[None]:
-    """Entries ``record`` makes inside are written together at the end, by one multi-row insert
-    (``record_many``'s; a poll cycle's thousands of status changes: an ORM object and a flushed
-    INSERT each cost more than the change itself). Nested: the outermost one writes. On an
-    exception nothing is written (the caller's transaction is rolled back anyway)."""
+def batched(session: Session, write: RowWriter) -> Iterator[None]:
+    """Entries ``record`` makes inside are written together at the end by ``write``, as stored-form
+    rows in ``COLUMNS`` order (a poll cycle's thousands of status changes: an ORM object and a
+    flushed INSERT each cost more than the change itself; the caller, above the bulk writer, passes
+    ``BulkInsert(session, AuditEntry, audit.COLUMNS).write``). Nested: the outermost one writes. On
+    an exception nothing is written (the caller's transaction is rolled back anyway)."""
     if session.info.get(_BATCH) is not None:
         yield
         return
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     session.info[_BATCH] = rows
     try:
         yield
     finally:
         session.info.pop(_BATCH, None)
     if rows:
-        _insert(session, rows, write)
+        write(rows)
 
 
 def _insert(session: Session, rows: list[dict[str, Any]], write: Writer | None) -> None:

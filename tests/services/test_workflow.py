@@ -9,14 +9,15 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import Base
 from app.models.docs_common import AuditEntry
 from app.models.ids import uuid7
 from app.models.workflow import CLOSED_STATES, OPEN_STATES, WORKFLOW, open_states
-from app.services import events
+from app.services import audit, events
+from app.services.bulk import BulkInsert
 from app.services.errors import Conflict
 from app.services.events import StatusChanged
 from app.services.workflow import transition
@@ -165,3 +166,38 @@ def test_a_refused_transition_names_the_document_and_both_states(session: Sessio
     session.flush()
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "po.cancelled")).one()
     assert json.loads(entry.detail)["reason"] == "not needed" and entry.username == "alice"
+
+
+def test_a_batched_audit_entry_is_stored_as_the_orm_path_stores_it(session: Session, world: World) -> None:
+    """Inside ``audit.batched`` (the poller's status changes) the entry is a stored-form row written by
+    the bulk writer, not an ORM object: read back raw, it is the row the ORM path writes."""
+    from app.services.buying import purchasing
+    from app.services.buying.purchasing import LineInput
+
+    alice = world.actors["alice"]
+    po = purchasing.create_po(session, alice, "ACME", "DAL1", [LineInput(sku="BOLT", qty=5)])
+    session.commit()
+    cols = ", ".join(f"{c}, typeof({c})" for c in audit.COLUMNS)
+
+    def cancel(batched: bool) -> dict[str, object]:
+        nested = session.begin_nested()
+        if batched:
+            with audit.batched(session, BulkInsert(session, AuditEntry, audit.COLUMNS).write):
+                transition(po, "cancelled", alice, "not needed", at=dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC))
+                assert not [o for o in session.new if isinstance(o, AuditEntry)]  # no ORM object made
+        else:
+            transition(po, "cancelled", alice, "not needed", at=dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC))
+        session.flush()
+        raw = session.execute(text(f"SELECT {cols} FROM audit_entry WHERE action = 'po.cancelled'")).one()
+        nested.rollback()
+        return dict(zip([f"{c}{t}" for c in audit.COLUMNS for t in ("", ":type")], raw, strict=True))
+
+    orm, bulk = cancel(batched=False), cancel(batched=True)
+    assert bulk["user_id"] == alice.user_id.hex and bulk["entity_id"] == po.id.hex and bulk["username"] == "alice"
+    assert json.loads(str(bulk["detail"]))["reason"] == "not needed"
+    # the same row but for its own id and time, and those in the same stored form
+    assert {k: v for k, v in bulk.items() if k not in ("id", "created_at")} == \
+        {k: v for k, v in orm.items() if k not in ("id", "created_at")}
+    for k in ("id", "created_at"):
+        assert len(str(bulk[k])) == len(str(orm[k]))
+    assert str(bulk["created_at"])[-6:] == str(orm["created_at"])[-6:] == "+00:00"

@@ -38,7 +38,7 @@ from app.models.shipping import Shipment
 from app.models.tracking import TrackingCycle, derived_id
 from app.models.types import utcnow
 from app.services import audit, events, jobs, mail
-from app.services.bulk import dict_writer
+from app.services.bulk import BulkInsert
 from app.services.carriers import accounts
 from app.services.carriers.accounts import AccountInfo
 from app.services.carriers.adapters import Adapter
@@ -416,7 +416,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     # one flush at the end, not one before every read a handler makes: handlers read the rows they
     # need through the identity map, which holds this batch's changes (exceptions flush themselves);
     # the status changes' audit entries written together at the end (``audit.batched``)
-    with session.no_autoflush, audit.batched(session, dict_writer(session, AuditEntry)):
+    with session.no_autoflush, audit.batched(session, BulkInsert(session, AuditEntry, audit.COLUMNS).write):
         for number in numbers:
             sid = work.shipments[number]
             shipment = ships.get(sid)
