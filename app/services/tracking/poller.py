@@ -52,7 +52,7 @@ from app.services.masterdata import branch_code
 from app.services.ownership import ownership
 from app.services.settings import Settings
 from app.services.tracking import lease, notices
-from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest
+from app.services.tracking.ingest import Batch, candidate_ids, emit_trouble, ingest, write_shipments
 from app.services.tracking.policy import FINAL, next_poll, policy_for
 from app.services.tracking.responses import SIBLINGS
 
@@ -459,6 +459,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
                     emit_trouble(session, shipment, "stale", f"no new event for {days} day{'s' if days != 1 else ''}")
                 elif nxt.stopped == "invalid" and not was:
                     emit_trouble(session, shipment, "invalid", r.message or "the carrier refuses the number")
+        write_shipments(session, ships.values())  # stored form, one executemany, not the flush's UPDATE a row
     batch.flush()
     session.info.pop(SIBLINGS, None)
     if not last:

@@ -23,6 +23,7 @@ from app.services import events as ev
 from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
 from app.services.errors import ValidationError
 from app.services.tracking import notices, policy, poller
+from app.services.tracking.ingest import write_shipments
 from tests.tracking_world import TrackWorld
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -406,3 +407,54 @@ def test_the_carriers_delivery_window_is_kept_on_the_event_and_the_shipment(tw: 
     anchor = next(e for e in events_of(session, s) if e.raw_code == "DP")
     assert (anchor.eta_date, anchor.eta_end) == (dt.date(2026, 12, 3), end)
     assert [e.eta_date for e in events_of(session, s) if e.raw_code == "PU"] == [None]
+
+
+def _stored_row(session: Session, s: Shipment) -> dict[str, object]:
+    return dict(session.execute(text("SELECT * FROM shipment WHERE id = :id"), {"id": s.id.hex}).mappings().one())
+
+
+def test_polled_shipments_are_stored_as_the_flush_stores_them(tw: TrackWorld, session: Session,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply writes the polled shipments by one executemany of stored values (``write_shipments``):
+    read back raw, a shipment is the row the ORM's flush writes for the same answer, with a new
+    version and its change captured for replication."""
+    a, b = tw.ship(session, "SBX000000000301", promised=dt.date(2026, 12, 6)), \
+        tw.ship(session, "SBX000000000302", promised=dt.date(2026, 12, 6))
+    session.commit()
+    before = {s.tracking_number: _stored_row(session, s) for s in (a, b)}
+    session.execute(text("DELETE FROM sync_outbox"))
+    session.commit()
+    on_way, done = (LABEL, PICKUP, DEPART, ARRIVE, OUT), (LABEL, PICKUP, DEPART, ARRIVE, OUT, DELIVERED)
+    written: list[int] = []
+    for story, pod in ((on_way, None), (done, POD)):
+        with monkeypatch.context() as m:
+            m.setattr(poller, "write_shipments", lambda s_, ships: written.append(write_shipments(s_, ships)) or 0)
+            answer(tw, session, result(a.tracking_number, *story, eta=dt.date(2026, 12, 3), pod=pod))
+        with monkeypatch.context() as m:  # the flush's way, as before
+            m.setattr(poller, "write_shipments", lambda _session, _ships: 0)
+            answer(tw, session, result(b.tracking_number, *story, eta=dt.date(2026, 12, 3), pod=pod))
+    core, orm = _stored_row(session, a), _stored_row(session, b)
+    assert written == [1, 1]
+    assert core["status"] == "delivered" and core["pod_signed_by"] == "R. CHEN" and core["eta_date"] == "2026-12-03"
+    own = {"id", "number", "tracking_number", "sales_order_id", "created_at", "shipped_at", "updated_at", "hlc"}
+    assert {k: v for k, v in core.items() if k not in own} == {k: v for k, v in orm.items() if k not in own}
+    for row, old in ((core, before[a.tracking_number]), (orm, before[b.tracking_number])):
+        assert row["hlc"] > old["hlc"] and str(row["updated_at"]) > str(old["updated_at"])  # type: ignore[operator]
+        assert len(str(row["updated_at"])) == len(str(old["updated_at"]))
+    captured = session.execute(text("SELECT row_id, op FROM sync_outbox WHERE tbl = 'shipment'")).all()
+    assert sorted(captured) == sorted([(a.id.hex, "U"), (b.id.hex, "U")] * 2)
+
+
+def test_stored_shipments_are_clean_in_the_session_and_a_rollback_undoes_them(tw: TrackWorld, session: Session) -> None:
+    s = tw.ship(session, "SBX000000000303")
+    session.commit()
+    info = tw.accounts["SANDBOX"]
+    work = poller.Work(info.id, info.label, info, "SANDBOX", {s.tracking_number: s.id})
+    reply = poller.TrackReply(Outcome.OK, "", None, 200, [result(s.tracking_number, LABEL, PICKUP, DEPART)])
+    poller.apply(session, poller.Plan(NOW), poller.Fetched(work, reply, 1, 0.0), NOW)
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and ship.status == "in_transit" and ship not in session.dirty
+    assert _stored_row(session, ship)["status"] == "in_transit" and ship.polled_at == NOW
+    session.rollback()
+    ship = session.get(Shipment, s.id)
+    assert ship is not None and (ship.status, ship.polled_at) == ("label_created", None)
