@@ -458,3 +458,18 @@ def test_stored_shipments_are_clean_in_the_session_and_a_rollback_undoes_them(tw
     session.rollback()
     ship = session.get(Shipment, s.id)
     assert ship is not None and (ship.status, ship.polled_at) == ("label_created", None)
+
+
+def test_an_order_is_delivered_when_its_last_shipment_is_even_if_only_that_one_is_polled(tw: TrackWorld,
+                                                                                          session: Session) -> None:
+    first = tw.ship(session, "SBX000000000304", status="in_transit", order_status="shipped")
+    second = Shipment(number="DAL-SH-000304B", sales_order_id=first.sales_order_id, warehouse_id=first.warehouse_id,
+                      carrier_id=first.carrier_id, tracking_number="SBX000000000305", status="in_transit",
+                      owner_branch_id=first.owner_branch_id)
+    session.add(second)
+    session.commit()
+    tw.shipments[second.tracking_number] = second
+    answer(tw, session, result(first.tracking_number, PICKUP, OUT, DELIVERED, pod=POD))
+    assert session.get(SalesOrder, first.sales_order_id).status == "shipped"  # type: ignore[union-attr]
+    answer(tw, session, result(second.tracking_number, PICKUP, OUT, DELIVERED, pod=POD))  # the other not polled
+    assert session.get(SalesOrder, first.sales_order_id).status == "delivered"  # type: ignore[union-attr]
