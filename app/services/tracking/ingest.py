@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import instance_state
 from app.models.hlc import clock
 from app.models.shipping import Shipment
 from app.models.tracking import TrackingEvent, event_hex_for
-from app.models.types import iso_utc, utcnow
+from app.models.types import UTCDateTime, iso_utc, utcnow
 from app.models.workflow import allowed
 from app.services.bulk import BulkInsert, converter, cursor, run_many
 from app.services.carriers.model import TrackEvent, TrackResult
@@ -369,6 +369,7 @@ _POLLED = frozenset({"polled_at", "poll_outcome", "poll_failures", "poll_message
                      "last_event_at", "raw_status", "status_text", "moved_at", "status", "delivered_at", "eta_date",
                      "eta", "flag", "pod_signed_by", "pod_at", "pod_image", "shipped_at"})
 _STORE = {c: converter(Shipment.__table__.columns[c].type) for c in _POLLED}
+_TIMES = frozenset(c for c in _POLLED if isinstance(Shipment.__table__.columns[c].type, UTCDateTime))
 
 
 def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
@@ -396,8 +397,16 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
         check_insert(session, Shipment, owners)  # a document: only its own branch's (the flush guard's rule)
         now, site = utcnow(), site_id(session)
         now_iso = iso_utc(now)
+        iso: dict[Any, Any] = {None: None}  # a poll's shipments share times (its own clock, mostly)
+
+        def when(v: Any) -> Any:
+            got = iso.get(v, _MISSING)
+            if got is _MISSING:
+                got = iso[v] = v if isinstance(v, str) else iso_utc(v)
+            return got
+
         for keys, items in groups.items():
-            convs = [(n, f) for n, k in enumerate(keys) if (f := _STORE[k]) is not None]
+            convs = [(n, when if k in _TIMES else f) for n, k in enumerate(keys) if (f := _STORE[k]) is not None]
             rows = []
             for r, d in items:
                 for n, f in convs:

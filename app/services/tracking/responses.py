@@ -29,7 +29,6 @@ from app.models.parties import Carrier, Customer
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
 from app.models.tracking import derived_id
-from app.services.bulk import cursor
 from app.services.events import ShipmentDelivered, ShipmentEtaChanged, ShipmentPickedUp, ShipmentTrouble, on
 from app.services.exception_inbox import raise_exception
 from app.services.tracking.policy import policy_for
@@ -61,23 +60,22 @@ def hold_orders(session: Session, ships: Iterable[Shipment]) -> list[Any]:
     (the identity map keeps rows only while something refers to them). The other shipments are
     looked up by id first: most orders have only the polled one, which is not loaded a second time."""
     siblings: dict[uuid.UUID, list[Shipment]] = {}
-    loaded: set[str] = set()
+    loaded: set[uuid.UUID] = set()
     orders: dict[uuid.UUID, None] = {}
     for s in ships:
-        loaded.add(s.id.hex)
+        loaded.add(s.id)
         if s.sales_order_id is not None:
             orders[s.sales_order_id] = None
             if s.deleted_at is None:
                 siblings.setdefault(s.sales_order_id, []).append(s)
     order_ids = list(orders)
     held: list[Any] = []
-    cur = cursor(session)
     for n in range(0, len(order_ids), 500):
         chunk = order_ids[n:n + 500]
         held += session.scalars(select(SalesOrder).where(SalesOrder.id.in_(chunk))).all()
-        others = [uuid.UUID(hex=r[0]) for r in cur.execute(
-            f"SELECT id FROM shipment WHERE sales_order_id IN ({','.join('?' * len(chunk))}) AND deleted_at IS NULL",
-            [o.hex for o in chunk]) if r[0] not in loaded]
+        others = [i for i in session.scalars(select(Shipment.id).where(Shipment.sales_order_id.in_(chunk),
+                                                                     Shipment.deleted_at.is_(None)))
+                  if i not in loaded]
         for m in range(0, len(others), 500):
             for sib in session.scalars(select(Shipment).where(Shipment.id.in_(others[m:m + 500]))):
                 siblings.setdefault(sib.sales_order_id, []).append(sib)  # type: ignore[arg-type]

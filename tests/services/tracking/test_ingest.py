@@ -410,7 +410,7 @@ def test_the_carriers_delivery_window_is_kept_on_the_event_and_the_shipment(tw: 
 
 
 def _stored_row(session: Session, s: Shipment) -> dict[str, object]:
-    return dict(session.execute(text("SELECT * FROM shipment WHERE id = :id"), {"id": s.id.hex}).mappings().one())
+    return dict(session.execute(text("SELECT * FROM shipment WHERE number = :n"), {"n": s.number}).mappings().one())
 
 
 def test_polled_shipments_are_stored_as_the_flush_stores_them(tw: TrackWorld, session: Session,
