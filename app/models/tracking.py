@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,6 +67,22 @@ def event_hex_for(carrier_code: str, tracking_number: str, raw_code: str, stamp:
     d[6] = d[6] & 0x0F | 0x50  # version 5
     d[8] = d[8] & 0x3F | 0x80  # RFC 4122 variant
     return d.hex()
+
+
+def event_hexes_for(carrier_code: str, tracking_number: str, codes: Iterable[tuple[str, str]]) -> list[str]:
+    """``event_hex_for`` of one parcel's events, (raw code, time text) each: the hash of the part
+    they share (namespace, carrier, number) taken once and copied (half the cost an id)."""
+    base = hashlib.sha1(_EVENT_NS_BYTES + f"{carrier_code.upper()}|{tracking_number.strip().upper()}|".encode(),
+                        usedforsecurity=False)
+    out = []
+    for raw_code, stamp in codes:
+        h = base.copy()
+        h.update(f"{raw_code}|{stamp}".encode())
+        d = bytearray(h.digest()[:16])
+        d[6] = d[6] & 0x0F | 0x50  # version 5
+        d[8] = d[8] & 0x3F | 0x80  # RFC 4122 variant
+        out.append(d.hex())
+    return out
 
 
 def derived_id(*parts: object) -> uuid.UUID:

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from app.models.hlc import clock
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent, event_hex_for
+from app.models.tracking import TrackingEvent, event_hex_for, event_hexes_for
 from app.models.types import UTCDateTime, iso_utc, utcnow
 from app.models.workflow import allowed
 from app.services.bulk import BulkInsert, converter, cursor, run_many
@@ -116,6 +116,9 @@ class Batch:
         #: ids (hex) of the events stored already, or written by this batch
         self.known: set[str] = set()
         self._ids: dict[tuple[str, str, str, dt.datetime | None], str] = {}
+        #: id(answer) -> (the answer, its parcel's number as the ids take it, the (id hex, stored time)
+        #: of each of its events)
+        self._answers: dict[int, tuple[TrackResult, str, list[tuple[str, str | None]]]] = {}
         self._iso: dict[Any, str | None] = {None: None}
         self.now_iso = self.iso(now)
 
@@ -135,6 +138,22 @@ class Batch:
             iso = self.iso(at)
             got = self._ids[key] = event_hex_for(carrier_code, number, raw_code, iso[:19] if iso else "")
         return got
+
+    def answer_ids(self, carrier_code: str, number: str, result: TrackResult) -> list[tuple[str, str | None]]:
+        """(id hex, stored time text) of each event of ``result`` (``result.events``, or the bare
+        status of ``_bare``) as events of parcel ``number``, in the answer's order: computed once per
+        answer (prefetch and ingest both ask), the ids' shared part hashed once (``event_hexes_for``)."""
+        key = number.strip().upper()
+        got = self._answers.get(id(result))
+        if got is not None and got[0] is result and got[1] == key:
+            return got[2]
+        events = result.events or _bare(result)
+        times = [self.iso(e.at) for e in events]
+        hexes = event_hexes_for(carrier_code, number, [(e.raw_code, t[:19] if t else "")
+                                                       for e, t in zip(events, times, strict=True)])
+        ids = list(zip(hexes, times, strict=True))
+        self._answers[id(result)] = (result, key, ids)
+        return ids
 
     def prefetch(self, ids: Iterable[str]) -> None:
         """Learn which of these event ids (hex) are stored already (one query per 500, on the DB-API
@@ -169,8 +188,7 @@ _MISSING: Any = object()
 
 def candidate_ids(batch: Batch, carrier_code: str, result: TrackResult) -> list[str]:
     """The ids of the events ``ingest`` may store from ``result`` (for ``Batch.prefetch``)."""
-    number = result.tracking_number or ""
-    return [batch.event_id(carrier_code, number, e.raw_code, e.at) for e in result.events or _bare(result)]
+    return [i for i, _t in batch.answer_ids(carrier_code, result.tracking_number or "", result)]
 
 
 def _bare(result: TrackResult) -> list[TrackEvent]:
@@ -189,8 +207,8 @@ def _when(at: dt.datetime | None) -> dt.datetime:
     return at or _NEVER
 
 
-def _at(e: TrackEvent) -> dt.datetime:
-    return e.at or _NEVER
+def _first_at(pair: tuple[TrackEvent, Any]) -> dt.datetime:
+    return pair[0].at or _NEVER
 
 
 def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str, result: TrackResult,
@@ -206,28 +224,30 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     ship_hex, carrier_hex, owner_hex, now_iso = shipment.id.hex, shipment.carrier_id.hex, shipment.owner_branch_id.hex, \
         batch.now_iso
 
-    def make(e: TrackEvent, src: str) -> list[Any]:
-        """A new event row: its stored columns (``_COLUMNS``), then its time."""
+    def make(e: TrackEvent, src: str, ident: tuple[str, str | None] | None = None) -> list[Any]:
+        """A new event row: its stored columns (``_COLUMNS``), then its time. ``ident``: its id and
+        stored time when known (``Batch.answer_ids``)."""
         raw = e.raw_code
-        return [batch.event_id(carrier_code, number, raw, e.at), ship_hex, carrier_hex, number, batch.iso(e.at),
-                e.status, raw[:40], e.description[:300], e.location[:120], None, None, "", None, "", now_iso, src, "",
-                owner_hex, now_iso, e.at]
+        hx, iso = ident or (batch.event_id(carrier_code, number, raw, e.at), batch.iso(e.at))
+        return [hx, ship_hex, carrier_hex, number, iso, e.status, raw[:40], e.description[:300], e.location[:120],
+                None, None, "", None, "", now_iso, src, "", owner_hex, now_iso, e.at]
 
     # the answer's events in carrier time (None first), each once; those dated ahead are left for later
     rows: list[list[Any]] = []
     seen: set[str] = set()
     future = change.future
-    for e in sorted(result.events, key=_at):
-        if e.at is not None and e.at > ahead:
-            future.append(e.at)  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
-            continue
-        row = make(e, source)
-        if row[_ID] in seen:
-            continue
-        seen.add(row[_ID])
-        rows.append(row)
-    if not rows and not future:
-        rows = [make(e, source) for e in _bare(result)]  # a status without its events
+    idents = batch.answer_ids(carrier_code, number, result)
+    if result.events:
+        for e, ident in sorted(zip(result.events, idents, strict=True), key=_first_at):
+            if e.at is not None and e.at > ahead:
+                future.append(e.at)  # not stored now, asked again at the next poll (``FUTURE_ALLOWANCE``)
+                continue
+            if ident[0] in seen:
+                continue
+            seen.add(ident[0])
+            rows.append(make(e, source, ident))
+    else:
+        rows = [make(e, source, ident) for e, ident in zip(_bare(result), idents, strict=True)]  # a status alone
     known_newest = shipment.last_event_at
     answer_newest = max(rows, key=lambda r: _when(r[_AT])) if rows else None
     fresh = answer_newest is not None and (known_newest is None or _when(answer_newest[_AT]) >= known_newest)

@@ -17,7 +17,7 @@ from app.models.exceptions import ExceptionItem
 from app.models.messaging import EmailOutbox
 from app.models.sales import SalesOrder
 from app.models.shipping import Shipment
-from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_hex_for, event_id_for
+from app.models.tracking import TrackingEvent, TrackingNoticeDue, event_hex_for, event_hexes_for, event_id_for
 from app.models.types import iso_utc
 from app.services import events as ev
 from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
@@ -359,6 +359,10 @@ def test_event_ids_are_the_uuid5_every_workstation_derived_before() -> None:
         assert (got, got.version, got.variant, hash(got), str(got)) == (want, 5, uuid.RFC_4122, hash(want), str(want))
         # the stored form ingest derives from the time's stored text (its first 19 characters: UTC, to the second)
         assert event_hex_for("ups", " 1z999aa10123456784 ", "DL", iso_utc(at)[:19] if at else "") == want.hex
+        # and a parcel's events at once (the shared part hashed once), a code of any letters too
+        stamp = iso_utc(at)[:19] if at else ""
+        assert event_hexes_for("ups", " 1z999aa10123456784 ", [("DL", stamp), ("Zustellung ü", stamp)]) == \
+            [want.hex, uuid.uuid5(_EVENT_NS, f"UPS|1Z999AA10123456784|Zustellung ü|{stamp}").hex]
 
 
 def test_an_event_in_the_carriers_own_zone_is_the_same_event_as_in_utc(tw: TrackWorld, session: Session) -> None:
