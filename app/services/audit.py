@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.models.docs_common import AuditEntry
@@ -68,10 +67,6 @@ _BATCH = "audit_batch"
 #: the columns of the rows ``batched`` hands its writer, in this order, each in the form SQLite
 #: stores (ids as 32 hex characters, times as ISO text, the detail as JSON text)
 COLUMNS = ("id", "created_at", "user_id", "username", "action", "entity", "entity_id", "owner_branch_id", "detail")
-#: ``record_many``'s writer of audit rows (dicts of the entry's columns); None: SQLAlchemy's
-#: insert-many. Callers above the bulk writer pass ``bulk.dict_writer(session, AuditEntry)``: its
-#: stored-form tuples cost a fraction of the insert-many's per-value type processing
-Writer = Callable[[list[dict[str, Any]]], object]
 #: writes stored-form rows in ``COLUMNS`` order (the bulk writer's ``BulkInsert(...).write``)
 RowWriter = Callable[[list[tuple[Any, ...]]], object]
 
@@ -96,27 +91,20 @@ def batched(session: Session, write: RowWriter) -> Iterator[None]:
         write(rows)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]], write: Writer | None) -> None:
-    if write is not None:
-        write(rows)
-    else:
-        session.execute(insert(AuditEntry), rows)
-
-
 def record_many(session: Session, actor: Actor | None, action: str, entity: str,
-                items: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]], write: Writer | None = None) -> None:
-    """``record`` for many entities at once, (entity id, owner branch, detail) each: one multi-row
-    insert instead of an ORM object per entry (a poll cycle queues thousands of notices)."""
+                items: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]], write: RowWriter) -> None:
+    """``record`` for many entities at once, (entity id, owner branch, detail) each, written by
+    ``write`` as stored-form rows in ``COLUMNS`` order (``batched``'s writer): one insert instead of
+    an ORM object per entry (a poll cycle queues thousands of notices)."""
     if not items:
         return
-    now = utcnow()
+    now = iso_utc(utcnow())
+    user, username = (actor.user_id.hex, actor.username) if actor else (None, "system")
     rows = []
     for entity_id, owner_branch_id, detail in items:
         branch = acting_branch(session, owner_branch_id)
         if branch != owner_branch_id:
             detail.setdefault("entity_branch_id", owner_branch_id)
-        rows.append({"id": uuid7(), "created_at": now, "user_id": actor.user_id if actor else None,
-                     "username": actor.username if actor else "system", "action": action, "entity": entity,
-                     "entity_id": entity_id, "owner_branch_id": branch,
-                     "detail": json.dumps(detail, default=_default, sort_keys=True)})
-    _insert(session, rows, write)
+        rows.append((uuid7().hex, now, user, username, action, entity, _hex(entity_id), _hex(branch),
+                     json.dumps(detail, default=_default, sort_keys=True)))
+    write(rows)

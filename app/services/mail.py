@@ -37,10 +37,10 @@ from app.models.docs_common import AuditEntry
 from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.messaging import EmailOutbox
-from app.models.types import utcnow
+from app.models.types import iso_utc, utcnow
 from app.services import audit, jobs
 from app.services.auth import Actor
-from app.services.bulk import dict_writer
+from app.services.bulk import BulkInsert
 from app.services.changes import Change
 from app.services.db import session_scope, site_id
 from app.services.errors import Conflict, NotFound, ValidationError
@@ -133,9 +133,9 @@ def queue_many(session: Session, actor: Actor | None, messages: Sequence[NewMess
     """``queue_email`` for many plain messages at once (one multi-row insert for the rows and one
     for their audit entries): what a poll cycle's thousands of customer notices need. Returns, per
     message, '' when queued or the sentence that refused it (nothing written for that one)."""
-    now = utcnow()
+    now = iso_utc(utcnow())
     hlc, site = clock.now(), site_id(session)  # what the flush stamps on ORM rows (app.services.db)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     audits: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]] = []
     out: list[str] = []
     for m in messages:
@@ -148,17 +148,21 @@ def queue_many(session: Session, actor: Actor | None, messages: Sequence[NewMess
             continue
         mid = m.message_id or uuid7()
         subject = m.subject.strip()[:200]
-        rows.append({"id": mid, "owner_branch_id": m.owner_branch_id, "created_at": now, "updated_at": now,
-                     "hlc": hlc, "hlc_site": site, "deleted_at": None,
-                     "to_addr": to_addr, "cc_addr": "", "subject": subject, "body": m.body, "attachment_name": "",
-                     "attachment": None, "entity": m.entity, "entity_ref": m.entity_ref, "status": "queued",
-                     "attempts": 0, "next_attempt_at": now, "sent_at": None, "last_error": ""})
+        rows.append((mid.hex, m.owner_branch_id.hex, now, now, hlc, site, None, to_addr, "", subject, m.body, "", None,
+                     m.entity, m.entity_ref, "queued", 0, now, None, ""))
         audits.append((mid, m.owner_branch_id, {"to": to_addr, "subject": subject, "about": m.entity_ref}))
         out.append("")
-    if rows:  # the bulk writer: stored-form tuples, one executemany (audit.Writer says why)
-        dict_writer(session, EmailOutbox)(rows)
-        audit.record_many(session, actor, "email.queue", "email_outbox", audits, dict_writer(session, AuditEntry))
+    if rows:  # the bulk writer: stored-form tuples, one executemany (no ORM object, no type processing)
+        BulkInsert(session, EmailOutbox, _QUEUED).write(rows)
+        audit.record_many(session, actor, "email.queue", "email_outbox", audits,
+                          BulkInsert(session, AuditEntry, audit.COLUMNS).write)
     return out
+
+
+#: ``queue_many``'s rows: these columns, in this order, in stored form
+_QUEUED = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site", "deleted_at", "to_addr", "cc_addr",
+           "subject", "body", "attachment_name", "attachment", "entity", "entity_ref", "status", "attempts",
+           "next_attempt_at", "sent_at", "last_error")
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models.parties import ItemSupplier
@@ -135,3 +135,26 @@ def test_send_po_by_edi_writes_the_850(session: Session, world: World, approved_
     content = out.edi_file.read_text()
     assert content.startswith("ISA") and "ST*850" in content and approved_po.number in content
     assert approved_po.status == "sent"
+
+
+def test_many_queued_at_once_are_stored_as_one_queued_alone(session: Session, world: World) -> None:
+    """``queue_many`` (a poll cycle's notices) writes stored-form rows by the bulk writer: read back raw,
+    a message and its audit entry are the rows ``queue_email`` writes through the ORM."""
+    alice, dal = world.actors["alice"], world.dal.id
+    one = mail.queue_email(session, alice, to="a@buildco.example", subject=" Shipped ", body="B", owner_branch_id=dal,
+                           entity="shipment", entity_ref="DAL-SH-1")
+    assert mail.queue_many(session, alice, [mail.NewMessage("b@buildco.example", " Shipped ", "B", dal, "shipment",
+                                                            "DAL-SH-1"), mail.NewMessage("no address", "x", "B", dal)]) \
+        == ["", "to: no address is not an e-mail address"]
+    session.flush()
+    many = session.scalars(select(mail.EmailOutbox.id).where(mail.EmailOutbox.to_addr == "b@buildco.example")).one()
+
+    def raw(table: str, where: str, row_id: Any) -> dict[str, Any]:
+        cols = [str(r[1]) for r in session.execute(text(f"PRAGMA table_info({table})"))]
+        got = session.execute(text(f"SELECT {', '.join(f'{c}, typeof({c}) AS t_{c}' for c in cols)} FROM {table} "
+                                   f"WHERE {where} = :i"), {"i": row_id.hex}).mappings().one()
+        return {k: v for k, v in got.items() if k not in ("id", "created_at", "updated_at", "next_attempt_at", "hlc",
+                                                          "to_addr", "entity_id", "detail")}
+
+    assert raw("email_outbox", "id", many) == raw("email_outbox", "id", one.id)
+    assert raw("audit_entry", "entity_id", many) == raw("audit_entry", "entity_id", one.id)
