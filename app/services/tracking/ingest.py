@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +121,15 @@ class Batch:
         self._answers: dict[int, tuple[TrackResult, str, list[tuple[str, str | None]]]] = {}
         self._iso: dict[Any, str | None] = {None: None}
         self.now_iso = self.iso(now)
+        #: run once before the first follow-up of the transaction (``follow_ups``)
+        self.before_follow_ups: Callable[[], object] | None = None
+
+    def follow_ups(self) -> None:
+        """A shipment is about to change or emit: run ``before_follow_ups`` if not done yet (the
+        poller loads the orders its handlers read there; an apply with nothing new loads none)."""
+        fn, self.before_follow_ups = self.before_follow_ups, None
+        if fn is not None:
+            fn()
 
     def iso(self, at: dt.datetime | None) -> str | None:
         """A time's stored text (converted once: an answer's events share times, the batch ``now``)."""
@@ -284,6 +293,7 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
                 anchor[_POD_IMAGE] = (pod.image or "")[:300]
     if not new:
         return change
+    batch.follow_ups()
     change.new_events = sum(1 for r in new if r[_SOURCE] != "eta")
     batch.rows += new
     known.update(r[_ID] for r in new)

@@ -396,10 +396,13 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
     ids = [work.shipments[n] for n in numbers]
     ships, siblings = _shipments(session, ids)
     orders = list({s.sales_order_id for s in ships.values() if s.sales_order_id is not None})
-    # the follow-ups read the orders: held here (the identity map keeps rows only while referred to)
+    # the follow-ups read the orders: held here (the identity map keeps rows only while referred to),
+    # loaded before the first shipment that changes (``Batch.follow_ups``): an answer with nothing new loads none
     held: list[Any] = []
-    for n in range(0, len(orders), 500):
-        held += session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))).all()
+
+    def hold_orders() -> None:
+        for n in range(0, len(orders), 500):
+            held.extend(session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders[n:n + 500]))))
     session.info[SIBLINGS] = siblings
     wanted = set(numbers)
     results: dict[str, TrackResult] = {}
@@ -411,6 +414,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
             rep.unknown_numbers += 1
             log.info("%s answered for %r, which no shipment polled here carries", work.label, r.tracking_number)
     batch = Batch(session, now, fetched.carrier_now)
+    batch.before_follow_ups = hold_orders
     batch.prefetch(i for r in results.values() if r.outcome is Outcome.OK
                    for i in candidate_ids(batch, work.carrier_code, r))
     # one flush at the end, not one before every read a handler makes: handlers read the rows they
@@ -452,6 +456,7 @@ def apply(session: Session, plan_: Plan, fetched: Fetched, now: dt.datetime | No
                             retry_after=reply.retry_after, key=str(shipment.id))
             shipment.next_poll_at = nxt.at
             if nxt.stopped != shipment.stopped:
+                batch.follow_ups()
                 was = shipment.stopped
                 shipment.stopped = nxt.stopped
                 if nxt.stopped == "stale" and not was:

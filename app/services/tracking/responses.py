@@ -17,10 +17,6 @@ same case converge on one row.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,36 +47,6 @@ CASES = {
 
 #: ``session.info`` key: order id -> its shipments (ORM rows), read once by the poller's apply
 SIBLINGS = "tracking.siblings"
-
-
-def hold_orders(session: Session, ships: Iterable[Shipment]) -> list[Any]:
-    """Load the orders of these (loaded) shipments and their other shipments once, for the
-    follow-ups (one query each per 500 orders, not one a shipment), and hand the shipments by order
-    to them in ``SIBLINGS``. Returns the orders, for the caller to hold while the follow-ups run
-    (the identity map keeps rows only while something refers to them). The other shipments are
-    looked up by id first: most orders have only the polled one, which is not loaded a second time."""
-    siblings: dict[uuid.UUID, list[Shipment]] = {}
-    loaded: set[uuid.UUID] = set()
-    orders: dict[uuid.UUID, None] = {}
-    for s in ships:
-        loaded.add(s.id)
-        if s.sales_order_id is not None:
-            orders[s.sales_order_id] = None
-            if s.deleted_at is None:
-                siblings.setdefault(s.sales_order_id, []).append(s)
-    order_ids = list(orders)
-    held: list[Any] = []
-    for n in range(0, len(order_ids), 500):
-        chunk = order_ids[n:n + 500]
-        held += session.scalars(select(SalesOrder).where(SalesOrder.id.in_(chunk))).all()
-        others = [i for i in session.scalars(select(Shipment.id).where(Shipment.sales_order_id.in_(chunk),
-                                                                     Shipment.deleted_at.is_(None)))
-                  if i not in loaded]
-        for m in range(0, len(others), 500):
-            for sib in session.scalars(select(Shipment).where(Shipment.id.in_(others[m:m + 500]))):
-                siblings.setdefault(sib.sales_order_id, []).append(sib)  # type: ignore[arg-type]
-    session.info[SIBLINGS] = siblings
-    return held
 
 
 def _names(session: Session, shipment: Shipment) -> tuple[str, str, str]:
