@@ -428,6 +428,40 @@ def test_the_day_under_way_in_the_evening_puts_yesterday_on_dallas_manifest(demo
         engine.dispose()
 
 
+
+#: columns that record something that has happened (expected_at, cutoff_at and the like may lie ahead)
+HAPPENED = ("created_at", "updated_at", "moved_at", "shipped_at", "delivered_at", "resolved_at", "received_at",
+            "posted_at", "sent_at", "approved_at", "released_at")
+
+
+def test_a_seed_run_early_in_its_day_stamps_nothing_after_the_moment_it_runs(tmp_path: Path) -> None:
+    """Seeded at 01:37 UTC, today's orders (from 09:00), exceptions resolved until 06:00 and late
+    deliveries were stamped up to days ahead, and the server refused them when head office
+    published the file. Now nothing that has happened lies after the moment the seed ran."""
+    now = dt.datetime.combine(TODAY, dt.time(1, 37), tzinfo=dt.UTC)
+    # the services the seed runs after its load (billing, forecasts) stamp with the real clock, days
+    # after the pinned day: a stamp between the pinned moment and the real one is the seed's own
+    real = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    path = tmp_path / "early.db"
+    seed_database(path, "demo", seed=7, today=TODAY, now=now)
+    stamp = now.isoformat(timespec="microseconds")
+    conn = sqlite3.connect(path)
+    try:
+        ahead = {}
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"):
+            for col in [r[1] for r in conn.execute(f"PRAGMA table_info('{table}')") if r[1] in HAPPENED]:
+                n = conn.execute(f"SELECT count(*) FROM {table} WHERE typeof({col}) = 'text' AND {col} > ?"
+                                 f" AND {col} < ?", (stamp, real)).fetchone()[0]
+                if n:
+                    ahead[f"{table}.{col}"] = n
+        assert ahead == {}
+        # today's orders are still there, in before the seed ran
+        todays = conn.execute("SELECT count(*), max(created_at) FROM sales_order WHERE order_date = ?",
+                              (TODAY.isoformat(),)).fetchone()
+        assert todays[0] > 0 and todays[1] <= stamp
+    finally:
+        conn.close()
+
 def test_the_managers_freight_figures_have_a_year_behind_them(s: Session) -> None:
     """The delivered history carries what the carriers charged (the sandbox price list), so the
     Dashboard's freight tiles show a trend, not one bucket of yesterday's shipments."""

@@ -9,7 +9,8 @@ prove the result equals ``services.stock.rebuild_balances``). Master and documen
 with ``sqlite3.executemany``; for big seeds the history workers write their moves, lots and
 balances to scratch SQLite files that this process attaches and copies with ``INSERT ... SELECT``.
 The content is a function of (size, seed, today): same inputs, same rows and ids, in the same
-order. See docs/data.md for what is in it.
+order; seeded on its own day, what happens "today" is also stamped no later than the moment the
+seed runs (``seed_clock``: a server refuses rows from the future). See docs/data.md for what is in it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from app.services.seed.history import copy_balances, digests_from_chunks, seed_h
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.shipping import seed_shipping
-from app.services.seed.spec import SIZES, Ctx, Progress
+from app.services.seed.spec import SIZES, Ctx, Progress, seed_clock
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
 
@@ -132,7 +133,7 @@ def _refuse_non_empty(path: Path) -> None:
 
 def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | None = None,
                   progress: Progress | None = None, *, today: dt.date | None = None,
-                  day_under_way: bool = False) -> SeedReport:
+                  day_under_way: bool = False, now: dt.datetime | None = None) -> SeedReport:
     """Create (and migrate) ``path`` and fill it with the ``size`` data set made from ``seed``.
 
     ``branch`` is the branch this file works for (local_site.branch_id; default DAL).
@@ -140,12 +141,16 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     ``day_under_way``: then today's dispatch by the real services (cut-offs, waves planned, released
     and part-picked: ``seed.dispatch``), as ``depot seed`` and the demo do; made with the services'
     own ids and clock, so it is left out of the reproducible bulk content the tests compare.
+    ``now``: the moment the seed runs (tests pin one; default the clock): nothing is stamped later.
     """
     if size not in SIZES:
         raise ValidationError("size", f"must be one of {', '.join(SIZES)}, not {size!r}")
     path = Path(path)
     report = progress or _quiet
     started = time.perf_counter()
+    now = now or dt.datetime.now(dt.UTC)
+    today = today or dt.date.today()
+    clock = seed_clock(today, now)
     check_file(path, must_exist=False)
     _refuse_non_empty(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +168,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     collecting = gc.isenabled()
     gc.disable()
     try:
-        counts = _load(conn, size, seed, branch, report, today or dt.date.today())
+        counts = _load(conn, size, seed, branch, report, today, clock)
     except BaseException:
         conn.close()
         if not existed:
@@ -174,13 +179,13 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
-    _deliveries(path, size, seed, today or dt.date.today())
-    _forecasts(path, today or dt.date.today())
-    _billing(path, size, seed, today or dt.date.today())
+    _deliveries(path, size, seed, today, clock)
+    _forecasts(path, today)
+    _billing(path, size, seed, today)
     _eta_model(path)
-    _sister_figures(path, today or dt.date.today())
+    _sister_figures(path, today)
     if day_under_way:
-        seed_day_under_way(path, today or dt.date.today())
+        seed_day_under_way(path, today, now=now)
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
     samples = None
     if size == "demo":  # partner files and a spreadsheet to try, made from this data (seed/samples.py)
@@ -191,7 +196,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
                       path.stat().st_size, counts, samples)
 
 
-def _deliveries(path: Path, size: str, seed: int, today: dt.date) -> None:
+def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime) -> None:
     """Delivered shipments for predictive ETA and freight alerts to learn from, and the picks of the
     last weeks for pick-error alerts (issue 18), in a transaction of their own."""
     from app.services.seed.deliveries import seed_deliveries
@@ -207,7 +212,7 @@ def _deliveries(path: Path, size: str, seed: int, today: dt.date) -> None:
             f"({_marks(DELIVERY_TABLES)})", DELIVERY_TABLES).fetchall()
         for name, _sql in aside:
             conn.execute(f"DROP INDEX {name}")
-        seed_deliveries(conn, size, today, seed)
+        seed_deliveries(conn, size, today, seed, clock=clock)
         seed_pick_history(conn, size, today, seed)
         for _name, sql in aside:
             conn.execute(sql)
@@ -319,7 +324,7 @@ def _drop_scratch(conn: sqlite3.Connection, scratch: tuple[str, list[str]] | Non
 
 
 def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, report: Progress,
-          today: dt.date) -> dict[str, int]:
+          today: dt.date, clock: dt.datetime) -> dict[str, int]:
     conn.execute("PRAGMA journal_mode = MEMORY")  # one big transaction; no WAL copy of every page
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA foreign_keys = OFF")  # rows go in parent-first anyway; checked by the tests
@@ -343,7 +348,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             conn.execute(f"DROP {kind.upper()} {name}")
         rng = random.Random(seed)
         ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(conn),
-                  today=today, seed=seed, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
+                  today=today, clock=clock, seed=seed, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
         # master rows are held and written once the history workers run (they need only ctx)
         ctx.bulk.defer()
         local_branch = seed_master(ctx, branch)

@@ -70,8 +70,10 @@ def _id(ms: int, rng: random.Random) -> str:
     return f"{v:032x}"  # uuid.UUID(int=v).hex without the object
 
 
-def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1) -> int:
-    """Insert delivered shipments on closed sales orders; returns how many."""
+def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: int, *, clock: dt.datetime) -> int:
+    """Insert delivered shipments on closed sales orders; returns how many. None is delivered after
+    ``clock`` (the seed's ``seed_clock``)."""
+    latest = clock
     rng = random.Random(seed * 7919 + 18)
     want = HISTORY.get(size, 0)
     orders = conn.execute(
@@ -128,6 +130,8 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
             delta = -rng.uniform(0.0, 0.4)
         delivered = promised + dt.timedelta(days=delta)
         delivered = max(delivered, shipped + dt.timedelta(hours=10))
+        if delivered > latest:  # a late one still on its way would be delivered in the future: by now instead
+            delivered = latest - dt.timedelta(minutes=7 * (k % 97))
         owner = str(bid)
         b = str(branch_code.get(owner, "BR"))
         counter[b] = counter.get(b, 0) + 1

@@ -138,7 +138,7 @@ def _counts(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
 def _exceptions(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
     """Two to six exceptions a week per branch; resolved after hours or days (the last few open)."""
     start = dt.datetime.combine(ctx.today - dt.timedelta(days=364), dt.time(7), dt.UTC)
-    now = dt.datetime.combine(ctx.today, dt.time(6), dt.UTC)
+    now = min(dt.datetime.combine(ctx.today, dt.time(6), dt.UTC), ctx.clock)  # resolved by then
     rows = []
     manager = ctx.users.get("manager")
     for bcode, owner in sorted(ctx.branch_ids.items()):

@@ -127,6 +127,8 @@ def _scarce_orders(ctx: Ctx, rng: random.Random, take_number: Any) -> None:
     ms = _ms(ctx, 0, 3_600_000)
     n = 0
     per_wh = 4 if ctx.spec.name == "demo" else 12
+    # the orders come in from 09:00, one every minute, or end a minute before a seed run earlier that day
+    latest = ctx.clock - dt.timedelta(minutes=3 * per_wh * len(ctx.warehouses) + 1)
     for wid, _code, branch in ctx.warehouses:
         custs = ctx.customers.get(branch, [])
         by_tier: dict[str, list[str]] = {}
@@ -144,7 +146,7 @@ def _scarce_orders(ctx: Ctx, rng: random.Random, take_number: Any) -> None:
                 qty = max(1, int(have * share))
                 so_id = ctx.ids.at_ms(ms + n * 10)
                 day = ctx.today - dt.timedelta(days=days_ago)
-                t = iso(dt.datetime.combine(day, dt.time(9, 0), dt.UTC) + dt.timedelta(minutes=n))
+                t = iso(min(dt.datetime.combine(day, dt.time(9, 0), dt.UTC), latest) + dt.timedelta(minutes=n))
                 cust = rng.choice(by_tier[tier])
                 orders.append((so_id, owner, t, t, hlc_of(ms + n * 10), "", take_number(wid, "SO"), cust, wid, "open",
                                day.isoformat(), (ctx.today + dt.timedelta(days=2 + days_ago)).isoformat(), "USD",

@@ -86,6 +86,8 @@ class Ctx:
     bulk: Bulk
     today: dt.date
     progress: Progress
+    #: the latest moment anything may be stamped (``seed_clock``)
+    clock: dt.datetime
     branch_ids: dict[str, str] = field(default_factory=dict)
     warehouses: list[tuple[str, str, str]] = field(default_factory=list)  # (id, code, branch code)
     #: warehouse id -> kind -> location id (dock, qa, supplier, customer, adjust, transit, scrap)
@@ -117,3 +119,12 @@ class Ctx:
         """Midnight UTC of the first day of history (a year before today)."""
         d = self.today - dt.timedelta(days=365)
         return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+
+
+def seed_clock(today: dt.date, now: dt.datetime) -> dt.datetime:
+    """The latest moment the seed may stamp: the end of ``today`` for a day already past (tests pin
+    one), else ``now``. Today's morning orders and yesterday's deliveries must not lie after the
+    moment the seed runs: seeded at 01:37 UTC they did (09:36 that day), and a server refuses such
+    rows when head office publishes them."""
+    end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), dt.UTC) - dt.timedelta(microseconds=1)
+    return min(end_of_day, now)
