@@ -24,7 +24,7 @@ from app.services.carriers.model import Outcome, TrackReply, TrackResult
 from app.services.carriers.sandbox.server import Sandbox
 from app.services.carriers.sandbox.world import Story, World
 from app.services.settings import Settings
-from app.services.tracking import poller
+from app.services.tracking import poll_report, poller
 from tests.factories import World as Small
 
 CARRIERS = (("SANDBOX", "Depot carrier sandbox", "sandbox", ("GROUND",)), ("UPS", "United Parcel Service", "ups", ("03",)),
@@ -82,7 +82,7 @@ class TrackWorld:
 
     def answer(self, session: Session, *results: TrackResult, outcome: Outcome = Outcome.OK,
                now: dt.datetime | None = None, retry_after: float | None = None,
-               also: dict[str, uuid.UUID] | None = None, message: str = "") -> poller.AccountReport:
+               also: dict[str, uuid.UUID] | None = None, message: str = "") -> poll_report.AccountReport:
         """The poller's apply step for a sandbox-account answer about these shipments (answers
         built as the parsers return them; the network half is tested against the sandbox)."""
         now = now or utcnow()

@@ -26,7 +26,8 @@ from app.services import mail
 from app.services.carriers import accounts as ac
 from app.services.carriers.sandbox.server import Sandbox
 from app.services.settings import Settings
-from app.services.tracking.poller import CycleReport, run_cycle
+from app.services.tracking.poll_report import CycleReport
+from app.services.tracking.poller import run_cycle
 from tests.sync.conftest import Net, Site, quiesce
 from tests.tracking_world import find_numbers
 

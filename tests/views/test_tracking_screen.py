@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.models.shipping import Shipment
 from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
-from app.services.tracking.poller import CycleReport
+from app.services.tracking.poll_report import CycleReport
 from app.views.context import make_test_context
 from app.views.tracking.models import RISK_COLUMN
 from app.views.tracking.poller import TrackingPoller

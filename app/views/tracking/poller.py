@@ -21,7 +21,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.services.errors import DomainError
-from app.services.tracking.poller import POLL, CycleReport, poll_job
+from app.services.tracking.poll_report import CycleReport
+from app.services.tracking.poller import POLL, poll_job
 from app.views.context import AppContext
 from app.views.jobs import JobRunner
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.tracking import queries
-from app.services.tracking.poller import CycleReport
+from app.services.tracking.poll_report import CycleReport
 from app.services.tracking.queries import Filter, ShipmentDetail
 from app.views.context import AppContext
 from app.views.tracking.detail import ShipmentDetailPane

@@ -22,7 +22,7 @@ from app.models.types import iso_utc
 from app.services import events as ev
 from app.services.carriers.model import Outcome, ProofOfDelivery, TrackEvent, TrackResult
 from app.services.errors import ValidationError
-from app.services.tracking import notices, policy, poller
+from app.services.tracking import notices, policy, poll_report, poller
 from app.services.tracking.ingest import write_shipments
 from tests.tracking_world import TrackWorld
 
@@ -54,7 +54,7 @@ def result(number: str, *evs: TrackEvent, eta: dt.date | None = None, pod: Proof
 
 def answer(tw: TrackWorld, session: Session, *results: TrackResult, outcome: Outcome = Outcome.OK,
            now: dt.datetime = NOW, retry_after: float | None = None, also: dict[str, uuid.UUID] | None = None,
-           message: str = "") -> poller.AccountReport:
+           message: str = "") -> poll_report.AccountReport:
     return tw.answer(session, *results, outcome=outcome, now=now, retry_after=retry_after, also=also, message=message)
 
 
