@@ -246,14 +246,6 @@ class BulkInsert:
         return out
 
 
-def dict_writer(session: Session, model: Any) -> Callable[[list[dict[str, Any]]], int]:
-    """A function that writes rows of ``model`` given as dicts of Python values (``for_dicts``)."""
-    def write(rows: list[dict[str, Any]]) -> int:
-        writer, data = BulkInsert.for_dicts(session, model, rows)
-        return writer.write(data)
-    return write
-
-
 def cursor(session: Session) -> Any:
     """A DB-API cursor on the connection (and transaction) the session uses."""
     dbapi = session.connection().connection.dbapi_connection
