@@ -180,10 +180,7 @@ def _list(args: argparse.Namespace) -> int:
                   "predicted": _fmt_date(r.predicted.median) if r.predicted and r.predicted.predicted else "",
                   "risk": "at risk (ETA)" if r.model_at_risk else r.risk.replace("_", " "),
                   "last event": _fmt_date(r.last_event_at), "flag": r.flag[:40]} for r in rows])
-    flagged = counts.get("model_at_risk", 0)
-    print(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk"
-          + (f" ({flagged} by the ETA model)" if flagged else "") + f", {counts['on_time']} on time"
-          + (f" (first {len(rows)} shown)" if len(rows) < counts["total"] else ""))
+    print(queries.count_sentence(counts) + (f" (first {len(rows)} shown)" if len(rows) < counts["total"] else ""))
     return 0
 
 

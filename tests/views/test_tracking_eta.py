@@ -190,7 +190,7 @@ def test_the_at_risk_filter_and_the_late_first_order_include_the_models_flag(
     screen.risk.setCurrentIndex(screen.risk.findData("at_risk"))
     qtbot.waitUntil(lambda: not screen.model.loading and screen.model.rowCount() == 1
                     and screen.model.row(0).number == fine.number)
-    qtbot.waitUntil(lambda: screen.count_label.text() == "1 shipments: 0 late, 1 at risk (1 by the ETA model), 0 on time")
+    qtbot.waitUntil(lambda: screen.count_label.text() == "1 shipment: 0 late, 1 at risk (1 by the ETA model), 0 on time")
     screen.ctx.runner.wait_idle()
     # and so does `depot track list --risk at_risk`
     code = run(["--db", str(db_path), "track", "list", "--risk", "at_risk", "--json"])

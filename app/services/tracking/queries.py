@@ -207,6 +207,13 @@ def with_predictions(session: Session, rows: list[ShipmentRow]) -> tuple[list[Sh
     return [replace(r, predicted=by_id.get(r.id.hex)) for r in rows], note
 
 
+def count_sentence(counts: dict[str, int]) -> str:
+    """The count line above the list and under ``depot track list``: '1 shipment: 0 late, ...'."""
+    total, flagged = counts["total"], counts.get("model_at_risk", 0)
+    return (f"{total} shipment{'' if total == 1 else 's'}: {counts['late']} late, {counts['at_risk']} at risk"
+            + (f" ({flagged} by the ETA model)" if flagged else "") + f", {counts['on_time']} on time")
+
+
 def count_shipments(session: Session, f: Filter | None = None, *, today: dt.date | None = None,
                     with_model: bool = False) -> dict[str, int]:
     """How many match the filter, by risk (for the count line above the list). ``with_model``

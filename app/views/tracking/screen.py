@@ -159,10 +159,7 @@ class TrackingScreen(QWidget):
 
     def _count(self, f: Filter) -> None:
         def show(counts: dict[str, int]) -> None:
-            flagged = counts.get("model_at_risk", 0)
-            self.count_label.setText(f"{counts['total']} shipments: {counts['late']} late, {counts['at_risk']} at risk"
-                                     + (f" ({flagged} by the ETA model)" if flagged else "")
-                                     + f", {counts['on_time']} on time")
+            self.count_label.setText(queries.count_sentence(counts))
 
         self.ctx.runner.submit(lambda s: queries.count_shipments(s, f, with_model=True), show, write=False,
                                label="count shipments", latest=(id(self), "count"))
