@@ -104,6 +104,11 @@ def test_a_selected_shipment_shows_its_timeline_and_proof_of_delivery(qtbot: QtB
     assert pane.pod_signed.text() == "R. CHEN" and pane.pod_where.text() == "ATLANTA, GA"
     assert pane.pod_image.text() == "fedex:SIGNATURE_PROOF_OF_DELIVERY"
     assert pane.tabs.tabText(2) == "Notices and cases (1)"  # the delivered notice
+    # a search that finds nothing leaves no shipment selected: no count of the last one's notices
+    qtbot.keyClicks(screen.search, "no such number")
+    qtbot.waitUntil(lambda: _numbers(screen) == [] and pane.detail is None)
+    assert pane.tabs.tabText(2) == "Notices and cases" and pane.notices.topLevelItemCount() == 0
+    screen.search.clear()
     # a buyer may look but not ask the carrier
     assert not screen.poll_button.isEnabled()
     screen.ctx.runner.wait_idle()

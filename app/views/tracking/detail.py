@@ -76,6 +76,7 @@ class ShipmentDetailPane(QWidget):
         self.header.setText("Select a shipment to see its timeline.")
         self.timeline.clear()
         self.notices.clear()
+        self.tabs.setTabText(2, "Notices and cases")  # not the last shipment's count
         self.pod_state.setText("")
         for w in (self.pod_signed, self.pod_at, self.pod_where, self.pod_image):
             w.setText("")
