@@ -62,11 +62,7 @@ def event_hex_for(carrier_code: str, tracking_number: str, raw_code: str, stamp:
     """``event_id_for(...).hex`` (the stored form) from the time's UTC text to the second
     ('YYYY-MM-DDTHH:MM:SS', '' for no time: the first 19 characters of its stored text). Ingest
     derives one per event and keeps ids as text: no UUID object, no second conversion of the time."""
-    d = bytearray(hashlib.sha1(_EVENT_NS_BYTES + f"{carrier_code.upper()}|{tracking_number.strip().upper()}|"
-                               f"{raw_code}|{stamp}".encode(), usedforsecurity=False).digest()[:16])
-    d[6] = d[6] & 0x0F | 0x50  # version 5
-    d[8] = d[8] & 0x3F | 0x80  # RFC 4122 variant
-    return d.hex()
+    return event_hexes_for(carrier_code, tracking_number, ((raw_code, stamp),))[0]
 
 
 def event_hexes_for(carrier_code: str, tracking_number: str, codes: Iterable[tuple[str, str]]) -> list[str]:

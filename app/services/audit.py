@@ -45,10 +45,7 @@ def record(
         detail.setdefault("entity_branch_id", owner_branch_id)
     pending: list[tuple[Any, ...]] | None = session.info.get(_BATCH)
     if pending is not None:
-        pending.append((uuid7().hex, iso_utc(utcnow()), actor.user_id.hex if actor else None,
-                        actor.username if actor else "system", action, entity,
-                        _hex(entity_id), _hex(branch),
-                        json.dumps(detail, default=_default, sort_keys=True)))
+        pending.append(_row(actor, iso_utc(utcnow()), action, entity, entity_id, branch, detail))
         return None
     entry = AuditEntry(
         user_id=actor.user_id if actor else None,
@@ -99,12 +96,17 @@ def record_many(session: Session, actor: Actor | None, action: str, entity: str,
     if not items:
         return
     now = iso_utc(utcnow())
-    user, username = (actor.user_id.hex, actor.username) if actor else (None, "system")
     rows = []
     for entity_id, owner_branch_id, detail in items:
         branch = acting_branch(session, owner_branch_id)
         if branch != owner_branch_id:
             detail.setdefault("entity_branch_id", owner_branch_id)
-        rows.append((uuid7().hex, now, user, username, action, entity, _hex(entity_id), _hex(branch),
-                     json.dumps(detail, default=_default, sort_keys=True)))
+        rows.append(_row(actor, now, action, entity, entity_id, branch, detail))
     write(rows)
+
+
+def _row(actor: Actor | None, at: str, action: str, entity: str, entity_id: uuid.UUID | None,
+         branch: uuid.UUID, detail: dict[str, Any]) -> tuple[Any, ...]:
+    """One entry as a stored-form row in ``COLUMNS`` order (``batched`` and ``record_many``)."""
+    return (uuid7().hex, at, actor.user_id.hex if actor else None, actor.username if actor else "system", action,
+            entity, _hex(entity_id), _hex(branch), json.dumps(detail, default=_default, sort_keys=True))
