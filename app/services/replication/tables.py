@@ -35,7 +35,9 @@ class Column:
         """A PostgreSQL expression giving the SQLite storage form of the column."""
         q = f'"{self.name}"'
         if self.pg_type == "uuid":
-            return f"replace({q}::text, '-', '')"
+            # the 16 bytes as hex, the same text as replace(x::text, '-', '') at half the server CPU
+            # (10M values: 2.8-3.1 against 6.0-6.3 s on one core); a first sync reads millions
+            return f"encode(uuid_send({q}), 'hex')"
         if self.pg_type == "boolean":
             return f"{q}::int"
         if self.pg_type == "date":
