@@ -217,6 +217,50 @@ def test_server_check_names_what_to_fix(net: Net, capsys: pytest.CaptureFixture[
     assert "--site-expiry-days" in capsys.readouterr().err
 
 
+def test_server_check_recommends_a_pooler_beyond_a_few_hundred_workstations(
+        net: Net, capsys: pytest.CaptureFixture[str]) -> None:
+    """Against the real server (max_connections as it is set): a few workstations fit; more than the
+    connections leave room for are told to raise max_connections (or use a pooler); several hundred
+    are told to put PgBouncer in transaction mode in front, not to raise the limit."""
+    import json
+
+    from app.cli import run
+    from app.services.replication.link import KEEP_SHARE
+    from app.services.replication.maintenance import SENSIBLE_CONNECTIONS
+
+    def connections() -> dict[str, Any]:
+        assert run(["server", "check", "--dsn", net.server.dsn, "--json"]) in (0, 1)
+        found = {f["name"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+        return dict(found["connections"])
+
+    with psycopg.connect(net.server.dsn) as c:
+        max_conn, reserved = c.execute("SELECT current_setting('max_connections')::int, "
+                                       "current_setting('superuser_reserved_connections')::int").fetchone()  # type: ignore[misc]
+
+    def seen_today(n: int) -> None:  # workstations that synced today (as many as the check needs)
+        with psycopg.connect(net.server.dsn) as c:
+            c.execute("DELETE FROM depot_site WHERE site_id LIKE 'ws-%'")
+            c.execute("INSERT INTO depot_site (site_id, last_seen) SELECT 'ws-' || g, now() FROM generate_series(1, %s) g",
+                      (n,))
+
+    few = connections()
+    assert few["ok"], few
+    keep = int((max_conn - reserved) * KEEP_SHARE)
+    need = reserved + -(-(keep + 10) * 4 // 3) + 10
+    if need <= SENSIBLE_CONNECTIONS:  # a server with a small limit: raising it is still sensible
+        seen_today(keep + 10 - 2)
+        more = connections()
+        assert not more["ok"]
+        assert f"raise max_connections to at least {need}" in more["detail"], more
+        assert "PgBouncer" in more["detail"]
+    seen_today(600)
+    many = connections()
+    assert not many["ok"]
+    assert "602 workstations seen today" in many["detail"], many
+    assert "pool_mode = transaction" in many["detail"] and "raise max_connections" not in many["detail"], many
+    assert "more than a server holds sensibly" in many["detail"]
+
+
 def test_a_large_push_gives_its_tables_planner_statistics(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
     """A branch login cannot ANALYZE (it owns no table): the server's depot_analyze does it after a
     push of at least ANALYZE_ROWS rows of a table, and a routine push leaves statistics alone."""

@@ -23,6 +23,12 @@ from app.services.replication.tables import sync_tables
 LONG_XACT_MINUTES = 10
 #: a replicated table bigger than this without planner statistics is worth an ANALYZE
 NO_STATS_BYTES = 1 << 20
+#: connections a server holds sensibly: every connected backend keeps ~25-30 MB of private memory
+#: (catalog and plan caches for the replicated tables), and about 700 of them filled 24 GB in the
+#: 1,000-workstation runs of issue 20; beyond this a pooler is the deployment, not a bigger limit
+SENSIBLE_CONNECTIONS = 300
+#: server memory one kept backend holds, as measured there (for the sentence)
+BACKEND_MB = 30
 
 
 @dataclass(frozen=True)
@@ -83,20 +89,7 @@ def check_server(dsn: str, *, site_expiry_days: int = SITE_EXPIRY_DAYS) -> list[
                     "count(*) FILTER (WHERE cursor IS NOT NULL AND last_seen <= now() - make_interval(days => %s)) "
                     "FROM depot_site", (int(site_expiry_days),))
         sites, active, expired = (int(v) for v in cur.fetchone())  # type: ignore[union-attr]
-        room = max_conn - reserved
-        # a workstation keeps its connection between syncs (replication.link) while the server's client
-        # backends stay within KEEP_SHARE of the room; beyond that the others connect per sync again
-        keep = int(room * KEEP_SHARE)
-        fits = active <= keep
-        out.append(Finding("connections", fits,
-                           f"max_connections {max_conn} ({room} for clients) for {active} workstations seen today"
-                           + (f": each keeps one connection between syncs (up to {keep})" if fits else
-                              f": workstations keep their connection between syncs only up to {keep} client "
-                              "connections, the others connect anew for every sync (about 3x the server CPU of "
-                              f"an idle sync); raise max_connections to at least {reserved + -(-active * 4 // 3) + 10}, "
-                              "or put a pooler in front (PgBouncer, pool_mode = transaction; Depot uses no session "
-                              "state) and point the workstations at it (then this line counts the pooler's "
-                              "connections, not the workstations, and can be ignored)")))
+        out.append(connections_finding(max_conn, reserved, active))
         cur.execute("SELECT count(*), COALESCE(max(extract(epoch FROM now() - xact_start)), 0)::int FROM pg_stat_activity "
                     "WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND pid <> pg_backend_pid() "
                     "AND xact_start < now() - make_interval(mins => %s)", (LONG_XACT_MINUTES,))
@@ -117,3 +110,35 @@ def check_server(dsn: str, *, site_expiry_days: int = SITE_EXPIRY_DAYS) -> list[
                            + ("" if done < 10_000 else ": run 'depot server purge'")))
         conn.rollback()
     return out
+
+
+def connections_finding(max_conn: int, reserved: int, active: int) -> Finding:
+    """Whether the server's connections fit the workstations seen today, and what to do if not.
+
+    A workstation keeps one connection between syncs (``replication.link``) while the server's
+    backends stay within ``KEEP_SHARE`` of the room; beyond that the others connect anew for every
+    sync (about 3x the server CPU of an idle sync). A limit that would fit them all is advised only
+    while it stays a sensible number of backends (``SENSIBLE_CONNECTIONS``); more workstations than
+    that need a pooler in transaction mode, whatever ``max_connections`` says (a limit raised to fit
+    them would hold a backend, and its memory, per workstation)."""
+    room = max_conn - reserved
+    keep = int(room * KEEP_SHARE)
+    need = reserved + -(-active * 4 // 3) + 10  # every workstation kept within KEEP_SHARE, and 10 to spare
+    head = f"max_connections {max_conn} ({room} for clients) for {active} workstations seen today"
+    pooler = ("put PgBouncer in front (pool_mode = transaction: Depot keeps no session state; max_client_conn "
+              "and the pooler's open-files limit above the number of workstations; default_pool_size about 20) "
+              "and point the workstations' --dsn at it")
+    if need > SENSIBLE_CONNECTIONS:
+        return Finding("connections", False,
+                       f"{head}: a kept connection each would need max_connections of at least {need} and about "
+                       f"{-(-active * BACKEND_MB // 1024)} GB of server memory for their backends ({BACKEND_MB} MB "
+                       f"each), more than a server holds sensibly (about {SENSIBLE_CONNECTIONS}); {pooler}, so "
+                       "that the server holds the pooler's few connections instead (if they already connect "
+                       "through one, this line counts workstations, not the pooler's connections: ignore it)")
+    if active <= keep:
+        return Finding("connections", True, f"{head}: each keeps one connection between syncs (up to {keep})")
+    return Finding("connections", False,
+                   f"{head}: workstations keep their connection between syncs only up to {keep} client connections, "
+                   "the others connect anew for every sync (about 3x the server CPU of an idle sync); raise "
+                   f"max_connections to at least {need}, or {pooler} (then this line counts the pooler's "
+                   "connections, not the workstations, and can be ignored)")
