@@ -6,16 +6,20 @@ on every row it holds, and holds every row its scope selects."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.models.inventory import TransferLine, TransferOrder
-from app.models.org import Warehouse
+from app.models.org import Location, Warehouse
 from app.services import masterdata as md
+from app.services.auth import actor_for, create_user
 from app.services.db import session_scope
 from app.services.inventory.queries import item_figures
+from app.services.inventory.transfer_settle import er_id_for
 from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
+from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.replenishment.engine import run
 from app.services.replenishment.figures_publish import publish
 from app.services.replenishment.policies import set_policy
@@ -143,3 +147,58 @@ def test_a_branch_that_gains_a_sisters_warehouse_pulls_its_rows(
     scope = dal2.scalar("SELECT value FROM sync_state WHERE key = 'scope'")
     assert set(scope.split(",")) == {w.wh_dal.id.hex, wh2_id.hex}
     assert_scoped_convergence(net, dal2, w.dal.id.hex, [w.wh_dal.id.hex, wh2_id.hex])
+
+
+def test_a_first_sync_holds_a_sisters_bins_only_where_its_rows_name_them(
+        net: Net, make_site: Callable[[str, str], Site]) -> None:
+    """A sister warehouse's storage bins are master data a branch does not work with (51,000 per
+    warehouse in the large set): a first sync takes its own warehouses' bins, every warehouse's
+    virtual locations, and a sister's bin only where a row it pulls names one (Dallas's transfer to
+    Houston leaves DAL1-A-01). A bin that changes later is pulled like any changed row, so what the
+    branch holds stays the server's; and Houston receives the transfer out of Dallas's transit."""
+    w = net.world
+    _selective(net)
+    with session_scope(net.hq.engine) as s:  # head office adds a Houston receiver (master data)
+        hugo = create_user(s, "hugo", "secret-hugo", ["receiver"], owner_branch_id=w.ho.id, branch_id=w.hou.id)
+    net.hq.sync()
+    receive(net.dal, w, "DAL", "BOLT", 30)  # into DAL1-A-01
+    with session_scope(net.dal.engine) as s:
+        t = create_transfer(s, w.actors["wes"], w.wh_dal.id, w.wh_hou.id, [TransferLineSpec(w.items["BOLT"].id, 12)])
+        ship_transfer(s, w.actors["wes"], t.id)
+        tid = t.id
+    net.dal.sync()
+    hou2 = make_site("hou2", net.server.role_dsn("HOU"))  # a new Houston workstation: a selective first sync
+    assert hou2.sync().ok
+
+    def locations(site: Site, wh: uuid.UUID, storage: bool) -> set[str]:
+        with site.engine.connect() as c:
+            return {str(r[0]) for r in c.execute(text(
+                "SELECT id FROM location WHERE warehouse_id = :w AND (kind = 'storage') = :s"), {"w": wh.hex, "s": int(storage)})}
+
+    dal_bin, other = w.bins["DAL1-A-01"].id.hex, w.bins["DAL1-A-02"].id.hex
+    assert len(locations(net.hq, w.wh_dal.id, True)) > 1
+    assert locations(hou2, w.wh_dal.id, True) == {dal_bin}  # the bin the transfer's line and move leave
+    assert locations(hou2, w.wh_dal.id, False) == locations(net.hq, w.wh_dal.id, False)  # dock, transit, ...
+    assert locations(hou2, w.wh_hou.id, True) == locations(net.hq, w.wh_hou.id, True)  # its own, every one
+    with session_scope(net.hq.engine) as s:  # head office renumbers Dallas's walk: changed rows reach Houston
+        for b in (dal_bin, other):
+            loc = s.get(Location, uuid.UUID(b))
+            assert loc is not None
+            loc.walk_seq += 100
+    net.hq.sync()
+    hou2.sync()
+    assert locations(hou2, w.wh_dal.id, True) == {dal_bin, other}
+    assert hou2.scalar("SELECT walk_seq FROM location WHERE id = :i", i=dal_bin) == net.hq.scalar(
+        "SELECT walk_seq FROM location WHERE id = :i", i=dal_bin)
+
+    with hou2.session() as s:  # Houston's expected receipt of the transfer, posted at the new workstation
+        actor = actor_for(s, s.merge(hugo))
+    quiesce(net.hou, hou2)
+    with session_scope(hou2.engine) as s:
+        post_receipt(s, actor, er_id_for(tid), [ReceiveLine(w.items["BOLT"].id, 12)])
+    quiesce(hou2, net.dal, net.hou)
+    with hou2.session() as s:
+        assert on_hand(s, w.items["BOLT"].id, w.wh_hou.id) == 12
+    with net.dal.session() as s:
+        assert s.get(TransferOrder, tid).status == "received"  # type: ignore[union-attr]
+    assert_scoped_convergence(net, hou2, w.hou.id.hex, [w.wh_hou.id.hex])
