@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from app.models.sales import SalesOrder
-from app.services.replication.scope import scope_sql
+from app.services.replication.scope import is_publisher, scope_sql
 from app.services.replication.tables import sync_tables
 from app.services.stock import MoveSpec, post_moves, virtual_location
 from tests.factories import World
@@ -71,10 +71,11 @@ def _server_rows(net: Net, table: str, where: sql.Composable | None = None) -> d
 
 def assert_scoped_convergence(net: Net, site: Site, branch_hex: str, warehouses: list[str]) -> None:
     """Every row the site holds is the server's row, and every row its scope selects is here."""
+    publisher = is_publisher(site.scalar("SELECT value FROM sync_state WHERE key = 'workstation'"))
     for name, t in sync_tables().items():
         mine = _rows(site, name)
         server = _server_rows(net, name)
         for rid, row in mine.items():
             assert server.get(rid) == row, (site.path.name, name, rid)
-        wanted = _server_rows(net, name, scope_sql(t, branch_hex, warehouses))
+        wanted = _server_rows(net, name, scope_sql(t, branch_hex, warehouses, publisher=publisher))
         assert set(wanted) <= set(mine), (site.path.name, name, sorted(set(wanted) - set(mine))[:3])

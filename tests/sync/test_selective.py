@@ -21,6 +21,7 @@ from app.services.inventory.transfer_settle import er_id_for
 from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
 from app.services.receiving.post import ReceiveLine, post_receipt
 from app.services.replenishment.engine import run
+from app.services.replenishment.figures_publish import _job as figures_publish_job
 from app.services.replenishment.figures_publish import publish
 from app.services.replenishment.policies import set_policy
 from app.services.replenishment.transfers import Option
@@ -202,3 +203,43 @@ def test_a_first_sync_holds_a_sisters_bins_only_where_its_rows_name_them(
     with net.dal.session() as s:
         assert s.get(TransferOrder, tid).status == "received"  # type: ignore[union-attr]
     assert_scoped_convergence(net, hou2, w.hou.id.hex, [w.wh_hou.id.hex])
+
+
+def test_only_the_publishing_workstation_pulls_its_own_branchs_figures(
+        net: Net, make_site: Callable[[str, str], Site]) -> None:
+    """A branch reads its own warehouses' figures from its own ledger; the rows it publishes of them
+    are for its sisters. So a second workstation of Dallas pulls Houston's published figures but not
+    Dallas's (50,000 rows of the large set's first sync), at its first sync and after; the first
+    workstation, which publishes them, holds its own to write only what changed."""
+    w = net.world
+    _selective(net)
+    bolt = w.items["BOLT"].id
+    receive(net.hou, w, "HOU", "BOLT", 500)
+    receive(net.dal, w, "DAL", "BOLT", 40)
+    for site, branch in ((net.hou, w.hou), (net.dal, w.dal)):  # each branch's first workstation publishes
+        with session_scope(site.engine) as s:
+            assert publish(s, branch.id) >= 1
+    quiesce(net.hou, net.dal, net.hq)
+    dal2 = make_site("dal2", net.server.role_dsn("DAL"))
+    dal2.sync()
+
+    def figures(site: Site, wh: uuid.UUID) -> int:
+        return int(site.scalar("SELECT count(*) FROM warehouse_figures WHERE warehouse_id = :w", w=wh.hex))
+
+    assert (net.dal.scalar("SELECT value FROM sync_state WHERE key = 'workstation'"),
+            dal2.scalar("SELECT value FROM sync_state WHERE key = 'workstation'")) == ("1", "2")
+    assert figures(dal2, w.wh_dal.id) == 0 and figures(net.dal, w.wh_dal.id) >= 1
+    assert figures(dal2, w.wh_hou.id) == figures(net.hq, w.wh_hou.id) >= 1
+    with dal2.session() as s:  # the stock screens: Dallas from its ledger, Houston as published
+        by = {f.warehouse: f for f in item_figures(s, bolt)}
+        assert (by["DAL1"].on_hand, by["DAL1"].published) == (40, None)
+        assert (by["HOU1"].on_hand, by["HOU1"].published is not None) == (500, True)
+    receive(net.dal, w, "DAL", "BOLT", 10)  # a later publish of Dallas's: still not pulled by the second
+    with session_scope(net.dal.engine) as s:
+        assert publish(s, w.dal.id) == 1
+    assert figures_publish_job(dal2.engine, None) == 0  # the second workstation never publishes
+    quiesce(net.dal, dal2)
+    assert figures(dal2, w.wh_dal.id) == 0
+    with dal2.session() as s:
+        assert {f.warehouse: f.on_hand for f in item_figures(s, bolt)}["DAL1"] == 50
+    assert_scoped_convergence(net, dal2, w.dal.id.hex, [w.wh_dal.id.hex])

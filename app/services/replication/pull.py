@@ -315,7 +315,7 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
 def _local_state(engine: Engine) -> dict[str, str]:
     with engine.connect() as c:
         rows = c.execute(text("SELECT key, value FROM sync_state WHERE key IN "
-                              "('cursor', 'snapshot', 'own_txids', 'reported_at', 'scope')")).all()
+                              "('cursor', 'snapshot', 'own_txids', 'reported_at', 'scope', 'workstation')")).all()
     return {str(k): str(v) for k, v in rows}
 
 

@@ -42,6 +42,11 @@ from app.services.replication.tables import SyncTable, sync_tables
 #: tables every branch pulls whole: company-wide customer balances (credit checks sum them over
 #: every branch) and the sister-warehouse figures for transfer-vs-buy
 EVERYWHERE = frozenset({"receivable_entry", "payment", "warehouse_figures"})
+#: the figures a branch publishes of its own warehouses are for its sisters: a file reads its own
+#: warehouses' figures from its own ledger (``sister_figures``, ``inventory.queries``), so only the
+#: workstation that publishes them (``figures_publish``: the branch's first) pulls its own, to write
+#: only what changed; the others leave them (50,000 rows of the large set's first sync)
+PUBLISHED_FIGURES = "warehouse_figures"
 #: warehouse references that are not declared foreign keys
 EXTRA_WAREHOUSE_COLUMNS = {"allocation": ("warehouse_id",)}
 #: document references that are not declared foreign keys: the receiving branch's expected receipt
@@ -131,19 +136,24 @@ def _direct(name: str, alias: str, branch: str, whs: list[str], *, own: bool, pr
 
 
 def scope_sql(t: SyncTable, branch: str, whs: Iterable[str], *, own: bool = True,
-              probe: bool = False) -> sql.Composable | None:
+              probe: bool = False, publisher: bool = True) -> sql.Composable | None:
     """The WHERE condition that selects rows of ``t`` (unaliased in the query) for ``branch`` with
     warehouses ``whs``; None for a table pulled whole. ``own=False`` leaves out what a branch already
     holds (its own rows and the rows of its own documents): the extra rows of warehouses that joined
     its set. ``probe``: parents and locations are looked up by key per row, for a routine pull's thin
     window (a sub-select read whole into a hash per pull cost ~350 ms of server CPU per pull in
     ``bench sync_scale``); else they are hashed once, for a first sync's whole tables. A routine pull
-    reads ``PARTIAL_MASTER`` tables whole (their changed rows); a first sync only in part."""
+    reads ``PARTIAL_MASTER`` tables whole (their changed rows); a first sync only in part.
+    ``publisher``: this workstation publishes its branch's warehouse figures (else it pulls only the
+    sisters' figures, ``PUBLISHED_FIGURES``)."""
     wl = _check(whs)
     if t.name in PARTIAL_MASTER and not probe:  # a first sync, or warehouses that joined the set
         col, rest = PARTIAL_MASTER[t.name]
         mine = sql.SQL("{} = ANY({}::uuid[])").format(sql.Identifier(col), sql.Literal("{" + ",".join(wl) + "}"))
         return mine if not own else sql.SQL("({} OR {})").format(mine, sql.SQL(rest))
+    if t.name == PUBLISHED_FIGURES and not publisher:
+        # its own warehouses' rows are not read here (a warehouse that joins the set brings none)
+        return sql.SQL("warehouse_id <> ALL({}::uuid[])").format(sql.Literal("{" + ",".join(wl) + "}")) if own else None
     if t.sync == MASTER or t.name in EVERYWHERE:
         return None
     (branch,) = _check([branch])
@@ -161,6 +171,13 @@ def scope_sql(t: SyncTable, branch: str, whs: Iterable[str], *, own: bool = True
     return sql.SQL("(") + sql.SQL(" OR ").join(conds) + sql.SQL(")")
 
 
+def is_publisher(workstation: str | None) -> bool:
+    """Whether the workstation numbered so publishes its branch's warehouse figures: the first does
+    (``figures_publish``); a file with no number yet (a server without numbering) is taken to, so it
+    never lacks rows it may need."""
+    return (workstation or "1") == "1"
+
+
 #: the branch's warehouses: its own, and those its backordered orders are served from
 WAREHOUSES_SQL = ("SELECT replace(id::text, '-', '') FROM warehouse WHERE branch_id = %(b)s::uuid "
                   "UNION SELECT replace(warehouse_id::text, '-', '') FROM sales_order "
@@ -175,10 +192,11 @@ class BranchScope:
     """One pull's selection for a branch: the WHERE of each table, the warehouses that joined the
     set (read whole), and the parents of the applied rows still missing here (fetched by id)."""
 
-    def __init__(self, branch: str, warehouses: list[str], added: list[str]) -> None:
+    def __init__(self, branch: str, warehouses: list[str], added: list[str], *, publisher: bool = True) -> None:
         self.branch = branch
         self.warehouses = warehouses
         self.added = added
+        self.publisher = publisher
         #: parent table -> ids referenced by applied rows
         self._wanted: dict[str, set[str]] = {}
 
@@ -194,10 +212,11 @@ class BranchScope:
             now = {str(r[0]) for r in cur.fetchall() if r[0]}
         # a file that pulled everything before selective replication was on has every row already
         added = sorted(now - set(stored)) if cursor and stored else []
-        return cls(branch.replace("-", ""), sorted(set(stored) | now), added)
+        return cls(branch.replace("-", ""), sorted(set(stored) | now), added,
+                   publisher=is_publisher(local.get("workstation")))
 
     def where(self, t: SyncTable, *, probe: bool) -> sql.Composable | None:
-        return scope_sql(t, self.branch, self.warehouses, probe=probe)
+        return scope_sql(t, self.branch, self.warehouses, probe=probe, publisher=self.publisher)
 
     def tap(self, name: str, rows: Iterable[Row]) -> Iterator[Row]:
         """Pass rows through, noting the non-master parents they reference."""
@@ -219,7 +238,7 @@ class BranchScope:
         tables = sync_tables()
         if self.added:
             for t in tables.values():
-                cond = scope_sql(t, self.branch, self.added, own=False)
+                cond = scope_sql(t, self.branch, self.added, own=False, publisher=self.publisher)
                 if cond is None:
                     continue
                 exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
