@@ -434,10 +434,16 @@ HAPPENED = ("created_at", "updated_at", "moved_at", "shipped_at", "delivered_at"
             "posted_at", "sent_at", "approved_at", "released_at")
 
 
+def hlc_ms(t: dt.datetime) -> int:
+    """The HLC of a row written at ``t`` (milliseconds shifted past the 16-bit counter)."""
+    return int(t.timestamp() * 1000) << 16
+
+
 def test_a_seed_run_early_in_its_day_stamps_nothing_after_the_moment_it_runs(tmp_path: Path) -> None:
     """Seeded at 01:37 UTC, today's orders (from 09:00), exceptions resolved until 06:00 and late
     deliveries were stamped up to days ahead, and the server refused them when head office
-    published the file. Now nothing that has happened lies after the moment the seed ran."""
+    published the file. Now nothing that has happened lies after the moment the seed ran, and no
+    row's HLC either (today's scarce-item orders carried 08:00 UTC: a publish at 02:50 failed)."""
     now = dt.datetime.combine(TODAY, dt.time(1, 37), tzinfo=dt.UTC)
     # the services the seed runs after its load (billing, forecasts) stamp with the real clock, days
     # after the pinned day: a stamp between the pinned moment and the real one is the seed's own
@@ -454,6 +460,12 @@ def test_a_seed_run_early_in_its_day_stamps_nothing_after_the_moment_it_runs(tmp
                                  f" AND {col} < ?", (stamp, real)).fetchone()[0]
                 if n:
                     ahead[f"{table}.{col}"] = n
+            if any(r[1] == "hlc" for r in conn.execute(f"PRAGMA table_info('{table}')")):
+                # a row's clock too: the server refuses an HLC ahead of its own clock at publish
+                n = conn.execute(f"SELECT count(*) FROM {table} WHERE hlc > ? AND hlc < ?",
+                                 (hlc_ms(now), hlc_ms(dt.datetime.fromisoformat(real)))).fetchone()[0]
+                if n:
+                    ahead[f"{table}.hlc"] = n
         assert ahead == {}
         # today's orders are still there, in before the seed ran
         todays = conn.execute("SELECT count(*), max(created_at) FROM sales_order WHERE order_date = ?",

@@ -124,11 +124,12 @@ def _scarce_orders(ctx: Ctx, rng: random.Random, take_number: Any) -> None:
     """Per warehouse a few items with little stock: a low tier ordered all of it first (yesterday's
     first-come run gives it to them), a gold customer too, and a platinum customer today."""
     orders, lines = [], []
-    ms = _ms(ctx, 0, 3_600_000)
     n = 0
     per_wh = 4 if ctx.spec.name == "demo" else 12
     # the orders come in from 09:00, one every minute, or end a minute before a seed run earlier that day
     latest = ctx.clock - dt.timedelta(minutes=3 * per_wh * len(ctx.warehouses) + 1)
+    # their ids and clocks from 08:00, or from that minute: a server refuses an HLC ahead of its clock
+    ms = min(_ms(ctx, 0, 3_600_000), int(latest.timestamp() * 1000))
     for wid, _code, branch in ctx.warehouses:
         custs = ctx.customers.get(branch, [])
         by_tier: dict[str, list[str]] = {}
