@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
             load = f.read().split()[0]
         print(f"seed {args.size} (seed {args.seed}): {wall:.1f} s wall, {cpu:.1f} s CPU (all processes), "
               f"{report.file_bytes / 1e6:.0f} MB, load average {load} at the end")
-        print(f"CPU: main process (SQLite writer) {m1 - m0:.1f} s, history workers {k1 - k0:.1f} s")
+        print(f"CPU: main process (SQLite writer) {m1 - m0:.1f} s, worker processes {k1 - k0:.1f} s")
         print("phase ends (wall s / CPU s): " + ", ".join(f"{t} {w:.1f}/{c:.1f}" for t, w, c in phases))
         for table, n in sorted(report.counts.items(), key=lambda kv: -kv[1]):
             print(f"  {table:24s} {n:>10,}")

@@ -326,6 +326,55 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
     assert digests[0] == digests[1]
 
 
+#: tables the steps after the bulk load write besides the loaded and billing ones (``content_digest``)
+AFTER_LOAD_TABLES = ("wave", "pick_line", "demand_forecast", "forecast_run", "warehouse_figures")
+
+
+def after_load_digest(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables the steps after the load write, but for when a service wrote it."""
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        for t in AFTER_LOAD_TABLES:
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({t})")
+                    if r[1] not in CLOCK | {"computed_at", "run_at", "seconds"}]
+            out[t] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall(), key=repr)
+        return out
+    finally:
+        conn.close()
+
+
+def test_steps_after_the_load_on_two_processes_give_what_one_gives(demo: SeedReport, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The large seed forks the forecasts and sister figures beside the delivered history, billing and
+    the ETA model (the demo runs them in turn): the same rows either way."""
+    import app.services.seed as seed_mod
+
+    monkeypatch.setattr(seed_mod, "FORK_AFTER_LOAD", frozenset({"demo", "large"}))
+    forked = seed_database(tmp_path / "forked.db", "demo", seed=7, today=TODAY)
+    assert content_digest(forked.path) == content_digest(demo.path)
+    mine, theirs = after_load_digest(forked.path), after_load_digest(demo.path)
+    assert all(mine[t] for t in AFTER_LOAD_TABLES), "every step after the load wrote its rows"
+    assert mine == theirs
+
+
+def test_a_forked_step_hands_back_its_answer_or_its_error() -> None:
+    from app.services.seed import _fork
+
+    assert _fork(lambda: 6 * 7, "answer")() == 42
+
+    def fail() -> None:
+        raise KeyError("x")
+
+    def refuse() -> None:
+        raise ValidationError("size", "must be one of demo, large")
+
+    with pytest.raises(KeyError, match="x"):
+        _fork(fail, "failure")()
+    with pytest.raises(RuntimeError, match="refusal: ValidationError: size: must be one of demo, large"):
+        _fork(refuse, "refusal")()  # a domain error does not unpickle: its text comes back
+
+
 @pytest.mark.slow
 def test_large_seed_keeps_the_rules(tmp_path: Path) -> None:
     r = seed_database(tmp_path / "large.db", "large", today=TODAY)

@@ -19,16 +19,20 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import multiprocessing
+import pickle
 import random
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
@@ -49,6 +53,8 @@ from app.services.seed.shipping import seed_shipping
 from app.services.seed.spec import SIZES, Ctx, Progress, seed_clock
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
+
+T = TypeVar("T")
 
 #: the tables ``seed_documents`` writes (their indexes are built after its rows go in)
 DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", "expected_receipt_line",
@@ -179,11 +185,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
-    _deliveries(path, size, seed, today, clock)
-    _forecasts(path, today)
-    _billing(path, size, seed, today)
-    _eta_model(path)
-    _sister_figures(path, today)
+    _after_load(path, size, seed, today, clock, report)
     if day_under_way:
         seed_day_under_way(path, today, now=now)
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
@@ -192,8 +194,102 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         from app.services.seed.samples import write_samples
 
         samples = write_samples(path, today=today)
+    report(100, 100, "done")
     return SeedReport(path, size, seed, (branch or "DAL").upper(), time.perf_counter() - started,
                       path.stat().st_size, counts, samples)
+
+
+def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime, report: Progress) -> None:
+    """The steps after the bulk load, each in transactions of its own, in two chains that neither read
+    nor write what the other writes: the delivered history, billing on it and the ETA model trained on
+    it; the demand forecasts and the sister figures made from them (and the loaded stock and orders).
+
+    On large the second chain runs in a forked process beside the first: the main process is the
+    seed's critical path and these steps used one core of two. Their rows do not depend on it
+    (``test_steps_after_the_load_on_two_processes_give_what_one_gives``); the demo runs them here,
+    in turn (it is seeded inside the window's process too, where nothing forks)."""
+    second = [("forecasts", lambda: _forecasts(path, today)), ("sister figures", lambda: _sister_figures(path, today))]
+    waiting = _fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
+    _steps([("deliveries", lambda: _deliveries(path, size, seed, today, clock)),
+            ("billing", lambda: _billing(path, size, seed, today)),
+            ("ETA model", lambda: _eta_model(path))], report)
+    if waiting is None:
+        _steps(second, report)
+    else:
+        waiting()
+        report(99, 100, "forecasts and sister figures (second process)")
+
+
+#: sizes whose steps after the load run on two processes (see _after_load)
+FORK_AFTER_LOAD = frozenset({"large"})
+
+
+def _fork_after_load(size: str) -> bool:
+    return size in FORK_AFTER_LOAD and sys.platform != "win32" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _steps(steps: list[tuple[str, Callable[[], None]]], report: Progress | None = None) -> None:
+    for name, step in steps:
+        step()
+        if report is not None:
+            report(99, 100, name)
+
+
+def _fork(fn: Callable[[], T], name: str) -> Callable[[], T]:
+    """Run ``fn`` in a forked process now; the function returned waits for its result and re-raises
+    its error. No helper thread is started (a later fork copies none)."""
+    mp = multiprocessing.get_context("fork")
+    receive, send = mp.Pipe(duplex=False)
+
+    def child() -> None:
+        receive.close()
+        try:
+            out: tuple[bool, object] = (True, fn())
+        except BaseException as e:  # handed to the parent, which re-raises it
+            out = (False, e)
+            try:
+                pickle.loads(pickle.dumps(e))
+            except Exception:  # an error that does not come back whole (a custom __init__): its text
+                out = (False, RuntimeError(f"seed: {name}: {type(e).__name__}: {e}"))
+        send.send(out)
+        send.close()
+
+    process = mp.Process(target=child, name=name, daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> T:
+        try:
+            ok, value = cast(tuple[bool, object], receive.recv())
+        except EOFError:
+            process.join()
+            raise RuntimeError(f"seed: the {name} process ended without an answer (exit code {process.exitcode})") \
+                from None
+        finally:
+            receive.close()
+        process.join()
+        if not ok:
+            assert isinstance(value, BaseException)
+            raise value
+        return cast(T, value)
+
+    return wait
+
+
+def _engine(path: Path) -> Engine:
+    """An engine whose connections wait as long as it takes for the other chain's write transaction
+    (a delivered history holds the lock for seconds; the app's busy timeout is 5 s)."""
+    engine = make_engine(path)
+    event.listen(engine, "connect", _patient)
+    return engine
+
+
+#: how long the seed's own connections wait for each other's writes
+SEED_BUSY_MS = 600_000
+
+
+def _patient(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.execute(f"PRAGMA busy_timeout = {SEED_BUSY_MS}")
 
 
 def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime) -> None:
@@ -202,7 +298,7 @@ def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
     from app.services.seed.deliveries import seed_deliveries
     from app.services.seed.pick_history import seed_pick_history
 
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=SEED_BUSY_MS / 1000)
     try:
         conn.execute("PRAGMA cache_size = -400000")  # the indexes of the big tables these read stay in memory
         conn.execute("BEGIN IMMEDIATE")
@@ -224,12 +320,18 @@ def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
 def _forecasts(path: Path, today: dt.date) -> None:
     """Demand forecasts from the seeded history, so the worklist opens with forecast-driven lines
     (issue 18; ``depot forecast run`` does the same on a user's data)."""
-    from app.services.forecast.demand import run_forecasts
+    from app.services.forecast.demand import DEFAULT_HORIZON, DEFAULT_WEEKS, compute, store, weekly_history
 
-    engine = make_engine(path)
+    engine = _engine(path)
     try:
+        # what run_forecasts does, but the read and the numpy part hold no write lock (the other chain writes)
+        t0 = time.perf_counter()
+        with session_scope(engine, write=False) as s:
+            hist = weekly_history(s, today, DEFAULT_WEEKS)
+        t1 = time.perf_counter()
+        res = compute(hist, DEFAULT_HORIZON)
         with session_scope(engine) as s:
-            run_forecasts(s, None, today=today)
+            store(s, hist, res, DEFAULT_HORIZON, seconds_read=t1 - t0, seconds_forecast=time.perf_counter() - t1)
     finally:
         engine.dispose()
 
@@ -239,7 +341,7 @@ def _eta_model(path: Path) -> None:
     arrivals (the daily intelligence job trains it again; ``depot eta train`` by hand)."""
     from app.services.eta.service import model_path, train
 
-    engine = make_engine(path)
+    engine = _engine(path)
     try:
         with session_scope(engine) as s:
             train(s, None, model_path(path))
@@ -250,7 +352,7 @@ def _eta_model(path: Path) -> None:
 def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
     """Invoices, payments, credit notes and print history on the seeded shipments (issue 16)."""
 
-    engine = make_engine(path)
+    engine = _engine(path)
     try:
         seed_billing(engine, size, today, seed)
     finally:
@@ -260,7 +362,7 @@ def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
 def _sister_figures(path: Path, today: dt.date) -> None:
     """Every warehouse's figures for its sisters' transfer-vs-buy, as each branch publishes them
     (issue 20: under selective replication a branch pulls these instead of the sisters' ledgers)."""
-    engine = make_engine(path)
+    engine = _engine(path)
     try:
         with session_scope(engine) as s:
             # demo rows are the seed's, not local edits: nothing for replication to push (as the bulk load)
@@ -434,5 +536,5 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
     conn.execute("ANALYZE")
     report(98, 100, "analyze")
     conn.execute("PRAGMA journal_mode = WAL")
-    report(100, 100, "done")
+    report(98, 100, "load done")
     return counts
