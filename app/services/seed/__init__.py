@@ -41,12 +41,19 @@ from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
 from app.services.replenishment.figures_publish import publish as publish_sister_figures
-from app.services.seed.adoption import seed_company, seed_legacy_history, seed_policies
+from app.services.seed.adoption import (
+    LEGACY_COLUMNS,
+    legacy_to_file,
+    seed_company,
+    seed_legacy_history,
+    seed_policies,
+)
 from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
-from app.services.seed.history import copy_balances, digests_from_chunks, seed_history
+from app.services.seed.history import copy_balances, digests_from_chunks, scratch_folder, seed_history
+from app.services.seed.history import parallel as history_parallel
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.shipping import seed_shipping
@@ -403,6 +410,28 @@ def seed_day_under_way(path: Path, today: dt.date, *, now: dt.datetime | None = 
         engine.dispose()
 
 
+def _fork_legacy(ctx: Ctx, seed: int) -> Callable[[], None] | None:
+    """With history workers, the legacy sales history (a million rows from one random stream, 8 s
+    of Python) is made by a forked process too, into a scratch file; the function returned waits
+    for it, copies its rows and takes over the id stream where the process left it. None: make it
+    here (the demo). Nothing draws from ``ctx.ids`` meanwhile (checked), so the ids are the same."""
+    if not history_parallel(ctx):
+        return None
+    path = str(Path(scratch_folder(ctx)[0]) / "legacy.db")
+    ids_at_fork = ctx.ids.getstate()
+    made = _fork(lambda: legacy_to_file(ctx, seed, path), "seed-legacy-history")
+
+    def finish() -> None:
+        _n, ids_after = made()
+        if ctx.ids.getstate() != ids_at_fork:
+            raise RuntimeError("seed: ids were drawn while the legacy history was made elsewhere")
+        ctx.ids.setstate(ids_after)
+        ctx.bulk.conn.execute("ATTACH DATABASE ? AS seed_legacy", (path,))  # detached by _drop_scratch
+        ctx.bulk.copy("sales_history", LEGACY_COLUMNS, "seed_legacy.h")
+
+    return finish
+
+
 def _marks(values: tuple[str, ...]) -> str:
     return ",".join("?" * len(values))
 
@@ -415,11 +444,11 @@ def _catching(fn: Callable[[], None], failed: list[BaseException]) -> None:
 
 
 def _drop_scratch(conn: sqlite3.Connection, scratch: tuple[str, list[str]] | None) -> None:
-    """Detach and delete the history workers' chunk files (after the transaction that read them)."""
+    """Detach and delete the workers' scratch files (after the transaction that read them)."""
     if scratch is None:
         return
-    folder, attached = scratch
-    for name in attached:
+    folder, _chunks = scratch
+    for name in [r[1] for r in conn.execute("PRAGMA database_list") if r[1] not in ("main", "temp")]:
         with contextlib.suppress(sqlite3.Error):  # the connection is closed next anyway
             conn.execute(f"DETACH DATABASE {name}")
     shutil.rmtree(folder, ignore_errors=True)
@@ -465,8 +494,13 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
                     conn.execute(sql)
             report(6, 100, "master data written")
 
+        legacy = _fork_legacy(ctx, seed)  # large: made beside the history's workers
         hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master)
-        seed_legacy_history(ctx, seed)  # before sales_week is rebuilt below, so it counts there
+        # before sales_week is rebuilt below, so it counts there
+        if legacy is None:
+            seed_legacy_history(ctx, seed)
+        else:
+            legacy()
         report(80, 100, "history written")
         # The ledger's side of the load is SQL only (balances, the indexes of every table the
         # documents do not write, the digests): a thread runs it, releasing the GIL inside

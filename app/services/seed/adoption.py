@@ -53,9 +53,39 @@ def seed_company(ctx: Ctx) -> None:
                       "America/Chicago", base64.b64encode(logo_png()).decode("ascii"), "image/png")])
 
 
+#: the columns of ``sales_history`` the legacy history fills, in the order of ``legacy_rows``' tuples
+LEGACY_COLUMNS = (*LEDGER, "item_id", "warehouse_id", "sale_date", "qty", "customer_id", "reference")
+
+
 def seed_legacy_history(ctx: Ctx, seed: int) -> int:
     """Daily sales of A and B items in the weeks before the simulated year, as imported history
     (demand only: no stock moves). Written before ``sales_week`` is rebuilt, so it counts there.
+    (The large seed makes these rows in a worker process: ``legacy_to_file``.)"""
+    rows = legacy_rows(ctx, seed)
+    ctx.bulk.insert("sales_history", LEGACY_COLUMNS, rows)
+    return len(rows)
+
+
+def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
+    """Worker: ``legacy_rows`` into table ``h`` of a new SQLite file (untyped: values keep their form),
+    for the writer to copy. Returns the row count and the state of ``ctx.ids`` after the rows' ids,
+    which the writer takes over so the ids it hands out next are the ones it would have."""
+    rows = legacy_rows(ctx, seed)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("BEGIN")
+        conn.execute(f"CREATE TABLE h ({', '.join(LEGACY_COLUMNS)})")
+        conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return len(rows), ctx.ids.getstate()
+
+
+def legacy_rows(ctx: Ctx, seed: int) -> list[tuple[object, ...]]:
+    """The legacy history's rows (ids from ``ctx.ids``, one a row, in row order).
 
     A million rows on large: each day's stamp, date and reference are made once, not per row."""
     rng = random.Random(seed * 104_729 + 11)
@@ -79,9 +109,7 @@ def seed_legacy_history(ctx: Ctx, seed: int) -> int:
                 if d is None or draw() >= share:
                     continue
                 add((at_ms(d[0]), owner, d[1], iid, wid, d[2], 1 + int(expo(0.3)), None, d[3]))
-    ctx.bulk.insert("sales_history", (*LEDGER, "item_id", "warehouse_id", "sale_date", "qty", "customer_id",
-                                      "reference"), rows)
-    return len(rows)
+    return rows
 
 
 def seed_policies(ctx: Ctx, conn: sqlite3.Connection) -> int:

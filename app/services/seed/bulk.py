@@ -36,7 +36,15 @@ class IdGen:
     """
 
     def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
         self._bits = rng.getrandbits
+
+    def getstate(self) -> object:
+        """Where the id stream stands (a worker that drew ids hands it back to the writer)."""
+        return self._rng.getstate()
+
+    def setstate(self, state: object) -> None:
+        self._rng.setstate(state)  # type: ignore[arg-type]
 
     def at_ms(self, ms: int) -> str:
         r = self._bits(74)

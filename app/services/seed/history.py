@@ -226,8 +226,21 @@ def _scratch_base() -> str | None:
     return None
 
 
+def scratch_folder(ctx: Ctx) -> tuple[str, list[str]]:
+    """The folder of the workers' scratch files and the names they are attached as (made on first
+    use; the caller of the load removes it)."""
+    if ctx.scratch is None:
+        ctx.scratch = (tempfile.mkdtemp(prefix="depot-seed-", dir=_scratch_base()), [])
+    return ctx.scratch
+
+
 def _tasks(ctx: Ctx) -> list[tuple[int, int]]:
     return [(w, b) for w in range(len(ctx.warehouses)) for b in range(0, len(ctx.items), BLOCK)]
+
+
+def parallel(ctx: Ctx) -> bool:
+    """Whether this seed's history runs on worker processes (big seeds, where fork exists)."""
+    return _parallel(_tasks(ctx))
 
 
 def _parallel(tasks: list[tuple[int, int]]) -> bool:
@@ -280,11 +293,10 @@ def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
         return hist
     jobs = list(enumerate(_chunks(tasks)))
     conn = ctx.bulk.conn
-    attached: list[str] = []
-    ctx.scratch = (tempfile.mkdtemp(prefix="depot-seed-", dir=_scratch_base()), attached)  # the caller removes it
+    folder, attached = scratch_folder(ctx)
     done = 0
     try:
-        _SHARED = (ctx, days, curves, seed, ctx.scratch[0])
+        _SHARED = (ctx, days, curves, seed, folder)
         with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
             results = pool.imap(_run_chunk, jobs)
             if meanwhile is not None:
