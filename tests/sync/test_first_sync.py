@@ -102,9 +102,11 @@ def test_a_first_sync_killed_mid_bulk_load_leaves_the_empty_database_as_it_was(
             "sys.argv = ['app', '--db', sys.argv[1], 'sync', '--once', '--dsn', sys.argv[2]]; "
             "runpy.run_module('app', run_name='__main__')")
     env = {**os.environ, "DEPOT_SYNC_FAULT": "during-bulk-load", "DEPOT_KEYRING": "memory"}
+    site.engine.dispose()  # no other connection: the empty file is loaded under a rollback journal
     proc = subprocess.run([sys.executable, "-c", code, str(site.path), site.dsn], cwd=Path(__file__).resolve().parents[2],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert site.path.with_name(site.path.name + "-journal").exists()  # hot: the next open rolls it back
     assert _schema(site) == fresh  # every dropped index and trigger is back (the DDL rolled back)
     assert site.scalar("SELECT count(*) FROM stock_move") == 0
     assert site.scalar("SELECT count(*) FROM item") == 0
@@ -206,3 +208,52 @@ def test_a_first_sync_whose_local_write_fails_stops_the_reader_and_rolls_back(
     res = site.sync()  # the kept server connection is usable (the reader let it go)
     assert res.ok and res.pulled > 0
     assert site_hashes(site) == server_hashes(net.server)
+
+
+def test_a_first_sync_loads_an_empty_file_under_a_rollback_journal_and_leaves_it_in_wal(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty file is loaded without WAL (every page written once, not again by a checkpoint);
+    with another connection open SQLite refuses the switch at once and the sync runs in WAL."""
+    import sqlite3
+    import time
+
+    from app.services.replication import pull as pull_mod
+
+    for q in (7, 8, 9):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    net.hou.sync()
+    modes: list[str] = []
+    real = pull_mod.rollback_journal
+
+    took: list[float] = []
+
+    def spy(conn: Any) -> Any:
+        t0 = time.monotonic()
+        back = real(conn)
+        took.append(time.monotonic() - t0)
+        modes.append(str(conn.connection.dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0]))
+        return back
+
+    monkeypatch.setattr(pull_mod, "rollback_journal", spy)
+    site = make_site("journal", net.server.role_dsn("DAL"))
+    assert site.sync().pulled > 0
+    assert modes == ["delete"]
+    assert site.scalar("PRAGMA journal_mode") == "wal"  # back in WAL for the workstation's writers and readers
+    assert not site.path.with_name(site.path.name + "-journal").exists()
+    assert site_hashes(site) == server_hashes(net.server)
+
+    busy = make_site("busy", net.server.role_dsn("DAL"))
+    other = sqlite3.connect(busy.path)  # another program has the file open
+    try:
+        other.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        assert busy.sync().pulled > 0
+        assert took[-1] < 4  # refused at once, not after the 5 s busy_timeout
+    finally:
+        other.close()
+    assert modes == ["delete", "wal"]
+    assert site_hashes(busy) == server_hashes(net.server)
+    with busy.session() as s:
+        assert balance_mismatches(s) == []
+    assert modes == ["delete", "wal"]
+    assert site.sync().pulled == 0  # a routine pull leaves the journal alone
+    assert modes == ["delete", "wal"]

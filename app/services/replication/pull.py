@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
-from app.services.replication.apply import Applier, Row
+from app.services.replication.apply import Applier, Row, rollback_journal
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
@@ -116,7 +116,11 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 def locked() -> Applier:
                     """Open the SQLite write transaction (once) and apply what was read ahead."""
                     if "ap" not in state:
-                        state["c"] = stack.enter_context(engine.begin())
+                        c = stack.enter_context(engine.connect())
+                        if not w.cursor and (back := rollback_journal(c)):
+                            stack.callback(back)  # after the commit (or rollback) below
+                        stack.enter_context(c.begin())
+                        state["c"] = c
                         state["ap"] = stack.enter_context(Applier(state["c"]))
                         for name, rows in held:
                             state["ap"].table(name, [rows])
