@@ -148,19 +148,22 @@ SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
          substr(m.moved_at, 1, 10) AS day,
          m.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})) AS inflow,
          CASE WHEN lt.kind = 'customer' THEN m.qty * i.standard_cost ELSE 0 END AS cogs
-  FROM stock_move m JOIN location lt ON lt.id = m.to_location_id JOIN location lf ON lf.id = m.from_location_id
-  JOIN item i ON i.id = m.item_id
+  FROM stock_move m JOIN {{location}} lt ON lt.id = m.to_location_id JOIN {{location}} lf ON lf.id = m.from_location_id
+  JOIN {{item}} i ON i.id = m.item_id
   WHERE m.reason NOT IN {_INSIDE}{{where}}
 ) GROUP BY wh, day
 """
 
-KPI_STOCK_DAY_REBUILD_SQL = "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)" + _STOCK_DAY_SELECT.format(where="")
+KPI_STOCK_DAY_REBUILD_SQL = "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)" + _STOCK_DAY_SELECT.format(
+    where="", location="location", item="item")
 
 
-def kpi_stock_day_add_sql(where: str) -> str:
+def kpi_stock_day_add_sql(where: str, *, location: str = "location", item: str = "item") -> str:
     """Add the moves ``where`` selects (SQL over ``m``, the stock_move) to kpi_stock_day: for moves
-    written while its trigger is set aside, after the digest was rebuilt."""
+    written while its trigger is set aside, after the digest was rebuilt. ``location`` and ``item``
+    may name copies of those tables holding the columns read (id, kind, warehouse_id; id,
+    standard_cost): a first sync's apply reads them from keyed temp tables."""
     return ("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) SELECT * FROM ("
-            + _STOCK_DAY_SELECT.format(where=f" AND ({where})") + ") WHERE true "
+            + _STOCK_DAY_SELECT.format(where=f" AND ({where})", location=location, item=item) + ") WHERE true "
             "ON CONFLICT (warehouse_id, day) DO UPDATE SET inflow = inflow + excluded.inflow, "
             "cogs = cogs + excluded.cogs")

@@ -94,6 +94,8 @@ def derived_digests() -> dict[str, tuple[str, str]]:
 #: per-row KPI digest triggers (app/models/kpi.py) set aside by a big batch of moves
 KPI_STOCK_DAY_TRIGGER = "trg_stock_move_kpi_stock_day"
 KPI_PO_LINE_TRIGGERS = ("trg_stock_move_kpi_po_line", "trg_receipt_line_kpi_po_line")
+#: keyed temp copies of the columns the KPI stock days read (``Applier._keyed_lookups``)
+KPI_LOCATIONS, KPI_ITEMS = "depot_kpi_location", "depot_kpi_item"
 
 
 #: full-text search indexes (external content) kept by a per-row insert trigger: table -> (trigger, the
@@ -221,7 +223,8 @@ class Applier:
             last = int(self.conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM stock_move").scalar() or 0)
             self._drop_trigger(KPI_STOCK_DAY_TRIGGER)
             if KPI_STOCK_DAY_TRIGGER in self._triggers:
-                self._add.append(kpi_stock_day_add_sql(f"m.rowid > {last}"))
+                self._add.append(kpi_stock_day_add_sql(f"m.rowid > {last}", location=f"temp.{KPI_LOCATIONS}",
+                                                       item=f"temp.{KPI_ITEMS}"))
         if "kpi_po_line" not in self._rebuild and self._empty("stock_move") and self._empty("kpi_po_line"):
             # no ledger here yet: the digest rebuilt from everything equals what the triggers give
             before = len(self._triggers)
@@ -334,6 +337,19 @@ class Applier:
                     (t.name, str(r[0]), f"server row not applied here: {why}"[:1000],
                      json.dumps(dict(zip(t.names, r, strict=False)), default=str)))
 
+    def _keyed_lookups(self, make: bool) -> None:
+        """The KPI stock days' three look-ups per move (two locations, one item) read keyed temp
+        copies of just the columns they need: one b-tree search each, where the tables' own
+        primary-key index then the row made two (large set: 13.1 -> 7.2 s of CPU for 2M moves).
+        Temp tables are part of the transaction: an error or a crash leaves nothing behind."""
+        for name in (KPI_LOCATIONS, KPI_ITEMS):
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+        if make:
+            self.conn.exec_driver_sql(f"CREATE TEMP TABLE {KPI_LOCATIONS} (id PRIMARY KEY, kind, warehouse_id) WITHOUT ROWID")
+            self.conn.exec_driver_sql(f"INSERT INTO temp.{KPI_LOCATIONS} SELECT id, kind, warehouse_id FROM location")
+            self.conn.exec_driver_sql(f"CREATE TEMP TABLE {KPI_ITEMS} (id PRIMARY KEY, standard_cost) WITHOUT ROWID")
+            self.conn.exec_driver_sql(f"INSERT INTO temp.{KPI_ITEMS} SELECT id, standard_cost FROM item")
+
     def finish(self) -> None:
         """Recompute the digests set aside from the ledger, then recreate the dropped triggers."""
         for table, rebuild in self._rebuild.items():
@@ -343,9 +359,14 @@ class Applier:
             for sql in indexes:
                 self.conn.exec_driver_sql(sql)
         self._rebuild.clear()
+        keyed = any(f"temp.{KPI_LOCATIONS}" in sql for sql in self._add)
+        if keyed:
+            self._keyed_lookups(True)
         for sql in self._add:
             self.conn.exec_driver_sql(sql)
         self._add.clear()
+        if keyed:
+            self._keyed_lookups(False)
         for sql in self._triggers.values():
             self.conn.exec_driver_sql(sql)
         self._triggers.clear()
