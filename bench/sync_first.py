@@ -192,7 +192,12 @@ def _first_sync(role_dsn: str, tmp: Path, code: str, mode: str) -> None:
     peak_rss = _rss_mib("VmHWM")
     assert res.ok, res.error
     m = max(res.pulled, 1) / 1e6
-    print(f"  first sync of branch {code} ({mode}): {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
+    from app.services.replication.conn import get_state
+
+    # selective: the branch's first workstation (which publishes its warehouse figures) also pulls its
+    # own figures back; the later ones (a kept server's second and later runs) do not
+    ws = get_state(eng, "workstation") or "-"
+    print(f"  first sync of branch {code} ({mode}, workstation {ws}): {res.pulled:,} rows in {first_s:.1f} s = {res.pulled / first_s:,.0f} rows/s "
           f"(client CPU {first_cpu:.1f} s = {first_cpu / m:.1f} s per million rows, server CPU {server.seconds:.1f} s = "
           f"{server.seconds / m:.1f} s per million rows; peak RSS {peak_rss:,} MiB, {base_rss:,} MiB before; "
           f"load {load:.2f} -> {os.getloadavg()[0]:.2f})")
