@@ -3,10 +3,12 @@
 Head office (and an owner login) pulls everything. On a server where selective replication is
 on (``depot_meta.selective``), a branch login pulls:
 
-* every master-data row (items, parties, warehouses, locations...);
+* every master-data row (items, parties, warehouses, locations...), but of a sister warehouse's
+  storage bins only those its rows name (``PARTIAL_MASTER``: a first sync leaves the rest);
 * its own branch's rows (its other workstations' work);
 * the rows of tables every branch needs whole (``EVERYWHERE``: customer balances, which credit
-  checks sum over the company, and the per-warehouse figures sisters publish for transfer-vs-buy);
+  checks sum over the company, and the per-warehouse figures sisters publish for transfer-vs-buy, its
+  own warehouses' only on the workstation that publishes them, ``PUBLISHED_FIGURES``);
 * the other branches' rows that reference its **warehouses** (a warehouse column in the set, a
   location of one of them), its **branch** (a branch column), or a document it pulls (one level:
   the lines of a sister's transfer to it, a decision on its PO, a release of its order);
@@ -61,7 +63,7 @@ EXTRA_DOCUMENT_COLUMNS = {"expected_receipt": (("source_doc_id", "transfer_order
 #: (``Refs.parents``). Virtual locations (dock, transit, adjust...: a few per warehouse) come whole:
 #: receiving a sister's transfer moves stock out of the sister's transit. A routine pull reads every
 #: changed row of these tables (few), so a bin held here never goes stale and a new one is there
-#: before a sister's row names it. Column -> the condition that keeps the rest.
+#: before a sister's row names it. Table -> (its warehouse column, the condition that keeps the rest).
 PARTIAL_MASTER = {"location": ("warehouse_id", "kind <> 'storage'")}
 
 _HEX = re.compile(r"[0-9a-f]{32}")
@@ -76,7 +78,8 @@ class Refs:
     branch: tuple[str, ...]
     #: (column, parent table) for document parents: a row referencing a pulled document is pulled
     documents: tuple[tuple[str, str], ...]
-    #: (column index, parent table) for every non-master parent: filled in after the pull
+    #: (column index, parent table) for every non-master parent and every location (a sister's bin,
+    #: ``PARTIAL_MASTER``): filled in after the pull
     parents: tuple[tuple[int, str], ...]
 
 
@@ -219,7 +222,7 @@ class BranchScope:
         return scope_sql(t, self.branch, self.warehouses, probe=probe, publisher=self.publisher)
 
     def tap(self, name: str, rows: Iterable[Row]) -> Iterator[Row]:
-        """Pass rows through, noting the non-master parents they reference."""
+        """Pass rows through, noting the parents they reference (non-master rows, locations)."""
         parents = refs(name).parents
         if not parents:
             yield from rows
