@@ -140,5 +140,5 @@ def connections_finding(max_conn: int, reserved: int, active: int) -> Finding:
     return Finding("connections", False,
                    f"{head}: workstations keep their connection between syncs only up to {keep} client connections, "
                    "the others connect anew for every sync (about 3x the server CPU of an idle sync); raise "
-                   f"max_connections to at least {need}, or {pooler} (then this line counts the pooler's "
-                   "connections, not the workstations, and can be ignored)")
+                   f"max_connections to at least {need}, or {pooler} (this line counts workstations, not the "
+                   "pooler's connections: ignore it then)")
