@@ -261,6 +261,16 @@ def test_server_check_recommends_a_pooler_beyond_a_few_hundred_workstations(
     assert "more than a server holds sensibly" in many["detail"]
 
 
+def test_a_limit_already_raised_for_a_thousand_workstations_still_gets_the_pooler_advice() -> None:
+    """max_connections 1400 fits 1,000 kept connections, but ~30 GB of backends is not a sensible
+    server: the line still says to put PgBouncer in front; 200 workstations on it are fine."""
+    from app.services.replication.maintenance import connections_finding
+
+    big = connections_finding(1400, 3, 1000)
+    assert not big.ok and "pool_mode = transaction" in big.detail and "about 30 GB" in big.detail, big.line()
+    assert connections_finding(1400, 3, 200).ok
+
+
 def test_a_large_push_gives_its_tables_planner_statistics(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
     """A branch login cannot ANALYZE (it owns no table): the server's depot_analyze does it after a
     push of at least ANALYZE_ROWS rows of a table, and a routine push leaves statistics alone."""
