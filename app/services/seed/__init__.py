@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from sqlalchemy import Engine, event, text
 
@@ -242,45 +242,55 @@ def _steps(steps: list[tuple[str, Callable[[], None]]], report: Progress | None 
             report(99, 100, name)
 
 
-def _fork(fn: Callable[[], T], name: str) -> Callable[[], T]:
-    """Run ``fn`` in a forked process now; the function returned waits for its result and re-raises
-    its error. No helper thread is started (a later fork copies none)."""
-    mp = multiprocessing.get_context("fork")
-    receive, send = mp.Pipe(duplex=False)
+class _Forked(Generic[T]):
+    """A function running in a forked process: call it to wait for its result (its error is re-raised)."""
 
-    def child() -> None:
-        receive.close()
-        try:
-            out: tuple[bool, object] = (True, fn())
-        except BaseException as e:  # handed to the parent, which re-raises it
-            out = (False, e)
+    def __init__(self, fn: Callable[[], T], name: str) -> None:
+        mp = multiprocessing.get_context("fork")
+        receive, send = mp.Pipe(duplex=False)
+
+        def child() -> None:
+            receive.close()
             try:
-                pickle.loads(pickle.dumps(e))
-            except Exception:  # an error that does not come back whole (a custom __init__): its text
-                out = (False, RuntimeError(f"seed: {name}: {type(e).__name__}: {e}"))
-        send.send(out)
+                out: tuple[bool, object] = (True, fn())
+            except BaseException as e:  # handed to the parent, which re-raises it
+                out = (False, e)
+                try:
+                    pickle.loads(pickle.dumps(e))
+                except Exception:  # an error that does not come back whole (a custom __init__): its text
+                    out = (False, RuntimeError(f"seed: {name}: {type(e).__name__}: {e}"))
+            send.send(out)
+            send.close()
+
+        self.name, self.receive = name, receive
+        self.process = mp.Process(target=child, name=name, daemon=True)
+        self.process.start()
         send.close()
 
-    process = mp.Process(target=child, name=name, daemon=True)
-    process.start()
-    send.close()
+    def ready(self) -> bool:
+        """Whether the answer has come (waiting for it would not block)."""
+        return self.receive.poll()
 
-    def wait() -> T:
+    def __call__(self) -> T:
         try:
-            ok, value = cast(tuple[bool, object], receive.recv())
+            ok, value = cast(tuple[bool, object], self.receive.recv())
         except EOFError:
-            process.join()
-            raise RuntimeError(f"seed: the {name} process ended without an answer (exit code {process.exitcode})") \
-                from None
+            self.process.join()
+            raise RuntimeError(f"seed: the {self.name} process ended without an answer "
+                               f"(exit code {self.process.exitcode})") from None
         finally:
-            receive.close()
-        process.join()
+            self.receive.close()
+        self.process.join()
         if not ok:
             assert isinstance(value, BaseException)
             raise value
         return cast(T, value)
 
-    return wait
+
+def _fork(fn: Callable[[], T], name: str) -> _Forked[T]:
+    """Run ``fn`` in a forked process now; call what is returned to wait for its result. No helper
+    thread is started (a later fork copies none)."""
+    return _Forked(fn, name)
 
 
 def _engine(path: Path) -> Engine:
@@ -410,26 +420,40 @@ def seed_day_under_way(path: Path, today: dt.date, *, now: dt.datetime | None = 
         engine.dispose()
 
 
-def _fork_legacy(ctx: Ctx, seed: int) -> Callable[[], None] | None:
-    """With history workers, the legacy sales history (a million rows from one random stream, 8 s
-    of Python) is made by a forked process too, into a scratch file; the function returned waits
-    for it, copies its rows and takes over the id stream where the process left it. None: make it
-    here (the demo). Nothing draws from ``ctx.ids`` meanwhile (checked), so the ids are the same."""
-    if not history_parallel(ctx):
-        return None
-    path = str(Path(scratch_folder(ctx)[0]) / "legacy.db")
-    ids_at_fork = ctx.ids.getstate()
-    made = _fork(lambda: legacy_to_file(ctx, seed, path), "seed-legacy-history")
+class _Legacy:
+    """The legacy history made by a forked process (see ``_fork_legacy``)."""
 
-    def finish() -> None:
-        _n, ids_after = made()
-        if ctx.ids.getstate() != ids_at_fork:
+    def __init__(self, ctx: Ctx, seed: int) -> None:
+        self.ctx = ctx
+        self.path = str(Path(scratch_folder(ctx)[0]) / "legacy.db")
+        self.ids_at_fork = ctx.ids.getstate()
+        self.made = _fork(lambda: legacy_to_file(ctx, seed, self.path), "seed-legacy-history")
+        self.copied = False
+
+    def ready(self) -> bool:
+        return self.copied or self.made.ready()
+
+    def copy(self) -> None:
+        """Wait for the process, copy its rows and take over the id stream where it left it (once)."""
+        if self.copied:
+            return
+        ctx = self.ctx
+        _n, ids_after = self.made()
+        if ctx.ids.getstate() != self.ids_at_fork:
             raise RuntimeError("seed: ids were drawn while the legacy history was made elsewhere")
         ctx.ids.setstate(ids_after)
-        ctx.bulk.conn.execute("ATTACH DATABASE ? AS seed_legacy", (path,))  # detached by _drop_scratch
+        ctx.bulk.conn.execute("ATTACH DATABASE ? AS seed_legacy", (self.path,))  # detached by _drop_scratch
         ctx.bulk.copy("sales_history", LEGACY_COLUMNS, "seed_legacy.h")
+        self.copied = True
 
-    return finish
+
+def _fork_legacy(ctx: Ctx, seed: int) -> _Legacy | None:
+    """With history workers, the legacy sales history (a million rows from one random stream, 8 s
+    of Python) is made by a forked process too, into a scratch file, with its share of
+    ``sales_week`` summed; the writer copies its rows as soon as it is made (between the history's
+    chunks) and takes over the id stream where the process left it. None: make it here (the demo).
+    Nothing draws from ``ctx.ids`` meanwhile (checked), so the ids are the same."""
+    return _Legacy(ctx, seed) if history_parallel(ctx) else None
 
 
 def _marks(values: tuple[str, ...]) -> str:
@@ -495,12 +519,17 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             report(6, 100, "master data written")
 
         legacy = _fork_legacy(ctx, seed)  # large: made beside the history's workers
-        hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master)
+
+        def copy_legacy_when_made() -> None:
+            if legacy is not None and legacy.ready():
+                legacy.copy()
+
+        hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master, between=copy_legacy_when_made)
         # before sales_week is rebuilt below, so it counts there
         if legacy is None:
             seed_legacy_history(ctx, seed)
         else:
-            legacy()
+            legacy.copy()
         report(80, 100, "history written")
         # The ledger's side of the load is SQL only (balances, the indexes of every table the
         # documents do not write, the digests): a thread runs it, releasing the GIL inside
@@ -510,7 +539,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         early = [sql for kind, _n, sql, table in saved
                  if kind == "index" and table not in doc_tables and table not in master_tables]
 
-        from_chunks = digests_from_chunks(ctx)
+        from_chunks = digests_from_chunks(ctx, None if legacy is None else "seed_legacy.w")
 
         def ledger_side() -> None:
             copy_balances(ctx)

@@ -14,6 +14,7 @@ import io
 import random
 import sqlite3
 import uuid
+from typing import Any
 
 from app.models.demand import policy_id_for
 from app.models.org import COMPANY_ID
@@ -68,9 +69,22 @@ def seed_legacy_history(ctx: Ctx, seed: int) -> int:
 
 def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
     """Worker: ``legacy_rows`` into table ``h`` of a new SQLite file (untyped: values keep their form),
-    for the writer to copy. Returns the row count and the state of ``ctx.ids`` after the rows' ids,
-    which the writer takes over so the ids it hands out next are the ones it would have."""
+    for the writer to copy, and their share of ``sales_week`` into table ``w`` (item, warehouse,
+    week, qty: the week as ``SQL_WEEK`` makes it, Julian day number // 7), which the writer sums with
+    the history workers' shares instead of grouping the million rows again (``digests_from_chunks``).
+    Returns the row count and the state of ``ctx.ids`` after the rows' ids, which the writer takes
+    over so the ids it hands out next are the ones it would have."""
     rows = legacy_rows(ctx, seed)
+    week_of: dict[str, int] = {}
+    weeks: dict[tuple[Any, Any, int], int] = {}
+    r: Any
+    for r in rows:
+        day = r[5]
+        week = week_of.get(day)
+        if week is None:
+            week = week_of[day] = (dt.date.fromisoformat(day).toordinal() + 1_721_425) // 7
+        key = (r[3], r[4], week)
+        weeks[key] = weeks.get(key, 0) + r[6]
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
@@ -78,6 +92,8 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
         conn.execute("BEGIN")
         conn.execute(f"CREATE TABLE h ({', '.join(LEGACY_COLUMNS)})")
         conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})", rows)
+        conn.execute("CREATE TABLE w (item_id, warehouse_id, week, qty)")
+        conn.executemany("INSERT INTO w VALUES (?, ?, ?, ?)", [(*k, q) for k, q in weeks.items()])
         conn.execute("COMMIT")
     finally:
         conn.close()

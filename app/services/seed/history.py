@@ -260,7 +260,7 @@ def _chunks(tasks: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 
 def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
-                 meanwhile: Callable[[], None] | None = None) -> History:
+                 meanwhile: Callable[[], None] | None = None, between: Callable[[], None] | None = None) -> History:
     """Simulate every block, in order, and write its rows; forked workers for big seeds.
 
     With workers, each worker simulates a chunk of consecutive blocks and writes their moves,
@@ -270,6 +270,8 @@ def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
     ``defer_balances``: with workers, leave ``stock_balance`` to ``copy_balances`` (the caller
     runs it on a thread beside the documents). ``meanwhile`` runs once the workers have started
     (before anything else is written here): the caller writes its held master rows then.
+    ``between`` runs after each chunk is copied (the caller copies the legacy history as soon as
+    its worker has made it, while this process would otherwise wait for the next chunk).
     """
     global _SHARED
     hist = History()
@@ -311,6 +313,8 @@ def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
                     _merge(ctx, hist, block)
                     done += 1
                     ctx.progress(done, len(tasks), "history")
+                if between is not None:
+                    between()
     finally:
         _SHARED = None
     _finish(hist)
@@ -443,21 +447,24 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
             [(line_id, *figures) for line_id, figures in lines.items()])
 
 
-def digests_from_chunks(ctx: Ctx) -> dict[str, str]:
+def digests_from_chunks(ctx: Ctx, legacy_weeks: str | None = None) -> dict[str, str]:
     """Statements that fill ``sales_week``, ``kpi_stock_day`` and ``kpi_po_line`` from the workers'
     chunk files (their blocks' shares summed, plus the imported sales history and posted receipts),
     for the rebuild SQL to give way to; empty without workers (then the rebuild SQL runs: the tests
-    prove both give the same rows). Every PO line's moves are in one block (its item, its warehouse)."""
+    prove both give the same rows). Every PO line's moves are in one block (its item, its warehouse).
+    ``legacy_weeks``: a table that holds the imported sales history's share of ``sales_week`` already
+    summed (the legacy worker's), read instead of grouping ``sales_history``."""
     attached = ctx.scratch[1] if ctx.scratch else []
     if not attached:
         return {}
     weeks = " UNION ALL ".join(f"SELECT * FROM {a}.w" for a in attached)
     days = " UNION ALL ".join(f"SELECT * FROM {a}.d" for a in attached)
     lines = " UNION ALL ".join(f"SELECT * FROM {a}.p" for a in attached)
+    imported = (f"SELECT * FROM {legacy_weeks}" if legacy_weeks else
+                f"SELECT item_id, warehouse_id, {SQL_WEEK.format(col='sale_date')}, qty FROM sales_history")
     return {
         "sales_week": "INSERT INTO sales_week (item_id, warehouse_id, week, qty) SELECT item_id, warehouse_id, week, "
-                      f"SUM(qty) FROM ({weeks} UNION ALL SELECT item_id, warehouse_id, {SQL_WEEK.format(col='sale_date')}, "
-                      "qty FROM sales_history) GROUP BY item_id, warehouse_id, week",
+                      f"SUM(qty) FROM ({weeks} UNION ALL {imported}) GROUP BY item_id, warehouse_id, week",
         "kpi_stock_day": "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) SELECT warehouse_id, day, "
                          f"SUM(inflow), SUM(cogs) FROM ({days}) GROUP BY warehouse_id, day",
         "kpi_po_line": kpi_po_line_rebuild_sql(lines),
