@@ -257,3 +257,45 @@ def test_a_first_sync_loads_an_empty_file_under_a_rollback_journal_and_leaves_it
     assert modes == ["delete", "wal"]
     assert site.sync().pulled == 0  # a routine pull leaves the journal alone
     assert modes == ["delete", "wal"]
+
+
+def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or_recomputes_them(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server sums the moves it sends into balances; the client takes them only when the sides
+    summed are exactly its loaded moves, else it recomputes them from the ledger as before."""
+    from psycopg import sql
+
+    from app.services.replication import apply as apply_mod
+    from app.services.replication import pull as pull_mod
+
+    for q in (7, 8, 9):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    _sell(net.hou, net, "BOLT", 3)
+    _sell(net.hou, net, "BOLT", 2, reverse=True)
+    net.hou.sync()
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)  # the bulk shape: the balance trigger set aside
+    taken: list[bool] = []
+    real = apply_mod.Applier.given_balances
+
+    def spy(self: Any, chunks: Any) -> bool:
+        taken.append(real(self, chunks))
+        return taken[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, "given_balances", spy)
+    want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
+    plain = make_site("summed", net.server.role_dsn("DAL"))
+    assert plain.sync().pulled > 0
+    assert taken == [True]
+    assert _rows(plain, want)
+    with plain.session() as s:
+        assert balance_mismatches(s) == []
+
+    real_query = pull_mod.balances_query  # a server whose sums do not match the moves sent: not taken
+    monkeypatch.setattr(pull_mod, "balances_query", lambda t: sql.SQL(
+        "SELECT loc, item_id, lot_key, q + 1, n + 1 FROM ({}) x (loc, item_id, lot_key, q, n)").format(real_query(t)))
+    other = make_site("recomputed", net.server.role_dsn("DAL"))
+    assert other.sync().pulled > 0
+    assert taken == [True, False]
+    assert _rows(other, want) == _rows(plain, want)
+    with other.session() as s:
+        assert balance_mismatches(s) == []

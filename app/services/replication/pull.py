@@ -130,8 +130,13 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
 
                 # a first sync reads the next chunk on a thread while SQLite writes this one
                 # (replication.reader); a routine pull's few rows come in one COPY per table
-                reader = stack.enter_context(Reader(pg, [(t.name, w.query(t)) for t in tables.values()
-                                                         if t.name in changed], CHUNK_ROWS)) if not w.cursor else None
+                jobs = [(t.name, w.query(t)) for t in tables.values() if t.name in changed]
+                # pulling everything: the server also sums the moves it sends into balances (below)
+                sums = not w.cursor and scope is None and "stock_move" in changed
+                if sums:
+                    cur.execute("SET LOCAL work_mem = '256MB'")  # a hash aggregate, not a sort on disk
+                    jobs.append((BALANCES, balances_query(tables["stock_move"])))
+                reader = stack.enter_context(Reader(pg, jobs, CHUNK_ROWS)) if not w.cursor else None
                 room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
                     if t.name in changed:
@@ -156,6 +161,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                                 locked().table(t.name, chain([first], chunks))
                     if progress:
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
+                if reader and sums:
+                    ap = locked()
+                    ap.given_balances(reader.table(BALANCES))
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
@@ -218,6 +226,30 @@ class Window:
         (``pull`` reads a first sync through ``replication.reader`` instead, on a thread)."""
         q = self.query(t)
         return _fetch(cur.connection, q, n) if not self.cursor else _copy(cur, q)
+
+
+#: the reader's job name for the server's balances of a first sync pulling everything
+BALANCES = "stock_balance (summed by the server)"
+
+
+def balances_query(moves: SyncTable) -> sql.Composed:
+    """``stock.REBUILD_BALANCES_SQL`` computed by the server over the moves it sends in this
+    snapshot (the same rows: same transaction, same row security), in storage form and in the
+    local table's key order (byte order, as SQLite compares), with the number of move sides in
+    each balance so the client can prove it summed the rows it loaded (``Applier.given_balances``).
+    Grouped and ordered on the uuid columns (NULL lots form one group, as '' does locally; uuids
+    compare by their bytes, so their order is their hex text's); only the result rows are turned
+    into storage form."""
+    col = {c.name: c for c in moves.columns}
+    out = [sql.SQL(col[c].select_expr.replace(f'"{c}"', f'"{k}"')) for c, k in
+           (("to_location_id", "loc"), ("item_id", "item_id"), ("lot_id", "lot_id"))]
+    return sql.SQL(
+        "SELECT {loc} AS loc, {item} AS item_id, COALESCE({lot}, '') AS lot_key, q, n FROM ("
+        "SELECT loc, item_id, lot_id, sum(q)::bigint AS q, count(*) AS n FROM ("
+        "SELECT to_location_id AS loc, item_id, lot_id, qty AS q FROM stock_move "
+        "UNION ALL SELECT from_location_id, item_id, lot_id, -qty FROM stock_move) s "
+        "GROUP BY loc, item_id, lot_id) g "
+        "ORDER BY g.loc, g.item_id, g.lot_id NULLS FIRST").format(loc=out[0], item=out[1], lot=out[2])
 
 
 def open_window(cur: psycopg.Cursor[Any], local: dict[str, str], site_id: str, branch_id: str | None) -> Window:
