@@ -230,7 +230,8 @@ def site_hashes(site: Site) -> dict[str, tuple[int, str]]:
     with site.engine.connect() as c:
         for t in sync_tables().values():
             cols = ", ".join(f'"{n}"' for n in t.names)
-            rows = sorted(tuple("" if v is None else str(v) for v in r) for r in c.exec_driver_sql(f'SELECT {cols} FROM "{t.name}"'))
+            rows = sorted(tuple("" if v is None else v.hex() if isinstance(v, bytes) else str(v) for v in r)
+                          for r in c.exec_driver_sql(f'SELECT {cols} FROM "{t.name}"'))
             out[t.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
     return out
 

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, exc
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, kpi_stock_day_add_sql
 from app.services.replication.faults import fault
-from app.services.replication.tables import SyncTable, sync_tables
+from app.services.replication.tables import SyncTable, storage_rows, sync_tables
 from app.services.stock import REBUILD_BALANCES_SQL
 
 Row = tuple[Any, ...]
@@ -277,6 +277,8 @@ class Applier:
         for i, chunk in enumerate(chunks):
             if not chunk:
                 continue
+            if t.binary:  # a label's PDF, a mail's attachment: hex on the wire, bytes here
+                chunk = storage_rows(t, chunk)
             if pend is None:
                 pend = pending_ids(conn, name)
             if i == 0 and len(chunk) >= BULK_MOVES:

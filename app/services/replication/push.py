@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from app.models.base import LEDGER, MASTER
 from app.services.replication.conn import dumps, set_state_sql
 from app.services.replication.faults import fault
-from app.services.replication.tables import BOOKKEEPING, SyncTable, sync_tables
+from app.services.replication.tables import BOOKKEEPING, SyncTable, storage_rows, sync_tables, wire_rows
 
 Row = tuple[Any, ...]
 CHUNK = 5000  # ids per SQLite IN (...) query
@@ -94,7 +94,7 @@ def upsert_rows(cur: psycopg.Cursor[Any], t: SyncTable, rows: Sequence[Row], hea
     if not rows:
         return set()
     if len(rows) <= JSON_MAX_ROWS:
-        payload = json.dumps([dict(zip(t.names, r, strict=True)) for r in rows], separators=(",", ":"))
+        payload = json.dumps([dict(zip(t.names, r, strict=True)) for r in wire_rows(t, rows)], separators=(",", ":"))
         cur.execute(_upsert_sql(t, _source(t), head_office), (payload,))
     else:
         tmp = sql.Identifier(f"_in_{t.name}")
@@ -117,7 +117,7 @@ def fetch_server_rows(cur: psycopg.Cursor[Any], t: SyncTable, ids: Iterable[str]
         return []
     exprs = sql.SQL(", ").join(sql.SQL(c.select_expr) for c in t.columns)
     cur.execute(sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::uuid[])").format(exprs, sql.Identifier(t.name)), (idl,))
-    return [tuple(r) for r in cur.fetchall()]
+    return list(storage_rows(t, [tuple(r) for r in cur.fetchall()]))
 
 
 @dataclass

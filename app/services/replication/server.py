@@ -200,6 +200,20 @@ def _col_ddl(t: SyncTable) -> sql.Composed:
     return sql.SQL(", ").join(parts)
 
 
+def bytes_column(cur: psycopg.Cursor[Any], table: str, column: str) -> None:
+    """A bytes column (a label's PDF, a mail's attachment) made text by servers before bytea: rows
+    pushed by COPY then held bytea's hex text ('\\x2550...'); they become those bytes again."""
+    cur.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s AND column_name = %s", (table, column))
+    found = cur.fetchone()
+    if found is None or found[0] == "bytea":
+        return
+    c = _ident(column)
+    cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE bytea USING CASE WHEN left({}, 2) = '\\x' "
+                        "THEN decode(substr({}, 3), 'hex') ELSE convert_to({}, 'UTF8') END").format(
+        _ident(table), c, c, c, c))
+
+
 def _table_ddl(cur: psycopg.Cursor[Any], t: SyncTable, group: str) -> None:
     """Create or expand one replicated table with its txid trigger, guard, grants and policies.
 
@@ -211,6 +225,9 @@ def _table_ddl(cur: psycopg.Cursor[Any], t: SyncTable, group: str) -> None:
     cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(tn, _col_ddl(t)))
     for c in t.columns:  # expand: columns added by later client migrations (nullable on the server)
         cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(tn, _ident(c.name), sql.SQL(c.pg_type)))
+    for c in t.columns:
+        if c.pg_type == "bytea":
+            bytes_column(cur, t.name, c.name)
     cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (txid)").format(_ident(f"ix_{t.name}_txid"), tn))
     cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (owner_branch_id)").format(_ident(f"ix_{t.name}_owner"), tn))
     # inserts take txid from the column default; updates need the trigger (a default only fires on insert)

@@ -9,10 +9,12 @@ decided here, once, from the SQLAlchemy column type.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, Uuid
+from sqlalchemy import Boolean, Date, Integer, LargeBinary, Uuid
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import TypeDecorator
 
@@ -27,7 +29,7 @@ BOOKKEEPING = ("updated_at", "hlc", "hlc_site")
 @dataclass(frozen=True)
 class Column:
     name: str
-    pg_type: str  # uuid | bigint | boolean | date | text
+    pg_type: str  # uuid | bigint | boolean | date | bytea | text
     nullable: bool
 
     @property
@@ -42,6 +44,8 @@ class Column:
             return f"{q}::int"
         if self.pg_type == "date":
             return f"to_char({q}, 'YYYY-MM-DD')"
+        if self.pg_type == "bytea":  # hex text by COPY and cursor alike; ``storage_rows`` makes it bytes
+            return f"encode({q}, 'hex')"
         return q
 
 
@@ -68,6 +72,40 @@ class SyncTable:
     def has_status(self) -> bool:
         return any(c.name == "status" for c in self.columns)
 
+    @property
+    def binary(self) -> tuple[int, ...]:
+        """Positions of the bytes columns (a label's PDF, a mail's attachment)."""
+        return tuple(i for i, c in enumerate(self.columns) if c.pg_type == "bytea")
+
+
+def storage_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+    """Server rows in SQLite's storage form: bytes columns arrive as hex text (``select_expr``) and
+    are stored as bytes. Tables without one (all but two) pass through untouched."""
+    if not t.binary:
+        return rows
+    out = []
+    for r in rows:
+        v = list(r)
+        for i in t.binary:
+            if isinstance(v[i], str):
+                v[i] = bytes.fromhex(v[i])
+        out.append(tuple(v))
+    return out
+
+
+def wire_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+    """Local rows for a JSON parameter: bytes columns as bytea's hex input form ('\\x...')."""
+    if not t.binary:
+        return rows
+    out = []
+    for r in rows:
+        v = list(r)
+        for i in t.binary:
+            if isinstance(v[i], bytes):
+                v[i] = "\\x" + v[i].hex()
+        out.append(tuple(v))
+    return out
+
 
 def _pg_type(t: TypeEngine[object]) -> str:
     while isinstance(t, TypeDecorator):
@@ -80,6 +118,8 @@ def _pg_type(t: TypeEngine[object]) -> str:
         return "date"
     if isinstance(t, Integer):
         return "bigint"
+    if isinstance(t, LargeBinary):
+        return "bytea"
     return "text"
 
 
