@@ -98,6 +98,30 @@ def test_a_second_database_may_not_take_the_first_ones_role_names(cluster: dict[
             c.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
 
 
+def test_a_database_dropped_and_created_again_takes_back_its_logins(cluster: dict[str, str], make_site: Any) -> None:
+    """An administrator starts over (DROP DATABASE, CREATE DATABASE, 'depot server init'): the roles
+    the dropped database made under that name are its again. Init used to refuse with "belongs to
+    the Depot database 'x', not to 'x'", naming the same database twice."""
+    live, test = cluster["live"], cluster["test"]
+    a = add_branch(_dsn(live), "DAL", password="live-secret")
+    before = _hash(a.role)
+    add_branch(_dsn(test), "DAL", password="old-secret")
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{test}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{test}"')
+    info = init_server(_dsn(test))
+    assert info.role_prefix == default_prefix(test)
+    hq = make_site("hq_again", _dsn(test))  # head office publishes its branches to the new database
+    with session_scope(hq.engine) as s:
+        build_world(s)
+    hq.sync()
+    hq.close()
+    b = add_branch(_dsn(test), "DAL", password="new-secret")
+    with psycopg.connect(_dsn(test, b.role) + " password=new-secret") as c:
+        assert c.execute("SELECT count(*) FROM depot_role").fetchone() == (1,)
+    assert _hash(a.role) == before  # the other database's logins untouched
+
+
 def test_a_copy_of_a_database_gets_logins_of_its_own(cluster: dict[str, str]) -> None:
     live, copy = cluster["live"], cluster["copy"]
     a = add_branch(_dsn(live), "DAL", password="live-secret")

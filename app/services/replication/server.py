@@ -314,7 +314,9 @@ def _other_database(cur: psycopg.Cursor[Any], role: str, server_id: str, dbname:
     if mark is None:
         return None if legacy_ours else ""
     if mark["id"] != server_id:
-        return mark["db"]
+        # made for another server id under this very name: that database was dropped and this one
+        # created in its place (names are unique on a cluster), so nothing else holds these logins
+        return None if mark["db"] == dbname else mark["db"]
     if mark["db"] == dbname:
         return None
     cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mark["db"],))
