@@ -131,8 +131,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 # a first sync reads the next chunk on a thread while SQLite writes this one
                 # (replication.reader); a routine pull's few rows come in one COPY per table
                 jobs = [(t.name, w.query(t)) for t in tables.values() if t.name in changed]
-                # pulling everything: the server also sums the moves it sends into balances (below)
-                sums = not w.cursor and scope is None and "stock_move" in changed
+                # pulling everything into an empty ledger: the server also sums the moves it sends into
+                # balances (below); a re-sync of a file that has moves (a server restored from a
+                # backup) recomputes them here, so the server is not asked
+                sums = not w.cursor and scope is None and "stock_move" in changed and _no_moves(engine)
                 if sums:
                     cur.execute("SET LOCAL work_mem = '256MB'")  # a hash aggregate, not a sort on disk
                     jobs.append((BALANCES, balances_query(tables["stock_move"])))
@@ -346,6 +348,11 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
             "WHERE id = ? AND deleted_at IS NULL AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (at, rid, tbl))
         n += r.rowcount or 0
     return n
+
+
+def _no_moves(engine: Engine) -> bool:
+    with engine.connect() as c:
+        return bool(c.exec_driver_sql("SELECT NOT EXISTS (SELECT 1 FROM stock_move)").scalar())
 
 
 def _local_state(engine: Engine) -> dict[str, str]:
