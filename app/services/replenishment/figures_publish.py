@@ -32,12 +32,14 @@ _FIELDS = ("on_hand", "allocated", "outbound", "order_up_to", "demand_weeks", "d
 
 
 def publish(session: Session, branch_id: uuid.UUID | None, *, today: dt.date | None = None,
-            history_weeks: int = fg.DEFAULT_HISTORY_WEEKS) -> int:
+            history_weeks: int = fg.DEFAULT_HISTORY_WEEKS, arrays: Any = None) -> int:
     """Write the figures of ``branch_id``'s warehouses (every warehouse's, each owned by its branch,
     when None: a seeded head-office file that holds them all); only rows that changed. Returns how
-    many rows were written."""
+    many rows were written. ``arrays``: what ``engine.all_arrays`` gave for the same ``today`` and
+    ``history_weeks`` in an earlier (read) transaction, when nothing they read has changed since
+    (the seed reads them without holding the write lock while its other steps write)."""
     today = today or dt.date.today()
-    items, whs, a = all_arrays(session, today, history_weeks)
+    items, whs, a = arrays if arrays is not None else all_arrays(session, today, history_weeks)
     mine = [(v, uuid.UUID(h), uuid.UUID(b)) for v, (h, _c, b) in enumerate(whs)
             if branch_id is None or b == branch_id.hex]
     if not mine or not items:

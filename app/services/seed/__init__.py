@@ -40,6 +40,7 @@ from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, KPI_STOCK_DAY_REBUILD_SQL
 from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
+from app.services.replenishment.engine import all_arrays
 from app.services.replenishment.figures_publish import publish as publish_sister_figures
 from app.services.seed.adoption import (
     LEGACY_COLUMNS,
@@ -208,7 +209,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
 
 def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime, report: Progress) -> None:
     """The steps after the bulk load, each in transactions of its own, in two chains that neither read
-    nor write what the other writes: the delivered history, billing on it and the ETA model trained on
+    nor write what the other writes: the delivered history, the ETA model trained on it and billing on
     it; the demand forecasts and the sister figures made from them (and the loaded stock and orders).
 
     On large the second chain runs in a forked process beside the first: the main process is the
@@ -217,9 +218,11 @@ def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
     in turn (it is seeded inside the window's process too, where nothing forks)."""
     second = [("forecasts", lambda: _forecasts(path, today)), ("sister figures", lambda: _sister_figures(path, today))]
     waiting = _fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
+    # the ETA model (no write) before billing: the forecasts' store and the sister figures' write
+    # meanwhile take the write lock the delivered history has just let go
     _steps([("deliveries", lambda: _deliveries(path, size, seed, today, clock)),
-            ("billing", lambda: _billing(path, size, seed, today)),
-            ("ETA model", lambda: _eta_model(path))], report)
+            ("ETA model", lambda: _eta_model(path)),
+            ("billing", lambda: _billing(path, size, seed, today))], report)
     if waiting is None:
         _steps(second, report)
     else:
@@ -381,10 +384,13 @@ def _sister_figures(path: Path, today: dt.date) -> None:
     (issue 20: under selective replication a branch pulls these instead of the sisters' ledgers)."""
     engine = _engine(path)
     try:
+        # the arrays are read without the write lock (the other chain writes meanwhile, nothing they read)
+        with session_scope(engine, write=False) as s:
+            arrays = all_arrays(s, today)
         with session_scope(engine) as s:
             # demo rows are the seed's, not local edits: nothing for replication to push (as the bulk load)
             s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
-            publish_sister_figures(s, None, today=today)
+            publish_sister_figures(s, None, today=today, arrays=arrays)
             s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
     finally:
         engine.dispose()
