@@ -35,9 +35,10 @@ def user_data_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    """The branch database when neither --db nor settings name one: $DEPOT_DB, else the data home."""
+    """The branch database when neither --db nor settings name one: $DEPOT_DB, else ``depot.db`` in the
+    data folder, beside the backups and logs (on Windows %LOCALAPPDATA%\\Depot, as the setup says; it
+    was ~/.local/share/depot there, and DEPOT_DATA_DIR moved everything but the database)."""
     env = os.environ.get("DEPOT_DB")
     if env:
         return Path(env)
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "depot" / "depot.db"
+    return user_data_dir() / "depot.db"
