@@ -9,7 +9,7 @@ decided here, once, from the SQLAlchemy column type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -81,28 +81,25 @@ class SyncTable:
 def storage_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
     """Server rows in SQLite's storage form: bytes columns arrive as hex text (``select_expr``) and
     are stored as bytes. Tables without one (all but two) pass through untouched."""
-    if not t.binary:
-        return rows
-    out = []
-    for r in rows:
-        v = list(r)
-        for i in t.binary:
-            if isinstance(v[i], str):
-                v[i] = bytes.fromhex(v[i])
-        out.append(tuple(v))
-    return out
+    return _binary_columns(t, rows, str, bytes.fromhex)
 
 
 def wire_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
     """Local rows for a JSON parameter: bytes columns as bytea's hex input form ('\\x...')."""
+    return _binary_columns(t, rows, bytes, lambda b: "\\x" + b.hex())
+
+
+def _binary_columns(t: SyncTable, rows: Sequence[tuple[Any, ...]], kind: type,
+                    convert: Callable[[Any], Any]) -> Sequence[tuple[Any, ...]]:
+    """``rows`` with each bytes column's value of type ``kind`` converted (the rest as they are)."""
     if not t.binary:
         return rows
     out = []
     for r in rows:
         v = list(r)
         for i in t.binary:
-            if isinstance(v[i], bytes):
-                v[i] = "\\x" + v[i].hex()
+            if isinstance(v[i], kind):
+                v[i] = convert(v[i])
         out.append(tuple(v))
     return out
 
