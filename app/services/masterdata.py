@@ -200,6 +200,19 @@ def branch_code(session: Session, branch_id: object, default: str = "another bra
     return session.scalar(select(Branch.code).where(Branch.id == branch_id)) or default
 
 
+def status_branch(session: Session, user_branch_id: uuid.UUID | None, site_branch_id: uuid.UUID | None) -> str:
+    """The status bar's branch: the workstation's (whose data this file holds and whose rules apply to
+    what is written here), with the user's home branch beside it when that is another one: a Dallas
+    user signed in at a Houston workstation saw 'DAL Dallas' above Houston's waves. A file that is no
+    branch's workstation yet (``site_branch_id`` None: ``db.local_branch_id``) shows the user's branch."""
+    site = site_branch_id
+    text = branch_label(session, site or user_branch_id)
+    if site is not None and user_branch_id is not None and user_branch_id != site:
+        code = session.scalar(select(Branch.code).where(Branch.id == user_branch_id))
+        text += f" (user of {code or 'another branch'})"
+    return text
+
+
 def branch_label(session: Session, branch_id: uuid.UUID | None) -> str:
     """'DAL Dallas' for the status bar; says so when the branch is not set or not known here."""
     if branch_id is None:

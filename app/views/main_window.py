@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         branch_id = self.ctx.actor.branch_id
 
         def query(s: Session) -> str:
-            return "branch: " + masterdata.branch_label(s, branch_id or local_branch_id(s))
+            return "branch: " + masterdata.status_branch(s, branch_id, local_branch_id(s))
 
         self.ctx.runner.submit(query, self.branch_label.setText, write=False, label="branch")
 

@@ -281,6 +281,19 @@ def test_login_ok_and_disabled_user(qtbot: Any, world: World, engine: Engine, se
 
 
 # main window --------------------------------------------------------------------------------
+def test_status_bar_names_the_workstations_branch_and_a_visiting_users_own(
+        qtbot: Any, world: World, make_ctx: MakeCtx, engine: Any) -> None:
+    """A Dallas user signed in at a Houston workstation works on Houston's data: the status bar said
+    'branch: DAL Dallas' above Houston's waves (seen walking). It names the workstation's branch, and
+    the user's beside it."""
+    from tests.factories import become_branch_site
+
+    become_branch_site(engine, world.hou)
+    win = mw.MainWindow(make_ctx(world.actors["alice"]))
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.branch_label.text() == "branch: HOU Houston (user of DAL)")
+
+
 def test_status_bar_and_nav(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     ctx = make_ctx(world.actors["alice"])
     win = mw.MainWindow(ctx)
