@@ -359,7 +359,7 @@ def test_steps_after_the_load_on_two_processes_give_what_one_gives(demo: SeedRep
 
 
 def test_a_forked_step_hands_back_its_answer_or_its_error() -> None:
-    from app.services.seed import _fork
+    from app.services.seed.forking import fork as _fork
 
     assert _fork(lambda: 6 * 7, "answer")() == 42
 

@@ -20,7 +20,6 @@ import datetime as dt
 import gc
 import json
 import multiprocessing
-import pickle
 import random
 import shutil
 import sqlite3
@@ -30,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar, cast
 
 from sqlalchemy import Engine, event, text
 
@@ -53,6 +51,7 @@ from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
+from app.services.seed.forking import fork
 from app.services.seed.history import copy_balances, digests_from_chunks, scratch_folder, seed_history
 from app.services.seed.history import parallel as history_parallel
 from app.services.seed.kpi import seed_kpi_history
@@ -62,7 +61,6 @@ from app.services.seed.spec import SIZES, Ctx, Progress, seed_clock
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "SeedReport", "seed_database"]
 
-T = TypeVar("T")
 
 #: the tables ``seed_documents`` writes (their indexes are built after its rows go in)
 DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", "expected_receipt_line",
@@ -217,7 +215,7 @@ def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
     (``test_steps_after_the_load_on_two_processes_give_what_one_gives``); the demo runs them here,
     in turn (it is seeded inside the window's process too, where nothing forks)."""
     second = [("forecasts", lambda: _forecasts(path, today)), ("sister figures", lambda: _sister_figures(path, today))]
-    waiting = _fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
+    waiting = fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
     # the ETA model (no write) before billing: the forecasts' store and the sister figures' write
     # meanwhile take the write lock the delivered history has just let go
     _steps([("deliveries", lambda: _deliveries(path, size, seed, today, clock)),
@@ -243,57 +241,6 @@ def _steps(steps: list[tuple[str, Callable[[], None]]], report: Progress | None 
         step()
         if report is not None:
             report(99, 100, name)
-
-
-class _Forked(Generic[T]):
-    """A function running in a forked process: call it to wait for its result (its error is re-raised)."""
-
-    def __init__(self, fn: Callable[[], T], name: str) -> None:
-        mp = multiprocessing.get_context("fork")
-        receive, send = mp.Pipe(duplex=False)
-
-        def child() -> None:
-            receive.close()
-            try:
-                out: tuple[bool, object] = (True, fn())
-            except BaseException as e:  # handed to the parent, which re-raises it
-                out = (False, e)
-                try:
-                    pickle.loads(pickle.dumps(e))
-                except Exception:  # an error that does not come back whole (a custom __init__): its text
-                    out = (False, RuntimeError(f"seed: {name}: {type(e).__name__}: {e}"))
-            send.send(out)
-            send.close()
-
-        self.name, self.receive = name, receive
-        self.process = mp.Process(target=child, name=name, daemon=True)
-        self.process.start()
-        send.close()
-
-    def ready(self) -> bool:
-        """Whether the answer has come (waiting for it would not block)."""
-        return self.receive.poll()
-
-    def __call__(self) -> T:
-        try:
-            ok, value = cast(tuple[bool, object], self.receive.recv())
-        except EOFError:
-            self.process.join()
-            raise RuntimeError(f"seed: the {self.name} process ended without an answer "
-                               f"(exit code {self.process.exitcode})") from None
-        finally:
-            self.receive.close()
-        self.process.join()
-        if not ok:
-            assert isinstance(value, BaseException)
-            raise value
-        return cast(T, value)
-
-
-def _fork(fn: Callable[[], T], name: str) -> _Forked[T]:
-    """Run ``fn`` in a forked process now; call what is returned to wait for its result. No helper
-    thread is started (a later fork copies none)."""
-    return _Forked(fn, name)
 
 
 def _engine(path: Path) -> Engine:
@@ -433,7 +380,7 @@ class _Legacy:
         self.ctx = ctx
         self.path = str(Path(scratch_folder(ctx)[0]) / "legacy.db")
         self.ids_at_fork = ctx.ids.getstate()
-        self.made = _fork(lambda: legacy_to_file(ctx, seed, self.path), "seed-legacy-history")
+        self.made = fork(lambda: legacy_to_file(ctx, seed, self.path), "seed-legacy-history")
         self.copied = False
 
     def ready(self) -> bool:
