@@ -92,12 +92,13 @@ def wire_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[A
 def _binary_columns(t: SyncTable, rows: Sequence[tuple[Any, ...]], kind: type,
                     convert: Callable[[Any], Any]) -> Sequence[tuple[Any, ...]]:
     """``rows`` with each bytes column's value of type ``kind`` converted (the rest as they are)."""
-    if not t.binary:
+    cols = t.binary
+    if not cols:
         return rows
     out = []
     for r in rows:
         v = list(r)
-        for i in t.binary:
+        for i in cols:
             if isinstance(v[i], kind):
                 v[i] = convert(v[i])
         out.append(tuple(v))
