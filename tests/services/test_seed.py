@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models.users import ROLES
 from app.services.auth import login
+from app.services.carriers.numbers import carrier_of
 from app.services.db import open_database
 from app.services.errors import AuthError, Conflict, ValidationError
 from app.services.numbering import next_number
@@ -448,6 +449,12 @@ def test_the_day_under_way_has_waves_released_and_part_picked(demo: SeedReport, 
             assert one(s, "SELECT count(*) FROM shipment s JOIN manifest m ON m.id = s.manifest_id "
                           "WHERE s.status = 'label_created' AND s.tracking_number != '' AND s.next_poll_at IS NOT NULL") >= 1
             assert one(s, "SELECT count(*) FROM shipment_line") >= 1
+            # every tracking number has its carrier's shape: the poller refuses a FedEx shipment with a
+            # sandbox SBX number (seen walking: two 'tracking number refused' exceptions at sign-in)
+            numbers = q(s, "SELECT c.code, s.tracking_number FROM shipment s JOIN carrier c ON c.id = s.carrier_id "
+                           "WHERE s.tracking_number != ''")
+            assert {c for c, _n in numbers} > {"SANDBOX"}  # the cheapest quote is not always the sandbox's
+            assert [(c, n) for c, n in numbers if carrier_of(n) not in (None, c.lower())] == []
             # the customers were promised delivery dates a carrier can meet: quotes on time and late
             # side by side, and every rated shipment's suggestion on time
             rated = [json.loads(r[0]) for r in q(s, "SELECT quotes FROM shipment WHERE quotes != ''")]

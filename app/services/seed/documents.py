@@ -267,7 +267,8 @@ def _open_sales_orders(ctx: Ctx, numbers: _Numbers) -> None:
     ctx.bulk.insert("sales_order_line", SO_LINE_COLUMNS, lines)
 
 
-def _tracking(carrier: str, n: int) -> str:
+def tracking_number(carrier: str, n: int) -> str:
+    """A tracking number in the shape ``carrier`` issues (the poller refuses another carrier's shape)."""
     return {
         "SANDBOX": f"SBX{n:012d}",
         "UPS": f"1ZDEP0010{n:09d}",
@@ -292,7 +293,7 @@ def _shipments(ctx: Ctx, shipped: list[So], numbers: _Numbers) -> None:
         ship_at = dt.datetime.combine(_day(ctx, so.day), dt.time(17, rng.randint(0, 59)), dt.UTC)
         eta = ship_at + dt.timedelta(days=days)
         poll = today0 + dt.timedelta(minutes=rng.randint(0, 12 * 60))
-        number = _tracking(code, n)
+        number = tracking_number(code, n)
         label_only = (n - 1) % 8 == 3  # its order is packed (see _sales_orders)
         # promised: the service's days (at least four: the customer was promised a date, not a
         # service), and a day's margin for most (not from rng: the rest of the seed stays as it was)
