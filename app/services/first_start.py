@@ -9,6 +9,7 @@ way a step that fails leaves no half-made file behind, so the next start asks ag
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -24,6 +25,14 @@ from app.services.secrets import current as secret_store
 
 class JoinFailed(DomainError):
     """The first sync of a joining workstation did not complete; no file was left behind."""
+
+
+class JoinCancelled(Exception):
+    """The user stopped a join's first sync; no file was left behind. Not a DomainError on purpose:
+    ``sync_once`` turns those into an 'offline' result, and a cancel must end the sync at once."""
+
+    def __init__(self) -> None:
+        super().__init__("the first sync was cancelled: nothing was kept on this computer")
 
 
 def _remove(path: Path) -> None:
@@ -65,17 +74,29 @@ def server_address(host: str, port: str | int, dbname: str, user: str) -> str:
     return make_conninfo("", host=host, port=str(p), dbname=dbname, user=user)
 
 
-def join_branch(path: Path, dsn: str, password: str = "", *, progress: PullProgress | None = None) -> SyncResult:
+def join_branch(path: Path, dsn: str, password: str = "", *, progress: PullProgress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> SyncResult:
     """Make a new workstation file at ``path`` and fill it with the first sync from the server (the
     branch comes from the login). The password is kept with Depot's secrets under the login's name.
-    Raises JoinFailed with the server's sentence, removing the new file."""
+    Raises JoinFailed with the server's sentence, removing the new file. ``cancelled()`` is asked
+    after each table the first sync applies: True rolls the sync back, removes the new file and
+    raises JoinCancelled (a big branch's first sync takes minutes; the user may change their mind)."""
+
+    def report(table: str, done: int, total: int, rows: int) -> None:
+        if cancelled is not None and cancelled():
+            raise JoinCancelled()
+        if progress is not None:
+            progress(table, done, total, rows)
+
     create_new(path)
     try:
+        if cancelled is not None and cancelled():
+            raise JoinCancelled()
         if password:
             secret_store().set(secret_name(str(conninfo_to_dict(dsn).get("user") or "")), password)
         engine = make_engine(path)
         try:
-            res = sync_once(engine, dsn, progress=progress)
+            res = sync_once(engine, dsn, progress=report)
         finally:
             engine.dispose()
     except BaseException:

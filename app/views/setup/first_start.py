@@ -2,7 +2,8 @@
 
 Four ways on, each one button: set up a new company (an empty file, then the setup assistant),
 join a branch that already works with the server (server, database, branch login and password; the
-first sync fills the new file with a progress bar), restore a backup (a file chooser; the restore
+first sync fills the new file with a progress bar; Cancel, or closing the dialog, stops it and
+keeps nothing), restore a backup (a file chooser; the restore
 refuses a wrong file with its sentence), or look around in the demo. The rules are
 ``app.services.first_start`` and ``app.services.restore``; the slow parts run off the GUI thread.
 
@@ -11,6 +12,7 @@ refuses a wrong file with its sentence), or look around in the demo. The rules a
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ class FirstStartDialog(QDialog):
         super().__init__(parent)
         self.path = Path(path)
         self.choice: str | None = None
+        self._joining: threading.Event | None = None  # set while a join's first sync runs; set() cancels it
+        self._close_after_join = False
         self.setObjectName("firstStart")
         self.setWindowTitle("Depot - first start")
         self.stack = QStackedWidget()
@@ -106,7 +110,8 @@ class FirstStartDialog(QDialog):
         self.join_go = QPushButton("Join and sync")
         self.join_go.setObjectName("joinGo")
         self.join_go.setDefault(True)
-        back = QPushButton("Back")
+        self.join_back = back = QPushButton("Back")
+        back.setObjectName("joinBack")
         form = QFormLayout()
         form.addRow("Server", self.host)
         form.addRow("Port", self.port)
@@ -124,7 +129,7 @@ class FirstStartDialog(QDialog):
         lay.addWidget(self.progress)
         lay.addStretch(1)
         lay.addLayout(row)
-        back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
+        back.clicked.connect(self._back_or_cancel)
         self.join_go.clicked.connect(self.join)
         return page
 
@@ -140,6 +145,35 @@ class FirstStartDialog(QDialog):
     def _busy(self, on: bool) -> None:
         for w in (self.join_button, self.new_button, self.restore_button, self.demo_button, self.join_go):
             w.setEnabled(not on)
+
+    def _back_or_cancel(self) -> None:
+        """Back to the choices; while the first sync runs, the same button cancels it."""
+        if self._joining is None:
+            self.stack.setCurrentIndex(0)
+            return
+        self._joining.set()
+        self.join_back.setEnabled(False)
+        self._say("Cancelling: the first sync stops after the table it is copying...")
+
+    def reject(self) -> None:
+        """Closing the dialog (Esc, the window's X) during a join cancels it first; the dialog closes
+        once the sync has stopped and removed the half-made file, so nothing is left behind."""
+        if self._joining is not None:
+            self._close_after_join = True
+            self._back_or_cancel()
+            return
+        super().reject()
+
+    def _join_ended(self) -> bool:
+        """Back to the idle form; True when the user closed the dialog meanwhile."""
+        self._joining = None
+        self._busy(False)
+        self.join_back.setText("Back")
+        self.join_back.setEnabled(True)
+        if self._close_after_join:
+            super().reject()
+            return True
+        return False
 
     def create_new(self) -> None:
         try:
@@ -157,12 +191,14 @@ class FirstStartDialog(QDialog):
             return
         password = self.password.text()
         self._busy(True)
+        self._joining = cancel = threading.Event()
+        self.join_back.setText("Cancel")
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self._say("Connecting...")
 
         def work(report: Any) -> object:
-            return first_start.join_branch(self.path, dsn, password,
+            return first_start.join_branch(self.path, dsn, password, cancelled=cancel.is_set,
                                            progress=lambda table, n, total, rows: report(n, total, f"{table}: {rows:,} rows"))
 
         def progress(done: int, total: int, text: str) -> None:
@@ -171,13 +207,17 @@ class FirstStartDialog(QDialog):
             self._say(f"First sync... {text}")
 
         def done(_res: object) -> None:
-            self._busy(False)
-            self._finish("joined")
+            if not self._join_ended():  # closed meanwhile: the file is whole and opens next time
+                self._finish("joined")
 
         def failed(e: BaseException) -> None:
-            self._busy(False)
+            if self._join_ended():
+                return
             self.progress.setVisible(False)
-            self._say(str(e), error=True)
+            if isinstance(e, first_start.JoinCancelled):
+                self._say(f"Join cancelled: {e}.")
+            else:
+                self._say(str(e), error=True)
 
         run_task(work, done, failed, progress)
 
