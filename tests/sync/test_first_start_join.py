@@ -84,7 +84,7 @@ def test_the_join_page_cancels_its_first_sync_by_button_or_by_closing(net: Net, 
     assert dlg.join_back.text() == "Cancel" and not dlg.join_go.isEnabled()
     dlg.join_back.click()
     assert "Cancelling" in dlg.status.text()
-    qtbot.waitUntil(lambda: "Join cancelled" in dlg.status.text(), timeout=30000)
+    qtbot.waitUntil(lambda: "The first sync was cancelled" in dlg.status.text(), timeout=30000)
     assert "nothing was kept" in dlg.status.text() and dlg.choice is None and not target.exists()
     assert dlg.join_back.text() == "Back" and dlg.join_go.isEnabled() and dlg.stack.currentIndex() == 1
 

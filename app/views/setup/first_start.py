@@ -215,7 +215,8 @@ class FirstStartDialog(QDialog):
                 return
             self.progress.setVisible(False)
             if isinstance(e, first_start.JoinCancelled):
-                self._say(f"Join cancelled: {e}.")
+                why = str(e)
+                self._say(f"{why[:1].upper()}{why[1:]}.")  # "The first sync was cancelled: nothing was kept..."
             else:
                 self._say(str(e), error=True)
 
