@@ -84,6 +84,22 @@ def acting_branch(session: Session, default: uuid.UUID) -> uuid.UUID:
     return own.branch_id if own.enforced and own.branch_id is not None else default
 
 
+def working_branch(session: Session, home_branch_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The branch whose data a signed-in user's screens and defaults show on this site.
+
+    At a branch workstation that replicates, the workstation's branch: the file holds that branch's
+    documents and the server takes only its rows, so a Dallas dispatcher covering at Houston builds
+    Houston's manifest, and a Dallas manager there sees Houston's KPIs and recommendations (before,
+    the defaults named Dallas, whose documents the file does not hold: "no confirmed shipments from
+    DAL1", an empty manifest list). At head office and on a standalone file, which hold every
+    branch, the user's home branch. Authority is not this: a buyer still buys only for their own
+    branch's warehouses (``requisitions._owner``), wherever they sit."""
+    own = ownership(session)
+    if own.enforced and not own.head_office:
+        return own.branch_id
+    return home_branch_id
+
+
 # --------------------------------------------------------------------------- the guard
 
 

@@ -29,6 +29,7 @@ from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound
 from app.services.numbering import next_number
 from app.services.org.company import letterhead
+from app.services.ownership import working_branch
 from app.services.workflow import transition
 from reports.manifest import ManifestDoc, ManifestRow, render_manifest
 
@@ -71,8 +72,8 @@ def _warehouse(session: Session, code: str | None, actor: Actor) -> Warehouse:
     q = select(Warehouse).where(Warehouse.deleted_at.is_(None))
     if code:
         q = q.where(Warehouse.code == code.strip().upper())
-    elif actor.branch_id is not None:
-        q = q.where(Warehouse.branch_id == actor.branch_id)
+    elif (branch := working_branch(session, actor.branch_id)) is not None:
+        q = q.where(Warehouse.branch_id == branch)
     wh = session.scalar(q.order_by(Warehouse.code))
     if wh is None:
         raise NotFound("warehouse", code or "of your branch")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.services.auth import Actor
 from app.services.errors import ValidationError
 from app.services.kpi.core import DIMENSIONS, Scope, auto_bucket, hexid, parse_period
+from app.services.ownership import working_branch
 
 
 def _ids(session: Session, table: str, codes: Sequence[str], what: str) -> list[str]:
@@ -25,11 +26,13 @@ def _ids(session: Session, table: str, codes: Sequence[str], what: str) -> list[
 
 
 def default_branches(session: Session, actor: Actor | None) -> list[str] | None:
-    """A branch user sees their branch; head office (or a user of no branch) sees every branch."""
-    if actor is None or actor.branch_id is None:
+    """A branch user sees the branch they work for here (``working_branch``: a branch workstation's
+    own); head office (or a user of no branch) sees every branch."""
+    branch = working_branch(session, actor.branch_id) if actor is not None else None
+    if branch is None:
         return None
     row = session.connection().exec_driver_sql(
-        "SELECT code, is_head_office FROM branch WHERE id = ?", (hexid(actor.branch_id),)).first()
+        "SELECT code, is_head_office FROM branch WHERE id = ?", (hexid(branch),)).first()
     if row is None or row[1]:
         return None
     return [row[0]]

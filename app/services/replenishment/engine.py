@@ -32,6 +32,7 @@ from app.services.db import has_table as _has_table
 from app.services.db import raw_rows as _raw
 from app.services.errors import NotFound, ValidationError
 from app.services.forecast.demand import week_of
+from app.services.ownership import working_branch
 from app.services.replenishment import figures as fg
 from app.services.replenishment.config import class_settings
 from app.services.replenishment.policy_inputs import fixed_min_max, policy_why, stored_forecasts
@@ -180,8 +181,8 @@ def _resolve_scope(session: Session, actor: Actor | None, branch_code: str | Non
         if b is None:
             raise NotFound("branch", branch_code)
         branch_hex = b.id.hex
-    elif actor is not None and actor.branch_id is not None:
-        b = session.get(Branch, actor.branch_id)
+    elif actor is not None and (home := working_branch(session, actor.branch_id)) is not None:
+        b = session.get(Branch, home)
         if b is not None and not b.is_head_office:
             branch_hex = b.id.hex
     targets = [i for i, w in enumerate(whs) if branch_hex is None or w[2] == branch_hex]

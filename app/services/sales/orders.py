@@ -33,6 +33,7 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, Validation
 from app.services.inventory.common import require_owner
 from app.services.inventory.promise import Promise, promise_lines
 from app.services.numbering import next_number
+from app.services.ownership import working_branch
 from app.services.sales import credit, pricing
 from app.services.workflow import transition
 
@@ -93,14 +94,15 @@ def find_customer(session: Session, ref: Any) -> Customer:
 
 
 def find_warehouse(session: Session, ref: Any, actor: Actor, customer: Customer) -> Warehouse:
-    """The named warehouse, else the one of the user's branch, else of the customer's home branch."""
+    """The named warehouse, else the one of the branch the user works for here (``working_branch``),
+    else of the customer's home branch."""
     if ref:
         wh = session.get(Warehouse, ref) if isinstance(ref, uuid.UUID) else \
             session.scalar(select(Warehouse).where(Warehouse.code == str(ref).strip().upper()))
         if wh is None or wh.deleted_at is not None:
             raise NotFound("warehouse", ref)
         return wh
-    for branch in (actor.branch_id, customer.home_branch_id):
+    for branch in (working_branch(session, actor.branch_id), customer.home_branch_id):
         if branch is not None:
             wh = session.scalar(select(Warehouse).where(Warehouse.branch_id == branch, Warehouse.deleted_at.is_(None))
                                 .order_by(Warehouse.code))
