@@ -44,10 +44,19 @@ from app.services.stock import REBUILD_BALANCES_SQL
 Row = tuple[Any, ...]
 
 
-def _insert_sql(t: SyncTable, force: bool) -> str:
+def _plain_insert_sql(t: SyncTable) -> str:
     cols = ", ".join(f'"{c}"' for c in t.names)
     marks = ", ".join("?" * len(t.names))
-    base = f'INSERT INTO "{t.name}" ({cols}) VALUES ({marks}) '
+    return f'INSERT INTO "{t.name}" ({cols}) VALUES ({marks}) '
+
+
+def _upserts(t: SyncTable) -> bool:
+    """Whether ``_insert_sql`` is an upsert (``DO UPDATE``) for this table."""
+    return t.versioned or t.derived_ids
+
+
+def _insert_sql(t: SyncTable, force: bool) -> str:
+    base = _plain_insert_sql(t)
     sets = ", ".join(f'"{c}" = excluded."{c}"' for c in t.names if c != "id")
     if not t.versioned and not t.derived_ids:
         # insert-only rows never change: a row already here is the same row. (DO NOTHING is
@@ -179,6 +188,8 @@ class Applier:
         self._rebuild: dict[str, str] = {}
         #: statements that add the rows written while a digest trigger was aside, run by finish()
         self._add: list[str] = []
+        #: table -> its idempotent statement, where rows go in by a plain INSERT (the table was empty)
+        self._regular: dict[str, str] = {}
         #: tables applied so far (their rows are in: parents of the tables still to come)
         self._seen: set[str] = set()
         if big:
@@ -269,7 +280,8 @@ class Applier:
         t = self.tables[name]
         conn = self.conn
         self._seen.add(name)
-        insert = _insert_sql(t, self.force)
+        insert = regular = _insert_sql(t, self.force)
+        self._regular.pop(name, None)
         hlc = t.names.index("hlc") if t.versioned else -1
         pend: set[str] | None = None
         indexes: list[str] = []
@@ -281,6 +293,15 @@ class Applier:
                 chunk = storage_rows(t, chunk)
             if pend is None:
                 pend = pending_ids(conn, name)
+                if _upserts(t) and self._empty(name):
+                    # nothing here to update: a plain INSERT. An upsert's DO UPDATE (with its update
+                    # triggers and foreign keys) makes every row's statement keep a statement journal
+                    # of each page it touches (~3.5 pages a row), which once any statement of the
+                    # apply has spilled it goes to a temp file: the large set's first sync wrote
+                    # 16 GB for a 2.4 GB file (purchase_order_line: 2.45M writes for 345k rows). A
+                    # clash (a unique key, an id sent twice) falls back to ``regular`` row by row.
+                    insert = _plain_insert_sql(t)
+                    self._regular[name] = regular
             if i == 0 and len(chunk) >= BULK_MOVES:
                 self._go_big()
                 if name in ("stock_move", "sales_history"):
@@ -315,7 +336,8 @@ class Applier:
         No savepoint on the fast path (one per chunk made SQLite copy every index page it touched
         into a statement journal: a first sync ran 30% slower). SQLite aborts only the failing
         row's statement, and every statement here is idempotent, so on an error the chunk is
-        simply applied again row by row.
+        simply applied again row by row (with the idempotent statement where ``insert`` is a plain
+        INSERT into a table that was empty: ``_regular``).
         """
         conn = self.conn
         try:
@@ -323,6 +345,7 @@ class Applier:
             return
         except exc.IntegrityError:
             pass
+        insert = self._regular.get(t.name, insert)
         for r in rows:
             try:
                 try:
