@@ -291,11 +291,63 @@ def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or
         assert balance_mismatches(s) == []
 
     real_query = pull_mod.balances_query  # a server whose sums do not match the moves sent: not taken
-    monkeypatch.setattr(pull_mod, "balances_query", lambda t: sql.SQL(
-        "SELECT loc, item_id, lot_key, q + 1, n + 1 FROM ({}) x (loc, item_id, lot_key, q, n)").format(real_query(t)))
-    other = make_site("recomputed", net.server.role_dsn("DAL"))
+    monkeypatch.setattr(pull_mod, "balances_query", lambda t, where=None: sql.SQL(
+        "SELECT loc, item_id, lot_key, q + 1, n + 1 FROM ({}) x (loc, item_id, lot_key, q, n)").format(real_query(t, where)))
+    other = make_site("recomputed", net.server.role_dsn("HOU"))
     assert other.sync().pulled > 0
     assert taken == [True, False]
     assert _rows(other, want) == _rows(plain, want)
+    with other.session() as s:
+        assert balance_mismatches(s) == []
+
+
+def test_a_selective_first_sync_takes_the_balances_the_server_summed_over_its_scope(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch's first sync takes the balances the server summed over exactly the moves of its scope
+    (Houston's own, and Dallas's transfer to it); sums over any other set of moves (here every
+    branch's) do not match the moves loaded and are recomputed from the ledger instead."""
+    from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
+    from app.services.replication import apply as apply_mod
+    from app.services.replication import pull as pull_mod
+    from app.services.replication.server import set_selective
+
+    w = net.world
+    for q in (7, 8, 9):
+        receive(net.dal, w, "DAL", "BOLT", q)  # Dallas's own: outside Houston's scope
+    with net.dal.session() as s:  # Dallas's transfer to Houston: its moves are in Houston's scope
+        t = create_transfer(s, w.actors["wes"], w.wh_dal.id, w.wh_hou.id, [TransferLineSpec(w.items["BOLT"].id, 5)])
+        ship_transfer(s, w.actors["wes"], t.id)
+        s.commit()
+    receive(net.hou, w, "HOU", "WIDGET", 11)
+    _sell(net.hou, net, "WIDGET", 3)
+    net.dal.sync()
+    net.hou.sync()
+    net.hq.sync()
+    assert set_selective(net.server.dsn, True).selective
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)
+    taken: list[bool] = []
+    real = apply_mod.Applier.given_balances
+
+    def spy(self: Any, chunks: Any) -> bool:
+        taken.append(real(self, chunks))
+        return taken[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, "given_balances", spy)
+    want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
+    scoped = make_site("scoped", net.server.role_dsn("HOU"))
+    assert scoped.sync().pulled > 0
+    assert taken == [True]
+    moves = scoped.scalar("SELECT count(*) FROM stock_move")
+    assert 0 < moves < net.hq.scalar("SELECT count(*) FROM stock_move")  # a scope, not every move
+    assert scoped.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
+    with scoped.session() as s:
+        assert balance_mismatches(s) == []
+
+    real_query = pull_mod.balances_query  # sums of every branch's moves, not the scope's: not taken
+    monkeypatch.setattr(pull_mod, "balances_query", lambda t, where=None: real_query(t, None))
+    other = make_site("recomputed", net.server.role_dsn("HOU"))
+    assert other.sync().pulled > 0
+    assert taken == [True, False]
+    assert _rows(other, want) == _rows(scoped, want) != []
     with other.session() as s:
         assert balance_mismatches(s) == []

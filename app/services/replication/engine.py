@@ -179,7 +179,7 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
                 res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
                 changed |= ps.tables
             if do_pull:
-                pl = pull(engine, pg, sid, branch, progress)
+                pl = pull(engine, pg, sid, branch, progress, second=lambda: open_server(link.dsn))
                 res.pulled, res.unapplied = pl.rows, pl.unapplied
                 changed |= pl.tables
                 if pl.rows:  # settlers act on rows others wrote: an empty pull leaves nothing to settle

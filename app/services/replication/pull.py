@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
+from app.services.replication.ahead import Ahead
 from app.services.replication.apply import Applier, Row, rollback_journal
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
@@ -86,11 +87,14 @@ def _fetch(pg: psycopg.Connection[Any], query: sql.Composed, n: int) -> Iterator
 
 
 def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: str | None,
-         progress: PullProgress | None = None) -> PullStats:
+         progress: PullProgress | None = None, *,
+         second: Callable[[], psycopg.Connection[Any]] | None = None) -> PullStats:
     """Read the window table by table in one server snapshot, applying each table as it arrives.
 
     The SQLite transaction that applies the rows also stores the new cursor, so a crash (or a
     lost connection mid-COPY) leaves neither; only one chunk of rows is in memory at a time.
+    ``second`` opens another server connection: a first sync's server-summed balances are then
+    computed on it while the rows stream in (``replication.ahead``), else read after the tables.
     """
     local = _local_state(engine)
     cursor = int(local.get("cursor") or 0)
@@ -111,6 +115,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 return stats
             with contextlib.ExitStack() as stack:
                 held: list[tuple[str, list[Row]]] = []  # read before the local write lock is taken
+                ahead: Ahead | None = None
                 state: dict[str, Any] = {}
 
                 def locked() -> Applier:
@@ -131,13 +136,21 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 # a first sync reads the next chunk on a thread while SQLite writes this one
                 # (replication.reader); a routine pull's few rows come in one COPY per table
                 jobs = [(t.name, w.query(t)) for t in tables.values() if t.name in changed]
-                # pulling everything into an empty ledger: the server also sums the moves it sends into
-                # balances (below); a re-sync of a file that has moves (a server restored from a
-                # backup) recomputes them here, so the server is not asked
-                sums = not w.cursor and scope is None and "stock_move" in changed and _no_moves(engine)
+                # a first sync into an empty ledger: the server also sums the moves it sends (a branch's
+                # scope of them, selectively) into balances (below); a re-sync of a file that has moves
+                # (a server restored from a backup) recomputes them here, so the server is not asked
+                sums = not w.cursor and "stock_move" in changed and _no_moves(engine)
                 if sums:
                     cur.execute("SET LOCAL work_mem = '256MB'")  # a hash aggregate, not a sort on disk
-                    jobs.append((BALANCES, balances_query(tables["stock_move"])))
+                    moves = tables["stock_move"]
+                    bq = balances_query(moves, scope.where(moves, probe=False) if scope else None)
+                    if second is not None:  # summed on another connection in this snapshot, meanwhile
+                        cur.execute("SELECT pg_export_snapshot()")
+                        exported = cur.fetchone()
+                        assert exported is not None
+                        ahead = stack.enter_context(Ahead(second, str(exported[0]), bq, CHUNK_ROWS))
+                    else:
+                        jobs.append((BALANCES, bq))
                 reader = stack.enter_context(Reader(pg, jobs, CHUNK_ROWS)) if not w.cursor else None
                 room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
@@ -165,7 +178,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
                 if reader and sums:
                     ap = locked()
-                    ap.given_balances(reader.table(BALANCES))
+                    ap.given_balances(ahead.chunks() if ahead else reader.table(BALANCES))
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
@@ -234,24 +247,27 @@ class Window:
 BALANCES = "stock_balance (summed by the server)"
 
 
-def balances_query(moves: SyncTable) -> sql.Composed:
+def balances_query(moves: SyncTable, where: sql.Composable | None = None) -> sql.Composed:
     """``stock.REBUILD_BALANCES_SQL`` computed by the server over the moves it sends in this
-    snapshot (the same rows: same transaction, same row security), in storage form and in the
-    local table's key order (byte order, as SQLite compares), with the number of move sides in
+    snapshot (the same rows: same transaction, same row security, and ``where``, the branch's
+    scope of a selective first sync, the condition of the moves' own query), in storage form and in
+    the local table's key order (byte order, as SQLite compares), with the number of move sides in
     each balance so the client can prove it summed the rows it loaded (``Applier.given_balances``).
     Grouped and ordered on the uuid columns (NULL lots form one group, as '' does locally; uuids
     compare by their bytes, so their order is their hex text's); only the result rows are turned
-    into storage form."""
+    into storage form. Each move is read once (its scope tested once) and gives its two sides; the
+    table is not aliased, since the scope's condition names its columns by the table's name."""
     col = {c.name: c for c in moves.columns}
     out = [sql.SQL(col[c].select_expr.replace(f'"{c}"', f'"{k}"')) for c, k in
            (("to_location_id", "loc"), ("item_id", "item_id"), ("lot_id", "lot_id"))]
     return sql.SQL(
         "SELECT {loc} AS loc, {item} AS item_id, COALESCE({lot}, '') AS lot_key, q, n FROM ("
-        "SELECT loc, item_id, lot_id, sum(q)::bigint AS q, count(*) AS n FROM ("
-        "SELECT to_location_id AS loc, item_id, lot_id, qty AS q FROM stock_move "
-        "UNION ALL SELECT from_location_id, item_id, lot_id, -qty FROM stock_move) s "
-        "GROUP BY loc, item_id, lot_id) g "
-        "ORDER BY g.loc, g.item_id, g.lot_id NULLS FIRST").format(loc=out[0], item=out[1], lot=out[2])
+        "SELECT s.loc, stock_move.item_id, stock_move.lot_id, sum(s.q)::bigint AS q, count(*) AS n FROM stock_move "
+        "CROSS JOIN LATERAL (VALUES (stock_move.to_location_id, stock_move.qty), "
+        "(stock_move.from_location_id, -stock_move.qty)) s (loc, q) "
+        "WHERE {where} GROUP BY s.loc, stock_move.item_id, stock_move.lot_id) g "
+        "ORDER BY g.loc, g.item_id, g.lot_id NULLS FIRST").format(
+            loc=out[0], item=out[1], lot=out[2], where=where if where is not None else sql.SQL("true"))
 
 
 def open_window(cur: psycopg.Cursor[Any], local: dict[str, str], site_id: str, branch_id: str | None) -> Window:
