@@ -62,6 +62,8 @@ class KpiStockDay(LocalOnly, Base):
 _INTERNAL = "('storage', 'dock', 'qa')"
 #: moves that never leave the internal locations (skipped: they net to zero)
 _INSIDE = "('putaway', 'replenish', 'hold')"
+#: the same lists for the server's sums of a first sync (``replication.pull.stock_days_query``)
+KPI_INTERNAL, KPI_INSIDE = _INTERNAL, _INSIDE
 
 _PO_LINE_COLS = ("po_line_id, po_id, warehouse_id, branch_id, supplier_id, order_date, expected_date, qty_ordered, "
                  "first_at, last_at, qty, put_at")

@@ -297,15 +297,18 @@ def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or
     assert other.sync().pulled > 0
     assert taken == [True, False]
     assert _rows(other, want) == _rows(plain, want)
+    kpi = "SELECT warehouse_id, day, inflow, cogs FROM kpi_stock_day"  # server-summed, then added here
+    assert _rows(other, kpi) == _rows(plain, kpi) != []
     with other.session() as s:
         assert balance_mismatches(s) == []
 
 
-def test_a_selective_first_sync_takes_the_balances_the_server_summed_over_its_scope(
+def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_scope(
         net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A branch's first sync takes the balances the server summed over exactly the moves of its scope
-    (Houston's own, and Dallas's transfer to it); sums over any other set of moves (here every
-    branch's) do not match the moves loaded and are recomputed from the ledger instead."""
+    """A branch's first sync takes the balances (and KPI stock days) the server summed over exactly
+    the moves of its scope (Houston's own, and Dallas's transfer to it); sums over any other set of
+    moves (here every branch's) do not match the moves loaded and both are recomputed from the
+    ledger instead, to the same rows."""
     from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
     from app.services.replication import apply as apply_mod
     from app.services.replication import pull as pull_mod
@@ -333,10 +336,20 @@ def test_a_selective_first_sync_takes_the_balances_the_server_summed_over_its_sc
         return taken[-1]
 
     monkeypatch.setattr(apply_mod.Applier, "given_balances", spy)
+    days: list[bool] = []
+    real_days = apply_mod.Applier.given_stock_days
+
+    def spy_days(self: Any, chunks: Any) -> bool:
+        days.append(real_days(self, chunks))
+        return days[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, "given_stock_days", spy_days)
     want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
+    kpi = "SELECT warehouse_id, day, inflow, cogs FROM kpi_stock_day"
     scoped = make_site("scoped", net.server.role_dsn("HOU"))
     assert scoped.sync().pulled > 0
     assert taken == [True]
+    assert days == [True]  # the KPI stock days too, summed over the same moves
     moves = scoped.scalar("SELECT count(*) FROM stock_move")
     assert 0 < moves < net.hq.scalar("SELECT count(*) FROM stock_move")  # a scope, not every move
     assert scoped.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
@@ -348,6 +361,8 @@ def test_a_selective_first_sync_takes_the_balances_the_server_summed_over_its_sc
     other = make_site("recomputed", net.server.role_dsn("HOU"))
     assert other.sync().pulled > 0
     assert taken == [True, False]
+    assert days == [True, False]  # not proven the same moves: added from the ledger here
     assert _rows(other, want) == _rows(scoped, want) != []
+    assert _rows(other, kpi) == _rows(scoped, kpi) != []
     with other.session() as s:
         assert balance_mismatches(s) == []

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
+from app.models.kpi import KPI_INSIDE, KPI_INTERNAL
 from app.services.replication.ahead import Ahead
 from app.services.replication.apply import Applier, Row, rollback_journal
 from app.services.replication.conn import set_state_sql
@@ -143,14 +144,15 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                 if sums:
                     cur.execute("SET LOCAL work_mem = '256MB'")  # a hash aggregate, not a sort on disk
                     moves = tables["stock_move"]
-                    bq = balances_query(moves, scope.where(moves, probe=False) if scope else None)
+                    where = scope.where(moves, probe=False) if scope else None
+                    digests = [(BALANCES, balances_query(moves, where)), (STOCK_DAYS, stock_days_query(moves, where))]
                     if second is not None:  # summed on another connection in this snapshot, meanwhile
                         cur.execute("SELECT pg_export_snapshot()")
                         exported = cur.fetchone()
                         assert exported is not None
-                        ahead = stack.enter_context(Ahead(second, str(exported[0]), bq, CHUNK_ROWS))
+                        ahead = stack.enter_context(Ahead(second, str(exported[0]), digests, CHUNK_ROWS))
                     else:
-                        jobs.append((BALANCES, bq))
+                        jobs += digests
                 reader = stack.enter_context(Reader(pg, jobs, CHUNK_ROWS)) if not w.cursor else None
                 room = READ_AHEAD_ROWS
                 for n, t in enumerate(tables.values(), 1):  # parents first
@@ -178,7 +180,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
                 if reader and sums:
                     ap = locked()
-                    ap.given_balances(ahead.chunks() if ahead else reader.table(BALANCES))
+                    ap.given_balances(ahead.chunks(BALANCES) if ahead else reader.table(BALANCES))
+                    ap.given_stock_days(ahead.chunks(STOCK_DAYS) if ahead else reader.table(STOCK_DAYS))
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
@@ -243,8 +246,9 @@ class Window:
         return _fetch(cur.connection, q, n) if not self.cursor else _copy(cur, q)
 
 
-#: the reader's job name for the server's balances of a first sync pulling everything
+#: the names of the digests the server sums for a first sync into an empty ledger
 BALANCES = "stock_balance (summed by the server)"
+STOCK_DAYS = "kpi_stock_day (summed by the server)"
 
 
 def balances_query(moves: SyncTable, where: sql.Composable | None = None) -> sql.Composed:
@@ -268,6 +272,27 @@ def balances_query(moves: SyncTable, where: sql.Composable | None = None) -> sql
         "WHERE {where} GROUP BY s.loc, stock_move.item_id, stock_move.lot_id) g "
         "ORDER BY g.loc, g.item_id, g.lot_id NULLS FIRST").format(
             loc=out[0], item=out[1], lot=out[2], where=where if where is not None else sql.SQL("true"))
+
+
+def stock_days_query(moves: SyncTable, where: sql.Composable | None = None) -> sql.Composed:
+    """``kpi.KPI_STOCK_DAY_REBUILD_SQL`` computed by the server over the moves it sends in this
+    snapshot (``where`` as for ``balances_query``), with the trigger's own arithmetic on the same
+    integers (quantities, costs in 1/10,000) and the same day (the first 10 characters of the stored
+    UTC time, which the server keeps as the same text); ``Applier.given_stock_days`` takes it only
+    with the balances proven over the same moves."""
+    wh = next(c for c in sync_tables()["location"].columns if c.name == "warehouse_id")
+    internal = sql.SQL(KPI_INTERNAL)
+    return sql.SQL(
+        "SELECT {wh}, day, inflow::bigint, cogs::bigint FROM ("
+        "SELECT CASE WHEN lt.kind IN {i} THEN lt.warehouse_id ELSE lf.warehouse_id END AS warehouse_id, "
+        "substr(stock_move.moved_at, 1, 10) AS day, "
+        "sum(stock_move.qty * i.standard_cost * ((lt.kind IN {i})::int - (lf.kind IN {i})::int)) AS inflow, "
+        "sum(CASE WHEN lt.kind = 'customer' THEN stock_move.qty * i.standard_cost ELSE 0 END) AS cogs "
+        "FROM stock_move JOIN location lt ON lt.id = stock_move.to_location_id "
+        "JOIN location lf ON lf.id = stock_move.from_location_id JOIN item i ON i.id = stock_move.item_id "
+        "WHERE stock_move.reason NOT IN {inside} AND {where} GROUP BY 1, 2) g ORDER BY 1, 2").format(
+            wh=sql.SQL(wh.select_expr), i=internal, inside=sql.SQL(KPI_INSIDE),
+            where=where if where is not None else sql.SQL("true"))
 
 
 def open_window(cur: psycopg.Cursor[Any], local: dict[str, str], site_id: str, branch_id: str | None) -> Window:
