@@ -366,3 +366,35 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     assert _rows(other, kpi) == _rows(scoped, kpi) != []
     with other.session() as s:
         assert balance_mismatches(s) == []
+
+
+def test_a_first_sync_with_a_row_whose_parent_is_missing_fails_and_keeps_nothing(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first sync applies with foreign keys off and checks each parent id its rows name once at
+    the end: a row whose parent never came (here Dallas's bin on the lines and moves of its transfer
+    to Houston, when the selective pull does not fetch the parents it lacks) fails the sync as
+    SQLite's own check at commit did, the file keeps nothing, and foreign keys are on again."""
+    from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
+    from app.services.replication import scope as scope_mod
+    from app.services.replication.server import set_selective
+
+    w = net.world
+    receive(net.dal, w, "DAL", "BOLT", 30)
+    with net.dal.session() as s:
+        t = create_transfer(s, w.actors["wes"], w.wh_dal.id, w.wh_hou.id, [TransferLineSpec(w.items["BOLT"].id, 12)])
+        ship_transfer(s, w.actors["wes"], t.id)
+        s.commit()
+    net.dal.sync()
+    assert set_selective(net.server.dsn, True).selective
+    complete = scope_mod.BranchScope.complete
+    monkeypatch.setattr(scope_mod.BranchScope, "complete", lambda self, cur, ap: None)
+    site = make_site("orphan", net.server.role_dsn("HOU"))
+    res = sync_once(site.engine, site.dsn)
+    assert not res.ok and "FOREIGN KEY constraint failed" in res.error and "location" in res.error
+    assert site.scalar("SELECT count(*) FROM item") == 0  # rolled back: nothing kept
+    assert site.scalar("SELECT value FROM sync_state WHERE key = 'cursor'") is None
+    assert site.scalar("PRAGMA foreign_keys") == 1
+    monkeypatch.setattr(scope_mod.BranchScope, "complete", complete)
+    assert site.sync().pulled > 0  # with the parents fetched, the same first sync goes through
+    assert site.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
+    assert site.scalar("PRAGMA foreign_keys") == 1

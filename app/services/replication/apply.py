@@ -32,6 +32,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, exc
@@ -160,6 +161,34 @@ def rollback_journal(conn: Connection) -> Callable[[], None] | None:
     return back_to_wal
 
 
+def parents_checked_here(conn: Connection) -> Callable[[], None] | None:
+    """Switch foreign keys off for the apply of an EMPTY file (a first sync) and return the call that
+    switches them back on (after commit or rollback); None when the file has rows (then SQLite checks
+    them as usual). The ``Applier`` made with ``check_parents`` checks instead: it notes the distinct
+    parent ids of the rows it inserts, per parent table, and ``finish`` looks each one up once.
+
+    SQLite checks a row's every foreign key as it goes in, even deferred: for a branch's 765,586
+    moves (item and two locations each) that was ~3 us of a move's ~9 us insert, though they name
+    only ~50,000 items and locations; a check at the end finds the same orphans (the pull fails and
+    rolls back, as at commit before). Must be called outside a transaction (the pragma is a no-op
+    inside one), on the connection that runs the apply."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if any(raw.execute(f'SELECT EXISTS (SELECT 1 FROM "{t}")').fetchone()[0] for t in sync_tables()):
+        return None
+    raw.execute("PRAGMA foreign_keys = OFF")
+
+    def back_on() -> None:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+    return back_on
+
+
+#: ids per parent look-up of ``Applier.check_parents`` (SQLite's default limit of bound values is
+#: far above; a few hundred keep each statement's plan a short list of index probes)
+_IDS_PER_LOOKUP = 900
+
+
 class Applier:
     """Writes server rows inside the caller's SQLite transaction, table by table, chunk by chunk.
 
@@ -169,8 +198,14 @@ class Applier:
     the caller's transaction then rolls everything back anyway).
     """
 
-    def __init__(self, conn: Connection, *, force: bool = False, big: bool = False) -> None:
+    def __init__(self, conn: Connection, *, force: bool = False, big: bool = False,
+                 check_parents: bool = False) -> None:
         self.conn = conn
+        #: foreign keys are off on ``conn`` (``parents_checked_here``): parent table -> the ids the
+        #: inserted rows name, looked up by finish()
+        self._parents: dict[str, set[Any]] | None = {} if check_parents else None
+        #: table -> (column index, parent table) of its foreign keys
+        self._fks: dict[str, list[tuple[int, str]]] = {}
         self.force = force
         self.tables = sync_tables()
         self.touched: set[str] = set()
@@ -348,6 +383,7 @@ class Applier:
         conn = self.conn
         try:
             conn.exec_driver_sql(insert, rows)
+            self._note_parents(t, rows)
             return
         except exc.IntegrityError:
             pass
@@ -363,6 +399,7 @@ class Applier:
                     # the insert-only guard steps aside for this apply; finish() puts it back
                     self._drop_trigger(f"trg_{t.name}_no_update")
                     conn.exec_driver_sql(insert, [r])
+                self._note_parents(t, [r])
             except exc.IntegrityError as e:
                 self.unapplied += 1
                 why = str(e.orig).strip() if e.orig is not None else str(e)
@@ -371,6 +408,36 @@ class Applier:
                     "(strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), ?, ?, 'unapplied', ?, ?)",
                     (t.name, str(r[0]), f"server row not applied here: {why}"[:1000],
                      json.dumps(dict(zip(t.names, r, strict=False)), default=str)))
+
+    def _note_parents(self, t: SyncTable, rows: list[Row]) -> None:
+        """With foreign keys off: note the parent ids ``rows`` (just inserted) name, a column at a time."""
+        if self._parents is None:
+            return
+        fks = self._fks.get(t.name)
+        if fks is None:
+            fks = self._fks[t.name] = [
+                (t.names.index(str(fk[3])), str(fk[2])) for fk in self.conn.exec_driver_sql(
+                    f'PRAGMA foreign_key_list("{t.name}")') if fk[4] in (None, "id")]
+        for i, parent in fks:
+            self._parents.setdefault(parent, set()).update(map(itemgetter(i), rows))
+
+    def _check_parents(self) -> None:
+        """With foreign keys off: every parent id the inserted rows name is here (looked up once per
+        distinct id), else the apply fails as SQLite's own check at commit made it fail."""
+        if not self._parents:
+            return
+        for parent, ids in self._parents.items():
+            ids.discard(None)
+            want = list(ids)
+            found = 0
+            for k in range(0, len(want), _IDS_PER_LOOKUP):
+                part = want[k:k + _IDS_PER_LOOKUP]
+                found += int(self.conn.exec_driver_sql(
+                    f'SELECT count(*) FROM "{parent}" WHERE id IN ({", ".join("?" * len(part))})', tuple(part)).scalar() or 0)
+            if found != len(want):
+                why = f"FOREIGN KEY constraint failed: {len(want) - found} {parent} row(s) named by pulled rows are missing"
+                raise exc.IntegrityError(f"check of {parent}", None, sqlite3.IntegrityError(why))
+        self._parents.clear()
 
     def given_balances(self, chunks: Iterable[Sequence[Row]]) -> bool:
         """Take ``stock_balance`` as the server summed it over the moves of this pull (rows of
@@ -439,7 +506,9 @@ class Applier:
             self.conn.exec_driver_sql(f"INSERT INTO temp.{KPI_ITEMS} SELECT id, standard_cost FROM item")
 
     def finish(self) -> None:
-        """Recompute the digests set aside from the ledger, then recreate the dropped triggers."""
+        """Check the parents of the rows inserted with foreign keys off, recompute the digests set
+        aside from the ledger, then recreate the dropped triggers."""
+        self._check_parents()
         for table, rebuild in self._rebuild.items():
             self.conn.exec_driver_sql(f'DELETE FROM "{table}"')
             indexes = self._drop_indexes(table)  # written in one pass, indexed once after

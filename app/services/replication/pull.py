@@ -32,7 +32,7 @@ from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
 from app.models.kpi import KPI_INSIDE, KPI_INTERNAL
 from app.services.replication.ahead import Ahead
-from app.services.replication.apply import Applier, Row, rollback_journal
+from app.services.replication.apply import Applier, Row, parents_checked_here, rollback_journal
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
@@ -125,9 +125,11 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         c = stack.enter_context(engine.connect())
                         if not w.cursor and (back := rollback_journal(c)):
                             stack.callback(back)  # after the commit (or rollback) below
+                        if keys_on := (parents_checked_here(c) if not w.cursor else None):
+                            stack.callback(keys_on)  # likewise
                         stack.enter_context(c.begin())
                         state["c"] = c
-                        state["ap"] = stack.enter_context(Applier(state["c"]))
+                        state["ap"] = stack.enter_context(Applier(state["c"], check_parents=keys_on is not None))
                         for name, rows in held:
                             state["ap"].table(name, [rows])
                         held.clear()
