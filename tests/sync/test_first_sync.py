@@ -398,3 +398,37 @@ def test_a_first_sync_with_a_row_whose_parent_is_missing_fails_and_keeps_nothing
     assert site.sync().pulled > 0  # with the parents fetched, the same first sync goes through
     assert site.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
     assert site.scalar("PRAGMA foreign_keys") == 1
+
+
+
+
+def test_a_bulk_load_that_meets_a_natural_key_clash_logs_it_and_keeps_every_other_row(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first sync bulk-loads the empty item table with its search index's triggers set aside; a
+    server row that breaks a local unique key (item DUPE created at two desks, both on the server)
+    fails alone: the chunk goes on row by row, the rows in already are updated without touching the
+    index (on main this left 'database disk image is malformed'), and the index is rebuilt whole."""
+    from app.services import masterdata as md
+    from app.services.replication import apply as apply_mod
+
+    hq2 = make_site("hq2", net.hq.dsn)
+    hq2.sync()
+    for site, desc in ((net.hq, "from desk 1"), (hq2, "from desk 2")):
+        with site.session() as s:
+            md.create_item(s, "DUPE", desc)
+            s.commit()
+    with hq2.session() as s:
+        md.create_item(s, "FINE", "only at desk 2")
+        s.commit()
+    net.hq.sync()
+    hq2.sync()
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)
+    fresh = make_site("fresh", net.server.role_dsn("DAL"))
+    res = fresh.sync()
+    assert res.ok and res.unapplied == 1
+    assert fresh.scalar("SELECT count(*) FROM sync_conflict WHERE kind = 'unapplied'") == 1
+    assert "UNIQUE constraint failed: item.sku" in fresh.scalar("SELECT reason FROM sync_conflict")
+    assert fresh.scalar("SELECT count(*) FROM item") == net.server.query("SELECT count(*) FROM item")[0][0] - 1
+    search = "SELECT i.sku FROM item_fts JOIN item i ON i.rowid = item_fts.rowid WHERE item_fts MATCH 'dupe OR fine'"
+    assert sorted(_rows(fresh, search)) == [("DUPE",), ("FINE",)]
+    assert fresh.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('item_ai', 'item_au', 'item_ad')") == 3
