@@ -298,15 +298,21 @@ def test_refuses_a_database_that_holds_data_and_bad_arguments(demo: SeedReport, 
 def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_option(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The large seed forks workers for the history; a small seed cut in many blocks proves the
-    merge of their POs, SOs and balances gives exactly what one process gives."""
+    merge of their POs, SOs and balances gives exactly what one process gives. With the steps after
+    the load forked (as large), the workers' seed computes its forecasts beside the load from the
+    chunk files (seed.forecasts): the same forecasts and figures as the one-process seed's."""
     import dataclasses
 
+    import app.services.seed as seed_mod
     from app.services.seed import history, spec
 
     small = dataclasses.replace(spec.SIZES["demo"], items=120, customers=30, open_order_lines=40,
                                 shipments_in_transit=10, extra_open_pos=3)
     monkeypatch.setitem(spec.SIZES, "demo", small)
     monkeypatch.setattr(history, "BLOCK", 25)
+    monkeypatch.setattr(seed_mod, "FORK_AFTER_LOAD", frozenset({"demo", "large"}))
+    early, start_early = [], seed_mod.start_early_forecasts
+    monkeypatch.setattr(seed_mod, "start_early_forecasts", lambda *a: early.append(a) or start_early(*a))
     digests = []
     for workers in (1, 2):
         monkeypatch.setattr(history, "WORKERS", workers)
@@ -315,7 +321,8 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
         # the workers' shares of the ledger digests, summed, give what the rebuild SQL gives
         derived = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall())
                    for t in ("sales_week", "kpi_stock_day", "kpi_po_line")}
-        digests.append((content_digest(r.path), derived))
+        digests.append((content_digest(r.path), derived, after_load_digest(r.path)))
+        assert all(digests[-1][2][t] for t in AFTER_LOAD_TABLES), "every step after the load wrote its rows"
         assert conn.execute("SELECT b.code FROM local_site l JOIN branch b ON b.id = l.branch_id").fetchone() == ("PHX",)
         assert conn.execute("SELECT count(*) FROM app_user u JOIN branch b ON b.id = u.branch_id "
                             "WHERE b.code = 'PHX'").fetchone() == (8,), "--branch: the users work there"
@@ -324,6 +331,7 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
         with Session(engine) as session:
             assert balance_mismatches(session) == []
         engine.dispose()
+    assert len(early) == 1, "the workers' seed (only) computed its forecasts beside the load"
     assert digests[0] == digests[1]
 
 

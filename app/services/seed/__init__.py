@@ -51,7 +51,9 @@ from app.services.seed.billing import seed_billing
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
-from app.services.seed.forking import fork
+from app.services.seed.forecasts import Early, copy_weeks
+from app.services.seed.forecasts import start as start_early_forecasts
+from app.services.seed.forking import Forked, fork
 from app.services.seed.history import copy_balances, digests_from_chunks, scratch_folder, seed_history
 from app.services.seed.history import parallel as history_parallel
 from app.services.seed.kpi import seed_kpi_history
@@ -180,7 +182,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     collecting = gc.isenabled()
     gc.disable()
     try:
-        counts = _load(conn, size, seed, branch, report, today, clock)
+        counts, early = _load(conn, size, seed, branch, report, today, clock)
     except BaseException:
         conn.close()
         if not existed:
@@ -191,7 +193,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
-    _after_load(path, size, seed, today, clock, report)
+    _after_load(path, size, seed, today, clock, report, early)
     if day_under_way:
         seed_day_under_way(path, today, now=now)
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
@@ -205,7 +207,8 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
                       path.stat().st_size, counts, samples)
 
 
-def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime, report: Progress) -> None:
+def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime, report: Progress,
+                early: Forked[Early] | None = None) -> None:
     """The steps after the bulk load, each in transactions of its own, in two chains that neither read
     nor write what the other writes: the delivered history, the ETA model trained on it and billing on
     it; the demand forecasts and the sister figures made from them (and the loaded stock and orders).
@@ -213,9 +216,13 @@ def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
     On large the second chain runs in a forked process beside the first: the main process is the
     seed's critical path and these steps used one core of two. Their rows do not depend on it
     (``test_steps_after_the_load_on_two_processes_give_what_one_gives``); the demo runs them here,
-    in turn (it is seeded inside the window's process too, where nothing forks)."""
-    second = [("forecasts", lambda: _forecasts(path, today)), ("sister figures", lambda: _sister_figures(path, today))]
+    in turn (it is seeded inside the window's process too, where nothing forks). ``early``: the
+    forecasts computed beside the load (``seed.forecasts``), which the second process only stores."""
+    second = [("forecasts", lambda: _forecasts(path, today, early)),
+              ("sister figures", lambda: _sister_figures(path, today))]
     waiting = fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
+    if early is not None:
+        early.close()  # the second process reads its answer
     # the ETA model (no write) before billing: the forecasts' store and the sister figures' write
     # meanwhile take the write lock the delivered history has just let go
     _steps([("deliveries", lambda: _deliveries(path, size, seed, today, clock)),
@@ -226,6 +233,8 @@ def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
     else:
         waiting()
         report(99, 100, "forecasts and sister figures (second process)")
+    if early is not None:
+        early.reap()
 
 
 #: sizes whose steps after the load run on two processes (see _after_load)
@@ -284,21 +293,27 @@ def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.date
         conn.close()
 
 
-def _forecasts(path: Path, today: dt.date) -> None:
+def _forecasts(path: Path, today: dt.date, early: Forked[Early] | None = None) -> None:
     """Demand forecasts from the seeded history, so the worklist opens with forecast-driven lines
-    (issue 18; ``depot forecast run`` does the same on a user's data)."""
+    (issue 18; ``depot forecast run`` does the same on a user's data). ``early``: read and computed
+    beside the load already (its answer is read here, in a process forked after it)."""
     from app.services.forecast.demand import DEFAULT_HORIZON, DEFAULT_WEEKS, compute, store, weekly_history
 
     engine = _engine(path)
     try:
         # what run_forecasts does, but the read and the numpy part hold no write lock (the other chain writes)
-        t0 = time.perf_counter()
-        with session_scope(engine, write=False) as s:
-            hist = weekly_history(s, today, DEFAULT_WEEKS)
-        t1 = time.perf_counter()
-        res = compute(hist, DEFAULT_HORIZON)
+        if early is not None:
+            made = early.answer()
+            hist, res, seconds_read, seconds_forecast = made.hist, made.res, made.seconds_read, made.seconds_forecast
+        else:
+            t0 = time.perf_counter()
+            with session_scope(engine, write=False) as s:
+                hist = weekly_history(s, today, DEFAULT_WEEKS)
+            t1 = time.perf_counter()
+            res = compute(hist, DEFAULT_HORIZON)
+            seconds_read, seconds_forecast = t1 - t0, time.perf_counter() - t1
         with session_scope(engine) as s:
-            store(s, hist, res, DEFAULT_HORIZON, seconds_read=t1 - t0, seconds_forecast=time.perf_counter() - t1)
+            store(s, hist, res, DEFAULT_HORIZON, seconds_read=seconds_read, seconds_forecast=seconds_forecast)
     finally:
         engine.dispose()
 
@@ -432,7 +447,7 @@ def _drop_scratch(conn: sqlite3.Connection, scratch: tuple[str, list[str]] | Non
 
 
 def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, report: Progress,
-          today: dt.date, clock: dt.datetime) -> dict[str, int]:
+          today: dt.date, clock: dt.datetime) -> tuple[dict[str, int], Forked[Early] | None]:
     conn.execute("PRAGMA journal_mode = MEMORY")  # one big transaction; no WAL copy of every page
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA foreign_keys = OFF")  # rows go in parent-first anyway; checked by the tests
@@ -440,6 +455,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("BEGIN IMMEDIATE")
     ctx: Ctx | None = None
+    early: Forked[Early] | None = None
     try:
         conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
         # Bulk-load shape: indexes are built once at the end (a sort, not 2 million b-tree
@@ -489,19 +505,25 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         # SQLite, while this thread builds the documents in Python and holds their rows.
         doc_tables = set(DOCUMENT_TABLES)
         derived_tables = {derived[n] for _k, n, _s, _t in saved if n in derived}
-        early = [sql for kind, _n, sql, table in saved
-                 if kind == "index" and table not in doc_tables and table not in master_tables]
+        ledger_indexes = [sql for kind, _n, sql, table in saved
+                          if kind == "index" and table not in doc_tables and table not in master_tables]
 
         from_chunks = digests_from_chunks(ctx, None if legacy is None else "seed_legacy.w")
+        if _fork_after_load(size) and "sales_week" in from_chunks:  # the forecasts' weeks summed beside (large)
+            early = start_early_forecasts(conn, from_chunks["sales_week"], scratch_folder(ctx)[0], today)
 
         def ledger_side() -> None:
             copy_balances(ctx)
-            for sql in early:
+            for sql in ledger_indexes:
                 conn.execute(sql)
-            for table, rebuild in derived_tables:
+            # sales_week last: the early forecasts' process sums it meanwhile
+            for table, rebuild in sorted(derived_tables, key=lambda d: d[0] == "sales_week"):
                 if table not in LATE_DIGESTS:
                     conn.execute(f"DELETE FROM {table}")
-                    conn.execute(from_chunks.get(table, rebuild))
+                    if table == "sales_week" and early is not None:
+                        copy_weeks(conn, early)
+                    else:
+                        conn.execute(from_chunks.get(table, rebuild))
 
         failed: list[BaseException] = []
         worker = threading.Thread(target=_catching, args=(ledger_side, failed), name="seed-ledger-indexes")
@@ -544,6 +566,8 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
+        if early is not None:
+            early.stop()
         raise
     finally:
         _drop_scratch(conn, ctx.scratch if ctx is not None else None)
@@ -553,4 +577,4 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
     report(98, 100, "analyze")
     conn.execute("PRAGMA journal_mode = WAL")
     report(98, 100, "load done")
-    return counts
+    return counts, early

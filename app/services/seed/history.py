@@ -161,8 +161,9 @@ _SHARED: tuple[Ctx, _Days, dict[tuple[str, float], list[float]], int, str] | Non
 #: free space shared memory needs before the chunk files go there (large writes about 0.7 GB)
 SCRATCH_ROOM = 2_000_000_000
 #: relative sizes of the chunks of blocks a worker simulates and writes to one scratch file:
-#: at most 9 (SQLite attaches at most 10 databases), smaller at the end so both workers finish together
-CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 2, 1)
+#: at most 8 (SQLite attaches at most 10 databases: the chunks, the legacy history's and the early
+#: forecasts' weeks), smaller at the end so both workers finish together
+CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 1)
 #: tables of a chunk file: (name, columns); rows in the order the writer inserts them
 _CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS),
                  ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")),

@@ -1,0 +1,87 @@
+"""The large seed's demand forecasts, computed beside the load (issue 19: after the load, the
+forecasts chain was the longest).
+
+The forecasts read ``sales_week``, which the load sums from the history workers' chunk files and
+the legacy worker's weeks (``history.digests_from_chunks``). A process forked as soon as those are
+written sums the same rows into a scratch file (``weeks.db``, the table's own DDL), tells the load,
+whose ledger thread copies them (already in key order) instead of summing them itself, then reads
+them as ``weekly_history`` reads the branch file and computes the forecasts while the load writes
+the documents. It never opens the branch file: it was forked while this process holds it open, and
+SQLite's locks are per process. The process forked after the load stores its answer (``early()``
+there, in place of reading and computing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from app.services.forecast import demand
+from app.services.forecast import selection as sel
+from app.services.seed.forking import Forked, fork
+
+#: the scratch file the early process writes the weekly history to (in the chunk files' folder)
+WEEKS_FILE = "weeks.db"
+
+
+@dataclass
+class Early:
+    """What the early process answers: the history it read and the forecasts made from it."""
+
+    hist: demand.WeeklyHistory
+    res: sel.Result
+    seconds_read: float
+    seconds_forecast: float
+
+
+def start(conn: sqlite3.Connection, weeks_sql: str, folder: str, today: dt.date) -> Forked[Early]:
+    """Fork the early process. ``weeks_sql`` fills ``sales_week`` from the databases attached to
+    ``conn`` (the chunk files, the legacy history's), which it attaches under the same names."""
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sales_week'").fetchone()[0]
+    attached = [(name, file) for _n, name, file in conn.execute("PRAGMA database_list") if name not in ("main", "temp")]
+    path = os.path.join(folder, WEEKS_FILE)
+    return fork(lambda tell: _early(tell, path, ddl, attached, weeks_sql, today), "seed-forecasts-early", telling=True)
+
+
+def _early(tell: Callable[[str], None], path: str, ddl: str, attached: list[tuple[str, str]], weeks_sql: str,
+           today: dt.date) -> Early:
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -400000")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        for name, file in attached:
+            conn.execute(f"ATTACH DATABASE ? AS {name}", (file,))
+        conn.execute("BEGIN")
+        conn.execute(ddl)
+        conn.execute(weeks_sql)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with Session(engine) as s:
+            hist = demand.weekly_history(s, today, demand.DEFAULT_WEEKS)
+    finally:
+        engine.dispose()
+    tell(path)  # read: the load copies the rows and removes the file after its commit
+    t1 = time.perf_counter()
+    res = demand.compute(hist, demand.DEFAULT_HORIZON)
+    return Early(hist, res, t1 - t0, time.perf_counter() - t1)
+
+
+def copy_weeks(conn: sqlite3.Connection, early: Forked[Early]) -> None:
+    """``sales_week`` from the early process's file (waits until it is written)."""
+    path = early.told()
+    conn.execute("ATTACH DATABASE ? AS seed_weeks", (path,))  # detached with the chunk files after the commit
+    conn.execute("INSERT INTO sales_week (item_id, warehouse_id, week, qty) "
+                 "SELECT item_id, warehouse_id, week, qty FROM seed_weeks.sales_week")
