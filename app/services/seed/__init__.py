@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import text
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.ids import uuid7
@@ -38,8 +38,6 @@ from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, KPI_STOCK_DAY_REBUILD_SQL
 from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
-from app.services.replenishment.engine import all_arrays
-from app.services.replenishment.figures_publish import publish as publish_sister_figures
 from app.services.seed.adoption import (
     LEGACY_COLUMNS,
     legacy_to_file,
@@ -47,7 +45,7 @@ from app.services.seed.adoption import (
     seed_legacy_history,
     seed_policies,
 )
-from app.services.seed.billing import seed_billing
+from app.services.seed.after_load import after_load
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
@@ -71,9 +69,6 @@ DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", 
 
 #: the tables ``seed_history`` writes
 HISTORY_TABLES = ("stock_move", "lot", "stock_balance")
-
-#: the tables ``_deliveries`` writes after the load (their secondary indexes are built after its rows go in)
-DELIVERY_TABLES = ("shipment", "wave", "pick_line")
 
 #: every table the seed writes: their secondary indexes are dropped during the load and rebuilt after
 LOADED_TABLES = (
@@ -193,7 +188,7 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
         if collecting:
             gc.enable()
     conn.close()
-    _after_load(path, size, seed, today, clock, report, early)
+    after_load(path, size, seed, today, clock, report, forking=_fork_after_load(size), early=early)
     if day_under_way:
         seed_day_under_way(path, today, now=now)
         _recount(path, counts, ("stock_move", "stock_balance"))  # the picks of the demo waves moved stock
@@ -207,155 +202,13 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
                       path.stat().st_size, counts, samples)
 
 
-def _after_load(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime, report: Progress,
-                early: Forked[Early] | None = None) -> None:
-    """The steps after the bulk load, each in transactions of its own, in two chains that neither read
-    nor write what the other writes: the delivered history, the ETA model trained on it and billing on
-    it; the demand forecasts and the sister figures made from them (and the loaded stock and orders).
-
-    On large the second chain runs in a forked process beside the first: the main process is the
-    seed's critical path and these steps used one core of two. Their rows do not depend on it
-    (``test_steps_after_the_load_on_two_processes_give_what_one_gives``); the demo runs them here,
-    in turn (it is seeded inside the window's process too, where nothing forks). ``early``: the
-    forecasts computed beside the load (``seed.forecasts``), which the second process only stores."""
-    second = [("forecasts", lambda: _forecasts(path, today, early)),
-              ("sister figures", lambda: _sister_figures(path, today))]
-    waiting = fork(lambda: _steps(second), "seed-forecasts") if _fork_after_load(size) else None
-    if early is not None:
-        early.close()  # the second process reads its answer
-    # the ETA model (no write) before billing: the forecasts' store and the sister figures' write
-    # meanwhile take the write lock the delivered history has just let go
-    _steps([("deliveries", lambda: _deliveries(path, size, seed, today, clock)),
-            ("ETA model", lambda: _eta_model(path)),
-            ("billing", lambda: _billing(path, size, seed, today))], report)
-    if waiting is None:
-        _steps(second, report)
-    else:
-        waiting()
-        report(99, 100, "forecasts and sister figures (second process)")
-    if early is not None:
-        early.reap()
-
-
-#: sizes whose steps after the load run on two processes (see _after_load)
+#: sizes whose steps after the load run on two processes (see seed.after_load)
 FORK_AFTER_LOAD = frozenset({"large"})
 
 
 def _fork_after_load(size: str) -> bool:
     return size in FORK_AFTER_LOAD and sys.platform != "win32" and "fork" in multiprocessing.get_all_start_methods()
 
-
-def _steps(steps: list[tuple[str, Callable[[], None]]], report: Progress | None = None) -> None:
-    for name, step in steps:
-        step()
-        if report is not None:
-            report(99, 100, name)
-
-
-def _engine(path: Path) -> Engine:
-    """An engine whose connections wait as long as it takes for the other chain's write transaction
-    (a delivered history holds the lock for seconds; the app's busy timeout is 5 s)."""
-    engine = make_engine(path)
-    event.listen(engine, "connect", _patient)
-    return engine
-
-
-#: how long the seed's own connections wait for each other's writes
-SEED_BUSY_MS = 600_000
-
-
-def _patient(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-    dbapi_conn.execute(f"PRAGMA busy_timeout = {SEED_BUSY_MS}")
-
-
-def _deliveries(path: Path, size: str, seed: int, today: dt.date, clock: dt.datetime) -> None:
-    """Delivered shipments for predictive ETA and freight alerts to learn from, and the picks of the
-    last weeks for pick-error alerts (issue 18), in a transaction of their own."""
-    from app.services.seed.deliveries import seed_deliveries
-    from app.services.seed.pick_history import seed_pick_history
-
-    conn = sqlite3.connect(path, isolation_level=None, timeout=SEED_BUSY_MS / 1000)
-    try:
-        conn.execute("PRAGMA cache_size = -400000")  # the indexes of the big tables these read stay in memory
-        conn.execute("BEGIN IMMEDIATE")
-        # 100,000 shipments on large: their secondary indexes built once after, by a sort (as in the load)
-        aside = conn.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-            f"({_marks(DELIVERY_TABLES)})", DELIVERY_TABLES).fetchall()
-        for name, _sql in aside:
-            conn.execute(f"DROP INDEX {name}")
-        seed_deliveries(conn, size, today, seed, clock=clock)
-        seed_pick_history(conn, size, today, seed)
-        for _name, sql in aside:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def _forecasts(path: Path, today: dt.date, early: Forked[Early] | None = None) -> None:
-    """Demand forecasts from the seeded history, so the worklist opens with forecast-driven lines
-    (issue 18; ``depot forecast run`` does the same on a user's data). ``early``: read and computed
-    beside the load already (its answer is read here, in a process forked after it)."""
-    from app.services.forecast.demand import DEFAULT_HORIZON, DEFAULT_WEEKS, compute, store, weekly_history
-
-    engine = _engine(path)
-    try:
-        # what run_forecasts does, but the read and the numpy part hold no write lock (the other chain writes)
-        if early is not None:
-            made = early.answer()
-            hist, res, seconds_read, seconds_forecast = made.hist, made.res, made.seconds_read, made.seconds_forecast
-        else:
-            t0 = time.perf_counter()
-            with session_scope(engine, write=False) as s:
-                hist = weekly_history(s, today, DEFAULT_WEEKS)
-            t1 = time.perf_counter()
-            res = compute(hist, DEFAULT_HORIZON)
-            seconds_read, seconds_forecast = t1 - t0, time.perf_counter() - t1
-        with session_scope(engine) as s:
-            store(s, hist, res, DEFAULT_HORIZON, seconds_read=seconds_read, seconds_forecast=seconds_forecast)
-    finally:
-        engine.dispose()
-
-
-def _eta_model(path: Path) -> None:
-    """The ETA model trained on the seeded deliveries, so the Tracking screen opens with predicted
-    arrivals (the daily intelligence job trains it again; ``depot eta train`` by hand)."""
-    from app.services.eta.service import model_path, train
-
-    engine = _engine(path)
-    try:
-        with session_scope(engine) as s:
-            train(s, None, model_path(path))
-    finally:
-        engine.dispose()
-
-
-def _billing(path: Path, size: str, seed: int, today: dt.date) -> None:
-    """Invoices, payments, credit notes and print history on the seeded shipments (issue 16)."""
-
-    engine = _engine(path)
-    try:
-        seed_billing(engine, size, today, seed)
-    finally:
-        engine.dispose()
-
-
-def _sister_figures(path: Path, today: dt.date) -> None:
-    """Every warehouse's figures for its sisters' transfer-vs-buy, as each branch publishes them
-    (issue 20: under selective replication a branch pulls these instead of the sisters' ledgers)."""
-    engine = _engine(path)
-    try:
-        # the arrays are read without the write lock (the other chain writes meanwhile, nothing they read)
-        with session_scope(engine, write=False) as s:
-            arrays = all_arrays(s, today)
-        with session_scope(engine) as s:
-            # demo rows are the seed's, not local edits: nothing for replication to push (as the bulk load)
-            s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
-            publish_sister_figures(s, None, today=today, arrays=arrays)
-            s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
-    finally:
-        engine.dispose()
 
 
 def _recount(path: Path, counts: dict[str, int], tables: tuple[str, ...]) -> None:

@@ -19,6 +19,7 @@ import datetime as dt
 import random
 import sqlite3
 from decimal import Decimal
+from typing import Any
 
 from app.models.types import iso_utc
 from app.services.carriers.sandbox import lanes
@@ -70,9 +71,11 @@ def _id(ms: int, rng: random.Random) -> str:
     return f"{v:032x}"  # uuid.UUID(int=v).hex without the object
 
 
-def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: int, *, clock: dt.datetime) -> int:
-    """Insert delivered shipments on closed sales orders; returns how many. None is delivered after
-    ``clock`` (the seed's ``seed_clock``)."""
+def delivery_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int, *,
+                  clock: dt.datetime) -> list[tuple[Any, ...]]:
+    """Delivered shipments on closed sales orders, as ``insert_deliveries`` writes them (made from a
+    read: the caller takes the write lock only to insert). None is delivered after ``clock`` (the
+    seed's ``seed_clock``)."""
     latest = clock
     rng = random.Random(seed * 7919 + 18)
     want = HISTORY.get(size, 0)
@@ -84,7 +87,7 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
     services = conn.execute("SELECT c.id, c.code, v.id, v.transit_days, v.code FROM carrier_service v"
                             " JOIN carrier c ON c.id = v.carrier_id WHERE c.active = 1").fetchall()
     if not orders or not services or not want:
-        return 0
+        return []
     rng.shuffle(orders)
     frng = random.Random(seed * 7919 + 19)
     freight = _Freight()
@@ -152,6 +155,11 @@ def seed_deliveries(conn: sqlite3.Connection, size: str, today: dt.date, seed: i
         if marked < 3 and row[-2] and last_week <= on < last_week + dt.timedelta(days=7):
             rows[k] = (*row[:-1], int(int(row[-2]) * arng.uniform(2.5, 4.0)))
             marked += 1
+    return rows
+
+
+def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Insert ``delivery_rows`` (capture off: seeded rows are not local edits); returns how many."""
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
     try:
         conn.executemany(

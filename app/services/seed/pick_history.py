@@ -18,6 +18,7 @@ import sqlite3
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.models.dispatch import SHORT_REASONS
 from app.models.types import iso_utc
@@ -53,8 +54,13 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def seed_pick_history(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1) -> int:
-    """Insert the picked waves and their pick lines; returns how many lines."""
+#: the picked waves and their pick lines, as ``insert_picks`` writes them
+Picks = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def pick_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1) -> Picks:
+    """The picked waves and their pick lines (made from a read: the caller takes the write lock only
+    to insert them)."""
     rng = random.Random(seed * 6007 + 18)
     pickers = [str(r[0]) for r in conn.execute(
         f"SELECT id FROM app_user WHERE username IN ({', '.join('?' * len(PICKERS))}) ORDER BY username", PICKERS)]
@@ -67,7 +73,7 @@ def seed_pick_history(conn: sqlite3.Connection, size: str, today: dt.date, seed:
         " AND so.order_date >= ? AND so.order_date < ? ORDER BY so.order_date, so.number, l.line_no",
         (start.isoformat(), (recent + dt.timedelta(weeks=1)).isoformat())).fetchall()
     if not pickers or not lines:
-        return 0
+        return [], []
     lines = lines[-MAX_LINES.get(size, 0):] if MAX_LINES.get(size, 0) else []
     bins: dict[str, list[tuple[str, str]]] = {}
     for loc, wh, zone in conn.execute(
@@ -120,6 +126,12 @@ def seed_pick_history(conn: sqlite3.Connection, size: str, today: dt.date, seed:
         wave_rows.append((w.id, w.branch, iso_utc(released), iso_utc(done), hlc_of(int(released.timestamp() * 1000)),
                           "", w.number, w.warehouse, "picked", "batch", len(w.orders), w.lines, w.units, "history",
                           iso_utc(released), iso_utc(done), "the week's picks (history)"))
+    return wave_rows, out
+
+
+def insert_picks(conn: sqlite3.Connection, picks: Picks) -> int:
+    """Insert ``pick_rows`` (capture off: seeded rows are not local edits); returns how many lines."""
+    wave_rows, out = picks
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
     try:
         conn.executemany(
