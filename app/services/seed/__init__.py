@@ -52,7 +52,7 @@ from app.services.seed.documents import seed_documents
 from app.services.seed.forecasts import Early, copy_weeks
 from app.services.seed.forecasts import start as start_early_forecasts
 from app.services.seed.forking import Forked, fork
-from app.services.seed.history import copy_balances, digests_from_chunks, scratch_folder, seed_history
+from app.services.seed.history import digests_from_chunks, scratch_folder, seed_history
 from app.services.seed.history import parallel as history_parallel
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
@@ -69,6 +69,9 @@ DOCUMENT_TABLES = ("purchase_order", "purchase_order_line", "expected_receipt", 
 
 #: the tables ``seed_history`` writes
 HISTORY_TABLES = ("stock_move", "lot", "stock_balance")
+
+#: digests the load fills whose secondary indexes are set aside too (built with the documents', after their rows)
+INDEXED_DIGESTS = ("kpi_po_line",)
 
 #: every table the seed writes: their secondary indexes are dropped during the load and rebuilt after
 LOADED_TABLES = (
@@ -319,8 +322,8 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
         triggers = ("trg_stock_move_balance", *derived, *capture)
         saved = conn.execute(
             f"SELECT type, name, sql, tbl_name FROM sqlite_master WHERE sql IS NOT NULL AND ((type = 'index' AND tbl_name IN "
-            f"({_marks(LOADED_TABLES)})) OR (type = 'trigger' AND name IN ({_marks(triggers)})))",
-            (*LOADED_TABLES, *triggers)).fetchall()
+            f"({_marks((*LOADED_TABLES, *INDEXED_DIGESTS))})) OR (type = 'trigger' AND name IN ({_marks(triggers)})))",
+            (*LOADED_TABLES, *INDEXED_DIGESTS, *triggers)).fetchall()
         for kind, name, _sql, _table in saved:
             conn.execute(f"DROP {kind.upper()} {name}")
         rng = random.Random(seed)
@@ -341,32 +344,37 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             report(6, 100, "master data written")
 
         legacy = _fork_legacy(ctx, seed)  # large: made beside the history's workers
+        # with the legacy rows copied no more rows come to sales_history: indexed then, in the history's
+        # phase (this connection waits for the workers then; the documents' phase waits for it)
+        legacy_indexes = [] if legacy is None else [
+            sql for kind, _n, sql, table in saved if kind == "index" and table == "sales_history"]
 
-        def copy_legacy_when_made() -> None:
-            if legacy is not None and legacy.ready():
+        def copy_legacy_when_made(wait: bool = False) -> None:
+            if legacy is not None and not legacy.copied and (wait or legacy.ready()):
                 legacy.copy()
+                for sql in legacy_indexes:
+                    conn.execute(sql)
 
-        hist = seed_history(ctx, seed, defer_balances=True, meanwhile=write_master, between=copy_legacy_when_made)
+        hist = seed_history(ctx, seed, meanwhile=write_master, between=copy_legacy_when_made)
         # before sales_week is rebuilt below, so it counts there
         if legacy is None:
             seed_legacy_history(ctx, seed)
         else:
-            legacy.copy()
+            copy_legacy_when_made(wait=True)
         report(80, 100, "history written")
-        # The ledger's side of the load is SQL only (balances, the indexes of every table the
-        # documents do not write, the digests): a thread runs it, releasing the GIL inside
-        # SQLite, while this thread builds the documents in Python and holds their rows.
-        doc_tables = set(DOCUMENT_TABLES)
+        # The ledger's side of the load is SQL only (the indexes of every table the documents do
+        # not write, the digests): a thread runs it, releasing the GIL inside SQLite, while this
+        # thread builds the documents in Python and holds their rows.
+        doc_tables = {*DOCUMENT_TABLES, *INDEXED_DIGESTS}
         derived_tables = {derived[n] for _k, n, _s, _t in saved if n in derived}
-        ledger_indexes = [sql for kind, _n, sql, table in saved
-                          if kind == "index" and table not in doc_tables and table not in master_tables]
+        ledger_indexes = [sql for kind, _n, sql, table in saved if kind == "index" and table not in doc_tables
+                          and table not in master_tables and sql not in legacy_indexes]
 
         from_chunks = digests_from_chunks(ctx, None if legacy is None else "seed_legacy.w")
         if _fork_after_load(size) and "sales_week" in from_chunks:  # the forecasts' weeks summed beside (large)
             early = start_early_forecasts(conn, from_chunks["sales_week"], scratch_folder(ctx)[0], today)
 
         def ledger_side() -> None:
-            copy_balances(ctx)
             for sql in ledger_indexes:
                 conn.execute(sql)
             # sales_week last: the early forecasts' process sums it meanwhile

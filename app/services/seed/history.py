@@ -260,16 +260,18 @@ def _chunks(tasks: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     return out
 
 
-def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
-                 meanwhile: Callable[[], None] | None = None, between: Callable[[], None] | None = None) -> History:
+def seed_history(ctx: Ctx, seed: int, *, meanwhile: Callable[[], None] | None = None,
+                 between: Callable[[], None] | None = None) -> History:
     """Simulate every block, in order, and write its rows; forked workers for big seeds.
 
     With workers, each worker simulates a chunk of consecutive blocks and writes their moves,
     lots and balances to a scratch file; this process attaches the chunk files in order and
     copies their rows. Without, the blocks' rows are inserted here. Either way the rows go in
     in the same order with the same values, so the result does not depend on the workers.
-    ``defer_balances``: with workers, leave ``stock_balance`` to ``copy_balances`` (the caller
-    runs it on a thread beside the documents). ``meanwhile`` runs once the workers have started
+    Balance keys never repeat across blocks (each block has its own items), so the blocks' sums
+    are final: a chunk's balances go in with its moves (``stock_balance`` is clustered by its key,
+    so the order they go in does not show; this process waits for the workers meanwhile, and the
+    documents' phase that copied them all at once waits for this connection). ``meanwhile`` runs once the workers have started
     (before anything else is written here): the caller writes its held master rows then.
     ``between`` runs after each chunk is copied (the caller copies the legacy history as soon as
     its worker has made it, while this process would otherwise wait for the next chunk).
@@ -310,6 +312,7 @@ def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
                 attached.append(name)
                 hist.moves += ctx.bulk.copy("stock_move", MOVE_COLUMNS, f"{name}.m")
                 ctx.bulk.copy("lot", LOT_COLUMNS, f"{name}.l")
+                ctx.bulk.copy("stock_balance", BALANCE_COLUMNS, f"{name}.b", " ORDER BY 1, 2, 3")
                 for block in blocks:
                     _merge(ctx, hist, block)
                     done += 1
@@ -319,21 +322,7 @@ def seed_history(ctx: Ctx, seed: int, *, defer_balances: bool = False,
     finally:
         _SHARED = None
     _finish(hist)
-    if not defer_balances:
-        copy_balances(ctx)
     return hist
-
-
-def copy_balances(ctx: Ctx) -> None:
-    """Write ``stock_balance`` from the workers' chunk files (nothing to do without workers).
-
-    Balance keys never repeat across blocks (each block has its own items), so the blocks'
-    sums are final: one sorted copy, in the order the single-process path inserts them.
-    """
-    attached = ctx.scratch[1] if ctx.scratch else []
-    if attached:
-        union = " UNION ALL ".join(f"SELECT * FROM {a}.b" for a in attached)
-        ctx.bulk.copy("stock_balance", BALANCE_COLUMNS, f"({union})", " ORDER BY 1, 2, 3")
 
 
 def _merge(ctx: Ctx, hist: History, block: Block) -> None:
