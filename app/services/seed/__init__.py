@@ -167,22 +167,32 @@ def seed_database(path: Path, size: str = "demo", seed: int = 1, branch: str | N
     _refuse_non_empty(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
-    engine = make_engine(path)
-    try:
-        schema.upgrade(engine)
-    finally:
-        engine.dispose()
-    report(1, 100, "schema")
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see _load
+    # large: a forked process makes the schema while this one makes the master data (Python only,
+    # its rows held until the load writes them); it forks before this process opens the file
+    upgrading = fork(lambda: _upgrade(path), "seed-schema") if _fork_after_load(size) else None
+    if upgrading is None:
+        _upgrade(path)
+        report(1, 100, "schema")
     # The load makes millions of tuples and no reference cycles worth collecting: the cyclic
     # collector would only walk the ever-growing heap again and again (about 12 s of CPU on
     # large, workers included: they are forked with it off). Back on when the load ends.
     collecting = gc.isenabled()
     gc.disable()
+    conn: sqlite3.Connection | None = None
     try:
-        counts, early = _load(conn, size, seed, branch, report, today, clock)
+        ctx, local_branch = _master(size, seed, branch, report, today, clock)
+        if upgrading is not None:
+            made, upgrading = upgrading, None
+            made()
+            report(1, 100, "schema")
+        report(5, 100, "master data")
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see _load
+        counts, early = _load(conn, ctx, local_branch, size, seed, report, today)
     except BaseException:
-        conn.close()
+        if upgrading is not None:
+            upgrading.stop()
+        if conn is not None:
+            conn.close()
         if not existed:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -302,15 +312,37 @@ def _drop_scratch(conn: sqlite3.Connection, scratch: tuple[str, list[str]] | Non
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, report: Progress,
-          today: dt.date, clock: dt.datetime) -> tuple[dict[str, int], Forked[Early] | None]:
+def _upgrade(path: Path) -> None:
+    engine = make_engine(path)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _master(size: str, seed: int, branch: str | None, report: Progress, today: dt.date,
+            clock: dt.datetime) -> tuple[Ctx, str]:
+    """The seed's context and its master data, held (no file needed: the load writes them once the
+    history workers run); returns it with the local branch's id."""
+    rng = random.Random(seed)
+    # the load gives the bulk writer its connection (no row is written before)
+    ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(None),
+              today=today, clock=clock, seed=seed, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
+    ctx.bulk.defer()
+    local_branch = seed_master(ctx, branch)
+    seed_company(ctx)
+    return ctx, local_branch
+
+
+def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed: int, report: Progress,
+          today: dt.date) -> tuple[dict[str, int], Forked[Early] | None]:
     conn.execute("PRAGMA journal_mode = MEMORY")  # one big transaction; no WAL copy of every page
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA foreign_keys = OFF")  # rows go in parent-first anyway; checked by the tests
     conn.execute("PRAGMA cache_size = -800000")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("BEGIN IMMEDIATE")
-    ctx: Ctx | None = None
+    ctx.bulk.conn = conn
     early: Forked[Early] | None = None
     try:
         conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
@@ -326,14 +358,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             (*LOADED_TABLES, *INDEXED_DIGESTS, *triggers)).fetchall()
         for kind, name, _sql, _table in saved:
             conn.execute(f"DROP {kind.upper()} {name}")
-        rng = random.Random(seed)
-        ctx = Ctx(spec=SIZES[size], rng=rng, ids=IdGen(random.Random(seed * 7919 + 17)), bulk=Bulk(conn),
-                  today=today, clock=clock, seed=seed, progress=lambda d, t, s: report(5 + 75 * d // max(t, 1), 100, s))
         # master rows are held and written once the history workers run (they need only ctx)
-        ctx.bulk.defer()
-        local_branch = seed_master(ctx, branch)
-        seed_company(ctx)
-        report(5, 100, "master data")
         master_tables = {t for t in ctx.bulk.held_tables() if t not in HISTORY_TABLES}
 
         def write_master() -> None:
@@ -431,7 +456,7 @@ def _load(conn: sqlite3.Connection, size: str, seed: int, branch: str | None, re
             early.stop()
         raise
     finally:
-        _drop_scratch(conn, ctx.scratch if ctx is not None else None)
+        _drop_scratch(conn, ctx.scratch)
     conn.execute("PRAGMA analysis_limit = 1000")
     report(96, 100, "commit")
     conn.execute("ANALYZE")

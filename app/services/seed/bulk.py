@@ -115,12 +115,22 @@ def _stored(col_type: Any, value: Any) -> Any:
 class Bulk:
     """Inserts rows into tables of one sqlite3 connection and counts them."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection | None) -> None:
+        self._conn = conn  # None until the file is ready (the large seed makes its master data meanwhile)
         self.counts: Counter[str] = Counter()
         self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
         #: inserts held back by ``defer()`` (while another thread uses the connection), in order
         self._held: list[tuple[str, tuple[str, ...], list[Sequence[Any]]]] | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("seed: rows written before the bulk writer has its connection")
+        return self._conn
+
+    @conn.setter
+    def conn(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
     def defer(self) -> None:
         """Hold ``insert`` calls in memory (counted, not written) until ``flush()``.
