@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -322,7 +323,8 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
         ship_transfer(s, w.actors["wes"], t.id)
         s.commit()
     receive(net.hou, w, "HOU", "WIDGET", 11)
-    _sell(net.hou, net, "WIDGET", 3)
+    _sell(net.hou, net, "WIDGET", 1)
+    _sell(net.hou, net, "WIDGET", 2, reverse=True)  # a sale taken back: the weekly sales' reversal case
     net.dal.sync()
     net.hou.sync()
     net.hq.sync()
@@ -344,12 +346,22 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
         return days[-1]
 
     monkeypatch.setattr(apply_mod.Applier, "given_stock_days", spy_days)
+    weeks: list[bool] = []
+    real_weeks = apply_mod.Applier.given_sales_weeks
+
+    def spy_weeks(self: Any, chunks: Any, history: int) -> bool:
+        weeks.append(real_weeks(self, chunks, history))
+        return weeks[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, "given_sales_weeks", spy_weeks)
     want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
     kpi = "SELECT warehouse_id, day, inflow, cogs FROM kpi_stock_day"
+    sold = "SELECT item_id, warehouse_id, week, qty FROM sales_week"
     scoped = make_site("scoped", net.server.role_dsn("HOU"))
     assert scoped.sync().pulled > 0
     assert taken == [True]
     assert days == [True]  # the KPI stock days too, summed over the same moves
+    assert weeks == [True]  # and the weekly sales (the sale and its reversal)
     moves = scoped.scalar("SELECT count(*) FROM stock_move")
     assert 0 < moves < net.hq.scalar("SELECT count(*) FROM stock_move")  # a scope, not every move
     assert scoped.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
@@ -362,8 +374,10 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     assert other.sync().pulled > 0
     assert taken == [True, False]
     assert days == [True, False]  # not proven the same moves: added from the ledger here
+    assert weeks == [True, False]
     assert _rows(other, want) == _rows(scoped, want) != []
     assert _rows(other, kpi) == _rows(scoped, kpi) != []
+    assert _rows(other, sold) == _rows(scoped, sold) == [(w.items["WIDGET"].id.hex, w.wh_hou.id.hex, ANY, 1)]
     with other.session() as s:
         assert balance_mismatches(s) == []
 

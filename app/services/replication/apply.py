@@ -222,6 +222,8 @@ class Applier:
         self._old_cache: Any = None
         #: the ledger was empty when its digests were set aside (``given_balances``)
         self._ledger_empty = False
+        #: and so was the legacy sales history (``given_sales_weeks``)
+        self._history_empty = False
         #: the balances were taken as the server summed them: its moves are the ones loaded here
         self._balances_given = False
         #: the statement in ``_add`` that adds the loaded moves to the KPI stock days
@@ -268,6 +270,7 @@ class Applier:
     def _set_digests_aside(self) -> None:
         if BALANCE_TRIGGER not in self._triggers:  # every move here from now on comes from this apply
             self._ledger_empty = self._empty("stock_move")
+            self._history_empty = self._empty("sales_history")
         for name, (table, rebuild) in derived_digests().items():
             if name in self._triggers:
                 continue
@@ -496,6 +499,26 @@ class Applier:
             self.conn.exec_driver_sql("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) VALUES (?, ?, ?, ?)",
                                       list(chunk))
         self._add.remove(self._stock_days)
+        return True
+
+    def given_sales_weeks(self, chunks: Iterable[Sequence[Row]], history: int) -> bool:
+        """Take ``sales_week`` as the server summed it over the moves and the ``history`` legacy rows
+        of this pull (item, warehouse, week, qty, in key order) instead of its rebuild in finish() (a
+        GROUP BY of a branch's 436k sales and 359k legacy days: ~2.8 s against ~0.9 s to insert its
+        542k rows). Only when the balances proved the moves, the history here is exactly the rows the
+        server counted, and both were empty when the digest was set aside; otherwise drained and left
+        to finish(). Returns whether they were taken."""
+        conn = self.conn
+        usable = (self._balances_given and self._history_empty and "sales_week" in self._rebuild
+                  and int(conn.exec_driver_sql("SELECT count(*) FROM sales_history").scalar() or 0) == history)
+        if not usable:
+            for _ in chunks:
+                pass
+            return False
+        conn.exec_driver_sql("DELETE FROM sales_week")
+        for chunk in chunks:
+            conn.exec_driver_sql("INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (?, ?, ?, ?)", list(chunk))
+        del self._rebuild["sales_week"]
         return True
 
     def _keyed_lookups(self, make: bool) -> None:

@@ -147,7 +147,12 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     cur.execute("SET LOCAL work_mem = '256MB'")  # a hash aggregate, not a sort on disk
                     moves = tables["stock_move"]
                     where = scope.where(moves, probe=False) if scope else None
-                    digests = [(BALANCES, balances_query(moves, where)), (STOCK_DAYS, stock_days_query(moves, where))]
+                    history = tables["sales_history"]
+                    hwhere = scope.where(history, probe=False) if scope else None
+                    digests = [(BALANCES, balances_query(moves, where)), (STOCK_DAYS, stock_days_query(moves, where)),
+                               (HISTORY_ROWS, sql.SQL("SELECT count(*) FROM sales_history WHERE {}").format(
+                                   hwhere if hwhere is not None else sql.SQL("true"))),
+                               (SALES_WEEKS, sales_weeks_query(where, hwhere))]
                     if second is not None:  # summed on another connection in this snapshot, meanwhile
                         cur.execute("SELECT pg_export_snapshot()")
                         exported = cur.fetchone()
@@ -184,6 +189,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     ap = locked()
                     ap.given_balances(ahead.chunks(BALANCES) if ahead else reader.table(BALANCES))
                     ap.given_stock_days(ahead.chunks(STOCK_DAYS) if ahead else reader.table(STOCK_DAYS))
+                    counted = [r for c in (ahead.chunks(HISTORY_ROWS) if ahead else reader.table(HISTORY_ROWS)) for r in c]
+                    ap.given_sales_weeks(ahead.chunks(SALES_WEEKS) if ahead else reader.table(SALES_WEEKS),
+                                         int(counted[0][0]) if counted else -1)
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
@@ -251,6 +259,8 @@ class Window:
 #: the names of the digests the server sums for a first sync into an empty ledger
 BALANCES = "stock_balance (summed by the server)"
 STOCK_DAYS = "kpi_stock_day (summed by the server)"
+SALES_WEEKS = "sales_week (summed by the server)"
+HISTORY_ROWS = "sales_history (counted by the server)"
 
 
 def balances_query(moves: SyncTable, where: sql.Composable | None = None) -> sql.Composed:
@@ -295,6 +305,35 @@ def stock_days_query(moves: SyncTable, where: sql.Composable | None = None) -> s
         "WHERE stock_move.reason NOT IN {inside} AND {where} GROUP BY 1, 2) g ORDER BY 1, 2").format(
             wh=sql.SQL(wh.select_expr), i=internal, inside=sql.SQL(KPI_INSIDE),
             where=where if where is not None else sql.SQL("true"))
+
+
+def _week(day: str) -> str:
+    """``buying.SQL_WEEK`` on the server: julianday(d) + 0.5 is the Julian day number, the day's
+    distance from 2000-01-01 plus 2,451,545; whole weeks of it (positive: division truncates alike)."""
+    return f"(({day} - date '2000-01-01') + 2451545) / 7"
+
+
+def sales_weeks_query(moves: sql.Composable | None, history: sql.Composable | None) -> sql.Composed:
+    """``buying.SALES_WEEK_REBUILD_SQL`` computed by the server over the moves and the sales history it
+    sends in this snapshot (``moves`` and ``history``: the scope's conditions, as for
+    ``balances_query``), in the local key order: sales into a customer location, less reversals of
+    sales (the reversed sale among the moves sent too, as the local join finds it only then), plus
+    the legacy days. ``Applier.given_sales_weeks`` takes it only with the moves and history proven
+    the ones loaded."""
+    true = sql.SQL("true")
+    m, h = moves if moves is not None else true, history if history is not None else true
+    moved = _week("substr({}.moved_at, 1, 10)::date")
+    return sql.SQL(
+        "SELECT encode(uuid_send(item_id), 'hex'), encode(uuid_send(warehouse_id), 'hex'), week, sum(q)::bigint FROM ("
+        "SELECT stock_move.item_id, l.warehouse_id, " + moved.format("stock_move") + " AS week, stock_move.qty AS q "
+        "FROM stock_move JOIN location l ON l.id = stock_move.to_location_id "
+        "WHERE stock_move.reason = 'sale' AND l.kind = 'customer' AND {m} "
+        "UNION ALL SELECT o.item_id, l.warehouse_id, " + moved.format("o") + ", -stock_move.qty "
+        "FROM stock_move JOIN stock_move o ON o.id = stock_move.reverses_move_id JOIN location l ON l.id = o.to_location_id "
+        "WHERE stock_move.reason = 'reversal' AND o.reason = 'sale' AND l.kind = 'customer' AND {m} "
+        "AND o.id IN (SELECT stock_move.id FROM stock_move WHERE {m}) "
+        "UNION ALL SELECT item_id, warehouse_id, " + _week("sale_date") + ", qty FROM sales_history WHERE {h}"
+        ") s GROUP BY item_id, warehouse_id, week ORDER BY item_id, warehouse_id, week").format(m=m, h=h)
 
 
 def open_window(cur: psycopg.Cursor[Any], local: dict[str, str], site_id: str, branch_id: str | None) -> Window:
