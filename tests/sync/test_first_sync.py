@@ -446,3 +446,55 @@ def test_a_bulk_load_that_meets_a_natural_key_clash_logs_it_and_keeps_every_othe
     search = "SELECT i.sku FROM item_fts JOIN item i ON i.rowid = item_fts.rowid WHERE item_fts MATCH 'dupe OR fine'"
     assert sorted(_rows(fresh, search)) == [("DUPE",), ("FINE",)]
     assert fresh.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('item_ai', 'item_au', 'item_ad')") == 3
+
+
+def test_a_first_sync_pulling_everything_takes_the_digests_the_server_computed_or_computes_them(
+        net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The KPI PO lines are computed by the server on the second connection in the pull's snapshot;
+    the client takes them only when it loaded exactly the rows the server read, else it groups its
+    ledger as before. Either way they (and the other digests) equal a row-by-row apply's."""
+    from psycopg import sql
+
+    from app.services.replication import apply as apply_mod
+    from app.services.replication import digests as digests_mod
+
+    _setup(net)  # a Dallas PO with a Houston line, received at Houston: the KPI digests' PO-line case
+    _receive(net.hou, "hugo", _dallas_po(net), "HOU1", "WIDGET", 24)
+    for q in (7, 8, 9):
+        receive(net.hou, net.world, "HOU", "BOLT", q)
+    _sell(net.hou, net, "BOLT", 3)
+    receive(net.hou, net.world, "HOU", "WIDGET", 5)
+    _sell(net.hou, net, "BOLT", 2, reverse=True)  # the sales-week reversal's case
+    _sell(net.hou, net, "WIDGET", 1)
+    net.hou.sync()
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 10**9)  # every row through indexes and triggers
+    plain = make_site("plain", net.server.role_dsn("DAL"))
+    plain.sync()
+
+    monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)  # the bulk shape: the digests' triggers set aside
+    taken: list[bool] = []
+    real = apply_mod.Applier.given_digests
+
+    def spy(self: Any, counts: Any, digests: Any) -> bool:
+        taken.append(real(self, counts, digests))
+        return taken[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, "given_digests", spy)
+    digests_q = ("SELECT item_id, warehouse_id, week, qty FROM sales_week", "SELECT * FROM kpi_stock_day",
+                 "SELECT * FROM kpi_po_line")
+    served = make_site("served", net.server.role_dsn("DAL"))
+    assert served.sync().pulled > 0
+    assert taken == [True]
+    for q in digests_q:
+        assert _rows(served, q) == _rows(plain, q), q
+    assert _rows(served, "SELECT qty FROM sales_week ORDER BY qty") == [(1,), (3,)]
+    assert _rows(served, "SELECT qty, first_at IS NOT NULL FROM kpi_po_line") == [(24, 1)]
+
+    real_jobs = digests_mod.jobs  # a server that counts other rows than it sent: not taken, grouped here
+    monkeypatch.setattr(digests_mod, "jobs", lambda: [(digests_mod.COUNTS, sql.SQL(
+        "SELECT a + 1 FROM ({}) x (a)").format(real_jobs()[0][1]))] + real_jobs()[1:])
+    other = make_site("grouped", net.server.role_dsn("DAL"))
+    assert other.sync().pulled > 0
+    assert taken == [True, False]
+    for q in digests_q:
+        assert _rows(other, q) == _rows(plain, q), q

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, text
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
 from app.models.kpi import KPI_INSIDE, KPI_INTERNAL
+from app.services.replication import digests as server_digests
 from app.services.replication.ahead import Ahead
 from app.services.replication.apply import Applier, Row, parents_checked_here, rollback_journal
 from app.services.replication.conn import set_state_sql
@@ -117,6 +118,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             with contextlib.ExitStack() as stack:
                 held: list[tuple[str, list[Row]]] = []  # read before the local write lock is taken
                 ahead: Ahead | None = None
+                rebuilt = False  # the KPI PO lines asked of the server too (below)
                 state: dict[str, Any] = {}
 
                 def locked() -> Applier:
@@ -153,6 +155,10 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                                (HISTORY_ROWS, sql.SQL("SELECT count(*) FROM sales_history WHERE {}").format(
                                    hwhere if hwhere is not None else sql.SQL("true"))),
                                (SALES_WEEKS, sales_weeks_query(where, hwhere))]
+                    # pulling everything into a file without their inputs: the KPI PO lines too
+                    rebuilt = second is not None and scope is None and _digest_inputs_empty(engine)
+                    if rebuilt:
+                        digests += server_digests.jobs()
                     if second is not None:  # summed on another connection in this snapshot, meanwhile
                         cur.execute("SELECT pg_export_snapshot()")
                         exported = cur.fetchone()
@@ -192,6 +198,9 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     counted = [r for c in (ahead.chunks(HISTORY_ROWS) if ahead else reader.table(HISTORY_ROWS)) for r in c]
                     ap.given_sales_weeks(ahead.chunks(SALES_WEEKS) if ahead else reader.table(SALES_WEEKS),
                                          int(counted[0][0]) if counted else -1)
+                    if ahead and rebuilt:
+                        counts = list(chain.from_iterable(ahead.chunks(server_digests.COUNTS)))
+                        ap.given_digests(counts, ((n, ahead.chunks(n)) for n in server_digests.NAMES))
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
@@ -430,6 +439,15 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
             "WHERE id = ? AND deleted_at IS NULL AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (at, rid, tbl))
         n += r.rowcount or 0
     return n
+
+
+def _digest_inputs_empty(engine: Engine) -> bool:
+    """The file holds none of the KPI PO lines' inputs, nor the digest, nor anything waiting to be
+    pushed: the server's digest of what it sends is then what finish() would compute here
+    (``replication.digests``)."""
+    names = ("stock_move", *server_digests.COUNTED, *server_digests.NAMES, "sync_outbox")
+    with engine.connect() as c:
+        return not any(c.exec_driver_sql(f'SELECT EXISTS (SELECT 1 FROM "{n}")').scalar() for n in names)
 
 
 def _no_moves(engine: Engine) -> bool:

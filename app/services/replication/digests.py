@@ -1,0 +1,64 @@
+"""The KPI PO lines of a first sync pulling everything, computed by the server.
+
+When a workstation pulls everything into a file that holds none of their inputs, ``kpi_po_line`` is
+a function of rows the server is sending anyway. Grouping the PO receipts and putaways in SQLite
+after the load cost the large set's first sync ~4 s of the writer's CPU (the writer is the critical
+path); the server computes it on the pull's second connection (``replication.ahead``: the same
+snapshot, the same row security) while SQLite writes the ledger, and the writer only inserts the
+result (``Applier.given_digests``, ~1.3 s), after checking that it loaded exactly the rows the
+server read (the balances prove the moves; ``COUNTS`` the receipt lines).
+
+The statement mirrors the SQLite one (``kpi.kpi_po_line_rebuild_sql``) in storage form: uuids as
+hex, dates as ISO text, text compared byte-wise (``COLLATE "C"``, as SQLite's BINARY).
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+#: the digests a first sync takes from the server, in the order they are read (and applied)
+NAMES = ("kpi_po_line",)
+#: the job that counts the digests' inputs in the snapshot (compared with the rows loaded)
+COUNTS = "digest inputs (counted by the server)"
+#: the tables counted, in COUNTS' column order (the moves are proven by the balances)
+COUNTED = ("receipt_line",)
+
+
+def _hex(expr: str) -> str:
+    return f"encode(uuid_send({expr}), 'hex')"
+
+
+KPI_PO_LINE = f"""
+SELECT {_hex('pl.id')}, {_hex('pl.po_id')}, {_hex('pl.ship_to_warehouse_id')}, {_hex('w.branch_id')},
+       {_hex('p.supplier_id')}, to_char(p.order_date, 'YYYY-MM-DD'),
+       to_char(COALESCE(pl.expected_date, p.expected_date), 'YYYY-MM-DD'), pl.qty_ordered,
+       m.first_at, m.last_at, m.qty, m.put_at
+FROM (SELECT doc_line_id, min(first_at COLLATE "C") AS first_at, max(last_at COLLATE "C") AS last_at,
+             sum(qty)::bigint AS qty, max(put_at COLLATE "C") AS put_at
+      FROM (SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,
+                   CASE WHEN reason = 'receipt' THEN moved_at END AS last_at,
+                   CASE WHEN reason = 'receipt' THEN qty ELSE 0 END AS qty,
+                   CASE WHEN reason = 'putaway' THEN moved_at END AS put_at
+            FROM stock_move WHERE doc_type = 'PO' AND reason IN ('receipt', 'putaway')
+            UNION ALL
+            SELECT rl.po_line_id, r.posted_at, r.posted_at, rl.qty, NULL
+            FROM receipt_line rl JOIN receipt r ON r.id = rl.receipt_id WHERE rl.po_line_id IS NOT NULL) u
+      GROUP BY doc_line_id) m
+JOIN purchase_order_line pl ON pl.id = m.doc_line_id
+JOIN purchase_order p ON p.id = pl.po_id
+JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
+ORDER BY pl.id"""
+
+QUERIES = {"kpi_po_line": KPI_PO_LINE}
+
+#: the local statements that take the server's rows
+INSERTS = {
+    "kpi_po_line": "INSERT INTO kpi_po_line (po_line_id, po_id, warehouse_id, branch_id, supplier_id, order_date, "
+                   "expected_date, qty_ordered, first_at, last_at, qty, put_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+}
+
+
+def jobs() -> list[tuple[str, sql.Composed]]:
+    """The second connection's statements, in the order the writer takes them: the counts first."""
+    counts = sql.SQL("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in COUNTED))
+    return [(COUNTS, sql.Composed([counts]))] + [(n, sql.Composed([sql.SQL(QUERIES[n])])) for n in NAMES]
