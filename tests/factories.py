@@ -106,6 +106,6 @@ def become_branch_site(engine: Engine, branch: Branch) -> None:
     with engine.begin() as c:
         c.execute(text("INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, :s, :b, :t) "
                        "ON CONFLICT (id) DO UPDATE SET branch_id = excluded.branch_id"),
-                  {"s": uuid7().hex, "b": branch.id.hex, "t": iso_utc(utcnow())})
+                  {"s": uuid7(), "b": branch.id, "t": iso_utc(utcnow())})
         c.execute(text("INSERT INTO sync_state (key, value) VALUES ('cursor', '0') "
                        "ON CONFLICT (key) DO NOTHING"))

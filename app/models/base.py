@@ -18,11 +18,11 @@ import datetime as dt
 import uuid
 from typing import ClassVar, TypeVar
 
-from sqlalchemy import BigInteger, MetaData, String, Uuid
+from sqlalchemy import BigInteger, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.models.ids import uuid7
-from app.models.types import Money, UTCDateTime, utcnow
+from app.models.types import Id, Money, UTCDateTime, utcnow
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ LOCAL = "local"
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
-        uuid.UUID: Uuid(as_uuid=True),
+        uuid.UUID: Id(),
         dt.datetime: UTCDateTime(),
     }
     #: table class for replication; set by the mixins below
@@ -58,9 +58,9 @@ class Base(DeclarativeBase):
 class _Replicated:
     """Columns every replicated row carries."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True, default=uuid7)
+    id: Mapped[uuid.UUID] = mapped_column(Id(), primary_key=True, default=uuid7)
     #: branch that owns (and alone may write) this row; head office for master data
-    owner_branch_id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), index=True)
+    owner_branch_id: Mapped[uuid.UUID] = mapped_column(Id(), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LedgerRow, LocalOnly, without_owner_index
-from app.models.types import UTCDateTime
+from app.models.types import LotKey, UTCDateTime
 
 #: why stock moved; reversing moves keep the reason and point at what they reverse
 MOVE_REASONS = (
@@ -71,8 +71,8 @@ class StockBalance(LocalOnly, Base):
 
     location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    #: lot id as stored text, '' when the stock carries no lot (a key cannot be NULL)
-    lot_key: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    #: the lot id ('' when the stock carries no lot: a key cannot be NULL); hex text in Python
+    lot_key: Mapped[str] = mapped_column(LotKey(), primary_key=True, default="")
     qty: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

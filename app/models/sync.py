@@ -48,6 +48,12 @@ class LocalSite(LocalOnly, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+def _hex_id(col: str) -> str:
+    """The outbox keeps ids as 32-hex text (replication's wire form); the tables store 16 bytes
+    (a file not yet converted by migration 0022_binary_ids stores the text itself)."""
+    return f"CASE WHEN typeof({col}) = 'blob' THEN lower(hex({col})) ELSE {col} END"
+
+
 def capture_trigger_sql(table: str) -> list[str]:
     """Triggers that record every insert, update and delete of ``table`` in the outbox.
 
@@ -61,7 +67,7 @@ def capture_trigger_sql(table: str) -> list[str]:
         out.append(
             f"CREATE TRIGGER IF NOT EXISTS trg_{table}_cap_{op.lower()} AFTER {event} ON {table} {when} "
             f"BEGIN INSERT INTO sync_outbox (tbl, row_id, op, changed_at) "
-            f"VALUES ('{table}', {ref}.id, '{op}', {now}); END"
+            f"VALUES ('{table}', {_hex_id(ref + '.id')}, '{op}', {now}); END"
         )
     return out
 

@@ -59,7 +59,7 @@ def event_id_for(carrier_code: str, tracking_number: str, raw_code: str, at: dt.
 
 
 def event_hex_for(carrier_code: str, tracking_number: str, raw_code: str, stamp: str) -> str:
-    """``event_id_for(...).hex`` (the stored form) from the time's UTC text to the second
+    """``event_id_for(...).hex`` (its 32 hex characters; SQLite stores the 16 bytes) from the time's UTC text to the second
     ('YYYY-MM-DDTHH:MM:SS', '' for no time: the first 19 characters of its stored text). Ingest
     derives one per event and keeps ids as text: no UUID object, no second conversion of the time."""
     return event_hexes_for(carrier_code, tracking_number, ((raw_code, stamp),))[0]

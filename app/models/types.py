@@ -8,10 +8,13 @@ datetimes and never a float.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import uuid
 from decimal import Decimal, DecimalException
 from typing import Any
 
-from sqlalchemy import BigInteger, Dialect, String
+from sqlalchemy import CHAR, BigInteger, Dialect, String, Uuid
+from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import TypeDecorator
 
 MONEY_SCALE = 10_000
@@ -138,3 +141,96 @@ def iso_utc(value: dt.datetime) -> str:
 
 #: a fixed-point 4-decimal number that is not money (percentages, day deviations); same storage.
 Fixed4 = Money
+
+
+class Id(TypeDecorator[uuid.UUID]):
+    """A UUID key: 16 bytes (a BLOB) in SQLite, the native ``uuid`` in PostgreSQL.
+
+    SQLite keeps the column's declared ``CHAR(32)`` (a BLOB is stored as is whatever the
+    column's affinity), so existing schemas stay the same and only values change (migration
+    ``0022_binary_ids``). Binary ids made the large file a third smaller (docs/data.md,
+    "Storage"). Raw SQL passes ``uuid.UUID`` objects (``sqlite3`` adapts them to their bytes,
+    see ``id_bytes``) or ``id_bytes(u)``, never ``u.hex``: a text id matches no BLOB.
+    """
+
+    impl = Uuid(as_uuid=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(CHAR(32))
+        return dialect.type_descriptor(Uuid(as_uuid=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return id_bytes(value)
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        if value is None:
+            return "NULL"
+        if dialect.name != "sqlite":
+            return f"'{uuid.UUID(str(value))}'"
+        return f"X'{id_bytes(value).hex()}'"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> uuid.UUID | None:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        if isinstance(value, bytes):
+            return uuid.UUID(bytes=value)
+        # a text id in a binary-id file: something wrote around the type (raw SQL with u.hex)
+        raise DomainValueError(f"id stored as text ({_show(value)}): expected 16 bytes")
+
+
+def id_bytes(value: Any) -> bytes:
+    """The SQLite storage form of an id given as a UUID, 32-hex text or 16 bytes."""
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, bytes):
+        if len(value) != 16:
+            raise DomainValueError(f"an id is 16 bytes, got {len(value)}")
+        return value
+    if isinstance(value, str):
+        return uuid.UUID(value).bytes
+    raise DomainValueError(f"not an id: {_show(value)}")
+
+
+def id_hex(value: Any) -> str | None:
+    """32-hex text of a stored id (16 bytes) or a UUID; None stays None (replication's wire form)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    return str(value)
+
+
+# Raw sqlite3 statements may pass UUID objects: they bind as the same 16 bytes the Id type stores.
+sqlite3.register_adapter(uuid.UUID, lambda u: u.bytes)
+
+
+def hex_of(v: Any) -> str:
+    """A stored id read by raw SQL (16 bytes) as 32-hex text; text as it is."""
+    return v.hex() if type(v) is bytes else str(v)
+
+
+class LotKey(TypeDecorator[str]):
+    """``stock_balance.lot_key``: a lot id, or '' for stock without a lot (a key cannot be NULL).
+
+    Stored as the lot id itself (16 bytes, written by the balance trigger from ``stock_move.lot_id``);
+    Python sees the 32-hex text it always did, so ``lot_key == lot_id.hex`` still compares.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or value == "" or dialect.name != "sqlite":
+            return value
+        return id_bytes(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return value.hex() if isinstance(value, bytes) else str(value)

@@ -26,9 +26,9 @@ def _default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def _hex(value: Any) -> Any:
-    """An id's stored form (32 hex characters)."""
-    return value.hex if isinstance(value, uuid.UUID) else value
+def _stored(value: Any) -> Any:
+    """An id's stored form in SQLite (its 16 bytes; the bulk writer passes bytes through as they are)."""
+    return value.bytes if isinstance(value, uuid.UUID) else value
 
 
 def record(
@@ -62,7 +62,7 @@ def record(
 
 _BATCH = "audit_batch"
 #: the columns of the rows ``batched`` hands its writer, in this order, each in the form SQLite
-#: stores (ids as 32 hex characters, times as ISO text, the detail as JSON text)
+#: stores (ids as their 16 bytes, times as ISO text, the detail as JSON text)
 COLUMNS = ("id", "created_at", "user_id", "username", "action", "entity", "entity_id", "owner_branch_id", "detail")
 #: writes stored-form rows in ``COLUMNS`` order (the bulk writer's ``BulkInsert(...).write``)
 RowWriter = Callable[[list[tuple[Any, ...]]], object]
@@ -108,5 +108,5 @@ def record_many(session: Session, actor: Actor | None, action: str, entity: str,
 def _row(actor: Actor | None, at: str, action: str, entity: str, entity_id: uuid.UUID | None,
          branch: uuid.UUID, detail: dict[str, Any]) -> tuple[Any, ...]:
     """One entry as a stored-form row in ``COLUMNS`` order (``batched`` and ``record_many``)."""
-    return (uuid7().hex, at, actor.user_id.hex if actor else None, actor.username if actor else "system", action,
-            entity, _hex(entity_id), _hex(branch), json.dumps(detail, default=_default, sort_keys=True))
+    return (uuid7().bytes, at, actor.user_id.bytes if actor else None, actor.username if actor else "system", action,
+            entity, _stored(entity_id), _stored(branch), json.dumps(detail, default=_default, sort_keys=True))

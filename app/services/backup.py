@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from app.models.types import hex_of
 from app.services import jobs, schema
 from app.services.db import SQLITE_MAGIC, make_engine
 from app.services.errors import DatabaseProblem, DomainError, ValidationError
@@ -270,8 +271,8 @@ def describe(path: Path) -> BackupFile:
         when = dt.datetime.strptime(m["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     else:
         when = dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC)
-    return BackupFile(p, branch, when, size, str(site[0] or "") if site else "",
-                      str(site[1] or "") if site and site[1] else "", heads)
+    return BackupFile(p, branch, when, size, hex_of(site[0] or "") if site else "",
+                      hex_of(site[1]) if site and site[1] else "", heads)
 
 
 def list_backups(folder: Path, branch: str | None = None) -> list[BackupFile]:

@@ -4,7 +4,7 @@ own connection and transaction.
 Why not ``session.execute(insert(Model), dicts)``: SQLAlchemy's bulk path builds parameter
 dicts and runs every value through its type processors, which cost four times the insert
 itself (50,000 items took 8 s). Here rows are plain tuples already in the form SQLite
-stores (ids as 32 hex characters, money as integer 1/10,000, dates and times as ISO text,
+stores (ids as 32 hex characters, turned into their 16 stored bytes by ``BulkInsert`` itself, money as integer 1/10,000, dates and times as ISO text,
 booleans as 0/1: ``stored``/``converters``), written with the DB-API ``executemany`` on the
 connection the session is using, so they belong to the caller's transaction like any other write.
 
@@ -31,16 +31,17 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Uuid
+from sqlalchemy import Boolean, Date
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ColumnDefault
 
 from app.models.demand import SALES_HISTORY_WEEK_BATCH_SQL
 from app.models.hlc import clock
 from app.models.ids import uuid7
-from app.models.types import MONEY_SCALE, Money, UTCDateTime, iso_utc, utcnow
+from app.models.types import MONEY_SCALE, Id, Money, UTCDateTime, id_bytes, iso_utc, utcnow
 from app.services.changes import note_written
 from app.services.db import site_id
+from app.services.id_storage import stored_params
 from app.services.ownership import check_insert
 
 CHUNK = 5000
@@ -56,7 +57,7 @@ BATCH_CACHE_KIB = -256 * 1024
 BATCH_SQL: dict[str, dict[str, str]] = {
     "sales_history": {"trg_sales_history_sales_week": SALES_HISTORY_WEEK_BATCH_SQL},
 }
-_CAPTURE_SQL = ("INSERT INTO sync_outbox (tbl, row_id, op, changed_at) SELECT '{table}', id, 'I', "
+_CAPTURE_SQL = ("INSERT INTO sync_outbox (tbl, row_id, op, changed_at) SELECT '{table}', lower(hex(id)), 'I', "
                 "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM {table} WHERE rowid > ? ORDER BY rowid")
 
 
@@ -70,8 +71,8 @@ def stored(col_type: Any, value: Any) -> Any:
         return iso_utc(value)
     if isinstance(value, bool) or isinstance(col_type, Boolean):
         return int(bool(value))
-    if isinstance(value, uuid.UUID):
-        return value.hex
+    if isinstance(value, uuid.UUID) or isinstance(col_type, Id):
+        return id_bytes(value)
     if isinstance(value, dt.date) or isinstance(col_type, Date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -85,16 +86,25 @@ def converter(col_type: Any) -> Callable[[Any], Any] | None:
         return lambda v: None if v is None else int(Decimal(v) * MONEY_SCALE)
     if isinstance(col_type, Boolean):
         return lambda v: None if v is None else int(bool(v))
-    if isinstance(col_type, Uuid):
-        return lambda v: v.hex if isinstance(v, uuid.UUID) else v
+    if isinstance(col_type, Id):
+        return lambda v: None if v is None else id_bytes(v)
     if isinstance(col_type, UTCDateTime | Date):
         return lambda v: v if v is None or isinstance(v, str) else stored(col_type, v)
     return None
 
 
 def new_id() -> str:
-    """A new uuid7 in stored form."""
+    """A new uuid7 as 32-hex text (``BulkInsert`` stores it as its 16 bytes)."""
     return uuid7().hex
+
+
+def id_column(v: Any) -> Any:
+    """An id as a bulk row may give it (32-hex text, a UUID, 16 bytes, None) in stored form."""
+    if type(v) is str:
+        return bytes.fromhex(v) if len(v) == 32 else id_bytes(v)
+    if v is None or type(v) is bytes:
+        return v
+    return id_bytes(v)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,8 @@ class BulkInsert:
         cols = [*self.columns, *extra_cols]
         self.sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         self._owner_ix = self.columns.index("owner_branch_id") if "owner_branch_id" in self.columns else -1
+        #: positions of id columns: callers give ids as 32-hex text (or UUIDs); SQLite stores 16 bytes
+        self._ids = [i for i, c in enumerate(self.columns) if isinstance(table.columns[c].type, Id)]
         self.count = 0
         self._loading = False
 
@@ -227,8 +239,16 @@ class BulkInsert:
     def _insert(self, cur: Any, batch: list[Sequence[Any]]) -> None:
         for i in range(0, len(batch), CHUNK):
             part = batch[i:i + CHUNK]
+            if self._ids:
+                part = [self._stored_ids(r) for r in part]
             cur.executemany(self.sql, part if not self.extra else [(*r, *self.extra) for r in part])
         self.count += len(batch)
+
+    def _stored_ids(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        out = list(row)
+        for i in self._ids:
+            out[i] = id_column(out[i])
+        return tuple(out)
 
     def _set_aside(self, cur: Any) -> list[tuple[str, str, str]]:
         """Drop the per-row triggers this batch replaces; (name, CREATE sql, batch sql) of each."""
@@ -256,5 +276,5 @@ def cursor(session: Session) -> Any:
 def run_many(session: Session, table: str, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """``executemany`` of raw SQL on ``table`` (UPDATEs of rows the caller has checked it may write)."""
     note_written(session, [table])
-    for i in range(0, len(rows), CHUNK):
-        cursor(session).executemany(sql, rows[i:i + CHUNK])
+    for i in range(0, len(rows), CHUNK):  # ids given as 32-hex text go in as their 16 stored bytes
+        cursor(session).executemany(sql, [stored_params(r) for r in rows[i:i + CHUNK]])

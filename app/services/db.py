@@ -26,6 +26,7 @@ from app.services import changes as _changes  # noqa: F401  (every Session recor
 from app.services import ownership as _ownership  # noqa: F401  (its before_flush guard holds every Session)
 from app.services import schema
 from app.services.errors import DatabaseProblem, NotFound
+from app.services.id_storage import hex_row, stored_params
 
 T = TypeVar("T")
 
@@ -204,6 +205,12 @@ def local_scope(session: Session) -> set[str] | None:
     (head office, a standalone file, a branch of a server without selective replication)."""
     raw = session.execute(text("SELECT value FROM sync_state WHERE key = 'scope'")).scalar()
     return {x for x in str(raw).split(",") if x} or None if raw else None
+
+
+def hex_raw_rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """``raw_rows`` for modules that keep ids as 32-hex text in Python: hex parameters go in as the
+    16 bytes the columns hold, 16-byte values come out as hex (``id_storage``)."""
+    return [hex_row(r) for r in raw_rows(session, sql, stored_params(params or {}))]
 
 
 def has_table(session: Session, name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from app import __version__
+from app.models.types import hex_of
 from app.services import backup, crashlog, logfile, schema
 from app.services.paths import user_config_dir, user_data_dir
 from app.services.replication.conn import redact as redact_dsn
@@ -43,7 +44,7 @@ def _db_facts(engine: Engine) -> list[str]:
                                   "WHERE s.id = 1")).first()
             state: dict[str, str] = dict(c.execute(text("SELECT key, value FROM sync_state WHERE key IN "
                                         "('workstation', 'restored_from', 'restored_at')")).all())
-        out.append(f"site: {site[0] if site else 'not yet'}; branch: {(site[1] if site else '') or 'not set'}; "
+        out.append(f"site: {hex_of(site[0]) if site else 'not yet'}; branch: {(site[1] if site else '') or 'not set'}; "
                    f"workstation: {state.get('workstation', '1')}")
         if state.get("restored_from"):
             out.append(f"restored: from {state['restored_from']} at {state.get('restored_at', '?')}")

@@ -148,7 +148,7 @@ def queue_many(session: Session, actor: Actor | None, messages: Sequence[NewMess
             continue
         mid = m.message_id or uuid7()
         subject = m.subject.strip()[:200]
-        rows.append((mid.hex, m.owner_branch_id.hex, now, now, hlc, site, None, to_addr, "", subject, m.body, "", None,
+        rows.append((mid.bytes, m.owner_branch_id.bytes, now, now, hlc, site, None, to_addr, "", subject, m.body, "", None,
                      m.entity, m.entity_ref, "queued", 0, now, None, ""))
         audits.append((mid, m.owner_branch_id, {"to": to_addr, "subject": subject, "about": m.entity_ref}))
         out.append("")

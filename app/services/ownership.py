@@ -182,7 +182,8 @@ def check_insert(session: Session, model: Any, owners: set[Any]) -> None:
     name = model.__table__.name
     if sync == MASTER and not own.head_office:
         raise ForeignWrite(f"{name} is master data: only head office adds it")
-    foreign = {o for o in owners if o is not None and o != own.branch_id and o != getattr(own.branch_id, "hex", "")}
+    foreign = {o for o in owners if o is not None and o != own.branch_id and o != getattr(own.branch_id, "hex", "")
+               and o != getattr(own.branch_id, "bytes", b"")}
     if sync != MASTER and foreign:
         raise ForeignWrite(f"{name}: rows of another branch; this workstation writes only its own branch's")
 

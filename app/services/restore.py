@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.models.types import hex_of, id_bytes
 from app.services import schema
 from app.services.backup import BackupError, BackupFile, copy_database, describe
 from app.services.db import check_file, make_engine
@@ -99,13 +100,14 @@ def _site(path: Path) -> tuple[str, str, bool]:
         return "", "", False
     finally:
         con.close()
-    return (str(row[0] or "") if row else "", str(row[1] or "") if row and row[1] else "", synced)
+    # ids as 32 hex whether the file stores 16 bytes or (a file from before 0022_binary_ids) text
+    return (hex_of(row[0] or "") if row else "", hex_of(row[1]) if row and row[1] else "", synced)
 
 
 def _branch_name(path: Path, branch_id: str) -> str:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = con.execute("SELECT code FROM branch WHERE id = ?", (branch_id,)).fetchone()
+        row = con.execute("SELECT code FROM branch WHERE id IN (?, ?)", (id_bytes(branch_id), branch_id)).fetchone()
         return str(row[0]) if row else branch_id
     except sqlite3.DatabaseError:
         return branch_id

@@ -15,7 +15,7 @@ import ast
 import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, exc, text
 
@@ -110,9 +110,19 @@ def upgrade(engine: Engine, target: str = "heads") -> set[str]:
             f"{engine.url.database} was written by a newer Depot (schema {', '.join(sorted(unknown))})"
         )
     cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+    with engine.connect() as conn:
+        # Foreign keys off for the migrations (SQLite's own advice for schema changes; a no-op
+        # inside a transaction, hence the raw connection before BEGIN): with them on, rewriting a
+        # parent key (0022_binary_ids) made SQLite look for its children, a scan per row where the
+        # child column has no index. Migrations keep keys consistent themselves (tests check).
+        raw: Any = conn.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, target)
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
     # local indexes that are not migrations (kept by triggers, never replicated)
     from app.services.search_index import ensure_for_engine
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item, Lot
 from app.models.org import INTERNAL_KINDS, Location, Warehouse
 from app.models.stock import MOVE_REASONS, StockBalance, StockMove
-from app.models.types import DomainValueError, to_qty, utcnow
+from app.models.types import DomainValueError, hex_of, to_qty, utcnow
 from app.services.auth import Actor
 from app.services.errors import Conflict, NotFound, ValidationError
 
@@ -231,7 +231,8 @@ def balance_mismatches(session: Session, limit: int = 20) -> list[tuple[str, str
         AND l.item_id = b.item_id AND l.lot_key = b.lot_key)
     LIMIT {int(limit)}
     """
-    return [(str(a), str(b), str(c), int(d), int(e)) for a, b, c, d, e in session.execute(text(sql))]
+    # ids as 32-hex text ('' for no lot): the file holds 16 bytes, which str() would print as b'...'
+    return [(hex_of(a), hex_of(b), hex_of(c), int(d), int(e)) for a, b, c, d, e in session.execute(text(sql))]
 
 
 def items_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Item]:

@@ -116,7 +116,7 @@ def test_each_receiving_label_carries_its_own_putaway_tasks_quantity(session: Se
     from app.models.receiving import PutawayTask
 
     widget = world.items["WIDGET"]
-    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id.hex})
+    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id})
     for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
         world.bins[key].capacity_volume_cm3 = 67 * 32
     session.flush()

@@ -58,7 +58,7 @@ def allocated(session: Session, so: SalesOrder) -> list[int]:
 
 def ledger_sum(session: Session, so: SalesOrder) -> int:
     return int(session.execute(text("SELECT COALESCE(SUM(qty), 0) FROM allocation WHERE order_id = :o"),
-                               {"o": so.id.hex}).scalar() or 0)
+                               {"o": so.id}).scalar() or 0)
 
 
 def money(v: str) -> Decimal:

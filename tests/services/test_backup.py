@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _set_branch(path: Path, branch_id: uuid.UUID) -> None:
     con = sqlite3.connect(path)
-    con.execute("UPDATE local_site SET branch_id = ? WHERE id = 1", (branch_id.hex,))
+    con.execute("UPDATE local_site SET branch_id = ? WHERE id = 1", (branch_id,))
     con.commit()
     con.close()
 
@@ -216,7 +216,7 @@ def test_another_workstations_backup_is_refused_once_this_one_has_synced(branch_
     backup.copy_database(src, other)  # (a plain file copy would miss what is still in the WAL)
     src.close()
     con = sqlite3.connect(other)
-    con.execute("UPDATE local_site SET site_id = ?", (uuid.uuid4().hex,))
+    con.execute("UPDATE local_site SET site_id = ?", (uuid.uuid4(),))  # its 16 bytes, as a workstation stores it
     con.commit()
     con.close()
     theirs = Path(backup.take_backup(other, tmp_path).path)

@@ -165,7 +165,7 @@ def _workstation(src: Path, dst: Path) -> Engine:
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as conn:
         a.backup(conn)  # with what the first still holds in its WAL
     conn = sqlite3.connect(dst)
-    conn.execute("UPDATE local_site SET site_id = ?", (uuid7().hex,))
+    conn.execute("UPDATE local_site SET site_id = ?", (uuid7(),))
     conn.commit()
     conn.close()
     return open_database(dst)

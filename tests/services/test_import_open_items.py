@@ -373,7 +373,7 @@ def test_a_branch_workstation_imports_only_its_own_warehouses_history(session: S
 
     session.get(LocalSite, 1) or session.execute(text(
         "INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, 'x', NULL, '2026-01-01')"))
-    session.execute(text("UPDATE local_site SET branch_id = :b"), {"b": world.dal.id.hex})
+    session.execute(text("UPDATE local_site SET branch_id = :b"), {"b": world.dal.id})
     session.execute(text("INSERT INTO sync_state (key, value) VALUES ('dsn', 'host=x')"))
     session.commit()
     path = write(tmp_path, """
@@ -402,7 +402,7 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
     path.write_text(body, encoding="utf-8")
     monkeypatch.setattr(bulk, "BATCH_MIN", 1)
     assert import_csv(session, world.actors["root"], "sales-history", path).imported == 120
-    ids = [r[0] for r in session.execute(text("SELECT id FROM sales_history ORDER BY rowid"))]
+    ids = [r[0].hex() for r in session.execute(text("SELECT id FROM sales_history ORDER BY rowid"))]  # outbox: hex
     captured = session.execute(text("SELECT row_id, op FROM sync_outbox WHERE tbl = 'sales_history' ORDER BY seq")).all()
     assert [tuple(r) for r in captured] == [(i, "I") for i in ids]
     assert session.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all() == schema_before
@@ -416,7 +416,7 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
     # a later single row still fires the triggers that were put back
     session.execute(text("INSERT INTO sales_history (id, owner_branch_id, created_at, item_id, warehouse_id, sale_date,"
                          " qty, reference) VALUES ('x1', :o, '2026-01-01', :i, :w, '2026-01-01', 5, '')"),
-                    {"o": world.dal.id.hex, "i": world.items["BOLT"].id.hex, "w": world.wh_dal.id.hex})
+                    {"o": world.dal.id, "i": world.items["BOLT"].id, "w": world.wh_dal.id})
     assert session.scalar(text("SELECT count(*) FROM sync_outbox WHERE row_id = 'x1'")) == 1
 
 

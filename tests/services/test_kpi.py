@@ -178,3 +178,19 @@ def test_csv_export_and_cli_agree(session: Session, kw: World, db_path, capsys) 
     missing = db_path.parent / "no-such-folder" / "kpi.csv"
     assert run(["--db", str(db_path), "kpi", "--csv", str(missing)]) == 1
     assert "--csv: the folder" in capsys.readouterr().err and not missing.parent.exists()
+
+
+def test_split_keys_are_the_ids_as_hex_and_drill_back(session: Session, kw: World) -> None:
+    # SQLite stores ids as 16 bytes: the KPI layer keeps them as hex (exports and the JSON cache
+    # take them) and binds them as stored, so a group drills back into its own rows, not into none
+    scope = make_scope(session, period="2026-01..2026-03", today=TODAY, bucket="month", by="warehouse")
+    f = {x.key: x for x in compute(session, scope)}["supplier_on_time"]
+    keys = {g.label: g.key for g in f.groups}
+    assert keys == {"DAL1": kw.wh_dal.id.hex, "HOU1": kw.wh_hou.id.hex}
+    json.dumps([g.key for g in f.groups])
+    rows, total = drill(session, "supplier_on_time", scope, "", keys["DAL1"])
+    assert total == 3 and {r["warehouse"] for r in rows} == {"DAL1"}  # DAL-PO-000001's two lines, DAL-PO-000002's one
+    rows, total = drill(session, "supplier_on_time", scope, "", keys["HOU1"])
+    assert total == 1 and rows[0]["doc"].startswith("HOU-PO-000001")
+    one = make_scope(session, period="2026-01..2026-03", today=TODAY, warehouses=["HOU1"])
+    assert one.warehouses == (kw.wh_hou.id.hex,)

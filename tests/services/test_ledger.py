@@ -95,7 +95,9 @@ def test_rebuild_balances_recovers_a_damaged_balance_table(session: Session, wor
     _receive(session, world, "WIDGET", 2, "DAL1-A-02")
     session.commit()
     session.execute(text("UPDATE stock_balance SET qty = qty + 7"))
-    assert balance_mismatches(session)
+    bad = balance_mismatches(session)  # each names its bin and item by id, as hex (db check prints them)
+    bin_a = world.bins["DAL1-A-01"].id.hex
+    assert (bin_a, world.items["WIDGET"].id.hex, "", 40, 47) in bad
     rebuild_balances(session)
     session.commit()
     assert balance_mismatches(session) == []
@@ -109,8 +111,8 @@ def test_moves_from_any_writer_update_balances(session: Session, world: World) -
         "INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, to_location_id, qty,"
         " reason, doc_type, moved_at) VALUES (:id, :o, '2026-01-01T00:00:00.000000+00:00', :i, :f, :t, 9, 'receipt', '',"
         " '2026-01-01T00:00:00.000000+00:00')"),
-        {"id": uuid.uuid4().hex, "o": world.hou.id.hex, "i": world.items["BOLT"].id.hex, "f": sup.id.hex,
-         "t": world.bins["DAL1-A-02"].id.hex})
+        {"id": uuid.uuid4(), "o": world.hou.id, "i": world.items["BOLT"].id, "f": sup.id,
+         "t": world.bins["DAL1-A-02"].id})
     session.commit()
     assert on_hand(session, world.items["BOLT"].id, world.wh_dal.id) == 9
     assert session.scalars(select(StockMove)).one().qty == 9

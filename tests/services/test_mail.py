@@ -152,7 +152,7 @@ def test_many_queued_at_once_are_stored_as_one_queued_alone(session: Session, wo
     def raw(table: str, where: str, row_id: Any) -> dict[str, Any]:
         cols = [str(r[1]) for r in session.execute(text(f"PRAGMA table_info({table})"))]
         got = session.execute(text(f"SELECT {', '.join(f'{c}, typeof({c}) AS t_{c}' for c in cols)} FROM {table} "
-                                   f"WHERE {where} = :i"), {"i": row_id.hex}).mappings().one()
+                                   f"WHERE {where} = :i"), {"i": row_id.bytes}).mappings().one()
         return {k: v for k, v in got.items() if k not in ("id", "created_at", "updated_at", "next_attempt_at", "hlc",
                                                           "to_addr", "entity_id", "detail")}
 

@@ -99,7 +99,7 @@ def test_confirm_by_scanning_moves_stock_and_measures_dock_to_stock(session: Ses
     assert (summary.receipts, summary.stocked, summary.median_dock_to_stock_min) == (1, 1, 45.0)
     assert dock_to_stock_summary(session, since=T0 + dt.timedelta(days=1)).receipts == 0
     q = "SELECT l.code, b.qty FROM stock_balance b JOIN location l ON l.id=b.location_id WHERE b.item_id=:i AND b.qty<>0 AND l.kind='storage'"
-    assert session.execute(text(q), {"i": world.items["BOLT"].id.hex}).all() == [("A-03", 10)]
+    assert session.execute(text(q), {"i": world.items["BOLT"].id}).all() == [("A-03", 10)]
     assert list_tasks(session, world.wh_dal.id) == []
     with pytest.raises(Conflict, match="already confirmed"):
         confirm_putaway(session, world.actors["wes"], [(b_task.id, "A-03")])
@@ -168,7 +168,7 @@ def test_a_line_no_bin_can_take_is_split_over_bins_by_whole_cases(session: Sessi
 def test_seven_cases_become_tasks_of_whole_cases(session: Session, world: World) -> None:
     """The issue's case: 168 units (7 cases of 24) into bins that take 67 each."""
     widget = world.items["WIDGET"]
-    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id.hex})
+    session.execute(text("UPDATE item_uom SET factor = 24 WHERE item_id = :i"), {"i": widget.id})
     for key in ("DAL1-A-01", "DAL1-A-02", "DAL1-A-03"):
         world.bins[key].capacity_volume_cm3 = 67 * 32
     session.flush()

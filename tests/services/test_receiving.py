@@ -26,7 +26,7 @@ T0 = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 
 def _qty_at(session: Session, loc_id: object, item_id: object) -> int:
     return int(session.scalar(text("SELECT coalesce(sum(qty),0) FROM stock_balance WHERE location_id=:l AND item_id=:i"),
-                              {"l": loc_id.hex, "i": item_id.hex}) or 0)  # type: ignore[attr-defined]
+                              {"l": loc_id, "i": item_id}) or 0)  # type: ignore[attr-defined]
 
 
 def _moves(session: Session) -> int:

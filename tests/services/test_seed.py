@@ -19,6 +19,7 @@ from app.services.auth import login
 from app.services.carriers.numbers import carrier_of
 from app.services.db import open_database
 from app.services.errors import AuthError, Conflict, ValidationError
+from app.services.id_storage import id_columns
 from app.services.numbering import next_number
 from app.services.seed import DEMO_PASSWORD, LOADED_TABLES, SeedReport, seed_database
 from app.services.seed.documents import sscc18
@@ -255,6 +256,21 @@ def test_open_work_for_the_screens(s: Session, demo: SeedReport) -> None:
     assert demo.counts["stock_move"] == one(s, "SELECT count(*) FROM stock_move")
 
 
+def test_every_id_of_the_seeded_file_is_stored_as_16_bytes(demo: SeedReport) -> None:
+    """The seed makes ids as 32-hex text and writes them as their 16 bytes (seed.bulk.stored_ids): a text id
+    would match no stored id (0022_binary_ids)."""
+    conn = sqlite3.connect(demo.path)
+    try:
+        found = {f"{t}.{c}": conn.execute(f'SELECT count(*) FROM "{t}" WHERE typeof("{c}") = ? AND "{c}" <> ?',
+                                          ("text", "")).fetchone()[0]
+                 for t, cols in id_columns(conn).items() for c in cols}
+        assert sum(conn.execute(f'SELECT count(*) FROM "{t}" WHERE typeof("{c}") = ?', ("blob",)).fetchone()[0]
+                   for t, cols in id_columns(conn).items() for c in cols) > 100_000
+    finally:
+        conn.close()
+    assert {k: n for k, n in found.items() if n} == {}
+
+
 def test_seed_is_a_bulk_load_not_local_edits(s: Session, demo: SeedReport) -> None:
     assert one(s, "SELECT count(*) FROM sync_outbox") == 0
     assert one(s, "SELECT enabled FROM sync_capture WHERE id = 1") == 1
@@ -268,7 +284,7 @@ def test_seed_is_a_bulk_load_not_local_edits(s: Session, demo: SeedReport) -> No
     highest = one(s, "SELECT max(number) FROM purchase_order WHERE number LIKE 'DAL-PO-%'")
     import uuid
 
-    nxt = next_number(s, uuid.UUID(str(dal)), "PO")
+    nxt = next_number(s, uuid.UUID(bytes=dal), "PO")
     assert nxt > str(highest) and int(nxt[-6:]) == int(str(highest)[-6:]) + 1
 
 
@@ -277,7 +293,7 @@ def test_same_seed_same_content_other_seed_other_content(demo: SeedReport, tmp_p
     assert content_digest(again.path) == content_digest(demo.path)
     ids = sqlite3.connect(again.path).execute("SELECT id FROM item ORDER BY sku LIMIT 3").fetchall()
     assert ids == sqlite3.connect(demo.path).execute("SELECT id FROM item ORDER BY sku LIMIT 3").fetchall()
-    assert all(str(i[0])[12] == "7" for i in ids), "ids are uuid7-shaped"
+    assert all(i[0].hex()[12] == "7" for i in ids), "ids are uuid7-shaped (stored as 16 bytes)"
 
 
 def test_refuses_a_database_that_holds_data_and_bad_arguments(demo: SeedReport, tmp_path: Path) -> None:

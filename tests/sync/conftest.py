@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
+from app.services.id_storage import stored_params
 from app.services.replication.engine import SyncResult, sync_once
 from app.services.replication.server import add_branch, drop_roles, init_server
 from app.services.replication.tables import sync_tables
@@ -109,8 +110,11 @@ class Site:
         return Session(self.engine, expire_on_commit=False)
 
     def scalar(self, q: str, **params: Any) -> Any:
+        """One value of raw SQL; ids given as 32-hex text (as the tests hold them) are compared as the
+        16 bytes the file stores; a stored id comes back as hex."""
         with self.engine.connect() as c:
-            return c.execute(text(q), params).scalar()
+            v = c.execute(text(q), stored_params(params)).scalar()
+        return v.hex() if isinstance(v, bytes) and len(v) == 16 else v
 
     def close(self) -> None:
         self.engine.dispose()
@@ -229,7 +233,7 @@ def site_hashes(site: Site) -> dict[str, tuple[int, str]]:
     out = {}
     with site.engine.connect() as c:
         for t in sync_tables().values():
-            cols = ", ".join(f'"{n}"' for n in t.names)
+            cols = ", ".join(col.sqlite_expr for col in t.columns)  # ids as the hex the server's rows show
             rows = sorted(tuple("" if v is None else v.hex() if isinstance(v, bytes) else str(v) for v in r)
                           for r in c.exec_driver_sql(f'SELECT {cols} FROM "{t.name}"'))
             out[t.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])

@@ -56,7 +56,7 @@ def receive(site: Site, w: World, branch: str, sku: str, qty: int) -> None:
 
 def _rows(site: Site, table: str) -> dict[str, tuple[str, ...]]:
     t = sync_tables()[table]
-    cols = ", ".join(f'"{n}"' for n in t.names)
+    cols = ", ".join(col.sqlite_expr for col in t.columns)
     with site.engine.connect() as c:
         return {str(r[0]): tuple("" if v is None else str(v) for v in r) for r in c.exec_driver_sql(f'SELECT {cols} FROM "{table}"')}
 

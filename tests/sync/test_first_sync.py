@@ -377,7 +377,7 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     assert weeks == [True, False]
     assert _rows(other, want) == _rows(scoped, want) != []
     assert _rows(other, kpi) == _rows(scoped, kpi) != []
-    assert _rows(other, sold) == _rows(scoped, sold) == [(w.items["WIDGET"].id.hex, w.wh_hou.id.hex, ANY, 1)]
+    assert _rows(other, sold) == _rows(scoped, sold) == [(w.items["WIDGET"].id.bytes, w.wh_hou.id.bytes, ANY, 1)]
     with other.session() as s:
         assert balance_mismatches(s) == []
 

@@ -101,7 +101,7 @@ def _second_workstation(net: Net, site: Site, make_site: Any) -> Site:
     other.engine.dispose()
     shutil.copy(site.path, other.path)
     with sqlite3.connect(other.path) as c:
-        c.execute("UPDATE local_site SET site_id = ? WHERE id = 1", (uuid7().hex,))
+        c.execute("UPDATE local_site SET site_id = ? WHERE id = 1", (uuid7(),))  # a UUID binds as its 16 stored bytes
         c.execute("DELETE FROM sync_state WHERE key IN ('workstation', 'reported_cursor', 'reported_at', 'last_receipt')")
     return Site(other.path, site.dsn)
 
@@ -129,7 +129,7 @@ def test_a_replayed_sync_sends_the_statements_of_a_real_one(net: Net, make_site:
 
         with dal.engine.connect() as c:
             state = {str(k): str(v) for k, v in c.execute(text("SELECT key, value FROM sync_state")).all()}
-            site_id = str(uuid.UUID(c.execute(text("SELECT site_id FROM local_site WHERE id = 1")).scalar_one()))
+            site_id = str(uuid.UUID(bytes=c.execute(text("SELECT site_id FROM local_site WHERE id = 1")).scalar_one()))
         branch = net.world.dal.id.hex
         batch, unknown = read_batch(dal.engine, 1000)
         assert batch is not None and not unknown and sum(map(len, batch.by_table.values())) == 2

@@ -49,7 +49,7 @@ def test_a_converted_head_office_file_keeps_replicating(
     eng = make_engine(path)
     assert REVISION not in schema.db_heads(eng)
     schema.upgrade(eng)
-    assert REVISION in schema.db_heads(eng)
+    assert schema.db_heads(eng) == schema.script_heads()  # 0020_storage and what follows it (0022_binary_ids)
     eng.dispose()
     assert table_digests(path) == before
 

@@ -127,7 +127,7 @@ def _branch_file(engine: Engine, w: World) -> None:
     with session_scope(engine) as s:
         site_id(s)
     with engine.begin() as c:
-        c.exec_driver_sql("UPDATE local_site SET branch_id = ? WHERE id = 1", (w.dal.id.hex,))
+        c.exec_driver_sql("UPDATE local_site SET branch_id = ? WHERE id = 1", (w.dal.id,))
 
 
 def test_backups_page_backs_up_verifies_and_refuses_a_missing_folder(qtbot: Any, world: World, make_ctx: MakeCtx,

@@ -25,6 +25,7 @@ from app.services import jobs, mail
 from app.services.auth import Actor
 from app.services.changes import Change
 from app.services.db import session_scope
+from app.services.id_storage import HexIds
 from app.services.inventory.promise import expected_dates
 from app.services.ownership import ownership
 
@@ -65,7 +66,7 @@ def backorder_lines(session: Session, *, warehouse: str | None = None, customer:
     first served; never-allocated ones too), so a line is never promised stock an earlier order is
     waiting for."""
     today = today or dt.date.today()
-    raw: Any = session.connection().connection.driver_connection
+    raw: Any = HexIds(session.connection().connection.driver_connection)  # ids as hex here, 16 bytes stored
     marks = ",".join("?" * len(WAITING))
     where, params = "", []
     if warehouse:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models.parties import PRIORITY_TIERS
+from app.services.id_storage import HexIds
 
 #: orders a run ranks and allocates
 ALLOCATABLE = ("open", "backordered", "allocated")
@@ -115,8 +116,8 @@ def _marks(n: int) -> str:
 def _rows(session: Session | Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """Plain tuples straight from the driver, in the session's transaction (SQLAlchemy's row
     objects cost as much as the query itself at this size). The seed passes its raw connection."""
-    raw: Any = session.connection().connection.driver_connection if isinstance(session, Session) else session
-    return raw.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
+    raw: Any = session if not isinstance(session, Session) else session.connection().connection.driver_connection
+    return HexIds(raw).execute(sql, params).fetchall()  # ids as hex here, 16 bytes in the file
 
 
 def _chunked(session: Session | Any, sql: str, keys: Sequence[str], extra: Sequence[Any] = ()) -> list[Any]:

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.anomaly import detect, scan
-from app.services.db import raw_rows
+from app.services.db import hex_raw_rows as raw_rows
 
 
 def _score(found: AbstractSet[tuple[str, ...]], injected: AbstractSet[tuple[str, ...]]) -> dict[str, Any]:

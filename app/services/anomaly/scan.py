@@ -27,7 +27,7 @@ from app.models.exceptions import ExceptionItem
 from app.services.anomaly import detect
 from app.services.anomaly.detect import Finding
 from app.services.auth import Actor
-from app.services.db import raw_rows as _raw
+from app.services.db import hex_raw_rows as _raw
 from app.services.exception_inbox import raise_exception
 from app.services.ownership import owns
 
@@ -87,7 +87,8 @@ def spikes(session: Session, today: dt.date, weeks: int = SPIKE_HISTORY_WEEKS) -
 def _names(session: Session, items: set[str], whs: set[str]) -> dict[tuple[str, ...], tuple[str, str, str]]:
     if not items:
         return {}
-    it: dict[Any, Any] = dict(_raw(session, f"SELECT id, sku FROM item WHERE id IN ({', '.join(repr(i) for i in items)})"))
+    blobs = ", ".join("X'" + bytes.fromhex(i).hex() + "'" for i in items)  # ids are 16 bytes in the file
+    it: dict[Any, Any] = dict(_raw(session, f"SELECT id, sku FROM item WHERE id IN ({blobs})"))
     wr = {str(r[0]): (str(r[1]), str(r[2])) for r in _raw(
         session, "SELECT w.id, w.code, b.code FROM warehouse w JOIN branch b ON b.id = w.branch_id")}
     return {(i, w): (str(it.get(i, "?")), wr.get(w, ("?", "?"))[0], wr.get(w, ("?", "?"))[1])

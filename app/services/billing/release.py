@@ -109,7 +109,7 @@ def queue(session: Session, sh: Shipment, step: str, day: dt.date) -> bool:
     if (sh.id, step) in memo[1]:
         return True
     memo[1].add((sh.id, step))
-    cursor(session).execute(_QUEUE_SQL, (sh.id.hex, step, day.isoformat(), iso_utc(utcnow())))
+    cursor(session).execute(_QUEUE_SQL, (sh.id, step, day.isoformat(), iso_utc(utcnow())))
     return True
 
 

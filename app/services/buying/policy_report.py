@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.auth import Actor
-from app.services.db import raw_rows
+from app.services.db import hex_raw_rows as raw_rows
 from app.services.errors import ValidationError
 from app.services.forecast import selection as sel
 from app.services.forecast.demand import week_of

@@ -1,5 +1,6 @@
 """What picking reads of the stock: bins holding an item (with lot, expiry, place) and what live
-waves already take from them. Raw SQL over stored values (hex ids): a wave plan reads thousands of
+waves already take from them. Raw SQL over stored values (ids as hex in Python, 16 bytes in the
+file: ``rows`` converts both ways): a wave plan reads thousands of
 bins at once, and SQLAlchemy's rows would cost more than the queries."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.services.dispatch.layout import Spot, spot_of
+from app.services.id_storage import hex_row, stored_params
 
 _CHUNK = 500
 #: where picks come from (the dock too: a receipt may be picked as it lands, cross-dock)
@@ -19,8 +21,9 @@ PICK_FROM = ("storage", "dock")
 
 
 def rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Raw rows with ids as 32-hex text both ways (the columns hold 16 bytes: ``id_storage``)."""
     raw: Any = session.connection().connection.driver_connection
-    return raw.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
+    return [hex_row(r) for r in raw.execute(sql, stored_params(params)).fetchall()]
 
 
 def chunked(session: Session, sql: str, keys: Sequence[str], extra: Sequence[Any] = ()) -> list[Any]:

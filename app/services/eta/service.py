@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.services.auth import Actor
-from app.services.db import raw_rows as _raw
+from app.services.db import hex_raw_rows as _raw
 from app.services.errors import ValidationError
 from app.services.eta import model as em
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.models.catalog import Item
 from app.models.forecasting import DemandForecast, ForecastRun
 from app.models.org import Warehouse
-from app.models.types import iso_utc, utcnow
+from app.models.types import hex_of, iso_utc, utcnow
 from app.services.auth import Actor
 from app.services.db import raw_rows as _raw
 from app.services.errors import NotFound, ValidationError
@@ -70,7 +70,7 @@ def weekly_history(session: Session, today: dt.date, weeks: int = DEFAULT_WEEKS)
     bounds = {"w0": w0, "w1": w1}
     groups = _raw(session, f"SELECT item_id, warehouse_id, count(*) {window} GROUP BY item_id, warehouse_id "
                            "ORDER BY item_id, warehouse_id", bounds)
-    pairs = [(str(it), str(wh)) for it, wh, _n in groups]
+    pairs = [(hex_of(it), hex_of(wh)) for it, wh, _n in groups]  # stored 16 bytes -> hex
     counts = np.fromiter((g[2] for g in groups), dtype=np.int64, count=len(groups))
     cells = _raw(session, f"SELECT week - :w0, qty {window} ORDER BY item_id, warehouse_id, week", bounds)
     pi = np.repeat(np.arange(len(pairs), dtype=np.int64), counts)
@@ -158,7 +158,7 @@ def store(session: Session, hist: WeeklyHistory, res: sel.Result, horizon: int, 
     session.execute(delete(DemandForecast))
     path32 = res.path.astype("<f4")
     stamp = iso_utc(now)  # the stored form of the time as the ORM writes it (fixed-width ISO text)
-    batch = [(it, wh, stamp, origin, horizon, path32[k].tobytes(), sel.METHODS[int(res.method[k])],
+    batch = [(bytes.fromhex(it), bytes.fromhex(wh), stamp, origin, horizon, path32[k].tobytes(), sel.METHODS[int(res.method[k])],
               sel.CLASSES[int(res.klass[k])], _fig(res.mae[k]), _fig(res.rmse[k]), _fig(res.scale[k]),
               int(res.known[k]), res.reason[k][:120]) for k, (it, wh) in enumerate(hist.pairs)]
     if batch:

@@ -27,7 +27,7 @@ from app.models.ids import uuid7_hex_batch
 from app.models.org import Warehouse
 from app.models.parties import Customer
 from app.services.auth import Actor
-from app.services.bulk import BulkInsert, Stamp, cursor
+from app.services.bulk import BulkInsert, Stamp, cursor, id_column
 from app.services.importer.fields import Field, Problem, Row, code, date, qty
 from app.services.importer.fields import text as text_field
 from app.services.importer.stock_orders import _foreign
@@ -116,7 +116,8 @@ class SalesHistoryLoader:
                     "warehouse_id TEXT, sale_date TEXT, customer_id TEXT, reference TEXT)")
         cur.execute("DELETE FROM import_sales_keys")
         cur.executemany("INSERT INTO import_sales_keys VALUES (?, ?, ?, ?, ?, ?)",
-                        [(n, r[1], r[2], r[3], r[5], r[6]) for n, r in enumerate(rows)])
+                        [(n, id_column(r[1]), id_column(r[2]), r[3], id_column(r[5]), r[6])  # ids: the stored 16 bytes
+                         for n, r in enumerate(rows)])
         cur.execute("SELECT k.n FROM import_sales_keys k JOIN sales_history h ON h.item_id = k.item_id "
                     "AND h.warehouse_id = k.warehouse_id AND h.sale_date = k.sale_date "
                     "AND h.customer_id IS k.customer_id AND h.reference = k.reference")

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.services.id_storage import HexIds
 from app.services.inventory.atp import HOLDING_STATES, OPEN_RECEIPT_STATES
 
 PICKABLE_KINDS = ("storage", "dock", "pack")
@@ -70,7 +71,8 @@ BULK_ITEMS = 1500
 
 def _raw(session: Session | Any) -> Any:
     """The driver connection of ``session`` (the seed passes its raw connection itself)."""
-    return session.connection().connection.driver_connection if isinstance(session, Session) else session
+    raw = session if not isinstance(session, Session) else session.connection().connection.driver_connection
+    return HexIds(raw)  # ids hex in Python, 16 bytes stored
 
 
 def _by_items(session: Session | Any, sql: str, col: str, keys: list[str], *extra: object) -> list[Any]:

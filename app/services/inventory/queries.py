@@ -23,7 +23,7 @@ from app.models.stock import StockBalance, StockMove
 from app.services.db import local_scope
 from app.services.inventory.atp import allocated_by_item
 
-#: lot.id as stored (32 hex chars on SQLite) compared with stock_balance.lot_key
+#: lot.id as stored (16 bytes on SQLite) compared with stock_balance.lot_key (the same bytes, or '' for no lot)
 _LOT_JOIN = type_coerce(Lot.id, String) == StockBalance.lot_key
 
 
@@ -172,7 +172,7 @@ def doc_ref(session: Session, doc_type: str, doc_id: uuid.UUID | None) -> str:
     sql = _DOC_NUMBER_SQL.get(doc_type)
     if sql and doc_id is not None:
         try:
-            found = session.execute(text(sql), {"i": doc_id.hex}).scalar()
+            found = session.execute(text(sql), {"i": doc_id}).scalar()
         except OperationalError:  # a table of an area this file does not have
             found = None
         if found:

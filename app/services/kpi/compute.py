@@ -27,6 +27,7 @@ from app.services.kpi.core import (
     bucket_bounds,
     bucket_sql,
     buckets,
+    sql_rows,
 )
 
 #: the rows column each dimension groups and filters by
@@ -269,7 +270,7 @@ def _sql_facts(session: Session, kpi: Kpi, scope: Scope) -> list[Fact]:
         return _shared_facts(session, kpi, scope, where, params, group)
     sql = (f"SELECT {bucket_sql(scope.bucket)} AS b, {group} AS g, SUM(num), SUM(den) "
            f"FROM ({sql_for(kpi.facts_sql or kpi.rows_sql, scope)}) WHERE at >= :start AND at < :end{where} GROUP BY b, g")
-    rows = session.connection().exec_driver_sql(sql, {**scope.params(), **params}).fetchall()
+    rows = sql_rows(session, sql, {**scope.params(), **params})
     return [(r[0], r[1] or "", float(r[2] or 0), float(r[3] or 0)) for r in rows]
 
 
@@ -285,7 +286,7 @@ def _shared_facts(session: Session, kpi: Kpi, scope: Scope, where: str, params: 
         sums = ", ".join(f"SUM({k.share[1]}), SUM({k.share[2]})" for k in peers if k.share)
         sql = (f"SELECT {bucket_sql(scope.bucket)} AS b, {group} AS g, {sums} "
                f"FROM ({sql_text}) WHERE at >= :start AND at < :end{where} GROUP BY b, g")
-        rows = session.connection().exec_driver_sql(sql, {**scope.params(), **params}).fetchall()
+        rows = sql_rows(session, sql, {**scope.params(), **params})
         memo.clear()
         memo[key] = {k.key: [(r[0], r[1] or "", float(r[2 + 2 * i] or 0), float(r[3 + 2 * i] or 0)) for r in rows]
                      for i, k in enumerate(peers)}
@@ -318,14 +319,13 @@ def drill(session: Session, key: str, scope: Scope, bucket: str = "", group: str
         where += f" AND {DIM_COLUMN[scope.by]} = :grp"
         params["grp"] = group
     base = f"FROM ({sql_for(kpi.rows_sql, scope)}) WHERE at >= :start AND at < :end{where}"
-    conn = session.connection()
     allp = {**scope.params(), **params}
-    total = int(conn.exec_driver_sql(f"SELECT COUNT(*) {base}", allp).scalar() or 0)
+    total = int(sql_rows(session, f"SELECT COUNT(*) {base}", allp)[0][0] or 0)
     sql = (f"SELECT doc, at, party, detail, wh, num, den, bad {base} "
            f"ORDER BY bad DESC, at DESC LIMIT {int(limit)}")
     names = dimension_labels(session, "warehouse", [])
     out = []
-    for doc, at, party, detail, wh, num, den, bad in conn.exec_driver_sql(sql, allp):
+    for doc, at, party, detail, wh, num, den, bad in sql_rows(session, sql, allp):
         out.append({"doc": doc or "", "at": str(at or "")[:16].replace("T", " "), "party": party or "",
                     "detail": detail or "", "warehouse": names.get(wh or "", ""),
                     "value": _row_value(kpi, float(num or 0), float(den or 0)), "bad": bool(bad)})
@@ -356,16 +356,15 @@ def dimension_labels(session: Session, dim: str, ids: list[str]) -> dict[str, st
     """Id (hex) -> what people call it, for the ids asked (all of them for branches, warehouses
     and carriers)."""
     sql = _LABEL_SQL[dim]
-    conn = session.connection()
     if dim in ("branch", "warehouse", "carrier") or not ids:
         if dim in ("supplier", "customer"):
             return {}
-        return {r[0]: r[1] for r in conn.exec_driver_sql(sql)}
+        return {r[0]: r[1] for r in sql_rows(session, sql)}
     out: dict[str, str] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         ph = ", ".join("?" for _ in chunk)
-        out.update({r[0]: r[1] for r in conn.exec_driver_sql(f"{sql} WHERE id IN ({ph})", tuple(chunk))})
+        out.update({r[0]: r[1] for r in sql_rows(session, f"{sql} WHERE id IN ({ph})", tuple(chunk))})
     return out
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.services.errors import ValidationError
+from app.services.id_storage import hex_row, stored_params
 
 #: what a KPI may be sliced by (besides the period)
 DIMENSIONS = ("branch", "warehouse", "supplier", "customer", "carrier")
@@ -120,14 +121,20 @@ def register(kpi: Kpi) -> Kpi:
     return kpi
 
 
+def sql_rows(session: Session, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    """Every raw statement of the KPI layer: ids stay 32-hex text in Python (scopes, group keys,
+    labels, the dashboard's exports and the JSON cache), and are the 16 bytes SQLite stores only
+    at the statement's parameters and results (``id_storage``). A hex id bound as text would match
+    no stored id and raise nothing."""
+    return [hex_row(r) for r in session.connection().exec_driver_sql(sql, stored_params(params))]
+
+
 def table_exists(session: Session, name: str) -> bool:
-    row = session.connection().exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).first()
-    return row is not None
+    return bool(sql_rows(session, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
 
 def any_row(session: Session, sql: str) -> bool:
-    return session.connection().exec_driver_sql(sql).first() is not None
+    return bool(sql_rows(session, sql))
 
 
 # --- periods and buckets ----------------------------------------------------------------------
@@ -242,5 +249,5 @@ def month_days(b: str) -> int:
 
 
 def hexid(v: object) -> str:
-    """An id as stored on SQLite (32 hex characters)."""
+    """An id as the KPI layer keeps it (32 hex characters; ``sql_rows`` binds it as stored)."""
     return v.hex if isinstance(v, uuid.UUID) else str(v)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.services.kpi.core import Fact, Kpi, Scope, bucket_bounds, buckets, register
+from app.services.kpi.core import Fact, Kpi, Scope, bucket_bounds, buckets, register, sql_rows
 
 register(Kpi(
     key="exception_volume", title="Exceptions raised", area="exceptions", unit="count", kind="sum",
@@ -34,7 +34,7 @@ def _open_rows(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
         ph = ", ".join(f":b{i}" for i in range(len(scope.branches))) or "NULL"
         sql += f" AND owner_branch_id IN ({ph})"
         params.update({f"b{i}": b for i, b in enumerate(scope.branches)})
-    return list(session.connection().exec_driver_sql(sql, params))
+    return list(sql_rows(session, sql, params))
 
 
 def _ts(text: str) -> dt.datetime:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_of, register
+from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_of, register, sql_rows
 
 
 def _runs(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
@@ -20,7 +20,7 @@ def _runs(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
     relative MAE (``demand.relative_mae``, in the run's detail). Not ``avg_rel_mae``: that is the
     geometric mean of MAE over the naive's in-sample error (below 1 beats repeating the past),
     not an error relative to demand, and 1 minus it is no accuracy."""
-    rows = session.connection().exec_driver_sql(
+    rows = sql_rows(session,
         "SELECT run_at, detail, mase_median, series FROM forecast_run WHERE run_at >= :start AND run_at < :end "
         "ORDER BY run_at", scope.params())
     out = []

@@ -22,6 +22,7 @@ from app.services.kpi.core import (
     bucket_sql,
     buckets,
     register,
+    sql_rows,
 )
 
 register(Kpi(
@@ -69,15 +70,14 @@ def value_flows(session: Session, scope: Scope) -> tuple[dict[str, float], dict[
 
 
 def _value_flows(session: Session, scope: Scope) -> tuple[dict[str, float], dict[tuple[str, str], list[float]]]:
-    conn = session.connection()
     w2, p2 = _where_wh(scope, "warehouse_id")
     # the value on hand now: everything that ever came in, net (at the cost of the day it moved)
-    now = {r[0]: float(r[1] or 0) / 10000 for r in conn.exec_driver_sql(
+    now = {r[0]: float(r[1] or 0) / 10000 for r in sql_rows(session,
         f"SELECT warehouse_id, SUM(inflow) FROM kpi_stock_day WHERE 1 = 1{w2} GROUP BY warehouse_id", p2)}
     sql = (f"SELECT {bucket_sql(scope.bucket, 'day')} AS b, warehouse_id, SUM(inflow), SUM(cogs) FROM kpi_stock_day "
            f"WHERE day >= :start{w2} GROUP BY b, warehouse_id")
     flows = {(r[0], r[1]): [float(r[2] or 0) / 10000, float(r[3] or 0) / 10000]
-             for r in conn.exec_driver_sql(sql, {**scope.params(), **p2})}
+             for r in sql_rows(session, sql, {**scope.params(), **p2})}
     return now, flows
 
 
@@ -108,7 +108,7 @@ def _group(scope: Scope, wh: str, branch_of: dict[str, str]) -> str:
 
 
 def _branches(session: Session) -> dict[str, str]:
-    return {r[0]: r[1] for r in session.connection().exec_driver_sql("SELECT id, branch_id FROM warehouse")}
+    return {r[0]: r[1] for r in sql_rows(session, "SELECT id, branch_id FROM warehouse")}
 
 
 def _turns(session: Session, scope: Scope) -> list[Fact]:
@@ -145,7 +145,7 @@ WHERE l.kind IN {_INTERNAL}{w}
 GROUP BY i.id, wa.id HAVING SUM(b.qty) > 0
 ORDER BY 4 DESC LIMIT 2000"""
     out = []
-    for sku, desc, wh, value, cogs in session.connection().exec_driver_sql(sql, {**scope.params(), **p}):
+    for sku, desc, wh, value, cogs in sql_rows(session, sql, {**scope.params(), **p}):
         turns = (cogs * 365 / max(scope.days, 1)) / value if value else None
         out.append({"doc": sku, "at": "", "party": desc, "warehouse": wh,
                     "detail": f"on hand {value:,.2f}, sold at cost {cogs:,.2f} in the period",

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models.receivables import SALES_KINDS
-from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_bounds, buckets, register
+from app.services.kpi.core import Fact, Kpi, Scope, any_row, bucket_bounds, buckets, register, sql_rows
 
 
 def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -34,13 +34,12 @@ def _dso(session: Session, scope: Scope) -> list[Fact]:
     plain form). Imported open items (``opening``) are sales on their invoice date, as in
     ``billing.receivables.dso``: they are in the balance, so they must be in the sales too."""
     where, params = _filters(scope)
-    conn = session.connection()
     group = {"branch": "owner_branch_id", "customer": "customer_id"}.get(scope.by, "''")
-    opening = {r[0] or "": float(r[1] or 0) / 10000 for r in conn.exec_driver_sql(
+    opening = {r[0] or "": float(r[1] or 0) / 10000 for r in sql_rows(session,
         f"SELECT {group}, SUM(amount) FROM receivable_entry WHERE doc_date < :start{where} GROUP BY 1",
         {**scope.params(), **params})}
     moves: dict[tuple[str, str], list[float]] = {}
-    for d, g, amount, sales in conn.exec_driver_sql(
+    for d, g, amount, sales in sql_rows(session,
             f"SELECT doc_date, {group}, SUM(amount), SUM(CASE WHEN kind IN {SALES_KINDS} THEN amount ELSE 0 END) "
             f"FROM receivable_entry WHERE doc_date >= :start AND doc_date < :end{where} GROUP BY 1, 2",
             {**scope.params(), **params}):
@@ -74,7 +73,7 @@ def _drill(session: Session, scope: Scope, bucket: str, group: str) -> list[dict
            f"WHERE r.doc_date < :end{where.replace('owner_branch_id', 'r.owner_branch_id').replace('customer_id', 'r.customer_id')} "
            f"GROUP BY r.customer_id, r.doc_number HAVING SUM(r.amount) > 0 ORDER BY 2 LIMIT 2000")
     out = []
-    for doc, d, name, amount, due in session.connection().exec_driver_sql(sql, {**scope.params(), **params}):
+    for doc, d, name, amount, due in sql_rows(session, sql, {**scope.params(), **params}):
         late = bool(due and due < scope.end.isoformat())
         out.append({"doc": doc, "at": d, "party": name or "", "warehouse": "",
                     "detail": f"open {amount:,.2f}, due {due or '(no date)'}", "value": round(amount, 2),

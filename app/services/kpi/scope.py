@@ -10,18 +10,18 @@ from sqlalchemy.orm import Session
 
 from app.services.auth import Actor
 from app.services.errors import ValidationError
-from app.services.kpi.core import DIMENSIONS, Scope, auto_bucket, hexid, parse_period
+from app.services.kpi.core import DIMENSIONS, Scope, auto_bucket, hexid, parse_period, sql_rows
 from app.services.ownership import working_branch
 
 
 def _ids(session: Session, table: str, codes: Sequence[str], what: str) -> list[str]:
     out = []
     for code in codes:
-        row = session.connection().exec_driver_sql(
-            f"SELECT id FROM {table} WHERE upper(code) = upper(?) AND deleted_at IS NULL", (code.strip(),)).first()
-        if row is None:
+        rows = sql_rows(session, f"SELECT id FROM {table} WHERE upper(code) = upper(?) AND deleted_at IS NULL",
+                        (code.strip(),))
+        if not rows:
             raise ValidationError(what, f"no {what} with code {code.strip()!r}")
-        out.append(str(row[0]))
+        out.append(rows[0][0])
     return out
 
 
@@ -31,11 +31,10 @@ def default_branches(session: Session, actor: Actor | None) -> list[str] | None:
     branch = working_branch(session, actor.branch_id) if actor is not None else None
     if branch is None:
         return None
-    row = session.connection().exec_driver_sql(
-        "SELECT code, is_head_office FROM branch WHERE id = ?", (hexid(branch),)).first()
-    if row is None or row[1]:
+    rows = sql_rows(session, "SELECT code, is_head_office FROM branch WHERE id = ?", (hexid(branch),))
+    if not rows or rows[0][1]:
         return None
-    return [row[0]]
+    return [rows[0][0]]
 
 
 def make_scope(session: Session, *, period: str = "12m", today: dt.date | None = None,
@@ -56,7 +55,7 @@ def make_scope(session: Session, *, period: str = "12m", today: dt.date | None =
         wh_ids = _ids(session, "warehouse", warehouses, "warehouse")
     elif br_ids is not None:
         ph = ", ".join("?" for _ in br_ids)
-        wh_ids = [str(r[0]) for r in session.connection().exec_driver_sql(
+        wh_ids = [r[0] for r in sql_rows(session,
             f"SELECT id FROM warehouse WHERE branch_id IN ({ph})", tuple(br_ids))]
     one = {}
     for dim, code, table in (("supplier", supplier, "supplier"), ("customer", customer, "customer"),

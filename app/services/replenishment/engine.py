@@ -6,7 +6,8 @@ numpy arrays; the maths of ``figures`` then runs over all pairs at once and only
 that need stock become ``Recommendation`` objects. This is what keeps 150,000 pairs and
 2 million ledger moves within a few seconds (see bench/replenish.py).
 
-The SQL is written for the branch SQLite file (ids are 32-hex text, times ISO text).
+The SQL is written for the branch SQLite file (ids are 16 bytes, read here as 32-hex keys by
+``_h``; times ISO text).
 Nothing is written: a run is a read; decisions and requisitions are separate calls.
 """
 
@@ -171,9 +172,9 @@ def _uuid(hex_id: str) -> uuid.UUID:
 
 def _resolve_scope(session: Session, actor: Actor | None, branch_code: str | None,
                    warehouse_code: str | None) -> _Scope:
-    items = [(str(a), str(b), str(c), str(d)) for a, b, c, d in _raw(session, (
+    items = [(_h(a), str(b), str(c), str(d)) for a, b, c, d in _raw(session, (
         "SELECT id, sku, description, velocity_class FROM item WHERE active = 1 AND deleted_at IS NULL ORDER BY sku"))]
-    whs = [(str(a), str(b), str(c)) for a, b, c in _raw(session, (
+    whs = [(_h(a), str(b), _h(c)) for a, b, c in _raw(session, (
         "SELECT id, code, branch_id FROM warehouse WHERE deleted_at IS NULL ORDER BY code"))]
     branch_hex: str | None = None
     if branch_code:
@@ -203,8 +204,8 @@ def _fill(session: Session, sql: str, params: dict[str, Any], item_ix: dict[str,
     rows = _raw(session, sql, params)
     if not rows:
         return arr
-    ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
-    ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ii = np.fromiter((item_ix.get(_h(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ww = np.fromiter((wh_ix.get(_h(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
     vv = np.fromiter((r[2] or 0 for r in rows), dtype=dtype, count=len(rows))
     ok = (ii >= 0) & (ww >= 0)
     np.add.at(arr, (ii[ok], ww[ok]), vv[ok])
@@ -218,12 +219,12 @@ def _on_hand(session: Session, item_ix: dict[str, int], wh_ix: dict[str, int], s
     cost a table lookup per row) that leaves out the few virtual locations by id; the rows
     are summed into warehouses in numpy, which avoids a sort.
     """
-    virtual = [str(r[0]) for r in _raw(session, (
+    virtual = [_h(r[0]) for r in _raw(session, (
         "SELECT id FROM location WHERE kind NOT IN ('storage', 'dock', 'qa')"))]
     return _fill(session, (
         "SELECT b.item_id, l.warehouse_id, b.qty FROM stock_balance b NOT INDEXED"
         " JOIN location l ON l.id = b.location_id WHERE b.qty <> 0"
-        + (f" AND b.location_id NOT IN ({_sql_in(virtual)})" if virtual else "")
+        + (f" AND b.location_id NOT IN ({_sql_in_ids(virtual)})" if virtual else "")
         + " AND l.kind IN ('storage', 'dock', 'qa')"), {}, item_ix, wh_ix, shape)
 
 
@@ -242,7 +243,7 @@ class _Source:
 def _source_of(r: tuple[Any, ...]) -> _Source:
     contract, last = int(r[7] or 0), int(r[8] or 0)
     price = contract if (r[10] and contract > 0) or last == 0 else last
-    return _Source(str(r[1]), str(r[2]), int(r[3]), float(r[4] or 0) / 10_000, max(int(r[5]), 1),
+    return _Source(_h(r[1]), str(r[2]), int(r[3]), float(r[4] or 0) / 10_000, max(int(r[5]), 1),
                    max(int(r[6]), 1), Decimal(price) / 10_000, str(r[9]))
 
 
@@ -259,7 +260,7 @@ def _sources(session: Session) -> dict[str, tuple[Any, ...]]:
         " ORDER BY s.item_id, s.preferred DESC, s.contracted DESC, s.contract_price, p.code"))
     out: dict[str, tuple[Any, ...]] = {}
     for r in rows:
-        out.setdefault(r[0], r)
+        out.setdefault(_h(r[0]), r)
     return out
 
 
@@ -276,11 +277,21 @@ def _suppressed(session: Session, today: dt.date) -> set[tuple[str, str]]:
         "  WHERE n.item_id = d.item_id AND n.warehouse_id = d.warehouse_id AND n.deleted_at IS NULL"
         "  AND (n.hlc > d.hlc OR (n.hlc = d.hlc AND (n.hlc_site > d.hlc_site"
         "   OR (n.hlc_site = d.hlc_site AND n.id > d.id)))))"), {"today": today.isoformat()})
-    return {(str(i), str(w)) for i, w in rows}
+    return {(_h(i), _h(w)) for i, w in rows}
 
 
 def _sql_in(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+def _sql_in_ids(hex_ids: Iterable[str]) -> str:
+    """Ids (32 hex) as SQL blob literals: the columns hold 16 bytes."""
+    return ", ".join(f"X'{bytes.fromhex(v).hex()}'" for v in hex_ids)
+
+
+def _h(v: Any) -> str:
+    """A stored id (16 bytes) as the 32-hex key the run's arrays are indexed by."""
+    return v.hex() if type(v) is bytes else str(v)
 
 
 
@@ -502,7 +513,7 @@ def _next_expected(session: Session) -> dict[tuple[str, str], dt.date]:
         f" WHERE po.status IN ({_sql_in(OPEN_PO_STATES)}) AND po.deleted_at IS NULL AND pl.deleted_at IS NULL"
         " AND pl.status NOT IN ('cancelled', 'closed', 'received') AND pl.qty_ordered > pl.qty_received"
         " GROUP BY pl.item_id, pl.ship_to_warehouse_id"))
-    return {(str(i), str(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
+    return {(_h(i), _h(w)): dt.date.fromisoformat(str(d)[:10]) for i, w, d in rows if d}
 
 
 def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, int], wh_ix: dict[str, int],
@@ -527,8 +538,8 @@ def _history(session: Session, today: dt.date, weeks: int, item_ix: dict[str, in
     total_sq = np.zeros(shape, dtype=np.float64)
     if rows:
         n = len(rows)
-        ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=n)
-        ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=n)
+        ii = np.fromiter((item_ix.get(_h(r[0]), -1) for r in rows), dtype=np.int64, count=n)
+        ww = np.fromiter((wh_ix.get(_h(r[1]), -1) for r in rows), dtype=np.int64, count=n)
         s1 = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=n)
         s2 = np.fromiter((float(r[3]) for r in rows), dtype=np.float64, count=n)
         ok = (ii >= 0) & (ww >= 0)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from app.models.types import hex_of
 from app.services.db import has_table as _has_table
 from app.services.db import raw_rows as _raw
 from app.services.forecast.demand import week_of
@@ -53,8 +54,8 @@ def stored_forecasts(session: Session, today: dt.date, item_ix: dict[str, int], 
     sd = np.full(shape, np.nan)
     weeks = np.zeros(shape, dtype=np.int64)
     row_of = np.full(shape, -1, dtype=np.int64)
-    ii = np.fromiter((item_ix.get(str(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
-    ww = np.fromiter((wh_ix.get(str(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ii = np.fromiter((item_ix.get(hex_of(r[0]), -1) for r in rows), dtype=np.int64, count=len(rows))
+    ww = np.fromiter((wh_ix.get(hex_of(r[1]), -1) for r in rows), dtype=np.int64, count=len(rows))
     H = max(int(r[3]) for r in rows)
     paths = np.zeros((len(rows), H))
     if all(int(r[3]) == H for r in rows):  # one horizon per run: the common case is one reshape
@@ -97,7 +98,7 @@ def fixed_min_max(session: Session, item_ix: dict[str, int], wh_ix: dict[str, in
     rows = _raw(session, "SELECT item_id, warehouse_id, min_qty, max_qty, policy FROM replenishment_policy"
                          " WHERE deleted_at IS NULL")
     for item, wh, mn, mx, pol in rows:
-        i, w = item_ix.get(str(item)), wh_ix.get(str(wh))
+        i, w = item_ix.get(hex_of(item)), wh_ix.get(hex_of(wh))
         if i is not None and w is not None:
             chosen[i, w] = str(pol)
             if pol == "fixed_minmax":

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.models.types import hex_of
 from app.services.db import local_scope
 
 
@@ -36,7 +37,7 @@ def sister_surplus(session: Session, surplus: Any, warehouses: list[tuple[str, s
         " FROM warehouse_figures f JOIN warehouse w ON w.id = f.warehouse_id AND w.branch_id = f.owner_branch_id"
         " WHERE f.deleted_at IS NULL")).all()
     for item, wh, free in rows:
-        i, v = item_ix.get(str(item)), cols.get(str(wh))
+        i, v = item_ix.get(hex_of(item)), cols.get(hex_of(wh))
         if i is not None and v is not None:
             out[i, v] = int(free)
     return np.asarray(out, dtype=np.int64)

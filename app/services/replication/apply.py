@@ -1,6 +1,6 @@
 """Applying server rows to the branch SQLite database (pull, first sync, lost pushes).
 
-Rows come as tuples in storage form. Capture is switched off while they are written
+Rows come as tuples in wire form (ids as 32 hex), written with their ids as 16 bytes. Capture is switched off while they are written
 (they are not local changes), foreign keys are checked at commit (a window of rows may
 hold children before parents of another table), ledgers insert ``ON CONFLICT DO NOTHING``
 (the balance trigger fires only for rows really inserted), and a versioned row replaces the
@@ -40,6 +40,7 @@ from sqlalchemy import Connection, exc
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, kpi_stock_day_add_sql
 from app.services.replication.digests import COUNTED
+from app.services.replication.digests import ID_POSITIONS as DIGEST_IDS
 from app.services.replication.digests import INSERTS as DIGEST_INSERTS
 from app.services.replication.faults import fault
 from app.services.replication.tables import SyncTable, storage_rows, sync_tables
@@ -392,24 +393,25 @@ class Applier:
         INSERT into a table that was empty: ``_regular``).
         """
         conn = self.conn
+        stored = t.to_sqlite(rows)  # ids as the 16 bytes SQLite stores; ``rows`` stay wire form for the log
         try:
-            conn.exec_driver_sql(insert, rows)
+            conn.exec_driver_sql(insert, stored)
             self._note_parents(t, rows)
             return
         except exc.IntegrityError:
             pass
         insert = self._regular.get(t.name, insert)
-        for r in rows:
+        for r, s in zip(rows, stored, strict=True):
             try:
                 try:
-                    conn.exec_driver_sql(insert, [r])
+                    conn.exec_driver_sql(insert, [s])
                 except exc.IntegrityError as e:
                     if t.versioned or "insert-only ledger" not in str(e.orig):
                         raise
                     # the server's copy of a natural-key ledger row replaces ours (see _insert_sql):
                     # the insert-only guard steps aside for this apply; finish() puts it back
                     self._drop_trigger(f"trg_{t.name}_no_update")
-                    conn.exec_driver_sql(insert, [r])
+                    conn.exec_driver_sql(insert, [s])
                 self._note_parents(t, [r])
             except exc.IntegrityError as e:
                 self.unapplied += 1
@@ -443,8 +445,9 @@ class Applier:
             found = 0
             for k in range(0, len(want), _IDS_PER_LOOKUP):
                 part = want[k:k + _IDS_PER_LOOKUP]
-                found += int(self.conn.exec_driver_sql(
-                    f'SELECT count(*) FROM "{parent}" WHERE id IN ({", ".join("?" * len(part))})', tuple(part)).scalar() or 0)
+                found += int(self.conn.exec_driver_sql(  # the wire's hex ids as the 16 bytes SQLite stores
+                    f'SELECT count(*) FROM "{parent}" WHERE id IN ({", ".join("?" * len(part))})',
+                    tuple(bytes.fromhex(x) for x in part)).scalar() or 0)
             if found != len(want):
                 why = f"FOREIGN KEY constraint failed: {len(want) - found} {parent} row(s) named by pulled rows are missing"
                 raise exc.IntegrityError(f"check of {parent}", None, sqlite3.IntegrityError(why))
@@ -460,7 +463,7 @@ class Applier:
         set aside) and the sides summed are exactly twice the moves loaded; otherwise the rows are
         thrown away and finish() recomputes the balances as before. Returns whether they were taken.
         """
-        conn = self.conn
+        conn, unhex = self.conn, bytes.fromhex
         usable = BALANCE_TRIGGER in self._triggers and "stock_balance" in self._rebuild and self._ledger_empty
         if not usable:
             for _ in chunks:  # the reader delivers them anyway: drain
@@ -470,8 +473,9 @@ class Applier:
         indexes = self._drop_indexes("stock_balance")
         sides = 0
         for chunk in chunks:
+            # location, item and lot key arrive as hex (the wire form); SQLite stores their 16 bytes ('' = no lot)
             conn.exec_driver_sql("INSERT INTO stock_balance (location_id, item_id, lot_key, qty) VALUES (?, ?, ?, ?)",
-                                 [r[:4] for r in chunk])
+                                 [(unhex(r[0]), unhex(r[1]), unhex(r[2]) if r[2] else "", r[3]) for r in chunk])
             sides += sum(int(r[4]) for r in chunk)
         moves = int(conn.exec_driver_sql("SELECT count(*) FROM stock_move").scalar() or 0)
         taken = sides == 2 * moves
@@ -497,9 +501,9 @@ class Applier:
             for _ in chunks:
                 pass
             return False
-        for chunk in chunks:
+        for chunk in chunks:  # the warehouse arrives as hex (the wire form); SQLite stores its 16 bytes
             self.conn.exec_driver_sql("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) VALUES (?, ?, ?, ?)",
-                                      list(chunk))
+                                      [(bytes.fromhex(r[0]), *r[1:]) for r in chunk])
         self._add.remove(self._stock_days)
         return True
 
@@ -518,8 +522,10 @@ class Applier:
                 pass
             return False
         conn.exec_driver_sql("DELETE FROM sales_week")
+        unhex = bytearray.fromhex  # item and warehouse arrive as hex (the wire form); SQLite stores their 16 bytes
         for chunk in chunks:
-            conn.exec_driver_sql("INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (?, ?, ?, ?)", list(chunk))
+            conn.exec_driver_sql("INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (?, ?, ?, ?)",
+                                 [(unhex(r[0]), unhex(r[1]), r[2], r[3]) for r in chunk])
         del self._rebuild["sales_week"]
         return True
 
@@ -541,8 +547,11 @@ class Applier:
         for name, chunks in digests:
             conn.exec_driver_sql(f'DELETE FROM "{name}"')  # rebuilt whole, as finish() would
             indexes = self._drop_indexes(name)  # written in one pass, indexed once after
-            for chunk in chunks:
-                conn.exec_driver_sql(DIGEST_INSERTS[name], list(chunk))
+            ids = DIGEST_IDS[name]
+            for chunk in chunks:  # ids as the 16 bytes SQLite stores (bytearray: bound directly)
+                conn.exec_driver_sql(DIGEST_INSERTS[name], [
+                    tuple(bytearray.fromhex(v) if i in ids and v is not None else v for i, v in enumerate(r))
+                    for r in chunk])
             for sql in indexes:
                 conn.exec_driver_sql(sql)
             del self._rebuild[name]

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app.models.types import id_bytes
+
 #: table -> what a person calls one of its rows
 NOUNS = {
     "purchase_order": "purchase order", "purchase_order_line": "PO line", "requisition": "requisition",
@@ -52,12 +54,20 @@ def _columns(session: Any, table: str, cache: dict[str, list[str]]) -> list[str]
     return cache[table]
 
 
+def _key(row_id: str) -> bytes | str:
+    """An outbox row id (32 hex) as the tables store it (16 bytes)."""
+    try:
+        return id_bytes(row_id)
+    except ValueError:
+        return row_id
+
+
 def _name(session: Any, table: str, row_id: str, cache: dict[str, list[str]]) -> str:
     cols = _columns(session, table, cache)
     col = next((c for c in NAME_COLUMNS if c in cols), None)
     if col is None:
         return ""
-    value = session.execute(text(f'SELECT "{col}" FROM "{table}" WHERE id = :i'), {"i": row_id}).scalar()
+    value = session.execute(text(f'SELECT "{col}" FROM "{table}" WHERE id = :i'), {"i": _key(row_id)}).scalar()
     return str(value) if value not in (None, "") else ""
 
 
@@ -72,9 +82,9 @@ def describe_pending(session: Any, rows: list[dict[str, Any]]) -> list[dict[str,
         who, action = "", ""
         audit = session.execute(text(
             "SELECT username, action FROM audit_entry WHERE entity_id = :i ORDER BY created_at DESC, id DESC LIMIT 1"),
-            {"i": row_id}).first()
+            {"i": _key(row_id)}).first()
         if table == "audit_entry":
-            audit = session.execute(text("SELECT username, action FROM audit_entry WHERE id = :i"), {"i": row_id}).first()
+            audit = session.execute(text("SELECT username, action FROM audit_entry WHERE id = :i"), {"i": _key(row_id)}).first()
         if audit is not None:
             who, action = audit[0] or "", audit[1] or ""
         change = OPS.get(str(r.get("op")), str(r.get("op")))

@@ -58,6 +58,10 @@ INSERTS = {
 }
 
 
+#: the positions of the ids in each digest's rows (hex on the wire, 16 bytes in SQLite)
+ID_POSITIONS = {"kpi_po_line": (0, 1, 2, 3, 4)}
+
+
 def jobs() -> list[tuple[str, sql.Composed]]:
     """The second connection's statements, in the order the writer takes them: the counts first."""
     counts = sql.SQL("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in COUNTED))

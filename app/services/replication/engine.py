@@ -10,14 +10,16 @@ next attempt runs, so retries happen on a timer, not only on the next local writ
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.models.sync import LocalSite
 from app.models.types import iso_utc, utcnow
 from app.services import jobs
 from app.services.changes import Change
@@ -77,8 +79,8 @@ def configure(engine: Engine, dsn: str) -> None:
 def _site(engine: Engine) -> tuple[str, str | None]:
     with session_scope(engine) as s:
         sid = site_id(s)
-        b = s.execute(text("SELECT branch_id FROM local_site WHERE id = 1")).scalar_one_or_none()
-    return sid, (str(b) if b else None)
+        b = s.execute(select(LocalSite.branch_id).where(LocalSite.id == 1)).scalar_one_or_none()
+    return sid, (b.hex if b else None)
 
 
 def pending_count(engine: Engine) -> int:
@@ -130,7 +132,7 @@ def _adopt_branch(engine: Engine, pg: psycopg.Connection[Any]) -> str | None:
     if not row or not row[0]:
         return None
     with engine.begin() as c:
-        c.execute(text("UPDATE local_site SET branch_id = :b WHERE id = 1"), {"b": str(row[0])})
+        c.execute(update(LocalSite).where(LocalSite.id == 1).values(branch_id=uuid.UUID(str(row[0]))))
     return str(row[0])
 
 
@@ -244,7 +246,7 @@ def publish_all(engine: Engine, dsn: str, *, chunk: int = 10_000,
         tables = sync_tables()
         with engine.connect() as c:
             for n, t in enumerate(tables.values(), 1):
-                ids = [str(r[0]) for r in c.exec_driver_sql(f'SELECT id FROM "{t.name}" ORDER BY id')]
+                ids = [str(r[0]) for r in c.exec_driver_sql(f'SELECT lower(hex(id)) FROM "{t.name}" ORDER BY id')]
                 for i in range(0, len(ids), chunk):
                     rows = read_local_rows(c, t, ids[i:i + chunk])
                     with pg.cursor() as cur:
@@ -317,7 +319,7 @@ def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:
             if t.versioned:
                 r = c.exec_driver_sql(
                     f'DELETE FROM "{t.name}" WHERE deleted_at IS NOT NULL AND deleted_at < ? '
-                    f"AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (cutoff, t.name))
+                    f"AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (cutoff, t.name))
                 n += r.rowcount or 0
         c.exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return n

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, text
 from app.models.base import MASTER
 from app.models.hlc import ClockSkewError, clock
 from app.models.kpi import KPI_INSIDE, KPI_INTERNAL
+from app.models.types import id_bytes
 from app.services.replication import digests as server_digests
 from app.services.replication.ahead import Ahead
 from app.services.replication.apply import Applier, Row, parents_checked_here, rollback_journal
@@ -436,7 +437,8 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
             continue
         r = c.exec_driver_sql(
             f'UPDATE "{tbl}" SET deleted_at = ? '
-            "WHERE id = ? AND deleted_at IS NULL AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (at, rid, tbl))
+            "WHERE id = ? AND deleted_at IS NULL AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)",
+            (at, id_bytes(rid), tbl))
         n += r.rowcount or 0
     return n
 

@@ -42,12 +42,12 @@ class PushStats:
 
 
 def read_local_rows(conn: Connection, t: SyncTable, ids: Sequence[str]) -> list[Row]:
-    """Current local rows of ``ids`` as storage tuples (raw sqlite3 cursor: no result objects)."""
-    cols = ", ".join(f'"{c}"' for c in t.names)
+    """Current local rows of ``ids`` (32-hex) as wire tuples (raw sqlite3 cursor: no result objects)."""
+    cols = ", ".join(c.sqlite_expr for c in t.columns)
     raw: Any = conn.connection.driver_connection
     out: list[Row] = []
     for i in range(0, len(ids), CHUNK):
-        part = ids[i:i + CHUNK]
+        part = [bytes.fromhex(x) for x in ids[i:i + CHUNK]]
         marks = ", ".join("?" * len(part))
         out.extend(raw.execute(f'SELECT {cols} FROM "{t.name}" WHERE id IN ({marks})', tuple(part)).fetchall())
     return out

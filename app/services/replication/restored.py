@@ -25,6 +25,7 @@ import psycopg
 from sqlalchemy import Engine, text
 
 from app.models.base import MASTER
+from app.models.types import id_bytes
 from app.services.replication.conn import set_state_sql
 from app.services.replication.tables import sync_tables
 
@@ -73,6 +74,7 @@ def resync(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id:
     pg.rollback()
     cursor, snapshot = (str(row[0]), str(row[1] or "")) if row and row[0] is not None else ("0", "")
     queued = 0
+    params: dict[str, object]
     with engine.begin() as c:
         for t in sync_tables().values():
             if t.sync == MASTER:
@@ -80,13 +82,13 @@ def resync(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id:
                     continue
                 where, params = "hlc_site = :site", {"site": site_id}
             elif branch_id:
-                where, params = "owner_branch_id = :b", {"b": branch_id.replace("-", "")}
+                where, params = "owner_branch_id = :b", {"b": id_bytes(branch_id)}
             else:  # a file with no branch (an owner's bootstrap) owns every row it holds
                 where, params = "1 = 1", {}
             r = c.execute(text(
-                f"INSERT INTO sync_outbox (tbl, row_id, op, changed_at) SELECT '{t.name}', id, 'U', "
+                f"INSERT INTO sync_outbox (tbl, row_id, op, changed_at) SELECT '{t.name}', lower(hex(id)), 'U', "
                 f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM \"{t.name}\" WHERE {where} "
-                f"AND id NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = '{t.name}')"), params)
+                f"AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = '{t.name}')"), params)
             queued += r.rowcount or 0
         set_state_sql(c, {"cursor": cursor, "snapshot": snapshot, "own_txids": "", "reported_at": "",
                           "reported_cursor": "", "last_receipt": ""})

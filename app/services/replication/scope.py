@@ -274,7 +274,8 @@ def _present(ap: Applier, name: str, ids: set[str]) -> set[str]:
     for k in range(0, len(idl), _IDS_PER_QUERY):
         part = idl[k:k + _IDS_PER_QUERY]
         out.update(str(r[0]) for r in ap.conn.exec_driver_sql(
-            f'SELECT id FROM "{name}" WHERE id IN ({", ".join("?" * len(part))})', tuple(part)))
+            f'SELECT lower(hex(id)) FROM "{name}" WHERE id IN ({", ".join("?" * len(part))})',
+            tuple(bytes.fromhex(x) for x in part)))
     return out
 
 

@@ -1,14 +1,17 @@
 """What replication needs to know about each replicated table, derived from the registry.
 
-Columns are moved in their SQLite storage form (UUID as 32 hex chars, booleans as 0/1,
-dates and UTC times as ISO text), so push and pull never build ORM objects: a row is a
-tuple, and the same tuple shape is used by COPY into PostgreSQL and executemany into SQLite.
+Columns are moved in their wire form (UUID as 32 hex chars, booleans as 0/1, dates and UTC
+times as ISO text), so push and pull never build ORM objects: a row is a tuple, and the same
+tuple shape is used by COPY into PostgreSQL and executemany into SQLite. SQLite stores ids as
+16 bytes: ``Column.sqlite_expr`` reads them out as hex, ``to_sqlite`` turns a row's hex ids
+back into bytes just before it is written.
 The server column type and the SELECT expression that turns it back into storage form are
 decided here, once, from the SQLAlchemy column type.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +25,8 @@ from app.models.base import DOCUMENT, LEDGER, MASTER, Base
 from app.models.registry import tables as registry_tables
 from app.models.workflow import LOCKED_STATES
 
+Row = tuple[Any, ...]
+
 #: columns every versioned row carries; never "branch editable", always written by sync
 BOOKKEEPING = ("updated_at", "hlc", "hlc_site")
 
@@ -31,6 +36,14 @@ class Column:
     name: str
     pg_type: str  # uuid | bigint | boolean | date | bytea | text
     nullable: bool
+
+    @property
+    def sqlite_expr(self) -> str:
+        """A SQLite expression giving the wire form of the column (ids: 16 bytes -> 32 hex)."""
+        q = f'"{self.name}"'
+        if self.pg_type == "uuid":
+            return f"CASE WHEN typeof({q}) = 'blob' THEN lower(hex({q})) ELSE {q} END"
+        return q
 
     @property
     def select_expr(self) -> str:
@@ -76,6 +89,23 @@ class SyncTable:
     def binary(self) -> tuple[int, ...]:
         """Positions of the bytes columns (a label's PDF, a mail's attachment)."""
         return tuple(i for i, c in enumerate(self.columns) if c.pg_type == "bytea")
+
+    @property
+    def id_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c.pg_type == "uuid")
+
+    def to_sqlite(self, rows: Sequence[Row]) -> list[Row]:
+        """Wire-form rows with their ids as the 16 bytes SQLite stores."""
+        ids = self.id_positions
+        out = []
+        for r in rows:
+            v = list(r)
+            for i in ids:
+                x = v[i]
+                if x is not None:
+                    v[i] = bytes.fromhex(x) if len(x) == 32 else uuid.UUID(str(x)).bytes
+            out.append(tuple(v))
+        return out
 
 
 def storage_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:

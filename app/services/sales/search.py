@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.models.types import hex_of
 from app.services.search_index import FTS_TABLE
 
 _WORD = re.compile(r"[0-9A-Za-z]+")
@@ -58,7 +59,7 @@ def find_items(session: Session, typed: str, limit: int = 20) -> list[ItemHit]:
 
     def add(rows: Any, match: str, uom: str = "", factor: int = 1) -> None:
         for r in rows:
-            key = str(r[0])
+            key = hex_of(r[0])
             if key in seen or len(out) >= limit:
                 continue
             seen.add(key)

@@ -440,7 +440,7 @@ def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed
         conn.execute(
             "INSERT INTO local_site (id, site_id, branch_id, created_at) VALUES (1, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET branch_id = excluded.branch_id",
-            (uuid7().hex, local_branch, iso(now)))
+            (uuid7().bytes, bytes.fromhex(local_branch), iso(now)))  # ids as SQLite stores them
         seed_policies(ctx, conn)  # from the rebuilt sales_week
         counts = dict(ctx.bulk.counts)
         counts["stock_balance"] = conn.execute("SELECT count(*) FROM stock_balance").fetchone()[0]

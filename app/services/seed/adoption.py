@@ -133,7 +133,7 @@ def seed_policies(ctx: Ctx, conn: sqlite3.Connection) -> int:
     (so some fall below min and the worklist shows 'fixed min/max')."""
     week_now = (ctx.today.toordinal() + 1_721_425) // 7
     sold = {(str(i), str(w)): int(q) for i, w, q in conn.execute(
-        "SELECT item_id, warehouse_id, SUM(qty) FROM sales_week WHERE week >= ? AND week < ? "
+        "SELECT lower(hex(item_id)), lower(hex(warehouse_id)), SUM(qty) FROM sales_week WHERE week >= ? AND week < ? "
         "GROUP BY item_id, warehouse_id", (week_now - 26, week_now))}
     ms = ms_of(dt.datetime.combine(ctx.today, dt.time(0), dt.UTC)) - 86_400_000
     ts = iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))

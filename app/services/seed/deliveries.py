@@ -23,12 +23,15 @@ from typing import Any
 
 from app.models.types import iso_utc
 from app.services.carriers.sandbox import lanes
-from app.services.seed.bulk import hlc_of
+from app.services.seed.bulk import hlc_of, stored_ids
 
 #: carrier -> (share delivered early, mean extra days when late, share late on a good day)
 _CARRIER = {"SANDBOX": (0.25, 0.6, 0.12), "UPS": (0.3, 0.5, 0.08), "FEDEX": (0.28, 0.6, 0.1),
             "DHL": (0.2, 1.0, 0.18), "USPS": (0.15, 1.2, 0.22)}
 HISTORY = {"demo": 3_000, "large": 100_000}
+#: the shipment rows' id columns (id, owner, order, warehouse, carrier, service): read and made as
+#: hex here, written as the 16 bytes SQLite stores
+_SHIPMENT_IDS = (0, 1, 7, 8, 9, 10)
 #: a service's transit days -> the sandbox price list's level
 _LEVEL = {1: "next_day", 2: "two_day", 3: "three_day", 4: "ground", 5: "ground"}
 #: grams in a pound: 45,359,237 / 100,000
@@ -80,11 +83,12 @@ def delivery_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int
     rng = random.Random(seed * 7919 + 18)
     want = HISTORY.get(size, 0)
     orders = conn.execute(
-        "SELECT so.id, so.warehouse_id, so.order_date, w.code, w.branch_id, so.ship_to, cu.ship_to"
+        "SELECT lower(hex(so.id)), lower(hex(so.warehouse_id)), so.order_date, w.code, lower(hex(w.branch_id)),"
+        " so.ship_to, cu.ship_to"
         " FROM sales_order so JOIN warehouse w ON w.id = so.warehouse_id JOIN customer cu ON cu.id = so.customer_id"
         " WHERE so.status = 'closed' AND so.id NOT IN (SELECT sales_order_id FROM shipment"
         " WHERE sales_order_id IS NOT NULL)").fetchall()
-    services = conn.execute("SELECT c.id, c.code, v.id, v.transit_days, v.code FROM carrier_service v"
+    services = conn.execute("SELECT lower(hex(c.id)), c.code, lower(hex(v.id)), v.transit_days, v.code FROM carrier_service v"
                             " JOIN carrier c ON c.id = v.carrier_id WHERE c.active = 1").fetchall()
     if not orders or not services or not want:
         return []
@@ -92,12 +96,12 @@ def delivery_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int
     frng = random.Random(seed * 7919 + 19)
     freight = _Freight()
     zips = _zips(conn)
-    grams = dict(conn.execute("SELECT l.order_id, SUM(l.qty_shipped * COALESCE(i.weight_g, 0)) FROM sales_order_line l"
+    grams = dict(conn.execute("SELECT lower(hex(l.order_id)), SUM(l.qty_shipped * COALESCE(i.weight_g, 0)) FROM sales_order_line l"
                               " JOIN item i ON i.id = l.item_id JOIN sales_order o ON o.id = l.order_id"
                               " WHERE o.status = 'closed' GROUP BY l.order_id").fetchall())
     rows = []
     counter: dict[str, int] = {}
-    branch_code = dict(conn.execute("SELECT id, code FROM branch").fetchall())
+    branch_code = dict(conn.execute("SELECT lower(hex(id)), code FROM branch").fetchall())
     for k in range(want):
         so_id, wh_id, order_date, wcode, bid, so_ship_to, cu_ship_to = orders[k % len(orders)]
         carrier_id, ccode, svc_id, transit, svc_code = rng.choice(services)
@@ -166,7 +170,7 @@ def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> 
             "INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, sales_order_id,"
             " warehouse_id, carrier_id, service_id, tracking_number, status, shipped_at, eta, delivered_at,"
             " promised_date, service_code, freight_quoted, freight_billed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stored_ids(rows, _SHIPMENT_IDS))
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(rows)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.models.kpi import kpi_stock_day_add_sql
-from app.services.seed.bulk import hlc_of, iso, iso_ms
+from app.services.seed.bulk import hlc_of, id_positions, iso, iso_ms, stored_ids
 from app.services.seed.spec import Ctx
 
 EXCEPTION_KINDS = (
@@ -37,19 +37,20 @@ EXCEPTION_KINDS = (
 def seed_kpi_history(ctx: Ctx, conn: sqlite3.Connection) -> None:
     rng = random.Random(ctx.seed * 7723 + 29)
     # ~3 % of closed order lines: the customer asked for 1-4 more than the stock allowed
-    conn.execute("UPDATE sales_order_line SET qty_ordered = qty_ordered + 1 + (unicode(substr(id, 30, 1)) % 4) "
-                 "WHERE status = 'closed' AND substr(id, 31, 2) < '08'")
+    conn.execute("UPDATE sales_order_line SET qty_ordered = qty_ordered + 1 + (unicode(substr(lower(hex(id)), 30, 1)) % 4) "
+                 "WHERE status = 'closed' AND substr(lower(hex(id)), 31, 2) < '08'")  # the id's hex digits
     # ~4 % of received PO lines: the supplier sent about a tenth less than ordered
     conn.execute("UPDATE purchase_order_line SET qty_ordered = qty_received + MAX(1, qty_received / 10) "
-                 "WHERE status = 'received' AND qty_received > 0 AND substr(id, 31, 2) < '0a'")
+                 "WHERE status = 'received' AND qty_received > 0 AND substr(lower(hex(id)), 31, 2) < '0a'")
     _approvals(ctx, conn, rng)
     _counts(ctx, conn, rng)
     _exceptions(ctx, conn, rng)
 
 
 def _insert(ctx: Ctx, conn: sqlite3.Connection, table: str, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert and count the rows (the seed's report counts every table it wrote)."""
-    conn.executemany(sql, rows)
+    """Insert and count the rows (the seed's report counts every table it wrote); ids as 16 bytes."""
+    columns = sql[sql.index("(") + 1:sql.index(")")].split(", ")
+    conn.executemany(sql, stored_ids(rows, id_positions(conn, table, columns)))
     ctx.bulk.counts[table] = ctx.bulk.counts.get(table, 0) + len(rows)
 
 
@@ -57,7 +58,7 @@ def _approvals(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
     rows = []
     approver = ctx.users.get("approver")
     pos = conn.execute("SELECT id, owner_branch_id, created_at FROM purchase_order WHERE status = 'closed' "
-                       "AND substr(id, 31, 2) < '28' ORDER BY created_at, id").fetchall()
+                       "AND substr(lower(hex(id)), 31, 2) < '28' ORDER BY created_at, id").fetchall()  # ids: 16 bytes
     for po_id, owner, created in pos:
         sent = dt.datetime.fromisoformat(created) + dt.timedelta(minutes=rng.randint(2, 40))
         hours = rng.choice((1, 2, 3, 4, 6, 8, 20, 22, 26, 47)) + rng.random()
@@ -130,7 +131,7 @@ def _counts(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
     conn.executemany(
         "INSERT INTO stock_balance (location_id, item_id, lot_key, qty) VALUES (?, ?, '', ?) "
         "ON CONFLICT (location_id, item_id, lot_key) DO UPDATE SET qty = qty + excluded.qty",
-        [(loc, item, q) for (loc, item), q in balance.items() if q])
+        stored_ids([(loc, item, q) for (loc, item), q in balance.items() if q], (0, 1)))
     # the stock-value digest was rebuilt from the ledger before these moves: add them to it
     conn.execute(kpi_stock_day_add_sql("m.reason = 'adjust' AND m.doc_type = 'count'"))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.models.dispatch import SHORT_REASONS
 from app.models.types import iso_utc
-from app.services.seed.bulk import hlc_of
+from app.services.seed.bulk import hlc_of, stored_ids
 
 WEEKS = 13
 #: order lines picked at most, per size (the large seed's history is long; its alerts need no more)
@@ -63,11 +63,12 @@ def pick_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1
     to insert them)."""
     rng = random.Random(seed * 6007 + 18)
     pickers = [str(r[0]) for r in conn.execute(
-        f"SELECT id FROM app_user WHERE username IN ({', '.join('?' * len(PICKERS))}) ORDER BY username", PICKERS)]
+        f"SELECT lower(hex(id)) FROM app_user WHERE username IN ({', '.join('?' * len(PICKERS))}) ORDER BY username", PICKERS)]
     recent = _monday(today) - dt.timedelta(weeks=1)
     start = recent - dt.timedelta(weeks=WEEKS - 1)
     lines = conn.execute(
-        "SELECT so.id, l.id, l.item_id, l.qty_shipped, so.warehouse_id, so.order_date, w.code, w.branch_id"
+        "SELECT lower(hex(so.id)), lower(hex(l.id)), lower(hex(l.item_id)), l.qty_shipped, lower(hex(so.warehouse_id)),"
+        " so.order_date, w.code, lower(hex(w.branch_id))"
         " FROM sales_order so JOIN sales_order_line l ON l.order_id = so.id JOIN warehouse w ON w.id = so.warehouse_id"
         " WHERE so.status = 'closed' AND l.qty_shipped > 0 AND l.deleted_at IS NULL"
         " AND so.order_date >= ? AND so.order_date < ? ORDER BY so.order_date, so.number, l.line_no",
@@ -77,14 +78,14 @@ def pick_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1
     lines = lines[-MAX_LINES.get(size, 0):] if MAX_LINES.get(size, 0) else []
     bins: dict[str, list[tuple[str, str]]] = {}
     for loc, wh, zone in conn.execute(
-            "SELECT l.id, l.warehouse_id, z.code FROM location l JOIN zone z ON z.id = l.zone_id"
+            "SELECT lower(hex(l.id)), lower(hex(l.warehouse_id)), z.code FROM location l JOIN zone z ON z.id = l.zone_id"
             " WHERE l.kind = 'storage' AND l.role = 'pick' AND l.deleted_at IS NULL ORDER BY l.code"):
         bins.setdefault(str(wh), []).append((str(loc), str(zone)))
     warehouses = sorted({str(r[6]) for r in lines})
     jump_picker_wh = warehouses[0]
     jump_zone_wh = warehouses[1] if len(warehouses) > 1 else warehouses[0]
     rate = {p: rng.uniform(0.004, 0.01) for p in pickers}
-    branch_code = dict(conn.execute("SELECT id, code FROM branch").fetchall())
+    branch_code = dict(conn.execute("SELECT lower(hex(id)), code FROM branch").fetchall())
     waves: dict[tuple[str, dt.date], _Wave] = {}
     counter: dict[str, int] = {}
     out = []
@@ -137,11 +138,13 @@ def insert_picks(conn: sqlite3.Connection, picks: Picks) -> int:
         conn.executemany(
             "INSERT INTO wave (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, warehouse_id, status,"
             " pick_mode, orders, lines, units, planned_by, released_at, picked_at, note, priority, pick_minutes, walk_m,"
-            " walk_line_order_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)", wave_rows)
+            " walk_line_order_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)",
+            stored_ids(wave_rows, (0, 1, 7)))  # ids read and made as hex here, stored as 16 bytes
         conn.executemany(
             "INSERT INTO pick_line (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, wave_id, order_id,"
             " order_line_id, item_id, from_location_id, tote, seq, qty, qty_picked, status, short_reason, picked_at,"
-            " picked_by_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", out)
+            " picked_by_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            stored_ids(out, (0, 1, 6, 7, 8, 9, 10, 18)))
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(out)

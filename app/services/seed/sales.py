@@ -20,7 +20,8 @@ import datetime as dt
 import random
 from typing import Any
 
-from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, iso_ms
+from app.services.id_storage import HexIds
+from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, iso_ms, stored_ids
 from app.services.seed.spec import Ctx
 
 GROUPS = {"platinum": ("CONTRACT", 0.6), "gold": ("CONTRACT", 0.5), "silver": ("TRADE", 0.5), "bronze": ("TRADE", 0.2)}
@@ -39,10 +40,10 @@ def seed_sales(ctx: Ctx, take_number: Any) -> None:
     conn = ctx.bulk.conn
     ctx.bulk.flush()  # the documents' rows first: this stage reads them
     exposure = {str(c): int(v or 0) for c, v in conn.execute(
-        "SELECT o.customer_id, SUM(l.qty_ordered * l.unit_price) FROM sales_order o JOIN sales_order_line l "
+        "SELECT lower(hex(o.customer_id)), SUM(l.qty_ordered * l.unit_price) FROM sales_order o JOIN sales_order_line l "
         "ON l.order_id = o.id WHERE o.status NOT IN ('closed', 'cancelled', 'invoiced') GROUP BY o.customer_id")}
     customers = [(cid, tier, branch) for branch, rows in sorted(ctx.customers.items()) for cid, tier, _f in rows]
-    codes = {str(i): c for i, c in conn.execute("SELECT id, code FROM customer")}
+    codes = {str(i): c for i, c in conn.execute("SELECT lower(hex(id)), code FROM customer")}
     updates, invoices = [], []
     ms = _ms(ctx, 1)
     n_inv = 0
@@ -72,7 +73,7 @@ def seed_sales(ctx: Ctx, take_number: Any) -> None:
                              f"L{n_inv:07d}", inv_date.isoformat(), (inv_date + dt.timedelta(days=30)).isoformat(),
                              amount, "USD", "import"))
     conn.executemany("UPDATE customer SET price_group = ?, ship_complete = ?, credit_hold = ?, credit_note = ?, "
-                     "overdue_days = ?, credit_limit = ? WHERE id = ?", updates)
+                     "overdue_days = ?, credit_limit = ? WHERE id = ?", stored_ids(updates, (6,)))
     for code, qual, edi_id, fmt in EDI_CUSTOMERS:
         conn.execute("UPDATE customer SET edi_qualifier = ?, edi_id = ?, edi_format = ? WHERE code = ?",
                      (qual, edi_id, fmt, code))
@@ -181,11 +182,11 @@ def seed_allocation(ctx: Ctx, take_number: Any) -> dict[str, int]:
     # credit control at release: customers whose orders must wait for a decision
     cust = {str(r[0]): SimpleNamespace(code=r[1], credit_hold=bool(r[2]), credit_note=r[3], overdue_days=r[4],
                                        currency=r[5] or "USD", limit=r[6]) for r in conn.execute(
-        "SELECT id, code, credit_hold, credit_note, overdue_days, currency, credit_limit FROM customer")}
+        "SELECT lower(hex(id)), code, credit_hold, credit_note, overdue_days, currency, credit_limit FROM customer")}
     exp: dict[str, Exposure] = {}
     money = 10_000
     for cid, doc, due, amount in conn.execute(
-            "SELECT customer_id, doc_number, MIN(due_date), SUM(amount) FROM receivable_entry "
+            "SELECT lower(hex(customer_id)), doc_number, MIN(due_date), SUM(amount) FROM receivable_entry "
             "GROUP BY customer_id, doc_number"):
         e = exp.setdefault(str(cid), Exposure(cid, limit=_dec(cust[str(cid)].limit, money)))
         e.receivables += _dec(amount, money)
@@ -193,7 +194,7 @@ def seed_allocation(ctx: Ctx, take_number: Any) -> dict[str, int]:
         if amount > 0 and due_day < ctx.today:
             e.overdue.append((doc, due_day, (ctx.today - due_day).days, _dec(amount, money)))
     for cid, value in conn.execute(
-            "SELECT o.customer_id, SUM(l.qty_ordered * l.unit_price) FROM sales_order o JOIN sales_order_line l "
+            "SELECT lower(hex(o.customer_id)), SUM(l.qty_ordered * l.unit_price) FROM sales_order o JOIN sales_order_line l "
             "ON l.order_id = o.id WHERE o.status IN ('open', 'shipped', 'delivered') GROUP BY o.customer_id"):
         e = exp.setdefault(str(cid), Exposure(cid, limit=_dec(cust[str(cid)].limit, money)))
         e.open_orders += _dec(value, money)
@@ -205,10 +206,11 @@ def seed_allocation(ctx: Ctx, take_number: Any) -> dict[str, int]:
             reasons[cid] = why
     held_at = iso(dt.datetime.combine(yesterday, dt.time(17, 30), dt.UTC))
     holds = [(oid, number, cid, wid) for oid, number, cid, wid in conn.execute(
-        "SELECT id, number, customer_id, warehouse_id FROM sales_order WHERE status = 'open' AND order_date < ? "
+        "SELECT lower(hex(id)), number, lower(hex(customer_id)), lower(hex(warehouse_id)) FROM sales_order "
+        "WHERE status = 'open' AND order_date < ? "
         "ORDER BY number", (today,)) if str(cid) in reasons]
     conn.executemany("UPDATE sales_order SET status = 'credit_hold', credit_reason = ?, credit_held_at = ? WHERE id = ?",
-                     [(reasons[str(c)], held_at, o) for o, _n, c, _w in holds])
+                     stored_ids([(reasons[str(c)], held_at, o) for o, _n, c, _w in holds], (2,)))
     ms = _ms(ctx, 1, 10 * 3_600_000)
     ctx.bulk.insert("exception_item", (*VERSIONED, "kind", "severity", "entity", "entity_id", "entity_ref", "title",
                                        "detail", "status", "role", "key", "resolution"),
@@ -249,8 +251,8 @@ def seed_allocation(ctx: Ctx, take_number: Any) -> dict[str, int]:
     ctx.bulk.insert("allocation", (*LEDGER, "run_id", "order_id", "order_line_id", "item_id", "warehouse_id", "lot_id",
                                    "qty", "rule", "rank", "reason"), rows)
     ctx.bulk.flush()
-    conn.executemany("UPDATE sales_order_line SET qty_allocated = ? WHERE id = ?", line_updates)
-    conn.executemany("UPDATE sales_order SET status = ? WHERE id = ?", statuses)
+    conn.executemany("UPDATE sales_order_line SET qty_allocated = ? WHERE id = ?", stored_ids(line_updates, (1,)))
+    conn.executemany("UPDATE sales_order SET status = ? WHERE id = ?", stored_ids(statuses, (1,)))
     conn.execute("UPDATE sales_order SET status = 'open' WHERE status = 'draft' AND order_date = ?", (today,))
     _promises(ctx, conn)
     ms = _ms(ctx, 1, 12 * 3_600_000)
@@ -270,7 +272,7 @@ def _promises(ctx: Ctx, conn: Any) -> None:
     lines: list[tuple[str, str, Any]] = []
     orders: dict[Any, str] = {}
     for wid, _code, _b in ctx.warehouses:
-        rows = conn.execute(
+        rows = HexIds(conn).execute(  # ids as hex here, 16 bytes in the file
             "SELECT l.id, l.order_id, l.item_id, l.qty_ordered - l.qty_shipped - l.qty_allocated FROM sales_order o "
             "JOIN sales_order_line l ON l.order_id = o.id WHERE o.warehouse_id = ? AND l.status = 'open' AND "
             "o.status IN ('open', 'backordered', 'allocated', 'credit_hold') ORDER BY o.order_date, o.number, l.line_no",
@@ -282,8 +284,9 @@ def _promises(ctx: Ctx, conn: Any) -> None:
             day, text = got.get(lid, (today, "available now"))
             lines.append((day, text[:60], lid))
             orders[oid] = max(orders.get(oid, day), day)
-    conn.executemany("UPDATE sales_order_line SET promised_date = ?, promise = ? WHERE id = ?", lines)
-    conn.executemany("UPDATE sales_order SET promised_date = ? WHERE id = ?", [(d, o) for o, d in orders.items()])
+    conn.executemany("UPDATE sales_order_line SET promised_date = ?, promise = ? WHERE id = ?", stored_ids(lines, (2,)))
+    conn.executemany("UPDATE sales_order SET promised_date = ? WHERE id = ?",
+                     stored_ids([(d, o) for o, d in orders.items()], (1,)))
 
 
 def _dec(stored: Any, scale: int) -> Any:

@@ -101,9 +101,9 @@ class Change:
 
 class Batch:
     """New event rows and notices of one apply transaction, written together by ``flush`` (one
-    ``executemany`` of stored-form rows instead of an ORM object per event). Event ids are kept in
-    their stored form (32 hex characters: hashing and comparing text costs a fraction of UUID
-    objects), times converted to their stored text once each."""
+    ``executemany`` of stored-form rows instead of an ORM object per event). Event ids are kept as
+    32 hex characters (hashing and comparing text costs a fraction of UUID objects; the bulk writer
+    stores them as their 16 bytes), times converted to their stored text once each."""
 
     def __init__(self, session: Session, now: dt.datetime, carrier_now: dt.datetime | None = None) -> None:
         self.session = session
@@ -167,12 +167,12 @@ class Batch:
     def prefetch(self, ids: Iterable[str]) -> None:
         """Learn which of these event ids (hex) are stored already (one query per 500, on the DB-API
         cursor: the ORM's result processing cost more than the query)."""
-        todo = [i for i in set(ids) if i not in self.known]
+        todo = [bytes.fromhex(i) for i in set(ids) if i not in self.known]  # stored as 16 bytes
         cur = cursor(self.session)
         for n in range(0, len(todo), 500):
             chunk = todo[n:n + 500]
             found = cur.execute(f"SELECT id FROM tracking_event WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            self.known.update(r[0] for r in found)
+            self.known.update(r[0].hex() for r in found)
 
     def flush(self) -> int:
         n = len(self.rows)
@@ -230,16 +230,18 @@ def ingest(session: Session, batch: Batch, shipment: Shipment, carrier_code: str
     ahead = clock + FUTURE_ALLOWANCE
     change.clock = clock
     number = shipment.tracking_number
-    ship_hex, carrier_hex, owner_hex, now_iso = shipment.id.hex, shipment.carrier_id.hex, shipment.owner_branch_id.hex, \
-        batch.now_iso
+    # the shipment's ids as SQLite stores them (16 bytes); the event's own id stays hex until the
+    # bulk writer stores it (``Batch``: hashed and compared as text)
+    ship_id, carrier_id, owner_id, now_iso = shipment.id.bytes, shipment.carrier_id.bytes, \
+        shipment.owner_branch_id.bytes, batch.now_iso
 
     def make(e: TrackEvent, src: str, ident: tuple[str, str | None] | None = None) -> list[Any]:
         """A new event row: its stored columns (``_COLUMNS``), then its time. ``ident``: its id and
         stored time when known (``Batch.answer_ids``)."""
         raw = e.raw_code
         hx, iso = ident or (batch.event_id(carrier_code, number, raw, e.at), batch.iso(e.at))
-        return [hx, ship_hex, carrier_hex, number, iso, e.status, raw[:40], e.description[:300], e.location[:120],
-                None, None, "", None, "", now_iso, src, "", owner_hex, now_iso, e.at]
+        return [hx, ship_id, carrier_id, number, iso, e.status, raw[:40], e.description[:300], e.location[:120],
+                None, None, "", None, "", now_iso, src, "", owner_id, now_iso, e.at]
 
     # the answer's events in carrier time (None first), each once; those dated ahead are left for later
     rows: list[list[Any]] = []
@@ -442,7 +444,7 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
                 for n, f in convs:
                     r[n] = f(r[n])
                 d["updated_at"], d["hlc"], d["hlc_site"] = now, clock.now(), site
-                r += (now_iso, d["hlc"], site, d["id"].hex)
+                r += (now_iso, d["hlc"], site, d["id"].bytes)  # the id as SQLite stores it (16 bytes)
                 rows.append(r)
             sets = ", ".join(f"{k} = ?" for k in keys)
             run_many(session, "shipment", f"UPDATE shipment SET {sets}, updated_at = ?, hlc = ?, hlc_site = ? "

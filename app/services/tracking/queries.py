@@ -123,13 +123,13 @@ def risk_sql(today: dt.date) -> ColumnElement[str]:
 
 
 def _flag_sql(flagged: list[str]) -> ColumnElement[bool]:
-    """``Shipment.id`` is one of the model's flagged ids (hex, as SQLite stores them), bound as one
+    """``Shipment.id`` is one of the model's flagged ids (hex; SQLite stores 16 bytes, compared as hex), bound as one
     JSON text (a list of thousands would pass SQLite's limit on bound variables). Only SQLite
     databases have a model file, so only they have flagged ids."""
     if not flagged:
         return false()
     ids: Any = select(column("value")).select_from(func.json_each(literal(json.dumps(flagged))))
-    return Shipment.id.in_(ids.scalar_subquery())
+    return func.lower(func.hex(Shipment.id)).in_(ids.scalar_subquery())
 
 
 def _query(session: Session, f: Filter, today: dt.date, flagged: list[str] | None = None) -> Any:
