@@ -173,8 +173,8 @@ def test_a_first_sync_holds_a_sisters_bins_only_where_its_rows_name_them(
 
     def locations(site: Site, wh: uuid.UUID, storage: bool) -> set[str]:
         with site.engine.connect() as c:
-            return {str(r[0]) for r in c.execute(text(
-                "SELECT id FROM location WHERE warehouse_id = :w AND (kind = 'storage') = :s"), {"w": wh.hex, "s": int(storage)})}
+            return {bytes(r[0]).hex() for r in c.execute(text(  # ids stored as 16 bytes, read as hex
+                "SELECT id FROM location WHERE warehouse_id = :w AND (kind = 'storage') = :s"), {"w": wh.bytes, "s": int(storage)})}
 
     dal_bin, other = w.bins["DAL1-A-01"].id.hex, w.bins["DAL1-A-02"].id.hex
     assert len(locations(net.hq, w.wh_dal.id, True)) > 1
