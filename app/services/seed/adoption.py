@@ -18,7 +18,7 @@ from typing import Any
 
 from app.models.demand import policy_id_for
 from app.models.org import COMPANY_ID
-from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of, stored_ids
+from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of
 from app.services.seed.spec import Ctx
 
 COMPANY = ("Lone Star Industrial Supply", "100 Congress Ave\nAustin TX 78701", "+1 512 555 0100",
@@ -56,7 +56,6 @@ def seed_company(ctx: Ctx) -> None:
 
 #: the columns of ``sales_history`` the legacy history fills, in the order of ``legacy_rows``' tuples
 LEGACY_COLUMNS = (*LEDGER, "item_id", "warehouse_id", "sale_date", "qty", "customer_id", "reference")
-_LEGACY_IDS = tuple(LEGACY_COLUMNS.index(c) for c in ("id", "owner_branch_id", "item_id", "warehouse_id", "customer_id"))
 
 
 def seed_legacy_history(ctx: Ctx, seed: int) -> int:
@@ -77,7 +76,7 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
     over so the ids it hands out next are the ones it would have."""
     rows = legacy_rows(ctx, seed)
     week_of: dict[str, int] = {}
-    weeks: dict[tuple[Any, Any, int], int] = {}
+    weeks: dict[tuple[bytes, bytes, int], int] = {}
     r: Any
     for r in rows:
         day = r[5]
@@ -92,10 +91,9 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("BEGIN")
         conn.execute(f"CREATE TABLE h ({', '.join(LEGACY_COLUMNS)})")
-        conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})",
-                         stored_ids(rows, _LEGACY_IDS))  # ids as the 16 bytes SQLite stores (copied as they are)
+        conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})", rows)
         conn.execute("CREATE TABLE w (item_id, warehouse_id, week, qty)")
-        conn.executemany("INSERT INTO w VALUES (?, ?, ?, ?)", stored_ids([(*k, q) for k, q in weeks.items()], (0, 1)))
+        conn.executemany("INSERT INTO w VALUES (?, ?, ?, ?)", [(*k, q) for k, q in weeks.items()])
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -103,11 +101,13 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
 
 
 def legacy_rows(ctx: Ctx, seed: int) -> list[tuple[object, ...]]:
-    """The legacy history's rows (ids from ``ctx.ids``, one a row, in row order).
+    """The legacy history's rows (ids from ``ctx.ids``, one a row, in row order), ids as the 16
+    bytes SQLite stores (``Ctx.stored``: made so, nothing to convert).
 
     A million rows on large: each day's stamp, date and reference are made once, not per row."""
     rng = random.Random(seed * 104_729 + 11)
-    draw, expo, at_ms = rng.random, rng.expovariate, ctx.ids.at_ms
+    draw, expo, at_ms = rng.random, rng.expovariate, ctx.ids.bytes_at_ms
+    stored = ctx.stored
     first = ctx.start().date() - dt.timedelta(weeks=LEGACY_WEEKS)
     days: list[tuple[int, str, str, str] | None] = []  # (ms, stored time, date, reference) of the selling days (none on Sunday)
     for n in range(LEGACY_WEEKS * 7):
@@ -116,13 +116,13 @@ def legacy_rows(ctx: Ctx, seed: int) -> list[tuple[object, ...]]:
         days.append(None if day.weekday() == 6 else (ms_of(when), iso(when), day.isoformat(), f"LEGACY-{day:%y%m%d}"))
     rows: list[tuple[object, ...]] = []
     add = rows.append
-    for wid, _code, branch in ctx.warehouses:
-        owner = ctx.branch_ids[branch]
-        for item in ctx.items:
+    for w, (_wid, _code, branch) in enumerate(ctx.warehouses):
+        owner, wid = stored.branch[branch], stored.warehouse[w]
+        for n, item in enumerate(ctx.items):
             if item.velocity not in ("A", "B") or item.track_serial:
                 continue
             share = 0.5 if item.velocity == "A" else 0.2
-            iid = item.id
+            iid = stored.items[n]
             for d in days:
                 if d is None or draw() >= share:
                     continue

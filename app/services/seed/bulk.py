@@ -5,6 +5,8 @@ objects. Rows here are plain tuples in their stored form (money as integer 1/10,
 the fixed-width ISO text ``UTCDateTime`` stores), written with ``sqlite3.executemany``, but for
 ids: the seed makes and joins them as 32-hex text in Python, and ``Bulk`` writes them as the 16
 bytes SQLite stores (``stored_ids``: every column declared ``CHAR(32)``, and the balance's lot key).
+The history's millions of rows are made with bytes ids from the start (``IdGen.bytes_at_ms``,
+``Ctx.stored``), which ``stored_ids`` passes through.
 SQL of the seed that reads ids back for Python reads ``lower(hex(col))``. Columns the seed does not set get the model's
 Python-side default, so a column another area adds later (with a default) is still filled.
 """
@@ -54,6 +56,13 @@ class IdGen:
         r = self._bits(74)
         value = (ms << 80) | 0x7 << 76 | (r >> 62) << 64 | 0b10 << 62 | (r & 0x3FFFFFFFFFFFFFFF)
         return f"{value:032x}"
+
+    def bytes_at_ms(self, ms: int) -> bytes:
+        """``at_ms`` as the 16 bytes SQLite stores (the same draw, so the same id): the history
+        workers make millions and write them as they are, with nothing to convert."""
+        r = self._bits(74)
+        value = (ms << 80) | 0x7 << 76 | (r >> 62) << 64 | 0b10 << 62 | (r & 0x3FFFFFFFFFFFFFFF)
+        return value.to_bytes(16, "big")
 
     def at(self, when: dt.datetime) -> str:
         return self.at_ms(ms_of(when))

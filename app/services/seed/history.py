@@ -36,7 +36,7 @@ from typing import Any
 from app.models.buying import SQL_WEEK
 from app.models.catalog import lot_id_for
 from app.models.kpi import kpi_po_line_rebuild_sql
-from app.services.seed.bulk import LEDGER, IdGen, ms_of, stored_ids
+from app.services.seed.bulk import LEDGER, IdGen, ms_of
 from app.services.seed.spec import Ctx
 
 DAYS = 365
@@ -77,6 +77,8 @@ class Po:
     order_day: int
     ms: int
     lines: list[PoLine] = field(default_factory=list)
+    #: ``id`` as the 16 bytes the moves carry
+    raw: bytes = b""
 
 
 @dataclass
@@ -88,23 +90,27 @@ class So:
     ms: int
     #: (line id, item index, qty, unit price)
     lines: list[tuple[str, int, int, int]] = field(default_factory=list)
+    #: ``id`` as the 16 bytes the moves carry
+    raw: bytes = b""
 
 
 @dataclass
 class Block:
-    """What one block of items produced (moves sorted by id)."""
+    """What one block of items produced (moves sorted by id). Its rows (moves, lots, balances and the
+    digests' shares) hold ids as the 16 bytes SQLite stores, made so (``Ctx.stored``,
+    ``IdGen.bytes_at_ms``); its documents (``pos``, ``sos``) and ``on_hand`` keys hold hex."""
 
     moves: list[tuple[object, ...]]
     lots: list[tuple[object, ...]]
-    balances: dict[tuple[str, str, str], int]
+    balances: dict[tuple[bytes, bytes, bytes | str], int]
     pos: dict[tuple[str, int, int], Po]
     sos: dict[tuple[str, int, int], So]
     on_hand: dict[tuple[str, int], int]
     #: the block's share of the ledger digests: sales_week rows, kpi_stock_day sums and its PO lines'
     #: receipt figures for kpi_po_line (see _digests)
-    sales_week: list[tuple[str, str, int, int]] = field(default_factory=list)
-    stock_day: list[tuple[str, str, int, int]] = field(default_factory=list)
-    po_lines: list[tuple[str, str | None, str | None, int, str | None]] = field(default_factory=list)
+    sales_week: list[tuple[bytes, bytes, int, int]] = field(default_factory=list)
+    stock_day: list[tuple[bytes, str, int, int]] = field(default_factory=list)
+    po_lines: list[tuple[bytes, str | None, str | None, int, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -168,10 +174,6 @@ CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 1)
 _CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS),
                  ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")),
                  ("p", ("doc_line_id", "first_at", "last_at", "qty", "put_at")))
-#: the chunk tables' id columns (positions), written as 16 bytes as the tables they are copied to store them
-_CHUNK_IDS = {name: tuple(i for i, c in enumerate(cols) if c in (
-    "id", "owner_branch_id", "item_id", "lot_id", "from_location_id", "to_location_id", "doc_id", "doc_line_id",
-    "user_id", "location_id", "lot_key", "warehouse_id")) for name, cols in _CHUNK_TABLES}
 #: location kinds inside a warehouse (kpi_stock_day counts stock entering and leaving them)
 _INTERNAL = frozenset({"storage", "dock", "qa"})
 #: moves that never leave the internal locations (kpi_stock_day skips them)
@@ -183,7 +185,8 @@ def _write_chunk(path: str, blocks: list[Block]) -> None:
 
     The writer copies them with ``INSERT ... SELECT`` (C speed) instead of receiving 2 million
     pickled tuples and binding them one value at a time; the workers pay for this file on the
-    other core. The tables are untyped, so values keep exactly the form the worker made.
+    other core. The tables are untyped, so values keep exactly the form the worker made (ids as
+    16 bytes: the tables they are copied to store them so).
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -193,15 +196,14 @@ def _write_chunk(path: str, blocks: list[Block]) -> None:
         for name, cols in _CHUNK_TABLES:
             conn.execute(f"CREATE TABLE {name} ({', '.join(cols)})")
         marks = {name: ",".join("?" * len(cols)) for name, cols in _CHUNK_TABLES}
-        ids = _CHUNK_IDS
-        for block in blocks:  # ids as the 16 bytes SQLite stores (the writer copies them as they are)
-            conn.executemany(f"INSERT INTO m VALUES ({marks['m']})", stored_ids(block.moves, ids["m"]))
-            conn.executemany(f"INSERT INTO l VALUES ({marks['l']})", stored_ids(block.lots, ids["l"]))
-            conn.executemany(f"INSERT INTO b VALUES ({marks['b']})", stored_ids(
-                [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()], ids["b"]))
-            conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", stored_ids(block.sales_week, ids["w"]))
-            conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", stored_ids(block.stock_day, ids["d"]))
-            conn.executemany(f"INSERT INTO p VALUES ({marks['p']})", stored_ids(block.po_lines, ids["p"]))
+        for block in blocks:
+            conn.executemany(f"INSERT INTO m VALUES ({marks['m']})", block.moves)
+            conn.executemany(f"INSERT INTO l VALUES ({marks['l']})", block.lots)
+            conn.executemany(f"INSERT INTO b VALUES ({marks['b']})",
+                             [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()])
+            conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", block.sales_week)
+            conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", block.stock_day)
+            conn.executemany(f"INSERT INTO p VALUES ({marks['p']})", block.po_lines)
             block.moves, block.lots, block.balances = [], [], {}
             block.sales_week, block.stock_day, block.po_lines = [], [], []
         conn.execute("COMMIT")
@@ -286,10 +288,11 @@ def seed_history(ctx: Ctx, seed: int, *, meanwhile: Callable[[], None] | None = 
     days = _Days(ctx)
     curves = _curves(days)
     tasks = _tasks(ctx)
+    _ = ctx.stored  # the master ids as bytes, made once here: the workers inherit them
     if not _parallel(tasks):
         if meanwhile is not None:
             meanwhile()
-        balances: list[tuple[str, str, str, int]] = []
+        balances: list[tuple[bytes, bytes, bytes | str, int]] = []
         for n, t in enumerate(tasks, 1):
             block = _simulate(ctx, days, curves, seed, *t)
             hist.moves += ctx.bulk.insert("stock_move", MOVE_COLUMNS, block.moves)
@@ -298,7 +301,7 @@ def seed_history(ctx: Ctx, seed: int, *, meanwhile: Callable[[], None] | None = 
             _merge(ctx, hist, block)
             ctx.progress(n, len(tasks), "history")
         _finish(hist)
-        balances.sort()
+        balances.sort(key=_balance_order)
         ctx.bulk.insert("stock_balance", BALANCE_COLUMNS, balances)
         return hist
     jobs = list(enumerate(_chunks(tasks)))
@@ -328,6 +331,12 @@ def seed_history(ctx: Ctx, seed: int, *, meanwhile: Callable[[], None] | None = 
         _SHARED = None
     _finish(hist)
     return hist
+
+
+def _balance_order(row: tuple[bytes, bytes, bytes | str, int]) -> tuple[bytes, bytes, bytes]:
+    """A balance's key as SQLite orders it ('' = no lot, text, before every lot's bytes)."""
+    lot = row[2]
+    return row[0], row[1], lot if isinstance(lot, bytes) else b""
 
 
 def _merge(ctx: Ctx, hist: History, block: Block) -> None:
@@ -375,7 +384,7 @@ def _simulate(ctx: Ctx, days: _Days, curves: dict[tuple[str, float], list[float]
         _simulate_item(env, idx)
     moves = env.moves
     moves.sort()
-    balances: dict[tuple[str, str, str], int] = {}
+    balances: dict[tuple[bytes, bytes, bytes | str], int] = {}
     get = balances.get
     m: Any
     for m in moves:
@@ -388,22 +397,24 @@ def _simulate(ctx: Ctx, days: _Days, curves: dict[tuple[str, float], list[float]
 
 
 def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
-        list[tuple[str, str, int, int]], list[tuple[str, str, int, int]],
-        list[tuple[str, str | None, str | None, int, str | None]]]:
+        list[tuple[bytes, bytes, int, int]], list[tuple[bytes, str, int, int]],
+        list[tuple[bytes, str | None, str | None, int, str | None]]]:
     """The block's rows of ``sales_week``, its sums for ``kpi_stock_day`` and its PO lines' receipt
     figures for ``kpi_po_line`` (first and last receipt, quantity received, last putaway), as the
     digests' triggers (and rebuild SQL) would make them from these moves: the writer then sums the
     workers' small tables instead of joining 2 million moves with their locations and items.
 
     Every move of a block stays in its warehouse: its locations are the warehouse's virtual ones
-    (by kind) or pick faces (storage). Sales week = Julian day number // 7 of the move's day."""
-    wid = ctx.warehouses[w][0]
-    kind_of = {loc: kind for kind, loc in ctx.virtual[wid].items()}
-    cost = {ctx.items[i].id: ctx.items[i].cost for i in range(first, min(first + BLOCK, len(ctx.items)))}
+    (by kind) or pick faces (storage). Sales week = Julian day number // 7 of the move's day.
+    Ids (the moves', the keys, the rows') are the 16 bytes SQLite stores."""
+    stored = ctx.stored
+    wid = stored.warehouse[w]
+    kind_of = {loc: kind for kind, loc in stored.virtual[ctx.warehouses[w][0]].items()}
+    cost = {stored.items[i]: ctx.items[i].cost for i in range(first, min(first + BLOCK, len(ctx.items)))}
     week_of: dict[str, int] = {}
-    weeks: dict[tuple[str, int], int] = {}
+    weeks: dict[tuple[bytes, int], int] = {}
     days: dict[str, list[int]] = {}
-    lines: dict[str, list[Any]] = {}
+    lines: dict[bytes, list[Any]] = {}
     for m in moves:
         reason = m[9]
         if m[10] == "PO" and (reason == "receipt" or reason == "putaway"):
@@ -469,13 +480,17 @@ def digests_from_chunks(ctx: Ctx, legacy_weeks: str | None = None) -> dict[str, 
 def _simulate_item(env: _Env, idx: int) -> None:
     """One item in one warehouse for a year: sales, reorders, receipts and putaways."""
     ctx, days, rng, spec = env.ctx, env.days, env.rng, env.ctx.spec
-    at_ms = env.ids.at_ms
+    # the moves' and lots' ids are made and kept as the 16 bytes SQLite stores (``Ctx.stored``): the
+    # rows go to the chunk file as they are; the documents (Po, So) keep hex for the writer
+    stored = ctx.stored
+    raw_at_ms = env.ids.bytes_at_ms
     wid, wcode, bcode = ctx.warehouses[env.w]
-    owner = ctx.branch_ids[bcode]
-    v = ctx.virtual[wid]
+    owner = stored.branch[bcode]
+    v = stored.virtual[wid]
     sup_loc, cust_loc, dock = v["supplier"], v["customer"], v["dock"]
     customers = ctx.customers[bcode]
-    u_recv, u_wh, u_disp = ctx.users["receiver"], ctx.users["warehouse"], ctx.users["dispatcher"]
+    users = stored.users
+    u_recv, u_wh, u_disp = users["receiver"], users["warehouse"], users["dispatcher"]
     doc_from = DAYS - spec.sales_doc_days
     random_, gauss = rng.random, rng.gauss
     stamp = days.stamp
@@ -486,8 +501,8 @@ def _simulate_item(env: _Env, idx: int) -> None:
         return a + int(random_() * (b - a + 1))
 
     item = ctx.items[idx]
-    face = ctx.pick_face[(wid, idx)]
-    iid = item.id
+    face = stored.pick_face[(wid, idx)]
+    iid = stored.items[idx]
     lo, hi = spec.sales_per_year[item.velocity]
     n = max(1, int(rint(lo, hi) * BRANCH_FACTOR.get(bcode, 1.0)))
     cw = env.curves[(item.category, TRENDS[rint(0, len(TRENDS) - 1)])]
@@ -500,7 +515,7 @@ def _simulate_item(env: _Env, idx: int) -> None:
     weekday = ctx.suppliers[s_idx][2]
     stock: deque[list[object]] = deque()  # [lot id or None, serial or None, qty]
     on_hand = 0
-    pending: list[tuple[int, int, str, str]] = []  # (arrival day, qty, po id, line id)
+    pending: list[tuple[int, int, bytes, bytes]] = []  # (arrival day, qty, po id, line id)
     serial_seq = 0
 
     def order(day: int, qty: int) -> None:
@@ -514,21 +529,22 @@ def _simulate_item(env: _Env, idx: int) -> None:
         if po is None:
             ms = days.ms[od] + 7 * 3600_000 + int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=3)
                                                              .digest(), "big") % (3 * 3600_000)
-            po = Po(keyed_id(ms, "po", *key), wid, s_idx, od, ms)
+            po_id = keyed_id(ms, "po", *key)
+            po = Po(po_id, wid, s_idx, od, ms, raw=bytes.fromhex(po_id))
             pos[key] = po
         line_ms = po.ms + 1 + rint(0, 999)
-        lid = at_ms(line_ms)
-        po.lines.append(PoLine(lid, idx, qty, price, od + lead, arrival, line_ms))
-        pending.append((arrival, qty, po.id, lid))
+        lid = raw_at_ms(line_ms)
+        po.lines.append(PoLine(lid.hex(), idx, qty, price, od + lead, arrival, line_ms))
+        pending.append((arrival, qty, po.raw, lid))
 
-    def receive(arrival: int, qty: int, po_id: str, line_id: str) -> None:
+    def receive(arrival: int, qty: int, po_id: bytes, line_id: bytes) -> None:
         nonlocal on_hand, serial_seq
         ms, ts = stamp(arrival, rint(6 * 3600, 11 * 3600))
         ms2, ts2 = stamp(arrival, rint(11 * 3600 + 60, 13 * 3600))
         lot_id = None
         if item.track_lot:
             code = f"{wcode}{days.date[arrival]:%y%m%d}"
-            lot_id = lot_id_for(uuid.UUID(iid), code).hex
+            lot_id = lot_id_for(uuid.UUID(item.id), code).bytes
             expiry = None
             if item.track_expiry or item.category in SHELF_LIFE:
                 a, b = SHELF_LIFE.get(item.category, (365, 730))
@@ -538,15 +554,15 @@ def _simulate_item(env: _Env, idx: int) -> None:
             for _ in range(qty):
                 serial_seq += 1
                 serial = f"{item.sku}-{wcode}-{serial_seq:05d}"
-                add((at_ms(ms), owner, ts, iid, None, serial, sup_loc, dock, 1, "receipt", "PO", po_id, line_id,
+                add((raw_at_ms(ms), owner, ts, iid, None, serial, sup_loc, dock, 1, "receipt", "PO", po_id, line_id,
                      u_recv, ts))
-                add((at_ms(ms2), owner, ts2, iid, None, serial, dock, face, 1, "putaway", "PO", po_id, line_id,
+                add((raw_at_ms(ms2), owner, ts2, iid, None, serial, dock, face, 1, "putaway", "PO", po_id, line_id,
                      u_wh, ts2))
                 stock.append([None, serial, 1])
         else:
-            add((at_ms(ms), owner, ts, iid, lot_id, None, sup_loc, dock, qty, "receipt", "PO", po_id, line_id,
+            add((raw_at_ms(ms), owner, ts, iid, lot_id, None, sup_loc, dock, qty, "receipt", "PO", po_id, line_id,
                  u_recv, ts))
-            add((at_ms(ms2), owner, ts2, iid, lot_id, None, dock, face, qty, "putaway", "PO", po_id, line_id,
+            add((raw_at_ms(ms2), owner, ts2, iid, lot_id, None, dock, face, qty, "putaway", "PO", po_id, line_id,
                  u_wh, ts2))
             stock.append([lot_id, None, qty])
         on_hand += qty
@@ -567,16 +583,17 @@ def _simulate_item(env: _Env, idx: int) -> None:
                 if so is None:
                     so_ms = days.ms[day] + 3600_000 + int.from_bytes(
                         hashlib.blake2b(repr(skey).encode(), digest_size=3).digest(), "big") % (6 * 3600_000)
-                    so = So(keyed_id(so_ms, "so", *skey), wid, c, day, so_ms)
+                    so_id = keyed_id(so_ms, "so", *skey)
+                    so = So(so_id, wid, c, day, so_ms, raw=bytes.fromhex(so_id))
                     sos[skey] = so
-                line_id = at_ms(so.ms + 1 + rint(0, 999))
-                so.lines.append((line_id, idx, take, item.price * customers[c][2] // 1000))
-                doc_id = so.id
+                line_id = raw_at_ms(so.ms + 1 + rint(0, 999))
+                so.lines.append((line_id.hex(), idx, take, item.price * customers[c][2] // 1000))
+                doc_id = so.raw
             left = take
             while left:
                 lot_id, serial, q = stock[0]
                 step = min(left, int(q))  # type: ignore[call-overload]
-                add((at_ms(ms), owner, ts, iid, lot_id, serial, face, cust_loc, step, "sale",
+                add((raw_at_ms(ms), owner, ts, iid, lot_id, serial, face, cust_loc, step, "sale",
                      "SO" if doc_id else "", doc_id, line_id, u_disp, ts))
                 left -= step
                 if step == q:

@@ -7,6 +7,7 @@ figures, so what the tests prove on demo holds for large.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,10 +116,34 @@ class Ctx:
     def ho(self) -> str:
         return self.branch_ids["HQ"]
 
+    @functools.cached_property
+    def stored(self) -> StoredIds:
+        """The master ids the history's rows carry, as the 16 bytes SQLite stores (made once, after
+        the master data; the forked workers inherit them)."""
+        return StoredIds(self)
+
     def start(self) -> dt.datetime:
         """Midnight UTC of the first day of history (a year before today)."""
         d = self.today - dt.timedelta(days=365)
         return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+
+
+class StoredIds:
+    """``Ctx``'s ids as 16 bytes, for the rows the history workers and the legacy history make in
+    stored form (ids as bytes from the start: converting 2 million moves' nine ids from hex cost the
+    workers ~10 s CPU on large). Python-side keys (``Ctx.on_hand``, ``Po``, ``So``) stay hex."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        raw = bytes.fromhex
+        self.branch = {code: raw(b) for code, b in ctx.branch_ids.items()}
+        #: per warehouse index
+        self.warehouse = [raw(w) for w, _c, _b in ctx.warehouses]
+        #: warehouse id (hex) -> kind -> location id
+        self.virtual = {w: {k: raw(loc) for k, loc in kinds.items()} for w, kinds in ctx.virtual.items()}
+        self.pick_face = {key: raw(loc) for key, loc in ctx.pick_face.items()}
+        self.users = {role: raw(u) for role, u in ctx.users.items()}
+        #: per item index
+        self.items = [raw(i.id) for i in ctx.items]
 
 
 def seed_clock(today: dt.date, now: dt.datetime) -> dt.datetime:
