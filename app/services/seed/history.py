@@ -36,7 +36,7 @@ from typing import Any
 from app.models.buying import SQL_WEEK
 from app.models.catalog import lot_id_for
 from app.models.kpi import kpi_po_line_rebuild_sql
-from app.services.seed.bulk import LEDGER, IdGen, ms_of
+from app.services.seed.bulk import LEDGER, IdGen, ms_of, stored_ids
 from app.services.seed.spec import Ctx
 
 DAYS = 365
@@ -174,6 +174,10 @@ CHUNK_WEIGHTS = (2, 2, 3, 3, 3, 3, 2, 1)
 _CHUNK_TABLES = (("m", MOVE_COLUMNS), ("l", LOT_COLUMNS), ("b", BALANCE_COLUMNS),
                  ("w", ("item_id", "warehouse_id", "week", "qty")), ("d", ("warehouse_id", "day", "inflow", "cogs")),
                  ("p", ("doc_line_id", "first_at", "last_at", "qty", "put_at")))
+#: the chunk tables' id columns (positions): bytes, bound as bytearray (``stored_ids``)
+_CHUNK_IDS = {name: tuple(i for i, c in enumerate(cols) if c in (
+    "id", "owner_branch_id", "item_id", "lot_id", "from_location_id", "to_location_id", "doc_id", "doc_line_id",
+    "user_id", "location_id", "lot_key", "warehouse_id")) for name, cols in _CHUNK_TABLES}
 #: location kinds inside a warehouse (kpi_stock_day counts stock entering and leaving them)
 _INTERNAL = frozenset({"storage", "dock", "qa"})
 #: moves that never leave the internal locations (kpi_stock_day skips them)
@@ -196,14 +200,15 @@ def _write_chunk(path: str, blocks: list[Block]) -> None:
         for name, cols in _CHUNK_TABLES:
             conn.execute(f"CREATE TABLE {name} ({', '.join(cols)})")
         marks = {name: ",".join("?" * len(cols)) for name, cols in _CHUNK_TABLES}
-        for block in blocks:
-            conn.executemany(f"INSERT INTO m VALUES ({marks['m']})", block.moves)
-            conn.executemany(f"INSERT INTO l VALUES ({marks['l']})", block.lots)
-            conn.executemany(f"INSERT INTO b VALUES ({marks['b']})",
-                             [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()])
-            conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", block.sales_week)
-            conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", block.stock_day)
-            conn.executemany(f"INSERT INTO p VALUES ({marks['p']})", block.po_lines)
+        ids = _CHUNK_IDS
+        for block in blocks:  # ids bound as bytearray: sqlite3 binds bytes 3x slower (stored_ids)
+            conn.executemany(f"INSERT INTO m VALUES ({marks['m']})", stored_ids(block.moves, ids["m"]))
+            conn.executemany(f"INSERT INTO l VALUES ({marks['l']})", stored_ids(block.lots, ids["l"]))
+            conn.executemany(f"INSERT INTO b VALUES ({marks['b']})", stored_ids(
+                [(loc, item, lot, q) for (loc, item, lot), q in block.balances.items()], ids["b"]))
+            conn.executemany(f"INSERT INTO w VALUES ({marks['w']})", stored_ids(block.sales_week, ids["w"]))
+            conn.executemany(f"INSERT INTO d VALUES ({marks['d']})", stored_ids(block.stock_day, ids["d"]))
+            conn.executemany(f"INSERT INTO p VALUES ({marks['p']})", stored_ids(block.po_lines, ids["p"]))
             block.moves, block.lots, block.balances = [], [], {}
             block.sales_week, block.stock_day, block.po_lines = [], [], []
         conn.execute("COMMIT")
