@@ -463,7 +463,7 @@ class Applier:
         set aside) and the sides summed are exactly twice the moves loaded; otherwise the rows are
         thrown away and finish() recomputes the balances as before. Returns whether they were taken.
         """
-        conn, unhex = self.conn, bytes.fromhex
+        conn, unhex = self.conn, bytearray.fromhex  # bound directly (a bytes value: through sqlite3's adapters)
         usable = BALANCE_TRIGGER in self._triggers and "stock_balance" in self._rebuild and self._ledger_empty
         if not usable:
             for _ in chunks:  # the reader delivers them anyway: drain
