@@ -18,7 +18,7 @@ from typing import Any
 
 from app.models.demand import policy_id_for
 from app.models.org import COMPANY_ID
-from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of, stored_ids
+from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of
 from app.services.seed.spec import Ctx
 
 COMPANY = ("Lone Star Industrial Supply", "100 Congress Ave\nAustin TX 78701", "+1 512 555 0100",
@@ -56,7 +56,6 @@ def seed_company(ctx: Ctx) -> None:
 
 #: the columns of ``sales_history`` the legacy history fills, in the order of ``legacy_rows``' tuples
 LEGACY_COLUMNS = (*LEDGER, "item_id", "warehouse_id", "sale_date", "qty", "customer_id", "reference")
-_LEGACY_IDS = tuple(LEGACY_COLUMNS.index(c) for c in ("id", "owner_branch_id", "item_id", "warehouse_id", "customer_id"))
 
 
 def seed_legacy_history(ctx: Ctx, seed: int) -> int:
@@ -77,25 +76,28 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
     over so the ids it hands out next are the ones it would have."""
     rows = legacy_rows(ctx, seed)
     week_of: dict[str, int] = {}
-    weeks: dict[tuple[bytes, bytes, int], int] = {}
+    # keyed by the id objects (a bytearray is no dict key; ``Ctx.stored`` holds one per id value)
+    weeks: dict[tuple[int, int, int], list[Any]] = {}  # -> [item, warehouse, week, qty]
     r: Any
     for r in rows:
         day = r[5]
         week = week_of.get(day)
         if week is None:
             week = week_of[day] = (dt.date.fromisoformat(day).toordinal() + 1_721_425) // 7
-        key = (r[3], r[4], week)
-        weeks[key] = weeks.get(key, 0) + r[6]
+        key = (id(r[3]), id(r[4]), week)
+        acc = weeks.get(key)
+        if acc is None:
+            acc = weeks[key] = [r[3], r[4], week, 0]
+        acc[3] += r[6]
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("BEGIN")
         conn.execute(f"CREATE TABLE h ({', '.join(LEGACY_COLUMNS)})")
-        # ids are bytes; bound as bytearray (stored_ids: sqlite3 binds bytes 3x slower)
-        conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})", stored_ids(rows, _LEGACY_IDS))
+        conn.executemany(f"INSERT INTO h VALUES ({', '.join('?' * len(LEGACY_COLUMNS))})", rows)  # ids stored form
         conn.execute("CREATE TABLE w (item_id, warehouse_id, week, qty)")
-        conn.executemany("INSERT INTO w VALUES (?, ?, ?, ?)", stored_ids([(*k, q) for k, q in weeks.items()], (0, 1)))
+        conn.executemany("INSERT INTO w VALUES (?, ?, ?, ?)", [tuple(acc) for acc in weeks.values()])
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -103,12 +105,12 @@ def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
 
 
 def legacy_rows(ctx: Ctx, seed: int) -> list[tuple[object, ...]]:
-    """The legacy history's rows (ids from ``ctx.ids``, one a row, in row order), ids as the 16
-    bytes SQLite stores (``Ctx.stored``: made so, nothing to convert).
+    """The legacy history's rows (ids from ``ctx.ids``, one a row, in row order), ids in stored form
+    (``Ctx.stored``, ``IdGen.stored_at_ms``: made so, nothing to convert).
 
     A million rows on large: each day's stamp, date and reference are made once, not per row."""
     rng = random.Random(seed * 104_729 + 11)
-    draw, expo, at_ms = rng.random, rng.expovariate, ctx.ids.bytes_at_ms
+    draw, expo, at_ms = rng.random, rng.expovariate, ctx.ids.stored_at_ms
     stored = ctx.stored
     first = ctx.start().date() - dt.timedelta(weeks=LEGACY_WEEKS)
     days: list[tuple[int, str, str, str] | None] = []  # (ms, stored time, date, reference) of the selling days (none on Sunday)

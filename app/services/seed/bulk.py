@@ -5,9 +5,9 @@ objects. Rows here are plain tuples in their stored form (money as integer 1/10,
 the fixed-width ISO text ``UTCDateTime`` stores), written with ``sqlite3.executemany``, but for
 ids: the seed makes and joins them as 32-hex text in Python, and ``Bulk`` writes them as the 16
 bytes SQLite stores (``stored_ids``: every column declared ``CHAR(32)``, and the balance's lot key).
-The history's millions of rows are made with bytes ids from the start (``IdGen.bytes_at_ms``,
-``Ctx.stored``: no hex to format or parse), which ``stored_ids`` turns into ``bytearray`` for
-sqlite3 to bind (a ``bytes`` value costs it an adapter look-up).
+The history's millions of rows are made with their ids stored from the start, as ``bytearray``
+(``IdGen.stored_at_ms``, ``Ctx.stored``): nothing formats, parses or converts them, and sqlite3
+binds a bytearray directly (a ``bytes`` value costs it an adapter look-up, see ``stored_ids``).
 SQL of the seed that reads ids back for Python reads ``lower(hex(col))``. Columns the seed does not set get the model's
 Python-side default, so a column another area adds later (with a default) is still filled.
 """
@@ -58,12 +58,12 @@ class IdGen:
         value = (ms << 80) | 0x7 << 76 | (r >> 62) << 64 | 0b10 << 62 | (r & 0x3FFFFFFFFFFFFFFF)
         return f"{value:032x}"
 
-    def bytes_at_ms(self, ms: int) -> bytes:
-        """``at_ms`` as the 16 bytes SQLite stores (the same draw, so the same id): the history
-        workers make millions and write them as they are, with nothing to convert."""
+    def stored_at_ms(self, ms: int) -> bytearray:
+        """``at_ms`` as the 16 bytes SQLite stores (the same draw, so the same id), as the bytearray
+        sqlite3 binds directly (``stored_ids``): the history makes millions and writes them as they are."""
         r = self._bits(74)
         value = (ms << 80) | 0x7 << 76 | (r >> 62) << 64 | 0b10 << 62 | (r & 0x3FFFFFFFFFFFFFFF)
-        return value.to_bytes(16, "big")
+        return bytearray(value.to_bytes(16, "big"))
 
     def at(self, when: dt.datetime) -> str:
         return self.at_ms(ms_of(when))

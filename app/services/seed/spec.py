@@ -129,12 +129,21 @@ class Ctx:
 
 
 class StoredIds:
-    """``Ctx``'s ids as 16 bytes, for the rows the history workers and the legacy history make in
-    stored form (ids as bytes from the start: converting 2 million moves' nine ids from hex cost the
-    workers ~10 s CPU on large). Python-side keys (``Ctx.on_hand``, ``Po``, ``So``) stay hex."""
+    """``Ctx``'s ids in stored form, for the rows the history workers and the legacy history make:
+    16 bytes as a ``bytearray``, which sqlite3 binds directly (``bulk.stored_ids``). The rows carry
+    these very objects, so nothing converts 2 million moves' ids on large. A bytearray is no dict
+    key: the history keys its sums by the object (``id()``), exact because this holds one object
+    per id value. Python-side keys (``Ctx.on_hand``, ``Po``, ``So``) stay hex."""
 
     def __init__(self, ctx: Ctx) -> None:
-        raw = bytes.fromhex
+        one: dict[str, bytearray] = {}
+
+        def raw(hex_id: str) -> bytearray:
+            found = one.get(hex_id)
+            if found is None:
+                found = one[hex_id] = bytearray.fromhex(hex_id)
+            return found
+
         self.branch = {code: raw(b) for code, b in ctx.branch_ids.items()}
         #: per warehouse index
         self.warehouse = [raw(w) for w, _c, _b in ctx.warehouses]
