@@ -74,9 +74,6 @@ def _early(tell: Callable[[str], None], path: str, ddl: str, attached: list[tupl
     finally:
         engine.dispose()
     tell(path)  # read: the load copies the rows and removes the file after its commit
-    # the numpy part on the cycles the load leaves idle: the load's connection is its critical path
-    # (the answer is wanted only after the load, by the process forked then)
-    os.nice(10)
     t1 = time.perf_counter()
     res = demand.compute(hist, demand.DEFAULT_HORIZON)
     return Early(hist, res, t1 - t0, time.perf_counter() - t1)
