@@ -8,12 +8,25 @@ from unittest.mock import ANY
 
 import pytest
 
+from app.services.replication import apply as apply_mod
 from app.services.replication.engine import sync_once
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, reverse_move, virtual_location
 from tests.sync.conftest import Net, Site, server_hashes, site_hashes
 from tests.sync.helpers import new_order, receive
 from tests.sync.test_receiving_branches import _dallas_po, _receive, _setup
 
+
+def answers_of(monkeypatch: pytest.MonkeyPatch, method: str) -> list[bool]:
+    """What each call of ``Applier.<method>`` (a given_* step: were the server's sums taken?) answered."""
+    seen: list[bool] = []
+    real = getattr(apply_mod.Applier, method)
+
+    def spy(self: Any, *args: Any) -> bool:
+        seen.append(real(self, *args))
+        return seen[-1]
+
+    monkeypatch.setattr(apply_mod.Applier, method, spy)
+    return seen
 
 def _schema(site: Site) -> list[tuple[str, str, str, str]]:
     with site.engine.connect() as c:
@@ -39,7 +52,6 @@ def _sell(site: Site, net: Net, sku: str, qty: int, *, reverse: bool = False) ->
 
 def test_first_sync_into_an_empty_database_equals_a_row_by_row_apply(
         net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.services.replication import apply as apply_mod
 
     _setup(net)  # a Dallas PO with a Houston line, received at Houston: the KPI digests' PO-line case
     _receive(net.hou, "hugo", _dallas_po(net), "HOU1", "WIDGET", 24)
@@ -140,7 +152,6 @@ def test_a_first_sync_whose_connection_drops_mid_read_rolls_back_and_the_next_on
     nothing applied, and the next sync pulls everything."""
     import psycopg
 
-    from app.services.replication import apply as apply_mod
     from app.services.replication import pull as pull_mod
     from app.services.replication import reader as reader_mod
 
@@ -178,7 +189,6 @@ def test_a_first_sync_whose_local_write_fails_stops_the_reader_and_rolls_back(
         net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import exc
 
-    from app.services.replication import apply as apply_mod
     from app.services.replication import pull as pull_mod
     from app.services.replication import reader as reader_mod
 
@@ -266,7 +276,6 @@ def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or
     summed are exactly its loaded moves, else it recomputes them from the ledger as before."""
     from psycopg import sql
 
-    from app.services.replication import apply as apply_mod
     from app.services.replication import pull as pull_mod
 
     for q in (7, 8, 9):
@@ -275,14 +284,7 @@ def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or
     _sell(net.hou, net, "BOLT", 2, reverse=True)
     net.hou.sync()
     monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)  # the bulk shape: the balance trigger set aside
-    taken: list[bool] = []
-    real = apply_mod.Applier.given_balances
-
-    def spy(self: Any, chunks: Any) -> bool:
-        taken.append(real(self, chunks))
-        return taken[-1]
-
-    monkeypatch.setattr(apply_mod.Applier, "given_balances", spy)
+    taken = answers_of(monkeypatch, "given_balances")
     want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
     plain = make_site("summed", net.server.role_dsn("DAL"))
     assert plain.sync().pulled > 0
@@ -311,7 +313,6 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     moves (here every branch's) do not match the moves loaded and both are recomputed from the
     ledger instead, to the same rows."""
     from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
-    from app.services.replication import apply as apply_mod
     from app.services.replication import pull as pull_mod
     from app.services.replication.server import set_selective
 
@@ -330,30 +331,9 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     net.hq.sync()
     assert set_selective(net.server.dsn, True).selective
     monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)
-    taken: list[bool] = []
-    real = apply_mod.Applier.given_balances
-
-    def spy(self: Any, chunks: Any) -> bool:
-        taken.append(real(self, chunks))
-        return taken[-1]
-
-    monkeypatch.setattr(apply_mod.Applier, "given_balances", spy)
-    days: list[bool] = []
-    real_days = apply_mod.Applier.given_stock_days
-
-    def spy_days(self: Any, chunks: Any) -> bool:
-        days.append(real_days(self, chunks))
-        return days[-1]
-
-    monkeypatch.setattr(apply_mod.Applier, "given_stock_days", spy_days)
-    weeks: list[bool] = []
-    real_weeks = apply_mod.Applier.given_sales_weeks
-
-    def spy_weeks(self: Any, chunks: Any, history: int) -> bool:
-        weeks.append(real_weeks(self, chunks, history))
-        return weeks[-1]
-
-    monkeypatch.setattr(apply_mod.Applier, "given_sales_weeks", spy_weeks)
+    taken = answers_of(monkeypatch, "given_balances")
+    days = answers_of(monkeypatch, "given_stock_days")
+    weeks = answers_of(monkeypatch, "given_sales_weeks")
     want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
     kpi = "SELECT warehouse_id, day, inflow, cogs FROM kpi_stock_day"
     sold = "SELECT item_id, warehouse_id, week, qty FROM sales_week"
@@ -423,7 +403,6 @@ def test_a_bulk_load_that_meets_a_natural_key_clash_logs_it_and_keeps_every_othe
     fails alone: the chunk goes on row by row, the rows in already are updated without touching the
     index (on main this left 'database disk image is malformed'), and the index is rebuilt whole."""
     from app.services import masterdata as md
-    from app.services.replication import apply as apply_mod
 
     hq2 = make_site("hq2", net.hq.dsn)
     hq2.sync()
@@ -455,7 +434,6 @@ def test_a_first_sync_pulling_everything_takes_the_digests_the_server_computed_o
     ledger as before. Either way they (and the other digests) equal a row-by-row apply's."""
     from psycopg import sql
 
-    from app.services.replication import apply as apply_mod
     from app.services.replication import digests as digests_mod
 
     _setup(net)  # a Dallas PO with a Houston line, received at Houston: the KPI digests' PO-line case
@@ -472,14 +450,7 @@ def test_a_first_sync_pulling_everything_takes_the_digests_the_server_computed_o
     plain.sync()
 
     monkeypatch.setattr(apply_mod, "BULK_MOVES", 2)  # the bulk shape: the digests' triggers set aside
-    taken: list[bool] = []
-    real = apply_mod.Applier.given_digests
-
-    def spy(self: Any, counts: Any, digests: Any) -> bool:
-        taken.append(real(self, counts, digests))
-        return taken[-1]
-
-    monkeypatch.setattr(apply_mod.Applier, "given_digests", spy)
+    taken = answers_of(monkeypatch, "given_digests")
     digests_q = ("SELECT item_id, warehouse_id, week, qty FROM sales_week", "SELECT * FROM kpi_stock_day",
                  "SELECT * FROM kpi_po_line")
     served = make_site("served", net.server.role_dsn("DAL"))
