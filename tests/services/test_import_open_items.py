@@ -162,7 +162,7 @@ def test_open_pos_become_sent_pos_with_expected_receipts_and_what_was_received_b
     assert not _has(session, "email_outbox") or count(session, "email_outbox") == 0
     assert count(session, "audit_entry WHERE action = 'po.sent'") == 2
     # replenishment counts what is still on order: 120 + 500 + 60
-    from app.services.replenishment.engine import OPEN_PO_STATES
+    from app.services.replenishment.reads import OPEN_PO_STATES
 
     assert {"sent", "partially_received"} <= set(OPEN_PO_STATES)
 
@@ -294,7 +294,7 @@ def test_sales_history_is_demand_for_replenishment_and_moves_no_stock(session: S
     assert bolt.why.d == pytest.approx(10.0) and bolt.why.sigma_d ** 2 == pytest.approx(37.3333, abs=1e-3)
     assert bolt.why.policy == "computed" and bolt.why.raw_qty == 172  # nothing on hand: ceil(OUL 171.27)
     # the weekly digest is rebuilt from ledger and history alike
-    from app.services.replenishment.engine import rebuild_sales_weeks
+    from app.services.replenishment.reads import rebuild_sales_weeks
 
     before = session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all()
     rebuild_sales_weeks(session)
@@ -407,7 +407,7 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
     assert [tuple(r) for r in captured] == [(i, "I") for i in ids]
     assert session.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all() == schema_before
     digest = session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all()
-    from app.services.replenishment.engine import rebuild_sales_weeks
+    from app.services.replenishment.reads import rebuild_sales_weeks
 
     rebuild_sales_weeks(session)
     assert session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all() \

@@ -223,7 +223,7 @@ def test_settings_service_validates_and_the_engine_uses_them(session: Session, w
 def test_weekly_sales_digest_follows_sales_and_reversals_and_rebuilds(session: Session, world: World) -> None:
     from sqlalchemy import text
 
-    from app.services.replenishment.engine import rebuild_sales_weeks, week_of
+    from app.services.replenishment.reads import rebuild_sales_weeks, week_of
     from app.services.stock import reverse_move
 
     stock_and_sales(session, world, "BOLT", world.wh_dal, on_hand_after=20)

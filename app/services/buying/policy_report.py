@@ -32,6 +32,7 @@ from app.services.forecast import selection as sel
 from app.services.forecast.demand import week_of
 from app.services.replenishment import engine as en
 from app.services.replenishment import figures as fg
+from app.services.replenishment import reads as rd
 from app.services.replenishment.config import class_settings
 from app.services.replenishment.policy_inputs import fixed_min_max
 
@@ -114,14 +115,14 @@ def policy_report(session: Session, actor: Actor | None, *, months: int = 6, war
     D = np.maximum(D, 0.0)
     keys = list(pairs)
     classes = class_settings(session)
-    sources = en._sources(session)
+    sources = rd.sources(session)
     z = np.empty(P); review = np.empty(P); lt = np.empty(P); slt = np.empty(P)  # noqa: E702
     pack = np.ones(P); moq = np.ones(P); price = np.zeros(P)  # noqa: E702
     for k, (i, _w) in enumerate(keys):
         v = scope.items[i][3] if scope.items[i][3] in classes else "C"
         z[k], review[k] = fg.z_for(classes[v][0]), classes[v][1]
         src = sources.get(scope.items[i][0])
-        s = en._source_of(src) if src else None
+        s = rd.source_of(src) if src else None
         lt[k], slt[k] = (s.lead_time_days, s.lead_time_sd) if s else (7.0, 0.0)
         pack[k], moq[k] = (s.pack_size, s.min_order) if s else (1, 1)
         price[k] = float(s.unit_price) if s else 0.0

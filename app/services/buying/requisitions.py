@@ -206,7 +206,7 @@ def _pairs_checked(session: Session, actor: Actor, pairs: Sequence[Pair]) -> lis
 def _decide(session: Session, actor: Actor, pairs: Sequence[Pair], kind: str, until: dt.date,
             reason: str, today: dt.date | None) -> list[RecommendationDecision]:
     """One new decision row per pair, owned by the acting branch; the newest decision of a pair
-    is the one that counts (``engine._suppressed``), so an earlier one needs no edit."""
+    is the one that counts (``reads.suppressed``), so an earlier one needs no edit."""
     checked = _pairs_checked(session, actor, pairs)
     out = []
     for (item_id, wh_id), owner in checked:
