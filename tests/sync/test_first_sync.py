@@ -21,8 +21,8 @@ def answers_of(monkeypatch: pytest.MonkeyPatch, method: str) -> list[bool]:
     seen: list[bool] = []
     real = getattr(apply_mod.Applier, method)
 
-    def spy(self: Any, *args: Any) -> bool:
-        seen.append(real(self, *args))
+    def spy(self: Any, *args: Any, **kwargs: Any) -> bool:
+        seen.append(real(self, *args, **kwargs))
         return seen[-1]
 
     monkeypatch.setattr(apply_mod.Applier, method, spy)
@@ -308,15 +308,30 @@ def test_a_first_sync_pulling_everything_takes_the_balances_the_server_summed_or
 
 def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_scope(
         net: Net, make_site: Callable[[str, str], Site], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A branch's first sync takes the balances (and KPI stock days) the server summed over exactly
-    the moves of its scope (Houston's own, and Dallas's transfer to it); sums over any other set of
-    moves (here every branch's) do not match the moves loaded and both are recomputed from the
-    ledger instead, to the same rows."""
+    """A branch's first sync takes the balances (and KPI stock days, weekly sales and KPI PO lines)
+    the server summed over exactly the moves of its scope (Houston's own, and Dallas's transfer to
+    it); sums over any other set of moves (here every branch's) do not match the moves loaded and
+    all are recomputed from the ledger instead, to the same rows. A KPI PO line of a PO line the
+    branch does not hold (a Houston move naming Dallas's DAL1 line) is left out, as the local
+    rebuild's join leaves it out."""
+    from sqlalchemy import select
+
+    from app.models.purchasing import PurchaseOrderLine
     from app.services.inventory.transfers import TransferLineSpec, create_transfer, ship_transfer
     from app.services.replication import pull as pull_mod
     from app.services.replication.server import set_selective
 
     w = net.world
+    _setup(net)  # a Dallas PO with a Houston line (in Houston's scope), received at Houston
+    po_id = _dallas_po(net)
+    _receive(net.hou, "hugo", po_id, "HOU1", "WIDGET", 24)
+    with net.hou.session() as s:  # a Houston move naming Dallas's DAL1 line: a PO line Houston does not hold
+        bolt_line = s.scalars(select(PurchaseOrderLine.id).where(
+            PurchaseOrderLine.po_id == po_id, PurchaseOrderLine.item_id == w.items["BOLT"].id)).one()
+        src = virtual_location(s, w.wh_hou.id, "supplier").id
+        post_moves(s, None, [MoveSpec(w.items["BOLT"].id, 4, src, w.bins["HOU1-A-01"].id, "receipt",
+                                      doc_type="PO", doc_id=po_id, doc_line_id=bolt_line)], owner_branch_id=w.hou.id)
+        s.commit()
     for q in (7, 8, 9):
         receive(net.dal, w, "DAL", "BOLT", q)  # Dallas's own: outside Houston's scope
     with net.dal.session() as s:  # Dallas's transfer to Houston: its moves are in Houston's scope
@@ -334,14 +349,20 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     taken = answers_of(monkeypatch, "given_balances")
     days = answers_of(monkeypatch, "given_stock_days")
     weeks = answers_of(monkeypatch, "given_sales_weeks")
+    po_lines = answers_of(monkeypatch, "given_digests")
     want = "SELECT location_id, item_id, lot_key, qty FROM stock_balance"
     kpi = "SELECT warehouse_id, day, inflow, cogs FROM kpi_stock_day"
     sold = "SELECT item_id, warehouse_id, week, qty FROM sales_week"
+    kpi_po = "SELECT * FROM kpi_po_line"
     scoped = make_site("scoped", net.server.role_dsn("HOU"))
     assert scoped.sync().pulled > 0
     assert taken == [True]
     assert days == [True]  # the KPI stock days too, summed over the same moves
     assert weeks == [True]  # and the weekly sales (the sale and its reversal)
+    assert po_lines == [True]  # and the KPI PO lines
+    assert scoped.scalar("SELECT count(*) FROM stock_move WHERE doc_line_id = :l", l=bolt_line.hex) == 1
+    assert scoped.scalar("SELECT count(*) FROM purchase_order_line WHERE id = :l", l=bolt_line.hex) == 0
+    assert _rows(scoped, "SELECT qty, first_at IS NOT NULL FROM kpi_po_line") == [(24, 1)]  # the HOU1 line only
     moves = scoped.scalar("SELECT count(*) FROM stock_move")
     assert 0 < moves < net.hq.scalar("SELECT count(*) FROM stock_move")  # a scope, not every move
     assert scoped.scalar("SELECT count(*) FROM stock_move WHERE reason = 'transfer_out'") == 1
@@ -355,8 +376,10 @@ def test_a_selective_first_sync_takes_the_digests_the_server_summed_over_its_sco
     assert taken == [True, False]
     assert days == [True, False]  # not proven the same moves: added from the ledger here
     assert weeks == [True, False]
+    assert po_lines == [True, False]
     assert _rows(other, want) == _rows(scoped, want) != []
     assert _rows(other, kpi) == _rows(scoped, kpi) != []
+    assert _rows(other, kpi_po) == _rows(scoped, kpi_po) != []
     assert _rows(other, sold) == _rows(scoped, sold) == [(w.items["WIDGET"].id.bytes, w.wh_hou.id.bytes, ANY, 1)]
     with other.session() as s:
         assert balance_mismatches(s) == []
@@ -462,8 +485,8 @@ def test_a_first_sync_pulling_everything_takes_the_digests_the_server_computed_o
     assert _rows(served, "SELECT qty, first_at IS NOT NULL FROM kpi_po_line") == [(24, 1)]
 
     real_jobs = digests_mod.jobs  # a server that counts other rows than it sent: not taken, grouped here
-    monkeypatch.setattr(digests_mod, "jobs", lambda: [(digests_mod.COUNTS, sql.SQL(
-        "SELECT a + 1 FROM ({}) x (a)").format(real_jobs()[0][1]))] + real_jobs()[1:])
+    monkeypatch.setattr(digests_mod, "jobs", lambda where=None: [(digests_mod.COUNTS, sql.SQL(
+        "SELECT a + 1 FROM ({}) x (a)").format(real_jobs(where)[0][1]))] + real_jobs(where)[1:])
     other = make_site("grouped", net.server.role_dsn("DAL"))
     assert other.sync().pulled > 0
     assert taken == [True, False]

@@ -40,6 +40,7 @@ from sqlalchemy import Connection, exc
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, kpi_stock_day_add_sql
 from app.services.replication.digests import COUNTED
+from app.services.replication.digests import HELD as DIGEST_HELD
 from app.services.replication.digests import ID_POSITIONS as DIGEST_IDS
 from app.services.replication.digests import INSERTS as DIGEST_INSERTS
 from app.services.replication.faults import fault
@@ -529,14 +530,17 @@ class Applier:
         del self._rebuild["sales_week"]
         return True
 
-    def given_digests(self, counts: Sequence[Row], digests: Iterable[tuple[str, Iterable[Sequence[Row]]]]) -> bool:
+    def given_digests(self, counts: Sequence[Row], digests: Iterable[tuple[str, Iterable[Sequence[Row]]]], *,
+                      held_only: bool = False) -> bool:
         """Take ``kpi_po_line`` as the server computed it from the rows of this pull
         (``replication.digests``) instead of grouping the loaded ledger in finish() (large set: ~4 s
         of CPU, against ~1.3 s to insert the result). Only when the balances were taken (the server
         summed exactly the moves loaded here), the digest is to be rebuilt whole, no row was kept
         out, and the rows the server counted in its snapshot (``counts``: one row,
         ``digests.COUNTED``) are the rows here; otherwise they are not read and finish() groups as
-        before. ``digests`` are (name, chunks) in the server's order; returns whether taken."""
+        before. ``digests`` are (name, chunks) in the server's order; returns whether taken.
+        ``held_only`` (a selective branch, after its parents were fetched): rows of a PO line this
+        file lacks are dropped, as the local rebuild's join drops them (``digests.HELD``)."""
         conn = self.conn
         usable = self._balances_given and self.unapplied == 0 and {"kpi_po_line"} <= set(self._rebuild)
         if usable:
@@ -552,6 +556,8 @@ class Applier:
                 conn.exec_driver_sql(DIGEST_INSERTS[name], [
                     tuple(bytearray.fromhex(v) if i in ids and v is not None else v for i, v in enumerate(r))
                     for r in chunk])
+            if held_only:
+                conn.exec_driver_sql(DIGEST_HELD[name])
             for sql in indexes:
                 conn.exec_driver_sql(sql)
             del self._rebuild[name]

@@ -156,10 +156,11 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                                (HISTORY_ROWS, sql.SQL("SELECT count(*) FROM sales_history WHERE {}").format(
                                    hwhere if hwhere is not None else sql.SQL("true"))),
                                (SALES_WEEKS, sales_weeks_query(where, hwhere))]
-                    # pulling everything into a file without their inputs: the KPI PO lines too
-                    rebuilt = second is not None and scope is None and _digest_inputs_empty(engine)
+                    # into a file without their inputs: the KPI PO lines too (a branch's: over its scope)
+                    rebuilt = second is not None and _digest_inputs_empty(engine)
                     if rebuilt:
-                        digests += server_digests.jobs()
+                        digests += server_digests.jobs({"stock_move": where, "receipt_line": scope.where(
+                            tables["receipt_line"], probe=False) if scope else None})
                     if second is not None:  # summed on another connection in this snapshot, meanwhile
                         cur.execute("SELECT pg_export_snapshot()")
                         exported = cur.fetchone()
@@ -199,14 +200,15 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                     counted = [r for c in (ahead.chunks(HISTORY_ROWS) if ahead else reader.table(HISTORY_ROWS)) for r in c]
                     ap.given_sales_weeks(ahead.chunks(SALES_WEEKS) if ahead else reader.table(SALES_WEEKS),
                                          int(counted[0][0]) if counted else -1)
-                    if ahead and rebuilt:
-                        counts = list(chain.from_iterable(ahead.chunks(server_digests.COUNTS)))
-                        ap.given_digests(counts, ((n, ahead.chunks(n)) for n in server_digests.NAMES))
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
                 if scope is not None:
                     scope.complete(cur, ap)
+                if ahead and rebuilt:  # after the parents a branch fetches: the PO lines its local join would find
+                    counts = list(chain.from_iterable(ahead.chunks(server_digests.COUNTS)))
+                    ap.given_digests(counts, ((n, ahead.chunks(n)) for n in server_digests.NAMES),
+                                     held_only=scope is not None)
                 ap.finish()
                 stats.purged = _mark_purged(state["c"], purged)
                 stats.rows = ap.rows
