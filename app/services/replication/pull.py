@@ -283,18 +283,23 @@ def balances_query(moves: SyncTable, where: sql.Composable | None = None) -> sql
     each balance so the client can prove it summed the rows it loaded (``Applier.given_balances``).
     Grouped and ordered on the uuid columns (NULL lots form one group, as '' does locally; uuids
     compare by their bytes, so their order is their hex text's); only the result rows are turned
-    into storage form. Each move is read once (its scope tested once) and gives its two sides; the
-    table is not aliased, since the scope's condition names its columns by the table's name."""
+    into storage form. Each move is read once (its scope tested once) and summed per (to, from,
+    item, lot) first: a branch's 765,586 moves are 215,769 such groups, whose two sides are then
+    summed per location (the sides of each move, made by ``LATERAL (VALUES ...)`` and hashed one by
+    one, cost ~4 s of server CPU on the large set, this ~2.5 s), and sorted before its ids are
+    turned into text (a sort of the narrow rows: ~0.8 s less). The table is not aliased, since the
+    scope's condition names its columns by the table's name."""
     col = {c.name: c for c in moves.columns}
     out = [sql.SQL(col[c].select_expr.replace(f'"{c}"', f'"{k}"')) for c, k in
            (("to_location_id", "loc"), ("item_id", "item_id"), ("lot_id", "lot_id"))]
     return sql.SQL(
+        "WITH pairs AS MATERIALIZED (SELECT to_location_id, from_location_id, item_id, lot_id, "
+        "sum(qty)::bigint AS q, count(*) AS n FROM stock_move WHERE {where} GROUP BY 1, 2, 3, 4) "
         "SELECT {loc} AS loc, {item} AS item_id, COALESCE({lot}, '') AS lot_key, q, n FROM ("
-        "SELECT s.loc, stock_move.item_id, stock_move.lot_id, sum(s.q)::bigint AS q, count(*) AS n FROM stock_move "
-        "CROSS JOIN LATERAL (VALUES (stock_move.to_location_id, stock_move.qty), "
-        "(stock_move.from_location_id, -stock_move.qty)) s (loc, q) "
-        "WHERE {where} GROUP BY s.loc, stock_move.item_id, stock_move.lot_id) g "
-        "ORDER BY g.loc, g.item_id, g.lot_id NULLS FIRST").format(
+        "SELECT loc, item_id, lot_id, sum(q)::bigint AS q, sum(n)::bigint AS n FROM ("
+        "SELECT to_location_id AS loc, item_id, lot_id, q, n FROM pairs "
+        "UNION ALL SELECT from_location_id, item_id, lot_id, -q, n FROM pairs) s "
+        "GROUP BY loc, item_id, lot_id ORDER BY loc, item_id, lot_id NULLS FIRST) g").format(
             loc=out[0], item=out[1], lot=out[2], where=where if where is not None else sql.SQL("true"))
 
 
