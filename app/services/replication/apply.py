@@ -51,9 +51,9 @@ Row = tuple[Any, ...]
 
 
 def _plain_insert_sql(t: SyncTable) -> str:
+    """The insert of rows made by ``t.to_sqlite`` (its NULL marks turned back into NULL)."""
     cols = ", ".join(f'"{c}"' for c in t.names)
-    marks = ", ".join("?" * len(t.names))
-    return f'INSERT INTO "{t.name}" ({cols}) VALUES ({marks}) '
+    return f'INSERT INTO "{t.name}" ({cols}) VALUES {t.values_sql} '
 
 
 def _upserts(t: SyncTable) -> bool:
