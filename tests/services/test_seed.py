@@ -320,7 +320,7 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
     import dataclasses
 
     import app.services.seed as seed_mod
-    from app.services.seed import history, spec
+    from app.services.seed import history, history_load, spec
 
     small = dataclasses.replace(spec.SIZES["demo"], items=120, customers=30, open_order_lines=40,
                                 shipments_in_transit=10, extra_open_pos=3)
@@ -331,7 +331,7 @@ def test_blocks_on_worker_processes_give_what_one_process_gives_and_branch_optio
     monkeypatch.setattr(seed_mod, "start_early_forecasts", lambda *a: early.append(a) or start_early(*a))
     digests = []
     for workers in (1, 2):
-        monkeypatch.setattr(history, "WORKERS", workers)
+        monkeypatch.setattr(history_load, "WORKERS", workers)
         r = seed_database(tmp_path / f"w{workers}.db", "demo", seed=5, branch="phx", today=TODAY)
         conn = sqlite3.connect(r.path)
         # the workers' shares of the ledger digests, summed, give what the rebuild SQL gives

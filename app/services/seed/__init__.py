@@ -52,8 +52,8 @@ from app.services.seed.documents import seed_documents
 from app.services.seed.forecasts import Early, copy_weeks
 from app.services.seed.forecasts import start as start_early_forecasts
 from app.services.seed.forking import Forked, fork
-from app.services.seed.history import digests_from_chunks, scratch_folder, seed_history
-from app.services.seed.history import parallel as history_parallel
+from app.services.seed.history_load import digests_from_chunks, scratch_folder, seed_history
+from app.services.seed.history_load import parallel as history_parallel
 from app.services.seed.kpi import seed_kpi_history
 from app.services.seed.master import DEMO_PASSWORD, seed_master
 from app.services.seed.shipping import seed_shipping

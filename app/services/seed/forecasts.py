@@ -2,7 +2,7 @@
 forecasts chain was the longest).
 
 The forecasts read ``sales_week``, which the load sums from the history workers' chunk files and
-the legacy worker's weeks (``history.digests_from_chunks``). A process forked as soon as those are
+the legacy worker's weeks (``history_load.digests_from_chunks``). A process forked as soon as those are
 written sums the same rows into a scratch file (``weeks.db``, the table's own DDL), tells the load,
 whose ledger thread copies them (already in key order) instead of summing them itself, then reads
 them as ``weekly_history`` reads the branch file and computes the forecasts while the load writes
