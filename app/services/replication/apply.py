@@ -39,11 +39,8 @@ from sqlalchemy import Connection, exc
 
 from app.models.buying import SALES_WEEK_REBUILD_SQL
 from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, kpi_stock_day_add_sql
-from app.services.replication.digests import COUNTED
-from app.services.replication.digests import HELD as DIGEST_HELD
-from app.services.replication.digests import ID_POSITIONS as DIGEST_IDS
-from app.services.replication.digests import INSERTS as DIGEST_INSERTS
 from app.services.replication.faults import fault
+from app.services.replication.given import BALANCE_TRIGGER, ServerSums
 from app.services.replication.tables import SyncTable, storage_rows, sync_tables
 from app.services.stock import REBUILD_BALANCES_SQL
 
@@ -90,9 +87,6 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
 BULK_MOVES = 20_000
 #: page cache (KiB, as a negative PRAGMA value) while applying a big pull
 BIG_CACHE_KIB = -512 * 1024
-
-BALANCE_TRIGGER = "trg_stock_move_balance"
-
 
 def derived_digests() -> dict[str, tuple[str, str]]:
     """Triggers on ``stock_move`` that keep a digest of the ledger: name -> (digest table, rebuild SQL).
@@ -197,7 +191,7 @@ def parents_checked_here(conn: Connection) -> Callable[[], None] | None:
 _IDS_PER_LOOKUP = 900
 
 
-class Applier:
+class Applier(ServerSums):
     """Writes server rows inside the caller's SQLite transaction, table by table, chunk by chunk.
 
     Use as a context manager: entering switches capture off and defers foreign keys; ``table``
@@ -453,115 +447,6 @@ class Applier:
                 why = f"FOREIGN KEY constraint failed: {len(want) - found} {parent} row(s) named by pulled rows are missing"
                 raise exc.IntegrityError(f"check of {parent}", None, sqlite3.IntegrityError(why))
         self._parents.clear()
-
-    def given_balances(self, chunks: Iterable[Sequence[Row]]) -> bool:
-        """Take ``stock_balance`` as the server summed it over the moves of this pull (rows of
-        location, item, lot key, qty and the number of move sides summed), instead of the GROUP BY
-        of finish(): a 4M-row sort on three text keys, ~10 s of the large set's first sync, where
-        the server's hash aggregate runs on the other core while SQLite writes.
-
-        Only when every move here came from this pull (the ledger was empty when its digests were
-        set aside) and the sides summed are exactly twice the moves loaded; otherwise the rows are
-        thrown away and finish() recomputes the balances as before. Returns whether they were taken.
-        """
-        conn, unhex = self.conn, bytearray.fromhex  # bound directly (a bytes value: through sqlite3's adapters)
-        usable = BALANCE_TRIGGER in self._triggers and "stock_balance" in self._rebuild and self._ledger_empty
-        if not usable:
-            for _ in chunks:  # the reader delivers them anyway: drain
-                pass
-            return False
-        conn.exec_driver_sql("DELETE FROM stock_balance")
-        indexes = self._drop_indexes("stock_balance")
-        sides = 0
-        for chunk in chunks:
-            # location, item and lot key arrive as hex (the wire form); SQLite stores their 16 bytes ('' = no lot)
-            conn.exec_driver_sql("INSERT INTO stock_balance (location_id, item_id, lot_key, qty) VALUES (?, ?, ?, ?)",
-                                 [(unhex(r[0]), unhex(r[1]), unhex(r[2]) if r[2] else "", r[3]) for r in chunk])
-            sides += sum(int(r[4]) for r in chunk)
-        moves = int(conn.exec_driver_sql("SELECT count(*) FROM stock_move").scalar() or 0)
-        taken = sides == 2 * moves
-        if taken:
-            del self._rebuild["stock_balance"]
-            self._balances_given = True
-        else:
-            conn.exec_driver_sql("DELETE FROM stock_balance")
-        for sql in indexes:
-            conn.exec_driver_sql(sql)
-        return taken
-
-    def given_stock_days(self, chunks: Iterable[Sequence[Row]]) -> bool:
-        """Take ``kpi_stock_day`` as the server summed it over the moves of this pull (warehouse, day,
-        inflow, cogs: a few hundred rows) instead of adding the loaded moves in finish() (three look-ups
-        per move: ~2.9 s of CPU for a branch's 765,586 moves). Only when the balances were taken (which
-        proves the server summed exactly the moves loaded here: same snapshot, same condition) and the
-        digest was empty with the ledger when its trigger was set aside; otherwise drained and left to
-        finish(). Returns whether they were taken."""
-        usable = (self._balances_given and bool(self._stock_days) and self._stock_days in self._add
-                  and self._empty("kpi_stock_day"))
-        if not usable:
-            for _ in chunks:
-                pass
-            return False
-        for chunk in chunks:  # the warehouse arrives as hex (the wire form); SQLite stores its 16 bytes
-            self.conn.exec_driver_sql("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs) VALUES (?, ?, ?, ?)",
-                                      [(bytes.fromhex(r[0]), *r[1:]) for r in chunk])
-        self._add.remove(self._stock_days)
-        return True
-
-    def given_sales_weeks(self, chunks: Iterable[Sequence[Row]], history: int) -> bool:
-        """Take ``sales_week`` as the server summed it over the moves and the ``history`` legacy rows
-        of this pull (item, warehouse, week, qty, in key order) instead of its rebuild in finish() (a
-        GROUP BY of a branch's 436k sales and 359k legacy days: ~2.8 s against ~0.9 s to insert its
-        542k rows). Only when the balances proved the moves, the history here is exactly the rows the
-        server counted, and both were empty when the digest was set aside; otherwise drained and left
-        to finish(). Returns whether they were taken."""
-        conn = self.conn
-        usable = (self._balances_given and self._history_empty and "sales_week" in self._rebuild
-                  and int(conn.exec_driver_sql("SELECT count(*) FROM sales_history").scalar() or 0) == history)
-        if not usable:
-            for _ in chunks:
-                pass
-            return False
-        conn.exec_driver_sql("DELETE FROM sales_week")
-        unhex = bytearray.fromhex  # item and warehouse arrive as hex (the wire form); SQLite stores their 16 bytes
-        for chunk in chunks:
-            conn.exec_driver_sql("INSERT INTO sales_week (item_id, warehouse_id, week, qty) VALUES (?, ?, ?, ?)",
-                                 [(unhex(r[0]), unhex(r[1]), r[2], r[3]) for r in chunk])
-        del self._rebuild["sales_week"]
-        return True
-
-    def given_digests(self, counts: Sequence[Row], digests: Iterable[tuple[str, Iterable[Sequence[Row]]]], *,
-                      held_only: bool = False) -> bool:
-        """Take ``kpi_po_line`` as the server computed it from the rows of this pull
-        (``replication.digests``) instead of grouping the loaded ledger in finish() (large set: ~4 s
-        of CPU, against ~1.3 s to insert the result). Only when the balances were taken (the server
-        summed exactly the moves loaded here), the digest is to be rebuilt whole, no row was kept
-        out, and the rows the server counted in its snapshot (``counts``: one row,
-        ``digests.COUNTED``) are the rows here; otherwise they are not read and finish() groups as
-        before. ``digests`` are (name, chunks) in the server's order; returns whether taken.
-        ``held_only`` (a selective branch, after its parents were fetched): rows of a PO line this
-        file lacks are dropped, as the local rebuild's join drops them (``digests.HELD``)."""
-        conn = self.conn
-        usable = self._balances_given and self.unapplied == 0 and {"kpi_po_line"} <= set(self._rebuild)
-        if usable:
-            here = tuple(int(conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() or 0) for t in COUNTED)
-            usable = [tuple(int(x) for x in r) for r in counts] == [here]
-        if not usable:
-            return False  # not read: the second connection is closed with them
-        for name, chunks in digests:
-            conn.exec_driver_sql(f'DELETE FROM "{name}"')  # rebuilt whole, as finish() would
-            indexes = self._drop_indexes(name)  # written in one pass, indexed once after
-            ids = DIGEST_IDS[name]
-            for chunk in chunks:  # ids as the 16 bytes SQLite stores (bytearray: bound directly)
-                conn.exec_driver_sql(DIGEST_INSERTS[name], [
-                    tuple(bytearray.fromhex(v) if i in ids and v is not None else v for i, v in enumerate(r))
-                    for r in chunk])
-            if held_only:
-                conn.exec_driver_sql(DIGEST_HELD[name])
-            for sql in indexes:
-                conn.exec_driver_sql(sql)
-            del self._rebuild[name]
-        return True
 
     def _keyed_lookups(self, make: bool) -> None:
         """The KPI stock days' three look-ups per move (two locations, one item) read keyed temp
