@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
@@ -38,7 +38,7 @@ from app.services.replication.apply import Applier, Row, parents_checked_here, r
 from app.services.replication.conn import set_state_sql
 from app.services.replication.faults import fault
 from app.services.replication.probe import HAS_FUNCTION_SQL, changed_tables
-from app.services.replication.reader import Reader
+from app.services.replication.reader import Prefetch, Reader
 from app.services.replication.scope import BranchScope
 from app.services.replication.tables import SyncTable, sync_tables
 
@@ -60,6 +60,9 @@ class PullStats:
 
 #: rows read from one COPY before they are applied (bounds a pull's memory)
 CHUNK_ROWS = 50_000
+#: rows per fetch of a digest the server summed (``reader.Prefetch`` fetches them on a thread, and
+#: psycopg holds the GIL while it builds a fetch's rows: smaller fetches let the writer bind sooner)
+SERVED_ROWS = 10_000
 #: a pull of at most this many rows is read whole before the local write lock is taken, so local
 #: writers never wait on the network for a routine pull
 READ_AHEAD_ROWS = 50_000
@@ -119,6 +122,7 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
             with contextlib.ExitStack() as stack:
                 held: list[tuple[str, list[Row]]] = []  # read before the local write lock is taken
                 ahead: Ahead | None = None
+                pre: Prefetch | None = None  # fetches the second connection's rows a chunk ahead
                 rebuilt = False  # the KPI PO lines asked of the server too (below)
                 state: dict[str, Any] = {}
 
@@ -165,7 +169,8 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                         cur.execute("SELECT pg_export_snapshot()")
                         exported = cur.fetchone()
                         assert exported is not None
-                        ahead = stack.enter_context(Ahead(second, str(exported[0]), digests, CHUNK_ROWS))
+                        ahead = stack.enter_context(Ahead(second, str(exported[0]), digests, SERVED_ROWS))
+                        pre = stack.enter_context(Prefetch())  # left before the Ahead: its threads joined first
                     else:
                         jobs += digests
                 reader = stack.enter_context(Reader(pg, jobs, CHUNK_ROWS)) if not w.cursor else None
@@ -193,21 +198,29 @@ def pull(engine: Engine, pg: psycopg.Connection[Any], site_id: str, branch_id: s
                                 locked().table(t.name, chain([first], chunks))
                     if progress:
                         progress(t.name, n, len(tables), state["ap"].rows if "ap" in state else READ_AHEAD_ROWS - room)
+
+                def served(name: str) -> Iterator[Sequence[Row]]:
+                    """A digest the server summed: from the second connection, a chunk ahead of the
+                    writer (``reader.Prefetch``), else from the reader after the last table."""
+                    if ahead is not None and pre is not None:
+                        return pre.chunks(ahead.chunks(name))
+                    assert reader is not None
+                    return reader.table(name)
+
                 if reader and sums:
                     ap = locked()
-                    ap.given_balances(ahead.chunks(BALANCES) if ahead else reader.table(BALANCES))
-                    ap.given_stock_days(ahead.chunks(STOCK_DAYS) if ahead else reader.table(STOCK_DAYS))
-                    counted = [r for c in (ahead.chunks(HISTORY_ROWS) if ahead else reader.table(HISTORY_ROWS)) for r in c]
-                    ap.given_sales_weeks(ahead.chunks(SALES_WEEKS) if ahead else reader.table(SALES_WEEKS),
-                                         int(counted[0][0]) if counted else -1)
+                    ap.given_balances(served(BALANCES))
+                    ap.given_stock_days(served(STOCK_DAYS))
+                    counted = [r for c in served(HISTORY_ROWS) for r in c]
+                    ap.given_sales_weeks(served(SALES_WEEKS), int(counted[0][0]) if counted else -1)
                 if reader:
                     reader.close()  # done: the server connection is the caller's again
                 ap = locked()
                 if scope is not None:
                     scope.complete(cur, ap)
                 if ahead and rebuilt:  # after the parents a branch fetches: the PO lines its local join would find
-                    counts = list(chain.from_iterable(ahead.chunks(server_digests.COUNTS)))
-                    ap.given_digests(counts, ((n, ahead.chunks(n)) for n in server_digests.NAMES),
+                    counts = list(chain.from_iterable(served(server_digests.COUNTS)))
+                    ap.given_digests(counts, ((n, served(n)) for n in server_digests.NAMES),
                                      held_only=scope is not None)
                 ap.finish()
                 stats.purged = _mark_purged(state["c"], purged)
