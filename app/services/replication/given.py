@@ -19,7 +19,7 @@ from app.services.replication.digests import COUNTED
 from app.services.replication.digests import HELD as DIGEST_HELD
 from app.services.replication.digests import ID_POSITIONS as DIGEST_IDS
 from app.services.replication.digests import INSERTS as DIGEST_INSERTS
-from app.services.replication.tables import Row
+from app.services.replication.tables import Row, with_stored_ids
 
 #: the trigger that keeps ``stock_balance`` in step with the ledger (set aside by a big batch of moves)
 BALANCE_TRIGGER = "trg_stock_move_balance"
@@ -148,9 +148,7 @@ class ServerSums:
             indexes = self._drop_indexes(name)  # written in one pass, indexed once after
             ids = DIGEST_IDS[name]
             for chunk in chunks:  # ids as the 16 bytes SQLite stores (bytearray: bound directly)
-                conn.exec_driver_sql(DIGEST_INSERTS[name], [
-                    tuple(bytearray.fromhex(v) if i in ids and v is not None else v for i, v in enumerate(r))
-                    for r in chunk])
+                conn.exec_driver_sql(DIGEST_INSERTS[name], with_stored_ids(chunk, ids))
             if held_only:
                 conn.exec_driver_sql(DIGEST_HELD[name])
             for sql in indexes:
