@@ -47,6 +47,7 @@ def build(path: Path, items: int) -> None:
     from sqlalchemy.orm import Session
 
     from app.models.ids import uuid7
+    from app.models.stamps import iso_micros
     from app.services import masterdata as md
     from app.services import schema
     from app.services.auth import create_user
@@ -75,6 +76,7 @@ def build(path: Path, items: int) -> None:
     words = ["steel", "bolt", "pump", "valve", "hose", "cable", "drill", "glove", "paint", "filter",
              "bearing", "washer", "screw", "nut", "pipe", "tape", "lamp", "fuse", "relay", "motor"]
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat(timespec="microseconds")
+    now_us = iso_micros(now)  # the moves' times are stored as numbers (app.models.stamps)
     con = sqlite3.connect(path)
     con.execute("UPDATE sync_capture SET enabled = 0")
     item_rows, move_rows = [], []
@@ -84,8 +86,8 @@ def build(path: Path, items: int) -> None:
         item_rows.append((iid, owner.hex, now, now, 0, "", f"SKU-{n:06d}", desc, "EA", rng.choice("ABC")))
         for wh in whs:
             for b in rng.sample(bins[wh.id], rng.randint(1, 3)):
-                move_rows.append((uuid7().hex, owner.hex, now, iid, sup[wh.id].hex, b.hex, rng.randint(1, 500),
-                                  "opening", now))
+                move_rows.append((uuid7().hex, owner.hex, now_us, iid, sup[wh.id].hex, b.hex, rng.randint(1, 500),
+                                  "opening", now_us))
     con.executemany(
         "INSERT INTO item (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, sku, description, base_uom,"
         " velocity_class, length_mm, width_mm, height_mm, weight_g, track_lot, track_serial, track_expiry,"

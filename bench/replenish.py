@@ -34,6 +34,7 @@ def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> 
     from sqlalchemy import text
 
     from app.models.ids import uuid7
+    from app.models.stamps import iso_micros
     from app.services import masterdata as md
     from app.services import schema
     from app.services.db import make_engine, session_scope
@@ -82,7 +83,9 @@ def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> 
         pick_wh = nrng.integers(0, warehouses, size=moves)
         pick_day = nrng.integers(1, 366, size=moves)
         pick_qty = nrng.integers(1, 13, size=moves)
-        days = [f"{(today - dt.timedelta(days=d)).isoformat()}T12:00:00.000000+00:00" for d in range(367)]
+        # the moves' times are stored as numbers (app.models.stamps)
+        days = [iso_micros(f"{(today - dt.timedelta(days=d)).isoformat()}T12:00:00.000000+00:00") for d in range(367)]
+        stamp_us = iso_micros(stamp)
         per_pair_opening: dict[tuple[int, int], int] = {}
         for n, w, q in zip(pick_item.tolist(), pick_wh.tolist(), pick_qty.tolist(), strict=True):
             per_pair_opening[(n, w)] = per_pair_opening.get((n, w), 0) + q
@@ -91,15 +94,15 @@ def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> 
         bin_hex = [b.id.hex for b in bins]
 
         def sale_rows(lo: int, hi: int) -> list[tuple[object, ...]]:
-            return [(uuid7().hex, owners[w], stamp, item_ids[n], bin_hex[w], cust[w], q, "sale", days[d])
+            return [(uuid7().hex, owners[w], stamp_us, item_ids[n], bin_hex[w], cust[w], q, "sale", days[d])
                     for n, w, d, q in zip(pick_item[lo:hi].tolist(), pick_wh[lo:hi].tolist(),
                                           pick_day[lo:hi].tolist(), pick_qty[lo:hi].tolist(), strict=True)]
         opening = []
         for (n, w), q in per_pair_opening.items():
             extra = rng.randint(0, 200)
-            opening.append((uuid7().hex, whs[w].branch_id.hex, stamp, item_ids[n],
+            opening.append((uuid7().hex, whs[w].branch_id.hex, stamp_us, item_ids[n],
                             locs[whs[w].id.hex + "supplier"], bins[w].id.hex, q + extra, "opening",
-                            f"{(today - dt.timedelta(days=400)).isoformat()}T00:00:00.000000+00:00"))
+                            iso_micros(f"{(today - dt.timedelta(days=400)).isoformat()}T00:00:00.000000+00:00")))
         raw = s.connection().connection.dbapi_connection
         assert raw is not None
         sql = ("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, to_location_id,"

@@ -29,6 +29,7 @@ def _build(path: Path, moves: int) -> None:
     from sqlalchemy.orm import Session
 
     from app.models.ids import uuid7
+    from app.models.stamps import micros
     from app.services import masterdata as md
     from app.services import schema
     from app.services.db import make_engine
@@ -67,7 +68,7 @@ def _build(path: Path, moves: int) -> None:
     t0 = time.perf_counter()
     for n in range(moves):
         it = 0 if rng.random() < 0.02 else rng.randrange(len(items))
-        when = (start + dt.timedelta(seconds=n * 15)).isoformat(timespec="microseconds")
+        when = micros(start + dt.timedelta(seconds=n * 15))  # stored as a number (app.models.stamps)
         b = bin_hex[(it * 7 + n % 3) % len(bin_hex)]
         if n % 3 == 2:
             row = (hx(uuid7()), own, when, item_hex[it], b, cus, 1, "sale", "", when)

@@ -48,7 +48,8 @@ LARGE = Path("/work/large.db")
 
 def _generate(path: Path, moves: int) -> Path:
     from app.models.ids import uuid7
-    from app.models.types import iso_utc, utcnow
+    from app.models.stamps import micros
+    from app.models.types import utcnow
     from app.services import schema
     from app.services.db import make_engine, session_scope
     from app.services.stock import virtual_location
@@ -62,7 +63,7 @@ def _generate(path: Path, moves: int) -> Path:
     raw = eng.raw_connection()
     cur = raw.cursor()
     cur.execute("UPDATE sync_capture SET enabled = 0")
-    now = iso_utc(utcnow())
+    now = micros(utcnow())  # stock_move's times are stored as numbers (app.models.stamps)
     item, dest, owner = w.items["BOLT"].id.hex, w.bins["DAL1-A-02"].id.hex, w.dal.id.hex
     rows = [(uuid7().hex, owner, now, item, src.hex, dest, 1, "receipt", "", now) for _ in range(moves)]
     cur.executemany("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, "

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument, LocalOnly, MasterData
+from app.models.stamps import sql_week
 from app.models.types import Fixed4, Money
 
 REQUISITION_KINDS = ("purchase", "transfer")
@@ -145,7 +146,8 @@ class SalesWeek(LocalOnly, Base):
     qty: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-#: week number of a stored ISO timestamp: Julian day number // 7 (weeks start on Monday)
+#: week number of an ISO date or timestamp: Julian day number // 7 (weeks start on Monday);
+#: ``sales_history.sale_date``, and ``stock_move.moved_at`` before 0023_numeric_times
 SQL_WEEK = "(CAST(julianday(substr({col}, 1, 10)) + 0.5 AS INTEGER) / 7)"
 
 #: sale moves into a customer location add to the week; reversals of sales take it back
@@ -154,7 +156,7 @@ SALES_WEEK_TRIGGERS_SQL = [
     WHEN NEW.reason = 'sale'
     BEGIN
       INSERT INTO sales_week (item_id, warehouse_id, week, qty)
-      SELECT NEW.item_id, l.warehouse_id, {SQL_WEEK.format(col="NEW.moved_at")}, NEW.qty
+      SELECT NEW.item_id, l.warehouse_id, {sql_week("NEW.moved_at")}, NEW.qty
       FROM location l WHERE l.id = NEW.to_location_id AND l.kind = 'customer'
       ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
     END""",
@@ -162,7 +164,7 @@ SALES_WEEK_TRIGGERS_SQL = [
     WHEN NEW.reason = 'reversal' AND NEW.reverses_move_id IS NOT NULL
     BEGIN
       INSERT INTO sales_week (item_id, warehouse_id, week, qty)
-      SELECT o.item_id, l.warehouse_id, {SQL_WEEK.format(col="o.moved_at")}, -NEW.qty
+      SELECT o.item_id, l.warehouse_id, {sql_week("o.moved_at")}, -NEW.qty
       FROM stock_move o JOIN location l ON l.id = o.to_location_id
       WHERE o.id = NEW.reverses_move_id AND o.reason = 'sale' AND l.kind = 'customer'
       ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
@@ -172,11 +174,11 @@ SALES_WEEK_TRIGGERS_SQL = [
 #: weekly sales per item x warehouse x week straight from the ledger and the imported sales history
 SALES_WEEK_SELECT_SQL = f"""
 SELECT item_id, warehouse_id, week, SUM(q) AS qty FROM (
-  SELECT m.item_id, l.warehouse_id, {SQL_WEEK.format(col="m.moved_at")} AS week, m.qty AS q
+  SELECT m.item_id, l.warehouse_id, {sql_week("m.moved_at")} AS week, m.qty AS q
   FROM stock_move m JOIN location l ON l.id = m.to_location_id
   WHERE m.reason = 'sale' AND l.kind = 'customer'
   UNION ALL
-  SELECT o.item_id, l.warehouse_id, {SQL_WEEK.format(col="o.moved_at")}, -r.qty
+  SELECT o.item_id, l.warehouse_id, {sql_week("o.moved_at")}, -r.qty
   FROM stock_move r JOIN stock_move o ON o.id = r.reverses_move_id JOIN location l ON l.id = o.to_location_id
   WHERE r.reason = 'reversal' AND o.reason = 'sale' AND l.kind = 'customer'
   UNION ALL

@@ -23,6 +23,7 @@ from sqlalchemy import BigInteger, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LocalOnly
+from app.models.stamps import sql_day, sql_iso
 from app.models.types import UTCDateTime
 
 
@@ -68,15 +69,16 @@ KPI_INTERNAL, KPI_INSIDE = _INTERNAL, _INSIDE
 _PO_LINE_COLS = ("po_line_id, po_id, warehouse_id, branch_id, supplier_id, order_date, expected_date, qty_ordered, "
                  "first_at, last_at, qty, put_at")
 
-KPI_TRIGGERS_SQL = [
+def _kpi_triggers_sql(moved: dict[str, str]) -> list[str]:
+    return [
     f"""CREATE TRIGGER IF NOT EXISTS trg_stock_move_kpi_po_line AFTER INSERT ON stock_move
     WHEN NEW.doc_type = 'PO' AND NEW.reason IN ('receipt', 'putaway')
     BEGIN
       INSERT INTO kpi_po_line ({_PO_LINE_COLS})
       SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
              COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered,
-             CASE WHEN NEW.reason = 'receipt' THEN NEW.moved_at END, CASE WHEN NEW.reason = 'receipt' THEN NEW.moved_at END,
-             CASE WHEN NEW.reason = 'receipt' THEN NEW.qty ELSE 0 END, CASE WHEN NEW.reason = 'putaway' THEN NEW.moved_at END
+             CASE WHEN NEW.reason = 'receipt' THEN {moved['new_iso']} END, CASE WHEN NEW.reason = 'receipt' THEN {moved['new_iso']} END,
+             CASE WHEN NEW.reason = 'receipt' THEN NEW.qty ELSE 0 END, CASE WHEN NEW.reason = 'putaway' THEN {moved['new_iso']} END
       FROM purchase_order_line pl JOIN purchase_order p ON p.id = pl.po_id JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
       WHERE pl.id = NEW.doc_line_id
       ON CONFLICT (po_line_id) DO UPDATE SET
@@ -106,21 +108,36 @@ KPI_TRIGGERS_SQL = [
     WHEN NEW.reason NOT IN {_INSIDE}
     BEGIN
       INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)
-      SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END, substr(NEW.moved_at, 1, 10),
+      SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END, {moved['new_day']},
              NEW.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})),
              CASE WHEN lt.kind = 'customer' THEN NEW.qty * i.standard_cost ELSE 0 END
       FROM location lt, location lf, item i
       WHERE lt.id = NEW.to_location_id AND lf.id = NEW.from_location_id AND i.id = NEW.item_id
       ON CONFLICT (warehouse_id, day) DO UPDATE SET inflow = inflow + excluded.inflow, cogs = cogs + excluded.cogs;
     END""",
-]
+    ]
+
+
+#: ``stock_move.moved_at`` in the digests' forms: stored as a number since 0023_numeric_times
+#: (``stamps``), as ISO text before (the forms 0019_kpi wrote); kpi_po_line's times stay ISO text
+_NUMERIC = {"new_iso": sql_iso("NEW.moved_at"), "new_day": sql_day("NEW.moved_at"), "iso": sql_iso("moved_at"),
+            "m_day": sql_day("m.moved_at")}
+_TEXT = {"new_iso": "NEW.moved_at", "new_day": "substr(NEW.moved_at, 1, 10)", "iso": "moved_at",
+         "m_day": "substr(m.moved_at, 1, 10)"}
+
+KPI_TRIGGERS_SQL = _kpi_triggers_sql(_NUMERIC)
+
 
 #: per PO line, its receipt and putaway moves as (doc_line_id, first_at, last_at, qty, put_at) rows
-PO_LINE_MOVES_SQL = """SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,
-                   CASE WHEN reason = 'receipt' THEN moved_at END AS last_at,
+def _po_line_moves_sql(moved: dict[str, str]) -> str:
+    return f"""SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN {moved['iso']} END AS first_at,
+                   CASE WHEN reason = 'receipt' THEN {moved['iso']} END AS last_at,
                    CASE WHEN reason = 'receipt' THEN qty ELSE 0 END AS qty,
-                   CASE WHEN reason = 'putaway' THEN moved_at END AS put_at
+                   CASE WHEN reason = 'putaway' THEN {moved['iso']} END AS put_at
             FROM stock_move WHERE doc_type = 'PO' AND reason IN ('receipt', 'putaway')"""
+
+
+PO_LINE_MOVES_SQL = _po_line_moves_sql(_NUMERIC)
 
 
 def kpi_po_line_rebuild_sql(moves: str = PO_LINE_MOVES_SQL) -> str:
@@ -144,10 +161,10 @@ JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
 
 KPI_PO_LINE_REBUILD_SQL = kpi_po_line_rebuild_sql()
 
-_STOCK_DAY_SELECT = f"""
+_STOCK_DAY_SELECT_FORM = f"""
 SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
   SELECT CASE WHEN lt.kind IN {_INTERNAL} THEN lt.warehouse_id ELSE lf.warehouse_id END AS wh,
-         substr(m.moved_at, 1, 10) AS day,
+         {{day}} AS day,
          m.qty * i.standard_cost * ((lt.kind IN {_INTERNAL}) - (lf.kind IN {_INTERNAL})) AS inflow,
          CASE WHEN lt.kind = 'customer' THEN m.qty * i.standard_cost ELSE 0 END AS cogs
   FROM stock_move m JOIN {{location}} lt ON lt.id = m.to_location_id JOIN {{location}} lf ON lf.id = m.from_location_id
@@ -156,8 +173,17 @@ SELECT wh, day, SUM(inflow), SUM(cogs) FROM (
 ) GROUP BY wh, day
 """
 
+_STOCK_DAY_SELECT = _STOCK_DAY_SELECT_FORM.replace("{day}", _NUMERIC["m_day"])
+
 KPI_STOCK_DAY_REBUILD_SQL = "INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)" + _STOCK_DAY_SELECT.format(
     where="", location="location", item="item")
+
+#: what migration 0019_kpi ran, when ``moved_at`` was ISO text (0023_numeric_times converts)
+KPI_TEXT_TRIGGERS_SQL = _kpi_triggers_sql(_TEXT)
+KPI_TEXT_PO_LINE_REBUILD_SQL = kpi_po_line_rebuild_sql(_po_line_moves_sql(_TEXT))
+KPI_TEXT_STOCK_DAY_REBUILD_SQL = ("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)"
+                                  + _STOCK_DAY_SELECT_FORM.replace("{day}", _TEXT["m_day"]).format(
+                                      where="", location="location", item="item"))
 
 
 def kpi_stock_day_add_sql(where: str, *, location: str = "location", item: str = "item") -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LedgerRow, LocalOnly, without_owner_index
-from app.models.types import LotKey, UTCDateTime
+from app.models.stamps import UTCMicros, numeric_created_at
+from app.models.types import LotKey
 
 #: why stock moved; reversing moves keep the reason and point at what they reverse
 MOVE_REASONS = (
@@ -36,14 +37,19 @@ MOVE_REASONS = (
 )
 
 
+@numeric_created_at
 @without_owner_index
 class StockMove(LedgerRow, Base):
     __tablename__ = "stock_move"
     __table_args__ = (
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("from_location_id <> to_location_id", name="moves_somewhere"),
+        # times are numbers (``stamps``): ISO text written around the type is refused, not kept
+        CheckConstraint("typeof(moved_at) = 'integer'", name="moved_at_number"),
+        CheckConstraint("typeof(created_at) = 'integer'", name="created_at_number"),
         Index("ix_stock_move_item_moved", "item_id", "moved_at"),
-        Index("ix_stock_move_doc", "doc_type", "doc_id"),
+        # moves without a document (history, adoption) are not in it: every look-up names a doc_id
+        Index("ix_stock_move_doc", "doc_type", "doc_id", sqlite_where=text("doc_id IS NOT NULL")),
     )
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
@@ -58,7 +64,8 @@ class StockMove(LedgerRow, Base):
     doc_line_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     reverses_move_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_move.id"), default=None)
     user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
-    moved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: microseconds since the epoch in SQLite, like ``created_at`` (``stamps``; 0023_numeric_times)
+    moved_at: Mapped[dt.datetime] = mapped_column(UTCMicros())
 
 
 class StockBalance(LocalOnly, Base):

@@ -71,7 +71,11 @@ def text_id_file(path: Path) -> None:
 
 
 def to_text_ids(path: Path) -> None:
-    """Take a file at head down through 0022's own downgrade: ids as the previous Depot wrote them."""
+    """Take a file at head down through 0022's own downgrade: ids as the previous Depot wrote them
+    (the migrations after it first: 0023_numeric_times)."""
+    from tests.services.test_numeric_times import to_text_times
+
+    to_text_times(path)
     engine = make_engine(path)
     spec = importlib.util.spec_from_file_location(REVISION, schema.MIGRATIONS / "versions" / f"{REVISION}.py")
     assert spec is not None and spec.loader is not None

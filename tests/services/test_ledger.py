@@ -109,8 +109,8 @@ def test_moves_from_any_writer_update_balances(session: Session, world: World) -
     sup = virtual_location(session, world.wh_dal.id, "supplier")
     session.execute(text(
         "INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, to_location_id, qty,"
-        " reason, doc_type, moved_at) VALUES (:id, :o, '2026-01-01T00:00:00.000000+00:00', :i, :f, :t, 9, 'receipt', '',"
-        " '2026-01-01T00:00:00.000000+00:00')"),
+        " reason, doc_type, moved_at) VALUES (:id, :o, 1767225600000000, :i, :f, :t, 9, 'receipt', '',"
+        " 1767225600000000)"),  # 2026-01-01T00:00Z: the ledger's times are stored as numbers (stamps)
         {"id": uuid.uuid4(), "o": world.hou.id, "i": world.items["BOLT"].id, "f": sup.id,
          "t": world.bins["DAL1-A-02"].id})
     session.commit()

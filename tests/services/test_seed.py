@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from app.models.stamps import iso_micros, sql_iso
 from app.models.users import ROLES
 from app.services.auth import login
 from app.services.carriers.numbers import carrier_of
@@ -195,7 +196,9 @@ def test_open_purchase_orders_have_expected_receipts_for_their_open_lines(s: Ses
 
 
 def test_sales_history_is_a_year_of_seasonal_sales_behind_closed_orders(s: Session) -> None:
-    first, last = q(s, "SELECT min(moved_at), max(moved_at) FROM stock_move WHERE reason = 'sale'")[0]
+    # the ledger's times are stored as numbers (app.models.stamps): read as the ISO text they stand for
+    first, last = q(s, f"SELECT {sql_iso('min(moved_at)')}, {sql_iso('max(moved_at)')} FROM stock_move "
+                       "WHERE reason = 'sale'")[0]
     assert str(first) < (TODAY - dt.timedelta(days=360)).isoformat()
     assert str(last) >= (TODAY - dt.timedelta(days=2)).isoformat()
     assert str(last) < TODAY.isoformat(), "history ends before today: nothing in the future"
@@ -204,7 +207,7 @@ def test_sales_history_is_a_year_of_seasonal_sales_behind_closed_orders(s: Sessi
     orphans = one(s, """SELECT count(*) FROM stock_move m LEFT JOIN sales_order_line l ON l.id = m.doc_line_id
                         WHERE m.reason = 'sale' AND l.id IS NULL""")
     assert orphans == 0
-    by_month = dict(q(s, """SELECT substr(m.moved_at, 6, 2), sum(m.qty) FROM stock_move m
+    by_month = dict(q(s, f"""SELECT substr({sql_iso('m.moved_at')}, 6, 2), sum(m.qty) FROM stock_move m
                             JOIN item i ON i.id = m.item_id WHERE m.reason = 'sale' AND i.category = 'Beverages'
                             GROUP BY 1"""))
     summer = sum(int(by_month[k]) for k in ("06", "07", "08"))  # type: ignore[call-overload]
@@ -538,8 +541,10 @@ def test_a_seed_run_early_in_its_day_stamps_nothing_after_the_moment_it_runs(tmp
         ahead = {}
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"):
             for col in [r[1] for r in conn.execute(f"PRAGMA table_info('{table}')") if r[1] in HAPPENED]:
+                # ISO text, or a number (the ledger's times, app.models.stamps)
                 n = conn.execute(f"SELECT count(*) FROM {table} WHERE typeof({col}) = 'text' AND {col} > ?"
-                                 f" AND {col} < ?", (stamp, real)).fetchone()[0]
+                                 f" AND {col} < ? OR typeof({col}) = 'integer' AND {col} > ? AND {col} < ?",
+                                 (stamp, real, iso_micros(stamp), iso_micros(real))).fetchone()[0]
                 if n:
                     ahead[f"{table}.{col}"] = n
             if any(r[1] == "hlc" for r in conn.execute(f"PRAGMA table_info('{table}')")):

@@ -45,7 +45,7 @@ def test_a_converted_branch_file_keeps_replicating(server: Server, make_site: An
     eng = make_engine(path)
     assert REVISION not in schema.db_heads(eng)
     schema.upgrade(eng)
-    assert REVISION in schema.db_heads(eng)
+    assert schema.db_heads(eng) == schema.script_heads()  # 0022_binary_ids and what follows it
     eng.dispose()
     assert set(id_kinds(path)) == {"blob"}
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import app.models.types
-from app.models.kpi import KPI_PO_LINE_REBUILD_SQL, KPI_STOCK_DAY_REBUILD_SQL, KPI_TRIGGERS_SQL
+from app.models.kpi import KPI_TEXT_PO_LINE_REBUILD_SQL, KPI_TEXT_STOCK_DAY_REBUILD_SQL, KPI_TEXT_TRIGGERS_SQL
 
 revision = "0019_kpi"
 down_revision = "0006"  # receipt_line
@@ -52,10 +52,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("warehouse_id", "day", name=op.f("pk_kpi_stock_day")),
         sqlite_with_rowid=False,
     )
-    for sql in KPI_TRIGGERS_SQL:
+    # the ISO-text forms of the time this ran (0023_numeric_times converts them with moved_at)
+    for sql in KPI_TEXT_TRIGGERS_SQL:
         op.execute(sql)
-    op.execute(KPI_PO_LINE_REBUILD_SQL)
-    op.execute(KPI_STOCK_DAY_REBUILD_SQL)
+    op.execute(KPI_TEXT_PO_LINE_REBUILD_SQL)
+    op.execute(KPI_TEXT_STOCK_DAY_REBUILD_SQL)
 
 
 def downgrade() -> None:

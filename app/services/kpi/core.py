@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.models.stamps import day_micros
 from app.services.errors import ValidationError
 from app.services.id_storage import hex_row, stored_params
 
@@ -65,8 +66,10 @@ class Scope:
         return (self.end - self.start).days
 
     def params(self) -> dict[str, Any]:
+        # ``*_us``: the same bounds for times stored as numbers (``stamps``: stock_move.moved_at)
         return {"start": self.start.isoformat(), "end": self.end.isoformat(),
-                "today": (self.today + dt.timedelta(days=1)).isoformat()}
+                "today": (self.today + dt.timedelta(days=1)).isoformat(),
+                "start_us": day_micros(self.start), "end_us": day_micros(self.end)}
 
 
 @dataclass(frozen=True)

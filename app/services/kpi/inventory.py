@@ -138,7 +138,7 @@ def _item_drill(session: Session, scope: Scope, bucket: str, group: str) -> list
 SELECT i.sku, i.description, wa.code, SUM(CASE WHEN l.kind IN {_INTERNAL} THEN b.qty ELSE 0 END) * i.standard_cost / 10000.0,
        (SELECT COALESCE(SUM(m.qty), 0) FROM stock_move m JOIN location lc ON lc.id = m.to_location_id
          WHERE m.item_id = i.id AND lc.kind = 'customer' AND lc.warehouse_id = wa.id
-           AND m.moved_at >= :start AND m.moved_at < :end) * i.standard_cost / 10000.0
+           AND m.moved_at >= :start_us AND m.moved_at < :end_us) * i.standard_cost / 10000.0
 FROM stock_balance b JOIN location l ON l.id = b.location_id JOIN warehouse wa ON wa.id = l.warehouse_id
 JOIN item i ON i.id = b.item_id
 WHERE l.kind IN {_INTERNAL}{w}

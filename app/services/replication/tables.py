@@ -3,8 +3,9 @@
 Columns are moved in their wire form (UUID as 32 hex chars, booleans as 0/1, dates and UTC
 times as ISO text), so push and pull never build ORM objects: a row is a tuple, and the same
 tuple shape is used by COPY into PostgreSQL and executemany into SQLite. SQLite stores ids as
-16 bytes: ``Column.sqlite_expr`` reads them out as hex, ``to_sqlite`` turns a row's hex ids
-back into bytes just before it is written.
+16 bytes and the ledgers' times as numbers (``stamps.UTCMicros``): ``Column.sqlite_expr`` reads
+them out as hex and ISO text, ``to_sqlite`` turns a row's hex ids back into bytes and its ISO
+times into numbers just before it is written.
 The server column type and the SELECT expression that turns it back into storage form are
 decided here, once, from the SQLAlchemy column type.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from app.models.base import DOCUMENT, LEDGER, MASTER, Base
 from app.models.registry import tables as registry_tables
+from app.models.stamps import UTCMicros, iso_micros, sql_iso
 from app.models.workflow import LOCKED_STATES
 
 Row = tuple[Any, ...]
@@ -36,6 +38,8 @@ class Column:
     name: str
     pg_type: str  # uuid | bigint | boolean | date | bytea | text
     nullable: bool
+    #: a time SQLite stores as a number (``stamps.UTCMicros``): text on the server and the wire
+    micros: bool = False
 
     @property
     def sqlite_expr(self) -> str:
@@ -43,6 +47,8 @@ class Column:
         q = f'"{self.name}"'
         if self.pg_type == "uuid":
             return f"CASE WHEN typeof({q}) = 'blob' THEN lower(hex({q})) ELSE {q} END"
+        if self.micros:
+            return sql_iso(q)
         return q
 
     @property
@@ -95,6 +101,10 @@ class SyncTable:
         return tuple(i for i, c in enumerate(self.columns) if c.pg_type == "uuid")
 
     @property
+    def micros_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c.micros)
+
+    @property
     def null_marked(self) -> tuple[int, ...]:
         """Positions whose NULL is bound as ``NULL_MARK`` (``to_sqlite``, ``values_sql``): the nullable
         columns, but for bytes columns (whose empty value is a value)."""
@@ -109,8 +119,9 @@ class SyncTable:
         return "(" + ", ".join("nullif(?, x'')" if i in marked else "?" for i in range(len(self.columns))) + ")"
 
     def to_sqlite(self, rows: Sequence[Row]) -> list[Row]:
-        """Wire-form rows with their ids as the 16 bytes SQLite stores, as ``bytearray``, and the NULLs
-        of nullable columns as ``NULL_MARK``, for an insert by ``values_sql``. sqlite3 binds a ``bytes``
+        """Wire-form rows with their ids as the 16 bytes SQLite stores, as ``bytearray``, their ``micros``
+        times as numbers (``stamps.iso_micros``) and the NULLs of nullable columns as ``NULL_MARK``, for
+        an insert by ``values_sql``. sqlite3 binds a ``bytes``
         value, and ``None``, through its adapter look-up, ~0.45 us each (a first sync's 2 million moves
         have ten ids and ~3.6 NULLs; the large set 10.7 million NULLs), a bytearray directly
         (``seed.bulk.stored_ids``), and ``nullif`` turns the mark back into NULL in ~0.05 us.
@@ -119,12 +130,13 @@ class SyncTable:
         millions (stock_move's ten id columns: 3.1 s CPU per million rows in a loop, 1.7 s so). Ids
         in another text form than 32 hex (a UUID's dashed text) take the slow path."""
         try:
-            return list(map(_id_converter(len(self.columns), self.id_positions, self.null_marked), rows))
+            return list(map(_id_converter(len(self.columns), self.id_positions, self.null_marked,
+                                          self.micros_positions), rows))
         except ValueError:
             pass
         ids, marked = set(self.id_positions), set(self.null_marked)
         out = []
-        for r in rows:
+        for r in map(_id_converter(len(self.columns), (), (), self.micros_positions), rows):
             v = list(r)
             for i, x in enumerate(v):
                 if x is None:
@@ -142,18 +154,21 @@ NULL_MARK = bytearray()
 
 
 @cache
-def _id_converter(width: int, positions: tuple[int, ...], marked: tuple[int, ...] = ()) -> Callable[[Row], Row]:
+def _id_converter(width: int, positions: tuple[int, ...], marked: tuple[int, ...] = (),
+                  micros: tuple[int, ...] = ()) -> Callable[[Row], Row]:
     """``lambda r: (f(r[0]), r[1], (f(r[2]) if r[2] is not None else N), ...)`` for one row shape:
-    ``f`` on the ids, ``N`` (``NULL_MARK``) for the NULLs of the ``marked`` columns."""
+    ``f`` on the ids, ``t`` (ISO text to a number) on the ``micros`` times, ``N`` (``NULL_MARK``)
+    for the NULLs of the ``marked`` columns."""
     def part(i: int) -> str:
         none = "N" if i in marked else "None"
-        if i in positions:
-            return f"(f(r[{i}]) if r[{i}] is not None else {none})"
+        fn = "f" if i in positions else "t" if i in micros else ""
+        if fn:
+            return f"({fn}(r[{i}]) if r[{i}] is not None else {none})"
         return f"(r[{i}] if r[{i}] is not None else N)" if i in marked else f"r[{i}]"
 
     made: Callable[[Row], Row] = eval(  # noqa: S307 (built from integers only)
         f"lambda r: ({', '.join(part(i) for i in range(width))},)",
-        {"f": bytearray.fromhex, "N": NULL_MARK, "__builtins__": {}})
+        {"f": bytearray.fromhex, "t": iso_micros, "N": NULL_MARK, "__builtins__": {}})
     return made
 
 
@@ -217,7 +232,8 @@ def sync_tables() -> dict[str, SyncTable]:
         table = Base.metadata.tables[name]
         # id first: push, pull and apply address rows by r[0]
         ordered = sorted(table.columns, key=lambda c: c.name != "id")
-        cols = tuple(Column(c.name, _pg_type(c.type), bool(c.nullable) and not c.primary_key) for c in ordered)
+        cols = tuple(Column(c.name, _pg_type(c.type), bool(c.nullable) and not c.primary_key,
+                            isinstance(c.type, UTCMicros)) for c in ordered)
         out[name] = SyncTable(
             name=name,
             sync=spec.sync,

@@ -27,7 +27,9 @@ from itertools import accumulate
 from typing import Any, NamedTuple
 
 from app.models.catalog import lot_id_for
+from app.models.stamps import US_PER_DAY
 from app.services.seed.bulk import LEDGER, IdGen, ms_of
+from app.services.seed.bulk import iso_ms as bulk_iso_ms
 from app.services.seed.spec import Ctx
 
 DAYS = 365
@@ -234,6 +236,7 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
     kind_of = {id(loc): kind for kind, loc in stored.virtual[ctx.warehouses[w][0]].items()}
     cost = {id(stored.items[i]): ctx.items[i].cost for i in range(first, min(first + BLOCK, len(ctx.items)))}
     week_of: dict[str, int] = {}
+    day_of: dict[int, str] = {}  # day number since the epoch -> 'YYYY-MM-DD'
     weeks: dict[tuple[int, int], list[Any]] = {}  # -> [item, warehouse, week, qty]
     days: dict[str, list[int]] = {}
     lines: dict[int, list[Any]] = {}  # -> [line id, first receipt, last receipt, qty, last putaway]
@@ -254,7 +257,9 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
                 line[4] = at
         if reason in _INSIDE:
             continue
-        day = m[14][:10]
+        day = day_of.get(m[14] // US_PER_DAY)
+        if day is None:
+            day = day_of[m[14] // US_PER_DAY] = bulk_iso_ms(m[14] // 1000)[:10]
         to_kind, from_kind = kind_of.get(id(m[7]), "storage"), kind_of.get(id(m[6]), "storage")
         q = m[8]
         value = q * cost[id(m[3])]
@@ -273,9 +278,11 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
                 if acc_w is None:
                     acc_w = weeks[key] = [m[3], wid, week, 0]
                 acc_w[3] += q
+    # kpi_po_line keeps its times as ISO text (the moves' are numbers: whole milliseconds here)
     return ([tuple(r) for r in weeks.values()],
             [(wid, day, inflow, cogs) for day, (inflow, cogs) in days.items()],
-            [tuple(r) for r in lines.values()])
+            [(r[0], *(None if t is None else bulk_iso_ms(t // 1000) for t in r[1:3]), r[3],
+              None if r[4] is None else bulk_iso_ms(r[4] // 1000)) for r in lines.values()])
 
 
 def _simulate_item(env: _Env, idx: int) -> None:
@@ -341,7 +348,8 @@ def _simulate_item(env: _Env, idx: int) -> None:
     def receive(arrival: int, qty: int, po_id: bytearray, line_id: bytearray) -> None:
         nonlocal on_hand, serial_seq
         ms, ts = stamp(arrival, rint(6 * 3600, 11 * 3600))
-        ms2, ts2 = stamp(arrival, rint(11 * 3600 + 60, 13 * 3600))
+        ms2 = days.ms[arrival] + rint(11 * 3600 + 60, 13 * 3600) * 1000
+        us, us2 = ms * 1000, ms2 * 1000  # the moves' times as stored (``stamps``); the lot's as ISO text
         lot_id = None
         if item.track_lot:
             code = f"{wcode}{days.date[arrival]:%y%m%d}"
@@ -355,16 +363,16 @@ def _simulate_item(env: _Env, idx: int) -> None:
             for _ in range(qty):
                 serial_seq += 1
                 serial = f"{item.sku}-{wcode}-{serial_seq:05d}"
-                add((raw_at_ms(ms), owner, ts, iid, None, serial, sup_loc, dock, 1, "receipt", "PO", po_id, line_id,
-                     u_recv, ts))
-                add((raw_at_ms(ms2), owner, ts2, iid, None, serial, dock, face, 1, "putaway", "PO", po_id, line_id,
-                     u_wh, ts2))
+                add((raw_at_ms(ms), owner, us, iid, None, serial, sup_loc, dock, 1, "receipt", "PO", po_id, line_id,
+                     u_recv, us))
+                add((raw_at_ms(ms2), owner, us2, iid, None, serial, dock, face, 1, "putaway", "PO", po_id, line_id,
+                     u_wh, us2))
                 stock.append([None, serial, 1])
         else:
-            add((raw_at_ms(ms), owner, ts, iid, lot_id, None, sup_loc, dock, qty, "receipt", "PO", po_id, line_id,
-                 u_recv, ts))
-            add((raw_at_ms(ms2), owner, ts2, iid, lot_id, None, dock, face, qty, "putaway", "PO", po_id, line_id,
-                 u_wh, ts2))
+            add((raw_at_ms(ms), owner, us, iid, lot_id, None, sup_loc, dock, qty, "receipt", "PO", po_id, line_id,
+                 u_recv, us))
+            add((raw_at_ms(ms2), owner, us2, iid, lot_id, None, dock, face, qty, "putaway", "PO", po_id, line_id,
+                 u_wh, us2))
             stock.append([lot_id, None, qty])
         on_hand += qty
 
@@ -375,7 +383,8 @@ def _simulate_item(env: _Env, idx: int) -> None:
             receive(*pending.pop(0))
         take = min(max(1, int(mean_line * lognorm(0, 0.45))), on_hand)
         if take:
-            ms, ts = stamp(day, rint(8 * 3600, 17 * 3600))
+            ms = days.ms[day] + rint(8 * 3600, 17 * 3600) * 1000
+            us = ms * 1000
             doc_id = line_id = None
             if day >= doc_from:
                 c = int(random_() * len(customers))
@@ -394,8 +403,8 @@ def _simulate_item(env: _Env, idx: int) -> None:
             while left:
                 lot_id, serial, q = stock[0]
                 step = min(left, int(q))  # type: ignore[call-overload]
-                add((raw_at_ms(ms), owner, ts, iid, lot_id, serial, face, cust_loc, step, "sale",
-                     "SO" if doc_id else "", doc_id, line_id, u_disp, ts))
+                add((raw_at_ms(ms), owner, us, iid, lot_id, serial, face, cust_loc, step, "sale",
+                     "SO" if doc_id else "", doc_id, line_id, u_disp, us))
                 left -= step
                 if step == q:
                     stock.popleft()

@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.models.kpi import kpi_stock_day_add_sql
-from app.services.seed.bulk import hlc_of, id_positions, iso, iso_ms, stored_ids
+from app.services.seed.bulk import (
+    hlc_of,
+    id_positions,
+    iso,
+    iso_ms,
+    micros_positions,
+    stored_ids,
+    stored_times,
+)
 from app.services.seed.spec import Ctx
 
 EXCEPTION_KINDS = (
@@ -50,6 +58,7 @@ def seed_kpi_history(ctx: Ctx, conn: sqlite3.Connection) -> None:
 def _insert(ctx: Ctx, conn: sqlite3.Connection, table: str, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Insert and count the rows (the seed's report counts every table it wrote); ids as 16 bytes."""
     columns = sql[sql.index("(") + 1:sql.index(")")].split(", ")
+    rows = stored_times(rows, micros_positions(table, columns))  # the ledger's times as numbers
     conn.executemany(sql, stored_ids(rows, id_positions(conn, table, columns)))
     ctx.bulk.counts[table] = ctx.bulk.counts.get(table, 0) + len(rows)
 
