@@ -1,0 +1,58 @@
+"""Audit aid for numeric times (issue 19): log every SQLite statement that reads the ledger's times
+(``stock_move.moved_at`` / ``created_at``, stored as numbers since 0023_numeric_times) beside a
+quoted ISO date or time.
+
+In SQLite any text is greater than any number: ``moved_at >= '2026-01-01'`` raises nothing and
+matches every row. Writes of text are refused by the table's CHECK constraints; reads are not.
+Put this folder on PYTHONPATH (subprocesses inherit it) and run the tests:
+
+    PYTHONPATH=scripts/time_trace TIME_TRACE_DIR=/tmp/hits scripts/test.sh -q
+
+Every ``sqlite3.connect`` gets a trace callback (it sees the statement with its parameters
+expanded); a statement on ``stock_move`` naming ``moved_at`` or ``created_at`` with a
+``'YYYY-MM-DD...'`` literal is written once per shape (numbers and other strings blanked) to
+TIME_TRACE_DIR/<pid>.txt, beside the test that ran it. Expected: none (the kpi_po_line trigger and
+rebuild write ISO text made *from* the number, which carries no literal date).
+"""
+
+import os
+import re
+import sqlite3
+from typing import Any
+
+_ISO = re.compile(r"'\d{4}-\d{2}-\d{2}[^']*'")
+_COL = re.compile(r"\b(moved_at|created_at)\b")
+_NUM = re.compile(r"\b\d+\b")
+_STR = re.compile(r"'(?:[^']|'')*'")
+_seen: set[str] = set()
+_out = os.environ.get("TIME_TRACE_DIR", "/tmp/time_trace")
+_connect = sqlite3.connect
+
+
+def _shape(sql: str) -> str:
+    marked = _ISO.sub("'ISO'", sql)
+    return _NUM.sub("N", _STR.sub(lambda m: m.group(0) if m.group(0) == "'ISO'" else "'S'", marked))[:400]
+
+
+def _trace(sql: str) -> None:
+    if "stock_move" not in sql or "'" not in sql or not _ISO.search(sql) or not _COL.search(sql):
+        return
+    shape = _shape(sql)
+    if shape in _seen or len(_seen) > 20000:
+        return
+    _seen.add(shape)
+    try:
+        os.makedirs(_out, exist_ok=True)
+        with open(os.path.join(_out, f"{os.getpid()}.txt"), "a", encoding="utf-8") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '')}\t{shape!r}\n")
+    except OSError:
+        pass
+
+
+def _traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+    conn = _connect(*args, **kwargs)
+    conn.set_trace_callback(_trace)
+    return conn
+
+
+sqlite3.connect = _traced  # type: ignore[assignment]
