@@ -85,6 +85,11 @@ def _insert_sql(t: SyncTable, force: bool) -> str:
 #: aggregate instead of trigger work per row. Also the size from which a batch into an empty
 #: table is loaded without its secondary indexes.
 BULK_MOVES = 20_000
+#: from this many rows on, a smaller batch into a table that is empty here still sets its insert-capture
+#: trigger aside (capture is off: it would only test that). Its presence makes every row's INSERT keep
+#: a statement journal of the pages it touches: replenishment_policy's 15,000 rows 0.32 against
+#: 0.09 s of CPU, allocation's 11,321 0.27 against 0.07 s (the large set has eight such tables)
+CAPTURE_ASIDE_ROWS = 1_000
 #: page cache (KiB, as a negative PRAGMA value) while applying a big pull
 BIG_CACHE_KIB = -512 * 1024
 
@@ -362,6 +367,8 @@ class Applier(ServerSums):
                             self._add.append(rebuild)
                             for other in SEARCH_INDEX_TRIGGERS.get(name, ()):
                                 self._drop_trigger(other)
+            elif i == 0 and len(chunk) >= CAPTURE_ASIDE_ROWS and self._empty(name):
+                self._drop_trigger(f"trg_{name}_cap_i")  # see CAPTURE_ASIDE_ROWS; recreated by finish()
             n += len(chunk)
             if hlc >= 0:
                 self.top_hlc = max(self.top_hlc, max(int(r[hlc]) for r in chunk))
