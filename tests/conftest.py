@@ -10,8 +10,11 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DEPOT_KEYRING", "memory")  # never touch the developer's real keyring
-# internal-error reports (app.services.crashlog) of tests go to a folder of this run, not the user's
-os.environ.setdefault("DEPOT_DATA_DIR", __import__("tempfile").mkdtemp(prefix="depot-test-data-"))
+# the data folder (backups, logs, internal-error reports) and the settings of a test run are its own,
+# whatever the shell says: a developer's DEPOT_DATA_DIR with backups in it made the scheduled-backup
+# test see "a recent backup exists", and tests must never write into a user's folders
+os.environ["DEPOT_DATA_DIR"] = __import__("tempfile").mkdtemp(prefix="depot-test-data-")
+os.environ["DEPOT_CONFIG_DIR"] = __import__("tempfile").mkdtemp(prefix="depot-test-config-")
 
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402
