@@ -340,7 +340,9 @@ def scheduled(engine: Engine, settings: Any, *, now: dt.datetime | None = None,
     folder = folder_from(settings)
     try:
         branch = branch_of(db_path)
-        if not due(folder if folder.is_dir() else default_folder(), branch, every_hours_from(settings), now):
+        # due by the folder the settings name: a share that is not connected must fail the round (and
+        # say so), not be skipped because an older backup sits in the local default folder
+        if not due(folder, branch, every_hours_from(settings), now):
             return BackupReport(ok=True, skipped="a recent backup exists")
         report = take_backup(db_path, folder, keep_days=keep_days_from(settings), now=now)
     except (BackupError, sqlite3.Error, OSError) as e:

@@ -261,6 +261,23 @@ def test_scheduled_job_backs_up_when_due_and_remembers_the_outcome(branch_db: tu
     assert not job.ready(settings)
 
 
+def test_scheduled_job_says_the_share_is_missing_even_with_a_recent_local_backup(
+        branch_db: tuple[Path, Engine, World], tmp_path: Path) -> None:
+    """A disconnected network share fails the round with its sentence; a backup taken earlier into
+    the local default folder does not make the job skip it as 'a recent backup exists'."""
+    from app.services.settings import Settings
+
+    path, engine, _w = branch_db
+    local = backup.default_folder()
+    local.mkdir(parents=True, exist_ok=True)
+    assert backup.take_backup(path, local).ok
+    settings = Settings(tmp_path / "settings.json")
+    settings.set("backup.dir", str(tmp_path / "share-not-connected"))
+    report = backup.scheduled(engine, settings)
+    assert not report.ok and not report.skipped and "does not exist" in report.error
+    assert settings.get("backup.last")["ok"] is False
+
+
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})}, timeout=120)
