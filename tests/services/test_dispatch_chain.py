@@ -14,6 +14,7 @@ from app.services.allocation import runs
 from app.services.dispatch import packing, picking, waves
 from app.services.dispatch.confirm import confirm_shipment
 from app.services.dispatch.setup import set_cutoff
+from app.services.inventory.queries import ledger_page
 from tests.factories import World
 from tests.services.dispatch_helpers import NOW
 from tests.services.inventory_helpers import bal
@@ -59,3 +60,6 @@ def test_picked_wave_is_packed_and_shipped(session: Session, world: World) -> No
     assert [ln.qty_shipped for ln in lines_of(session, so)] == [4, 5]
     # the BOLT the picker found damaged is still owed: the order waits for it
     assert session.scalar(select(SalesOrder.status).where(SalesOrder.id == so.id)) == "backordered"
+    # the item's ledger names the wave and the shipment by their numbers, as the stock screen shows them
+    refs = {(r.reason, r.doc_ref) for r in ledger_page(session, w.id).rows}
+    assert ("pick", number) in refs and ("sale", s.number) in refs

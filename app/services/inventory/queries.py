@@ -161,6 +161,9 @@ _DOC_NUMBER_SQL = {
     "transfer": "SELECT number FROM transfer_order WHERE id = :i",
     "rma": "SELECT number FROM rma WHERE id = :i",
     "SO": "SELECT number FROM sales_order WHERE id = :i",
+    "PO": "SELECT number FROM purchase_order WHERE id = :i",  # imported and seeded receipts name their PO
+    "wave": "SELECT number FROM wave WHERE id = :i",  # picks
+    "shipment": "SELECT number FROM shipment WHERE id = :i",  # ship confirmation
     "count": "SELECT number FROM count_task WHERE id = :i",
 }
 _DOC_WORDS = {"putaway": "putaway", "replenish": "pick-face replenishment", "IMPORT": "opening stock import",
