@@ -14,7 +14,8 @@ written with capture off, like the seed does). Steps, each timed:
 
 ``--server NAME`` keeps the published server database NAME (and its roles) for the next run: the
 first run creates and publishes it, later runs skip the publish and only first-sync (A/B runs of
-the client against the same server). Beside wall time and rows/s each first sync reports the CPU
+the client against the same server); a kept server is brought to this version's schema first (as
+``depot server init`` does), and a source seeded by an earlier Depot is upgraded on its copy. Beside wall time and rows/s each first sync reports the CPU
 seconds of the client process and of its server backends (from /proc, same machine), per million
 rows: the load-independent figures.
 
@@ -214,6 +215,18 @@ def _copy(source: Path, tmp: Path) -> Path:
     copy = tmp / "source.db"
     shutil.copy(source, copy)
     print(f"sync_first: source {source} (copied in {time.perf_counter() - t0:.1f} s)")
+    # a data set seeded by an earlier Depot (the shared large file) is brought to this schema first,
+    # as 'depot db upgrade' would: publishing refuses a file of another schema
+    from app.services import schema
+    from app.services.db import make_engine
+
+    eng = make_engine(copy)
+    try:
+        before = schema.db_heads(eng)
+        if before != schema.upgrade(eng):
+            print(f"  source upgraded to this schema in {time.perf_counter() - t0:.1f} s")
+    finally:
+        eng.dispose()
     return copy
 
 
@@ -256,6 +269,9 @@ def main(argv: list[str]) -> int:
             c.execute(f'CREATE DATABASE "{dbname}"')
     try:
         if kept:
+            # the kept server is brought to this version's schema, as 'depot server init' does after an
+            # upgrade (idempotent): a newer client refuses a server that lacks its migrations
+            init_server(dsn)
             print(f"  server database {dbname} kept from an earlier run: no publish")
         else:
             init_server(dsn, role_prefix=f"db_{tag}_")
