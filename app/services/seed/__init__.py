@@ -49,7 +49,7 @@ from app.services.seed.after_load import after_load
 from app.services.seed.bulk import LEDGER, Bulk, IdGen, iso
 from app.services.seed.dispatch import seed_waves
 from app.services.seed.documents import seed_documents
-from app.services.seed.forecasts import Early, copy_weeks
+from app.services.seed.forecasts import Early, Standby, copy_weeks
 from app.services.seed.forecasts import start as start_early_forecasts
 from app.services.seed.forking import Forked, fork
 from app.services.seed.history_load import digests_from_chunks, scratch_folder, seed_history
@@ -344,6 +344,7 @@ def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed
     conn.execute("BEGIN IMMEDIATE")
     ctx.bulk.conn = conn
     early: Forked[Early] | None = None
+    standby: Standby | None = None
     try:
         conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
         # Bulk-load shape: indexes are built once at the end (a sort, not 2 million b-tree
@@ -368,6 +369,8 @@ def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed
                     conn.execute(sql)
             report(6, 100, "master data written")
 
+        if _fork_after_load(size) and history_parallel(ctx):  # large: see seed.forecasts.Standby
+            standby = start_early_forecasts(scratch_folder(ctx)[0], today)  # before this process grows
         legacy = _fork_legacy(ctx, seed)  # large: made beside the history's workers
         # with the legacy rows copied no more rows come to sales_history: indexed then, in the history's
         # phase (this connection waits for the workers then; the documents' phase waits for it)
@@ -396,8 +399,12 @@ def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed
                           and table not in master_tables and sql not in legacy_indexes]
 
         from_chunks = digests_from_chunks(ctx, None if legacy is None else "seed_legacy.w")
-        if _fork_after_load(size) and "sales_week" in from_chunks:  # the forecasts' weeks summed beside (large)
-            early = start_early_forecasts(conn, from_chunks["sales_week"], scratch_folder(ctx)[0], today)
+        if standby is not None:  # the forecasts' weeks summed beside (large)
+            waiting, standby = standby, None
+            if "sales_week" in from_chunks:
+                early = waiting.go(conn, from_chunks["sales_week"])
+            else:
+                waiting.stop()
 
         def ledger_side() -> None:
             for sql in ledger_indexes:
@@ -452,6 +459,8 @@ def _load(conn: sqlite3.Connection, ctx: Ctx, local_branch: str, size: str, seed
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
+        if standby is not None:
+            standby.stop()
         if early is not None:
             early.stop()
         raise
