@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_backup)
     bsub = p.add_subparsers(dest="backup_command", required=False, metavar="ACTION")
     ls = bsub.add_parser("list", help="the backups in the backup folder, newest first")
-    ls.add_argument("--dir", type=path_arg, default=None, help="folder to list (default: Settings > Backups)")
+    ls.add_argument("--dir", "--to", dest="dir", type=path_arg, default=None,
+                    help="folder to list (default: Settings > Backups)")
     add_json_option(ls)
     add_db_option(ls)
     ls.set_defaults(func=_list)
@@ -70,7 +71,8 @@ def _backup(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from app.services import backup
 
-    folder = args.dir or backup.folder_from(_settings())
+    # `depot backup --to DIR list` names the folder before the action: list that one, not the default
+    folder = args.dir or getattr(args, "to", None) or backup.folder_from(_settings())
     rows = backup.list_backups(folder)
     if args.json:
         print_json([b.as_dict() for b in rows])

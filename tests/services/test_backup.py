@@ -331,6 +331,15 @@ def test_cli_backup_list_verify_restore(branch_db: tuple[Path, Engine, World], t
     assert len(made) == 1
     r = _run("backup", "list", env=env)
     assert made[0].path.name in r.stdout
+    share = tmp_path / "share"
+    share.mkdir()
+    r = _run("--db", str(path), "backup", "--to", str(share), env=env)
+    assert r.returncode == 0, r.stderr
+    (on_share,) = backup.list_backups(share)
+    for args in (("backup", "--to", str(share), "list"), ("backup", "list", "--to", str(share)),
+                 ("backup", "list", "--dir", str(share))):
+        r = _run(*args, env=env)  # the folder named, before or after the action, is the one listed
+        assert r.stdout.startswith(f"{share}:") and on_share.path.name in r.stdout, (args, r.stdout, r.stderr)
     r = _run("backup", "verify", str(made[0].path), env=env)
     assert r.returncode == 0 and "ok: the backup restores" in r.stdout and "balances match" in r.stdout
     r = _run("--db", str(path), "backup", "--to", str(tmp_path / "gone"), env=env)
