@@ -24,7 +24,7 @@ from app.services.db import make_engine, open_database, session_scope
 from app.services.id_storage import id_columns
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, virtual_location
 from tests.factories import build_world
-from tests.services.test_storage import schema_of, table_digests
+from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, table_digests
 
 REVISION = "0022_binary_ids"
 
@@ -106,17 +106,8 @@ def test_a_file_with_text_ids_is_converted_to_binary_ids_in_place(tmp_path: Path
     assert set(id_kinds(path)) == {"blob"}, "every id is now 16 bytes"
     assert table_digests(path) == before, "every row of every table is kept, ids the same"
     assert outbox(path) == queued, "the outbox keeps its 32-hex row ids (replication's form)"
-    fresh = tmp_path / "fresh.db"
-    eng = make_engine(fresh)
-    schema.upgrade(eng)
-    eng.dispose()
-    assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    finally:
-        conn.close()
+    assert_schema_of_a_new_file(path, tmp_path)
+    assert_sound(path)
 
     engine = open_database(path)
     try:

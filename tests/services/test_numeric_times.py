@@ -39,7 +39,7 @@ from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, virtual_location
 from tests.factories import build_world
-from tests.services.test_storage import schema_of, table_digests
+from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, table_digests
 
 REVISION = "0023_numeric_times"
 
@@ -139,15 +139,10 @@ def test_a_file_with_text_times_is_converted_in_place(tmp_path: Path) -> None:
 
     assert time_kinds(path) == {"integer"}, "every time is now a number"
     assert table_digests(path) == before, "every row of every table is kept, times the same"
-    fresh = tmp_path / "fresh.db"
-    eng = make_engine(fresh)
-    schema.upgrade(eng)
-    eng.dispose()
-    assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+    assert_schema_of_a_new_file(path, tmp_path)
+    assert_sound(path)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         days = [r[0] for r in conn.execute("SELECT day FROM kpi_stock_day ORDER BY day")]
         assert days == ["2026-03-01", "2026-03-02", "2026-03-08"], "the day of a time a microsecond before midnight"
     finally:

@@ -106,6 +106,25 @@ def schema_of(path: Path) -> set[tuple[str, str, str]]:
         conn.close()
 
 
+def assert_schema_of_a_new_file(path: Path, tmp_path: Path) -> None:
+    """A converted file has exactly the tables, indexes and triggers a new file gets."""
+    fresh = tmp_path / "fresh.db"
+    eng = make_engine(fresh)
+    schema.upgrade(eng)
+    eng.dispose()
+    assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+
+
+def assert_sound(path: Path) -> None:
+    """SQLite's own checks of a converted file: its b-trees and its foreign keys."""
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
+
+
 def _convert_and_check(path: Path, tmp_path: Path) -> None:
     before = table_digests(path)
     size_before = path.stat().st_size
@@ -119,21 +138,12 @@ def _convert_and_check(path: Path, tmp_path: Path) -> None:
     assert after == before, "every row of every table is kept"
     assert path.stat().st_size < size_before, "the freed pages are given back (VACUUM)"
 
-    fresh = tmp_path / "fresh.db"
-    eng = make_engine(fresh)
-    schema.upgrade(eng)
-    eng.dispose()
-    assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+    assert_schema_of_a_new_file(path, tmp_path)
     names = {n for _t, n, _s in schema_of(path)}
     assert not names & set(DROPPED)
     assert {"trg_stock_move_balance", "ix_stock_balance_item"} <= names
 
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    finally:
-        conn.close()
+    assert_sound(path)
 
     engine = open_database(path)
     try:
