@@ -3,8 +3,9 @@
 
 The overlay lists what the window really has, not a hand-kept table: the window's actions (every
 screen's Ctrl+number, Find, Refresh, Sign out, these help actions) and the shortcuts of the screen
-that is open (its actions, QShortcuts and buttons with a shortcut), so a screen that adds a key
-shows up without touching this module. Diagnostics are built on a reader thread (they read the
+that is open (its actions, QShortcuts and buttons with a shortcut, each named with its tab), so a
+screen that adds a key shows up without touching this module; a screen makes its QShortcuts with
+``app.views.widgets.keys.shortcut``, which says what the key does. Diagnostics are built on a reader thread (they read the
 database) and put on the clipboard; the text holds no secret (``app.services.diagnostics``).
 """
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -45,12 +47,12 @@ def shortcuts_of(window: QWidget, screen: QWidget | None) -> list[tuple[str, str
     The window's disabled actions are left out: the rail's key of a screen the user's roles may
     not open does nothing, so the overlay does not offer it."""
     rows: list[tuple[str, str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
 
     def add(where: str, seq: QKeySequence, what: str) -> None:
         key, what = _text(seq), what.replace("&", "").strip()
-        if key and what and (key, what) not in seen:
-            seen.add((key, what))
+        if key and what and (where, key, what) not in seen:
+            seen.add((where, key, what))
             rows.append((where, key, what))
 
     for act in window.actions():
@@ -63,13 +65,27 @@ def shortcuts_of(window: QWidget, screen: QWidget | None) -> list[tuple[str, str
         for act in screen.findChildren(QAction):
             if act.isVisible():
                 for seq in act.shortcuts():
-                    add(title, seq, act.text() or act.toolTip())
-        for sc in screen.findChildren(QShortcut):
-            add(title, sc.key(), sc.whatsThis() or sc.objectName() or "shortcut")
+                    add(where_of(title, act.parent(), screen), seq, act.text() or act.toolTip())
+        for sc in screen.findChildren(QShortcut):  # made by app.views.widgets.keys.shortcut: it says what
+            add(where_of(title, sc.parent(), screen), sc.key(), sc.whatsThis() or sc.objectName())
         for btn in screen.findChildren(QAbstractButton):
             if not btn.shortcut().isEmpty():
-                add(title, btn.shortcut(), btn.text() or btn.toolTip())
+                add(where_of(title, btn, screen), btn.shortcut(), btn.text() or btn.toolTip())
     return rows
+
+
+def where_of(title: str, obj: object, screen: QWidget) -> str:
+    """The screen's title, and the tab a key belongs to ("Dispatch > Packing"): tabs of one screen
+    reuse keys (F6, Escape, Alt+S), each meaning something on its own tab."""
+    tabs: list[str] = []
+    w = obj if isinstance(obj, QWidget) else None
+    while w is not None and w is not screen:
+        parent = w.parentWidget()
+        holder = parent.parentWidget() if parent is not None else None
+        if isinstance(holder, QTabWidget) and holder.indexOf(w) >= 0:
+            tabs.append(holder.tabText(holder.indexOf(w)).replace("&", "").strip())
+        w = parent
+    return " > ".join([title, *reversed(tabs)])
 
 
 class ShortcutsDialog(QDialog):

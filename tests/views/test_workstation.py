@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox, QSplitter
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QSplitter, QTabWidget
 from sqlalchemy import Engine
 
 from app.services import backup, schema
@@ -19,6 +20,7 @@ from app.services.auth import Actor
 from app.services.db import make_engine, session_scope, site_id
 from app.views import main_window as mw
 from app.views.context import AppContext
+from app.views.help import shortcuts_of, where_of
 from app.views.settings.backups_page import BackupsPage
 from app.views.setup.first_start import FirstStartDialog
 from tests.factories import World
@@ -57,6 +59,34 @@ def test_f1_lists_only_the_screens_the_role_may_open(qtbot: Any, world: World, m
     assert not listed & closed
     assert opened <= listed
     dlg.close()
+
+
+def test_f1_says_what_every_key_of_every_screen_does(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    """Seen on the installed program: Buying's F1 listed eight keys as just "shortcut" (a bare QShortcut
+    says nothing), and Settings > Approval rules gave Alt+D to two buttons (neither fires, Qt cycles)."""
+    win = mw.MainWindow(make_ctx(world.actors["root"]))
+    qtbot.addWidget(win)
+    for entry in mw.NAV:
+        screen = win.open_screen(entry.key)
+        assert screen is not None
+        for tabs in screen.findChildren(QTabWidget):  # build lazy tabs: their keys count too
+            for i in range(tabs.count()):
+                tabs.setCurrentIndex(i)
+        bare = [sc.key().toString() for sc in screen.findChildren(QShortcut) if not sc.whatsThis()]
+        assert not bare, f"{entry.key}: keys that do not say what they do (app.views.widgets.keys.shortcut)"
+        rows = [r for r in shortcuts_of(win, screen) if r[0] != "Window"]
+        assert rows or entry.key in {"master", "dashboard"}, entry.key
+        for where, key, what in rows:
+            assert what and what.lower() != "shortcut", (where, key)
+        buttons: dict[tuple[str, str], set[str]] = {}
+        for btn in screen.findChildren(QAbstractButton):
+            if not btn.shortcut().isEmpty():
+                place = where_of(screen.windowTitle(), btn, screen)
+                buttons.setdefault((place, btn.shortcut().toString()), set()).add(btn.text())
+        assert not {k: v for k, v in buttons.items() if len(v) > 1}, "one key, two buttons in one place"
+    dispatch = {(w, k): what for w, k, what in shortcuts_of(win, win.open_screen("dispatch"))}
+    assert dispatch[("Dispatch > Packing", "F8")] == "Print the packing slip"
+    assert dispatch[("Dispatch > Manifest", "F8")].startswith("Write the day's packing slips")
 
 
 def test_copy_diagnostics_puts_facts_and_no_secret_on_the_clipboard(qtbot: Any, world: World, make_ctx: MakeCtx,

@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +38,7 @@ from app.services.sales.orders import LineInput, OrderResult, create_order
 from app.services.sales.quote import Quote, find_customers, find_items, quote_line
 from app.views.allocation.common import BAD_STYLE, OK_STYLE, WARN_STYLE, table
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -197,11 +197,11 @@ class EntryTab(QWidget):
         self.hits.itemActivated.connect(self._take_hit)
         self.save_btn.clicked.connect(self.save)
         self.clear_btn.clicked.connect(self.clear)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.save)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, self.save)
-        QShortcut(QKeySequence(Qt.Key.Key_Delete), self.line_view, self.remove_line)
-        QShortcut(QKeySequence(Qt.Key.Key_Down), self.customer, lambda: self._into_hits())
-        QShortcut(QKeySequence(Qt.Key.Key_Down), self.item, lambda: self._into_hits())
+        shortcut("Ctrl+Return", self, "Save the order", self.save)
+        shortcut("Ctrl+Enter", self, "Save the order", self.save)
+        shortcut(Qt.Key.Key_Delete, self.line_view, "Remove the selected order line", self.remove_line)
+        shortcut(Qt.Key.Key_Down, self.customer, "From the customer field into its matches", lambda: self._into_hits())
+        shortcut(Qt.Key.Key_Down, self.item, "From the item field into its matches", lambda: self._into_hits())
 
     def _on_warehouses(self, found: tuple[list[WarehouseRef], set[Any]]) -> None:
         rows, mine = found

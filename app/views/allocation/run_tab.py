@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +30,7 @@ from app.services.allocation.policy import DEFAULT_KEYS, KEYS, Policy, policy_fo
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.allocation.common import BAD_STYLE, OK_STYLE, table
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -131,9 +131,9 @@ class RunTab(QWidget):
         self.all_lines.toggled.connect(lambda _on: self._show_plan())
         self.view.selectionModel().currentRowChanged.connect(self._on_row)
         self.warehouse.currentIndexChanged.connect(lambda _i: self._load_policy())
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.accept)
-        QShortcut(QKeySequence("Alt+Up"), self.keys, lambda: self._move(-1))
-        QShortcut(QKeySequence("Alt+Down"), self.keys, lambda: self._move(1))
+        shortcut("Ctrl+Return", self, "Accept the simulated allocation", self.accept)
+        shortcut("Alt+Up", self.keys, "Move the selected policy key up", lambda: self._move(-1))
+        shortcut("Alt+Down", self.keys, "Move the selected policy key down", lambda: self._move(1))
 
     # the policy ---------------------------------------------------------------------------------
     def _on_warehouses(self, rows: list[WarehouseRef]) -> None:

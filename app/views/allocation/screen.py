@@ -9,7 +9,8 @@ Discard), Backorders (by customer and item, with the expected date). Ctrl+N open
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from functools import partial
+
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.allocation.backorders_tab import BackordersTab
@@ -18,6 +19,7 @@ from app.views.allocation.holds_tab import HoldsTab
 from app.views.allocation.orders_tab import OrdersTab
 from app.views.allocation.run_tab import RunTab
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 
 
 class AllocationScreen(QWidget):
@@ -40,8 +42,9 @@ class AllocationScreen(QWidget):
 
     def _connect_signals(self) -> None:
         for n in range(self.tabs.count()):
-            QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
-        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.new_order)
+            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab",
+                     partial(self.tabs.setCurrentIndex, n))
+        shortcut("Ctrl+N", self, "New sales order", self.new_order)
         self.holds.loaded.connect(lambda n: self.tabs.setTabText(2, f"Credit &holds ({n})" if n else "Credit &holds"))
         self.entry.saved.connect(lambda res: self.orders.show_order(res.order.id))
 

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,6 +37,7 @@ from app.services.edi.inbound import ImportResult, import_file
 from app.services.edi.queries import MessageLineRow, MessageQuery
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column, PagedTableModel
 from app.views.widgets.rows import RowsModel
 
@@ -152,7 +153,7 @@ class ConfirmationsView(QWidget):
             lambda n: self.count_label.setText(f"{n}{'+' if self.messages_model.has_more else ''} messages"))
         self.messages_model.load_failed.connect(self.message.setText)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        QShortcut(QKeySequence("Ctrl+I"), self, self._choose_file)
+        shortcut("Ctrl+I", self, "Import a supplier EDI file", self._choose_file)
 
     def query(self) -> MessageQuery:
         return MessageQuery(kind=str(self.kind.currentData()), only_differences=self.only_diff.isChecked(),

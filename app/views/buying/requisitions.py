@@ -14,10 +14,8 @@ import uuid
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
-    Qt,
     Signal,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,6 +38,7 @@ from app.services.money import fmt_money, fmt_price, price_places
 from app.views.buying.convert_dialog import ConvertDialog
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -128,8 +127,7 @@ class RequisitionsView(QWidget):
         self.cancel_button.clicked.connect(self._ask_cancel)
         self.convert_button.clicked.connect(self.create_pos)
         self.select_all_button.clicked.connect(self.select_open)
-        QShortcut(QKeySequence("Ctrl+P"), self, self.create_pos,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # the PO tab's Ctrl+P is Preview
+        shortcut("Ctrl+P", self, "Create POs from the selected requisitions", self.create_pos, local=True)  # the PO tab's Ctrl+P is Preview
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
     def reload(self) -> None:

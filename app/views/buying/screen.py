@@ -8,14 +8,15 @@ fails to import shows the error (never hidden), like the navigation rail does.
 from __future__ import annotations
 
 import traceback
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QStackedLayout, QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
 from app.views.main_window import load_screen_class
+from app.views.widgets.keys import shortcut
 
 TABS: tuple[tuple[str, str], ...] = (
     ("Worklist", "app.views.buying.worklist:RecommendationsWorklist"),
@@ -79,7 +80,7 @@ class BuyingScreen(QWidget):
     def _connect_signals(self) -> None:
         self.tabs.currentChanged.connect(self._ensure)
         for n in range(len(TABS)):
-            QShortcut(QKeySequence(f"Alt+{n + 1}"), self, lambda n=n: self.tabs.setCurrentIndex(n))
+            shortcut(f"Alt+{n + 1}", self, f"Open the {TABS[n][0]} tab", partial(self.tabs.setCurrentIndex, n))
 
     # the window's F5 and Ctrl+F reach the open tab (a key of its own there would make them
     # ambiguous: neither fires)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,6 +41,7 @@ from app.views.buying.policy_dialog import PolicyDialog
 from app.views.context import AppContext
 from app.views.ops import Progress
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -208,9 +209,9 @@ class RecommendationsWorklist(QWidget):
         self.view.selectionModel().currentRowChanged.connect(self._show_why)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
         self.policy_button.clicked.connect(self.change_policy)
-        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.change_policy)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.accept_selected)
-        QShortcut(QKeySequence("Ctrl+T"), self, self.toggle_selected_option)
+        shortcut("Ctrl+Shift+P", self, "Change the policy of the selected line's item", self.change_policy)
+        shortcut("Ctrl+Return", self, "Accept the selected lines", self.accept_selected)
+        shortcut("Ctrl+T", self, "Switch the selected lines between purchase and transfer", self.toggle_selected_option)
 
     def _snooze_clicked(self) -> None:
         d = self.snooze_until.date()

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QDate, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -32,6 +32,7 @@ from app.services.dispatch import documents, manifest, ship_queries
 from app.views.allocation.common import table
 from app.views.context import AppContext
 from app.views.ops import OpHandle, Progress
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -126,11 +127,9 @@ class ManifestTab(QWidget):
         self.ctx.runner.submit(ship_queries.carriers, self._on_carriers, write=False, label="carriers")
         self.refresh()
 
-    def _key(self, key: str) -> Any:
+    def _key(self, key: str, what: str) -> Any:
         """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
-        sc = QShortcut(QKeySequence(key), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        return sc.activated
+        return shortcut(key, self, what, local=True).activated
 
     def _connect_signals(self) -> None:
         self.day.dateChanged.connect(lambda _d: self.refresh())
@@ -139,7 +138,7 @@ class ManifestTab(QWidget):
         self.close_btn.clicked.connect(self.close_selected)
         self.pdf_btn.clicked.connect(lambda: self.write("pdf"))
         self.csv_btn.clicked.connect(lambda: self.write("csv"))
-        self._key("F8").connect(self.print_slips)
+        self._key("F8", "Write the day's packing slips to a folder").connect(self.print_slips)
         self.slips_btn.clicked.connect(self.print_slips)
         self.cancel_btn.clicked.connect(self.cancel_print)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)

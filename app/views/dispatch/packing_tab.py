@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -33,6 +33,7 @@ from app.services.changes import Change
 from app.services.dispatch import documents, packing, ship_queries
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 from app.views.widgets.scan_station import ScanStation
@@ -111,21 +112,19 @@ class PackingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
-    def _key(self, key: str) -> Any:
+    def _key(self, key: str, what: str) -> Any:
         """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
-        sc = QShortcut(QKeySequence(key), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        return sc.activated
+        return shortcut(key, self, what, local=True).activated
 
     def _connect_signals(self) -> None:
         self.station.entered.connect(self.take)
         self.order.activated.connect(lambda _i: self.choose(str(self.order.currentData() or "")))
         self.slip_btn.clicked.connect(lambda: self.print_doc("slip"))
         self.labels_btn.clicked.connect(lambda: self.print_doc("labels"))
-        self._key("F6").connect(self.order.showPopup)
-        self._key("F8").connect(lambda: self.print_doc("slip"))
-        self._key("F9").connect(lambda: self.print_doc("labels"))
-        self._key("Escape").connect(self.focus_scan)
+        self._key("F6", "Choose the order to pack").connect(self.order.showPopup)
+        self._key("F8", "Print the packing slip").connect(lambda: self.print_doc("slip"))
+        self._key("F9", "Print the carton labels").connect(lambda: self.print_doc("labels"))
+        self._key("Escape", "Back to the scan field").connect(self.focus_scan)
         # the order list open: the packer is choosing an order
         self.station.keep_focus(self, lambda new: new is self.order or self.order.view().isVisible())
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)

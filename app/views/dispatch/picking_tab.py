@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.services.changes import Change
@@ -19,6 +19,7 @@ from app.services.dispatch import queries
 from app.services.dispatch.scanflow import Feedback, ScanFlow
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 from app.views.widgets.scan_station import ScanStation
@@ -71,17 +72,15 @@ class PickingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
-    def _key(self, keys: str) -> QShortcut:
+    def _key(self, keys: str, what: str) -> QShortcut:
         """A shortcut of this tab only (the other tabs of the screen use the same keys)."""
-        sc = QShortcut(QKeySequence(keys), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        return sc
+        return shortcut(keys, self, what, local=True)
 
     def _connect_signals(self) -> None:
         self.station.entered.connect(self.take)
         self.wave.activated.connect(lambda _i: self._start(self.wave.currentData()))
-        self._key("Escape").activated.connect(self.focus_scan)
-        self._key("F6").activated.connect(self.wave.showPopup)
+        self._key("Escape", "Back to the scan field").activated.connect(self.focus_scan)
+        self._key("F6", "Choose the wave to pick").activated.connect(self.wave.showPopup)
         # the wave list open: the picker is choosing a wave
         self.station.keep_focus(self, lambda new: new is self.wave or self.wave.view().isVisible())
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)

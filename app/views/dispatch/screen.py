@@ -8,7 +8,8 @@ scan field that keeps the focus, big clear feedback), then **Packing**, **Shippi
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from functools import partial
+
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
@@ -17,6 +18,7 @@ from app.views.dispatch.packing_tab import PackingTab
 from app.views.dispatch.picking_tab import PickingTab
 from app.views.dispatch.shipping_tab import ShippingTab
 from app.views.dispatch.waves_tab import WavesTab
+from app.views.widgets.keys import shortcut
 
 
 class DispatchScreen(QWidget):
@@ -42,7 +44,7 @@ class DispatchScreen(QWidget):
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab (Packing, Shipping, Manifest ...); Alt+n opens the n-th."""
         n = self.tabs.addTab(widget, title)
-        QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
+        shortcut(f"Alt+{n + 1}", self, f"Open the {title.replace('&', '')} tab", partial(self.tabs.setCurrentIndex, n))
         return n
 
     def _connect_signals(self) -> None:

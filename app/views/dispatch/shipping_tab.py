@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -29,6 +29,7 @@ from app.services.dispatch import labels, rating, ship_queries
 from app.services.dispatch.confirm import confirm_shipment
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -125,11 +126,9 @@ class ShippingTab(QWidget):
         self._connect_signals()
         self.refresh()
 
-    def _key(self, key: str) -> Any:
+    def _key(self, key: str, what: str) -> Any:
         """A key of this tab only (the other tabs of the Dispatch screen use F5, F6 and Escape too)."""
-        sc = QShortcut(QKeySequence(key), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        return sc.activated
+        return shortcut(key, self, what, local=True).activated
 
     def _connect_signals(self) -> None:
         self.ships_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._select(cur.row()))
@@ -138,8 +137,8 @@ class ShippingTab(QWidget):
         self.label_btn.clicked.connect(self.buy_label)
         self.void_btn.clicked.connect(self.void)
         self.confirm_btn.clicked.connect(self.confirm)
-        self._key("F7").connect(self.buy_label)
-        self._key("F12").connect(self.confirm)
+        self._key("F7", "Buy the label").connect(self.buy_label)
+        self._key("F12", "Confirm the shipment").connect(self.confirm)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- lists ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QDesktopServices, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +35,7 @@ from app.services.paths import user_data_dir
 from app.views.allocation.common import BAD_STYLE, OK_STYLE, table
 from app.views.context import AppContext
 from app.views.ops import OpHandle, Progress
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -184,11 +185,9 @@ class WavesTab(QWidget):
         self._load_warehouses()
         self.refresh()
 
-    def _key(self, keys: str) -> QShortcut:
+    def _key(self, keys: str, what: str) -> QShortcut:
         """A shortcut of this tab only (the other tabs of the screen use the same keys)."""
-        sc = QShortcut(QKeySequence(keys), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        return sc
+        return shortcut(keys, self, what, local=True)
 
     def _connect_signals(self) -> None:
         self.plan_btn.clicked.connect(self.plan)
@@ -202,8 +201,8 @@ class WavesTab(QWidget):
         self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_lines(cur.row()))
         self.view.doubleClicked.connect(lambda _i: self._pick_selected())
         self.tick.timeout.connect(self._tick)
-        self._key("Ctrl+R").activated.connect(self.release_selected)
-        self._key("Ctrl+P").activated.connect(self.print_selected)
+        self._key("Ctrl+R", "Release the selected waves").activated.connect(self.release_selected)
+        self._key("Ctrl+P", "Print the pick lists").activated.connect(self.print_selected)
         self.ctx.signals.data_changed.connect(lambda k: self.refresh() if k & KINDS else None)
 
     # --- reading ----------------------------------------------------------------------------------

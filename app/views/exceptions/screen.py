@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -37,6 +36,7 @@ from app.services.changes import Change
 from app.services.exception_inbox import SUPERVISOR_ROLES, ExceptionRow
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column, PagedTableModel
 
 REFRESH_KINDS = frozenset({Change.EXCEPTION, Change.EDI, Change.PO, Change.RECEIPT})
@@ -136,8 +136,8 @@ class ExceptionsScreen(QWidget):
         self.model.page_loaded.connect(lambda _n: self._on_selection())
         self.model.load_failed.connect(self.message.setText)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        QShortcut(QKeySequence("Ctrl+K"), self, self.acknowledge_selected)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.resolve_selected)
+        shortcut("Ctrl+K", self, "Acknowledge the selected exceptions", self.acknowledge_selected)
+        shortcut("Ctrl+Return", self, "Resolve the selected exceptions", self.resolve_selected)
 
     # -- data --------------------------------------------------------------------------
     def query(self) -> ExceptionQuery:

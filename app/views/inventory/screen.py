@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from functools import partial
+
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
@@ -10,6 +11,7 @@ from app.views.inventory.counts_tab import CountsTab
 from app.views.inventory.docs_tab import ReturnsTab, TransfersTab
 from app.views.inventory.replenish_tab import ReplenishTab
 from app.views.inventory.stock_tab import StockTab
+from app.views.widgets.keys import shortcut
 
 
 class InventoryScreen(QWidget):
@@ -35,8 +37,8 @@ class InventoryScreen(QWidget):
 
     def _connect_signals(self) -> None:
         for n in range(self.tabs.count()):
-            QShortcut(QKeySequence(f"Alt+{n + 1}"), self).activated.connect(
-                lambda n=n: self.tabs.setCurrentIndex(n))
+            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab",
+                     partial(self.tabs.setCurrentIndex, n))
 
     def focus_search(self) -> None:
         """Ctrl+F (the window's Find): the stock tab's SKU field."""

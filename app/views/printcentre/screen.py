@@ -25,7 +25,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -57,6 +56,7 @@ from app.views.printcentre.dialogs import PrintDialog
 from app.views.printcentre.preview import PreviewPane, render_pages
 from app.views.printcentre.printer import FILE_PREFIX, make_printer, print_pdf, printer_sink
 from app.views.widgets.columns import fit_columns, header_min_width
+from app.views.widgets.keys import shortcut
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.PO, Change.PRINT, Change.CUSTOMER})
 #: the queue shows at most this many documents (newest first)
@@ -261,10 +261,10 @@ class PrintCentreScreen(QWidget):
         self.tabs.currentChanged.connect(lambda i: self.reload_history() if i == 1 else None)
         self._batch_signals.progressed.connect(self._on_batch_progress)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        QShortcut(QKeySequence("Ctrl+P"), self, self.print_selected)
-        QShortcut(QKeySequence("Ctrl+S"), self, self.save_selected)
-        QShortcut(QKeySequence("Ctrl+E"), self, self.mail_selected)
-        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.print_all)
+        shortcut("Ctrl+P", self, "Print the selected document", self.print_selected)
+        shortcut("Ctrl+S", self, "Save the selected document as PDF", self.save_selected)
+        shortcut("Ctrl+E", self, "E-mail the selected document", self.mail_selected)
+        shortcut("Ctrl+Shift+P", self, "Print every document listed", self.print_all)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:

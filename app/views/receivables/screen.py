@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -48,6 +47,7 @@ from app.services.print_batch import folder_sink
 from app.views.context import AppContext
 from app.views.receivables.price_correction import PriceCorrectionDialog
 from app.views.widgets.columns import fit_now
+from app.views.widgets.keys import shortcut
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER, Change.RMA})
 BUCKETS = [b[0] for b in ar.BUCKETS]
@@ -202,8 +202,8 @@ class ReceivablesScreen(QWidget):
         self.items.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.cancel_button.clicked.connect(lambda: self.cancel_selected())
         self.ctx.signals.data_changed.connect(self._on_data_changed)
-        QShortcut(QKeySequence("Ctrl+Y"), self, lambda: self.apply_payment())
-        QShortcut(QKeySequence("Ctrl+I"), self, lambda: self.import_bank())
+        shortcut("Ctrl+Y", self, "Apply a payment", lambda: self.apply_payment())
+        shortcut("Ctrl+I", self, "Import a bank export (CSV)", lambda: self.import_bank())
 
     def _on_data_changed(self, kinds: object) -> None:
         if isinstance(kinds, frozenset | set) and kinds & REFRESH_KINDS:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,6 +50,7 @@ from app.services.receiving.session import (
 from app.views.context import AppContext
 from app.views.receiving.models import Col, RowsModel
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 from app.views.widgets.scan import ScanLineEdit
 
 KINDS = frozenset({Change.RECEIPT, Change.STOCK, Change.PO, Change.PUTAWAY})
@@ -221,7 +222,7 @@ class ReceivingScreen(QWidget):
         self.labels_btn.clicked.connect(self._ask_labels)
         self.release_btn.clicked.connect(self.release_selected)
         self.reject_btn.clicked.connect(self.reject_selected)
-        QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.post)
+        shortcut("Ctrl+Return", self, "Post the receipt", self.post)
         self.scan.installEventFilter(self)  # Esc in the scan field drops units waiting for a lot/serial
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 

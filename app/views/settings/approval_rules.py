@@ -110,7 +110,7 @@ class ApprovalRulesPanel(QWidget):
         self.new_button = QPushButton("&New rule")
         self.save_button = QPushButton("&Save rule")
         self.delete_button = QPushButton("&Delete rule")
-        self.defaults_button = QPushButton("Add &default rules")
+        self.defaults_button = QPushButton("Add default &rules")
         editable = ctx.can("settings.edit")
         for w in (self.new_button, self.save_button, self.delete_button, self.defaults_button):
             w.setEnabled(editable)

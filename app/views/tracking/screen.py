@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,6 +40,7 @@ from app.views.tracking.models import (
 )
 from app.views.tracking.poller import TrackingPoller
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.keys import shortcut
 
 REFRESH_KINDS = frozenset({"shipment", "tracking", "order", "exception", "sync"})
 
@@ -130,7 +130,7 @@ class TrackingScreen(QWidget):
         self.model.page_loaded.connect(self._on_page)
         self.model.load_failed.connect(lambda text: self.count_label.setText(f"could not load: {text}"))
         self.poll_button.clicked.connect(self.poll_now)
-        QShortcut(QKeySequence("Ctrl+P"), self, self.poll_now, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut("Ctrl+P", self, "Poll the carriers now", self.poll_now, local=True)
         self.ctx.signals.data_changed.connect(self._on_data_changed)
 
     # filters and list ---------------------------------------------------------------------
