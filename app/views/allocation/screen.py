@@ -9,8 +9,6 @@ Discard), Backorders (by customer and item, with the expected date). Ctrl+N open
 
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.allocation.backorders_tab import BackordersTab
@@ -42,8 +40,8 @@ class AllocationScreen(QWidget):
 
     def _connect_signals(self) -> None:
         for n in range(self.tabs.count()):
-            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab",
-                     partial(self.tabs.setCurrentIndex, n))
+            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab").activated.connect(
+                lambda n=n: self.tabs.setCurrentIndex(n))
         shortcut("Ctrl+N", self, "New sales order", self.new_order)
         self.holds.loaded.connect(lambda n: self.tabs.setTabText(2, f"Credit &holds ({n})" if n else "Credit &holds"))
         self.entry.saved.connect(lambda res: self.orders.show_order(res.order.id))

@@ -8,7 +8,6 @@ fails to import shows the error (never hidden), like the navigation rail does.
 from __future__ import annotations
 
 import traceback
-from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -80,7 +79,8 @@ class BuyingScreen(QWidget):
     def _connect_signals(self) -> None:
         self.tabs.currentChanged.connect(self._ensure)
         for n in range(len(TABS)):
-            shortcut(f"Alt+{n + 1}", self, f"Open the {TABS[n][0]} tab", partial(self.tabs.setCurrentIndex, n))
+            shortcut(f"Alt+{n + 1}", self, f"Open the {TABS[n][0]} tab").activated.connect(
+                lambda n=n: self.tabs.setCurrentIndex(n))
 
     # the window's F5 and Ctrl+F reach the open tab (a key of its own there would make them
     # ambiguous: neither fires)

@@ -8,8 +8,6 @@ scan field that keeps the focus, big clear feedback), then **Packing**, **Shippi
 
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
@@ -44,7 +42,8 @@ class DispatchScreen(QWidget):
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab (Packing, Shipping, Manifest ...); Alt+n opens the n-th."""
         n = self.tabs.addTab(widget, title)
-        shortcut(f"Alt+{n + 1}", self, f"Open the {title.replace('&', '')} tab", partial(self.tabs.setCurrentIndex, n))
+        shortcut(f"Alt+{n + 1}", self, f"Open the {title.replace('&', '')} tab").activated.connect(
+                lambda n=n: self.tabs.setCurrentIndex(n))
         return n
 
     def _connect_signals(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.context import AppContext
@@ -37,8 +35,8 @@ class InventoryScreen(QWidget):
 
     def _connect_signals(self) -> None:
         for n in range(self.tabs.count()):
-            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab",
-                     partial(self.tabs.setCurrentIndex, n))
+            shortcut(f"Alt+{n + 1}", self, f"Open the {self.tabs.tabText(n).replace('&', '')} tab").activated.connect(
+                lambda n=n: self.tabs.setCurrentIndex(n))
 
     def focus_search(self) -> None:
         """Ctrl+F (the window's Find): the stock tab's SKU field."""
