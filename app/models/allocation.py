@@ -22,7 +22,7 @@ import uuid
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument, LedgerRow
+from app.models.base import Base, BranchDocument, LedgerRow, without_owner_index
 from app.models.types import UTCDateTime
 
 #: why a run ran
@@ -60,6 +60,7 @@ class AllocationRun(LedgerRow, Base):
     failures: Mapped[str] = mapped_column(Text, default="")
 
 
+@without_owner_index
 class Allocation(LedgerRow, Base):
     __tablename__ = "allocation"
     __table_args__ = (

@@ -68,7 +68,10 @@ def without_owner_index(cls: type[T]) -> type[T]:
     """Class decorator: the table keeps no index on ``owner_branch_id``.
 
     For big ledgers no workstation query filters by owner; the index cost every insert and,
-    on the large data set, 135 MB (migration 0020_storage). The server has its own owner index.
+    on the large data set, 135 MB (migration 0020_storage). Nor for master data (one owner: head
+    office), document lines (read through their document), figures and ledgers read by item or
+    warehouse: 28 MB more (0024_structure). Documents listed per branch keep theirs. The server
+    has its own owner index on every table.
     """
     table = cls.__table__  # type: ignore[attr-defined]
     for ix in list(table.indexes):

@@ -9,12 +9,13 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, LedgerRow, MasterData
+from app.models.base import Base, LedgerRow, MasterData, without_owner_index
 from app.models.types import Money
 
 VELOCITY_CLASSES = ("A", "B", "C")
 
 
+@without_owner_index
 class Item(MasterData, Base):
     __tablename__ = "item"
     __branch_editable__ = frozenset({"velocity_class"})
@@ -47,18 +48,20 @@ class Item(MasterData, Base):
         return (self.length_mm * self.width_mm * self.height_mm) // 1000
 
 
+@without_owner_index
 class ItemUom(MasterData, Base):
     """A pack unit of an item (case of 12, pallet of 480) with its own GTIN."""
 
     __tablename__ = "item_uom"
     __table_args__ = (UniqueConstraint("item_id", "uom"),)
 
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))  # indexed by its UNIQUE
     uom: Mapped[str] = mapped_column(String(8))
     factor: Mapped[int] = mapped_column(Integer)  # base units per pack
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True, default=None)
 
 
+@without_owner_index
 class Lot(LedgerRow, Base):
     """A lot of an item. Immutable once born; its id is derived from (item, lot code) by
     ``lot_id_for`` so two branches that receive the same supplier lot make the same row
@@ -69,7 +72,7 @@ class Lot(LedgerRow, Base):
     __derived_ids__ = True
     __table_args__ = (UniqueConstraint("item_id", "lot_code"),)
 
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))  # indexed by its UNIQUE
     lot_code: Mapped[str] = mapped_column(String(40))
     expiry_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
 

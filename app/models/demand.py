@@ -95,6 +95,7 @@ def figures_id_for(item_id: uuid.UUID, warehouse_id: uuid.UUID, branch_id: uuid.
     return uuid.uuid5(_FIGURES_NS, f"{item_id.hex}:{warehouse_id.hex}:{branch_id.hex}")
 
 
+@without_owner_index
 class WarehouseFigures(BranchDocument, Base):
     """What a sister branch needs of one item at one warehouse to offer a transfer instead of a
     purchase (replenishment's transfer-vs-buy): published by the warehouse's own branch, which

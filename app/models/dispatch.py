@@ -19,7 +19,7 @@ import uuid
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument
+from app.models.base import Base, BranchDocument, without_owner_index
 from app.models.types import UTCDateTime
 
 #: how a wave's lines are picked: one order at a time, or many orders at once into totes on a cart
@@ -66,6 +66,7 @@ class Wave(BranchDocument, Base):
     note: Mapped[str] = mapped_column(String(300), default="")
 
 
+@without_owner_index
 class PickLine(BranchDocument, Base):
     __tablename__ = "pick_line"
     __table_args__ = (

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, MasterData
+from app.models.base import Base, MasterData, without_owner_index
 
 #: temperature classes, coldest last; a bin accepts items of its own class only
 TEMPERATURE_CLASSES = ("ambient", "chilled", "frozen")
@@ -62,6 +62,7 @@ class Zone(MasterData, Base):
     hazmat_class: Mapped[str] = mapped_column(String(8), default="")
 
 
+@without_owner_index
 class Location(MasterData, Base):
     """A bin, dock door, QA cage, or a virtual location that balances the ledger."""
 
@@ -69,7 +70,7 @@ class Location(MasterData, Base):
     __table_args__ = (UniqueConstraint("warehouse_id", "code"),)
     __branch_editable__ = frozenset({"walk_seq", "role", "min_qty", "max_qty", "active"})
 
-    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))  # indexed by its UNIQUE
     zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("zone.id"), default=None)
     code: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16), default="storage")

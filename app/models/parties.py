@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, MasterData
+from app.models.base import Base, MasterData, without_owner_index
 from app.models.types import Fixed4, Money
 
 PRIORITY_TIERS = ("platinum", "gold", "silver", "bronze")
@@ -70,11 +70,12 @@ class Customer(MasterData, Base):
     edi_format: Mapped[str] = mapped_column(String(8), default="")  # '', 'x12', 'edifact'
 
 
+@without_owner_index
 class ItemSupplier(MasterData, Base):
     __tablename__ = "item_supplier"
     __table_args__ = (UniqueConstraint("item_id", "supplier_id"),)
 
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))  # indexed by its UNIQUE
     supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("supplier.id"), index=True)
     supplier_part: Mapped[str] = mapped_column(String(40), default="")
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, MasterData
+from app.models.base import Base, MasterData, without_owner_index
 from app.models.types import Money
 
 
@@ -32,6 +32,7 @@ class PriceList(MasterData, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+@without_owner_index
 class PriceListLine(MasterData, Base):
     """One price break: from ``min_qty`` base units on, ``unit_price`` per base unit."""
 
@@ -42,7 +43,7 @@ class PriceListLine(MasterData, Base):
         CheckConstraint("unit_price >= 0", name="price_not_negative"),
     )
 
-    price_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("price_list.id"), index=True)
+    price_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("price_list.id"))  # indexed by its UNIQUE
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
     min_qty: Mapped[int] = mapped_column(BigInteger, default=1)
     unit_price: Mapped[Decimal] = mapped_column(Money())

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument
+from app.models.base import Base, BranchDocument, without_owner_index
 from app.models.types import Money, UTCDateTime
 
 
@@ -37,6 +37,7 @@ class PurchaseOrder(BranchDocument, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
 
 
+@without_owner_index
 class PurchaseOrderLine(BranchDocument, Base):
     __tablename__ = "purchase_order_line"
     __table_args__ = (
@@ -45,7 +46,7 @@ class PurchaseOrderLine(BranchDocument, Base):
         CheckConstraint("unit_price >= 0", name="price_not_negative"),
     )
 
-    po_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("purchase_order.id"), index=True)
+    po_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("purchase_order.id"))  # indexed by its UNIQUE
     line_no: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
     ship_to_warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))

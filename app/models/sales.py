@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BranchDocument, LedgerRow
+from app.models.base import Base, BranchDocument, LedgerRow, without_owner_index
 from app.models.types import Money, UTCDateTime
 
 #: where an order came from
@@ -63,6 +63,7 @@ class SalesOrder(BranchDocument, Base):
     carrier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("carrier.id"), default=None)
 
 
+@without_owner_index
 class SalesOrderLine(BranchDocument, Base):
     __tablename__ = "sales_order_line"
     __table_args__ = (
@@ -70,7 +71,7 @@ class SalesOrderLine(BranchDocument, Base):
         CheckConstraint("qty_ordered > 0", name="qty_positive"),
     )
 
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_order.id"))  # indexed by its UNIQUE
     line_no: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"), index=True)
     #: in the item's base unit (``uom`` x ``uom_factor`` is what the customer asked for)

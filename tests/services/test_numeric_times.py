@@ -39,7 +39,7 @@ from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, virtual_location
 from tests.factories import build_world
-from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, table_digests
+from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
 
 REVISION = "0023_numeric_times"
 
@@ -53,7 +53,9 @@ def _migration(revision: str) -> Any:
 
 
 def to_text_times(path: Path) -> None:
-    """Take a file at head down through 0023's own downgrade: times as the previous Depot wrote them."""
+    """Take a file at head down through 0023's own downgrade: times as the previous Depot wrote them
+    (the migrations after it first)."""
+    down_to(path, REVISION)
     migration = _migration(REVISION)
     engine = make_engine(path)
     with engine.begin() as conn:

@@ -39,8 +39,9 @@ def previous_schema(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     if not old.exists():
         shutil.copytree(schema.MIGRATIONS, old, ignore=shutil.ignore_patterns("__pycache__"))
         (old / "versions" / f"{REVISION}.py").unlink()
-        (old / "versions" / "0022_binary_ids.py").unlink()  # a merge point after it (binary ids)
-        (old / "versions" / "0023_numeric_times.py").unlink()  # and what follows it
+        for later in (old / "versions").glob("*.py"):  # a merge point after it (0022_binary_ids) and all that follows
+            if later.name >= "0022":
+                later.unlink()
     with monkeypatch.context() as m:
         m.setattr(schema, "MIGRATIONS", old)
         schema._script_heads_from_text.cache_clear()
@@ -113,6 +114,22 @@ def assert_schema_of_a_new_file(path: Path, tmp_path: Path) -> None:
     schema.upgrade(eng)
     eng.dispose()
     assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+
+
+def down_to(path: Path, revision: str) -> None:
+    """Take a file at head down to ``revision`` through the later migrations' own downgrades."""
+    from alembic import command
+
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # as schema.upgrade does
+            with conn.begin():
+                cfg = schema._config()
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
 
 
 def assert_sound(path: Path) -> None:
