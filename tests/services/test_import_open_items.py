@@ -310,6 +310,27 @@ def test_sales_history_is_demand_for_replenishment_and_moves_no_stock(session: S
     assert session.scalar(select(func.count()).select_from(SalesHistory)) == 4
 
 
+def test_sales_history_on_top_of_history_skips_the_rows_already_there(session: Session, world: World,
+                                                                     tmp_path: Path) -> None:
+    # the duplicate check reads the history's keys from a temporary table made for the import
+    # (sales_history keeps no (item, warehouse, day) index since 0024b_history_index)
+    start = TODAY - dt.timedelta(days=28)
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    first.write_text(_weekly_history(start, (56, 84, 56, 84)), encoding="utf-8")
+    assert import_csv(session, world.actors["root"], "sales-history", first).imported == 4
+    session.commit()
+    # two rows of the first file, one of them for another customer's reference, and a new day
+    again.write_text(_weekly_history(start, (56, 84)) + f"{(start + dt.timedelta(days=3)).isoformat()},DAL1,BOLT,7,"
+                     "BUILDCO,INV-0\n" + f"{start.isoformat()},DAL1,BOLT,5,,INV-0\n", encoding="utf-8")
+    result = import_csv(session, world.actors["root"], "sales-history", again, skip_bad=True)
+    session.commit()
+    assert result.imported == 2
+    assert [str(p) for p in result.skipped] == [
+        f"line {n}: this sale is already in the database (sales history imported before?)" for n in (2, 3)]
+    assert count(session, "sales_history") == 6
+    assert count(session, "temp.sqlite_master WHERE name = 'import_sales_have'") == 0, "gone with the import"
+
+
 def test_sales_history_in_the_future_or_unknown_is_refused_and_nothing_is_written(
         session: Session, world: World, tmp_path: Path) -> None:
     tomorrow = dt.date.today() + dt.timedelta(days=1)

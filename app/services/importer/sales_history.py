@@ -14,7 +14,9 @@ moves: history never changes today's stock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -58,6 +60,7 @@ class SalesHistoryLoader:
         #: packed key of every row seen -> its line (about 100 bytes a row, not a parsed row's 500)
         self.seen: dict[int, int] = {}
         self.history_here = session.scalar(text("SELECT EXISTS (SELECT 1 FROM sales_history)")) == 1
+        self._keys_made = False
         self.writer = BulkInsert(session, SalesHistory, _COLUMNS)
         self._nw = max(len(self.whs), 1)
         self._ni = max(len(self.items), 1)
@@ -107,18 +110,33 @@ class SalesHistoryLoader:
             out = self._not_in_database(out, lines, problems)
         return out
 
+    def _history_keys(self, cur: Any) -> None:
+        """The keys of the rows in the table when the first chunk is checked, in a temporary table
+        indexed by (item, warehouse, day), made once per load (a scan and a sort: ~1 s for a million
+        rows). ``sales_history`` keeps no index of its own on that key (0024b_history_index, 57 MB
+        on the large set): nothing else reads it by that key. Rows this load writes are not in it;
+        the file's own duplicates are ``seen``."""
+        if self._keys_made:
+            return
+        cur.execute("DROP TABLE IF EXISTS temp.import_sales_have")
+        cur.execute("CREATE TEMP TABLE import_sales_have AS SELECT item_id, warehouse_id, sale_date, customer_id, "
+                    "reference FROM main.sales_history")
+        cur.execute("CREATE INDEX temp.ix_import_sales_have ON import_sales_have (item_id, warehouse_id, sale_date)")
+        self._keys_made = True
+
     def _not_in_database(self, rows: list[tuple[Any, ...]], lines: list[int],
                          problems: list[Problem]) -> list[tuple[Any, ...]]:
         """Rows already in the table (a file imported twice) are duplicates: found by one join
-        of this chunk's keys (a temporary table) with the history's (item, warehouse, day) index."""
+        of this chunk's keys (a temporary table) with the history's keys (``_history_keys``)."""
         cur = cursor(self.session)
+        self._history_keys(cur)
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_sales_keys (n INTEGER PRIMARY KEY, item_id TEXT, "
                     "warehouse_id TEXT, sale_date TEXT, customer_id TEXT, reference TEXT)")
         cur.execute("DELETE FROM import_sales_keys")
         cur.executemany("INSERT INTO import_sales_keys VALUES (?, ?, ?, ?, ?, ?)",
                         [(n, id_column(r[1]), id_column(r[2]), r[3], id_column(r[5]), r[6])  # ids: the stored 16 bytes
                          for n, r in enumerate(rows)])
-        cur.execute("SELECT k.n FROM import_sales_keys k JOIN sales_history h ON h.item_id = k.item_id "
+        cur.execute("SELECT k.n FROM import_sales_keys k JOIN import_sales_have h ON h.item_id = k.item_id "
                     "AND h.warehouse_id = k.warehouse_id AND h.sale_date = k.sale_date "
                     "AND h.customer_id IS k.customer_id AND h.reference = k.reference")
         dupes = {int(n) for (n,) in cur.fetchall()}
@@ -132,9 +150,17 @@ class SalesHistoryLoader:
 
     def bulk(self) -> AbstractContextManager[BulkInsert]:
         """One bulk load for the whole file: triggers set aside once; into an empty table (a first
-        load) its indexes too, built by one sort at the end (scattered inserts into a 6-million-row
-        (item, warehouse, day) index cost more than everything else)."""
-        return self.writer.load(drop_indexes=not self.history_here)
+        load) its secondary indexes too, built by one sort at the end. The keys of the history
+        already here (``_history_keys``) go with the load (on failure, with its savepoint)."""
+        return self._dropping_keys(self.writer.load(drop_indexes=not self.history_here))
+
+    @contextlib.contextmanager
+    def _dropping_keys(self, load: AbstractContextManager[BulkInsert]) -> Iterator[BulkInsert]:
+        with load as writer:
+            yield writer
+        if self._keys_made:
+            cursor(self.session).execute("DROP TABLE IF EXISTS temp.import_sales_have")
+            self._keys_made = False
 
     def write(self, rows: list[tuple[Any, ...]]) -> int:
         stamp = Stamp.take(self.session)
