@@ -19,6 +19,7 @@ from app.services.db import check_file, make_engine
 from app.services.errors import DomainError, ValidationError
 from app.services.replication.conn import secret_name
 from app.services.replication.engine import SyncResult, sync_once
+from app.services.replication.one_at_a_time import lock_path
 from app.services.replication.pull import PullProgress
 from app.services.secrets import current as secret_store
 
@@ -36,7 +37,8 @@ class JoinCancelled(Exception):
 
 
 def _remove(path: Path) -> None:
-    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              lock_path(path)):  # the sync lock the first sync held (replication.one_at_a_time)
         with contextlib.suppress(OSError):
             p.unlink()
 

@@ -38,6 +38,7 @@ from app.services.replication.conn import (
     set_state_sql,
 )
 from app.services.replication.link import checkin, checkout, reopen
+from app.services.replication.one_at_a_time import WAIT_S, SyncBusy, one_sync_at_a_time
 from app.services.replication.pull import PullProgress, pull
 from app.services.replication.push import push, read_local_rows, upsert_rows
 from app.services.replication.restored import resync, server_was_restored
@@ -137,8 +138,10 @@ def _adopt_branch(engine: Engine, pg: psycopg.Connection[Any]) -> str | None:
 
 
 def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
-              progress: PullProgress | None = None, do_push: bool = True, do_pull: bool = True) -> SyncResult:
-    """Push the outbox, then pull; record the run. Faults give state 'offline', never an exception."""
+              progress: PullProgress | None = None, do_push: bool = True, do_pull: bool = True,
+              lock_wait_s: float = WAIT_S) -> SyncResult:
+    """Push the outbox, then pull; record the run. Faults give state 'offline', never an exception.
+    One program at a time syncs a file (``one_at_a_time``): another waits up to ``lock_wait_s``."""
     t0 = time.monotonic()
     started = utcnow()
     stored = get_state(engine, "dsn")
@@ -153,46 +156,10 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
         res.pending = pending_count(engine)
         return res
     try:
-        sid, branch = _site(engine)
-        revs = client_revisions(engine)
-        link = checkout(engine, dsn)  # kept from the last sync when it is still good (replication.link)
-        done = False
-        try:
-            try:
-                check_gate(link.conn, revs)
-            except psycopg.OperationalError:
-                if not link.reused:
-                    raise
-                link = reopen(link)  # the server closed the kept connection meanwhile: once more on a new one
-                check_gate(link.conn, revs)
-            pg = link.conn
-            if branch is None:
-                branch = _adopt_branch(engine, pg)
-            else:
-                check_branch(pg, branch)
-            if branch is not None and not get_state(engine, "workstation") and (ws := claim_workstation(pg, sid)):
-                set_state(engine, workstation=ws)
-            if why := server_was_restored(engine, pg, sid):
-                n = resync(engine, pg, sid, branch)
-                res.restored = (f"the server was restored from an older backup ({why}): {n:,} rows of this branch "
-                                "are pushed again and the server's changes read again")
-            if do_push and pending_count(engine):  # an empty outbox asks the server nothing
-                ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
-                res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
-                changed |= ps.tables
-            if do_pull:
-                pl = pull(engine, pg, sid, branch, progress, second=lambda: open_server(link.dsn))
-                res.pulled, res.unapplied = pl.rows, pl.unapplied
-                changed |= pl.tables
-                if pl.rows:  # settlers act on rows others wrote: an empty pull leaves nothing to settle
-                    res.settled, res.settle_errors = settle(engine)
-                if res.settled and do_push:  # send what settling changed now, not one interval later
-                    ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
-                    res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
-                    changed |= ps.tables
-            done = True
-        finally:
-            checkin(engine, link, ok=done)
+        with one_sync_at_a_time(engine.url.database, lock_wait_s):
+            _sync_locked(engine, dsn, res, changed, batch_size, progress, do_push, do_pull)
+    except SyncBusy as e:  # not a fault of the server or of this file: no back-off
+        res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), "busy"
     except SyncError as e:
         res.ok, res.state, res.error, res.error_kind = False, "offline", str(e), e.kind
     except psycopg.OperationalError as e:  # connection lost mid-run
@@ -208,6 +175,52 @@ def sync_once(engine: Engine, dsn: str | None = None, *, batch_size: int = 1000,
     res.duration_ms = int((time.monotonic() - t0) * 1000)
     _record(engine, started, res)
     return res
+
+
+def _sync_locked(engine: Engine, dsn: str, res: SyncResult, changed: set[str], batch_size: int,
+                 progress: PullProgress | None, do_push: bool, do_pull: bool) -> None:
+    """The sync proper, under this file's sync lock: fills ``res`` and ``changed`` (the tables changed,
+    kept when a fault ends the run half-way)."""
+    sid, branch = _site(engine)
+    revs = client_revisions(engine)
+    link = checkout(engine, dsn)  # kept from the last sync when it is still good (replication.link)
+    done = False
+    try:
+        try:
+            check_gate(link.conn, revs)
+        except psycopg.OperationalError:
+            if not link.reused:
+                raise
+            link = reopen(link)  # the server closed the kept connection meanwhile: once more on a new one
+            check_gate(link.conn, revs)
+        pg = link.conn
+        if branch is None:
+            branch = _adopt_branch(engine, pg)
+        else:
+            check_branch(pg, branch)
+        if branch is not None and not get_state(engine, "workstation") and (ws := claim_workstation(pg, sid)):
+            set_state(engine, workstation=ws)
+        if why := server_was_restored(engine, pg, sid):
+            n = resync(engine, pg, sid, branch)
+            res.restored = (f"the server was restored from an older backup ({why}): {n:,} rows of this branch "
+                            "are pushed again and the server's changes read again")
+        if do_push and pending_count(engine):  # an empty outbox asks the server nothing
+            ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
+            res.pushed, res.lost, res.rejected = ps.rows, ps.lost, ps.rejected
+            changed |= ps.tables
+        if do_pull:
+            pl = pull(engine, pg, sid, branch, progress, second=lambda: open_server(link.dsn))
+            res.pulled, res.unapplied = pl.rows, pl.unapplied
+            changed |= pl.tables
+            if pl.rows:  # settlers act on rows others wrote: an empty pull leaves nothing to settle
+                res.settled, res.settle_errors = settle(engine)
+            if res.settled and do_push:  # send what settling changed now, not one interval later
+                ps = push(engine, pg, sid, head_office=is_ho(pg), batch_size=batch_size)
+                res.pushed, res.lost, res.rejected = res.pushed + ps.rows, res.lost + ps.lost, res.rejected + ps.rejected
+                changed |= ps.tables
+        done = True
+    finally:
+        checkin(engine, link, ok=done)
 
 
 def settle(engine: Engine) -> tuple[dict[str, int], list[str]]:

@@ -240,8 +240,23 @@ def send_batch(pg: psycopg.Connection[Any], site_id: str, batch: Batch, head_off
             sent.notes.clear()
             _apply_rows_one_by_one(cur, batch, tables, head_office, sent.lost, sent.notes)
         n = sum(len(v) for v in batch.by_table.values())
-        cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s) "
-                    "RETURNING pg_current_xact_id()::text, login", (site_id, batch.first, batch.last, n))
+        try:
+            cur.execute("INSERT INTO depot_receipt (site_id, first_seq, last_seq, n_rows) VALUES (%s, %s, %s, %s) "
+                        "RETURNING pg_current_xact_id()::text, login", (site_id, batch.first, batch.last, n))
+        except psycopg.errors.UniqueViolation:
+            # the same batch committed meanwhile by another push of this site's outbox (a second
+            # program on the same file, or a push resent after a lost reply): its rows are there
+            pg.rollback()
+            cur.execute("SELECT last_seq FROM depot_receipt WHERE site_id = %s AND first_seq = %s",
+                        (site_id, batch.first))
+            got = cur.fetchone()
+            pg.rollback()
+            if got is None:
+                raise
+            sent.already = int(got[0])
+            sent.lost.clear()
+            sent.notes.clear()
+            return sent
         sent.txid, sent.login = (str(v) for v in cur.fetchone())  # type: ignore[union-attr]
         pg.commit()
     return sent

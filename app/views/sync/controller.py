@@ -68,7 +68,8 @@ class SyncController(JobRunner):
         self.running = False
         self.last = res
         self.running_changed.emit(False)
-        not_configured = res.error_kind == "config"  # check again at the normal interval, no back-off
+        # not configured, or another program was syncing this file: again at the normal interval, no back-off
+        not_configured = res.error_kind in ("config", "busy")
         self._timer.start(int((self.backoff.interval_s if not_configured else self.backoff.next_delay(res.ok)) * 1000))
         self._read_status()
         if res.ok and (res.pulled or res.lost or res.rejected) and res.tables:
