@@ -117,5 +117,7 @@ def copy_weeks(conn: sqlite3.Connection, early: Forked[Early]) -> None:
     """``sales_week`` from the early process's file (waits until it is written)."""
     path = early.told()
     conn.execute("ATTACH DATABASE ? AS seed_weeks", (path,))  # detached with the chunk files after the commit
-    conn.execute("INSERT INTO sales_week (item_id, warehouse_id, week, qty) "
-                 "SELECT item_id, warehouse_id, week, qty FROM seed_weeks.sales_week")
+    # ``SELECT *`` of a table made with the same DDL, into an empty one: SQLite copies it as VACUUM
+    # does (the "transfer optimization": records as they are, b-tree pages filled), 65 MB instead
+    # of the 74 MB row-by-row inserts leave (~12 % of every page free)
+    conn.execute("INSERT INTO sales_week SELECT * FROM seed_weeks.sales_week")
