@@ -325,7 +325,13 @@ def launch(args: argparse.Namespace) -> int:
     try:
         while True:  # one turn per signed-in user: "Sign out" brings the sign-in back, no restart
             try:
-                actor = _autologin(engine, user) if autologin else LoginDialog.ask(engine, user)
+                actor: Actor | None
+                if autologin:
+                    actor = _autologin(engine, user)
+                elif getattr(args, "demo", False):
+                    actor = LoginDialog.ask(engine, user, hint=demo_hint())
+                else:
+                    actor = LoginDialog.ask(engine, user)
             except DomainError as e:
                 show_problem("sign in", str(e))
                 return 1
@@ -338,6 +344,14 @@ def launch(args: argparse.Namespace) -> int:
             autologin, user = False, ""  # the next user signs in with their own password
     finally:
         engine.dispose()
+
+
+def demo_hint() -> str:
+    """What the demo's sign-in says: chosen from the first start, nobody has read the README yet."""
+    from app.services.seed.master import DEMO_PASSWORD, USERS
+
+    return (f"The demo: every user's password is '{DEMO_PASSWORD}'. Users: {', '.join(u for u, _name in USERS)} "
+            "(each sees the screens of that role).")
 
 
 def _run_window(app: QApplication, engine: Any, actor: Actor, settings: Settings, started: float, *,

@@ -170,8 +170,7 @@ class HelpActions:
 
         def done(text: str) -> None:
             QGuiApplication.clipboard().setText(text)
-            self.window.show_message("Diagnostics copied: paste them into your support request "
-                                     "(no passwords are included)")
+            self.window.show_message("Diagnostics copied: paste them into your support request (no passwords)")
 
         def build() -> str:
             from app.services import diagnostics  # reads the sync state (psycopg): not at start-up

@@ -23,7 +23,7 @@ from app.services.errors import DomainError
 
 
 class LoginDialog(QDialog):
-    def __init__(self, engine: Engine, username: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Engine, username: str = "", parent: QWidget | None = None, *, hint: str = "") -> None:
         super().__init__(parent)
         self.engine = engine
         self.actor: Actor | None = None
@@ -44,6 +44,11 @@ class LoginDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"Database: {engine.url.database}"))
         lay.addLayout(form)
+        self.hint_label = QLabel(hint)  # the demo says its password: nobody opening it has read the README
+        self.hint_label.setObjectName("loginHint")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setVisible(bool(hint))
+        lay.addWidget(self.hint_label)
         lay.addWidget(self.error_label)
         lay.addWidget(self.buttons)
         self._connect_signals()
@@ -72,8 +77,8 @@ class LoginDialog(QDialog):
         return True
 
     @classmethod
-    def ask(cls, engine: Engine, username: str = "", parent: QWidget | None = None) -> Actor | None:
+    def ask(cls, engine: Engine, username: str = "", parent: QWidget | None = None, *, hint: str = "") -> Actor | None:
         """Show the dialog modally; the signed-in Actor, or None when cancelled (tests patch this)."""
-        dlg = cls(engine, username, parent)
+        dlg = cls(engine, username, parent, hint=hint)
         ok = dlg.exec() == QDialog.DialogCode.Accepted
         return dlg.actor if ok else None

@@ -39,6 +39,7 @@ from app.views.screens import NAV, NavEntry
 from app.views.widgets.internal_error import InternalErrorDialog
 from app.views.widgets.layout_memory import remember_splitters
 from app.views.widgets.qsettings import qsettings
+from app.views.widgets.status_label import StatusLabel
 
 
 def load_screen_class(target: str) -> type[Any] | None:
@@ -146,7 +147,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.message_label = QLabel("")
+        self.message_label = StatusLabel("")
         self.message_label.setObjectName("messageLabel")
         self.branch_label = QLabel("branch: ...")
         roles = ", ".join(sorted(self.ctx.actor.roles))

@@ -345,3 +345,50 @@ def test_each_user_opens_on_their_own_screen(qtbot: Any, world: World, make_ctx:
     win.close()
     assert opened("rita") == "receiving"
     assert opened("alice") == "inventory"
+
+
+def test_a_long_status_message_is_cut_with_an_ellipsis_not_clipped(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
+    """Seen on the installed program in a 1280-pixel window: "... (no passwords are incluc" - the status
+    bar clipped the message mid-word without a sign. Now it ends in "…" and the tooltip has it whole."""
+    win = mw.MainWindow(make_ctx(world.actors["root"]))
+    qtbot.addWidget(win)
+    win.resize(1280, 728)
+    win.show()
+    qtbot.waitExposed(win)
+    long = "Diagnostics copied: " + "paste them into your support request " * 6 + "(no passwords)"
+    win.show_message(long)
+    label = win.message_label
+    assert label.text() == long and label.toolTip() == long
+    width = label.contentsRect().width()
+    assert 0 < width < label.fontMetrics().horizontalAdvance(long), "the message is wider than its place"
+    shown = label.shown_text()
+    assert shown.endswith("…") and long.startswith(shown[:-1]) and label.fontMetrics().horizontalAdvance(shown) <= width
+    assert win.statusBar().width() <= win.width()  # a long message never widens the window
+    win.show_message("saved")
+    assert label.shown_text() == "saved"
+
+
+def test_the_demo_sign_in_says_the_password(qtbot: Any, db_path: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on the installed program: "Look around in the demo" opened a sign-in with 'manager' and an
+    empty password, and nothing said the password is 'demo' (only the README does)."""
+    import app.gui as gui
+    from app.views.login import LoginDialog
+
+    monkeypatch.setenv("DEPOT_CONFIG_DIR", str(tmp_path / "cfg"))
+    hints: list[str] = []
+
+    def ask(cls: Any, engine: Engine, username: str = "", parent: Any = None, *, hint: str = "") -> None:
+        hints.append(hint)
+        dlg = LoginDialog(engine, username, hint=hint)
+        qtbot.addWidget(dlg)
+        assert dlg.hint_label.isVisibleTo(dlg) == bool(hint)
+        return None  # closed: the app exits
+
+    monkeypatch.setattr(gui.LoginDialog, "ask", classmethod(ask))
+    monkeypatch.setattr(gui, "_first_run", lambda engine: "")  # the test file has no users: no assistant
+    monkeypatch.setattr(gui, "_still_in_setup", lambda engine: False)
+    assert gui.launch(argparse.Namespace(db=str(db_path), demo=True, user=None)) == 1
+    assert gui.launch(argparse.Namespace(db=str(db_path), demo=False, user=None)) == 1
+    assert "password is 'demo'" in hints[0] and "manager" in hints[0] and "buyer" in hints[0]
+    assert hints[1] == ""  # a branch's own file says nothing of passwords
