@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import statistics
 import time
@@ -27,33 +28,40 @@ LARGE = Path("/tmp/dispatchpick/large.db")
 
 
 def _top_up(session: Any, actor: Any) -> int:
-    """Stock for every open line's shortfall, in the item's pick face (an adjustment), then a run."""
-    from sqlalchemy import text
+    """Stock for every open line's shortfall, in the item's pick face (an adjustment), then a run.
+    Read through the models, so ids and dates compare in the form they are stored, whatever it is."""
+    from sqlalchemy import func, or_, select
 
-    from app.models.org import Warehouse
+    from app.models.catalog import Item, Lot
+    from app.models.org import Location, Warehouse
+    from app.models.sales import SalesOrder, SalesOrderLine
     from app.services.allocation import runs
     from app.services.stock import MoveSpec, post_moves, virtual_location
 
-    short = session.execute(text(
-        "SELECT o.warehouse_id, l.item_id, SUM(l.qty_ordered - l.qty_shipped - l.qty_allocated), i.track_lot, "
-        "i.track_serial FROM sales_order_line l JOIN sales_order o ON o.id = l.order_id JOIN item i ON i.id = l.item_id "
-        "WHERE o.status IN ('open', 'backordered', 'allocated') AND l.status = 'open' AND o.deleted_at IS NULL "
-        "GROUP BY o.warehouse_id, l.item_id HAVING SUM(l.qty_ordered - l.qty_shipped - l.qty_allocated) > 0")).all()
-    faces = {(str(w), str(i)): str(loc) for w, i, loc in session.execute(text(
-        "SELECT warehouse_id, fixed_item_id, id FROM location WHERE fixed_item_id IS NOT NULL AND kind = 'storage'"))}
-    lots = {str(i): str(lot) for i, lot in session.execute(text(
-        "SELECT item_id, id FROM lot WHERE expiry_date IS NULL OR expiry_date > date('now', '+60 days') "
-        "ORDER BY expiry_date"))}
-    moves_by_wh: dict[str, list[Any]] = {}
+    line = SalesOrderLine
+    need = func.sum(line.qty_ordered - line.qty_shipped - line.qty_allocated)
+    short = session.execute(
+        select(SalesOrder.warehouse_id, line.item_id, need, Item.track_lot, Item.track_serial)
+        .join(SalesOrder, SalesOrder.id == line.order_id).join(Item, Item.id == line.item_id)
+        .where(SalesOrder.status.in_(("open", "backordered", "allocated")), line.status == "open",
+               SalesOrder.deleted_at.is_(None))
+        .group_by(SalesOrder.warehouse_id, line.item_id).having(need > 0)).all()
+    faces = {(w, i): loc for w, i, loc in session.execute(
+        select(Location.warehouse_id, Location.fixed_item_id, Location.id)
+        .where(Location.fixed_item_id.is_not(None), Location.kind == "storage"))}
+    keep_until = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=60)
+    lots = {i: lot for i, lot in session.execute(
+        select(Lot.item_id, Lot.id).where(or_(Lot.expiry_date.is_(None), Lot.expiry_date > keep_until))
+        .order_by(Lot.expiry_date))}
+    moves_by_wh: dict[uuid.UUID, list[Any]] = {}
     for wh, item, qty, track_lot, track_serial in short:
-        loc = faces.get((str(wh), str(item)))
-        if loc is None or track_serial or (track_lot and str(item) not in lots):
+        loc = faces.get((wh, item))
+        if loc is None or track_serial or (track_lot and item not in lots):
             continue
-        lot = uuid.UUID(lots[str(item)]) if track_lot else None
-        moves_by_wh.setdefault(str(wh), []).append((uuid.UUID(str(item)), int(qty), uuid.UUID(loc), lot))
+        moves_by_wh.setdefault(wh, []).append((item, int(qty), loc, lots[item] if track_lot else None))
     units = 0
-    for wh_hex, specs in moves_by_wh.items():
-        wh = session.get(Warehouse, uuid.UUID(wh_hex))
+    for wh_id, specs in moves_by_wh.items():
+        wh = session.get(Warehouse, wh_id)
         adj = virtual_location(session, wh.id, "adjust")
         post_moves(session, actor, [MoveSpec(i, q, adj.id, loc, "adjust", lot_id=lot) for i, q, loc, lot in specs],
                    owner_branch_id=wh.branch_id)
