@@ -5,7 +5,8 @@
 
 Without ``--db`` it uses /work/large.db when /work/large.db.READY exists (the seed's
 large data set). ``--make`` builds a stand-in of the same shape (items x warehouses,
-sale moves spread over a year) with bulk SQL, for when the seed is not available.
+sale moves spread over a year), written in bulk through the models' tables, for when the seed is
+not available.
 Peak RSS comes from resource.getrusage (the whole process, so it includes Python, numpy
 and SQLite's page cache); ``--tracemalloc`` adds the Python-heap peak of the run alone.
 """
@@ -19,6 +20,7 @@ import resource
 import sys
 import time
 import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 
 LARGE = Path("/work/large.db")
@@ -30,21 +32,28 @@ def _rss_mb() -> float:
 
 
 def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> None:
-    """A stand-in large database: master data through the services, moves by bulk SQL."""
-    from sqlalchemy import text
+    """A stand-in large database: master data through the services, the many items, their supplier
+    links and the moves in bulk through the models' tables (so every value is stored as the application
+    stores it: ids as 16 bytes, the ledger's times as numbers, whatever the next storage change is)."""
+    import numpy as np
+    from sqlalchemy import insert
 
+    from app.models.catalog import Item
     from app.models.ids import uuid7
-    from app.models.stamps import iso_micros
+    from app.models.parties import ItemSupplier
+    from app.models.stock import StockMove
     from app.services import masterdata as md
     from app.services import schema
     from app.services.db import make_engine, session_scope
+    from app.services.stock import virtual_location
 
     if path.exists():
         path.unlink()
     engine = make_engine(path)
     schema.upgrade(engine)
     rng = random.Random(seed)
-    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    today = now.date()
     t0 = time.perf_counter()
     with session_scope(engine) as s:
         md.create_branch(s, "HQ", "Head office", head_office=True)
@@ -52,30 +61,23 @@ def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> 
         for n in range(warehouses):
             b = md.create_branch(s, f"B{n}", f"Branch {n}")
             whs.append(md.create_warehouse(s, b, f"W{n}", f"Warehouse {n}"))
-        bins = [md.create_bin(s, wh, "A-01") for wh in whs]
+        bins = [md.create_bin(s, wh, "A-01").id for wh in whs]
         sup = md.create_supplier(s, "BIGSUP", "Big supplier")
         ho = md.head_office_id(s)
-        s.execute(text("UPDATE sync_capture SET enabled = 0 WHERE id = 1"))
-        locs = {r[0]: r[1] for r in s.execute(text("SELECT warehouse_id || kind, id FROM location"))}
-        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-        item_ids = [uuid7().hex for _ in range(items)]
+        owners = [wh.branch_id for wh in whs]
+        cust = [virtual_location(s, wh.id, "customer").id for wh in whs]
+        supplier_loc = [virtual_location(s, wh.id, "supplier").id for wh in whs]
+        s.flush()
+        s.connection().exec_driver_sql("UPDATE sync_capture SET enabled = 0 WHERE id = 1")  # as for pulled rows
+        item_ids = [uuid7() for _ in range(items)]
         vel = [rng.choices("ABC", weights=(2, 3, 5))[0] for _ in range(items)]
-        s.execute(text(
-            "INSERT INTO item (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, sku, description, base_uom,"
-            " length_mm, width_mm, height_mm, weight_g, velocity_class, track_lot, track_serial, track_expiry,"
-            " needs_inspection, hazmat_class, temperature_class, category, standard_cost, list_price, currency, active)"
-            " VALUES (:id, :o, :t, :t, 0, '', :sku, :sku, 'EA', 0, 0, 0, 0, :v, 0, 0, 0, 0, '', 'ambient', '',"
-            " 10000, 20000, 'USD', 1)"),
-            [{"id": i, "o": ho.hex, "t": stamp, "sku": f"SKU{n:06d}", "v": vel[n]} for n, i in enumerate(item_ids)])
-        s.execute(text(
-            "INSERT INTO item_supplier (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, item_id,"
-            " supplier_id, supplier_part, lead_time_days, lead_time_sd_days, pack_size, min_order_qty,"
-            " contract_price, last_price, currency, contracted, preferred)"
-            " VALUES (:id, :o, :t, :t, 0, '', :i, :s, '', :lt, 10000, :pack, 1, 10000, 10000, 'USD', 1, 1)"),
-            [{"id": uuid7().hex, "o": ho.hex, "t": stamp, "i": i, "s": sup.id.hex, "lt": rng.randint(3, 21),
-              "pack": rng.choice((1, 1, 6, 12))} for i in item_ids])
-        import numpy as np
-
+        s.execute(insert(Item.__table__), [
+            {"id": i, "owner_branch_id": ho, "sku": f"SKU{n:06d}", "description": f"SKU{n:06d}", "velocity_class": vel[n],
+             "standard_cost": Decimal(1), "list_price": Decimal(2)} for n, i in enumerate(item_ids)])
+        s.execute(insert(ItemSupplier.__table__), [
+            {"id": uuid7(), "owner_branch_id": ho, "item_id": i, "supplier_id": sup.id, "lead_time_days": rng.randint(3, 21),
+             "lead_time_sd_days": Decimal(1), "pack_size": rng.choice((1, 1, 6, 12)), "contract_price": Decimal(1),
+             "last_price": Decimal(1), "contracted": True, "preferred": True} for i in item_ids])
         nrng = np.random.default_rng(seed)
         rate = {"A": 30.0, "B": 10.0, "C": 3.0}
         weights = np.array([rate[v] for v in vel])
@@ -83,34 +85,26 @@ def make(path: Path, items: int, warehouses: int, moves: int, seed: int = 7) -> 
         pick_wh = nrng.integers(0, warehouses, size=moves)
         pick_day = nrng.integers(1, 366, size=moves)
         pick_qty = nrng.integers(1, 13, size=moves)
-        # the moves' times are stored as numbers (app.models.stamps)
-        days = [iso_micros(f"{(today - dt.timedelta(days=d)).isoformat()}T12:00:00.000000+00:00") for d in range(367)]
-        stamp_us = iso_micros(stamp)
+        days = [dt.datetime.combine(today - dt.timedelta(days=d), dt.time(12), dt.UTC) for d in range(367)]
         per_pair_opening: dict[tuple[int, int], int] = {}
         for n, w, q in zip(pick_item.tolist(), pick_wh.tolist(), pick_qty.tolist(), strict=True):
             per_pair_opening[(n, w)] = per_pair_opening.get((n, w), 0) + q
-        cust = [locs[wh.id.hex + "customer"] for wh in whs]
-        owners = [wh.branch_id.hex for wh in whs]
-        bin_hex = [b.id.hex for b in bins]
 
-        def sale_rows(lo: int, hi: int) -> list[tuple[object, ...]]:
-            return [(uuid7().hex, owners[w], stamp_us, item_ids[n], bin_hex[w], cust[w], q, "sale", days[d])
-                    for n, w, d, q in zip(pick_item[lo:hi].tolist(), pick_wh[lo:hi].tolist(),
-                                          pick_day[lo:hi].tolist(), pick_qty[lo:hi].tolist(), strict=True)]
-        opening = []
-        for (n, w), q in per_pair_opening.items():
-            extra = rng.randint(0, 200)
-            opening.append((uuid7().hex, whs[w].branch_id.hex, stamp_us, item_ids[n],
-                            locs[whs[w].id.hex + "supplier"], bins[w].id.hex, q + extra, "opening",
-                            iso_micros(f"{(today - dt.timedelta(days=400)).isoformat()}T00:00:00.000000+00:00")))
-        raw = s.connection().connection.dbapi_connection
-        assert raw is not None
-        sql = ("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, to_location_id,"
-               " qty, reason, doc_type, moved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)")
-        raw.executemany(sql, opening)
-        for lo in range(0, moves, 200_000):
-            raw.executemany(sql, sale_rows(lo, min(lo + 200_000, moves)))
-        s.execute(text("UPDATE sync_capture SET enabled = 1 WHERE id = 1"))
+        def move(w: int, n: int, src: object, dst: object, q: int, reason: str, when: dt.datetime) -> dict[str, object]:
+            return {"id": uuid7(), "owner_branch_id": owners[w], "created_at": now, "item_id": item_ids[n],
+                    "from_location_id": src, "to_location_id": dst, "qty": q, "reason": reason, "moved_at": when}
+
+        opened = dt.datetime.combine(today - dt.timedelta(days=400), dt.time(0), dt.UTC)
+        opening = [move(w, n, supplier_loc[w], bins[w], q + rng.randint(0, 200), "opening", opened)
+                   for (n, w), q in per_pair_opening.items()]
+        table = insert(StockMove.__table__)
+        s.execute(table, opening)
+        for lo in range(0, moves, 100_000):
+            hi = min(lo + 100_000, moves)
+            s.execute(table, [move(w, n, bins[w], cust[w], q, "sale", days[d])
+                              for n, w, d, q in zip(pick_item[lo:hi].tolist(), pick_wh[lo:hi].tolist(),
+                                                    pick_day[lo:hi].tolist(), pick_qty[lo:hi].tolist(), strict=True)])
+        s.connection().exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     engine.dispose()
     print(f"made {path}: {items} items x {warehouses} warehouses, {moves + len(opening)} moves"
           f" in {time.perf_counter() - t0:.1f} s")

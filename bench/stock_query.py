@@ -1,12 +1,13 @@
 """Stock of one item over a large ledger (goal: under 50 ms).
 
-`depot bench stock_query [--db PATH] [--moves N] [--repeat R] [--sku SKU]`
+`depot bench stock_query [--db PATH] [--moves N] [--repeat R] [--sku SKU] [--rebuild]`
 
-Uses /work/large.db when /work/large.db.READY exists (the large seed), else --db, else
-builds its own database with N moves (default 2,000,000) spread over 2,000 items and 200
-bins, inserted with executemany while the balance trigger runs (capture switched off, as
-for pulled rows). Measures what `depot stock SKU` does: figures per warehouse, balances by
-bin and lot, and the first ledger page, for the item with the most moves.
+Uses --db; else, when ``--moves N`` is given or the large seed is not there (/work/large.db.READY),
+its own database (``OWN``) with N moves (default 2,000,000) spread over 2,000 items and 200 bins (fewer for
+a small N), written through the model's table while the balance trigger runs (capture switched off,
+as for pulled rows); that file is reused until this code can no longer read it (``bench._built``).
+Measures what `depot stock SKU` does: figures per warehouse, balances by bin and lot, and the first
+ledger page, for the item with the most moves.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ import argparse
 import datetime as dt
 import os
 import random
-import sqlite3
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 LARGE = Path("/work/large.db")
+#: the generated database, per --moves
+OWN = "/tmp/depot_bench_stock_{moves}.db"
 
 
 def _build(path: Path, moves: int) -> None:
+    from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
     from app.models.ids import uuid7
-    from app.models.stamps import micros
+    from app.models.stock import StockMove
     from app.services import masterdata as md
     from app.services import schema
     from app.services.db import make_engine
@@ -42,56 +44,48 @@ def _build(path: Path, moves: int) -> None:
         md.create_branch(s, "HQ", "Head office", head_office=True)
         br = md.create_branch(s, "BEN", "Bench")
         wh = md.create_warehouse(s, br, "BEN1", "Bench DC")
-        bins = [md.create_bin(s, wh, f"B-{n:03d}").id for n in range(200)]
-        items = [md.create_item(s, f"SKU{n:05d}", f"Item {n}").id for n in range(2000)]
+        # 2,000 items and 200 bins for 2M moves (the default); a small run keeps ~1,000 moves an item
+        bins = [md.create_bin(s, wh, f"B-{n:03d}").id for n in range(min(200, max(10, moves // 10_000)))]
+        items = [md.create_item(s, f"SKU{n:05d}", f"Item {n}").id for n in range(min(2000, max(10, moves // 1000)))]
         supplier = virtual_location(s, wh.id, "supplier").id
         customer = virtual_location(s, wh.id, "customer").id
         s.commit()
         branch_id = br.id
-    engine.dispose()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
-    if conn.execute("SELECT changes()").fetchone()[0] == 0:
-        conn.execute("INSERT INTO sync_capture (id, enabled) VALUES (1, 0)")
+    # the moves go in through the model's table, so ids and times are stored as the application
+    # stores them (16-byte ids since 0022, numbers since 0023, whatever comes next), while the balance
+    # trigger runs; capture off, as for pulled rows
     rng = random.Random(7)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    sql = ("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, to_location_id, qty,"
-           " reason, doc_type, moved_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
-    hx = uuid.UUID.hex.fget  # type: ignore[attr-defined]
-    item_hex = [hx(i) for i in items]
-    bin_hex = [hx(b) for b in bins]
-    sup, cus, own = hx(supplier), hx(customer), hx(branch_id)
-    # skew: item 0 is the busiest (like a real A item), the rest share the remainder
-    batch: list[tuple[object, ...]] = []
     t0 = time.perf_counter()
-    for n in range(moves):
-        it = 0 if rng.random() < 0.02 else rng.randrange(len(items))
-        when = micros(start + dt.timedelta(seconds=n * 15))  # stored as a number (app.models.stamps)
-        b = bin_hex[(it * 7 + n % 3) % len(bin_hex)]
-        if n % 3 == 2:
-            row = (hx(uuid7()), own, when, item_hex[it], b, cus, 1, "sale", "", when)
-        else:
-            row = (hx(uuid7()), own, when, item_hex[it], sup, b, 2, "receipt", "", when)
-        batch.append(row)
-        if len(batch) == 50_000:
-            conn.executemany(sql, batch)
-            conn.commit()
-            batch.clear()
-    if batch:
-        conn.executemany(sql, batch)
-    conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
-    conn.commit()
-    conn.execute("ANALYZE")
-    conn.close()
+    with engine.connect() as c:
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
+        # skew: item 0 is the busiest (like a real A item), the rest share the remainder
+        batch: list[dict[str, object]] = []
+        for n in range(moves):
+            it = 0 if rng.random() < 0.02 else rng.randrange(len(items))
+            when = start + dt.timedelta(seconds=n * 15)
+            b = bins[(it * 7 + n % 3) % len(bins)]
+            src, dst, qty, reason = (b, customer, 1, "sale") if n % 3 == 2 else (supplier, b, 2, "receipt")
+            batch.append({"id": uuid7(), "owner_branch_id": branch_id, "created_at": when, "item_id": items[it],
+                          "from_location_id": src, "to_location_id": dst, "qty": qty, "reason": reason,
+                          "moved_at": when})
+            if len(batch) == 50_000 or n == moves - 1:
+                c.execute(insert(StockMove.__table__), batch)
+                c.commit()
+                batch.clear()
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
+        c.commit()
+        c.exec_driver_sql("ANALYZE")
+        c.commit()
+    engine.dispose()
     print(f"built {path}: {moves:,} moves in {time.perf_counter() - t0:.1f} s")
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="depot bench stock_query")
     ap.add_argument("--db", type=Path, default=None)
-    ap.add_argument("--moves", type=int, default=2_000_000)
+    ap.add_argument("--moves", type=int, default=None, help="use the generated ledger of N moves (default 2,000,000 "
+                    "when the large seed is not there)")
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--sku", default=None)
     ap.add_argument("--rebuild", action="store_true", help="rebuild the generated database")
@@ -106,15 +100,17 @@ def main(argv: list[str]) -> int:
     from app.services.inventory.common import item_by_sku
     from app.services.inventory.queries import item_figures, ledger_page, stock_rows
     from app.services.stock import on_hand
+    from bench._built import stale
 
     if args.db is not None:
         path = args.db
-    elif Path(str(LARGE) + ".READY").exists():
+    elif args.moves is None and Path(str(LARGE) + ".READY").exists():
         path = LARGE
     else:
-        path = Path(f"/tmp/depot_bench_stock_{args.moves}.db")
-        if args.rebuild or not path.exists():
-            _build(path, args.moves)
+        moves = args.moves or 2_000_000
+        path = Path(OWN.format(moves=moves))
+        if args.rebuild or stale(path, Item, StockMove):
+            _build(path, moves)
     engine = open_database(path)
     with Session(engine) as s:
         total = s.scalar(select(func.count()).select_from(StockMove)) or 0
@@ -127,7 +123,8 @@ def main(argv: list[str]) -> int:
             item = s.get(Item, busiest[0])  # type: ignore[assignment]
         assert item is not None
         n_item = s.scalar(select(func.count()).select_from(StockMove).where(StockMove.item_id == item.id)) or 0
-    print(f"database {path}: {total:,} moves; item {item.sku} has {n_item:,} moves")
+        stock = on_hand(s, item.id)
+    print(f"database {path}: {total:,} moves; item {item.sku} has {n_item:,} moves, {stock:,} on hand")
 
     def stock_cmd(s: Session) -> None:  # what `depot stock SKU` reads
         it = item_by_sku(s, item.sku)

@@ -1,8 +1,9 @@
 """First sync of a new branch by COPY (goal >= 30,000 rows/s), and publishing a seeded head office.
 
-Source data: ``--db PATH``, else the large data set at /work/large.db when /work/large.db.READY
-exists, else a generated head office (the small test world plus ``--moves`` ledger rows
-written with capture off, like the seed does). Steps, each timed:
+Source data: ``--db PATH``; else, when ``--moves N`` is given, a generated head office (the small
+test world plus N ledger rows written with capture off, like the seed does); else the large data set
+at /work/large.db when /work/large.db.READY exists; else the generated head office of 200,000 moves.
+Steps, each timed:
 
 1. ``server init`` on a private database, then ``publish_all`` of the source as the owner
    (what ``depot server init --from-db FILE`` does for a seeded head office);
@@ -48,8 +49,10 @@ LARGE = Path("/work/large.db")
 
 
 def _generate(path: Path, moves: int) -> Path:
+    from sqlalchemy import insert
+
     from app.models.ids import uuid7
-    from app.models.stamps import micros
+    from app.models.stock import StockMove
     from app.models.types import utcnow
     from app.services import schema
     from app.services.db import make_engine, session_scope
@@ -61,17 +64,15 @@ def _generate(path: Path, moves: int) -> Path:
     with session_scope(eng) as s:
         w = build_world(s)
         src = virtual_location(s, w.wh_dal.id, "supplier").id
-    raw = eng.raw_connection()
-    cur = raw.cursor()
-    cur.execute("UPDATE sync_capture SET enabled = 0")
-    now = micros(utcnow())  # stock_move's times are stored as numbers (app.models.stamps)
-    item, dest, owner = w.items["BOLT"].id.hex, w.bins["DAL1-A-02"].id.hex, w.dal.id.hex
-    rows = [(uuid7().hex, owner, now, item, src.hex, dest, 1, "receipt", "", now) for _ in range(moves)]
-    cur.executemany("INSERT INTO stock_move (id, owner_branch_id, created_at, item_id, from_location_id, "
-                    "to_location_id, qty, reason, doc_type, moved_at) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-    cur.execute("UPDATE sync_capture SET enabled = 1")
-    raw.commit()
-    raw.close()
+    now = utcnow()
+    move = {"owner_branch_id": w.dal.id, "created_at": now, "item_id": w.items["BOLT"].id, "from_location_id": src,
+            "to_location_id": w.bins["DAL1-A-02"].id, "qty": 1, "reason": "receipt", "moved_at": now}
+    with eng.connect() as c:  # capture off, like the seed; through the model's table, so stored as the app stores
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 0")
+        for lo in range(0, moves, 100_000):
+            c.execute(insert(StockMove.__table__), [dict(move, id=uuid7()) for _ in range(lo, min(lo + 100_000, moves))])
+        c.exec_driver_sql("UPDATE sync_capture SET enabled = 1")
+        c.commit()
     eng.dispose()
     return path
 
@@ -233,7 +234,8 @@ def _copy(source: Path, tmp: Path) -> Path:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="depot bench sync_first")
     ap.add_argument("--db", type=Path, default=None)
-    ap.add_argument("--moves", type=int, default=200_000)
+    ap.add_argument("--moves", type=int, default=None,
+                    help="generate a head office with this many moves (default 200,000 when the large set is not there)")
     ap.add_argument("--dsn", default=ADMIN)
     ap.add_argument("--selective", action="store_true", help="selective replication on the server (issue 20)")
     ap.add_argument("--server", default=None, metavar="NAME",
@@ -250,8 +252,9 @@ def main(argv: list[str]) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="depot-bench-first-"))
     source = args.db
-    if source is None and LARGE.exists() and Path(str(LARGE) + ".READY").exists():
+    if source is None and args.moves is None and LARGE.exists() and Path(str(LARGE) + ".READY").exists():
         source = LARGE
+    moves = 200_000 if args.moves is None else args.moves
     tag = secrets.token_hex(4)
     dbname = args.server or f"depot_b_{tag}"
     parts = conninfo_to_dict(args.dsn)
@@ -277,9 +280,8 @@ def main(argv: list[str]) -> int:
             init_server(dsn, role_prefix=f"db_{tag}_")
             if source is None:
                 t0 = time.perf_counter()
-                source = _generate(tmp / "hq.db", args.moves)
-                print(f"sync_first: generated head office with {args.moves:,} moves in {time.perf_counter() - t0:.1f} s "
-                      "(large data set not ready)")
+                source = _generate(tmp / "hq.db", moves)
+                print(f"sync_first: generated head office with {moves:,} moves in {time.perf_counter() - t0:.1f} s")
             src = open_database(_copy(source, tmp))
             t0 = time.perf_counter()
             n = publish_all(src, dsn)

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -64,33 +63,41 @@ OFFSET = {"SANDBOX": 0, "UPS": 0, "FEDEX": 700_000_000_000, "DHL": 3_000_000_000
 
 
 def add_shipments(path: Path, n: int) -> None:
-    """N in-transit shipments on the seed's warehouses, carriers and sales orders (plain SQL)."""
-    import sqlite3
+    """N in-transit shipments on the seed's warehouses, carriers and sales orders, read and written
+    through the models (every id, time and date stored as the application stores it)."""
+    from sqlalchemy import insert, select
 
-    conn = sqlite3.connect(path)
-    carriers = dict(conn.execute("SELECT code, id FROM carrier"))
-    whs = conn.execute("SELECT w.id, w.branch_id, b.code FROM warehouse w JOIN branch b ON b.id = w.branch_id "
-                       "WHERE b.is_head_office = 0 ORDER BY w.code").fetchall()
-    orders = {wid: [r[0] for r in conn.execute("SELECT id FROM sales_order WHERE warehouse_id = ? LIMIT 20000", (wid,))]
-              for wid, _b, _c in whs}
-    mix = ["SANDBOX", "SANDBOX", "UPS", "FEDEX", "DHL", "USPS"]
-    now = dt.datetime.now(dt.UTC)
-    rows = []
-    for i in range(1, n + 1):
-        wid, bid, code = whs[i % len(whs)]
-        carrier = mix[i % len(mix)]
-        number = NUMBER[carrier].format(OFFSET[carrier] + 500_000 + i)
-        shipped = now - dt.timedelta(days=1 + i % 3)
-        stamp = now.isoformat()
-        rows.append((uuid.uuid4().hex, bid, stamp, stamp, 0, "", f"{code}-SHB-{i:06d}", orders[wid][i % len(orders[wid])],
-                     wid, carriers[carrier], number, "in_transit", shipped.isoformat(),
-                     (now - dt.timedelta(minutes=1)).isoformat(), (shipped + dt.timedelta(days=5)).date().isoformat(),
-                     shipped.isoformat()))
-    conn.executemany("INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, "
-                     "sales_order_id, warehouse_id, carrier_id, tracking_number, status, shipped_at, next_poll_at, "
-                     "promised_date, moved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    conn.commit()
-    conn.close()
+    from app.models.ids import uuid7
+    from app.models.org import Branch, Warehouse
+    from app.models.parties import Carrier
+    from app.models.sales import SalesOrder
+    from app.models.shipping import Shipment
+    from app.services.db import make_engine, session_scope
+
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:
+            carriers = dict(s.execute(select(Carrier.code, Carrier.id)).all())
+            whs = s.execute(select(Warehouse.id, Warehouse.branch_id, Branch.code).join(Branch, Branch.id == Warehouse.branch_id)
+                            .where(Branch.is_head_office.is_(False)).order_by(Warehouse.code)).all()
+            orders = {wid: list(s.scalars(select(SalesOrder.id).where(SalesOrder.warehouse_id == wid).limit(20000)))
+                      for wid, _b, _c in whs}
+            mix = ["SANDBOX", "SANDBOX", "UPS", "FEDEX", "DHL", "USPS"]
+            now = dt.datetime.now(dt.UTC)
+            rows = []
+            for i in range(1, n + 1):
+                wid, bid, code = whs[i % len(whs)]
+                carrier = mix[i % len(mix)]
+                shipped = now - dt.timedelta(days=1 + i % 3)
+                rows.append({"id": uuid7(), "owner_branch_id": bid, "created_at": now, "updated_at": now,
+                             "number": f"{code}-SHB-{i:06d}", "sales_order_id": orders[wid][i % len(orders[wid])],
+                             "warehouse_id": wid, "carrier_id": carriers[carrier],
+                             "tracking_number": NUMBER[carrier].format(OFFSET[carrier] + 500_000 + i),
+                             "status": "in_transit", "shipped_at": shipped, "next_poll_at": now - dt.timedelta(minutes=1),
+                             "promised_date": (shipped + dt.timedelta(days=5)).date(), "moved_at": shipped})
+            s.execute(insert(Shipment.__table__), rows)
+    finally:
+        engine.dispose()
 
 
 def seeded(path: Path, db: str | None, shipments: int, keep: str | None = None) -> None:
@@ -112,19 +119,28 @@ def seeded(path: Path, db: str | None, shipments: int, keep: str | None = None) 
 def prepare(args: argparse.Namespace, work: Path) -> Path:
     path = work / "track.db"
     seeded(path, args.db, args.shipments, args.keep)
-    import sqlite3
+    from sqlalchemy import func, select, update
 
-    conn = sqlite3.connect(path)
-    now = dt.datetime.now(dt.UTC).isoformat()
-    conn.execute("UPDATE shipment SET next_poll_at = ?, stopped = '' WHERE status NOT IN ('delivered', 'returned', "
-                 "'cancelled')", ((dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),))
-    conn.execute("UPDATE carrier_account SET requests_per_minute = ?, endpoint = 'sandbox'", (args.per_minute,))
-    conn.execute("DELETE FROM carrier_limit_state")
-    conn.execute("DELETE FROM tracking_policy")  # the default cadence, not the demo's
-    conn.execute("UPDATE sync_capture SET enabled = 1")
-    conn.commit()
-    due = conn.execute("SELECT count(*) FROM shipment WHERE next_poll_at <= ?", (now,)).fetchone()[0]
-    conn.close()
+    from app.models.carriers import CarrierAccount
+    from app.models.shipping import Shipment
+    from app.services.db import make_engine, session_scope
+
+    now = dt.datetime.now(dt.UTC)
+    engine = make_engine(path)
+    try:
+        with session_scope(engine) as s:  # through the models: times bound in the form they are stored
+            open_ = Shipment.status.not_in(("delivered", "returned", "cancelled"))
+            s.execute(update(Shipment).where(open_).values(next_poll_at=now - dt.timedelta(minutes=1), stopped="")
+                      .execution_options(synchronize_session=False))
+            s.execute(update(CarrierAccount).values(requests_per_minute=args.per_minute, endpoint="sandbox")
+                      .execution_options(synchronize_session=False))
+            s.connection().exec_driver_sql("DELETE FROM carrier_limit_state")
+            s.connection().exec_driver_sql("DELETE FROM tracking_policy")  # the default cadence, not the demo's
+            s.connection().exec_driver_sql("UPDATE sync_capture SET enabled = 1")
+        with session_scope(engine) as s:
+            due = s.scalar(select(func.count()).select_from(Shipment).where(Shipment.next_poll_at <= now))
+    finally:
+        engine.dispose()
     print(f"{due:,} shipments due", flush=True)
     return path
 
