@@ -25,17 +25,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DEPOT_KEYRING", "memory")
 
 
-def _wait(signal: Any, start: Any, timeout_ms: int = 30_000) -> float:
+def _wait(signal: Any, start: Any, timeout_ms: int = 30_000, failed: Any = None) -> float:
     from PySide6.QtCore import QEventLoop, QTimer
 
     loop = QEventLoop()
     signal.connect(loop.quit)
+    if failed is not None:  # the fetch raised: no page is coming
+        failed.connect(loop.quit)
     QTimer.singleShot(timeout_ms, loop.quit)
     t0 = time.perf_counter()
     start()
     loop.exec()
     elapsed = (time.perf_counter() - t0) * 1000
     signal.disconnect(loop.quit)
+    if failed is not None:
+        failed.disconnect(loop.quit)
     return elapsed
 
 
@@ -78,6 +82,7 @@ def main(argv: list[str]) -> int:
     print(f"database {path} ({path.stat().st_size / 1e6:.0f} MB), {n_items:,} items")
 
     opens: list[float] = []
+    failures: list[str] = []
     screen: ItemsScreen | None = None
     for _ in range(args.repeat):
         if screen is not None:
@@ -86,10 +91,17 @@ def main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         holder["s"] = ItemsScreen(ctx)
         screen = holder["s"]
-        if screen.model.rowCount() == 0:
-            _wait(screen.model.page_loaded, lambda: None)
+        screen.model.load_failed.connect(failures.append)
+        if screen.model.rowCount() == 0 and not failures:
+            _wait(screen.model.page_loaded, lambda: None, failed=screen.model.load_failed)
         opens.append((time.perf_counter() - t0) * 1000)
     assert screen is not None
+    if screen.model.rowCount() == 0:  # the page failed to load (a file this code cannot read), or no items
+        why = f"the page failed: {failures[0]}" if failures else "no items"
+        print(f"open: no rows in the first page of {path} ({why}): no figure")
+        ctx.runner.shutdown()
+        engine.dispose()
+        return 1
     print(f"open (first page, {screen.model.rowCount()} rows): {_ms(opens)}  goal < 300 ms")
     screen.resize(1200, 800)
     screen.show()
