@@ -24,9 +24,12 @@ LARGE = Path("/tmp/orders/large.db")
 
 
 def main(argv: list[str]) -> int:
-    from sqlalchemy import text
+    from sqlalchemy import select, text
     from sqlalchemy.orm import Session
 
+    from app.models.catalog import Item
+    from app.models.org import Warehouse
+    from app.models.parties import Customer
     from app.services.auth import actor_by_name
     from app.services.db import open_database, writer
     from app.services.importer import import_csv
@@ -40,11 +43,11 @@ def main(argv: list[str]) -> int:
     folder = Path(tempfile.mkdtemp(prefix="depot-bench-orders-"))
     path = folder / "orders.csv"
     try:
-        with Session(engine) as s:
-            customers = [r[0] for r in s.execute(text("SELECT code FROM customer WHERE active = 1"))]
-            whs = [r[0] for r in s.execute(text("SELECT code FROM warehouse"))]
-            items = [(r[0], int(r[1])) for r in s.execute(text("SELECT sku, list_price FROM item WHERE active = 1 "
-                                                               "AND track_serial = 0"))]
+        with Session(engine) as s:  # through the models: prices come back as Decimals whatever their stored form
+            customers = list(s.scalars(select(Customer.code).where(Customer.active.is_(True))))
+            whs = list(s.scalars(select(Warehouse.code)))
+            items = [(sku, price) for sku, price in s.execute(
+                select(Item.sku, Item.list_price).where(Item.active.is_(True), Item.track_serial.is_(False)))]
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["order_number", "customer", "warehouse", "sku", "qty", "unit_price", "line_no", "order_date",
@@ -56,7 +59,7 @@ def main(argv: list[str]) -> int:
                 cust, wh = rng.choice(customers), rng.choice(whs)
                 for ln in range(1, k + 1):
                     sku, price = rng.choice(items)
-                    w.writerow([f"LEG-{n:07d}", cust, wh, sku, rng.randint(1, 40), f"{price / 10000:.2f}", ln,
+                    w.writerow([f"LEG-{n:07d}", cust, wh, sku, rng.randint(1, 40), f"{price:.2f}", ln,
                                 "2026-11-20", "2026-12-10", f"PO{n}"])
                 made += k
         t0, c0 = time.perf_counter(), time.process_time()

@@ -141,8 +141,9 @@ def _setup(dsn: str, tmp: Path, branches: int, history: int) -> tuple[Path, list
     """Server schema, head office's world with ``branches`` branches, a pushed history, and one
     first-synced workstation file to copy. Returns (that file, the branches, first-sync s, rows)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    from sqlalchemy import text
+    from sqlalchemy import select
 
+    from app.models.org import Location
     from app.services import masterdata as md
     from app.services import schema
     from app.services.db import make_engine, open_database, session_scope
@@ -171,9 +172,8 @@ def _setup(dsn: str, tmp: Path, branches: int, history: int) -> tuple[Path, list
         specs = []
         for b, wh in pairs:
             src = virtual_location(s, wh.id, "supplier").id
-            dest = s.execute(text("SELECT id FROM location WHERE warehouse_id = :w AND code = 'DOCK'"),
-                             {"w": wh.id.bytes}).scalar_one()  # ids are 16 bytes in SQLite (0022)
-            specs.append((b.code, b.id.hex, item, src, uuid.UUID(bytes=dest)))
+            dest = s.scalars(select(Location.id).where(Location.warehouse_id == wh.id, Location.code == "DOCK")).one()
+            specs.append((b.code, b.id.hex, item, src, dest))
     res = sync_once(eng, dsn)
     assert res.ok, res.error
     eng.dispose()
@@ -226,7 +226,8 @@ def _make_sites(seed: Path, tmp: Path, n: int, branches: list[Branchy]) -> list[
         path = tmp / f"site{i:04d}.db"
         shutil.copy(seed, path)
         with sqlite3.connect(path) as c:
-            c.execute("UPDATE local_site SET site_id = ?, branch_id = ? WHERE id = 1", (uuid7().bytes, bytes.fromhex(b.branch_id)))
+            # UUIDs bind as the ids' stored form (app.models.types registers their sqlite3 adapter)
+            c.execute("UPDATE local_site SET site_id = ?, branch_id = ? WHERE id = 1", (uuid7(), uuid.UUID(b.branch_id)))
             # a new workstation: it has never reported a cursor nor pushed a batch (else its first sync
             # would take the server for one restored from an older backup)
             c.execute("DELETE FROM sync_state WHERE key IN ('workstation', 'dsn', 'reported_cursor', 'reported_at', "
