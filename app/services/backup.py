@@ -161,6 +161,25 @@ def _explain(e: BaseException, folder: Path) -> str:
     return f"the backup could not be written to {folder}: {e}"
 
 
+def damage(rows: list[Any]) -> str:
+    """What ``PRAGMA quick_check`` found, in a line: its first problem and how many more. SQLite lists
+    every damaged page (a file with 2 MB overwritten gave 100 lines), which is no sentence to show."""
+    problems = [ln.strip() for r in rows for ln in str(r[0]).splitlines()
+                if ln.strip() and not ln.startswith("*** in database")]
+    if not problems:
+        return "unreadable"
+    more = f", and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+    return problems[0] + more
+
+
+def discard(path: Path) -> None:
+    """Remove a file SQLite wrote and whatever journal it left beside it (-journal, -wal, -shm): a
+    backup that failed on a full share left its ``.partial-journal`` there, one more every hour."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
 def _fsync(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -212,11 +231,11 @@ def take_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS
             try:
                 dest.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('backup.taken_at', ?), "
                              "('backup.source', ?)", (now.isoformat(timespec="seconds"), str(src_path)))
-                ok = dest.execute("PRAGMA quick_check").fetchone()
+                ok = dest.execute("PRAGMA quick_check").fetchall()
             finally:
                 dest.close()
-            if not ok or ok[0] != "ok":
-                raise BackupError(f"the backup written to {folder} does not read back ({ok[0] if ok else '?'}); "
+            if [r[0] for r in ok] != ["ok"]:
+                raise BackupError(f"the backup written to {folder} does not read back ({damage(ok)}); "
                                   "check the disk or share")
             _fsync(partial)
             fault("backup-before-rename")  # the crash test: killed with a whole copy not yet named
@@ -224,12 +243,10 @@ def take_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS
             if hasattr(os, "O_DIRECTORY"):
                 _fsync(folder)
         except BackupError:
-            with contextlib.suppress(OSError):
-                partial.unlink()
+            discard(partial)
             raise
         except (OSError, sqlite3.Error) as e:
-            with contextlib.suppress(OSError):
-                partial.unlink()
+            discard(partial)
             raise BackupError(_explain(e, folder) + "; the branch database is untouched") from None
     finally:
         src.close()
@@ -303,7 +320,7 @@ def prune(folder: Path, branch: str, *, keep_days: int = KEEP_DAYS, now: dt.date
                 removed.append(b.path)
             except OSError:
                 continue
-    for p in folder.glob(f".depot-{branch}-*.partial"):
+    for p in folder.glob(f".depot-{branch}-*.partial*"):  # and a journal a failed run left
         with contextlib.suppress(OSError):
             if time.time() - p.stat().st_mtime > 3600:
                 p.unlink()

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from app.models.types import hex_of, id_bytes
 from app.services import schema
-from app.services.backup import BackupError, BackupFile, copy_database, describe
+from app.services.backup import BackupError, BackupFile, copy_database, damage, describe, discard
 from app.services.db import check_file, make_engine
 from app.services.errors import DatabaseProblem
 from app.services.numbering import RESTORED_KEY
@@ -159,7 +159,7 @@ def _private_copy(backup: Path, dest: Path) -> None:
     finally:
         con.close()
     if [r[0] for r in res] != ["ok"]:
-        raise BackupError(f"{backup} is damaged ({res[0][0]}); it cannot be restored")
+        raise BackupError(f"{backup} is damaged ({damage(res)}); it cannot be restored")
 
 
 def outbox_floor(now_ms: int | None = None) -> int:
@@ -260,8 +260,7 @@ def restore(target: Path, backup: Path, *, sync: bool = True) -> RestoreReport:
         else:
             os.replace(copy, target)
     finally:
-        with contextlib.suppress(OSError):
-            copy.unlink()
+        discard(copy)  # with its -wal and -shm: the swap opened it read-only, which leaves them
     if sync:
         engine = make_engine(target)
         try:
@@ -302,7 +301,6 @@ def verify(backup: Path, scratch: Path) -> VerifyReport:
         lines.append("schema: current")
         lines.append("balances match the ledger" if ok else "balances DISAGREE with the ledger")
     finally:
-        with contextlib.suppress(OSError):
-            copy.unlink()
+        discard(copy)
     return VerifyReport(str(backup), ok, [f"{backup.name} (taken {info.taken_at.isoformat(timespec='seconds')}, "
                                           f"branch {info.branch})", *lines], time.monotonic() - t0)

@@ -118,6 +118,8 @@ def test_restore_replaces_the_file_keeps_the_old_one_and_moves_the_outbox_sequen
     assert _state(engine)[0] == 13
     engine.dispose()
     out = restore(path, Path(rep.path), sync=False)
+    # seen on the large file: the private copy's -wal and -shm stayed beside the branch database
+    assert not list(path.parent.glob(f".{path.name}.restoring-*"))
     eng = open_database(path)
     try:
         assert _state(eng)[0] == 3
@@ -164,9 +166,14 @@ def tiny_mount(tmp_path: Path) -> Iterator[Path]:
 def test_full_and_read_only_folders(branch_db: tuple[Path, Engine, World], tiny_mount: Path) -> None:
     path, engine, w = branch_db
     _work(engine, w, 30)
+    with engine.begin() as c:  # bigger than SQLite's page cache (2 MB), as any real branch file is: the
+        # copy then spills to disk before the share fills, and a failed run left its .partial-journal
+        c.exec_driver_sql("CREATE TABLE filler (b BLOB)")
+        c.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) "
+                          "INSERT INTO filler SELECT randomblob(100000) FROM n")
     with pytest.raises(BackupError, match="is full; the branch database is untouched"):
         backup.take_backup(path, tiny_mount)
-    assert [p.name for p in tiny_mount.iterdir()] == []  # no half file left behind
+    assert [p.name for p in tiny_mount.iterdir()] == []  # no half file (nor its journal) left behind
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_mount)], check=True)
     with pytest.raises(BackupError, match="cannot write to the backup folder"):
         backup.take_backup(path, tiny_mount)
@@ -201,6 +208,23 @@ def test_bad_backups_are_refused_and_the_database_is_untouched(branch_db: tuple[
     for bad, why in cases:
         with pytest.raises(BackupError, match=why):
             restore(path, bad, sync=False)
+    # pages overwritten in the middle: quick_check lists every damaged page (100 lines on the large file);
+    # the refusal says the first problem and how many more, in a sentence
+    damaged = tmp_path / "damaged.db"
+    shutil.copyfile(good, damaged)
+    con = sqlite3.connect(damaged)  # 6 MB of data pages at the end of the file, then 2 MB of them overwritten
+    con.execute("CREATE TABLE filler (b BLOB)")
+    con.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) "
+                "INSERT INTO filler SELECT randomblob(100000) FROM n")
+    con.commit()
+    con.close()
+    data = bytearray(damaged.read_bytes())
+    at = (len(data) - 4_000_000) // 4096 * 4096
+    data[at:at + 2_000_000] = os.urandom(2_000_000)
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BackupError, match="damaged") as refused:
+        restore(path, damaged, sync=False)
+    assert len(str(refused.value)) < 300 and "more problems" in str(refused.value), str(refused.value)[:300]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
     assert not list(tmp_path.glob("*.before-restore-*")) and not list(tmp_path.glob(".*restoring*"))
     eng = open_database(path)
