@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument, LocalOnly, MasterData
-from app.models.stamps import sql_week
+from app.models.stamps import sql_day_week, sql_week
 from app.models.types import Fixed4, Money
 
 REQUISITION_KINDS = ("purchase", "transfer")
@@ -147,7 +147,8 @@ class SalesWeek(LocalOnly, Base):
 
 
 #: week number of an ISO date or timestamp: Julian day number // 7 (weeks start on Monday);
-#: ``sales_history.sale_date``, and ``stock_move.moved_at`` before 0023_numeric_times
+#: ``stock_move.moved_at`` before 0023_numeric_times, ``sales_history.sale_date`` before
+#: 0025_history_times (now ``stamps.sql_week`` / ``stamps.sql_day_week`` of the numbers)
 SQL_WEEK = "(CAST(julianday(substr({col}, 1, 10)) + 0.5 AS INTEGER) / 7)"
 
 #: sale moves into a customer location add to the week; reversals of sales take it back
@@ -182,7 +183,7 @@ SELECT item_id, warehouse_id, week, SUM(q) AS qty FROM (
   FROM stock_move r JOIN stock_move o ON o.id = r.reverses_move_id JOIN location l ON l.id = o.to_location_id
   WHERE r.reason = 'reversal' AND o.reason = 'sale' AND l.kind = 'customer'
   UNION ALL
-  SELECT h.item_id, h.warehouse_id, {SQL_WEEK.format(col="h.sale_date")}, h.qty
+  SELECT h.item_id, h.warehouse_id, {sql_day_week("h.sale_date")}, h.qty
   FROM sales_history h
 ) GROUP BY item_id, warehouse_id, week
 """

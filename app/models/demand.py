@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument, LedgerRow, without_owner_index
+from app.models.stamps import EpochDays, numeric_created_at, sql_day_week
 
 #: replenishment policies a pair may have: fixed min/max, computed from the sales history, or from
 #: the pair's demand forecast (issue 18). Without a row a pair uses its forecast where one exists,
@@ -34,6 +35,7 @@ def policy_id_for(item_id: uuid.UUID, warehouse_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_POLICY_NS, f"{item_id.hex}:{warehouse_id.hex}")
 
 
+@numeric_created_at
 @without_owner_index
 class SalesHistory(LedgerRow, Base):
     """Units of an item sold from a warehouse on one day in the old system (demand only)."""
@@ -43,11 +45,15 @@ class SalesHistory(LedgerRow, Base):
         CheckConstraint("qty > 0", name="qty_positive"),
         # no (item, warehouse, day) index: only an import on top of history reads by that key, and
         # it makes its own (importer.sales_history; 0024b_history_index, 57 MB on the large set)
+        # numbers in SQLite (``stamps``, migration 0025_history_times): text written around the type is refused
+        CheckConstraint("typeof(sale_date) = 'integer'", name="sale_date_number"),
+        CheckConstraint("typeof(created_at) = 'integer'", name="created_at_number"),
     )
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id"))
     warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouse.id"))
-    sale_date: Mapped[dt.date] = mapped_column(Date)
+    #: days since 1970-01-01 in SQLite (``stamps.EpochDays``), a DATE on the server
+    sale_date: Mapped[dt.date] = mapped_column(EpochDays())
     qty: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id"), default=None)
     #: the legacy document (invoice or order number), when the file gives one
@@ -71,18 +77,18 @@ class ReplenishmentPolicy(BranchDocument, Base):
 
 
 #: legacy sales add to the weekly demand digest the replenishment run reads (``sales_week``)
-SALES_HISTORY_WEEK_TRIGGER_SQL = """CREATE TRIGGER IF NOT EXISTS trg_sales_history_sales_week
+SALES_HISTORY_WEEK_TRIGGER_SQL = f"""CREATE TRIGGER IF NOT EXISTS trg_sales_history_sales_week
     AFTER INSERT ON sales_history
     BEGIN
       INSERT INTO sales_week (item_id, warehouse_id, week, qty)
-      VALUES (NEW.item_id, NEW.warehouse_id, (CAST(julianday(NEW.sale_date) + 0.5 AS INTEGER) / 7), NEW.qty)
+      VALUES (NEW.item_id, NEW.warehouse_id, {sql_day_week("NEW.sale_date")}, NEW.qty)
       ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty;
     END"""
 
 #: the same for many rows at once (bulk imports set the trigger aside and run this once per batch;
 #: ``?`` is the last rowid before the batch)
-SALES_HISTORY_WEEK_BATCH_SQL = """INSERT INTO sales_week (item_id, warehouse_id, week, qty)
-    SELECT item_id, warehouse_id, (CAST(julianday(sale_date) + 0.5 AS INTEGER) / 7) AS wk, SUM(qty)
+SALES_HISTORY_WEEK_BATCH_SQL = f"""INSERT INTO sales_week (item_id, warehouse_id, week, qty)
+    SELECT item_id, warehouse_id, {sql_day_week("sale_date")} AS wk, SUM(qty)
     FROM sales_history WHERE rowid > ? GROUP BY item_id, warehouse_id, wk
     ON CONFLICT (item_id, warehouse_id, week) DO UPDATE SET qty = qty + excluded.qty"""
 

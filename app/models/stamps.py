@@ -1,4 +1,4 @@
-"""Timestamps stored as numbers in SQLite (issue 19, storage): the ledgers' times.
+"""Timestamps and dates stored as numbers in SQLite (issue 19, storage).
 
 An ISO timestamp ('2026-11-26T15:21:00.000000+00:00') costs 33 bytes in a row and again in every
 index that carries it; an INTEGER of microseconds since the Unix epoch (UTC) costs 9 and keeps
@@ -12,6 +12,10 @@ Raw SQL over these columns binds ``micros(t)`` (never ``iso_utc(t)``: in SQLite 
 than any number, so a text bound against a number compares without an error and answers wrong) and
 turns them into days and ISO text with the expressions below (``sql_day``, ``sql_week``, ``sql_iso``).
 Times before 1970 are negative numbers; every expression here floors, so they stay right.
+
+Dates (``EpochDays``) are stored as the number of days since 1970-01-01 (1-3 bytes where
+'YYYY-MM-DD' costs 11): ``days(d)`` to bind, ``sql_date`` for the 'YYYY-MM-DD' text, ``sql_days``
+from it, ``sql_day_week`` for the sales week (the same integer as the Julian day number // 7).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Dialect, String
+from sqlalchemy import BigInteger, Date, Dialect, Integer, String
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import TypeDecorator
 
@@ -31,6 +35,9 @@ US_PER_DAY = 86_400_000_000
 #: Julian day number of 1970-01-01 (``CAST(julianday(date) + 0.5 AS INTEGER)`` of the epoch)
 JDN_EPOCH = 2_440_588
 _from_iso = dt.datetime.fromisoformat
+_day_from_iso = dt.date.fromisoformat
+#: ``date.toordinal()`` of 1970-01-01: a date's stored number is its ordinal less this
+ORDINAL_EPOCH = 719_163
 
 
 def micros(value: dt.datetime) -> int:
@@ -90,6 +97,84 @@ def sql_micros(col: str) -> str:
     """SQL: ISO text as ``UTCDateTime`` stores it (UTC, six decimals) to the stored number."""
     return (f"CASE WHEN {col} IS NULL THEN NULL ELSE CAST(strftime('%s', substr({col}, 1, 19)) AS INTEGER) * 1000000 "
             f"+ CAST(substr({col}, 21, 6) AS INTEGER) END")
+
+
+def days(value: dt.date) -> int:
+    """The stored number of a date: days since 1970-01-01 (a datetime counts as its date)."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.toordinal() - ORDINAL_EPOCH
+
+
+def from_days(value: int) -> dt.date:
+    return dt.date.fromordinal(value + ORDINAL_EPOCH)
+
+
+def iso_days(text: str) -> int:
+    """Replication's wire form of a date ('YYYY-MM-DD') to the stored number."""
+    return _day_from_iso(text).toordinal() - ORDINAL_EPOCH
+
+
+def days_iso(value: int) -> str:
+    return dt.date.fromordinal(value + ORDINAL_EPOCH).isoformat()
+
+
+def sql_date(col: str) -> str:
+    """SQL: a stored day number as 'YYYY-MM-DD' text (NULL stays NULL)."""
+    return f"date({col} * 86400, 'unixepoch')"
+
+
+def sql_days(col: str) -> str:
+    """SQL: 'YYYY-MM-DD' text (or an ISO time: its date) to the stored day number (NULL stays NULL)."""
+    return f"CAST(julianday(substr({col}, 1, 10)) - 2440587.5 AS INTEGER)"
+
+
+def sql_day_week(col: str) -> str:
+    """SQL: the ``sales_week`` week of a stored day number: the same integer as
+    ``(CAST(julianday(date) + 0.5 AS INTEGER) / 7)`` gave for the text."""
+    return f"(({col} + {JDN_EPOCH}) / 7)"
+
+
+class EpochDays(TypeDecorator[dt.date]):
+    """A date: an INTEGER of days since 1970-01-01 in SQLite (declared ``INTEGER``), a ``DATE``
+    elsewhere (the server's column; the wire's 'YYYY-MM-DD': replication's type map reads ``impl``).
+    Reading text where a number belongs raises: a write went around the type."""
+
+    impl = Date
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Integer())
+        return dialect.type_descriptor(Date())
+
+    def process_bind_param(self, value: dt.date | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.date):
+            raise DomainValueError(f"expected a date, got {type(value).__name__}")
+        if dialect.name != "sqlite":
+            return value
+        return days(value)
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        if value is None:
+            return "NULL"
+        bound = self.process_bind_param(value, dialect)
+        return str(bound) if isinstance(bound, int) else f"'{bound.isoformat()}'"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.date | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return dt.date.fromordinal(value + ORDINAL_EPOCH)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if dialect.name == "sqlite":
+            raise DomainValueError(f"date stored as text ({str(value)[:40]!r}): expected a number")
+        return dt.date.fromisoformat(str(value))
 
 
 class UTCMicros(TypeDecorator[dt.datetime]):

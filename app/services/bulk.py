@@ -4,7 +4,8 @@ own connection and transaction.
 Why not ``session.execute(insert(Model), dicts)``: SQLAlchemy's bulk path builds parameter
 dicts and runs every value through its type processors, which cost four times the insert
 itself (50,000 items took 8 s). Here rows are plain tuples already in the form SQLite
-stores (ids as 32 hex characters, turned into their 16 stored bytes by ``BulkInsert`` itself, money as integer 1/10,000, dates and times as ISO text,
+stores (ids as 32 hex characters, turned into their 16 stored bytes by ``BulkInsert`` itself, money as integer 1/10,000, dates and times as ISO text
+(the columns SQLite keeps as numbers, ``stamps``, turned into them by ``BulkInsert`` too),
 booleans as 0/1: ``stored``/``converters``), written with the DB-API ``executemany`` on the
 connection the session is using, so they belong to the caller's transaction like any other write.
 
@@ -35,9 +36,11 @@ from sqlalchemy import Boolean, Date
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ColumnDefault
 
+from app.models import stamps
 from app.models.demand import SALES_HISTORY_WEEK_BATCH_SQL
 from app.models.hlc import clock
 from app.models.ids import uuid7
+from app.models.stamps import EpochDays, UTCMicros
 from app.models.types import MONEY_SCALE, Id, Money, UTCDateTime, id_bytes, iso_utc, utcnow
 from app.services.changes import note_written
 from app.services.db import site_id
@@ -69,6 +72,10 @@ def stored(col_type: Any, value: Any) -> Any:
         return int(Decimal(value) * MONEY_SCALE)
     if isinstance(col_type, UTCDateTime):
         return iso_utc(value)
+    if isinstance(col_type, UTCMicros):  # times and dates SQLite stores as numbers (``stamps``)
+        return stamps.iso_micros(value) if isinstance(value, str) else stamps.micros(value)
+    if isinstance(col_type, EpochDays):
+        return stamps.iso_days(value) if isinstance(value, str) else stamps.days(value)
     if isinstance(value, bool) or isinstance(col_type, Boolean):
         return int(bool(value))
     if isinstance(value, uuid.UUID) or isinstance(col_type, Id):
@@ -88,6 +95,8 @@ def converter(col_type: Any) -> Callable[[Any], Any] | None:
         return lambda v: None if v is None else int(bool(v))
     if isinstance(col_type, Id):
         return lambda v: None if v is None else id_bytes(v)
+    if isinstance(col_type, UTCMicros | EpochDays):
+        return lambda v: v if v is None or type(v) is int else stored(col_type, v)
     if isinstance(col_type, UTCDateTime | Date):
         return lambda v: v if v is None or isinstance(v, str) else stored(col_type, v)
     return None
@@ -150,6 +159,10 @@ class BulkInsert:
         self._owner_ix = self.columns.index("owner_branch_id") if "owner_branch_id" in self.columns else -1
         #: positions of id columns: callers give ids as 32-hex text (or UUIDs); SQLite stores 16 bytes
         self._ids = [i for i, c in enumerate(self.columns) if isinstance(table.columns[c].type, Id)]
+        #: times and dates SQLite stores as numbers (``stamps``): ISO text or Python values given turned into them
+        self._numbers = [(i, conv) for i, c in enumerate(self.columns)
+                         if isinstance(table.columns[c].type, UTCMicros | EpochDays)
+                         and (conv := converter(table.columns[c].type)) is not None]
         self.count = 0
         self._loading = False
 
@@ -239,7 +252,7 @@ class BulkInsert:
     def _insert(self, cur: Any, batch: list[Sequence[Any]]) -> None:
         for i in range(0, len(batch), CHUNK):
             part = batch[i:i + CHUNK]
-            if self._ids:
+            if self._ids or self._numbers:
                 part = [self._stored_ids(r) for r in part]
             cur.executemany(self.sql, part if not self.extra else [(*r, *self.extra) for r in part])
         self.count += len(batch)
@@ -248,6 +261,8 @@ class BulkInsert:
         out = list(row)
         for i in self._ids:
             out[i] = id_column(out[i])
+        for i, conv in self._numbers:
+            out[i] = conv(out[i])
         return tuple(out)
 
     def _set_aside(self, cur: Any) -> list[tuple[str, str, str]]:

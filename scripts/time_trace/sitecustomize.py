@@ -1,5 +1,6 @@
-"""Audit aid for numeric times (issue 19): log every SQLite statement that reads the ledger's times
-(``stock_move.moved_at`` / ``created_at``, stored as numbers since 0023_numeric_times) beside a
+"""Audit aid for numeric times (issue 19): log every SQLite statement that reads times or dates
+stored as numbers (``stock_move.moved_at`` / ``created_at`` since 0023_numeric_times,
+``sales_history.sale_date`` / ``created_at`` since 0025_history_times: ``_WATCHED``) beside a
 quoted ISO date or time.
 
 In SQLite any text is greater than any number: ``moved_at >= '2026-01-01'`` raises nothing and
@@ -9,7 +10,7 @@ Put this folder on PYTHONPATH (subprocesses inherit it) and run the tests:
     PYTHONPATH=scripts/time_trace TIME_TRACE_DIR=/tmp/hits scripts/test.sh -q
 
 Every ``sqlite3.connect`` gets a trace callback (it sees the statement with its parameters
-expanded); a statement on ``stock_move`` naming ``moved_at`` or ``created_at`` with a
+expanded); a statement on a watched table naming one of its watched columns with a
 ``'YYYY-MM-DD...'`` literal is written once per shape (numbers and other strings blanked) to
 TIME_TRACE_DIR/<pid>.txt, beside the test that ran it. Expected: none (the kpi_po_line trigger and
 rebuild write ISO text made *from* the number, which carries no literal date).
@@ -21,7 +22,11 @@ import sqlite3
 from typing import Any
 
 _ISO = re.compile(r"'\d{4}-\d{2}-\d{2}[^']*'")
-_COL = re.compile(r"\b(moved_at|created_at)\b")
+#: the tables whose times or dates are numbers, and those columns (0023_numeric_times and after)
+_WATCHED = {
+    "stock_move": re.compile(r"\b(moved_at|created_at)\b"),
+    "sales_history": re.compile(r"\b(sale_date|created_at)\b"),
+}
 _NUM = re.compile(r"\b\d+\b")
 _STR = re.compile(r"'(?:[^']|'')*'")
 _seen: set[str] = set()
@@ -35,7 +40,9 @@ def _shape(sql: str) -> str:
 
 
 def _trace(sql: str) -> None:
-    if "stock_move" not in sql or "'" not in sql or not _ISO.search(sql) or not _COL.search(sql):
+    if "'" not in sql or not _ISO.search(sql):
+        return
+    if not any(table in sql and col.search(sql) for table, col in _WATCHED.items()):
         return
     shape = _shape(sql)
     if shape in _seen or len(_seen) > 20000:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.models.demand import ReplenishmentPolicy, SalesHistory
 from app.models.org import Location, Warehouse, Zone
 from app.models.purchasing import ExpectedReceipt, ExpectedReceiptLine, PurchaseOrder, PurchaseOrderLine
+from app.models.stamps import days, micros
 from app.services.importer import ImportRejected, import_csv
 from app.services.replenishment import run
 from tests.factories import World
@@ -434,11 +435,14 @@ def test_a_big_batch_is_captured_and_digested_exactly_as_row_by_row(session: Ses
     assert session.execute(text("SELECT item_id, warehouse_id, week, qty FROM sales_week ORDER BY 1, 2, 3")).all() \
         == digest
     assert session.scalar(text("SELECT sum(qty) FROM sales_week")) == sum(n % 7 + 1 for n in range(120))
-    # a later single row still fires the triggers that were put back
+    # a later single row still fires the triggers that were put back (time and day in their stored
+    # numbers, ``stamps``: text is refused by the table's CHECKs)
     session.execute(text("INSERT INTO sales_history (id, owner_branch_id, created_at, item_id, warehouse_id, sale_date,"
-                         " qty, reference) VALUES ('x1', :o, '2026-01-01', :i, :w, '2026-01-01', 5, '')"),
-                    {"o": world.dal.id, "i": world.items["BOLT"].id, "w": world.wh_dal.id})
+                         " qty, reference) VALUES ('x1', :o, :c, :i, :w, :d, 5, '')"),
+                    {"o": world.dal.id, "i": world.items["BOLT"].id, "w": world.wh_dal.id,
+                     "c": micros(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)), "d": days(dt.date(2026, 1, 1))})
     assert session.scalar(text("SELECT count(*) FROM sync_outbox WHERE row_id = 'x1'")) == 1
+    assert session.scalar(text("SELECT sum(qty) FROM sales_week")) == sum(n % 7 + 1 for n in range(120)) + 5
 
 
 def test_an_import_tells_the_screens_what_kinds_of_data_it_wrote(session: Session, world: World,

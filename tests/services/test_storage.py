@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from app.models.stamps import micros_iso
+from app.models.stamps import EpochDays, UTCMicros, days_iso, micros_iso
 from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
 from app.services.seed import seed_database
@@ -61,14 +61,28 @@ def seed_previous(path: Path, size: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
         eng.dispose()
 
 
-#: (table, column) of the times stored as numbers since 0023_numeric_times
-NUMERIC_TIMES = {("stock_move", "moved_at"), ("stock_move", "created_at")}
+def _numeric(kind: type) -> set[tuple[str, str]]:
+    import app.models  # noqa: F401  (every table)
+    from app.models.base import Base
+
+    return {(t.name, c.name) for t in Base.metadata.tables.values() for c in t.columns if isinstance(c.type, kind)}
+
+
+#: (table, column) of the times stored as numbers (0023_numeric_times and after), the dates as day numbers
+NUMERIC_TIMES = _numeric(UTCMicros)
+NUMERIC_DAYS = _numeric(EpochDays)
 
 
 def _iso_of(v: Any) -> Any:
     if isinstance(v, str) and v.lstrip("-").isdigit():
         v = int(v)
     return micros_iso(v) if isinstance(v, int) else v
+
+
+def _day_of(v: Any) -> Any:
+    if isinstance(v, str) and v.lstrip("-").isdigit():
+        v = int(v)
+    return days_iso(v) if isinstance(v, int) else v
 
 
 def table_digests(path: Path) -> dict[str, tuple[int, str]]:
@@ -78,12 +92,14 @@ def table_digests(path: Path) -> dict[str, tuple[int, str]]:
     try:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
                                             "LIKE 'sqlite_%' AND name NOT LIKE 'item_fts%' AND name <> 'alembic_version'")]
-        # the ledger's times the same whether stored as ISO text or as a number (0023_numeric_times;
+        # times and dates the same whether stored as ISO text or as a number (0023_numeric_times and after;
         # a seed of today written into an older schema leaves the number's digits as text)
         conn.create_function("iso_of", 1, _iso_of)
+        conn.create_function("day_of", 1, _day_of)
         for t in names:
             cols = [str(r[1]) for r in conn.execute(f'PRAGMA table_info("{t}")')]
-            picks = ", ".join(f'iso_of("{c}")' if (t, c) in NUMERIC_TIMES else f'"{c}"' for c in cols)
+            picks = ", ".join(f'iso_of("{c}")' if (t, c) in NUMERIC_TIMES else f'day_of("{c}")' if (t, c) in NUMERIC_DAYS
+                              else f'"{c}"' for c in cols)
             h = hashlib.sha256()
             n = 0
             order = ", ".join(str(i) for i in range(1, len(cols) + 1))

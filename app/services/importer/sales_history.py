@@ -28,6 +28,7 @@ from app.models.demand import SalesHistory
 from app.models.ids import uuid7_hex_batch
 from app.models.org import Warehouse
 from app.models.parties import Customer
+from app.models.stamps import days, iso_micros
 from app.services.auth import Actor
 from app.services.bulk import BulkInsert, Stamp, cursor, id_column
 from app.services.importer.fields import Field, Problem, Row, code, date, qty
@@ -103,7 +104,7 @@ class SalesHistoryLoader:
                                         + (f" ref {ref}" if ref else "") + f" (first on line {first})"))
                 continue
             self.seen[key] = row.line
-            out.append((wh[2], item[1], wh[1], day.isoformat(), v["qty"], cust[1], ref))
+            out.append((wh[2], item[1], wh[1], days(day), v["qty"], cust[1], ref))  # the day as stored (``stamps``)
             keys.append(key)
             lines.append(row.line)
         if self.history_here and out:
@@ -130,8 +131,9 @@ class SalesHistoryLoader:
         of this chunk's keys (a temporary table) with the history's keys (``_history_keys``)."""
         cur = cursor(self.session)
         self._history_keys(cur)
+        # sale_date: the day number sales_history stores (``stamps.days``)
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_sales_keys (n INTEGER PRIMARY KEY, item_id TEXT, "
-                    "warehouse_id TEXT, sale_date TEXT, customer_id TEXT, reference TEXT)")
+                    "warehouse_id TEXT, sale_date INTEGER, customer_id TEXT, reference TEXT)")
         cur.execute("DELETE FROM import_sales_keys")
         cur.executemany("INSERT INTO import_sales_keys VALUES (?, ?, ?, ?, ?, ?)",
                         [(n, id_column(r[1]), id_column(r[2]), r[3], id_column(r[5]), r[6])  # ids: the stored 16 bytes
@@ -165,7 +167,7 @@ class SalesHistoryLoader:
     def write(self, rows: list[tuple[Any, ...]]) -> int:
         stamp = Stamp.take(self.session)
         ids = uuid7_hex_batch(len(rows))
-        now = stamp.now
+        now = iso_micros(stamp.now)  # created_at as stored (``stamps``)
         return self.writer.write([(i, r[0], now, *r[1:]) for i, r in zip(ids, rows, strict=True)])
 
 

@@ -3,9 +3,9 @@
 Columns are moved in their wire form (UUID as 32 hex chars, booleans as 0/1, dates and UTC
 times as ISO text), so push and pull never build ORM objects: a row is a tuple, and the same
 tuple shape is used by COPY into PostgreSQL and executemany into SQLite. SQLite stores ids as
-16 bytes and the ledgers' times as numbers (``stamps.UTCMicros``): ``Column.sqlite_expr`` reads
-them out as hex and ISO text, ``to_sqlite`` turns a row's hex ids back into bytes and its ISO
-times into numbers just before it is written.
+16 bytes and some times and dates as numbers (``stamps.UTCMicros``, ``stamps.EpochDays``):
+``Column.sqlite_expr`` reads them out as hex and ISO text, ``to_sqlite`` turns a row's hex ids back
+into bytes and its ISO times and dates into numbers just before it is written.
 The server column type and the SELECT expression that turns it back into storage form are
 decided here, once, from the SQLAlchemy column type.
 """
@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from app.models.base import DOCUMENT, LEDGER, MASTER, Base
 from app.models.registry import tables as registry_tables
-from app.models.stamps import UTCMicros, iso_micros, sql_iso
+from app.models.stamps import EpochDays, UTCMicros, iso_days, iso_micros, sql_date, sql_iso
 from app.models.workflow import LOCKED_STATES
 
 Row = tuple[Any, ...]
@@ -40,6 +40,8 @@ class Column:
     nullable: bool
     #: a time SQLite stores as a number (``stamps.UTCMicros``): text on the server and the wire
     micros: bool = False
+    #: a date SQLite stores as a day number (``stamps.EpochDays``): a DATE on the server, text on the wire
+    days: bool = False
 
     @property
     def sqlite_expr(self) -> str:
@@ -49,6 +51,8 @@ class Column:
             return f"CASE WHEN typeof({q}) = 'blob' THEN lower(hex({q})) ELSE {q} END"
         if self.micros:
             return sql_iso(q)
+        if self.days:
+            return sql_date(q)
         return q
 
     @property
@@ -105,6 +109,10 @@ class SyncTable:
         return tuple(i for i, c in enumerate(self.columns) if c.micros)
 
     @property
+    def days_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c.days)
+
+    @property
     def null_marked(self) -> tuple[int, ...]:
         """Positions whose NULL is bound as ``NULL_MARK`` (``to_sqlite``, ``values_sql``): the nullable
         columns, but for bytes columns (whose empty value is a value)."""
@@ -131,12 +139,12 @@ class SyncTable:
         in another text form than 32 hex (a UUID's dashed text) take the slow path."""
         try:
             return list(map(_id_converter(len(self.columns), self.id_positions, self.null_marked,
-                                          self.micros_positions), rows))
+                                          self.micros_positions, self.days_positions), rows))
         except ValueError:
             pass
         ids, marked = set(self.id_positions), set(self.null_marked)
         out = []
-        for r in map(_id_converter(len(self.columns), (), (), self.micros_positions), rows):
+        for r in map(_id_converter(len(self.columns), (), (), self.micros_positions, self.days_positions), rows):
             v = list(r)
             for i, x in enumerate(v):
                 if x is None:
@@ -155,20 +163,21 @@ NULL_MARK = bytearray()
 
 @cache
 def _id_converter(width: int, positions: tuple[int, ...], marked: tuple[int, ...] = (),
-                  micros: tuple[int, ...] = ()) -> Callable[[Row], Row]:
+                  micros: tuple[int, ...] = (), days: tuple[int, ...] = ()) -> Callable[[Row], Row]:
     """``lambda r: (f(r[0]), r[1], (f(r[2]) if r[2] is not None else N), ...)`` for one row shape:
-    ``f`` on the ids, ``t`` (ISO text to a number) on the ``micros`` times, ``N`` (``NULL_MARK``)
+    ``f`` on the ids, ``t`` (ISO text to a number) on the ``micros`` times, ``d`` on the ``days``
+    dates ('YYYY-MM-DD' to a day number), ``N`` (``NULL_MARK``)
     for the NULLs of the ``marked`` columns."""
     def part(i: int) -> str:
         none = "N" if i in marked else "None"
-        fn = "f" if i in positions else "t" if i in micros else ""
+        fn = "f" if i in positions else "t" if i in micros else "d" if i in days else ""
         if fn:
             return f"({fn}(r[{i}]) if r[{i}] is not None else {none})"
         return f"(r[{i}] if r[{i}] is not None else N)" if i in marked else f"r[{i}]"
 
     made: Callable[[Row], Row] = eval(  # noqa: S307 (built from integers only)
         f"lambda r: ({', '.join(part(i) for i in range(width))},)",
-        {"f": bytearray.fromhex, "t": iso_micros, "N": NULL_MARK, "__builtins__": {}})
+        {"f": bytearray.fromhex, "t": iso_micros, "d": iso_days, "N": NULL_MARK, "__builtins__": {}})
     return made
 
 
@@ -233,7 +242,7 @@ def sync_tables() -> dict[str, SyncTable]:
         # id first: push, pull and apply address rows by r[0]
         ordered = sorted(table.columns, key=lambda c: c.name != "id")
         cols = tuple(Column(c.name, _pg_type(c.type), bool(c.nullable) and not c.primary_key,
-                            isinstance(c.type, UTCMicros)) for c in ordered)
+                            isinstance(c.type, UTCMicros), isinstance(c.type, EpochDays)) for c in ordered)
         out[name] = SyncTable(
             name=name,
             sync=spec.sync,

@@ -16,8 +16,10 @@ import sqlite3
 import uuid
 from typing import Any
 
+from app.models import stamps
 from app.models.demand import policy_id_for
 from app.models.org import COMPANY_ID
+from app.models.stamps import JDN_EPOCH
 from app.services.seed.bulk import LEDGER, VERSIONED, hlc_of, iso, ms_of
 from app.services.seed.spec import Ctx
 
@@ -70,20 +72,16 @@ def seed_legacy_history(ctx: Ctx, seed: int) -> int:
 def legacy_to_file(ctx: Ctx, seed: int, path: str) -> tuple[int, object]:
     """Worker: ``legacy_rows`` into table ``h`` of a new SQLite file (untyped: values keep their form),
     for the writer to copy, and their share of ``sales_week`` into table ``w`` (item, warehouse,
-    week, qty: the week as ``SQL_WEEK`` makes it, Julian day number // 7), which the writer sums with
+    week, qty: the week as ``stamps.sql_day_week`` makes it, Julian day number // 7), which the writer sums with
     the history workers' shares instead of grouping the million rows again (``digests_from_chunks``).
     Returns the row count and the state of ``ctx.ids`` after the rows' ids, which the writer takes
     over so the ids it hands out next are the ones it would have."""
     rows = legacy_rows(ctx, seed)
-    week_of: dict[str, int] = {}
     # keyed by the id objects (a bytearray is no dict key; ``Ctx.stored`` holds one per id value)
     weeks: dict[tuple[int, int, int], list[Any]] = {}  # -> [item, warehouse, week, qty]
     r: Any
     for r in rows:
-        day = r[5]
-        week = week_of.get(day)
-        if week is None:
-            week = week_of[day] = (dt.date.fromisoformat(day).toordinal() + 1_721_425) // 7
+        week = (r[5] + JDN_EPOCH) // 7  # the day number's week (``stamps.sql_day_week``)
         key = (id(r[3]), id(r[4]), week)
         acc = weeks.get(key)
         if acc is None:
@@ -113,11 +111,14 @@ def legacy_rows(ctx: Ctx, seed: int) -> list[tuple[object, ...]]:
     draw, expo, at_ms = rng.random, rng.expovariate, ctx.ids.stored_at_ms
     stored = ctx.stored
     first = ctx.start().date() - dt.timedelta(weeks=LEGACY_WEEKS)
-    days: list[tuple[int, str, str, str] | None] = []  # (ms, stored time, date, reference) of the selling days (none on Sunday)
+    # (ms, stored time, stored date, reference) of the selling days (none on Sunday); the time and the
+    # date as the numbers SQLite stores (``stamps``: microseconds, days since 1970-01-01)
+    days: list[tuple[int, int, int, str] | None] = []
     for n in range(LEGACY_WEEKS * 7):
         day = first + dt.timedelta(days=n)
         when = dt.datetime.combine(day, dt.time(18), dt.UTC)
-        days.append(None if day.weekday() == 6 else (ms_of(when), iso(when), day.isoformat(), f"LEGACY-{day:%y%m%d}"))
+        ms = ms_of(when)
+        days.append(None if day.weekday() == 6 else (ms, ms * 1000, stamps.days(day), f"LEGACY-{day:%y%m%d}"))
     rows: list[tuple[object, ...]] = []
     add = rows.append
     for w, (_wid, _code, branch) in enumerate(ctx.warehouses):

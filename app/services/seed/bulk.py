@@ -30,7 +30,7 @@ from sqlalchemy.sql.schema import ColumnDefault
 import app.models  # noqa: F401  (registers every table with Base.metadata)
 from app.models import stamps
 from app.models.base import Base
-from app.models.stamps import UTCMicros
+from app.models.stamps import EpochDays, UTCMicros
 from app.models.types import MONEY_SCALE, Money, UTCDateTime
 from app.services.id_storage import EXTRA_ID_COLUMNS
 
@@ -127,21 +127,38 @@ def micros_positions(table: str, columns: Sequence[str]) -> tuple[int, ...]:
     return tuple(i for i, c in enumerate(columns) if c in meta.c and isinstance(meta.c[c].type, UTCMicros))
 
 
-def stored_times(rows: Iterable[Sequence[Any]], positions: Sequence[int]) -> list[tuple[Any, ...]]:
-    """``rows`` with the ISO times at ``positions`` as the numbers SQLite stores (numbers as they
-    are: the history makes them so, ``ms * 1000``; other writers of the ledger give ISO text)."""
+def days_positions(table: str, columns: Sequence[str]) -> tuple[int, ...]:
+    """Positions in ``columns`` of ``table``'s dates stored as day numbers (``stamps.EpochDays``)."""
+    meta: Table | None = Base.metadata.tables.get(table)
+    if meta is None:
+        return ()
+    return tuple(i for i, c in enumerate(columns) if c in meta.c and isinstance(meta.c[c].type, EpochDays))
+
+
+def stored_times(rows: Iterable[Sequence[Any]], positions: Sequence[int],
+                 days: Sequence[int] = ()) -> list[tuple[Any, ...]]:
+    """``rows`` with the ISO times at ``positions`` and the ISO dates (or ``date`` objects) at ``days``
+    as the numbers SQLite stores (numbers as they are: the history makes them so, ``ms * 1000``;
+    other writers give ISO text)."""
     rows = rows if isinstance(rows, list) else list(rows)
-    if not rows or not positions:
+    if not rows or not (positions or days):
         return [tuple(r) for r in rows]
-    return list(map(_time_converter(len(rows[0]), tuple(positions)), rows))
+    return list(map(_time_converter(len(rows[0]), tuple(positions), tuple(days)), rows))
+
+
+def _stored_day(v: Any) -> Any:
+    return stamps.iso_days(v) if isinstance(v, str) else stamps.days(v) if isinstance(v, dt.date) else v
 
 
 @functools.cache
-def _time_converter(width: int, positions: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    parts = [f"(t(r[{i}]) if r[{i}].__class__ is s else r[{i}])" if i in positions else f"r[{i}]"
+def _time_converter(width: int, positions: tuple[int, ...],
+                    days: tuple[int, ...] = ()) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    parts = [f"(t(r[{i}]) if r[{i}].__class__ is s else r[{i}])" if i in positions else
+             f"(r[{i}] if r[{i}] is None or r[{i}].__class__ is n else d(r[{i}]))" if i in days else f"r[{i}]"
              for i in range(width)]
     made: Callable[[Sequence[Any]], tuple[Any, ...]] = eval(  # noqa: S307 (built from integers only)
-        f"lambda r: ({', '.join(parts)},)", {"t": stamps.iso_micros, "s": str, "__builtins__": {}})
+        f"lambda r: ({', '.join(parts)},)",
+        {"t": stamps.iso_micros, "s": str, "d": _stored_day, "n": int, "__builtins__": {}})
     return made
 
 
@@ -178,6 +195,8 @@ def _stored(col_type: Any, value: Any) -> Any:
         return money(value)
     if isinstance(col_type, UTCMicros):
         return stamps.micros(value)
+    if isinstance(col_type, EpochDays):
+        return stamps.days(value)
     if isinstance(col_type, UTCDateTime):
         return iso(value)
     if isinstance(value, bool):
@@ -198,7 +217,8 @@ class Bulk:
         self._conn = conn  # None until the file is ready (the large seed makes its master data meanwhile)
         self.counts: Counter[str] = Counter()
         self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
-        self._times: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+        #: (micros positions, day positions) per statement (``stored_times``)
+        self._times: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, ...], tuple[int, ...]]] = {}
         #: inserts held back by ``defer()`` (while another thread uses the connection), in order
         self._held: list[tuple[str, tuple[str, ...], list[Sequence[Any]]]] | None = None
 
@@ -227,8 +247,8 @@ class Bulk:
         held, self._held = self._held or [], None
         for table, columns, kept in held:
             sql, extra, ids = self._statement(table, columns)
-            times = self._times[(table, columns)]
-            rows: Sequence[Sequence[Any]] = stored_times(kept, times) if times else kept
+            times, days = self._times[(table, columns)]
+            rows: Sequence[Sequence[Any]] = stored_times(kept, times, days) if times or days else kept
             rows = stored_ids(rows, ids) if ids else rows
             self.conn.executemany(sql, rows if not extra else (tuple(r) + extra for r in rows))
 
@@ -258,7 +278,7 @@ class Bulk:
         sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         found = (sql, tuple(extra_vals), id_positions(self.conn, table, columns))
         self._sql[key] = found
-        self._times[key] = micros_positions(table, columns)
+        self._times[key] = (micros_positions(table, columns), days_positions(table, columns))
         return found
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -268,9 +288,9 @@ class Bulk:
             self.counts[table] += len(kept)
             return len(kept)
         sql, extra, ids = self._statement(table, tuple(columns))
-        times = self._times[(table, tuple(columns))]
-        if times:  # the ledger's times as numbers (``stamps``)
-            rows = stored_times(rows, times)
+        times, days = self._times[(table, tuple(columns))]
+        if times or days:  # times and dates as numbers (``stamps``)
+            rows = stored_times(rows, times, days)
         if ids:  # ids as the 16 bytes SQLite stores
             rows = stored_ids(rows, ids)
         data = rows if not extra else (tuple(r) + extra for r in rows)

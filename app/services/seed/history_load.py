@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from app.models.buying import SQL_WEEK
 from app.models.kpi import kpi_po_line_rebuild_sql
+from app.models.stamps import sql_day_week
 from app.services.seed.history import (
     BALANCE_COLUMNS,
     LOT_COLUMNS,
@@ -237,7 +237,7 @@ def digests_from_chunks(ctx: Ctx, legacy_weeks: str | None = None) -> dict[str, 
     days = " UNION ALL ".join(f"SELECT * FROM {a}.d" for a in attached)
     lines = " UNION ALL ".join(f"SELECT * FROM {a}.p" for a in attached)
     imported = (f"SELECT * FROM {legacy_weeks}" if legacy_weeks else
-                f"SELECT item_id, warehouse_id, {SQL_WEEK.format(col='sale_date')}, qty FROM sales_history")
+                f"SELECT item_id, warehouse_id, {sql_day_week('sale_date')}, qty FROM sales_history")
     return {
         "sales_week": "INSERT INTO sales_week (item_id, warehouse_id, week, qty) SELECT item_id, warehouse_id, week, "
                       f"SUM(qty) FROM ({weeks} UNION ALL {imported}) GROUP BY item_id, warehouse_id, week",
