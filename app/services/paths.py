@@ -11,6 +11,14 @@ import sys
 from pathlib import Path
 
 
+def _xdg(name: str, default: Path) -> Path:
+    """An XDG base folder: the variable when it holds an absolute path, else the default. The spec
+    says an empty or relative value is ignored; taking it put the database in ./depot of whatever
+    folder Depot was started from (seen with XDG_DATA_HOME= on a workstation)."""
+    value = os.environ.get(name, "")
+    return Path(value) if value and os.path.isabs(value) else default
+
+
 def user_config_dir() -> Path:
     env = os.environ.get("DEPOT_CONFIG_DIR")
     if env:
@@ -19,7 +27,7 @@ def user_config_dir() -> Path:
         return Path(os.environ.get("APPDATA", Path.home())) / "Depot"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "Depot"
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "depot"
+    return _xdg("XDG_CONFIG_HOME", Path.home() / ".config") / "depot"
 
 
 def user_data_dir() -> Path:
@@ -31,7 +39,7 @@ def user_data_dir() -> Path:
         return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "Depot"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "Depot"
-    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "depot"
+    return _xdg("XDG_DATA_HOME", Path.home() / ".local" / "share") / "depot"
 
 
 def default_db_path() -> Path:
