@@ -39,7 +39,6 @@ from app.services import schema
 from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import Conflict, DatabaseProblem, ValidationError
 from app.services.seed.adoption import (
-    LEGACY_COLUMNS,
     legacy_to_file,
     seed_company,
     seed_legacy_history,
@@ -261,7 +260,9 @@ class _Legacy:
         self.ctx = ctx
         self.path = str(Path(scratch_folder(ctx)[0]) / "legacy.db")
         self.ids_at_fork = ctx.ids.getstate()
-        self.made = fork(lambda: legacy_to_file(ctx, seed, self.path), "seed-legacy-history")
+        ddl = ctx.bulk.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sales_history'"
+                                    ).fetchone()[0]
+        self.made = fork(lambda: legacy_to_file(ctx, seed, self.path, ddl), "seed-legacy-history")
         self.copied = False
 
     def ready(self) -> bool:
@@ -276,8 +277,18 @@ class _Legacy:
         if ctx.ids.getstate() != self.ids_at_fork:
             raise RuntimeError("seed: ids were drawn while the legacy history was made elsewhere")
         ctx.ids.setstate(ids_after)
-        ctx.bulk.conn.execute("ATTACH DATABASE ? AS seed_legacy", (self.path,))  # detached by _drop_scratch
-        ctx.bulk.copy("sales_history", LEGACY_COLUMNS, "seed_legacy.h")
+        conn = ctx.bulk.conn
+        conn.execute("ATTACH DATABASE ? AS seed_legacy", (self.path,))  # detached by _drop_scratch
+        # table h has sales_history's definition: 'SELECT *' into the empty table is SQLite's transfer
+        # (pages filled, no row decoded), which any trigger on the table turns off: set aside meanwhile
+        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                "AND tbl_name = 'sales_history' ORDER BY name").fetchall()
+        for name, _sql in triggers:
+            conn.execute(f"DROP TRIGGER {name}")
+        n = conn.execute("INSERT INTO sales_history SELECT * FROM seed_legacy.h").rowcount
+        for _name, sql in triggers:
+            conn.execute(sql)
+        ctx.bulk.counts["sales_history"] += max(n, 0)
         self.copied = True
 
 
