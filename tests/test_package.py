@@ -8,6 +8,7 @@ the offscreen platform."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -33,6 +34,9 @@ def test_make_package_builds_a_deb_that_runs(tmp_path: Path) -> None:
     assert deb.exists()
     info = subprocess.run(["dpkg-deb", "--info", str(deb)], capture_output=True, text=True, check=True).stdout
     assert f"Version: {__version__}" in info and "libxcb-cursor0" in info
+    # the build is in the version (a later build is an upgrade to dpkg) and in the bundle (About, diagnostics)
+    version = next(ln.split(": ", 1)[1] for ln in info.splitlines() if ln.strip().startswith("Version:"))
+    assert re.fullmatch(rf"{re.escape(__version__)}\+\d{{14}}\.g[0-9a-f]{{7,}}", version), version
     files = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True).stdout
     for want in ("./opt/depot/depot", "./opt/depot/depot-cli", "./usr/share/applications/depot.desktop",
                  "./usr/share/icons/hicolor/256x256/apps/depot.png", "./usr/bin/depot"):
@@ -45,6 +49,7 @@ def test_make_package_builds_a_deb_that_runs(tmp_path: Path) -> None:
     env.pop("DEPOT_DB", None)
     r = _run(cli, "--version", env=env)
     assert r.returncode == 0 and r.stdout.strip() == f"depot {__version__}"
+    assert next(prefix.glob("opt/depot/*/resources/build.txt")).read_text().strip() == version
     db = tmp_path / "demo.db"
     r = _run(cli, "--db", str(db), "seed", "--size", "demo", env=env)
     assert r.returncode == 0, r.stderr

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from app import __version__
+from app import version_line
 from app.models.types import hex_of
 from app.services import backup, crashlog, logfile, schema
 from app.services.paths import user_config_dir, user_data_dir
@@ -58,7 +58,7 @@ def _db_facts(engine: Engine) -> list[str]:
 
 def report(engine: Engine | None, settings: Any = None, *, extra: dict[str, str] | None = None) -> str:
     """The diagnostics as plain text (``extra``: lines the caller knows, e.g. the Qt version)."""
-    lines = [f"Depot {__version__}",
+    lines = [version_line(),
              f"python {sys.version.split()[0]} on {platform.platform()}",
              *(f"{k}: {v}" for k, v in (extra or {}).items())]
     if engine is not None:

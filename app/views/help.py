@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
+from app import version_line
 from app.services import schema
 from app.services.paths import user_data_dir
 
@@ -122,7 +122,7 @@ def about_text(engine: Any) -> str:
     except Exception:  # noqa: BLE001 - the about box must open whatever the file says
         heads = "unreadable"
     db = engine.url.database if engine is not None else "-"
-    return (f"<h3>Depot {__version__}</h3>"
+    return (f"<h3>{version_line()}</h3>"
             "<p>Back office for wholesale distributors: buying, receiving, stock, orders, dispatch and "
             "tracking on a branch database that replicates with the company's server.</p>"
             f"<p>Database: {db}<br>Schema: {heads}<br>Data folder: {user_data_dir()}<br>"

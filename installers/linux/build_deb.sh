@@ -21,6 +21,12 @@ if [ "${SKIP_PYINSTALLER:-0}" != 1 ]; then
 fi
 BUNDLE=build/pyinstaller/dist/depot
 [ -x "$BUNDLE/depot-cli" ] || { echo "package: no bundle at $BUNDLE" >&2; exit 1; }
+# which build this is: the commit's UTC time and id. The Debian version carries it, so a later build is an
+# upgrade to dpkg, and the program shows it (About, Copy diagnostics; app.build_id reads resources/build.txt)
+STAMP=$(TZ=UTC git log -1 --format='%cd.g%h' --date=format-local:%Y%m%d%H%M%S 2>/dev/null || true)
+DEB_VERSION=${VERSION}${STAMP:++${STAMP}}
+RES=$(dirname "$(find "$BUNDLE" -path '*/resources/style.qss' | head -1)")
+echo "$DEB_VERSION" > "$RES/build.txt"
 
 STAGE=build/deb/depot_${VERSION}_${ARCH}
 rm -rf "$STAGE"
@@ -34,7 +40,7 @@ install -m 644 docs/install.md "$STAGE/usr/share/doc/depot/install.md"
 SIZE_KB=$(du -sk "$STAGE" | cut -f1)
 cat > "$STAGE/DEBIAN/control" <<CTRL
 Package: depot
-Version: ${VERSION}
+Version: ${DEB_VERSION}
 Section: misc
 Priority: optional
 Architecture: ${ARCH}
@@ -57,4 +63,4 @@ chmod 755 "$STAGE/DEBIAN/postinst"
 mkdir -p dist
 OUT="dist/depot_${VERSION}_${ARCH}.deb"
 dpkg-deb --root-owner-group -Zgzip --build "$STAGE" "$OUT" >/dev/null
-echo "package: $OUT ($(du -h "$OUT" | cut -f1); installed $(du -sh "$STAGE/opt/depot" | cut -f1))"
+echo "package: $OUT, version $DEB_VERSION ($(du -h "$OUT" | cut -f1); installed $(du -sh "$STAGE/opt/depot" | cut -f1))"

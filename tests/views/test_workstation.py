@@ -120,6 +120,28 @@ def test_about_box_names_version_database_and_schema(qtbot: Any, world: World, m
     box.close()
 
 
+def test_about_and_diagnostics_name_the_build(qtbot: Any, world: World, make_ctx: MakeCtx, engine: Engine,
+                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every package said Version 0.1.0: after an upgrade over an older .deb neither dpkg, the about box nor
+    the diagnostics told the two builds apart. build_deb.sh writes the build into the bundle; a source run
+    says so."""
+    import app
+    from app.services import diagnostics
+
+    monkeypatch.setattr(app, "BUILD_FILE", tmp_path / "missing.txt")
+    assert diagnostics.report(engine).splitlines()[0] == f"Depot {app.__version__} (source run)"
+    built = tmp_path / "build.txt"
+    built.write_text("0.1.0+20261206125700.g9264956\n")
+    monkeypatch.setattr(app, "BUILD_FILE", built)
+    assert diagnostics.report(engine).splitlines()[0] == "Depot 0.1.0 (build 20261206125700.g9264956)"
+    win = mw.MainWindow(make_ctx(world.actors["mike"]))
+    qtbot.addWidget(win)
+    win.help.about.trigger()
+    box = win.findChild(QMessageBox, "aboutBox")
+    assert box is not None and "Depot 0.1.0 (build 20261206125700.g9264956)" in box.text()
+    box.close()
+
+
 def test_a_first_start_window_fits_the_screen(qtbot: Any, world: World, make_ctx: MakeCtx) -> None:
     """No saved geometry: the window takes at most the screen's free area (the offscreen screen is
     800 px wide; a 1366 x 768 laptop lost its status bar to a fixed 1280 x 800)."""
