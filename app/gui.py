@@ -75,7 +75,8 @@ def apply_style(app: QApplication) -> None:
         app.setStyleSheet(qss.read_text(encoding="utf-8"))
 
 
-def _with_progress(title: str, text: str, work: Callable[[Callable[[int, int, str], None]], object]) -> dict[str, Any]:
+def _with_progress(title: str, text: str, work: Callable[[Callable[[int, int, str], None]], object], *,
+                   throttle: bool = True) -> dict[str, Any]:
     """Run ``work(report)`` off the GUI thread under a modal progress dialog; {"ok": result} or {"error": e}."""
     dialog = QProgressDialog(text, "", 0, 0)
     dialog.setWindowTitle(f"Depot - {title}")
@@ -96,7 +97,7 @@ def _with_progress(title: str, text: str, work: Callable[[Callable[[int, int, st
         outcome[key] = value
         loop.quit()
 
-    run_task(work, lambda r: finish("ok", r), lambda e: finish("error", e), progress)
+    run_task(work, lambda r: finish("ok", r), lambda e: finish("error", e), progress, throttle=throttle)
     loop.exec()
     dialog.close()
     return outcome
@@ -113,15 +114,25 @@ def ask_upgrade(path: Path, folder: Path) -> bool:
 
 
 def upgrade_database(path: Path, settings: Settings) -> bool:
-    """An older file after an upgrade of Depot: back it up, upgrade it (off the GUI thread); True when done."""
-    from app.services import backup  # only after an upgrade of Depot: never on a normal start
+    """An older file after an upgrade of Depot: back it up, upgrade it (off the GUI thread, each step
+    shown); True when done. A file whose upgrade stopped before its compaction is compacted unasked."""
+    from app.services import backup, schema  # only after an upgrade of Depot: never on a normal start
+    from app.services.db import make_engine
 
     folder = backup.folder_from(settings)
-    if not ask_upgrade(path, folder):
+    engine = make_engine(path)
+    try:
+        finishing = schema.db_heads(engine) == schema.script_heads()
+    finally:
+        engine.dispose()
+    if not finishing and not ask_upgrade(path, folder):
         return False
-    outcome = _with_progress("upgrade", "Backing up and upgrading the database...",
-                             lambda _report: backup.upgrade_with_backup(path, folder,
-                                                                        keep_days=backup.keep_days_from(settings)))
+    title = ("Finishing the upgrade of the database (compacting it)..." if finishing
+             else "Backing up and upgrading the database (a large file takes minutes)...")
+    outcome = _with_progress("upgrade", title,
+                             lambda report: backup.upgrade_with_backup(path, folder, progress=report,
+                                                                       keep_days=backup.keep_days_from(settings)),
+                             throttle=False)
     if "error" in outcome:
         show_problem("upgrade", str(outcome["error"]))
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from app.cli.common import add_db_option, add_json_option, print_json
 
@@ -36,17 +37,25 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.no_backup or not path.exists():
         engine = make_engine(path)
         try:
-            heads = schema.upgrade(engine)
+            heads = schema.upgrade(engine, progress=_say)
         finally:
             engine.dispose()
     else:
         settings = Settings()
         taken, heads = backup.upgrade_with_backup(path, backup.folder_from(settings),
-                                                  keep_days=backup.keep_days_from(settings))
+                                                  keep_days=backup.keep_days_from(settings), progress=_say)
         if taken is not None:
             print(f"{path}: {taken.line()} before upgrading")
     print(f"{path}: schema at {', '.join(sorted(heads))}")
     return 0
+
+
+def _say(_step: int, _steps: int, line: str) -> None:
+    """An upgrade of a large file takes minutes: each step on stderr as it starts, with the time."""
+    import time
+
+    if line != "done":
+        print(f"depot: {time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,  # SQLite needs table rebuilds for most ALTERs
     compare_type=True,
+    on_version_apply=config.attributes.get("on_version_apply"),  # schema.upgrade's progress
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import logging
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import time
@@ -29,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 
 from app.models.types import hex_of
 from app.services import jobs, schema
@@ -398,10 +400,12 @@ def save_settings(settings: Any, *, folder: str, keep_days: int, every_hours: fl
     settings.set("backup.enabled", bool(enabled))
 
 
-def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS) -> tuple[BackupReport | None, set[str]]:
+def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = KEEP_DAYS,
+                        progress: schema.Progress | None = None) -> tuple[BackupReport | None, set[str]]:
     """Bring a database to this Depot's schema; a file of an older Depot is backed up first (a new
     install must never cost the branch its data). Returns (the backup taken or None, the new heads).
-    A backup that cannot be written stops the upgrade (BackupError): the file stays as it was."""
+    A backup that cannot be written stops the upgrade (BackupError): the file stays as it was.
+    ``progress(step, steps, line)`` hears the backup, each migration and the compaction."""
     engine = make_engine(db_path)
     try:
         heads = schema.db_heads(engine)
@@ -411,17 +415,49 @@ def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = K
             if unknown:
                 raise DatabaseProblem(f"{db_path} was written by a newer Depot (schema {', '.join(sorted(unknown))}); "
                                       "install that version to open it")
+            if progress is not None:
+                progress(0, 0, f"backing up the file ({Path(db_path).stat().st_size / 1e6:,.0f} MB) to {folder}")
             try:
                 report = take_backup(db_path, folder, keep_days=keep_days)
             except BackupError as e:
                 raise BackupError(f"could not back up {db_path} before upgrading it ({e}); it was not upgraded") from None
             log.info("backed up %s before upgrading its schema from %s: %s", db_path, ", ".join(sorted(heads)), report.path)
-        new = schema.upgrade(engine)
+            if progress is not None:
+                progress(0, 0, report.line())
+        try:
+            new = schema.upgrade(engine, progress=progress)
+        except (sqlite3.Error, exc.DBAPIError, OSError) as e:
+            if not _disk_full(e):
+                raise
+            raise DatabaseProblem(_full_sentence(engine, Path(db_path), heads)) from None
         if report is not None:
             log.info("upgraded %s to schema %s", db_path, ", ".join(sorted(new)))
         return report, new
     finally:
         engine.dispose()
+
+
+def _disk_full(e: BaseException) -> bool:
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return True
+    msg = str(getattr(e, "orig", e)).lower()
+    return "disk" in msg and "full" in msg
+
+
+def _full_sentence(engine: Engine, path: Path, before: set[str]) -> str:
+    """What a full disk during an upgrade left, in a sentence: the migrations run in one transaction
+    (rolled back: the file is as it was) and the compaction after them (the file is upgraded, and
+    compacted on the next start or ``depot db upgrade``). Both need free space about the file's size
+    (its -wal grows by the rewritten pages; SQLite's VACUUM also writes a temporary copy)."""
+    size = path.stat().st_size
+    free = shutil.disk_usage(path.parent).free
+    room = f"{free / 1e6:,.0f} MB free beside it; the upgrade needs about {2 * size / 1e6:,.0f} MB"
+    if schema.db_heads(engine) == before:
+        return (f"the disk is full: {path} could not be upgraded ({room}) and was not changed; "
+                "free some space (or move the backups elsewhere in Settings > Backups) and start Depot again")
+    return (f"{path} was upgraded, but the disk is too full to compact it ({room}, "
+            "or the temporary folder is full); it works as it is: free some space and start Depot again "
+            f"(or run 'depot db upgrade --db {path}') to finish")
 
 
 def _ready(settings: Any) -> bool:

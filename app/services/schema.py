@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,11 +85,35 @@ def db_heads(engine: Engine) -> set[str]:
         raise
 
 
+#: ``sync_state`` key written in the migrations' transaction and removed after the VACUUM that
+#: follows: an upgrade killed (or out of disk) while compacting left a file at the new schema that
+#: was never compacted, and nothing tried again (the large file stayed 1,525 MB instead of 1,343)
+COMPACT_PENDING = "schema.compact_pending"
+
+#: what an upgrade says as it goes: (step, steps, line); the window's progress dialog, the CLI's stderr
+Progress = Callable[[int, int, str], None]
+
+
+def compaction_pending(engine: Engine) -> bool:
+    """Did an upgrade of this file stop before it was compacted?"""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM sync_state WHERE key = :k"),
+                                {"k": COMPACT_PENDING}).first() is not None
+    except exc.OperationalError as e:
+        if "no such table" in str(e):
+            return False
+        raise
+
+
 def check_current(engine: Engine) -> None:
     heads = db_heads(engine)
-    if heads and frozenset(heads) == _script_heads_from_text():
-        return  # the common case, without importing Alembic
     path = engine.url.database
+    if heads and frozenset(heads) == _script_heads_from_text():
+        if compaction_pending(engine):
+            raise SchemaOutdated(f"{path} did not finish its upgrade (it was not compacted yet): "
+                                 f"run 'depot db upgrade --db {path}'")
+        return  # the common case, without importing Alembic
     if not heads:
         raise DatabaseProblem(f"{path} has no Depot schema (run 'depot db upgrade --db {path}')")
     unknown = heads - known_revisions()
@@ -99,8 +126,34 @@ def check_current(engine: Engine) -> None:
         raise SchemaOutdated(f"{path} needs a schema upgrade: run 'depot db upgrade --db {path}'")
 
 
-def upgrade(engine: Engine, target: str = "heads") -> set[str]:
-    """Upgrade to ``target`` in one transaction per migration; returns the new heads."""
+def _steps(heads: set[str], target: str) -> list[tuple[str, str]]:
+    """The migrations an upgrade from ``heads`` to ``target`` applies, oldest first: (revision, what it does)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_config())
+    by_id = {r.revision: r for r in script.walk_revisions()}
+
+    def with_ancestors(start: set[str]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(start)
+        while todo:
+            rev = todo.pop()
+            if rev in seen or rev not in by_id:
+                continue
+            seen.add(rev)
+            down = by_id[rev].down_revision
+            todo.extend([down] if isinstance(down, str) else list(down or ()))
+        return seen
+
+    wanted = with_ancestors(set(script.get_heads()) if target == "heads" else {target}) - with_ancestors(heads)
+    order = [r for r in reversed(list(script.walk_revisions())) if r.revision in wanted]  # oldest first
+    return [(r.revision, (r.doc or "").strip().splitlines()[0].rstrip(".") if r.doc else r.revision) for r in order]
+
+
+def upgrade(engine: Engine, target: str = "heads", progress: Progress | None = None) -> set[str]:
+    """Upgrade to ``target`` in one transaction; returns the new heads. An existing file is then
+    compacted when the migrations freed pages (``COMPACT_PENDING`` says so until it is done).
+    ``progress(step, steps, line)`` is told each migration before it runs, and the compaction."""
     from alembic import command
 
     heads = db_heads(engine)
@@ -109,7 +162,23 @@ def upgrade(engine: Engine, target: str = "heads") -> set[str]:
         raise DatabaseProblem(
             f"{engine.url.database} was written by a newer Depot (schema {', '.join(sorted(unknown))})"
         )
+    report = progress or (lambda _step, _steps, _line: None)
+    steps = _steps(heads, target) if heads else []
+    total = len(steps) + 1  # and the compaction
     cfg = _config()
+    if steps:
+        report(0, total, f"step 1 of {total}: {steps[0][0]}: {steps[0][1]}")
+
+        applied_ids: list[str] = []
+
+        def applied(*, step: Any, **_kw: Any) -> None:  # the next step: the oldest not applied yet
+            applied_ids.append(str(step.up_revision_id))
+            left = [(r, doc) for r, doc in steps if r not in applied_ids]
+            if left:
+                k = len(steps) - len(left)
+                report(k, total, f"step {k + 1} of {total}: {left[0][0]}: {left[0][1]}")
+
+        cfg.attributes["on_version_apply"] = applied
     with engine.connect() as conn:
         # Foreign keys off for the migrations (SQLite's own advice for schema changes; a no-op
         # inside a transaction, hence the raw connection before BEGIN): with them on, rewriting a
@@ -121,16 +190,33 @@ def upgrade(engine: Engine, target: str = "heads") -> set[str]:
             with conn.begin():
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, target)
+                if heads and db_heads_of(conn) != heads and _has_sync_state(conn):  # committed with them, or not at all
+                    conn.execute(text("INSERT OR REPLACE INTO sync_state (key, value) VALUES (:k, '1')"),
+                                 {"k": COMPACT_PENDING})
         finally:
             raw.execute("PRAGMA foreign_keys = ON")
     # local indexes that are not migrations (kept by triggers, never replicated)
     from app.services.search_index import ensure_for_engine
 
     ensure_for_engine(engine)
-    after = db_heads(engine)
-    if heads and after != heads:  # an existing file was upgraded: give back what migrations freed
+    if compaction_pending(engine):  # an existing file was upgraded (now or by a run that stopped)
+        if os.environ.get("DEPOT_SYNC_FAULT") == "upgrade-before-compact":  # the crash test (as backup.fault)
+            os.kill(os.getpid(), signal.SIGKILL)
+        report(total - 1, total, f"step {total} of {total}: compacting the file (gives back the pages "
+                                 "the conversion freed; needs free disk about its size)")
         compact_if_freed(engine)
-    return after
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sync_state WHERE key = :k"), {"k": COMPACT_PENDING})
+    report(total, total, "done")
+    return db_heads(engine)
+
+
+def _has_sync_state(conn: Any) -> bool:
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sync_state'")).first() is not None
+
+
+def db_heads_of(conn: Any) -> set[str]:
+    return {str(r[0]) for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 #: an upgrade that left more than this share of the file free (and at least COMPACT_MIN_BYTES) is

@@ -439,17 +439,19 @@ def _run_plain(fn: Callable[[Callable[[int, int, str], None]], Any],
 
 class _PlainTask(QRunnable):
     def __init__(self, bridge: _TaskBridge, task_id: int, fn: Callable[[Callable[[int, int, str], None]], Any],
-                 reports: bool) -> None:
+                 reports: bool, throttle: bool = True) -> None:
         super().__init__()
         self._bridge = bridge
         self._task_id = task_id
         self._fn: Callable[[Callable[[int, int, str], None]], Any] | None = fn
         self._reports = reports
+        self._throttle = throttle
         self._last = 0.0
 
     def _report(self, done: int, total: int, text: str = "") -> None:
         now = time.monotonic()
-        if self._reports and (done == 0 or done >= total or now - self._last >= PROGRESS_INTERVAL_S):
+        if self._reports and (not self._throttle or done == 0 or done >= total
+                              or now - self._last >= PROGRESS_INTERVAL_S):
             self._last = now
             self._bridge.progressed.emit(self._task_id, int(done), int(total), str(text))
 
@@ -467,9 +469,12 @@ def run_task(
     on_done: Callable[[Any], None],
     on_error: Callable[[BaseException], None],
     on_progress: Callable[[int, int, str], None] | None = None,
+    *,
+    throttle: bool = True,
 ) -> None:
     """Run ``fn(report)`` off the GUI thread when there is no database yet (creating the demo
-    file); ``report(done, total, text)`` is throttled. Callbacks run on the GUI thread."""
+    file); ``report(done, total, text)`` is throttled, unless ``throttle`` is False (a few reports,
+    each a step that may then run for minutes: none may be dropped). Callbacks run on the GUI thread."""
     global _task_bridge, _task_pool
     if _task_bridge is None:
         _task_bridge = _TaskBridge()
@@ -478,4 +483,4 @@ def run_task(
     assert _task_pool is not None
     task_id = next(_task_bridge.ids)
     _task_bridge.tasks[task_id] = (fn, on_done, on_error, on_progress)
-    _task_pool.start(_PlainTask(_task_bridge, task_id, fn, on_progress is not None))
+    _task_pool.start(_PlainTask(_task_bridge, task_id, fn, on_progress is not None, throttle))
