@@ -86,23 +86,27 @@ class Plan:
     rewrites: Sequence[tuple[str, str]] = ()
     watch: Sequence[str] = ()
     revision: str = ""
+    #: the triggers ``watch`` applies to (a regex their SQL matches; every trigger by default)
+    watch_in: str = ""
 
 
-def _check(table: str, col: str) -> str:
-    return f"CONSTRAINT ck_{table}_{col}_number CHECK (typeof({col}) = 'integer')"
+def _check(table: str, col: str, nullable: bool) -> str:
+    test = "IN ('integer', 'null')" if nullable else "= 'integer'"
+    return f"CONSTRAINT ck_{table}_{col}_number CHECK (typeof({col}) {test})"
 
 
-def table_sql(plan: Plan, sql: str, numeric: bool) -> str:
+def table_sql(plan: Plan, sql: str, numeric: bool, nullable: frozenset[str] = frozenset()) -> str:
     for col, kind in plan.columns.items():
         src, dst = (kind.text_type, kind.number_type) if numeric else (kind.number_type, kind.text_type)
         sql, n = re.subn(rf"(\b{col}\s+){re.escape(src)}(?![\w(])", rf"\g<1>{dst}", sql)
         if n != 1:
             raise RuntimeError(f"{plan.revision}: {plan.table}.{col} is not declared {src}")
     if numeric:  # a raw write of text would be kept as text and compare wrong: refused at the database
-        sql = re.sub(r"\n\)\s*$", "".join(f", \n\t{_check(plan.table, c)}" for c in plan.columns) + "\n)", sql)
+        sql = re.sub(r"\n\)\s*$", "".join(f", \n\t{_check(plan.table, c, c in nullable)}" for c in plan.columns)
+                     + "\n)", sql)
     else:
         for c in plan.columns:
-            sql = sql.replace(f", \n\t{_check(plan.table, c)}", "")
+            sql = sql.replace(f", \n\t{_check(plan.table, c, c in nullable)}", "")
     return re.sub(rf'^CREATE TABLE\s+"?{plan.table}"?\s*\(', f"CREATE TABLE {plan.table}__new (", sql)
 
 
@@ -115,7 +119,7 @@ def trigger_sql(plan: Plan, sql: str, numeric: bool) -> str:
         for _text, num in plan.rewrites:
             rest = rest.replace(num, "")
         for pattern in plan.watch:
-            if re.search(pattern, rest):
+            if (not plan.watch_in or re.search(plan.watch_in, sql)) and re.search(pattern, rest):
                 raise RuntimeError(f"{plan.revision}: a trigger reads {plan.table}'s times in a form this migration "
                                    f"does not know, it would answer wrong with numbers:\n{sql}")
     return out
@@ -147,8 +151,10 @@ def _rebuild(conn: Any, plan: Plan, numeric: bool) -> None:
     indexes = conn.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
         (t,)).fetchall()
-    cols = [str(r[1]) for r in conn.exec_driver_sql(f'PRAGMA table_info("{t}")')]
-    conn.exec_driver_sql(table_sql(plan, str(stored), numeric))
+    info = conn.exec_driver_sql(f'PRAGMA table_info("{t}")').fetchall()
+    cols = [str(r[1]) for r in info]
+    nullable = frozenset(str(r[1]) for r in info if not r[3])
+    conn.exec_driver_sql(table_sql(plan, str(stored), numeric, nullable))
     picks = ", ".join(
         f'depot_{"micros" if plan.columns[c] is MICROS else "days"}_form("{c}")' if c in plan.columns else f'"{c}"'
         for c in cols)

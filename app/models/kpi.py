@@ -19,12 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Date, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LocalOnly
-from app.models.stamps import sql_day, sql_iso
-from app.models.types import UTCDateTime
+from app.models.stamps import EpochDays, UTCMicros, sql_day, sql_days, sql_iso, sql_micros
 
 
 class KpiPoLine(LocalOnly, Base):
@@ -33,6 +32,11 @@ class KpiPoLine(LocalOnly, Base):
         Index("ix_kpi_po_line_first", "first_at"),
         Index("ix_kpi_po_line_put", "put_at"),
         Index("ix_kpi_po_line_po", "po_id"),
+        # numbers in SQLite (``stamps``, migration 0026_kpi_times): text written around the types is refused
+        *(CheckConstraint(f"typeof({c}) {test}", name=f"{c}_number")
+          for c, test in (("order_date", "= 'integer'"), ("expected_date", "IN ('integer', 'null')"),
+                          ("first_at", "IN ('integer', 'null')"), ("last_at", "IN ('integer', 'null')"),
+                          ("put_at", "IN ('integer', 'null')"))),
     )
 
     po_line_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -40,13 +44,15 @@ class KpiPoLine(LocalOnly, Base):
     warehouse_id: Mapped[uuid.UUID] = mapped_column()
     branch_id: Mapped[uuid.UUID] = mapped_column()
     supplier_id: Mapped[uuid.UUID] = mapped_column()
-    order_date: Mapped[dt.date] = mapped_column(Date)
-    expected_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    #: days since 1970-01-01 (``stamps.EpochDays``)
+    order_date: Mapped[dt.date] = mapped_column(EpochDays())
+    expected_date: Mapped[dt.date | None] = mapped_column(EpochDays(), default=None)
     qty_ordered: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
-    last_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: microseconds since the epoch (``stamps.UTCMicros``), as the moves' ``moved_at``
+    first_at: Mapped[dt.datetime | None] = mapped_column(UTCMicros(), default=None)
+    last_at: Mapped[dt.datetime | None] = mapped_column(UTCMicros(), default=None)
     qty: Mapped[int] = mapped_column(BigInteger, default=0)
-    put_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    put_at: Mapped[dt.datetime | None] = mapped_column(UTCMicros(), default=None)
 
 
 class KpiStockDay(LocalOnly, Base):
@@ -75,8 +81,8 @@ def _kpi_triggers_sql(moved: dict[str, str]) -> list[str]:
     WHEN NEW.doc_type = 'PO' AND NEW.reason IN ('receipt', 'putaway')
     BEGIN
       INSERT INTO kpi_po_line ({_PO_LINE_COLS})
-      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
-             COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered,
+      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, {moved['order']},
+             {moved['expected']}, pl.qty_ordered,
              CASE WHEN NEW.reason = 'receipt' THEN {moved['new_iso']} END, CASE WHEN NEW.reason = 'receipt' THEN {moved['new_iso']} END,
              CASE WHEN NEW.reason = 'receipt' THEN NEW.qty ELSE 0 END, CASE WHEN NEW.reason = 'putaway' THEN {moved['new_iso']} END
       FROM purchase_order_line pl JOIN purchase_order p ON p.id = pl.po_id JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
@@ -94,8 +100,8 @@ def _kpi_triggers_sql(moved: dict[str, str]) -> list[str]:
     WHEN NEW.po_line_id IS NOT NULL
     BEGIN
       INSERT INTO kpi_po_line ({_PO_LINE_COLS})
-      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
-             COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered, r.posted_at, r.posted_at, NEW.qty, NULL
+      SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, {moved['order']},
+             {moved['expected']}, pl.qty_ordered, {moved['posted']}, {moved['posted']}, NEW.qty, NULL
       FROM purchase_order_line pl JOIN purchase_order p ON p.id = pl.po_id JOIN warehouse w ON w.id = pl.ship_to_warehouse_id
       JOIN receipt r ON r.id = NEW.receipt_id
       WHERE pl.id = NEW.po_line_id
@@ -118,12 +124,19 @@ def _kpi_triggers_sql(moved: dict[str, str]) -> list[str]:
     ]
 
 
-#: ``stock_move.moved_at`` in the digests' forms: stored as a number since 0023_numeric_times
-#: (``stamps``), as ISO text before (the forms 0019_kpi wrote); kpi_po_line's times stay ISO text
-_NUMERIC = {"new_iso": sql_iso("NEW.moved_at"), "new_day": sql_day("NEW.moved_at"), "iso": sql_iso("moved_at"),
-            "m_day": sql_day("m.moved_at")}
+#: what the digests' statements read, in their forms: ``stock_move.moved_at`` is stored as a number
+#: since 0023_numeric_times (``stamps``), as ISO text before (the forms 0019_kpi wrote); kpi_po_line
+#: keeps its times and dates as numbers since 0026_kpi_times (``new_iso``/``iso``: the move's time as
+#: kpi_po_line stores it; ``order``/``expected``: the PO's dates, ISO text in purchase_order(_line);
+#: ``posted``: a receipt's ISO time), as ISO text before (0023's forms: ``_ISO_KPI``)
+_TEXT_DATES = {"order": "p.order_date", "expected": "COALESCE(pl.expected_date, p.expected_date)",
+               "posted": "r.posted_at"}
+_NUMERIC = {"new_iso": "NEW.moved_at", "new_day": sql_day("NEW.moved_at"), "iso": "moved_at",
+            "m_day": sql_day("m.moved_at"), "order": sql_days("p.order_date"),
+            "expected": sql_days("COALESCE(pl.expected_date, p.expected_date)"), "posted": sql_micros("r.posted_at")}
+_ISO_KPI = {**_NUMERIC, "new_iso": sql_iso("NEW.moved_at"), "iso": sql_iso("moved_at"), **_TEXT_DATES}
 _TEXT = {"new_iso": "NEW.moved_at", "new_day": "substr(NEW.moved_at, 1, 10)", "iso": "moved_at",
-         "m_day": "substr(m.moved_at, 1, 10)"}
+         "m_day": "substr(m.moved_at, 1, 10)", **_TEXT_DATES}
 
 KPI_TRIGGERS_SQL = _kpi_triggers_sql(_NUMERIC)
 
@@ -140,17 +153,19 @@ def _po_line_moves_sql(moved: dict[str, str]) -> str:
 PO_LINE_MOVES_SQL = _po_line_moves_sql(_NUMERIC)
 
 
-def kpi_po_line_rebuild_sql(moves: str = PO_LINE_MOVES_SQL) -> str:
+def kpi_po_line_rebuild_sql(moves: str = PO_LINE_MOVES_SQL, forms: dict[str, str] | None = None) -> str:
     """Rebuild ``kpi_po_line`` from ``moves``: (doc_line_id, first_at, last_at, qty, put_at) rows, one
-    or more per line (the ledger's, or a bulk load's own sums of it), plus the posted receipts."""
+    or more per line (the ledger's, or a bulk load's own sums of it; times as kpi_po_line stores
+    them), plus the posted receipts. ``forms``: the dates' and receipts' forms (numeric by default)."""
+    f = forms or _NUMERIC
     return f"""
 INSERT INTO kpi_po_line ({_PO_LINE_COLS})
-SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, p.order_date,
-       COALESCE(pl.expected_date, p.expected_date), pl.qty_ordered, m.first_at, m.last_at, m.qty, m.put_at
+SELECT pl.id, pl.po_id, pl.ship_to_warehouse_id, w.branch_id, p.supplier_id, {f['order']},
+       {f['expected']}, pl.qty_ordered, m.first_at, m.last_at, m.qty, m.put_at
 FROM (SELECT doc_line_id, MIN(first_at) AS first_at, MAX(last_at) AS last_at, SUM(qty) AS qty, MAX(put_at) AS put_at
       FROM ({moves}
             UNION ALL
-            SELECT rl.po_line_id, r.posted_at, r.posted_at, rl.qty, NULL
+            SELECT rl.po_line_id, {f['posted']}, {f['posted']}, rl.qty, NULL
             FROM receipt_line rl JOIN receipt r ON r.id = rl.receipt_id WHERE rl.po_line_id IS NOT NULL)
       GROUP BY doc_line_id) m
 JOIN purchase_order_line pl ON pl.id = m.doc_line_id
@@ -180,7 +195,7 @@ KPI_STOCK_DAY_REBUILD_SQL = "INSERT INTO kpi_stock_day (warehouse_id, day, inflo
 
 #: what migration 0019_kpi ran, when ``moved_at`` was ISO text (0023_numeric_times converts)
 KPI_TEXT_TRIGGERS_SQL = _kpi_triggers_sql(_TEXT)
-KPI_TEXT_PO_LINE_REBUILD_SQL = kpi_po_line_rebuild_sql(_po_line_moves_sql(_TEXT))
+KPI_TEXT_PO_LINE_REBUILD_SQL = kpi_po_line_rebuild_sql(_po_line_moves_sql(_TEXT), _TEXT)
 KPI_TEXT_STOCK_DAY_REBUILD_SQL = ("INSERT INTO kpi_stock_day (warehouse_id, day, inflow, cogs)"
                                   + _STOCK_DAY_SELECT_FORM.replace("{day}", _TEXT["m_day"]).format(
                                       where="", location="location", item="item"))

@@ -70,6 +70,12 @@ def _floor_seconds(col: str) -> str:
     return f"({col} / 1000000 - ({col} < 0 AND {col} % 1000000 <> 0))"
 
 
+def sql_seconds(col: str) -> str:
+    """SQL: whole seconds since the epoch of a stored number (floored: what ``julianday(substr(iso, 1, 19))``
+    counted of the ISO text)."""
+    return _floor_seconds(col)
+
+
 def sql_day(col: str) -> str:
     """SQL: the UTC day of a stored number as 'YYYY-MM-DD' text (was ``substr(col, 1, 10)``)."""
     return f"date({_floor_seconds(col)}, 'unixepoch')"

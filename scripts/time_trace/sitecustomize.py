@@ -1,7 +1,7 @@
 """Audit aid for numeric times (issue 19): log every SQLite statement that reads times or dates
 stored as numbers (``stock_move.moved_at`` / ``created_at`` since 0023_numeric_times,
-``sales_history.sale_date`` / ``created_at`` since 0025_history_times: ``_WATCHED``) beside a
-quoted ISO date or time.
+``sales_history.sale_date`` / ``created_at`` since 0025_history_times, ``kpi_po_line``'s dates and
+times since 0026_kpi_times: ``_WATCHED``) beside a quoted ISO date or time.
 
 In SQLite any text is greater than any number: ``moved_at >= '2026-01-01'`` raises nothing and
 matches every row. Writes of text are refused by the table's CHECK constraints; reads are not.
@@ -12,8 +12,8 @@ Put this folder on PYTHONPATH (subprocesses inherit it) and run the tests:
 Every ``sqlite3.connect`` gets a trace callback (it sees the statement with its parameters
 expanded); a statement on a watched table naming one of its watched columns with a
 ``'YYYY-MM-DD...'`` literal is written once per shape (numbers and other strings blanked) to
-TIME_TRACE_DIR/<pid>.txt, beside the test that ran it. Expected: none (the kpi_po_line trigger and
-rebuild write ISO text made *from* the number, which carries no literal date).
+TIME_TRACE_DIR/<pid>.txt, beside the test that ran it. Expected: none but the tests that write
+text on purpose to see it refused (and statements that merely mention a watched table in a text).
 """
 
 import os
@@ -26,6 +26,7 @@ _ISO = re.compile(r"'\d{4}-\d{2}-\d{2}[^']*'")
 _WATCHED = {
     "stock_move": re.compile(r"\b(moved_at|created_at)\b"),
     "sales_history": re.compile(r"\b(sale_date|created_at)\b"),
+    "kpi_po_line": re.compile(r"\b(order_date|expected_date|first_at|last_at|put_at)\b"),
 }
 _NUM = re.compile(r"\b\d+\b")
 _STR = re.compile(r"'(?:[^']|'')*'")

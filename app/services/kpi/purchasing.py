@@ -8,27 +8,31 @@ its last receipt.
 
 from __future__ import annotations
 
+from app.models.stamps import US_PER_DAY, sql_date, sql_day, sql_epoch_day, sql_iso, sql_seconds
 from app.services.kpi.core import Kpi, register
 
-_LINE_ROWS = """
-SELECT k.first_at AS at, k.warehouse_id AS wh, k.branch_id AS br, k.supplier_id AS supplier,
-       NULL AS customer, NULL AS carrier, {num} AS num, {den} AS den,
-       p.number || '/' || pl.line_no AS doc, s.name AS party, {detail} AS detail, {bad} AS bad
+# kpi_po_line's times are microseconds and its dates day numbers (``stamps``, 0026_kpi_times): bounds
+# bind ``:start_us``/``:end_us``, rows show ISO text (``at``: the drill's time; the facts' day suffices)
+
+_LINE_ROWS = f"""
+SELECT {sql_iso('k.first_at')} AS at, k.warehouse_id AS wh, k.branch_id AS br, k.supplier_id AS supplier,
+       NULL AS customer, NULL AS carrier, {{num}} AS num, {{den}} AS den,
+       p.number || '/' || pl.line_no AS doc, s.name AS party, {{detail}} AS detail, {{bad}} AS bad
 FROM kpi_po_line k
 LEFT JOIN purchase_order_line pl ON pl.id = k.po_line_id
 LEFT JOIN purchase_order p ON p.id = k.po_id
 LEFT JOIN supplier s ON s.id = k.supplier_id
-WHERE {{plus}}k.first_at >= :start AND {{plus}}k.first_at < :end
+WHERE {{{{plus}}}}k.first_at >= :start_us AND {{{{plus}}}}k.first_at < :end_us
 """
 
-_ON_TIME = "(substr(k.first_at, 1, 10) <= k.expected_date)"
+_ON_TIME = f"({sql_epoch_day('k.first_at')} <= k.expected_date)"
 _IN_FULL = "(k.qty >= k.qty_ordered)"
 #: what on-time and in-full count, read in one pass (no joins: the digest has what they need)
 _LINE_FACTS = f"""
-SELECT k.first_at AS at, k.warehouse_id AS wh, k.branch_id AS br, k.supplier_id AS supplier, NULL AS customer,
-       NULL AS carrier, k.expected_date IS NOT NULL AND {_ON_TIME} AS on_time, k.expected_date IS NOT NULL AS due,
-       {_IN_FULL} AS in_full
-FROM kpi_po_line k WHERE {{plus}}k.first_at >= :start AND {{plus}}k.first_at < :end
+SELECT {sql_day('k.first_at')} AS at, k.warehouse_id AS wh, k.branch_id AS br, k.supplier_id AS supplier,
+       NULL AS customer, NULL AS carrier, k.expected_date IS NOT NULL AND {_ON_TIME} AS on_time,
+       k.expected_date IS NOT NULL AS due, {_IN_FULL} AS in_full
+FROM kpi_po_line k WHERE {{plus}}k.first_at >= :start_us AND {{plus}}k.first_at < :end_us
 """
 
 register(Kpi(
@@ -41,7 +45,8 @@ register(Kpi(
     rows_sql=_LINE_ROWS.format(
         num=f"CASE WHEN k.expected_date IS NULL THEN 0 WHEN {_ON_TIME} THEN 1 ELSE 0 END",
         den="CASE WHEN k.expected_date IS NULL THEN 0 ELSE 1 END",
-        detail="'due ' || COALESCE(k.expected_date, '(no date)') || ', first received ' || substr(k.first_at, 1, 10)",
+        detail=f"'due ' || COALESCE({sql_date('k.expected_date')}, '(no date)') || ', first received ' || "
+               f"{sql_day('k.first_at')}",
         bad=f"CASE WHEN k.expected_date IS NOT NULL AND NOT {_ON_TIME} THEN 1 ELSE 0 END"),
 ))
 
@@ -64,17 +69,17 @@ register(Kpi(
     definition="Days from the PO's order date to its last receipt, for POs whose receiving is finished "
                "(received or closed) and whose last receipt fell in the period",
     dims=frozenset({"branch", "warehouse", "supplier"}),
-    rows_sql="""
-SELECT x.last_at AS at, x.wh AS wh, x.br AS br, x.supplier AS supplier, NULL AS customer,
-       NULL AS carrier, julianday(substr(x.last_at, 1, 19)) - julianday(x.order_date) AS num, 1 AS den,
+    rows_sql=f"""
+SELECT {sql_iso('x.last_at')} AS at, x.wh AS wh, x.br AS br, x.supplier AS supplier, NULL AS customer,
+       NULL AS carrier, ({sql_seconds('x.last_at')} - x.order_date * 86400) / 86400.0 AS num, 1 AS den,
        p.number AS doc, s.name AS party,
-       'ordered ' || x.order_date || ', last received ' || substr(x.last_at, 1, 10) ||
+       'ordered ' || {sql_date('x.order_date')} || ', last received ' || {sql_day('x.last_at')} ||
          CASE WHEN x.complete THEN '' ELSE ' (closed short)' END AS detail,
-       CASE WHEN julianday(substr(x.last_at, 1, 10)) - julianday(x.order_date) > 21 THEN 1 ELSE 0 END AS bad
+       CASE WHEN {sql_epoch_day('x.last_at')} - x.order_date > 21 THEN 1 ELSE 0 END AS bad
 FROM (SELECT k.po_id, MAX(k.last_at) AS last_at, MIN(k.qty >= k.qty_ordered) AS complete, MIN(k.order_date) AS order_date,
              MIN(k.warehouse_id) AS wh, MIN(k.branch_id) AS br, MIN(k.supplier_id) AS supplier
-      FROM kpi_po_line k WHERE {plus}k.first_at < :end AND {plus}k.first_at >= date(:start, '-200 days')
-      GROUP BY k.po_id HAVING MAX(k.last_at) >= :start AND MAX(k.last_at) < :end) x
+      FROM kpi_po_line k WHERE {{plus}}k.first_at < :end_us AND {{plus}}k.first_at >= :start_us - {200 * US_PER_DAY}
+      GROUP BY k.po_id HAVING MAX(k.last_at) >= :start_us AND MAX(k.last_at) < :end_us) x
 JOIN purchase_order p ON p.id = x.po_id
 LEFT JOIN supplier s ON s.id = x.supplier
 WHERE p.status IN ('received', 'closed') AND p.deleted_at IS NULL

@@ -8,9 +8,13 @@ putaway move is one delivery (``kpi_po_line``, app/models/kpi.py).
 
 from __future__ import annotations
 
+from app.models.stamps import US_PER_DAY, sql_day, sql_iso, sql_seconds
 from app.services.kpi.core import Kpi, register
 
-_ROWS = """
+# kpi_po_line's times are microseconds (``stamps``, 0026_kpi_times); the receipts' are ISO text
+_HOURS = f"({sql_seconds('k.put_at')} - {sql_seconds('k.first_at')}) / 3600.0"
+
+_ROWS = f"""
 SELECT r.stocked_at AS at, r.warehouse_id AS wh, w.branch_id AS br, r.supplier_id AS supplier,
        NULL AS customer, NULL AS carrier,
        (julianday(substr(r.stocked_at, 1, 19)) - julianday(substr(r.arrived_at, 1, 19))) * 24 AS num, 1 AS den,
@@ -20,28 +24,26 @@ SELECT r.stocked_at AS at, r.warehouse_id AS wh, w.branch_id AS br, r.supplier_i
 FROM receipt r JOIN warehouse w ON w.id = r.warehouse_id LEFT JOIN supplier s ON s.id = r.supplier_id
 WHERE r.stocked_at IS NOT NULL AND r.stocked_at >= :start AND r.stocked_at < :end
 UNION ALL
-SELECT k.put_at, k.warehouse_id, k.branch_id, k.supplier_id, NULL, NULL,
-       (julianday(substr(k.put_at, 1, 19)) - julianday(substr(k.first_at, 1, 19))) * 24, 1,
+SELECT {sql_iso('k.put_at')}, k.warehouse_id, k.branch_id, k.supplier_id, NULL, NULL, {_HOURS}, 1,
        p.number || '/' || pl.line_no, s.name,
-       'received ' || substr(k.first_at, 1, 16) || ', put away ' || substr(k.put_at, 1, 16),
-       CASE WHEN julianday(k.put_at) - julianday(k.first_at) > 1 THEN 1 ELSE 0 END
+       'received ' || substr({sql_iso('k.first_at')}, 1, 16) || ', put away ' || substr({sql_iso('k.put_at')}, 1, 16),
+       CASE WHEN k.put_at - k.first_at > {US_PER_DAY} THEN 1 ELSE 0 END
 FROM kpi_po_line k
 LEFT JOIN purchase_order_line pl ON pl.id = k.po_line_id
 LEFT JOIN purchase_order p ON p.id = k.po_id
 LEFT JOIN supplier s ON s.id = k.supplier_id
-WHERE {plus}k.put_at >= :start AND {plus}k.put_at < :end AND k.first_at IS NOT NULL
+WHERE {{plus}}k.put_at >= :start_us AND {{plus}}k.put_at < :end_us AND k.first_at IS NOT NULL
 """
 
-_FACTS = """
+_FACTS = f"""
 SELECT r.stocked_at AS at, r.warehouse_id AS wh, w.branch_id AS br, r.supplier_id AS supplier, NULL AS customer,
        NULL AS carrier, (julianday(substr(r.stocked_at, 1, 19)) - julianday(substr(r.arrived_at, 1, 19))) * 24 AS num,
        1 AS den
 FROM receipt r JOIN warehouse w ON w.id = r.warehouse_id
 WHERE r.stocked_at IS NOT NULL AND r.stocked_at >= :start AND r.stocked_at < :end
 UNION ALL
-SELECT k.put_at, k.warehouse_id, k.branch_id, k.supplier_id, NULL, NULL,
-       (julianday(substr(k.put_at, 1, 19)) - julianday(substr(k.first_at, 1, 19))) * 24, 1
-FROM kpi_po_line k WHERE {plus}k.put_at >= :start AND {plus}k.put_at < :end AND k.first_at IS NOT NULL
+SELECT {sql_day('k.put_at')}, k.warehouse_id, k.branch_id, k.supplier_id, NULL, NULL, {_HOURS}, 1
+FROM kpi_po_line k WHERE {{plus}}k.put_at >= :start_us AND {{plus}}k.put_at < :end_us AND k.first_at IS NOT NULL
 """
 
 register(Kpi(

@@ -16,7 +16,9 @@ local rebuild's inner join drops, so the writer drops those rows too (``Applier.
 writer's grouping.
 
 The statement mirrors the SQLite one (``kpi.kpi_po_line_rebuild_sql``) in storage form: uuids as
-hex, dates as ISO text, text compared byte-wise (``COLLATE "C"``, as SQLite's BINARY).
+hex, dates as days since 1970-01-01 and times as microseconds (``stamps``, 0026_kpi_times: computed
+from the server's text by the server, not the writer), text compared byte-wise (``COLLATE "C"``, as
+SQLite's BINARY: the ISO times sort as the numbers do).
 """
 
 from __future__ import annotations
@@ -35,11 +37,20 @@ def _hex(expr: str) -> str:
     return f"encode(uuid_send({expr}), 'hex')"
 
 
+def _days(expr: str) -> str:
+    return f"({expr} - date '1970-01-01')"
+
+
+def _micros(expr: str) -> str:
+    """The server's ISO text time as SQLite stores it (``stamps.micros``; extract is exact numeric)."""
+    return f"(extract(epoch from ({expr})::timestamptz) * 1000000)::bigint"
+
+
 KPI_PO_LINE = f"""
 SELECT {_hex('pl.id')}, {_hex('pl.po_id')}, {_hex('pl.ship_to_warehouse_id')}, {_hex('w.branch_id')},
-       {_hex('p.supplier_id')}, to_char(p.order_date, 'YYYY-MM-DD'),
-       to_char(COALESCE(pl.expected_date, p.expected_date), 'YYYY-MM-DD'), pl.qty_ordered,
-       m.first_at, m.last_at, m.qty, m.put_at
+       {_hex('p.supplier_id')}, {_days('p.order_date')},
+       {_days('COALESCE(pl.expected_date, p.expected_date)')}, pl.qty_ordered,
+       {_micros('m.first_at')}, {_micros('m.last_at')}, m.qty, {_micros('m.put_at')}
 FROM (SELECT doc_line_id, min(first_at COLLATE "C") AS first_at, max(last_at COLLATE "C") AS last_at,
              sum(qty)::bigint AS qty, max(put_at COLLATE "C") AS put_at
       FROM (SELECT doc_line_id, CASE WHEN reason = 'receipt' THEN moved_at END AS first_at,

@@ -278,11 +278,10 @@ def _digests(ctx: Ctx, w: int, first: int, moves: list[Any]) -> tuple[
                 if acc_w is None:
                     acc_w = weeks[key] = [m[3], wid, week, 0]
                 acc_w[3] += q
-    # kpi_po_line keeps its times as ISO text (the moves' are numbers: whole milliseconds here)
+    # kpi_po_line keeps its times as the moves' numbers (``stamps``, 0026_kpi_times)
     return ([tuple(r) for r in weeks.values()],
             [(wid, day, inflow, cogs) for day, (inflow, cogs) in days.items()],
-            [(r[0], *(None if t is None else bulk_iso_ms(t // 1000) for t in r[1:3]), r[3],
-              None if r[4] is None else bulk_iso_ms(r[4] // 1000)) for r in lines.values()])
+            [tuple(r) for r in lines.values()])
 
 
 def _simulate_item(env: _Env, idx: int) -> None:
