@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QSplitter, QTabWidget
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app.services import backup, schema
 from app.services.auth import Actor
@@ -339,6 +339,38 @@ def test_the_upgrade_at_start_shows_every_step_as_it_begins(qtbot: Any, tmp_path
     n = int(steps[-1].split(" of ")[1].split(":")[0])
     assert n > 20 and [int(ln.split()[1]) for ln in steps] == list(range(1, n + 1))
     assert lines[0].startswith("backing up the file") and "compacting the file" in steps[-1]
+
+
+@SHOWN
+def test_a_start_after_an_upgrade_killed_while_compacting_finishes_it_unasked(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed during its VACUUM, an upgrade left the file at the new schema and uncompacted for good;
+    the next start now compacts it under the progress dialog, without the older-version question."""
+    import app.gui as gui
+
+    path = tmp_path / "branch.db"
+    _older_file(path)
+    eng = make_engine(path)
+    try:
+        schema.upgrade(eng)
+        with eng.begin() as conn:
+            conn.execute(text("INSERT INTO sync_state (key, value) VALUES (:k, '1')"), {"k": schema.COMPACT_PENDING})
+        with pytest.raises(schema.SchemaOutdated, match="did not finish its upgrade"):
+            schema.check_current(eng)
+    finally:
+        eng.dispose()
+    monkeypatch.setenv("DEPOT_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("DEPOT_DATA_DIR", str(tmp_path / "data"))
+    asked: list[Path] = []
+    monkeypatch.setattr(gui, "ask_upgrade", lambda p, folder: asked.append(p) or False)
+    monkeypatch.setattr(gui, "show_problem", lambda title, msg: pytest.fail(msg))
+    assert gui.upgrade_database(path, gui.Settings()) and asked == []
+    eng = make_engine(path)
+    try:
+        schema.check_current(eng)  # current and compacted
+    finally:
+        eng.dispose()
+    assert not backup.list_backups(tmp_path / "data" / "backups")  # nothing to back up: the schema was current
 
 
 def test_first_start_appears_only_for_a_new_install(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
