@@ -415,6 +415,7 @@ def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = K
             if unknown:
                 raise DatabaseProblem(f"{db_path} was written by a newer Depot (schema {', '.join(sorted(unknown))}); "
                                       "install that version to open it")
+            check_space(Path(db_path), folder)
             if progress is not None:
                 progress(0, 0, f"backing up the file ({Path(db_path).stat().st_size / 1e6:,.0f} MB) to {folder}")
             try:
@@ -435,6 +436,55 @@ def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = K
         return report, new
     finally:
         engine.dispose()
+
+
+def _temp_folder() -> Path:
+    """Where SQLite writes its VACUUM's temporary copy (its own search order on Unix)."""
+    if os.name == "nt":
+        import tempfile
+
+        return Path(tempfile.gettempdir())
+    for d in (os.environ.get("SQLITE_TMPDIR"), os.environ.get("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp"):
+        if d and os.path.isdir(d) and os.access(d, os.W_OK):
+            return Path(d)
+    return Path(".")
+
+
+def space_needed(path: Path, folder: Path) -> dict[Path, int]:
+    """Free bytes an upgrade of ``path`` needs, per folder (folders on one disk add up), as measured on
+    the large file (1,525 MB, 2026-12-06): the backup (the file's size, in ``folder``), the -wal
+    beside the file (up to its size: the compaction writes the whole new file there) and SQLite's
+    temporary copy (up to its size, in the temp folder)."""
+    size = path.stat().st_size
+    need: dict[Path, int] = {}
+    by_dev: dict[int, Path] = {}
+    for where in (folder, path.parent, _temp_folder()):
+        where = where.resolve()
+        while not where.exists() and where != where.parent:  # a backup folder made by the backup
+            where = where.parent
+        try:
+            dev = where.stat().st_dev
+        except OSError:
+            dev = -len(by_dev) - 1
+        key = by_dev.setdefault(dev, where)
+        need[key] = need.get(key, 0) + size
+    return need
+
+
+def check_space(path: Path, folder: Path) -> None:
+    """Refuse an upgrade the disk has no room for, before anything is written: a full disk half way
+    left a backup taking the room, or a file upgraded but not compacted."""
+    for where, need in space_needed(path, folder).items():
+        try:
+            free = shutil.disk_usage(where).free
+        except OSError:
+            continue
+        if free < need:
+            raise DatabaseProblem(
+                f"not enough free disk to upgrade {path}: it needs about {need / 1e6:,.0f} MB in {where} "
+                f"(a backup, then room to convert and compact the file), {free / 1e6:,.0f} MB are free; "
+                "nothing was changed: free some space (or choose another backup folder in Settings > Backups) "
+                "and start Depot again")
 
 
 def _disk_full(e: BaseException) -> bool:

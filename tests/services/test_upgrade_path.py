@@ -10,6 +10,7 @@ migrations' own downgrades (``test_storage.down_to``), with 2 MB of freed pages 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -148,3 +149,26 @@ def test_a_full_disk_during_the_compaction_says_the_upgrade_is_done_and_finishes
     monkeypatch.undo()
     taken, heads = backup.upgrade_with_backup(path, tmp_path)
     assert taken is None and heads == schema.script_heads() and facts(path)[1:] == (0, [])
+
+
+def test_an_upgrade_the_disk_has_no_room_for_is_refused_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on a 240 MB disk with the 106 MB demo file: the backup fitted, then the compaction
+    failed; the file was upgraded but not compacted and the backup took the room."""
+    path = older_file(tmp_path / "old.db")
+    before = table_digests(path)
+    size = path.stat().st_size
+    need = backup.space_needed(path, tmp_path / "backups")
+    assert sum(need.values()) == 3 * size and need[tmp_path] >= 2 * size  # backup, -wal, temporary copy
+    real = shutil.disk_usage
+
+    def disk(where: Any) -> Any:  # the disk of the file and its backups lacks one byte
+        u = real(where)
+        return u._replace(free=need[tmp_path] - 1) if Path(where) == tmp_path else u
+
+    monkeypatch.setattr(backup.shutil, "disk_usage", disk)
+    with pytest.raises(DatabaseProblem, match=r"^not enough free disk to upgrade .*nothing was changed") as e:
+        backup.upgrade_with_backup(path, tmp_path / "backups")
+    assert "\n" not in str(e.value) and len(str(e.value)) < 400
+    assert facts(path)[0] == {OLDER} and table_digests(path) == before
+    assert not (tmp_path / "backups").exists() or not list((tmp_path / "backups").iterdir())
