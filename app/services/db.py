@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
+#: page size of a new database file (bytes)
+PAGE_SIZE = 8192
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -39,6 +41,10 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # a new file's pages are 8 KiB (SQLite's default 4): less of each page is left over by rows that
+    # do not fit (a fresh large seed 9 MB smaller, docs/data.md 'Structure'); it takes only before the
+    # first table is written: an existing file keeps its page size (WAL, set next, fixes it)
+    cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.execute("PRAGMA foreign_keys = ON")

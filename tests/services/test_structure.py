@@ -100,3 +100,25 @@ def test_the_reads_of_the_dropped_indexes_still_search_an_index(tmp_path: Path) 
         plan = _plan(path, f'SELECT * FROM "{table}" WHERE {cols[0]} = ?')
         used = plan.split("USING INDEX ")[1].split(" ")[0] if "USING INDEX " in plan else ""
         assert uniques.get((table, used), [])[:1] == cols, f"{index}'s reads search {used or plan}"
+
+
+def test_a_new_file_has_8_kib_pages_and_an_existing_file_keeps_its_own(tmp_path: Path) -> None:
+    new = tmp_path / "new.db"
+    engine = make_engine(new)
+    schema.upgrade(engine)
+    engine.dispose()
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("CREATE TABLE t (x)")  # a file written by an older Depot: 4 KiB pages
+    conn.close()
+    engine = make_engine(old)
+    with engine.connect() as c:
+        c.exec_driver_sql("INSERT INTO t VALUES (1)")
+        c.commit()
+    engine.dispose()
+    sizes = {}
+    for path in (new, old):
+        conn = sqlite3.connect(path)
+        sizes[path.name] = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.close()
+    assert sizes == {"new.db": 8192, "old.db": 4096}
