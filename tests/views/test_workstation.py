@@ -373,6 +373,19 @@ def test_a_start_after_an_upgrade_killed_while_compacting_finishes_it_unasked(
     assert not backup.list_backups(tmp_path / "data" / "backups")  # nothing to back up: the schema was current
 
 
+def test_the_upgrade_question_says_the_size_and_the_free_disk_it_needs(tmp_path: Path) -> None:
+    """Walked on the large file: the question said neither; the upgrade then needed ~3x the file free."""
+    import app.gui as gui
+
+    old = tmp_path / "old.db"
+    _older_file(old)
+    with old.open("r+b") as f:  # a file past the size that takes minutes, without writing 400 MB
+        f.truncate(400_000_000)
+    text = gui.upgrade_question(old, tmp_path / "backups")
+    assert "The file is 400 MB: the upgrade needs about 1,200 MB of free disk." in text
+    assert str(tmp_path / "backups") in text and "a minute or more" in text
+
+
 def test_first_start_appears_only_for_a_new_install(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import app.gui as gui
 
