@@ -99,6 +99,7 @@ def main(argv: list[str]) -> int:
     if screen.model.rowCount() == 0:  # the page failed to load (a file this code cannot read), or no items
         why = f"the page failed: {failures[0]}" if failures else "no items"
         print(f"open: no rows in the first page of {path} ({why}): no figure")
+        screen.deleteLater()
         ctx.runner.shutdown()
         engine.dispose()
         return 1
@@ -133,6 +134,10 @@ def main(argv: list[str]) -> int:
             svc.append((time.perf_counter() - t0) * 1000)
     print(f"service search_items alone: {_ms(svc)}")
     ctx.runner.wait_idle(10_000)
+    # a window left open keeps an in-process caller's QApplication from quitting on its last window
+    screen.close()
+    screen.deleteLater()
+    app.processEvents()
     ctx.runner.shutdown()
     engine.dispose()
     ok = statistics.median(opens) < 300 and statistics.median(keys) < 100

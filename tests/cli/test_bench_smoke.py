@@ -73,6 +73,23 @@ def _private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPOT_CARRIER_SANDBOX", "")  # restored afterwards: the tracking benches set it
 
 
+@pytest.fixture(autouse=True)
+def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A GUI bench run in-process must close what it showed: a visible window left behind kept the
+    next test's app from quitting on its last window (tests/views/test_shell hung in app.exec() and
+    test_setup_assistant failed on a Qt warning about the leftover window, in the whole suite only)."""
+    yield
+    if "qapp" not in request.fixturenames:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+        left = [type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible()]
+        assert not left, f"the bench left {left} open"
+
+
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bench's temporary folders inside this test's (not for a postgres-owned cluster folder)."""
