@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -102,7 +103,27 @@ def test_schema_too_old_or_too_new_keeps_changes_queued(net: Net) -> None:
     with psycopg.connect(net.server.dsn) as c:
         c.execute("UPDATE depot_meta SET value = '[]' WHERE key = 'min_client_revisions'")
         c.execute("UPDATE depot_meta SET value = '[\"0001\"]' WHERE key = 'revisions'")
+        # built by a Depot whose replicated tables differed (a table or a column fewer)
+        c.execute("UPDATE depot_meta SET value = 'an-older-shape' WHERE key = 'fingerprint'")
     _offline(net, net.server.role_dsn("DAL"), "server schema is older")
+    with psycopg.connect(net.server.dsn) as c:  # a server set up before the fingerprint existed
+        c.execute("DELETE FROM depot_meta WHERE key = 'fingerprint'")
+    _offline(net, net.server.role_dsn("DAL"), "server schema is older")
+
+
+def test_a_workstation_ahead_by_sqlite_only_migrations_keeps_syncing(net: Net) -> None:
+    """Walking the upgrade (2026-12-06): migrations 0024-0026 change only SQLite (indexes, how times
+    are stored), yet a branch that installed them before head office ran `server init` stopped
+    syncing ('0024_structure ... unknown there'). The server's tables are what the fingerprint
+    says; when they are the same as this version's, revisions the server never saw pass."""
+    receive(net.dal, net.world, "DAL", "BOLT", 5)
+    with psycopg.connect(net.server.dsn) as c:  # the server was set up before this version's migrations
+        revs = c.execute("SELECT value FROM depot_meta WHERE key = 'revisions'").fetchone()[0]
+        c.execute("UPDATE depot_meta SET value = %s WHERE key = 'revisions'",
+                  (json.dumps([r for r in json.loads(revs) if r < "0024"]),))
+    res = net.dal.sync()
+    assert res.pushed > 0 and res.pending == 0
+    assert net.server.query("SELECT count(*) FROM stock_move") == [(1,)]
 
 
 def test_connection_dropped_mid_batch_loses_nothing(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:

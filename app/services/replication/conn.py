@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, text
 
 from app.services.errors import DomainError
-from app.services.replication.server import ServerInfo, server_info
+from app.services.replication.server import ServerInfo, schema_fingerprint, server_info
 
 SECRET_PREFIX = "sync:"
 
@@ -164,7 +164,8 @@ def check_gate(conn: psycopg.Connection[Any], client_revisions: set[str]) -> Ser
 
     Too old: the server lists revisions every client must have (expand-then-contract: set
     once the server no longer carries what old clients need). Too new: the client has
-    revisions the server schema was never built for (new tables or columns).
+    revisions the server schema was never built for and its tables as the server sees them
+    differ from the server's (``schema_fingerprint``: new tables or columns).
     """
     try:
         info = server_info(conn)
@@ -178,7 +179,9 @@ def check_gate(conn: psycopg.Connection[Any], client_revisions: set[str]) -> Ser
             f"this Depot is too old for the server (schema {', '.join(sorted(missing))} required): "
             "install the newer version; changes stay queued")
     unknown = client_revisions - set(info.revisions)
-    if unknown:
+    if unknown and not (info.fingerprint and info.fingerprint == schema_fingerprint()):
+        # revisions the server was not built for that change nothing it holds (SQLite-only
+        # migrations) pass: the fingerprint of the tables as the server sees them is the same
         raise SchemaMismatch(
             f"the server schema is older than this Depot ({', '.join(sorted(unknown))} unknown there): "
             "head office must run 'depot server init' with this version; changes stay queued")

@@ -38,6 +38,20 @@ from app.services.replication.probe import function_ddl as changed_tables_ddl
 from app.services.replication.tables import SyncTable, sync_tables
 
 SERVER_SCHEMA_VERSION = 2
+
+
+def schema_fingerprint() -> str:
+    """What the server schema is made of, as a hash: the server objects' version and every replicated
+    table as the server sees it (columns with their server types, sync kind, branch-editable fields,
+    final states). A migration that changes only SQLite (indexes, how a time is stored) leaves it
+    as it was, so a workstation that installs the new version before head office's ``server init``
+    keeps syncing (``conn.check_gate``); one that adds a table or a column changes it."""
+    import hashlib
+
+    shape = [SERVER_SCHEMA_VERSION] + [
+        [t.name, t.sync, [[c.name, c.pg_type, c.nullable] for c in t.columns], sorted(t.branch_editable),
+         sorted(t.final_states), t.derived_ids] for t in sync_tables().values()]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:32]
 META_DDL = """
 CREATE TABLE IF NOT EXISTS depot_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS depot_role (
@@ -170,6 +184,8 @@ class ServerInfo:
     tables: list[str]
     #: branch logins pull only their scope (replication.scope)
     selective: bool = False
+    #: ``schema_fingerprint()`` of the Depot that last ran ``server init`` ('' before 2026-12-06)
+    fingerprint: str = ""
 
 
 def connect(dsn: str, **kw: Any) -> psycopg.Connection[Any]:
@@ -390,7 +406,8 @@ def init_server(dsn: str, *, role_prefix: str | None = None, client_revisions: s
         all_revs = sorted(set(json.loads(row[0]) if row else []) | revs)
         minimum = sorted(min_client_revisions) if min_client_revisions is not None else None
         meta = {"role_prefix": prefix, "version": str(SERVER_SCHEMA_VERSION), "revisions": json.dumps(all_revs),
-                "tables": json.dumps(sorted(names)), "server_id": server_id}
+                "tables": json.dumps(sorted(names)), "server_id": server_id,
+                "fingerprint": schema_fingerprint()}
         if minimum is not None:
             meta["min_client_revisions"] = json.dumps(minimum)
         if selective is not None:
@@ -425,6 +442,7 @@ def server_info(conn: psycopg.Connection[Any]) -> ServerInfo:
         min_client_revisions=json.loads(meta.get("min_client_revisions", "[]")),
         tables=json.loads(meta.get("tables", "[]")),
         selective=meta.get("selective") == "on",
+        fingerprint=meta.get("fingerprint", ""),
     )
 
 
