@@ -141,7 +141,18 @@ def sql_day_week(col: str) -> str:
     return f"(({col} + {JDN_EPOCH}) / 7)"
 
 
-class EpochDays(TypeDecorator[dt.date]):
+class _NumberInSQLite:
+    """A literal of a type stored as a number in SQLite and as text or a date elsewhere: the bound
+    number as it is, anything else quoted (``str`` of a date is its ISO form)."""
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        if value is None:
+            return "NULL"
+        bound = self.process_bind_param(value, dialect)  # type: ignore[attr-defined]
+        return str(bound) if isinstance(bound, int) else f"'{bound}'"
+
+
+class EpochDays(_NumberInSQLite, TypeDecorator[dt.date]):
     """A date: an INTEGER of days since 1970-01-01 in SQLite (declared ``INTEGER``), a ``DATE``
     elsewhere (the server's column; the wire's 'YYYY-MM-DD': replication's type map reads ``impl``).
     Reading text where a number belongs raises: a write went around the type."""
@@ -163,12 +174,6 @@ class EpochDays(TypeDecorator[dt.date]):
             return value
         return days(value)
 
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        if value is None:
-            return "NULL"
-        bound = self.process_bind_param(value, dialect)
-        return str(bound) if isinstance(bound, int) else f"'{bound.isoformat()}'"
-
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.date | None:
         if value is None:
             return None
@@ -183,7 +188,7 @@ class EpochDays(TypeDecorator[dt.date]):
         return dt.date.fromisoformat(str(value))
 
 
-class UTCMicros(TypeDecorator[dt.datetime]):
+class UTCMicros(_NumberInSQLite, TypeDecorator[dt.datetime]):
     """Aware UTC datetime: an INTEGER of microseconds since the epoch in SQLite (declared ``BIGINT``),
     ISO text like ``UTCDateTime`` elsewhere (the server's column is text; replication's type map
     reads ``impl``). Reading text where a number belongs raises: a write went around the type."""
@@ -204,12 +209,6 @@ class UTCMicros(TypeDecorator[dt.datetime]):
         if dialect.name != "sqlite":
             return UTCDateTime().process_bind_param(value, dialect)
         return micros(value)
-
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        if value is None:
-            return "NULL"
-        bound = self.process_bind_param(value, dialect)
-        return str(bound) if isinstance(bound, int) else f"'{bound}'"
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
