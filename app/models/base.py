@@ -18,10 +18,11 @@ import datetime as dt
 import uuid
 from typing import ClassVar, TypeVar
 
-from sqlalchemy import BigInteger, MetaData, String
+from sqlalchemy import BigInteger, CheckConstraint, MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.models.ids import uuid7
+from app.models.stamps import UTCMicros
 from app.models.types import Id, Money, UTCDateTime, utcnow
 
 T = TypeVar("T")
@@ -54,6 +55,30 @@ class Base(DeclarativeBase):
     #: every site keep the server's copy of such a ledger row
     __derived_ids__: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        table = cls.__dict__.get("__table__")
+        if isinstance(table, Table) and issubclass(cls, _Replicated):
+            _refuse_text_times(table)
+
+
+#: the times every replicated row carries: microseconds in SQLite (``stamps.UTCMicros``, ISO text
+#: on the server and the wire; migration 0027_replicated_times)
+REPLICATED_TIMES = ("created_at", "updated_at", "deleted_at")
+
+
+def _refuse_text_times(table: Table) -> None:
+    """A CHECK per replicated time that it holds a number: in SQLite any text is greater than any
+    number, so an ISO string written around the type (raw SQL) would compare wrong without an error;
+    the CHECK makes that write fail instead (the same CHECK 0027_replicated_times adds)."""
+    for name in REPLICATED_TIMES:
+        col = table.c.get(name)
+        if col is None or any(isinstance(c, CheckConstraint) and f"typeof({name})" in str(c.sqltext)
+                              for c in table.constraints):
+            continue
+        test = "IN ('integer', 'null')" if col.nullable else "= 'integer'"
+        table.append_constraint(CheckConstraint(f"typeof({name}) {test}", name=f"{name}_number"))
+
 
 class _Replicated:
     """Columns every replicated row carries."""
@@ -61,7 +86,8 @@ class _Replicated:
     id: Mapped[uuid.UUID] = mapped_column(Id(), primary_key=True, default=uuid7)
     #: branch that owns (and alone may write) this row; head office for master data
     owner_branch_id: Mapped[uuid.UUID] = mapped_column(Id(), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: microseconds in SQLite (``stamps.UTCMicros``), ISO text on the server and the wire
+    created_at: Mapped[dt.datetime] = mapped_column(UTCMicros(), default=utcnow)
 
 
 def without_owner_index(cls: type[T]) -> type[T]:
@@ -88,13 +114,13 @@ class LedgerRow(_Replicated):
 
 
 class _Versioned(_Replicated):
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCMicros(), default=utcnow, onupdate=utcnow)
     #: hybrid logical clock of the last write: 48-bit ms << 16 | counter
     hlc: Mapped[int] = mapped_column(BigInteger, default=0)
     #: site (workstation database) that made the last write; HLC tie-break
     hlc_site: Mapped[str] = mapped_column(String(36), default="")
     #: soft delete: a tombstone replicates like any other change
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCMicros(), default=None)
 
 
 class BranchDocument(_Versioned):

@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BranchDocument, LedgerRow, without_owner_index
-from app.models.stamps import EpochDays, numeric_created_at, sql_day_week
+from app.models.stamps import EpochDays, sql_day_week
 
 #: replenishment policies a pair may have: fixed min/max, computed from the sales history, or from
 #: the pair's demand forecast (issue 18). Without a row a pair uses its forecast where one exists,
@@ -35,7 +35,6 @@ def policy_id_for(item_id: uuid.UUID, warehouse_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_POLICY_NS, f"{item_id.hex}:{warehouse_id.hex}")
 
 
-@numeric_created_at
 @without_owner_index
 class SalesHistory(LedgerRow, Base):
     """Units of an item sold from a warehouse on one day in the old system (demand only)."""

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, t
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, LedgerRow, LocalOnly, without_owner_index
-from app.models.stamps import UTCMicros, numeric_created_at
+from app.models.stamps import UTCMicros
 from app.models.types import LotKey
 
 #: why stock moved; reversing moves keep the reason and point at what they reverse
@@ -37,7 +37,6 @@ MOVE_REASONS = (
 )
 
 
-@numeric_created_at
 @without_owner_index
 class StockMove(LedgerRow, Base):
     __tablename__ = "stock_move"

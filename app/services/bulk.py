@@ -125,6 +125,11 @@ class Stamp:
     hlc: int
     site: str
 
+    @property
+    def now_us(self) -> int:
+        """``now`` as raw SQL binds it into a replicated time (microseconds, ``stamps.UTCMicros``)."""
+        return stamps.iso_micros(self.now)
+
     @classmethod
     def take(cls, session: Session) -> Stamp:
         return cls(iso_utc(utcnow()), clock.now(), site_id(session))

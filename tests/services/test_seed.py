@@ -557,7 +557,7 @@ def test_a_seed_run_early_in_its_day_stamps_nothing_after_the_moment_it_runs(tmp
         # today's orders are still there, in before the seed ran
         todays = conn.execute("SELECT count(*), max(created_at) FROM sales_order WHERE order_date = ?",
                               (TODAY.isoformat(),)).fetchone()
-        assert todays[0] > 0 and todays[1] <= stamp
+        assert todays[0] > 0 and todays[1] <= iso_micros(stamp)  # created_at: microseconds (``stamps``)
     finally:
         conn.close()
 

@@ -32,6 +32,7 @@ from app.models.hlc import clock
 from app.models.ids import uuid7
 from app.models.org import Branch, Warehouse
 from app.models.sales import SalesOrder
+from app.models.stamps import micros
 from app.models.types import iso_utc, utcnow
 from app.services import audit
 from app.services.allocation.plan import LinePlan, Plan
@@ -132,6 +133,7 @@ def apply_plan(session: Session, actor: Actor | None, plan: Plan, *, kind: str =
         by_branch[branch_of[ln.warehouse_id]].append(ln)
     now, site = utcnow(), site_id(session)
     now_text = iso_utc(now)
+    now_us = micros(now)  # the raw UPDATE's updated_at (``stamps.UTCMicros``)
     numbers: list[str] = []
     alloc_rows: list[tuple[Any, ...]] = []
     line_rows: list[tuple[Any, ...]] = []
@@ -155,7 +157,7 @@ def apply_plan(session: Session, actor: Actor | None, plan: Plan, *, kind: str =
             for lot, d in ln.lot_deltas():
                 alloc_rows.append((uuid7().hex, branch.hex, now_text, run_id.hex, ln.order_id, ln.line_id, ln.item_id,
                                    ln.warehouse_id, lot or None, d, ln.rule[:20], ln.rank, ln.reason[:200]))
-            line_rows.append((ln.delta, clock.now(), site, now_text, ln.line_id))
+            line_rows.append((ln.delta, clock.now(), site, now_us, ln.line_id))
     if alloc_rows:
         # the run rows first (allocation rows name them), then the ledger through the bulk writer
         # (ownership checked; for a big run the capture is done set-based: app.services.bulk)

@@ -200,7 +200,7 @@ def write_order_points(session: Session, actor: Actor, rows: list[Any]) -> int:
     new = [(pid.hex, wh.branch_id.hex, stamp.now, stamp.now, stamp.hlc, stamp.site, item_id.hex, wh.id.hex, pol,
             lo, hi) for pid, item_id, wh, pol, lo, hi, old in rows if not old]
     BulkInsert(session, ReplenishmentPolicy, _POLICY_COLUMNS).write(new)
-    changed = [(pol, lo, hi, stamp.now, stamp.hlc, stamp.site, pid.hex)
+    changed = [(pol, lo, hi, stamp.now_us, stamp.hlc, stamp.site, pid.hex)
                for pid, _item, _wh, pol, lo, hi, old in rows if old]
     if changed:  # prepare refused other branches' warehouses: these rows are this site's to change
         run_many(session, "replenishment_policy", "UPDATE replenishment_policy SET policy = ?, min_qty = ?, max_qty = ?, deleted_at = NULL, "

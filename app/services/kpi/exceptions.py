@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.models.stamps import day_micros, sql_iso
 from app.services.kpi.core import Fact, Kpi, Scope, bucket_bounds, buckets, register, sql_rows
 
 register(Kpi(
@@ -17,19 +18,20 @@ register(Kpi(
     better="lower",
     definition="Exceptions raised in the period (every kind: EDI differences, late carriers, credit holds ...)",
     dims=frozenset({"branch"}),
-    rows_sql="""
-SELECT e.created_at AS at, NULL AS wh, e.owner_branch_id AS br, NULL AS supplier, NULL AS customer,
+    rows_sql=f"""
+SELECT {sql_iso('e.created_at')} AS at, NULL AS wh, e.owner_branch_id AS br, NULL AS supplier, NULL AS customer,
        NULL AS carrier, 1 AS num, 0 AS den, COALESCE(NULLIF(e.entity_ref, ''), e.kind) AS doc, e.role AS party,
        e.kind || ': ' || e.title AS detail, CASE WHEN e.status = 'resolved' THEN 0 ELSE 1 END AS bad
-FROM exception_item e WHERE e.deleted_at IS NULL AND e.created_at >= :start AND e.created_at < :end
+FROM exception_item e WHERE e.deleted_at IS NULL AND e.created_at >= :start_us AND e.created_at < :end_us
 """,
 ))
 
 
 def _open_rows(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
-    sql = ("SELECT created_at, resolved_at, owner_branch_id, COALESCE(NULLIF(entity_ref, ''), kind), role, "
-           "kind || ': ' || title FROM exception_item WHERE deleted_at IS NULL AND created_at < :end")
-    params: dict[str, Any] = {"end": scope.end.isoformat()}
+    # created_at is microseconds (``stamps``, 0027_replicated_times), resolved_at ISO text
+    sql = (f"SELECT {sql_iso('created_at')}, resolved_at, owner_branch_id, COALESCE(NULLIF(entity_ref, ''), kind), "
+           "role, kind || ': ' || title FROM exception_item WHERE deleted_at IS NULL AND created_at < :end")
+    params: dict[str, Any] = {"end": day_micros(scope.end)}
     if scope.branches is not None:
         ph = ", ".join(f":b{i}" for i in range(len(scope.branches))) or "NULL"
         sql += f" AND owner_branch_id IN ({ph})"

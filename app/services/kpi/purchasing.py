@@ -92,19 +92,20 @@ register(Kpi(
     definition="Hours from a PO entering pending approval to its approval, for POs approved in the period "
                "(POs no rule sent for approval are not counted)",
     dims=frozenset({"branch", "warehouse", "supplier"}),
-    rows_sql="""
-SELECT a.created_at AS at, p.warehouse_id AS wh, w.branch_id AS br, p.supplier_id AS supplier,
-       NULL AS customer, NULL AS carrier, (julianday(substr(a.created_at, 1, 19))
-         - julianday(substr(q.created_at, 1, 19))) * 24 AS num, 1 AS den,
-       p.number AS doc, a.username AS party,
-       'submitted ' || substr(q.created_at, 1, 16) || ', approved ' || substr(a.created_at, 1, 16) AS detail,
-       CASE WHEN julianday(a.created_at) - julianday(q.created_at) > 1 THEN 1 ELSE 0 END AS bad
+    # audit times are microseconds (``stamps``, 0027_replicated_times); hours between whole seconds as before
+    rows_sql=f"""
+SELECT {sql_iso('a.created_at')} AS at, p.warehouse_id AS wh, w.branch_id AS br, p.supplier_id AS supplier,
+       NULL AS customer, NULL AS carrier, ({sql_seconds('a.created_at')} - {sql_seconds('q.created_at')}) / 3600.0 AS num,
+       1 AS den, p.number AS doc, a.username AS party,
+       'submitted ' || substr({sql_iso('q.created_at')}, 1, 16) || ', approved ' || substr({sql_iso('a.created_at')}, 1, 16)
+         AS detail,
+       CASE WHEN a.created_at - q.created_at > {US_PER_DAY} THEN 1 ELSE 0 END AS bad
 FROM audit_entry a
 JOIN audit_entry q ON q.id = (SELECT s.id FROM audit_entry s WHERE s.entity = 'purchase_order'
      AND s.entity_id = a.entity_id AND s.action = 'po.pending_approval' AND s.created_at <= a.created_at
      ORDER BY s.created_at DESC LIMIT 1)
 JOIN purchase_order p ON p.id = a.entity_id
 JOIN warehouse w ON w.id = p.warehouse_id
-WHERE a.entity = 'purchase_order' AND a.action = 'po.approved' AND a.created_at >= :start AND a.created_at < :end
+WHERE a.entity = 'purchase_order' AND a.action = 'po.approved' AND a.created_at >= :start_us AND a.created_at < :end_us
 """,
 ))

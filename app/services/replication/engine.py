@@ -9,6 +9,7 @@ next attempt runs, so retries happen on a timer, not only on the next local writ
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -324,7 +325,7 @@ SYNC = jobs.register(jobs.Job("sync", _sync_job, interval_s=30, interval_setting
 
 def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:
     """Delete local soft-deleted rows older than the retention, unless they still wait to be pushed."""
-    cutoff = iso_utc(utcnow().replace(microsecond=0) - __import__("datetime").timedelta(days=older_than_days))
+    cutoff = iso_utc(utcnow().replace(microsecond=0) - dt.timedelta(days=older_than_days))
     n = 0
     with engine.begin() as c:
         c.exec_driver_sql("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
@@ -332,7 +333,8 @@ def purge_local_tombstones(engine: Engine, older_than_days: int = 30) -> int:
             if t.versioned:
                 r = c.exec_driver_sql(
                     f'DELETE FROM "{t.name}" WHERE deleted_at IS NOT NULL AND deleted_at < ? '
-                    f"AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)", (cutoff, t.name))
+                    f"AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)",
+                    (t.stored("deleted_at", cutoff), t.name))
                 n += r.rowcount or 0
         c.exec_driver_sql("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return n

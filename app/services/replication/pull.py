@@ -458,7 +458,7 @@ def _mark_purged(c: Connection, purged: list[tuple[str, str, str]]) -> int:
         r = c.exec_driver_sql(
             f'UPDATE "{tbl}" SET deleted_at = ? '
             "WHERE id = ? AND deleted_at IS NULL AND lower(hex(id)) NOT IN (SELECT row_id FROM sync_outbox WHERE tbl = ?)",
-            (at, id_bytes(rid), tbl))
+            (t.stored("deleted_at", at), id_bytes(rid), tbl))
         n += r.rowcount or 0
     return n
 

@@ -126,6 +126,14 @@ class SyncTable:
         marked = set(self.null_marked)
         return "(" + ", ".join("nullif(?, x'')" if i in marked else "?" for i in range(len(self.columns))) + ")"
 
+    def stored(self, column: str, wire: Any) -> Any:
+        """One wire value of ``column`` as SQLite stores it (a time as its number, a date as its day
+        number), for raw SQL that binds it (tombstones, the purge's cut-off)."""
+        c = next(c for c in self.columns if c.name == column)
+        if wire is None:
+            return None
+        return iso_micros(wire) if c.micros else iso_days(wire) if c.days else wire
+
     def to_sqlite(self, rows: Sequence[Row]) -> list[Row]:
         """Wire-form rows with their ids as the 16 bytes SQLite stores, as ``bytearray``, their ``micros``
         times as numbers (``stamps.iso_micros``) and the NULLs of nullable columns as ``NULL_MARK``, for

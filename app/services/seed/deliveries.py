@@ -23,7 +23,7 @@ from typing import Any
 
 from app.models.types import iso_utc
 from app.services.carriers.sandbox import lanes
-from app.services.seed.bulk import hlc_of, stored_ids
+from app.services.seed.bulk import hlc_of, micros_positions, stored_ids, stored_times
 
 #: carrier -> (share delivered early, mean extra days when late, share late on a good day)
 _CARRIER = {"SANDBOX": (0.25, 0.6, 0.12), "UPS": (0.3, 0.5, 0.08), "FEDEX": (0.28, 0.6, 0.1),
@@ -32,6 +32,9 @@ HISTORY = {"demo": 3_000, "large": 100_000}
 #: the shipment rows' id columns (id, owner, order, warehouse, carrier, service): read and made as
 #: hex here, written as the 16 bytes SQLite stores
 _SHIPMENT_IDS = (0, 1, 7, 8, 9, 10)
+_SHIPMENT_COLUMNS = ("id", "owner_branch_id", "created_at", "updated_at", "hlc", "hlc_site", "number", "sales_order_id",
+                     "warehouse_id", "carrier_id", "service_id", "tracking_number", "status", "shipped_at", "eta",
+                     "delivered_at", "promised_date", "service_code", "freight_quoted", "freight_billed")
 #: a service's transit days -> the sandbox price list's level
 _LEVEL = {1: "next_day", 2: "two_day", 3: "three_day", 4: "ground", 5: "ground"}
 #: grams in a pound: 45,359,237 / 100,000
@@ -165,12 +168,10 @@ def delivery_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int
 def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
     """Insert ``delivery_rows`` (capture off: seeded rows are not local edits); returns how many."""
     conn.execute("UPDATE sync_capture SET enabled = 0 WHERE id = 1")
+    stored = stored_ids(stored_times(rows, micros_positions("shipment", _SHIPMENT_COLUMNS)), _SHIPMENT_IDS)
     try:
-        conn.executemany(
-            "INSERT INTO shipment (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, sales_order_id,"
-            " warehouse_id, carrier_id, service_id, tracking_number, status, shipped_at, eta, delivered_at,"
-            " promised_date, service_code, freight_quoted, freight_billed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stored_ids(rows, _SHIPMENT_IDS))
+        conn.executemany(f"INSERT INTO shipment ({', '.join(_SHIPMENT_COLUMNS)}) "
+                         f"VALUES ({', '.join('?' * len(_SHIPMENT_COLUMNS))})", stored)
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(rows)

@@ -346,9 +346,9 @@ def _simulate_item(env: _Env, idx: int) -> None:
 
     def receive(arrival: int, qty: int, po_id: bytearray, line_id: bytearray) -> None:
         nonlocal on_hand, serial_seq
-        ms, ts = stamp(arrival, rint(6 * 3600, 11 * 3600))
+        ms, _ts = stamp(arrival, rint(6 * 3600, 11 * 3600))
         ms2 = days.ms[arrival] + rint(11 * 3600 + 60, 13 * 3600) * 1000
-        us, us2 = ms * 1000, ms2 * 1000  # the moves' times as stored (``stamps``); the lot's as ISO text
+        us, us2 = ms * 1000, ms2 * 1000  # the moves' and the lot's times as stored (``stamps``)
         lot_id = None
         if item.track_lot:
             code = f"{wcode}{days.date[arrival]:%y%m%d}"
@@ -357,7 +357,7 @@ def _simulate_item(env: _Env, idx: int) -> None:
             if item.track_expiry or item.category in SHELF_LIFE:
                 a, b = SHELF_LIFE.get(item.category, (365, 730))
                 expiry = (days.date[arrival] + dt.timedelta(days=rint(a, b))).isoformat()
-            env.lots.append((lot_id, owner, ts, iid, code, expiry))
+            env.lots.append((lot_id, owner, us, iid, code, expiry))
         if item.track_serial:
             for _ in range(qty):
                 serial_seq += 1

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from app.models import stamps
 from app.models.kpi import kpi_stock_day_add_sql
 from app.services.seed.bulk import (
     hlc_of,
@@ -69,7 +70,8 @@ def _approvals(ctx: Ctx, conn: sqlite3.Connection, rng: random.Random) -> None:
     pos = conn.execute("SELECT id, owner_branch_id, created_at FROM purchase_order WHERE status = 'closed' "
                        "AND substr(lower(hex(id)), 31, 2) < '28' ORDER BY created_at, id").fetchall()  # ids: 16 bytes
     for po_id, owner, created in pos:
-        sent = dt.datetime.fromisoformat(created) + dt.timedelta(minutes=rng.randint(2, 40))
+        # microseconds (``stamps``; the digits as text in a file of an older schema: test_storage)
+        sent = stamps.from_micros(int(created)) + dt.timedelta(minutes=rng.randint(2, 40))
         hours = rng.choice((1, 2, 3, 4, 6, 8, 20, 22, 26, 47)) + rng.random()
         ok = sent + dt.timedelta(hours=hours)
         for action, at, user, who in (("po.pending_approval", sent, ctx.users.get("buyer"), "buyer"),

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.models.dispatch import SHORT_REASONS
 from app.models.types import iso_utc
-from app.services.seed.bulk import hlc_of, stored_ids
+from app.services.seed.bulk import hlc_of, stored_ids, stored_times
 
 WEEKS = 13
 #: order lines picked at most, per size (the large seed's history is long; its alerts need no more)
@@ -130,6 +130,10 @@ def pick_rows(conn: sqlite3.Connection, size: str, today: dt.date, seed: int = 1
     return wave_rows, out
 
 
+#: positions of created_at and updated_at in both row shapes (``stamps.UTCMicros``)
+_VERSION_TIMES = (2, 3)
+
+
 def insert_picks(conn: sqlite3.Connection, picks: Picks) -> int:
     """Insert ``pick_rows`` (capture off: seeded rows are not local edits); returns how many lines."""
     wave_rows, out = picks
@@ -139,12 +143,13 @@ def insert_picks(conn: sqlite3.Connection, picks: Picks) -> int:
             "INSERT INTO wave (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, number, warehouse_id, status,"
             " pick_mode, orders, lines, units, planned_by, released_at, picked_at, note, priority, pick_minutes, walk_m,"
             " walk_line_order_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)",
-            stored_ids(wave_rows, (0, 1, 7)))  # ids read and made as hex here, stored as 16 bytes
+            # ids read and made as hex here, stored as 16 bytes; created_at, updated_at as microseconds
+            stored_ids(stored_times(wave_rows, _VERSION_TIMES), (0, 1, 7)))
         conn.executemany(
             "INSERT INTO pick_line (id, owner_branch_id, created_at, updated_at, hlc, hlc_site, wave_id, order_id,"
             " order_line_id, item_id, from_location_id, tote, seq, qty, qty_picked, status, short_reason, picked_at,"
             " picked_by_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            stored_ids(out, (0, 1, 6, 7, 8, 9, 10, 18)))
+            stored_ids(stored_times(out, _VERSION_TIMES), (0, 1, 6, 7, 8, 9, 10, 18)))
     finally:
         conn.execute("UPDATE sync_capture SET enabled = 1 WHERE id = 1")
     return len(out)

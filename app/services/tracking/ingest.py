@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from app.models.hlc import clock
 from app.models.shipping import Shipment
+from app.models.stamps import micros
 from app.models.tracking import TrackingEvent, event_hex_for, event_hexes_for
 from app.models.types import UTCDateTime, iso_utc, utcnow
 from app.models.workflow import allowed
@@ -428,7 +429,7 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
     if groups:
         check_insert(session, Shipment, owners)  # a document: only its own branch's (the flush guard's rule)
         now, site = utcnow(), site_id(session)
-        now_iso = iso_utc(now)
+        now_us = micros(now)  # updated_at as SQLite stores it (``stamps.UTCMicros``)
         iso: dict[Any, Any] = {None: None}  # a poll's shipments share times (its own clock, mostly)
 
         def when(v: Any) -> Any:
@@ -444,7 +445,7 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
                 for n, f in convs:
                     r[n] = f(r[n])
                 d["updated_at"], d["hlc"], d["hlc_site"] = now, clock.now(), site
-                r += (now_iso, d["hlc"], site, d["id"].bytes)  # the id as SQLite stores it (16 bytes)
+                r += (now_us, d["hlc"], site, d["id"].bytes)  # the id as SQLite stores it (16 bytes)
                 rows.append(r)
             sets = ", ".join(f"{k} = ?" for k in keys)
             run_many(session, "shipment", f"UPDATE shipment SET {sets}, updated_at = ?, hlc = ?, hlc_site = ? "
