@@ -5,7 +5,8 @@ such a column with text, which raises nothing and matches wrongly.
   Expected hits: only the text columns that hold hex on purpose (``sync_outbox.row_id``, the conflict
   log, ``count_line.lot_key``).
 * ``time``: a quoted ``'YYYY-MM-DD...'`` in a statement on a table whose times or dates are numbers
-  (``_WATCHED``: 0023_numeric_times, 0025_history_times, 0026_kpi_times). Any text is greater than any
+  (``_WATCHED``: 0023_numeric_times, 0025_history_times, 0026_kpi_times), or a replicated
+  ``created_at``/``updated_at``/``deleted_at`` compared with one (``_REPLICATED``: 0027_replicated_times). Any text is greater than any
   number: ``moved_at >= '2026-01-01'`` matches every row. Writes of text are refused by CHECKs;
   reads are not. Expected hits: the tests that write text on purpose to see it refused.
 
@@ -30,6 +31,12 @@ _WATCHED = {
     "sales_history": re.compile(r"\b(sale_date|created_at)\b"),
     "kpi_po_line": re.compile(r"\b(order_date|expected_date|first_at|last_at|put_at)\b"),
 }
+#: every replicated table's created_at, updated_at, deleted_at (0027_replicated_times), compared with a
+#: quoted date or time (in any table: the local ones whose created_at is text are few; writes are refused
+#: by CHECKs, so only comparisons are looked for)
+_REPLICATED = re.compile(
+    r"\b(created_at|updated_at|deleted_at)\s*(?:[<>=!]=?|<>|BETWEEN)\s*'\d{4}-\d{2}-\d{2}"
+    r"|'\d{4}-\d{2}-\d{2}[^']*'\s*(?:[<>=!]=?|<>)\s*(?:\w+\.)?(created_at|updated_at|deleted_at)\b")
 _CHECKS = [c for c in os.environ.get("SQL_TRACE", "hex,time").split(",") if c in _LITERALS]
 _NUM = re.compile(r"\b\d+\b")
 _STR = re.compile(r"'(?:[^']|'')*'")
@@ -46,7 +53,8 @@ def _shape(sql: str, literal: re.Pattern[str]) -> str:
 def _hit(check: str, sql: str) -> bool:
     if not _LITERALS[check].search(sql):
         return False
-    return check != "time" or any(table in sql and col.search(sql) for table, col in _WATCHED.items())
+    return check != "time" or any(table in sql and col.search(sql) for table, col in _WATCHED.items()) \
+        or bool(_REPLICATED.search(sql))
 
 
 def _trace(sql: str) -> None:
