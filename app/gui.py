@@ -69,6 +69,15 @@ def show_problem(title: str, text: str) -> None:
     QMessageBox.critical(None, f"Depot - {title}", text)
 
 
+def show_note(title: str, text: str) -> None:
+    """A message box that says what just happened (not an error), and the same line on stderr for
+    whoever started Depot from a terminal: an upgrade that finished, a first start left without a choice."""
+    print(f"depot: {text}", file=sys.stderr)
+    box = QMessageBox(QMessageBox.Icon.Information, f"Depot - {title}", text, QMessageBox.StandardButton.Ok)
+    box.setObjectName("depotNote")
+    box.exec()
+
+
 def apply_style(app: QApplication) -> None:
     qss = RESOURCES / "style.qss"
     if qss.exists():
@@ -147,6 +156,8 @@ def upgrade_database(path: Path, settings: Settings) -> bool:
     if "error" in outcome:
         show_problem("upgrade", str(outcome["error"]))
         return False
+    taken, heads = outcome["ok"]
+    show_note("upgrade done", backup.upgrade_sentence(path, taken, heads, folder))
     return True
 
 
@@ -308,12 +319,15 @@ def launch(args: argparse.Namespace) -> int:
     logfile.setup("window")
     settings = Settings()
     path = resolve_db_path(args, settings)
+    created_here = False  # this start made the file ("Set up a new company"): an unused one is removed
     if not path.exists() and not getattr(args, "db", None) and not getattr(args, "demo", False):
         from app.views.setup.first_start import FirstStartDialog  # a new install only: not on a normal start
 
         choice = FirstStartDialog.ask(path)  # a new install: create, join, restore or the demo
         if choice is None:
+            show_note("not set up", FIRST_START_LEFT)
             return 1
+        created_here = choice == "new"
         if choice == "demo":
             args.demo = True
             path = demo_db_path()
@@ -341,8 +355,8 @@ def launch(args: argparse.Namespace) -> int:
         engine.dispose()
         return 1
     if not user and _still_in_setup(engine):
-        print("depot: the new file has no admin yet: start again to finish setting it up", file=sys.stderr)
         engine.dispose()
+        _setup_left(path, created_here)
         return 1
     try:
         while True:  # one turn per signed-in user: "Sign out" brings the sign-in back, no restart
@@ -366,6 +380,26 @@ def launch(args: argparse.Namespace) -> int:
             autologin, user = False, ""  # the next user signs in with their own password
     finally:
         engine.dispose()
+
+
+#: the first-start dialog closed without a choice
+FIRST_START_LEFT = ("Depot was not set up: nothing was created on this computer. The next start of Depot asks "
+                    "again (join a branch, set up a new company, restore a backup or look around in the demo; "
+                    "'depot gui --demo' opens the demo at once).")
+
+
+def _setup_left(path: Path, created_here: bool) -> None:
+    """The setup assistant closed before its first admin: say what happened and how to come back. A file
+    this start made and nothing was saved in is removed (the next start asks again how to begin)."""
+    from app.services import first_start
+
+    if created_here and first_start.discard_if_empty(path):
+        show_note("not set up", "Setting up the new company was cancelled before anything was saved: nothing "
+                                "was kept on this computer. The next start of Depot asks again how to begin.")
+        return
+    show_note("not set up yet", f"The new company is not set up yet: it has no admin, so nobody can sign in. "
+                                f"What was saved is kept in {path}; the setup assistant opens again at the next "
+                                f"start of Depot to finish it (to start over instead, delete that file).")
 
 
 def demo_hint() -> str:

@@ -438,6 +438,16 @@ def upgrade_with_backup(db_path: str | Path, folder: Path, *, keep_days: int = K
         engine.dispose()
 
 
+def upgrade_sentence(db_path: str | Path, report: BackupReport | None, heads: set[str], folder: Path) -> str:
+    """What an upgrade that worked tells the user, in one line (the window shows it; `depot db upgrade`
+    prints the same facts): the schema the file is at now and where the file as it was has gone."""
+    schema_now = ", ".join(sorted(heads))
+    if report is not None and report.path:
+        return f"Upgraded {db_path} to schema {schema_now}; a backup of the file as it was is at {report.path}"
+    # no backup now: an upgrade stopped while compacting was finished (its backup was taken by that run)
+    return f"Finished upgrading {db_path} to schema {schema_now} (compacted); its backups are kept in {folder}"
+
+
 def _temp_folder() -> Path:
     """Where SQLite writes its VACUUM's temporary copy (its own search order on Unix)."""
     if os.name == "nt":

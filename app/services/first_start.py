@@ -15,8 +15,9 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from app.services import schema
-from app.services.db import check_file, make_engine
+from app.services.db import check_file, make_engine, session_scope
 from app.services.errors import DomainError, ValidationError
+from app.services.org.setup import setup_state
 from app.services.replication.conn import secret_name
 from app.services.replication.engine import SyncResult, sync_once
 from app.services.replication.one_at_a_time import lock_path
@@ -59,6 +60,26 @@ def create_new(path: Path) -> Path:
         raise
     engine.dispose()
     return path
+
+
+def discard_if_empty(path: Path) -> bool:
+    """A new company's file whose setup assistant was closed before anything was saved in it: removed
+    (True), so the next start offers the first-start choices again (join, new, restore, demo) instead of
+    an assistant for a file nobody wanted. A file holding anything the user entered (company, branches,
+    warehouses, a user) is kept (False): the assistant opens on it again at the next start."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    engine = make_engine(path)
+    try:
+        with session_scope(engine, write=False) as s:
+            state = setup_state(s)
+    finally:
+        engine.dispose()
+    if state.company or state.branches or state.warehouses or state.users:
+        return False
+    _remove(path)
+    return True
 
 
 def server_address(host: str, port: str | int, dbname: str, user: str) -> str:

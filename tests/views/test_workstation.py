@@ -295,6 +295,8 @@ def test_start_on_an_older_database_backs_it_up_and_upgrades_it(qtbot: Any, tmp_
     monkeypatch.setenv("DEPOT_QSETTINGS_FILE", str(tmp_path / "qt.ini"))
     shown: list[str] = []
     monkeypatch.setattr(gui, "show_problem", lambda title, text: shown.append(text))
+    notes: list[str] = []
+    monkeypatch.setattr(gui, "show_note", lambda title, text: notes.append(text))
     monkeypatch.setattr(gui, "ask_upgrade", lambda path, folder: False)
     assert gui.launch(argparse.Namespace(db=old, demo=False, user=None)) == 2
     assert schema.db_heads(make_engine(old)) == {"0002"}  # declined: untouched
@@ -310,6 +312,7 @@ def test_start_on_an_older_database_backs_it_up_and_upgrades_it(qtbot: Any, tmp_
         eng.dispose()
     kept = backup.list_backups(tmp_path / "data" / "backups")
     assert len(kept) == 1 and backup.describe(kept[0].path).schema == ("0002",) and not shown
+    assert len(notes) == 1 and f"a backup of the file as it was is at {kept[0].path}" in notes[0]
 
 
 @SHOWN
@@ -334,6 +337,7 @@ def test_the_upgrade_at_start_shows_every_step_as_it_begins(qtbot: Any, tmp_path
         real(work, done, failed, lambda d, t, line: (lines.append(line), progress(d, t, line)), **kw)
 
     monkeypatch.setattr(gui, "run_task", spied)
+    monkeypatch.setattr(gui, "show_note", lambda title, text: None)
     assert gui.upgrade_database(old, gui.Settings()) and not shown
     steps = [ln for ln in lines if ln.startswith("step ")]
     n = int(steps[-1].split(" of ")[1].split(":")[0])
@@ -364,7 +368,10 @@ def test_a_start_after_an_upgrade_killed_while_compacting_finishes_it_unasked(
     asked: list[Path] = []
     monkeypatch.setattr(gui, "ask_upgrade", lambda p, folder: asked.append(p) or False)
     monkeypatch.setattr(gui, "show_problem", lambda title, msg: pytest.fail(msg))
+    notes: list[str] = []
+    monkeypatch.setattr(gui, "show_note", lambda title, text: notes.append(text))
     assert gui.upgrade_database(path, gui.Settings()) and asked == []
+    assert len(notes) == 1 and notes[0].startswith(f"Finished upgrading {path} to schema ")
     eng = make_engine(path)
     try:
         schema.check_current(eng)  # current and compacted
@@ -394,6 +401,7 @@ def test_first_start_appears_only_for_a_new_install(qtbot: Any, tmp_path: Path, 
     monkeypatch.setenv("DEPOT_DB", str(tmp_path / "data" / "depot.db"))
     asked: list[Path] = []
     monkeypatch.setattr(FirstStartDialog, "ask", classmethod(lambda cls, path, parent=None: asked.append(path)))
+    monkeypatch.setattr(gui, "show_note", lambda title, text: None)  # closed without a choice: it says so
     assert gui.launch(argparse.Namespace(db=None, demo=False, user=None)) == 1
     assert asked == [tmp_path / "data" / "depot.db"]
 

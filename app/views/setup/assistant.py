@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -154,7 +155,7 @@ class SetupAssistant(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.resize(1100, 720)
+        self._first_size()
         self.signals = AppSignals()
         self.runner = OpRunner(engine, self.signals)
         self.env = OrgEnv(self.runner, None)
@@ -177,6 +178,16 @@ class SetupAssistant(QWizard):
                            "import more later in Settings > Import.", self.imports))
         self.currentIdChanged.connect(self._page_shown)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Finish and sign in")
+
+    def _first_size(self) -> None:
+        """1100 x 720, but never larger than the screen's free area: on a 1,024-px screen that size put
+        Cancel and Finish off the screen's right edge."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1100, 720)
+            return
+        free = screen.availableGeometry()
+        self.resize(min(1100, free.width() - 16), min(720, free.height() - 40))
 
     def _page_shown(self, page_id: int) -> None:
         page = self.page(page_id)
