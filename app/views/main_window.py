@@ -17,7 +17,6 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -39,7 +38,7 @@ from app.views.screens import NAV, NavEntry
 from app.views.widgets.internal_error import InternalErrorDialog
 from app.views.widgets.layout_memory import remember_splitters
 from app.views.widgets.qsettings import qsettings
-from app.views.widgets.status_label import StatusLabel
+from app.views.widgets.status_label import ElidedLabel, StatusLabel
 
 
 def load_screen_class(target: str) -> type[Any] | None:
@@ -149,9 +148,12 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.message_label = StatusLabel("")
         self.message_label.setObjectName("messageLabel")
-        self.branch_label = QLabel("branch: ...")
+        # the permanent labels give way (cut with "…", whole in the tooltip) on a narrow screen
+        self.branch_label = ElidedLabel("branch: ...", min_width=90)
+        self.branch_label.setObjectName("branchLabel")
         roles = ", ".join(sorted(self.ctx.actor.roles))
-        self.user_label = QLabel(f"user: {self.ctx.actor.username} ({roles})")
+        self.user_label = ElidedLabel(f"user: {self.ctx.actor.username} ({roles})", min_width=90)
+        self.user_label.setObjectName("userLabel")
         self.sign_out_button = QToolButton()
         self.sign_out_button.setObjectName("signOut")
         self.sign_out_button.setText("Sign out")
@@ -160,7 +162,7 @@ class MainWindow(QMainWindow):
         self.sign_out_button.setAutoRaise(True)
         self.help = HelpActions(self)  # F1 shortcuts, Ctrl+Shift+F1 diagnostics, About
         self.help_button = help_button(self.help)
-        self.sync_label = QLabel("sync: not configured")
+        self.sync_label = ElidedLabel("sync: not configured", min_width=90)
         self.sync_label.setObjectName("syncLabel")
         self.busy = QProgressBar()
         self.busy.setObjectName("busyIndicator")

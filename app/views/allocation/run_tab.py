@@ -30,6 +30,7 @@ from app.services.allocation.policy import DEFAULT_KEYS, KEYS, Policy, policy_fo
 from app.services.masterdata import WarehouseRef, warehouses
 from app.views.allocation.common import BAD_STYLE, OK_STYLE, table
 from app.views.context import AppContext
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -103,7 +104,7 @@ class RunTab(QWidget):
         left.addLayout(moves)
         left.addWidget(self.keep)
         left.addWidget(self.save_btn)
-        buttons = QHBoxLayout()
+        buttons = FlowRow()  # wraps on a narrow window (1,024 px)
         top_widgets: list[QWidget] = [self.simulate_btn, self.accept_btn, self.discard_btn, self.all_lines]
         for tw in top_widgets:
             buttons.addWidget(tw)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -26,6 +25,7 @@ from app.services.changes import Change
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -67,7 +67,7 @@ class ApprovalsInbox(QWidget):
         for b in (self.approve_button, self.reject_button):
             b.setEnabled(False)
         self.detail = PoDetailView(ctx)
-        bar = QHBoxLayout()
+        bar = FlowRow()  # wraps beside the PO's detail on a narrow window
         bar.addWidget(self.count)
         bar.addWidget(self.comment, 1)
         bar.addWidget(self.approve_button)

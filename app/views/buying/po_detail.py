@@ -17,7 +17,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QPushButton,
@@ -34,6 +33,7 @@ from app.services.changes import Change
 from app.services.money import fmt_money, fmt_price, price_places
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -58,7 +58,9 @@ class PoDetailView(QWidget):
         self.open_externally = True  # tests switch the system viewer off
         self.title = QLabel("No purchase order selected")
         self.title.setObjectName("pageTitle")
+        self.title.setWordWrap(True)  # a long supplier name never widens the window
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         #: decimals of the price column: one number for the whole PO (as printed)
         self.places = 2
         self.lines = RowsModel([
@@ -77,8 +79,9 @@ class PoDetailView(QWidget):
         self.approval = QTextBrowser()
         self.approval.setObjectName("approvalPane")
         self.buttons: dict[str, QPushButton] = {}
-        # two rows, so the detail beside the PO list fits a 1366-px laptop (one row of nine made it 1395)
-        bar, bar2 = QHBoxLayout(), QHBoxLayout()
+        # two rows, so the detail beside the PO list fits a 1366-px laptop (one row of nine made it 1395);
+        # each wraps further on a 1,024-px screen
+        bar, bar2 = FlowRow(), FlowRow()
         for key, text, shortcut in (("submit", "&Submit", "Ctrl+Return"), ("approve", "&Approve", "Ctrl+Shift+A"),
                                     ("reject", "Re&ject", "Ctrl+Shift+J"), ("send", "Se&nd", "Ctrl+Shift+N"),
                                     ("revise", "Re&vise…", "Ctrl+Shift+V"), ("cancel", "&Cancel PO", ""), ("close", "C&lose PO", ""),

@@ -38,6 +38,7 @@ from app.services.errors import ValidationError
 from app.views.buying.po_detail import PoDetailView
 from app.views.context import AppContext
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.paged import Column, PagedTableModel
 
 COLUMNS = (
@@ -143,7 +144,7 @@ class PurchaseOrdersView(QWidget):
         self._debounce.setInterval(250)
         self.supplier.setMinimumWidth(90)
         self.search.setMinimumWidth(130)
-        top, second = QHBoxLayout(), QHBoxLayout()
+        top, second = FlowRow(), QHBoxLayout()  # the filters wrap beside an open PO on a narrow window
         for w in (self.status, self.supplier, self.search):
             top.addWidget(w)
         second.addWidget(self.count)

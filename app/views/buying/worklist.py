@@ -41,6 +41,7 @@ from app.views.buying.policy_dialog import PolicyDialog
 from app.views.context import AppContext
 from app.views.ops import Progress
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -182,7 +183,7 @@ class RecommendationsWorklist(QWidget):
         self.why = QTextBrowser()
         self.why.setObjectName("worklistWhy")
 
-        bar = QHBoxLayout()
+        bar = FlowRow()  # wraps on a narrow window: eight controls with their keys are ~960 px
         for w in (self.run_button, self.accept_button, self.option_button, self.snooze_button, self.snooze_until,
                   self.reject_button, self.reject_reason, self.policy_button):
             bar.addWidget(w)

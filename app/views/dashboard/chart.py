@@ -13,7 +13,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPaintEvent
+from PySide6.QtGui import QColor, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.services.kpi.compute import Figure, Point
@@ -76,9 +76,25 @@ class KpiChart(QWidget):
         self._painted = False
         #: what is drawn, for tests: (group key, [(bucket, value)])
         self.drawn: list[tuple[str, list[tuple[str, float]]]] = []
+        self._buckets: list[str] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
+
+    #: the room one month's label needs on the time axis ("Mar 26" and a gap)
+    TICK_PX = 58
+
+    def _set_ticks(self) -> None:
+        """At most 12 labels, and fewer on a narrow chart (a 1,024-px screen): they never overlap."""
+        fit = max(2, self.plot.width() // self.TICK_PX) if self.plot.width() > 0 else 12
+        step = max(1, math.ceil(len(self._buckets) / min(12, fit)))
+        self.plot.getPlotItem().getAxis("bottom").setTicks(
+            [[(i, _label(b)) for i, b in enumerate(self._buckets) if i % step == 0]])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._buckets:
+            self._set_ticks()
 
     def painted_figure(self) -> bool:
         """Whether the plot has painted a figure since it was last given one (the benchmark's stop)."""
@@ -92,14 +108,13 @@ class KpiChart(QWidget):
         if item.legend is not None:
             item.legend.clear()
         self.drawn = []
+        self._buckets = []
         if fig is None or not fig.series:
             self.plot.setTitle("")
             return
         self.plot.setTitle(chart_title(fig.title, fig.unit), color="#333", size="11pt")
-        buckets = [p.bucket for p in fig.series]
-        axis = item.getAxis("bottom")
-        step = max(1, math.ceil(len(buckets) / 12))
-        axis.setTicks([[(i, _label(b)) for i, b in enumerate(buckets) if i % step == 0]])
+        self._buckets = [p.bucket for p in fig.series]
+        self._set_ticks()
         lines = [("", "All" if fig.groups else fig.title, fig.series)] if not fig.groups else \
             [(g.key, g.label, g.series) for g in fig.groups]
         bars = fig.unit in BAR_UNITS and not fig.groups
@@ -128,7 +143,7 @@ class KpiChart(QWidget):
             item.addItem(target)
         lo, hi = _y_range(fig, bars)
         item.setYRange(lo, hi, padding=0)
-        item.setXRange(-0.5, len(buckets) - 0.5, padding=0)
+        item.setXRange(-0.5, len(self._buckets) - 0.5, padding=0)
 
     def _tip(self, x: float, y: float, data: object) -> str:
         fig = self.figure

@@ -42,6 +42,7 @@ from app.views.context import AppContext
 from app.views.dashboard.chart import KpiChart, _label
 from app.views.dashboard.tiles import KpiTile
 from app.views.widgets.columns import fit_columns
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
 
@@ -93,6 +94,7 @@ class DashboardScreen(QWidget):
         self.progress.hide()
         self.status = QLabel("")
         self.status.setObjectName("dashStatus")
+        self.status.setWordWrap(True)  # a long status (an error) wraps instead of widening the window
 
         self.tiles: dict[str, KpiTile] = {}
         self.grid = QGridLayout()
@@ -129,7 +131,7 @@ class DashboardScreen(QWidget):
         self.rows_view.verticalHeader().setVisible(False)
         fit_columns(self.rows_view, "dashboard/rows", max_width=170)
 
-        top = QHBoxLayout()
+        top = FlowRow()  # wraps on a narrow window (1,024 px); the status goes to its own line
         top.addWidget(QLabel("Period"))
         top.addWidget(self.period)
         top.addWidget(QLabel("Branch"))

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDateEdit,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -32,6 +31,7 @@ from app.services.dispatch import documents, manifest, ship_queries
 from app.views.allocation.common import table
 from app.views.context import AppContext
 from app.views.ops import OpHandle, Progress
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -98,7 +98,7 @@ class ManifestTab(QWidget):
         f.setBold(True)
         self.feedback.setFont(f)
         self.feedback.setStyleSheet(IDLE_CSS)
-        top = QHBoxLayout()
+        top = FlowRow()  # wraps on a narrow window (1,024 px)
         top.addWidget(QLabel("Day:"))
         top.addWidget(self.day)
         top.addWidget(QLabel("Carrier:"))
@@ -113,7 +113,7 @@ class ManifestTab(QWidget):
         lay.addWidget(self.manifests_view, 1)
         lay.addWidget(QLabel("Shipments confirmed that day (not on a manifest yet are what Build adds):"))
         lay.addWidget(self.confirmed_view, 2)
-        bottom = QHBoxLayout()
+        bottom = FlowRow()
         bottom.addWidget(self.slips_btn)
         bottom.addWidget(self.progress, 1)
         bottom.addWidget(self.cancel_btn)

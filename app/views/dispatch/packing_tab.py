@@ -20,7 +20,6 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
@@ -33,6 +32,7 @@ from app.services.changes import Change
 from app.services.dispatch import documents, packing, ship_queries
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -92,7 +92,7 @@ class PackingTab(QWidget):
         self.labels_btn = QPushButton("Carton labels (F9)")
         for b in (self.slip_btn, self.labels_btn):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        top = QHBoxLayout()
+        top = FlowRow()  # wraps on a narrow window (1,024 px)
         top.addWidget(QLabel("Order:"))
         top.addWidget(self.order)
         top.addStretch(1)

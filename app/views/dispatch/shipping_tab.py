@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QApplication,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -29,6 +28,7 @@ from app.services.dispatch import labels, rating, ship_queries
 from app.services.dispatch.confirm import confirm_shipment
 from app.views.allocation.common import table
 from app.views.context import AppContext
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -82,6 +82,7 @@ class ShippingTab(QWidget):
         f.setPointSize(13)
         f.setBold(True)
         self.heading.setFont(f)
+        self.heading.setWordWrap(True)  # "DAL-SH-000018 · customer · cartons ..." never widens the window
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.reason = QLineEdit()
@@ -101,7 +102,7 @@ class ShippingTab(QWidget):
         fb.setBold(True)
         self.feedback.setFont(fb)
         self.feedback.setStyleSheet(IDLE_CSS)
-        buttons = QHBoxLayout()
+        buttons = FlowRow()  # wraps on a narrow window (1,024 px)
         for b in (self.rate_btn, self.choose_btn, self.label_btn, self.void_btn, self.confirm_btn):
             buttons.addWidget(b)
         right = QWidget()

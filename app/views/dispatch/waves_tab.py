@@ -35,6 +35,7 @@ from app.services.paths import user_data_dir
 from app.views.allocation.common import BAD_STYLE, OK_STYLE, table
 from app.views.context import AppContext
 from app.views.ops import OpHandle, Progress
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 from app.views.widgets.paged import Column
 from app.views.widgets.rows import RowsModel
@@ -160,7 +161,7 @@ class WavesTab(QWidget):
         self.message.setObjectName("waveMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        top = QHBoxLayout()
+        top = FlowRow()  # wraps on a narrow window (1,024 px)
         top.addWidget(self.warehouse)
         for b in (self.plan_btn, self.release_btn, self.back_btn, self.print_btn, self.pick_btn):
             top.addWidget(b)

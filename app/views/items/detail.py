@@ -30,7 +30,9 @@ def _table(headers: list[str], name: str, *, all_stretch: bool = False) -> QTabl
     header = t.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch if all_stretch
                                 else QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    # the first column (supplier, warehouse, unit) as wide as its contents and the last one takes what
+    # is left: stretched, the first was squeezed to "uppli" beside the item list on a 1,024-px screen
+    header.setStretchLastSection(not all_stretch)
     _fit(t)
     return t
 

@@ -89,11 +89,17 @@ class ItemsScreen(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.setWordWrap(False)
         self.view.setAlternatingRowColors(True)
-        self.view.horizontalHeader().setStretchLastSection(False)
-        for col, width in enumerate((120, 300, 95, 80, 50, 50, 55)):
+        # the description keeps its width (the table scrolls sideways beside the item on a 1,024-px
+        # screen); as the stretched column it was squeezed to "…" there. The last column takes what is left.
+        self.view.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((120, 260, 95, 80, 50, 50, 55)):
             self.view.setColumnWidth(col, width)
-        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         persist_header(self.view, "items")
+        header = self.view.horizontalHeader()  # a layout saved by an older Depot kept the squeezed stretch
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        if header.sectionSize(1) < 120:
+            header.resizeSection(1, 260)
 
         self.detail = ItemDetailPane()
         top = QHBoxLayout()

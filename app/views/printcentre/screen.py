@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QProgressBar,
@@ -56,6 +55,7 @@ from app.views.printcentre.dialogs import PrintDialog
 from app.views.printcentre.preview import PreviewPane, render_pages
 from app.views.printcentre.printer import FILE_PREFIX, make_printer, print_pdf, printer_sink
 from app.views.widgets.columns import fit_columns, header_min_width
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.PO, Change.PRINT, Change.CUSTOMER})
@@ -200,7 +200,7 @@ class PrintCentreScreen(QWidget):
         self._update_buttons()
 
     def _build(self) -> None:
-        filters = QHBoxLayout()
+        filters = FlowRow()  # wraps on a narrow window (1,024 px)
         filters.addWidget(QLabel("Show:"))
         filters.addWidget(self.kind)
         filters.addWidget(QLabel("from"))
@@ -211,7 +211,7 @@ class PrintCentreScreen(QWidget):
         filters.addStretch(1)
         filters.addWidget(self.count)
         filters.addWidget(self.refresh_button)
-        actions = QHBoxLayout()
+        actions = FlowRow()
         for b in (self.preview_button, self.print_button, self.save_button, self.mail_button):
             actions.addWidget(b)
         actions.addStretch(1)

@@ -47,6 +47,7 @@ from app.services.print_batch import folder_sink
 from app.views.context import AppContext
 from app.views.receivables.price_correction import PriceCorrectionDialog
 from app.views.widgets.columns import fit_now
+from app.views.widgets.flow import FlowRow
 from app.views.widgets.keys import shortcut
 
 REFRESH_KINDS = frozenset({Change.INVOICE, Change.CUSTOMER, Change.RMA})
@@ -119,7 +120,7 @@ class ReceivablesScreen(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setObjectName("ReceivablesMessage")
-        top = QHBoxLayout()
+        top = FlowRow()  # wraps on a narrow window (1,024 px)
         top.addWidget(QLabel("Ageing of open items (days past due)"))
         top.addStretch(1)
         top.addWidget(self.summary)
@@ -134,7 +135,7 @@ class ReceivablesScreen(QWidget):
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.items_title)
         lv.addWidget(self.items, 1)
-        actions = QHBoxLayout()
+        actions = FlowRow()
         for b in (self.pay_button, self.import_button, self.statement_button, self.correct_button):
             actions.addWidget(b)
         actions.addStretch(1)

@@ -131,8 +131,10 @@ class ApprovalRulesPanel(QWidget):
         title = QLabel("Purchase order approval rules")
         title.setObjectName("pageTitle")
         lay.addWidget(title)
-        lay.addWidget(QLabel("Every level that fires must be approved, lowest first, each by a different person; "
-                             "the requester never approves their own order."))
+        intro = QLabel("Every level that fires must be approved, lowest first, each by a different person; "
+                       "the requester never approves their own order.")
+        intro.setWordWrap(True)  # one line of it made the page scroll sideways on a 1,024-px screen
+        lay.addWidget(intro)
         lay.addWidget(self.table, 1)
         lay.addLayout(form)
         lay.addLayout(bar)

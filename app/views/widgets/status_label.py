@@ -8,7 +8,7 @@ the message about 560 pixels, and a QLabel clips what does not fit without a sig
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -34,3 +34,19 @@ class StatusLabel(QLabel):
         self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
                                   self.isEnabled(), self.shown_text(), self.foregroundRole())
         painter.end()
+
+
+class ElidedLabel(StatusLabel):
+    """A one-line label that asks for its whole text but gives way when the window is narrow, cut with
+    "…" (the whole text in its tooltip): the status bar's branch, user and sync labels, and a screen's
+    one-line status. A plain QLabel's minimum is its whole text, so a long sync error ("offline: could
+    not connect to ...") or a long note made the whole window wider than a 1,024-pixel screen."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, min_width: int = 60) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._min_width = min_width
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self._min_width), hint.height())
