@@ -27,7 +27,7 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressDialog
 
 from app.services import crashlog, logfile
 from app.services.auth import Actor, actor_by_name
@@ -88,6 +88,15 @@ def _with_progress(title: str, text: str, work: Callable[[Callable[[int, int, st
                    throttle: bool = True) -> dict[str, Any]:
     """Run ``work(report)`` off the GUI thread under a modal progress dialog; {"ok": result} or {"error": e}."""
     dialog = QProgressDialog(text, "", 0, 0)
+    # the step's line can be long (a migration's title): wrapped, not widening the dialog past the screen
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    dialog.setLabel(label)
+    screen = QApplication.primaryScreen()
+    room = screen.availableGeometry().width() - 40 if screen is not None else 600
+    dialog.setMinimumWidth(min(560, room))
+    dialog.setMaximumWidth(max(room, 300))
     dialog.setWindowTitle(f"Depot - {title}")
     dialog.setCancelButton(None)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)

@@ -597,3 +597,35 @@ def test_inline_runner_delivers_before_submit_returns(qtbot: Any, world: World, 
 
     ctx.runner.submit(bad, on_error=errors.append)
     assert [str(e) for e in errors] == ["qty: too big"] and _count(engine) == 1 and not ctx.runner.busy
+
+
+@SHOWN
+def test_a_long_step_line_wraps_inside_the_screen(qtbot: Any) -> None:
+    """A step of the upgrade names its migration (0027's title is 101 characters): the line wraps and the
+    progress dialog stays inside the screen (it grew past the right edge, the line cut off)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    import app.gui as gui
+
+    line = "step 1 of 2: 0027_replicated_times: " + "every replicated row's created_at as microseconds " * 3
+    seen: dict[str, Any] = {}
+
+    def work(report: Callable[[int, int, str], None]) -> str:
+        report(1, 2, line)
+        time.sleep(0.6)  # the dialog shows the line meanwhile
+        return "done"
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert dialog is not None
+        seen["width"] = dialog.frameGeometry().width()
+        seen["text"] = " ".join(lab.text() for lab in dialog.findChildren(QLabel))
+
+    QTimer.singleShot(400, look)
+    assert gui._with_progress("upgrade", "Backing up and upgrading the database...", work, throttle=False) == {"ok": "done"}
+    screen = QApplication.primaryScreen().availableGeometry().width()
+    assert line in seen["text"], "the whole line is shown"
+    assert seen["width"] <= screen, f"the dialog is {seen['width']} px on a {screen} px screen"
