@@ -6,11 +6,18 @@ pull brought. Now every table has exactly one kind in ``TABLES`` (a test fails o
 one), every Session records the tables it flushed, and the op runner, sync and the background
 jobs all turn tables into kinds with ``for_tables``. The window broadcasts a frozenset of
 ``Change`` after each commit; a screen refreshes when it meets the kinds it shows.
+
+A background job opens its own Sessions (read what is due, talk, write the outcome), so no one
+Session holds what it wrote: ``recording()`` collects the tables every Session flushes in the
+thread while the job runs (the op runner's I/O pool wraps each task in it), and the runner
+broadcasts them like an op's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
 
@@ -149,9 +156,28 @@ def note_written(session: Session, tables: Iterable[str]) -> None:
     _note(session, tables)
 
 
+#: the ``recording()`` blocks open in this thread (innermost last)
+_RECORDING: ContextVar[tuple[set[str], ...]] = ContextVar("depot_tables_written", default=())
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collect the tables every Session writes in this thread while the block runs (a background
+    job's Sessions are its own: this is how its runner learns what it wrote). Blocks may nest."""
+    seen: set[str] = set()
+    token = _RECORDING.set((*_RECORDING.get(), seen))
+    try:
+        yield seen
+    finally:
+        _RECORDING.reset(token)
+
+
 def _note(session: Session, names: Iterable[str]) -> None:
     seen: set[str] = session.info.setdefault(_KEY, set())
-    seen.update(names)
+    new = set(names)
+    seen.update(new)
+    for outer in _RECORDING.get():
+        outer.update(new)
 
 
 @event.listens_for(Session, "after_flush")

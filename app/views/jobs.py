@@ -1,7 +1,9 @@
 """``JobRunner``: one background job (``app.services.jobs``) run on a timer, one round at a time, on
 the op runner's I/O pool (network work never waits behind, or holds, the single SQLite writer).
 ``app.views.background`` starts one per registered job; a job's own view subclasses it (the sync
-controller, the e-mail delivery).
+controller, the e-mail delivery). After a round, ``data_changed`` carries what the round's own
+Sessions wrote (even a round that reports "nothing due": the tracker's lease claims are outbox rows
+the status bar counts), plus the job's declared kinds when the round says it changed something.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.services import changes
 from app.services.jobs import Backoff, Job
 from app.views.context import AppContext
 
@@ -36,6 +39,8 @@ class JobRunner(QObject):
         self.backoff = Backoff(interval_s=interval_s if interval_s is not None else job.interval(ctx.settings))
         self.running = False
         self.last: Any = None
+        #: the tables the current (or last) round's Sessions wrote
+        self._written: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.run_now)
@@ -66,8 +71,19 @@ class JobRunner(QObject):
         self.running = True
         self.running_changed.emit(True)
         engine, settings, run = self.ctx.engine, self.ctx.settings, self.job.run
-        self.ctx.runner.submit_io(lambda: run(engine, settings), self._done, on_error=self._failed,
-                                  label=self.job.label or self.job.name)
+        written: set[str] = set()
+        self._written = written
+
+        def round_() -> Any:
+            with changes.recording() as seen:
+                try:
+                    return run(engine, settings)
+                finally:
+                    written.update(seen)
+
+        # the runner broadcasts what the round's Sessions wrote (a tracker's leases: the status
+        # bar's pending count); ``_done`` adds the declared kinds of a round that says it changed
+        self.ctx.runner.submit_io(round_, self._done, on_error=self._failed, label=self.job.label or self.job.name)
         return True
 
     def _failed(self, e: BaseException) -> None:
@@ -85,8 +101,11 @@ class JobRunner(QObject):
         self._timer.start(int(self.next_delay(report, delay) * 1000))
         if error is not None:
             self.ctx.signals.message.emit(f"{self.job.label or self.job.name}: {error}")
-        elif report is not None and getattr(report, "changed", True) and self.job.kinds:
-            self.ctx.signals.emit_changed(self.job.kinds)
+        elif report is not None and getattr(report, "changed", True):
+            # what the round wrote through its Sessions was broadcast already (``submit_io``)
+            declared = changes.kinds(self.job.kinds) - changes.for_tables(self._written)
+            if declared:
+                self.ctx.signals.emit_changed(declared)
         self.finished.emit(report)
 
     def next_delay(self, _report: Any, delay: float) -> float:

@@ -8,7 +8,8 @@ Write ops run one at a time on a single-worker pool (SQLite has one writer; queu
 keeps "database is locked" away from users); read ops share a wider pool. Network work (the
 background jobs of ``app.services.jobs``: e-mail, sync, carriers) runs on a third, the I/O pool,
 with ``submit_io(fn)``: ``fn()`` opens its own short transactions (read what is due, talk to the
-network with none open, write the outcomes), so it never holds the writer. Long jobs ask for
+network with none open, write the outcomes), so it never holds the writer; the tables those
+Sessions wrote are broadcast after it like an op's (``changes.recording``). Long jobs ask for
 ``progress=True`` and get a ``Progress`` whose reports are throttled and whose ``cancelled``
 flag lets them stop early (Orange's concurrent helpers; Picard's ``util/thread.py``).
 Workers never touch widgets: they only emit signals on a QObject living on the GUI thread.
@@ -125,6 +126,8 @@ class _Bridge(QObject):
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
         self.outbox: dict[int, tuple[bool, Any]] = {}  # op id -> (ok, result or exception)
+        #: I/O task id -> the kinds of data its own Sessions wrote (``changes.recording``)
+        self.written: dict[int, frozenset[Change]] = {}
 
 
 def _reported(e: BaseException, engine: Engine) -> BaseException:
@@ -159,9 +162,15 @@ def _run_op(engine: Engine, bridge: _Bridge, handle: OpHandle, fn: Callable[...,
         session.close()
 
 
-def _run_io(engine: Engine, fn: Callable[[], Any]) -> tuple[bool, Any]:
+def _run_io(engine: Engine, fn: Callable[[], Any], written: set[str]) -> tuple[bool, Any]:
+    """``fn()``, noting in ``written`` the tables its own Sessions wrote (committed ones stay
+    written when it fails later: a poll cycle commits per carrier account)."""
     try:
-        return True, fn()
+        with changes.recording() as seen:
+            try:
+                return True, fn()
+            finally:
+                written.update(seen)
     except BaseException as e:  # noqa: BLE001 - every error goes back to the GUI thread
         return False, _reported(e, engine)
 
@@ -208,8 +217,11 @@ class _IoTask(QRunnable):
         fn = self._fn
         self._fn = None
         assert fn is not None
-        self._bridge.outbox[self._op_id] = _run_io(self._engine, fn)
-        del fn
+        written: set[str] = set()
+        outcome = _run_io(self._engine, fn, written)
+        self._bridge.written[self._op_id] = changes.for_tables(written)
+        self._bridge.outbox[self._op_id] = outcome
+        del fn, outcome
         self._bridge.completed.emit(self._op_id)
 
 
@@ -289,7 +301,9 @@ class OpRunner(QObject):
                   on_error: Callable[[BaseException], None] | None = None, kinds: Iterable[Change | str] = (),
                   label: str = "") -> OpHandle:
         """Run ``fn()`` on the I/O pool (network work that opens its own short transactions); the
-        result or error comes back on the GUI thread like an op's, without the busy indicator."""
+        result or error comes back on the GUI thread like an op's, without the busy indicator, and
+        ``data_changed`` says what its Sessions wrote (``changes.recording``) plus ``kinds``: a
+        background job's write to the sync outbox reaches the status bar's pending count at once."""
         handle = OpHandle(next(self._ids), label or getattr(fn, "__name__", "job"))
         self._pending[handle.op_id] = (handle, on_done, on_error, changes.kinds(kinds), fn)
         self._io_ops.add(handle.op_id)
@@ -312,6 +326,7 @@ class OpRunner(QObject):
     @Slot(int)
     def _on_completed(self, op_id: int) -> None:
         ok, payload = self._bridge.outbox.pop(op_id)
+        written = self._bridge.written.pop(op_id, frozenset())
         entry = self._pending.pop(op_id, None)
         if entry is None:
             return
@@ -319,6 +334,7 @@ class OpRunner(QObject):
         self._io_ops.discard(op_id)
         handle, on_done, on_error, kinds, _fn = entry
         handle.done = True
+        handle.changed |= written
         if handle.latest is not None:
             if self._latest.get(handle.latest) != handle.op_id:
                 on_done = None  # superseded: a newer op with the same key answers instead
@@ -334,6 +350,8 @@ class OpRunner(QObject):
                 if on_done is not None:
                     on_done(payload)
             else:
+                if handle.changed:  # a background task's writes committed before it failed
+                    self.signals.emit_changed(handle.changed)
                 if not isinstance(payload, DomainError):
                     # a bug, not bad input: the traceback goes to a report file, the user gets one
                     # line (and the window a dialog); screens see a DomainError like any other

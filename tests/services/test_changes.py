@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.models.exceptions import ExceptionItem
@@ -49,3 +49,29 @@ def test_a_misspelt_kind_is_refused() -> None:
 
     with pytest.raises(ValueError):
         changes.kinds(["purchase_orders"])
+
+
+def test_a_background_task_tells_the_screens_what_its_own_sessions_wrote(qtbot: QtBot, session: Session,
+                                                                        world: World) -> None:
+    """A job opens its own Sessions (``session_scope``), so ``submit_io`` cannot read one Session's
+    tables: it records every Session of the task's thread (``changes.recording``)."""
+    from app.services.db import session_scope
+
+    engine = session.get_bind()
+    ctx = make_test_context(engine, world.actors["mike"])  # type: ignore[arg-type]
+
+    def job() -> str:
+        with session_scope(engine, write=False) as s:  # a read writes nothing
+            s.execute(select(ExceptionItem.id)).all()
+        with session_scope(engine) as s:
+            exception_inbox.raise_exception(s, None, kind="edi.qty_changed", title="t", owner_branch_id=world.dal.id)
+        return "done"
+
+    with qtbot.waitSignal(ctx.signals.data_changed, timeout=5_000) as got:
+        ctx.runner.submit_io(job, label="job")
+    assert got.args[0] == {Change.EXCEPTION}  # audit_entry is bookkeeping
+    with changes.recording() as outer, changes.recording() as inner, session_scope(engine) as s:
+        exception_inbox.raise_exception(s, None, kind="edi.qty_changed", title="u", owner_branch_id=world.dal.id)
+    assert outer == inner == {"exception_item", "audit_entry"}
+    assert ctx.runner.wait_idle(5_000)
+    ctx.runner.shutdown()
