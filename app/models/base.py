@@ -54,6 +54,10 @@ class Base(DeclarativeBase):
     #: ids derived from a natural key (two sites can create the "same" row): replication makes
     #: every site keep the server's copy of such a ledger row
     __derived_ids__: ClassVar[bool] = False
+    #: columns of a versioned row that are this site's own bookkeeping (a shipment's poll schedule):
+    #: a write that changes only these is no new version (no HLC) and no outbox row (the capture
+    #: trigger compares the other columns); they travel with the row's next real change
+    __local_columns__: ClassVar[frozenset[str]] = frozenset()
 
 
 #: the times every replicated row carries: microseconds in SQLite (``stamps.UTCMicros``, ISO text

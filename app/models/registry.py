@@ -18,6 +18,8 @@ class TableSpec:
     branch_editable: frozenset[str]
     columns: tuple[str, ...]
     derived_ids: bool = False
+    #: this site's own bookkeeping columns (``Base.__local_columns__``)
+    local_columns: frozenset[str] = frozenset()
 
     @property
     def replicated(self) -> bool:
@@ -38,6 +40,7 @@ def _specs() -> dict[str, TableSpec]:
             branch_editable=frozenset(getattr(cls, "__branch_editable__", frozenset())),
             columns=tuple(c.name for c in table.columns),
             derived_ids=bool(getattr(cls, "__derived_ids__", False)),
+            local_columns=frozenset(getattr(cls, "__local_columns__", frozenset())),
         )
     return out
 

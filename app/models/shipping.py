@@ -18,9 +18,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, BranchDocument
 from app.models.types import Money, UTCDateTime
 
+#: ``Shipment.__local_columns__`` (named by migration 0028_poll_schedule too)
+POLL_SCHEDULE = frozenset({"polled_at", "next_poll_at", "poll_outcome", "poll_failures", "poll_message"})
+
 
 class Shipment(BranchDocument, Base):
     __tablename__ = "shipment"
+    #: the polling workstation's schedule: a poll that learns nothing new (no event, status, ETA,
+    #: proof of delivery, stop) changes only these, which no other site needs (a workstation taking
+    #: an account over polls its shipments at once): no new version, nothing to send (0028)
+    __local_columns__ = POLL_SCHEDULE
 
     number: Mapped[str] = mapped_column(String(24), unique=True)
     sales_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sales_order.id"), default=None, index=True)

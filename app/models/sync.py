@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,18 +55,23 @@ def _hex_id(col: str) -> str:
     return f"CASE WHEN typeof({col}) = 'blob' THEN lower(hex({col})) ELSE {col} END"
 
 
-def capture_trigger_sql(table: str) -> list[str]:
+def capture_trigger_sql(table: str, compared: Sequence[str] = ()) -> list[str]:
     """Triggers that record every insert, update and delete of ``table`` in the outbox.
 
     They live in the database, so no write path (ORM, bulk update, raw SQL, a migration)
-    can miss them.
+    can miss them. ``compared``: the columns an update must change to be recorded (every column
+    but the table's ``__local_columns__``: a write of only this site's bookkeeping is not a
+    change to send); empty = every update is.
     """
     when = "WHEN (SELECT enabled FROM sync_capture WHERE id = 1) = 1"
     now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
     out = []
     for op, event, ref in (("I", "INSERT", "NEW"), ("U", "UPDATE", "NEW"), ("D", "DELETE", "OLD")):
+        cond = when
+        if op == "U" and compared:
+            cond += " AND (" + " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in compared) + ")"
         out.append(
-            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_cap_{op.lower()} AFTER {event} ON {table} {when} "
+            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_cap_{op.lower()} AFTER {event} ON {table} {cond} "
             f"BEGIN INSERT INTO sync_outbox (tbl, row_id, op, changed_at) "
             f"VALUES ('{table}', {_hex_id(ref + '.id')}, '{op}', {now}); END"
         )

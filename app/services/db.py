@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.models.base import _Versioned
 from app.models.hlc import clock
@@ -157,8 +158,24 @@ def _stamp_hlc(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in targets:
         if id(obj) not in new and not session.is_modified(obj, include_collections=False):
             continue
+        if id(obj) not in new and _only_local(obj):
+            continue
         obj.hlc = clock.now()
         obj.hlc_site = site
+
+
+def _only_local(obj: Any) -> bool:
+    """A change of only the row's ``__local_columns__`` (this site's bookkeeping): no new version, so
+    the capture trigger, which compares the other columns, records nothing. ``updated_at`` is written
+    as it was (else its onupdate would make a new version)."""
+    local: frozenset[str] = getattr(type(obj), "__local_columns__", frozenset())
+    state = inspect(obj)
+    if not local or not state.committed_state or not local.issuperset(state.committed_state):
+        return False
+    if "updated_at" not in state.dict:
+        return False  # not loaded: a new version is the safe side (sent once too often)
+    flag_modified(obj, "updated_at")
+    return True
 
 
 def get_live(session: Session, model: type[T], row_id: object, what: str) -> T:

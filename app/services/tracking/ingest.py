@@ -403,6 +403,8 @@ _POLLED = frozenset({"polled_at", "poll_outcome", "poll_failures", "poll_message
                      "eta", "flag", "pod_signed_by", "pod_at", "pod_image", "shipped_at"})
 _STORE = {c: converter(Shipment.__table__.columns[c].type) for c in _POLLED}
 _TIMES = frozenset(c for c in _POLLED if isinstance(Shipment.__table__.columns[c].type, UTCDateTime))
+#: a new version of the row (a change to any column but the poll schedule)
+_STAMPS = ("updated_at = ?", "hlc = ?", "hlc_site = ?")
 
 
 def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
@@ -410,7 +412,9 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
     instead of the flush's UPDATE a row (its history, type processing and hooks cost more than the
     write: 10,000 shipments an ingest). As a flush writes them: only the columns whose value changed,
     a new version (``updated_at``, a fresh HLC, this site), change capture by the table's triggers,
-    the ownership rule; the rows then count as stored, so the flush does not write them again.
+    the ownership rule; the rows then count as stored, so the flush does not write them again. A
+    shipment whose poll changed only its schedule (``Shipment.__local_columns__``) gets no new
+    version: the trigger does not capture it, nothing is sent (as ``db._stamp_hlc`` for a flush).
     Returns how many rows were written."""
     groups: dict[tuple[str, ...], list[tuple[list[Any], dict[str, Any]]]] = {}
     states: list[tuple[InstanceState[Any], dict[str, Any]]] = []
@@ -440,16 +444,20 @@ def write_shipments(session: Session, ships: Iterable[Shipment]) -> int:
 
         for keys, items in groups.items():
             convs = [(n, when if k in _TIMES else f) for n, k in enumerate(keys) if (f := _STORE[k]) is not None]
+            # only the poll schedule changed (nothing new from the carrier, or no answer): this
+            # site's bookkeeping, no new version and so no outbox row (``Shipment.__local_columns__``)
+            schedule = Shipment.__local_columns__.issuperset(keys)
             rows = []
             for r, d in items:
                 for n, f in convs:
                     r[n] = f(r[n])
-                d["updated_at"], d["hlc"], d["hlc_site"] = now, clock.now(), site
-                r += (now_us, d["hlc"], site, d["id"].bytes)  # the id as SQLite stores it (16 bytes)
+                if not schedule:
+                    d["updated_at"], d["hlc"], d["hlc_site"] = now, clock.now(), site
+                    r += (now_us, d["hlc"], site)
+                r += (d["id"].bytes,)  # the id as SQLite stores it (16 bytes)
                 rows.append(r)
-            sets = ", ".join(f"{k} = ?" for k in keys)
-            run_many(session, "shipment", f"UPDATE shipment SET {sets}, updated_at = ?, hlc = ?, hlc_site = ? "
-                                          "WHERE id = ?", rows)
+            sets = ", ".join([*(f"{k} = ?" for k in keys), *(() if schedule else _STAMPS)])
+            run_many(session, "shipment", f"UPDATE shipment SET {sets} WHERE id = ?", rows)
     # what a flush does with the rows it wrote (SQLAlchemy's ``Session._register_persistent``): their
     # values count as stored, the session no longer holds them dirty, and a rollback expires them
     InstanceState._commit_all_states(states, session.identity_map)

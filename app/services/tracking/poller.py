@@ -169,8 +169,8 @@ def plan(session: Session, now: dt.datetime | None = None, *, limit: int = DEFAU
         text = (f"{branch_code(session, branch_id)} has no active {codes.get(carrier_id, 'carrier')} account: "
                 f"{len(ids)} shipment{'s' if len(ids) != 1 else ''} not polled (Settings > Carriers)")
         out.problems.append(text)
-        session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(
-            poll_outcome="no_account", poll_message=text[:300], polled_at=now,
+        session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(  # the schedule only: no new version
+            poll_outcome="no_account", poll_message=text[:300], polled_at=now, updated_at=Shipment.updated_at,
             next_poll_at=now + dt.timedelta(minutes=policy_for(session, branch_id).unknown_minutes)))
     out.work = sorted(by_account.values(), key=lambda w: w.label)
     released = notices.release(session, now, out.held)
@@ -193,7 +193,8 @@ def _poll_all_now(session: Session, info: AccountInfo, branch_id: uuid.UUID, now
     carrier_id = session.scalar(select(CarrierAccount.carrier_id).where(CarrierAccount.id == info.id))
     session.execute(update(Shipment).where(
         Shipment.owner_branch_id == branch_id, Shipment.carrier_id == carrier_id, Shipment.stopped == "",
-        Shipment.deleted_at.is_(None), Shipment.next_poll_at > now).values(next_poll_at=now))
+        Shipment.deleted_at.is_(None), Shipment.next_poll_at > now).values(
+            next_poll_at=now, updated_at=Shipment.updated_at))  # the schedule only: no new version, not sent
 
 
 # -- step 2: fetch ------------------------------------------------------------------------------------
