@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,15 @@ def kpi_file(path: Path) -> None:
     engine.dispose()
 
 
-def figures(path: Path) -> dict[str, Any]:
+def figures(path: Path, keys: Collection[str] = KEYS) -> dict[str, Any]:
+    """The value, series and drill rows of the KPIs ``keys`` over the KPI world's quarter."""
     engine = open_database(path)
     try:
         with session_scope(engine) as s:
             scope = make_scope(s, period="2026-01..2026-03", today=TODAY, bucket="month")
             out: dict[str, Any] = {f.key: (f.value, [p.value for p in f.series]) for f in compute(s, scope)
-                                   if f.key in KEYS}
-            for key in KEYS:
+                                   if f.key in keys}
+            for key in keys:
                 out[f"drill {key}"] = drill(s, key, scope)
             return out
     finally:

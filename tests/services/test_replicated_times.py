@@ -24,40 +24,20 @@ from app.models.stamps import micros
 from app.models.types import iso_utc, utcnow
 from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
-from app.services.kpi.compute import compute, drill
 from app.services.kpi.core import REGISTRY
-from app.services.kpi.scope import make_scope
 from app.services.replication import pull
 from app.services.replication.engine import purge_local_tombstones
 from app.services.replication.tables import sync_tables
-from tests.factories import build_world
-from tests.services import kpi_world
-from tests.services.kpi_world import TODAY
+from tests.services.test_kpi_times import figures as kpi_figures
+from tests.services.test_kpi_times import kpi_file
 from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
 
 PREVIOUS = "0026_kpi_times"
 
 
-def kpi_file(path: Path) -> None:
-    engine = make_engine(path)
-    schema.upgrade(engine)
-    with session_scope(engine) as s:
-        kpi_world.build(s, build_world(s))
-    engine.dispose()
-
-
 def figures(path: Path) -> dict[str, Any]:
     """Every KPI's value, series and drill rows over the KPI world's quarter."""
-    engine = open_database(path)
-    try:
-        with session_scope(engine) as s:
-            scope = make_scope(s, period="2026-01..2026-03", today=TODAY, bucket="month")
-            out: dict[str, Any] = {f.key: (f.value, [p.value for p in f.series]) for f in compute(s, scope)}
-            for key in REGISTRY:
-                out[f"drill {key}"] = drill(s, key, scope)
-            return out
-    finally:
-        engine.dispose()
+    return kpi_figures(path, REGISTRY)
 
 
 #: numbers before 0027 (0023_numeric_times, 0025_history_times)
