@@ -24,7 +24,11 @@ from app.services.db import make_engine, open_database, session_scope
 from app.services.importer import ImportRejected, import_csv
 from app.services.replication.tables import sync_tables
 from tests.factories import build_world
-from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
+from tests.services.test_storage import (
+    assert_upgraded_in_place,
+    down_to,
+    table_digests,
+)
 
 REVISION = "0025_history_times"
 
@@ -104,13 +108,7 @@ def test_a_file_with_text_history_dates_is_converted_in_place(tmp_path: Path) ->
     finally:
         conn.close()
 
-    engine = make_engine(path)
-    assert schema.upgrade(engine) == schema.script_heads()
-    engine.dispose()
-    assert kinds(path) == {"integer"}, "every date and time is now a number"
-    assert table_digests(path) == derived, "every row of every table is kept"
-    assert_schema_of_a_new_file(path, tmp_path)
-    assert_sound(path)
+    assert_upgraded_in_place(path, tmp_path, kinds, derived, "every date and time is now a number")
     assert weeks_equal_rebuild(path) == weeks
 
     engine = open_database(path)

@@ -26,7 +26,11 @@ from tests.factories import build_world
 from tests.services import kpi_world
 from tests.services.kpi_world import TODAY
 from tests.services.test_numeric_times import derived_equal_rebuild
-from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
+from tests.services.test_storage import (
+    assert_upgraded_in_place,
+    down_to,
+    table_digests,
+)
 
 KEYS = ("supplier_on_time", "supplier_in_full", "po_cycle_time", "dock_to_stock")
 COLUMNS = ("order_date", "expected_date", "first_at", "last_at", "put_at")
@@ -80,13 +84,7 @@ def test_a_file_with_text_kpi_lines_is_converted_in_place_and_the_figures_stay(t
     assert kinds(path) == {"text"}, "the previous Depot's file: ISO text and 'YYYY-MM-DD'"
     assert table_digests(path) == derived, "the downgrade gives back every row"
 
-    engine = make_engine(path)
-    assert schema.upgrade(engine) == schema.script_heads()
-    engine.dispose()
-    assert kinds(path) == {"integer"}, "every date and time is now a number"
-    assert table_digests(path) == derived, "every row of every table is kept"
-    assert_schema_of_a_new_file(path, tmp_path)
-    assert_sound(path)
+    assert_upgraded_in_place(path, tmp_path, kinds, derived, "every date and time is now a number")
     derived_equal_rebuild(path)
     assert figures(path) == figs, "every figure, point and drill row as before"
 

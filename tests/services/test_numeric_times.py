@@ -39,7 +39,11 @@ from app.services import schema
 from app.services.db import make_engine, open_database, session_scope
 from app.services.stock import MoveSpec, balance_mismatches, post_moves, virtual_location
 from tests.factories import build_world
-from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
+from tests.services.test_storage import (
+    assert_upgraded_in_place,
+    down_to,
+    table_digests,
+)
 
 REVISION = "0023_numeric_times"
 
@@ -135,14 +139,7 @@ def test_a_file_with_text_times_is_converted_in_place(tmp_path: Path) -> None:
     before = table_digests(path)
     assert before == derived, "the downgrade gives back every row"
 
-    engine = make_engine(path)
-    assert schema.upgrade(engine) == schema.script_heads()
-    engine.dispose()
-
-    assert time_kinds(path) == {"integer"}, "every time is now a number"
-    assert table_digests(path) == before, "every row of every table is kept, times the same"
-    assert_schema_of_a_new_file(path, tmp_path)
-    assert_sound(path)
+    assert_upgraded_in_place(path, tmp_path, time_kinds, before, "every time is now a number")
     conn = sqlite3.connect(path)
     try:
         days = [r[0] for r in conn.execute("SELECT day FROM kpi_stock_day ORDER BY day")]

@@ -22,15 +22,18 @@ from app.models.catalog import ItemUom
 from app.models.parties import ItemSupplier
 from app.models.stamps import micros
 from app.models.types import iso_utc, utcnow
-from app.services import schema
-from app.services.db import make_engine, open_database, session_scope
+from app.services.db import open_database, session_scope
 from app.services.kpi.core import REGISTRY
 from app.services.replication import pull
 from app.services.replication.engine import purge_local_tombstones
 from app.services.replication.tables import sync_tables
 from tests.services.test_kpi_times import figures as kpi_figures
 from tests.services.test_kpi_times import kpi_file
-from tests.services.test_storage import assert_schema_of_a_new_file, assert_sound, down_to, table_digests
+from tests.services.test_storage import (
+    assert_upgraded_in_place,
+    down_to,
+    table_digests,
+)
 
 PREVIOUS = "0026_kpi_times"
 
@@ -80,13 +83,7 @@ def test_a_file_with_text_times_is_converted_in_place_and_every_figure_stays(tmp
     assert kinds(path) == {"text"}, "the previous Depot's file: ISO text"
     assert table_digests(path) == derived, "the downgrade gives back every row"
 
-    engine = make_engine(path)
-    assert schema.upgrade(engine) == schema.script_heads()
-    engine.dispose()
-    assert kinds(path) == {"integer"}, "every replicated time is now a number"
-    assert table_digests(path) == derived, "every row of every table is kept"
-    assert_schema_of_a_new_file(path, tmp_path)
-    assert_sound(path)
+    assert_upgraded_in_place(path, tmp_path, kinds, derived, "every replicated time is now a number")
     assert figures(path) == figs, "every figure, point and drill row as before"
     engine = open_database(path)
     try:

@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,20 @@ def assert_schema_of_a_new_file(path: Path, tmp_path: Path) -> None:
     schema.upgrade(eng)
     eng.dispose()
     assert schema_of(path) == schema_of(fresh), "the converted file has the schema of a new file"
+
+
+def assert_upgraded_in_place(path: Path, tmp_path: Path, kinds: Callable[[Path], set[str]], derived: object,
+                             what: str) -> None:
+    """A file of an older schema upgraded to the current one: the columns ``kinds`` reads now hold only
+    numbers (``what`` says which), every row is kept (``derived``: its ``table_digests``), the schema is
+    a new file's and the file is sound."""
+    engine = make_engine(path)
+    assert schema.upgrade(engine) == schema.script_heads()
+    engine.dispose()
+    assert kinds(path) == {"integer"}, what
+    assert table_digests(path) == derived, "every row of every table is kept"
+    assert_schema_of_a_new_file(path, tmp_path)
+    assert_sound(path)
 
 
 def down_to(path: Path, revision: str) -> None:
