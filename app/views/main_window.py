@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -36,7 +36,7 @@ from app.views.help import HelpActions, help_button
 from app.views.placeholder import ErrorPage, NotBuiltPage
 from app.views.screens import NAV, NavEntry
 from app.views.widgets.internal_error import InternalErrorDialog
-from app.views.widgets.layout_memory import remember_splitters
+from app.views.widgets.layout_memory import fit_to_screen, remember_splitters
 from app.views.widgets.qsettings import qsettings
 from app.views.widgets.status_label import ElidedLabel, StatusLabel
 
@@ -316,16 +316,10 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray(state))
 
     def _first_size(self) -> None:
-        """No saved geometry yet: 1280 x 800, but never larger than the screen's free area (on a
-        1366 x 768 laptop that size put the status bar below the taskbar), placed at its corner."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(1280, 800)
-            return
-        free = screen.availableGeometry()
-        # room for the window manager's frame and title bar, which the size given here leaves out
-        self.resize(min(1280, free.width() - 16), min(800, free.height() - 40))
-        self.move(free.topLeft())  # not maximized: a later resize (or the user's) must still take effect
+        """No saved geometry yet: 1280 x 800 within the screen's free area, placed at its corner."""
+        free = fit_to_screen(self, 1280, 800)
+        if free is not None:
+            self.move(free.topLeft())  # not maximized: a later resize (or the user's) must still take effect
 
     def save_layout(self) -> None:
         s = qsettings()

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -39,6 +38,7 @@ from app.views.settings.imports_page import ImportPanel
 from app.views.settings.org_env import OrgEnv, show
 from app.views.settings.sites_page import BranchesEditor, WarehousesEditor
 from app.views.signals import AppSignals
+from app.views.widgets.layout_memory import fit_to_screen
 
 
 def needs_setup(engine: Engine) -> bool:
@@ -180,14 +180,8 @@ class SetupAssistant(QWizard):
         self.setButtonText(QWizard.WizardButton.FinishButton, "Finish and sign in")
 
     def _first_size(self) -> None:
-        """1100 x 720, but never larger than the screen's free area: on a 1,024-px screen that size put
-        Cancel and Finish off the screen's right edge."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(1100, 720)
-            return
-        free = screen.availableGeometry()
-        self.resize(min(1100, free.width() - 16), min(720, free.height() - 40))
+        """1100 x 720 within the screen's free area (Cancel and Finish were off a 1,024-px screen)."""
+        fit_to_screen(self, 1100, 720)
 
     def _page_shown(self, page_id: int) -> None:
         page = self.page(page_id)
