@@ -124,15 +124,14 @@ class Stamp:
     now: str
     hlc: int
     site: str
-
-    @property
-    def now_us(self) -> int:
-        """``now`` as raw SQL binds it into a replicated time (microseconds, ``stamps.UTCMicros``)."""
-        return stamps.iso_micros(self.now)
+    #: ``now`` as raw SQL binds it into a replicated time (microseconds, ``stamps.UTCMicros``); made
+    #: once here, not per row
+    now_us: int
 
     @classmethod
     def take(cls, session: Session) -> Stamp:
-        return cls(iso_utc(utcnow()), clock.now(), site_id(session))
+        now = utcnow()
+        return cls(iso_utc(now), clock.now(), site_id(session), stamps.micros(now))
 
 
 class BulkInsert:

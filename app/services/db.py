@@ -169,8 +169,10 @@ def _only_local(obj: Any) -> bool:
     the capture trigger, which compares the other columns, records nothing. ``updated_at`` is written
     as it was (else its onupdate would make a new version)."""
     local: frozenset[str] = getattr(type(obj), "__local_columns__", frozenset())
+    if not local:  # every flush of a versioned row passes here: most tables have none
+        return False
     state = inspect(obj)
-    if not local or not state.committed_state or not local.issuperset(state.committed_state):
+    if not state.committed_state or not local.issuperset(state.committed_state):
         return False
     if "updated_at" not in state.dict:
         return False  # not loaded: a new version is the safe side (sent once too often)
